@@ -8,7 +8,7 @@ it in one place is what lets a new source kind be added without touching retriev
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+import datetime as dt
 from enum import Enum
 from typing import Any
 
@@ -44,7 +44,7 @@ class Document(BaseModel):
     title: str = ""
     text: str = ""
     patient_id: str | None = None
-    date: date | None = None
+    date: dt.date | None = None
     language: str = Field(default="und", description="ISO 639-1 code ('fr', 'en') or 'und'")
     source_path: str = ""
     sections: list[Section] = Field(default_factory=list)

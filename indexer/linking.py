@@ -1,0 +1,69 @@
+"""Tie images to the text that describes them, the way Open-i does.
+
+A DICOM study is linked to its radiology report by accession number (or, failing that, same patient
+and same date); an article figure is linked to its caption and article. The linked text is appended
+to the image document so a text query finds the image, and the links are kept in metadata so a
+result can show both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexer.schema import Document, DocumentKind, Section
+
+_CONCLUSION_TITLES = ("conclusion", "impression", "synthèse", "synthese")
+
+
+def _conclusion(report: Document) -> str:
+    for section in report.sections:
+        if section.title.lower().startswith(_CONCLUSION_TITLES):
+            return section.text
+    return report.sections[-1].text if report.sections else report.text[:500]
+
+
+def _link_dicom_to_reports(images: list[Document], reports: list[Document]) -> None:
+    by_accession = {r.metadata["accession"]: r for r in reports if r.metadata.get("accession")}
+    by_patient_date = {(r.patient_id, r.date): r for r in reports if r.patient_id and r.date}
+    for image in images:
+        if image.metadata.get("format") != "dicom":
+            continue
+        accession = image.metadata.get("accession")
+        report = by_accession.get(accession) if accession else None
+        if report is None and image.patient_id and image.date:
+            report = by_patient_date.get((image.patient_id, image.date))
+        if report is None:
+            continue
+        conclusion = _conclusion(report)
+        image.metadata["linked_reports"] = [report.id]
+        report.metadata.setdefault("linked_images", []).append(image.id)
+        image.sections.append(Section(title=f"Compte rendu {report.id}", text=f"{report.title}\n{conclusion}"))
+        image.text = f"{image.text}\n\n{report.title}\n{conclusion}".strip()
+        image.language = report.language
+
+
+def _link_figures_to_articles(images: list[Document], articles: list[Document]) -> None:
+    by_stem = {img.id: img for img in images if img.metadata.get("format") != "dicom"}
+    for article in articles:
+        for figure in article.metadata.get("figures", []):
+            image = by_stem.get(Path(figure.get("file", "")).stem)
+            if image is None:
+                continue
+            caption = figure.get("caption", "")
+            image.title = caption[:120] or image.title
+            image.text = f"{caption}\n\n{article.title}".strip()
+            image.sections = [Section(title="Légende", text=caption), Section(title="Article", text=article.title)]
+            image.language = article.language
+            image.date = image.date or article.date
+            image.metadata.update({"caption": caption, "article_id": article.id})
+            article.metadata.setdefault("linked_images", []).append(image.id)
+
+
+def link_documents(documents: list[Document]) -> None:
+    """Enrich image documents (in place) with their report or caption text."""
+    by_kind: dict[DocumentKind, list[Document]] = {}
+    for document in documents:
+        by_kind.setdefault(document.kind, []).append(document)
+    images = by_kind.get(DocumentKind.IMAGE, [])
+    _link_dicom_to_reports(images, by_kind.get(DocumentKind.REPORT, []))
+    _link_figures_to_articles(images, by_kind.get(DocumentKind.ARTICLE, []))

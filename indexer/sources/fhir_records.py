@@ -1,0 +1,147 @@
+"""Patient records from FHIR R4 ``Bundle`` JSON exports, parsed and validated with ``fhir.resources``.
+
+A hospital's clinical data warehouse exports one bundle per patient (Patient, Encounter, Condition,
+Observation, DiagnosticReport). We turn each bundle into one *record* document whose sections are the
+problem list, results, report conclusions and stays, so a query like « diabète HbA1c » finds the
+patient. R4 is read with the R4B models (wire-compatible for these resources).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from indexer.schema import Document, DocumentKind, Section
+from indexer.sources.common import parse_date
+from indexer.sources.errors import SourceError
+from indexer.text.language import detect_language
+
+
+def _codeable_text(concept: Any) -> str:
+    """Human text of a CodeableConcept: its ``text`` or the first coding's display/code."""
+    if concept is None:
+        return ""
+    if getattr(concept, "text", None):
+        return concept.text
+    for coding in getattr(concept, "coding", None) or []:
+        if coding.display or coding.code:
+            return coding.display or coding.code
+    return ""
+
+
+def _codes(concept: Any) -> list[str]:
+    return [f"{c.system}|{c.code}" for c in (getattr(concept, "coding", None) or []) if c.code]
+
+
+def _observation_value(obs: Any) -> str:
+    quantity = getattr(obs, "valueQuantity", None)
+    if quantity is not None and quantity.value is not None:
+        return f"{quantity.value:g} {quantity.unit or ''}".strip()
+    for attr in ("valueString", "valueBoolean", "valueInteger"):
+        value = getattr(obs, attr, None)
+        if value is not None:
+            return str(value)
+    return _codeable_text(getattr(obs, "valueCodeableConcept", None))
+
+
+def _load_bundle(path: Path, raw: dict[str, Any]) -> Any:
+    from fhir.resources.R4B.bundle import Bundle
+
+    try:
+        return Bundle.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise SourceError(path, f"invalid FHIR Bundle at {where}: {first.get('msg')}") from exc
+
+
+def _patient_summary(patient: Any) -> tuple[str, str]:
+    """(title, text) of the Patient resource: sex and birth date, identifying names kept out of title."""
+    gender = {"male": "homme", "female": "femme"}.get(patient.gender or "", patient.gender or "")
+    birth = patient.birthDate.isoformat() if patient.birthDate else "?"
+    return f"Dossier patient {patient.id}", f"Patient {patient.id}, {gender}, né(e) le {birth}."
+
+
+def record_from_bundle(path: Path, raw: dict[str, Any]) -> Document:
+    """Turn one patient's FHIR bundle into a record Document."""
+    bundle = _load_bundle(path, raw)
+    by_type: dict[str, list[Any]] = {}
+    for entry in bundle.entry or []:
+        if entry.resource is not None:
+            by_type.setdefault(entry.resource.get_resource_type(), []).append(entry.resource)
+    patients = by_type.get("Patient", [])
+    if len(patients) != 1:
+        raise SourceError(path, f"a record bundle needs exactly one Patient resource, found {len(patients)}")
+    patient = patients[0]
+    title, patient_text = _patient_summary(patient)
+    dates: list[date] = []
+    codes: list[str] = []
+
+    def dated(value: Any) -> str:
+        parsed = parse_date(value)
+        if parsed:
+            dates.append(parsed)
+        return f" ({parsed.isoformat()})" if parsed else ""
+
+    conditions = []
+    for cond in by_type.get("Condition", []):
+        codes += _codes(cond.code)
+        status = _codeable_text(cond.clinicalStatus)
+        conditions.append(f"{_codeable_text(cond.code)}{dated(cond.onsetDateTime)}" + (f" [{status}]" if status else ""))
+    observations = [
+        f"{_codeable_text(obs.code)} : {_observation_value(obs)}{dated(obs.effectiveDateTime)}"
+        for obs in by_type.get("Observation", [])
+    ]
+    reports = [
+        f"{_codeable_text(rep.code)}{dated(rep.effectiveDateTime)} : {rep.conclusion or ''}".strip()
+        for rep in by_type.get("DiagnosticReport", [])
+    ]
+    encounters = []
+    for enc in by_type.get("Encounter", []):
+        reason = "; ".join(_codeable_text(r) for r in (enc.reasonCode or []))
+        start = dated(enc.period.start) if enc.period else ""
+        kind = enc.class_fhir.display or enc.class_fhir.code if enc.class_fhir else ""
+        encounters.append(f"Séjour {kind}{start}" + (f" : {reason}" if reason else ""))
+
+    sections = [Section(title="Patient", text=patient_text)]
+    for name, lines in (
+        ("Problèmes", conditions),
+        ("Résultats", observations),
+        ("Comptes rendus", reports),
+        ("Séjours", encounters),
+    ):
+        if lines:
+            sections.append(Section(title=name, text="\n".join(lines)))
+    text = "\n\n".join(f"{s.title}\n{s.text}" for s in sections)
+    return Document(
+        id=patient.id or path.stem,
+        kind=DocumentKind.RECORD,
+        title=title,
+        text=text,
+        patient_id=patient.id,
+        date=max(dates) if dates else None,
+        language=detect_language(text),
+        source_path=str(path),
+        sections=sections,
+        metadata={"codes": sorted(set(codes)), "resource_counts": {k: len(v) for k, v in by_type.items()}},
+    )
+
+
+def is_fhir(raw: Any) -> bool:
+    return isinstance(raw, dict) and "resourceType" in raw
+
+
+def parse_fhir(path: Path, raw: dict[str, Any] | None = None) -> list[Document]:
+    """Parse a FHIR JSON file: a Bundle gives one record per Patient it contains."""
+    if raw is None:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SourceError(path, f"malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    if raw.get("resourceType") != "Bundle":
+        raise SourceError(path, f"expected a FHIR Bundle, got resourceType={raw.get('resourceType')!r}")
+    return [record_from_bundle(path, raw)]

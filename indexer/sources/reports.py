@@ -1,0 +1,122 @@
+"""Clinical reports (radiology, operative, discharge letters) from .txt, .md or .pdf files.
+
+Hospital exports put identification in a header of ``Key : value`` lines (IPP, date, exam number,
+title) followed by a body with section headings on their own line (« Indication : », « CONCLUSION : »,
+or Markdown ``## Conclusion``). Both French and English key names are recognised.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from indexer.schema import Document, DocumentKind, Section
+from indexer.sources.common import parse_date, read_pdf_text, read_text
+from indexer.sources.errors import SourceError
+from indexer.text.language import detect_language
+
+# Folded (lower-case, accent-free) header key -> Document/metadata field.
+_HEADER_KEYS = {
+    "ipp": "patient_id",
+    "patient id": "patient_id",
+    "patient": "patient_id",
+    "date": "date",
+    "date de l'examen": "date",
+    "date of exam": "date",
+    "n° d'examen": "accession",
+    "no d'examen": "accession",
+    "accession": "accession",
+    "accession number": "accession",
+    "type": "report_type",
+    "titre": "title",
+    "title": "title",
+    "examen": "title",
+    "exam": "title",
+    "etablissement": "institution",
+    "institution": "institution",
+    "service": "department",
+    "department": "department",
+}
+_HEADER_LINE = re.compile(r"^\s*([^:]{1,40}?)\s*:\s*(.+?)\s*$")
+_HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s*)?([^\n:]{2,60}?)\s*:?\s*$")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().replace("’", "'")
+
+
+def _split_header(text: str) -> tuple[dict[str, str], str]:
+    """Return (recognised header fields, body). The header ends at the first blank line."""
+    lines = text.splitlines()
+    fields: dict[str, str] = {}
+    index = 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            break
+        match = _HEADER_LINE.match(line)
+        if not match:
+            continue
+        key = _HEADER_KEYS.get(_fold(match.group(1)))
+        if key:
+            fields.setdefault(key, match.group(2))
+    else:
+        index = len(lines)
+    if not fields:  # no header at all: the whole file is body
+        return {}, text
+    return fields, "\n".join(lines[index + 1 :])
+
+
+def _is_heading(line: str) -> bool:
+    stripped = line.strip()
+    if stripped.startswith("#"):
+        return True
+    if not stripped.endswith(":") or len(stripped) > 60:
+        return False
+    return bool(_HEADING_LINE.match(stripped))
+
+
+def _split_sections(body: str) -> list[Section]:
+    """Cut the body at heading lines; text before the first heading is an untitled section."""
+    sections: list[Section] = []
+    title, buffer = "", []
+    for line in body.splitlines():
+        if _is_heading(line):
+            if any(b.strip() for b in buffer):
+                sections.append(Section(title=title, text="\n".join(buffer).strip()))
+            title, buffer = line.strip().lstrip("#").rstrip(":").strip(), []
+        else:
+            buffer.append(line)
+    if any(b.strip() for b in buffer):
+        sections.append(Section(title=title, text="\n".join(buffer).strip()))
+    return sections
+
+
+def report_from_text(text: str, path: Path) -> Document:
+    """Build a report Document from its raw text (shared by the .txt/.md and .pdf readers)."""
+    fields, body = _split_header(text)
+    sections = _split_sections(body)
+    if not sections:
+        raise SourceError(path, "report has a header but no body text")
+    plain = "\n\n".join(f"{s.title}\n{s.text}" if s.title else s.text for s in sections)
+    title = fields.get("title") or fields.get("report_type") or path.stem
+    metadata = {k: v for k, v in fields.items() if k in {"accession", "report_type", "institution", "department"}}
+    return Document(
+        id=path.stem,
+        kind=DocumentKind.REPORT,
+        title=title,
+        text=plain,
+        patient_id=fields.get("patient_id"),
+        date=parse_date(fields.get("date")),
+        language=detect_language(plain),
+        source_path=str(path),
+        sections=sections,
+        metadata=metadata,
+    )
+
+
+def parse_report(path: Path) -> list[Document]:
+    """Parse a .txt/.md/.pdf report file into one Document."""
+    text = read_pdf_text(path) if path.suffix.lower() == ".pdf" else read_text(path)
+    return [report_from_text(text, path)]

@@ -1,0 +1,49 @@
+"""Text analysis shared by indexing, querying and snippet highlighting.
+
+One analyzer per language: tokenise, drop very long tokens, lower-case, remove stop words, fold
+accents (so « epanchement » typed without accents matches « épanchement »), then Snowball-stem
+(« épanchements pleuraux » → ``epanch pleural``). Using the very same analyzers for documents,
+queries and highlights keeps the three consistent.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import tantivy
+
+LANGUAGES = {"fr": "french", "en": "english"}
+
+
+@lru_cache(maxsize=None)
+def analyzer(language: str) -> tantivy.TextAnalyzer:
+    """The Tantivy analyzer for ``"fr"`` or ``"en"``."""
+    snowball = LANGUAGES[language]
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword(snowball))
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer(snowball))
+        .build()
+    )
+
+
+def tokenizer_name(language: str) -> str:
+    return f"medsearch_{language}"
+
+
+def terms(text: str, language: str) -> list[str]:
+    """Analysed terms of *text* (what the lexical index stores)."""
+    return list(analyzer(language).analyze(text))
+
+
+def term_spans(text: str, language: str) -> list[tuple[str, int, int]]:
+    """(term, char_start, char_end) for each token kept by the analyzer: used to highlight matches."""
+    kept = set(terms(text, language))
+    spans = []
+    for token in analyzer(language).pre_tokenize(text).tokens:
+        if token.text in kept:
+            spans.append((token.text, token.char_offset_from, token.char_offset_to))
+    return spans

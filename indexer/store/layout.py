@@ -1,0 +1,79 @@
+"""On-disk index format: one folder holding the three stores and a manifest.
+
+    <index.dir>/
+        manifest.json     encoder name and dimension, format version, timestamps
+        metadata.sqlite   documents and passages (the source of truth for text and fields)
+        dense.faiss       passage vectors, ids = passage ids
+        lexical/          Tantivy index of passages (BM25, French and English analysis)
+
+The manifest's encoder must match the one used to query; changing encoder means ``--rebuild``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel
+
+FORMAT_VERSION = 1
+
+
+class Manifest(BaseModel):
+    format_version: int = FORMAT_VERSION
+    encoder: str
+    dim: int
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def new(cls, encoder: str, dim: int) -> Manifest:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return cls(encoder=encoder, dim=dim, created_at=now, updated_at=now)
+
+    def touched(self) -> Manifest:
+        return self.model_copy(update={"updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+
+@dataclass(frozen=True)
+class IndexLayout:
+    root: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def metadata(self) -> Path:
+        return self.root / "metadata.sqlite"
+
+    @property
+    def dense(self) -> Path:
+        return self.root / "dense.faiss"
+
+    @property
+    def lexical(self) -> Path:
+        return self.root / "lexical"
+
+    def exists(self) -> bool:
+        return self.manifest.is_file()
+
+    def read_manifest(self) -> Manifest:
+        return Manifest.model_validate_json(self.manifest.read_text(encoding="utf-8"))
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        atomic_write_bytes(self.manifest, manifest.model_dump_json(indent=2).encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,185 @@
+"""SQLite metadata store: documents, their passages, and the content hashes used for incremental runs.
+
+SQLite is the source of truth for text and fields: the lexical and dense indices only hold passage
+ids and what they need to match. Filters for the dense side are resolved here into passage ids.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from indexer.schema import Document, Passage
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    patient_id TEXT,
+    date TEXT,
+    language TEXT NOT NULL,
+    modality TEXT,
+    source_path TEXT NOT NULL,
+    body TEXT NOT NULL,           -- the full Document as JSON
+    content_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_patient ON documents(patient_id);
+CREATE INDEX IF NOT EXISTS documents_kind ON documents(kind);
+CREATE TABLE IF NOT EXISTS passages (
+    pid INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
+"""
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    pid: int
+    doc_id: str
+    ordinal: int
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """Structured filters shared by the three stores (None = no constraint)."""
+
+    kinds: tuple[str, ...] = ()
+    patient_id: str | None = None
+    language: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.kinds or self.patient_id or self.language or self.date_from or self.date_to)
+
+
+class MetadataStore:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    # -- writing -------------------------------------------------------------------------------
+    def content_hashes(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT id, content_hash FROM documents"))
+
+    def next_pid(self) -> int:
+        (value,) = self._db.execute("SELECT COALESCE(MAX(pid), -1) + 1 FROM passages").fetchone()
+        return int(value)
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> list[int]:
+        """Delete documents and their passages; return the passage ids removed (for the other stores)."""
+        removed: list[int] = []
+        for doc_id in doc_ids:
+            removed += [pid for (pid,) in self._db.execute("SELECT pid FROM passages WHERE doc_id = ?", (doc_id,))]
+            self._db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
+            self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        return removed
+
+    def add_document(self, document: Document, passages: list[tuple[int, Passage]]) -> None:
+        self._db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                document.id,
+                document.kind.value,
+                document.title,
+                document.text,
+                document.patient_id,
+                document.date.isoformat() if document.date else None,
+                document.language,
+                document.modality,
+                document.source_path,
+                document.model_dump_json(),
+                document.content_hash(),
+            ),
+        )
+        self._db.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?)",
+            [(pid, p.doc_id, p.ordinal, p.section, p.text) for pid, p in passages],
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+    def get_document(self, doc_id: str) -> Document | None:
+        row = self._db.execute("SELECT body FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return Document.model_validate_json(row[0]) if row else None
+
+    def get_documents(self, doc_ids: list[str]) -> dict[str, Document]:
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        rows = self._db.execute(f"SELECT id, body FROM documents WHERE id IN ({marks})", doc_ids)
+        return {doc_id: Document.model_validate_json(body) for doc_id, body in rows}
+
+    def get_passages(self, pids: list[int]) -> dict[int, StoredPassage]:
+        if not pids:
+            return {}
+        marks = ",".join("?" * len(pids))
+        rows = self._db.execute(f"SELECT pid, doc_id, ordinal, section, text FROM passages WHERE pid IN ({marks})", pids)
+        return {row[0]: StoredPassage(*row) for row in rows}
+
+    def passage_ids(self, where: DocumentFilter) -> list[int]:
+        """Passage ids of documents matching *where*: the allow-list for filtered dense search."""
+        clauses, params = _filter_sql(where)
+        sql = "SELECT p.pid FROM passages p JOIN documents d ON d.id = p.doc_id"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        return [pid for (pid,) in self._db.execute(sql, params)]
+
+    def counts_by_kind(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind ORDER BY kind"))
+
+    def passage_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+
+    def document_ids(self) -> list[str]:
+        return [doc_id for (doc_id,) in self._db.execute("SELECT id FROM documents ORDER BY id")]
+
+    def documents_by_source(self, prefix: str) -> list[str]:
+        """Ids of documents whose source file lies under *prefix* (used to prune deleted files)."""
+        rows = self._db.execute("SELECT id, source_path FROM documents")
+        return [doc_id for doc_id, source in rows if source.startswith(prefix)]
+
+    def source_paths(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT id, source_path FROM documents"))
+
+
+def _filter_sql(where: DocumentFilter) -> tuple[list[str], list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    if where.kinds:
+        clauses.append(f"d.kind IN ({','.join('?' * len(where.kinds))})")
+        params += list(where.kinds)
+    if where.patient_id:
+        clauses.append("d.patient_id = ?")
+        params.append(where.patient_id)
+    if where.language:
+        clauses.append("d.language = ?")
+        params.append(where.language)
+    if where.date_from:
+        clauses.append("d.date >= ?")
+        params.append(where.date_from.isoformat())
+    if where.date_to:
+        clauses.append("d.date <= ?")
+        params.append(where.date_to.isoformat())
+    return clauses, params
+

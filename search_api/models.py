@@ -1,0 +1,99 @@
+"""Request and response schemas of the HTTP API (pydantic): the contract the portal relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from indexer.schema import DocumentKind, Section
+
+SearchMode = Literal["hybrid", "lexical", "dense"]
+MAX_QUERY_CHARS = 1000
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+
+
+class SearchRequest(BaseModel):
+    """A search: free text plus structured filters. Same fields for ``GET`` (query string) and ``POST`` (JSON)."""
+
+    q: str = Field(description="Query in medical language, French or English", examples=["épanchement pleural"])
+    kinds: list[DocumentKind] = Field(default_factory=list, description="Restrict to these document kinds")
+    patient_id: str | None = Field(default=None, max_length=64)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    language: Literal["fr", "en"] | None = None
+    mode: SearchMode = "hybrid"
+    limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+    @field_validator("q")
+    @classmethod
+    def _query_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the query is empty: type a finding, a diagnosis or an exam")
+        if len(value) > MAX_QUERY_CHARS:
+            raise ValueError(f"the query is too long ({len(value)} characters, at most {MAX_QUERY_CHARS})")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> SearchRequest:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must be on or before date_to")
+        return self
+
+
+class MatchExplanation(BaseModel):
+    """Why a document came: its rank in each retrieval leg (None = not retrieved by that leg)."""
+
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    dense_similarity: float | None = None
+
+
+class SearchResult(BaseModel):
+    id: str
+    kind: DocumentKind
+    title: str
+    date: dt.date | None
+    patient_id: str | None
+    language: str
+    modality: str | None
+    score: float
+    snippet: str = Field(description="HTML: escaped text, matched terms in <mark>")
+    section: str
+    url: str
+    explanation: MatchExplanation
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: SearchMode
+    total: int = Field(description="Documents in the fused candidate pool (an estimate for deep pages)")
+    took_ms: float
+    results: list[SearchResult]
+
+
+class DocumentResponse(BaseModel):
+    id: str
+    kind: DocumentKind
+    title: str
+    text: str
+    patient_id: str | None
+    date: dt.date | None
+    language: str
+    modality: str | None
+    source_path: str
+    sections: list[Section]
+    metadata: dict[str, Any]
+
+
+class StatsResponse(BaseModel):
+    documents: int
+    passages: int
+    by_kind: dict[str, int]
+    encoder: str
+    indexed_at: str | None
+    index_age_seconds: float | None

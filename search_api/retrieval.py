@@ -1,0 +1,200 @@
+"""Hybrid retrieval over the on-disk index: BM25 (Tantivy) + dense (FAISS), fused with RRF.
+
+Both legs return passages; each leg's passages are collapsed to a document ranking (a document's rank
+is that of its best passage), the two rankings are fused, and each result keeps its best passage for
+the snippet. Filters are applied inside both legs (Tantivy boolean clauses, FAISS id selectors), so
+a filtered query still gets a full page of results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from indexer.encoders import Encoder
+from indexer.schema import Document
+from indexer.settings import SearchSettings
+from indexer.store.dense import DenseIndex
+from indexer.store.layout import IndexLayout
+from indexer.store.lexical import LexicalIndex
+from indexer.store.metadata import DocumentFilter, MetadataStore
+from search_api.fusion import reciprocal_rank_fusion
+from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
+from search_api.snippets import make_snippet
+
+
+class IndexNotFoundError(RuntimeError):
+    pass
+
+
+@dataclass
+class _LegRanking:
+    """A leg's document ranking and, per document, its best passage id and score."""
+
+    doc_ids: list[str]
+    best_pid: dict[str, int]
+    best_score: dict[str, float]
+
+
+def _collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> _LegRanking:
+    ranking = _LegRanking([], {}, {})
+    for pid, score in hits:
+        doc_id = doc_of.get(pid)
+        if doc_id is None or doc_id in ranking.best_pid:  # orphan passage, or a worse passage of a seen doc
+            continue
+        ranking.doc_ids.append(doc_id)
+        ranking.best_pid[doc_id] = pid
+        ranking.best_score[doc_id] = score
+    return ranking
+
+
+class QueryEmbeddingCache:
+    """LRU cache of query vectors: physicians re-run and page through the same queries."""
+
+    def __init__(self, encoder: Encoder, size: int = 1024) -> None:
+        self._encoder = encoder
+        self._size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+        vector = self._encoder.encode_queries([text])[0]
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return vector
+
+
+class SearchEngine:
+    """Reads the index written by :mod:`indexer.pipeline`; reopens it when the indexer updates it."""
+
+    def __init__(self, layout: IndexLayout, encoder: Encoder, settings: SearchSettings) -> None:
+        if not layout.exists():
+            raise IndexNotFoundError(f"no index at {layout.root}: run `medsearch index PATH` first")
+        self.layout = layout
+        self.encoder = encoder
+        self.settings = settings
+        self._embed = QueryEmbeddingCache(encoder)
+        self._lock = threading.Lock()
+        self._loaded_version: str | None = None
+        self._open()
+
+    def _open(self) -> None:
+        manifest = self.layout.read_manifest()
+        if manifest.encoder != self.encoder.name:
+            raise IndexNotFoundError(
+                f"index built with encoder {manifest.encoder}, API configured with {self.encoder.name}"
+            )
+        self.manifest = manifest
+        self.metadata = MetadataStore(self.layout.metadata, readonly=True)
+        self.lexical = LexicalIndex(self.layout.lexical)
+        self.dense = DenseIndex.load(self.layout.dense, manifest.dim)
+        self._loaded_version = manifest.updated_at
+
+    def refresh_if_changed(self) -> None:
+        """Pick up a newer index written by a (scheduled) indexing run, without restarting the API."""
+        updated = self.layout.read_manifest().updated_at
+        if updated == self._loaded_version:
+            return
+        with self._lock:
+            if updated != self._loaded_version:
+                old = self.metadata
+                self._open()
+                old.close()
+
+    # -- search --------------------------------------------------------------------------------
+    def _lexical_leg(self, request: SearchRequest, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
+        return [(h.pid, h.score) for h in self.lexical.search(request.q, depth, where)]
+
+    def _dense_leg(self, request: SearchRequest, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
+        allowed = None if where.is_empty() else self.metadata.passage_ids(where)
+        hits = self.dense.search(self._embed(request.q), depth, allowed)
+        return [(h.pid, h.score) for h in hits]
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        self.refresh_if_changed()
+        where = DocumentFilter(
+            kinds=tuple(k.value for k in request.kinds),
+            patient_id=request.patient_id,
+            language=request.language,
+            date_from=request.date_from,
+            date_to=request.date_to,
+        )
+        wanted_docs = request.offset + request.limit
+        depth = max(self.settings.candidates, wanted_docs * 4)
+        legs: dict[str, list[tuple[int, float]]] = {}
+        if request.mode in ("hybrid", "lexical"):
+            legs["lexical"] = self._lexical_leg(request, where, depth)
+        if request.mode in ("hybrid", "dense"):
+            legs["dense"] = self._dense_leg(request, where, depth)
+
+        passages = self.metadata.get_passages(sorted({pid for hits in legs.values() for pid, _ in hits}))
+        doc_of = {pid: p.doc_id for pid, p in passages.items()}
+        rankings = {name: _collapse(hits, doc_of) for name, hits in legs.items()}
+        weights = {"lexical": self.settings.lexical_weight, "dense": self.settings.dense_weight}
+        fused = reciprocal_rank_fusion(
+            [r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k
+        )
+        page = fused[request.offset : wanted_docs]
+        documents = self.metadata.get_documents([doc_id for doc_id, _ in page])
+        results = [
+            self._result(documents[doc_id], score, rankings, passages, request.q)
+            for doc_id, score in page
+            if doc_id in documents
+        ]
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(query=request.q, mode=request.mode, total=len(fused), took_ms=round(took, 2), results=results)
+
+    def _result(self, document: Document, score: float, rankings: dict[str, _LegRanking], passages, query: str) -> SearchResult:  # noqa: ANN001
+        lexical, dense = rankings.get("lexical"), rankings.get("dense")
+        # Prefer the lexical leg's passage for the snippet: it is the one that contains the words.
+        leg = lexical if lexical and document.id in lexical.best_pid else dense
+        passage = passages[leg.best_pid[document.id]]
+        explanation = MatchExplanation(
+            lexical_rank=lexical.doc_ids.index(document.id) + 1 if lexical and document.id in lexical.best_pid else None,
+            dense_rank=dense.doc_ids.index(document.id) + 1 if dense and document.id in dense.best_pid else None,
+            dense_similarity=round(dense.best_score[document.id], 4) if dense and document.id in dense.best_score else None,
+        )
+        return SearchResult(
+            id=document.id,
+            kind=document.kind,
+            title=document.title,
+            date=document.date,
+            patient_id=document.patient_id,
+            language=document.language,
+            modality=document.modality,
+            score=round(score, 6),
+            snippet=make_snippet(passage.text, query),
+            section=passage.section,
+            url=f"/documents/{document.id}",
+            explanation=explanation,
+        )
+
+    # -- documents and stats -------------------------------------------------------------------
+    def document(self, doc_id: str) -> Document | None:
+        self.refresh_if_changed()
+        return self.metadata.get_document(doc_id)
+
+    def stats(self) -> StatsResponse:
+        self.refresh_if_changed()
+        by_kind = self.metadata.counts_by_kind()
+        updated = datetime.fromisoformat(self.manifest.updated_at)
+        return StatsResponse(
+            documents=sum(by_kind.values()),
+            passages=self.metadata.passage_count(),
+            by_kind=by_kind,
+            encoder=self.manifest.encoder,
+            indexed_at=self.manifest.updated_at,
+            index_age_seconds=round((datetime.now(timezone.utc) - updated).total_seconds(), 1),
+        )
