@@ -1,0 +1,15 @@
+# One image for the indexer, the API and the portal (the command differs per service).
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY indexer ./indexer
+COPY search_api ./search_api
+COPY ui ./ui
+COPY configs ./configs
+COPY scripts ./scripts
+RUN pip install --no-cache-dir .
+ENV MEDSEARCH_INDEX__DIR=/data/index \
+    MEDSEARCH_API__AUDIT_LOG=/data/audit/audit.log \
+    MEDSEARCH_API__HOST=0.0.0.0
+EXPOSE 8000 8501
+CMD ["medsearch", "serve"]
