@@ -6,6 +6,8 @@ search and every document read is written to the audit log.
 """
 
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -26,12 +28,23 @@ ANONYMOUS = "anonymous"
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
     """Build the API over the index in ``settings.index.dir`` (uvicorn calls this as a factory)."""
     settings = settings or get_settings()
+    state: dict[str, object] = {"engine": None}
+
+    @asynccontextmanager
+    async def warm_up(_: FastAPI) -> AsyncIterator[None]:
+        """Load the encoder and the index before the first request, not during it."""
+        try:
+            engine().warm_up()
+        except HTTPException:
+            pass  # no index yet: /search answers 503 until one is built
+        yield
+
     app = FastAPI(
         title="medsearch API",
         version="0.1.0",
         description="Hybrid (BM25 + dense) search across clinical reports, patient records, articles and images.",
+        lifespan=warm_up,
     )
-    state: dict[str, object] = {"engine": None}
     audit = AuditLog(settings.api.audit_log)
     app.state.audit = audit
 

@@ -112,6 +112,10 @@ class SearchEngine:
                 self._open()
                 old.close()
 
+    def warm_up(self) -> None:
+        """Run the encoder once: the first call of some runtimes is much slower than the next ones."""
+        self._embed("warm-up")
+
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, request: SearchRequest, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
         return [(h.pid, h.score) for h in self.lexical.search(request.q, depth, where)]
