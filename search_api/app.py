@@ -9,6 +9,7 @@ search and every document read is written to the audit log.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         return state["engine"]  # type: ignore[return-value]
 
     def user(x_user: Annotated[str | None, Header(description="Authenticated user name")] = None) -> str:
-        return (x_user or "").strip() or ANONYMOUS
+        # The portal percent-encodes non-ASCII names (HTTP headers are ASCII): « Dr Hélène » arrives as UTF-8 %-escapes.
+        return unquote((x_user or "").strip()) or ANONYMOUS
 
     def run_search(request: SearchRequest, who: str, http: Request) -> SearchResponse:
         response = engine().search(request)
@@ -107,7 +109,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def search_post(request: SearchRequest, http: Request, who: Annotated[str, Depends(user)]) -> SearchResponse:
         return run_search(request, who, http)
 
-    @app.get("/documents/{doc_id}", response_model=DocumentResponse)
+    @app.get("/documents/{doc_id:path}", response_model=DocumentResponse)
     def get_document(doc_id: str, http: Request, who: Annotated[str, Depends(user)]) -> DocumentResponse:
         document = engine().document(doc_id)
         if document is None:

@@ -124,3 +124,9 @@ def test_missing_index_answers_503(tmp_path, encoder) -> None:
     app = create_app(Settings(index={"dir": tmp_path / "none"}, api={"audit_log": tmp_path / "a.log"}), encoder=encoder)
     response = TestClient(app).get("/search", params={"q": "x"})
     assert response.status_code == 503 and "medsearch index" in response.json()["detail"]
+
+
+def test_percent_encoded_user_is_decoded_in_audit(client: TestClient) -> None:
+    client.get("/documents/RPT-T002", headers={"X-User": "Dr H%C3%A9l%C3%A8ne"})
+    last = client.app.state.audit.entries()[-1]
+    assert (last["user"], last["document_id"]) == ("Dr Hélène", "RPT-T002")

@@ -103,8 +103,20 @@ class FakeApi:
         return [r for r in self.requests if r.url.path == "/search"]
 
 
-def _client(handler: Callable[[httpx.Request], httpx.Response], user: str = "dr-house") -> MedsearchClient:
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def _client(handler: Handler, user: str = "dr-house") -> MedsearchClient:
     return MedsearchClient(BASE_URL, user, 5.0, transport=httpx.MockTransport(handler))
+
+
+def _patch_factory(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> None:
+    """Make the app's client factory return clients wired to ``handler``."""
+
+    def factory(base_url: str, user: str, timeout: float = 5.0) -> MedsearchClient:
+        return MedsearchClient(base_url, user, timeout, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(api, "make_client", factory)
 
 
 # --------------------------------------------------------------------------- client
@@ -302,10 +314,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     fake = FakeApi(total=25)
     monkeypatch.setenv("MEDSEARCH_UI__API_URL", BASE_URL)
     monkeypatch.setenv("MEDSEARCH_UI__USER", "dr-test")
-    monkeypatch.setattr(
-        api, "make_client",
-        lambda base_url, user, timeout=5.0: MedsearchClient(base_url, user, timeout, transport=httpx.MockTransport(fake)),
-    )
+    _patch_factory(monkeypatch, fake)
     return fake
 
 
@@ -396,10 +405,7 @@ def test_app_unreachable_api(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    monkeypatch.setattr(
-        api, "make_client",
-        lambda base_url, user, timeout=5.0: MedsearchClient(base_url, user, timeout, transport=httpx.MockTransport(refuse)),
-    )
+    _patch_factory(monkeypatch, refuse)
     at = _app()
     assert at.sidebar.warning and "indisponible" in at.sidebar.warning[0].value
     at.text_input(key="q").input("AVC").run()

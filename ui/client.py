@@ -1,0 +1,358 @@
+"""HTTP client for the medsearch search API, used by the Streamlit portal.
+
+The portal talks to the API over HTTP only (it never imports ``indexer`` or ``search_api``) so that
+it can run on another host, behind the hospital reverse proxy, with no index files or models. This
+module is the single place that knows the wire format: the app only sees the typed objects below and
+one exception type, :class:`ApiError`, whose message is readable enough to show a physician as is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+DEFAULT_USER = "demo-physician"
+DEFAULT_TIMEOUT_S = 10.0
+
+# Printable ASCII except "%": kept verbatim in the X-User header, everything else is percent-encoded
+# (see :func:`encode_user_header`).
+_HEADER_SAFE_CHARS = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in "%")
+
+
+class ApiError(Exception):
+    """The API answered with an error, or could not be reached.
+
+    ``status`` is the HTTP status code, or ``None`` when no response came back (connection refused,
+    timeout): the UI words those two cases differently.
+    """
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"{status}: {message}" if status is not None else message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked document in a result page (fields as in the API contract)."""
+
+    id: str
+    kind: str
+    title: str
+    score: float
+    snippet: str = ""
+    date: str | None = None
+    patient_id: str | None = None
+    language: str = "und"
+    modality: str | None = None
+    section: str = ""
+    url: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SearchHit:
+        """Build from one ``results[]`` item, tolerating missing optional fields."""
+        return cls(
+            id=str(data["id"]),
+            kind=str(data.get("kind", "")),
+            title=str(data.get("title") or ""),
+            score=float(data.get("score") or 0.0),
+            snippet=str(data.get("snippet") or ""),
+            date=data.get("date"),
+            patient_id=data.get("patient_id"),
+            language=str(data.get("language") or "und"),
+            modality=data.get("modality"),
+            section=str(data.get("section") or ""),
+            url=str(data.get("url") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """A page of results plus the totals needed for pagination."""
+
+    query: str
+    total: int
+    took_ms: float
+    mode: str
+    results: list[SearchHit]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SearchPage:
+        """Build from the ``GET /search`` body."""
+        return cls(
+            query=str(data.get("query", "")),
+            total=int(data.get("total") or 0),
+            took_ms=float(data.get("took_ms") or 0.0),
+            mode=str(data.get("mode", "")),
+            results=[SearchHit.from_json(item) for item in data.get("results") or []],
+        )
+
+
+@dataclass(frozen=True)
+class DocumentSection:
+    """A titled part of a document, as shown in the document view."""
+
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentDetail:
+    """A full document (``GET /documents/{id}``)."""
+
+    id: str
+    kind: str
+    title: str
+    text: str = ""
+    patient_id: str | None = None
+    date: str | None = None
+    language: str = "und"
+    source_path: str = ""
+    modality: str | None = None
+    sections: list[DocumentSection] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DocumentDetail:
+        """Build from the ``GET /documents/{id}`` body."""
+        return cls(
+            id=str(data["id"]),
+            kind=str(data.get("kind", "")),
+            title=str(data.get("title") or ""),
+            text=str(data.get("text") or ""),
+            patient_id=data.get("patient_id"),
+            date=data.get("date"),
+            language=str(data.get("language") or "und"),
+            source_path=str(data.get("source_path") or ""),
+            modality=data.get("modality"),
+            sections=[
+                DocumentSection(title=str(s.get("title") or ""), text=str(s.get("text") or ""))
+                for s in data.get("sections") or []
+            ],
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What is in the index, for the sidebar (``GET /stats``)."""
+
+    documents: int
+    passages: int
+    by_kind: dict[str, int]
+    indexed_at: str | None
+    encoder: str
+    index_age_seconds: float | None = None  # optional: computed by the server, immune to clock skew
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IndexStats:
+        """Build from the ``GET /stats`` body."""
+        age = data.get("index_age_seconds")
+        return cls(
+            documents=int(data.get("documents") or 0),
+            passages=int(data.get("passages") or 0),
+            by_kind={str(k): int(v) for k, v in (data.get("by_kind") or {}).items()},
+            indexed_at=data.get("indexed_at"),
+            encoder=str(data.get("encoder") or ""),
+            index_age_seconds=float(age) if age is not None else None,
+        )
+
+
+def encode_user_header(user: str) -> str:
+    """Make a user name safe for the ``X-User`` header without losing it.
+
+    HTTP header values are ASCII in practice (httpx refuses anything else) but French names carry
+    accents (« Dr Hélène Müller »). Printable ASCII other than ``%`` is sent verbatim, so ordinary
+    logins are unchanged; everything else is percent-encoded UTF-8, which the API recovers with
+    ``urllib.parse.unquote``.
+    """
+    return quote(user.strip(), safe=_HEADER_SAFE_CHARS)
+
+
+def error_message(response: httpx.Response) -> str:
+    """Extract a human-readable message from an error response body.
+
+    FastAPI sends ``{"detail": "..."}`` for HTTPException and ``{"detail": [{"loc": [...],
+    "msg": "..."}, ...]}`` for validation errors; proxies may send HTML or nothing at all.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:300] if text and not text.lstrip().startswith("<") else response.reason_phrase
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    return _detail_to_text(detail) or response.reason_phrase
+
+
+def _detail_to_text(detail: Any) -> str:
+    """Flatten a FastAPI ``detail`` (string, pydantic error list, or anything) into one line."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        return "; ".join(_pydantic_error_to_text(item) for item in detail)
+    if isinstance(detail, dict) and "msg" in detail:
+        return _pydantic_error_to_text(detail)
+    return str(detail) if detail else ""
+
+
+def _pydantic_error_to_text(error: Any) -> str:
+    """``{"loc": ["query", "q"], "msg": "Value error, ..."}`` -> ``"q: ..."``.
+
+    The "query"/"body" location prefix and pydantic's "Value error, " prefix are noise to a reader.
+    """
+    if not isinstance(error, dict):
+        return str(error)
+    loc = [str(part) for part in error.get("loc") or [] if part not in ("query", "body", "path", "header")]
+    msg = str(error.get("msg", error)).removeprefix("Value error, ")
+    return f"{'.'.join(loc)}: {msg}" if loc else msg
+
+
+def _iso(value: date | str | None) -> str | None:
+    """Dates go on the wire as YYYY-MM-DD; strings are trusted to be in that form already."""
+    if value is None or value == "":
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+class MedsearchClient:
+    """Typed, synchronous client for the medsearch API.
+
+    One instance holds one connection pool; use it as a context manager (or call :meth:`close`).
+    ``transport`` lets tests plug in ``httpx.MockTransport`` instead of a real server.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_API_URL,
+        user: str = DEFAULT_USER,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.user = user
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"X-User": encode_user_header(user), "Accept": "application/json"},
+        )
+
+    def __enter__(self) -> MedsearchClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def health(self) -> bool:
+        """True when the API answers ``{"status": "ok"}``."""
+        return self._get_json("/health").get("status") == "ok"
+
+    def stats(self) -> IndexStats:
+        """Index counts and freshness for the sidebar."""
+        return IndexStats.from_json(self._get_json("/stats"))
+
+    def search(
+        self,
+        q: str,
+        *,
+        kinds: Iterable[str] = (),
+        patient_id: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        language: str | None = None,
+        mode: str = "hybrid",
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchPage:
+        """Run one search; empty filters are left out so the API applies no constraint."""
+        params: list[tuple[str, str]] = [("q", q)]
+        params += [("kinds", kind) for kind in kinds]
+        optional = {
+            "patient_id": (patient_id or "").strip() or None,
+            "date_from": _iso(date_from),
+            "date_to": _iso(date_to),
+            "language": language or None,
+        }
+        params += [(name, value) for name, value in optional.items() if value is not None]
+        params += [("mode", mode), ("limit", str(limit)), ("offset", str(offset))]
+        return SearchPage.from_json(self._get_json("/search", params=params))
+
+    def document(self, doc_id: str) -> DocumentDetail:
+        """Full document for the document view; raises ``ApiError(404, ...)`` if unknown."""
+        return DocumentDetail.from_json(self._get_json(self._document_path(doc_id)))
+
+    def thumbnail(self, doc_id: str) -> bytes | None:
+        """PNG thumbnail of an image document, or None when there is none.
+
+        Thumbnails are decorative: any failure (404, server error, network) yields None rather than
+        an exception, so one missing image never hides a result page.
+        """
+        try:
+            response = self._http.get(f"{self._document_path(doc_id, '/images')}/thumbnail")
+        except httpx.HTTPError:
+            return None
+        content_type = response.headers.get("content-type", "")
+        if response.status_code != 200 or not content_type.startswith("image/") or not response.content:
+            return None
+        return response.content
+
+    @staticmethod
+    def _document_path(doc_id: str, prefix: str = "/documents") -> str:
+        """Percent-encode the id so ids containing '/', '?' or '#' cannot escape the path."""
+        return f"{prefix}/{quote(doc_id, safe='')}"
+
+    def _get_json(self, path: str, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """GET and decode JSON, turning every failure into an :class:`ApiError`."""
+        try:
+            response = self._http.get(path, params=params)
+        except httpx.TimeoutException as exc:
+            raise ApiError(None, f"l'API n'a pas répondu à temps ({self.base_url})") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(None, f"API injoignable ({self.base_url}) : {exc}") from exc
+        if response.is_error:
+            raise ApiError(response.status_code, error_message(response))
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ApiError(response.status_code, "réponse de l'API illisible (JSON attendu)") from exc
+        if not isinstance(body, dict):
+            raise ApiError(response.status_code, "réponse de l'API inattendue (objet JSON attendu)")
+        return body
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> tuple[str, str, float]:
+    """(api_url, default user, timeout) from ``MEDSEARCH_UI__*`` variables, like the rest of medsearch."""
+    env = os.environ if environ is None else environ
+    api_url = env.get("MEDSEARCH_UI__API_URL") or DEFAULT_API_URL
+    user = env.get("MEDSEARCH_UI__USER") or DEFAULT_USER
+    try:
+        timeout = float(env.get("MEDSEARCH_UI__TIMEOUT") or DEFAULT_TIMEOUT_S)
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT_S
+    return api_url, user, timeout
+
+
+def make_client(base_url: str, user: str, timeout: float = DEFAULT_TIMEOUT_S) -> MedsearchClient:
+    """The factory the app calls on every run.
+
+    It is a module-level function on purpose: the app looks it up at call time, so tests can
+    monkeypatch it to return a client wired to ``httpx.MockTransport``.
+    """
+    return MedsearchClient(base_url, user, timeout)
