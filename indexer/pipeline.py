@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.encoders import Encoder
+from indexer.imaging.sync import sync_image_indexes
 from indexer.linking import link_documents
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
@@ -43,6 +44,7 @@ class IndexReport:
     documents_unchanged: int = 0
     documents_removed: int = 0
     passages_added: int = 0
+    images_described: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -58,10 +60,13 @@ def _embedding_text(document: Document, passage: Passage) -> str:
 
 
 def parse_sources(
-    paths: list[Path], max_bytes: int | None, progress: ProgressFactory = _no_progress
+    paths: list[Path],
+    max_bytes: int | None,
+    progress: ProgressFactory = _no_progress,
+    ignore: list[str] | tuple[str, ...] = (),
 ) -> tuple[list[Document], list[tuple[str, str]], int]:
     """Parse every supported file under *paths*; return (documents, skipped (path, reason), files seen)."""
-    files = discover_files(paths)
+    files = discover_files(paths, ignore)
     documents: dict[str, Document] = {}
     skipped: list[tuple[str, str]] = []
     missing = [str(p) for p in paths if not p.exists()]
@@ -111,13 +116,13 @@ def index_paths(
     report = IndexReport()
     started = time.perf_counter()
     max_bytes = int(settings.index.max_file_mb * 1e6)
-    documents, report.skipped, report.files_seen = parse_sources(paths, max_bytes, progress)
+    documents, report.skipped, report.files_seen = parse_sources(paths, max_bytes, progress, settings.index.ignore)
     report.seconds["parse"] = time.perf_counter() - started
 
     layout, manifest = _open_layout(settings, encoder, rebuild)
     metadata = MetadataStore(layout.metadata)
     lexical = LexicalIndex(layout.lexical)
-    dense = DenseIndex.load(layout.dense, encoder.dim)
+    dense = DenseIndex.load(layout.dense, encoder.dim, settings.dense)
     try:
         known = metadata.content_hashes()
         changed = [d for d in documents if known.get(d.id) != d.content_hash()]
@@ -160,6 +165,9 @@ def index_paths(
         lexical.commit()
         dense.save(layout.dense)
         metadata.commit()
+        images = sync_image_indexes(layout, documents, to_remove, settings.images)  # descriptors, CLIP, thumbnails
+        report.images_described, report.seconds["images"] = images.described, images.seconds
+        report.skipped += images.skipped
         layout.write_manifest(manifest.touched())
         report.seconds["write"] = time.perf_counter() - t0
     finally:

@@ -26,6 +26,8 @@ DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
 class IndexSettings(BaseModel):
     dir: Path = Path("var/index")
     max_file_mb: float = 50.0
+    # File-name patterns never read as sources (manifests, hidden files, evaluation labels).
+    ignore: list[str] = [".*", "_*", "ground_truth.json"]
 
 
 class PassageSettings(BaseModel):
@@ -38,6 +40,22 @@ class EncoderSettings(BaseModel):
     model_path: Path | None = None
     batch_size: int = 32
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class DenseSettings(BaseModel):
+    """FAISS index kind by size: exact while small, compressed (IVF) once the corpus outgrows RAM/latency.
+
+    ``flat_max``: up to this many passages the index is exact (``IndexFlatIP``); above it, the next save
+    converts it to ``kind_large``. IVF keeps add/remove by id and id-selector filters (HNSW cannot remove
+    ids, so it is not offered). The conversion is one-way until ``--rebuild``.
+    """
+
+    flat_max: int = 200_000
+    kind_large: Literal["ivfsq8", "ivfpq"] = "ivfsq8"
+    nlist: int | None = None      # IVF lists; None = 2·√n at conversion time
+    nprobe: int = 32              # lists scanned per query (recall vs latency; see BENCHMARKS.md)
+    pq_m: int = 48                # ivfpq only: bytes per vector (must divide the dimension)
+    train_size: int = 100_000     # vectors sampled to train the coarse quantizer and the codec
 
 
 class SearchSettings(BaseModel):
@@ -53,6 +71,23 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     audit_log: Path = Path("var/audit.log")
+
+
+class ImageSettings(BaseModel):
+    """Image search: thumbnails, upload limits and the optional CLIP model (never downloaded).
+
+    ``clip_model``: an open_clip architecture name (e.g. ``ViT-B-32``), a JSON model config file, or a
+    local directory holding ``open_clip_config.json`` and its weights; ``clip_checkpoint``: the local
+    weights file (required with a name or a JSON config). Both null = no CLIP: image similarity uses
+    the pixel descriptor and text→image goes through the linked report, caption and DICOM header.
+    """
+
+    clip_model: str | None = None
+    clip_checkpoint: Path | None = None
+    clip_weight: float = 1.0          # weight of the CLIP leg in the fused ranking
+    thumbnail_size: int = 256         # longest side of cached thumbnails, in pixels
+    max_upload_mb: float = 20.0       # larger uploads to POST /search/image answer 413
+    max_upload_pixels: int = 50_000_000  # declared rows x columns x samples refused before decoding (413)
 
 
 class UiSettings(BaseModel):
@@ -72,9 +107,11 @@ class Settings(BaseSettings):
     index: IndexSettings = IndexSettings()
     passages: PassageSettings = PassageSettings()
     encoder: EncoderSettings = EncoderSettings()
+    dense: DenseSettings = DenseSettings()
     search: SearchSettings = SearchSettings()
     api: ApiSettings = ApiSettings()
     ui: UiSettings = UiSettings()
+    images: ImageSettings = ImageSettings()
 
     @classmethod
     def settings_customise_sources(

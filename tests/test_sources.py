@@ -118,6 +118,10 @@ def test_discover_files_is_sorted_and_filters_extensions(tmp_path: Path) -> None
     for name in ("b/z.txt", "a.json", "ignore.exe", "b/c.dcm"):
         (tmp_path / name).write_text("x")
     assert [p.relative_to(tmp_path).as_posix() for p in discover_files([tmp_path])] == ["a.json", "b/c.dcm", "b/z.txt"]
+    (tmp_path / "ground_truth.json").write_text("{}")
+    (tmp_path / "b" / ".hidden.txt").write_text("x")
+    kept = discover_files([tmp_path], ignore=[".*", "ground_truth.json"])
+    assert [p.relative_to(tmp_path).as_posix() for p in kept] == ["a.json", "b/c.dcm", "b/z.txt"]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ content) and raises :class:`SourceError` with a human-readable reason when a fil
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatch
 from pathlib import Path
 
 from indexer.schema import Document
@@ -75,12 +76,21 @@ def parse_file(path: Path, max_bytes: int | None = None) -> list[Document]:
         raise SourceError(path, f"unexpected {exc.__class__.__name__}: {exc}") from exc
 
 
-def discover_files(paths: list[Path]) -> list[Path]:
-    """All supported files under *paths* (files or folders), sorted for reproducible ids and order."""
+def discover_files(paths: list[Path], ignore: list[str] | tuple[str, ...] = ()) -> list[Path]:
+    """All supported files under *paths* (files or folders), sorted for reproducible ids and order.
+
+    Inside folders, files whose name matches one of the *ignore* patterns (fnmatch) are left out.
+    """
     found: set[Path] = set()
     for path in paths:
         if path.is_file():
             found.add(path)
         elif path.is_dir():
-            found.update(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+            found.update(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_EXTENSIONS
+                and not any(fnmatch(p.name, pattern) for pattern in ignore)
+            )
     return sorted(found)
