@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.clinical import split_by_context
 from indexer.encoders import Encoder
 from indexer.imaging.sync import sync_image_indexes
 from indexer.linking import link_documents
@@ -53,10 +54,34 @@ class EncoderMismatchError(RuntimeError):
     pass
 
 
-def _embedding_text(document: Document, passage: Passage) -> str:
-    """What the dense encoder sees: the passage with its document title and section for context."""
+PassageContexts = dict[str, str]  # context status → the passage's text with that status
+
+
+def passage_contexts(document: Document, passage: Passage) -> PassageContexts:
+    """Split a passage by clinical context (affirmed, negated, hypothetical, family).
+
+    The section heading is analysed with the text (« Antécédents familiaux : » makes its whole
+    section family history) but is not itself part of any field.
+    """
+    language = document.language if document.language in ("fr", "en") else None
+    prefix = f"{passage.section} :\n" if passage.section else ""
+    full = prefix + passage.text
+    parts: dict[str, list[str]] = {}
+    for span in split_by_context(full, language):
+        start = max(span.start, len(prefix))
+        text = full[start : span.end].strip()
+        if text:
+            parts.setdefault(span.status.value, []).append(text)
+    return {status: "\n".join(texts) for status, texts in parts.items()}
+
+
+def _embedding_text(document: Document, passage: Passage, contexts: PassageContexts) -> str:
+    """What the dense encoder sees: title and section for context, then only the affirmed and
+    hypothetical text: a vector cannot tell « pas d'épanchement » from « épanchement », so negated
+    and family-history mentions are left to the lexical index's own fields."""
     header = " — ".join(part for part in (document.title, passage.section) if part)
-    return f"{header}\n{passage.text}" if header else passage.text
+    body = "\n".join(contexts[s] for s in ("affirmed", "hypothetical") if contexts.get(s, "").strip(" .\n"))
+    return f"{header}\n{body}".strip() if header else body
 
 
 def parse_sources(
@@ -141,16 +166,18 @@ def index_paths(
 
         t0 = time.perf_counter()
         next_pid = max(metadata.next_pid(), dense.max_id() + 1)
-        work: list[tuple[Document, list[tuple[int, Passage]]]] = []
+        work: list[tuple[Document, list[tuple[int, Passage]], list[PassageContexts]]] = []
         for document in changed:
             passages = split_passages(document, settings.passages.max_words, settings.passages.overlap_words)
             numbered = list(enumerate(passages, start=next_pid))
             next_pid += len(numbered)
-            work.append((document, numbered))
+            work.append((document, numbered, [passage_contexts(document, p) for p in passages]))
         report.seconds["analyse"] = time.perf_counter() - t0
 
-        texts = [_embedding_text(doc, p) for doc, numbered in work for _, p in numbered]
-        pids = [pid for _, numbered in work for pid, _ in numbered]
+        texts = [
+            _embedding_text(doc, p, ctx) for doc, numbered, contexts in work for (_, p), ctx in zip(numbered, contexts)
+        ]
+        pids = [pid for _, numbered, _ in work for pid, _ in numbered]
         t0 = time.perf_counter()
         batch = max(1, settings.encoder.batch_size) * 4
         for start in progress(range(0, len(texts), batch), "Encodage des passages", -(-len(texts) // batch)):
@@ -158,8 +185,8 @@ def index_paths(
         report.seconds["encode"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        for document, numbered in work:
-            lexical.add(document, numbered)
+        for document, numbered, contexts in work:
+            lexical.add(document, numbered, contexts)
             metadata.add_document(document, numbered)
         report.passages_added = len(pids)
         lexical.commit()

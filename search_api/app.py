@@ -20,6 +20,7 @@ from indexer.schema import DocumentKind
 from indexer.settings import Settings, get_settings
 from indexer.store.layout import IndexLayout
 from search_api.audit import AuditLog
+from search_api.images import clip_text_leg, image_router
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
 from search_api.retrieval import IndexNotFoundError, SearchEngine
 
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         if state["engine"] is None:
             try:
                 state["engine"] = SearchEngine(
-                    IndexLayout(settings.index.dir), encoder or load_encoder(settings.encoder), settings.search
+                    IndexLayout(settings.index.dir), encoder or load_encoder(settings.encoder), settings.search,
+                    text_to_image=clip_text_leg(settings),  # None unless a CLIP model is configured
                 )
             except IndexNotFoundError as exc:
                 raise HTTPException(status_code=503, detail=str(exc)) from exc
@@ -94,13 +96,16 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         date_to: str | None = None,
         language: str | None = None,
         mode: SearchMode = "hybrid",
+        include_negated: bool = False,
+        expand: bool = True,
         limit: int = 10,
         offset: int = 0,
     ) -> SearchResponse:
         request = SearchRequest.model_validate(
             {
                 "q": q, "kinds": kinds, "patient_id": patient_id, "date_from": date_from, "date_to": date_to,
-                "language": language, "mode": mode, "limit": limit, "offset": offset,
+                "language": language, "mode": mode, "include_negated": include_negated, "expand": expand,
+                "limit": limit, "offset": offset,
             }
         )
         return run_search(request, who, http)
@@ -132,4 +137,5 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors})
 
+    app.include_router(image_router(settings, engine, user, audit))
     return app

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from indexer.clinical import ExpandedTerm
 from indexer.schema import DocumentKind, Section
 
 SearchMode = Literal["hybrid", "lexical", "dense"]
@@ -25,6 +26,10 @@ class SearchRequest(BaseModel):
     date_to: dt.date | None = None
     language: Literal["fr", "en"] | None = None
     mode: SearchMode = "hybrid"
+    include_negated: bool = Field(
+        default=False, description="Also match negated and family-history mentions (« absence de fracture »)"
+    )
+    expand: bool = Field(default=True, description="Expand abbreviations and synonyms through the bilingual lexicon")
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
@@ -53,6 +58,19 @@ class MatchExplanation(BaseModel):
     dense_similarity: float | None = None
 
 
+ImageMethod = Literal["report_text", "caption", "metadata", "descriptor", "clip"]
+
+
+class LinkedReport(BaseModel):
+    """A report tied to an image (same accession, or same patient and date), shown with the image."""
+
+    id: str
+    title: str
+    date: dt.date | None = None
+    conclusion: str = ""
+    url: str
+
+
 class SearchResult(BaseModel):
     id: str
     kind: DocumentKind
@@ -63,14 +81,38 @@ class SearchResult(BaseModel):
     modality: str | None
     score: float
     snippet: str = Field(description="HTML: escaped text, matched terms in <mark>")
+    context: str | None = Field(
+        default=None, description="Clinical context of the highlighted mention: affirmed, negated, hypothetical, family"
+    )
     section: str
     url: str
     explanation: MatchExplanation
+    # Image results only (empty otherwise): what scored the image, and what describes it.
+    methods: list[ImageMethod] = Field(
+        default_factory=list,
+        description="image results: report_text / caption / metadata (DICOM header) matched the query, "
+        "or descriptor / clip (pixel similarity, CLIP) scored it",
+    )
+    linked_reports: list[LinkedReport] = Field(default_factory=list)
+    caption: str | None = None
+    thumbnail_url: str | None = None
+
+
+class QueryInterpretation(BaseModel):
+    """How the query was understood: « sans épanchement pleural » asks for *negated* mentions."""
+
+    polarity: Literal["affirmed", "negated"]
+    affirmed_terms: list[str] = Field(default_factory=list)
+    negated_terms: list[str] = Field(default_factory=list)
 
 
 class SearchResponse(BaseModel):
     query: str
     mode: SearchMode
+    interpretation: QueryInterpretation | None = None
+    expanded_terms: list[ExpandedTerm] = Field(
+        default_factory=list, description="Concepts recognised in the query and the terms they were expanded to"
+    )
     total: int = Field(description="Documents in the fused candidate pool (an estimate for deep pages)")
     took_ms: float
     results: list[SearchResult]

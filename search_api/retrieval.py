@@ -11,25 +11,33 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
 
 from indexer.encoders import Encoder
-from indexer.schema import Document
+from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from indexer.store.dense import DenseIndex
 from indexer.store.layout import IndexLayout
 from indexer.store.lexical import LexicalIndex
 from indexer.store.metadata import DocumentFilter, MetadataStore
 from search_api.fusion import reciprocal_rank_fusion
+from search_api.image_results import image_fields, text_match_sections
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
-from search_api.snippets import make_snippet
+from search_api.query_plan import QueryPlan, plan_query
+from search_api.snippets import contextual_snippet
 
 
 class IndexNotFoundError(RuntimeError):
     pass
+
+
+#: An extra leg ranking image documents for a text query (CLIP text tower): (q, metadata, filter, depth)
+#: → [(doc id, score)]; its ``weight`` attribute, if any, is its RRF weight.
+TextToImageLeg = Callable[[str, MetadataStore, DocumentFilter, int], list[tuple[str, float]]]
 
 
 @dataclass
@@ -78,13 +86,16 @@ class QueryEmbeddingCache:
 class SearchEngine:
     """Reads the index written by :mod:`indexer.pipeline`; reopens it when the indexer updates it."""
 
-    def __init__(self, layout: IndexLayout, encoder: Encoder, settings: SearchSettings) -> None:
+    def __init__(
+        self, layout: IndexLayout, encoder: Encoder, settings: SearchSettings, text_to_image: TextToImageLeg | None = None
+    ) -> None:
         if not layout.exists():
             raise IndexNotFoundError(f"no index at {layout.root}: run `medsearch index PATH` first")
         self.layout = layout
         self.encoder = encoder
         self.settings = settings
         self._embed = QueryEmbeddingCache(encoder)
+        self.text_to_image = text_to_image
         self._lock = threading.Lock()
         self._loaded_version: str | None = None
         self._open()
@@ -117,12 +128,17 @@ class SearchEngine:
         self._embed("warm-up")
 
     # -- search --------------------------------------------------------------------------------
-    def _lexical_leg(self, request: SearchRequest, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
-        return [(h.pid, h.score) for h in self.lexical.search(request.q, depth, where)]
+    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
+        hits = self.lexical.search(
+            plan.lexical_text, depth, where, plan.extra_phrases, plan.lexical_statuses, plan.required
+        )
+        return [(h.pid, h.score) for h in hits]
 
-    def _dense_leg(self, request: SearchRequest, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
+    def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
+        if not plan.dense_text:
+            return []
         allowed = None if where.is_empty() else self.metadata.passage_ids(where)
-        hits = self.dense.search(self._embed(request.q), depth, allowed)
+        hits = self.dense.search(self._embed(plan.dense_text), depth, allowed)
         return [(h.pid, h.score) for h in hits]
 
     def search(self, request: SearchRequest) -> SearchResponse:
@@ -137,34 +153,52 @@ class SearchEngine:
         )
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
+        plan = plan_query(request)
         legs: dict[str, list[tuple[int, float]]] = {}
         if request.mode in ("hybrid", "lexical"):
-            legs["lexical"] = self._lexical_leg(request, where, depth)
-        if request.mode in ("hybrid", "dense"):
-            legs["dense"] = self._dense_leg(request, where, depth)
+            legs["lexical"] = self._lexical_leg(plan, where, depth)
+        if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
+            legs["dense"] = self._dense_leg(plan, where, depth)
 
         passages = self.metadata.get_passages(sorted({pid for hits in legs.values() for pid, _ in hits}))
         doc_of = {pid: p.doc_id for pid, p in passages.items()}
         rankings = {name: _collapse(hits, doc_of) for name, hits in legs.items()}
-        weights = {"lexical": self.settings.lexical_weight, "dense": self.settings.dense_weight}
+        if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
+            clip_hits = self.text_to_image(request.q, self.metadata, where, depth)
+            rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
+        weights = {
+            "lexical": self.settings.lexical_weight,
+            "dense": self.settings.dense_weight,
+            "clip": getattr(self.text_to_image, "weight", 1.0),
+        }
         fused = reciprocal_rank_fusion(
             [r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k
         )
         page = fused[request.offset : wanted_docs]
         documents = self.metadata.get_documents([doc_id for doc_id, _ in page])
         results = [
-            self._result(documents[doc_id], score, rankings, passages, request.q)
+            self._result(documents[doc_id], score, rankings, passages, plan.highlight_text)
             for doc_id, score in page
             if doc_id in documents
         ]
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query=request.q, mode=request.mode, total=len(fused), took_ms=round(took, 2), results=results)
+        return SearchResponse(
+            query=request.q,
+            mode=request.mode,
+            interpretation=plan.interpretation,
+            expanded_terms=plan.expanded_terms,
+            total=len(fused),
+            took_ms=round(took, 2),
+            results=results,
+        )
 
     def _result(self, document: Document, score: float, rankings: dict[str, _LegRanking], passages, query: str) -> SearchResult:  # noqa: ANN001
         lexical, dense = rankings.get("lexical"), rankings.get("dense")
         # Prefer the lexical leg's passage for the snippet: it is the one that contains the words.
-        leg = lexical if lexical and document.id in lexical.best_pid else dense
-        passage = passages[leg.best_pid[document.id]]
+        text_legs = [r for r in (lexical, dense) if r and document.id in r.best_pid]
+        passage = passages[text_legs[0].best_pid[document.id]] if text_legs else None  # None: found by CLIP only
+        clip = rankings.get("clip")
+        snippet = contextual_snippet(passage.text if passage else document.text, query, document.language)
         explanation = MatchExplanation(
             lexical_rank=lexical.doc_ids.index(document.id) + 1 if lexical and document.id in lexical.best_pid else None,
             dense_rank=dense.doc_ids.index(document.id) + 1 if dense and document.id in dense.best_pid else None,
@@ -179,11 +213,21 @@ class SearchEngine:
             language=document.language,
             modality=document.modality,
             score=round(score, 6),
-            snippet=make_snippet(passage.text, query),
-            section=passage.section,
+            snippet=snippet.html,
+            context=snippet.context,
+            section=passage.section if passage else "",
             url=f"/documents/{document.id}",
             explanation=explanation,
+            **self._image_fields(document, lexical, dense, clip, passages),
         )
+
+    def _image_fields(self, document: Document, lexical, dense, clip, passages) -> dict:  # noqa: ANN001
+        """Image results: which of their texts matched (report, caption, header), CLIP, linked reports."""
+        if document.kind != DocumentKind.IMAGE:
+            return {}
+        matched, ranked = text_match_sections(document.id, lexical, dense, passages)
+        extra = ["clip"] if clip and document.id in clip.best_score else []
+        return image_fields(document, self.metadata, matched, extra, fallback_sections=ranked)
 
     # -- documents and stats -------------------------------------------------------------------
     def document(self, doc_id: str) -> Document | None:

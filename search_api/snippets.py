@@ -8,15 +8,20 @@ else is HTML-escaped: the snippet is safe to render as HTML.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
+from indexer.clinical import sentences, split_by_context, status_at
 from indexer.store.analyzers import LANGUAGES, term_spans, terms
 
 WINDOW_CHARS = 280
 
 
+MIN_HIGHLIGHT_CHARS = 3  # « d' », « l' », "of": elided articles and short stop words are not worth a mark
+
+
 def query_terms(query: str) -> dict[str, set[str]]:
-    """Analysed terms of the query, per analyzer language."""
-    return {lang: set(terms(query, lang)) for lang in LANGUAGES}
+    """Analysed terms of the query worth highlighting, per analyzer language."""
+    return {lang: {t for t in terms(query, lang) if len(t) >= MIN_HIGHLIGHT_CHARS} for lang in LANGUAGES}
 
 
 def match_spans(text: str, wanted: dict[str, set[str]]) -> list[tuple[int, int]]:
@@ -37,12 +42,18 @@ def match_spans(text: str, wanted: dict[str, set[str]]) -> list[tuple[int, int]]
     return merged
 
 
-def _window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Snippet:
+    html: str
+    context: str | None  # clinical status of the first highlighted mention; None when nothing matched
+
+
+def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
+    """A *width*-character window starting at *anchor* (a sentence start), never cutting a word."""
     if len(text) <= width:
         return 0, len(text)
-    center = spans[0][0] if spans else 0
-    start = max(0, min(center - width // 3, len(text) - width))
-    while start > 0 and not text[start - 1].isspace():  # do not cut a word in half
+    start = max(0, min(anchor, len(text) - width))
+    while start > 0 and not text[start - 1].isspace():
         start -= 1
     end = min(len(text), start + width)
     while end < len(text) and not text[end].isspace():
@@ -50,10 +61,25 @@ def _window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, i
     return start, end
 
 
-def make_snippet(text: str, query: str, width: int = WINDOW_CHARS) -> str:
-    """HTML snippet of *text* around the first match of *query*, matches in ``<mark>``."""
+def _sentence_start(text: str, offset: int) -> int:
+    for start, end in sentences(text):
+        if start <= offset < end:
+            return start
+    return offset
+
+
+def contextual_snippet(text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS) -> Snippet:
+    """The sentence holding the first match of *query* (matches in ``<mark>``) and that mention's
+    clinical context, so « Absence d'<mark>épanchement</mark> » is shown as *negated*."""
     spans = match_spans(text, query_terms(query))
-    start, end = _window(text, spans, width)
+    context = None
+    anchor = 0
+    if spans:
+        first_start, first_end = spans[0]
+        anchor = _sentence_start(text, first_start)
+        language = language if language in ("fr", "en") else None
+        context = status_at(split_by_context(text, language), first_start, first_end).value
+    start, end = _window(text, anchor, width)
     parts: list[str] = ["…" if start > 0 else ""]
     cursor = start
     for span_start, span_end in spans:
@@ -64,4 +90,9 @@ def make_snippet(text: str, query: str, width: int = WINDOW_CHARS) -> str:
         cursor = span_end
     parts.append(html.escape(text[cursor:end], quote=False))
     parts.append("…" if end < len(text) else "")
-    return "".join(parts).replace("\n", " ")
+    return Snippet(html="".join(parts).replace("\n", " "), context=context)
+
+
+def make_snippet(text: str, query: str, width: int = WINDOW_CHARS) -> str:
+    """HTML snippet of *text* around the first match of *query*, matches in ``<mark>``."""
+    return contextual_snippet(text, query, width=width).html

@@ -24,10 +24,12 @@ def ids(response) -> list[str]:  # noqa: ANN001
 def test_french_finding_ranks_its_report_first(client: TestClient) -> None:
     response = client.get("/search", params={"q": "épanchement pleural"}, headers=USER)
     found = ids(response)
-    assert found[0] == "RPT-T001"
-    # reports that do not mention the finding come after those that do
-    assert found.index("RPT-T003") > found.index("RPT-T001")
-    first = response.json()["results"][0]
+    # the French report, its CT image, and the English article and figure on pleural effusion
+    # (reached through the lexicon's French→English expansion) all come before unrelated documents
+    assert set(found[:4]) == {"RPT-T001", "IMG-T001", "ART-T01", "ART-T01-fig1"}
+    reports = ids(client.get("/search", params={"q": "épanchement pleural", "kinds": "report"}))
+    assert reports[0] == "RPT-T001"
+    first = client.get("/search", params={"q": "épanchement pleural", "kinds": "report"}).json()["results"][0]
     assert "<mark>Épanchement</mark> <mark>pleural</mark>" in first["snippet"]
     assert first["url"] == "/documents/RPT-T001"
     assert first["explanation"]["lexical_rank"] == 1
@@ -38,11 +40,16 @@ def test_accentless_query_matches_accented_text(client: TestClient) -> None:
 
 
 def test_english_query_finds_french_report_cross_lingually(client: TestClient) -> None:
-    # No English word of the query occurs in the French letter on « infarctus du myocarde »:
-    # only the multilingual dense leg can rank it first.
-    response = client.get("/search", params={"q": "heart attack", "kinds": "report"})
+    # No English word of the query occurs in the French letter on « infarctus du myocarde »: without
+    # the lexicon, only the multilingual dense leg can rank it first...
+    response = client.get("/search", params={"q": "heart attack", "kinds": "report", "expand": False})
     assert ids(response)[0] == "RPT-T003"
     assert response.json()["results"][0]["explanation"]["lexical_rank"] is None
+    # ...and with it, the lexical leg finds it too, and says which concept it expanded.
+    expanded = client.get("/search", params={"q": "heart attack", "kinds": "report"}).json()
+    assert expanded["results"][0]["id"] == "RPT-T003"
+    assert expanded["results"][0]["explanation"]["lexical_rank"] == 1
+    assert [t["concept_id"] for t in expanded["expanded_terms"]] == ["myocardial_infarction"]
 
 
 def test_patient_filter_returns_only_that_patient(client: TestClient) -> None:

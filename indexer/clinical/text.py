@@ -64,7 +64,7 @@ _TOKEN_RE = re.compile(
     r"|(?P<punct>[.,;:!?()\[\]/\"+])"
 )
 
-PUNCTUATION = frozenset(".,;:!?()[]/\"+")
+PUNCTUATION = frozenset('.,;:!?()[]/"+')
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,7 @@ class Token:
         return self.norm in PUNCTUATION
 
 
+@lru_cache(maxsize=8192)
 def fold_char(char: str) -> str:
     """Fold one character: lower case, accents removed, typographic variants unified."""
     special = _SPECIAL_FOLDS.get(char)
@@ -93,20 +94,23 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     """Fold ``text`` and return, for every folded character, the index of its source character.
 
     The map is needed because folding can change the length (« œ » → ``oe``), and spans must be
-    reported in the caller's coordinates.
+    reported in the caller's coordinates. ASCII text (most English) takes a fast path.
     """
-    chars: list[str] = []
+    if text.isascii():
+        return text.lower().replace("`", "'"), list(range(len(text)))
+    pieces = [fold_char(c) for c in text]
+    folded = "".join(pieces)
+    if len(folded) == len(text):
+        return folded, list(range(len(text)))
     offsets: list[int] = []
-    for index, char in enumerate(text):
-        folded = fold_char(char)
-        chars.append(folded)
-        offsets.extend([index] * len(folded))
-    return "".join(chars), offsets
+    for index, piece in enumerate(pieces):
+        offsets.extend([index] * len(piece))
+    return folded, offsets
 
 
 def fold(text: str) -> str:
     """Folded form of ``text`` (see module docstring); used for dictionary keys."""
-    return "".join(fold_char(c) for c in text)
+    return fold_with_offsets(text)[0]
 
 
 def tokenize(text: str) -> list[Token]:
@@ -140,8 +144,7 @@ _FR_MARKERS = frozenset(
     "absence droit droite gauche patiente examen".split()
 )
 _EN_MARKERS = frozenset(
-    "the of and is are was with without for in on no not right left "
-    "there this that which history".split()
+    "the of and is are was with without for in on no not right left there this that which history".split()
 )
 
 
@@ -160,3 +163,30 @@ def detect_language(text: str, default: str = "fr") -> str:
     if fr == en:
         return default
     return "fr" if fr > en else "en"
+
+
+def stem(norm: str) -> str:
+    """Light, symmetric French/English plural and gender folding for lexicon matching.
+
+    « épanchements pleuraux », « épanchement pleural » and « pleurale » must match the same entry,
+    and "biopsies" must match "biopsy". The rules are crude on purpose: they run on the dictionary
+    and on the text alike, so over-stemming is harmless as long as it is consistent. Tokens of four
+    characters or fewer (abbreviations: IRM, BPCO) and tokens with digits are left alone.
+    """
+    if len(norm) <= 4 or not norm.isalpha():
+        return norm
+    if norm.endswith("aux"):
+        norm = norm[:-3] + "al"
+    elif norm.endswith("x") or (norm.endswith("s") and norm[-2] not in "sui"):
+        norm = norm[:-1]
+    if norm.endswith("e") and len(norm) > 4:
+        norm = norm[:-1]
+    if norm.endswith("y"):
+        norm = norm[:-1] + "i"
+    return norm
+
+
+@lru_cache(maxsize=65536)
+def lexicon_key(phrase: str) -> tuple[str, ...]:
+    """Folded, stemmed token sequence: the key under which the lexicon stores and looks up a phrase."""
+    return tuple(stem(token.norm) for token in tokenize(phrase))

@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from indexer.imaging import DecodeLimits, ImageFrame, ImageReadError, load_image
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date
 from indexer.sources.errors import SourceError
 
 MAX_PIXELS = 100_000_000  # rows x columns x frames x samples: beyond this we refuse to decode (bomb guard)
+DECODE_LIMITS = DecodeLimits(max_samples=MAX_PIXELS)  # and ~67 M samples for the one frame decoded
 
 _BODY_PARTS_FR = {
     "CHEST": "thorax",
@@ -49,33 +51,28 @@ def _value(ds: Any, keyword: str) -> str:
     return str(value).strip() if value is not None else ""
 
 
-def _check_pixels(ds: Any, path: Path) -> tuple[int, int, int]:
-    """Refuse images without pixels or too large to decode, before decoding; then decode once."""
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise SourceError(path, "DICOM has no pixel data (structured report or other non-image object)")
-    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    frames, samples = int(ds.get("NumberOfFrames", 1) or 1), int(ds.get("SamplesPerPixel", 1) or 1)
-    if rows * cols * frames * samples > MAX_PIXELS:
-        raise SourceError(path, f"image too large to decode safely ({rows}x{cols}x{frames} pixels)")
+def _decode_check(path: Path, kind: str) -> ImageFrame:
+    """Decode the representative frame once: the validity check, with the imaging module's reasons.
+
+    The imaging loader refuses objects without pixels, unsupported transfer syntaxes (naming the
+    decoder to install) and decompression bombs (declared size checked before decoding).
+    """
     try:
-        ds.pixel_array  # noqa: B018 - decoding is the validity check
-    except Exception as exc:  # pydicom raises many types for corrupt or undecodable pixel data
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        name = getattr(syntax, "name", syntax)
-        raise SourceError(path, f"pixel data cannot be decoded (transfer syntax {name}): {exc}") from exc
-    return rows, cols, frames
+        return load_image(path, limits=DECODE_LIMITS)
+    except ImageReadError as exc:
+        raise SourceError(path, f"{kind}: {exc.reason}") from exc
 
 
 def parse_dicom(path: Path) -> list[Document]:
     """One image document per DICOM file, described by its header."""
     import pydicom
-    from pydicom.errors import InvalidDicomError
 
-    try:
-        ds = pydicom.dcmread(path)
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError) as exc:
+    frame = _decode_check(path, "not a readable DICOM file")
+    try:  # the header again, without pixels: cheap, and load_image has validated the file already
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception as exc:  # pydicom raises many types for broken headers
         raise SourceError(path, f"not a readable DICOM file ({exc.__class__.__name__}: {exc})") from exc
-    rows, cols, frames = _check_pixels(ds, path)
+    rows, cols, frames = frame.height, frame.width, frame.n_frames
     modality = _value(ds, "Modality").upper() or None
     body_part = _value(ds, "BodyPartExamined").upper()
     study = _value(ds, "StudyDescription")
@@ -128,18 +125,8 @@ def parse_dicom(path: Path) -> list[Document]:
 
 def parse_raster(path: Path) -> list[Document]:
     """A PNG/JPEG figure; its caption arrives later through linking with the article that cites it."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise SourceError(path, f"image too large ({width}x{height} pixels)")
-            image.verify()
-    except SourceError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise SourceError(path, f"unreadable image ({exc.__class__.__name__}: {exc})") from exc
+    frame = _decode_check(path, "unreadable image")
+    height, width = frame.height, frame.width
     return [
         Document(
             id=path.stem,

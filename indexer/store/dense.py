@@ -1,18 +1,33 @@
 """Dense index of passage vectors (FAISS), keyed by passage id.
 
-Vectors are L2-normalised, so inner product is cosine. ``IndexIDMap2`` over an exact ``IndexFlatIP``
-lets us add and remove passages by id for incremental runs; filtered search passes the allowed ids
-as an ``IDSelectorBatch`` so filters are exact, not a post-filter that may return too few hits.
+Vectors are L2-normalised, so inner product is cosine. Two kinds, chosen by size (``dense:`` settings):
+
+* **flat** — ``IndexIDMap2`` over an exact ``IndexFlatIP``: exact search, 4·d bytes per passage. Used
+  while the corpus has at most ``flat_max`` passages (200k × 384-d ≈ 300 MB, ~10 ms per query).
+* **ivf** — ``IndexIVFScalarQuantizer`` (SQ8, 4× smaller, recall@10 ≥ 0.95 vs exact at the default
+  ``nprobe``) or ``IndexIVFPQ`` (``pq_m`` bytes per passage, lower recall). IVF stores passage ids in
+  its inverted lists, so add/remove by id and ``IDSelector`` filters keep working. HNSW was measured
+  (BENCHMARKS.md) but is not offered: it cannot remove ids, and incremental runs replace documents.
+
+The switch happens on :meth:`DenseIndex.save` when the flat index has grown past ``flat_max``; it is
+one-way (a shrinking corpus keeps its IVF index until ``medsearch index --rebuild``).
+
+Filtered search passes the allowed ids as an id selector, so filters are applied inside the search,
+not as a post-filter that may return too few hits. With IVF, a filter keeping a fraction *f* of the
+passages scans ``nprobe / f`` lists (capped at all lists), so a narrow filter (one patient) becomes an
+exhaustive scan of that patient's passages rather than an empty page.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from indexer.settings import DenseSettings
 from indexer.store.layout import atomic_write_bytes
 
 
@@ -22,22 +37,72 @@ class DenseHit:
     score: float
 
 
+def _new_flat(dim: int) -> faiss.Index:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def build_ivf(vectors: np.ndarray, ids: np.ndarray, settings: DenseSettings) -> faiss.Index:
+    """Train and fill an IVF index (``settings.kind_large``) with *vectors* under *ids*."""
+    n, dim = vectors.shape
+    nlist = settings.nlist or max(16, int(2 * math.sqrt(max(n, 1))))
+    nlist = min(nlist, max(1, n // 39))  # FAISS wants ≥ 39 training points per list
+    codec = "SQ8" if settings.kind_large == "ivfsq8" else f"PQ{settings.pq_m}"
+    index = faiss.index_factory(dim, f"IVF{nlist},{codec}", faiss.METRIC_INNER_PRODUCT)
+    if isinstance(index, faiss.IndexIVFPQ):
+        index.do_polysemous_training = False  # slow, and only used by Hamming-filtered search we don't run
+    rng = np.random.default_rng(0)
+    sample = vectors if n <= settings.train_size else vectors[rng.choice(n, settings.train_size, replace=False)]
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
+    index.nprobe = min(settings.nprobe, nlist)
+    return index
+
+
+def _id_selector(allowed_pids: list[int] | np.ndarray) -> tuple[faiss.IDSelector, np.ndarray]:
+    """A bitmap selector (O(1) membership, cheap to build for 100k+ ids); returns the buffer to keep alive."""
+    ids = np.asarray(allowed_pids, dtype=np.int64)
+    mask = np.zeros(int(ids.max()) + 1, dtype=bool)
+    mask[ids] = True
+    bitmap = np.packbits(mask, bitorder="little")
+    return faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)), bitmap  # n = bytes
+
+
 class DenseIndex:
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+    def __init__(self, dim: int, index: faiss.Index | None = None, settings: DenseSettings | None = None) -> None:
         self.dim = dim
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.settings = settings or DenseSettings()
+        self._index = index if index is not None else _new_flat(dim)
+        if self.kind == "ivf" and settings is not None:  # configured nprobe wins over the saved one
+            faiss.extract_index_ivf(self._index).nprobe = settings.nprobe
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> DenseIndex:
+    def load(cls, path: Path, dim: int, settings: DenseSettings | None = None) -> DenseIndex:
         if not path.exists():
-            return cls(dim)
+            return cls(dim, settings=settings)
         index = faiss.read_index(str(path))
         if index.d != dim:
             raise ValueError(f"dense index at {path} has dimension {index.d}, encoder produces {dim}")
-        return cls(dim, index)
+        return cls(dim, index, settings)
+
+    @property
+    def kind(self) -> str:
+        """``flat`` (exact) or ``ivf`` (compressed, approximate)."""
+        return "ivf" if isinstance(self._index, faiss.IndexIVF) else "flat"
 
     def save(self, path: Path) -> None:
+        """Write the index, first switching flat → IVF if it outgrew ``flat_max``."""
+        self.apply_size_policy()
         atomic_write_bytes(path, faiss.serialize_index(self._index).tobytes())
+
+    def apply_size_policy(self) -> bool:
+        """Convert to the compressed kind when the flat index holds more than ``flat_max`` passages."""
+        if self.kind != "flat" or len(self) <= self.settings.flat_max:
+            return False
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        flat = faiss.downcast_index(self._index.index)
+        vectors = faiss.rev_swig_ptr(flat.get_xb(), len(ids) * self.dim).reshape(len(ids), self.dim).copy()
+        self._index = build_ivf(vectors, ids, self.settings)
+        return True
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -49,23 +114,47 @@ class DenseIndex:
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(pids, dtype=np.int64))
 
     def remove(self, pids: list[int]) -> None:
-        if pids:
+        if len(pids):
             self._index.remove_ids(np.asarray(pids, dtype=np.int64))
 
-    def search(self, query: np.ndarray, limit: int, allowed_pids: list[int] | None = None) -> list[DenseHit]:
+    def search(
+        self, query: np.ndarray, limit: int, allowed_pids: list[int] | np.ndarray | None = None
+    ) -> list[DenseHit]:
         """Top-*limit* passages by cosine; restricted to *allowed_pids* when given (possibly empty)."""
-        if len(self) == 0 or limit <= 0 or (allowed_pids is not None and not allowed_pids):
+        if len(self) == 0 or limit <= 0 or (allowed_pids is not None and len(allowed_pids) == 0):
             return []
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        params = None
+        keep_alive = None
+        selector = None
         if allowed_pids is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed_pids, dtype=np.int64))
-            params = faiss.SearchParameters(sel=selector)
+            selector, keep_alive = _id_selector(allowed_pids)
+        if self.kind == "ivf":
+            ivf = faiss.extract_index_ivf(self._index)
+            nprobe = ivf.nprobe
+            if allowed_pids is not None:  # keep the expected number of allowed candidates scanned constant
+                fraction = min(1.0, len(allowed_pids) / len(self))
+                nprobe = min(ivf.nlist, math.ceil(nprobe / fraction))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe) if selector else faiss.SearchParametersIVF(nprobe=nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector else None
         scores, ids = self._index.search(query, min(limit, len(self)), params=params)
+        del keep_alive
         return [DenseHit(pid=int(i), score=float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def ids(self) -> np.ndarray:
+        """Every passage id stored (int64), whatever the index kind."""
+        if self.kind == "flat":
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        invlists = faiss.extract_index_ivf(self._index).invlists
+        parts = [
+            faiss.rev_swig_ptr(invlists.get_ids(lst), invlists.list_size(lst)).copy()
+            for lst in range(invlists.nlist)
+            if invlists.list_size(lst)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
     def max_id(self) -> int:
         """Largest passage id stored (-1 when empty), so new ids never collide after an interrupted run."""
         if len(self) == 0:
             return -1
-        return int(faiss.vector_to_array(self._index.id_map).max())
+        return int(self.ids().max())

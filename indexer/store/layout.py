@@ -5,6 +5,9 @@
         metadata.sqlite   documents and passages (the source of truth for text and fields)
         dense.faiss       passage vectors, ids = passage ids
         lexical/          Tantivy index of passages (BM25, French and English analysis)
+        images.faiss      pixel descriptors of image documents (+ images.ids.json: vector id → document id)
+        images-clip.faiss CLIP image embeddings when a CLIP model is configured (+ images-clip.ids.json)
+        thumbnails/       cached PNG thumbnails of the images
 
 The manifest's encoder must match the one used to query; changing encoder means ``--rebuild``.
 """
@@ -57,6 +60,20 @@ class IndexLayout:
     @property
     def lexical(self) -> Path:
         return self.root / "lexical"
+
+    @property
+    def images(self) -> Path:
+        """Pixel-descriptor index of image documents (image→image search)."""
+        return self.root / "images.faiss"
+
+    @property
+    def clip_images(self) -> Path:
+        """CLIP image-embedding index, present only when a CLIP model is configured."""
+        return self.root / "images-clip.faiss"
+
+    @property
+    def thumbnails(self) -> Path:
+        return self.root / "thumbnails"
 
     def exists(self) -> bool:
         return self.manifest.is_file()

@@ -1,13 +1,18 @@
-"""Embedded lexical index (Tantivy, BM25) of passages, with French and English analysis.
+"""Embedded lexical index (Tantivy, BM25) of passages, with French and English analysis and
+clinical context fields.
 
-Each passage is indexed twice, once per analyzer (``body_fr``/``body_en``), and a query term matches
-through whichever analysis fits best (disjunction-max), so a French report and an English article are
-both reachable whatever language the physician types in. Filter fields (kind, patient, language,
-date) are indexed raw so filters are applied inside the engine, not after it.
+Each passage's text is split by context (:mod:`indexer.clinical.context`) and every part goes to
+the field of its status: ``body`` (affirmed), ``hyp`` (hypothetical: « suspicion de »), ``neg``
+(negated: « absence de », "no") and ``fam`` (family history). A default query only searches
+``body`` and ``hyp``, so « absence de fracture » is not a hit for "fracture"; asking for negated
+mentions searches ``neg`` instead. Every field exists twice, once per analyzer (``body_fr``,
+``body_en``...), and a query term matches through whichever analysis fits best (disjunction-max).
+Filter fields (kind, patient, language, date) are indexed raw so filters run inside the engine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +24,14 @@ from indexer.store.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
 from indexer.store.metadata import DocumentFilter
 
 TITLE_BOOST = 0.5
+EXPANSION_BOOST = 0.7  # a synonym or expanded abbreviation counts a little less than the words typed
+
+#: context status → lexical field prefix
+CONTEXT_FIELDS = {"affirmed": "body", "hypothetical": "hyp", "negated": "neg", "family": "fam"}
+#: field prefix → weight when searched
+FIELD_BOOSTS = {"body": 1.0, "hyp": 0.6, "neg": 1.0, "fam": 1.0}
+DEFAULT_STATUSES: tuple[str, ...] = ("affirmed", "hypothetical")
+ALL_STATUSES: tuple[str, ...] = tuple(CONTEXT_FIELDS)
 
 
 def _schema() -> tantivy.Schema:
@@ -28,8 +41,8 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(name, stored=name == "doc_id", tokenizer_name="raw")
     builder.add_date_field("date", indexed=True, fast=True)
     for lang in LANGUAGES:
-        builder.add_text_field(f"body_{lang}", tokenizer_name=tokenizer_name(lang))
-        builder.add_text_field(f"title_{lang}", tokenizer_name=tokenizer_name(lang))
+        for prefix in (*CONTEXT_FIELDS.values(), "title"):
+            builder.add_text_field(f"{prefix}_{lang}", tokenizer_name=tokenizer_name(lang))
     return builder.build()
 
 
@@ -56,9 +69,16 @@ class LexicalIndex:
             self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
         return self._writer
 
-    def add(self, document: Document, passages: list[tuple[int, Passage]]) -> None:
+    def add(
+        self,
+        document: Document,
+        passages: list[tuple[int, Passage]],
+        contexts: list[Mapping[str, str]] | None = None,
+    ) -> None:
+        """Index *passages*; ``contexts[i]`` maps a status to passage i's text with that status
+        (without it, the whole passage counts as affirmed)."""
         writer = self._w()
-        for pid, passage in passages:
+        for i, (pid, passage) in enumerate(passages):
             doc = tantivy.Document()
             doc.add_unsigned("pid", pid)
             doc.add_text("doc_id", document.id)
@@ -68,9 +88,12 @@ class LexicalIndex:
                 doc.add_text("patient_id", document.patient_id)
             if document.date:
                 doc.add_date("date", datetime(document.date.year, document.date.month, document.date.day, tzinfo=timezone.utc))
+            parts = contexts[i] if contexts is not None else {"affirmed": passage.text}
             for lang in LANGUAGES:
-                doc.add_text(f"body_{lang}", passage.text)
                 doc.add_text(f"title_{lang}", document.title)
+                for status, text in parts.items():
+                    if text:
+                        doc.add_text(f"{CONTEXT_FIELDS[str(status)]}_{lang}", text)
             writer.add_document(doc)
 
     def delete_documents(self, doc_ids: list[str]) -> None:
@@ -92,21 +115,42 @@ class LexicalIndex:
     def num_passages(self) -> int:
         return self._index.searcher().num_docs
 
-    def _text_query(self, text: str, extra_phrases: list[str] | None = None) -> tantivy.Query | None:
-        """One disjunction-max clause per query token across both analyses and the title."""
+    def _field_query(self, field: str, phrase_terms: list[str]) -> tantivy.Query:
+        if len(phrase_terms) == 1:
+            return tantivy.Query.term_query(self.schema, field, phrase_terms[0])
+        return tantivy.Query.phrase_query(self.schema, field, phrase_terms)
+
+    def _clause(self, per_lang: dict[str, list[str]], statuses: Iterable[str], with_title: bool) -> tantivy.Query:
+        """Best match of one term (or phrase) across analyses, context fields and the title."""
+        alternatives = []
+        for lang, lang_terms in per_lang.items():
+            if not lang_terms:
+                continue
+            for status in statuses:
+                prefix = CONTEXT_FIELDS[status]
+                query = self._field_query(f"{prefix}_{lang}", lang_terms)
+                boost = FIELD_BOOSTS[prefix]
+                alternatives.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
+            if with_title:
+                title = self._field_query(f"title_{lang}", lang_terms)
+                alternatives.append(tantivy.Query.boost_query(title, TITLE_BOOST))
+        return tantivy.Query.disjunction_max_query(alternatives, 0.1)
+
+    def _text_query(
+        self, text: str, extra_phrases: list[str], statuses: tuple[str, ...]
+    ) -> tantivy.Query | None:
+        """One clause per typed token, one per expansion phrase (matched as a phrase, boosted down)."""
+        with_title = "affirmed" in statuses
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for phrase in [text, *(extra_phrases or [])]:
-            per_lang = {lang: terms(phrase, lang) for lang in LANGUAGES}
-            width = max((len(t) for t in per_lang.values()), default=0)
-            for i in range(width):
-                alternatives = []
-                for lang, lang_terms in per_lang.items():
-                    if i < len(lang_terms):
-                        term = lang_terms[i]
-                        alternatives.append(tantivy.Query.term_query(self.schema, f"body_{lang}", term))
-                        title = tantivy.Query.term_query(self.schema, f"title_{lang}", term)
-                        alternatives.append(tantivy.Query.boost_query(title, TITLE_BOOST))
-                clauses.append((tantivy.Occur.Should, tantivy.Query.disjunction_max_query(alternatives, 0.1)))
+        per_lang = {lang: terms(text, lang) for lang in LANGUAGES}
+        for i in range(max((len(t) for t in per_lang.values()), default=0)):
+            token = {lang: t[i : i + 1] for lang, t in per_lang.items()}
+            clauses.append((tantivy.Occur.Should, self._clause(token, statuses, with_title)))
+        for phrase in extra_phrases:
+            phrase_terms = {lang: terms(phrase, lang) for lang in LANGUAGES}
+            if any(phrase_terms.values()):
+                clause = tantivy.Query.boost_query(self._clause(phrase_terms, statuses, with_title), EXPANSION_BOOST)
+                clauses.append((tantivy.Occur.Should, clause))
         if not clauses:
             return None
         return tantivy.Query.boolean_query(clauses)
@@ -134,13 +178,26 @@ class LexicalIndex:
         limit: int,
         where: DocumentFilter | None = None,
         extra_phrases: list[str] | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        required: list[tuple[str, tuple[str, ...]]] | None = None,
     ) -> list[LexicalHit]:
-        """BM25 top-*limit* passages for *text* within the filter."""
-        text_query = self._text_query(text, extra_phrases)
-        if text_query is None:
+        """BM25 top-*limit* passages for *text* within the filter.
+
+        *statuses* says which context fields the text may match in (default: affirmed and
+        hypothetical mentions). Each ``(phrase, statuses)`` in *required* must also match, e.g. a
+        negated « épanchement pleural » for « pneumothorax sans épanchement pleural ».
+        """
+        text_query = self._text_query(text, extra_phrases or [], statuses) if text.strip() else None
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        if text_query is not None:
+            clauses.append((tantivy.Occur.Must, text_query))
+        for phrase, phrase_statuses in required or []:
+            required_query = self._text_query(phrase, [], phrase_statuses)
+            if required_query is not None:
+                clauses.append((tantivy.Occur.Must, required_query))
+        if not clauses:
             return []
-        clauses = [(tantivy.Occur.Must, text_query), *self._filter_clauses(where or DocumentFilter())]
-        query = tantivy.Query.boolean_query(clauses)
+        query = tantivy.Query.boolean_query([*clauses, *self._filter_clauses(where or DocumentFilter())])
         searcher = self._index.searcher()
         hits = searcher.search(query, limit).hits
         return [LexicalHit(pid=int(searcher.doc(address)["pid"][0]), score=float(score)) for score, address in hits]

@@ -145,6 +145,12 @@ class MetadataStore:
             sql += " WHERE " + " AND ".join(clauses)
         return [pid for (pid,) in self._db.execute(sql, params)]
 
+    def document_ids_where(self, where: DocumentFilter) -> list[str]:
+        """Ids of documents matching *where*: the allow-list for per-document indexes (image vectors)."""
+        clauses, params = _filter_sql(where)
+        sql = "SELECT d.id FROM documents d" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        return [doc_id for (doc_id,) in self._db.execute(sql, params)]
+
     def counts_by_kind(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind ORDER BY kind"))
 

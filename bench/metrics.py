@@ -1,0 +1,70 @@
+"""Ranking metrics for the evaluations (nDCG@k, recall@k, MRR), written out so their definition is explicit.
+
+Relevance is a mapping doc id → grade (``> 0`` = relevant); a plain set of ids means grade 1 each.
+nDCG uses the linear gain (grade / log2(rank + 1)), as ``trec_eval`` and BEIR do, so our BEIR numbers
+are comparable with published ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+Relevance = Mapping[str, int] | set[str] | frozenset[str]
+
+
+def _grades(relevant: Relevance) -> dict[str, int]:
+    if isinstance(relevant, Mapping):
+        return {doc: int(grade) for doc, grade in relevant.items() if grade > 0}
+    return {doc: 1 for doc in relevant}
+
+
+def ndcg_at_k(ranking: Sequence[str], relevant: Relevance, k: int = 10) -> float:
+    """Normalised discounted cumulative gain of the first *k* results (0 when nothing is relevant)."""
+    grades = _grades(relevant)
+    if not grades:
+        return 0.0
+    dcg = sum(grades.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranking[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    idcg = sum(grade / math.log2(rank + 2) for rank, grade in enumerate(ideal))
+    return dcg / idcg
+
+
+def recall_at_k(ranking: Sequence[str], relevant: Relevance, k: int = 100) -> float:
+    """Share of the relevant documents found in the first *k* results."""
+    grades = _grades(relevant)
+    if not grades:
+        return 0.0
+    return len(set(ranking[:k]) & grades.keys()) / len(grades)
+
+
+def reciprocal_rank(ranking: Sequence[str], relevant: Relevance, k: int | None = None) -> float:
+    """1 / rank of the first relevant result within the first *k* (all when None); 0 if none."""
+    grades = _grades(relevant)
+    for rank, doc in enumerate(ranking[:k] if k else ranking, start=1):
+        if doc in grades:
+            return 1.0 / rank
+    return 0.0
+
+
+def mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def evaluate(runs: Mapping[str, Sequence[str]], qrels: Mapping[str, Relevance]) -> dict[str, dict[str, float]]:
+    """Per-query nDCG@10, recall@100 and MRR for every query in *qrels* (a missing run counts as empty)."""
+    return {
+        qid: {
+            "ndcg@10": ndcg_at_k(runs.get(qid, []), relevant, 10),
+            "recall@100": recall_at_k(runs.get(qid, []), relevant, 100),
+            "mrr": reciprocal_rank(runs.get(qid, []), relevant),
+        }
+        for qid, relevant in qrels.items()
+    }
+
+
+def summarise(per_query: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Mean of each metric over queries."""
+    names = next(iter(per_query.values())).keys() if per_query else []
+    return {name: mean(scores[name] for scores in per_query.values()) for name in names}

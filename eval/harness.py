@@ -1,0 +1,72 @@
+"""What the Open-i and BEIR runners share: index a folder with one encoder, rank through the engine,
+fuse saved leg rankings like the engine does, and format results.
+
+Everything goes through the product: :func:`indexer.pipeline.index_paths` builds the index and
+:class:`search_api.retrieval.SearchEngine` answers the queries, so the numbers are the product's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from indexer.encoders import Encoder, load_encoder
+from indexer.pipeline import index_paths
+from indexer.settings import EncoderSettings, Settings
+from indexer.store.layout import IndexLayout
+from search_api.fusion import reciprocal_rank_fusion
+from search_api.models import MAX_LIMIT, SearchRequest
+from search_api.retrieval import SearchEngine
+
+DEPTH = MAX_LIMIT  # documents taken from each leg (the API's largest page)
+
+Rankings = dict[str, list[str]]  # query id → document ids, best first
+
+
+def encoder_factory(name: str) -> Callable[[], Encoder]:
+    """Encoders by name: the configured ones, plus the optional English-only MiniLM (ONNX, no torch)."""
+    if name == "minilm-int8":
+        from indexer.encoders.onnx_minilm import MiniLMOnnx
+
+        return MiniLMOnnx
+    return lambda: load_encoder(EncoderSettings(name=name))
+
+
+def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Settings, dict[str, float]]:
+    """Index *corpus* into *index_dir* once (reused on later runs); return settings and the run's timings."""
+    settings = Settings(index={"dir": index_dir}, api={"audit_log": index_dir.parent / "audit.log"})
+    timings_file = index_dir.with_name(index_dir.name + ".timings.json")
+    if not IndexLayout(index_dir).exists():
+        report = index_paths([corpus], settings, encoder, rebuild=True)
+        timings_file.write_text(json.dumps({**report.seconds, "passages": report.passages_added}))
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    return settings, timings
+
+
+def open_engine(settings: Settings, encoder: Encoder) -> SearchEngine:
+    return SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search)
+
+
+def rank(engine: SearchEngine, text: str, mode: str, limit: int = DEPTH) -> list[str]:
+    """Document ids for *text* in *mode* (lexical, dense or hybrid), through the engine."""
+    response = engine.search(SearchRequest(q=text, mode=mode, limit=limit))
+    return [result.id for result in response.results]
+
+
+def fuse(lexical: Rankings, dense: Rankings, lexical_weight: float, dense_weight: float = 1.0, k: int = 60) -> Rankings:
+    """The engine's fusion (document-level weighted RRF) applied to saved leg rankings."""
+    return {
+        qid: [doc for doc, _ in reciprocal_rank_fusion([lexical[qid], dense[qid]], [lexical_weight, dense_weight], k=k)][:DEPTH]
+        for qid in dense
+    }
+
+
+def fmt(scores: Mapping[str, float]) -> str:
+    return f"{scores['ndcg@10']:.3f} | {scores['recall@100']:.3f} | {scores['mrr']:.3f}"
+
+
+def wins_losses(per_query_a: Mapping, per_query_b: Mapping, metric: str = "ndcg@10", eps: float = 1e-9) -> tuple[int, int, int]:
+    """(queries where a beats b, ties, losses) on *metric*."""
+    diffs = [per_query_a[q][metric] - per_query_b[q][metric] for q in per_query_a]
+    return sum(d > eps for d in diffs), sum(abs(d) <= eps for d in diffs), sum(d < -eps for d in diffs)

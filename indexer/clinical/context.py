@@ -1,0 +1,329 @@
+"""NegEx/ConText-style context detection for French and English clinical text.
+
+A keyword engine that indexes « Absence de fracture » under "fracture" returns the wrong patients.
+:func:`split_by_context` cuts a text into consecutive spans labelled ``affirmed``, ``negated``,
+``hypothetical`` or ``family`` so the indexer can put each kind of text in its own lexical field
+(and a normal query only searches the affirmed one).
+
+How a status is decided (trigger lists live in ``configs/clinical/context_triggers.yaml``):
+
+1. The text is split into sentences and section headings (:mod:`indexer.clinical.sentences`).
+2. In each sentence, trigger phrases are found on folded tokens, longest match first, left to right;
+   pseudo-triggers (« pas de changement », "not only") win over the triggers they contain.
+3. A *pre* trigger's scope runs forward to the end of the sentence, a termination (« mais », "but",
+   ";"), a pseudo-trigger, the start of the next trigger's own scope, or ``max_scope_tokens``.
+   A *post* trigger's scope runs backward to a comma, colon, termination, previous trigger or
+   ``max_post_scope_tokens``; *both* triggers do both, and their forward part also stops at commas.
+4. A trigger right after another (``chain_gap_tokens``) does not cut its scope: in « pas
+   d'antécédent familial de cancer » both apply and the config's ``priority`` picks « negated ».
+5. Sentences under a family-history heading (« Antécédents familiaux : ») start out ``family``.
+
+Triggers are part of their span (« pas de fracture » is the negated span, not just « fracture »),
+so the affirmed field never contains « absence de » or « mère ».
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.clinical.config import (
+    CompiledConfig,
+    CompiledLanguage,
+    ContextStatus,
+    Direction,
+    Rule,
+    load_context_config,
+)
+from indexer.clinical.sentences import Segment, segment
+from indexer.clinical.text import Token, detect_language, tokenize
+
+__all__ = [
+    "ContextSpan",
+    "ContextStatus",
+    "TriggerMatch",
+    "find_triggers",
+    "group_by_status",
+    "split_by_context",
+    "status_at",
+]
+
+_BACKWARD_STOPS = frozenset({",", ";", ":", "(", ")"})
+
+
+@dataclass(frozen=True, slots=True)
+class ContextSpan:
+    """A slice ``text[start:end]`` of the input and its status; ``trigger`` is the phrase that set it."""
+
+    start: int
+    end: int
+    text: str
+    status: ContextStatus
+    trigger: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerMatch:
+    """A phrase from the trigger file found in a text (``text[start:end]``).
+
+    ``role`` is "trigger", "pseudo", "termination" or "family_termination"; ``status`` and
+    ``direction`` are set for triggers only.
+    """
+
+    start: int
+    end: int
+    text: str
+    phrase: str
+    role: str
+    status: ContextStatus | None
+    direction: Direction | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    start: int  # token indexes, end exclusive
+    end: int
+    rule: Rule
+
+
+@dataclass(slots=True)
+class _Mark:
+    rank: int
+    status: ContextStatus
+    trigger: str | None
+
+
+def split_by_context(
+    text: str,
+    language: str | None = None,
+    config: CompiledConfig | str | Path | None = None,
+) -> list[ContextSpan]:
+    """Cut ``text`` into consecutive spans covering all of it, each with a context status.
+
+    ``language`` is 'fr' or 'en'; None (or 'und', or a language without triggers) guesses it from
+    the text. ``config`` defaults to ``configs/clinical/context_triggers.yaml``.
+    Concatenating the spans' ``text`` gives back ``text`` exactly.
+    """
+    compiled = _resolve_config(config)
+    if not text:
+        return []
+    rules = compiled.languages[_resolve_language(text, language, compiled)]
+    marks: list[tuple[int, int, _Mark]] = []
+    for seg in segment(text, compiled):
+        marks.extend(_segment_marks(text, seg, rules, compiled))
+    return _assemble(text, marks)
+
+
+def find_triggers(
+    text: str,
+    language: str | None = None,
+    config: CompiledConfig | str | Path | None = None,
+) -> list[TriggerMatch]:
+    """Every trigger, pseudo-trigger and termination in ``text``, sentence by sentence.
+
+    Used by query parsing (« sans épanchement pleural ») and handy to explain a status.
+    """
+    compiled = _resolve_config(config)
+    if not text:
+        return []
+    rules = compiled.languages[_resolve_language(text, language, compiled)]
+    found: list[TriggerMatch] = []
+    for seg in segment(text, compiled):
+        tokens = _segment_tokens(text, seg)
+        for m in _find_matches(tokens, rules):
+            start, end = tokens[m.start].start, tokens[m.end - 1].end
+            found.append(
+                TriggerMatch(start, end, text[start:end], m.rule.phrase, m.rule.role, m.rule.status, m.rule.direction)
+            )
+    return found
+
+
+def group_by_status(spans: list[ContextSpan], separator: str = "\n") -> dict[ContextStatus, str]:
+    """Join the spans' text per status: one string per lexical field (empty statuses omitted)."""
+    parts: dict[ContextStatus, list[str]] = {}
+    for span in spans:
+        if span.text.strip():
+            parts.setdefault(span.status, []).append(span.text.strip())
+    return {status: separator.join(texts) for status, texts in parts.items()}
+
+
+def status_at(spans: list[ContextSpan], start: int, end: int | None = None) -> ContextStatus:
+    """Status of the mention ``[start, end)``: the non-affirmed status it overlaps most, if any.
+
+    Lets a caller that found a term at some offset (e.g. a lexicon match) ask whether it is negated.
+    """
+    end = start + 1 if end is None else end
+    best, best_overlap = ContextStatus.AFFIRMED, 0
+    for span in spans:
+        overlap = min(end, span.end) - max(start, span.start)
+        if overlap > 0 and span.status is not ContextStatus.AFFIRMED and overlap > best_overlap:
+            best, best_overlap = span.status, overlap
+    return best
+
+
+def _resolve_config(config: CompiledConfig | str | Path | None) -> CompiledConfig:
+    if isinstance(config, CompiledConfig):
+        return config
+    return load_context_config() if config is None else load_context_config(config)
+
+
+def _resolve_language(text: str, language: str | None, config: CompiledConfig) -> str:
+    code = (language or "").lower()[:2]
+    if code in config.languages:
+        return code
+    guess = detect_language(text)
+    return guess if guess in config.languages else next(iter(config.languages))
+
+
+def _find_matches(tokens: list[Token], rules: CompiledLanguage) -> list[_Match]:
+    """Longest-first, left-to-right, non-overlapping phrase matches.
+
+    A phrase starting with a colon (« Pneumothorax : non », "Effusion: no") only counts when it ends
+    its clause: in "Chest X-ray: No pleural effusion" the "No" is an ordinary pre-trigger.
+    """
+    matches: list[_Match] = []
+    norms = [t.norm for t in tokens]
+    i = 0
+    while i < len(norms):
+        for length in range(min(rules.max_len, len(norms) - i), 0, -1):
+            rule = rules.rules.get(tuple(norms[i : i + length]))
+            if rule is not None and norms[i] == ":" and i + length < len(norms) and not tokens[i + length].is_punct:
+                continue
+            if rule is not None:
+                matches.append(_Match(i, i + length, rule))
+                i += length
+                break
+        else:
+            i += 1
+    return matches
+
+
+def _segment_marks(
+    text: str, seg: Segment, rules: CompiledLanguage, config: CompiledConfig
+) -> list[tuple[int, int, _Mark]]:
+    """Character ranges of one sentence that get a non-affirmed status."""
+    tokens = _segment_tokens(text, seg)
+    if not tokens:
+        return []
+    matches = _find_matches(tokens, rules)
+    token_marks: list[_Mark | None] = [None] * len(tokens)
+    if not seg.is_heading and seg.section in config.family_headings:
+        family = _Mark(config.priority_rank(ContextStatus.FAMILY), ContextStatus.FAMILY, seg.section)
+        token_marks = [family] * len(tokens)
+    triggers = [m for m in matches if m.rule.role == "trigger"]
+    backward = {
+        id(m): _backward_start(m, tokens, matches, config) for m in triggers if m.rule.direction != Direction.PRE
+    }
+    for m in triggers:
+        first = backward.get(id(m), m.start)
+        last = m.end
+        if m.rule.direction != Direction.POST:
+            last = _forward_end(m, tokens, matches, backward, config)
+        first, last = _trim_punct(tokens, first, last, m)
+        status = m.rule.status
+        assert status is not None
+        mark = _Mark(config.priority_rank(status), status, m.rule.phrase)
+        for i in range(first, last):
+            current = token_marks[i]
+            if current is None or mark.rank > current.rank:
+                token_marks[i] = mark
+    return _token_runs(tokens, token_marks)
+
+
+def _segment_tokens(text: str, seg: Segment) -> list[Token]:
+    return [Token(t.norm, t.start + seg.start, t.end + seg.start) for t in tokenize(text[seg.start : seg.end])]
+
+
+def _forward_end(
+    m: _Match,
+    tokens: list[Token],
+    matches: list[_Match],
+    backward: dict[int, int],
+    config: CompiledConfig,
+) -> int:
+    """Token index where the forward scope of trigger ``m`` ends (exclusive)."""
+    settings = config.settings
+    limit = min(len(tokens), m.end + settings.max_scope_tokens)
+    for other in matches:
+        if other.start < m.end:
+            continue
+        role = other.rule.role
+        ends_scope = role in {"termination", "pseudo"} or (
+            role == "family_termination" and m.rule.status == ContextStatus.FAMILY
+        )
+        if ends_scope:
+            limit = min(limit, other.start)
+        elif role == "trigger" and not _chained(m, other, tokens, settings.chain_gap_tokens):
+            limit = min(limit, backward.get(id(other), other.start))
+        if other.start >= limit:
+            break
+    if m.rule.direction == Direction.BOTH:
+        for i in range(m.end, limit):
+            if tokens[i].norm in {",", ";"}:
+                return i
+    return max(limit, m.end)
+
+
+def _chained(first: _Match, second: _Match, tokens: list[Token], gap: int) -> bool:
+    """True when ``second`` follows ``first`` closely enough to qualify the same words."""
+    between = tokens[first.end : second.start]
+    return len(between) <= gap and not any(t.is_punct for t in between)
+
+
+def _backward_start(m: _Match, tokens: list[Token], matches: list[_Match], config: CompiledConfig) -> int:
+    """Token index where the backward scope of trigger ``m`` starts."""
+    floor = max(0, m.start - config.settings.max_post_scope_tokens)
+    for other in matches:
+        if other.end <= m.start and other.rule.role in {"trigger", "termination", "pseudo"}:
+            floor = max(floor, other.end)
+    start = m.start
+    while start > floor and tokens[start - 1].norm not in _BACKWARD_STOPS:
+        start -= 1
+    return start
+
+
+def _trim_punct(tokens: list[Token], first: int, last: int, m: _Match) -> tuple[int, int]:
+    """Drop punctuation at the edges of a scope, but never the trigger's own tokens (« ? »)."""
+    while first < m.start and tokens[first].is_punct:
+        first += 1
+    while last > m.end and tokens[last - 1].is_punct:
+        last -= 1
+    return first, last
+
+
+def _token_runs(tokens: list[Token], marks: list[_Mark | None]) -> list[tuple[int, int, _Mark]]:
+    """Merge consecutive tokens with the same status into character ranges."""
+    runs: list[tuple[int, int, _Mark]] = []
+    i = 0
+    while i < len(tokens):
+        mark = marks[i]
+        if mark is None:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and marks[j] is not None and marks[j].status == mark.status:  # type: ignore[union-attr]
+            j += 1
+        last = j
+        while last - 1 > i and tokens[last - 1].is_punct and tokens[last - 1].norm != "?":
+            last -= 1
+        runs.append((tokens[i].start, tokens[last - 1].end, mark))
+        i = j
+    return runs
+
+
+def _assemble(text: str, marks: list[tuple[int, int, _Mark]]) -> list[ContextSpan]:
+    """Turn non-affirmed ranges into a gap-free list of spans covering ``text``."""
+    spans: list[ContextSpan] = []
+    cursor = 0
+    for start, end, mark in sorted(marks, key=lambda r: r[0]):
+        if start < cursor:
+            start = cursor
+        if end <= start:
+            continue
+        if start > cursor:
+            spans.append(ContextSpan(cursor, start, text[cursor:start], ContextStatus.AFFIRMED))
+        spans.append(ContextSpan(start, end, text[start:end], mark.status, mark.trigger))
+        cursor = end
+    if cursor < len(text):
+        spans.append(ContextSpan(cursor, len(text), text[cursor:], ContextStatus.AFFIRMED))
+    return spans

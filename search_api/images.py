@@ -1,0 +1,186 @@
+"""Image endpoints: search by an uploaded image, and the pictures themselves (thumbnail, windowed render).
+
+``POST /search/image`` takes a PNG, JPEG or DICOM upload (plus optional ``q`` text and the filters of
+``/search``) and returns similar images with the reports tied to them. ``GET /images/{id}/thumbnail``
+and ``GET /images/{id}/render`` serve pixels: a patient's image requires an identified user (the
+``X-User`` header), as ``/documents`` does, and every access, granted or denied, is audited.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the closures' Depends(user) annotations.
+import datetime as dt
+import hashlib
+import io
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from indexer.imaging import ImageReadError, load_image, render
+from indexer.imaging.clip import ClipEncoder, clip_model_id, load_clip
+from indexer.imaging.thumbnails import get_or_create_thumbnail
+from indexer.schema import Document, DocumentKind
+from indexer.settings import ImageSettings, Settings
+from indexer.store.layout import IndexLayout
+from indexer.store.metadata import DocumentFilter
+from search_api.audit import AuditLog
+from search_api.image_search import ClipTextLeg, ImageSearch, ImageSearchResponse
+from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS
+from search_api.retrieval import SearchEngine
+from search_api.uploads import decode_upload, read_limited, sniff, status_for
+
+ANONYMOUS = "anonymous"  # the user name search_api.app gives requests without X-User
+RenderWindow = Literal["default", "auto", "lung", "bone", "brain", "soft"]
+_PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}
+_clip_lock = threading.Lock()
+
+
+@lru_cache(maxsize=2)
+def _load_clip_cached(model_id: str, settings_json: str) -> ClipEncoder | None:
+    return load_clip(ImageSettings.model_validate_json(settings_json))
+
+
+def clip_for(settings: ImageSettings) -> ClipEncoder | None:
+    """The configured CLIP model, loaded once per process and shared by both image legs."""
+    if not settings.clip_model:
+        return None
+    with _clip_lock:
+        return _load_clip_cached(clip_model_id(settings), settings.model_dump_json())
+
+
+def clip_text_leg(settings: Settings) -> ClipTextLeg | None:
+    """The CLIP leg of hybrid ``/search`` (None without a configured CLIP model)."""
+    clip = clip_for(settings.images)
+    return ClipTextLeg(IndexLayout(settings.index.dir), clip, settings.images.clip_weight) if clip else None
+
+
+class ImageSearchParams(BaseModel):
+    """The form fields of ``POST /search/image`` besides the file (``kinds`` is accepted and ignored)."""
+
+    q: str | None = Field(default=None, description="Optional text the images' report/caption/header should match")
+    patient_id: str | None = Field(default=None, max_length=64)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
+
+    @field_validator("q")
+    @classmethod
+    def _query(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if len(value) > MAX_QUERY_CHARS:
+            raise ValueError(f"the query is too long ({len(value)} characters, at most {MAX_QUERY_CHARS})")
+        return value or None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "ImageSearchParams":
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must be on or before date_to")
+        return self
+
+
+def image_router(
+    settings: Settings, engine: Callable[[], SearchEngine], user: Callable[..., str], audit: AuditLog
+) -> APIRouter:
+    """The image endpoints over the same engine, user dependency and audit log as the rest of the API."""
+    router = APIRouter(tags=["images"])
+    layout = IndexLayout(settings.index.dir)
+    max_bytes = int(settings.images.max_upload_mb * 1e6)
+    service: dict[str, ImageSearch] = {}
+
+    def image_search() -> ImageSearch:
+        if "it" not in service:
+            service["it"] = ImageSearch(layout, settings.images, clip_for(settings.images))
+        return service["it"]
+
+    def client(http: Request) -> str | None:
+        return http.client.host if http.client else None
+
+    def readable_image(doc_id: str, who: str, action: str) -> Document:
+        document = engine().document(doc_id)
+        if document is None or document.kind != DocumentKind.IMAGE:
+            raise HTTPException(status_code=404, detail=f"no image with id {doc_id!r}")
+        if document.patient_id and who == ANONYMOUS:
+            audit.record(who, "image_denied", document_id=doc_id, patient_id=document.patient_id, wanted=action)
+            raise HTTPException(status_code=401, detail="viewing a patient image requires an identified user (X-User header)")
+        return document
+
+    @router.post("/search/image", response_model=ImageSearchResponse)
+    def search_image(
+        http: Request,
+        who: Annotated[str, Depends(user)],
+        file: Annotated[UploadFile, File(description="PNG, JPEG or DICOM image")],
+        q: Annotated[str | None, Form()] = None,
+        patient_id: Annotated[str | None, Form()] = None,
+        date_from: Annotated[str | None, Form()] = None,
+        date_to: Annotated[str | None, Form()] = None,
+        limit: Annotated[int, Form()] = 10,
+        kinds: Annotated[list[str], Form(description="ignored: results are images")] = [],  # noqa: B006
+    ) -> ImageSearchResponse:
+        declared = int(http.headers.get("content-length") or 0)
+        if declared > max_bytes + 64_000:  # multipart overhead allowance
+            raise HTTPException(status_code=413, detail=f"upload too large: more than {max_bytes / 1e6:g} MB")
+        params = ImageSearchParams.model_validate(
+            {"q": q, "patient_id": patient_id, "date_from": date_from, "date_to": date_to, "limit": limit}
+        )
+        data = read_limited(file.file, max_bytes)
+        frame = decode_upload(data, settings.images.max_upload_pixels)
+        search_engine = engine()
+        search_engine.refresh_if_changed()
+        where = DocumentFilter(
+            kinds=(DocumentKind.IMAGE.value,), patient_id=params.patient_id,
+            date_from=params.date_from, date_to=params.date_to,
+        )
+        response = image_search().search(
+            frame, search_engine.metadata, search_engine.search, where, params.q, params.limit
+        )
+        audit.record(
+            who,
+            "image_search",
+            query=params.q,
+            filters=params.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
+            upload={"type": sniff(data), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+            returned=[r.id for r in response.results],
+            client=client(http),
+        )
+        return response
+
+    @router.get("/images/{doc_id:path}/thumbnail", response_class=FileResponse)
+    def thumbnail(doc_id: str, http: Request, who: Annotated[str, Depends(user)]) -> FileResponse:
+        document = readable_image(doc_id, who, "thumbnail")
+        try:
+            path = get_or_create_thumbnail(
+                doc_id, document.source_path, layout.thumbnails, max_side=settings.images.thumbnail_size
+            )
+        except FileNotFoundError as exc:
+            raise HTTPException(status_code=404, detail=f"the image file of {doc_id!r} is no longer available") from exc
+        except ImageReadError as exc:
+            raise HTTPException(status_code=status_for(exc.reason), detail=f"cannot render {doc_id!r}: {exc.reason}") from exc
+        audit.record(who, "image_thumbnail", document_id=doc_id, patient_id=document.patient_id, client=client(http))
+        return FileResponse(path, media_type="image/png", headers=_PRIVATE_CACHE)
+
+    @router.get("/images/{doc_id:path}/render", response_class=Response)
+    def render_image(
+        doc_id: str,
+        http: Request,
+        who: Annotated[str, Depends(user)],
+        window: RenderWindow = "default",
+        frame: Annotated[int | None, Query(ge=0, description="Frame index (default: the middle one)")] = None,
+    ) -> Response:
+        document = readable_image(doc_id, who, "render")
+        try:
+            picture = render(load_image(document.source_path, frame), window)
+        except ImageReadError as exc:
+            status = 404 if exc.reason == "file not found" else status_for(exc.reason)
+            raise HTTPException(status_code=status, detail=f"cannot render {doc_id!r}: {exc.reason}") from exc
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        audit.record(
+            who, "image_render", document_id=doc_id, patient_id=document.patient_id,
+            window=window, frame=frame, client=client(http),
+        )
+        return Response(buffer.getvalue(), media_type="image/png", headers=_PRIVATE_CACHE)
+
+    return router

@@ -1,0 +1,92 @@
+"""The FAISS size policy: exact below ``flat_max``, compressed IVF above, with recall, add/remove by id,
+filters and persistence still working on the compressed kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.settings import DenseSettings, Settings
+from indexer.store.dense import DenseIndex
+
+DIM = 32
+
+
+def clustered_vectors(n: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 40 centres: embeddings are clustered, and IVF is only meaningful on such data."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(40, DIM))
+    vectors = centres[rng.integers(0, 40, n)] + 0.35 * rng.normal(size=(n, DIM))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
+
+
+def top_ids(index: DenseIndex, query: np.ndarray, k: int = 10, allowed=None) -> list[int]:
+    return [hit.pid for hit in index.search(query, k, allowed)]
+
+
+@pytest.fixture(scope="module")
+def vectors() -> np.ndarray:
+    return clustered_vectors(4000)
+
+
+def test_settings_have_a_dense_section() -> None:
+    settings = Settings()
+    assert settings.dense.flat_max > 0 and settings.dense.kind_large in ("ivfsq8", "ivfpq")
+
+
+def test_small_index_stays_exact(tmp_path: Path, vectors: np.ndarray) -> None:
+    index = DenseIndex(DIM, settings=DenseSettings(flat_max=10_000))
+    index.add(list(range(len(vectors))), vectors)
+    index.save(tmp_path / "d.faiss")
+    assert DenseIndex.load(tmp_path / "d.faiss", DIM).kind == "flat"
+
+
+@pytest.mark.parametrize("kind, min_recall", [("ivfsq8", 0.95), ("ivfpq", 0.6)])
+def test_large_index_switches_and_keeps_recall(tmp_path: Path, vectors: np.ndarray, kind: str, min_recall: float) -> None:
+    exact = DenseIndex(DIM, settings=DenseSettings(flat_max=10**9))
+    exact.add(list(range(len(vectors))), vectors)
+    settings = DenseSettings(flat_max=1000, kind_large=kind, nprobe=16, pq_m=8)
+    index = DenseIndex(DIM, settings=settings)
+    index.add(list(range(len(vectors))), vectors)
+    index.save(tmp_path / "d.faiss")
+    loaded = DenseIndex.load(tmp_path / "d.faiss", DIM, settings)
+    assert loaded.kind == "ivf" and len(loaded) == len(vectors)
+    queries = clustered_vectors(50, seed=1)
+    recall = np.mean([len(set(top_ids(exact, q)) & set(top_ids(loaded, q))) / 10 for q in queries])
+    assert recall >= min_recall
+
+
+def test_compressed_index_add_remove_filter(tmp_path: Path, vectors: np.ndarray) -> None:
+    settings = DenseSettings(flat_max=1000, nprobe=4)
+    index = DenseIndex(DIM, settings=settings)
+    index.add(list(range(3000)), vectors[:3000])
+    assert index.apply_size_policy() and index.kind == "ivf"
+    index.add(list(range(3000, 4000)), vectors[3000:])  # incremental add after the switch
+    assert len(index) == 4000 and index.max_id() == 3999
+    assert top_ids(index, vectors[3500], 1) == [3500]
+
+    index.remove([3500, 7])
+    assert len(index) == 3998 and 3500 not in top_ids(index, vectors[3500], 50)
+
+    # A narrow filter (3 passages far from the query) still returns all of them, best first.
+    allowed = [12, 2999, 3999]
+    hits = index.search(vectors[3500], 10, allowed)
+    assert sorted(h.pid for h in hits) == allowed
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert index.search(vectors[0], 10, [7]) == []  # removed id: filtered to nothing
+    assert index.search(vectors[0], 10, []) == []
+
+    index.save(tmp_path / "d.faiss")
+    reloaded = DenseIndex.load(tmp_path / "d.faiss", DIM)
+    assert reloaded.kind == "ivf" and len(reloaded) == 3998 and reloaded.max_id() == 3999
+
+
+def test_dimension_mismatch_is_refused(tmp_path: Path, vectors: np.ndarray) -> None:
+    index = DenseIndex(DIM)
+    index.add([0], vectors[:1])
+    index.save(tmp_path / "d.faiss")
+    with pytest.raises(ValueError):
+        DenseIndex.load(tmp_path / "d.faiss", DIM + 1)
