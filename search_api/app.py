@@ -98,13 +98,14 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         mode: SearchMode = "hybrid",
         include_negated: bool = False,
         expand: bool = True,
+        clinical: bool = True,
         limit: int = 10,
         offset: int = 0,
     ) -> SearchResponse:
         request = SearchRequest.model_validate(
             {
                 "q": q, "kinds": kinds, "patient_id": patient_id, "date_from": date_from, "date_to": date_to,
-                "language": language, "mode": mode, "include_negated": include_negated, "expand": expand,
+                "language": language, "mode": mode, "include_negated": include_negated, "expand": expand, "clinical": clinical,
                 "limit": limit, "offset": offset,
             }
         )

@@ -30,6 +30,11 @@ class SearchRequest(BaseModel):
         default=False, description="Also match negated and family-history mentions (« absence de fracture »)"
     )
     expand: bool = Field(default=True, description="Expand abbreviations and synonyms through the bilingual lexicon")
+    clinical: bool = Field(
+        default=True,
+        description="Clinical understanding (negation-aware matching, « sans X » queries, expansion); "
+        "false = plain keyword + vector search, as a baseline",
+    )
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 

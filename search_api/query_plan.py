@@ -35,6 +35,8 @@ def default_lexicon() -> Lexicon:
 
 def plan_query(request: SearchRequest, lexicon: Lexicon | None = None) -> QueryPlan:
     """Parse polarity (« sans », "without", ``NOT:``), expand concepts, and decide each leg's query."""
+    if not request.clinical:  # the plain baseline: the words as typed, in every context
+        return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, request.q)
     parsed = parse_clinical_query(request.q)
     affirmed = " ".join(parsed.affirmed_terms) if parsed.clauses else parsed.text
     negated = parsed.negated_terms
