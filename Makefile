@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install index serve-api serve-ui bench clean
+.PHONY: demo test install index serve-api serve-ui eval bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ serve-api: $(STAMP)
 
 serve-ui: $(STAMP)
 	$(BIN)/streamlit run ui/app.py --server.headless true --server.port $${MEDSEARCH_UI__PORT:-8501}
+
+eval: $(STAMP)
+	test -f data/demo/ground_truth.json || $(BIN)/medsearch demo-corpus data/demo
+	$(BIN)/python -m eval.run_clinical
 
 clean:
 	rm -rf var data/demo
