@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CLIP_STAMP := $(VENV)/.clip-installed
 
-.PHONY: demo test install index serve-api serve-ui eval bench clean
+.PHONY: demo test install install-clip index serve-api serve-ui eval bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +18,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Optional CLIP path (open_clip with a local checkpoint). CPU torch comes first, from its local wheel;
+# open_clip and torchvision without their dependencies, or pip replaces torch with a CUDA build.
+$(CLIP_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --no-deps open_clip_torch==3.3.0 torchvision==0.28.0
+	$(BIN)/pip install --quiet ftfy regex huggingface_hub safetensors
+	touch $(CLIP_STAMP)
+
+install-clip: $(CLIP_STAMP)
+
 demo: $(STAMP)
 	bash scripts/demo.sh
 
-test: $(STAMP)
+test: $(STAMP) $(CLIP_STAMP)
 	$(BIN)/python -m pytest -q
 
 index: $(STAMP)

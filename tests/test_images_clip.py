@@ -8,6 +8,7 @@ Skipped where the optional ``clip`` extra (torch, open_clip_torch, torchvision) 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,7 @@ def test_local_dir_checkpoint_loads_too(tmp_path: Path, tiny_clip: ImageSettings
 def test_pretrained_tags_are_refused_never_downloaded(checkpoint: str | None) -> None:
     with pytest.raises(ClipUnavailableError, match="nothing is downloaded"):
         load_clip(ImageSettings(clip_model="ViT-B-32", clip_checkpoint=checkpoint))
+    assert os.environ["HF_HUB_OFFLINE"] == "1"  # and hub-backed tokenizers/configs cannot reach the network
 
 
 def test_preprocess_resizes_and_centre_crops() -> None:

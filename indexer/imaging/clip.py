@@ -19,6 +19,7 @@ the model's own mean/std), so no torchvision kernel is ever called.
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,11 +53,26 @@ def import_open_clip() -> tuple[Any, Any]:
     except ImportError as exc:
         raise ClipUnavailableError(f"CLIP is configured but torch is not installed: {INSTALL_HINT}") from exc
     _declare_missing_torchvision_ops(torch)
+    _force_offline()
     try:
         import open_clip
     except ImportError as exc:
         raise ClipUnavailableError(f"CLIP is configured but open_clip cannot be imported ({exc}): {INSTALL_HINT}") from exc
     return open_clip, torch
+
+
+def _force_offline() -> None:
+    """Make the Hugging Face libraries refuse network access (a BiomedCLIP-style config names hub tokenizers).
+
+    Set before they are imported (they read the variables once); patched too if already imported.
+    """
+    import sys
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
 
 
 def _declare_missing_torchvision_ops(torch: Any) -> None:
