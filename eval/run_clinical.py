@@ -46,14 +46,32 @@ def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str
     }
 
 
-def score(rankings: dict[str, list[str]], queries: list[EvalQuery]) -> dict[str, dict[str, float]]:
+def series_aliases(engine: SearchEngine) -> dict[str, str]:
+    """Instance id → id of its series' document: the index keeps one image document per DICOM series,
+    while the ground truth labels every file."""
+    documents = engine.metadata.get_documents(engine.metadata.document_ids())
+    return {alias: d.id for d in documents.values() for alias in d.metadata.get("series_instances", [])}
+
+
+def canonical_relevance(relevant: dict[str, int], aliases: dict[str, str]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for doc_id, grade in relevant.items():
+        key = aliases.get(doc_id, doc_id)
+        merged[key] = max(merged.get(key, 0), grade)
+    return merged
+
+
+def score(
+    rankings: dict[str, list[str]], queries: list[EvalQuery], aliases: dict[str, str] | None = None
+) -> dict[str, dict[str, float]]:
     """Mean metrics per category (and 'all')."""
     groups: dict[str, list[dict[str, float]]] = {}
     for q in queries:
+        relevant = canonical_relevance(q.relevant, aliases or {})
         row = {
-            "ndcg@10": ndcg_at_k(rankings[q.id], q.relevant, 10),
-            "recall@10": recall_at_k(rankings[q.id], q.relevant, 10),
-            "mrr": reciprocal_rank(rankings[q.id], q.relevant),
+            "ndcg@10": ndcg_at_k(rankings[q.id], relevant, 10),
+            "recall@10": recall_at_k(rankings[q.id], relevant, 10),
+            "mrr": reciprocal_rank(rankings[q.id], relevant),
         }
         for group in (q.category, "all"):
             groups.setdefault(group, []).append(row)
@@ -91,7 +109,8 @@ def main(
         typer.echo(f"Indexing {corpus} into {layout.root} with {model.name}...")
         index_paths([corpus], settings, model)
     engine = SearchEngine(layout, model, settings.search)
-    results = {name: score(run_system(engine, queries, options), queries) for name, options in SYSTEMS.items()}
+    aliases = series_aliases(engine)
+    results = {name: score(run_system(engine, queries, options), queries, aliases) for name, options in SYSTEMS.items()}
     typer.echo(f"Encoder: {model.name}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))
 

@@ -59,6 +59,36 @@ def _link_figures_to_articles(images: list[Document], articles: list[Document]) 
             article.metadata.setdefault("linked_images", []).append(image.id)
 
 
+def group_series(documents: list[Document]) -> list[Document]:
+    """Keep one image document per DICOM series: its middle instance (by InstanceNumber).
+
+    A CT series is hundreds of files of the same exam; a physician wants one result per series, not
+    three hundred. The representative keeps the other instances' ids and files in its metadata.
+    Order is preserved (the representative takes the place of the series' first file).
+    """
+    series: dict[str, list[Document]] = {}
+    for document in documents:
+        uid = document.metadata.get("series_uid") if document.metadata.get("format") == "dicom" else None
+        if uid:
+            series.setdefault(uid, []).append(document)
+    kept: list[Document] = []
+    for document in documents:
+        uid = document.metadata.get("series_uid") if document.metadata.get("format") == "dicom" else None
+        if not uid:
+            kept.append(document)
+            continue
+        members = series[uid]
+        if document is not members[0]:
+            continue
+        ordered = sorted(members, key=lambda d: (d.metadata.get("instance_number") or 0, d.id))
+        representative = ordered[(len(ordered) - 1) // 2]
+        if len(ordered) > 1:
+            representative.metadata["series_instances"] = [d.id for d in ordered]
+            representative.metadata["series_files"] = [d.source_path for d in ordered]
+        kept.append(representative)
+    return kept
+
+
 def link_documents(documents: list[Document]) -> None:
     """Enrich image documents (in place) with their report or caption text."""
     by_kind: dict[DocumentKind, list[Document]] = {}

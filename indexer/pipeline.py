@@ -18,7 +18,7 @@ from pathlib import Path
 from indexer.clinical import split_by_context
 from indexer.encoders import Encoder
 from indexer.imaging.sync import sync_image_indexes
-from indexer.linking import link_documents
+from indexer.linking import group_series, link_documents
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
 from indexer.sources import SourceError, discover_files, parse_file
@@ -107,7 +107,7 @@ def parse_sources(
                 skipped.append((str(path), f"duplicate document id {document.id!r} (first: {documents[document.id].source_path})"))
                 continue
             documents[document.id] = document
-    ordered = list(documents.values())
+    ordered = group_series(list(documents.values()))
     link_documents(ordered)
     return ordered, skipped, len(files)
 

@@ -101,3 +101,24 @@ def test_passages_follow_sections_and_overlap() -> None:
     passages = split_passages(doc, max_words=10, overlap_words=2)
     assert [(p.section, p.text.split()[0]) for p in passages] == [("A", "w0"), ("A", "w8"), ("A", "w16"), ("B", "fin")]
     assert [p.ordinal for p in passages] == [0, 1, 2, 3]
+
+
+def test_one_image_document_per_dicom_series(tmp_path: Path, encoder) -> None:
+    """Three files of one series give one image document: the middle instance, listing the others."""
+    from conftest import write_ct_dicom
+    import pydicom
+
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for number, name in ((3, "IMG-C"), (1, "IMG-A"), (2, "IMG-B")):
+        path = folder / f"{name}.dcm"
+        write_ct_dicom(path, "P1", "ACC-S")  # same accession → same series UID
+        ds = pydicom.dcmread(path)
+        ds.InstanceNumber = number
+        ds.save_as(path)
+    settings = Settings(index={"dir": tmp_path / "index"})
+    report = index_paths([folder], settings, encoder)
+    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    assert store.document_ids() == ["IMG-B"]
+    assert store.get_document("IMG-B").metadata["series_instances"] == ["IMG-A", "IMG-B", "IMG-C"]
+    assert report.documents_added == 1

@@ -108,6 +108,7 @@ def parse_dicom(path: Path) -> list[Document]:
                 "study_uid": _value(ds, "StudyInstanceUID"),
                 "series_uid": _value(ds, "SeriesInstanceUID"),
                 "sop_uid": sop_uid,
+                "instance_number": int(ds.get("InstanceNumber") or 0),
                 "institution": _value(ds, "InstitutionName"),
                 "department": department,
                 "rows": rows,
