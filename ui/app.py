@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,7 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 import streamlit as st  # noqa: E402
+from streamlit.runtime.uploaded_file_manager import UploadedFile  # noqa: E402
 
 from ui import client as api  # noqa: E402  (module import: tests patch api.make_client)
 from ui import render  # noqa: E402
@@ -31,6 +33,13 @@ from ui import render  # noqa: E402
 PAGE_SIZES = (10, 20, 50)
 STATS_TTL_S = 60.0
 THUMBNAIL_CACHE_MAX = 200
+RENDER_CACHE_MAX = 24  # full-size renders are heavier than thumbnails
+VIEW_TEXT = "text"
+VIEW_IMAGE = "image"
+VIEW_LABELS = {VIEW_TEXT: "🔎 Recherche texte", VIEW_IMAGE: "🖼️ Recherche par image"}
+# Streamlit's uploader filters on file extensions; DICOM exports often have none (« IM000001 »), so
+# any file is accepted and the API, which sniffs the bytes, answers 415 for what it cannot read.
+UPLOAD_HELP = "PNG, JPEG ou DICOM (.dcm, ou fichier sans extension exporté du PACS)."
 PLACEHOLDER = "ex. IRM cérébrale AVC ischémique"
 OLDEST_DATE = date(1900, 1, 1)
 HINT = (
@@ -50,6 +59,8 @@ class SearchFilters:
     language: str
     mode: str
     limit: int
+    include_negated: bool = False
+    expand: bool = True
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -86,7 +97,30 @@ def sidebar_filters() -> SearchFilters:
         "Mode de recherche", list(render.MODE_LABELS), format_func=render.MODE_LABELS.__getitem__, key="mode"
     )
     limit = sb.selectbox("Résultats par page", PAGE_SIZES, key="limit")
-    return SearchFilters(tuple(kinds), date_from, date_to, patient_id, language, mode, int(limit))
+    include_negated, expand = sidebar_clinical()
+    return SearchFilters(
+        tuple(kinds), date_from, date_to, patient_id, language, mode, int(limit), include_negated, expand
+    )
+
+
+def sidebar_clinical() -> tuple[bool, bool]:
+    """Clinical-language switches: by default « épanchement » finds only *affirmed* mentions, expanded."""
+    sb = st.sidebar
+    sb.subheader("Langage clinique")
+    include_negated = sb.toggle(
+        "Inclure les mentions niées / antécédents familiaux",
+        value=False,
+        key="include_negated",
+        help="Par défaut, « absence d'épanchement » ou « mère diabétique » ne répondent pas à « épanchement » "
+        "ou « diabète ».",
+    )
+    expand = sb.toggle(
+        "Étendre aux synonymes et abréviations",
+        value=True,
+        key="expand",
+        help="« IDM » cherche aussi « infarctus du myocarde », « myocardial infarction »…",
+    )
+    return include_negated, expand
 
 
 def sidebar_stats(client: api.MedsearchClient, api_url: str) -> None:
@@ -119,6 +153,12 @@ def _close_document() -> None:
     """Button callback: back to the result list, which is redrawn from the session cache."""
     if "doc" in st.query_params:
         del st.query_params["doc"]
+
+
+def _on_query_change() -> None:
+    """Typing a text query leaves the document view and shows the text results."""
+    _close_document()
+    st.session_state["view"] = VIEW_TEXT
 
 
 def _set_offset(offset: int) -> None:
@@ -158,6 +198,8 @@ def run_search(
         date_to=filters.date_to,
         language=filters.language or None,
         mode=filters.mode,
+        include_negated=filters.include_negated,
+        expand=filters.expand,
         limit=filters.limit,
         offset=offset,
     )
@@ -165,15 +207,34 @@ def run_search(
     return page
 
 
-def thumbnail(client: api.MedsearchClient, doc_id: str) -> bytes | None:
-    """Image thumbnail, remembered per session (a page of images would otherwise refetch each rerun)."""
-    cache: dict[tuple[str, str], bytes | None] = st.session_state.setdefault("thumbnails", {})
-    key = (client.base_url, doc_id)
+def _cached(name: str, key: tuple[Any, ...], limit: int, fetch: Callable[[], bytes | None]) -> bytes | None:
+    """Per-session picture cache (bounded): a page of images would otherwise refetch on every rerun."""
+    cache: dict[tuple[Any, ...], bytes | None] = st.session_state.setdefault(name, {})
     if key not in cache:
-        if len(cache) >= THUMBNAIL_CACHE_MAX:
+        if len(cache) >= limit:
             cache.clear()
-        cache[key] = client.thumbnail(doc_id)
+        cache[key] = fetch()
     return cache[key]
+
+
+def thumbnail(client: api.MedsearchClient, doc_id: str) -> bytes | None:
+    """Image thumbnail, remembered per session."""
+    return _cached("thumbnails", (client.base_url, doc_id), THUMBNAIL_CACHE_MAX, lambda: client.thumbnail(doc_id))
+
+
+def rendered(client: api.MedsearchClient, doc_id: str, window: str, frame: int | None) -> bytes | None:
+    """Windowed full-size render, remembered per session (switching windows back and forth is common)."""
+    key = (client.base_url, doc_id, window, frame)
+    return _cached("renders", key, RENDER_CACHE_MAX, lambda: client.render(doc_id, window, frame))
+
+
+def show_linked_reports(reports: tuple[api.LinkedReport, ...], key_prefix: str) -> None:
+    """The reports tied to an image, each with a button to read it in the document view."""
+    for report in reports:
+        st.markdown(render.linked_report_html(report), unsafe_allow_html=True)
+        st.button(
+            "Ouvrir le compte rendu", key=f"{key_prefix}-report-{report.id}", on_click=_open_document, args=(report.id,)
+        )
 
 
 def show_hit(client: api.MedsearchClient, hit: api.SearchHit, rank: int) -> None:
@@ -184,8 +245,10 @@ def show_hit(client: api.MedsearchClient, hit: api.SearchHit, rank: int) -> None
         if image is not None:
             thumb_col, body = st.columns([1, 5])
             thumb_col.image(image, width=140)
-        body.markdown(render.result_card_html(hit, rank), unsafe_allow_html=True)
-        body.button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document, args=(hit.id,))
+        with body.container():
+            st.markdown(render.result_card_html(hit, rank), unsafe_allow_html=True)
+            show_linked_reports(hit.linked_reports, key_prefix=f"hit-{rank}")
+            st.button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document, args=(hit.id,))
 
 
 def show_pagination(page: api.SearchPage, offset: int, limit: int) -> None:
@@ -214,9 +277,9 @@ def search_box() -> tuple[str, bool]:
     st.caption("Recherche dans les comptes rendus, dossiers patients, articles scientifiques et images.")
     query_col, button_col = st.columns([6, 1], vertical_alignment="bottom")
     query = query_col.text_input(
-        "Recherche", key="q", placeholder=PLACEHOLDER, max_chars=1000, on_change=_close_document
+        "Recherche", key="q", placeholder=PLACEHOLDER, max_chars=1000, on_change=_on_query_change
     )
-    force = button_col.button("Rechercher", type="primary", key="search", on_click=_close_document)
+    force = button_col.button("Rechercher", type="primary", key="search", on_click=_on_query_change)
     return (query or "").strip(), force
 
 
@@ -239,6 +302,7 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
         st.error(render.api_error_text(exc))
         return
 
+    show_understanding(page, filters)
     st.caption(render.summary_line(page.total, page.took_ms, page.mode))
     if not page.results:
         st.info("Aucun document ne correspond. Essayez d'autres termes, le mode sémantique ou moins de filtres.")
@@ -246,6 +310,82 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
     for rank, hit in enumerate(page.results, start=offset + 1):
         show_hit(client, hit, rank)
     show_pagination(page, offset, filters.limit)
+
+
+def show_understanding(page: api.SearchPage, filters: SearchFilters) -> None:
+    """How the query was understood (polarity) and what it was expanded to, under the search box."""
+    understood = render.interpretation_html(page.interpretation, filters.include_negated)
+    chips = render.expanded_terms_html(page.expanded_terms)
+    if understood or chips:
+        st.markdown(understood + chips, unsafe_allow_html=True)
+
+
+# --------------------------------------------------------------------------- image search view
+
+
+def image_search_view(client: api.MedsearchClient, user: str, filters: SearchFilters) -> None:
+    """Search by an uploaded image (plus optional text and the sidebar's patient/date filters).
+
+    Only the search is explicit (a button): each one is audited, and the physician may want to type
+    the optional text first. The last page is kept in the session so that opening a result and
+    coming back redraws it without a new upload.
+    """
+    st.subheader("Recherche par image")
+    uploaded = st.file_uploader("Image de référence", key="image_upload", help=UPLOAD_HELP)
+    text = st.text_input(
+        "Texte à retrouver aussi (facultatif)", key="image_q", max_chars=1000,
+        placeholder="ex. épanchement pleural", help="Filtre les images dont le compte rendu, la légende ou "
+        "l'en-tête DICOM contient ce texte.",
+    ).strip()
+    st.caption("Les filtres patient et dates de la barre latérale s'appliquent aussi.")
+    clicked = st.button("Rechercher des images similaires", type="primary", key="image_search", disabled=uploaded is None)
+    if clicked and uploaded is not None:
+        if not user:
+            st.warning("Renseignez votre identifiant médecin (barre latérale) : chaque recherche est journalisée.")
+            return
+        run_image_search(client, uploaded, text, filters)
+    stored = st.session_state.get("image_page")
+    if stored is not None and stored[0] == (client.base_url, client.user):  # not another physician's results
+        show_image_results(client, stored[1])
+
+
+def run_image_search(client: api.MedsearchClient, uploaded: UploadedFile, text: str, filters: SearchFilters) -> None:
+    """POST the upload; keep the page in the session, or show the API's refusal (400/413/415/422)."""
+    st.session_state.pop("image_page", None)
+    try:
+        page = client.search_image(
+            uploaded.getvalue(),
+            uploaded.name,
+            uploaded.type or None,
+            text or None,
+            patient_id=filters.patient_id or None,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            limit=filters.limit,
+        )
+    except api.ApiError as exc:
+        st.error(render.api_error_text(exc))
+        return
+    st.session_state["image_page"] = ((client.base_url, client.user), page)
+
+
+def show_image_results(client: api.MedsearchClient, page: api.ImageSearchPage) -> None:
+    """Similar images: thumbnail, scores, methods, linked reports and a button to open each."""
+    noun = "image similaire" if page.total == 1 else "images similaires"
+    st.caption(f"{page.total} {noun} · {page.took_ms:.0f} ms")
+    if not page.results:
+        st.info("Aucune image similaire. Essayez sans texte ou avec moins de filtres.")
+        return
+    for rank, hit in enumerate(page.results, start=1):
+        with st.container(border=True):
+            thumb_col, body = st.columns([1, 5])
+            image = thumbnail(client, hit.id)
+            if image is not None:
+                thumb_col.image(image, width=140)
+            with body:
+                st.markdown(render.image_hit_card_html(hit, rank), unsafe_allow_html=True)
+                show_linked_reports(hit.linked_reports, key_prefix=f"img-{rank}")
+                st.button("Ouvrir l'image", key=f"open-img-{rank}-{hit.id}", on_click=_open_document, args=(hit.id,))
 
 
 # --------------------------------------------------------------------------- document view
@@ -262,9 +402,7 @@ def document_view(client: api.MedsearchClient, doc_id: str) -> None:
 
     st.markdown(render.document_header_html(doc), unsafe_allow_html=True)
     if doc.kind == "image":
-        image = thumbnail(client, doc.id)
-        if image is not None:
-            st.image(image, width=480)
+        image_viewer(client, doc)
     if doc.sections:
         for section in doc.sections:
             if section.title:
@@ -281,12 +419,61 @@ def document_view(client: api.MedsearchClient, doc_id: str) -> None:
             st.json(doc.metadata, expanded=True)
 
 
+def frame_count(doc: api.DocumentDetail) -> int:
+    """Number of frames of an image (``metadata.frames``), 1 when unknown or unreadable."""
+    try:
+        return max(int(doc.metadata.get("frames") or 1), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def image_viewer(client: api.MedsearchClient, doc: api.DocumentDetail) -> None:
+    """The image at full size, with a display window (DICOM) and a frame picker (multi-frame).
+
+    Frames are numbered from 1 on screen, as in PACS viewers, and from 0 on the wire. The thumbnail
+    stands in when rendering fails, so the view never loses its picture altogether.
+    """
+    window = "default"
+    if doc.metadata.get("format", "dicom") == "dicom":
+        window = st.radio(
+            "Fenêtrage", list(render.WINDOW_LABELS), format_func=render.WINDOW_LABELS.__getitem__,
+            horizontal=True, key="render_window",
+        )
+    frame = None
+    frames = frame_count(doc)
+    if frames > 1:
+        number = st.number_input(
+            f"Coupe (1–{frames})", min_value=1, max_value=frames, value=frames // 2 + 1, step=1,
+            key=f"frame-{doc.id}",
+        )
+        frame = int(number) - 1
+    image = rendered(client, doc.id, window, frame) or thumbnail(client, doc.id)
+    if image is None:
+        st.info("Image indisponible pour l'instant (fichier source absent ou illisible).")
+        return
+    caption = render.WINDOW_LABELS.get(window, window) + (f" · coupe {frame + 1}/{frames}" if frame is not None else "")
+    st.image(image, width=512, caption=caption)
+
+
 # --------------------------------------------------------------------------- entry point
+
+
+def keep_widget_state(*keys: str) -> None:
+    """Keep these widgets' values while the document view hides them.
+
+    Streamlit drops the state of a widget absent from a run; re-assigning the key before the widget
+    is drawn is the documented way to keep it, so coming back from a document opened from the image
+    search lands on the image search again, with its text.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def main() -> None:
     """Build the page for one Streamlit run."""
     st.set_page_config(page_title="medsearch", page_icon="🩺", layout="wide")
+    keep_widget_state("view", "image_q")
     st.markdown(render.PAGE_CSS, unsafe_allow_html=True)
     api_url, default_user, timeout = api.settings_from_env()
     user = sidebar_identity(default_user)
@@ -297,6 +484,13 @@ def main() -> None:
         doc_id = st.query_params.get("doc")
         if doc_id:
             document_view(client, doc_id)
+            return
+        view = st.radio(
+            "Type de recherche", list(VIEW_LABELS), format_func=VIEW_LABELS.__getitem__, horizontal=True,
+            key="view", label_visibility="collapsed",
+        )
+        if view == VIEW_IMAGE:
+            image_search_view(client, user, filters)
         else:
             search_view(client, user, query, filters, force)
 

@@ -21,6 +21,11 @@ import httpx
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 DEFAULT_USER = "demo-physician"
 DEFAULT_TIMEOUT_S = 10.0
+# An image search uploads a file, decodes it and may run CLIP: give it longer than a text search.
+UPLOAD_TIMEOUT_S = 60.0
+# The API's defaults for the clinical switches of /search (search_api.models.SearchRequest).
+SEARCH_DEFAULTS: dict[str, bool] = {"include_negated": False, "expand": True, "clinical": True}
+RENDER_WINDOWS: tuple[str, ...] = ("default", "lung", "bone", "brain", "soft")
 
 # Printable ASCII except "%": kept verbatim in the X-User header, everything else is percent-encoded
 # (see :func:`encode_user_header`).
@@ -40,9 +45,130 @@ class ApiError(Exception):
         self.message = message
 
 
+def _opt_int(value: Any) -> int | None:
+    """Optional integers from JSON: missing/null stay None, anything unparsable too (never crash a page)."""
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _opt_float(value: Any) -> float | None:
+    """Optional floats from JSON, same tolerance as :func:`_opt_int`."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str_tuple(values: Any) -> tuple[str, ...]:
+    """A JSON list of strings as a tuple (None or a non-list reads as empty)."""
+    return tuple(str(v) for v in values) if isinstance(values, list) else ()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a document came: its rank in each retrieval leg (None = that leg did not retrieve it)."""
+
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    dense_similarity: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Explanation | None:
+        """Build from ``results[].explanation``; None when the API sent none (older servers)."""
+        if not isinstance(data, Mapping):
+            return None
+        return cls(
+            lexical_rank=_opt_int(data.get("lexical_rank")),
+            dense_rank=_opt_int(data.get("dense_rank")),
+            dense_similarity=_opt_float(data.get("dense_similarity")),
+        )
+
+
+@dataclass(frozen=True)
+class LinkedReport:
+    """A report tied to an image (same accession, or same patient and date), shown under the image."""
+
+    id: str
+    title: str = ""
+    date: str | None = None
+    conclusion: str = ""
+    url: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LinkedReport:
+        """Build from one ``linked_reports[]`` item."""
+        return cls(
+            id=str(data["id"]),
+            title=str(data.get("title") or ""),
+            date=data.get("date"),
+            conclusion=str(data.get("conclusion") or ""),
+            url=str(data.get("url") or ""),
+        )
+
+
+def _linked_reports(values: Any) -> tuple[LinkedReport, ...]:
+    """Parse a ``linked_reports`` list, skipping malformed items rather than failing the whole page."""
+    if not isinstance(values, list):
+        return ()
+    return tuple(LinkedReport.from_json(item) for item in values if isinstance(item, Mapping) and "id" in item)
+
+
+@dataclass(frozen=True)
+class ExpandedTerm:
+    """A concept recognised in the query and the phrases it was expanded to (``expanded_terms[]``).
+
+    An ambiguous abbreviation (« IR ») comes back once per sense, each flagged ``ambiguous``: the UI
+    groups them by ``source_text`` so the physician sees every meaning that was searched.
+    """
+
+    source_text: str
+    concept_id: str = ""
+    terms: tuple[str, ...] = ()
+    ambiguous: bool = False
+    alternatives: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExpandedTerm:
+        """Build from one ``expanded_terms[]`` item."""
+        return cls(
+            source_text=str(data.get("source_text") or ""),
+            concept_id=str(data.get("concept_id") or ""),
+            terms=_str_tuple(data.get("terms")),
+            ambiguous=bool(data.get("ambiguous")),
+            alternatives=_str_tuple(data.get("alternatives")),
+        )
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """How the API understood the query: « sans épanchement pleural » asks for *negated* mentions."""
+
+    polarity: str = "affirmed"
+    affirmed_terms: tuple[str, ...] = ()
+    negated_terms: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Any) -> Interpretation | None:
+        """Build from ``interpretation``; None when absent (clinical=false, or an older API)."""
+        if not isinstance(data, Mapping):
+            return None
+        return cls(
+            polarity=str(data.get("polarity") or "affirmed"),
+            affirmed_terms=_str_tuple(data.get("affirmed_terms")),
+            negated_terms=_str_tuple(data.get("negated_terms")),
+        )
+
+
 @dataclass(frozen=True)
 class SearchHit:
-    """One ranked document in a result page (fields as in the API contract)."""
+    """One ranked document in a result page (fields as in the API contract).
+
+    Every field after ``url`` is newer than the first API version and optional: ``context`` is the
+    clinical status of the highlighted mention (affirmed, negated, hypothetical, family), the image
+    fields are empty for other kinds.
+    """
 
     id: str
     kind: str
@@ -55,6 +181,12 @@ class SearchHit:
     modality: str | None = None
     section: str = ""
     url: str = ""
+    context: str | None = None
+    explanation: Explanation | None = None
+    methods: tuple[str, ...] = ()
+    linked_reports: tuple[LinkedReport, ...] = ()
+    caption: str | None = None
+    thumbnail_url: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchHit:
@@ -71,18 +203,26 @@ class SearchHit:
             modality=data.get("modality"),
             section=str(data.get("section") or ""),
             url=str(data.get("url") or ""),
+            context=data.get("context") or None,
+            explanation=Explanation.from_json(data.get("explanation")),
+            methods=_str_tuple(data.get("methods")),
+            linked_reports=_linked_reports(data.get("linked_reports")),
+            caption=data.get("caption") or None,
+            thumbnail_url=data.get("thumbnail_url") or None,
         )
 
 
 @dataclass(frozen=True)
 class SearchPage:
-    """A page of results plus the totals needed for pagination."""
+    """A page of results plus the totals needed for pagination, and how the query was understood."""
 
     query: str
     total: int
     took_ms: float
     mode: str
     results: list[SearchHit]
+    interpretation: Interpretation | None = None
+    expanded_terms: list[ExpandedTerm] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchPage:
@@ -93,6 +233,74 @@ class SearchPage:
             took_ms=float(data.get("took_ms") or 0.0),
             mode=str(data.get("mode", "")),
             results=[SearchHit.from_json(item) for item in data.get("results") or []],
+            interpretation=Interpretation.from_json(data.get("interpretation")),
+            expanded_terms=[
+                ExpandedTerm.from_json(item) for item in data.get("expanded_terms") or [] if isinstance(item, Mapping)
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class ImageHit:
+    """One image found by ``POST /search/image``: similarity scores, what scored it, linked reports."""
+
+    id: str
+    title: str = ""
+    score: float = 0.0
+    date: str | None = None
+    patient_id: str | None = None
+    modality: str | None = None
+    body_part: str | None = None
+    methods: tuple[str, ...] = ()
+    descriptor_similarity: float | None = None
+    clip_similarity: float | None = None
+    linked_reports: tuple[LinkedReport, ...] = ()
+    caption: str | None = None
+    thumbnail_url: str | None = None
+    render_url: str | None = None
+    url: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImageHit:
+        """Build from one ``results[]`` item of the image search, tolerating missing fields."""
+        return cls(
+            id=str(data["id"]),
+            title=str(data.get("title") or ""),
+            score=float(data.get("score") or 0.0),
+            date=data.get("date"),
+            patient_id=data.get("patient_id"),
+            modality=data.get("modality"),
+            body_part=data.get("body_part"),
+            methods=_str_tuple(data.get("methods")),
+            descriptor_similarity=_opt_float(data.get("descriptor_similarity")),
+            clip_similarity=_opt_float(data.get("clip_similarity")),
+            linked_reports=_linked_reports(data.get("linked_reports")),
+            caption=data.get("caption") or None,
+            thumbnail_url=data.get("thumbnail_url") or None,
+            render_url=data.get("render_url") or None,
+            url=str(data.get("url") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class ImageSearchPage:
+    """The ``POST /search/image`` body: similar images, and their reports once each."""
+
+    query: str | None
+    took_ms: float
+    total: int
+    results: list[ImageHit]
+    reports: list[LinkedReport] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImageSearchPage:
+        """Build from the ``POST /search/image`` body."""
+        return cls(
+            query=data.get("query") or None,
+            took_ms=float(data.get("took_ms") or 0.0),
+            total=int(data.get("total") or 0),
+            results=[ImageHit.from_json(item) for item in data.get("results") or [] if isinstance(item, Mapping)],
+            reports=list(_linked_reports(data.get("reports"))),
         )
 
 
@@ -222,6 +430,19 @@ def _iso(value: date | str | None) -> str | None:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _filter_params(
+    patient_id: str | None, date_from: date | str | None, date_to: date | str | None
+) -> list[tuple[str, str]]:
+    """The patient/date filters shared by text and image search, without the empty ones."""
+    optional = {"patient_id": (patient_id or "").strip() or None, "date_from": _iso(date_from), "date_to": _iso(date_to)}
+    return [(name, value) for name, value in optional.items() if value is not None]
+
+
+def _switch_params(**switches: bool) -> list[tuple[str, str]]:
+    """Boolean switches that differ from the API defaults (``SEARCH_DEFAULTS``), as "true"/"false"."""
+    return [(name, "true" if value else "false") for name, value in switches.items() if value != SEARCH_DEFAULTS[name]]
+
+
 class MedsearchClient:
     """Typed, synchronous client for the medsearch API.
 
@@ -238,6 +459,7 @@ class MedsearchClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.user = user
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -278,21 +500,53 @@ class MedsearchClient:
         date_to: date | str | None = None,
         language: str | None = None,
         mode: str = "hybrid",
+        include_negated: bool = False,
+        expand: bool = True,
+        clinical: bool = True,
         limit: int = 10,
         offset: int = 0,
     ) -> SearchPage:
-        """Run one search; empty filters are left out so the API applies no constraint."""
+        """Run one search; empty filters are left out so the API applies no constraint.
+
+        The clinical switches are sent only when they differ from the API's defaults: URLs and audit
+        lines stay short for the common case, and a server that predates them is not affected.
+        """
         params: list[tuple[str, str]] = [("q", q)]
         params += [("kinds", kind) for kind in kinds]
-        optional = {
-            "patient_id": (patient_id or "").strip() or None,
-            "date_from": _iso(date_from),
-            "date_to": _iso(date_to),
-            "language": language or None,
-        }
-        params += [(name, value) for name, value in optional.items() if value is not None]
-        params += [("mode", mode), ("limit", str(limit)), ("offset", str(offset))]
-        return SearchPage.from_json(self._get_json("/search", params=params))
+        params += _filter_params(patient_id, date_from, date_to)
+        if language:
+            params.append(("language", language))
+        params.append(("mode", mode))
+        params += _switch_params(include_negated=include_negated, expand=expand, clinical=clinical)
+        params += [("limit", str(limit)), ("offset", str(offset))]
+        return SearchPage.from_json(self._request_json("GET", "/search", params=params))
+
+    def search_image(
+        self,
+        file_bytes: bytes,
+        filename: str,
+        content_type: str | None = None,
+        q: str | None = None,
+        *,
+        patient_id: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        limit: int = 10,
+    ) -> ImageSearchPage:
+        """Images similar to an uploaded PNG, JPEG or DICOM, optionally also matching text ``q``.
+
+        Sent as multipart (the file plus form fields). The API sniffs the type from the bytes, so a
+        missing or generic content type (browsers send ``application/octet-stream`` for .dcm) is fine.
+        Refusals come back as :class:`ApiError` with the API's reason (400 empty, 413 too large,
+        415 unsupported format, 422 unreadable or invalid filters).
+        """
+        form = dict(_filter_params(patient_id, date_from, date_to))
+        if q and q.strip():
+            form["q"] = q.strip()
+        form["limit"] = str(limit)
+        files = {"file": (filename or "image", file_bytes, content_type or "application/octet-stream")}
+        body = self._request_json("POST", "/search/image", data=form, files=files, timeout=max(self.timeout, UPLOAD_TIMEOUT_S))
+        return ImageSearchPage.from_json(body)
 
     def document(self, doc_id: str) -> DocumentDetail:
         """Full document for the document view; raises ``ApiError(404, ...)`` if unknown."""
@@ -304,8 +558,21 @@ class MedsearchClient:
         Thumbnails are decorative: any failure (404, server error, network) yields None rather than
         an exception, so one missing image never hides a result page.
         """
+        return self._get_image(f"{self._document_path(doc_id, '/images')}/thumbnail")
+
+    def render(self, doc_id: str, window: str = "default", frame: int | None = None) -> bytes | None:
+        """Full-size PNG of an image with a display window (lung, bone...), or None if it cannot be shown.
+
+        Same "decorative" policy as :meth:`thumbnail`: the document view still shows the report text
+        when rendering fails. ``frame`` is left out for the API's default (the middle frame).
+        """
+        params = [("window", window)] + ([("frame", str(frame))] if frame is not None else [])
+        return self._get_image(f"{self._document_path(doc_id, '/images')}/render", params=params)
+
+    def _get_image(self, path: str, params: list[tuple[str, str]] | None = None) -> bytes | None:
+        """GET picture bytes; None on any failure or when the body is not an image."""
         try:
-            response = self._http.get(f"{self._document_path(doc_id, '/images')}/thumbnail")
+            response = self._http.get(path, params=params)
         except httpx.HTTPError:
             return None
         content_type = response.headers.get("content-type", "")
@@ -319,9 +586,13 @@ class MedsearchClient:
         return f"{prefix}/{quote(doc_id, safe='')}"
 
     def _get_json(self, path: str, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-        """GET and decode JSON, turning every failure into an :class:`ApiError`."""
+        """GET and decode JSON (see :meth:`_request_json`)."""
+        return self._request_json("GET", path, params=params)
+
+    def _request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Send a request and decode its JSON object, turning every failure into an :class:`ApiError`."""
         try:
-            response = self._http.get(path, params=params)
+            response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise ApiError(None, f"l'API n'a pas répondu à temps ({self.base_url})") from exc
         except httpx.HTTPError as exc:

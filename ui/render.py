@@ -13,11 +13,21 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from ui.client import ApiError, DocumentDetail, IndexStats, SearchHit
+from ui.client import (
+    ApiError,
+    DocumentDetail,
+    ExpandedTerm,
+    Explanation,
+    ImageHit,
+    IndexStats,
+    Interpretation,
+    LinkedReport,
+    SearchHit,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,35 @@ MODE_LABELS: dict[str, str] = {
     "dense": "Sémantique (dense)",
 }
 
+# Clinical context of the highlighted mention: "affirmed" needs no label (it is what a search means).
+CONTEXT_LABELS: dict[str, str] = {
+    "negated": "nié",
+    "hypothetical": "hypothèse",
+    "family": "antécédent familial",
+}
+CONTEXT_COLORS: dict[str, str] = {"negated": "#c62828", "hypothetical": "#ef6c00", "family": "#6a1b9a"}
+
+# What scored an image result, in the API's order (search_api.image_results._METHOD_ORDER).
+METHOD_LABELS: dict[str, str] = {
+    "report_text": "compte rendu",
+    "caption": "légende",
+    "metadata": "en-tête DICOM",
+    "descriptor": "similarité visuelle",
+    "clip": "CLIP",
+}
+
+# Display windows of GET /images/{id}/render, in the order shown in the document view.
+WINDOW_LABELS: dict[str, str] = {
+    "default": "Défaut",
+    "lung": "Poumon",
+    "bone": "Os",
+    "brain": "Cerveau",
+    "soft": "Tissus mous",
+}
+
+EXPANSION_TERMS_SHOWN = 3
+CONCLUSION_EXCERPT_CHARS = 220
+
 PAGE_CSS = (
     "<style>"
     ".ms-card{line-height:1.45}"
@@ -57,6 +96,16 @@ PAGE_CSS = (
     ".ms-badge{display:inline-block;color:#fff;border-radius:.6rem;padding:.05rem .55rem;"
     "font-size:.75rem;font-weight:600;vertical-align:middle;margin-right:.4rem}"
     ".ms-text{white-space:normal;font-size:.95rem}"
+    ".ms-ctx{display:inline-block;border:1px solid;border-radius:.6rem;padding:0 .45rem;font-size:.75rem;"
+    "font-weight:600;margin-right:.35rem;vertical-align:middle}"
+    ".ms-why{color:#9e9e9e;font-size:.78rem;margin-top:.2rem}"
+    ".ms-method{display:inline-block;background:#ede7f6;color:#4527a0;border-radius:.6rem;padding:0 .45rem;"
+    "font-size:.75rem;margin-right:.3rem}"
+    ".ms-understood{font-size:.92rem;margin:.2rem 0 .3rem}"
+    ".ms-chip{display:inline-block;background:#e3f2fd;color:#0d47a1;border-radius:1rem;padding:.05rem .6rem;"
+    "font-size:.82rem;margin:0 .3rem .3rem 0}"
+    ".ms-chip-ambiguous{background:#fff3e0;color:#e65100;border:1px dashed #e65100}"
+    ".ms-report{border-left:3px solid #1565c0;padding-left:.5rem;margin:.3rem 0;font-size:.88rem}"
     "</style>"
 )
 
@@ -190,9 +239,185 @@ def result_card_html(hit: SearchHit, rank: int) -> str:
         f'<div class="ms-head"><span class="ms-rank">{rank}.</span>{badge_html(hit.kind)}'
         f'<span class="ms-title">{title}</span></div>'
         f'<div class="ms-meta">{" · ".join(meta)}</div>'
-        f'<div class="ms-snippet">{safe_snippet(hit.snippet)}</div>'
+        f"{methods_html(hit.methods)}"
+        f'<div class="ms-snippet">{context_label_html(hit.context)}{safe_snippet(hit.snippet)}</div>'
+        f"{_caption_html(hit.caption)}"
+        f"{explanation_html(hit.explanation)}"
         "</div>"
     )
+
+
+def context_label_html(context: str | None) -> str:
+    """Small label before the snippet when its highlighted mention is not affirmed.
+
+    Without it, « absence d'<mark>épanchement</mark> » looks like a hit for the finding: the label
+    makes negated, hypothetical and family-history mentions impossible to misread at a glance.
+    Unknown statuses (a newer API) are shown verbatim rather than dropped.
+    """
+    if not context or context == "affirmed":
+        return ""
+    label = CONTEXT_LABELS.get(context, context)
+    color = CONTEXT_COLORS.get(context, UNKNOWN_KIND_COLOR)
+    return (
+        f'<span class="ms-ctx ms-ctx-{esc(context)}" style="color:{color};border-color:{color}" '
+        f'title="Contexte clinique de la mention surlignée">{esc(label)}</span>'
+    )
+
+
+def explanation_text(explanation: Explanation | None) -> str:
+    """"mots-clés #2 · sémantique #5": which retrieval leg found the document, and how high.
+
+    Physicians trust a ranking they can read: a document found only semantically (no keyword in
+    common) is worth knowing about. Empty when the API gave no explanation.
+    """
+    if explanation is None:
+        return ""
+    parts = []
+    if explanation.lexical_rank is not None:
+        parts.append(f"mots-clés #{explanation.lexical_rank}")
+    if explanation.dense_rank is not None:
+        parts.append(f"sémantique #{explanation.dense_rank}")
+    return " · ".join(parts)
+
+
+def explanation_html(explanation: Explanation | None) -> str:
+    """The discreet "why" line under a result's snippet (nothing when there is nothing to say)."""
+    text = explanation_text(explanation)
+    return f'<div class="ms-why">Pourquoi : {esc(text)}</div>' if text else ""
+
+
+def method_label(method: str) -> str:
+    """French name of what scored an image ("descriptor" -> "similarité visuelle")."""
+    return METHOD_LABELS.get(method, method)
+
+
+def methods_html(methods: Iterable[str]) -> str:
+    """Badges naming what scored an image result (report text, caption, DICOM header, pixels, CLIP)."""
+    badges = "".join(f'<span class="ms-method">{esc(method_label(m))}</span>' for m in methods if m)
+    return f'<div class="ms-methods">Trouvée par : {badges}</div>' if badges else ""
+
+
+def _caption_html(caption: str | None) -> str:
+    """A figure's caption under the snippet (escaped: it comes from the article source)."""
+    return f'<div class="ms-meta">Légende : {esc(caption)}</div>' if caption else ""
+
+
+def excerpt(text: str, limit: int = CONCLUSION_EXCERPT_CHARS) -> str:
+    """First *limit* characters of a text on one line, cut at a word boundary with an ellipsis."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0] or flat[:limit]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def linked_report_html(report: LinkedReport) -> str:
+    """A report tied to an image: title, date and an excerpt of its conclusion."""
+    title = esc(report.title) if report.title else f"<em>(sans titre)</em> {esc(report.id)}"
+    date_part = f" · {esc(format_date(report.date))}" if report.date else ""
+    conclusion = f"<div>{esc(excerpt(report.conclusion))}</div>" if report.conclusion.strip() else ""
+    return _one_line(
+        f'<div class="ms-report">{badge_html("report")}<b>{title}</b>{date_part}{conclusion}</div>'
+    )
+
+
+def image_hit_card_html(hit: ImageHit, rank: int) -> str:
+    """One result of a search by image: similarity scores and what scored it."""
+    title = esc(hit.title) if hit.title else f"<em>(sans titre)</em> {esc(hit.id)}"
+    meta = _meta_items(hit.date, hit.patient_id, "und", hit.modality)
+    if hit.body_part:
+        meta.append(esc(hit.body_part))
+    meta.append(f"score {esc(format_score(hit.score))}")
+    return _one_line(
+        '<div class="ms-card">'
+        f'<div class="ms-head"><span class="ms-rank">{rank}.</span>{badge_html("image")}'
+        f'<span class="ms-title">{title}</span></div>'
+        f'<div class="ms-meta">{" · ".join(meta)}</div>'
+        f"{methods_html(hit.methods)}"
+        f"{_similarity_html(hit)}"
+        f"{_caption_html(hit.caption)}"
+        "</div>"
+    )
+
+
+def _similarity_html(hit: ImageHit) -> str:
+    """Cosine similarities of the pixel legs, when the API reports them."""
+    parts = []
+    if hit.descriptor_similarity is not None:
+        parts.append(f"similarité visuelle {hit.descriptor_similarity:.2f}")
+    if hit.clip_similarity is not None:
+        parts.append(f"CLIP {hit.clip_similarity:.2f}")
+    return f'<div class="ms-why">{esc(" · ".join(parts))}</div>' if parts else ""
+
+
+def interpretation_html(interpretation: Interpretation | None, include_negated: bool = False) -> str:
+    """How the query was understood, in one sentence under the search box.
+
+    « sans épanchement pleural » silently returning *negated* mentions would surprise a physician;
+    saying so (« Recherche des mentions **niées** de : épanchement pleural ») makes it explicit.
+    """
+    if interpretation is None:
+        return ""
+    affirmed = [t for t in interpretation.affirmed_terms if t.strip()]
+    negated = [t for t in interpretation.negated_terms if t.strip()]
+    if interpretation.polarity == "negated":
+        sentence = f"Recherche des mentions <b>niées</b> de : {_terms(negated or affirmed)}"
+    elif not affirmed and not negated:
+        return ""
+    else:
+        scope = "toutes les mentions (y compris niées et familiales)" if include_negated else "mentions <b>affirmées</b>"
+        sentence = f"Recherche des {scope} de : {_terms(affirmed)}" if affirmed else "Recherche"
+        if negated:
+            sentence += f", avec mention <b>niée</b> de : {_terms(negated)}"
+    return _one_line(f'<div class="ms-understood">🧠 {sentence}</div>')
+
+
+def _terms(terms: Iterable[str]) -> str:
+    """Escaped query terms joined for a sentence."""
+    return ", ".join(esc(t) for t in terms)
+
+
+def expansion_groups(terms: Iterable[ExpandedTerm]) -> list[tuple[str, list[ExpandedTerm]]]:
+    """Expanded terms grouped by the query text they came from, in query order.
+
+    An ambiguous abbreviation comes back once per sense; grouping puts « IR » once on screen with
+    all its meanings instead of two unrelated-looking chips.
+    """
+    groups: dict[str, list[ExpandedTerm]] = {}
+    for term in terms:
+        groups.setdefault(term.source_text, []).append(term)
+    return list(groups.items())
+
+
+def expansion_chip_html(source_text: str, senses: list[ExpandedTerm]) -> str:
+    """One chip: « IDM → infarctus du myocarde, … » or, flagged, « IR : ambigu — rénale / respiratoire »."""
+    if len(senses) > 1 or any(sense.ambiguous for sense in senses):
+        meanings = " / ".join(esc(_sense_name(sense)) for sense in senses)
+        return (
+            f'<span class="ms-chip ms-chip-ambiguous" title="Abréviation ambiguë : tous les sens sont recherchés">'
+            f"⚠ {esc(source_text)} : ambigu — {meanings}</span>"
+        )
+    sense = senses[0]
+    others = [t for t in sense.terms if t.casefold() != source_text.casefold()]
+    if not others:
+        return ""
+    shown = ", ".join(esc(t) for t in others[:EXPANSION_TERMS_SHOWN])
+    more = "…" if len(others) > EXPANSION_TERMS_SHOWN else ""
+    return (
+        f'<span class="ms-chip" title="{esc(", ".join(others))}">'
+        f"{esc(source_text)} → {shown}{more}</span>"
+    )
+
+
+def _sense_name(term: ExpandedTerm) -> str:
+    """A concept's display name: its first term (the French preferred name), else its id."""
+    return term.terms[0] if term.terms else term.concept_id.replace("_", " ")
+
+
+def expanded_terms_html(terms: Iterable[ExpandedTerm]) -> str:
+    """The chips line "Synonymes recherchés : …" (empty when nothing was expanded)."""
+    chips = "".join(expansion_chip_html(source, senses) for source, senses in expansion_groups(terms))
+    return _one_line(f'<div class="ms-chips">Termes élargis : {chips}</div>') if chips else ""
 
 
 def document_header_html(doc: DocumentDetail) -> str:
@@ -264,4 +489,10 @@ def api_error_text(error: ApiError) -> str:
         return f"Introuvable (404) : {error.message}"
     if error.status == 422:
         return f"Requête invalide (422) : {error.message}"
+    if error.status == 400:
+        return f"Requête refusée (400) : {error.message}"
+    if error.status == 413:
+        return f"Fichier trop volumineux (413) : {error.message}"
+    if error.status == 415:
+        return f"Format non pris en charge (415) : {error.message}"
     return f"Erreur de l'API ({error.status}) : {error.message}"

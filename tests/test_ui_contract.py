@@ -1,0 +1,97 @@
+"""The portal's client against the real API app (no server, no mock): the wire contract end to end.
+
+The other UI tests use hand-written fakes, which can drift from ``search_api``. Here
+:class:`ui.client.MedsearchClient` talks to ``create_app`` over the index that ``conftest`` builds
+from the fixture folder, through Starlette's test transport, so a renamed field or parameter on
+either side fails here. The raw JSON keys are also checked against the client's typed objects, so
+a field the API adds and the portal does not know yet is noticed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from search_api.app import create_app  # noqa: E402
+from ui.client import ApiError, ImageHit, MedsearchClient, SearchHit  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def http(indexed, encoder) -> TestClient:  # noqa: ANN001 - conftest fixtures
+    return TestClient(create_app(indexed[0], encoder=encoder))
+
+
+class ViaTestClient(httpx.BaseTransport):
+    """Forward the portal client's requests to a Starlette TestClient (whose own transport only
+    works inside a TestClient) and hand back a plain, fully read response."""
+
+    def __init__(self, http: TestClient) -> None:
+        self.http = http
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = self.http.request(request.method, str(request.url), headers=headers, content=request.read())
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+
+@pytest.fixture()
+def client(http: TestClient) -> Iterator[MedsearchClient]:
+    with MedsearchClient("http://testserver", "dr-contrat", 30.0, transport=ViaTestClient(http)) as ui_client:
+        yield ui_client
+
+
+def _fields(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def test_text_search_fields_are_all_known_to_the_portal(http: TestClient) -> None:
+    body = http.get("/search", params={"q": "épanchement pleural"}, headers={"X-User": "x"}).json()
+    assert body["results"]
+    for result in body["results"]:
+        assert set(result) <= _fields(SearchHit), set(result) - _fields(SearchHit)
+
+
+def test_negated_query_and_expansion_round_trip(client: MedsearchClient) -> None:
+    page = client.search("sans épanchement pleural", include_negated=False, expand=True)
+    assert page.interpretation is not None and page.interpretation.polarity == "negated"
+    assert "épanchement pleural" in page.interpretation.negated_terms
+    assert any(t.source_text.lower() == "épanchement pleural" and t.terms for t in page.expanded_terms)
+    assert all(hit.explanation is not None for hit in page.results)
+
+
+def test_switches_change_what_the_api_does(client: MedsearchClient) -> None:
+    expanded = client.search("IR", expand=True)
+    assert {t.concept_id for t in expanded.expanded_terms} >= {"renal_failure", "respiratory_failure"}
+    assert all(t.ambiguous for t in expanded.expanded_terms if t.source_text == "IR")
+    assert client.search("IR", expand=False).expanded_terms == []
+    assert client.search("épanchement pleural", clinical=False).interpretation is None
+
+
+def test_image_search_upload_render_and_refusal(client: MedsearchClient, source_folder: Path) -> None:
+    ct = (source_folder / "images" / "IMG-T001.dcm").read_bytes()
+    page = client.search_image(ct, "IMG-T001.dcm", "application/dicom", "épanchement pleural")
+    first = page.results[0]
+    assert first.id == "IMG-T001" and "descriptor" in first.methods
+    assert [r.id for r in first.linked_reports] == ["RPT-T001"] and first.linked_reports[0].conclusion
+    assert client.render(first.id, "lung") is not None
+    assert client.render(first.id, "bone", frame=7) is None  # a single-frame image: 422, shown as "no picture"
+    with pytest.raises(ApiError) as info:
+        client.search_image(b"pas une image" * 20, "notes.txt", "text/plain")
+    assert info.value.status == 415 and "PNG" in info.value.message
+
+
+def test_image_search_fields_are_all_known_to_the_portal(http: TestClient, source_folder: Path) -> None:
+    ct = (source_folder / "images" / "IMG-T001.dcm").read_bytes()
+    response = http.post("/search/image", files={"file": ("ct.dcm", ct)}, headers={"X-User": "x"})
+    results = response.json()["results"]
+    assert results and all(set(r) <= _fields(ImageHit) for r in results), set(results[0]) - _fields(ImageHit)
