@@ -129,9 +129,7 @@ class SearchEngine:
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
-        hits = self.lexical.search(
-            plan.lexical_text, depth, where, plan.extra_phrases, plan.lexical_statuses, plan.required
-        )
+        hits = self.lexical.search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required)
         return [(h.pid, h.score) for h in hits]
 
     def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:

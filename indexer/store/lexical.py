@@ -136,24 +136,27 @@ class LexicalIndex:
                 alternatives.append(tantivy.Query.boost_query(title, TITLE_BOOST))
         return tantivy.Query.disjunction_max_query(alternatives, 0.1)
 
-    def _text_query(
-        self, text: str, extra_phrases: list[str], statuses: tuple[str, ...]
-    ) -> tantivy.Query | None:
-        """One clause per typed token, one per expansion phrase (matched as a phrase, boosted down)."""
+    def _token_query(self, text: str, statuses: tuple[str, ...]) -> tantivy.Query | None:
+        """One optional clause per typed token: plain BM25 over the words not recognised as a concept."""
         with_title = "affirmed" in statuses
-        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         per_lang = {lang: terms(text, lang) for lang in LANGUAGES}
-        for i in range(max((len(t) for t in per_lang.values()), default=0)):
-            token = {lang: t[i : i + 1] for lang, t in per_lang.items()}
-            clauses.append((tantivy.Occur.Should, self._clause(token, statuses, with_title)))
-        for phrase in extra_phrases:
-            phrase_terms = {lang: terms(phrase, lang) for lang in LANGUAGES}
-            if any(phrase_terms.values()):
-                clause = tantivy.Query.boost_query(self._clause(phrase_terms, statuses, with_title), EXPANSION_BOOST)
-                clauses.append((tantivy.Occur.Should, clause))
-        if not clauses:
-            return None
-        return tantivy.Query.boolean_query(clauses)
+        clauses = [
+            (tantivy.Occur.Should, self._clause({lang: t[i : i + 1] for lang, t in per_lang.items()}, statuses, with_title))
+            for i in range(max((len(t) for t in per_lang.values()), default=0))
+        ]
+        return tantivy.Query.boolean_query(clauses) if clauses else None
+
+    def _concept_query(self, phrases: list[str], statuses: tuple[str, ...]) -> tantivy.Query | None:
+        """Any of a concept's surface forms, each matched as a phrase; the form typed scores highest."""
+        with_title = "affirmed" in statuses
+        clauses = []
+        for rank, phrase in enumerate(phrases):
+            per_lang = {lang: terms(phrase, lang) for lang in LANGUAGES}
+            if not any(per_lang.values()):
+                continue
+            clause = self._clause(per_lang, statuses, with_title)
+            clauses.append((tantivy.Occur.Should, clause if rank == 0 else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
+        return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def _filter_clauses(self, where: DocumentFilter) -> list[tuple[tantivy.Occur, tantivy.Query]]:
         must = tantivy.Occur.Must
@@ -177,24 +180,26 @@ class LexicalIndex:
         text: str,
         limit: int,
         where: DocumentFilter | None = None,
-        extra_phrases: list[str] | None = None,
         statuses: tuple[str, ...] = DEFAULT_STATUSES,
-        required: list[tuple[str, tuple[str, ...]]] | None = None,
+        concepts: list[list[str]] | None = None,
+        required: list[tuple[list[str], tuple[str, ...]]] | None = None,
     ) -> list[LexicalHit]:
-        """BM25 top-*limit* passages for *text* within the filter.
+        """BM25 top-*limit* passages within the filter.
 
-        *statuses* says which context fields the text may match in (default: affirmed and
-        hypothetical mentions). Each ``(phrase, statuses)`` in *required* must also match, e.g. a
-        negated « épanchement pleural » for « pneumothorax sans épanchement pleural ».
+        *text* is free text matched token by token (any token may match). Each entry of *concepts*
+        is one concept recognised in the query, as its surface forms (the typed phrase first, then
+        synonyms, translations, expanded abbreviations); one form must match, as a phrase. Both are
+        matched in the context fields of *statuses* (default: affirmed and hypothetical mentions).
+        Each ``(forms, statuses)`` in *required* must also match, in its own statuses: the negated
+        « épanchement pleural » of « pneumothorax sans épanchement pleural ».
         """
-        text_query = self._text_query(text, extra_phrases or [], statuses) if text.strip() else None
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        if text_query is not None:
-            clauses.append((tantivy.Occur.Must, text_query))
-        for phrase, phrase_statuses in required or []:
-            required_query = self._text_query(phrase, [], phrase_statuses)
-            if required_query is not None:
-                clauses.append((tantivy.Occur.Must, required_query))
+        free = self._token_query(text, statuses) if text.strip() else None
+        must = [self._concept_query(forms, statuses) for forms in concepts or []]
+        must += [self._concept_query(forms, forms_statuses) for forms, forms_statuses in required or []]
+        clauses += [(tantivy.Occur.Must, q) for q in must if q is not None]
+        if free is not None:
+            clauses.append((tantivy.Occur.Should if clauses else tantivy.Occur.Must, free))
         if not clauses:
             return []
         query = tantivy.Query.boolean_query([*clauses, *self._filter_clauses(where or DocumentFilter())])
