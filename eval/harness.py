@@ -1,5 +1,5 @@
 """What the Open-i and BEIR runners share: index a folder with one encoder, rank through the engine,
-fuse saved leg rankings like the engine does, and format results.
+and format results.
 
 Everything goes through the product: :func:`indexer.pipeline.index_paths` builds the index and
 :class:`search_api.retrieval.SearchEngine` answers the queries, so the numbers are the product's.
@@ -15,7 +15,6 @@ from indexer.encoders import Encoder, load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings
 from indexer.store.layout import IndexLayout
-from search_api.fusion import reciprocal_rank_fusion
 from search_api.models import MAX_LIMIT, SearchRequest
 from search_api.retrieval import SearchEngine
 
@@ -52,14 +51,6 @@ def rank(engine: SearchEngine, text: str, mode: str, limit: int = DEPTH) -> list
     """Document ids for *text* in *mode* (lexical, dense or hybrid), through the engine."""
     response = engine.search(SearchRequest(q=text, mode=mode, limit=limit))
     return [result.id for result in response.results]
-
-
-def fuse(lexical: Rankings, dense: Rankings, lexical_weight: float, dense_weight: float = 1.0, k: int = 60) -> Rankings:
-    """The engine's fusion (document-level weighted RRF) applied to saved leg rankings."""
-    return {
-        qid: [doc for doc, _ in reciprocal_rank_fusion([lexical[qid], dense[qid]], [lexical_weight, dense_weight], k=k)][:DEPTH]
-        for qid in dense
-    }
 
 
 def fmt(scores: Mapping[str, float]) -> str:

@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
                 state["engine"] = SearchEngine(
                     IndexLayout(settings.index.dir), encoder or load_encoder(settings.encoder), settings.search,
                     text_to_image=clip_text_leg(settings),  # None unless a CLIP model is configured
+                    dense_settings=settings.dense,
                 )
             except IndexNotFoundError as exc:
                 raise HTTPException(status_code=503, detail=str(exc)) from exc

@@ -19,7 +19,7 @@ import numpy as np
 
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
-from indexer.settings import SearchSettings
+from indexer.settings import DenseSettings, SearchSettings
 from indexer.store.dense import DenseIndex
 from indexer.store.layout import IndexLayout
 from indexer.store.lexical import LexicalIndex
@@ -87,7 +87,12 @@ class SearchEngine:
     """Reads the index written by :mod:`indexer.pipeline`; reopens it when the indexer updates it."""
 
     def __init__(
-        self, layout: IndexLayout, encoder: Encoder, settings: SearchSettings, text_to_image: TextToImageLeg | None = None
+        self,
+        layout: IndexLayout,
+        encoder: Encoder,
+        settings: SearchSettings,
+        text_to_image: TextToImageLeg | None = None,
+        dense_settings: DenseSettings | None = None,
     ) -> None:
         if not layout.exists():
             raise IndexNotFoundError(f"no index at {layout.root}: run `medsearch index PATH` first")
@@ -96,6 +101,7 @@ class SearchEngine:
         self.settings = settings
         self._embed = QueryEmbeddingCache(encoder)
         self.text_to_image = text_to_image
+        self.dense_settings = dense_settings
         self._lock = threading.Lock()
         self._loaded_version: str | None = None
         self._open()
@@ -109,7 +115,7 @@ class SearchEngine:
         self.manifest = manifest
         self.metadata = MetadataStore(self.layout.metadata, readonly=True)
         self.lexical = LexicalIndex(self.layout.lexical)
-        self.dense = DenseIndex.load(self.layout.dense, manifest.dim)
+        self.dense = DenseIndex.load(self.layout.dense, manifest.dim, self.dense_settings)
         self._loaded_version = manifest.updated_at
 
     def refresh_if_changed(self) -> None:

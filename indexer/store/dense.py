@@ -4,13 +4,17 @@ Vectors are L2-normalised, so inner product is cosine. Two kinds, chosen by size
 
 * **flat** — ``IndexIDMap2`` over an exact ``IndexFlatIP``: exact search, 4·d bytes per passage. Used
   while the corpus has at most ``flat_max`` passages (200k × 384-d ≈ 300 MB, ~10 ms per query).
-* **ivf** — ``IndexIVFScalarQuantizer`` (SQ8, 4× smaller, recall@10 ≥ 0.95 vs exact at the default
+* **ivf** — ``IndexIVFScalarQuantizer`` (SQ8, 4× smaller, recall@10 0.96 vs exact at 100k with the default
   ``nprobe``) or ``IndexIVFPQ`` (``pq_m`` bytes per passage, lower recall). IVF stores passage ids in
   its inverted lists, so add/remove by id and ``IDSelector`` filters keep working. HNSW was measured
   (BENCHMARKS.md) but is not offered: it cannot remove ids, and incremental runs replace documents.
 
 The switch happens on :meth:`DenseIndex.save` when the flat index has grown past ``flat_max``; it is
 one-way (a shrinking corpus keeps its IVF index until ``medsearch index --rebuild``).
+
+Each query is searched with ``search_threads`` OpenMP threads (default 1): the API answers requests
+concurrently, and fanning one query out over threads that the encoder or other requests are using
+made FAISS slower, not faster (100k flat, 2 busy cores: p50 54 ms with 2 threads, 21 ms with 1).
 
 Filtered search passes the allowed ids as an id selector, so filters are applied inside the search,
 not as a post-filter that may return too few hits. With IVF, a filter keeping a fraction *f* of the
@@ -46,7 +50,8 @@ def build_ivf(vectors: np.ndarray, ids: np.ndarray, settings: DenseSettings) -> 
     n, dim = vectors.shape
     nlist = settings.nlist or max(16, int(2 * math.sqrt(max(n, 1))))
     nlist = min(nlist, max(1, n // 39))  # FAISS wants ≥ 39 training points per list
-    codec = "SQ8" if settings.kind_large == "ivfsq8" else f"PQ{settings.pq_m}"
+    pq_m = max(m for m in range(1, settings.pq_m + 1) if dim % m == 0)  # PQ needs m | dim (512-d: 32)
+    codec = "SQ8" if settings.kind_large == "ivfsq8" else f"PQ{pq_m}"
     index = faiss.index_factory(dim, f"IVF{nlist},{codec}", faiss.METRIC_INNER_PRODUCT)
     if isinstance(index, faiss.IndexIVFPQ):
         index.do_polysemous_training = False  # slow, and only used by Hamming-filtered search we don't run
@@ -137,7 +142,12 @@ class DenseIndex:
             params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe) if selector else faiss.SearchParametersIVF(nprobe=nprobe)
         else:
             params = faiss.SearchParameters(sel=selector) if selector else None
-        scores, ids = self._index.search(query, min(limit, len(self)), params=params)
+        previous = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(max(1, self.settings.search_threads))  # per calling thread (OpenMP ICV)
+        try:
+            scores, ids = self._index.search(query, min(limit, len(self)), params=params)
+        finally:
+            faiss.omp_set_num_threads(previous)
         del keep_alive
         return [DenseHit(pid=int(i), score=float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 

@@ -1,0 +1,61 @@
+"""All benchmarks in one command; prints Markdown tables and saves JSON under ``var/bench/``.
+
+    python -m bench.run --small      # a few minutes: 10k passages (make bench)
+    python -m bench.run              # 10k and 100k passages, FAISS choice at 100k and 1M (≈ 40 min)
+    python -m bench.run --scale 1000000 --skip-throughput --skip-faiss   # the 1M API run (long, < 24 GB)
+
+Indexes built here are reused by later runs (delete ``var/bench`` to rebuild).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from bench import faiss_choice, latency, throughput
+from bench.build import ROOT, build, label
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", action="store_true", help="10k passages only, short loops")
+    parser.add_argument("--scale", type=int, nargs="+", help="passage counts for the API latency runs")
+    parser.add_argument("--faiss-sizes", type=int, nargs="*", help="vector counts for the FAISS comparison")
+    parser.add_argument("--requests", type=int, help="requests per mode and client setting")
+    parser.add_argument("--throughput-reports", type=int, help="reports (3 passages each) indexed with the real encoder")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-faiss", action="store_true")
+    args = parser.parse_args()
+
+    scales = args.scale or ([10_000] if args.small else [10_000, 100_000])
+    faiss_sizes = args.faiss_sizes if args.faiss_sizes is not None else ([30_000] if args.small else [100_000, 1_000_000])
+    requests = args.requests or (80 if args.small else 200)
+    results: dict = {"started": time.strftime("%Y-%m-%d %H:%M"), "scales": {}}
+
+    if not args.skip_throughput:
+        results["throughput"] = throughput.run(args.throughput_reports or (300 if args.small else 1000))
+        print("## Indexing throughput (real encoder)\n\n" + throughput.table(results["throughput"]) + "\n", flush=True)
+
+    for passages in scales:
+        facts = build(passages)
+        measured = latency.run(ROOT / f"index-{label(passages)}", requests)
+        results["scales"][label(passages)] = {"index": facts, "latency": measured}
+        print(f"## API latency at {label(passages)} passages ({facts['passages']} indexed, dense kind {facts['dense_kind']}, "
+              f"{facts['disk_mb']['total']} MB on disk, API RSS {measured['rss_mb']} MB, peak {measured['peak_rss_mb']} MB)\n")
+        print(latency.table(measured) + "\n", flush=True)
+        print(f"index build (synthetic, derived vectors): {json.dumps(facts['seconds'])}\n", flush=True)
+
+    if not args.skip_faiss and faiss_sizes:
+        rows = [row for size in faiss_sizes for row in faiss_choice.compare(size, hnsw=size <= 100_000)]
+        results["faiss"] = rows
+        print("## FAISS index choice\n\n" + faiss_choice.table(rows) + "\n", flush=True)
+
+    out = ROOT / f"results-{'small' if args.small else 'full'}-{time.strftime('%Y%m%d-%H%M')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
