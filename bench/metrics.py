@@ -1,4 +1,4 @@
-"""Ranking metrics for the evaluations (nDCG@k, recall@k, MRR), written out so their definition is explicit.
+"""Ranking metrics for the benchmarks: :mod:`eval.metrics` with BEIR's conventions (linear gain, sets accepted).
 
 Relevance is a mapping doc id → grade (``> 0`` = relevant); a plain set of ids means grade 1 each.
 nDCG uses the linear gain (grade / log2(rank + 1)), as ``trec_eval`` and BEIR do, so our BEIR numbers
@@ -7,8 +7,9 @@ are comparable with published ones.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
+
+from eval import metrics
 
 Relevance = Mapping[str, int] | set[str] | frozenset[str]
 
@@ -21,30 +22,17 @@ def _grades(relevant: Relevance) -> dict[str, int]:
 
 def ndcg_at_k(ranking: Sequence[str], relevant: Relevance, k: int = 10) -> float:
     """Normalised discounted cumulative gain of the first *k* results (0 when nothing is relevant)."""
-    grades = _grades(relevant)
-    if not grades:
-        return 0.0
-    dcg = sum(grades.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranking[:k]))
-    ideal = sorted(grades.values(), reverse=True)[:k]
-    idcg = sum(grade / math.log2(rank + 2) for rank, grade in enumerate(ideal))
-    return dcg / idcg
+    return metrics.ndcg_at_k(ranking, _grades(relevant), k, gain="linear")
 
 
 def recall_at_k(ranking: Sequence[str], relevant: Relevance, k: int = 100) -> float:
     """Share of the relevant documents found in the first *k* results."""
-    grades = _grades(relevant)
-    if not grades:
-        return 0.0
-    return len(set(ranking[:k]) & grades.keys()) / len(grades)
+    return metrics.recall_at_k(ranking, _grades(relevant), k)
 
 
 def reciprocal_rank(ranking: Sequence[str], relevant: Relevance, k: int | None = None) -> float:
     """1 / rank of the first relevant result within the first *k* (all when None); 0 if none."""
-    grades = _grades(relevant)
-    for rank, doc in enumerate(ranking[:k] if k else ranking, start=1):
-        if doc in grades:
-            return 1.0 / rank
-    return 0.0
+    return metrics.reciprocal_rank(list(ranking[:k] if k else ranking), _grades(relevant))
 
 
 def mean(values: Iterable[float]) -> float:

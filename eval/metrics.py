@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 def _unique(ranking: Iterable[str]) -> list[str]:
@@ -28,15 +29,19 @@ def dcg(gains: Sequence[float]) -> float:
     return sum(gain / math.log2(rank + 1) for rank, gain in enumerate(gains, start=1))
 
 
-def ndcg_at_k(ranking: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> float:
-    """Graded nDCG@k in [0, 1]."""
+def ndcg_at_k(
+    ranking: Sequence[str], relevant: Mapping[str, int], k: int = 10, gain: Literal["exponential", "linear"] = "exponential"
+) -> float:
+    """Graded nDCG@k in [0, 1]. ``gain="linear"`` (grade itself) is trec_eval's and BEIR's convention;
+    both agree on binary relevance."""
     if k <= 0:
         raise ValueError("k must be positive")
     grades = [g for g in relevant.values() if g > 0]
     if not grades:
         return 0.0
-    gains = [2.0 ** max(relevant.get(doc, 0), 0) - 1 for doc in _unique(ranking)[:k]]
-    ideal = [2.0**g - 1 for g in sorted(grades, reverse=True)[:k]]
+    to_gain = (lambda g: 2.0**g - 1) if gain == "exponential" else float  # noqa: E731
+    gains = [to_gain(max(relevant.get(doc, 0), 0)) for doc in _unique(ranking)[:k]]
+    ideal = [to_gain(g) for g in sorted(grades, reverse=True)[:k]]
     return dcg(gains) / dcg(ideal)
 
 
