@@ -70,7 +70,7 @@ def passage_contexts(document: Document, passage: Passage) -> PassageContexts:
     for span in split_by_context(full, language):
         start = max(span.start, len(prefix))
         text = full[start : span.end].strip()
-        if text:
+        if text.strip(".,;:!?-– "):  # a lone full stop left between two negated sentences is not content
             parts.setdefault(span.status.value, []).append(text)
     return {status: "\n".join(texts) for status, texts in parts.items()}
 
@@ -80,7 +80,7 @@ def _embedding_text(document: Document, passage: Passage, contexts: PassageConte
     hypothetical text: a vector cannot tell « pas d'épanchement » from « épanchement », so negated
     and family-history mentions are left to the lexical index's own fields."""
     header = " — ".join(part for part in (document.title, passage.section) if part)
-    body = "\n".join(contexts[s] for s in ("affirmed", "hypothetical") if contexts.get(s, "").strip(" .\n"))
+    body = "\n".join(contexts[s] for s in ("affirmed", "hypothetical") if s in contexts)
     return f"{header}\n{body}".strip() if header else body
 
 
