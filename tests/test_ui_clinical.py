@@ -19,12 +19,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from ui import client as api  # noqa: E402
 from ui import render  # noqa: E402
 from ui.client import ExpandedTerm, Explanation, Interpretation, MedsearchClient, SearchHit, SearchPage  # noqa: E402
 
-APP_PATH = str(REPO_ROOT / "ui" / "app.py")
-BASE_URL = "http://api.test"
+from ui_support import BASE_URL, patch_client  # noqa: E402
+from ui_support import markdown as _markdown  # noqa: E402
+from ui_support import run_app as _run_app  # noqa: E402
 
 IDM = {
     "source_text": "IDM", "concept_id": "myocardial_infarction", "ambiguous": False, "alternatives": [],
@@ -198,26 +198,8 @@ def test_expansion_chips_are_escaped() -> None:
 @pytest.fixture()
 def fake(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recorder = Recorder(clinical_search)
-
-    def factory(base_url: str, user: str, timeout: float = 5.0) -> MedsearchClient:
-        return MedsearchClient(base_url, user, timeout, transport=httpx.MockTransport(recorder))
-
-    monkeypatch.setenv("MEDSEARCH_UI__API_URL", BASE_URL)
-    monkeypatch.setattr(api, "make_client", factory)
+    patch_client(monkeypatch, recorder)
     return recorder
-
-
-def _run_app():  # noqa: ANN202 - AppTest imported lazily
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP_PATH, default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _markdown(at) -> str:  # noqa: ANN001
-    return "\n".join(str(m.value) for m in at.markdown)
 
 
 def test_app_shows_understanding_chips_and_context_labels(fake: Recorder) -> None:

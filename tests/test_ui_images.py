@@ -22,12 +22,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from ui import client as api  # noqa: E402
 from ui import render  # noqa: E402
 from ui.client import ApiError, ImageHit, ImageSearchPage, LinkedReport, MedsearchClient, SearchHit  # noqa: E402
 
-APP_PATH = str(REPO_ROOT / "ui" / "app.py")
-BASE_URL = "http://api.test"
+from ui_support import APP_PATH, BASE_URL, patch_client  # noqa: E402
+from ui_support import markdown as _markdown  # noqa: E402
+from ui_support import run_app as _run_app  # noqa: E402
 REPORT = {"id": "cr-7", "title": "TDM thorax", "date": "2024-03-14", "url": "/documents/cr-7",
           "conclusion": "Épanchement pleural droit de moyenne abondance."}
 
@@ -247,25 +247,8 @@ def test_upload_errors_in_french() -> None:
 
 
 def _patch(monkeypatch: pytest.MonkeyPatch, fake: FakeImageApi) -> FakeImageApi:
-    def factory(base_url: str, user: str, timeout: float = 5.0) -> MedsearchClient:
-        return MedsearchClient(base_url, user, timeout, transport=httpx.MockTransport(fake))
-
-    monkeypatch.setenv("MEDSEARCH_UI__API_URL", BASE_URL)
-    monkeypatch.setattr(api, "make_client", factory)
+    patch_client(monkeypatch, fake)
     return fake
-
-
-def _run_app():  # noqa: ANN202 - AppTest imported lazily
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP_PATH, default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _markdown(at) -> str:  # noqa: ANN001
-    return "\n".join(str(m.value) for m in at.markdown)
 
 
 def _image_search(at, text: str = "") -> None:  # noqa: ANN001
