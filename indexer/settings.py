@@ -50,7 +50,7 @@ class DenseSettings(BaseModel):
     ids, so it is not offered). The conversion is one-way until ``--rebuild``.
     """
 
-    flat_max: int = 200_000
+    flat_max: int = 50_000
     kind_large: Literal["ivfsq8", "ivfpq"] = "ivfsq8"
     nlist: int | None = None      # IVF lists; None = 2·√n at conversion time
     nprobe: int = 128             # lists scanned per query: recall@10 0.96 vs exact at 100k (BENCHMARKS.md)
