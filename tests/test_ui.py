@@ -25,8 +25,9 @@ from ui import client as api  # noqa: E402
 from ui import render  # noqa: E402
 from ui.client import ApiError, MedsearchClient, SearchHit  # noqa: E402
 
-APP_PATH = str(REPO_ROOT / "ui" / "app.py")
-BASE_URL = "http://api.test"
+from ui_support import APP_PATH, BASE_URL, patch_client  # noqa: E402
+from ui_support import markdown as _markdown  # noqa: E402
+from ui_support import run_app as _app  # noqa: E402
 
 PYDANTIC_422 = {
     "detail": [
@@ -108,15 +109,6 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def _client(handler: Handler, user: str = "dr-house") -> MedsearchClient:
     return MedsearchClient(BASE_URL, user, 5.0, transport=httpx.MockTransport(handler))
-
-
-def _patch_factory(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> None:
-    """Make the app's client factory return clients wired to ``handler``."""
-
-    def factory(base_url: str, user: str, timeout: float = 5.0) -> MedsearchClient:
-        return MedsearchClient(base_url, user, timeout, transport=httpx.MockTransport(handler))
-
-    monkeypatch.setattr(api, "make_client", factory)
 
 
 # --------------------------------------------------------------------------- client
@@ -312,23 +304,9 @@ def test_page_label_and_stats() -> None:
 def fake_api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     """Point the app at a FakeApi by patching the factory it calls on every run."""
     fake = FakeApi(total=25)
-    monkeypatch.setenv("MEDSEARCH_UI__API_URL", BASE_URL)
     monkeypatch.setenv("MEDSEARCH_UI__USER", "dr-test")
-    _patch_factory(monkeypatch, fake)
+    patch_client(monkeypatch, fake)
     return fake
-
-
-def _app():  # noqa: ANN202 - AppTest is imported lazily to keep collection fast
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP_PATH, default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _markdown(at) -> str:  # noqa: ANN001
-    return "\n".join(str(m.value) for m in at.markdown)
 
 
 def test_app_search_renders_results_and_stats(fake_api: FakeApi) -> None:
@@ -405,7 +383,7 @@ def test_app_unreachable_api(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    _patch_factory(monkeypatch, refuse)
+    patch_client(monkeypatch, refuse)
     at = _app()
     assert at.sidebar.warning and "indisponible" in at.sidebar.warning[0].value
     at.text_input(key="q").input("AVC").run()
