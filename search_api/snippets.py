@@ -91,8 +91,3 @@ def contextual_snippet(text: str, query: str, language: str | None = None, width
     parts.append(html.escape(text[cursor:end], quote=False))
     parts.append("…" if end < len(text) else "")
     return Snippet(html="".join(parts).replace("\n", " "), context=context)
-
-
-def make_snippet(text: str, query: str, width: int = WINDOW_CHARS) -> str:
-    """HTML snippet of *text* around the first match of *query*, matches in ``<mark>``."""
-    return contextual_snippet(text, query, width=width).html

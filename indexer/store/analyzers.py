@@ -40,10 +40,6 @@ def terms(text: str, language: str) -> list[str]:
 
 
 def term_spans(text: str, language: str) -> list[tuple[str, int, int]]:
-    """(term, char_start, char_end) for each token kept by the analyzer: used to highlight matches."""
-    kept = set(terms(text, language))
-    spans = []
-    for token in analyzer(language).pre_tokenize(text).tokens:
-        if token.text in kept:
-            spans.append((token.text, token.char_offset_from, token.char_offset_to))
-    return spans
+    """(term, char_start, char_end) of each token the analyzer keeps (stop words already dropped by
+    its filters): used to highlight matches."""
+    return [(t.text, t.char_offset_from, t.char_offset_to) for t in analyzer(language).pre_tokenize(text).tokens]

@@ -14,7 +14,6 @@ The manifest's encoder must match the one used to query; changing encoder means 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -90,7 +89,3 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)

@@ -160,11 +160,6 @@ class MetadataStore:
     def document_ids(self) -> list[str]:
         return [doc_id for (doc_id,) in self._db.execute("SELECT id FROM documents ORDER BY id")]
 
-    def documents_by_source(self, prefix: str) -> list[str]:
-        """Ids of documents whose source file lies under *prefix* (used to prune deleted files)."""
-        rows = self._db.execute("SELECT id, source_path FROM documents")
-        return [doc_id for doc_id, source in rows if source.startswith(prefix)]
-
     def source_paths(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT id, source_path FROM documents"))
 
