@@ -8,6 +8,7 @@ else is HTML-escaped: the snippet is safe to render as HTML.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from indexer.clinical import sentences, split_by_context, status_at
@@ -16,12 +17,23 @@ from indexer.store.analyzers import LANGUAGES, term_spans, terms
 WINDOW_CHARS = 280
 
 
+_WORD = re.compile(r"\w+")
 MIN_HIGHLIGHT_CHARS = 3  # « d' », « l' », "of": elided articles and short stop words are not worth a mark
 
 
 def query_terms(query: str) -> dict[str, set[str]]:
-    """Analysed terms of the query worth highlighting, per analyzer language."""
-    return {lang: {t for t in terms(query, lang) if len(t) >= MIN_HIGHLIGHT_CHARS} for lang in LANGUAGES}
+    """Analysed terms of the query worth highlighting, per analyzer language.
+
+    A word that either language treats as a stop word is not highlighted at all: otherwise the
+    English analyzer would mark every « avec » and « du » of a French report (and vice versa).
+    """
+    wanted: dict[str, set[str]] = {lang: set() for lang in LANGUAGES}
+    for word in _WORD.findall(query):
+        analysed = {lang: terms(word, lang) for lang in LANGUAGES}
+        if all(analysed.values()):
+            for lang, lang_terms in analysed.items():
+                wanted[lang].update(t for t in lang_terms if len(t) >= MIN_HIGHLIGHT_CHARS)
+    return wanted
 
 
 def match_spans(text: str, wanted: dict[str, set[str]]) -> list[tuple[int, int]]:

@@ -67,3 +67,16 @@ def test_family_history_section_is_family_not_affirmed() -> None:
     assert "AVC" in contexts["family"] and "AVC" not in contexts.get("affirmed", "")
     scoped = passage_contexts(doc, Passage(doc_id="d", ordinal=0, text="Pas de fracture mais une luxation."))
     assert "fracture" in scoped["negated"] and "luxation" in scoped["affirmed"]
+
+
+def test_snippet_skips_stop_words_and_labels_the_finding_context() -> None:
+    from search_api.snippets import contextual_snippet
+
+    snippet = contextual_snippet(
+        "Douleur thoracique avec sueurs. Infarctus du myocarde à éliminer.",
+        "IDM infarctus avec sus-décalage du segment ST infarctus du myocarde",
+        "fr",
+    )
+    assert "<mark>avec</mark>" not in snippet.html and "<mark>du</mark>" not in snippet.html
+    assert "<mark>Infarctus</mark> du <mark>myocarde</mark>" in snippet.html
+    assert snippet.context == "hypothetical"
