@@ -25,6 +25,7 @@ from indexer.store.dense import DenseIndex
 from indexer.store.layout import IndexLayout
 from indexer.store.lexical import LexicalIndex
 from indexer.store.metadata import DocumentFilter, MetadataStore
+from indexer.store.passage_table import PassageTable
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
@@ -118,6 +119,7 @@ class SearchEngine:
         self.metadata = MetadataStore(self.layout.metadata, readonly=True)
         self.lexical = LexicalIndex(self.layout.lexical)
         self.dense = DenseIndex.load(self.layout.dense, manifest.dim, self.dense_settings)
+        self.passage_table = PassageTable.from_rows(self.metadata.passage_filter_rows())
         self._loaded_version = manifest.updated_at
 
     def refresh_if_changed(self) -> None:
@@ -143,7 +145,7 @@ class SearchEngine:
     def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
         if not plan.dense_text:
             return []
-        allowed = None if where.is_empty() else self.metadata.passage_ids(where)
+        allowed = None if where.is_empty() else self.passage_table.mask(where)
         hits = self.dense.search(self._embed(plan.dense_text), depth, allowed)
         return [(h.pid, h.score) for h in hits]
 

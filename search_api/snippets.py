@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from indexer.clinical import sentences, split_by_context, status_at
+from indexer.clinical import mention_context
 from indexer.store.analyzers import LANGUAGES, term_spans, terms
 
 WINDOW_CHARS = 280
@@ -21,11 +22,13 @@ _WORD = re.compile(r"\w+")
 MIN_HIGHLIGHT_CHARS = 3  # « d' », « l' », "of": elided articles and short stop words are not worth a mark
 
 
-def query_terms(query: str) -> dict[str, set[str]]:
+@lru_cache(maxsize=256)
+def query_terms(query: str) -> dict[str, frozenset[str]]:
     """Analysed terms of the query worth highlighting, per analyzer language.
 
     A word that either language treats as a stop word is not highlighted at all: otherwise the
     English analyzer would mark every « avec » and « du » of a French report (and vice versa).
+    Cached: a page of results asks for the same query's terms once per snippet.
     """
     wanted: dict[str, set[str]] = {lang: set() for lang in LANGUAGES}
     for word in _WORD.findall(query):
@@ -33,10 +36,10 @@ def query_terms(query: str) -> dict[str, set[str]]:
         if all(analysed.values()):
             for lang, lang_terms in analysed.items():
                 wanted[lang].update(t for t in lang_terms if len(t) >= MIN_HIGHLIGHT_CHARS)
-    return wanted
+    return {lang: frozenset(lang_terms) for lang, lang_terms in wanted.items()}
 
 
-def match_spans(text: str, wanted: dict[str, set[str]]) -> list[tuple[int, int]]:
+def match_spans(text: str, wanted: dict[str, frozenset[str]]) -> list[tuple[int, int]]:
     """Merged character spans of *text* whose analysed term is one of the query's."""
     spans = sorted(
         (start, end)
@@ -73,13 +76,6 @@ def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
     return start, end
 
 
-def _sentence_start(text: str, offset: int) -> int:
-    for start, end in sentences(text):
-        if start <= offset < end:
-            return start
-    return offset
-
-
 def contextual_snippet(text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS) -> Snippet:
     """The sentence holding the first match of *query* (matches in ``<mark>``) and that mention's
     clinical context, so « Absence d'<mark>épanchement</mark> » is shown as *negated*."""
@@ -87,10 +83,9 @@ def contextual_snippet(text: str, query: str, language: str | None = None, width
     context = None
     anchor = 0
     if spans:
-        first_start, first_end = spans[0]
-        anchor = _sentence_start(text, first_start)
         language = language if language in ("fr", "en") else None
-        context = status_at(split_by_context(text, language), first_start, first_end).value
+        anchor, status = mention_context(text, *spans[0], language)
+        context = status.value
     start, end = _window(text, anchor, width)
     parts: list[str] = ["…" if start > 0 else ""]
     cursor = start

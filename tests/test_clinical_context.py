@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from indexer.clinical.context import (
     ContextStatus,
     find_triggers,
     group_by_status,
+    mention_context,
     split_by_context,
     status_at,
 )
@@ -351,3 +353,22 @@ def test_custom_config_is_used(tmp_path: Path) -> None:
     spans = split_by_context(text, "fr", config=path)
     assert status_at(spans, text.index("fracture")) is NEG
     assert status_at(spans, text.index("luxation")) is AFF  # "pas de" is not in this config
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Antécédents familiaux :\nMère : cancer du sein.\n- Père : IDM à 50 ans\n\nLe patient présente une dyspnée.",
+        "Pas d'épanchement pleural. Nodule du lobe supérieur droit ; pas de pneumothorax mais une atélectasie.",
+        "Family history of colon cancer. The patient denies chest pain, but reports dyspnea. Rule out embolism.",
+        "CONCLUSION\nEmbolie pulmonaire éliminée. Pneumopathie possible du lobe inférieur droit ?",
+    ],
+)
+def test_mention_context_equals_the_whole_text_analysis(text: str) -> None:
+    """The snippet's one-sentence shortcut gives the status and sentence the full analysis gives."""
+    spans = split_by_context(text)
+    sentence_spans = sentences(text)
+    for word in re.finditer(r"\w+", text):
+        start, status = mention_context(text, word.start(), word.end())
+        assert status is status_at(spans, word.start(), word.end()), word.group()
+        assert start == next(s for s, e in sentence_spans if s <= word.start() < e), word.group()

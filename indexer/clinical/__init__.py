@@ -9,7 +9,14 @@ and query time next to the keyword engine.
 """
 
 from indexer.clinical.config import ContextStatus
-from indexer.clinical.context import ContextSpan, find_triggers, group_by_status, split_by_context, status_at
+from indexer.clinical.context import (
+    ContextSpan,
+    find_triggers,
+    group_by_status,
+    mention_context,
+    split_by_context,
+    status_at,
+)
 from indexer.clinical.lexicon import (
     ConceptMention,
     ExpandedTerm,
@@ -34,6 +41,7 @@ __all__ = [
     "find_triggers",
     "group_by_status",
     "load_default_lexicon",
+    "mention_context",
     "parse_clinical_query",
     "sentences",
     "split_by_context",

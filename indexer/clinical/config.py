@@ -186,8 +186,13 @@ def heading_key(title: str) -> str:
     return _heading_key(title)
 
 
+@lru_cache(maxsize=32)
 def load_context_config(path: str | Path = DEFAULT_TRIGGERS_PATH) -> CompiledConfig:
-    """Read, validate and compile a trigger file (cached per path: the file is read once)."""
+    """Read, validate and compile a trigger file (cached per path: the file is read once).
+
+    Cached on the argument too: query-time snippets ask for the default config many times per
+    request, and resolving the path (``realpath`` syscalls) cost more than the context detection.
+    """
     return _load_cached(str(Path(path).resolve()))
 
 

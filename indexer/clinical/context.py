@@ -44,6 +44,7 @@ __all__ = [
     "TriggerMatch",
     "find_triggers",
     "group_by_status",
+    "mention_context",
     "split_by_context",
     "status_at",
 ]
@@ -112,6 +113,27 @@ def split_by_context(
     for seg in segment(text, compiled):
         marks.extend(_segment_marks(text, seg, rules, compiled))
     return _assemble(text, marks)
+
+
+def mention_context(
+    text: str,
+    start: int,
+    end: int,
+    language: str | None = None,
+    config: CompiledConfig | str | Path | None = None,
+) -> tuple[int, ContextStatus]:
+    """(start of the sentence holding ``text[start:end]``, that mention's status).
+
+    Same answer as ``status_at(split_by_context(text), start, end)`` — a trigger's scope never
+    leaves its sentence — but only the mention's sentence is analysed, which is what a query-time
+    snippet needs (ten of them per search request).
+    """
+    compiled = _resolve_config(config)
+    for seg in segment(text, compiled):
+        if seg.start <= start < seg.end:
+            rules = compiled.languages[_resolve_language(text, language, compiled)]
+            return seg.start, status_at(_assemble(text, _segment_marks(text, seg, rules, compiled)), start, end)
+    return start, ContextStatus.AFFIRMED
 
 
 def find_triggers(

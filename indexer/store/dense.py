@@ -63,13 +63,21 @@ def build_ivf(vectors: np.ndarray, ids: np.ndarray, settings: DenseSettings) -> 
     return index
 
 
-def _id_selector(allowed_pids: list[int] | np.ndarray) -> tuple[faiss.IDSelector, np.ndarray]:
-    """A bitmap selector (O(1) membership, cheap to build for 100k+ ids); returns the buffer to keep alive."""
-    ids = np.asarray(allowed_pids, dtype=np.int64)
-    mask = np.zeros(int(ids.max()) + 1, dtype=bool)
-    mask[ids] = True
-    bitmap = np.packbits(mask, bitorder="little")
+def _id_selector(allowed: np.ndarray) -> tuple[faiss.IDSelector, np.ndarray]:
+    """A bitmap selector (O(1) membership, cheap to build for 100k+ ids); returns the buffer to keep alive.
+
+    *allowed* is a boolean mask indexed by passage id, or an array of allowed passage ids.
+    """
+    if allowed.dtype != np.bool_:
+        ids = allowed.astype(np.int64, copy=False)
+        allowed = np.zeros(int(ids.max()) + 1, dtype=bool)
+        allowed[ids] = True
+    bitmap = np.packbits(allowed, bitorder="little")
     return faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)), bitmap  # n = bytes
+
+
+def _allowed_count(allowed: np.ndarray) -> int:
+    return int(allowed.sum()) if allowed.dtype == np.bool_ else len(allowed)
 
 
 class DenseIndex:
@@ -125,19 +133,25 @@ class DenseIndex:
     def search(
         self, query: np.ndarray, limit: int, allowed_pids: list[int] | np.ndarray | None = None
     ) -> list[DenseHit]:
-        """Top-*limit* passages by cosine; restricted to *allowed_pids* when given (possibly empty)."""
-        if len(self) == 0 or limit <= 0 or (allowed_pids is not None and len(allowed_pids) == 0):
+        """Top-*limit* passages by cosine; restricted to *allowed_pids* when given (possibly empty).
+
+        *allowed_pids* is a list/array of passage ids, or a boolean mask indexed by passage id (what
+        :class:`indexer.store.passage_table.PassageTable` produces).
+        """
+        allowed = None if allowed_pids is None else np.asarray(allowed_pids)
+        allowed_count = None if allowed is None else _allowed_count(allowed)
+        if len(self) == 0 or limit <= 0 or allowed_count == 0:
             return []
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         keep_alive = None
         selector = None
-        if allowed_pids is not None:
-            selector, keep_alive = _id_selector(allowed_pids)
+        if allowed is not None:
+            selector, keep_alive = _id_selector(allowed)
         if self.kind == "ivf":
             ivf = faiss.extract_index_ivf(self._index)
             nprobe = ivf.nprobe
-            if allowed_pids is not None:  # keep the expected number of allowed candidates scanned constant
-                fraction = min(1.0, len(allowed_pids) / len(self))
+            if allowed_count is not None:  # keep the expected number of allowed candidates scanned constant
+                fraction = min(1.0, allowed_count / len(self))
                 nprobe = min(ivf.nlist, math.ceil(nprobe / fraction))
             params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe) if selector else faiss.SearchParametersIVF(nprobe=nprobe)
         else:

@@ -1,0 +1,107 @@
+"""Per-passage filter fields held in memory as numpy columns, for the dense leg's allow-list.
+
+A filtered dense search needs the set of passages whose document matches the filter. Asking
+SQLite for it on every request cost ~40 ms for a one-year date window at 100k passages (10k ids
+read through a join, then turned into a FAISS selector). Here the fields every filter uses (kind,
+patient, language, date) are read once when the API opens the index, one small column per field
+indexed by passage id, and a filter becomes a vectorised comparison that yields the boolean mask
+FAISS's bitmap selector wants directly: ~1 ms at 1M passages, ~10 bytes per passage of memory.
+
+The table mirrors :func:`indexer.store.metadata._filter_sql` (same fields, same semantics: a
+document without a date never passes a date bound), and is rebuilt whenever the API reopens a
+newer index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.store.metadata import DocumentFilter
+
+_EPOCH = dt.date(1970, 1, 1)
+_NO_CODE = -1
+
+
+def _day_number(value: dt.date) -> int:
+    return (value - _EPOCH).days
+
+
+@dataclass
+class PassageTable:
+    """Columns indexed by passage id (``present`` is False for ids not in use)."""
+
+    present: np.ndarray  # bool
+    kind: np.ndarray  # int16 codes into kind_codes
+    language: np.ndarray  # int16 codes into language_codes
+    patient: np.ndarray  # int32 codes into patient_codes, -1 = no patient
+    day: np.ndarray  # int32 days since 1970-01-01
+    has_date: np.ndarray  # bool
+    kind_codes: dict[str, int]
+    language_codes: dict[str, int]
+    patient_codes: dict[str, int]
+
+    @classmethod
+    def from_rows(cls, filter_rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> PassageTable:
+        """Build from (pid, kind, language, patient id, ISO date) rows: :meth:`MetadataStore.passage_filter_rows`."""
+        rows = list(filter_rows)
+        size = max((row[0] for row in rows), default=-1) + 1
+        table = cls(
+            present=np.zeros(size, dtype=bool),
+            kind=np.full(size, _NO_CODE, dtype=np.int16),
+            language=np.full(size, _NO_CODE, dtype=np.int16),
+            patient=np.full(size, _NO_CODE, dtype=np.int32),
+            day=np.zeros(size, dtype=np.int32),
+            has_date=np.zeros(size, dtype=bool),
+            kind_codes={},
+            language_codes={},
+            patient_codes={},
+        )
+        if not rows:
+            return table
+        pids, kinds, languages, patients, dates = zip(*rows)
+        index = np.fromiter(pids, dtype=np.int64, count=len(rows))
+        table.present[index] = True
+        table.kind[index] = _encode(kinds, table.kind_codes)
+        table.language[index] = _encode(languages, table.language_codes)
+        table.patient[index] = _encode(patients, table.patient_codes)
+        days = {text: _day_number(dt.date.fromisoformat(text)) for text in set(dates) if text}
+        table.day[index] = [days.get(text, 0) for text in dates]
+        table.has_date[index] = [bool(text) for text in dates]
+        return table
+
+    def __len__(self) -> int:
+        return int(self.present.sum())
+
+    def mask(self, where: DocumentFilter) -> np.ndarray:
+        """Boolean mask over passage ids: True where the passage's document matches *where*."""
+        keep = self.present.copy()
+        if where.kinds:
+            codes = [self.kind_codes[k] for k in where.kinds if k in self.kind_codes]
+            keep &= np.isin(self.kind, codes)
+        if where.patient_id:
+            keep &= self.patient == self.patient_codes.get(where.patient_id, -2)
+        if where.language:
+            keep &= self.language == self.language_codes.get(where.language, -2)
+        if where.date_from:
+            keep &= self.has_date & (self.day >= _day_number(where.date_from))
+        if where.date_to:
+            keep &= self.has_date & (self.day <= _day_number(where.date_to))
+        return keep
+
+
+def _encode(values: tuple, codes: dict[str, int]) -> list[int]:
+    """Small integer codes for repeated strings (None → -1), filling *codes* as new values appear."""
+    out = []
+    for value in values:
+        if value is None:
+            out.append(_NO_CODE)
+            continue
+        code = codes.get(value)
+        if code is None:
+            code = codes[value] = len(codes)
+        out.append(code)
+    return out

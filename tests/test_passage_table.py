@@ -1,0 +1,81 @@
+"""The API's in-memory filter table must select exactly the passages SQLite's filter selects, and a
+filtered dense search through its mask must return only allowed passages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from indexer.store.dense import DenseIndex
+from indexer.store.layout import IndexLayout
+from indexer.store.metadata import DocumentFilter, MetadataStore
+from indexer.store.passage_table import PassageTable
+
+ROWS = [
+    (0, "report", "fr", "P1", "2019-03-01"),
+    (1, "report", "fr", "P1", "2019-03-01"),
+    (2, "report", "en", "P2", "2020-01-15"),
+    (5, "article", "en", None, None),  # pids 3-4 deleted by an incremental run
+    (6, "image", "fr", "P2", "2019-12-31"),
+]
+
+
+def _selected(table: PassageTable, where: DocumentFilter) -> list[int]:
+    return np.flatnonzero(table.mask(where)).tolist()
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (DocumentFilter(), [0, 1, 2, 5, 6]),
+        (DocumentFilter(kinds=("report",)), [0, 1, 2]),
+        (DocumentFilter(kinds=("report", "image")), [0, 1, 2, 6]),
+        (DocumentFilter(kinds=("record",)), []),  # a kind absent from the index
+        (DocumentFilter(patient_id="P2"), [2, 6]),
+        (DocumentFilter(patient_id="P404"), []),
+        (DocumentFilter(language="en"), [2, 5]),
+        (DocumentFilter(date_from=dt.date(2019, 12, 31)), [2, 6]),  # bounds are inclusive; no date never passes
+        (DocumentFilter(date_to=dt.date(2019, 12, 31)), [0, 1, 6]),
+        (DocumentFilter(kinds=("report",), date_from=dt.date(2019, 1, 1), date_to=dt.date(2019, 12, 31)), [0, 1]),
+    ],
+)
+def test_mask_applies_each_filter(where: DocumentFilter, expected: list[int]) -> None:
+    assert _selected(PassageTable.from_rows(ROWS), where) == expected
+
+
+def test_empty_index_gives_an_empty_mask() -> None:
+    table = PassageTable.from_rows([])
+    assert len(table) == 0
+    assert _selected(table, DocumentFilter(kinds=("report",))) == []
+
+
+def test_table_agrees_with_sqlite_on_the_fixture_index(indexed) -> None:
+    settings, _ = indexed
+    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    table = PassageTable.from_rows(store.passage_filter_rows())
+    assert len(table) == store.passage_count()
+    filters = [
+        DocumentFilter(patient_id="P900002"),
+        DocumentFilter(kinds=("report", "image")),
+        DocumentFilter(language="en"),
+        DocumentFilter(date_from=dt.date(2024, 5, 1), date_to=dt.date(2024, 6, 30)),
+        DocumentFilter(kinds=("article",), date_to=dt.date(2024, 1, 1)),
+    ]
+    for where in filters:
+        assert _selected(table, where) == sorted(store.passage_ids(where)), where
+    assert _selected(table, filters[0])  # the fixture does have P900002's passages
+
+
+def test_dense_search_with_a_mask_returns_only_allowed_passages() -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(7, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = DenseIndex(8)
+    index.add([0, 1, 2, 3, 4, 5, 6], vectors)
+    mask = PassageTable.from_rows(ROWS).mask(DocumentFilter(patient_id="P2"))
+    hits = index.search(vectors[0], 7, mask)
+    assert sorted(h.pid for h in hits) == [2, 6]
+    assert [h.pid for h in index.search(vectors[6], 1, mask)] == [6]
+    assert index.search(vectors[0], 7, np.zeros(7, dtype=bool)) == []
