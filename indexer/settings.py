@@ -56,6 +56,7 @@ class DenseSettings(BaseModel):
     nprobe: int = 128             # lists scanned per query: recall@10 0.96 vs exact at 100k (BENCHMARKS.md)
     pq_m: int = 48                # ivfpq only: bytes per vector (must divide the dimension)
     train_size: int = 100_000     # vectors sampled to train the coarse quantizer and the codec
+    retrain_ratio: float = 2.0    # retrain IVF when the auto nlist for today's size is this × the trained one
     search_threads: int = 1       # OpenMP threads per query: API workers search concurrently (see dense.py)
 
 

@@ -84,6 +84,34 @@ def test_compressed_index_add_remove_filter(tmp_path: Path, vectors: np.ndarray)
     assert reloaded.kind == "ivf" and len(reloaded) == 3998 and reloaded.max_id() == 3999
 
 
+def test_ivf_is_retrained_when_the_corpus_outgrows_its_lists(tmp_path: Path, vectors: np.ndarray) -> None:
+    import faiss
+
+    settings = DenseSettings(flat_max=1000, nprobe=16)
+    index = DenseIndex(DIM, settings=settings)
+    index.add(list(range(1500)), vectors[:1500])
+    index.save(tmp_path / "d.faiss")
+    assert faiss.extract_index_ivf(index._index).nlist == 38  # min(2√1500, 1500 // 39)
+
+    index.add(list(range(1500, 2000)), vectors[1500:2000])
+    assert not index.needs_retraining() and not index.apply_size_policy()  # 2√n lists: 51 < 2 × 38
+
+    index.add(list(range(2000, 4000)), vectors[2000:])
+    index.remove([5])
+    assert index.needs_retraining()
+    index.save(tmp_path / "d.faiss")
+    reloaded = DenseIndex.load(tmp_path / "d.faiss", DIM, settings)
+    assert faiss.extract_index_ivf(reloaded._index).nlist == 102 and not reloaded.needs_retraining()
+    assert len(reloaded) == 3999 and sorted(reloaded.ids().tolist()) == [i for i in range(4000) if i != 5]
+    exact = DenseIndex(DIM, settings=DenseSettings(flat_max=10**9))
+    exact.add([i for i in range(4000) if i != 5], np.delete(vectors, 5, axis=0))
+    queries = clustered_vectors(50, seed=2)
+    recall = np.mean([len(set(top_ids(exact, q)) & set(top_ids(reloaded, q))) / 10 for q in queries])
+    assert recall >= 0.9
+    fixed = DenseIndex(DIM, reloaded._index, DenseSettings(flat_max=1000, nlist=38))
+    assert not fixed.needs_retraining()  # a configured nlist is the operator's choice: never changed
+
+
 def test_dimension_mismatch_is_refused(tmp_path: Path, vectors: np.ndarray) -> None:
     index = DenseIndex(DIM)
     index.add([0], vectors[:1])

@@ -10,7 +10,9 @@ Vectors are L2-normalised, so inner product is cosine. Two kinds, chosen by size
   (BENCHMARKS.md) but is not offered: it cannot remove ids, and incremental runs replace documents.
 
 The switch happens on :meth:`DenseIndex.save` when the flat index has grown past ``flat_max``; it is
-one-way (a shrinking corpus keeps its IVF index until ``medsearch index --rebuild``).
+one-way (a shrinking corpus keeps its IVF index until ``medsearch index --rebuild``). An IVF index is
+retrained on a later save once the corpus has grown enough that its lists are too few (see
+:meth:`DenseIndex.needs_retraining`), from its own decoded vectors: no re-encoding.
 
 Each query is searched with ``search_threads`` OpenMP threads (default 1): the API answers requests
 concurrently, and fanning one query out over threads that the encoder or other requests are using
@@ -45,11 +47,16 @@ def _new_flat(dim: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
+def ivf_lists_for(passages: int, settings: DenseSettings) -> int:
+    """IVF list count for a corpus of *passages*: ``settings.nlist``, or 2·√n (≥ 39 training points per list)."""
+    nlist = settings.nlist or max(16, int(2 * math.sqrt(max(passages, 1))))
+    return max(1, min(nlist, passages // 39))
+
+
 def build_ivf(vectors: np.ndarray, ids: np.ndarray, settings: DenseSettings) -> faiss.Index:
     """Train and fill an IVF index (``settings.kind_large``) with *vectors* under *ids*."""
     n, dim = vectors.shape
-    nlist = settings.nlist or max(16, int(2 * math.sqrt(max(n, 1))))
-    nlist = min(nlist, max(1, n // 39))  # FAISS wants ≥ 39 training points per list
+    nlist = ivf_lists_for(n, settings)
     pq_m = max(m for m in range(1, settings.pq_m + 1) if dim % m == 0)  # PQ needs m | dim (512-d: 32)
     codec = "SQ8" if settings.kind_large == "ivfsq8" else f"PQ{pq_m}"
     index = faiss.index_factory(dim, f"IVF{nlist},{codec}", faiss.METRIC_INNER_PRODUCT)
@@ -108,14 +115,43 @@ class DenseIndex:
         atomic_write_bytes(path, faiss.serialize_index(self._index).tobytes())
 
     def apply_size_policy(self) -> bool:
-        """Convert to the compressed kind when the flat index holds more than ``flat_max`` passages."""
-        if self.kind != "flat" or len(self) <= self.settings.flat_max:
+        """Convert to the compressed kind when the flat index holds more than ``flat_max`` passages, and
+        retrain an IVF index whose corpus has outgrown its lists; True when the index was rebuilt."""
+        if self.kind == "flat":
+            if len(self) <= self.settings.flat_max:
+                return False
+            ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            flat = faiss.downcast_index(self._index.index)
+            vectors = faiss.rev_swig_ptr(flat.get_xb(), len(ids) * self.dim).reshape(len(ids), self.dim).copy()
+        elif self.needs_retraining():
+            ids = self.ids()
+            vectors = self._decoded_vectors(ids)
+        else:
             return False
-        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
-        flat = faiss.downcast_index(self._index.index)
-        vectors = faiss.rev_swig_ptr(flat.get_xb(), len(ids) * self.dim).reshape(len(ids), self.dim).copy()
         self._index = build_ivf(vectors, ids, self.settings)
         return True
+
+    def needs_retraining(self) -> bool:
+        """An IVF index trained on a much smaller corpus: its lists have grown ``retrain_ratio``× too long.
+
+        IVF is trained once, on the passages present at conversion; as incremental runs add passages
+        every list grows and a query scans ``nprobe`` ever longer lists (slower) while the centroids
+        describe the old corpus (lower recall). With automatic ``nlist`` (2·√n) the ideal list count
+        doubles each time the corpus grows 4×, which is when (default ratio 2) the index is retrained.
+        """
+        if self.kind != "ivf" or self.settings.nlist is not None:
+            return False
+        current = faiss.extract_index_ivf(self._index).nlist
+        return ivf_lists_for(len(self), self.settings) >= self.settings.retrain_ratio * current
+
+    def _decoded_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored (compressed → decoded) vectors of *ids*: what retraining has, raw vectors being gone."""
+        ivf = faiss.extract_index_ivf(self._index)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        try:
+            return self._index.reconstruct_batch(ids)
+        finally:
+            ivf.set_direct_map_type(faiss.DirectMap.NoMap)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
