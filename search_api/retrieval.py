@@ -171,8 +171,7 @@ class SearchEngine:
         if lexical is not None:
             legs = {"lexical": lexical.result(), **legs}
 
-        passages = self.metadata.get_passages(sorted({pid for hits in legs.values() for pid, _ in hits}))
-        doc_of = {pid: p.doc_id for pid, p in passages.items()}
+        doc_of = self.passage_table.doc_of({pid for hits in legs.values() for pid, _ in hits})
         rankings = {name: _collapse(hits, doc_of) for name, hits in legs.items()}
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
             clip_hits = self.text_to_image(request.q, self.metadata, where, depth)
@@ -187,6 +186,9 @@ class SearchEngine:
         )
         page = fused[request.offset : wanted_docs]
         documents = self.metadata.get_documents([doc_id for doc_id, _ in page])
+        passages = self.metadata.get_passages(  # only the passages shown: each result's best per leg
+            sorted({r.best_pid[doc_id] for doc_id, _ in page for r in rankings.values() if doc_id in r.best_pid})
+        )
         results = [
             self._result(documents[doc_id], score, rankings, passages, plan.highlight_text)
             for doc_id, score in page

@@ -14,11 +14,11 @@ from indexer.store.metadata import DocumentFilter, MetadataStore
 from indexer.store.passage_table import PassageTable
 
 ROWS = [
-    (0, "report", "fr", "P1", "2019-03-01"),
-    (1, "report", "fr", "P1", "2019-03-01"),
-    (2, "report", "en", "P2", "2020-01-15"),
-    (5, "article", "en", None, None),  # pids 3-4 deleted by an incremental run
-    (6, "image", "fr", "P2", "2019-12-31"),
+    (0, "R1", "report", "fr", "P1", "2019-03-01"),
+    (1, "R1", "report", "fr", "P1", "2019-03-01"),
+    (2, "R2", "report", "en", "P2", "2020-01-15"),
+    (5, "A1", "article", "en", None, None),  # pids 3-4 deleted by an incremental run
+    (6, "I1", "image", "fr", "P2", "2019-12-31"),
 ]
 
 
@@ -45,6 +45,11 @@ def test_mask_applies_each_filter(where: DocumentFilter, expected: list[int]) ->
     assert _selected(PassageTable.from_rows(ROWS), where) == expected
 
 
+def test_passages_map_to_their_documents() -> None:
+    table = PassageTable.from_rows(ROWS)
+    assert table.doc_of([6, 0, 1, 3, 99, -1]) == {6: "I1", 0: "R1", 1: "R1"}  # deleted / unknown ids left out
+
+
 def test_empty_index_gives_an_empty_mask() -> None:
     table = PassageTable.from_rows([])
     assert len(table) == 0
@@ -66,6 +71,8 @@ def test_table_agrees_with_sqlite_on_the_fixture_index(indexed) -> None:
     for where in filters:
         assert _selected(table, where) == sorted(store.passage_ids(where)), where
     assert _selected(table, filters[0])  # the fixture does have P900002's passages
+    pids = list(range(len(table.present)))
+    assert table.doc_of(pids) == {pid: p.doc_id for pid, p in store.get_passages(pids).items()}
 
 
 def test_dense_search_with_a_mask_returns_only_allowed_passages() -> None:

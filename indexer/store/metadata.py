@@ -145,10 +145,11 @@ class MetadataStore:
             sql += " WHERE " + " AND ".join(clauses)
         return [pid for (pid,) in self._db.execute(sql, params)]
 
-    def passage_filter_rows(self) -> list[tuple[int, str, str, str | None, str | None]]:
-        """(pid, kind, language, patient id, ISO date) of every passage: the API's in-memory filter table."""
+    def passage_filter_rows(self) -> list[tuple[int, str, str, str, str | None, str | None]]:
+        """(pid, doc id, kind, language, patient id, ISO date) of every passage: the API's in-memory table."""
         return self._db.execute(
-            "SELECT p.pid, d.kind, d.language, d.patient_id, d.date FROM passages p JOIN documents d ON d.id = p.doc_id"
+            "SELECT p.pid, p.doc_id, d.kind, d.language, d.patient_id, d.date"
+            " FROM passages p JOIN documents d ON d.id = p.doc_id"
         ).fetchall()
 
     def document_ids_where(self, where: DocumentFilter) -> list[str]:

@@ -1,11 +1,13 @@
-"""Per-passage filter fields held in memory as numpy columns, for the dense leg's allow-list.
+"""Per-passage fields held in memory as numpy columns: the dense leg's allow-list and passage → document.
 
 A filtered dense search needs the set of passages whose document matches the filter. Asking
 SQLite for it on every request cost ~40 ms for a one-year date window at 100k passages (10k ids
 read through a join, then turned into a FAISS selector). Here the fields every filter uses (kind,
 patient, language, date) are read once when the API opens the index, one small column per field
 indexed by passage id, and a filter becomes a vectorised comparison that yields the boolean mask
-FAISS's bitmap selector wants directly: ~1 ms at 1M passages, ~10 bytes per passage of memory.
+FAISS's bitmap selector wants directly: ~1 ms at 1M passages, ~15 bytes per passage of memory.
+The table also maps each passage to its document, so collapsing both legs' ~200 candidate passages
+to documents needs no database round trip; only the page's passages are read from SQLite.
 
 The table mirrors :func:`indexer.store.metadata._filter_sql` (same fields, same semantics: a
 document without a date never passes a date bound), and is rebuilt whenever the API reopens a
@@ -35,6 +37,7 @@ class PassageTable:
     """Columns indexed by passage id (``present`` is False for ids not in use)."""
 
     present: np.ndarray  # bool
+    doc: np.ndarray  # int32 index into doc_ids
     kind: np.ndarray  # int16 codes into kind_codes
     language: np.ndarray  # int16 codes into language_codes
     patient: np.ndarray  # int32 codes into patient_codes, -1 = no patient
@@ -43,14 +46,16 @@ class PassageTable:
     kind_codes: dict[str, int]
     language_codes: dict[str, int]
     patient_codes: dict[str, int]
+    doc_ids: list[str]
 
     @classmethod
-    def from_rows(cls, filter_rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> PassageTable:
-        """Build from (pid, kind, language, patient id, ISO date) rows: :meth:`MetadataStore.passage_filter_rows`."""
+    def from_rows(cls, filter_rows: Iterable[tuple[int, str, str, str, str | None, str | None]]) -> PassageTable:
+        """Build from (pid, doc id, kind, language, patient id, ISO date) rows (:meth:`MetadataStore.passage_filter_rows`)."""
         rows = list(filter_rows)
         size = max((row[0] for row in rows), default=-1) + 1
         table = cls(
             present=np.zeros(size, dtype=bool),
+            doc=np.full(size, _NO_CODE, dtype=np.int32),
             kind=np.full(size, _NO_CODE, dtype=np.int16),
             language=np.full(size, _NO_CODE, dtype=np.int16),
             patient=np.full(size, _NO_CODE, dtype=np.int32),
@@ -59,12 +64,16 @@ class PassageTable:
             kind_codes={},
             language_codes={},
             patient_codes={},
+            doc_ids=[],
         )
         if not rows:
             return table
-        pids, kinds, languages, patients, dates = zip(*rows)
+        pids, docs, kinds, languages, patients, dates = zip(*rows)
         index = np.fromiter(pids, dtype=np.int64, count=len(rows))
         table.present[index] = True
+        doc_codes: dict[str, int] = {}
+        table.doc[index] = _encode(docs, doc_codes)
+        table.doc_ids = list(doc_codes)  # dicts keep insertion order: position = code
         table.kind[index] = _encode(kinds, table.kind_codes)
         table.language[index] = _encode(languages, table.language_codes)
         table.patient[index] = _encode(patients, table.patient_codes)
@@ -75,6 +84,14 @@ class PassageTable:
 
     def __len__(self) -> int:
         return int(self.present.sum())
+
+    def doc_of(self, pids: Iterable[int]) -> dict[int, str]:
+        """Document id of each known passage id (unknown ids, e.g. removed since, are left out)."""
+        out = {}
+        for pid in pids:
+            if 0 <= pid < len(self.present) and self.present[pid]:
+                out[pid] = self.doc_ids[self.doc[pid]]
+        return out
 
     def mask(self, where: DocumentFilter) -> np.ndarray:
         """Boolean mask over passage ids: True where the passage's document matches *where*."""
