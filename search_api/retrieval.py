@@ -119,7 +119,7 @@ class SearchEngine:
         self.metadata = MetadataStore(self.layout.metadata, readonly=True)
         self.lexical = LexicalIndex(self.layout.lexical)
         self.dense = DenseIndex.load(self.layout.dense, manifest.dim, self.dense_settings)
-        self.passage_table = PassageTable.from_rows(self.metadata.passage_filter_rows())
+        self.passage_table = PassageTable.from_store(self.metadata)
         self._loaded_version = manifest.updated_at
 
     def refresh_if_changed(self) -> None:

@@ -59,7 +59,7 @@ def test_empty_index_gives_an_empty_mask() -> None:
 def test_table_agrees_with_sqlite_on_the_fixture_index(indexed) -> None:
     settings, _ = indexed
     store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
-    table = PassageTable.from_rows(store.passage_filter_rows())
+    table = PassageTable.from_store(store)
     assert len(table) == store.passage_count()
     filters = [
         DocumentFilter(patient_id="P900002"),
@@ -86,3 +86,14 @@ def test_dense_search_with_a_mask_returns_only_allowed_passages() -> None:
     assert sorted(h.pid for h in hits) == [2, 6]
     assert [h.pid for h in index.search(vectors[6], 1, mask)] == [6]
     assert index.search(vectors[0], 7, np.zeros(7, dtype=bool)) == []
+
+
+def test_rows_streamed_in_chunks_give_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.store.passage_table as passage_table
+
+    whole = PassageTable.from_rows(ROWS)
+    monkeypatch.setattr(passage_table, "_CHUNK_ROWS", 2)
+    chunked = PassageTable.from_rows(iter(ROWS), size=7)
+    for column in ("present", "doc", "kind", "language", "patient", "day", "has_date"):
+        assert np.array_equal(getattr(whole, column), getattr(chunked, column)), column
+    assert chunked.doc_of(range(7)) == whole.doc_of(range(7))

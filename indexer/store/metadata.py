@@ -7,7 +7,7 @@ ids and what they need to match. Filters for the dense side are resolved here in
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -145,12 +145,13 @@ class MetadataStore:
             sql += " WHERE " + " AND ".join(clauses)
         return [pid for (pid,) in self._db.execute(sql, params)]
 
-    def passage_filter_rows(self) -> list[tuple[int, str, str, str, str | None, str | None]]:
-        """(pid, doc id, kind, language, patient id, ISO date) of every passage: the API's in-memory table."""
+    def passage_filter_rows(self) -> Iterator[tuple[int, str, str, str, str | None, str | None]]:
+        """(pid, doc id, kind, language, patient id, ISO date) of every passage, streamed: the API's
+        in-memory :class:`~indexer.store.passage_table.PassageTable`."""
         return self._db.execute(
             "SELECT p.pid, p.doc_id, d.kind, d.language, d.patient_id, d.date"
             " FROM passages p JOIN documents d ON d.id = p.doc_id"
-        ).fetchall()
+        )
 
     def document_ids_where(self, where: DocumentFilter) -> list[str]:
         """Ids of documents matching *where*: the allow-list for per-document indexes (image vectors)."""
