@@ -23,7 +23,7 @@ from bench.synthetic import reports
 from indexer.settings import DenseSettings, Settings
 from indexer.store.dense import DenseIndex, build_ivf
 
-NPROBES = (32, 64, 128, 192)
+NPROBES = (32, 64, 128, 192, 256, 384)
 
 
 def passage_vectors(count: int, encoder) -> np.ndarray:  # noqa: ANN001 - a DerivedEncoder

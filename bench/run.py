@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from bench import faiss_choice, latency, throughput
+from bench import breakdown, faiss_choice, latency, throughput
 from bench.build import ROOT, build, label
 
 
@@ -40,10 +40,12 @@ def main() -> None:
     for passages in scales:
         facts = build(passages)
         measured = latency.run(ROOT / f"index-{label(passages)}", requests)
-        results["scales"][label(passages)] = {"index": facts, "latency": measured}
+        stages = breakdown.run(ROOT / f"index-{label(passages)}", min(requests, 100))
+        results["scales"][label(passages)] = {"index": facts, "latency": measured, "stages": stages}
         print(f"## API latency at {label(passages)} passages ({facts['passages']} indexed, dense kind {facts['dense_kind']}, "
               f"{facts['disk_mb']['total']} MB on disk, API RSS {measured['rss_mb']} MB, peak {measured['peak_rss_mb']} MB)\n")
         print(latency.table(measured) + "\n", flush=True)
+        print(f"Where a hybrid query's time goes (in-process, {label(passages)}):\n\n{breakdown.table(stages)}\n", flush=True)
         print(f"index build (synthetic, derived vectors): {json.dumps(facts['seconds'])}\n", flush=True)
 
     if not args.skip_faiss and faiss_sizes:

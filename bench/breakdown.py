@@ -1,0 +1,81 @@
+"""Where a hybrid query's time goes, stage by stage, in-process (no HTTP), on one index.
+
+Each stage is timed on its own, one query at a time, with queries never seen before (so the
+query-embedding cache never answers): planning (polarity, lexicon), the lexical leg (Tantivy),
+the query embedding (the encoder alone), the dense search (FAISS) and the whole
+``SearchEngine.search`` (both legs, fusion, SQLite reads, snippets). The whole is less than the sum
+when the legs overlap, and more by what is not listed (fusion, fetching, snippets).
+
+    python -m bench.breakdown var/bench/index-100k
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.synthetic import queries as make_queries
+from indexer.encoders import load_encoder
+from indexer.settings import Settings
+from indexer.store.layout import IndexLayout
+from indexer.store.metadata import DocumentFilter
+from search_api.models import SearchRequest
+from search_api.query_plan import plan_query
+from search_api.retrieval import SearchEngine
+
+STAGES = ("plan", "lexical leg", "query embedding", "dense search", "whole search")
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def run(index_dir: Path, count: int = 100) -> dict[str, dict[str, float]]:
+    """p50/p95 (ms) of each stage over *count* fresh queries."""
+    settings = Settings()
+    encoder = load_encoder(settings.encoder)
+    engine = SearchEngine(IndexLayout(index_dir), encoder, settings.search, dense_settings=settings.dense)
+    engine.warm_up()
+    texts = make_queries(2 * count + 10, seed=7)
+    for text in texts[:10]:
+        engine.search(SearchRequest(q=text))
+    times: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    depth = settings.search.candidates
+    for text in texts[10 : 10 + count]:
+        started = time.perf_counter()
+        plan = plan_query(SearchRequest(q=text))
+        times["plan"].append(_ms(started))
+        started = time.perf_counter()
+        engine.lexical.search(plan.lexical_text, depth, DocumentFilter(), plan.lexical_statuses, plan.concepts, plan.required)
+        times["lexical leg"].append(_ms(started))
+        started = time.perf_counter()
+        vector = encoder.encode_queries([plan.dense_text or text])[0]
+        times["query embedding"].append(_ms(started))
+        started = time.perf_counter()
+        engine.dense.search(vector, depth)
+        times["dense search"].append(_ms(started))
+    for text in texts[10 + count :]:
+        started = time.perf_counter()
+        engine.search(SearchRequest(q=text))
+        times["whole search"].append(_ms(started))
+    return {
+        stage: {"p50": round(float(np.percentile(v, 50)), 1), "p95": round(float(np.percentile(v, 95)), 1)}
+        for stage, v in times.items()
+    }
+
+
+def table(result: dict[str, dict[str, float]]) -> str:
+    lines = ["| stage | p50 ms | p95 ms |", "|---|---|---|"]
+    lines += [f"| {stage} | {v['p50']} | {v['p95']} |" for stage, v in result.items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("index_dir", type=Path)
+    parser.add_argument("--queries", type=int, default=100)
+    args = parser.parse_args()
+    print(table(run(args.index_dir, args.queries)))
