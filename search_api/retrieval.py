@@ -106,7 +106,7 @@ class SearchEngine:
         self.dense_settings = dense_settings
         self._lock = threading.Lock()
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
-        self._loaded_version: str | None = None
+        self._loaded_version: tuple[int, str] | None = None
         self._open()
 
     def _open(self) -> None:
@@ -115,16 +115,21 @@ class SearchEngine:
             raise IndexNotFoundError(
                 f"index built with encoder {manifest.encoder}, API configured with {self.encoder.name}"
             )
-        self.manifest = manifest
-        self.metadata = MetadataStore(self.layout.metadata, readonly=True)
-        self.lexical = LexicalIndex(self.layout.lexical)
-        self.dense = DenseIndex.load(self.layout.dense, manifest.dim, self.dense_settings)
-        self.passage_table = PassageTable.from_store(self.metadata)
-        self._loaded_version = manifest.updated_at
+        # Load everything first (the passage table takes ~2 s per million passages), then swap it in
+        # together, so no request sees a mix of the old and the new stores.
+        metadata = MetadataStore(self.layout.metadata, readonly=True)
+        lexical = LexicalIndex(self.layout.lexical)
+        dense = DenseIndex.load(self.layout.dense, manifest.dim, self.dense_settings)
+        passage_table = PassageTable.from_store(metadata)
+        self.manifest, self.metadata, self.lexical, self.dense, self.passage_table = (
+            manifest, metadata, lexical, dense, passage_table
+        )
+        self._loaded_version = (manifest.generation, manifest.updated_at)
 
     def refresh_if_changed(self) -> None:
         """Pick up a newer index written by a (scheduled) indexing run, without restarting the API."""
-        updated = self.layout.read_manifest().updated_at
+        manifest = self.layout.read_manifest()
+        updated = (manifest.generation, manifest.updated_at)
         if updated == self._loaded_version:
             return
         with self._lock:

@@ -30,6 +30,8 @@ class Manifest(BaseModel):
     dim: int
     created_at: str
     updated_at: str
+    #: +1 on every write: the API reloads when it changes (two runs can finish within the same second)
+    generation: int = 0
 
     @classmethod
     def new(cls, encoder: str, dim: int) -> Manifest:
@@ -37,7 +39,8 @@ class Manifest(BaseModel):
         return cls(encoder=encoder, dim=dim, created_at=now, updated_at=now)
 
     def touched(self) -> Manifest:
-        return self.model_copy(update={"updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return self.model_copy(update={"updated_at": now, "generation": self.generation + 1})
 
 
 @dataclass(frozen=True)
