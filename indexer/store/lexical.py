@@ -204,5 +204,8 @@ class LexicalIndex:
             return []
         query = tantivy.Query.boolean_query([*clauses, *self._filter_clauses(where or DocumentFilter())])
         searcher = self._index.searcher()
-        hits = searcher.search(query, limit).hits
-        return [LexicalHit(pid=int(searcher.doc(address)["pid"][0]), score=float(score)) for score, address in hits]
+        # count=False: no total is needed, and counting every match forbids Tantivy's top-k pruning
+        # (block-max WAND); passage ids come from the pid fast field, not from 100 stored documents.
+        hits = searcher.search(query, limit, count=False).hits
+        pids = searcher.fast_field_values("pid", [address for _, address in hits])
+        return [LexicalHit(pid=int(pid), score=float(score)) for (score, _), pid in zip(hits, pids)]
