@@ -12,6 +12,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -134,8 +135,10 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         return DocumentResponse.model_validate(document.model_dump())
 
     @app.exception_handler(ValidationError)
-    async def _validation_error(_: Request, exc: ValidationError) -> JSONResponse:
-        """Validation of GET parameters happens in our code: answer 422 like FastAPI does for bodies."""
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: ValidationError | RequestValidationError) -> JSONResponse:
+        """422 with where and why, for GET parameters (validated in our code) and bodies alike. The
+        rejected input is not echoed back: it may not even be encodable (a lone surrogate)."""
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors})
 

@@ -46,6 +46,10 @@ class SearchRequest(BaseModel):
             raise ValueError("the query is empty: type a finding, a diagnosis or an exam")
         if len(value) > MAX_QUERY_CHARS:
             raise ValueError(f"the query is too long ({len(value)} characters, at most {MAX_QUERY_CHARS})")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800" in JSON): not text any engine can read
+            raise ValueError(f"the query contains an invalid character at position {exc.start}") from exc
         return value
 
     @model_validator(mode="after")

@@ -99,6 +99,8 @@ def test_missing_q_and_bad_post_body(client: TestClient) -> None:
     assert client.get("/search").status_code == 422
     assert client.post("/search", json={"q": ""}).status_code == 422
     assert client.post("/search", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    lone_surrogate = client.post("/search", content=b'{"q": "embolie \\ud800"}', headers={"content-type": "application/json"})
+    assert lone_surrogate.status_code == 422 and "invalid character" in str(lone_surrogate.json()["detail"])
 
 
 def test_document_read_requires_user_and_is_audited(client: TestClient, indexed) -> None:
