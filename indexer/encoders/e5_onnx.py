@@ -146,26 +146,26 @@ class _Weights:
             max_piece_bytes=int(np.diff(offsets.astype(np.int64)).max()),
         )
         (n_dir,) = r.take("i")
-        self._tensors: dict[str, tuple[int, int, int]] = {}
+        self._tensors: dict[str, tuple[int, int]] = {}  # name → (byte offset, byte length)
         for _ in range(n_dir):
             (name_len,) = r.take("H")
             name = bytes(data[r.pos : r.pos + name_len]).decode()
             r.pos += name_len
-            dtype, count, offset, nbytes = r.take("BIQQ")
-            self._tensors[name] = (offset, nbytes, count)
+            _dtype, _count, offset, nbytes = r.take("BIQQ")
+            self._tensors[name] = (offset, nbytes)
         self._data = data
 
     def floats(self, name: str) -> np.ndarray:
-        offset, nbytes, _ = self._tensors[name]
+        offset, nbytes = self._tensors[name]
         return np.frombuffer(self._data, dtype="<f4", count=nbytes // 4, offset=offset)
 
     def q4(self, name: str, rows: int, cols: int) -> np.ndarray:
-        offset, nbytes, _ = self._tensors[name]
+        offset, nbytes = self._tensors[name]
         return _dequantize_q4(np.frombuffer(self._data, dtype=np.uint8, count=nbytes, offset=offset), rows, cols)
 
     def word_rows(self, ids: list[int]) -> np.ndarray:
         """Dequantised embedding rows of *ids* only (the full table would be 250k × 384 floats)."""
-        offset, _, _ = self._tensors["emb.word"]
+        offset, _ = self._tensors["emb.word"]
         row_bytes = self.H // QK * 18
         raw = np.vstack([np.frombuffer(self._data, np.uint8, row_bytes, offset + i * row_bytes) for i in ids])
         return _dequantize_q4(raw, len(ids), self.H)

