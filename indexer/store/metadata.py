@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from indexer.backend.filters import DocumentFilter  # noqa: F401  (re-exported until the stores move behind the backend)
 from indexer.schema import Document, Passage
 
 _SCHEMA = """
@@ -49,20 +50,6 @@ class StoredPassage:
     ordinal: int
     section: str
     text: str
-
-
-@dataclass(frozen=True)
-class DocumentFilter:
-    """Structured filters shared by the three stores (None = no constraint)."""
-
-    kinds: tuple[str, ...] = ()
-    patient_id: str | None = None
-    language: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-    def is_empty(self) -> bool:
-        return not (self.kinds or self.patient_id or self.language or self.date_from or self.date_to)
 
 
 class MetadataStore:
