@@ -27,6 +27,7 @@ from search_api.models import DocumentResponse, SearchMode, SearchRequest, Searc
 from search_api.retrieval import IndexNotFoundError, SearchEngine
 from search_api.cohorts import cohort_router
 from search_api.patients import patient_router
+from search_api.related import related_router
 from search_api.saved_searches import saved_search_router
 from search_api.scope import request_scope
 from indexer.backend.filters import DocumentFilter
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         scope: Annotated[DocumentFilter, Depends(request_scope)],
     ) -> SearchResponse:
         return run_search(request, who, http, scope)
+
+    app.include_router(related_router(engine))  # before /documents/{id:path}, which would swallow /links
 
     @app.get("/documents/{doc_id:path}", response_model=DocumentResponse)
     def get_document(doc_id: str, http: Request, who: Annotated[str, Depends(user)]) -> DocumentResponse:

@@ -129,3 +129,29 @@ def test_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/patients/{patient_id}", "/patients/{patient_id}/timeline", "/search/patients", "/cohorts",
             "/cohorts/{cohort_id}/export", "/saved-searches"} <= set(paths)
+
+
+def test_report_and_image_link_both_ways(client: TestClient) -> None:
+    image = client.get("/documents/IMG-T001/links", headers=USER).json()
+    assert [r["id"] for r in image["reports"]] == ["RPT-T001"] and image["images"] == []
+    report = client.get("/documents/RPT-T001/links", headers=USER).json()
+    assert [i["id"] for i in report["images"]] == ["IMG-T001"]
+    assert report["images"][0]["thumbnail_url"] == "/images/IMG-T001/thumbnail"
+    assert client.get("/documents/RPT-T001/links").status_code == 401
+    assert client.get("/documents/NOPE/links", headers=USER).status_code == 404
+
+
+def test_similar_documents_leave_the_document_out(client: TestClient) -> None:
+    body = client.get("/documents/RPT-T001/similar", params={"limit": 3}, headers=USER).json()
+    ids = [r["id"] for r in body["results"]]
+    assert ids and "RPT-T001" not in ids and len(ids) <= 3
+    assert {r["kind"] for r in body["results"]} == {"report"}
+
+
+def test_document_highlight_marks_terms_and_names_the_best_section(client: TestClient) -> None:
+    body = client.get("/documents/RPT-T001/highlight", params={"q": "épanchement pleural"}, headers=USER).json()
+    titles = [s["title"] for s in body["sections"]]
+    assert body["best_section"] is not None and titles[body["best_section"]] in ("RÉSULTATS", "CONCLUSION")
+    assert "<mark>Épanchement</mark> <mark>pleural</mark>" in body["sections"][body["best_section"]]["html"]
+    plain = client.get("/documents/RPT-T001/highlight", headers=USER).json()
+    assert plain["best_section"] is None and not any("<mark>" in s["html"] for s in plain["sections"])
