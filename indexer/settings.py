@@ -76,6 +76,8 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     audit_log: Path = Path("var/audit.log")
+    #: per-user portal data: saved searches and cohorts (SQLite)
+    user_data: Path = Path("var/user_data.sqlite")
 
 
 class ImageSettings(BaseModel):
