@@ -75,6 +75,9 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     audit_log: Path = Path("var/audit.log")
+    #: request bodies above this answer 413 before being read (search_api/limits.py); keep it above
+    #: images.max_upload_mb plus the multipart envelope
+    max_body_mb: float = 32.0
 
 
 class ImageSettings(BaseModel):
