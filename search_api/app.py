@@ -22,6 +22,7 @@ from indexer.settings import Settings, get_settings
 from indexer.store.layout import IndexLayout
 from search_api.audit import AuditLog
 from search_api.images import clip_text_leg, image_router
+from search_api.jobs import jobs_router
 from search_api.limits import BodySizeLimit
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
 from search_api.retrieval import IndexNotFoundError, SearchEngine
@@ -144,5 +145,6 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         return JSONResponse(status_code=422, content={"detail": errors})
 
     app.include_router(image_router(settings, engine, user, audit))
+    app.include_router(jobs_router(settings))
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_body_mb * 1e6))
     return app
