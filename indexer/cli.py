@@ -193,6 +193,26 @@ def jobs(
 
 
 @app.command()
+def check(
+    index_dir: Annotated[Optional[Path], typer.Argument(help="Index folder (default: the configured index.dir)")] = None,
+) -> None:
+    """Compare the index's stores (metadata, lexical, dense, image vectors): orphans, duplicates, count
+    mismatches. Exit code 1 when any is found."""
+    from indexer.check import check_store
+
+    report = check_store(index_dir or get_settings().index.dir)
+    console.print(f"{report.folder}: {report.documents} documents, {report.passages} passages; lexical "
+                  f"{report.lexical_passages}, dense {report.dense_vectors}, image vectors {report.image_vectors}")
+    for note in report.notes:
+        console.print(f"[cyan]note[/cyan] {note}")
+    for problem in report.problems:
+        console.print(f"[red]problem[/red] {problem}")
+    if not report.ok:
+        raise typer.Exit(code=1)
+    console.print("[green]consistent[/green]")
+
+
+@app.command()
 def stats() -> None:
     """Print document counts per kind and index age."""
     from indexer.store.layout import IndexLayout
