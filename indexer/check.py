@@ -6,8 +6,8 @@ point at a replaced document, vectors counted twice, or passages nobody can find
 returning answers: this check compares them and lists every disagreement. Exit code 1 when it finds
 one, so a deployment can run it after each job.
 
-It reads the store folder (``manifest.json``, ``metadata.sqlite``, ``lexical/``, ``dense.faiss``,
-``images*.faiss``) read-only: the live folder of a legacy index, or the live generation.
+It reads one generation folder (``manifest.json``, ``metadata.sqlite``, ``lexical/``, ``dense.faiss``,
+``images*.faiss``) read-only: by default the published one (:func:`check_index`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _lexical_entries(folder: Path) -> list[tuple[int, str]]:
     """(pid, doc_id) of every live Tantivy document (deleted ones excluded)."""
     import tantivy
 
-    from indexer.store.lexical import LexicalIndex
+    from indexer.backend.embedded.lexical import LexicalIndex
 
     lexical = LexicalIndex(folder)
     index = lexical._index  # noqa: SLF001 - the check reads the store's own index, read-only
@@ -78,7 +78,7 @@ def _check_image_space(report: CheckReport, space: str, path: Path, images: set[
 
     import faiss
 
-    from indexer.imaging.index import sidecar_path
+    from indexer.backend.embedded.image_vectors import sidecar_path
 
     sidecar = sidecar_path(path)
     entries = json.loads(sidecar.read_text(encoding="utf-8")).get("entries", {}) if sidecar.exists() else {}
@@ -97,8 +97,8 @@ def _check_image_space(report: CheckReport, space: str, path: Path, images: set[
 
 def check_store(folder: Path) -> CheckReport:
     """Compare the stores in *folder* (see module docstring)."""
-    from indexer.store.dense import DenseIndex
-    from indexer.store.layout import IndexLayout
+    from indexer.backend.embedded.dense import DenseIndex
+    from indexer.backend.embedded.layout import IndexLayout
 
     layout = IndexLayout(folder)
     report = CheckReport(folder=str(folder))
@@ -148,3 +148,15 @@ def check_store(folder: Path) -> CheckReport:
     if gone:
         report.notes.append(f"{len(gone)} documents whose source file no longer exists (index with --prune to drop them)")
     return report
+
+
+def check_index(index_dir: Path) -> CheckReport:
+    """Check the generation that *index_dir* serves (see :mod:`indexer.backend.embedded.generations`)."""
+    from indexer.backend.embedded.generations import live_layout
+
+    layout = live_layout(Path(index_dir))
+    if layout is None:
+        report = CheckReport(folder=str(index_dir))
+        report.problems.append(f"nothing published at {index_dir}")
+        return report
+    return check_store(layout.root)

@@ -194,13 +194,13 @@ def jobs(
 
 @app.command()
 def check(
-    index_dir: Annotated[Optional[Path], typer.Argument(help="Index folder (default: the configured index.dir)")] = None,
+    index_dir: Annotated[Optional[Path], typer.Argument(help="Index directory (default: the configured index.dir); its published generation is checked")] = None,
 ) -> None:
     """Compare the index's stores (metadata, lexical, dense, image vectors): orphans, duplicates, count
     mismatches. Exit code 1 when any is found."""
-    from indexer.check import check_store
+    from indexer.check import check_index
 
-    report = check_store(index_dir or get_settings().index.dir)
+    report = check_index(index_dir or get_settings().index.dir)
     console.print(f"{report.folder}: {report.documents} documents, {report.passages} passages; lexical "
                   f"{report.lexical_passages}, dense {report.dense_vectors}, image vectors {report.image_vectors}")
     for note in report.notes:
@@ -215,16 +215,20 @@ def check(
 @app.command()
 def stats() -> None:
     """Print document counts per kind and index age."""
-    from indexer.store.layout import IndexLayout
-    from indexer.store.metadata import MetadataStore
+    from dataclasses import asdict
 
-    layout = IndexLayout(get_settings().index.dir)
-    if not layout.exists():
-        console.print(f"[red]No index at {layout.root}[/red]")
-        raise typer.Exit(code=1)
-    store = MetadataStore(layout.metadata, readonly=True)
-    manifest = layout.read_manifest()
-    console.print({"by_kind": store.counts_by_kind(), "passages": store.passage_count(), **manifest.model_dump()})
+    from indexer.backend import IndexNotFoundError, open_backend
+
+    settings = get_settings()
+    backend = open_backend(settings)
+    try:
+        stats = backend.stats()
+    except IndexNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from exc
+    finally:
+        backend.close()
+    console.print({"backend": backend.kind, **asdict(stats)})
 
 
 if __name__ == "__main__":

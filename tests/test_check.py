@@ -8,24 +8,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.check import check_store
-from indexer.store.dense import DenseIndex
-from indexer.store.layout import IndexLayout
-from indexer.store.lexical import LexicalIndex
-from indexer.store.metadata import MetadataStore
+from indexer.backend.embedded.dense import DenseIndex
+from indexer.backend.embedded.generations import live_layout
+from indexer.backend.embedded.layout import IndexLayout
+from indexer.backend.embedded.lexical import LexicalIndex
+from indexer.backend.embedded.metadata import MetadataStore
+from indexer.check import check_index, check_store
 
 
 @pytest.fixture()
 def copy_of_index(indexed, tmp_path: Path) -> Path:
     settings, _ = indexed
-    target = tmp_path / "index"
-    shutil.copytree(settings.index.dir, target)
+    target = tmp_path / "generation"
+    shutil.copytree(live_layout(settings.index.dir).root, target)  # one generation folder, on its own
     return target
 
 
 def test_consistent_index_passes(indexed) -> None:
     settings, report = indexed
-    result = check_store(settings.index.dir)
+    result = check_index(settings.index.dir)
     assert result.ok, result.problems
     assert result.passages == result.lexical_passages == result.dense_vectors == report.passages_added
     assert result.image_vectors == {"descriptor": 2}
@@ -64,14 +65,17 @@ def test_missing_lexical_entries_are_reported(copy_of_index: Path) -> None:
     assert any("lexical:" in p and "missing" in p for p in problems)
 
 
-def test_cli_exit_code(copy_of_index: Path, indexed) -> None:
+def test_cli_exit_code(indexed, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from indexer.cli import app
 
     runner = CliRunner()
     assert runner.invoke(app, ["check", str(indexed[0].index.dir)]).exit_code == 0
-    (copy_of_index / "dense.faiss").unlink()
-    DenseIndex(512).save(copy_of_index / "dense.faiss")  # an empty dense store
-    result = runner.invoke(app, ["check", str(copy_of_index)])
+    damaged = tmp_path / "damaged"
+    shutil.copytree(indexed[0].index.dir, damaged)
+    live = live_layout(damaged)
+    live.dense.unlink()
+    DenseIndex(512).save(live.dense)  # an empty dense store
+    result = runner.invoke(app, ["check", str(damaged)])
     assert result.exit_code == 1 and "problem" in result.output

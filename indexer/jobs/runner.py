@@ -41,18 +41,19 @@ def _encoder(settings: Settings) -> Any:
 
 
 def published_generation(settings: Settings) -> str | None:
-    """The generation the index serves now, as the index's manifest names it."""
+    """The generation the index serves now (an embedded generation number, an Elasticsearch index name)."""
+    from indexer.backend.factory import open_backend
+
     try:
-        from indexer.store.layout import IndexLayout  # noqa: PLC0415 - layout module moves with the backend work
-    except ImportError:  # pragma: no cover
-        try:
-            from indexer.backend.embedded.layout import IndexLayout  # type: ignore[no-redef]
-        except ImportError:
-            return None
-    try:
-        return str(IndexLayout(settings.index.dir).read_manifest().generation)
-    except Exception:  # no index yet, or another backend: nothing to name
+        backend = open_backend(settings)
+    except Exception:  # no index yet, or the engine is unreachable: nothing to name
         return None
+    try:
+        return str(backend.info().generation) if backend.exists() else None
+    except Exception:
+        return None
+    finally:
+        backend.close()
 
 
 def run_job(
