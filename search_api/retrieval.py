@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime, timezone
 
 import numpy as np
@@ -31,6 +32,12 @@ from search_api.image_results import image_fields, text_match_sections
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import contextual_snippet
+
+
+class AccessRestriction(Protocol):
+    """What :meth:`SearchEngine.search` needs of an access scope (``search_api.security.AccessScope``)."""
+
+    def apply(self, where: DocumentFilter) -> DocumentFilter: ...
 
 
 class IndexNotFoundError(RuntimeError):
@@ -154,7 +161,8 @@ class SearchEngine:
         hits = self.dense.search(self._embed(plan.dense_text), depth, allowed)
         return [(h.pid, h.score) for h in hits]
 
-    def search(self, request: SearchRequest) -> SearchResponse:
+    def search(self, request: SearchRequest, scope: AccessRestriction | None = None) -> SearchResponse:
+        """Search; *scope* (the caller's access scope) narrows the filter every leg applies."""
         started = time.perf_counter()
         self.refresh_if_changed()
         where = DocumentFilter(
@@ -164,6 +172,8 @@ class SearchEngine:
             date_from=request.date_from,
             date_to=request.date_to,
         )
+        if scope is not None:
+            where = scope.apply(where)
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
         plan = plan_query(request)

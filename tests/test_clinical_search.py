@@ -8,12 +8,13 @@ from fastapi.testclient import TestClient
 from indexer.pipeline import passage_contexts
 from indexer.schema import Document, DocumentKind, Passage
 from search_api.app import create_app
+from auth_support import auth
 
 
 @pytest.fixture(scope="module")
 def client(indexed, encoder) -> TestClient:
     settings, _ = indexed
-    return TestClient(create_app(settings, encoder=encoder))
+    return TestClient(create_app(settings, encoder=encoder), headers=auth("clinician"))
 
 
 def lexical_ids(client: TestClient, **params) -> list[str]:  # noqa: ANN003
