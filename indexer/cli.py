@@ -128,5 +128,17 @@ def stats() -> None:
     console.print({"by_kind": store.counts_by_kind(), "passages": store.passage_count(), **manifest.model_dump()})
 
 
+def _security_commands() -> None:
+    """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py)."""
+    from search_api.security.cli import audit_app, keys_app, users_app
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+
+
+_security_commands()
+
+
 if __name__ == "__main__":
     app()
