@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             request = request.model_copy(
                 update={"q": deid.query(request.q), "patient_id": researcher_filter_patient(request.patient_id, deid)}
             )
-        response = search_engine.search(request, scope=principal.scope)
+        response = search_engine.search(request, where=principal.scope.apply(search_engine.filter_for(request)))
         results = scope_linked_reports(response.results, principal.scope, search_engine.metadata)
         security.record(
             http, principal, "search",

@@ -28,7 +28,7 @@ from indexer.settings import ImageSettings, Settings
 from indexer.store.layout import IndexLayout
 from indexer.store.metadata import DocumentFilter
 from search_api.image_search import ClipTextLeg, ImageSearch, ImageSearchResponse
-from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS
+from search_api.models import FilterDate, MAX_LIMIT, MAX_QUERY_CHARS
 from search_api.retrieval import SearchEngine
 from search_api.security import Principal, SecurityContext, current_principal
 from search_api.security.views import deid_image_response, readable_document, researcher_filter_patient, scope_linked_reports
@@ -68,8 +68,8 @@ class ImageSearchParams(BaseModel):
 
     q: str | None = Field(default=None, description="Optional text the images' report/caption/header should match")
     patient_id: str | None = Field(default=None, max_length=64)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: FilterDate | None = None
+    date_to: FilterDate | None = None
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
 
     @field_validator("q")
@@ -131,11 +131,8 @@ def image_router(settings: Settings, engine: Callable[[], SearchEngine], securit
             kinds=(DocumentKind.IMAGE.value,), patient_id=patient_id,
             date_from=params.date_from, date_to=params.date_to,
         ))
-
-        def text_search(request):  # noqa: ANN001, ANN202 - the text leg runs inside the same scope
-            return search_engine.search(request, scope=principal.scope)
-
-        response = image_search().search(frame, search_engine.metadata, text_search, where, q, params.limit)
+        # the text leg gets the same (restricted) filter: image_search passes *where* to it
+        response = image_search().search(frame, search_engine.metadata, search_engine.search, where, q, params.limit)
         results = scope_linked_reports(response.results, principal.scope, search_engine.metadata)
         response = response.model_copy(update={
             "results": results,

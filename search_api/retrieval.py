@@ -14,7 +14,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import datetime, timezone
 
 import numpy as np
@@ -23,7 +22,7 @@ from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
 from indexer.settings import DenseSettings, SearchSettings
 from indexer.store.dense import DenseIndex
-from indexer.store.layout import IndexLayout
+from indexer.store.layout import FORMAT_VERSION, IndexLayout
 from indexer.store.lexical import LexicalIndex
 from indexer.store.metadata import DocumentFilter, MetadataStore
 from indexer.store.passage_table import PassageTable
@@ -32,12 +31,6 @@ from search_api.image_results import image_fields, text_match_sections
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import contextual_snippet
-
-
-class AccessRestriction(Protocol):
-    """What :meth:`SearchEngine.search` needs of an access scope (``search_api.security.AccessScope``)."""
-
-    def apply(self, where: DocumentFilter) -> DocumentFilter: ...
 
 
 class IndexNotFoundError(RuntimeError):
@@ -118,6 +111,11 @@ class SearchEngine:
 
     def _open(self) -> None:
         manifest = self.layout.read_manifest()
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexNotFoundError(
+                f"index at {self.layout.root} has format {manifest.format_version}, this version reads "
+                f"{FORMAT_VERSION}: run `medsearch index PATH --rebuild`"
+            )
         if manifest.encoder != self.encoder.name:
             raise IndexNotFoundError(
                 f"index built with encoder {manifest.encoder}, API configured with {self.encoder.name}"
@@ -161,19 +159,25 @@ class SearchEngine:
         hits = self.dense.search(self._embed(plan.dense_text), depth, allowed)
         return [(h.pid, h.score) for h in hits]
 
-    def search(self, request: SearchRequest, scope: AccessRestriction | None = None) -> SearchResponse:
-        """Search; *scope* (the caller's access scope) narrows the filter every leg applies."""
-        started = time.perf_counter()
-        self.refresh_if_changed()
-        where = DocumentFilter(
+    @staticmethod
+    def filter_for(request: SearchRequest) -> DocumentFilter:
+        """The filter a request's own fields ask for (no access restriction)."""
+        return DocumentFilter(
             kinds=tuple(k.value for k in request.kinds),
             patient_id=request.patient_id,
             language=request.language,
             date_from=request.date_from,
             date_to=request.date_to,
+            departments=tuple(getattr(request, "departments", None) or ()),
+            modalities=tuple(getattr(request, "modalities", None) or ()),
         )
-        if scope is not None:
-            where = scope.apply(where)
+
+    def search(self, request: SearchRequest, where: DocumentFilter | None = None) -> SearchResponse:
+        """Hybrid search; *where* (default: :meth:`filter_for` the request) is applied inside every leg,
+        so the access layer passes ``filter_for(request).restricted(...)``."""
+        started = time.perf_counter()
+        self.refresh_if_changed()
+        where = where if where is not None else self.filter_for(request)
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
         plan = plan_query(request)
