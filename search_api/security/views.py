@@ -29,18 +29,22 @@ class DeidRegistry:
         self._lock = threading.Lock()
 
     def for_engine(self, engine: Any) -> Deidentifier:
-        version = (id(engine.metadata), getattr(engine, "_loaded_version", None))
+        """The de-identifier of the engine's live index generation (rebuilt when a new one is published)."""
+        backend = engine.backend
+        info = backend.info()
+        version = (id(backend), info.generation, info.updated_at)
         with self._lock:
             if self._cached is None or self._cached[0] != version:
-                self._cached = (version, self._build(engine.metadata))
+                self._cached = (version, self._build(backend))
             return self._cached[1]
 
-    def _build(self, metadata: Any) -> Deidentifier:
+    def _build(self, backend: Any) -> Deidentifier:
+        """Patient ids and names, read once per generation from every patient document."""
         patients: set[str] = set()
         names: set[str] = set()
-        ids = metadata.document_ids()
+        ids = backend.document_ids_where(DocumentFilter())
         for start in range(0, len(ids), 500):
-            for document in metadata.get_documents(ids[start : start + 500]).values():
+            for document in backend.get_documents(ids[start : start + 500]).values():
                 if not document.patient_id:
                     continue
                 patients.add(document.patient_id)
@@ -111,14 +115,14 @@ def deid_image_response(response: Any, d: Deidentifier) -> Any:
     return response.model_copy(update={"results": results, "reports": reports})
 
 
-def scope_linked_reports(results: list[Any], scope: AccessScope, metadata: Any) -> list[Any]:
+def scope_linked_reports(results: list[Any], scope: AccessScope, backend: Any) -> list[Any]:
     """Drop linked reports outside the scope (an image's report may belong to another care unit)."""
     if scope.unrestricted:
         return results
     wanted = sorted({r.id for result in results for r in getattr(result, "linked_reports", [])})
     if not wanted:
         return results
-    documents = metadata.get_documents(wanted)
+    documents = backend.get_documents(wanted)
     visible = {doc_id for doc_id, doc in documents.items() if scope.admits(doc)}
     return [
         result.model_copy(update={"linked_reports": [r for r in result.linked_reports if r.id in visible]})
