@@ -48,7 +48,7 @@ class TokenVerifier:
     def _external_key(self, token: str, header: dict[str, Any]) -> Any:
         kid = header.get("kid")
         if self._jwks is not None:
-            matches = [k for k in self._jwks.keys if kid is None or k.key_id == kid]
+            matches = [k for k in self._jwks.keys if (kid is None or k.key_id == kid) and k.algorithm_name in (None, header.get("alg"))]
             if not matches:
                 raise TokenError("no key of the issuer's JWKS matches the token's kid")
             return matches[0].key
@@ -64,7 +64,9 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as exc:
+            if not isinstance(unverified, dict):
+                raise TokenError("claims are not an object")
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise TokenError(f"malformed token: {exc}") from exc
         alg = header.get("alg")
         if alg not in self.algorithms:
@@ -73,23 +75,25 @@ class TokenVerifier:
         audience: str | None
         if self.local_key is not None and issuer == self.settings.local_issuer:
             key: Any = self.local_key.public_key()
-            audience = LOCAL_AUDIENCE
+            audience, algorithms = LOCAL_AUDIENCE, ["ES256"]  # the local issuer signs with one EC key only
+            if alg != "ES256":
+                raise TokenError(f"algorithm {alg!r} is not the local issuer's")
         elif self.settings.jwt_issuer and issuer == self.settings.jwt_issuer:
             key = self._external_key(token, header)
-            audience = self.settings.jwt_audience
+            audience, algorithms = self.settings.jwt_audience, self.algorithms
         else:
             raise TokenError("unknown issuer")
         try:
             return jwt.decode(
                 token,
                 key,
-                algorithms=self.algorithms,
+                algorithms=algorithms,
                 issuer=issuer,
                 audience=audience,
                 leeway=self.settings.jwt_leeway_s,
                 options={"require": ["exp", "iat", "iss"], "verify_aud": audience is not None},
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:  # TypeError: key of another family than alg
             raise TokenError(str(exc)) from exc
 
 
