@@ -640,6 +640,7 @@ class Login:
     user: str
     role: str
     expires_in: int
+    roles: tuple[str, ...] = ()
 
 
 def login(
@@ -655,4 +656,7 @@ def login(
     if response.is_error:
         raise ApiError(response.status_code, error_message(response))
     body = response.json()
-    return Login(str(body["access_token"]), str(body["user"]), str(body["role"]), int(body.get("expires_in") or 0))
+    return Login(
+        str(body["access_token"]), str(body["user"]), str(body["role"]), int(body.get("expires_in") or 0),
+        tuple(str(r) for r in body.get("roles") or ()),
+    )
