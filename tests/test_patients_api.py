@@ -13,8 +13,9 @@ from search_api.app import create_app
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
 from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T003
+from auth_support import auth
 
-USER = {"X-User": "dr.martin"}
+USER = auth("clinician", "dr.martin")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def test_timeline_images_have_thumbnails_and_body_part(client: TestClient) -> No
 def _all_lexical_ids(client: TestClient, q: str) -> set[str]:
     found, offset = set(), 0
     while True:
-        page = client.get("/search", params={"q": q, "mode": "lexical", "limit": 100, "offset": offset}).json()
+        page = client.get("/search", params={"q": q, "mode": "lexical", "limit": 100, "offset": offset}, headers=USER).json()
         found |= {r["id"] for r in page["results"] if r["explanation"]["lexical_rank"] is not None}
         if len(page["results"]) < 100:
             return found
@@ -84,16 +85,16 @@ def _all_lexical_ids(client: TestClient, q: str) -> set[str]:
 def test_search_total_is_exact_and_independent_of_the_page(client: TestClient, q: str) -> None:
     exact = _all_lexical_ids(client, q)
     totals = {
-        (limit, offset): client.get("/search", params={"q": q, "limit": limit, "offset": offset}).json()["total"]
+        (limit, offset): client.get("/search", params={"q": q, "limit": limit, "offset": offset}, headers=USER).json()["total"]
         for limit, offset in [(1, 0), (10, 0), (2, 2), (50, 0)]
     }
     assert set(totals.values()) == {len(exact)}, totals
-    body = client.get("/search", params={"q": q}).json()
+    body = client.get("/search", params={"q": q}, headers=USER).json()
     assert body["term_match"] is True and body["total_patients"] >= 1
 
 
 def test_query_without_any_term_match_says_so(client: TestClient) -> None:
-    body = client.get("/search", params={"q": "xylophone"}).json()
+    body = client.get("/search", params={"q": "xylophone"}, headers=USER).json()
     assert body["total"] == 0 and body["total_patients"] == 0 and body["term_match"] is False
     assert body["results"], "the dense leg still proposes neighbours"
     assert all(r["explanation"]["lexical_rank"] is None for r in body["results"])
@@ -101,7 +102,7 @@ def test_query_without_any_term_match_says_so(client: TestClient) -> None:
 
 def test_results_grouped_by_patient_with_exact_counts(client: TestClient) -> None:
     body = client.get("/search/patients", params={"q": "épanchement pleural"}, headers=USER).json()
-    flat = client.get("/search", params={"q": "épanchement pleural"}).json()
+    flat = client.get("/search", params={"q": "épanchement pleural"}, headers=USER).json()
     assert body["total"] == flat["total"] and body["total_patients"] == flat["total_patients"]
     assert body["patients"][0]["patient_id"] == "P900001"
     assert body["patients"][0]["matching_documents"] == 2  # the report and its CT image
