@@ -78,4 +78,4 @@ def test_api_date_filters_outside_the_supported_range_get_422(indexed, encoder, 
     assert response.status_code == 422, response.text
     assert "supported range" in response.text
     assert client.post("/search", json={"q": "pneumothorax", **params}, headers=auth()).status_code == 422
-    assert client.get("/search", params={"q": "pneumothorax", "date_from": "2000-01-01"}).status_code == 200
+    assert client.get("/search", params={"q": "pneumothorax", "date_from": "2000-01-01"}, headers=auth()).status_code == 200
