@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -78,6 +78,9 @@ class ApiSettings(BaseModel):
     audit_log: Path = Path("var/audit.log")
     #: per-user portal data: saved searches and cohorts (SQLite)
     user_data: Path = Path("var/user_data.sqlite")
+    #: request bodies above this answer 413 before being read (search_api/limits.py); keep it above
+    #: images.max_upload_mb plus the multipart envelope
+    max_body_mb: float = 32.0
 
 
 class ImageSettings(BaseModel):
@@ -124,6 +127,41 @@ class BackendSettings(BaseModel):
     grace_seconds: float = 300.0
 
 
+class SourceSettings(BaseModel):
+    """One configured source: folders indexed together, on their own schedule, with their own options.
+
+    ``schedule`` is a crontab expression (``0 2 * * *`` = every night at 02:00) for ``medsearch
+    schedule``; a source without one is run only by ``medsearch run-jobs`` (a cron/systemd/Kubernetes
+    CronJob then decides when). Ids of files without an identifier of their own are relative to each
+    path (see ``indexer/sources/identity.py``): keep a source's paths stable.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    paths: list[Path] = Field(min_length=1)
+    schedule: str | None = None
+    prune: bool = True      # drop documents whose source file was deleted
+    rebuild: bool = False   # start from an empty index on every run (after an encoder change, say)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value:
+            from indexer.jobs.cron import cron_trigger
+
+            try:
+                cron_trigger(value)
+            except ValueError as exc:
+                raise ValueError(f"invalid crontab expression {value!r}: {exc}") from exc
+        return value
+
+
+class JobSettings(BaseModel):
+    """Indexing jobs: logs (``json`` for log collectors) and where their history lives."""
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+
 def _config_file() -> Path:
     return Path(os.environ.get("MEDSEARCH_CONFIG", DEFAULT_CONFIG))
 
@@ -141,6 +179,9 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     api: ApiSettings = ApiSettings()
     images: ImageSettings = ImageSettings()
+    #: sources indexed by ``medsearch schedule`` / ``medsearch run-jobs`` (see SourceSettings)
+    sources: list[SourceSettings] = []
+    jobs: JobSettings = JobSettings()
 
     @classmethod
     def settings_customise_sources(

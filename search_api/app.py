@@ -24,6 +24,8 @@ from indexer.settings import Settings, get_settings
 from search_api.audit import AuditLog
 from search_api.engine_factory import build_engine
 from search_api.images import image_router
+from search_api.jobs import jobs_router
+from search_api.limits import BodySizeLimit
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
 from search_api.retrieval import SearchEngine
 from search_api.cohorts import cohort_router
@@ -160,4 +162,6 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     app.include_router(patient_router(engine, audit))
     app.include_router(cohort_router(settings, engine, audit))
     app.include_router(saved_search_router(settings))
+    app.include_router(jobs_router(settings))
+    app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_body_mb * 1e6))
     return app
