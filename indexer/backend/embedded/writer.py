@@ -28,6 +28,7 @@ from indexer.backend.embedded.generations import Generations
 from indexer.backend.embedded.image_vectors import ImageVectorIndex
 from indexer.backend.embedded.layout import FORMAT_VERSION, IndexLayout, Manifest
 from indexer.backend.embedded.lexical import LexicalIndex
+from indexer.backend.embedded.resume import MARKER, adopt, find_resumable, repair, write_marker
 from indexer.backend.embedded.metadata import MetadataStore
 from indexer.crashpoints import crash_point
 
@@ -42,7 +43,6 @@ class EmbeddedWriter(IndexWriter):
         self.rebuild = rebuild
         self.published = False
         generations.root.mkdir(parents=True, exist_ok=True)
-        generations.discard_leftovers()
         live = generations.current()
         live_manifest = generations.layout(live).read_manifest() if live is not None else None
         if live_manifest is not None and not rebuild:
@@ -57,7 +57,18 @@ class EmbeddedWriter(IndexWriter):
                     f"configured encoder is {encoder} ({dim}-d). Re-run with --rebuild."
                 )
         self._legacy = generations.is_legacy()
-        self.staging = generations.stage(None if rebuild else live)
+        base = None if rebuild else live
+        # a killed run that started from the same point is resumed from its last committed batch
+        resumable = find_resumable(generations, base, rebuild, encoder, dim)
+        if resumable is not None:
+            self.staging = adopt(resumable)
+            generations.discard_leftovers(keep=self.staging)
+            self.resumed_from: list[str] | None = repair(IndexLayout(self.staging), dim)
+        else:
+            generations.discard_leftovers()
+            self.staging = generations.stage(base)
+            write_marker(self.staging, base, rebuild, encoder, dim)
+            self.resumed_from = None
         self.layout = IndexLayout(self.staging)
         self.metadata = MetadataStore(self.layout.metadata)
         self.lexical = LexicalIndex(self.layout.lexical)
@@ -150,7 +161,9 @@ class EmbeddedWriter(IndexWriter):
         self.lexical.commit()
         crash_point("commit.after_lexical")
         self.dense.save(self.layout.dense)
+        crash_point("commit.after_dense")
         self.metadata.commit()
+        crash_point("commit.after_metadata")
         for space in sorted(self._images_changed):
             self._images[space].save(self.layout.image_vectors(space))
         self._images_changed.clear()
@@ -161,6 +174,7 @@ class EmbeddedWriter(IndexWriter):
 
         self.commit()
         self.metadata.finalise()
+        (self.staging / MARKER).unlink(missing_ok=True)  # a published generation is not resumable
         number = self.generations.next_number()
         manifest = self.manifest.touched().model_copy(update={"generation": number, "next_pid": self._next_pid})
         self.layout.write_manifest(manifest)
