@@ -179,7 +179,9 @@ def _write(
     progress: ProgressFactory,
     report: IndexReport,
 ) -> None:
-    known = writer.content_hashes()
+    known = writer.content_hashes()  # what is in this run's generation (a resumed run: its batches too)
+    # what the run changes, counted against the generation it started from
+    baseline, baseline_sources = writer.baseline() if hasattr(writer, "baseline") else (known, writer.source_paths())
     batches = iter_batches(files, table, max_bytes, max(1, settings.index.batch_files))
     total = -(-len(files) // max(1, settings.index.batch_files))
     encode_batch = max(1, settings.encoder.batch_size) * 4
@@ -189,9 +191,14 @@ def _write(
         t0 = time.perf_counter()
         changed = [d for d in documents if known.get(d.id) != d.content_hash()]
         updated = [d.id for d in changed if d.id in known]
-        report.documents_unchanged += len(documents) - len(changed)
-        report.documents_updated += len(updated)
-        report.documents_added += len(changed) - len(updated)
+        for document in documents:
+            before = baseline.get(document.id)
+            if before is None:
+                report.documents_added += 1
+            elif before != document.content_hash():
+                report.documents_updated += 1
+            else:
+                report.documents_unchanged += 1
         writer.remove_documents(updated)
         work = []
         for document in changed:
@@ -224,7 +231,8 @@ def _write(
     t0 = time.perf_counter()
     if prune:
         gone = [doc_id for doc_id, source in writer.source_paths().items() if not Path(source).exists()]
-        report.documents_removed = writer.remove_documents(gone)
+        writer.remove_documents(gone)
+        report.documents_removed = sum(1 for source in baseline_sources.values() if not Path(source).exists())
         sync_image_indexes(writer, [], gone, settings.images, thumbnails=thumbnails)
     crash_point("pipeline.before_publish")
     writer.publish()

@@ -71,6 +71,16 @@ class EmbeddedWriter(IndexWriter):
             self.resumed_from = None
         self.layout = IndexLayout(self.staging)
         self.metadata = MetadataStore(self.layout.metadata)
+        # what the run changes is counted against the generation it started from: a resumed run's
+        # staging already holds the killed run's batches, the live generation does not
+        if self.resumed_from is not None and base is not None:
+            live_store = MetadataStore(generations.layout(base).metadata, readonly=True)
+            self._baseline = (live_store.content_hashes(), live_store.source_paths())
+            live_store.close()
+        elif self.resumed_from is not None:
+            self._baseline = ({}, {})
+        else:
+            self._baseline = (self.metadata.content_hashes(), self.metadata.source_paths())
         self.lexical = LexicalIndex(self.layout.lexical)
         self.dense = DenseIndex.load(self.layout.dense, dim, settings.dense)
         base = live_manifest if live_manifest is not None and not rebuild else Manifest.new(encoder, dim)
@@ -88,6 +98,11 @@ class EmbeddedWriter(IndexWriter):
 
     def source_paths(self) -> dict[str, str]:
         return self.metadata.source_paths()
+
+    def baseline(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(content hashes, source paths) of the generation this run started from, for the run's
+        counts: equal to :meth:`content_hashes` at the start, except in a resumed run."""
+        return self._baseline
 
     # -- text stores ---------------------------------------------------------------------------
     def remove_documents(self, doc_ids: Iterable[str]) -> int:
