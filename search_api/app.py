@@ -12,6 +12,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -27,6 +28,12 @@ from search_api.jobs import jobs_router
 from search_api.limits import BodySizeLimit
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
 from search_api.retrieval import SearchEngine
+from search_api.cohorts import cohort_router
+from search_api.patients import patient_router
+from search_api.related import related_router
+from search_api.saved_searches import saved_search_router
+from search_api.scope import request_scope
+from indexer.backend.filters import DocumentFilter
 
 ANONYMOUS = "anonymous"
 
@@ -45,7 +52,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             pass  # no index yet: /search answers 503 until one is built
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served locally (no CDN in a hospital)
         title="medsearch API",
         version="0.1.0",
         description="Hybrid (BM25 + dense) search across clinical reports, patient records, articles and images.",
@@ -66,8 +73,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         # The portal percent-encodes non-ASCII names (HTTP headers are ASCII): « Dr Hélène » arrives as UTF-8 %-escapes.
         return unquote((x_user or "").strip()) or ANONYMOUS
 
-    def run_search(request: SearchRequest, who: str, http: Request) -> SearchResponse:
-        response = engine().search(request)
+    def run_search(request: SearchRequest, who: str, http: Request, scope: DocumentFilter) -> SearchResponse:
+        response = engine().search(request, engine().request_filter(request, scope))
         audit.record(
             who,
             "search",
@@ -90,14 +97,18 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def search_get(
         http: Request,
         who: Annotated[str, Depends(user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
         q: Annotated[str, Query(description="Query text (French or English)")],
         kinds: Annotated[list[DocumentKind], Query()] = [],  # noqa: B006 - FastAPI needs a literal default
+        departments: Annotated[list[str], Query()] = [],  # noqa: B006
+        modalities: Annotated[list[str], Query()] = [],  # noqa: B006
         patient_id: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
         language: str | None = None,
         mode: SearchMode = "hybrid",
         include_negated: bool = False,
+        include_family: bool | None = None,
         expand: bool = True,
         clinical: bool = True,
         limit: int = 10,
@@ -107,14 +118,20 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             {
                 "q": q, "kinds": kinds, "patient_id": patient_id, "date_from": date_from, "date_to": date_to,
                 "language": language, "mode": mode, "include_negated": include_negated, "expand": expand, "clinical": clinical,
-                "limit": limit, "offset": offset,
+                "limit": limit, "offset": offset, "include_family": include_family,
+                "departments": departments, "modalities": modalities,
             }
         )
-        return run_search(request, who, http)
+        return run_search(request, who, http, scope)
 
     @app.post("/search", response_model=SearchResponse)
-    def search_post(request: SearchRequest, http: Request, who: Annotated[str, Depends(user)]) -> SearchResponse:
-        return run_search(request, who, http)
+    def search_post(
+        request: SearchRequest, http: Request, who: Annotated[str, Depends(user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+    ) -> SearchResponse:
+        return run_search(request, who, http, scope)
+
+    app.include_router(related_router(engine))  # before /documents/{id:path}, which would swallow /links
 
     @app.get("/documents/{doc_id:path}", response_model=DocumentResponse)
     def get_document(doc_id: str, http: Request, who: Annotated[str, Depends(user)]) -> DocumentResponse:
@@ -142,6 +159,9 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         return JSONResponse(status_code=422, content={"detail": errors})
 
     app.include_router(image_router(settings, engine, user, audit))
+    app.include_router(patient_router(engine, audit))
+    app.include_router(cohort_router(settings, engine, audit))
+    app.include_router(saved_search_router(settings))
     app.include_router(jobs_router(settings))
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_body_mb * 1e6))
     return app
