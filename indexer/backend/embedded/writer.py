@@ -61,7 +61,11 @@ class EmbeddedWriter(IndexWriter):
         # a killed run that started from the same point is resumed from its last committed batch
         resumable = find_resumable(generations, base, rebuild, encoder, dim)
         if resumable is not None:
-            self.staging = adopt(resumable)
+            try:
+                self.staging = adopt(resumable)
+            except OSError:  # another run adopted it first: start afresh
+                resumable = None
+        if resumable is not None:
             generations.discard_leftovers(keep=self.staging)
             self.resumed_from: list[str] | None = repair(IndexLayout(self.staging), dim)
         else:
