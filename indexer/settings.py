@@ -29,6 +29,9 @@ class IndexSettings(BaseModel):
     max_file_mb: float = 50.0
     # File-name patterns never read as sources (manifests, hidden files, evaluation labels).
     ignore: list[str] = [".*", "_*", "ground_truth.json"]
+    #: files parsed, encoded and written per batch; each batch is committed (a checkpoint a killed
+    #: run resumes from), so memory holds one batch whatever the corpus size
+    batch_files: int = 200
 
 
 class PassageSettings(BaseModel):
