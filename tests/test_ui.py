@@ -386,8 +386,10 @@ def test_app_unreachable_api(monkeypatch: pytest.MonkeyPatch) -> None:
     patch_client(monkeypatch, refuse)
     at = _app()
     assert at.sidebar.warning and "indisponible" in at.sidebar.warning[0].value
+    # issue #13: a banner says so on every screen, before anything is searched
+    assert len(at.error) == 1 and "Le service de recherche est injoignable" in at.error[0].value
     at.text_input(key="q").input("AVC").run()
-    assert len(at.error) == 1 and "indisponible" in at.error[0].value
+    assert len(at.error) == 2 and "indisponible" in at.error[1].value
 
 
 def test_fake_api_is_json_serialisable() -> None:

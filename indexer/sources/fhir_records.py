@@ -21,6 +21,17 @@ from indexer.sources.errors import SourceError
 from indexer.text.language import detect_language
 
 
+#: FHIR Condition.clinicalStatus codes, as the French record text shows them (not « [resolved] »)
+CLINICAL_STATUS_FR = {
+    "active": "actif",
+    "recurrence": "récidive",
+    "relapse": "rechute",
+    "inactive": "inactif",
+    "remission": "rémission",
+    "resolved": "résolu",
+}
+
+
 def _codeable_text(concept: Any) -> str:
     """Human text of a CodeableConcept: its ``text`` or the first coding's display/code."""
     if concept is None:
@@ -91,6 +102,7 @@ def record_from_bundle(path: Path, raw: dict[str, Any]) -> Document:
     for cond in by_type.get("Condition", []):
         codes += _codes(cond.code)
         status = _codeable_text(cond.clinicalStatus)
+        status = CLINICAL_STATUS_FR.get(status.strip().lower(), status)
         conditions.append(f"{_codeable_text(cond.code)}{dated(cond.onsetDateTime)}" + (f" [{status}]" if status else ""))
     observations = [
         f"{_codeable_text(obs.code)} : {_observation_value(obs)}{dated(obs.effectiveDateTime)}"
