@@ -13,6 +13,7 @@ include what the caller may not see.
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from indexer.backend.filters import DocumentFilter
 from indexer.schema import Document, DocumentKind
 from search_api.audit import AuditLog
+from search_api.image_results import image_url
 from search_api.matching import DocumentMatches, exact_matches
 from search_api.models import MAX_LIMIT, QueryInterpretation, SearchRequest
 from search_api.patient_data import (
@@ -234,8 +236,8 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
                 id=document.id, kind=document.kind, title=document.title, date=document.date,
                 modality=document.modality, body_part=body_part_of(document), department=department_of(document),
                 age=age_at(birth, document.date), stay_id=stay["id"] if stay else None,
-                url=f"/documents/{document.id}",
-                thumbnail_url=f"/images/{document.id}/thumbnail" if document.kind == DocumentKind.IMAGE else None,
+                url=f"/documents/{quote(document.id, safe='')}",
+                thumbnail_url=image_url(document.id, "thumbnail") if document.kind == DocumentKind.IMAGE else None,
             )
             if document.id in matches:
                 entry.matched = True

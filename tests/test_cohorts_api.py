@@ -9,6 +9,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import IMG_T001, RPT_T001, RPT_T003
 from search_api.app import create_app
 
 DR = {"X-User": "dr.martin"}
@@ -31,7 +32,7 @@ def test_query_criterion_gives_patients_with_evidence(client: TestClient) -> Non
     body = client.post("/cohorts/evaluate", json={"criteria": [{"q": "épanchement pleural"}]}, headers=DR).json()
     assert [p["patient_id"] for p in body["patients"]] == ["P900001"]
     evidence = body["patients"][0]["evidence"]
-    assert {e["doc_id"] for e in evidence} == {"RPT-T001", "IMG-T001"}
+    assert {e["doc_id"] for e in evidence} == {RPT_T001, IMG_T001}
     assert all("<mark>" in e["snippet"] and e["criterion"] == 0 for e in evidence)
 
 
@@ -107,7 +108,7 @@ def test_save_edit_rerun_and_export(client: TestClient) -> None:
     assert rows[0][:4] == ["patient_id", "sexe", "age", "inclusion"]
     assert [r[0] for r in rows[1:]] == ["P900001", "P900002", "P900003"]
     assert rows[1][3] == "manuelle" and rows[3][1] == "homme"
-    assert rows[3][5:7] in (["RPT-T003", "20/06/2024"],)
+    assert rows[3][5:7] in ([RPT_T003, "20/06/2024"],)
 
     from openpyxl import load_workbook
 

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from conftest import RPT_T001
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MEDSEARCH_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -209,7 +210,7 @@ def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path) 
     assert rows[0][0] == "patient_id" and [r[0] for r in rows[1:]] == ["P900001"]
 
     # 5. a document: highlighted passage, its image linked, similar documents
-    _open(page, portal, f"?doc=RPT-T001&q={quote('épanchement pleural')}")
+    _open(page, portal, f"?doc={quote(RPT_T001)}&q={quote('épanchement pleural')}")
     best = page.locator("#ms-best-match")
     expect(best).to_be_visible()
     _settled(page)

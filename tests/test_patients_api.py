@@ -9,7 +9,9 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T003
 from search_api.app import create_app
+from search_api.image_results import image_url
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
 
@@ -52,20 +54,20 @@ def test_timeline_groups_by_stay_marks_query_matches_and_filters_kinds(client: T
     assert body["total"] == 2
     stay_group = body["groups"][0]
     assert stay_group["stay"]["id"] == "E1"
-    assert {e["id"] for e in stay_group["entries"]} == {"RPT-T003", "P900003"}
-    letter = next(e for e in stay_group["entries"] if e["id"] == "RPT-T003")
+    assert {e["id"] for e in stay_group["entries"]} == {RPT_T003, REC_P900003}
+    letter = next(e for e in stay_group["entries"] if e["id"] == RPT_T003)
     assert letter["matched"] and "<mark>" in letter["snippet"] and letter["age"] == 62
     assert body["matched"] == sum(e["matched"] for g in body["groups"] for e in g["entries"]) >= 1
     unmatched = client.get("/patients/P900003/timeline", params={"q": "fracture"}, headers=USER).json()
     assert unmatched["matched"] == 0 and not any(e["matched"] for g in unmatched["groups"] for e in g["entries"])
     reports = client.get("/patients/P900003/timeline", params={"kinds": "report"}, headers=USER).json()
-    assert [e["id"] for g in reports["groups"] for e in g["entries"]] == ["RPT-T003"]
+    assert [e["id"] for g in reports["groups"] for e in g["entries"]] == [RPT_T003]
 
 
 def test_timeline_images_have_thumbnails_and_body_part(client: TestClient) -> None:
     body = client.get("/patients/P900001/timeline", headers=USER).json()
     image = next(e for g in body["groups"] for e in g["entries"] if e["kind"] == "image")
-    assert image["thumbnail_url"] == "/images/IMG-T001/thumbnail" and image["body_part"] == "CHEST"
+    assert image["thumbnail_url"] == image_url(IMG_T001, "thumbnail") and image["body_part"] == "CHEST"
     assert image["modality"] == "CT" and image["department"] == "Radiologie"
 
 
@@ -104,7 +106,7 @@ def test_results_grouped_by_patient_with_exact_counts(client: TestClient) -> Non
     assert body["total"] == flat["total"] and body["total_patients"] == flat["total_patients"]
     assert body["patients"][0]["patient_id"] == "P900001"
     assert body["patients"][0]["matching_documents"] == 2  # the report and its CT image
-    assert {h["id"] for h in body["patients"][0]["best"]} == {"RPT-T001", "IMG-T001"}
+    assert {h["id"] for h in body["patients"][0]["best"]} == {RPT_T001, IMG_T001}
     assert body["total_patients"] == len({p["patient_id"] for p in body["patients"]})
     assert all(p["patient_id"] for p in body["patients"])  # articles have no patient: not listed
     post = client.post("/search/patients", json={"q": "épanchement pleural", "limit": 1}, headers=USER).json()
@@ -132,26 +134,26 @@ def test_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
 
 
 def test_report_and_image_link_both_ways(client: TestClient) -> None:
-    image = client.get("/documents/IMG-T001/links", headers=USER).json()
-    assert [r["id"] for r in image["reports"]] == ["RPT-T001"] and image["images"] == []
-    report = client.get("/documents/RPT-T001/links", headers=USER).json()
-    assert [i["id"] for i in report["images"]] == ["IMG-T001"]
-    assert report["images"][0]["thumbnail_url"] == "/images/IMG-T001/thumbnail"
-    assert client.get("/documents/RPT-T001/links").status_code == 401
+    image = client.get(f"/documents/{IMG_T001}/links", headers=USER).json()
+    assert [r["id"] for r in image["reports"]] == [RPT_T001] and image["images"] == []
+    report = client.get(f"/documents/{RPT_T001}/links", headers=USER).json()
+    assert [i["id"] for i in report["images"]] == [IMG_T001]
+    assert report["images"][0]["thumbnail_url"] == image_url(IMG_T001, "thumbnail")
+    assert client.get(f"/documents/{RPT_T001}/links").status_code == 401
     assert client.get("/documents/NOPE/links", headers=USER).status_code == 404
 
 
 def test_similar_documents_leave_the_document_out(client: TestClient) -> None:
-    body = client.get("/documents/RPT-T001/similar", params={"limit": 3}, headers=USER).json()
+    body = client.get(f"/documents/{RPT_T001}/similar", params={"limit": 3}, headers=USER).json()
     ids = [r["id"] for r in body["results"]]
-    assert ids and "RPT-T001" not in ids and len(ids) <= 3
+    assert ids and RPT_T001 not in ids and len(ids) <= 3
     assert {r["kind"] for r in body["results"]} == {"report"}
 
 
 def test_document_highlight_marks_terms_and_names_the_best_section(client: TestClient) -> None:
-    body = client.get("/documents/RPT-T001/highlight", params={"q": "épanchement pleural"}, headers=USER).json()
+    body = client.get(f"/documents/{RPT_T001}/highlight", params={"q": "épanchement pleural"}, headers=USER).json()
     titles = [s["title"] for s in body["sections"]]
     assert body["best_section"] is not None and titles[body["best_section"]] in ("RÉSULTATS", "CONCLUSION")
     assert "<mark>Épanchement</mark> <mark>pleural</mark>" in body["sections"][body["best_section"]]["html"]
-    plain = client.get("/documents/RPT-T001/highlight", headers=USER).json()
+    plain = client.get(f"/documents/{RPT_T001}/highlight", headers=USER).json()
     assert plain["best_section"] is None and not any("<mark>" in s["html"] for s in plain["sections"])
