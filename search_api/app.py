@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         return unquote((x_user or "").strip()) or ANONYMOUS
 
     def run_search(request: SearchRequest, who: str, http: Request, scope: DocumentFilter) -> SearchResponse:
-        response = engine().search(request, scope)
+        response = engine().search(request, SearchEngine.request_filter(request, scope))
         audit.record(
             who,
             "search",

@@ -325,7 +325,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     where = engine.request_filter(request, scope)
     plan = plan_query(request)
     matches = exact_matches(engine, plan, where)
-    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), scope)
+    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), where)
     patient_of: dict[str, str] = {}
     documents = engine.metadata.get_documents(matches.doc_ids)
     for doc_id in matches.doc_ids:

@@ -129,7 +129,8 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         request = SearchRequest(
             q=text, mode="dense", kinds=[document.kind] if same_kind else [], limit=limit + 1,
         )
-        response = engine().search(request, scope)
+        search_engine = engine()
+        response = search_engine.search(request, search_engine.request_filter(request, scope))
         response.results = [r for r in response.results if r.id != document.id][:limit]
         return response
 
