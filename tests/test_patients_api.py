@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T003
+from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T002, RPT_T003
 from search_api.app import create_app
 from search_api.image_results import image_url
 from search_api.models import SearchRequest
@@ -157,3 +157,39 @@ def test_document_highlight_marks_terms_and_names_the_best_section(client: TestC
     assert "<mark>Épanchement</mark> <mark>pleural</mark>" in body["sections"][body["best_section"]]["html"]
     plain = client.get(f"/documents/{RPT_T001}/highlight", headers=USER).json()
     assert plain["best_section"] is None and not any("<mark>" in s["html"] for s in plain["sections"])
+
+
+def test_patient_id_is_case_insensitive(client: TestClient) -> None:
+    assert client.get("/patients/p900003", headers=USER).json()["identity"]["name"] == "Jean EXEMPLE"
+    flat = client.get("/search", params={"q": "fracture", "patient_id": "p900002"}).json()
+    assert [r["id"] for r in flat["results"]][:1] == [RPT_T002] and flat["total"] == 1
+
+
+@pytest.fixture()
+def scoped(indexed, encoder):  # noqa: ANN001, ANN201
+    """A client whose caller may only see patient P900001 (what the access layer will set)."""
+    from indexer.backend.filters import DocumentFilter
+    from search_api.scope import request_scope
+
+    settings, _ = indexed
+    app = create_app(settings, encoder=encoder)
+    app.dependency_overrides[request_scope] = lambda: DocumentFilter(allowed_patients=("P900001",))
+    return TestClient(app)
+
+
+def test_every_patient_view_applies_the_access_scope(scoped: TestClient) -> None:
+    assert scoped.get("/patients/P900003", headers=USER).status_code == 404
+    assert scoped.get("/patients/P900003/timeline", headers=USER).status_code == 404
+    assert scoped.get("/patients/P900001", headers=USER).status_code == 200
+    grouped = scoped.get("/search/patients", params={"q": "infarctus"}, headers=USER).json()
+    assert grouped["total_patients"] == 0 and grouped["term_match"] is False  # P900003's letter is out of scope
+    assert {p["patient_id"] for p in grouped["patients"]} <= {"P900001"}  # semantic neighbours, in scope only
+    flat = scoped.get("/search", params={"q": "épanchement pleural"}).json()
+    assert {r["patient_id"] for r in flat["results"]} <= {"P900001", None}
+    cohort = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}]}, headers=USER).json()
+    assert [p["patient_id"] for p in cohort["patients"]] == ["P900001"]
+    added = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}], "included": ["P900003"]},
+                        headers=USER).json()
+    assert [p["patient_id"] for p in added["patients"]] == ["P900001"]  # out of scope: cannot be added by hand
+    assert scoped.get(f"/documents/{RPT_T003}/links", headers=USER).status_code == 404
+    assert scoped.get(f"/documents/{RPT_T003}/highlight", headers=USER).status_code == 404
