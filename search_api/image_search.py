@@ -168,6 +168,8 @@ class ImageSearch:
             }
 
         fused = reciprocal_rank_fusion(list(legs.values()), [weights[name] for name in legs])
+        if q:  # the text typed with the upload restricts: only images whose text matched it
+            fused = [(doc_id, score) for doc_id, score in fused if doc_id in text_methods]
         page = fused[:limit]
         documents = metadata.get_documents([doc_id for doc_id, _ in page])
         results: list[ImageResult] = []
