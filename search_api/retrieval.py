@@ -169,8 +169,8 @@ class SearchEngine:
             language=request.language,
             date_from=request.date_from,
             date_to=request.date_to,
-            departments=tuple(getattr(request, "departments", None) or ()),
-            modalities=tuple(getattr(request, "modalities", None) or ()),
+            departments=tuple(request.departments),
+            modalities=tuple(request.modalities),
         )
 
     @classmethod
@@ -185,7 +185,7 @@ class SearchEngine:
 
     def search(self, request: SearchRequest, where: DocumentFilter | None = None) -> SearchResponse:
         """Hybrid search; *where* (default: :meth:`filter_for` the request) is applied inside every leg,
-        so the access layer passes ``filter_for(request).restricted(...)``."""
+        so the access layer passes ``request_filter(request, scope)``."""
         started = time.perf_counter()
         self.refresh_if_changed()
         where = where if where is not None else self.filter_for(request)

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from conftest import IMG_T001, RPT_T001, RPT_T003
 from search_api.app import create_app
+from conftest import IMG_T001, RPT_T001, RPT_T003
 
 DR = {"X-User": "dr.martin"}
 OTHER = {"X-User": "dr.durand"}
