@@ -349,7 +349,7 @@ def test_app_api_error_is_shown(fake_api: FakeApi) -> None:
     at = _app()
     at.text_input(key="q").input("erreur").run()
     assert len(at.error) == 1
-    assert "String should have at most 1000 characters" in at.error[0].value
+    assert "q: au plus 1000 caractères" in at.error[0].value  # issue #13: API errors shown in French
     assert "CR IRM cérébrale" not in _markdown(at)
 
 

@@ -192,3 +192,19 @@ def test_semantic_only_label_only_without_a_lexical_match() -> None:
     assert render.is_semantic_only(SearchHit.from_json(_hit("a", None)))
     assert not render.is_semantic_only(SearchHit.from_json(_hit("b", 2)))
     assert render.counts_line(1, 1, 3.2, "hybrid") == "1 document · 1 patient · 3 ms · mode hybride"
+
+
+@pytest.mark.parametrize(
+    ("english", "french"),
+    [
+        ("q: the query is too long (1200 characters, at most 1000)", "q: la requête est trop longue (1200 caractères, au plus 1000)"),
+        ("no document with id 'x'", "aucun document d'identifiant 'x'"),
+        ("q: String should have at most 1000 characters; limit: Input should be less than or equal to 100",
+         "q: au plus 1000 caractères; limit: doit être inférieur ou égal à 100"),
+        ("something new", "something new"),
+    ],
+)
+def test_api_messages_are_shown_in_french(english: str, french: str) -> None:
+    from ui.messages import french as translate
+
+    assert translate(english) == french

@@ -489,7 +489,11 @@ def _ordered_counts(by_kind: Mapping[str, int]) -> list[tuple[str, int]]:
 
 
 def api_error_text(error: ApiError) -> str:
-    """French sentence for an :class:`ApiError`, distinguishing 'unreachable' from 'refused'."""
+    """French sentence for an :class:`ApiError`, distinguishing 'unreachable' from 'refused'; the
+    API's own message is translated (:mod:`ui.messages`)."""
+    from ui.messages import french
+
+    error = ApiError(error.status, french(error.message))
     if error.status is None:
         return f"Le service de recherche est indisponible : {error.message}"
     if error.status == 404:
