@@ -116,7 +116,8 @@ def page(servers) -> Iterator[Page]:  # noqa: ANN001
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         context = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        context.set_default_timeout(30_000)
+        context.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)  # two shared cores: Streamlit may take a while to draw
         yield context
         browser.close()
 
@@ -138,7 +139,7 @@ def _main_text(page: Page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
 
 
-def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path) -> None:  # noqa: ANN001, PLR0915
+def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path, source_folder: Path) -> None:  # noqa: ANN001, PLR0915
     api, portal = servers
 
     # 1. search: exact counts, results, no developer chrome
@@ -227,7 +228,36 @@ def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path) 
     assert "Ouvrir le compte rendu" in _main_text(page)
     page.screenshot(path=str(shots / "image.png"), full_page=True)
 
-    # 6. the API's docs work offline (assets served by the API itself)
+    # 6. search by image, in French, the text typed with the upload restricting the results
+    _open(page, portal)
+    page.get_by_text("Recherche par image").first.click()
+    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInstructions"] span')
+    _settled(page)
+    after = "(s) => getComputedStyle(document.querySelector(s), '::after').content"
+    instructions = page.evaluate(after, '[data-testid="stFileUploaderDropzoneInstructions"] span')
+    button = page.evaluate(after, '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p')
+    assert "Glissez-déposez" in instructions and "Parcourir" in button, (instructions, button)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(source_folder / "images" / "IMG-T001.dcm"))
+    _settled(page)
+    page.get_by_role("button", name="Rechercher des images similaires").click()
+    expect(page.get_by_text("TDM THORAX INJECTE").first).to_be_visible()
+    _settled(page)
+    assert "2 images similaires" in _main_text(page)  # the CT itself and the article's figure
+    text_box = page.get_by_role("textbox", name="Texte à retrouver aussi (facultatif)")
+    text_box.fill("appendicite")  # no image's report, caption or header says so
+    text_box.press("Enter")
+    _settled(page)
+    page.get_by_role("button", name="Rechercher des images similaires").click()
+    expect(page.get_by_text("Aucune image similaire").first).to_be_visible()
+    text_box.fill("épanchement pleural")
+    text_box.press("Enter")
+    _settled(page)
+    page.get_by_role("button", name="Rechercher des images similaires").click()
+    expect(page.get_by_text("TDM THORAX INJECTE").first).to_be_visible()
+    _settled(page)
+    page.screenshot(path=str(shots / "upload.png"))
+
+    # 7. the API's docs work offline (assets served by the API itself)
     page.goto(f"{api}/docs")
     expect(page.get_by_text("medsearch API").first).to_be_visible()
     assert "/patients/{patient_id}/timeline" in page.content()

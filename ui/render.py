@@ -687,11 +687,11 @@ PATIENT_CSS = (
     ".ms-best{background:#fffde7;border-left:4px solid #f9a825;padding:.3rem .5rem}"
     ".ms-identity .ms-title{font-size:1.2rem}"
     # Streamlit's upload widget only speaks English: its texts replaced by French ones.
-    '[data-testid="stFileUploaderDropzone"] span:not([data-testid]){font-size:0}'
-    '[data-testid="stFileUploaderDropzone"] span:not([data-testid])::after{content:"Glissez-déposez un fichier ici";font-size:.9rem}'
-    '[data-testid="stFileUploaderDropzoneInstructions"] span, [data-testid="stFileUploaderDropzoneInstructions"] div{font-size:0}'
-    '[data-testid="stFileUploaderDropzoneInstructions"]::after{content:"200 Mo maximum par fichier";font-size:.8rem;color:#757575}'
-    '[data-testid="stFileUploaderDropzone"] button p{font-size:0}'
-    '[data-testid="stFileUploaderDropzone"] button p::after{content:"Parcourir";font-size:.9rem}'
+    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p{font-size:0}'
+    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after'
+    '{content:"Parcourir";font-size:.9rem}'
+    '[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}'
+    '[data-testid="stFileUploaderDropzoneInstructions"] span::after'
+    '{content:"Glissez-déposez un fichier ici · 200 Mo maximum";font-size:.8rem}'
     "</style>"
 )
