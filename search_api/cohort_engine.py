@@ -107,8 +107,8 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, births: di
         request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
         plan = plan_query(request)
         matches = exact_matches(engine, plan, where)
-        documents = engine.metadata.get_documents(matches.doc_ids)
-        passages = engine.metadata.get_passages(list(matches.best_pid.values()))
+        documents = engine.backend.get_documents(matches.doc_ids)
+        passages = engine.backend.get_passages(list(matches.best_pid.values()))
         for doc_id in matches.doc_ids:
             document = documents.get(doc_id)
             if document is None or not check(document):

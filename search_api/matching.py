@@ -6,7 +6,8 @@ matches the query (the lexical leg's query: concepts and their forms, negated me
 « sans X », the user's filters and the access scope all included). This asks the lexical index for
 all of its matching passages and collapses them to documents, best passage first.
 
-It is the one function to swap for the storage backend's own "all documents matching" method.
+It goes through the storage interface (:class:`~indexer.backend.base.IndexBackend`): a lexical search
+as deep as the index; ``lexical_matching_documents`` is the backend's exact set without ranking.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ def exact_matches(engine, plan: QueryPlan, where: DocumentFilter) -> DocumentMat
     matches = DocumentMatches()
     if not (plan.lexical_text.strip() or plan.concepts or plan.required):
         return matches
-    depth = max(engine.lexical.num_passages(), 1)
-    hits = engine.lexical.search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required)
-    doc_of = engine.passage_table.doc_of(h.pid for h in hits)
+    backend = engine.backend
+    depth = max(backend.stats().passages, 1)
+    hits = backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required)
+    doc_of = backend.documents_of(h.pid for h in hits)
     for hit in hits:  # best first: a document's first passage is its best
         doc_id = doc_of.get(hit.pid)
         if doc_id is None or doc_id in matches.best_pid:
@@ -52,15 +54,15 @@ def exact_matches(engine, plan: QueryPlan, where: DocumentFilter) -> DocumentMat
 
 def patients_of(engine, doc_ids: list[str]) -> dict[str, str]:  # noqa: ANN001 - SearchEngine
     """Patient id of each document that has one (articles and figures have none)."""
-    documents = engine.metadata.get_documents(list(doc_ids))
-    return {doc_id: doc.patient_id for doc_id, doc in documents.items() if doc.patient_id}
+    summaries = engine.backend.document_summaries(list(doc_ids))
+    return {doc_id: s.patient_id for doc_id, s in summaries.items() if s.patient_id}
 
 
 def patient_count(engine, matches: DocumentMatches) -> int:  # noqa: ANN001 - SearchEngine
-    """Distinct patients among *matches* (from the in-memory passage table: no document is read)."""
+    """Distinct patients among *matches* (from document summaries: no document text is read; patient
+    ids compared in their normalised form, as filters do)."""
     if not matches.best_pid:
         return 0
-    import numpy as np
+    from indexer.backend.filters import normalise_key
 
-    codes = engine.passage_table.patient[np.fromiter(matches.best_pid.values(), dtype=np.int64)]
-    return int(np.unique(codes[codes >= 0]).size)
+    return len({normalise_key(p) for p in patients_of(engine, matches.doc_ids).values()})

@@ -25,8 +25,8 @@ def documents_where(engine, where: DocumentFilter) -> list[Document]:  # noqa: A
     The one place to swap for the storage backend's ``documents_where``.
     """
     engine.refresh_if_changed()
-    ids = engine.metadata.document_ids_where(where)
-    documents = engine.metadata.get_documents(ids)
+    ids = engine.backend.document_ids_where(where)
+    documents = engine.backend.get_documents(ids)
     return [documents[i] for i in ids if i in documents]
 
 

@@ -151,7 +151,7 @@ def _identity(documents: list[Document], policy: IdentityPolicy) -> PatientIdent
 
 
 def _snippet(engine, matches: DocumentMatches, doc_id: str, query: str, language: str) -> tuple[str, str | None]:  # noqa: ANN001
-    passage = engine.metadata.get_passages([matches.best_pid[doc_id]]).get(matches.best_pid[doc_id])
+    passage = engine.backend.get_passages([matches.best_pid[doc_id]]).get(matches.best_pid[doc_id])
     snippet = contextual_snippet(passage.text if passage else "", query, language)
     return snippet.html, snippet.context
 
@@ -327,7 +327,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     matches = exact_matches(engine, plan, where)
     ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), where)
     patient_of: dict[str, str] = {}
-    documents = engine.metadata.get_documents(matches.doc_ids)
+    documents = engine.backend.get_documents(matches.doc_ids)
     for doc_id in matches.doc_ids:
         if doc_id in documents and documents[doc_id].patient_id:
             patient_of[doc_id] = documents[doc_id].patient_id

@@ -89,7 +89,7 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         if document.patient_id:
             if who == ANONYMOUS:
                 raise HTTPException(status_code=401, detail="les documents patient nécessitent un utilisateur identifié")
-            if document.id not in set(search_engine.metadata.document_ids_where(
+            if document.id not in set(search_engine.backend.document_ids_where(
                 within_scope(DocumentFilter(patient_id=document.patient_id), scope)
             )):
                 raise HTTPException(status_code=404, detail=f"aucun document {doc_id!r}")
@@ -105,8 +105,8 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         if document.kind == DocumentKind.IMAGE:
             ids = [str(i) for i in document.metadata.get("linked_reports") or []]
             where = within_scope(DocumentFilter(patient_id=document.patient_id), scope)
-            allowed = set(search_engine.metadata.document_ids_where(where)) if document.patient_id else set(ids)
-            found = search_engine.metadata.get_documents([i for i in ids if i in allowed])
+            allowed = set(search_engine.backend.document_ids_where(where)) if document.patient_id else set(ids)
+            found = search_engine.backend.get_documents([i for i in ids if i in allowed])
             return DocumentLinks(reports=[_linked(found[i]) for i in ids if i in found], images=[])
         if document.kind == DocumentKind.REPORT and document.patient_id:
             where = within_scope(DocumentFilter(patient_id=document.patient_id, kinds=("image",)), scope)
@@ -152,7 +152,7 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
             where = within_scope(DocumentFilter(patient_id=document.patient_id), scope) if document.patient_id else scope
             matches = exact_matches(engine(), plan, where)
             if document.id in matches:
-                passage = engine().metadata.get_passages([matches.best_pid[document.id]]).get(matches.best_pid[document.id])
+                passage = engine().backend.get_passages([matches.best_pid[document.id]]).get(matches.best_pid[document.id])
                 if passage is not None:
                     titles = [title for title, _ in sections]
                     best = titles.index(passage.section) if passage.section in titles else None
