@@ -57,7 +57,15 @@ def test_timeline_groups_by_stay_marks_query_matches_and_filters_kinds(client: T
     assert {e["id"] for e in stay_group["entries"]} == {RPT_T003, REC_P900003}
     letter = next(e for e in stay_group["entries"] if e["id"] == RPT_T003)
     assert letter["matched"] and "<mark>" in letter["snippet"] and letter["age"] == 62
-    assert body["matched"] == sum(e["matched"] for g in body["groups"] for e in g["entries"]) >= 1
+    assert body["matched"] == sum(e["matched"] for g in body["groups"] for e in g["entries"] if not e["entry"]) >= 1
+    # the record's own dated entries are timeline lines too, marked when their text matches
+    entries = [e for g in body["groups"] for e in g["entries"] if e["entry"]]
+    assert {e["entry"] for e in entries} == {"Problème", "Résultat", "Examen"}
+    infarct = next(e for e in entries if e["entry"] == "Problème" and e["date"] == "2024-06-18")
+    assert infarct["matched"] and "<mark>" in infarct["snippet"] and infarct["stay_id"] == "E1"
+    diabetes = next(e for e in entries if e["date"] == "2015-01-01")
+    assert not diabetes["matched"] and diabetes["stay_id"] is None and "Diabète" in diabetes["title"]
+    assert body["groups"][-1]["stay"] is None  # 2015: outside any known stay, listed last
     unmatched = client.get("/patients/P900003/timeline", params={"q": "fracture"}, headers=USER).json()
     assert unmatched["matched"] == 0 and not any(e["matched"] for g in unmatched["groups"] for e in g["entries"])
     reports = client.get("/patients/P900003/timeline", params={"kinds": "report"}, headers=USER).json()

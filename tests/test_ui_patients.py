@@ -33,6 +33,7 @@ class Fake:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.cohort_bodies: list[dict] = []
+        self.saved: list[dict] = []
 
     def paths(self, path: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == path]
@@ -80,7 +81,13 @@ class Fake:
                 {"patient_id": "P001", "sex": "male", "age": 62, "evidence": [
                     {"criterion": 0, "label": "fracture", "doc_id": "r1", "title": "Radio", "kind": "report",
                      "date": "2024-05-02", "snippet": "<mark>Fracture</mark> du col", "url": "/documents/r1"}]}]})
-        if path in ("/cohorts", "/saved-searches"):
+        if path == "/saved-searches" and request.method == "POST":
+            self.saved.append(json.loads(request.content))
+            return httpx.Response(201, json={"id": 7, "created_at": "2024-01-01", **self.saved[-1]})
+        if path == "/saved-searches":
+            return httpx.Response(200, json=[{"id": 3, "name": "Fractures du col", "created_at": "2024-01-01",
+                                              "params": {"q": "fracture du col", "kinds": ["report"]}}])
+        if path == "/cohorts":
             return httpx.Response(200, json=[])
         if path == "/documents/img":
             return httpx.Response(200, json={
@@ -208,3 +215,14 @@ def test_api_messages_are_shown_in_french(english: str, french: str) -> None:
     from ui.messages import french as translate
 
     assert translate(english) == french
+
+
+def test_saved_searches_open_and_save(fake: Fake) -> None:
+    at = _app()
+    at.button(key="saved-open-3").click().run()
+    assert at.text_input(key="q").value == "fracture du col" and at.multiselect(key="kinds").value == ["report"]
+    params = fake.paths("/search")[-1].url.params
+    assert params["q"] == "fracture du col" and params.get_list("kinds") == ["report"]
+    at.text_input(key="saved_name").input("Mes fractures").run()
+    at.button(key="saved_add").click().run()
+    assert fake.saved[-1] == {"name": "Mes fractures", "params": {"q": "fracture du col", "kinds": ["report"]}}

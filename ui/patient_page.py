@@ -37,7 +37,7 @@ def patient_view(client: api.MedsearchClient, patient_id: str, query: str, inclu
     st.caption(summary)
     for number, group in enumerate(timeline["groups"]):
         st.markdown(f"#### {render.esc(render.stay_header(group.get('stay')))}", unsafe_allow_html=True)
-        for entry in group["entries"]:
+        for position, entry in enumerate(group["entries"]):
             with st.container(border=False):
                 body = st
                 if entry["kind"] == "image":
@@ -47,7 +47,7 @@ def patient_view(client: api.MedsearchClient, patient_id: str, query: str, inclu
                         thumb_col.image(picture, width=90)
                 with body.container():
                     st.markdown(render.timeline_entry_html(entry), unsafe_allow_html=True)
-                    st.button("Ouvrir", key=f"tl-{number}-{entry['id']}", on_click=nav.open_document, args=(entry["id"],))
+                    st.button("Ouvrir", key=f"tl-{number}-{position}-{entry['id']}", on_click=nav.open_document, args=(entry["id"],))
 
 
 def _no_select_all() -> dict[str, object]:

@@ -639,6 +639,8 @@ def stay_header(stay: Mapping[str, object] | None) -> str:
 def timeline_entry_html(entry: Mapping[str, object]) -> str:
     """One document on the timeline: date, badge, title, details; query matches starred with their passage."""
     details = [esc(format_date(entry.get("date")))]  # type: ignore[arg-type]
+    if entry.get("entry"):  # one of a record's own dated entries (problem, result, exam)
+        details.insert(0, f"<b>{esc(entry['entry'])}</b>")
     for key in ("modality", "body_part", "department"):
         if entry.get(key):
             details.append(esc(entry[key]))

@@ -140,7 +140,7 @@ def _condition_line(condition: Any, dated: Any) -> str:
 def _patient_summary(patient: Any) -> tuple[str, str]:
     """(title, text) of the Patient resource: sex and birth date, identifying names kept out of title."""
     gender = {"male": "homme", "female": "femme"}.get(patient.gender or "", patient.gender or "")
-    birth = patient.birthDate.isoformat() if patient.birthDate else "?"
+    birth = patient.birthDate.strftime("%d/%m/%Y") if patient.birthDate else "?"
     return f"Dossier patient {patient.id}", f"Patient {patient.id}, {gender}, né(e) le {birth}."
 
 
@@ -183,6 +183,16 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
         encounters.append(f"Séjour {kind}{start}" + (f" : {reason}" if reason else ""))
         stays.append(_stay(enc, kind, reason))
 
+    entries = [  # the record's dated entries, each its own line on the patient timeline
+        _entry(label, line, when)
+        for label, resources, lines, attr in (
+            ("Problème", by_type.get("Condition", []), conditions, "onsetDateTime"),
+            ("Résultat", by_type.get("Observation", []), observations, "effectiveDateTime"),
+            ("Examen", by_type.get("DiagnosticReport", []), reports, "effectiveDateTime"),
+        )
+        for resource, line in zip(resources, lines)
+        if (when := parse_date(getattr(resource, attr, None))) is not None
+    ]
     sections = [Section(title="Patient", text=patient_text)]
     for name, lines in (
         ("Problèmes", conditions),
@@ -209,8 +219,14 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
             # identifying fields, kept apart (as DICOM's ``identifying``) for the patient view and access rules
             "identifying": _identity(patient),
             "encounters": sorted(stays, key=lambda s: s.get("start") or ""),
+            "entries": sorted(entries, key=lambda e: e["date"]),
         },
     )
+
+
+def _entry(label: str, line: str, when: date) -> dict[str, str]:
+    """One dated record entry (a problem, a result, an exam) for the patient timeline."""
+    return {"type": label, "text": line, "date": when.isoformat()}
 
 
 def _identity(patient: Any) -> dict[str, str | None]:
