@@ -27,33 +27,33 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 
-def _identifiers(seed: int, n_patients: int) -> dict[str, Any]:
+def _identifiers(seed: int, n_patients: int) -> tuple[dict[str, re.Pattern[str]], dict[str, tuple[str, ...]]]:
     from indexer.demo import vocabulary as V
     from indexer.demo.model import plan_cohort
 
     cohort = plan_cohort(seed, n_patients)
-    patients = []
-    for p in cohort.patients:
-        birth = p.birth
-        patients.append({
-            "ipp": p.ipp,
-            "full": [re.compile(rf"\b{re.escape(p.given)}\s+{re.escape(p.family_name)}\b", re.I),
-                     re.compile(rf"\b{re.escape(p.family_name)}\s+{re.escape(p.given)}\b", re.I)],
-            "upper": re.compile(rf"\b{re.escape(p.family_name.upper())}\b"),
-            "birth": [birth.isoformat(), birth.strftime("%d/%m/%Y"), birth.strftime("%Y%m%d")],
-        })
+
+    def alternation(words: set[str], flags: int = 0) -> re.Pattern[str]:
+        return re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b", flags)
+
+    full = {rf"{re.escape(p.given)}\s+{re.escape(p.family_name)}" for p in cohort.patients}
+    full |= {rf"{re.escape(p.family_name)}\s+{re.escape(p.given)}" for p in cohort.patients}
     firsts = "|".join(map(re.escape, V.FIRST_NAMES_F + V.FIRST_NAMES_M))
     lasts = "|".join(map(re.escape, V.LAST_NAMES))
-    return {
-        "patients": patients,
-        "ipp": re.compile(r"\b(" + "|".join(re.escape(p.ipp) for p in cohort.patients) + r")\b"),
-        "staff": re.compile(rf"\b(?:Dr|Pr)\.?\s+(?:{firsts})\s+(?:{lasts})\b"),
+    return {  # one pattern per kind of identifier: a document is scanned five times, not 1,000
+        "patient_full_name": alternation(full, re.IGNORECASE),
+        "patient_family_name_caps": alternation({re.escape(p.family_name.upper()) for p in cohort.patients}),
+        "ipp": alternation({re.escape(p.ipp) for p in cohort.patients}),
+        "staff_name": re.compile(rf"\b(?:Dr|Pr)\.?\s+(?:{firsts})\s+(?:{lasts})\b"),
+    }, {  # each patient's own birth date, as the generator writes it (another patient's may equal a shifted date)
+        p.ipp: (p.birth.isoformat(), p.birth.strftime("%d/%m/%Y"), p.birth.strftime("%Y%m%d")) for p in cohort.patients
     }
 
 
@@ -67,14 +67,11 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
-def count_leaks(blob: str, ids: dict[str, Any]) -> Counter:
-    found: Counter = Counter()
-    found["ipp"] += len(ids["ipp"].findall(blob))
-    found["staff_name"] += len(ids["staff"].findall(blob))
-    for patient in ids["patients"]:
-        found["patient_full_name"] += sum(len(r.findall(blob)) for r in patient["full"])
-        found["patient_family_name_caps"] += len(patient["upper"].findall(blob))
-        found["birth_date"] += sum(blob.count(b) for b in patient["birth"])
+def count_leaks(blob: str, ids: tuple[dict[str, Any], dict[str, tuple[str, ...]]], patient: str | None) -> Counter:
+    """Identifier occurrences in *blob*, a text of *patient*'s (real id; None: no patient)."""
+    patterns, births = ids
+    found = Counter({name: len(pattern.findall(blob)) for name, pattern in patterns.items()})
+    found["birth_date"] = sum(blob.count(form) for form in births.get(patient or "", ()))
     return found
 
 
@@ -104,15 +101,21 @@ def crawl(client: TestClient, headers: dict[str, str], queries: list[str]) -> tu
     return seen, results
 
 
-def measure(client: TestClient, headers: dict[str, str], ids: dict[str, Any], queries: list[str]) -> dict[str, Any]:
+def measure(
+    client: TestClient, headers: dict[str, str], ids: Any, queries: list[str], real_patient: Callable[[str | None], str | None]
+) -> dict[str, Any]:
+    """Crawl as the caller of *headers*; *real_patient* maps the patient id the caller sees to the real one."""
     documents, results = crawl(client, headers, queries)
-    per_doc = {doc_id: count_leaks("\n".join(_texts(doc)) + "\n" + doc_id, ids) for doc_id, doc in documents.items()}
+    per_doc = {
+        doc_id: count_leaks("\n".join(_texts(doc)) + "\n" + doc_id, ids, real_patient(doc.get("patient_id")))
+        for doc_id, doc in documents.items()
+    }
     patient_docs = [d for d, doc in documents.items() if doc.get("patient_id")]
-    result_leaks = count_leaks("\n".join(t for r in results for t in _texts(r)), ids)
     totals: Counter = Counter()
     for leaks in per_doc.values():
         totals.update(leaks)
-    totals.update(result_leaks)
+    for result in results:
+        totals.update(count_leaks("\n".join(_texts(result)), ids, real_patient(result.get("patient_id"))))
     leaking = [d for d, leaks in per_doc.items() if sum(leaks.values())]
     return {
         "documents_read": len(documents),
@@ -139,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from indexer.settings import Settings
     from search_api.app import create_app
-    from search_api.security.secrets import signing_key
+    from search_api.security.deid import Deidentifier
+    from search_api.security.secrets import pseudonym_key, signing_key
     from search_api.security.tokens import issue_token
 
     scratch = Path(tempfile.mkdtemp(prefix="medsearch-deid-"))
@@ -156,10 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         return {"Authorization": "Bearer " + issue_token(key, settings.security.local_issuer, f"eval-{role}", [role], 120)}
 
     started = time.perf_counter()
+    # the evaluator holds the pseudonym key (it made the secrets dir): it can map pseudonyms back to
+    # check each document against its own patient's birth date; the researcher cannot
+    pseudonyms = Deidentifier(pseudonym_key(settings.security.secrets_dir), list(ids[1]))
     with TestClient(create_app(settings)) as client:
         report = {
-            "researcher": measure(client, bearer("researcher"), ids, queries),
-            "clinician (control)": measure(client, bearer("clinician"), ids, queries),
+            "researcher": measure(client, bearer("researcher"), ids, queries, lambda p: pseudonyms.real_patient(p or "")),
+            "clinician (control)": measure(client, bearer("clinician"), ids, queries, lambda p: p),
         }
     report["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(report, indent=2, ensure_ascii=False)
