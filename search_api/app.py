@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -23,8 +24,14 @@ from indexer.schema import DocumentKind
 from indexer.settings import Settings, get_settings
 from search_api.engine_factory import build_engine
 from search_api.images import image_router
+from search_api.jobs import jobs_router
+from search_api.limits import BodySizeLimit
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
 from search_api.retrieval import SearchEngine
+from search_api.cohorts import cohort_router
+from search_api.patients import patient_router
+from search_api.related import related_router
+from search_api.saved_searches import saved_search_router
 from search_api.security import Principal, Role, current_principal, require_role
 from search_api.security.setup import install_security
 from search_api.security.views import (
@@ -46,7 +53,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             pass  # no index yet: /search answers 503 until one is built
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served locally (no CDN in a hospital)
         title="medsearch API",
         version="0.1.0",
         description="Hybrid (BM25 + dense) search across clinical reports, patient records, articles and images.",
@@ -97,12 +104,15 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         principal: Annotated[Principal, Depends(current_principal)],
         q: Annotated[str, Query(description="Query text (French or English)")],
         kinds: Annotated[list[DocumentKind], Query()] = [],  # noqa: B006 - FastAPI needs a literal default
+        departments: Annotated[list[str], Query()] = [],  # noqa: B006
+        modalities: Annotated[list[str], Query()] = [],  # noqa: B006
         patient_id: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
         language: str | None = None,
         mode: SearchMode = "hybrid",
         include_negated: bool = False,
+        include_family: bool | None = None,
         expand: bool = True,
         clinical: bool = True,
         limit: int = 10,
@@ -112,7 +122,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             {
                 "q": q, "kinds": kinds, "patient_id": patient_id, "date_from": date_from, "date_to": date_to,
                 "language": language, "mode": mode, "include_negated": include_negated, "expand": expand, "clinical": clinical,
-                "limit": limit, "offset": offset,
+                "limit": limit, "offset": offset, "include_family": include_family,
+                "departments": departments, "modalities": modalities,
             }
         )
         return run_search(request, principal, http)
@@ -122,6 +133,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         request: SearchRequest, http: Request, principal: Annotated[Principal, Depends(current_principal)]
     ) -> SearchResponse:
         return run_search(request, principal, http)
+
+    app.include_router(related_router(engine))  # before /documents/{id:path}, which would swallow /links
 
     @app.get("/documents/{doc_id:path}", response_model=DocumentResponse)
     def get_document(
@@ -141,4 +154,9 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         return JSONResponse(status_code=422, content={"detail": errors})
 
     app.include_router(image_router(settings, engine, security))
+    app.include_router(patient_router(engine, security.audit))
+    app.include_router(cohort_router(settings, engine, security.audit))
+    app.include_router(saved_search_router(settings))
+    app.include_router(jobs_router(settings), dependencies=[Depends(require_role(Role.ADMIN))])
+    app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_body_mb * 1e6))
     return app

@@ -11,6 +11,7 @@ a filtered query still gets a full page of results.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import OrderedDict
@@ -28,6 +29,7 @@ from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
+from search_api.matching import exact_matches, patient_count
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import contextual_snippet
@@ -137,23 +139,40 @@ class SearchEngine:
             language=request.language,
             date_from=request.date_from,
             date_to=request.date_to,
-            departments=tuple(getattr(request, "departments", None) or ()),
-            modalities=tuple(getattr(request, "modalities", None) or ()),
+            departments=tuple(request.departments),
+            modalities=tuple(request.modalities),
         )
+
+    @classmethod
+    def request_filter(cls, request: SearchRequest, scope: DocumentFilter | None = None) -> DocumentFilter:
+        """The request's filters, narrowed by the caller's access *scope* when one is given."""
+        where = cls.filter_for(request)
+        if scope is None:
+            return where
+        from search_api.scope import within_scope
+
+        return within_scope(where, scope)
 
     def search(self, request: SearchRequest, where: DocumentFilter | None = None) -> SearchResponse:
         """Hybrid search; *where* (default: :meth:`filter_for` the request) is applied inside every leg,
-        so the access layer passes ``filter_for(request).restricted(...)``."""
+        so the access layer passes ``request_filter(request, scope)``."""
         started = time.perf_counter()
         self.refresh_if_changed()
         where = where if where is not None else self.filter_for(request)
+        with self.backend.pinned():  # one generation for the whole request, whatever other requests reload
+            return self._search(request, where, started)
+
+    def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
         plan = plan_query(request)
         legs: dict[str, list[tuple[int, float]]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
-        lexical = self._legs_pool.submit(self._lexical_leg, plan, where, depth) if request.mode != "dense" else None
+        context = contextvars.copy_context()  # the leg's thread reads the same pinned generation
+        lexical = (
+            self._legs_pool.submit(context.run, self._lexical_leg, plan, where, depth) if request.mode != "dense" else None
+        )
         if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
             legs["dense"] = self._dense_leg(plan, where, depth)
         if lexical is not None:
@@ -182,13 +201,19 @@ class SearchEngine:
             for doc_id, score in page
             if doc_id in documents
         ]
+        # The exact, page-independent count: every document containing the query's terms (the
+        # ranked list may go on with documents only the dense leg found).
+        matching = exact_matches(self, plan, where)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.q,
             mode=request.mode,
             interpretation=plan.interpretation,
             expanded_terms=plan.expanded_terms,
-            total=len(fused),
+            total=len(matching),
+            total_patients=patient_count(self, matching),
+            term_match=bool(matching),
+            ranked=len(fused),
             took_ms=round(took, 2),
             results=results,
         )
