@@ -81,3 +81,4 @@ def test_researcher_queries_cannot_probe_names_or_ipps() -> None:
     d = _deid()
     assert d.query("BONNET épanchement") == "épanchement"
     assert "P000001" not in d.query("P000001 scanner")
+    assert "BONNET" not in d.query("BONNET") and "Denis" not in d.query("M. Denis BONNET")

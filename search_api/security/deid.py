@@ -234,7 +234,7 @@ class Deidentifier:
         out = _HONORIFIC.sub(lambda m: m.group("title"), text)
         out = self._replace_patients(out)
         tokens = [t for t in out.split() if t.upper().strip(".,;:") not in self._names]
-        return " ".join(tokens) or text
+        return " ".join(tokens) or MASK_NAME  # a query made only of names searches for nothing in particular
 
 
 def _parse_date(match: re.Match[str]) -> tuple[dt.date, Callable[[dt.date], str]]:
