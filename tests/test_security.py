@@ -7,7 +7,6 @@ with its CT series), P900002 (Urgences), P900003 (Cardiologie, plus a FHIR recor
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from pathlib import Path
@@ -85,11 +84,8 @@ def test_expired_wrongly_signed_alg_none_and_confused_tokens_are_refused(http: T
     good = auth("clinician")
     assert http.get("/search", params={"q": "fracture"}, headers=good).status_code == 200
     other_key = ec.generate_private_key(ec.SECP256R1())
-    public_pem = (
-        jwt.api_jws.PyJWS  # noqa: B018 - just to keep the import used when reading
-        and http.app.state.security.local_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+    public_pem = http.app.state.security.local_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())

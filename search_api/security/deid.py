@@ -194,8 +194,10 @@ class Deidentifier:
             if word == upper and len(word) >= 3:
                 spans.append(token.span())
                 continue
-            neighbours = [tokens[j].group(0).upper() for j in (i - 1, i + 1) if 0 <= j < len(tokens)
-                          and abs(tokens[j].start() - (token.end() if j > i else token.start())) <= 2]
+            neighbours = [
+                tokens[j].group(0).upper() for j in (i - 1, i + 1) if 0 <= j < len(tokens)
+                and (token.start() - tokens[j].end() if j < i else tokens[j].start() - token.end()) <= 2
+            ]  # a capitalised known name counts only next to another one (« Denis Bonnet »)
             if any(n in self._names for n in neighbours):
                 spans.append(token.span())
         for start, end in reversed(spans):
@@ -232,7 +234,7 @@ class Deidentifier:
         out = _HONORIFIC.sub(lambda m: m.group("title"), text)
         out = self._replace_patients(out)
         tokens = [t for t in out.split() if t.upper().strip(".,;:") not in self._names]
-        return " ".join(tokens) or text
+        return " ".join(tokens) or MASK_NAME  # a query made only of names searches for nothing in particular
 
 
 def _parse_date(match: re.Match[str]) -> tuple[dt.date, Callable[[dt.date], str]]:

@@ -150,8 +150,3 @@ def readable_document(context: Any, engine: Any, doc_id: str, principal: Princip
         context.audit_denied(request, principal, "outside the user's scope", document_id=document.id, patient_id=document.patient_id)
         raise missing
     return document
-
-
-def search_filter(principal: Principal, where: DocumentFilter) -> DocumentFilter:
-    """A router's own DocumentFilter narrowed to the principal's scope."""
-    return principal.scope.apply(where)
