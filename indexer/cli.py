@@ -231,5 +231,17 @@ def stats() -> None:
     console.print({"backend": backend.kind, **asdict(stats)})
 
 
+def _security_commands() -> None:
+    """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py)."""
+    from search_api.security.cli import audit_app, keys_app, users_app
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+
+
+_security_commands()
+
+
 if __name__ == "__main__":
     app()

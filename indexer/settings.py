@@ -29,6 +29,9 @@ class IndexSettings(BaseModel):
     max_file_mb: float = 50.0
     # File-name patterns never read as sources (manifests, hidden files, evaluation labels).
     ignore: list[str] = [".*", "_*", "ground_truth.json"]
+    #: files parsed, encoded and written per batch; each batch is committed (a checkpoint a killed
+    #: run resumes from), so memory holds one batch whatever the corpus size
+    batch_files: int = 200
 
 
 class PassageSettings(BaseModel):
@@ -98,6 +101,37 @@ class ImageSettings(BaseModel):
     thumbnail_size: int = 256         # longest side of cached thumbnails, in pixels
     max_upload_mb: float = 20.0       # larger uploads to POST /search/image answer 413
     max_upload_pixels: int = 50_000_000  # declared rows x columns x samples refused before decoding (413)
+
+
+class SecuritySettings(BaseModel):
+    """Who may call the API and what they see (``search_api/security/``; README « Security »).
+
+    Identities come from Bearer JWTs (the hospital's OIDC provider: ``jwt_issuer`` + ``jwks_file`` or
+    ``jwks_url``; or the API's own demo issuer, ``/auth/login`` over ``users_file``) and from API keys
+    (``keys_file``, argon2 hashes only). Secrets live under ``secrets_dir`` (never committed) and are
+    generated on first use.
+    """
+
+    secrets_dir: Path = Path("var/secrets")
+    keys_file: Path | None = None            # default: <secrets_dir>/api_keys.json
+    users_file: Path | None = None           # local demo accounts (argon2); default: <secrets_dir>/users.json
+    jwt_issuer: str | None = None            # external OIDC issuer (e.g. https://kc.example/realms/medsearch)
+    jwt_audience: str | None = None          # expected ``aud`` (None: not checked; set it in production)
+    jwks_file: Path | None = None            # the issuer's JWKS as a local file...
+    jwks_url: str | None = None              # ...or its URL (cached)
+    jwt_algorithms: list[str] = ["RS256", "ES256", "EdDSA"]   # allow-list; "none" and HS* are never accepted
+    jwt_leeway_s: int = 30
+    roles_claim: str = "realm_access.roles"  # dotted path to the roles list (Keycloak realm roles)
+    units_claim: str = "units"               # care units the user is restricted to (absent = not restricted)
+    patients_claim: str = "patients"         # patients the user is restricted to (absent = not restricted)
+    user_claim: str = "preferred_username"
+    local_issuer: str = "medsearch-local"    # iss of tokens /auth/login signs with <secrets_dir>/signing_key.pem
+    local_login: bool = True                 # POST /auth/login over users_file (demo / small sites)
+    token_minutes: int = 30
+    cors_origins: list[str] = []             # browser origins allowed to call the API (none by default)
+    rate_limit_per_minute: int = 600         # per identity (and per client address for /auth/login); 0 = off
+    audit_rotate_mb: float = 50.0            # the audit log rolls over to a new file past this size
+    deid_dates: Literal["shift", "month"] = "shift"   # researchers: dates shifted per patient, or month/year
 
 
 class BackendSettings(BaseModel):
@@ -182,6 +216,7 @@ class Settings(BaseSettings):
     #: sources indexed by ``medsearch schedule`` / ``medsearch run-jobs`` (see SourceSettings)
     sources: list[SourceSettings] = []
     jobs: JobSettings = JobSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @classmethod
     def settings_customise_sources(

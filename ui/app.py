@@ -1,8 +1,9 @@
 """medsearch portal: the Streamlit front end physicians use to search the hospital corpus.
 
 Run with ``streamlit run ui/app.py``. Configuration comes from the environment, like the rest of
-medsearch: ``MEDSEARCH_UI__API_URL`` (default http://127.0.0.1:8000), ``MEDSEARCH_UI__USER``
-(default identity shown in the sidebar) and ``MEDSEARCH_UI__TIMEOUT`` (seconds).
+medsearch: ``MEDSEARCH_UI__API_URL`` (default http://127.0.0.1:8000) and ``MEDSEARCH_UI__TIMEOUT``
+(seconds). Users log in (:mod:`ui.auth`: the hospital's OIDC provider, or a local account) and the
+portal sends their token to the API.
 
 The app only talks HTTP to the search API through :mod:`ui.client`; all HTML is produced by the pure
 :mod:`ui.render` module. The open document is kept in the ``?doc=ID`` query parameter so a physician
@@ -27,6 +28,7 @@ if str(_REPO_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 from streamlit.runtime.uploaded_file_manager import UploadedFile  # noqa: E402
 
+from ui import auth  # noqa: E402  (module import: tests patch auth.sidebar_login)
 from ui import client as api  # noqa: E402  (module import: tests patch api.make_client)
 from ui import nav, render, url_state  # noqa: E402
 from ui.cohort_page import cohort_view  # noqa: E402
@@ -76,16 +78,6 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- sidebar
-
-
-def sidebar_identity(default_user: str) -> str:
-    """Who is searching: sent as X-User so every query lands in the audit log under a name."""
-    return st.sidebar.text_input(
-        "Identifiant médecin",
-        value=default_user,
-        key="user",
-        help="Envoyé à l'API (en-tête X-User) pour le journal d'audit.",
-    ).strip()
 
 
 def sidebar_filters() -> SearchFilters:
@@ -774,17 +766,21 @@ def main() -> None:
     keep_widget_state("view", "image_q", "group", "timeline_kinds")
     load_search_state()
     st.markdown(render.PAGE_CSS + render.PATIENT_CSS, unsafe_allow_html=True)
-    api_url, default_user, timeout = api.settings_from_env()
-    user = sidebar_identity(default_user)
+    api_url, _, timeout = api.settings_from_env()
+    login = auth.sidebar_login(api_url, timeout)
+    if login is None:
+        return
+    user = login.user
     page = st.query_params.get("page", "search")
     st.sidebar.radio("Écran", list(PAGE_LABELS), index=list(PAGE_LABELS).index(page) if page in PAGE_LABELS else 0,
                      format_func=PAGE_LABELS.__getitem__, key=f"page-nav-{page}", horizontal=True,
                      on_change=lambda: nav.open_page(st.session_state[f"page-nav-{page}"]))
     filters = sidebar_filters()
-    with api.make_client(api_url, user, timeout) as client:
+    with api.make_client(api_url, user, timeout, token=login.token) as client:
         api_banner(client)
         sidebar_saved_searches(client)
-        sidebar_stats(client, api_url)
+        if "admin" in (login.roles or (login.role,)):  # index statistics are the admins' (API: GET /stats)
+            sidebar_stats(client, api_url)
         query, force = search_box()
         write_search_state()
         doc_id = st.query_params.get("doc")

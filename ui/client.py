@@ -492,16 +492,15 @@ class MedsearchClient:
         user: str = DEFAULT_USER,
         timeout: float = DEFAULT_TIMEOUT_S,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.user = user
         self.timeout = timeout
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            timeout=timeout,
-            transport=transport,
-            headers={"X-User": encode_user_header(user), "Accept": "application/json"},
-        )
+        headers = {"X-User": encode_user_header(user), "Accept": "application/json"}  # X-User: display only
+        if token:  # what the API authenticates (the logged-in user's Bearer token)
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, headers=headers)
 
     def __enter__(self) -> MedsearchClient:
         return self
@@ -521,6 +520,10 @@ class MedsearchClient:
     def health(self) -> bool:
         """True when the API answers ``{"status": "ok"}``."""
         return self._get_json("/health").get("status") == "ok"
+
+    def whoami(self) -> dict[str, Any]:
+        """The API's view of the caller: ``user``, ``role``, ``view`` (identified / deidentified)."""
+        return self._get_json("/auth/me")
 
     def stats(self) -> IndexStats:
         """Index counts and freshness for the sidebar."""
@@ -745,10 +748,40 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> tuple[str, st
     return api_url, user, timeout
 
 
-def make_client(base_url: str, user: str, timeout: float = DEFAULT_TIMEOUT_S) -> MedsearchClient:
+def make_client(base_url: str, user: str, timeout: float = DEFAULT_TIMEOUT_S, token: str | None = None) -> MedsearchClient:
     """The factory the app calls on every run.
 
     It is a module-level function on purpose: the app looks it up at call time, so tests can
     monkeypatch it to return a client wired to ``httpx.MockTransport``.
     """
-    return MedsearchClient(base_url, user, timeout)
+    return MedsearchClient(base_url, user, timeout, token=token)
+
+
+@dataclass(frozen=True)
+class Login:
+    """A local-account login: the Bearer token and who it names."""
+
+    token: str
+    user: str
+    role: str
+    expires_in: int
+    roles: tuple[str, ...] = ()
+
+
+def login(
+    base_url: str, username: str, password: str, timeout: float = DEFAULT_TIMEOUT_S,
+    transport: httpx.BaseTransport | None = None,
+) -> Login:
+    """``POST /auth/login`` (the demo's local accounts); :class:`ApiError` on a wrong password."""
+    try:
+        with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport) as http:
+            response = http.post("/auth/login", json={"username": username, "password": password})
+    except httpx.HTTPError as exc:
+        raise ApiError(None, f"API injoignable ({exc.__class__.__name__})") from exc
+    if response.is_error:
+        raise ApiError(response.status_code, error_message(response))
+    body = response.json()
+    return Login(
+        str(body["access_token"]), str(body["user"]), str(body["role"]), int(body.get("expires_in") or 0),
+        tuple(str(r) for r in body.get("roles") or ()),
+    )
