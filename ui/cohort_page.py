@@ -14,6 +14,7 @@ import streamlit as st
 
 from ui import client as api
 from ui import nav, render
+from ui.patient_page import _no_select_all
 
 INCLUDE_LABELS = {"must": "doit avoir", "must_not": "ne doit pas avoir"}
 SEX_OPTIONS = {"": "Tous", "male": "Hommes", "female": "Femmes"}
@@ -35,7 +36,7 @@ def criterion_form(index: int) -> dict[str, Any]:
                                placeholder="ex. embolie pulmonaire").strip()
         row = st.columns(4)
         kinds = row[0].multiselect("Types", render.KINDS, format_func=render.kind_plural, key=f"c{index}_kinds",
-                                   placeholder="Tous")
+                                   placeholder="Tous", **_no_select_all())
         departments = row[1].text_input("Services", key=f"c{index}_departments", placeholder="ex. Cardiologie")
         modalities = row[2].text_input("Modalités", key=f"c{index}_modalities", placeholder="ex. CT, MR")
         body_parts = row[3].text_input("Régions", key=f"c{index}_body_parts", placeholder="ex. CHEST")
