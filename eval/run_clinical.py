@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from eval.index_key import fingerprint, index_key
 from eval.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
 from eval.query_set import EvalQuery, load_queries
 from indexer.encoders import load_encoder
@@ -116,7 +117,10 @@ def main(
     queries = load_queries(queries_file)
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
     model = load_encoder(encoder_settings)
-    settings = Settings(index={"dir": index / model.name}, encoder=encoder_settings.model_dump())
+    base = Settings(encoder=encoder_settings.model_dump())
+    shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
+    key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
+    settings = base.model_copy(update={"index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"})})
     layout = IndexLayout(settings.index.dir)
     if not layout.exists():
         typer.echo(f"Indexing {corpus} into {layout.root} with {model.name}...")
