@@ -187,6 +187,8 @@ class SearchHit:
     linked_reports: tuple[LinkedReport, ...] = ()
     caption: str | None = None
     thumbnail_url: str | None = None
+    lexical_match: bool = True  # the query's words occur in it (False: found by meaning only)
+    semantic_only: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchHit:
@@ -209,6 +211,8 @@ class SearchHit:
             linked_reports=_linked_reports(data.get("linked_reports")),
             caption=data.get("caption") or None,
             thumbnail_url=data.get("thumbnail_url") or None,
+            lexical_match=bool(data.get("lexical_match", True)),
+            semantic_only=bool(data.get("semantic_only", False)),
         )
 
 
@@ -223,6 +227,7 @@ class SearchPage:
     results: list[SearchHit]
     interpretation: Interpretation | None = None
     expanded_terms: list[ExpandedTerm] = field(default_factory=list)
+    semantic_only: bool = False  # no result contains the query's words: all are semantic suggestions
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchPage:
@@ -237,6 +242,7 @@ class SearchPage:
             expanded_terms=[
                 ExpandedTerm.from_json(item) for item in data.get("expanded_terms") or [] if isinstance(item, Mapping)
             ],
+            semantic_only=bool(data.get("semantic_only", False)),
         )
 
 
