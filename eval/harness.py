@@ -17,8 +17,9 @@ from eval.vector_cache import CachedEncoder
 from indexer.encoders import Encoder, load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings
-from indexer.store.layout import IndexLayout
+from indexer.backend.factory import open_backend
 from search_api.models import MAX_LIMIT, SearchRequest
+from search_api.engine_factory import build_engine
 from search_api.retrieval import SearchEngine
 
 DEPTH = MAX_LIMIT  # documents taken from each leg (the API's largest page)
@@ -43,7 +44,7 @@ def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Setti
     index_dir = index_dir.with_name(f"{index_dir.name}-{index_key(shaping, fingerprint(encoder), corpus)}")
     settings = base.model_copy(update={"index": base.index.model_copy(update={"dir": index_dir})})
     timings_file = index_dir.with_name(index_dir.name + ".timings.json")
-    if not IndexLayout(index_dir).exists():
+    if not open_backend(settings).exists():
         cached = CachedEncoder(encoder, index_dir.parent)  # same text, same encoder: same vector, reused
         report = index_paths([corpus], settings, cached, rebuild=True)
         cached.save()
@@ -53,7 +54,7 @@ def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Setti
 
 
 def open_engine(settings: Settings, encoder: Encoder) -> SearchEngine:
-    return SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search)
+    return build_engine(settings, encoder)
 
 
 def rank(engine: SearchEngine, text: str, mode: str, limit: int = DEPTH) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: what decides an index's content: the indexing code and the clinical configuration (rules, lexicon)
-INDEXING_SOURCES = ("indexer", "configs/clinical", "configs/default.yaml")
+INDEXING_SOURCES = ("indexer",)  # the code, and indexer/configs/ (clinical rules, lexicon, defaults)
 
 
 def _files(paths: Iterable[str]) -> list[Path]:

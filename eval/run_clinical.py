@@ -26,8 +26,10 @@ from eval.query_set import EvalQuery, load_queries
 from indexer.encoders import load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings, get_settings
-from indexer.store.layout import IndexLayout
+from indexer.backend.factory import open_backend
+from indexer.backend.filters import DocumentFilter
 from search_api.models import SearchRequest
+from search_api.engine_factory import build_engine
 from search_api.retrieval import SearchEngine
 
 SYSTEMS: dict[str, dict[str, object]] = {
@@ -55,7 +57,7 @@ def source_aliases(engine: SearchEngine) -> dict[str, str]:
     ``indexer/sources/identity.py``) and keeps one image document per DICOM series; the files each
     document came from (its source and its series' files) make the map.
     """
-    documents = engine.metadata.get_documents(engine.metadata.document_ids())
+    documents = engine.backend.get_documents(engine.backend.document_ids_where(DocumentFilter()))
     aliases: dict[str, str] = {}
     for d in documents.values():
         for source in [d.source_path, *d.metadata.get("series_files", [])]:
@@ -121,11 +123,10 @@ def main(
     shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
     key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
     settings = base.model_copy(update={"index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"})})
-    layout = IndexLayout(settings.index.dir)
-    if not layout.exists():
-        typer.echo(f"Indexing {corpus} into {layout.root} with {model.name}...")
+    if not open_backend(settings).exists():
+        typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
         index_paths([corpus], settings, model)
-    engine = SearchEngine(layout, model, settings.search)
+    engine = build_engine(settings, model)
     aliases = series_aliases(engine)
     results = {name: score(run_system(engine, queries, options), queries, aliases) for name, options in SYSTEMS.items()}
     typer.echo(f"Encoder: {model.name}; {len(queries)} queries; corpus {corpus}\n")

@@ -12,18 +12,26 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from indexer.encoders import Encoder, load_encoder
+from indexer.backend.base import IndexNotFoundError
+from indexer.encoders import Encoder
 from indexer.schema import DocumentKind
 from indexer.settings import Settings, get_settings
-from indexer.store.layout import IndexLayout
 from search_api.audit import AuditLog
-from search_api.images import clip_text_leg, image_router
+from search_api.engine_factory import build_engine
+from search_api.images import image_router
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
-from search_api.retrieval import IndexNotFoundError, SearchEngine
+from search_api.retrieval import SearchEngine
+from search_api.cohorts import cohort_router
+from search_api.patients import patient_router
+from search_api.related import related_router
+from search_api.saved_searches import saved_search_router
+from search_api.scope import request_scope
+from indexer.backend.filters import DocumentFilter
 
 ANONYMOUS = "anonymous"
 
@@ -42,7 +50,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             pass  # no index yet: /search answers 503 until one is built
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served locally (no CDN in a hospital)
         title="medsearch API",
         version="0.1.0",
         description="Hybrid (BM25 + dense) search across clinical reports, patient records, articles and images.",
@@ -54,11 +62,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def engine() -> SearchEngine:
         if state["engine"] is None:
             try:
-                state["engine"] = SearchEngine(
-                    IndexLayout(settings.index.dir), encoder or load_encoder(settings.encoder), settings.search,
-                    text_to_image=clip_text_leg(settings),  # None unless a CLIP model is configured
-                    dense_settings=settings.dense,
-                )
+                state["engine"] = build_engine(settings, encoder)
             except IndexNotFoundError as exc:
                 raise HTTPException(status_code=503, detail=str(exc)) from exc
         return state["engine"]  # type: ignore[return-value]
@@ -67,8 +71,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         # The portal percent-encodes non-ASCII names (HTTP headers are ASCII): « Dr Hélène » arrives as UTF-8 %-escapes.
         return unquote((x_user or "").strip()) or ANONYMOUS
 
-    def run_search(request: SearchRequest, who: str, http: Request) -> SearchResponse:
-        response = engine().search(request)
+    def run_search(request: SearchRequest, who: str, http: Request, scope: DocumentFilter) -> SearchResponse:
+        response = engine().search(request, engine().request_filter(request, scope))
         audit.record(
             who,
             "search",
@@ -91,14 +95,18 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def search_get(
         http: Request,
         who: Annotated[str, Depends(user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
         q: Annotated[str, Query(description="Query text (French or English)")],
         kinds: Annotated[list[DocumentKind], Query()] = [],  # noqa: B006 - FastAPI needs a literal default
+        departments: Annotated[list[str], Query()] = [],  # noqa: B006
+        modalities: Annotated[list[str], Query()] = [],  # noqa: B006
         patient_id: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
         language: str | None = None,
         mode: SearchMode = "hybrid",
         include_negated: bool = False,
+        include_family: bool | None = None,
         expand: bool = True,
         clinical: bool = True,
         limit: int = 10,
@@ -108,14 +116,20 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             {
                 "q": q, "kinds": kinds, "patient_id": patient_id, "date_from": date_from, "date_to": date_to,
                 "language": language, "mode": mode, "include_negated": include_negated, "expand": expand, "clinical": clinical,
-                "limit": limit, "offset": offset,
+                "limit": limit, "offset": offset, "include_family": include_family,
+                "departments": departments, "modalities": modalities,
             }
         )
-        return run_search(request, who, http)
+        return run_search(request, who, http, scope)
 
     @app.post("/search", response_model=SearchResponse)
-    def search_post(request: SearchRequest, http: Request, who: Annotated[str, Depends(user)]) -> SearchResponse:
-        return run_search(request, who, http)
+    def search_post(
+        request: SearchRequest, http: Request, who: Annotated[str, Depends(user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+    ) -> SearchResponse:
+        return run_search(request, who, http, scope)
+
+    app.include_router(related_router(engine))  # before /documents/{id:path}, which would swallow /links
 
     @app.get("/documents/{doc_id:path}", response_model=DocumentResponse)
     def get_document(doc_id: str, http: Request, who: Annotated[str, Depends(user)]) -> DocumentResponse:
@@ -143,4 +157,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         return JSONResponse(status_code=422, content={"detail": errors})
 
     app.include_router(image_router(settings, engine, user, audit))
+    app.include_router(patient_router(engine, audit))
+    app.include_router(cohort_router(settings, engine, audit))
+    app.include_router(saved_search_router(settings))
     return app

@@ -37,8 +37,14 @@ class SearchRequest(BaseModel):
     language: Literal["fr", "en"] | None = None
     mode: SearchMode = "hybrid"
     include_negated: bool = Field(
-        default=False, description="Also match negated and family-history mentions (« absence de fracture »)"
+        default=False, description="Also match negated mentions (« absence de fracture »)"
     )
+    include_family: bool | None = Field(
+        default=None,
+        description="Also match family-history mentions (« mère diabétique »); default: same as include_negated",
+    )
+    departments: list[str] = Field(default_factory=list, description="Care units / departments (any of them)")
+    modalities: list[str] = Field(default_factory=list, description="Image modalities: CT, MR, CR... (any of them)")
     expand: bool = Field(default=True, description="Expand abbreviations and synonyms through the bilingual lexicon")
     clinical: bool = Field(
         default=True,
@@ -144,7 +150,17 @@ class SearchResponse(BaseModel):
     expanded_terms: list[ExpandedTerm] = Field(
         default_factory=list, description="Concepts recognised in the query and the terms they were expanded to"
     )
-    total: int = Field(description="Documents in the fused candidate pool (an estimate for deep pages)")
+    total: int = Field(
+        description="Exact number of documents containing the query's terms within the filters "
+        "(the same on every page and for every page size)"
+    )
+    total_patients: int = Field(default=0, description="Distinct patients among those documents")
+    term_match: bool = Field(
+        default=True,
+        description="False when no document contains the query's words: every result then comes from "
+        "semantic similarity alone",
+    )
+    ranked: int = Field(default=0, description="Results available to page through (term matches and semantic neighbours)")
     took_ms: float
     results: list[SearchResult]
 

@@ -79,7 +79,9 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, source_folder: Path, encod
     from indexer.settings import Settings
 
     root = tmp_path_factory.mktemp("index")
-    settings = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log"})
+    settings = Settings(
+        index={"dir": root / "index"}, api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"}
+    )
     report = index_paths([source_folder], settings, encoder)
     return settings, report
 

@@ -15,9 +15,8 @@ from eval.run_clinical import source_aliases
 from indexer.demo.generate import generate_corpus
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
-from indexer.store.layout import IndexLayout
 from search_api.models import SearchRequest
-from search_api.retrieval import SearchEngine
+from search_api.engine_factory import build_engine
 
 FINDING = "épanchement pleural"
 
@@ -30,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, encoder):
     settings = Settings(index={"dir": root / "index"})
     index_paths([corpus / "reports", corpus / "records"], settings, encoder)
     truth = json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))
-    engine = SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search)
+    engine = build_engine(settings, encoder)
     # the ground truth names documents by file stem; index ids are the sources' own identifiers
     aliases = source_aliases(engine)
     return engine, {aliases[name]: entry for name, entry in truth.items() if name in aliases}

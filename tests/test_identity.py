@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from indexer.pipeline import index_paths, parse_sources
 from indexer.settings import Settings
-from indexer.store.layout import IndexLayout
-from indexer.store.metadata import MetadataStore
+from indexer.backend.embedded.generations import live_layout
+from indexer.backend.embedded.metadata import MetadataStore
 from search_api.app import create_app
 
 IDENTITY = Path(__file__).parent / "fixtures" / "edge" / "identity"
@@ -51,7 +51,7 @@ def test_source_paths_are_absolute_and_prune_works_from_another_directory(
     monkeypatch.chdir(work)
     first = index_paths([Path("exports")], settings, encoder)  # a relative path, as a user types it
     assert first.documents_added == 4
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     assert all(os.path.isabs(p) for p in store.source_paths().values())
     store.close()
 
@@ -62,7 +62,7 @@ def test_source_paths_are_absolute_and_prune_works_from_another_directory(
     (work / "exports" / "b" / "CR.txt").unlink()
     pruned = index_paths([work / "exports"], settings, encoder, prune=True)
     assert pruned.documents_removed == 1
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     assert "report:b/CR.txt" not in store.document_ids() and "report:a/CR.txt" in store.document_ids()
 
 

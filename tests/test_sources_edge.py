@@ -14,8 +14,8 @@ from indexer.pipeline import index_paths, parse_sources, passage_contexts
 from indexer.schema import DocumentKind
 from indexer.settings import Settings
 from indexer.sources import SourceError, discover_sources, parse_file
-from indexer.store.layout import IndexLayout
-from indexer.store.metadata import MetadataStore
+from indexer.backend.embedded.generations import live_layout
+from indexer.backend.embedded.metadata import MetadataStore
 from indexer.text.passages import split_passages
 
 EDGE = Path(__file__).parent / "fixtures" / "edge"
@@ -109,7 +109,7 @@ def test_edge_folder_indexes_in_one_run(tmp_path: Path, encoder) -> None:
     shutil.copytree(EDGE, folder)
     settings = Settings(index={"dir": tmp_path / "index"})
     report = index_paths([folder], settings, encoder)
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     ids = set(store.document_ids())
     assert {"report:reports/date_3024.txt", "article:ART-1628", "article:ART-L1", "article:ART-L3",
             "record:P777010", "record:P777011", "report:reports/labels_only.txt"} <= ids

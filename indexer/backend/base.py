@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -152,6 +153,13 @@ class IndexBackend(ABC):
     def close(self) -> None:
         """Release files/connections (the object is unusable afterwards)."""
 
+    def pinned(self) -> AbstractContextManager[None]:
+        """Within the block, every read in this context (``contextvars``: the thread, and work submitted
+        with ``contextvars.copy_context().run``) sees the generation served when it was entered, even if
+        another request refreshes meanwhile: one request's passage ids and documents never mix two
+        generations. The default does nothing (a backend whose reads are already pinned)."""
+        return nullcontext()
+
     @abstractmethod
     def writer(self, encoder: str, dim: int, *, rebuild: bool = False) -> IndexWriter:
         """A write session for one indexing run, starting from the live generation (or empty with
@@ -196,10 +204,16 @@ class IndexBackend(ABC):
 
     @abstractmethod
     def image_search(
-        self, space: ImageSpace, vector: np.ndarray, limit: int, where: DocumentFilter | None = None
+        self,
+        space: ImageSpace,
+        vector: np.ndarray,
+        limit: int,
+        where: DocumentFilter | None = None,
+        model: str | None = None,
     ) -> list[ImageHit]:
         """Top-*limit* image documents by cosine in *space*, within *where* (``kinds`` is ignored:
-        only images have image vectors). An absent space gives []."""
+        only images have image vectors). An absent space, one of another dimension, or (with *model*)
+        one built by another model gives []."""
 
     @abstractmethod
     def image_vector(self, space: ImageSpace, doc_id: str) -> np.ndarray | None:

@@ -163,11 +163,13 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
         for rep in by_type.get("DiagnosticReport", [])
     ]
     encounters = []
+    stays: list[dict[str, Any]] = []
     for enc in by_type.get("Encounter", []):
         reason = "; ".join(_codeable_text(r) for r in (enc.reasonCode or []))
         start = dated(enc.period.start) if enc.period else ""
         kind = enc.class_fhir.display or enc.class_fhir.code if enc.class_fhir else ""
         encounters.append(f"Séjour {kind}{start}" + (f" : {reason}" if reason else ""))
+        stays.append(_stay(enc, kind, reason))
 
     sections = [Section(title="Patient", text=patient_text)]
     for name, lines in (
@@ -189,8 +191,47 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
         language=detect_language(text),
         source_path=str(path),
         sections=sections,
-        metadata={"codes": sorted(set(codes)), "resource_counts": {k: len(v) for k, v in by_type.items()}},
+        metadata={
+            "codes": sorted(set(codes)),
+            "resource_counts": {k: len(v) for k, v in by_type.items()},
+            # identifying fields, kept apart (as DICOM's ``identifying``) for the patient view and access rules
+            "identifying": _identity(patient),
+            "encounters": sorted(stays, key=lambda s: s.get("start") or ""),
+        },
     )
+
+
+def _identity(patient: Any) -> dict[str, str | None]:
+    """Name, birth date and sex of the Patient resource: the patient view's identity block."""
+    names = patient.name or []
+    official = next((n for n in names if n.use == "official"), names[0] if names else None)
+    name = None
+    if official is not None:
+        name = official.text or " ".join([*(official.given or []), (official.family or "").upper()]).strip() or None
+    return {
+        "patient_name": name,
+        "patient_birth_date": patient.birthDate.isoformat() if patient.birthDate else None,
+        "patient_sex": patient.gender,
+    }
+
+
+def _stay(enc: Any, kind: str, reason: str) -> dict[str, Any]:
+    """One Encounter as the timeline groups documents by: id, class, period, reason, care unit."""
+    start = parse_date(enc.period.start) if enc.period else None
+    end = parse_date(enc.period.end) if enc.period else None
+    unit = None
+    if enc.serviceType is not None:
+        unit = _codeable_text(enc.serviceType) or None
+    if unit is None and enc.serviceProvider is not None:
+        unit = enc.serviceProvider.display
+    return {
+        "id": enc.id,
+        "class": kind or None,
+        "start": start.isoformat() if start else None,
+        "end": end.isoformat() if end else None,
+        "reason": reason or None,
+        "unit": unit,
+    }
 
 
 def is_fhir(raw: Any) -> bool:
