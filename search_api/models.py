@@ -168,7 +168,7 @@ class SearchResponse(BaseModel):
                     "from the dense leg (« IR » where no document says it). Portals should say so above the list")
     @property
     def semantic_only(self) -> bool:
-        return bool(self.results) and not any(r.lexical_match for r in self.results)
+        return bool(self.results) and not (self.term_match and any(r.lexical_match for r in self.results))
 
 
 class DocumentResponse(BaseModel):
