@@ -102,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="12 queries only (smoke run)")
     parser.add_argument("--sweep", action="store_true", help="also the hybrid fusion-weight sweep per language")
     parser.add_argument("--no-peer", action="store_true", help="skip the txtai row")
+    parser.add_argument("--lexical-only", action="store_true",
+                        help="only the lexical rows (bm25, lexical+clinical) on an index without real vectors: minutes, not an hour")
     args = parser.parse_args(argv)
 
     reports = load_reports()
@@ -117,25 +119,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows: dict[str, dict[str, Rankings]] = {}  # row → language → rankings
     latency: dict[str, dict[str, float]] = {}
     notes: list[str] = []
-    for name in args.encoders:
-        encoder = encoder_factory(name)()
+    for name in (["none"] if args.lexical_only else args.encoders):
+        if args.lexical_only:
+            from bench.lexical_overhead import HashEncoder
+
+            encoder = HashEncoder()  # the lexical legs never read the vectors
+        else:
+            encoder = encoder_factory(name)()
         settings, timings = index_folder(corpus, args.workdir / f"index-{name}", encoder)
         engine = open_engine(settings, encoder)
         notes.append(f"{name}: index {settings.index.dir.name}, timings {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
         systems: dict[str, dict[str, object]] = {
             "bm25": {"mode": "lexical", "clinical": False},
             "lexical+clinical": {"mode": "lexical"},
-            f"dense {name}": {"mode": "dense"},
-            f"hybrid {name}": {"mode": "hybrid"},
         }
+        if not args.lexical_only:
+            systems |= {f"dense {name}": {"mode": "dense"}, f"hybrid {name}": {"mode": "hybrid"}}
         for language in args.languages:
             texts = {q.id: getattr(q, language) for q in queries}
-            engine.search(SearchRequest(q="warm-up", limit=DEPTH))
+            engine.search(SearchRequest(q="warm-up", mode="lexical" if args.lexical_only else "hybrid", limit=DEPTH))
             for row, options in systems.items():
                 rankings, ms = timed_rankings(engine_ranker(engine, **options), texts)
                 rows.setdefault(row, {})[language] = rankings
                 latency.setdefault(row, {})[language] = ms
-            if args.sweep:
+            if args.sweep and not args.lexical_only:
                 default = (engine.settings.lexical_weight, engine.settings.dense_weight)
                 for weight in LEXICAL_WEIGHTS:
                     engine.settings.lexical_weight, engine.settings.dense_weight = weight, 1.0
@@ -143,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     rows.setdefault(row, {})[language], latency.setdefault(row, {})[language] = timed_rankings(
                         engine_ranker(engine, mode="hybrid"), texts)
                 engine.settings.lexical_weight, engine.settings.dense_weight = default
-        if not args.no_peer:
+        if not (args.no_peer or args.lexical_only):
             peer = txtai_peer(corpus, encoder, settings.index.dir.parent)
             if isinstance(peer, str):
                 notes.append(f"txtai row skipped: {peer}")
