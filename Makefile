@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CLIP_STAMP := $(VENV)/.clip-installed
 
-.PHONY: demo test install install-clip index serve-api serve-ui eval eval-openi bench clean
+.PHONY: demo test install install-clip index serve-api serve-ui eval eval-openi bench clean e2e-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,27 @@ install-clip: $(CLIP_STAMP)
 demo: $(STAMP)
 	bash scripts/demo.sh
 
-test: $(STAMP) $(CLIP_STAMP)
+# Browser test (tests/test_e2e_browser.py): Debian's chromium, never a downloaded browser (Playwright's
+# Python package comes with the dev extras). Needs root (or password-less sudo) and apt-get; otherwise
+# it says so and the browser test is skipped with the same reason.
+CHROMIUM_PACKAGES := chromium chromium-driver fonts-noto-color-emoji
+e2e-deps:
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "e2e: chromium present (/usr/bin/chromium)"; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "e2e: no apt-get here: chromium not installed, the browser test will be skipped"; \
+	else \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && SUDO="sudo -n"; }; \
+	  if [ "$$(id -u)" != 0 ] && [ -z "$$SUDO" ]; then \
+	    echo "e2e: not root and no password-less sudo: chromium not installed, the browser test will be skipped"; \
+	  else \
+	    $$SUDO apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null 2>&1 \
+	      || { $$SUDO apt-get update >/dev/null 2>&1 && $$SUDO apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null 2>&1; } \
+	      || echo "e2e: apt-get could not install chromium: the browser test will be skipped"; \
+	  fi; \
+	fi
+
+test: $(STAMP) $(CLIP_STAMP) e2e-deps
 	$(BIN)/python -m pytest -q
 
 index: $(STAMP)

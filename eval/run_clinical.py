@@ -130,10 +130,17 @@ def main(
     index: Annotated[Path, typer.Option(help="Where to build (or reuse) the evaluation index")] = Path("var/eval/demo-index"),
     encoder: Annotated[str, typer.Option(help="Encoder name (default: the configured one)")] = "",
     queries_file: Annotated[Path, typer.Option("--queries")] = Path("eval/queries.yaml"),
+    lexical_only: Annotated[bool, typer.Option(help="lexical rows only, on an index without real vectors (fast); "
+                                               "adds the lexical leg with the previous hypothetical weight (0.6)")] = False,
 ) -> None:
     queries = load_queries(queries_file)
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
-    model = load_encoder(encoder_settings)
+    if lexical_only:
+        from bench.lexical_overhead import HashEncoder
+
+        model = HashEncoder()  # the lexical legs never read the vectors
+    else:
+        model = load_encoder(encoder_settings)
     base = Settings(encoder=encoder_settings.model_dump())
     shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
     key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
@@ -143,7 +150,17 @@ def main(
         index_paths([corpus], settings, model)
     engine = build_engine(settings, model)
     aliases = series_aliases(engine)
-    runs = {name: run_system(engine, queries, options) for name, options in SYSTEMS.items()}
+    systems = {k: v for k, v in SYSTEMS.items() if v["mode"] == "lexical"} if lexical_only else SYSTEMS
+    runs = {name: run_system(engine, queries, options) for name, options in systems.items()}
+    if lexical_only:  # the same index, queried with the hypothetical field's previous weight
+        from indexer.backend.embedded import lexical as lexical_store
+
+        current = lexical_store.FIELD_BOOSTS["hyp"]
+        lexical_store.FIELD_BOOSTS["hyp"] = 0.6
+        try:
+            runs["lexical+clinical, hyp weight 0.6 (before #14)"] = run_system(engine, queries, SYSTEMS["lexical+clinical"])
+        finally:
+            lexical_store.FIELD_BOOSTS["hyp"] = current
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))

@@ -3,13 +3,12 @@
 Every endpoint of :mod:`search_api.patients`, :mod:`search_api.cohorts` and
 :mod:`search_api.saved_searches` takes its access scope from :func:`request_scope` and its user
 from :func:`current_user` (FastAPI dependencies), and combines the scope with the user's own filters
-through :func:`within_scope`. The access layer narrows what a caller sees by overriding these
-dependencies (``app.dependency_overrides`` or by replacing them here); nothing else has to change,
-because no endpoint reads a store around the filter.
+through :func:`within_scope`. Both come from the authenticated principal
+(:func:`search_api.security.current_principal`: 401 without a verified identity); no endpoint
+reads a store around the filter, so the access rules apply to these views unchanged.
 
 :func:`identity_policy` is the hook for de-identification: it returns the function applied to a
-patient's identity block before it leaves the API (identity today; a researcher's scope can map it
-to pseudonymous fields).
+patient's identity block before it leaves the API.
 """
 
 from __future__ import annotations
@@ -17,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
-from urllib.parse import unquote
 
-from fastapi import Header
+from fastapi import Depends, HTTPException
 
 from indexer.backend.filters import DocumentFilter
+from search_api.security import Principal, current_principal
 
 ANONYMOUS = "anonymous"
 
@@ -29,18 +28,25 @@ ANONYMOUS = "anonymous"
 IdentityPolicy = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def current_user(x_user: Annotated[str | None, Header(description="Authenticated user name")] = None) -> str:
-    """The caller's name: the owner of saved searches and cohorts, and the audit log's subject."""
-    return unquote((x_user or "").strip()) or ANONYMOUS
+def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> str:
+    """The authenticated caller's name: the owner of saved searches and cohorts, and the audit log's subject."""
+    return principal.user
 
 
-def request_scope() -> DocumentFilter:
-    """The caller's access restriction as a filter (unrestricted until authentication lands)."""
-    return DocumentFilter()
+def request_scope(principal: Annotated[Principal, Depends(current_principal)]) -> DocumentFilter:
+    """The caller's access restriction as a filter (applied inside every retrieval leg).
+
+    These patient-centred screens (patient view, timeline, cohorts, document links) show identified
+    data; their de-identified researcher version does not exist yet, so a researcher is refused here
+    (403) rather than shown names: least privilege until it does.
+    """
+    if principal.deidentified:
+        raise HTTPException(status_code=403, detail="cet écran n'est pas disponible en vue pseudonymisée (rôle chercheur)")
+    return principal.scope.apply(DocumentFilter())
 
 
 def identity_policy() -> IdentityPolicy:
-    """What of a patient's identity the caller may see (everything until de-identification lands)."""
+    """What of a patient's identity the caller may see (researchers never reach these screens)."""
     return lambda identity: identity
 
 

@@ -3,13 +3,19 @@ index built from it once per test session with the real default encoder."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
+
+# Every app the tests create keeps its signing / pseudonym keys in a temp dir, not the checkout's
+# var/secrets; set at import time so tokens made at test-module import are signed with that key.
+os.environ["MEDSEARCH_SECURITY__SECRETS_DIR"] = tempfile.mkdtemp(prefix="medsearch-test-secrets-")
 
 
 def write_ct_dicom(path: Path, patient_id: str, accession: str, study_date: str = "20240314") -> None:

@@ -9,11 +9,13 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import IMG_T001, RPT_T001, RPT_T003
 from search_api.app import create_app
 from conftest import IMG_T001, RPT_T001, RPT_T003
+from auth_support import auth
 
-DR = {"X-User": "dr.martin"}
-OTHER = {"X-User": "dr.durand"}
+DR = auth("clinician", "dr.martin")
+OTHER = auth("clinician", "dr.durand")
 
 
 @pytest.fixture(scope="module")

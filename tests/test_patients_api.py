@@ -9,12 +9,14 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T002, RPT_T003
 from search_api.app import create_app
+from search_api.image_results import image_url
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
-from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T003
+from auth_support import auth
 
-USER = {"X-User": "dr.martin"}
+USER = auth("clinician", "dr.martin")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,15 @@ def test_timeline_groups_by_stay_marks_query_matches_and_filters_kinds(client: T
     assert {e["id"] for e in stay_group["entries"]} == {RPT_T003, REC_P900003}
     letter = next(e for e in stay_group["entries"] if e["id"] == RPT_T003)
     assert letter["matched"] and "<mark>" in letter["snippet"] and letter["age"] == 62
-    assert body["matched"] == sum(e["matched"] for g in body["groups"] for e in g["entries"]) >= 1
+    assert body["matched"] == sum(e["matched"] for g in body["groups"] for e in g["entries"] if not e["entry"]) >= 1
+    # the record's own dated entries are timeline lines too, marked when their text matches
+    entries = [e for g in body["groups"] for e in g["entries"] if e["entry"]]
+    assert {e["entry"] for e in entries} == {"Problème", "Résultat", "Examen"}
+    infarct = next(e for e in entries if e["entry"] == "Problème" and e["date"] == "2024-06-18")
+    assert infarct["matched"] and "<mark>" in infarct["snippet"] and infarct["stay_id"] == "E1"
+    diabetes = next(e for e in entries if e["date"] == "2015-01-01")
+    assert not diabetes["matched"] and diabetes["stay_id"] is None and "Diabète" in diabetes["title"]
+    assert body["groups"][-1]["stay"] is None  # 2015: outside any known stay, listed last
     unmatched = client.get("/patients/P900003/timeline", params={"q": "fracture"}, headers=USER).json()
     assert unmatched["matched"] == 0 and not any(e["matched"] for g in unmatched["groups"] for e in g["entries"])
     reports = client.get("/patients/P900003/timeline", params={"kinds": "report"}, headers=USER).json()
@@ -66,14 +76,14 @@ def test_timeline_groups_by_stay_marks_query_matches_and_filters_kinds(client: T
 def test_timeline_images_have_thumbnails_and_body_part(client: TestClient) -> None:
     body = client.get("/patients/P900001/timeline", headers=USER).json()
     image = next(e for g in body["groups"] for e in g["entries"] if e["kind"] == "image")
-    assert image["thumbnail_url"] == f"/images/{IMG_T001}/thumbnail" and image["body_part"] == "CHEST"
+    assert image["thumbnail_url"] == image_url(IMG_T001, "thumbnail") and image["body_part"] == "CHEST"
     assert image["modality"] == "CT" and image["department"] == "Radiologie"
 
 
 def _all_lexical_ids(client: TestClient, q: str) -> set[str]:
     found, offset = set(), 0
     while True:
-        page = client.get("/search", params={"q": q, "mode": "lexical", "limit": 100, "offset": offset}).json()
+        page = client.get("/search", params={"q": q, "mode": "lexical", "limit": 100, "offset": offset}, headers=USER).json()
         found |= {r["id"] for r in page["results"] if r["explanation"]["lexical_rank"] is not None}
         if len(page["results"]) < 100:
             return found
@@ -84,16 +94,16 @@ def _all_lexical_ids(client: TestClient, q: str) -> set[str]:
 def test_search_total_is_exact_and_independent_of_the_page(client: TestClient, q: str) -> None:
     exact = _all_lexical_ids(client, q)
     totals = {
-        (limit, offset): client.get("/search", params={"q": q, "limit": limit, "offset": offset}).json()["total"]
+        (limit, offset): client.get("/search", params={"q": q, "limit": limit, "offset": offset}, headers=USER).json()["total"]
         for limit, offset in [(1, 0), (10, 0), (2, 2), (50, 0)]
     }
     assert set(totals.values()) == {len(exact)}, totals
-    body = client.get("/search", params={"q": q}).json()
+    body = client.get("/search", params={"q": q}, headers=USER).json()
     assert body["term_match"] is True and body["total_patients"] >= 1
 
 
 def test_query_without_any_term_match_says_so(client: TestClient) -> None:
-    body = client.get("/search", params={"q": "xylophone"}).json()
+    body = client.get("/search", params={"q": "xylophone"}, headers=USER).json()
     assert body["total"] == 0 and body["total_patients"] == 0 and body["term_match"] is False
     assert body["results"], "the dense leg still proposes neighbours"
     assert all(r["explanation"]["lexical_rank"] is None for r in body["results"])
@@ -101,7 +111,7 @@ def test_query_without_any_term_match_says_so(client: TestClient) -> None:
 
 def test_results_grouped_by_patient_with_exact_counts(client: TestClient) -> None:
     body = client.get("/search/patients", params={"q": "épanchement pleural"}, headers=USER).json()
-    flat = client.get("/search", params={"q": "épanchement pleural"}).json()
+    flat = client.get("/search", params={"q": "épanchement pleural"}, headers=USER).json()
     assert body["total"] == flat["total"] and body["total_patients"] == flat["total_patients"]
     assert body["patients"][0]["patient_id"] == "P900001"
     assert body["patients"][0]["matching_documents"] == 2  # the report and its CT image
@@ -137,7 +147,7 @@ def test_report_and_image_link_both_ways(client: TestClient) -> None:
     assert [r["id"] for r in image["reports"]] == [RPT_T001] and image["images"] == []
     report = client.get(f"/documents/{RPT_T001}/links", headers=USER).json()
     assert [i["id"] for i in report["images"]] == [IMG_T001]
-    assert report["images"][0]["thumbnail_url"] == f"/images/{IMG_T001}/thumbnail"
+    assert report["images"][0]["thumbnail_url"] == image_url(IMG_T001, "thumbnail")
     assert client.get(f"/documents/{RPT_T001}/links").status_code == 401
     assert client.get("/documents/NOPE/links", headers=USER).status_code == 404
 
@@ -156,3 +166,37 @@ def test_document_highlight_marks_terms_and_names_the_best_section(client: TestC
     assert "<mark>Épanchement</mark> <mark>pleural</mark>" in body["sections"][body["best_section"]]["html"]
     plain = client.get(f"/documents/{RPT_T001}/highlight", headers=USER).json()
     assert plain["best_section"] is None and not any("<mark>" in s["html"] for s in plain["sections"])
+
+
+def test_patient_id_is_case_insensitive(client: TestClient) -> None:
+    assert client.get("/patients/p900003", headers=USER).json()["identity"]["name"] == "Jean EXEMPLE"
+    flat = client.get("/search", params={"q": "fracture", "patient_id": "p900002"}, headers=USER).json()
+    assert [r["id"] for r in flat["results"]][:1] == [RPT_T002] and flat["total"] == 1
+
+
+ONLY_P1 = auth("clinician", "dr.martin", patients=["P900001"])
+
+
+@pytest.fixture()
+def scoped(indexed, encoder):  # noqa: ANN001, ANN201
+    """A client of the API; its caller (``ONLY_P1``) may only see patient P900001."""
+    settings, _ = indexed
+    return TestClient(create_app(settings, encoder=encoder))
+
+
+def test_every_patient_view_applies_the_access_scope(scoped: TestClient) -> None:
+    assert scoped.get("/patients/P900003", headers=ONLY_P1).status_code == 404
+    assert scoped.get("/patients/P900003/timeline", headers=ONLY_P1).status_code == 404
+    assert scoped.get("/patients/P900001", headers=ONLY_P1).status_code == 200
+    grouped = scoped.get("/search/patients", params={"q": "infarctus"}, headers=ONLY_P1).json()
+    assert grouped["total_patients"] == 0 and grouped["term_match"] is False  # P900003's letter is out of scope
+    assert {p["patient_id"] for p in grouped["patients"]} <= {"P900001"}  # semantic neighbours, in scope only
+    flat = scoped.get("/search", params={"q": "épanchement pleural"}, headers=ONLY_P1).json()
+    assert {r["patient_id"] for r in flat["results"]} <= {"P900001", None}
+    cohort = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}]}, headers=ONLY_P1).json()
+    assert [p["patient_id"] for p in cohort["patients"]] == ["P900001"]
+    added = scoped.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}], "included": ["P900003"]},
+                        headers=ONLY_P1).json()
+    assert [p["patient_id"] for p in added["patients"]] == ["P900001"]  # out of scope: cannot be added by hand
+    assert scoped.get(f"/documents/{RPT_T003}/links", headers=ONLY_P1).status_code == 404
+    assert scoped.get(f"/documents/{RPT_T003}/highlight", headers=ONLY_P1).status_code == 404

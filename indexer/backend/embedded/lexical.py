@@ -20,6 +20,8 @@ from pathlib import Path
 
 import tantivy
 
+from indexer.crashpoints import crash_point
+
 from indexer.schema import Document, Passage
 from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
 from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit
@@ -112,6 +114,7 @@ class LexicalIndex:
     def commit(self) -> None:
         if self._writer is not None:
             self._writer.commit()
+            crash_point("lexical.committed")  # before segment merges finish
             self._writer.wait_merging_threads()
             self._writer = None
         self._index.reload()
