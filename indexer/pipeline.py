@@ -23,7 +23,7 @@ from indexer.schema import Document, Passage
 from indexer.settings import Settings
 from indexer.sources import SourceError, discover_files, parse_file
 from indexer.store.dense import DenseIndex
-from indexer.store.layout import IndexLayout, Manifest
+from indexer.store.layout import FORMAT_VERSION, IndexLayout, Manifest
 from indexer.store.lexical import LexicalIndex
 from indexer.store.metadata import MetadataStore
 from indexer.text.passages import split_passages
@@ -119,6 +119,11 @@ def _open_layout(settings: Settings, encoder: Encoder, rebuild: bool) -> tuple[I
     layout.root.mkdir(parents=True, exist_ok=True)
     if layout.exists():
         manifest = layout.read_manifest()
+        if manifest.format_version != FORMAT_VERSION:
+            raise EncoderMismatchError(
+                f"index at {layout.root} has format {manifest.format_version}, this version writes {FORMAT_VERSION}. "
+                "Re-run with --rebuild."
+            )
         if manifest.encoder != encoder.name or manifest.dim != encoder.dim:
             raise EncoderMismatchError(
                 f"index at {layout.root} was built with encoder {manifest.encoder} ({manifest.dim}-d); "

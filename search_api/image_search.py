@@ -116,7 +116,8 @@ class ClipTextLeg:
         return [(h.doc_id, h.score) for h in hits]
 
 
-TextSearch = Callable[[SearchRequest], SearchResponse]
+#: the hybrid text search: (request, filter applied inside its legs) → response
+TextSearch = Callable[[SearchRequest, DocumentFilter], SearchResponse]
 
 
 class ImageSearch:
@@ -157,7 +158,7 @@ class ImageSearch:
                 q=q, kinds=[DocumentKind.IMAGE], patient_id=where.patient_id,
                 date_from=where.date_from, date_to=where.date_to, limit=min(depth, MAX_LIMIT),
             )
-            text = text_search(request).results
+            text = text_search(request, replace(where, kinds=IMAGE_KINDS)).results
             legs["text"] = [r.id for r in text]
             best = max((r.explanation.dense_similarity or 0.0 for r in text), default=None)
             text_methods = {  # only where the text really matched: a term, or a dense match near the best

@@ -22,7 +22,7 @@ from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
 from indexer.settings import DenseSettings, SearchSettings
 from indexer.store.dense import DenseIndex
-from indexer.store.layout import IndexLayout
+from indexer.store.layout import FORMAT_VERSION, IndexLayout
 from indexer.store.lexical import LexicalIndex
 from indexer.store.metadata import DocumentFilter, MetadataStore
 from indexer.store.passage_table import PassageTable
@@ -111,6 +111,11 @@ class SearchEngine:
 
     def _open(self) -> None:
         manifest = self.layout.read_manifest()
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexNotFoundError(
+                f"index at {self.layout.root} has format {manifest.format_version}, this version reads "
+                f"{FORMAT_VERSION}: run `medsearch index PATH --rebuild`"
+            )
         if manifest.encoder != self.encoder.name:
             raise IndexNotFoundError(
                 f"index built with encoder {manifest.encoder}, API configured with {self.encoder.name}"
@@ -154,16 +159,25 @@ class SearchEngine:
         hits = self.dense.search(self._embed(plan.dense_text), depth, allowed)
         return [(h.pid, h.score) for h in hits]
 
-    def search(self, request: SearchRequest) -> SearchResponse:
-        started = time.perf_counter()
-        self.refresh_if_changed()
-        where = DocumentFilter(
+    @staticmethod
+    def filter_for(request: SearchRequest) -> DocumentFilter:
+        """The filter a request's own fields ask for (no access restriction)."""
+        return DocumentFilter(
             kinds=tuple(k.value for k in request.kinds),
             patient_id=request.patient_id,
             language=request.language,
             date_from=request.date_from,
             date_to=request.date_to,
+            departments=tuple(getattr(request, "departments", None) or ()),
+            modalities=tuple(getattr(request, "modalities", None) or ()),
         )
+
+    def search(self, request: SearchRequest, where: DocumentFilter | None = None) -> SearchResponse:
+        """Hybrid search; *where* (default: :meth:`filter_for` the request) is applied inside every leg,
+        so the access layer passes ``filter_for(request).restricted(...)``."""
+        started = time.perf_counter()
+        self.refresh_if_changed()
+        where = where if where is not None else self.filter_for(request)
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
         plan = plan_query(request)

@@ -24,11 +24,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 
 def normalise_key(value: str) -> str:
     """The form keyword fields (patient id, department, modality) are stored and compared in."""
     return value.strip().casefold()
+
+
+def _key(value: Any) -> str | None:
+    if value is None:
+        return None
+    key = normalise_key(str(value))
+    return key or None
+
+
+def _keys(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(dict.fromkeys(k for k in (_key(v) for v in values) if k))
+
+
+@dataclass(frozen=True)
+class DocumentKeys:
+    """The normalised keyword values of one document that filters compare against.
+
+    Every backend stores exactly these (so « Radiologie » in a report header and « RADIOLOGIE » in a
+    DICOM header are one department), computed here once from the document.
+    """
+
+    patient: str | None
+    department: str | None
+    modality: str | None
+
+    @classmethod
+    def of(cls, document: Any) -> DocumentKeys:
+        """Keys of an :class:`indexer.schema.Document` (department: ``metadata['department']``)."""
+        metadata = getattr(document, "metadata", None) or {}
+        return cls(_key(document.patient_id), _key(metadata.get("department")), _key(document.modality))
 
 
 @dataclass(frozen=True)
@@ -61,6 +94,57 @@ class DocumentFilter:
             or self.allowed_patients is not None
             or self.allowed_departments is not None
         )
+
+    # -- normalised values, as every backend compares them --------------------------------------
+    @property
+    def patient_key(self) -> str | None:
+        return _key(self.patient_id)
+
+    @property
+    def department_keys(self) -> tuple[str, ...]:
+        return _keys(self.departments) or ()
+
+    @property
+    def modality_keys(self) -> tuple[str, ...]:
+        return _keys(self.modalities) or ()
+
+    @property
+    def allowed_patient_keys(self) -> tuple[str, ...] | None:
+        return _keys(self.allowed_patients)
+
+    @property
+    def allowed_department_keys(self) -> tuple[str, ...] | None:
+        return _keys(self.allowed_departments)
+
+    def admits(self, document: Any) -> bool:
+        """Whether *document* passes this filter: the reference semantics every backend implements
+        inside its engine (used by tests and by backends for single-document checks)."""
+        keys = DocumentKeys.of(document)
+        kind = getattr(document.kind, "value", document.kind)
+        if self.kinds and kind not in self.kinds:
+            return False
+        if self.patient_id and keys.patient != self.patient_key:
+            return False
+        if self.language and document.language != self.language:
+            return False
+        if (self.date_from or self.date_to) and document.date is None:
+            return False
+        if self.date_from and document.date < self.date_from:
+            return False
+        if self.date_to and document.date > self.date_to:
+            return False
+        if self.departments and keys.department not in self.department_keys:
+            return False
+        if self.modalities and keys.modality not in self.modality_keys:
+            return False
+        if keys.patient is not None:  # access restrictions only concern patient documents
+            allowed = self.allowed_patient_keys
+            if allowed is not None and keys.patient not in allowed:
+                return False
+            allowed = self.allowed_department_keys
+            if allowed is not None and keys.department not in allowed:
+                return False
+        return True
 
     def restricted(self, patients: tuple[str, ...] | None, departments: tuple[str, ...] | None) -> DocumentFilter:
         """This filter narrowed to an access scope (None = no restriction on that axis)."""

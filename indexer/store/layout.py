@@ -21,7 +21,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-FORMAT_VERSION = 1
+#: 2: normalised keyword columns/fields (patient, department, modality) for filters and access restriction
+FORMAT_VERSION = 2
 
 
 class Manifest(BaseModel):

@@ -7,7 +7,9 @@ the field of its status: ``body`` (affirmed), ``hyp`` (hypothetical: « suspicio
 ``body`` and ``hyp``, so « absence de fracture » is not a hit for "fracture"; asking for negated
 mentions searches ``neg`` instead. Every field exists twice, once per analyzer (``body_fr``,
 ``body_en``...), and a query term matches through whichever analysis fits best (disjunction-max).
-Filter fields (kind, patient, language, date) are indexed raw so filters run inside the engine.
+Filter fields (kind, patient, language, date, department, modality) are indexed raw so filters run
+inside the engine; keyword fields hold their :func:`~indexer.backend.filters.normalise_key` form, and
+a document without a patient carries ``access=open`` (access restrictions only concern patients).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import tantivy
 
 from indexer.schema import Document, Passage
 from indexer.store.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
-from indexer.store.metadata import DocumentFilter
+from indexer.backend.filters import DocumentFilter, DocumentKeys
 
 TITLE_BOOST = 0.5
 EXPANSION_BOOST = 0.7  # a synonym or expanded abbreviation counts a little less than the words typed
@@ -31,13 +33,15 @@ CONTEXT_FIELDS = {"affirmed": "body", "hypothetical": "hyp", "negated": "neg", "
 #: field prefix → weight when searched
 FIELD_BOOSTS = {"body": 1.0, "hyp": 0.6, "neg": 1.0, "fam": 1.0}
 DEFAULT_STATUSES: tuple[str, ...] = ("affirmed", "hypothetical")
+#: ``access`` value of documents without a patient: visible whatever the access restriction
+OPEN_ACCESS = "open"
 ALL_STATUSES: tuple[str, ...] = tuple(CONTEXT_FIELDS)
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("pid", stored=True, indexed=True, fast=True)
-    for name in ("doc_id", "kind", "patient_id", "language"):
+    for name in ("doc_id", "kind", "patient_id", "language", "department", "modality", "access"):
         builder.add_text_field(name, stored=name == "doc_id", tokenizer_name="raw")
     builder.add_date_field("date", indexed=True, fast=True)
     for lang in LANGUAGES:
@@ -78,14 +82,21 @@ class LexicalIndex:
         """Index *passages*; ``contexts[i]`` maps a status to passage i's text with that status
         (without it, the whole passage counts as affirmed)."""
         writer = self._w()
+        keys = DocumentKeys.of(document)
         for i, (pid, passage) in enumerate(passages):
             doc = tantivy.Document()
             doc.add_unsigned("pid", pid)
             doc.add_text("doc_id", document.id)
             doc.add_text("kind", document.kind.value)
             doc.add_text("language", document.language)
-            if document.patient_id:
-                doc.add_text("patient_id", document.patient_id)
+            if keys.patient:
+                doc.add_text("patient_id", keys.patient)
+            else:
+                doc.add_text("access", OPEN_ACCESS)
+            if keys.department:
+                doc.add_text("department", keys.department)
+            if keys.modality:
+                doc.add_text("modality", keys.modality)
             if document.date:
                 doc.add_date("date", datetime(document.date.year, document.date.month, document.date.day, tzinfo=timezone.utc))
             parts = contexts[i] if contexts is not None else {"affirmed": passage.text}
@@ -158,14 +169,35 @@ class LexicalIndex:
             clauses.append((tantivy.Occur.Should, clause if rank == 0 else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
+    def _any_of(self, field: str, values: Iterable[str]) -> tantivy.Query:
+        """Matches documents whose raw *field* is one of *values* (none: matches nothing)."""
+        values = list(values)
+        if not values:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.term_set_query(self.schema, field, values)
+
+    def _open_or(self, field: str, allowed: tuple[str, ...]) -> tantivy.Query:
+        """An access restriction: documents without a patient, or whose *field* is allowed."""
+        should = tantivy.Occur.Should
+        return tantivy.Query.boolean_query(
+            [(should, tantivy.Query.term_query(self.schema, "access", OPEN_ACCESS)), (should, self._any_of(field, allowed))]
+        )
+
     def _filter_clauses(self, where: DocumentFilter) -> list[tuple[tantivy.Occur, tantivy.Query]]:
         must = tantivy.Occur.Must
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if where.kinds:
-            kinds = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "kind", k)) for k in where.kinds]
-            clauses.append((must, tantivy.Query.boolean_query(kinds)))
+            clauses.append((must, self._any_of("kind", where.kinds)))
         if where.patient_id:
-            clauses.append((must, tantivy.Query.term_query(self.schema, "patient_id", where.patient_id)))
+            clauses.append((must, tantivy.Query.term_query(self.schema, "patient_id", where.patient_key or "")))
+        if where.departments:
+            clauses.append((must, self._any_of("department", where.department_keys)))
+        if where.modalities:
+            clauses.append((must, self._any_of("modality", where.modality_keys)))
+        if (allowed := where.allowed_patient_keys) is not None:
+            clauses.append((must, self._open_or("patient_id", allowed)))
+        if (allowed := where.allowed_department_keys) is not None:
+            clauses.append((must, self._open_or("department", allowed)))
         if where.language:
             clauses.append((must, tantivy.Query.term_query(self.schema, "language", where.language)))
         if where.date_from or where.date_to:
@@ -202,7 +234,9 @@ class LexicalIndex:
             clauses.append((tantivy.Occur.Should if clauses else tantivy.Occur.Must, free))
         if not clauses:
             return []
-        query = tantivy.Query.boolean_query([*clauses, *self._filter_clauses(where or DocumentFilter())])
+        # filters select, they do not score: a constant 0 keeps BM25 ranking the same under any filter
+        filters = [(occur, tantivy.Query.const_score_query(q, 0.0)) for occur, q in self._filter_clauses(where or DocumentFilter())]
+        query = tantivy.Query.boolean_query([*clauses, *filters])
         searcher = self._index.searcher()
         # count=False: no total is needed, and counting every match forbids Tantivy's top-k pruning
         # (block-max WAND); passage ids come from the pid fast field, not from 100 stored documents.

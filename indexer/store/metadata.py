@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from indexer.backend.filters import DocumentFilter  # noqa: F401  (re-exported until the stores move behind the backend)
+from indexer.backend.filters import DocumentFilter, DocumentKeys
 from indexer.schema import Document, Passage
 
 _SCHEMA = """
@@ -28,9 +28,12 @@ CREATE TABLE IF NOT EXISTS documents (
     modality TEXT,
     source_path TEXT NOT NULL,
     body TEXT NOT NULL,           -- the full Document as JSON
-    content_hash TEXT NOT NULL
+    content_hash TEXT NOT NULL,
+    patient_key TEXT,             -- normalise_key(patient_id): what filters compare
+    department_key TEXT,          -- normalise_key(metadata['department'])
+    modality_key TEXT             -- normalise_key(modality)
 );
-CREATE INDEX IF NOT EXISTS documents_patient ON documents(patient_id);
+CREATE INDEX IF NOT EXISTS documents_patient ON documents(patient_key);
 CREATE INDEX IF NOT EXISTS documents_kind ON documents(kind);
 CREATE TABLE IF NOT EXISTS passages (
     pid INTEGER PRIMARY KEY,
@@ -85,8 +88,9 @@ class MetadataStore:
         return removed
 
     def add_document(self, document: Document, passages: list[tuple[int, Passage]]) -> None:
+        keys = DocumentKeys.of(document)
         self._db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 document.id,
                 document.kind.value,
@@ -99,6 +103,9 @@ class MetadataStore:
                 document.source_path,
                 document.model_dump_json(),
                 document.content_hash(),
+                keys.patient,
+                keys.department,
+                keys.modality,
             ),
         )
         self._db.executemany(
@@ -134,11 +141,11 @@ class MetadataStore:
             sql += " WHERE " + " AND ".join(clauses)
         return [pid for (pid,) in self._db.execute(sql, params)]
 
-    def passage_filter_rows(self) -> Iterator[tuple[int, str, str, str, str | None, str | None]]:
-        """(pid, doc id, kind, language, patient id, ISO date) of every passage, streamed: the API's
-        in-memory :class:`~indexer.store.passage_table.PassageTable`."""
+    def passage_filter_rows(self) -> Iterator[tuple[int, str, str, str, str | None, str | None, str | None, str | None]]:
+        """(pid, doc id, kind, language, patient key, ISO date, department key, modality key) of every
+        passage, streamed: the API's in-memory :class:`~indexer.store.passage_table.PassageTable`."""
         return self._db.execute(
-            "SELECT p.pid, p.doc_id, d.kind, d.language, d.patient_id, d.date"
+            "SELECT p.pid, p.doc_id, d.kind, d.language, d.patient_key, d.date, d.department_key, d.modality_key"
             " FROM passages p JOIN documents d ON d.id = p.doc_id"
         )
 
@@ -161,15 +168,34 @@ class MetadataStore:
         return dict(self._db.execute("SELECT id, source_path FROM documents"))
 
 
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({','.join('?' * len(values))})" if values else "0"
+
+
 def _filter_sql(where: DocumentFilter) -> tuple[list[str], list[object]]:
+    """SQL clauses (over ``documents d``) of *where*: the reference semantics of
+    :class:`~indexer.backend.filters.DocumentFilter` the other translations are tested against."""
     clauses: list[str] = []
     params: list[object] = []
     if where.kinds:
-        clauses.append(f"d.kind IN ({','.join('?' * len(where.kinds))})")
+        clauses.append(_in("d.kind", where.kinds))
         params += list(where.kinds)
     if where.patient_id:
-        clauses.append("d.patient_id = ?")
-        params.append(where.patient_id)
+        clauses.append("d.patient_key = ?")
+        params.append(where.patient_key)
+    if where.departments:
+        clauses.append(_in("d.department_key", where.department_keys))
+        params += list(where.department_keys)
+    if where.modalities:
+        clauses.append(_in("d.modality_key", where.modality_keys))
+        params += list(where.modality_keys)
+    # access restrictions only concern patient documents (no patient: visible to everyone)
+    if (allowed := where.allowed_patient_keys) is not None:
+        clauses.append(f"(d.patient_key IS NULL OR {_in('d.patient_key', allowed)})")
+        params += list(allowed)
+    if (allowed := where.allowed_department_keys) is not None:
+        clauses.append(f"(d.patient_key IS NULL OR {_in('d.department_key', allowed)})")
+        params += list(allowed)
     if where.language:
         clauses.append("d.language = ?")
         params.append(where.language)

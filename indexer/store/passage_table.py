@@ -23,13 +23,15 @@ from itertools import islice
 
 import numpy as np
 
-from indexer.store.metadata import DocumentFilter, MetadataStore
+from indexer.backend.filters import DocumentFilter, normalise_key
+from indexer.store.metadata import MetadataStore
 
 _EPOCH = dt.date(1970, 1, 1)
 _NO_CODE = -1
 _CHUNK_ROWS = 50_000
-#: (pid, doc id, kind, language, patient id, ISO date)
-FilterRow = tuple[int, str, str, str, str | None, str | None]
+#: (pid, doc id, kind, language, patient key, ISO date[, department key, modality key]); keys are
+#: :func:`~indexer.backend.filters.normalise_key` forms (the last two may be left out: None)
+FilterRow = tuple
 
 
 def _day_number(value: dt.date) -> int:
@@ -47,9 +49,13 @@ class PassageTable:
     patient: np.ndarray  # int32 codes into patient_codes, -1 = no patient
     day: np.ndarray  # int32 days since 1970-01-01
     has_date: np.ndarray  # bool
+    department: np.ndarray  # int32 codes into department_codes, -1 = none
+    modality: np.ndarray  # int16 codes into modality_codes, -1 = none
     kind_codes: dict[str, int]
     language_codes: dict[str, int]
     patient_codes: dict[str, int]
+    department_codes: dict[str, int]
+    modality_codes: dict[str, int]
     doc_ids: list[str]
 
     @classmethod
@@ -75,22 +81,30 @@ class PassageTable:
             patient=np.full(size, _NO_CODE, dtype=np.int32),
             day=np.zeros(size, dtype=np.int32),
             has_date=np.zeros(size, dtype=bool),
+            department=np.full(size, _NO_CODE, dtype=np.int32),
+            modality=np.full(size, _NO_CODE, dtype=np.int16),
             kind_codes={},
             language_codes={},
             patient_codes={},
+            department_codes={},
+            modality_codes={},
             doc_ids=[],
         )
         doc_codes: dict[str, int] = {}
         days: dict[str, int] = {}
+        aliases: dict[str, dict[str, int]] = {"patient": {}, "department": {}, "modality": {}}  # raw → code
         remaining = iter(rows)
         while chunk := list(islice(remaining, _CHUNK_ROWS)):
-            pids, docs, kinds, languages, patients, dates = zip(*chunk)
+            chunk = [tuple(row) + (None,) * (8 - len(row)) for row in chunk]
+            pids, docs, kinds, languages, patients, dates, departments, modalities = zip(*chunk)
             index = np.fromiter(pids, dtype=np.int64, count=len(chunk))
             table.present[index] = True
             table.doc[index] = _encode(docs, doc_codes)
             table.kind[index] = _encode(kinds, table.kind_codes)
             table.language[index] = _encode(languages, table.language_codes)
-            table.patient[index] = _encode(patients, table.patient_codes)
+            table.patient[index] = _encode(patients, table.patient_codes, aliases["patient"])
+            table.department[index] = _encode(departments, table.department_codes, aliases["department"])
+            table.modality[index] = _encode(modalities, table.modality_codes, aliases["modality"])
             for text in set(dates) - days.keys():
                 days[text] = _day_number(dt.date.fromisoformat(text)) if text else 0
             table.day[index] = [days[text] for text in dates]
@@ -113,10 +127,18 @@ class PassageTable:
         """Boolean mask over passage ids: True where the passage's document matches *where*."""
         keep = self.present.copy()
         if where.kinds:
-            codes = [self.kind_codes[k] for k in where.kinds if k in self.kind_codes]
-            keep &= np.isin(self.kind, codes)
+            keep &= np.isin(self.kind, _codes(where.kinds, self.kind_codes))
         if where.patient_id:
-            keep &= self.patient == self.patient_codes.get(where.patient_id, -2)
+            keep &= self.patient == self.patient_codes.get(where.patient_key or "", -2)
+        if where.departments:
+            keep &= np.isin(self.department, _codes(where.department_keys, self.department_codes))
+        if where.modalities:
+            keep &= np.isin(self.modality, _codes(where.modality_keys, self.modality_codes))
+        # access restrictions only concern patient documents (no patient: visible to everyone)
+        if (allowed := where.allowed_patient_keys) is not None:
+            keep &= (self.patient == _NO_CODE) | np.isin(self.patient, _codes(allowed, self.patient_codes))
+        if (allowed := where.allowed_department_keys) is not None:
+            keep &= (self.patient == _NO_CODE) | np.isin(self.department, _codes(allowed, self.department_codes))
         if where.language:
             keep &= self.language == self.language_codes.get(where.language, -2)
         if where.date_from:
@@ -126,15 +148,29 @@ class PassageTable:
         return keep
 
 
-def _encode(values: tuple, codes: dict[str, int]) -> list[int]:
-    """Small integer codes for repeated strings (None → -1), filling *codes* as new values appear."""
+def _codes(values: Iterable[str], codes: dict[str, int]) -> np.ndarray:
+    """The codes of the *values* present in *codes* (absent values match nothing)."""
+    return np.array([codes[v] for v in values if v in codes], dtype=np.int64)
+
+
+def _encode(values: tuple, codes: dict[str, int], aliases: dict[str, int] | None = None) -> list[int]:
+    """Small integer codes for repeated strings (None → -1), filling *codes* as new values appear.
+
+    With *aliases* (raw value → code), values are keyword fields coded by their
+    :func:`~indexer.backend.filters.normalise_key` form (rows read from SQLite already are).
+    """
     out = []
     for value in values:
         if value is None:
             out.append(_NO_CODE)
             continue
-        code = codes.get(value)
+        code = (aliases if aliases is not None else codes).get(value)
         if code is None:
-            code = codes[value] = len(codes)
+            key = normalise_key(value) if aliases is not None else value
+            code = codes.get(key)
+            if code is None:
+                code = codes[key] = len(codes)
+            if aliases is not None:
+                aliases[value] = code
         out.append(code)
     return out

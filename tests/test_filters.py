@@ -1,0 +1,145 @@
+"""Every field of DocumentFilter works inside each retrieval leg (lexical, dense, image vectors), with the
+same semantics as the reference (``DocumentFilter.admits`` and the SQL translation), case-insensitively,
+including the access restriction (only patient documents are restricted; a patient document without a
+department is hidden from a department-restricted user)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from indexer.backend.filters import DocumentFilter, DocumentKeys
+from search_api.models import SearchRequest
+
+
+FILTERS: list[tuple[DocumentFilter, set[str] | None]] = [
+    (DocumentFilter(departments=("radiologie",)), {"RPT-T001", "IMG-T001"}),
+    (DocumentFilter(departments=("RADIOLOGY", " Urgences ")), {"RPT-T004", "RPT-T002"}),
+    (DocumentFilter(modalities=("ct",)), {"IMG-T001"}),
+    (DocumentFilter(patient_id="p900001"), {"RPT-T001", "IMG-T001"}),
+    (DocumentFilter(allowed_patients=("P900002",)), {"RPT-T002", "ART-T01", "PMID-9000002", "ART-T01-fig1"}),
+    (DocumentFilter(allowed_patients=()), {"ART-T01", "PMID-9000002", "ART-T01-fig1"}),
+    (DocumentFilter(allowed_departments=("radiologie",)), {"RPT-T001", "IMG-T001", "ART-T01", "PMID-9000002", "ART-T01-fig1"}),
+    # the record of P900003 has no department: hidden from a department-restricted user
+    (DocumentFilter(allowed_patients=("p900003",), allowed_departments=("CARDIOLOGIE",)),
+     {"RPT-T003", "ART-T01", "PMID-9000002", "ART-T01-fig1"}),
+    (DocumentFilter(kinds=("image",), allowed_departments=("urgences",)), {"ART-T01-fig1"}),
+    (DocumentFilter(kinds=("report",), departments=("cardiologie", "radiologie"), allowed_patients=("P900001",)), {"RPT-T001"}),
+]
+
+BROAD_QUERY = "épanchement pleural thorax patient fracture infarctus effusion chest radiograph brain MRI"
+
+
+@pytest.fixture(scope="module")
+def store(indexed):
+    from indexer.store.layout import IndexLayout
+    from indexer.store.metadata import MetadataStore
+
+    return MetadataStore(IndexLayout(indexed[0].index.dir).metadata, readonly=True)
+
+
+@pytest.fixture(scope="module")
+def documents(store):
+    return store.get_documents(store.document_ids())
+
+
+@pytest.fixture(scope="module")
+def engine(indexed, encoder):
+    from indexer.store.layout import IndexLayout
+    from search_api.retrieval import SearchEngine
+
+    settings = indexed[0]
+    return SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search, dense_settings=settings.dense)
+
+
+def _admitted(documents, where: DocumentFilter) -> set[str]:
+    return {doc_id for doc_id, doc in documents.items() if where.admits(doc)}
+
+
+@pytest.mark.parametrize(("where", "expected"), FILTERS)
+def test_reference_semantics(documents, where: DocumentFilter, expected: set[str]) -> None:
+    assert _admitted(documents, where) == expected
+
+
+@pytest.mark.parametrize(("where", "expected"), FILTERS)
+def test_sql_selects_the_admitted_documents(store, where: DocumentFilter, expected: set[str]) -> None:
+    assert set(store.document_ids_where(where)) == expected
+
+
+@pytest.mark.parametrize(("where", "expected"), FILTERS)
+def test_dense_leg_applies_the_filter(engine, where: DocumentFilter, expected: set[str]) -> None:
+    # dense ranks every passage: with a deep page the filtered result is exactly the admitted set
+    response = engine.search(SearchRequest(q=BROAD_QUERY, mode="dense", limit=100), where)
+    assert {r.id for r in response.results} == expected
+
+
+@pytest.mark.parametrize(("where", "expected"), FILTERS)
+def test_lexical_leg_applies_the_filter(engine, documents, where: DocumentFilter, expected: set[str]) -> None:
+    request = SearchRequest(q=BROAD_QUERY, mode="lexical", limit=100, expand=False)
+    unfiltered = {r.id for r in engine.search(request).results}
+    filtered = {r.id for r in engine.search(request, where).results}
+    assert filtered == unfiltered & expected
+    assert filtered or not (unfiltered & expected)
+
+
+def test_lexical_filter_does_not_change_the_ranking(engine) -> None:
+    request = SearchRequest(q="épanchement pleural", mode="lexical", limit=100)
+    everyone = [r.id for r in engine.search(request).results]
+    restricted = [r.id for r in engine.search(request, DocumentFilter(allowed_patients=("P900001", "P900002"))).results]
+    assert restricted == [d for d in everyone if d in set(restricted)] and restricted
+
+
+@pytest.mark.parametrize(("where", "expected"), FILTERS)
+def test_image_search_applies_the_filter(indexed, engine, documents, where: DocumentFilter, expected: set[str]) -> None:
+    from indexer.imaging.loader import load_image
+    from search_api.image_search import ImageSearch
+
+    settings = indexed[0]
+    search = ImageSearch(engine.layout, settings.images)
+    frame = load_image(engine.metadata.get_document("IMG-T001").source_path)
+    response = search.search(frame, engine.metadata, engine.search, where, limit=50)
+    images = _admitted(documents, replace(where, kinds=("image",)))  # image search ignores kinds
+    assert images == {d for d in expected if d in ("IMG-T001", "ART-T01-fig1")} or where.kinds
+    assert {r.id for r in response.results} == images
+    with_text = search.search(frame, engine.metadata, engine.search, where, q="thorax", limit=50)
+    assert {r.id for r in with_text.results} <= images
+
+
+def test_document_keys_are_normalised(documents) -> None:
+    keys = DocumentKeys.of(documents["IMG-T001"])
+    assert keys == DocumentKeys(patient="p900001", department="radiologie", modality="ct")
+    assert DocumentKeys.of(documents["ART-T01"]).patient is None
+
+
+def _random_filter(rng: random.Random) -> DocumentFilter:
+    def some(pool: list[str]) -> tuple[str, ...]:
+        return tuple(rng.sample(pool, rng.randint(0, 2)))
+
+    patients = ["P900001", "p900002", "P900003", "P900004", "P404"]
+    departments = ["Radiologie", "URGENCES", "cardiologie", "Radiology", "Nowhere"]
+    return DocumentFilter(
+        kinds=some(["report", "image", "record", "article"]),
+        patient_id=rng.choice([None, None, *patients]),
+        language=rng.choice([None, None, "fr", "en"]),
+        date_from=rng.choice([None, dt.date(2024, 3, 1)]),
+        date_to=rng.choice([None, dt.date(2024, 6, 30)]),
+        departments=some(departments),
+        modalities=some(["CT", "mr", "OT"]),
+        allowed_patients=rng.choice([None, None, some(patients)]),
+        allowed_departments=rng.choice([None, None, some(departments)]),
+    )
+
+
+def test_passage_table_mask_equals_sql_for_random_filters(engine, store, documents) -> None:
+    rng = random.Random(7)
+    table = engine.passage_table
+    passages = store.get_passages(list(range(len(table.present))))
+    for _ in range(300):
+        where = _random_filter(rng)
+        selected = np.flatnonzero(table.mask(where)).tolist()
+        assert selected == sorted(store.passage_ids(where)), where
+        assert set(selected) == {pid for pid, p in passages.items() if where.admits(documents[p.doc_id])}, where
