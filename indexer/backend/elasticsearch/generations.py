@@ -35,7 +35,9 @@ class Generations:
     @staticmethod
     def new_id() -> str:
         """Sortable by creation time, unique across concurrent writers."""
-        return time.strftime("g%Y%m%d%H%M%S", time.gmtime()) + uuid.uuid4().hex[:6]
+        now = time.time_ns()
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now // 1_000_000_000))
+        return f"g{stamp}{now % 1_000_000_000:09d}{uuid.uuid4().hex[:4]}"
 
     def _holders(self, alias: str) -> list[str]:
         try:

@@ -123,7 +123,8 @@ def documents_mappings() -> dict[str, Any]:
             **FILTER_FIELDS,
             "content_hash": {"type": "keyword"},
             "source_path": {"type": "keyword"},
-            "body": {"type": "object", "enabled": False},  # the full Document JSON, returned as is
+            "pids": {"type": "long", "index": False},
+            "body": {"type": "text", "index": False},  # the full Document JSON text, parsed back as SQLite's is
         },
     }
 
