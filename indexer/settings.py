@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -94,6 +94,33 @@ class ImageSettings(BaseModel):
     max_upload_pixels: int = 50_000_000  # declared rows x columns x samples refused before decoding (413)
 
 
+class BackendSettings(BaseModel):
+    """Which engine holds the index (:func:`indexer.backend.factory.open_backend`).
+
+    ``embedded``: Tantivy + FAISS + SQLite files under ``index.dir``, nothing to run. ``elasticsearch``:
+    an Elasticsearch 8 cluster at ``url``; credentials come from the environment
+    (``MEDSEARCH_BACKEND__USERNAME``/``PASSWORD`` or ``MEDSEARCH_BACKEND__API_KEY``), never the YAML.
+    Both publish each indexing run as a new generation (embedded: ``<index.dir>/generations/<n>``;
+    Elasticsearch: new indices behind an alias) and keep the ``keep_generations`` newest.
+    """
+
+    kind: Literal["embedded", "elasticsearch"] = "embedded"
+    url: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    #: Elasticsearch: prefix of the aliases and indices medsearch creates
+    index_prefix: str = "medsearch"
+    #: Elasticsearch: verify the server certificate (CA bundle path in ``ca_certs``)
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    request_timeout_s: float = 30.0
+    #: published generations kept (the live one included); older ones are deleted after each publish
+    keep_generations: int = Field(default=2, ge=1)
+    #: embedded: a generation a reader opened less than this many seconds ago is never deleted
+    grace_seconds: float = 300.0
+
+
 class UiSettings(BaseModel):
     port: int = 8501
     api_url: str = "http://127.0.0.1:8000"
@@ -109,6 +136,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDSEARCH_", env_nested_delimiter="__", extra="ignore")
 
     index: IndexSettings = IndexSettings()
+    backend: BackendSettings = BackendSettings()
     passages: PassageSettings = PassageSettings()
     encoder: EncoderSettings = EncoderSettings()
     dense: DenseSettings = DenseSettings()

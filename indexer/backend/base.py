@@ -1,0 +1,298 @@
+"""The storage interface: everything retrieval, image search, the indexing pipeline, the CLI, eval and
+bench may ask of an index, whatever engine holds it.
+
+Why one seam: the embedded stores (Tantivy + FAISS + SQLite, :mod:`indexer.backend.embedded`) suit one
+machine; a hospital group that runs Elasticsearch needs the same search on its cluster
+(:mod:`indexer.backend.elasticsearch`). Fusion, query planning, clinical language, snippets and the
+API stay in medsearch and only see this module's types.
+
+Two halves:
+
+* :class:`IndexBackend` (read side, long-lived, thread-safe): lexical BM25 search with the clinical
+  context fields, dense passage search, image vector search, documents and passages by id, filters
+  (:class:`~indexer.backend.filters.DocumentFilter`, always applied *inside* the engine), stats, and
+  :meth:`IndexBackend.refresh` to switch to the newest published generation between requests.
+* :class:`IndexWriter` (write side, one per indexing run, from :meth:`IndexBackend.writer`): known
+  content hashes, remove documents, add documents with their passages, contexts and vectors (passage
+  ids are allocated by the backend), image vectors, then :meth:`IndexWriter.publish`: one atomic step
+  that makes the whole run visible (a new embedded generation, or an Elasticsearch alias swap). Until
+  then readers keep serving the previous generation; a run that dies before publishing leaves it intact.
+  ``add_documents`` may be called in many batches before one publish; ``commit`` makes the batches
+  written so far durable (inside the unpublished generation) without publishing them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from indexer.backend.filters import DocumentFilter
+from indexer.schema import Document, Passage
+
+#: clinical context status → lexical field prefix (each status is its own text field)
+CONTEXT_FIELDS: dict[str, str] = {"affirmed": "body", "hypothetical": "hyp", "negated": "neg", "family": "fam"}
+#: what a default query searches: affirmed and hypothetical mentions (« absence de fracture » is not "fracture")
+DEFAULT_STATUSES: tuple[str, ...] = ("affirmed", "hypothetical")
+ALL_STATUSES: tuple[str, ...] = tuple(CONTEXT_FIELDS)
+
+#: image vector spaces: the pixel descriptor (always) and CLIP (when a CLIP model is configured)
+ImageSpace = Literal["descriptor", "clip"]
+IMAGE_SPACES: tuple[str, ...] = ("descriptor", "clip")
+
+#: a concept's surface forms, the typed one first (each matched as a phrase; one must match)
+Forms = list[str]
+#: a passage's text split by clinical context: status → text with that status
+PassageContexts = Mapping[str, str]
+
+
+class IndexNotFoundError(RuntimeError):
+    """Nothing has been published yet (or the index cannot be read by this version)."""
+
+
+class IndexMismatchError(RuntimeError):
+    """The index was built with another encoder / dimension / format: re-index with ``--rebuild``."""
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    pid: int
+    score: float
+
+
+@dataclass(frozen=True)
+class ImageHit:
+    doc_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    pid: int
+    doc_id: str
+    ordinal: int
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """The filterable fields of a document, without its text: cheap for thousands of ids (counts,
+    patient totals, timelines). ``patient_id`` / ``department`` / ``modality`` are as indexed (raw)."""
+
+    id: str
+    kind: str
+    title: str
+    date: dt.date | None
+    patient_id: str | None
+    language: str
+    modality: str | None
+    department: str | None
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What the live (published) generation was built with, and when."""
+
+    encoder: str
+    dim: int
+    created_at: str
+    updated_at: str
+    #: +1 on every publish; readers reload when it changes
+    generation: int
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    info: IndexInfo
+    documents: int
+    passages: int
+    by_kind: dict[str, int]
+    #: image vectors per space present (``{"descriptor": 12, "clip": 12}``)
+    image_vectors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AddedDocument:
+    """One document for :meth:`IndexWriter.add_documents`: passages in order, their contexts
+    (``contexts[i]`` for ``passages[i]``; None = each passage wholly affirmed) and their vectors
+    (``vectors[i]`` for ``passages[i]``, L2-normalised, shape (len(passages), dim))."""
+
+    document: Document
+    passages: Sequence[Passage]
+    contexts: Sequence[PassageContexts] | None
+    vectors: np.ndarray
+
+
+class IndexBackend(ABC):
+    """Read side of an index (plus :meth:`writer` for the write side). Safe to share between threads."""
+
+    #: ``embedded`` or ``elasticsearch``
+    kind: str = ""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether a generation has been published (searches raise :class:`IndexNotFoundError` otherwise)."""
+
+    @abstractmethod
+    def info(self) -> IndexInfo:
+        """The generation being served."""
+
+    @abstractmethod
+    def refresh(self) -> bool:
+        """Switch to the newest published generation if there is one (loaded fully, then swapped in:
+        a request in flight finishes on the one it started with). True when it switched."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files/connections (the object is unusable afterwards)."""
+
+    @abstractmethod
+    def writer(self, encoder: str, dim: int, *, rebuild: bool = False) -> IndexWriter:
+        """A write session for one indexing run, starting from the live generation (or empty with
+        *rebuild*, or when none exists). Raises :class:`IndexMismatchError` when the live generation
+        was built with another encoder/dimension/format and *rebuild* is False."""
+
+    # -- text retrieval -------------------------------------------------------------------------
+    @abstractmethod
+    def lexical_search(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> list[PassageHit]:
+        """BM25 top-*limit* passages within *where*, best first.
+
+        *text* is free text matched token by token (any token may match), French and English
+        analysis (disjunction-max), title boosted 0.5. Each entry of *concepts* is one concept, as
+        its surface forms (typed first, then synonyms at weight 0.7); one form must match, as a
+        phrase, in the context fields of *statuses*. Each ``(forms, statuses)`` of *required* must
+        also match, in its own statuses. Filters do not score. No clause at all → no hit.
+        """
+
+    @abstractmethod
+    def lexical_matching_documents(
+        self,
+        text: str,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> set[str]:
+        """The exact set of document ids having at least one passage that :meth:`lexical_search` with
+        the same arguments would match, at any depth (for exact totals and patient counts)."""
+
+    @abstractmethod
+    def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
+        """Top-*limit* passages by cosine with *vector* (the query embedding), within *where*."""
+
+    @abstractmethod
+    def image_search(
+        self, space: ImageSpace, vector: np.ndarray, limit: int, where: DocumentFilter | None = None
+    ) -> list[ImageHit]:
+        """Top-*limit* image documents by cosine in *space*, within *where* (``kinds`` is ignored:
+        only images have image vectors). An absent space gives []."""
+
+    @abstractmethod
+    def image_vector(self, space: ImageSpace, doc_id: str) -> np.ndarray | None:
+        """The stored vector of an indexed image (to search "images like this one")."""
+
+    # -- documents and passages -----------------------------------------------------------------
+    @abstractmethod
+    def get_documents(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        """Documents by id (unknown ids are left out)."""
+
+    def get_document(self, doc_id: str) -> Document | None:
+        return self.get_documents([doc_id]).get(doc_id)
+
+    @abstractmethod
+    def get_passages(self, pids: Sequence[int]) -> dict[int, StoredPassage]:
+        """Passages by id (unknown ids are left out)."""
+
+    @abstractmethod
+    def documents_of(self, pids: Iterable[int]) -> dict[int, str]:
+        """Passage id → document id, without reading passage text (collapsing hits to documents)."""
+
+    @abstractmethod
+    def document_ids_where(self, where: DocumentFilter) -> list[str]:
+        """Ids of every document matching *where*, sorted."""
+
+    @abstractmethod
+    def document_summaries(self, doc_ids: Sequence[str]) -> dict[str, DocumentSummary]:
+        """Filterable fields of documents by id, without their text (unknown ids are left out)."""
+
+    @abstractmethod
+    def stats(self) -> IndexStats:
+        """Counts of the generation being served."""
+
+
+class IndexWriter(ABC):
+    """One indexing run's writes, invisible to readers until :meth:`publish`. Not thread-safe.
+
+    Use as a context manager: leaving the block without publishing discards the run (:meth:`abort`).
+    """
+
+    @abstractmethod
+    def content_hashes(self) -> dict[str, str]:
+        """Document id → ``Document.content_hash()`` of every document in this run's generation."""
+
+    @abstractmethod
+    def source_paths(self) -> dict[str, str]:
+        """Document id → source path as stored."""
+
+    @abstractmethod
+    def remove_documents(self, doc_ids: Iterable[str]) -> int:
+        """Remove documents and their passages (unknown ids ignored); returns how many were removed.
+
+        Image vectors are *not* removed: they belong to the document id and stay valid while the
+        pixels are unchanged (an image document re-added with a new linked report keeps its vector).
+        Call :meth:`remove_image_vectors` for documents that are gone."""
+
+    @abstractmethod
+    def add_documents(self, items: Sequence[AddedDocument]) -> list[list[int]]:
+        """Add documents (ids not present: remove replaced ones first) with their passages, contexts
+        and vectors; returns each document's allocated passage ids, in passage order."""
+
+    @abstractmethod
+    def ensure_image_space(self, space: ImageSpace, dim: int, model: str) -> None:
+        """Declare the model and dimension of an image space before writing to it; a space whose
+        stored vectors came from another model starts empty (every vector is recomputed)."""
+
+    @abstractmethod
+    def image_vector_key(self, space: ImageSpace, doc_id: str) -> str | None:
+        """The version key (source file size + mtime) the stored vector of *doc_id* was computed from."""
+
+    @abstractmethod
+    def put_image_vectors(self, space: ImageSpace, items: Sequence[tuple[str, str, np.ndarray]]) -> None:
+        """Store (or replace) ``(doc id, version key, vector)`` image vectors in *space*."""
+
+    @abstractmethod
+    def remove_image_vectors(self, doc_ids: Iterable[str]) -> int:
+        """Remove these documents' vectors from every image space; returns how many documents had one."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make what was written so far durable in this run's (unpublished) generation."""
+
+    @abstractmethod
+    def publish(self) -> IndexInfo:
+        """Commit, then make this run's generation the live one in one atomic step."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard this run's unpublished writes (the live generation is untouched)."""
+
+    def __enter__(self) -> IndexWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        if not getattr(self, "published", False):
+            self.abort()
