@@ -55,8 +55,8 @@ def bulk_write(
             done += 1
         else:
             op = next(iter(item.values()), {})
-            if op.get("status") == 404 and "delete" in item:
-                done += 1  # deleting what is already gone is success
+            if op.get("status") == 404 and ("delete" in item or "update" in item):
+                done += 1  # deleting what is gone, or refreshing fields of an absent image vector
             else:
                 failures.append(item)
     if failures:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS
+from indexer.backend.elasticsearch.mapping import ANALYZERS, FILTER_FIELDS, OPEN_ACCESS
 from indexer.backend.filters import DocumentKeys
 from indexer.schema import Document, Passage
-from indexer.store.lexical import CONTEXT_FIELDS
+from indexer.backend.base import CONTEXT_FIELDS
+
+
+FILTER_FIELD_NAMES: tuple[str, ...] = tuple(FILTER_FIELDS)
 
 
 def filter_fields(document: Document) -> dict[str, Any]:
@@ -69,8 +72,18 @@ def document_source(document: Document, pids: Sequence[int]) -> dict[str, Any]:
         "content_hash": document.content_hash(),
         "source_path": document.source_path,
         "pids": list(pids),
+        "title": document.title,
+        "patient_raw": document.patient_id,
+        "department_raw": (document.metadata or {}).get("department"),
+        "modality_raw": document.modality,
         "body": document.model_dump_json(),
     }
+
+
+def image_filter_update(document: Document) -> dict[str, Any]:
+    """Filter fields of an image vector after its document changed (its pixels did not): absent
+    fields are set to null, which Elasticsearch treats as missing."""
+    return {field: None for field in FILTER_FIELD_NAMES} | filter_fields(document)
 
 
 def document_from_source(source: Mapping[str, Any]) -> Document:

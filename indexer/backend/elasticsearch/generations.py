@@ -1,24 +1,24 @@
 """Index generations published by an alias swap.
 
-Readers only ever address aliases (``medsearch-passages``, ``medsearch-documents``,
-``medsearch-images-descriptor``, ``medsearch-images-clip``). A rebuild writes a complete new set of
-physical indices (``medsearch-passages-<generation>``...) that no alias points to, and
-:meth:`Generations.publish` moves every alias to it in ONE ``_aliases`` request, which Elasticsearch
-applies atomically: a query sees either the old set or the new one, never a half-built one. Older
-generations are then deleted (``keep`` of them stay, for a quick roll-back by hand).
-
-Incremental runs write into the live generation's indices, which have ``refresh_interval: -1``:
-their changes become visible at the backend's explicit refresh on commit.
+Readers address aliases (``<prefix>-passages``, ``<prefix>-documents``, ``<prefix>-images-descriptor``,
+``<prefix>-images-clip``), resolved once per :meth:`~ElasticsearchBackend.refresh` to the physical
+indices of one generation (``<prefix>-passages-000042``...). Every indexing run writes a complete new
+generation that no alias points to: a rebuild from empty indices, an incremental run from a *clone*
+of the live generation (Elasticsearch's ``_clone`` hard-links the segments: seconds, whatever the
+size). :meth:`Generations.publish` then moves every alias to it in ONE ``_aliases`` request, which
+Elasticsearch applies atomically: a query sees the old generation or the new one, never a half-built
+one, and a run that dies before publishing leaves the live generation untouched. Published
+generations are write-blocked (immutable); the ``keep`` newest stay, older ones are deleted.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-
 from elasticsearch import Elasticsearch, NotFoundError
 
-FAMILIES: tuple[str, ...] = ("passages", "documents", "images-descriptor", "images-clip")
+TEXT_FAMILIES: tuple[str, ...] = ("passages", "documents")
+#: image vector space → index family (one index per space: models and dimensions differ)
+IMAGE_FAMILIES: dict[str, str] = {"descriptor": "images-descriptor", "clip": "images-clip"}
+FAMILIES: tuple[str, ...] = (*TEXT_FAMILIES, *IMAGE_FAMILIES.values())
 
 
 class Generations:
@@ -29,15 +29,8 @@ class Generations:
     def alias(self, family: str) -> str:
         return f"{self.prefix}-{family}"
 
-    def index(self, family: str, generation: str) -> str:
-        return f"{self.prefix}-{family}-{generation}"
-
-    @staticmethod
-    def new_id() -> str:
-        """Sortable by creation time, unique across concurrent writers."""
-        now = time.time_ns()
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now // 1_000_000_000))
-        return f"g{stamp}{now % 1_000_000_000:09d}{uuid.uuid4().hex[:4]}"
+    def index(self, family: str, generation: int) -> str:
+        return f"{self.prefix}-{family}-{generation:06d}"
 
     def _holders(self, alias: str) -> list[str]:
         try:
@@ -45,45 +38,57 @@ class Generations:
         except NotFoundError:
             return []
 
-    def live(self) -> str | None:
+    def live_indices(self) -> dict[str, str]:
+        """Family → the physical index its alias points to now (absent families left out)."""
+        out = {}
+        for family in FAMILIES:
+            holders = self._holders(self.alias(family))
+            if holders:
+                out[family] = holders[-1]
+        return out
+
+    def number(self, index: str) -> int:
+        return int(index.rsplit("-", 1)[1])
+
+    def live(self) -> int | None:
         """The generation the passages alias points to (None: nothing published yet)."""
         holders = self._holders(self.alias("passages"))
-        if not holders:
-            return None
-        return holders[-1][len(self.alias("passages")) + 1 :]
+        return self.number(holders[-1]) if holders else None
 
-    def all(self) -> list[str]:
-        """Every generation that has a passages index, oldest first (published or not)."""
+    def all(self) -> list[int]:
+        """Every generation with a passages index, oldest first (published or not)."""
         pattern = f"{self.alias('passages')}-*"
         names = self.client.indices.get(index=pattern, allow_no_indices=True, expand_wildcards="open").body
-        start = len(self.alias("passages")) + 1
-        return sorted(name[start:] for name in names)
+        out = []
+        for name in names:
+            try:
+                out.append(self.number(name))
+            except ValueError:
+                continue
+        return sorted(out)
 
-    def exists(self, family: str, generation: str) -> bool:
+    def exists(self, family: str, generation: int) -> bool:
         return bool(self.client.indices.exists(index=self.index(family, generation)))
 
-    def publish(self, generation: str, keep: int = 0) -> None:
-        """Point every alias at *generation* in one atomic request, then drop old generations."""
+    def publish(self, generation: int, keep: int = 2) -> None:
+        """Point every alias at *generation* in one atomic request, then drop generations older than
+        the *keep* newest published ones (the live one included)."""
         actions: list[dict] = []
         for family in FAMILIES:
             alias = self.alias(family)
             target = self.index(family, generation)
-            has_target = self.exists(family, generation)
             for holder in self._holders(alias):
                 if holder != target:
                     actions.append({"remove": {"index": holder, "alias": alias}})
-            if has_target:
+            if self.exists(family, generation):
                 actions.append({"add": {"index": target, "alias": alias}})
         if actions:
             self.client.indices.update_aliases(actions=actions)
-        self.drop_older_than(generation, keep)
-
-    def drop_older_than(self, generation: str, keep: int = 0) -> None:
         older = [g for g in self.all() if g < generation]
-        for old in older[: max(0, len(older) - keep)]:
+        for old in older[: max(0, len(older) - (keep - 1))]:
             self.drop(old)
 
-    def drop(self, generation: str) -> None:
-        """Delete every index of *generation* (an abandoned rebuild, or an old published one)."""
+    def drop(self, generation: int) -> None:
+        """Delete every index of *generation* (an abandoned run, or an old published one)."""
         for family in FAMILIES:
             self.client.indices.delete(index=self.index(family, generation), ignore_unavailable=True)

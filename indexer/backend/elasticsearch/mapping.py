@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.store.lexical import CONTEXT_FIELDS
+from indexer.backend.base import CONTEXT_FIELDS
 
 #: analysis language → Elasticsearch analyzer name
 ANALYZERS = {"fr": "medsearch_fr", "en": "medsearch_en"}
@@ -101,7 +101,7 @@ def _settings(shards: int, replicas: int) -> dict[str, Any]:
     }
 
 
-def passages_mappings(dims: int) -> dict[str, Any]:
+def passages_mappings(dims: int, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     properties: dict[str, Any] = {
         **FILTER_FIELDS,
         "pid": {"type": "long"},
@@ -113,7 +113,7 @@ def passages_mappings(dims: int) -> dict[str, Any]:
     for prefix in TEXT_PREFIXES:
         for lang, analyzer in ANALYZERS.items():
             properties[f"{prefix}_{lang}"] = {"type": "text", "analyzer": analyzer}
-    return {"dynamic": "strict", "properties": properties}
+    return {"dynamic": "strict", "_meta": meta or {}, "properties": properties}
 
 
 def documents_mappings() -> dict[str, Any]:
@@ -124,14 +124,20 @@ def documents_mappings() -> dict[str, Any]:
             "content_hash": {"type": "keyword"},
             "source_path": {"type": "keyword"},
             "pids": {"type": "long", "index": False},
+            # raw (not normalised) values for DocumentSummary, never searched
+            "title": {"type": "text", "index": False},
+            "patient_raw": {"type": "text", "index": False},
+            "department_raw": {"type": "text", "index": False},
+            "modality_raw": {"type": "text", "index": False},
             "body": {"type": "text", "index": False},  # the full Document JSON text, parsed back as SQLite's is
         },
     }
 
 
-def images_mappings(dims: int) -> dict[str, Any]:
+def images_mappings(dims: int, model: str = "") -> dict[str, Any]:
     return {
         "dynamic": "strict",
+        "_meta": {"model": model, "dim": dims},
         "properties": {
             **FILTER_FIELDS,
             "key": {"type": "keyword"},

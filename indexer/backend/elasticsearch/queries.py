@@ -24,7 +24,8 @@ from typing import Any
 
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS
 from indexer.backend.filters import DocumentFilter
-from indexer.store.lexical import CONTEXT_FIELDS, DEFAULT_STATUSES, EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
+from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES
+from indexer.store.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
 
 TIE_BREAKER = 0.1
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
