@@ -371,3 +371,36 @@ def test_rebuild_replaces_everything(backend) -> None:
     _publish(backend, ["A1", "I2"], rebuild=True)
     assert backend.document_ids_where(DocumentFilter()) == ["A1", "I2"]
     assert [h.doc_id for h in backend.image_search("descriptor", _unit(1)[:3], 10)] == ["I2"]
+
+
+# -- both engines side by side --------------------------------------------------------------------
+@pytest.mark.skipif(not ES_URL, reason=SKIP_REASON)
+def test_same_ids_on_both_backends(tmp_path) -> None:
+    """Same corpus, same calls: the same passage ids, documents, match sets and dense rankings.
+    (BM25 scores differ: Elasticsearch's light stemmers are not Tantivy's Snowball; ranks of the
+    lexical leg are compared as sets, the dense leg — same vectors, cosine — in order.)"""
+    embedded = open_backend(_settings("embedded", tmp_path))
+    elastic = open_backend(_settings("elasticsearch", tmp_path))
+    try:
+        allocated = [_publish(b)[0] for b in (embedded, elastic)]
+        assert allocated[0] == allocated[1]
+        pids = [pid for pids in allocated[0] for pid in pids]
+        assert embedded.get_passages(pids) == elastic.get_passages(pids)
+        assert embedded.get_documents(list(DOCS)) == elastic.get_documents(list(DOCS))
+        for text, statuses in [("pneumothorax", ("affirmed", "hypothetical")), ("pneumothorax", ("negated",)),
+                               ("pleural effusion", ("affirmed",)), ("épanchement thorax", ("affirmed", "hypothetical"))]:
+            assert embedded.lexical_matching_documents(text, statuses=statuses) == elastic.lexical_matching_documents(
+                text, statuses=statuses), text
+        for query in (_unit(1, 0, 0), _unit(0, 1, 1), _unit(0, 0, 0, 1)):
+            e_scores = {h.pid: h.score for h in embedded.dense_search(query, 10)}
+            s_hits = elastic.dense_search(query, 10)
+            assert set(e_scores) == {h.pid for h in s_hits}
+            # same cosines (int8 quantisation: ±0.02), so the same order up to ties
+            for rank, hit in enumerate(s_hits):
+                assert hit.score == pytest.approx(e_scores[hit.pid], abs=0.02)
+                assert all(e_scores[hit.pid] >= e_scores[later.pid] - 0.02 for later in s_hits[rank:])
+        assert embedded.stats().by_kind == elastic.stats().by_kind
+    finally:
+        elastic.drop_everything()
+        embedded.close()
+        elastic.close()
