@@ -177,10 +177,9 @@ class ElasticsearchBackend(IndexBackend):
             self._pinned()
             return []
         values = [float(x) for x in np.asarray(vector, dtype=np.float32).ravel()]
-        knn = queries.knn_query(values, limit, where, self.num_candidates)
+        body = queries.knn_search(values, limit, where, self.num_candidates)
         return self._call(lambda ix: self._passage_hits(
-            self.client.search(index=ix["passages"], knn=knn, size=limit, _source=["doc_id"]),
-            queries.cosine_from_score,
+            self.client.search(index=ix["passages"], _source=["doc_id"], **body), queries.cosine_from_rescore
         ))
 
     def image_search(
@@ -193,9 +192,9 @@ class ElasticsearchBackend(IndexBackend):
         def run(ix: dict[str, str]) -> list[ImageHit]:
             if family not in ix or limit <= 0:
                 return []
-            knn = queries.knn_query(values, limit, where, self.num_candidates)
-            response = self.client.search(index=ix[family], knn=knn, size=limit, _source=False)
-            return [ImageHit(h["_id"], queries.cosine_from_score(h["_score"])) for h in response["hits"]["hits"]]
+            body = queries.knn_search(values, limit, where, self.num_candidates)
+            response = self.client.search(index=ix[family], _source=False, **body)
+            return [ImageHit(h["_id"], queries.cosine_from_rescore(h["_score"])) for h in response["hits"]["hits"]]
 
         return self._call(run)
 
