@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from indexer.backend.elasticsearch.mapping import ANALYZERS, FILTER_FIELDS, OPEN_ACCESS
+from indexer.backend.elasticsearch.mapping import FILTER_FIELDS, OPEN_ACCESS
 from indexer.backend.filters import DocumentKeys
 from indexer.schema import Document, Passage
 from indexer.backend.base import CONTEXT_FIELDS
@@ -49,16 +49,15 @@ def passage_source(
 ) -> dict[str, Any]:
     """One passage: filter fields, its text per context status and analysis, its raw text, its vector.
     *contexts* maps a status to the passage's text with that status (None: all affirmed), as for
-    :meth:`indexer.store.lexical.LexicalIndex.add`."""
+    :meth:`indexer.backend.embedded.lexical.LexicalIndex.add`."""
     source = dict(base if base is not None else filter_fields(document))
     source.update(pid=pid, ordinal=passage.ordinal, section=passage.section, text=passage.text)
     parts = contexts if contexts is not None else {"affirmed": passage.text}
-    for lang in ANALYZERS:
-        if document.title:
-            source[f"title_{lang}"] = document.title
-        for status, text in parts.items():
-            if text:
-                source[f"{CONTEXT_FIELDS[str(status)]}_{lang}"] = text
+    if document.title:
+        source["title"] = document.title  # analysed in French and English (multi-field)
+    for status, text in parts.items():
+        if text:
+            source[CONTEXT_FIELDS[str(status)]] = text
     if vector is not None:
         source["vector"] = [float(x) for x in vector]
     return source

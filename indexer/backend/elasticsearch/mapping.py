@@ -3,10 +3,10 @@
 Four index families, each behind an alias (see :mod:`.generations`):
 
 * ``passages``: one Elasticsearch document per passage. The passage text is split by clinical
-  context exactly like the embedded Tantivy index (:mod:`indexer.store.lexical`): ``body``
+  context exactly like the embedded Tantivy index (:mod:`indexer.backend.embedded.lexical`): ``body``
   (affirmed), ``hyp`` (hypothetical), ``neg`` (negated), ``fam`` (family history) and ``title``,
-  each analysed twice (``_fr``, ``_en``), so a query term matches through whichever analysis fits
-  best. The raw passage text is kept (not indexed) because snippets are computed in Python from it,
+  each analysed twice (French on the field itself, English on its ``.en`` multi-field), so a query
+  term matches through whichever analysis fits best. The raw passage text is kept (not indexed) because snippets are computed in Python from it,
   as with the embedded backend. The passage vector is a ``dense_vector`` with int8-quantised HNSW.
 * ``documents``: one per document, the full document JSON (not indexed) plus its content hash.
 * ``images-descriptor`` and ``images-clip``: one vector per image document, with the key (source
@@ -74,8 +74,10 @@ FILTER_FIELDS: dict[str, Any] = {
 }
 
 
-def text_field_names() -> list[str]:
-    return [f"{prefix}_{lang}" for prefix in TEXT_PREFIXES for lang in ANALYZERS]
+def field_name(prefix: str, lang: str) -> str:
+    """The searchable field of a context prefix in one analysis: one ``_source`` copy of the text,
+    analysed twice through a multi-field (``body`` in French, ``body.en`` in English)."""
+    return prefix if lang == "fr" else f"{prefix}.{lang}"
 
 
 def vector_field(dims: int, hnsw_m: int = 16, ef_construction: int = 100) -> dict[str, Any]:
@@ -111,9 +113,11 @@ def passages_mappings(dims: int, meta: dict[str, Any] | None = None) -> dict[str
         "vector": vector_field(dims),
     }
     for prefix in TEXT_PREFIXES:
-        for lang, analyzer in ANALYZERS.items():
-            properties[f"{prefix}_{lang}"] = {"type": "text", "analyzer": analyzer}
-    return {"dynamic": "strict", "_meta": meta or {}, "properties": properties}
+        others = {lang: {"type": "text", "analyzer": a} for lang, a in ANALYZERS.items() if lang != "fr"}
+        properties[prefix] = {"type": "text", "analyzer": ANALYZERS["fr"], "fields": others}
+    # the float vector is indexed (HNSW + the floats the rescoring reads) but not kept in _source:
+    # ~1.5 kB a passage of JSON less on disk; readers never ask for a passage's vector
+    return {"dynamic": "strict", "_source": {"excludes": ["vector"]}, "_meta": meta or {}, "properties": properties}
 
 
 def documents_mappings() -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Query translation: medsearch's lexical and vector queries as Elasticsearch query DSL.
 
-The lexical query mirrors :meth:`indexer.store.lexical.LexicalIndex.search` clause for clause:
+The lexical query mirrors :meth:`indexer.backend.embedded.lexical.LexicalIndex.search` clause for clause:
 
 * each typed token is one optional clause, the *disjunction-max* (tie-breaker 0.1) of that token
   in every searched context field and analysis (and the title at half weight when affirmed
@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS
+from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
 from indexer.backend.filters import DocumentFilter
 from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES
 from indexer.store.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
@@ -43,9 +43,9 @@ def _fields(statuses: Iterable[str], with_title: bool) -> list[tuple[str, float]
     for lang in ANALYZERS:
         for status in statuses:
             prefix = CONTEXT_FIELDS[status]
-            out.append((f"{prefix}_{lang}", FIELD_BOOSTS[prefix]))
+            out.append((field_name(prefix, lang), FIELD_BOOSTS[prefix]))
         if with_title:
-            out.append((f"title_{lang}", TITLE_BOOST))
+            out.append((field_name("title", lang), TITLE_BOOST))
     return out
 
 

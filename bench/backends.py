@@ -1,0 +1,144 @@
+"""Both storage backends side by side on the demo corpus: clinical quality and query latency.
+
+Indexes the corpus into the embedded backend and into Elasticsearch with the SAME passage vectors
+(the encoder runs once: a caching wrapper hands the second run the first run's vectors), runs the
+clinical evaluation (``eval.run_clinical``'s four systems, nDCG@10 / recall@10 / MRR per category)
+through the product's search engine on each, times the default search (hybrid + clinical, 10
+results) in process, and counts how often both return the same top-10 ids.
+
+    MEDSEARCH_ES_URL=http://127.0.0.1:9210 python -m bench.backends --corpus data/demo
+    scripts/es_test_server.sh run python -m bench.backends --corpus data/demo   # against noida-db
+
+Writes the markdown tables to stdout and the raw numbers to ``<work>/backends.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from eval.query_set import load_queries
+from eval.run_clinical import SYSTEMS, run_system, score, series_aliases
+from indexer.backend.factory import open_backend
+from indexer.encoders import Encoder, load_encoder
+from indexer.pipeline import index_paths
+from indexer.settings import EncoderSettings, Settings, get_settings
+from search_api.engine_factory import build_engine
+from search_api.models import SearchRequest
+
+
+class CachingEncoder:
+    """An encoder whose passage vectors are computed once per distinct text (both backends index the
+    very same vectors, and the second index costs no embedding)."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.inner = encoder
+        self.name, self.dim = encoder.name, encoder.dim
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self.inner.encode_passages(missing)):
+                self._cache[text] = vector
+        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+def _settings(kind: str, work: Path, encoder: EncoderSettings, url: str) -> Settings:
+    backend = {"kind": kind}
+    if kind == "elasticsearch":
+        backend |= {"url": url, "index_prefix": "medsearch-bench"}
+    return Settings(index={"dir": work / kind}, backend=backend, encoder=encoder.model_dump())
+
+
+def _latency(engine, queries, repeats: int) -> dict[str, float]:  # noqa: ANN001
+    engine.search(SearchRequest(q=queries[0].query, limit=10))  # warm-up (models, caches, connections)
+    times = []
+    for _ in range(repeats):
+        for q in queries:
+            started = time.perf_counter()
+            engine.search(SearchRequest(q=q.query, limit=10))
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(times) - 1))], "n": len(times)}
+
+
+def main(
+    corpus: Annotated[Path, typer.Option(help="Demo corpus folder")] = Path("data/demo"),
+    work: Annotated[Path, typer.Option(help="Where the embedded index goes")] = Path("var/bench/backends"),
+    encoder: Annotated[str, typer.Option(help="Encoder name (default: the configured one)")] = "",
+    es_url: Annotated[str, typer.Option(help="Elasticsearch URL (default: $MEDSEARCH_ES_URL)")] = "",
+    queries_file: Annotated[Path, typer.Option("--queries")] = Path("eval/queries.yaml"),
+    repeats: Annotated[int, typer.Option(help="Latency: passes over the query set")] = 3,
+    rebuild: Annotated[bool, typer.Option(help="Re-index even if both indices exist")] = False,
+) -> None:
+    url = es_url or os.environ.get("MEDSEARCH_ES_URL", "")
+    if not url:
+        raise typer.BadParameter("no Elasticsearch: pass --es-url or set MEDSEARCH_ES_URL")
+    queries = load_queries(queries_file)
+    encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
+    model = load_encoder(encoder_settings)
+    caching = CachingEncoder(model)
+    report: dict[str, dict] = {}
+    rankings: dict[str, dict[str, list[str]]] = {}
+    for kind in ("embedded", "elasticsearch"):
+        settings = _settings(kind, work, encoder_settings, url)
+        entry: dict = {}
+        if rebuild or not open_backend(settings).exists():
+            started = time.perf_counter()
+            result = index_paths([corpus], settings, caching, rebuild=True)
+            entry["index_seconds"] = round(time.perf_counter() - started, 1)
+            entry["index_write_seconds"] = round(result.seconds.get("write", 0.0), 1)
+            entry["passages"] = result.passages_added
+        engine = build_engine(settings, model, clip=False)
+        aliases = series_aliases(engine)
+        entry["quality"] = {}
+        for name, options in SYSTEMS.items():
+            ranked = run_system(engine, queries, options)
+            entry["quality"][name] = score(ranked, queries, aliases)
+            if name == "hybrid+medical":
+                rankings[kind] = ranked
+        entry["latency"] = _latency(engine, queries, repeats)
+        report[kind] = entry
+        typer.echo(f"{kind}: done {json.dumps({k: v for k, v in entry.items() if k != 'quality'})}", err=True)
+    same = sum(rankings["embedded"][q.id][:10] == rankings["elasticsearch"][q.id][:10] for q in queries)
+    same_set = sum(set(rankings["embedded"][q.id][:10]) == set(rankings["elasticsearch"][q.id][:10]) for q in queries)
+    report["agreement"] = {"queries": len(queries), "identical_top10": same, "same_top10_set": same_set}
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "backends.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    typer.echo(_markdown(report, queries))
+
+
+def _markdown(report: dict, queries) -> str:  # noqa: ANN001
+    categories = sorted({q.category for q in queries}) + ["all"]
+    counts = {c: sum(q.category == c for q in queries) for c in categories[:-1]} | {"all": len(queries)}
+    lines = ["| category (queries) | system | embedded nDCG@10 / R@10 / MRR | elasticsearch nDCG@10 / R@10 / MRR |",
+             "|---|---|---|---|"]
+    for category in categories:
+        for system in SYSTEMS:
+            cells = []
+            for kind in ("embedded", "elasticsearch"):
+                m = report[kind]["quality"][system][category]
+                cells.append(f"{m['ndcg@10']:.3f} / {m['recall@10']:.3f} / {m['mrr']:.3f}")
+            lines.append(f"| {category} ({counts[category]}) | {system} | {cells[0]} | {cells[1]} |")
+    lines += ["", "| backend | search p50 (ms) | p95 (ms) | searches | index (s) |", "|---|---|---|---|---|"]
+    for kind in ("embedded", "elasticsearch"):
+        lat = report[kind]["latency"]
+        lines.append(f"| {kind} | {lat['p50_ms']:.1f} | {lat['p95_ms']:.1f} | {lat['n']} | {report[kind].get('index_seconds', '-')} |")
+    a = report["agreement"]
+    lines += ["", f"Identical top-10 (ids and order): {a['identical_top10']}/{a['queries']}; same top-10 set: {a['same_top10_set']}/{a['queries']}."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    typer.run(main)
