@@ -20,11 +20,10 @@ import numpy as np
 from bench.synthetic import queries as make_queries
 from indexer.encoders import load_encoder
 from indexer.settings import Settings
-from indexer.store.layout import IndexLayout
-from indexer.store.metadata import DocumentFilter
+from indexer.backend.filters import DocumentFilter
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
-from search_api.retrieval import SearchEngine
+from search_api.engine_factory import build_engine
 
 STAGES = ("plan", "lexical leg", "query embedding", "dense search", "whole search")
 
@@ -35,9 +34,9 @@ def _ms(started: float) -> float:
 
 def run(index_dir: Path, count: int = 100) -> dict[str, dict[str, float]]:
     """p50/p95 (ms) of each stage over *count* fresh queries."""
-    settings = Settings()
+    settings = Settings(index={"dir": index_dir})
     encoder = load_encoder(settings.encoder)
-    engine = SearchEngine(IndexLayout(index_dir), encoder, settings.search, dense_settings=settings.dense)
+    engine = build_engine(settings, encoder)
     engine.warm_up()
     texts = make_queries(2 * count + 10, seed=7)
     for text in texts[:10]:
@@ -49,13 +48,13 @@ def run(index_dir: Path, count: int = 100) -> dict[str, dict[str, float]]:
         plan = plan_query(SearchRequest(q=text))
         times["plan"].append(_ms(started))
         started = time.perf_counter()
-        engine.lexical.search(plan.lexical_text, depth, DocumentFilter(), plan.lexical_statuses, plan.concepts, plan.required)
+        engine.backend.lexical_search(plan.lexical_text, depth, DocumentFilter(), plan.lexical_statuses, plan.concepts, plan.required)
         times["lexical leg"].append(_ms(started))
         started = time.perf_counter()
         vector = encoder.encode_queries([plan.dense_text or text])[0]
         times["query embedding"].append(_ms(started))
         started = time.perf_counter()
-        engine.dense.search(vector, depth)
+        engine.backend.dense_search(vector, depth)
         times["dense search"].append(_ms(started))
     for text in texts[10 + count :]:
         started = time.perf_counter()

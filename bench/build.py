@@ -15,7 +15,8 @@ from bench.synthetic import DerivedEncoder, write_reports
 from indexer.encoders import Encoder, load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
-from indexer.store.layout import IndexLayout
+from indexer.backend.embedded.generations import live_layout
+from indexer.backend.embedded.layout import IndexLayout
 
 ROOT = Path("var/bench")
 
@@ -42,7 +43,7 @@ def build(passages: int, root: Path = ROOT, settings: Settings | None = None, ke
     """Index ``passages`` synthetic passages (3 per report) under ``root/index-<size>``; return its facts."""
     index_dir = root / f"index-{label(passages)}"
     facts_file = index_dir.with_suffix(".json")
-    if IndexLayout(index_dir).exists() and facts_file.exists():
+    if live_layout(index_dir) is not None and facts_file.exists():
         return json.loads(facts_file.read_text())
     settings = bench_settings(index_dir, settings)
     encoder = derived_encoder(settings)
@@ -54,7 +55,8 @@ def build(passages: int, root: Path = ROOT, settings: Settings | None = None, ke
     report = index_paths([sources], settings, encoder, rebuild=True)
     if not keep_sources:
         shutil.rmtree(sources, ignore_errors=True)
-    layout = IndexLayout(index_dir)
+    layout = live_layout(index_dir)
+    assert layout is not None
     facts = {
         "passages": report.passages_added,
         "documents": report.documents_added,
@@ -74,7 +76,7 @@ def build(passages: int, root: Path = ROOT, settings: Settings | None = None, ke
 
 
 def _dense_kind(layout: IndexLayout, dim: int) -> str:
-    from indexer.store.dense import DenseIndex
+    from indexer.backend.embedded.dense import DenseIndex
 
     return DenseIndex.load(layout.dense, dim).kind
 

@@ -4,7 +4,7 @@ Vectors are the derived passage vectors of :mod:`bench.synthetic` (real-encoder 
 summed per passage), queries are real-encoder query vectors. Candidates:
 
 * Flat (exact, the reference), IVF-SQ8 at several ``nprobe``, IVF-PQ (``pq_m`` bytes), HNSW-Flat (M=32)
-  for comparison only (it cannot remove ids, see indexer/store/dense.py).
+  for comparison only (it cannot remove ids, see indexer/backend/embedded/dense.py).
 
     python -m bench.faiss_choice 100000 1000000
 """
@@ -21,7 +21,7 @@ from bench.build import ROOT, derived_encoder, label
 from bench.synthetic import queries as make_queries
 from bench.synthetic import reports
 from indexer.settings import DenseSettings, Settings
-from indexer.store.dense import DenseIndex, build_ivf
+from indexer.backend.embedded.dense import DenseIndex, build_ivf
 
 NPROBES = (32, 64, 128, 192, 256, 384)
 

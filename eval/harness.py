@@ -14,8 +14,9 @@ from pathlib import Path
 from indexer.encoders import Encoder, load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings
-from indexer.store.layout import IndexLayout
+from indexer.backend.factory import open_backend
 from search_api.models import MAX_LIMIT, SearchRequest
+from search_api.engine_factory import build_engine
 from search_api.retrieval import SearchEngine
 
 DEPTH = MAX_LIMIT  # documents taken from each leg (the API's largest page)
@@ -36,7 +37,7 @@ def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Setti
     """Index *corpus* into *index_dir* once (reused on later runs); return settings and the run's timings."""
     settings = Settings(index={"dir": index_dir}, api={"audit_log": index_dir.parent / "audit.log"})
     timings_file = index_dir.with_name(index_dir.name + ".timings.json")
-    if not IndexLayout(index_dir).exists():
+    if not open_backend(settings).exists():
         report = index_paths([corpus], settings, encoder, rebuild=True)
         timings_file.write_text(json.dumps({**report.seconds, "passages": report.passages_added}))
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
@@ -44,7 +45,7 @@ def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Setti
 
 
 def open_engine(settings: Settings, encoder: Encoder) -> SearchEngine:
-    return SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search)
+    return build_engine(settings, encoder)
 
 
 def rank(engine: SearchEngine, text: str, mode: str, limit: int = DEPTH) -> list[str]:

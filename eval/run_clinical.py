@@ -25,8 +25,10 @@ from eval.query_set import EvalQuery, load_queries
 from indexer.encoders import load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings, get_settings
-from indexer.store.layout import IndexLayout
+from indexer.backend.factory import open_backend
+from indexer.backend.filters import DocumentFilter
 from search_api.models import SearchRequest
+from search_api.engine_factory import build_engine
 from search_api.retrieval import SearchEngine
 
 SYSTEMS: dict[str, dict[str, object]] = {
@@ -49,7 +51,7 @@ def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str
 def series_aliases(engine: SearchEngine) -> dict[str, str]:
     """Instance id → id of its series' document: the index keeps one image document per DICOM series,
     while the ground truth labels every file."""
-    documents = engine.metadata.get_documents(engine.metadata.document_ids())
+    documents = engine.backend.get_documents(engine.backend.document_ids_where(DocumentFilter()))
     return {alias: d.id for d in documents.values() for alias in d.metadata.get("series_instances", [])}
 
 
@@ -104,11 +106,10 @@ def main(
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
     model = load_encoder(encoder_settings)
     settings = Settings(index={"dir": index / model.name}, encoder=encoder_settings.model_dump())
-    layout = IndexLayout(settings.index.dir)
-    if not layout.exists():
-        typer.echo(f"Indexing {corpus} into {layout.root} with {model.name}...")
+    if not open_backend(settings).exists():
+        typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
         index_paths([corpus], settings, model)
-    engine = SearchEngine(layout, model, settings.search)
+    engine = build_engine(settings, model)
     aliases = series_aliases(engine)
     results = {name: score(run_system(engine, queries, options), queries, aliases) for name, options in SYSTEMS.items()}
     typer.echo(f"Encoder: {model.name}; {len(queries)} queries; corpus {corpus}\n")

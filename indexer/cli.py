@@ -116,16 +116,20 @@ def schedule(
 @app.command()
 def stats() -> None:
     """Print document counts per kind and index age."""
-    from indexer.store.layout import IndexLayout
-    from indexer.store.metadata import MetadataStore
+    from dataclasses import asdict
 
-    layout = IndexLayout(get_settings().index.dir)
-    if not layout.exists():
-        console.print(f"[red]No index at {layout.root}[/red]")
-        raise typer.Exit(code=1)
-    store = MetadataStore(layout.metadata, readonly=True)
-    manifest = layout.read_manifest()
-    console.print({"by_kind": store.counts_by_kind(), "passages": store.passage_count(), **manifest.model_dump()})
+    from indexer.backend import IndexNotFoundError, open_backend
+
+    settings = get_settings()
+    backend = open_backend(settings)
+    try:
+        stats = backend.stats()
+    except IndexNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from exc
+    finally:
+        backend.close()
+    console.print({"backend": backend.kind, **asdict(stats)})
 
 
 if __name__ == "__main__":

@@ -3,29 +3,31 @@
 Runs once or incrementally: documents whose content hash is unchanged are skipped, changed ones are
 replaced, and (with ``prune``) documents whose source file disappeared are removed. Files that cannot
 be read are skipped and reported; a file that *was* indexed and is now unreadable keeps its old entry,
-so a bad export never loses data. Write order (lexical, dense, then SQLite, then the manifest) means
-an interrupted run leaves at worst orphan passages that retrieval ignores.
+so a bad export never loses data. Everything goes through the storage interface
+(:mod:`indexer.backend.base`): one writer per run, published in one atomic step at the end, so an
+interrupted run leaves the served index exactly as it was.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from indexer.backend.base import AddedDocument, IndexBackend, IndexMismatchError, IndexWriter
+from indexer.backend.factory import open_backend
 from indexer.clinical import split_by_context
+from indexer.crashpoints import crash_point
 from indexer.encoders import Encoder
 from indexer.imaging.sync import sync_image_indexes
+from indexer.imaging.thumbnails import thumbnails_dir
 from indexer.linking import group_series, link_documents
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
 from indexer.sources import SourceError, discover_files, parse_file
-from indexer.store.dense import DenseIndex
-from indexer.store.layout import FORMAT_VERSION, IndexLayout, Manifest
-from indexer.store.lexical import LexicalIndex
-from indexer.store.metadata import MetadataStore
 from indexer.text.passages import split_passages
 
 ProgressFactory = Callable[[Iterable, str, int], Iterable]
@@ -50,8 +52,8 @@ class IndexReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-class EncoderMismatchError(RuntimeError):
-    pass
+#: the index was built with another encoder or format: ``--rebuild`` (kept under its historical name)
+EncoderMismatchError = IndexMismatchError
 
 
 PassageContexts = dict[str, str]  # context status → the passage's text with that status
@@ -112,27 +114,6 @@ def parse_sources(
     return ordered, skipped, len(files)
 
 
-def _open_layout(settings: Settings, encoder: Encoder, rebuild: bool) -> tuple[IndexLayout, Manifest]:
-    layout = IndexLayout(settings.index.dir)
-    if rebuild and layout.root.exists():
-        shutil.rmtree(layout.root)
-    layout.root.mkdir(parents=True, exist_ok=True)
-    if layout.exists():
-        manifest = layout.read_manifest()
-        if manifest.format_version != FORMAT_VERSION:
-            raise EncoderMismatchError(
-                f"index at {layout.root} has format {manifest.format_version}, this version writes {FORMAT_VERSION}. "
-                "Re-run with --rebuild."
-            )
-        if manifest.encoder != encoder.name or manifest.dim != encoder.dim:
-            raise EncoderMismatchError(
-                f"index at {layout.root} was built with encoder {manifest.encoder} ({manifest.dim}-d); "
-                f"configured encoder is {encoder.name} ({encoder.dim}-d). Re-run with --rebuild."
-            )
-        return layout, manifest
-    return layout, Manifest.new(encoder.name, encoder.dim)
-
-
 def index_paths(
     paths: list[Path],
     settings: Settings,
@@ -141,68 +122,85 @@ def index_paths(
     rebuild: bool = False,
     prune: bool = False,
     progress: ProgressFactory = _no_progress,
+    backend: IndexBackend | None = None,
 ) -> IndexReport:
-    """Index every supported file under *paths* into ``settings.index.dir``."""
+    """Index every supported file under *paths* into the configured backend, as one published generation.
+
+    Nothing is visible to searches until the run publishes; a run that fails or is killed leaves the
+    live generation as it was. *backend* defaults to :func:`~indexer.backend.factory.open_backend`.
+    """
     report = IndexReport()
     started = time.perf_counter()
     max_bytes = int(settings.index.max_file_mb * 1e6)
     documents, report.skipped, report.files_seen = parse_sources(paths, max_bytes, progress, settings.index.ignore)
     report.seconds["parse"] = time.perf_counter() - started
 
-    layout, manifest = _open_layout(settings, encoder, rebuild)
-    metadata = MetadataStore(layout.metadata)
-    lexical = LexicalIndex(layout.lexical)
-    dense = DenseIndex.load(layout.dense, encoder.dim, settings.dense)
+    owned = backend is None
+    backend = backend or open_backend(settings)
     try:
-        known = metadata.content_hashes()
-        changed = [d for d in documents if known.get(d.id) != d.content_hash()]
-        report.documents_unchanged = len(documents) - len(changed)
-        report.documents_updated = sum(d.id in known for d in changed)
-        report.documents_added = len(changed) - report.documents_updated
-
-        to_remove = [d.id for d in changed if d.id in known]
-        if prune:
-            gone = [doc_id for doc_id, source in metadata.source_paths().items() if not Path(source).exists()]
-            report.documents_removed = len(gone)
-            to_remove += gone
-        removed_pids = metadata.delete_documents(to_remove)
-        lexical.delete_documents(to_remove)
-        dense.remove(removed_pids)
-
-        t0 = time.perf_counter()
-        next_pid = max(metadata.next_pid(), dense.max_id() + 1)
-        work: list[tuple[Document, list[tuple[int, Passage]], list[PassageContexts]]] = []
-        for document in changed:
-            passages = split_passages(document, settings.passages.max_words, settings.passages.overlap_words)
-            numbered = list(enumerate(passages, start=next_pid))
-            next_pid += len(numbered)
-            work.append((document, numbered, [passage_contexts(document, p) for p in passages]))
-        report.seconds["analyse"] = time.perf_counter() - t0
-
-        texts = [
-            _embedding_text(doc, p, ctx) for doc, numbered, contexts in work for (_, p), ctx in zip(numbered, contexts)
-        ]
-        pids = [pid for _, numbered, _ in work for pid, _ in numbered]
-        t0 = time.perf_counter()
-        batch = max(1, settings.encoder.batch_size) * 4
-        for start in progress(range(0, len(texts), batch), "Encodage des passages", -(-len(texts) // batch)):
-            dense.add(pids[start : start + batch], encoder.encode_passages(texts[start : start + batch]))
-        report.seconds["encode"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        for document, numbered, contexts in work:
-            lexical.add(document, numbered, contexts)
-            metadata.add_document(document, numbered)
-        report.passages_added = len(pids)
-        lexical.commit()
-        dense.save(layout.dense)
-        metadata.commit()
-        images = sync_image_indexes(layout, documents, to_remove, settings.images)  # descriptors, CLIP, thumbnails
-        report.images_described, report.seconds["images"] = images.described, images.seconds
-        report.skipped += images.skipped
-        layout.write_manifest(manifest.touched())
-        report.seconds["write"] = time.perf_counter() - t0
+        with backend.writer(encoder.name, encoder.dim, rebuild=rebuild) as writer:
+            _write(writer, documents, settings, encoder, prune, progress, report)
     finally:
-        metadata.close()
+        if owned:
+            backend.close()
     report.seconds["total"] = time.perf_counter() - started
     return report
+
+
+def _write(
+    writer: IndexWriter,
+    documents: list[Document],
+    settings: Settings,
+    encoder: Encoder,
+    prune: bool,
+    progress: ProgressFactory,
+    report: IndexReport,
+) -> None:
+    known = writer.content_hashes()
+    changed = [d for d in documents if known.get(d.id) != d.content_hash()]
+    report.documents_unchanged = len(documents) - len(changed)
+    report.documents_updated = sum(d.id in known for d in changed)
+    report.documents_added = len(changed) - report.documents_updated
+
+    to_remove = [d.id for d in changed if d.id in known]
+    if prune:
+        gone = [doc_id for doc_id, source in writer.source_paths().items() if not Path(source).exists()]
+        report.documents_removed = len(gone)
+        to_remove += gone
+    writer.remove_documents(to_remove)
+
+    t0 = time.perf_counter()
+    work: list[tuple[Document, list[Passage], list[PassageContexts]]] = []
+    for document in changed:
+        passages = split_passages(document, settings.passages.max_words, settings.passages.overlap_words)
+        work.append((document, passages, [passage_contexts(document, p) for p in passages]))
+    report.seconds["analyse"] = time.perf_counter() - t0
+
+    texts = [_embedding_text(doc, p, ctx) for doc, passages, contexts in work for p, ctx in zip(passages, contexts)]
+    t0 = time.perf_counter()
+    batch = max(1, settings.encoder.batch_size) * 4
+    vectors = [
+        encoder.encode_passages(texts[start : start + batch])
+        for start in progress(range(0, len(texts), batch), "Encodage des passages", -(-len(texts) // batch))
+    ]
+    matrix = np.concatenate(vectors) if vectors else np.zeros((0, encoder.dim), dtype=np.float32)
+    report.seconds["encode"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    offset = 0
+    items = []
+    for document, passages, contexts in work:
+        items.append(AddedDocument(document, passages, contexts, matrix[offset : offset + len(passages)]))
+        offset += len(passages)
+    writer.add_documents(items)
+    crash_point("pipeline.added")
+    report.passages_added = len(texts)
+    current = {d.id for d in documents}
+    images = sync_image_indexes(  # descriptors, CLIP, thumbnails
+        writer, documents, [doc_id for doc_id in to_remove if doc_id not in current], settings.images,
+        thumbnails=thumbnails_dir(settings),
+    )
+    report.images_described, report.seconds["images"] = images.described, images.seconds
+    report.skipped += images.skipped
+    writer.publish()
+    report.seconds["write"] = time.perf_counter() - t0

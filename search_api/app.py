@@ -16,14 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from indexer.encoders import Encoder, load_encoder
+from indexer.backend.base import IndexNotFoundError
+from indexer.encoders import Encoder
 from indexer.schema import DocumentKind
 from indexer.settings import Settings, get_settings
-from indexer.store.layout import IndexLayout
 from search_api.audit import AuditLog
-from search_api.images import clip_text_leg, image_router
+from search_api.engine_factory import build_engine
+from search_api.images import image_router
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
-from search_api.retrieval import IndexNotFoundError, SearchEngine
+from search_api.retrieval import SearchEngine
 
 ANONYMOUS = "anonymous"
 
@@ -54,11 +55,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def engine() -> SearchEngine:
         if state["engine"] is None:
             try:
-                state["engine"] = SearchEngine(
-                    IndexLayout(settings.index.dir), encoder or load_encoder(settings.encoder), settings.search,
-                    text_to_image=clip_text_leg(settings),  # None unless a CLIP model is configured
-                    dense_settings=settings.dense,
-                )
+                state["engine"] = build_engine(settings, encoder)
             except IndexNotFoundError as exc:
                 raise HTTPException(status_code=503, detail=str(exc)) from exc
         return state["engine"]  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from indexer.schema import Document, DocumentKind
-from indexer.store.metadata import MetadataStore
+from indexer.backend.base import IndexBackend
 from search_api.models import ImageMethod, LinkedReport
 
 _METHOD_ORDER: tuple[ImageMethod, ...] = ("report_text", "caption", "metadata", "descriptor", "clip")
@@ -69,10 +69,10 @@ def image_url(doc_id: str, what: str) -> str:
     return f"/images/{quote(doc_id, safe='')}/{what}"
 
 
-def linked_reports(document: Document, metadata: MetadataStore) -> list[LinkedReport]:
+def linked_reports(document: Document, backend: IndexBackend) -> list[LinkedReport]:
     """The reports linked to an image at index time (accession, or patient + date), in link order."""
     ids = list(document.metadata.get("linked_reports") or [])
-    found = metadata.get_documents(ids)
+    found = backend.get_documents(ids)
     reports = []
     for report_id in ids:
         report = found.get(report_id)
@@ -101,7 +101,7 @@ def _conclusion(image: Document, report_id: str) -> str:
 
 def image_fields(
     document: Document,
-    metadata: MetadataStore,
+    backend: IndexBackend,
     sections: Iterable[str] = (),
     extra: Iterable[ImageMethod] = (),
     fallback_sections: Iterable[str] = (),
@@ -117,7 +117,7 @@ def image_fields(
     methods = ordered_methods([*(method_of_section(s) for s in sections), *extra])
     return {
         "methods": methods or ordered_methods(method_of_section(s) for s in fallback_sections),
-        "linked_reports": linked_reports(document, metadata),
+        "linked_reports": linked_reports(document, backend),
         "caption": document.metadata.get("caption") or None,
         "thumbnail_url": image_url(document.id, "thumbnail"),
     }

@@ -7,29 +7,27 @@ Three legs can rank images, fused with weighted RRF like the text legs of ``/sea
 * text: with an optional ``q``, the hybrid text search restricted to images (report text, caption,
   DICOM header), each hit keeping the methods that matched.
 
-Vector indexes are reopened when the indexer rewrites them (file size/mtime), like the text stores.
+Image vectors are read through the storage backend (:meth:`~indexer.backend.base.IndexBackend.image_search`),
+which reloads them with the text stores when a new generation is published.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from indexer.imaging.clip import ClipEncoder
-from indexer.imaging.descriptor import DESCRIPTOR_DIM, DESCRIPTOR_VERSION, describe
+from indexer.imaging.descriptor import DESCRIPTOR_VERSION, describe
 from indexer.imaging.frame import ImageFrame
-from indexer.imaging.index import ImageVectorIndex, sidecar_path
+from indexer.backend.base import IndexBackend
+from indexer.backend.filters import DocumentFilter
 from indexer.schema import DocumentKind
 from indexer.settings import ImageSettings
-from indexer.store.layout import IndexLayout
-from indexer.store.metadata import DocumentFilter, MetadataStore
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import dense_is_evidence, image_fields, image_url, ordered_methods
 from search_api.models import MAX_LIMIT, ImageMethod, LinkedReport, SearchRequest, SearchResponse
@@ -63,56 +61,18 @@ class ImageSearchResponse(BaseModel):
     reports: list[LinkedReport] = Field(description="Reports tied to the results, in result order, once each")
 
 
-class _ReloadingIndex:
-    """An :class:`ImageVectorIndex` reopened when its files change on disk (a new indexing run)."""
-
-    def __init__(self, path: Path, dim: int, model: str) -> None:
-        self.path, self.dim, self.model = path, dim, model
-        self._stamp: tuple[int, ...] | None = None
-        self._index = ImageVectorIndex(dim, model)
-        self._lock = threading.Lock()
-
-    def get(self) -> ImageVectorIndex:
-        stamp = self._file_stamp()
-        if stamp != self._stamp:
-            with self._lock:
-                if stamp != self._stamp:
-                    self._index = ImageVectorIndex.load(self.path, self.dim, self.model)
-                    self._stamp = stamp
-        return self._index
-
-    def _file_stamp(self) -> tuple[int, ...]:
-        stamp: list[int] = []
-        for path in (self.path, sidecar_path(self.path)):
-            try:
-                stat = path.stat()
-                stamp += [stat.st_size, stat.st_mtime_ns]
-            except OSError:
-                stamp += [-1, -1]
-        return tuple(stamp)
-
-
-def allowed_images(metadata: MetadataStore, where: DocumentFilter) -> list[str] | None:
-    """Image ids passing the filters (None: no filter beyond 'is an image', so search them all)."""
-    images_only = replace(where, kinds=IMAGE_KINDS)
-    if replace(images_only, kinds=()).is_empty():
-        return None
-    return metadata.document_ids_where(images_only)
-
-
 class ClipTextLeg:
-    """Text query → CLIP text tower → CLIP image index: the extra fused leg of hybrid ``/search``."""
+    """Text query → CLIP text tower → CLIP image vectors: the extra fused leg of hybrid ``/search``."""
 
-    def __init__(self, layout: IndexLayout, clip: ClipEncoder, weight: float) -> None:
+    def __init__(self, clip: ClipEncoder, weight: float) -> None:
         self.clip = clip
         self.weight = weight
-        self._index = _ReloadingIndex(layout.clip_images, clip.dim, clip.name)
 
-    def __call__(self, query: str, metadata: MetadataStore, where: DocumentFilter, depth: int) -> list[tuple[str, float]]:
+    def __call__(self, query: str, backend: IndexBackend, where: DocumentFilter, depth: int) -> list[tuple[str, float]]:
         if where.kinds and DocumentKind.IMAGE.value not in where.kinds:
             return []
         vector = self.clip.encode_texts([query])[0]
-        hits = self._index.get().search(vector, depth, allowed_images(metadata, where))
+        hits = backend.image_search("clip", vector, depth, where, model=self.clip.name)
         return [(h.doc_id, h.score) for h in hits]
 
 
@@ -123,16 +83,14 @@ TextSearch = Callable[[SearchRequest, DocumentFilter], SearchResponse]
 class ImageSearch:
     """Answers ``POST /search/image``: images similar to an uploaded one, optionally constrained by text."""
 
-    def __init__(self, layout: IndexLayout, settings: ImageSettings, clip: ClipEncoder | None = None) -> None:
+    def __init__(self, backend: IndexBackend, settings: ImageSettings, clip: ClipEncoder | None = None) -> None:
+        self.backend = backend
         self.settings = settings
         self.clip = clip
-        self.descriptors = _ReloadingIndex(layout.images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION)
-        self.clip_images = _ReloadingIndex(layout.clip_images, clip.dim, clip.name) if clip else None
 
     def search(
         self,
         frame: ImageFrame,
-        metadata: MetadataStore,
         text_search: TextSearch,
         where: DocumentFilter,
         q: str | None = None,
@@ -140,16 +98,16 @@ class ImageSearch:
     ) -> ImageSearchResponse:
         started = time.perf_counter()
         depth = max(100, limit * 4)
-        allowed = allowed_images(metadata, where)
+        backend = self.backend
         legs: dict[str, list[str]] = {}
         similarity: dict[str, dict[str, float]] = {}
         weights = {"descriptor": 1.0, "clip": self.settings.clip_weight, "text": 1.0}
 
-        hits = self.descriptors.get().search(describe(frame), depth, allowed)
+        hits = backend.image_search("descriptor", describe(frame), depth, where, model=DESCRIPTOR_VERSION)
         legs["descriptor"] = [h.doc_id for h in hits]
         similarity["descriptor"] = {h.doc_id: h.score for h in hits}
-        if self.clip is not None and self.clip_images is not None:
-            hits = self.clip_images.get().search(self.clip.encode_images([frame])[0], depth, allowed)
+        if self.clip is not None:
+            hits = backend.image_search("clip", self.clip.encode_images([frame])[0], depth, where, model=self.clip.name)
             legs["clip"] = [h.doc_id for h in hits]
             similarity["clip"] = {h.doc_id: h.score for h in hits}
         text_methods: dict[str, list[ImageMethod]] = {}
@@ -169,14 +127,14 @@ class ImageSearch:
 
         fused = reciprocal_rank_fusion(list(legs.values()), [weights[name] for name in legs])
         page = fused[:limit]
-        documents = metadata.get_documents([doc_id for doc_id, _ in page])
+        documents = backend.get_documents([doc_id for doc_id, _ in page])
         results: list[ImageResult] = []
         for doc_id, score in page:
             document = documents.get(doc_id)
             if document is None:
                 continue
             extra = [leg for leg in ("descriptor", "clip") if doc_id in similarity.get(leg, {})]
-            fields = image_fields(document, metadata, extra=extra)
+            fields = image_fields(document, backend, extra=extra)
             results.append(
                 ImageResult(
                     id=doc_id,

@@ -10,9 +10,7 @@ and ``GET /images/{id}/render`` serve pixels: a patient's image requires an iden
 import datetime as dt
 import hashlib
 import io
-import threading
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -20,14 +18,13 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from indexer.imaging import ImageReadError, load_image, render
-from indexer.imaging.clip import ClipEncoder, clip_model_id, load_clip
-from indexer.imaging.thumbnails import get_or_create_thumbnail
+from indexer.backend.filters import DocumentFilter
+from indexer.imaging.thumbnails import get_or_create_thumbnail, thumbnails_dir
 from indexer.schema import Document, DocumentKind
-from indexer.settings import ImageSettings, Settings
-from indexer.store.layout import IndexLayout
-from indexer.store.metadata import DocumentFilter
+from indexer.settings import Settings
 from search_api.audit import AuditLog
-from search_api.image_search import ClipTextLeg, ImageSearch, ImageSearchResponse
+from search_api.engine_factory import clip_for, clip_text_leg  # noqa: F401  (re-exported)
+from search_api.image_search import ImageSearch, ImageSearchResponse
 from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS
 from search_api.retrieval import SearchEngine
 from search_api.uploads import decode_upload, read_limited, sniff, status_for
@@ -35,26 +32,6 @@ from search_api.uploads import decode_upload, read_limited, sniff, status_for
 ANONYMOUS = "anonymous"  # the user name search_api.app gives requests without X-User
 RenderWindow = Literal["default", "auto", "lung", "bone", "brain", "soft"]
 _PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}
-_clip_lock = threading.Lock()
-
-
-@lru_cache(maxsize=2)
-def _load_clip_cached(model_id: str, settings_json: str) -> ClipEncoder | None:
-    return load_clip(ImageSettings.model_validate_json(settings_json))
-
-
-def clip_for(settings: ImageSettings) -> ClipEncoder | None:
-    """The configured CLIP model, loaded once per process and shared by both image legs."""
-    if not settings.clip_model:
-        return None
-    with _clip_lock:
-        return _load_clip_cached(clip_model_id(settings), settings.model_dump_json())
-
-
-def clip_text_leg(settings: Settings) -> ClipTextLeg | None:
-    """The CLIP leg of hybrid ``/search`` (None without a configured CLIP model)."""
-    clip = clip_for(settings.images)
-    return ClipTextLeg(IndexLayout(settings.index.dir), clip, settings.images.clip_weight) if clip else None
 
 
 class ImageSearchParams(BaseModel):
@@ -86,13 +63,13 @@ def image_router(
 ) -> APIRouter:
     """The image endpoints over the same engine, user dependency and audit log as the rest of the API."""
     router = APIRouter(tags=["images"])
-    layout = IndexLayout(settings.index.dir)
+    thumbnails = thumbnails_dir(settings)
     max_bytes = int(settings.images.max_upload_mb * 1e6)
     service: dict[str, ImageSearch] = {}
 
     def image_search() -> ImageSearch:
         if "it" not in service:
-            service["it"] = ImageSearch(layout, settings.images, clip_for(settings.images))
+            service["it"] = ImageSearch(engine().backend, settings.images, clip_for(settings.images))
         return service["it"]
 
     def client(http: Request) -> str | None:
@@ -133,9 +110,7 @@ def image_router(
             kinds=(DocumentKind.IMAGE.value,), patient_id=params.patient_id,
             date_from=params.date_from, date_to=params.date_to,
         )
-        response = image_search().search(
-            frame, search_engine.metadata, search_engine.search, where, params.q, params.limit
-        )
+        response = image_search().search(frame, search_engine.search, where, params.q, params.limit)
         audit.record(
             who,
             "image_search",
@@ -152,7 +127,7 @@ def image_router(
         document = readable_image(doc_id, who, "thumbnail")
         try:
             path = get_or_create_thumbnail(
-                doc_id, document.source_path, layout.thumbnails, max_side=settings.images.thumbnail_size
+                doc_id, document.source_path, thumbnails, max_side=settings.images.thumbnail_size
             )
         except FileNotFoundError as exc:
             raise HTTPException(status_code=404, detail=f"the image file of {doc_id!r} is no longer available") from exc

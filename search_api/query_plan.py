@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
-from indexer.store.lexical import ALL_STATUSES, DEFAULT_STATUSES
+from indexer.backend.embedded.lexical import ALL_STATUSES, DEFAULT_STATUSES
 from search_api.models import QueryInterpretation, SearchRequest
 
 Forms = list[str]  # a concept's surface forms, the typed one first

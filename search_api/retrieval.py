@@ -1,4 +1,7 @@
-"""Hybrid retrieval over the on-disk index: BM25 (Tantivy) + dense (FAISS), fused with RRF.
+"""Hybrid retrieval over the storage backend: BM25 + dense passage search, fused with RRF.
+
+Everything index-side goes through :class:`~indexer.backend.base.IndexBackend` (embedded files or
+Elasticsearch); this module owns what stays in medsearch: query planning, fusion, snippets.
 
 Both legs return passages; each leg's passages are collapsed to a document ranking (a document's rank
 is that of its best passage), the two rankings are fused, and each result keeps its best passage for
@@ -18,14 +21,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from indexer.backend.base import IndexBackend, IndexNotFoundError
+from indexer.backend.filters import DocumentFilter
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
-from indexer.settings import DenseSettings, SearchSettings
-from indexer.store.dense import DenseIndex
-from indexer.store.layout import FORMAT_VERSION, IndexLayout
-from indexer.store.lexical import LexicalIndex
-from indexer.store.metadata import DocumentFilter, MetadataStore
-from indexer.store.passage_table import PassageTable
+from indexer.settings import SearchSettings
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
@@ -33,13 +33,11 @@ from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import contextual_snippet
 
 
-class IndexNotFoundError(RuntimeError):
-    pass
+__all__ = ["IndexNotFoundError", "QueryEmbeddingCache", "SearchEngine", "TextToImageLeg"]
 
-
-#: An extra leg ranking image documents for a text query (CLIP text tower): (q, metadata, filter, depth)
+#: An extra leg ranking image documents for a text query (CLIP text tower): (q, backend, filter, depth)
 #: → [(doc id, score)]; its ``weight`` attribute, if any, is its RRF weight.
-TextToImageLeg = Callable[[str, MetadataStore, DocumentFilter, int], list[tuple[str, float]]]
+TextToImageLeg = Callable[[str, IndexBackend, DocumentFilter, int], list[tuple[str, float]]]
 
 
 @dataclass
@@ -86,62 +84,34 @@ class QueryEmbeddingCache:
 
 
 class SearchEngine:
-    """Reads the index written by :mod:`indexer.pipeline`; reopens it when the indexer updates it."""
+    """Searches the published index of a backend; follows newer generations between requests.
+
+    Build it with :func:`search_api.engine_factory.build_engine` (settings → backend, encoder, CLIP leg).
+    """
 
     def __init__(
         self,
-        layout: IndexLayout,
+        backend: IndexBackend,
         encoder: Encoder,
         settings: SearchSettings,
         text_to_image: TextToImageLeg | None = None,
-        dense_settings: DenseSettings | None = None,
     ) -> None:
-        if not layout.exists():
-            raise IndexNotFoundError(f"no index at {layout.root}: run `medsearch index PATH` first")
-        self.layout = layout
+        self.backend = backend
         self.encoder = encoder
         self.settings = settings
         self._embed = QueryEmbeddingCache(encoder)
         self.text_to_image = text_to_image
-        self.dense_settings = dense_settings
-        self._lock = threading.Lock()
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
-        self._loaded_version: tuple[int, str] | None = None
-        self._open()
+        self._check(backend.info())  # IndexNotFoundError when nothing is published yet
 
-    def _open(self) -> None:
-        manifest = self.layout.read_manifest()
-        if manifest.format_version != FORMAT_VERSION:
-            raise IndexNotFoundError(
-                f"index at {self.layout.root} has format {manifest.format_version}, this version reads "
-                f"{FORMAT_VERSION}: run `medsearch index PATH --rebuild`"
-            )
-        if manifest.encoder != self.encoder.name:
-            raise IndexNotFoundError(
-                f"index built with encoder {manifest.encoder}, API configured with {self.encoder.name}"
-            )
-        # Load everything first (the passage table takes ~2 s per million passages), then swap it in
-        # together, so no request sees a mix of the old and the new stores.
-        metadata = MetadataStore(self.layout.metadata, readonly=True)
-        lexical = LexicalIndex(self.layout.lexical)
-        dense = DenseIndex.load(self.layout.dense, manifest.dim, self.dense_settings)
-        passage_table = PassageTable.from_store(metadata)
-        self.manifest, self.metadata, self.lexical, self.dense, self.passage_table = (
-            manifest, metadata, lexical, dense, passage_table
-        )
-        self._loaded_version = (manifest.generation, manifest.updated_at)
+    def _check(self, info) -> None:  # noqa: ANN001 - IndexInfo
+        if info.encoder != self.encoder.name:
+            raise IndexNotFoundError(f"index built with encoder {info.encoder}, API configured with {self.encoder.name}")
 
     def refresh_if_changed(self) -> None:
-        """Pick up a newer index written by a (scheduled) indexing run, without restarting the API."""
-        manifest = self.layout.read_manifest()
-        updated = (manifest.generation, manifest.updated_at)
-        if updated == self._loaded_version:
-            return
-        with self._lock:
-            if updated != self._loaded_version:
-                old = self.metadata
-                self._open()
-                old.close()
+        """Pick up a newer generation published by a (scheduled) indexing run, without restarting the API."""
+        if self.backend.refresh():
+            self._check(self.backend.info())
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones."""
@@ -149,14 +119,13 @@ class SearchEngine:
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
-        hits = self.lexical.search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required)
+        hits = self.backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required)
         return [(h.pid, h.score) for h in hits]
 
     def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
         if not plan.dense_text:
             return []
-        allowed = None if where.is_empty() else self.passage_table.mask(where)
-        hits = self.dense.search(self._embed(plan.dense_text), depth, allowed)
+        hits = self.backend.dense_search(self._embed(plan.dense_text), depth, None if where.is_empty() else where)
         return [(h.pid, h.score) for h in hits]
 
     @staticmethod
@@ -190,10 +159,10 @@ class SearchEngine:
         if lexical is not None:
             legs = {"lexical": lexical.result(), **legs}
 
-        doc_of = self.passage_table.doc_of({pid for hits in legs.values() for pid, _ in hits})
+        doc_of = self.backend.documents_of({pid for hits in legs.values() for pid, _ in hits})
         rankings = {name: _collapse(hits, doc_of) for name, hits in legs.items()}
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
-            clip_hits = self.text_to_image(request.q, self.metadata, where, depth)
+            clip_hits = self.text_to_image(request.q, self.backend, where, depth)
             rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
         weights = {
             "lexical": self.settings.lexical_weight,
@@ -204,8 +173,8 @@ class SearchEngine:
             [r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k
         )
         page = fused[request.offset : wanted_docs]
-        documents = self.metadata.get_documents([doc_id for doc_id, _ in page])
-        passages = self.metadata.get_passages(  # only the passages shown: each result's best per leg
+        documents = self.backend.get_documents([doc_id for doc_id, _ in page])
+        passages = self.backend.get_passages(  # only the passages shown: each result's best per leg
             sorted({r.best_pid[doc_id] for doc_id, _ in page for r in rankings.values() if doc_id in r.best_pid})
         )
         results = [
@@ -259,22 +228,22 @@ class SearchEngine:
             return {}
         matched, ranked = text_match_sections(document.id, lexical, dense, passages)
         extra = ["clip"] if clip and document.id in clip.best_score else []
-        return image_fields(document, self.metadata, matched, extra, fallback_sections=ranked)
+        return image_fields(document, self.backend, matched, extra, fallback_sections=ranked)
 
     # -- documents and stats -------------------------------------------------------------------
     def document(self, doc_id: str) -> Document | None:
         self.refresh_if_changed()
-        return self.metadata.get_document(doc_id)
+        return self.backend.get_document(doc_id)
 
     def stats(self) -> StatsResponse:
         self.refresh_if_changed()
-        by_kind = self.metadata.counts_by_kind()
-        updated = datetime.fromisoformat(self.manifest.updated_at)
+        stats = self.backend.stats()
+        updated = datetime.fromisoformat(stats.info.updated_at)
         return StatsResponse(
-            documents=sum(by_kind.values()),
-            passages=self.metadata.passage_count(),
-            by_kind=by_kind,
-            encoder=self.manifest.encoder,
-            indexed_at=self.manifest.updated_at,
+            documents=stats.documents,
+            passages=stats.passages,
+            by_kind=stats.by_kind,
+            encoder=stats.info.encoder,
+            indexed_at=stats.info.updated_at,
             index_age_seconds=round((datetime.now(timezone.utc) - updated).total_seconds(), 1),
         )

@@ -1,6 +1,6 @@
 """Snippets: a window of the best passage with the matched terms wrapped in ``<mark>``.
 
-Matching uses the lexical index's own analyzers (:mod:`indexer.store.analyzers`), so a highlight
+Matching uses the lexical index's own analyzers (:mod:`indexer.text.analyzers`), so a highlight
 means exactly what BM25 matched: « épanchements » is marked for the query "epanchement". Everything
 else is HTML-escaped: the snippet is safe to render as HTML.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from indexer.clinical import mention_context
-from indexer.store.analyzers import LANGUAGES, term_spans, terms
+from indexer.text.analyzers import LANGUAGES, term_spans, terms
 
 WINDOW_CHARS = 280
 

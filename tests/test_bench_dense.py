@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from indexer.settings import DenseSettings, Settings
-from indexer.store.dense import DenseIndex
+from indexer.backend.embedded.dense import DenseIndex
 
 DIM = 32
 

@@ -14,9 +14,8 @@ import pytest
 from indexer.demo.generate import generate_corpus
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
-from indexer.store.layout import IndexLayout
 from search_api.models import SearchRequest
-from search_api.retrieval import SearchEngine
+from search_api.engine_factory import build_engine
 
 FINDING = "épanchement pleural"
 
@@ -29,7 +28,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, encoder):
     settings = Settings(index={"dir": root / "index"})
     index_paths([corpus / "reports", corpus / "records"], settings, encoder)
     truth = json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))
-    return SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search), truth
+    return build_engine(settings, encoder), truth
 
 
 def _mentions(entry: dict, finding: str) -> set[str]:

@@ -36,10 +36,10 @@ BROAD_QUERY = "épanchement pleural thorax patient fracture infarctus effusion c
 
 @pytest.fixture(scope="module")
 def store(indexed):
-    from indexer.store.layout import IndexLayout
-    from indexer.store.metadata import MetadataStore
+    from indexer.backend.embedded.generations import live_layout
+    from indexer.backend.embedded.metadata import MetadataStore
 
-    return MetadataStore(IndexLayout(indexed[0].index.dir).metadata, readonly=True)
+    return MetadataStore(live_layout(indexed[0].index.dir).metadata, readonly=True)
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +49,9 @@ def documents(store):
 
 @pytest.fixture(scope="module")
 def engine(indexed, encoder):
-    from indexer.store.layout import IndexLayout
-    from search_api.retrieval import SearchEngine
+    from search_api.engine_factory import build_engine
 
-    settings = indexed[0]
-    return SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search, dense_settings=settings.dense)
+    return build_engine(indexed[0], encoder)
 
 
 def _admitted(documents, where: DocumentFilter) -> set[str]:
@@ -99,13 +97,13 @@ def test_image_search_applies_the_filter(indexed, engine, documents, where: Docu
     from search_api.image_search import ImageSearch
 
     settings = indexed[0]
-    search = ImageSearch(engine.layout, settings.images)
-    frame = load_image(engine.metadata.get_document("IMG-T001").source_path)
-    response = search.search(frame, engine.metadata, engine.search, where, limit=50)
+    search = ImageSearch(engine.backend, settings.images)
+    frame = load_image(engine.backend.get_document("IMG-T001").source_path)
+    response = search.search(frame, engine.search, where, limit=50)
     images = _admitted(documents, replace(where, kinds=("image",)))  # image search ignores kinds
     assert images == {d for d in expected if d in ("IMG-T001", "ART-T01-fig1")} or where.kinds
     assert {r.id for r in response.results} == images
-    with_text = search.search(frame, engine.metadata, engine.search, where, q="thorax", limit=50)
+    with_text = search.search(frame, engine.search, where, q="thorax", limit=50)
     assert {r.id for r in with_text.results} <= images
 
 
@@ -136,7 +134,7 @@ def _random_filter(rng: random.Random) -> DocumentFilter:
 
 def test_passage_table_mask_equals_sql_for_random_filters(engine, store, documents) -> None:
     rng = random.Random(7)
-    table = engine.passage_table
+    table = engine.backend.snapshot().table
     passages = store.get_passages(list(range(len(table.present))))
     for _ in range(300):
         where = _random_filter(rng)

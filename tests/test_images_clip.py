@@ -28,10 +28,10 @@ from PIL import Image  # noqa: E402
 
 from conftest import write_ct_dicom  # noqa: E402
 from indexer.imaging.frame import ImageFrame  # noqa: E402
-from indexer.imaging.index import ImageVectorIndex  # noqa: E402
+from indexer.backend.embedded.image_vectors import ImageVectorIndex  # noqa: E402
 from indexer.pipeline import index_paths  # noqa: E402
 from indexer.settings import ImageSettings, Settings  # noqa: E402
-from indexer.store.layout import IndexLayout  # noqa: E402
+from indexer.backend.embedded.generations import live_layout  # noqa: E402
 from search_api.app import create_app  # noqa: E402
 
 TINY = {
@@ -106,13 +106,13 @@ def test_preprocess_resizes_and_centre_crops() -> None:
 
 
 def test_pipeline_writes_the_clip_index_incrementally(clip_index: Settings, encoder, tmp_path: Path) -> None:
-    layout = IndexLayout(clip_index.index.dir)
+    layout = live_layout(clip_index.index.dir)
     index = ImageVectorIndex.load(layout.clip_images, 32, clip_model_id(clip_index.images))
     assert index.doc_ids() == ["CT-1", "FIG-1", "MR-1", "US-1"]
     keys = {doc: index.key_of(doc) for doc in index.doc_ids()}
     again = index_paths([Path(clip_index.index.dir).parent / "src"], clip_index, encoder)
     assert again.images_described == 0
-    reloaded = ImageVectorIndex.load(layout.clip_images, 32, clip_model_id(clip_index.images))
+    reloaded = ImageVectorIndex.load(live_layout(clip_index.index.dir).clip_images, 32, clip_model_id(clip_index.images))
     assert {doc: reloaded.key_of(doc) for doc in reloaded.doc_ids()} == keys
 
 

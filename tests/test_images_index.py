@@ -15,11 +15,12 @@ from pydicom.uid import MPEG2MPML
 from conftest import write_ct_dicom
 from indexer.imaging.clip import ClipUnavailableError, import_open_clip
 from indexer.imaging.descriptor import DESCRIPTOR_DIM, DESCRIPTOR_VERSION
-from indexer.imaging.index import ImageVectorIndex, sidecar_path
+from indexer.backend.embedded.image_vectors import ImageVectorIndex, sidecar_path
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
 from indexer.sources import SourceError, parse_file
-from indexer.store.layout import IndexLayout
+from indexer.backend.embedded.generations import live_layout
+from indexer.imaging.thumbnails import thumbnails_dir
 
 
 def _unit(seed: int, dim: int = 8) -> np.ndarray:
@@ -51,12 +52,12 @@ def test_vector_index_put_replace_remove_filter_and_reload(tmp_path: Path) -> No
 
 def test_pipeline_writes_descriptors_and_thumbnails(indexed) -> None:
     settings, report = indexed
-    layout = IndexLayout(settings.index.dir)
+    layout = live_layout(settings.index.dir)
     index = ImageVectorIndex.load(layout.images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION)
     assert index.doc_ids() == ["ART-T01-fig1", "IMG-T001"]
     assert report.images_described == 2
     assert [h.doc_id for h in index.search(index.vector("IMG-T001"), 1)] == ["IMG-T001"]
-    assert len(list(layout.thumbnails.glob("*.png"))) == 2
+    assert len(list(thumbnails_dir(settings).glob("*.png"))) == 2
     assert not layout.clip_images.exists()  # no CLIP configured
 
 
@@ -72,7 +73,6 @@ def image_folder(tmp_path: Path) -> Path:
 
 def test_image_index_is_incremental_and_follows_removals(tmp_path: Path, image_folder: Path, encoder) -> None:
     settings = Settings(index={"dir": tmp_path / "index"}, api={"audit_log": tmp_path / "audit.log"})
-    layout = IndexLayout(settings.index.dir)
     first = index_paths([image_folder], settings, encoder)
     assert first.images_described == 3 and not first.skipped
     assert index_paths([image_folder], settings, encoder).images_described == 0  # nothing changed, nothing decoded
@@ -81,27 +81,27 @@ def test_image_index_is_incremental_and_follows_removals(tmp_path: Path, image_f
     write_dicom(mr, brain_mr(7, frames=3))  # same header, new pixels: the text is unchanged, the vector is not
     stat = mr.stat()
     os.utime(mr, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
-    before = ImageVectorIndex.load(layout.images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).vector("MR-1")
+    before = ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).vector("MR-1")
     assert index_paths([image_folder], settings, encoder).images_described == 1
-    after = ImageVectorIndex.load(layout.images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION)
+    after = ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION)
     assert not np.allclose(after.vector("MR-1"), before)
 
     (image_folder / "US-1.dcm").unlink()
     pruned = index_paths([image_folder], settings, encoder, prune=True)
     assert pruned.documents_removed == 1
-    assert ImageVectorIndex.load(layout.images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).doc_ids() == ["CT-1", "MR-1"]
+    assert ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).doc_ids() == ["CT-1", "MR-1"]
 
 
 def test_missing_image_file_vector_is_recomputed_after_a_lost_index(tmp_path: Path, image_folder: Path, encoder) -> None:
     """An index built before image vectors existed (or whose images.faiss was lost) gets them on the next run."""
     settings = Settings(index={"dir": tmp_path / "index"}, api={"audit_log": tmp_path / "audit.log"})
     index_paths([image_folder], settings, encoder)
-    layout = IndexLayout(settings.index.dir)
+    layout = live_layout(settings.index.dir)
     layout.images.unlink()
-    shutil.rmtree(layout.thumbnails)
+    shutil.rmtree(thumbnails_dir(settings))
     report = index_paths([image_folder], settings, encoder)
     assert report.documents_unchanged == 3 and report.images_described == 3
-    assert len(list(layout.thumbnails.glob("*.png"))) == 3
+    assert len(list(thumbnails_dir(settings).glob("*.png"))) == 3
 
 
 @pytest.mark.parametrize(

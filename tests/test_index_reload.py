@@ -8,9 +8,8 @@ from pathlib import Path
 
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
-from indexer.store.layout import IndexLayout
 from search_api.models import SearchRequest
-from search_api.retrieval import SearchEngine
+from search_api.engine_factory import build_engine
 
 NEW_REPORT = """Établissement : Hôpital Universitaire de Démonstration
 Service : Radiologie
@@ -32,7 +31,7 @@ def test_engine_reloads_a_reindexed_corpus(tmp_path: Path, encoder) -> None:
     shutil.copytree(Path(__file__).parent / "fixtures" / "sources" / "reports", sources)
     settings = Settings(index={"dir": tmp_path / "index"})
     index_paths([sources], settings, encoder)
-    engine = SearchEngine(IndexLayout(settings.index.dir), encoder, settings.search, dense_settings=settings.dense)
+    engine = build_engine(settings, encoder)
     query = SearchRequest(q="rupture du ligament croisé antérieur", mode="dense", patient_id="P900077")
     assert engine.search(query).results == []  # the patient does not exist yet
 
@@ -43,6 +42,7 @@ def test_engine_reloads_a_reindexed_corpus(tmp_path: Path, encoder) -> None:
     assert [r.id for r in dense_filtered.results] == ["RPT-T077"]
     lexical = engine.search(SearchRequest(q="ligament croisé", mode="lexical"))
     assert [r.id for r in lexical.results] == ["RPT-T077"]
-    assert engine.passage_table.doc_of(range(len(engine.passage_table.present))) == {
-        pid: p.doc_id for pid, p in engine.metadata.get_passages(list(range(len(engine.passage_table.present)))).items()
+    table = engine.backend.snapshot().table  # embedded: the in-memory passage table follows the new generation
+    assert table.doc_of(range(len(table.present))) == {
+        pid: p.doc_id for pid, p in engine.backend.get_passages(list(range(len(table.present)))).items()
     }

@@ -8,10 +8,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from indexer.store.dense import DenseIndex
-from indexer.store.layout import IndexLayout
-from indexer.store.metadata import DocumentFilter, MetadataStore
-from indexer.store.passage_table import PassageTable
+from indexer.backend.embedded.dense import DenseIndex
+from indexer.backend.embedded.generations import live_layout
+from indexer.backend.embedded.metadata import DocumentFilter, MetadataStore
+from indexer.backend.embedded.passage_table import PassageTable
 
 ROWS = [
     (0, "R1", "report", "fr", "P1", "2019-03-01"),
@@ -58,7 +58,7 @@ def test_empty_index_gives_an_empty_mask() -> None:
 
 def test_table_agrees_with_sqlite_on_the_fixture_index(indexed) -> None:
     settings, _ = indexed
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     table = PassageTable.from_store(store)
     assert len(table) == store.passage_count()
     filters = [
@@ -89,7 +89,7 @@ def test_dense_search_with_a_mask_returns_only_allowed_passages() -> None:
 
 
 def test_rows_streamed_in_chunks_give_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    import indexer.store.passage_table as passage_table
+    import indexer.backend.embedded.passage_table as passage_table
 
     whole = PassageTable.from_rows(ROWS)
     monkeypatch.setattr(passage_table, "_CHUNK_ROWS", 2)

@@ -10,10 +10,10 @@ import pytest
 
 from indexer.pipeline import EncoderMismatchError, index_paths
 from indexer.settings import Settings
-from indexer.store.dense import DenseIndex
-from indexer.store.layout import IndexLayout
-from indexer.store.lexical import LexicalIndex
-from indexer.store.metadata import DocumentFilter, MetadataStore
+from indexer.backend.embedded.dense import DenseIndex
+from indexer.backend.embedded.generations import live_layout
+from indexer.backend.embedded.lexical import LexicalIndex
+from indexer.backend.embedded.metadata import DocumentFilter, MetadataStore
 from indexer.text.passages import split_passages
 from indexer.schema import Document, DocumentKind, Section
 
@@ -24,7 +24,7 @@ EXPECTED_IDS = {
 
 def test_index_contents_and_skipped_files(indexed) -> None:
     settings, report = indexed
-    layout = IndexLayout(settings.index.dir)
+    layout = live_layout(settings.index.dir)
     store = MetadataStore(layout.metadata, readonly=True)
     assert set(store.document_ids()) == EXPECTED_IDS
     assert store.counts_by_kind() == {"article": 2, "image": 2, "record": 1, "report": 4}
@@ -40,7 +40,7 @@ def test_index_contents_and_skipped_files(indexed) -> None:
 
 def test_images_are_linked_to_report_and_caption(indexed) -> None:
     settings, _ = indexed
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     image = store.get_document("IMG-T001")
     assert image.metadata["linked_reports"] == ["RPT-T001"]
     assert "Épanchement pleural droit abondant" in image.text
@@ -51,7 +51,7 @@ def test_images_are_linked_to_report_and_caption(indexed) -> None:
 
 def test_metadata_filters_select_passages(indexed) -> None:
     settings, _ = indexed
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     pids = store.passage_ids(DocumentFilter(patient_id="P900002"))
     docs = {p.doc_id for p in store.get_passages(pids).values()}
     assert docs == {"RPT-T002"}
@@ -72,14 +72,14 @@ def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
     (sources / "reports" / "RPT-T004.md").unlink()
     third = index_paths([sources], settings, encoder, prune=True)
     assert (third.documents_updated, third.documents_removed) == (1, 1)
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     assert "Garden III" in store.get_document("RPT-T002").text
     assert store.get_document("RPT-T003") is not None
     assert store.get_document("RPT-T004") is None
-    lexical = LexicalIndex(IndexLayout(settings.index.dir).lexical)
+    lexical = LexicalIndex(live_layout(settings.index.dir).lexical)
     hits = lexical.search("Garden", 10)
     assert {store.get_passages([h.pid])[h.pid].doc_id for h in hits} == {"RPT-T002"}
-    assert len(DenseIndex.load(IndexLayout(settings.index.dir).dense, 512)) == store.passage_count()
+    assert len(DenseIndex.load(live_layout(settings.index.dir).dense, 512)) == store.passage_count()
 
 
 def test_encoder_change_requires_rebuild(tmp_path: Path, source_folder: Path, encoder) -> None:
@@ -118,7 +118,7 @@ def test_one_image_document_per_dicom_series(tmp_path: Path, encoder) -> None:
         ds.save_as(path)
     settings = Settings(index={"dir": tmp_path / "index"})
     report = index_paths([folder], settings, encoder)
-    store = MetadataStore(IndexLayout(settings.index.dir).metadata, readonly=True)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     assert store.document_ids() == ["IMG-B"]
     assert store.get_document("IMG-B").metadata["series_instances"] == ["IMG-A", "IMG-B", "IMG-C"]
     assert report.documents_added == 1

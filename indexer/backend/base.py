@@ -196,10 +196,16 @@ class IndexBackend(ABC):
 
     @abstractmethod
     def image_search(
-        self, space: ImageSpace, vector: np.ndarray, limit: int, where: DocumentFilter | None = None
+        self,
+        space: ImageSpace,
+        vector: np.ndarray,
+        limit: int,
+        where: DocumentFilter | None = None,
+        model: str | None = None,
     ) -> list[ImageHit]:
         """Top-*limit* image documents by cosine in *space*, within *where* (``kinds`` is ignored:
-        only images have image vectors). An absent space gives []."""
+        only images have image vectors). An absent space, one of another dimension, or (with *model*)
+        one built by another model gives []."""
 
     @abstractmethod
     def image_vector(self, space: ImageSpace, doc_id: str) -> np.ndarray | None:

@@ -23,6 +23,12 @@ from .loader import load_image
 from .render import WindowName, render
 
 THUMBNAIL_MAX_SIDE = 256
+
+
+def thumbnails_dir(settings) -> Path:  # noqa: ANN001 - indexer.settings.Settings (no import cycle)
+    """The thumbnail cache: ``<index.dir>/thumbnails``, beside the generations and shared by all of
+    them (whatever the backend: Elasticsearch deployments keep it on the API's disk too)."""
+    return Path(settings.index.dir) / "thumbnails"
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 

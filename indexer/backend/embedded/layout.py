@@ -1,13 +1,12 @@
-"""On-disk index format: one folder holding the three stores and a manifest.
+"""On-disk format of one index generation: a folder holding every store and a manifest.
 
-    <index.dir>/
-        manifest.json     encoder name and dimension, format version, timestamps
+    <index.dir>/generations/<n>/      (see :mod:`indexer.backend.embedded.generations`)
+        manifest.json     encoder name and dimension, format version, timestamps, generation, next passage id
         metadata.sqlite   documents and passages (the source of truth for text and fields)
         dense.faiss       passage vectors, ids = passage ids
         lexical/          Tantivy index of passages (BM25, French and English analysis)
         images.faiss      pixel descriptors of image documents (+ images.ids.json: vector id → document id)
         images-clip.faiss CLIP image embeddings when a CLIP model is configured (+ images-clip.ids.json)
-        thumbnails/       cached PNG thumbnails of the images
 
 The manifest's encoder must match the one used to query; changing encoder means ``--rebuild``.
 """
@@ -31,8 +30,11 @@ class Manifest(BaseModel):
     dim: int
     created_at: str
     updated_at: str
-    #: +1 on every write: the API reloads when it changes (two runs can finish within the same second)
+    #: the generation number (folder name): the API reloads when it changes
     generation: int = 0
+    #: the next passage id to allocate: ids are never reused within an index folder, even across
+    #: ``--rebuild``, so a passage id read from any generation means the same passage in every other one
+    next_pid: int = 0
 
     @classmethod
     def new(cls, encoder: str, dim: int) -> Manifest:
@@ -74,9 +76,9 @@ class IndexLayout:
         """CLIP image-embedding index, present only when a CLIP model is configured."""
         return self.root / "images-clip.faiss"
 
-    @property
-    def thumbnails(self) -> Path:
-        return self.root / "thumbnails"
+    def image_vectors(self, space: str) -> Path:
+        """The FAISS file of an image space (``descriptor`` or ``clip``)."""
+        return {"descriptor": self.images, "clip": self.clip_images}[space]
 
     def exists(self) -> bool:
         return self.manifest.is_file()
@@ -88,8 +90,27 @@ class IndexLayout:
         atomic_write_bytes(self.manifest, manifest.model_dump_json(indent=2).encode("utf-8"))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file.
+
+    The rename also matters for generations: a file hard-linked from the live generation is
+    replaced (new inode), never rewritten in place. *durable*: fsync the file and its folder too.
+    """
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
+    if durable:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a folder, so the renames inside it survive a power loss."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -2,17 +2,17 @@
 
 SQLite is the source of truth for text and fields: the lexical and dense indices only hold passage
 ids and what they need to match. The API's dense-side filters run on an in-memory copy of the filter
-fields (:mod:`indexer.store.passage_table`), read from here.
+fields (:mod:`indexer.backend.embedded.passage_table`), read from here.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from indexer.backend.base import DocumentSummary, StoredPassage
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 from indexer.schema import Document, Passage
 
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS documents (
     content_hash TEXT NOT NULL,
     patient_key TEXT,             -- normalise_key(patient_id): what filters compare
     department_key TEXT,          -- normalise_key(metadata['department'])
-    modality_key TEXT             -- normalise_key(modality)
+    modality_key TEXT,            -- normalise_key(modality)
+    department TEXT               -- metadata['department'] as written in the source
 );
 CREATE INDEX IF NOT EXISTS documents_patient ON documents(patient_key);
 CREATE INDEX IF NOT EXISTS documents_kind ON documents(kind);
@@ -46,18 +47,12 @@ CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 """
 
 
-@dataclass(frozen=True)
-class StoredPassage:
-    pid: int
-    doc_id: str
-    ordinal: int
-    section: str
-    text: str
-
-
 class MetadataStore:
-    def __init__(self, path: Path, readonly: bool = False) -> None:
+    def __init__(self, path: Path, readonly: bool = False, immutable: bool = False) -> None:
+        """*immutable*: the file never changes while open (a published generation): no locking."""
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        if readonly and immutable:
+            uri += "&immutable=1"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.execute("PRAGMA foreign_keys = ON")
         if not readonly:
@@ -69,6 +64,14 @@ class MetadataStore:
 
     def commit(self) -> None:
         self._db.commit()
+
+    def finalise(self) -> None:
+        """Commit and fold the write-ahead log into the database file, leaving one self-contained
+        file (what a published generation holds), then close."""
+        self._db.commit()
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.execute("PRAGMA journal_mode = DELETE")
+        self._db.close()
 
     # -- writing -------------------------------------------------------------------------------
     def content_hashes(self) -> dict[str, str]:
@@ -90,7 +93,7 @@ class MetadataStore:
     def add_document(self, document: Document, passages: list[tuple[int, Passage]]) -> None:
         keys = DocumentKeys.of(document)
         self._db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 document.id,
                 document.kind.value,
@@ -106,6 +109,7 @@ class MetadataStore:
                 keys.patient,
                 keys.department,
                 keys.modality,
+                (document.metadata or {}).get("department"),
             ),
         )
         self._db.executemany(
@@ -119,22 +123,28 @@ class MetadataStore:
         return Document.model_validate_json(row[0]) if row else None
 
     def get_documents(self, doc_ids: list[str]) -> dict[str, Document]:
-        if not doc_ids:
-            return {}
-        marks = ",".join("?" * len(doc_ids))
-        rows = self._db.execute(f"SELECT id, body FROM documents WHERE id IN ({marks})", doc_ids)
-        return {doc_id: Document.model_validate_json(body) for doc_id, body in rows}
+        out: dict[str, Document] = {}
+        doc_ids = list(doc_ids)
+        for start in range(0, len(doc_ids), 900):
+            chunk = doc_ids[start : start + 900]
+            rows = self._db.execute(f"SELECT id, body FROM documents WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out.update({doc_id: Document.model_validate_json(body) for doc_id, body in rows})
+        return out
 
     def get_passages(self, pids: list[int]) -> dict[int, StoredPassage]:
-        if not pids:
-            return {}
-        marks = ",".join("?" * len(pids))
-        rows = self._db.execute(f"SELECT pid, doc_id, ordinal, section, text FROM passages WHERE pid IN ({marks})", pids)
-        return {row[0]: StoredPassage(*row) for row in rows}
+        out: dict[int, StoredPassage] = {}
+        pids = [int(p) for p in pids]
+        for start in range(0, len(pids), 900):
+            chunk = pids[start : start + 900]
+            rows = self._db.execute(
+                f"SELECT pid, doc_id, ordinal, section, text FROM passages WHERE pid IN ({','.join('?' * len(chunk))})", chunk
+            )
+            out.update({row[0]: StoredPassage(*row) for row in rows})
+        return out
 
     def passage_ids(self, where: DocumentFilter) -> list[int]:
         """Passage ids of documents matching *where*, in SQL: the reference the in-memory
-        :class:`~indexer.store.passage_table.PassageTable` is tested against."""
+        :class:`~indexer.backend.embedded.passage_table.PassageTable` is tested against."""
         clauses, params = _filter_sql(where)
         sql = "SELECT p.pid FROM passages p JOIN documents d ON d.id = p.doc_id"
         if clauses:
@@ -143,17 +153,32 @@ class MetadataStore:
 
     def passage_filter_rows(self) -> Iterator[tuple[int, str, str, str, str | None, str | None, str | None, str | None]]:
         """(pid, doc id, kind, language, patient key, ISO date, department key, modality key) of every
-        passage, streamed: the API's in-memory :class:`~indexer.store.passage_table.PassageTable`."""
+        passage, streamed: the API's in-memory :class:`~indexer.backend.embedded.passage_table.PassageTable`."""
         return self._db.execute(
             "SELECT p.pid, p.doc_id, d.kind, d.language, d.patient_key, d.date, d.department_key, d.modality_key"
             " FROM passages p JOIN documents d ON d.id = p.doc_id"
         )
 
     def document_ids_where(self, where: DocumentFilter) -> list[str]:
-        """Ids of documents matching *where*: the allow-list for per-document indexes (image vectors)."""
+        """Ids of documents matching *where*, sorted: also the allow-list for image vectors."""
         clauses, params = _filter_sql(where)
-        sql = "SELECT d.id FROM documents d" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        sql = "SELECT d.id FROM documents d" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY d.id"
         return [doc_id for (doc_id,) in self._db.execute(sql, params)]
+
+    def document_summaries(self, doc_ids: list[str]) -> dict[str, DocumentSummary]:
+        out: dict[str, DocumentSummary] = {}
+        for start in range(0, len(doc_ids), 900):
+            chunk = doc_ids[start : start + 900]
+            rows = self._db.execute(
+                "SELECT id, kind, title, date, patient_id, language, modality, department FROM documents"
+                f" WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for doc_id, kind, title, day, patient, language, modality, department in rows:
+                out[doc_id] = DocumentSummary(
+                    doc_id, kind, title, date.fromisoformat(day) if day else None, patient, language, modality, department
+                )
+        return out
 
     def counts_by_kind(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind ORDER BY kind"))

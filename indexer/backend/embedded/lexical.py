@@ -15,14 +15,14 @@ a document without a patient carries ``access=open`` (access restrictions only c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import tantivy
 
 from indexer.schema import Document, Passage
-from indexer.store.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
+from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
+from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 
 TITLE_BOOST = 0.5
@@ -50,10 +50,7 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-@dataclass(frozen=True)
-class LexicalHit:
-    pid: int
-    score: float
+LexicalHit = PassageHit
 
 
 class LexicalIndex:
@@ -207,6 +204,27 @@ class LexicalIndex:
             )
         return clauses
 
+    def _query(
+        self,
+        text: str,
+        where: DocumentFilter | None,
+        statuses: tuple[str, ...],
+        concepts: list[list[str]] | None,
+        required: list[tuple[list[str], tuple[str, ...]]] | None,
+    ) -> tantivy.Query | None:
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        free = self._token_query(text, statuses) if text.strip() else None
+        must = [self._concept_query(forms, statuses) for forms in concepts or []]
+        must += [self._concept_query(forms, forms_statuses) for forms, forms_statuses in required or []]
+        clauses += [(tantivy.Occur.Must, q) for q in must if q is not None]
+        if free is not None:
+            clauses.append((tantivy.Occur.Should if clauses else tantivy.Occur.Must, free))
+        if not clauses:
+            return None
+        # filters select, they do not score: a constant 0 keeps BM25 ranking the same under any filter
+        filters = [(occur, tantivy.Query.const_score_query(q, 0.0)) for occur, q in self._filter_clauses(where or DocumentFilter())]
+        return tantivy.Query.boolean_query([*clauses, *filters])
+
     def search(
         self,
         text: str,
@@ -225,21 +243,28 @@ class LexicalIndex:
         Each ``(forms, statuses)`` in *required* must also match, in its own statuses: the negated
         « épanchement pleural » of « pneumothorax sans épanchement pleural ».
         """
-        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        free = self._token_query(text, statuses) if text.strip() else None
-        must = [self._concept_query(forms, statuses) for forms in concepts or []]
-        must += [self._concept_query(forms, forms_statuses) for forms, forms_statuses in required or []]
-        clauses += [(tantivy.Occur.Must, q) for q in must if q is not None]
-        if free is not None:
-            clauses.append((tantivy.Occur.Should if clauses else tantivy.Occur.Must, free))
-        if not clauses:
+        query = self._query(text, where, statuses, concepts, required)
+        if query is None or limit <= 0:
             return []
-        # filters select, they do not score: a constant 0 keeps BM25 ranking the same under any filter
-        filters = [(occur, tantivy.Query.const_score_query(q, 0.0)) for occur, q in self._filter_clauses(where or DocumentFilter())]
-        query = tantivy.Query.boolean_query([*clauses, *filters])
         searcher = self._index.searcher()
         # count=False: no total is needed, and counting every match forbids Tantivy's top-k pruning
         # (block-max WAND); passage ids come from the pid fast field, not from 100 stored documents.
         hits = searcher.search(query, limit, count=False).hits
         pids = searcher.fast_field_values("pid", [address for _, address in hits])
         return [LexicalHit(pid=int(pid), score=float(score)) for (score, _), pid in zip(hits, pids)]
+
+    def matching_pids(
+        self,
+        text: str,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[list[str]] | None = None,
+        required: list[tuple[list[str], tuple[str, ...]]] | None = None,
+    ) -> list[int]:
+        """Every passage id :meth:`search` would match with these arguments, at any depth."""
+        query = self._query(text, where, statuses, concepts, required)
+        searcher = self._index.searcher()
+        if query is None or searcher.num_docs == 0:
+            return []
+        hits = searcher.search(query, searcher.num_docs, count=False).hits
+        return [int(pid) for pid in searcher.fast_field_values("pid", [address for _, address in hits])]

@@ -1,6 +1,7 @@
 """A FAISS index of one vector per image document, keyed by document id.
 
-Why not :class:`indexer.store.dense.DenseIndex`: image vectors belong to documents (not passages), have
+Part of the embedded backend (:mod:`indexer.backend.embedded`): one file per image space
+(``descriptor``, ``clip``) in each generation. Why not :class:`indexer.backend.embedded.dense.DenseIndex`: image vectors belong to documents (not passages), have
 their own dimension and model (pixel descriptor, or CLIP), and must be recomputed when the *pixels*
 change (a re-exported file) or the model changes, which the text content hash of the document does
 not see. So a JSON sidecar next to the FAISS file (``images.faiss`` → ``images.ids.json``) keeps the
@@ -21,7 +22,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from indexer.store.layout import atomic_write_bytes
+from indexer.backend.embedded.layout import atomic_write_bytes
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,15 @@ class ImageVectorIndex:
         index._doc_of = {vid: doc for doc, (vid, _) in index._entries.items()}
         index._next_id = int(meta.get("next_id", 0))
         return index
+
+    @classmethod
+    def open_stored(cls, path: Path) -> ImageVectorIndex | None:
+        """Open the index at *path* with the model and dimension it was built with (None: absent)."""
+        sidecar = sidecar_path(path)
+        if not (path.is_file() and sidecar.is_file()):
+            return None
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        return cls.load(path, int(meta["dim"]), str(meta["model"]))
 
     def save(self, path: Path) -> None:
         """Write the FAISS file, then the sidecar (a crash in between leaves orphan vectors, never lost keys)."""

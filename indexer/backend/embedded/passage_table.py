@@ -9,7 +9,7 @@ FAISS's bitmap selector wants directly: ~1 ms at 1M passages, ~15 bytes per pass
 The table also maps each passage to its document, so collapsing both legs' ~200 candidate passages
 to documents needs no database round trip; only the page's passages are read from SQLite.
 
-The table mirrors :func:`indexer.store.metadata._filter_sql` (same fields, same semantics: a
+The table mirrors :func:`indexer.backend.embedded.metadata._filter_sql` (same fields, same semantics: a
 document without a date never passes a date bound), and is rebuilt whenever the API reopens a
 newer index.
 """
@@ -24,7 +24,7 @@ from itertools import islice
 import numpy as np
 
 from indexer.backend.filters import DocumentFilter, normalise_key
-from indexer.store.metadata import MetadataStore
+from indexer.backend.embedded.metadata import MetadataStore
 
 _EPOCH = dt.date(1970, 1, 1)
 _NO_CODE = -1

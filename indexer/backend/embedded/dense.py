@@ -34,7 +34,7 @@ import faiss
 import numpy as np
 
 from indexer.settings import DenseSettings
-from indexer.store.layout import atomic_write_bytes
+from indexer.backend.embedded.layout import atomic_write_bytes
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class DenseIndex:
         """Top-*limit* passages by cosine; restricted to *allowed_pids* when given (possibly empty).
 
         *allowed_pids* is a list/array of passage ids, or a boolean mask indexed by passage id (what
-        :class:`indexer.store.passage_table.PassageTable` produces).
+        :class:`indexer.backend.embedded.passage_table.PassageTable` produces).
         """
         allowed = None if allowed_pids is None else np.asarray(allowed_pids)
         allowed_count = None if allowed is None else _allowed_count(allowed)

@@ -1,0 +1,246 @@
+"""The embedded backend's read side: one published generation loaded as a snapshot, swapped whole.
+
+A snapshot holds every store of one generation (SQLite, Tantivy, FAISS, the in-memory passage table
+and the image vector indices): text and image indices reload through this one mechanism. A newer
+generation is loaded completely before it replaces the old snapshot, so a request never sees a mix;
+the old snapshot's files stay readable (open handles) until the last request holding it finishes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from indexer.backend.base import (
+    DEFAULT_STATUSES,
+    IMAGE_SPACES,
+    DocumentSummary,
+    Forms,
+    ImageHit,
+    ImageSpace,
+    IndexBackend,
+    IndexInfo,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStats,
+    PassageHit,
+    StoredPassage,
+)
+from indexer.backend.embedded.dense import DenseIndex
+from indexer.backend.embedded.generations import Generations
+from indexer.backend.embedded.image_vectors import ImageVectorIndex
+from indexer.backend.embedded.layout import FORMAT_VERSION, Manifest
+from indexer.backend.embedded.lexical import LexicalIndex
+from indexer.backend.embedded.metadata import MetadataStore
+from indexer.backend.embedded.passage_table import PassageTable
+from indexer.backend.filters import DocumentFilter
+from indexer.schema import Document
+
+if TYPE_CHECKING:
+    from indexer.backend.embedded.writer import EmbeddedWriter
+    from indexer.settings import Settings
+
+IMAGE_KIND = "image"
+#: a reader re-marks the generation it serves at most this often (see Generations.mark_reader)
+_MARK_EVERY_S = 30.0
+
+
+def info_of(manifest: Manifest) -> IndexInfo:
+    return IndexInfo(manifest.encoder, manifest.dim, manifest.created_at, manifest.updated_at, manifest.generation)
+
+
+@dataclass
+class Snapshot:
+    """Every store of one published generation, opened read-only."""
+
+    number: int
+    manifest: Manifest
+    metadata: MetadataStore
+    lexical: LexicalIndex
+    dense: DenseIndex
+    table: PassageTable
+    images: dict[str, ImageVectorIndex]
+
+    @classmethod
+    def load(cls, generations: Generations, number: int, settings: Settings) -> Snapshot:
+        layout = generations.layout(number)
+        manifest = layout.read_manifest()
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexNotFoundError(
+                f"index at {generations.root} has format {manifest.format_version}, this version reads "
+                f"{FORMAT_VERSION}: run `medsearch index PATH --rebuild`"
+            )
+        metadata = MetadataStore(layout.metadata, readonly=True, immutable=True)
+        images = {}
+        for space in IMAGE_SPACES:
+            index = ImageVectorIndex.open_stored(layout.image_vectors(space))
+            if index is not None:
+                images[space] = index
+        return cls(
+            number=number,
+            manifest=manifest,
+            metadata=metadata,
+            lexical=LexicalIndex(layout.lexical),
+            dense=DenseIndex.load(layout.dense, manifest.dim, settings.dense),
+            table=PassageTable.from_store(metadata),
+            images=images,
+        )
+
+
+class EmbeddedBackend(IndexBackend):
+    """Tantivy + FAISS + SQLite files under ``index.dir``, published as atomic generations."""
+
+    kind = "embedded"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.generations = Generations(settings.index.dir)
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self._marked_at = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.generations.current() is not None
+
+    def _missing(self) -> IndexNotFoundError:
+        if self.generations.is_legacy():
+            return IndexNotFoundError(
+                f"index at {self.generations.root} was written by an older medsearch (one folder, no "
+                "generations): run `medsearch index PATH --rebuild`"
+            )
+        return IndexNotFoundError(f"no index at {self.generations.root}: run `medsearch index PATH` first")
+
+    def snapshot(self) -> Snapshot:
+        """The generation being served, loading the live one on first use."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            self.refresh()
+            snapshot = self._snapshot
+            if snapshot is None:
+                raise self._missing()
+        return snapshot
+
+    def refresh(self) -> bool:
+        live = self.generations.current()
+        current = self._snapshot
+        if live is None or (current is not None and current.number == live):
+            if current is not None and time.monotonic() - self._marked_at > _MARK_EVERY_S:
+                self._mark(current.number)
+            return False
+        with self._lock:
+            current = self._snapshot
+            if current is not None and current.number == live:
+                return False
+            loaded = Snapshot.load(self.generations, live, self.settings)  # fully, before the swap
+            self._snapshot = loaded
+            self._mark(live)
+        return True  # the old snapshot is closed by garbage collection once no request holds it
+
+    def _mark(self, number: int) -> None:
+        self.generations.mark_reader(number)
+        self._marked_at = time.monotonic()
+
+    def close(self) -> None:
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            snapshot.metadata.close()
+
+    def info(self) -> IndexInfo:
+        return info_of(self.snapshot().manifest)
+
+    def writer(self, encoder: str, dim: int, *, rebuild: bool = False) -> EmbeddedWriter:
+        from indexer.backend.embedded.writer import EmbeddedWriter
+
+        if not rebuild and self.generations.is_legacy():
+            raise IndexMismatchError(
+                f"index at {self.generations.root} was written by an older medsearch (no generations). "
+                "Re-run with --rebuild."
+            )
+        return EmbeddedWriter(self.generations, self.settings, encoder, dim, rebuild=rebuild)
+
+    # -- text retrieval -------------------------------------------------------------------------
+    def lexical_search(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> list[PassageHit]:
+        return self.snapshot().lexical.search(text, limit, where, statuses, concepts, required)
+
+    def lexical_matching_documents(
+        self,
+        text: str,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> set[str]:
+        snapshot = self.snapshot()
+        pids = snapshot.lexical.matching_pids(text, where, statuses, concepts, required)
+        return set(snapshot.table.doc_of(pids).values())
+
+    def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
+        snapshot = self.snapshot()
+        allowed = None if where is None or where.is_empty() else snapshot.table.mask(where)
+        return [PassageHit(h.pid, h.score) for h in snapshot.dense.search(vector, limit, allowed)]
+
+    def image_search(
+        self,
+        space: ImageSpace,
+        vector: np.ndarray,
+        limit: int,
+        where: DocumentFilter | None = None,
+        model: str | None = None,
+    ) -> list[ImageHit]:
+        """See :meth:`IndexBackend.image_search`; *model*: a space built by another model gives []."""
+        snapshot = self.snapshot()
+        index = snapshot.images.get(space)
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if index is None or index.dim != vector.size or (model is not None and index.model != model):
+            return []
+        allowed = None
+        if where is not None:
+            images_only = replace(where, kinds=())
+            if not images_only.is_empty():
+                allowed = snapshot.metadata.document_ids_where(replace(where, kinds=(IMAGE_KIND,)))
+        return [ImageHit(h.doc_id, h.score) for h in index.search(vector, limit, allowed)]
+
+    def image_vector(self, space: ImageSpace, doc_id: str) -> np.ndarray | None:
+        index = self.snapshot().images.get(space)
+        return index.vector(doc_id) if index is not None else None
+
+    # -- documents and passages -----------------------------------------------------------------
+    def get_documents(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        return self.snapshot().metadata.get_documents(list(doc_ids))
+
+    def get_passages(self, pids: Sequence[int]) -> dict[int, StoredPassage]:
+        return self.snapshot().metadata.get_passages(list(pids))
+
+    def documents_of(self, pids: Iterable[int]) -> dict[int, str]:
+        return self.snapshot().table.doc_of(pids)
+
+    def document_ids_where(self, where: DocumentFilter) -> list[str]:
+        return self.snapshot().metadata.document_ids_where(where)
+
+    def document_summaries(self, doc_ids: Sequence[str]) -> dict[str, DocumentSummary]:
+        return self.snapshot().metadata.document_summaries(list(doc_ids))
+
+    def stats(self) -> IndexStats:
+        snapshot = self.snapshot()
+        by_kind = snapshot.metadata.counts_by_kind()
+        return IndexStats(
+            info=info_of(snapshot.manifest),
+            documents=sum(by_kind.values()),
+            passages=snapshot.metadata.passage_count(),
+            by_kind=by_kind,
+            image_vectors={space: len(index) for space, index in snapshot.images.items()},
+        )
