@@ -25,7 +25,7 @@ from typing import Any
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
 from indexer.backend.filters import DocumentFilter
 from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES
-from indexer.store.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
+from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
 
 TIE_BREAKER = 0.1
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
