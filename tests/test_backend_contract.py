@@ -283,6 +283,9 @@ def test_image_search_and_vectors(backend) -> None:
     assert [h.doc_id for h in hits] == ["I2", "I1"]
     assert [h.score for h in hits] == pytest.approx([1.0, 0.0], abs=1e-5)
     assert backend.image_search("clip", _unit(0, 1, 0)[:3], 10) == []
+    assert backend.image_search("descriptor", _unit(0, 1, 0)[:3], 10, model="descriptor-test") == hits
+    assert backend.image_search("descriptor", _unit(0, 1, 0)[:3], 10, model="descriptor-v0") == []  # another model
+    assert backend.image_search("descriptor", _unit(0, 1, 0, 0), 10) == []  # another dimension
     np.testing.assert_allclose(backend.image_vector("descriptor", "I1"), IMAGE_VECTORS["I1"][:3], atol=1e-6)
     assert backend.image_vector("descriptor", "R1") is None
 

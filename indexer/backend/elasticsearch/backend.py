@@ -64,6 +64,7 @@ class ElasticsearchBackend(IndexBackend):
         self._indices: dict[str, str] | None = None  # family → physical index of the pinned generation
         self._info: IndexInfo | None = None
         self._doc_of: OrderedDict[int, str] = OrderedDict()  # passage → document, from hits (per generation)
+        self._image_metas: dict[str, dict[str, Any]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _pin(self) -> bool:
@@ -182,8 +183,21 @@ class ElasticsearchBackend(IndexBackend):
             self.client.search(index=ix["passages"], _source=["doc_id"], **body), queries.cosine_from_rescore
         ))
 
+    def _image_meta(self, index: str) -> dict[str, Any]:
+        """``_meta`` (model, dim) of an image index; indices are immutable once published: cached."""
+        meta = self._image_metas.get(index)
+        if meta is None:
+            meta = generation_meta(self.client, index)
+            self._image_metas[index] = meta
+        return meta
+
     def image_search(
-        self, space: str, vector: np.ndarray, limit: int, where: DocumentFilter | None = None
+        self,
+        space: str,
+        vector: np.ndarray,
+        limit: int,
+        where: DocumentFilter | None = None,
+        model: str | None = None,
     ) -> list[ImageHit]:
         family = IMAGE_FAMILIES[space]
         values = [float(x) for x in np.asarray(vector, dtype=np.float32).ravel()]
@@ -192,6 +206,9 @@ class ElasticsearchBackend(IndexBackend):
         def run(ix: dict[str, str]) -> list[ImageHit]:
             if family not in ix or limit <= 0:
                 return []
+            meta = self._image_meta(ix[family])
+            if int(meta.get("dim", 0)) != len(values) or (model is not None and meta.get("model") != model):
+                return []  # another descriptor version or CLIP model: its vectors are not comparable
             body = queries.knn_search(values, limit, where, self.num_candidates)
             response = self.client.search(index=ix[family], _source=False, **body)
             return [ImageHit(h["_id"], queries.cosine_from_rescore(h["_score"])) for h in response["hits"]["hits"]]
