@@ -14,6 +14,7 @@ Writes the markdown tables to stdout and the raw numbers to ``<work>/backends.js
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import statistics
@@ -35,23 +36,39 @@ from search_api.models import SearchRequest
 
 
 class CachingEncoder:
-    """An encoder whose passage vectors are computed once per distinct text (both backends index the
-    very same vectors, and the second index costs no embedding)."""
+    """An encoder whose passage vectors are computed once per distinct text and kept in *path* (an
+    ``.npz`` keyed by the text's SHA-1): both backends index the very same vectors, and neither the
+    second index nor a later run pays the encoder again."""
 
-    def __init__(self, encoder: Encoder) -> None:
+    def __init__(self, encoder: Encoder, path: Path | None = None) -> None:
         self.inner = encoder
         self.name, self.dim = encoder.name, encoder.dim
+        self.path = path
         self._cache: dict[str, np.ndarray] = {}
+        if path is not None and path.is_file():
+            with np.load(path) as stored:
+                self._cache = {key: stored[key] for key in stored.files}
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def save(self) -> None:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(self.path, **self._cache)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self.inner.encode_queries(texts)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        keys = [self._key(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._cache}
         if missing:
-            for text, vector in zip(missing, self.inner.encode_passages(missing)):
-                self._cache[text] = vector
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+            for key, vector in zip(missing, self.inner.encode_passages(list(missing.values()))):
+                self._cache[key] = vector
+            self.save()
+        return np.stack([self._cache[k] for k in keys]) if texts else np.zeros((0, self.dim), np.float32)
 
 
 def _settings(kind: str, work: Path, encoder: EncoderSettings, url: str) -> Settings:
@@ -88,7 +105,7 @@ def main(
     queries = load_queries(queries_file)
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
     model = load_encoder(encoder_settings)
-    caching = CachingEncoder(model)
+    caching = CachingEncoder(model, work / f"vectors-{model.name}.npz")
     report: dict[str, dict] = {}
     rankings: dict[str, dict[str, list[str]]] = {}
     for kind in ("embedded", "elasticsearch"):
