@@ -94,7 +94,9 @@ case "${1:-}" in
   run)
     shift
     if [ -n "${MEDSEARCH_ES_URL:-}" ]; then exec "$@"; fi   # a real cluster was given: use it
-    trap stop EXIT INT TERM
+    # a state directory of its own: two concurrent `make test` runs never stop each other's server
+    STATE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/medsearch-es-test-run.XXXXXX")"
+    trap 'stop; rm -rf "$STATE_DIR"' EXIT INT TERM
     if url="$(start)"; then
       export MEDSEARCH_ES_URL="$url"
       echo "es_test_server: noida-db at $url (MEDSEARCH_ES_URL)" >&2
