@@ -18,7 +18,7 @@ import pytest
 from indexer.backend import AddedDocument, DocumentFilter, IndexNotFoundError, open_backend
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
-from tests.es_support import ES_URL, SKIP_REASON, unique_prefix
+from es_support import ES_URL, SKIP_REASON, unique_prefix
 
 DIM = 8
 ENCODER = "contract-test"
