@@ -39,12 +39,16 @@ class Generations:
             return []
 
     def live_indices(self) -> dict[str, str]:
-        """Family → the physical index its alias points to now (absent families left out)."""
-        out = {}
-        for family in FAMILIES:
-            holders = self._holders(self.alias(family))
-            if holders:
-                out[family] = holders[-1]
+        """Family → the physical index its alias points to now (absent families left out), in ONE
+        request (readers call this before every search to notice a new generation)."""
+        wanted = {self.alias(family): family for family in FAMILIES}
+        # a wildcard never answers 404; other prefixes sharing ours ("medsearch-bench") are filtered out
+        body = self.client.indices.get_alias(name=f"{self.prefix}-*").body
+        out: dict[str, str] = {}
+        for index, entry in sorted(body.items()):
+            for alias in entry.get("aliases", {}):
+                if alias in wanted:
+                    out[wanted[alias]] = index
         return out
 
     def number(self, index: str) -> int:
