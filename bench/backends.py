@@ -8,6 +8,8 @@ results) in process, and counts how often both return the same top-10 ids.
 
     MEDSEARCH_ES_URL=http://127.0.0.1:9210 python -m bench.backends --corpus data/demo
     scripts/es_test_server.sh run python -m bench.backends --corpus data/demo   # against noida-db
+    ... --every 6     # a deterministic sixth of the corpus (every 6th file of each folder); each query's
+                      # relevant set is cut to the documents indexed, queries left with none are dropped
 
 Writes the markdown tables to stdout and the raw numbers to ``<work>/backends.json``.
 """
@@ -28,6 +30,7 @@ import typer
 from eval.query_set import load_queries
 from eval.run_clinical import SYSTEMS, run_system, score, series_aliases
 from indexer.backend.factory import open_backend
+from indexer.backend.filters import DocumentFilter
 from indexer.encoders import Encoder, load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings, get_settings
@@ -78,6 +81,31 @@ def _settings(kind: str, work: Path, encoder: EncoderSettings, url: str) -> Sett
     return Settings(index={"dir": work / kind}, backend=backend, encoder=encoder.model_dump())
 
 
+def subset(corpus: Path, every: int, target: Path) -> Path:
+    """Every *every*-th file of each folder of *corpus* (sorted names), linked under *target*."""
+    if every <= 1:
+        return corpus
+    if target.exists():
+        return target
+    for folder in sorted(p for p in corpus.rglob("*") if p.is_dir()) + [corpus]:
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "ground_truth.json")
+        for path in files[::every]:
+            link = target / path.relative_to(corpus)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path.resolve())
+    return target
+
+
+def restrict(queries, indexed: set[str], aliases: dict[str, str]):  # noqa: ANN001, ANN201
+    """Queries with their relevant documents cut to those indexed (queries left with none dropped)."""
+    out = []
+    for q in queries:
+        relevant = {d: g for d, g in q.relevant.items() if aliases.get(d, d) in indexed}
+        if relevant:
+            out.append(q.model_copy(update={"relevant": relevant}))
+    return out
+
+
 def _latency(engine, queries, repeats: int) -> dict[str, float]:  # noqa: ANN001
     engine.search(SearchRequest(q=queries[0].query, limit=10))  # warm-up (models, caches, connections)
     times = []
@@ -98,11 +126,14 @@ def main(
     queries_file: Annotated[Path, typer.Option("--queries")] = Path("eval/queries.yaml"),
     repeats: Annotated[int, typer.Option(help="Latency: passes over the query set")] = 3,
     rebuild: Annotated[bool, typer.Option(help="Re-index even if both indices exist")] = False,
+    every: Annotated[int, typer.Option(help="Index every N-th file of each folder only (1 = all)")] = 1,
 ) -> None:
     url = es_url or os.environ.get("MEDSEARCH_ES_URL", "")
     if not url:
         raise typer.BadParameter("no Elasticsearch: pass --es-url or set MEDSEARCH_ES_URL")
-    queries = load_queries(queries_file)
+    all_queries = load_queries(queries_file)
+    corpus = subset(corpus, every, work / f"corpus-every-{every}")
+    queries = all_queries
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
     model = load_encoder(encoder_settings)
     caching = CachingEncoder(model, work / f"vectors-{model.name}.npz")
@@ -119,6 +150,9 @@ def main(
             entry["passages"] = result.passages_added
         engine = build_engine(settings, model, clip=False)
         aliases = series_aliases(engine)
+        if every > 1:
+            indexed = set(engine.backend.document_ids_where(DocumentFilter()))
+            queries = restrict(all_queries, indexed, aliases)
         entry["quality"] = {}
         for name, options in SYSTEMS.items():
             ranked = run_system(engine, queries, options)
@@ -131,6 +165,7 @@ def main(
     same = sum(rankings["embedded"][q.id][:10] == rankings["elasticsearch"][q.id][:10] for q in queries)
     same_set = sum(set(rankings["embedded"][q.id][:10]) == set(rankings["elasticsearch"][q.id][:10]) for q in queries)
     report["agreement"] = {"queries": len(queries), "identical_top10": same, "same_top10_set": same_set}
+    report["corpus"] = {"path": str(corpus), "every": every, "queries": len(queries), "of_queries": len(all_queries)}
     work.mkdir(parents=True, exist_ok=True)
     (work / "backends.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     typer.echo(_markdown(report, queries))
