@@ -5,7 +5,6 @@ COPY pyproject.toml README.md ./
 COPY indexer ./indexer
 COPY search_api ./search_api
 COPY ui ./ui
-COPY configs ./configs
 COPY scripts ./scripts
 RUN pip install --no-cache-dir .
 ENV MEDSEARCH_INDEX__DIR=/data/index \

@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.metrics import mean, ndcg_at_k, recall_at_k, reciprocal_rank  # noqa: E402
+from eval.run_clinical import source_aliases
 from indexer.encoders import load_encoder  # noqa: E402
 from indexer.pipeline import index_paths  # noqa: E402
 from indexer.schema import DocumentKind  # noqa: E402
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = index_demo(args.demo, args.index, args.reuse)
     engine = build_engine(settings, clip=False)  # text legs only, as measured in BENCHMARKS.md
     engine.warm_up()
+    aliases = source_aliases(engine)  # ground truth names files; the index names series (image:<SeriesInstanceUID>)
+    truth = {aliases.get(name, name): entry for name, entry in truth.items()}
     print("| query set | mode | queries | nDCG@10 | R@10 | MRR | neg@10 | ms/query |")
     print("|---|---|---|---|---|---|---|---|")
     for name, queries in build_queries(truth).items():

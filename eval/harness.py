@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from indexer.sources.identity import id_key
 from indexer.encoders import Encoder, load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings
@@ -49,9 +50,14 @@ def open_engine(settings: Settings, encoder: Encoder) -> SearchEngine:
 
 
 def rank(engine: SearchEngine, text: str, mode: str, limit: int = DEPTH) -> list[str]:
-    """Document ids for *text* in *mode* (lexical, dense or hybrid), through the engine."""
+    """Dataset ids for *text* in *mode* (lexical, dense or hybrid), through the engine.
+
+    Evaluation corpora are written one file per document, named by the dataset's id; the index
+    names such a file ``report:<relative path>`` (``indexer/sources/identity.py``), so the dataset id
+    is the file stem of the id's key.
+    """
     response = engine.search(SearchRequest(q=text, mode=mode, limit=limit))
-    return [result.id for result in response.results]
+    return [Path(id_key(result.id)).stem for result in response.results]
 
 
 def fmt(scores: Mapping[str, float]) -> str:

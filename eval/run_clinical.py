@@ -48,11 +48,24 @@ def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str
     }
 
 
-def series_aliases(engine: SearchEngine) -> dict[str, str]:
-    """Instance id → id of its series' document: the index keeps one image document per DICOM series,
-    while the ground truth labels every file."""
+def source_aliases(engine: SearchEngine) -> dict[str, str]:
+    """Demo name (file stem, e.g. ``RPT-00042``, ``IMG-00012``) → id of the indexed document.
+
+    The ground truth names every *file* by its stem, while the index gives documents their own
+    identifiers (``report:ACC0000123``, ``record:P000001``, ``image:<SeriesInstanceUID>``: see
+    ``indexer/sources/identity.py``) and keeps one image document per DICOM series; the files each
+    document came from (its source and its series' files) make the map.
+    """
     documents = engine.backend.get_documents(engine.backend.document_ids_where(DocumentFilter()))
-    return {alias: d.id for d in documents.values() for alias in d.metadata.get("series_instances", [])}
+    aliases: dict[str, str] = {}
+    for d in documents.values():
+        for source in [d.source_path, *d.metadata.get("series_files", [])]:
+            if source:
+                aliases[Path(source).stem] = d.id
+    return aliases
+
+
+series_aliases = source_aliases  # the name it had while only DICOM series needed aliases
 
 
 def canonical_relevance(relevant: dict[str, int], aliases: dict[str, str]) -> dict[str, int]:

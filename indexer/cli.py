@@ -39,6 +39,8 @@ def _print_report(report) -> None:  # noqa: ANN001 - IndexReport, imported lazil
     console.print(table)
     for path, reason in report.skipped:
         console.print(f"[yellow]ignoré[/yellow] {path}: {reason}")
+    for path, message in getattr(report, "warnings", []):
+        console.print(f"[cyan]avertissement[/cyan] {path}: {message}")
 
 
 def run_index(paths: list[Path], rebuild: bool = False, prune: bool = False, quiet: bool = False):  # noqa: ANN201

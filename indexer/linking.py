@@ -42,11 +42,26 @@ def _link_dicom_to_reports(images: list[Document], reports: list[Document]) -> N
         image.language = report.language
 
 
+def _figure_image(article: Document, file: str, by_path: dict[str, Document], by_stem: dict[str, list[Document]]) -> Document | None:
+    """The image a figure entry names: the file at that path beside the article when it exists,
+    else the only figure with that file name (exports often flatten or move the figures folder)."""
+    if article.source_path:
+        beside = str((Path(article.source_path).parent / file).resolve())
+        if beside in by_path:
+            return by_path[beside]
+    candidates = by_stem.get(Path(file).stem, [])
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def _link_figures_to_articles(images: list[Document], articles: list[Document]) -> None:
-    by_stem = {img.id: img for img in images if img.metadata.get("format") != "dicom"}
+    figures = [img for img in images if img.metadata.get("format") != "dicom"]
+    by_path = {img.source_path: img for img in figures if img.source_path}
+    by_stem: dict[str, list[Document]] = {}
+    for img in figures:
+        by_stem.setdefault(Path(img.source_path or img.id).stem, []).append(img)
     for article in articles:
         for figure in article.metadata.get("figures", []):
-            image = by_stem.get(Path(figure.get("file", "")).stem)
+            image = _figure_image(article, figure.get("file", ""), by_path, by_stem)
             if image is None:
                 continue
             caption = figure.get("caption", "")
@@ -63,7 +78,8 @@ def group_series(documents: list[Document]) -> list[Document]:
     """Keep one image document per DICOM series: its middle instance (by InstanceNumber).
 
     A CT series is hundreds of files of the same exam; a physician wants one result per series, not
-    three hundred. The representative keeps the other instances' ids and files in its metadata.
+    three hundred. Its instances share the document id ``image:<SeriesInstanceUID>``; the
+    representative keeps the instances' SOP Instance UIDs and files in its metadata.
     Order is preserved (the representative takes the place of the series' first file).
     """
     series: dict[str, list[Document]] = {}
@@ -80,10 +96,10 @@ def group_series(documents: list[Document]) -> list[Document]:
         members = series[uid]
         if document is not members[0]:
             continue
-        ordered = sorted(members, key=lambda d: (d.metadata.get("instance_number") or 0, d.id))
+        ordered = sorted(members, key=lambda d: (d.metadata.get("instance_number") or 0, d.source_path))
         representative = ordered[(len(ordered) - 1) // 2]
         if len(ordered) > 1:
-            representative.metadata["series_instances"] = [d.id for d in ordered]
+            representative.metadata["series_instances"] = [d.metadata.get("sop_uid") or d.source_path for d in ordered]
             representative.metadata["series_files"] = [d.source_path for d in ordered]
         kept.append(representative)
     return kept

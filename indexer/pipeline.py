@@ -27,7 +27,7 @@ from indexer.imaging.thumbnails import thumbnails_dir
 from indexer.linking import group_series, link_documents
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
-from indexer.sources import SourceError, discover_files, parse_file
+from indexer.sources import SourceError, discover_sources, parse_file
 from indexer.text.passages import split_passages
 
 ProgressFactory = Callable[[Iterable, str, int], Iterable]
@@ -49,6 +49,8 @@ class IndexReport:
     passages_added: int = 0
     images_described: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (path, message): problems in files that were still indexed (a date dropped, a resource left out)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -91,25 +93,29 @@ def parse_sources(
     max_bytes: int | None,
     progress: ProgressFactory = _no_progress,
     ignore: list[str] | tuple[str, ...] = (),
+    warnings: list[tuple[str, str]] | None = None,
 ) -> tuple[list[Document], list[tuple[str, str]], int]:
-    """Parse every supported file under *paths*; return (documents, skipped (path, reason), files seen)."""
-    files = discover_files(paths, ignore)
-    documents: dict[str, Document] = {}
-    skipped: list[tuple[str, str]] = []
-    missing = [str(p) for p in paths if not p.exists()]
-    skipped += [(p, "path does not exist") for p in missing]
-    for path in progress(files, "Lecture des sources", len(files)):
+    """Parse every supported file under *paths*; return (documents, skipped (path, reason), files seen).
+
+    The instances of a DICOM series share one id and become one document (:func:`group_series`)
+    before duplicates are looked for; any other id seen twice is reported with both files.
+    """
+    files, skipped = discover_sources(paths, ignore)
+    skipped += [(str(p), "path does not exist") for p in paths if not p.exists()]
+    parsed: list[Document] = []
+    for source in progress(files, "Lecture des sources", len(files)):
         try:
-            parsed = parse_file(path, max_bytes=max_bytes)
+            parsed += parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=warnings)
         except SourceError as exc:
             skipped.append((exc.path, exc.reason))
+    documents: dict[str, Document] = {}
+    for document in group_series(parsed):
+        first = documents.get(document.id)
+        if first is not None:
+            skipped.append((document.source_path, f"duplicate document id {document.id!r} (first: {first.source_path})"))
             continue
-        for document in parsed:
-            if document.id in documents:
-                skipped.append((str(path), f"duplicate document id {document.id!r} (first: {documents[document.id].source_path})"))
-                continue
-            documents[document.id] = document
-    ordered = group_series(list(documents.values()))
+        documents[document.id] = document
+    ordered = list(documents.values())
     link_documents(ordered)
     return ordered, skipped, len(files)
 
@@ -132,7 +138,9 @@ def index_paths(
     report = IndexReport()
     started = time.perf_counter()
     max_bytes = int(settings.index.max_file_mb * 1e6)
-    documents, report.skipped, report.files_seen = parse_sources(paths, max_bytes, progress, settings.index.ignore)
+    documents, report.skipped, report.files_seen = parse_sources(
+        paths, max_bytes, progress, settings.index.ignore, report.warnings
+    )
     report.seconds["parse"] = time.perf_counter() - started
 
     owned = backend is None

@@ -15,6 +15,18 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 
+#: Dates the index can store: Tantivy keeps dates as signed 64-bit nanoseconds since 1970, i.e.
+#: 1677-09-21 .. 2262-04-11. Anything outside (« 01/03/3024 », an article from 1628) is dropped by the
+#: parsers with a warning, and the API refuses such filter dates with a 422.
+MIN_DATE = dt.date(1678, 1, 1)
+MAX_DATE = dt.date(2261, 12, 31)
+
+
+def date_in_range(value: dt.date) -> bool:
+    """Whether *value* can be stored and filtered on (see :data:`MIN_DATE`, :data:`MAX_DATE`)."""
+    return MIN_DATE <= value <= MAX_DATE
+
+
 class DocumentKind(str, Enum):
     """The four families of data a physician searches across."""
 
@@ -50,6 +62,13 @@ class Document(BaseModel):
     sections: list[Section] = Field(default_factory=list)
     modality: str | None = Field(default=None, description="DICOM modality (CT, MR, CR, US...) for images")
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("date")
+    @classmethod
+    def _date_the_index_can_store(cls, value: dt.date | None) -> dt.date | None:
+        """Last line of defence: a date no store can hold is dropped, never allowed to abort a run
+        (parsers drop it first, with a warning naming the file)."""
+        return value if value is None or date_in_range(value) else None
 
     @field_validator("patient_id")
     @classmethod

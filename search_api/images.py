@@ -25,7 +25,7 @@ from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.engine_factory import clip_for, clip_text_leg  # noqa: F401  (re-exported)
 from search_api.image_search import ImageSearch, ImageSearchResponse
-from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS
+from search_api.models import FilterDate, MAX_LIMIT, MAX_QUERY_CHARS
 from search_api.retrieval import SearchEngine
 from search_api.uploads import decode_upload, read_limited, sniff, status_for
 
@@ -39,8 +39,8 @@ class ImageSearchParams(BaseModel):
 
     q: str | None = Field(default=None, description="Optional text the images' report/caption/header should match")
     patient_id: str | None = Field(default=None, max_length=64)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: FilterDate | None = None
+    date_to: FilterDate | None = None
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
 
     @field_validator("q")

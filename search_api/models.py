@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from indexer.clinical import ExpandedTerm
-from indexer.schema import DocumentKind, Section
+from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, Section, date_in_range
 
 SearchMode = Literal["hybrid", "lexical", "dense"]
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
+
+
+def _supported_date(value: dt.date) -> dt.date:
+    if not date_in_range(value):
+        raise ValueError(f"date outside the supported range {MIN_DATE.isoformat()} .. {MAX_DATE.isoformat()}")
+    return value
+
+
+#: A filter date: refused with a 422 outside the range the index can store (it used to answer 500).
+FilterDate = Annotated[dt.date, AfterValidator(_supported_date)]
 
 
 class SearchRequest(BaseModel):
@@ -22,8 +32,8 @@ class SearchRequest(BaseModel):
     q: str = Field(description="Query in medical language, French or English", examples=["épanchement pleural"])
     kinds: list[DocumentKind] = Field(default_factory=list, description="Restrict to these document kinds")
     patient_id: str | None = Field(default=None, max_length=64)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: FilterDate | None = None
+    date_to: FilterDate | None = None
     language: Literal["fr", "en"] | None = None
     mode: SearchMode = "hybrid"
     include_negated: bool = Field(

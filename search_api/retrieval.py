@@ -11,6 +11,7 @@ a filtered query still gets a full page of results.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import OrderedDict
@@ -147,13 +148,20 @@ class SearchEngine:
         started = time.perf_counter()
         self.refresh_if_changed()
         where = where if where is not None else self.filter_for(request)
+        with self.backend.pinned():  # one generation for the whole request, whatever other requests reload
+            return self._search(request, where, started)
+
+    def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
         plan = plan_query(request)
         legs: dict[str, list[tuple[int, float]]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
-        lexical = self._legs_pool.submit(self._lexical_leg, plan, where, depth) if request.mode != "dense" else None
+        context = contextvars.copy_context()  # the leg's thread reads the same pinned generation
+        lexical = (
+            self._legs_pool.submit(context.run, self._lexical_leg, plan, where, depth) if request.mode != "dense" else None
+        )
         if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
             legs["dense"] = self._dense_leg(plan, where, depth)
         if lexical is not None:

@@ -82,3 +82,27 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, source_folder: Path, encod
     settings = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log"})
     report = index_paths([source_folder], settings, encoder)
     return settings, report
+
+
+def series_id(accession: str) -> str:
+    """Document id of the test DICOM series written with this accession (``image:<SeriesInstanceUID>``,
+    the UID being derived from the accession by :func:`write_ct_dicom` and ``image_factory.write_dicom``)."""
+    from pydicom.uid import generate_uid
+
+    return "image:" + generate_uid(entropy_srcs=[accession, "s"])
+
+
+# Document ids of the fixture folder (see indexer/sources/identity.py): reports with an accession
+# number are ``report:<accession>``, others ``report:<path relative to the indexed folder>``.
+RPT_T001 = "report:ACC9000001"
+RPT_T002 = "report:ACC9000002"
+RPT_T003 = "report:reports/RPT-T003.txt"
+RPT_T004 = "report:ACC9000004"
+REC_P900003 = "record:P900003"
+ART_T01 = "article:ART-T01"
+PMID_T02 = "article:PMID-9000002"
+FIG_T01 = "image:articles/figures/ART-T01-fig1.png"
+IMG_T001 = series_id("ACC9000001")
+IMG_T002 = series_id("ACC9000002")
+IMG_MR1 = series_id("ACC9000010")
+IMG_US1 = series_id("ACC9000004")

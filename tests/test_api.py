@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
+from conftest import ART_T01, FIG_T01, IMG_T001, RPT_T001, RPT_T002, RPT_T003
 
 USER = {"X-User": "dr.martin"}
 
@@ -26,28 +27,28 @@ def test_french_finding_ranks_its_report_first(client: TestClient) -> None:
     found = ids(response)
     # the French report, its CT image, and the English article and figure on pleural effusion
     # (reached through the lexicon's French→English expansion) all come before unrelated documents
-    assert set(found[:4]) == {"RPT-T001", "IMG-T001", "ART-T01", "ART-T01-fig1"}
+    assert set(found[:4]) == {RPT_T001, IMG_T001, ART_T01, FIG_T01}
     reports = ids(client.get("/search", params={"q": "épanchement pleural", "kinds": "report"}))
-    assert reports[0] == "RPT-T001"
+    assert reports[0] == RPT_T001
     first = client.get("/search", params={"q": "épanchement pleural", "kinds": "report"}).json()["results"][0]
     assert "<mark>Épanchement</mark> <mark>pleural</mark>" in first["snippet"]
-    assert first["url"] == "/documents/RPT-T001"
+    assert first["url"] == f"/documents/{RPT_T001}"
     assert first["explanation"]["lexical_rank"] == 1
 
 
 def test_accentless_query_matches_accented_text(client: TestClient) -> None:
-    assert ids(client.get("/search", params={"q": "epanchement pleural", "kinds": "report"}))[0] == "RPT-T001"
+    assert ids(client.get("/search", params={"q": "epanchement pleural", "kinds": "report"}))[0] == RPT_T001
 
 
 def test_english_query_finds_french_report_cross_lingually(client: TestClient) -> None:
     # No English word of the query occurs in the French letter on « infarctus du myocarde »: without
     # the lexicon, only the multilingual dense leg can rank it first...
     response = client.get("/search", params={"q": "heart attack", "kinds": "report", "expand": False})
-    assert ids(response)[0] == "RPT-T003"
+    assert ids(response)[0] == RPT_T003
     assert response.json()["results"][0]["explanation"]["lexical_rank"] is None
     # ...and with it, the lexical leg finds it too, and says which concept it expanded.
     expanded = client.get("/search", params={"q": "heart attack", "kinds": "report"}).json()
-    assert expanded["results"][0]["id"] == "RPT-T003"
+    assert expanded["results"][0]["id"] == RPT_T003
     assert expanded["results"][0]["explanation"]["lexical_rank"] == 1
     assert [t["concept_id"] for t in expanded["expanded_terms"]] == ["myocardial_infarction"]
 
@@ -55,14 +56,14 @@ def test_english_query_finds_french_report_cross_lingually(client: TestClient) -
 def test_patient_filter_returns_only_that_patient(client: TestClient) -> None:
     results = client.get("/search", params={"q": "épanchement", "patient_id": "P900001"}).json()["results"]
     assert results and {r["patient_id"] for r in results} == {"P900001"}
-    assert {r["id"] for r in results} == {"RPT-T001", "IMG-T001"}
+    assert {r["id"] for r in results} == {RPT_T001, IMG_T001}
 
 
 def test_kind_and_date_and_language_filters(client: TestClient) -> None:
     kinds = client.get("/search", params={"q": "pleural", "kinds": ["article", "image"]}).json()["results"]
     assert {r["kind"] for r in kinds} <= {"article", "image"} and kinds
     dated = client.get("/search", params={"q": "fracture", "date_from": "2024-05-01", "date_to": "2024-05-31"})
-    assert ids(dated) == ["RPT-T002"]
+    assert ids(dated) == [RPT_T002]
     english = client.get("/search", params={"q": "stroke", "language": "en"}).json()["results"]
     assert english and {r["language"] for r in english} == {"en"}
 
@@ -104,15 +105,15 @@ def test_missing_q_and_bad_post_body(client: TestClient) -> None:
 
 
 def test_document_read_requires_user_and_is_audited(client: TestClient, indexed) -> None:
-    assert client.get("/documents/RPT-T001").status_code == 401
-    response = client.get("/documents/RPT-T001", headers=USER)
+    assert client.get(f"/documents/{RPT_T001}").status_code == 401
+    response = client.get(f"/documents/{RPT_T001}", headers=USER)
     assert response.status_code == 200
     body = response.json()
     assert body["patient_id"] == "P900001" and body["sections"][-1]["title"] == "CONCLUSION"
-    assert client.get("/documents/ART-T01").status_code == 200  # no patient: no identification needed
+    assert client.get(f"/documents/{ART_T01}").status_code == 200  # no patient: no identification needed
     assert client.get("/documents/NOPE", headers=USER).status_code == 404
     audit = client.app.state.audit.entries()
-    reads = [e for e in audit if e["action"] == "document_read" and e["document_id"] == "RPT-T001"]
+    reads = [e for e in audit if e["action"] == "document_read" and e["document_id"] == RPT_T001]
     assert reads and reads[-1]["user"] == "dr.martin" and reads[-1]["patient_id"] == "P900001"
     assert any(e["action"] == "document_denied" for e in audit)
     assert any(e["action"] == "search" and e["query"] == "épanchement pleural" for e in audit)
@@ -136,6 +137,6 @@ def test_missing_index_answers_503(tmp_path, encoder) -> None:
 
 
 def test_percent_encoded_user_is_decoded_in_audit(client: TestClient) -> None:
-    client.get("/documents/RPT-T002", headers={"X-User": "Dr H%C3%A9l%C3%A8ne"})
+    client.get(f"/documents/{RPT_T002}", headers={"X-User": "Dr H%C3%A9l%C3%A8ne"})
     last = client.app.state.audit.entries()[-1]
-    assert (last["user"], last["document_id"]) == ("Dr Hélène", "RPT-T002")
+    assert (last["user"], last["document_id"]) == ("Dr Hélène", RPT_T002)

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from indexer.pipeline import passage_contexts
 from indexer.schema import Document, DocumentKind, Passage
 from search_api.app import create_app
+from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T003
 
 
 @pytest.fixture(scope="module")
@@ -24,34 +25,34 @@ def lexical_ids(client: TestClient, **params) -> list[str]:  # noqa: ANN003
 
 def test_negated_mention_is_not_a_hit_by_default(client: TestClient) -> None:
     # RPT-T001 says « Pas de pneumothorax »: a keyword engine would return it for "pneumothorax".
-    assert "RPT-T001" not in lexical_ids(client, q="pneumothorax")
-    assert "RPT-T001" in lexical_ids(client, q="pneumothorax", include_negated=True)
-    assert "RPT-T001" in lexical_ids(client, q="pneumothorax", clinical=False)
+    assert RPT_T001 not in lexical_ids(client, q="pneumothorax")
+    assert RPT_T001 in lexical_ids(client, q="pneumothorax", include_negated=True)
+    assert RPT_T001 in lexical_ids(client, q="pneumothorax", clinical=False)
 
 
 def test_query_for_absent_finding_returns_negated_mentions(client: TestClient) -> None:
     body = client.get("/search", params={"q": "sans embolie pulmonaire", "kinds": "report"}).json()
     assert body["interpretation"] == {"polarity": "negated", "affirmed_terms": [], "negated_terms": ["embolie pulmonaire"]}
-    assert [r["id"] for r in body["results"]] == ["RPT-T001"]
+    assert [r["id"] for r in body["results"]] == [RPT_T001]
     assert body["results"][0]["context"] == "negated"
     assert "<mark>embolie</mark>" in body["results"][0]["snippet"]
     english = client.get("/search", params={"q": "patients without pulmonary embolism", "kinds": "report"}).json()
-    assert [r["id"] for r in english["results"]] == ["RPT-T001"]
+    assert [r["id"] for r in english["results"]] == [RPT_T001]
 
 
 def test_mixed_query_requires_both_parts(client: TestClient) -> None:
     # pleural effusion affirmed AND pulmonary embolism negated: only RPT-T001 (and its image) qualify
     found = lexical_ids(client, q="épanchement pleural sans embolie pulmonaire")
-    assert set(found) == {"RPT-T001", "IMG-T001"}
+    assert set(found) == {RPT_T001, IMG_T001}
 
 
 def test_abbreviation_is_expanded_and_shown(client: TestClient) -> None:
     body = client.get("/search", params={"q": "IDM", "mode": "lexical"}).json()
-    assert {r["id"] for r in body["results"][:2]} == {"RPT-T003", "P900003"}
+    assert {r["id"] for r in body["results"][:2]} == {RPT_T003, REC_P900003}
     [term] = body["expanded_terms"]
     assert term["concept_id"] == "myocardial_infarction" and not term["ambiguous"]
     assert "infarctus du myocarde" in [t.lower() for t in term["terms"]]
-    assert lexical_ids(client, q="IDM", expand=False) == ["P900003"]  # only the record spells « IDM »
+    assert lexical_ids(client, q="IDM", expand=False) == [REC_P900003]  # only the record spells « IDM »
 
 
 def test_ambiguous_abbreviation_is_flagged_with_every_sense(client: TestClient) -> None:

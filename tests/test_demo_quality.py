@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from eval.run_clinical import source_aliases
 from indexer.demo.generate import generate_corpus
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
@@ -28,7 +29,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory, encoder):
     settings = Settings(index={"dir": root / "index"})
     index_paths([corpus / "reports", corpus / "records"], settings, encoder)
     truth = json.loads((corpus / "ground_truth.json").read_text(encoding="utf-8"))
-    return build_engine(settings, encoder), truth
+    engine = build_engine(settings, encoder)
+    # the ground truth names documents by file stem; index ids are the sources' own identifiers
+    aliases = source_aliases(engine)
+    return engine, {aliases[name]: entry for name, entry in truth.items() if name in aliases}
 
 
 def _mentions(entry: dict, finding: str) -> set[str]:

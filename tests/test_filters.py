@@ -15,20 +15,22 @@ import pytest
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 from search_api.models import SearchRequest
 
+from conftest import ART_T01, FIG_T01, IMG_T001, PMID_T02, RPT_T001, RPT_T002, RPT_T003, RPT_T004
+
 
 FILTERS: list[tuple[DocumentFilter, set[str] | None]] = [
-    (DocumentFilter(departments=("radiologie",)), {"RPT-T001", "IMG-T001"}),
-    (DocumentFilter(departments=("RADIOLOGY", " Urgences ")), {"RPT-T004", "RPT-T002"}),
-    (DocumentFilter(modalities=("ct",)), {"IMG-T001"}),
-    (DocumentFilter(patient_id="p900001"), {"RPT-T001", "IMG-T001"}),
-    (DocumentFilter(allowed_patients=("P900002",)), {"RPT-T002", "ART-T01", "PMID-9000002", "ART-T01-fig1"}),
-    (DocumentFilter(allowed_patients=()), {"ART-T01", "PMID-9000002", "ART-T01-fig1"}),
-    (DocumentFilter(allowed_departments=("radiologie",)), {"RPT-T001", "IMG-T001", "ART-T01", "PMID-9000002", "ART-T01-fig1"}),
+    (DocumentFilter(departments=("radiologie",)), {RPT_T001, IMG_T001}),
+    (DocumentFilter(departments=("RADIOLOGY", " Urgences ")), {RPT_T004, RPT_T002}),
+    (DocumentFilter(modalities=("ct",)), {IMG_T001}),
+    (DocumentFilter(patient_id="p900001"), {RPT_T001, IMG_T001}),
+    (DocumentFilter(allowed_patients=("P900002",)), {RPT_T002, ART_T01, PMID_T02, FIG_T01}),
+    (DocumentFilter(allowed_patients=()), {ART_T01, PMID_T02, FIG_T01}),
+    (DocumentFilter(allowed_departments=("radiologie",)), {RPT_T001, IMG_T001, ART_T01, PMID_T02, FIG_T01}),
     # the record of P900003 has no department: hidden from a department-restricted user
     (DocumentFilter(allowed_patients=("p900003",), allowed_departments=("CARDIOLOGIE",)),
-     {"RPT-T003", "ART-T01", "PMID-9000002", "ART-T01-fig1"}),
-    (DocumentFilter(kinds=("image",), allowed_departments=("urgences",)), {"ART-T01-fig1"}),
-    (DocumentFilter(kinds=("report",), departments=("cardiologie", "radiologie"), allowed_patients=("P900001",)), {"RPT-T001"}),
+     {RPT_T003, ART_T01, PMID_T02, FIG_T01}),
+    (DocumentFilter(kinds=("image",), allowed_departments=("urgences",)), {FIG_T01}),
+    (DocumentFilter(kinds=("report",), departments=("cardiologie", "radiologie"), allowed_patients=("P900001",)), {RPT_T001}),
 ]
 
 BROAD_QUERY = "épanchement pleural thorax patient fracture infarctus effusion chest radiograph brain MRI"
@@ -98,19 +100,19 @@ def test_image_search_applies_the_filter(indexed, engine, documents, where: Docu
 
     settings = indexed[0]
     search = ImageSearch(engine.backend, settings.images)
-    frame = load_image(engine.backend.get_document("IMG-T001").source_path)
+    frame = load_image(engine.backend.get_document(IMG_T001).source_path)
     response = search.search(frame, engine.search, where, limit=50)
     images = _admitted(documents, replace(where, kinds=("image",)))  # image search ignores kinds
-    assert images == {d for d in expected if d in ("IMG-T001", "ART-T01-fig1")} or where.kinds
+    assert images == {d for d in expected if d in (IMG_T001, FIG_T01)} or where.kinds
     assert {r.id for r in response.results} == images
     with_text = search.search(frame, engine.search, where, q="thorax", limit=50)
     assert {r.id for r in with_text.results} <= images
 
 
 def test_document_keys_are_normalised(documents) -> None:
-    keys = DocumentKeys.of(documents["IMG-T001"])
+    keys = DocumentKeys.of(documents[IMG_T001])
     assert keys == DocumentKeys(patient="p900001", department="radiologie", modality="ct")
-    assert DocumentKeys.of(documents["ART-T01"]).patient is None
+    assert DocumentKeys.of(documents[ART_T01]).patient is None
 
 
 def _random_filter(rng: random.Random) -> DocumentFilter:

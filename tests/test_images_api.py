@@ -14,11 +14,12 @@ from image_factory import brain_mr, dicom_bomb, doppler_us, png_bomb, png_bytes,
 from PIL import Image
 from pydicom.uid import MPEG2MPML
 
-from conftest import write_ct_dicom
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
 from search_api import images as images_module
+from search_api.image_results import image_url
 from search_api.app import ANONYMOUS, create_app
+from conftest import FIG_T01, IMG_MR1, IMG_T001, IMG_T002, IMG_US1, RPT_T001, RPT_T002, write_ct_dicom
 
 USER = {"X-User": "dr.martin"}
 
@@ -64,35 +65,35 @@ def test_dicom_upload_finds_itself_and_its_report(client: TestClient, image_inde
     body = response.json()
     # IMG-T002 is the same CT slice (other patient): both are exact matches, before any MR/US/figure
     top = {r["id"]: r for r in body["results"][:2]}
-    assert set(top) == {"IMG-T001", "IMG-T002"}
-    first = top["IMG-T001"]
+    assert set(top) == {IMG_T001, IMG_T002}
+    first = top[IMG_T001]
     assert first["descriptor_similarity"] == pytest.approx(1.0, abs=1e-3)
     assert first["methods"] == ["descriptor"]
-    assert [r["id"] for r in first["linked_reports"]] == ["RPT-T001"]
+    assert [r["id"] for r in first["linked_reports"]] == [RPT_T001]
     assert "Épanchement pleural droit abondant" in first["linked_reports"][0]["conclusion"]
-    assert first["thumbnail_url"] == "/images/IMG-T001/thumbnail" and first["render_url"] == "/images/IMG-T001/render"
-    assert [r["id"] for r in top["IMG-T002"]["linked_reports"]] == ["RPT-T002"]  # its accession's report
-    assert {r["id"] for r in body["reports"][:2]} == {"RPT-T001", "RPT-T002"}
+    assert first["thumbnail_url"] == image_url(IMG_T001, "thumbnail") and first["render_url"] == image_url(IMG_T001, "render")
+    assert [r["id"] for r in top[IMG_T002]["linked_reports"]] == [RPT_T002]  # its accession's report
+    assert {r["id"] for r in body["reports"][:2]} == {RPT_T001, RPT_T002}
 
 
 def test_png_upload_finds_the_figure_with_its_caption(client: TestClient, image_index: tuple[Settings, Path]) -> None:
     response = _upload(client, _source(image_index, "ART-T01-fig1.png"), name="fig.png")
     first = response.json()["results"][0]
-    assert first["id"] == "ART-T01-fig1"
+    assert first["id"] == FIG_T01
     assert first["caption"].startswith("Chest radiograph showing a large right pleural effusion")
 
 
 def test_colour_and_multiframe_uploads_find_their_modality(client: TestClient, image_index: tuple[Settings, Path]) -> None:
-    assert _upload(client, _source(image_index, "IMG-US1.dcm")).json()["results"][0]["id"] == "IMG-US1"
-    assert _upload(client, _source(image_index, "IMG-MR1.dcm")).json()["results"][0]["id"] == "IMG-MR1"
+    assert _upload(client, _source(image_index, "IMG-US1.dcm")).json()["results"][0]["id"] == IMG_US1
+    assert _upload(client, _source(image_index, "IMG-MR1.dcm")).json()["results"][0]["id"] == IMG_MR1
 
 
 def test_upload_filters_by_patient_and_dates(client: TestClient, image_index: tuple[Settings, Path]) -> None:
     ct = _source(image_index, "IMG-T001.dcm")
     only = _upload(client, ct, patient_id="P900002").json()["results"]
-    assert [r["id"] for r in only] == ["IMG-T002"]
+    assert [r["id"] for r in only] == [IMG_T002]
     recent = {r["id"] for r in _upload(client, ct, date_from="2024-01-01").json()["results"]}
-    assert "IMG-T002" not in recent and {"IMG-T001", "IMG-MR1", "IMG-US1"} <= recent
+    assert IMG_T002 not in recent and {IMG_T001, IMG_MR1, IMG_US1} <= recent
     assert _upload(client, ct, patient_id="NOBODY").json()["results"] == []
     assert len(_upload(client, ct, limit="2").json()["results"]) == 2
 
@@ -100,8 +101,8 @@ def test_upload_filters_by_patient_and_dates(client: TestClient, image_index: tu
 def test_upload_with_text_says_which_text_matched(client: TestClient, image_index: tuple[Settings, Path]) -> None:
     body = _upload(client, _source(image_index, "IMG-MR1.dcm"), q="épanchement pleural", limit="10").json()
     by_id = {r["id"]: r for r in body["results"]}
-    assert "report_text" in by_id["IMG-T001"]["methods"] and "descriptor" in by_id["IMG-T001"]["methods"]
-    assert by_id["IMG-MR1"]["methods"] == ["descriptor"]
+    assert "report_text" in by_id[IMG_T001]["methods"] and "descriptor" in by_id[IMG_T001]["methods"]
+    assert by_id[IMG_MR1]["methods"] == ["descriptor"]
 
 
 def test_image_search_is_audited(client: TestClient, image_index: tuple[Settings, Path]) -> None:
@@ -109,17 +110,17 @@ def test_image_search_is_audited(client: TestClient, image_index: tuple[Settings
     entry = [e for e in client.app.state.audit.entries() if e["action"] == "image_search"][-1]
     assert entry["user"] == "dr.martin" and entry["query"] == "échographie abdomen"
     assert entry["upload"]["type"] == "dicom" and len(entry["upload"]["sha256"]) == 64
-    assert entry["returned"][0] == "IMG-US1"
+    assert entry["returned"][0] == IMG_US1
 
 
 def test_text_search_image_results_say_what_matched(client: TestClient) -> None:
     results = client.get("/search", params={"q": "épanchement pleural", "kinds": "image"}).json()["results"]
     by_id = {r["id"]: r for r in results}
-    assert "report_text" in by_id["IMG-T001"]["methods"]
-    assert [r["id"] for r in by_id["IMG-T001"]["linked_reports"]] == ["RPT-T001"]
-    assert "caption" in by_id["ART-T01-fig1"]["methods"] and by_id["ART-T01-fig1"]["caption"]
+    assert "report_text" in by_id[IMG_T001]["methods"]
+    assert [r["id"] for r in by_id[IMG_T001]["linked_reports"]] == [RPT_T001]
+    assert "caption" in by_id[FIG_T01]["methods"] and by_id[FIG_T01]["caption"]
     header = client.get("/search", params={"q": "IRM cérébrale", "kinds": "image", "mode": "lexical"}).json()["results"]
-    assert header[0]["id"] == "IMG-MR1" and header[0]["methods"] == ["metadata"]
+    assert header[0]["id"] == IMG_MR1 and header[0]["methods"] == ["metadata"]
     report = client.get("/search", params={"q": "épanchement pleural", "kinds": "report"}).json()["results"][0]
     assert report["methods"] == [] and report["thumbnail_url"] is None
 
@@ -127,37 +128,37 @@ def test_text_search_image_results_say_what_matched(client: TestClient) -> None:
 def test_thumbnail_requires_identified_user_for_patient_images_and_is_audited(
     client: TestClient, image_index: tuple[Settings, Path]
 ) -> None:
-    denied = client.get("/images/IMG-T001/thumbnail")
+    denied = client.get(f"/images/{IMG_T001}/thumbnail")
     assert denied.status_code == 401
-    response = client.get("/images/IMG-T001/thumbnail", headers=USER)
+    response = client.get(f"/images/{IMG_T001}/thumbnail", headers=USER)
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.content))
     assert max(image.size) <= image_index[0].images.thumbnail_size
-    assert any(Path(image_index[0].index.dir, "thumbnails").glob("IMG-T001*.png"))
-    figure = client.get("/images/ART-T01-fig1/thumbnail")  # not a patient's image
+    assert any(Path(image_index[0].index.dir, "thumbnails").glob("image_1_2_826*.png"))
+    figure = client.get(f"/images/{FIG_T01}/thumbnail")  # not a patient's image
     assert figure.status_code == 200
     actions = [(e["action"], e.get("document_id")) for e in client.app.state.audit.entries()]
-    assert ("image_denied", "IMG-T001") in actions and ("image_thumbnail", "IMG-T001") in actions
+    assert ("image_denied", IMG_T001) in actions and ("image_thumbnail", IMG_T001) in actions
 
 
 def test_render_applies_windows_and_frames(client: TestClient) -> None:
-    lung = client.get("/images/IMG-T001/render", params={"window": "lung"}, headers=USER)
-    bone = client.get("/images/IMG-T001/render", params={"window": "bone"}, headers=USER)
+    lung = client.get(f"/images/{IMG_T001}/render", params={"window": "lung"}, headers=USER)
+    bone = client.get(f"/images/{IMG_T001}/render", params={"window": "bone"}, headers=USER)
     assert lung.status_code == bone.status_code == 200
     lung_px = np.asarray(Image.open(io.BytesIO(lung.content)))
     bone_px = np.asarray(Image.open(io.BytesIO(bone.content)))
     assert lung_px.shape == (64, 64) and not np.array_equal(lung_px, bone_px)
     # lungs (-824 HU) are visible grey in the lung window and black in the bone window
     assert lung_px[30, 20] > 40 and bone_px[30, 20] == 0
-    frames = [client.get("/images/IMG-MR1/render", params={"frame": f}, headers=USER) for f in (0, 2)]
+    frames = [client.get(f"/images/{IMG_MR1}/render", params={"frame": f}, headers=USER) for f in (0, 2)]
     assert all(r.status_code == 200 for r in frames)
-    assert client.get("/images/IMG-MR1/render", params={"frame": 5}, headers=USER).status_code == 422
-    assert client.get("/images/IMG-T001/render", params={"window": "rainbow"}, headers=USER).status_code == 422
-    assert client.get("/images/IMG-T001/render").status_code == 401
+    assert client.get(f"/images/{IMG_MR1}/render", params={"frame": 5}, headers=USER).status_code == 422
+    assert client.get(f"/images/{IMG_T001}/render", params={"window": "rainbow"}, headers=USER).status_code == 422
+    assert client.get(f"/images/{IMG_T001}/render").status_code == 401
     assert client.get("/images/NOPE/render", headers=USER).status_code == 404
-    assert client.get("/images/RPT-T001/thumbnail", headers=USER).status_code == 404  # a report, not an image
+    assert client.get(f"/images/{RPT_T001}/thumbnail", headers=USER).status_code == 404  # a report, not an image
     renders = [e for e in client.app.state.audit.entries() if e["action"] == "image_render"]
-    assert {"window": "lung", "document_id": "IMG-T001"}.items() <= renders[0].items()
+    assert {"window": "lung", "document_id": IMG_T001}.items() <= renders[0].items()
 
 
 @pytest.mark.parametrize(

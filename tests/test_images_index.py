@@ -12,7 +12,6 @@ import pytest
 from image_factory import brain_mr, dicom_bomb, doppler_us, write_dicom
 from pydicom.uid import MPEG2MPML
 
-from conftest import write_ct_dicom
 from indexer.imaging.clip import ClipUnavailableError, import_open_clip
 from indexer.imaging.descriptor import DESCRIPTOR_DIM, DESCRIPTOR_VERSION
 from indexer.backend.embedded.image_vectors import ImageVectorIndex, sidecar_path
@@ -21,6 +20,7 @@ from indexer.settings import Settings
 from indexer.sources import SourceError, parse_file
 from indexer.backend.embedded.generations import live_layout
 from indexer.imaging.thumbnails import thumbnails_dir
+from conftest import FIG_T01, IMG_T001, series_id, write_ct_dicom
 
 
 def _unit(seed: int, dim: int = 8) -> np.ndarray:
@@ -53,10 +53,10 @@ def test_vector_index_put_replace_remove_filter_and_reload(tmp_path: Path) -> No
 def test_pipeline_writes_descriptors_and_thumbnails(indexed) -> None:
     settings, report = indexed
     layout = live_layout(settings.index.dir)
-    index = ImageVectorIndex.load(layout.images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION)
-    assert index.doc_ids() == ["ART-T01-fig1", "IMG-T001"]
+    index = ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION)
+    assert index.doc_ids() == sorted([FIG_T01, IMG_T001])
     assert report.images_described == 2
-    assert [h.doc_id for h in index.search(index.vector("IMG-T001"), 1)] == ["IMG-T001"]
+    assert [h.doc_id for h in index.search(index.vector(IMG_T001), 1)] == [IMG_T001]
     assert len(list(thumbnails_dir(settings).glob("*.png"))) == 2
     assert not layout.clip_images.exists()  # no CLIP configured
 
@@ -81,23 +81,22 @@ def test_image_index_is_incremental_and_follows_removals(tmp_path: Path, image_f
     write_dicom(mr, brain_mr(7, frames=3))  # same header, new pixels: the text is unchanged, the vector is not
     stat = mr.stat()
     os.utime(mr, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
-    before = ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).vector("MR-1")
+    before = ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).vector(series_id("ACC9000010"))
     assert index_paths([image_folder], settings, encoder).images_described == 1
     after = ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION)
-    assert not np.allclose(after.vector("MR-1"), before)
+    assert not np.allclose(after.vector(series_id("ACC9000010")), before)
 
     (image_folder / "US-1.dcm").unlink()
     pruned = index_paths([image_folder], settings, encoder, prune=True)
     assert pruned.documents_removed == 1
-    assert ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).doc_ids() == ["CT-1", "MR-1"]
+    assert ImageVectorIndex.load(live_layout(settings.index.dir).images, DESCRIPTOR_DIM, DESCRIPTOR_VERSION).doc_ids() == sorted([series_id("ACC1"), series_id("ACC9000010")])
 
 
 def test_missing_image_file_vector_is_recomputed_after_a_lost_index(tmp_path: Path, image_folder: Path, encoder) -> None:
     """An index built before image vectors existed (or whose images.faiss was lost) gets them on the next run."""
     settings = Settings(index={"dir": tmp_path / "index"}, api={"audit_log": tmp_path / "audit.log"})
     index_paths([image_folder], settings, encoder)
-    layout = live_layout(settings.index.dir)
-    layout.images.unlink()
+    live_layout(settings.index.dir).images.unlink()
     shutil.rmtree(thumbnails_dir(settings))
     report = index_paths([image_folder], settings, encoder)
     assert report.documents_unchanged == 3 and report.images_described == 3

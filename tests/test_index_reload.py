@@ -39,9 +39,9 @@ def test_engine_reloads_a_reindexed_corpus(tmp_path: Path, encoder) -> None:
     index_paths([sources], settings, encoder)
 
     dense_filtered = engine.search(query)  # the passage table must know the new passages and patient
-    assert [r.id for r in dense_filtered.results] == ["RPT-T077"]
+    assert [r.id for r in dense_filtered.results] == ["report:RPT-T077.txt"]
     lexical = engine.search(SearchRequest(q="ligament croisé", mode="lexical"))
-    assert [r.id for r in lexical.results] == ["RPT-T077"]
+    assert [r.id for r in lexical.results] == ["report:RPT-T077.txt"]
     table = engine.backend.snapshot().table  # embedded: the in-memory passage table follows the new generation
     assert table.doc_of(range(len(table.present))) == {
         pid: p.doc_id for pid, p in engine.backend.get_passages(list(range(len(table.present)))).items()

@@ -16,9 +16,10 @@ from indexer.backend.embedded.lexical import LexicalIndex
 from indexer.backend.embedded.metadata import DocumentFilter, MetadataStore
 from indexer.text.passages import split_passages
 from indexer.schema import Document, DocumentKind, Section
+from conftest import ART_T01, FIG_T01, IMG_T001, PMID_T02, REC_P900003, RPT_T001, RPT_T002, RPT_T003, RPT_T004
 
 EXPECTED_IDS = {
-    "RPT-T001", "RPT-T002", "RPT-T003", "RPT-T004", "P900003", "ART-T01", "PMID-9000002", "IMG-T001", "ART-T01-fig1",
+    RPT_T001, RPT_T002, RPT_T003, RPT_T004, REC_P900003, ART_T01, PMID_T02, IMG_T001, FIG_T01,
 }
 
 
@@ -41,11 +42,11 @@ def test_index_contents_and_skipped_files(indexed) -> None:
 def test_images_are_linked_to_report_and_caption(indexed) -> None:
     settings, _ = indexed
     store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
-    image = store.get_document("IMG-T001")
-    assert image.metadata["linked_reports"] == ["RPT-T001"]
+    image = store.get_document(IMG_T001)
+    assert image.metadata["linked_reports"] == [RPT_T001]
     assert "Épanchement pleural droit abondant" in image.text
-    figure = store.get_document("ART-T01-fig1")
-    assert figure.metadata["article_id"] == "ART-T01"
+    figure = store.get_document(FIG_T01)
+    assert figure.metadata["article_id"] == ART_T01
     assert figure.title.startswith("Chest radiograph showing a large right pleural effusion")
 
 
@@ -54,7 +55,7 @@ def test_metadata_filters_select_passages(indexed) -> None:
     store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     pids = store.passage_ids(DocumentFilter(patient_id="P900002"))
     docs = {p.doc_id for p in store.get_passages(pids).values()}
-    assert docs == {"RPT-T002"}
+    assert docs == {RPT_T002}
 
 
 def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
@@ -73,12 +74,12 @@ def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
     third = index_paths([sources], settings, encoder, prune=True)
     assert (third.documents_updated, third.documents_removed) == (1, 1)
     store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
-    assert "Garden III" in store.get_document("RPT-T002").text
-    assert store.get_document("RPT-T003") is not None
-    assert store.get_document("RPT-T004") is None
+    assert "Garden III" in store.get_document(RPT_T002).text
+    assert store.get_document(RPT_T003) is not None
+    assert store.get_document(RPT_T004) is None
     lexical = LexicalIndex(live_layout(settings.index.dir).lexical)
     hits = lexical.search("Garden", 10)
-    assert {store.get_passages([h.pid])[h.pid].doc_id for h in hits} == {"RPT-T002"}
+    assert {store.get_passages([h.pid])[h.pid].doc_id for h in hits} == {RPT_T002}
     assert len(DenseIndex.load(live_layout(settings.index.dir).dense, 512)) == store.passage_count()
 
 
@@ -105,7 +106,7 @@ def test_passages_follow_sections_and_overlap() -> None:
 
 def test_one_image_document_per_dicom_series(tmp_path: Path, encoder) -> None:
     """Three files of one series give one image document: the middle instance, listing the others."""
-    from conftest import write_ct_dicom
+    from conftest import ART_T01, FIG_T01, IMG_T001, PMID_T02, RPT_T001, RPT_T002, RPT_T003, RPT_T004, write_ct_dicom
     import pydicom
 
     folder = tmp_path / "series"
@@ -119,6 +120,11 @@ def test_one_image_document_per_dicom_series(tmp_path: Path, encoder) -> None:
     settings = Settings(index={"dir": tmp_path / "index"})
     report = index_paths([folder], settings, encoder)
     store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
-    assert store.document_ids() == ["IMG-B"]
-    assert store.get_document("IMG-B").metadata["series_instances"] == ["IMG-A", "IMG-B", "IMG-C"]
+    from conftest import series_id
+
+    assert store.document_ids() == [series_id("ACC-S")]  # the series' own identifier, whatever the file names
+    document = store.get_document(series_id("ACC-S"))
+    assert Path(document.source_path).name == "IMG-B.dcm"  # the middle instance represents the series
+    assert [Path(p).name for p in document.metadata["series_files"]] == ["IMG-A.dcm", "IMG-B.dcm", "IMG-C.dcm"]
+    assert len(set(document.metadata["series_instances"])) == 3  # SOP Instance UIDs
     assert report.documents_added == 1

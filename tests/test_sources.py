@@ -10,13 +10,13 @@ import pytest
 from indexer.schema import DocumentKind
 from indexer.sources import SourceError, discover_files, parse_file
 from indexer.text.language import detect_language
+from conftest import PMID_T02, RPT_T001, FIXTURES, write_ct_dicom
 
-from conftest import FIXTURES, write_ct_dicom
 
 
 def test_french_report_header_sections_and_language() -> None:
     [doc] = parse_file(FIXTURES / "reports" / "RPT-T001.txt")
-    assert doc.id == "RPT-T001"
+    assert doc.id == RPT_T001
     assert doc.kind is DocumentKind.REPORT
     assert doc.patient_id == "P900001"
     assert doc.date == dt.date(2024, 3, 14)
@@ -48,7 +48,7 @@ def test_article_json_and_pubmed_xml() -> None:
     assert (article.kind, article.language, article.date.year) == (DocumentKind.ARTICLE, "en", 2021)
     assert article.metadata["figures"][0]["file"] == "figures/ART-T01-fig1.png"
     [xml] = parse_file(FIXTURES / "articles" / "pubmed-T02.xml")
-    assert xml.id == "PMID-9000002"
+    assert xml.id == PMID_T02
     assert xml.language == "fr"
     assert xml.metadata["authors"] == ["Claire Dupont"]
     assert [s.title for s in xml.sections][:2] == ["Contexte", "Résultats"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from conftest import IMG_T001, RPT_T001
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -81,8 +82,8 @@ def test_image_search_upload_render_and_refusal(client: MedsearchClient, source_
     ct = (source_folder / "images" / "IMG-T001.dcm").read_bytes()
     page = client.search_image(ct, "IMG-T001.dcm", "application/dicom", "épanchement pleural")
     first = page.results[0]
-    assert first.id == "IMG-T001" and "descriptor" in first.methods
-    assert [r.id for r in first.linked_reports] == ["RPT-T001"] and first.linked_reports[0].conclusion
+    assert first.id == IMG_T001 and "descriptor" in first.methods
+    assert [r.id for r in first.linked_reports] == [RPT_T001] and first.linked_reports[0].conclusion
     assert client.render(first.id, "lung") is not None
     assert client.render(first.id, "bone", frame=7) is None  # a single-frame image: 422, shown as "no picture"
     with pytest.raises(ApiError) as info:

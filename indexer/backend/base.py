@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -151,6 +152,13 @@ class IndexBackend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release files/connections (the object is unusable afterwards)."""
+
+    def pinned(self) -> AbstractContextManager[None]:
+        """Within the block, every read in this context (``contextvars``: the thread, and work submitted
+        with ``contextvars.copy_context().run``) sees the generation served when it was entered, even if
+        another request refreshes meanwhile: one request's passage ids and documents never mix two
+        generations. The default does nothing (a backend whose reads are already pinned)."""
+        return nullcontext()
 
     @abstractmethod
     def writer(self, encoder: str, dim: int, *, rebuild: bool = False) -> IndexWriter:

@@ -1,6 +1,6 @@
 """Medical-language components: context (negation, hypothesis, family), bilingual lexicon, query polarity.
 
-Pure Python and data-driven (YAML under ``configs/clinical/``), no model download: they run at index
+Pure Python and data-driven (YAML under ``indexer/configs/clinical/``), no model download: they run at index
 and query time next to the keyword engine.
 
 * :func:`split_by_context` — cut a text into affirmed / negated / hypothetical / family spans;

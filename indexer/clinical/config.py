@@ -1,4 +1,4 @@
-"""Loading and compiling ``configs/clinical/context_triggers.yaml``.
+"""Loading and compiling ``indexer/configs/clinical/context_triggers.yaml``.
 
 Trigger lists are data, not code, so clinicians can review and extend them without reading Python.
 The YAML is validated with pydantic (unknown keys are rejected: a typo such as ``pre_triggers``
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.clinical.text import fold, token_key
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "clinical"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "clinical"  # package data: found when installed
 DEFAULT_TRIGGERS_PATH = CONFIG_DIR / "context_triggers.yaml"
 
 

@@ -5,7 +5,7 @@ A keyword engine that indexes « Absence de fracture » under "fracture" returns
 ``hypothetical`` or ``family`` so the indexer can put each kind of text in its own lexical field
 (and a normal query only searches the affirmed one).
 
-How a status is decided (trigger lists live in ``configs/clinical/context_triggers.yaml``):
+How a status is decided (trigger lists live in ``indexer/configs/clinical/context_triggers.yaml``):
 
 1. The text is split into sentences and section headings (:mod:`indexer.clinical.sentences`).
 2. In each sentence, trigger phrases are found on folded tokens, longest match first, left to right;
@@ -102,7 +102,7 @@ def split_by_context(
     """Cut ``text`` into consecutive spans covering all of it, each with a context status.
 
     ``language`` is 'fr' or 'en'; None (or 'und', or a language without triggers) guesses it from
-    the text. ``config`` defaults to ``configs/clinical/context_triggers.yaml``.
+    the text. ``config`` defaults to ``indexer/configs/clinical/context_triggers.yaml``.
     Concatenating the spans' ``text`` gives back ``text`` exactly.
     """
     compiled = _resolve_config(config)

@@ -1,4 +1,4 @@
-"""Pydantic models and validation for ``configs/clinical/lexicon.yaml``.
+"""Pydantic models and validation for ``indexer/configs/clinical/lexicon.yaml``.
 
 The lexicon is edited by hand by clinicians and engineers, so a bad entry must be reported by its
 concept id (« concept 'pulmonary_embolism': fr.preferred: field required »), not as a pydantic

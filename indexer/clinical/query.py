@@ -13,7 +13,7 @@ Explicit syntax — ``NOT:`` — for users and tools that want to be unambiguous
 * a leading ``-`` is deliberately *not* interpreted here: it stays the lexical engine's "exclude"
   operator, which means something else (documents that never mention the word).
 
-Natural-language cues are the negation triggers of ``configs/clinical/context_triggers.yaml`` (French
+Natural-language cues are the negation triggers of ``indexer/configs/clinical/context_triggers.yaml`` (French
 and English), so a trigger added for documents also works in queries.
 """
 

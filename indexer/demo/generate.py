@@ -42,9 +42,12 @@ stable English id. Status semantics: a report's status is its final word on the 
 DiagnosticReport conclusions negate or suspect. Images list the exam's findings: affirmed ones are
 drawn in the pixels, hypothetical ones drawn faintly, negated ones absent. Articles list their topic
 concept as affirmed (the article is *about* it). Figures of kind "image" list the depicted concept.
-Document ids: reports = file stem (``RPT-00042``), records = IPP, JSON articles = their ``id``
-(``ART-0007``), XML articles = ``PMID-<pmid>`` (the file stem, as the PubMed parser names them),
-images = file stem (``IMG-00012``), figures = file stem (``ART-0007-fig1``).
+Ground-truth keys are demo names, the file stems: reports ``RPT-00042``, records the IPP, JSON
+articles their ``id`` (``ART-0007``), XML articles ``PMID-<pmid>``, images ``IMG-00012``, figures
+``ART-0007-fig1``. The index gives documents their sources' own identifiers instead
+(``report:ACC0000123`` or ``report:reports/RPT-00042.txt``, ``record:P000001``, ``article:ART-0007``,
+``image:<SeriesInstanceUID>`` for a whole exam's series...: ``indexer/sources/identity.py``);
+``eval.run_clinical.source_aliases`` maps demo names to index ids through each document's files.
 """
 
 from __future__ import annotations

@@ -7,23 +7,33 @@ content) and raises :class:`SourceError` with a human-readable reason when a fil
 from __future__ import annotations
 
 import json
+import os
 from fnmatch import fnmatch
 from pathlib import Path
 
 from indexer.schema import Document
 from indexer.sources.articles import article_from_json, parse_article_pdf, parse_pubmed_xml
-from indexer.sources.common import read_pdf_text
+from indexer.sources.common import collect_warnings, read_pdf_text
 from indexer.sources.errors import SourceError
 from indexer.sources.fhir_records import is_fhir, parse_fhir
+from indexer.sources.identity import SourceFile, document_id
 from indexer.sources.images import parse_dicom, parse_raster
 from indexer.sources.reports import parse_report, report_from_text
 
 SUPPORTED_EXTENSIONS = frozenset({".txt", ".md", ".pdf", ".json", ".xml", ".dcm", ".png", ".jpg", ".jpeg"})
 
-__all__ = ["SUPPORTED_EXTENSIONS", "SourceError", "discover_files", "parse_file"]
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "SourceError",
+    "SourceFile",
+    "discover_files",
+    "discover_sources",
+    "document_id",
+    "parse_file",
+]
 
 
-def _parse_json(path: Path) -> list[Document]:
+def _parse_json(path: Path, key: str) -> list[Document]:
     text = path.read_text(encoding="utf-8", errors="replace")
     if not text.strip():
         raise SourceError(path, "empty file")
@@ -32,17 +42,17 @@ def _parse_json(path: Path) -> list[Document]:
     except json.JSONDecodeError as exc:
         raise SourceError(path, f"malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     if is_fhir(raw):
-        return parse_fhir(path, raw)
-    return article_from_json(path, raw)
+        return parse_fhir(path, raw, key)
+    return article_from_json(path, raw, key)
 
 
-def _parse_pdf(path: Path) -> list[Document]:
+def _parse_pdf(path: Path, key: str) -> list[Document]:
     """A PDF with a patient header is a report; otherwise it is read as an article."""
     text = read_pdf_text(path)
     head = text[:600].lower()
     if "ipp" in head or "patient id" in head:
-        return [report_from_text(text, path)]
-    return parse_article_pdf(path)
+        return [report_from_text(text, path, key)]
+    return parse_article_pdf(path, key)
 
 
 _READERS = {
@@ -58,8 +68,23 @@ _READERS = {
 }
 
 
-def parse_file(path: Path, max_bytes: int | None = None) -> list[Document]:
-    """Read one source file into documents, or raise :class:`SourceError` saying why it was skipped."""
+def parse_file(
+    path: Path,
+    max_bytes: int | None = None,
+    root: Path | None = None,
+    warnings: list[tuple[str, str]] | None = None,
+) -> list[Document]:
+    """Read one source file into documents, or raise :class:`SourceError` saying why it was skipped.
+
+    *root* is the indexed folder the file was found under: documents without an identifier of their
+    own get an id from the path relative to it (the file name when no root is given). Every
+    document's ``source_path`` is the resolved absolute path, so ``--prune`` is right from any
+    working directory. Problems that do not stop the file from being indexed (a date out of range,
+    an unknown FHIR resource, an invalid item of an article list) are appended to *warnings* as
+    ``(path, message)``.
+    """
+    resolved = path.resolve()
+    key = SourceFile(resolved, root.resolve()).key if root is not None else path.name
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise SourceError(path, f"unsupported file type '{path.suffix}'")
@@ -69,28 +94,71 @@ def parse_file(path: Path, max_bytes: int | None = None) -> list[Document]:
     if max_bytes is not None and size > max_bytes:
         raise SourceError(path, f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
     try:
-        return reader(path)
+        with collect_warnings() as notes:
+            documents = reader(path, key)
+        if warnings is not None:
+            warnings += [(str(path), note) for note in notes]
     except SourceError:
         raise
     except Exception as exc:  # a parser bug must not stop a nightly indexing job: report and go on
         raise SourceError(path, f"unexpected {exc.__class__.__name__}: {exc}") from exc
+    for document in documents:
+        document.source_path = str(resolved)
+    return documents
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def discover_sources(
+    paths: list[Path], ignore: list[str] | tuple[str, ...] = ()
+) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+    """Supported files under *paths* with the root each was found under, and the files skipped.
+
+    Folders are walked without following symbolic links out of them: a link (to a file or a folder)
+    whose target lies outside the indexed root is skipped and reported, never read, so an export
+    folder cannot pull in ``/etc`` or another service's data. A link whose target is inside the
+    root is the same file as its target and is read once. Files are sorted by resolved path.
+    """
+    found: dict[Path, SourceFile] = {}
+    skipped: list[tuple[str, str]] = []
+
+    def wanted(name: str) -> bool:
+        return Path(name).suffix.lower() in SUPPORTED_EXTENSIONS and not any(fnmatch(name, p) for p in ignore)
+
+    for given in paths:
+        if given.is_file():
+            resolved = given.resolve()
+            found.setdefault(resolved, SourceFile(resolved, resolved.parent))
+            continue
+        if not given.is_dir():
+            continue
+        root = given.resolve()
+        for folder, dirnames, filenames in os.walk(root, followlinks=False):
+            here = Path(folder)
+            for name in list(dirnames):
+                link = here / name
+                if link.is_symlink() and not _inside(link.resolve(), root):
+                    skipped.append((str(link), f"symbolic link to {link.resolve()} leaves the indexed folder {root}: not followed"))
+            dirnames.sort()
+            for name in sorted(filenames):
+                if not wanted(name):
+                    continue
+                candidate = here / name
+                target = candidate.resolve()
+                if candidate.is_symlink() and not _inside(target, root):
+                    skipped.append((str(candidate), f"symbolic link to {target} leaves the indexed folder {root}: not followed"))
+                    continue
+                if target.is_file():
+                    found.setdefault(target, SourceFile(target, root))
+    return [found[p] for p in sorted(found)], skipped
 
 
 def discover_files(paths: list[Path], ignore: list[str] | tuple[str, ...] = ()) -> list[Path]:
-    """All supported files under *paths* (files or folders), sorted for reproducible ids and order.
+    """All supported files under *paths* (files or folders), resolved and sorted for a reproducible order.
 
-    Inside folders, files whose name matches one of the *ignore* patterns (fnmatch) are left out.
+    Inside folders, files whose name matches one of the *ignore* patterns (fnmatch) are left out, and
+    symbolic links leaving the folder are not followed (:func:`discover_sources` says which).
     """
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_file():
-            found.add(path)
-        elif path.is_dir():
-            found.update(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED_EXTENSIONS
-                and not any(fnmatch(p.name, pattern) for pattern in ignore)
-            )
-    return sorted(found)
+    return [source.path for source in discover_sources(paths, ignore)[0]]

@@ -14,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from indexer.schema import Document, DocumentKind, Section
-from indexer.sources.common import parse_date, read_pdf_text
+from indexer.sources.common import parse_date, read_pdf_text, warn
 from indexer.sources.errors import SourceError
+from indexer.sources.identity import document_id
 from indexer.text.language import detect_language
 
 _PUBMED_LANGUAGES = {"eng": "en", "fre": "fr", "fra": "fr"}
@@ -48,7 +49,7 @@ def _article_document(record: ArticleRecord, path: Path, sections: list[Section]
         sections = [*sections, Section(title="Keywords", text=keywords)]
     text = "\n\n".join(s.text for s in sections) or record.title
     return Document(
-        id=record.id,
+        id=document_id(DocumentKind.ARTICLE, record.id),
         kind=DocumentKind.ARTICLE,
         title=record.title,
         text=text,
@@ -66,17 +67,26 @@ def _article_document(record: ArticleRecord, path: Path, sections: list[Section]
     )
 
 
-def article_from_json(path: Path, raw: Any) -> list[Document]:
+def article_from_json(path: Path, raw: Any, key: str | None = None) -> list[Document]:
+    """One article, or a list of them: in a list, an invalid item is skipped with a note and the
+    valid ones are kept (one bad record must not lose a whole export); the file is rejected only
+    when no item is valid."""
     items = raw if isinstance(raw, list) else [raw]
     documents = []
-    for item in items:
+    errors: list[str] = []
+    for position, item in enumerate(items):
         try:
             record = ArticleRecord.model_validate(item)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
-            raise SourceError(path, f"invalid article JSON: field '{where}': {first.get('msg')}") from exc
+            errors.append(f"field '{where}': {first.get('msg')}" + (f" (item {position})" if isinstance(raw, list) else ""))
+            continue
         documents.append(_article_document(record, path))
+    if not documents:
+        raise SourceError(path, f"invalid article JSON: {errors[0]}" if errors else "empty article list")
+    for error in errors:
+        warn(f"invalid article skipped: {error}")
     return documents
 
 
@@ -84,7 +94,7 @@ def _text(element: ET.Element | None) -> str:
     return "".join(element.itertext()).strip() if element is not None else ""
 
 
-def parse_pubmed_xml(path: Path) -> list[Document]:
+def parse_pubmed_xml(path: Path, key: str | None = None) -> list[Document]:
     """Parse a PubMed ``PubmedArticleSet`` XML file (one document per ``PubmedArticle``)."""
     try:
         root = ET.parse(path).getroot()
@@ -96,7 +106,8 @@ def parse_pubmed_xml(path: Path) -> list[Document]:
         pmid = _text(node.find(".//PMID"))
         title = _text(node.find(".//ArticleTitle"))
         if not title:
-            raise SourceError(path, "PubMed article without ArticleTitle")
+            warn(f"PubMed article {pmid or '?'} without ArticleTitle: skipped")
+            continue
         sections = [
             Section(title=(a.get("Label") or "Abstract").capitalize(), text=_text(a))
             for a in node.iter("AbstractText")
@@ -107,7 +118,7 @@ def parse_pubmed_xml(path: Path) -> list[Document]:
         year = _text(node.find(".//PubDate/Year"))
         language = _PUBMED_LANGUAGES.get(_text(node.find(".//Language")).lower())
         record = ArticleRecord(
-            id=f"PMID-{pmid}" if pmid else path.stem,
+            id=f"PMID-{pmid}" if pmid else (key or path.name),
             title=title,
             abstract="\n".join(s.text for s in sections),
             authors=[a for a in authors if a],
@@ -118,13 +129,13 @@ def parse_pubmed_xml(path: Path) -> list[Document]:
         )
         documents.append(_article_document(record, path, sections=sections))
     if not documents:
-        raise SourceError(path, "XML file contains no PubmedArticle")
+        raise SourceError(path, "XML file contains no readable PubmedArticle")
     return documents
 
 
-def parse_article_pdf(path: Path) -> list[Document]:
-    """An article PDF: first non-empty line as title, the rest as body."""
+def parse_article_pdf(path: Path, key: str | None = None) -> list[Document]:
+    """An article PDF: first non-empty line as title, the rest as body; id from its relative path."""
     text = read_pdf_text(path)
     lines = [line for line in text.splitlines() if line.strip()]
-    record = ArticleRecord(id=path.stem, title=lines[0][:300], abstract="\n".join(lines[1:]))
+    record = ArticleRecord(id=key or path.name, title=lines[0][:300], abstract="\n".join(lines[1:]))
     return [_article_document(record, path)]

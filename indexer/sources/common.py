@@ -3,22 +3,60 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
 
+from indexer.schema import MAX_DATE, MIN_DATE, date_in_range
 from indexer.sources.errors import SourceError
+
+# Warnings about one file (a date dropped, a resource left out) collected while it is parsed, so the
+# run can report them next to the file without each parser threading a list through every helper.
+_WARNINGS: ContextVar[list[str] | None] = ContextVar("source_warnings", default=None)
+
+
+@contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Collect the :func:`warn` calls made while parsing one file."""
+    collected: list[str] = []
+    token = _WARNINGS.set(collected)
+    try:
+        yield collected
+    finally:
+        _WARNINGS.reset(token)
+
+
+def warn(message: str) -> None:
+    """Record a problem that does not stop a document from being indexed (shown in the run report)."""
+    collected = _WARNINGS.get()
+    if collected is not None:
+        collected.append(message)
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d", "%Y/%m/%d")
 
 
+def _checked(value: date, raw: object) -> date | None:
+    if date_in_range(value):
+        return value
+    warn(f"date {str(raw)!r} outside the supported range {MIN_DATE.isoformat()}..{MAX_DATE.isoformat()}: ignored")
+    return None
+
+
 def parse_date(value: object) -> date | None:
-    """Parse the date formats found in French hospital exports and DICOM/FHIR; ``None`` if unparseable."""
+    """Parse the date formats found in French hospital exports and DICOM/FHIR.
+
+    ``None`` if unparseable or impossible (31/02), and ``None`` with a warning if the index cannot
+    store it (« 01/03/3024 », 1628): one bad date must not abort a run or lose the document.
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.date()
+        return _checked(value.date(), value)
     if isinstance(value, date):
-        return value
+        return _checked(value, value)
     text = str(value).strip()
     if not text:
         return None
@@ -26,24 +64,48 @@ def parse_date(value: object) -> date | None:
         text = text[:10]
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(text, fmt).date()
+            return _checked(datetime.strptime(text, fmt).date(), value)
         except ValueError:
             continue
     if re.fullmatch(r"\d{4}", text):
-        return date(int(text), 1, 1)
+        year = int(text)
+        return _checked(date(year, 1, 1), value) if year >= 1 else None
+    if re.fullmatch(r"[0-9/.\-]{6,}", text):
+        warn(f"impossible date {text!r}: ignored")
     return None
 
 
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+
+
+def _looks_binary(text: str) -> bool:
+    """Control characters (C0 other than whitespace, C1, DEL) are absent from real reports; a few
+    per cent of them means compressed or encrypted data that happens to contain no NUL byte."""
+    if "\x00" in text:
+        return True
+    sample = text[:65536]
+    controls = sum(1 for c in sample if c not in _ALLOWED_CONTROLS and unicodedata.category(c) == "Cc")
+    return controls > max(2, len(sample) // 100)
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 (what French Windows exports write: « ’ œ € »
+    live in 0x80-0x9F, where Latin-1 has only control codes), else Latin-1."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
 def read_text(path: Path) -> str:
-    """Read a text file as UTF-8 (falling back to Latin-1, common in hospital exports); empty is an error."""
+    """Read a text file (see :func:`decode_text`); empty or binary content is an error."""
     raw = path.read_bytes()
     if not raw.strip():
         raise SourceError(path, "empty file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    if "\x00" in text:
+    text = decode_text(raw)
+    if _looks_binary(text):
         raise SourceError(path, "binary content in a text file")
     return text
 

@@ -16,9 +16,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from indexer.schema import Document, DocumentKind, Section
-from indexer.sources.common import parse_date
+from indexer.sources.common import parse_date, warn
 from indexer.sources.errors import SourceError
+from indexer.sources.identity import document_id
 from indexer.text.language import detect_language
+
+#: The resource types a record is built from; any other type in a bundle is skipped with a note.
+READ_TYPES = ("Patient", "Encounter", "Condition", "Observation", "DiagnosticReport")
 
 
 def _codeable_text(concept: Any) -> str:
@@ -48,15 +52,77 @@ def _observation_value(obs: Any) -> str:
     return _codeable_text(getattr(obs, "valueCodeableConcept", None))
 
 
-def _load_bundle(path: Path, raw: dict[str, Any]) -> Any:
-    from fhir.resources.R4B.bundle import Bundle
+def _validation_message(exc: ValidationError) -> tuple[str, str]:
+    first = exc.errors()[0]
+    return ".".join(str(p) for p in first.get("loc", ())), str(first.get("msg"))
 
-    try:
-        return Bundle.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise SourceError(path, f"invalid FHIR Bundle at {where}: {first.get('msg')}") from exc
+
+def _load_resources(path: Path, raw: dict[str, Any]) -> dict[str, list[Any]]:
+    """The bundle's resources by type, each validated on its own with ``fhir.resources``.
+
+    One resource the parser does not read (a MedicationRequest, a vendor extension type) or one
+    invalid Observation must not cost the patient's whole record: it is skipped with a note and the
+    rest is indexed. Resources marked ``entered-in-error`` were recorded by mistake and are left out.
+    An invalid Patient still rejects the file: without it there is no record.
+    """
+    from fhir.resources.R4B import get_fhir_model_class
+
+    entries = raw.get("entry") or []
+    if not isinstance(entries, list):
+        raise SourceError(path, "invalid FHIR Bundle at entry: not a list")
+    by_type: dict[str, list[Any]] = {}
+    unknown: dict[str, int] = {}
+    for position, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        kind = str(resource.get("resourceType") or "?")
+        if kind not in READ_TYPES:
+            unknown[kind] = unknown.get(kind, 0) + 1
+            continue
+        try:
+            model = get_fhir_model_class(kind).model_validate(resource)
+        except ValidationError as exc:
+            where, msg = _validation_message(exc)
+            if kind == "Patient":
+                raise SourceError(path, f"invalid FHIR Bundle at entry.{position}.resource.{where}: {msg}") from exc
+            warn(f"{kind} {resource.get('id', '')} (entry {position}) invalid at {where}: {msg}; skipped")
+            continue
+        if _entered_in_error(model):
+            warn(f"{kind} {resource.get('id', '')} is entered-in-error: not indexed")
+            continue
+        by_type.setdefault(kind, []).append(model)
+    for kind, count in sorted(unknown.items()):
+        warn(f"{count} {kind} resource(s) not read by the record parser: skipped")
+    return by_type
+
+
+def _entered_in_error(resource: Any) -> bool:
+    """FHIR's own retraction: a resource created by mistake (``status``, or a Condition's verificationStatus)."""
+    if getattr(resource, "status", None) == "entered-in-error":
+        return True
+    verification = getattr(resource, "verificationStatus", None)
+    return any(c.code == "entered-in-error" for c in (getattr(verification, "coding", None) or []))
+
+
+def _verification(condition: Any) -> str:
+    codes = [c.code for c in (getattr(condition.verificationStatus, "coding", None) or []) if c.code]
+    return codes[0] if codes else ""
+
+
+def _condition_line(condition: Any, dated: Any) -> str:
+    """One problem-list line. A refuted condition reads as a negation (« Absence de X ») and an
+    unconfirmed one as a hypothesis (« Suspicion de X »), phrases the clinical context detector
+    knows, so a query for X does not return a patient in whom X was ruled out."""
+    name = _codeable_text(condition.code)
+    status = _codeable_text(condition.clinicalStatus)
+    verification = _verification(condition)
+    when = dated(condition.onsetDateTime)
+    if verification == "refuted":
+        return f"Absence de {name}{when} (diagnostic infirmé)."
+    if verification in ("unconfirmed", "provisional", "differential"):
+        return f"Suspicion de {name}{when} (diagnostic non confirmé)."
+    return f"{name}{when}" + (f" [{status}]" if status else "")
 
 
 def _patient_summary(patient: Any) -> tuple[str, str]:
@@ -66,13 +132,9 @@ def _patient_summary(patient: Any) -> tuple[str, str]:
     return f"Dossier patient {patient.id}", f"Patient {patient.id}, {gender}, né(e) le {birth}."
 
 
-def record_from_bundle(path: Path, raw: dict[str, Any]) -> Document:
-    """Turn one patient's FHIR bundle into a record Document."""
-    bundle = _load_bundle(path, raw)
-    by_type: dict[str, list[Any]] = {}
-    for entry in bundle.entry or []:
-        if entry.resource is not None:
-            by_type.setdefault(entry.resource.get_resource_type(), []).append(entry.resource)
+def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) -> Document:
+    """Turn one patient's FHIR bundle into a record Document, id ``record:<Patient.id>``."""
+    by_type = _load_resources(path, raw)
     patients = by_type.get("Patient", [])
     if len(patients) != 1:
         raise SourceError(path, f"a record bundle needs exactly one Patient resource, found {len(patients)}")
@@ -89,9 +151,9 @@ def record_from_bundle(path: Path, raw: dict[str, Any]) -> Document:
 
     conditions = []
     for cond in by_type.get("Condition", []):
-        codes += _codes(cond.code)
-        status = _codeable_text(cond.clinicalStatus)
-        conditions.append(f"{_codeable_text(cond.code)}{dated(cond.onsetDateTime)}" + (f" [{status}]" if status else ""))
+        if _verification(cond) != "refuted":  # a refuted diagnosis's code is not one the patient has
+            codes += _codes(cond.code)
+        conditions.append(_condition_line(cond, dated))
     observations = [
         f"{_codeable_text(obs.code)} : {_observation_value(obs)}{dated(obs.effectiveDateTime)}"
         for obs in by_type.get("Observation", [])
@@ -118,7 +180,7 @@ def record_from_bundle(path: Path, raw: dict[str, Any]) -> Document:
             sections.append(Section(title=name, text="\n".join(lines)))
     text = "\n\n".join(f"{s.title}\n{s.text}" for s in sections)
     return Document(
-        id=patient.id or path.stem,
+        id=document_id(DocumentKind.RECORD, patient.id or key or path.name),
         kind=DocumentKind.RECORD,
         title=title,
         text=text,
@@ -135,7 +197,7 @@ def is_fhir(raw: Any) -> bool:
     return isinstance(raw, dict) and "resourceType" in raw
 
 
-def parse_fhir(path: Path, raw: dict[str, Any] | None = None) -> list[Document]:
+def parse_fhir(path: Path, raw: dict[str, Any] | None = None, key: str | None = None) -> list[Document]:
     """Parse a FHIR JSON file: a Bundle gives one record per Patient it contains."""
     if raw is None:
         try:
@@ -144,4 +206,4 @@ def parse_fhir(path: Path, raw: dict[str, Any] | None = None) -> list[Document]:
             raise SourceError(path, f"malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     if raw.get("resourceType") != "Bundle":
         raise SourceError(path, f"expected a FHIR Bundle, got resourceType={raw.get('resourceType')!r}")
-    return [record_from_bundle(path, raw)]
+    return [record_from_bundle(path, raw, key)]

@@ -15,6 +15,7 @@ from indexer.imaging import DecodeLimits, ImageFrame, ImageReadError, load_image
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date
 from indexer.sources.errors import SourceError
+from indexer.sources.identity import document_id
 
 MAX_PIXELS = 100_000_000  # rows x columns x frames x samples: beyond this we refuse to decode (bomb guard)
 DECODE_LIMITS = DecodeLimits(max_samples=MAX_PIXELS)  # and ~67 M samples for the one frame decoded
@@ -63,8 +64,12 @@ def _decode_check(path: Path, kind: str) -> ImageFrame:
         raise SourceError(path, f"{kind}: {exc.reason}") from exc
 
 
-def parse_dicom(path: Path) -> list[Document]:
-    """One image document per DICOM file, described by its header."""
+def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
+    """One image document per DICOM file, described by its header, id ``image:<SeriesInstanceUID>``.
+
+    All instances of a series share that id; :func:`indexer.linking.group_series` keeps one of them
+    (the middle one) as the series' document. A file without a SeriesInstanceUID gets its path.
+    """
     import pydicom
 
     frame = _decode_check(path, "not a readable DICOM file")
@@ -72,7 +77,8 @@ def parse_dicom(path: Path) -> list[Document]:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     except Exception as exc:  # pydicom raises many types for broken headers
         raise SourceError(path, f"not a readable DICOM file ({exc.__class__.__name__}: {exc})") from exc
-    rows, cols, frames = frame.height, frame.width, frame.n_frames
+    frames = frame.n_frames
+    rows, cols = int(ds.get("Rows") or frame.height), int(ds.get("Columns") or frame.width)  # before any downscaling
     modality = _value(ds, "Modality").upper() or None
     body_part = _value(ds, "BodyPartExamined").upper()
     study = _value(ds, "StudyDescription")
@@ -87,9 +93,10 @@ def parse_dicom(path: Path) -> list[Document]:
     ]
     header_text = "\n".join(line for line in description_lines if line)
     sop_uid = _value(ds, "SOPInstanceUID")
+    series_uid = _value(ds, "SeriesInstanceUID")
     return [
         Document(
-            id=path.stem,
+            id=document_id(DocumentKind.IMAGE, series_uid or key or path.name),
             kind=DocumentKind.IMAGE,
             title=study or series or f"{modality or 'DICOM'} {body_part}".strip(),
             text=header_text,
@@ -106,7 +113,7 @@ def parse_dicom(path: Path) -> list[Document]:
                 "series_description": series,
                 "accession": _value(ds, "AccessionNumber") or None,
                 "study_uid": _value(ds, "StudyInstanceUID"),
-                "series_uid": _value(ds, "SeriesInstanceUID"),
+                "series_uid": series_uid,
                 "sop_uid": sop_uid,
                 "instance_number": int(ds.get("InstanceNumber") or 0),
                 "institution": _value(ds, "InstitutionName"),
@@ -124,13 +131,14 @@ def parse_dicom(path: Path) -> list[Document]:
     ]
 
 
-def parse_raster(path: Path) -> list[Document]:
-    """A PNG/JPEG figure; its caption arrives later through linking with the article that cites it."""
+def parse_raster(path: Path, key: str | None = None) -> list[Document]:
+    """A PNG/JPEG figure, id ``image:<path relative to the indexed root>``; its caption arrives later
+    through linking with the article that cites it."""
     frame = _decode_check(path, "unreadable image")
     height, width = frame.height, frame.width
     return [
         Document(
-            id=path.stem,
+            id=document_id(DocumentKind.IMAGE, key or path.name),
             kind=DocumentKind.IMAGE,
             title=f"Figure {path.stem}",
             text="",

@@ -14,6 +14,7 @@ from pathlib import Path
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date, read_pdf_text, read_text
 from indexer.sources.errors import SourceError
+from indexer.sources.identity import document_id
 from indexer.text.language import detect_language
 
 # Folded (lower-case, accent-free) header key -> Document/metadata field.
@@ -48,24 +49,34 @@ def _fold(text: str) -> str:
 
 
 def _split_header(text: str) -> tuple[dict[str, str], str]:
-    """Return (recognised header fields, body). The header ends at the first blank line."""
+    """Return (recognised identification fields, body).
+
+    The header is the block before the first blank line. Only its lines whose label is an
+    identification key (:data:`_HEADER_KEYS`) are taken out; every other line of the block stays in
+    the body, and a ``Label : text`` line becomes a ``Label :`` heading followed by its text, so a
+    report written entirely as ``Label : text`` lines (« Indication : douleur », « Conclusion : ... »)
+    keeps all of its clinical text.
+    """
     lines = text.splitlines()
     fields: dict[str, str] = {}
-    index = 0
+    kept: list[str] = []
+    index = len(lines)
     for index, line in enumerate(lines):
         if not line.strip():
             break
         match = _HEADER_LINE.match(line)
-        if not match:
-            continue
-        key = _HEADER_KEYS.get(_fold(match.group(1)))
+        key = _HEADER_KEYS.get(_fold(match.group(1))) if match else None
         if key:
-            fields.setdefault(key, match.group(2))
+            fields.setdefault(key, match.group(2))  # type: ignore[union-attr]
+        elif match:
+            kept += [f"{match.group(1).strip()} :", match.group(2)]
+        else:
+            kept.append(line)
     else:
         index = len(lines)
     if not fields:  # no header at all: the whole file is body
         return {}, text
-    return fields, "\n".join(lines[index + 1 :])
+    return fields, "\n".join([*kept, *lines[index + 1 :]])
 
 
 def _is_heading(line: str) -> bool:
@@ -93,17 +104,22 @@ def _split_sections(body: str) -> list[Section]:
     return sections
 
 
-def report_from_text(text: str, path: Path) -> Document:
-    """Build a report Document from its raw text (shared by the .txt/.md and .pdf readers)."""
+def report_from_text(text: str, path: Path, key: str | None = None) -> Document:
+    """Build a report Document from its raw text (shared by the .txt/.md and .pdf readers).
+
+    Its id is ``report:<accession number>`` when the header has one, else ``report:<key>`` (the path
+    relative to the indexed root, see :mod:`indexer.sources.identity`).
+    """
     fields, body = _split_header(text)
     sections = _split_sections(body)
     if not sections:
         raise SourceError(path, "report has a header but no body text")
+    accession = (fields.get("accession") or "").strip()
     plain = "\n\n".join(f"{s.title}\n{s.text}" if s.title else s.text for s in sections)
     title = fields.get("title") or fields.get("report_type") or path.stem
     metadata = {k: v for k, v in fields.items() if k in {"accession", "report_type", "institution", "department"}}
     return Document(
-        id=path.stem,
+        id=document_id(DocumentKind.REPORT, accession or key or path.name),
         kind=DocumentKind.REPORT,
         title=title,
         text=plain,
@@ -116,7 +132,7 @@ def report_from_text(text: str, path: Path) -> Document:
     )
 
 
-def parse_report(path: Path) -> list[Document]:
+def parse_report(path: Path, key: str | None = None) -> list[Document]:
     """Parse a .txt/.md/.pdf report file into one Document."""
     text = read_pdf_text(path) if path.suffix.lower() == ".pdf" else read_text(path)
-    return [report_from_text(text, path)]
+    return [report_from_text(text, path, key)]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -101,6 +103,7 @@ class EmbeddedBackend(IndexBackend):
         self.settings = settings
         self.generations = Generations(settings.index.dir)
         self._snapshot: Snapshot | None = None
+        self._pin: ContextVar[Snapshot | None] = ContextVar(f"medsearch-pin-{id(self)}", default=None)
         self._lock = threading.Lock()
         self._marked_at = 0.0
 
@@ -117,8 +120,8 @@ class EmbeddedBackend(IndexBackend):
         return IndexNotFoundError(f"no index at {self.generations.root}: run `medsearch index PATH` first")
 
     def snapshot(self) -> Snapshot:
-        """The generation being served, loading the live one on first use."""
-        snapshot = self._snapshot
+        """The generation being served (or pinned, see :meth:`pinned`), loading the live one on first use."""
+        snapshot = self._pin.get() or self._snapshot
         if snapshot is None:
             self.refresh()
             snapshot = self._snapshot
@@ -141,6 +144,14 @@ class EmbeddedBackend(IndexBackend):
             self._snapshot = loaded
             self._mark(live)
         return True  # the old snapshot is closed by garbage collection once no request holds it
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        token = self._pin.set(self.snapshot())
+        try:
+            yield
+        finally:
+            self._pin.reset(token)
 
     def _mark(self, number: int) -> None:
         self.generations.mark_reader(number)

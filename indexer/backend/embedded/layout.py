@@ -32,8 +32,8 @@ class Manifest(BaseModel):
     updated_at: str
     #: the generation number (folder name): the API reloads when it changes
     generation: int = 0
-    #: the next passage id to allocate: ids are never reused within an index folder, even across
-    #: ``--rebuild``, so a passage id read from any generation means the same passage in every other one
+    #: the next passage id to allocate: ids of removed passages are never reused by later runs
+    #: (until ``--rebuild``), so an id always means one passage within a generation's lineage
     next_pid: int = 0
 
     @classmethod

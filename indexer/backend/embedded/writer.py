@@ -63,9 +63,9 @@ class EmbeddedWriter(IndexWriter):
         self.lexical = LexicalIndex(self.layout.lexical)
         self.dense = DenseIndex.load(self.layout.dense, dim, settings.dense)
         base = live_manifest if live_manifest is not None and not rebuild else Manifest.new(encoder, dim)
-        # ids continue after every id the live generation ever used, even on --rebuild (see Manifest.next_pid)
-        floor = live_manifest.next_pid if live_manifest is not None and live_manifest.format_version == FORMAT_VERSION else 0
-        self._next_pid = max(base.next_pid, floor, self.metadata.next_pid(), self.dense.max_id() + 1)
+        # ids continue after every id this generation ever used (a removed document's ids are not reused);
+        # a rebuild starts again from 0: readers pin one generation per request (IndexBackend.pinned)
+        self._next_pid = max(base.next_pid, self.metadata.next_pid(), self.dense.max_id() + 1)
         self.manifest = base
         self._images: dict[str, ImageVectorIndex] = {}
         self._images_changed: set[str] = set()

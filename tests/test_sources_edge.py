@@ -1,0 +1,117 @@
+"""Real but awkward exports (tests/fixtures/edge): each is read, or skipped with a reason, and one bad
+part never costs a whole file or a whole run (issue #11, item 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.pipeline import index_paths, parse_sources, passage_contexts
+from indexer.schema import DocumentKind
+from indexer.settings import Settings
+from indexer.sources import SourceError, discover_sources, parse_file
+from indexer.backend.embedded.generations import live_layout
+from indexer.backend.embedded.metadata import MetadataStore
+from indexer.text.passages import split_passages
+
+EDGE = Path(__file__).parent / "fixtures" / "edge"
+
+
+def _parse(relative: str) -> tuple[list, list[tuple[str, str]]]:
+    warnings: list[tuple[str, str]] = []
+    return parse_file(EDGE / relative, root=EDGE, warnings=warnings), warnings
+
+
+def test_report_written_only_as_label_lines_keeps_its_text() -> None:
+    [doc], _ = _parse("reports/labels_only.txt")
+    assert doc.id == "report:reports/labels_only.txt"
+    assert (doc.title, doc.patient_id, doc.date) == ("Échographie abdominale", "P777001", dt.date(2024, 2, 12))
+    assert [s.title for s in doc.sections] == ["Indication", "Résultat", "Conclusion"]
+    assert "lithiase vésiculaire non compliquée" in doc.text and "hypochondre droit" in doc.text
+    assert "P777001" not in doc.text  # identification keys stay out of the searchable text
+
+
+def test_out_of_range_report_date_is_dropped_with_a_warning() -> None:
+    [doc], warnings = _parse("reports/date_3024.txt")
+    assert doc.date is None and "Gonarthrose" in doc.text
+    assert warnings and "01/03/3024" in warnings[0][1] and "outside the supported range" in warnings[0][1]
+
+
+def test_article_from_1628_is_indexed_without_its_date() -> None:
+    [doc], warnings = _parse("articles/harvey_1628.json")
+    assert (doc.id, doc.date, doc.metadata["year"]) == ("article:ART-1628", None, 1628)
+    assert any("1628" in message for _, message in warnings)
+
+
+def test_article_list_keeps_its_valid_items() -> None:
+    docs, warnings = _parse("articles/list_one_invalid.json")
+    assert [d.id for d in docs] == ["article:ART-L1", "article:ART-L3"]
+    assert len(warnings) == 1 and "item 1" in warnings[0][1]
+
+
+def test_unknown_fhir_resource_types_are_skipped_and_the_record_kept() -> None:
+    [doc], warnings = _parse("records/unknown_type.json")
+    assert doc.id == "record:P777010" and doc.kind is DocumentKind.RECORD
+    assert "Pneumopathie franche lobaire aiguë" in doc.text and "CRP : 180 mg/L" in doc.text
+    notes = " ".join(message for _, message in warnings)
+    assert "MedicationRequest" in notes and "VendorSpecificThing" in notes
+
+
+def test_refuted_condition_is_negated_and_entered_in_error_is_not_indexed() -> None:
+    [doc], warnings = _parse("records/refuted.json")
+    assert "Sarcoïdose" not in doc.text and "Hémoglobine" not in doc.text  # entered-in-error
+    assert "Pneumopathie communautaire" in doc.text and "D-dimères" in doc.text
+    problems = next(p for p in split_passages(doc, 120, 20) if "embolie pulmonaire" in p.text)
+    contexts = passage_contexts(doc, problems)
+    assert "embolie pulmonaire" in contexts.get("negated", "")  # what the clinical detector reads
+    assert "embolie pulmonaire" not in contexts.get("affirmed", "")
+    assert "Pneumopathie communautaire" in contexts.get("affirmed", "")
+    assert sum("entered-in-error" in message for _, message in warnings) == 2
+
+
+def test_cp1252_report_decodes_correctly() -> None:
+    [doc], _ = _parse("reports/cp1252.txt")
+    assert "L’œdème pulmonaire" in doc.text and "cœur" in doc.text and "120 €" in doc.text
+
+
+def test_binary_file_without_nul_bytes_is_not_indexed_as_text() -> None:
+    assert b"\x00" not in (EDGE / "reports" / "binary_no_nul.txt").read_bytes()
+    with pytest.raises(SourceError, match="binary content"):
+        parse_file(EDGE / "reports" / "binary_no_nul.txt")
+
+
+def test_symlinks_leaving_the_indexed_folder_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "private").mkdir(parents=True)
+    shutil.copy(EDGE / "reports" / "labels_only.txt", outside / "secret.txt")
+    shutil.copy(EDGE / "reports" / "cp1252.txt", outside / "private" / "other.txt")
+    root = tmp_path / "exports"
+    root.mkdir()
+    shutil.copy(EDGE / "reports" / "date_3024.txt", root / "kept.txt")
+    (root / "link.txt").symlink_to(outside / "secret.txt")
+    (root / "linked_dir").symlink_to(outside / "private", target_is_directory=True)
+    (root / "inside.txt").symlink_to(root / "kept.txt")  # inside the root: the same file, read once
+    files, skipped = discover_sources([root])
+    assert [f.path.name for f in files] == ["kept.txt"]
+    assert {Path(p).name for p, _ in skipped} == {"link.txt", "linked_dir"}
+    assert all("not followed" in reason for _, reason in skipped)
+    documents, skipped_run, _ = parse_sources([root], None)
+    assert [d.id for d in documents] == ["report:kept.txt"] and len(skipped_run) == 2
+
+
+def test_edge_folder_indexes_in_one_run(tmp_path: Path, encoder) -> None:
+    """The whole edge folder in one run: nothing aborts it, every readable document lands."""
+    folder = tmp_path / "edge"
+    shutil.copytree(EDGE, folder)
+    settings = Settings(index={"dir": tmp_path / "index"})
+    report = index_paths([folder], settings, encoder)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
+    ids = set(store.document_ids())
+    assert {"report:reports/date_3024.txt", "article:ART-1628", "article:ART-L1", "article:ART-L3",
+            "record:P777010", "record:P777011", "report:reports/labels_only.txt"} <= ids
+    assert {Path(p).name for p, _ in report.skipped} == {"binary_no_nul.txt"}
+    assert report.warnings
