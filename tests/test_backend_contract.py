@@ -407,3 +407,36 @@ def test_same_ids_on_both_backends(tmp_path) -> None:
         elastic.drop_everything()
         embedded.close()
         elastic.close()
+
+
+def test_pinned_request_keeps_its_generation(backend) -> None:
+    with backend.pinned():  # a request in flight
+        with backend.writer(ENCODER, DIM) as writer:
+            writer.remove_documents(["A1"])
+            writer.publish()
+        backend.refresh()  # another request picks the new generation up
+        assert "A1" in backend.get_documents(["A1"])  # ... this one still reads its own
+        assert "A1" in backend.document_ids_where(DocumentFilter())
+    assert backend.get_documents(["A1"]) == {}
+
+
+def test_passage_ids_never_reused_until_rebuild(backend) -> None:
+    last_doc, last_pid = max(((d, p) for d, pids in zip(DOCS, _allocated(backend)) for p in pids), key=lambda x: x[1])
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.remove_documents([last_doc])
+        writer.publish()
+    with backend.writer(ENCODER, DIM) as writer:
+        [pids] = writer.add_documents(_added([last_doc]))
+        writer.publish()
+    assert min(pids) > last_pid
+    allocated, _ = _publish(backend, ["A1"], rebuild=True)
+    assert allocated == [[0]]
+
+
+def _allocated(backend) -> list[list[int]]:  # noqa: ANN001
+    """Passage ids of each CORPUS document, in corpus order, read back through the backend."""
+    out = []
+    for doc_id in DOCS:
+        pids = [h.pid for h in backend.dense_search(_unit(1), 100, DocumentFilter(kinds=(DOCS[doc_id].kind.value,)))]
+        out.append(sorted(p for p, d in backend.documents_of(pids).items() if d == doc_id))
+    return out

@@ -10,11 +10,13 @@ scores, documents and passages, exactly the types the embedded backend returns.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
@@ -43,6 +45,8 @@ from indexer.backend.filters import DocumentFilter
 from indexer.schema import Document
 
 T = TypeVar("T")
+#: the generation a request pinned (IndexBackend.pinned): family → physical index
+_REQUEST_INDICES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("es_request_indices", default=None)
 _MGET_CHUNK = 1000
 _DOC_OF_CACHE = 100_000
 
@@ -83,6 +87,9 @@ class ElasticsearchBackend(IndexBackend):
         return changed
 
     def _pinned(self) -> dict[str, str]:
+        request = _REQUEST_INDICES.get()
+        if request is not None:
+            return request
         if self._indices is None:
             self._pin()
         if self._indices is None:
@@ -97,8 +104,24 @@ class ElasticsearchBackend(IndexBackend):
         try:
             return fn(indices)
         except NotFoundError:
+            # the generation was deleted under us (older than keep_generations): the newest one
             self._pin()
-            return fn(self._pinned())
+            if self._indices is None:
+                raise IndexNotFoundError(f"the medsearch index behind {self.generations.alias('passages')} is gone") from None
+            return fn(self._indices)
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Every read in this context sees the generation served on entry (see the interface)."""
+        try:
+            indices = self._pinned()
+        except IndexNotFoundError:
+            indices = None
+        token = _REQUEST_INDICES.set(indices)
+        try:
+            yield
+        finally:
+            _REQUEST_INDICES.reset(token)
 
     def exists(self) -> bool:
         try:

@@ -99,8 +99,12 @@ class ElasticsearchWriter(IndexWriter):
                 client.indices.create(index=self._index(family))
         self._meta = {"encoder": encoder, "dim": dim, "format": FORMAT_VERSION, "created_at": created_at,
                       "updated_at": created_at, "generation": self.generation}
+        # passage ids are never reused within a lineage (a removed document's ids stay retired, as in
+        # the embedded backend); a rebuild starts a new lineage at 0
+        lineage_next = int(live_meta.get("next_pid", 0)) if live is not None and not rebuild else 0
+        self._next_pid = max(lineage_next, self._max_pid() + 1)
+        self._meta["next_pid"] = self._next_pid
         client.indices.put_mapping(index=self._index("passages"), meta=self._meta)
-        self._next_pid = self._max_pid() + 1
 
     # -- plumbing -------------------------------------------------------------------------------
     def _index(self, family: str) -> str:
@@ -266,6 +270,7 @@ class ElasticsearchWriter(IndexWriter):
     def publish(self) -> IndexInfo:
         self.commit()
         self._meta["updated_at"] = _now()
+        self._meta["next_pid"] = self._next_pid
         self.client.indices.put_mapping(index=self._index("passages"), meta=self._meta)
         indices = self._indices()
         self.client.indices.put_settings(index=",".join(indices), settings={"index.blocks.write": True})
