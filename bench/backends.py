@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 import typer
 
 from eval.query_set import load_queries
-from eval.run_clinical import SYSTEMS, run_system, score, series_aliases
+from eval.run_clinical import SYSTEMS, run_system, score, source_aliases
 from indexer.backend.factory import open_backend
 from indexer.backend.filters import DocumentFilter
 from indexer.encoders import Encoder, load_encoder
@@ -82,7 +83,8 @@ def _settings(kind: str, work: Path, encoder: EncoderSettings, url: str) -> Sett
 
 
 def subset(corpus: Path, every: int, target: Path) -> Path:
-    """Every *every*-th file of each folder of *corpus* (sorted names), linked under *target*."""
+    """Every *every*-th file of each folder of *corpus* (sorted names), copied under *target* (copies:
+    the indexer skips symbolic links that leave the indexed folder)."""
     if every <= 1:
         return corpus
     if target.exists():
@@ -90,9 +92,9 @@ def subset(corpus: Path, every: int, target: Path) -> Path:
     for folder in sorted(p for p in corpus.rglob("*") if p.is_dir()) + [corpus]:
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "ground_truth.json")
         for path in files[::every]:
-            link = target / path.relative_to(corpus)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(path.resolve())
+            copy = target / path.relative_to(corpus)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
     return target
 
 
@@ -149,7 +151,7 @@ def main(
             entry["index_write_seconds"] = round(result.seconds.get("write", 0.0), 1)
             entry["passages"] = result.passages_added
         engine = build_engine(settings, model, clip=False)
-        aliases = series_aliases(engine)
+        aliases = source_aliases(engine)
         if every > 1:
             indexed = set(engine.backend.document_ids_where(DocumentFilter()))
             queries = restrict(all_queries, indexed, aliases)
