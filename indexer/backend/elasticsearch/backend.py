@@ -78,6 +78,8 @@ class ElasticsearchBackend(IndexBackend):
                 changed = self._indices is not None
                 self._indices, self._info = None, None
             return changed
+        if indices == self._indices:
+            return False  # the usual case: one alias request, nothing else
         info = info_from_meta(generation_meta(self.client, indices["passages"]))
         with self._lock:
             changed = self._indices != indices
