@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CLIP_STAMP := $(VENV)/.clip-installed
 
-.PHONY: demo test install install-clip index serve-api serve-ui eval eval-openi bench clean e2e-deps
+.PHONY: demo test es-env install install-clip index serve-api serve-ui eval eval-openi bench clean e2e-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,10 @@ e2e-deps:
 	  fi; \
 	fi
 
+# The backend contract suite runs on the embedded index and, through scripts/es_test_server.sh, on the
+# Elasticsearch-compatible test server (noida-db, from the dev extra) started and stopped around pytest.
 test: $(STAMP) $(CLIP_STAMP) e2e-deps
-	$(BIN)/python -m pytest -q
+	NOIDA_DB=$(BIN)/noida-db bash scripts/es_test_server.sh run $(BIN)/python -m pytest -q
 
 index: $(STAMP)
 	$(BIN)/medsearch demo-corpus data/demo
@@ -79,3 +81,7 @@ eval-openi: $(STAMP)
 
 clean:
 	rm -rf var data/demo
+
+# docker compose's Elasticsearch profile: an untracked .env with a generated elastic password
+es-env:
+	bash scripts/es_env.sh

@@ -163,6 +163,11 @@ class BackendSettings(BaseModel):
     keep_generations: int = Field(default=2, ge=1)
     #: embedded: a generation a reader opened less than this many seconds ago is never deleted
     grace_seconds: float = 300.0
+    #: Elasticsearch: primary shards / replicas of each new generation's indices
+    shards: int = Field(default=1, ge=1)
+    replicas: int = Field(default=0, ge=0)
+    #: Elasticsearch: HNSW candidates per shard for kNN (recall / latency knob)
+    num_candidates: int = Field(default=200, ge=10)
 
 
 class SourceSettings(BaseModel):
