@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from auth_support import auth
 from search_api.app import create_app
 from search_api.models import MatchExplanation, SearchResponse, SearchResult
 
@@ -18,17 +19,17 @@ def client(indexed, encoder) -> TestClient:
 
 
 def test_words_found_nowhere_give_a_semantic_only_response(client: TestClient) -> None:
-    body = client.get("/search", params={"q": "zygomycose xylophage"}).json()
+    body = client.get("/search", params={"q": "zygomycose xylophage"}, headers=auth()).json()
     assert body["results"], "the dense leg still suggests something"
     assert body["semantic_only"] is True
     assert all(r["semantic_only"] and not r["lexical_match"] for r in body["results"])
 
 
 def test_matching_words_flag_the_results_that_contain_them(client: TestClient) -> None:
-    body = client.get("/search", params={"q": "épanchement pleural"}).json()
+    body = client.get("/search", params={"q": "épanchement pleural"}, headers=auth()).json()
     assert body["semantic_only"] is False
     flags = {r["id"]: r["lexical_match"] for r in body["results"]}
-    lexical = [r["id"] for r in client.get("/search", params={"q": "épanchement pleural", "mode": "lexical"}).json()["results"]]
+    lexical = [r["id"] for r in client.get("/search", params={"q": "épanchement pleural", "mode": "lexical"}, headers=auth()).json()["results"]]
     assert lexical and all(flags[doc] for doc in lexical if doc in flags)
     assert all(r["semantic_only"] == (not r["lexical_match"]) for r in body["results"])
 
