@@ -5,9 +5,10 @@ COPY pyproject.toml README.md ./
 COPY indexer ./indexer
 COPY search_api ./search_api
 COPY ui ./ui
+COPY .streamlit ./.streamlit
 COPY scripts ./scripts
 RUN pip install --no-cache-dir .
-ENV MEDSEARCH_INDEX__DIR=/data/index \
+ENV MEDSEARCH_INDEX__DIR=/data/var/index \
     MEDSEARCH_API__AUDIT_LOG=/data/audit/audit.log \
     MEDSEARCH_API__HOST=0.0.0.0
 EXPOSE 8000 8501

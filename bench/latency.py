@@ -62,6 +62,20 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+_AUTH: dict[str, str] = {}
+
+
+def _bench_token(secrets_dir: Path) -> dict[str, str]:
+    """An Authorization header for a clinician + admin of the API's local issuer (key in *secrets_dir*)."""
+    from indexer.settings import SecuritySettings
+    from search_api.security.secrets import signing_key
+    from search_api.security.tokens import issue_token
+
+    issuer = SecuritySettings().local_issuer
+    token = issue_token(signing_key(secrets_dir), issuer, "bench", ["clinician", "admin"], minutes=24 * 60)
+    return {"Authorization": f"Bearer {token}"}
+
+
 @contextmanager
 def api_server(index_dir: Path, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """Run the API (one uvicorn worker, as deployed) over *index_dir*; yield (base url, process)."""
@@ -71,8 +85,14 @@ def api_server(index_dir: Path, log_dir: Path, env: dict[str, str] | None = None
         **os.environ,
         "MEDSEARCH_INDEX__DIR": str(index_dir),
         "MEDSEARCH_API__AUDIT_LOG": str(log_dir / "audit.log"),
+        # the bench authenticates like the portal (a Bearer token of the API's own issuer) and must
+        # not be throttled by the per-identity rate limit
+        "MEDSEARCH_SECURITY__SECRETS_DIR": str(log_dir / "secrets"),
+        "MEDSEARCH_SECURITY__RATE_LIMIT_PER_MINUTE": "0",
         **(env or {}),
     }
+    _AUTH.clear()
+    _AUTH.update(_bench_token(log_dir / "secrets"))
     command = [sys.executable, "-m", "uvicorn", "search_api.app:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
     with (log_dir / "uvicorn.log").open("ab") as log:
@@ -82,7 +102,7 @@ def api_server(index_dir: Path, log_dir: Path, env: dict[str, str] | None = None
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{url}/stats", timeout=60).status_code == 200:  # loads encoder and index
+                if httpx.get(f"{url}/stats", timeout=60, headers=_AUTH).status_code == 200:  # loads encoder and index
                     break
             except httpx.TransportError:
                 pass
@@ -96,7 +116,7 @@ def api_server(index_dir: Path, log_dir: Path, env: dict[str, str] | None = None
 
 
 def _client_loop(url: str, params: dict, texts: list[str], out: list[tuple[float, float]]) -> None:
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=60, headers=_AUTH) as client:
         for text in texts:
             started = time.perf_counter()
             response = client.get("/search", params={**params, "q": text, "limit": 10})

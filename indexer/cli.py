@@ -44,16 +44,16 @@ def _print_report(report) -> None:  # noqa: ANN001 - IndexReport, imported lazil
 
 
 def run_index(paths: list[Path], rebuild: bool = False, prune: bool = False, quiet: bool = False):  # noqa: ANN201
-    """Index *paths* with the configured settings and encoder; shared by ``index``, ``demo`` and ``schedule``."""
-    from indexer.encoders import load_encoder
-    from indexer.pipeline import index_paths
+    """Index *paths* with the configured settings and encoder, as a recorded job under the index lock;
+    shared by ``index`` and ``demo``. Returns the pipeline's report."""
+    from indexer.jobs.runner import run_job
+    from indexer.settings import SourceSettings
 
     settings = get_settings()
-    encoder = load_encoder(settings.encoder)
-    kwargs = {} if quiet else {"progress": _rich_progress}
-    report = index_paths(paths, settings, encoder, rebuild=rebuild, prune=prune, **kwargs)
-    _print_report(report)
-    return report
+    source = SourceSettings(name="manual", paths=paths, prune=prune, rebuild=rebuild)
+    outcome = run_job(source, settings, trigger="cli", progress=None if quiet else _rich_progress, raise_errors=True)
+    _print_report(outcome.report)
+    return outcome.report
 
 
 @app.command()
@@ -63,6 +63,7 @@ def index(
     prune: Annotated[bool, typer.Option(help="Remove documents whose source file no longer exists")] = False,
 ) -> None:
     """Index reports (.txt/.md/.pdf), FHIR records (.json), articles (.json/.xml/.pdf), images (.dcm/.png/.jpg)."""
+    from indexer.jobs.lock import IndexBusyError
     from indexer.pipeline import EncoderMismatchError
 
     try:
@@ -70,6 +71,9 @@ def index(
     except EncoderMismatchError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=2) from exc
+    except IndexBusyError as exc:
+        console.print(f"[red]{exc}: try again when it has finished[/red]")
+        raise typer.Exit(code=75) from exc
     if report.files_seen == 0:
         console.print("[red]No supported file found.[/red]")
         raise typer.Exit(code=1)
@@ -100,19 +104,112 @@ def serve(
     uvicorn.run("search_api.app:create_app", factory=True, host=host or settings.api.host, port=port or settings.api.port)
 
 
+def _configure_job_logs(json_logs: bool) -> None:
+    from indexer.jobs.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging("json" if json_logs else settings.jobs.log_format, settings.jobs.log_level)
+
+
 @app.command()
 def schedule(
-    paths: Annotated[list[Path], typer.Argument(help="Folders to re-index")],
-    cron: Annotated[str, typer.Option(help="Crontab expression, e.g. '0 2 * * *' for 2 am nightly")] = "0 2 * * *",
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Folders to re-index (default: the configured sources)")] = None,
+    cron: Annotated[str, typer.Option(help="Crontab expression for PATHS, e.g. '0 2 * * *' for 2 am nightly")] = "0 2 * * *",
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="One JSON object per log line")] = False,
 ) -> None:
-    """Re-index *paths* incrementally on a schedule (APScheduler), pruning deleted sources."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
+    """Run the configured sources (``sources:`` in the config), each on its own cron schedule; or PATHS
+    on --cron. Runs never overlap on one index, and each is recorded (``medsearch jobs``)."""
+    from indexer.jobs.scheduler import build_scheduler
+    from indexer.settings import SourceSettings
 
-    scheduler = BlockingScheduler()
-    scheduler.add_job(run_index, CronTrigger.from_crontab(cron), kwargs={"paths": paths, "prune": True, "quiet": True})
-    console.print(f"Re-indexing {', '.join(map(str, paths))} on '{cron}'. Ctrl-C to stop.")
+    _configure_job_logs(json_logs)
+    settings = get_settings()
+    sources = [SourceSettings(name="cli", paths=paths, schedule=cron, prune=True)] if paths else settings.sources
+    scheduled = [s for s in sources if s.schedule]
+    if not scheduled:
+        console.print("[red]Nothing to schedule: give PATHS, or configure `sources:` with a `schedule`.[/red]")
+        raise typer.Exit(code=1)
+    scheduler = build_scheduler(settings, scheduled)
+    for source in scheduled:
+        console.print(f"{source.name}: {', '.join(map(str, source.paths))} on '{source.schedule}'")
+    console.print("Ctrl-C to stop.")
     scheduler.start()
+
+
+@app.command("run-jobs")
+def run_jobs(
+    once: Annotated[bool, typer.Option("--once", help="Run each source once and exit (the only mode; for cron, systemd timers, Kubernetes CronJobs)")] = True,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this configured source (repeatable)")] = None,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="One JSON object per log line")] = False,
+) -> None:
+    """Run the configured sources once, one after the other. Exit code: 0 all succeeded, 1 a run
+    failed, 75 the index was busy (another run holds its lock: retry later)."""
+    from indexer.jobs.runner import run_sources
+
+    _configure_job_logs(json_logs)
+    settings = get_settings()
+    if not settings.sources:
+        console.print("[red]No source configured: add `sources:` to the config (see configs/default.yaml).[/red]")
+        raise typer.Exit(code=1)
+    try:
+        outcomes = run_sources(settings, source, trigger="once")
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from exc
+    statuses = [o.record.status for o in outcomes]
+    for outcome in outcomes:
+        r = outcome.record
+        console.print(f"job {r.id} {r.source}: {r.status} (added {r.added}, updated {r.updated}, deleted {r.deleted}, "
+                      f"unchanged {r.unchanged}, failed {r.failed}){' - ' + r.message if r.message else ''}")
+    if "failed" in statuses:
+        raise typer.Exit(code=1)
+    if "skipped" in statuses:
+        raise typer.Exit(code=75)
+
+
+@app.command()
+def jobs(
+    limit: Annotated[int, typer.Option(help="How many recent runs")] = 20,
+    source: Annotated[Optional[str], typer.Option(help="Only this source")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, with every recorded error")] = False,
+) -> None:
+    """Recent indexing runs: start, end, status, counts, generation published, errors."""
+    from indexer.jobs.history import JobHistory
+
+    records = JobHistory.for_index(get_settings().index.dir).list(limit=limit, source=source)
+    if as_json:
+        for record in records:
+            typer.echo(record.model_dump_json())
+        return
+    table = Table(title="Indexing jobs")
+    for column in ("id", "source", "trigger", "status", "started", "ended", "added", "updated", "deleted",
+                   "unchanged", "failed", "generation", "message"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(*(str(v) if v is not None else "" for v in (
+            r.id, r.source, r.trigger, r.status, r.started_at, r.ended_at, r.added, r.updated, r.deleted,
+            r.unchanged, r.failed, r.generation, r.message)))
+    console.print(table)
+
+
+@app.command()
+def check(
+    index_dir: Annotated[Optional[Path], typer.Argument(help="Index directory (default: the configured index.dir); its published generation is checked")] = None,
+) -> None:
+    """Compare the index's stores (metadata, lexical, dense, image vectors): orphans, duplicates, count
+    mismatches. Exit code 1 when any is found."""
+    from indexer.check import check_index
+
+    report = check_index(index_dir or get_settings().index.dir)
+    console.print(f"{report.folder}: {report.documents} documents, {report.passages} passages; lexical "
+                  f"{report.lexical_passages}, dense {report.dense_vectors}, image vectors {report.image_vectors}")
+    for note in report.notes:
+        console.print(f"[cyan]note[/cyan] {note}")
+    for problem in report.problems:
+        console.print(f"[red]problem[/red] {problem}")
+    if not report.ok:
+        raise typer.Exit(code=1)
+    console.print("[green]consistent[/green]")
 
 
 @app.command()
@@ -132,6 +229,18 @@ def stats() -> None:
     finally:
         backend.close()
     console.print({"backend": backend.kind, **asdict(stats)})
+
+
+def _security_commands() -> None:
+    """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py)."""
+    from search_api.security.cli import audit_app, keys_app, users_app
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+
+
+_security_commands()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from indexer.linking import group_series, link_documents
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
 from indexer.sources import SourceError, discover_sources, parse_file
+from indexer.streaming import LinkTable, iter_batches, scan
 from indexer.text.passages import split_passages
 
 ProgressFactory = Callable[[Iterable, str, int], Iterable]
@@ -80,11 +81,12 @@ def passage_contexts(document: Document, passage: Passage) -> PassageContexts:
 
 
 def _embedding_text(document: Document, passage: Passage, contexts: PassageContexts) -> str:
-    """What the dense encoder sees: title and section for context, then only the affirmed and
-    hypothetical text: a vector cannot tell « pas d'épanchement » from « épanchement », so negated
-    and family-history mentions are left to the lexical index's own fields."""
+    """What the dense encoder sees: title and section for context, then only the affirmed text: a
+    vector cannot tell « pas d'épanchement » from « épanchement », nor « suspicion de pneumopathie »
+    from « pneumopathie », so negated, family-history and hypothetical mentions are left to the
+    lexical index's own fields (where a hypothetical match counts less: #14 item 6)."""
     header = " — ".join(part for part in (document.title, passage.section) if part)
-    body = "\n".join(contexts[s] for s in ("affirmed", "hypothetical") if s in contexts)
+    body = contexts.get("affirmed", "")
     return f"{header}\n{body}".strip() if header else body
 
 
@@ -132,22 +134,30 @@ def index_paths(
 ) -> IndexReport:
     """Index every supported file under *paths* into the configured backend, as one published generation.
 
-    Nothing is visible to searches until the run publishes; a run that fails or is killed leaves the
-    live generation as it was. *backend* defaults to :func:`~indexer.backend.factory.open_backend`.
+    Streaming (issue #11 item 2): a first pass keeps only a compact link table
+    (:func:`indexer.streaming.scan`); then files are parsed, split, encoded and written
+    ``index.batch_files`` at a time, and each batch is committed inside the unpublished generation
+    (a checkpoint: a killed run resumes from its last committed batch, see
+    :mod:`indexer.backend.embedded.resume`). Memory holds one batch, the link table and the known
+    content hashes, whatever the corpus size. Nothing is visible to searches until the run publishes;
+    a run that fails or is killed leaves the live generation as it was.
     """
     report = IndexReport()
     started = time.perf_counter()
     max_bytes = int(settings.index.max_file_mb * 1e6)
-    documents, report.skipped, report.files_seen = parse_sources(
-        paths, max_bytes, progress, settings.index.ignore, report.warnings
-    )
+    files, report.skipped = discover_sources(paths, settings.index.ignore)
+    report.skipped += [(str(p), "path does not exist") for p in paths if not p.exists()]
+    table = scan(list(progress(files, "Lecture des sources", len(files))), max_bytes)
+    report.skipped += table.skipped
+    report.warnings += table.warnings
+    report.files_seen = table.files_seen
     report.seconds["parse"] = time.perf_counter() - started
 
     owned = backend is None
     backend = backend or open_backend(settings)
     try:
         with backend.writer(encoder.name, encoder.dim, rebuild=rebuild) as writer:
-            _write(writer, documents, settings, encoder, prune, progress, report)
+            _write(writer, files, table, max_bytes, settings, encoder, prune, progress, report)
     finally:
         if owned:
             backend.close()
@@ -155,60 +165,76 @@ def index_paths(
     return report
 
 
+def _add_timing(report: IndexReport, name: str, since: float) -> None:
+    report.seconds[name] = report.seconds.get(name, 0.0) + time.perf_counter() - since
+
+
 def _write(
     writer: IndexWriter,
-    documents: list[Document],
+    files: list,
+    table: LinkTable,
+    max_bytes: int,
     settings: Settings,
     encoder: Encoder,
     prune: bool,
     progress: ProgressFactory,
     report: IndexReport,
 ) -> None:
-    known = writer.content_hashes()
-    changed = [d for d in documents if known.get(d.id) != d.content_hash()]
-    report.documents_unchanged = len(documents) - len(changed)
-    report.documents_updated = sum(d.id in known for d in changed)
-    report.documents_added = len(changed) - report.documents_updated
+    known = writer.content_hashes()  # what is in this run's generation (a resumed run: its batches too)
+    # what the run changes, counted against the generation it started from
+    baseline, baseline_sources = writer.baseline() if hasattr(writer, "baseline") else (known, writer.source_paths())
+    batches = iter_batches(files, table, max_bytes, max(1, settings.index.batch_files))
+    total = -(-len(files) // max(1, settings.index.batch_files))
+    encode_batch = max(1, settings.encoder.batch_size) * 4
+    thumbnails = thumbnails_dir(settings)
+    t_write = 0.0
+    for documents in progress(batches, "Indexation par lots", total):
+        t0 = time.perf_counter()
+        changed = [d for d in documents if known.get(d.id) != d.content_hash()]
+        updated = [d.id for d in changed if d.id in known]
+        for document in documents:
+            before = baseline.get(document.id)
+            if before is None:
+                report.documents_added += 1
+            elif before != document.content_hash():
+                report.documents_updated += 1
+            else:
+                report.documents_unchanged += 1
+        writer.remove_documents(updated)
+        work = []
+        for document in changed:
+            passages = split_passages(document, settings.passages.max_words, settings.passages.overlap_words)
+            work.append((document, passages, [passage_contexts(document, p) for p in passages]))
+        _add_timing(report, "analyse", t0)
 
-    to_remove = [d.id for d in changed if d.id in known]
+        t0 = time.perf_counter()
+        texts = [_embedding_text(doc, p, ctx) for doc, passages, contexts in work for p, ctx in zip(passages, contexts)]
+        vectors = [encoder.encode_passages(texts[i : i + encode_batch]) for i in range(0, len(texts), encode_batch)]
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, encoder.dim), dtype=np.float32)
+        _add_timing(report, "encode", t0)
+
+        t0 = time.perf_counter()
+        offset, items = 0, []
+        for document, passages, contexts in work:
+            items.append(AddedDocument(document, passages, contexts, matrix[offset : offset + len(passages)]))
+            offset += len(passages)
+        writer.add_documents(items)
+        crash_point("pipeline.added")
+        report.passages_added += len(texts)
+        images = sync_image_indexes(writer, documents, [], settings.images, thumbnails=thumbnails)
+        report.images_described += images.described
+        report.seconds["images"] = report.seconds.get("images", 0.0) + images.seconds
+        report.skipped += images.skipped
+        writer.commit()  # a checkpoint: a run killed after this resumes from here
+        crash_point("pipeline.batch_committed")
+        t_write += time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     if prune:
         gone = [doc_id for doc_id, source in writer.source_paths().items() if not Path(source).exists()]
-        report.documents_removed = len(gone)
-        to_remove += gone
-    writer.remove_documents(to_remove)
-
-    t0 = time.perf_counter()
-    work: list[tuple[Document, list[Passage], list[PassageContexts]]] = []
-    for document in changed:
-        passages = split_passages(document, settings.passages.max_words, settings.passages.overlap_words)
-        work.append((document, passages, [passage_contexts(document, p) for p in passages]))
-    report.seconds["analyse"] = time.perf_counter() - t0
-
-    texts = [_embedding_text(doc, p, ctx) for doc, passages, contexts in work for p, ctx in zip(passages, contexts)]
-    t0 = time.perf_counter()
-    batch = max(1, settings.encoder.batch_size) * 4
-    vectors = [
-        encoder.encode_passages(texts[start : start + batch])
-        for start in progress(range(0, len(texts), batch), "Encodage des passages", -(-len(texts) // batch))
-    ]
-    matrix = np.concatenate(vectors) if vectors else np.zeros((0, encoder.dim), dtype=np.float32)
-    report.seconds["encode"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    offset = 0
-    items = []
-    for document, passages, contexts in work:
-        items.append(AddedDocument(document, passages, contexts, matrix[offset : offset + len(passages)]))
-        offset += len(passages)
-    writer.add_documents(items)
-    crash_point("pipeline.added")
-    report.passages_added = len(texts)
-    current = {d.id for d in documents}
-    images = sync_image_indexes(  # descriptors, CLIP, thumbnails
-        writer, documents, [doc_id for doc_id in to_remove if doc_id not in current], settings.images,
-        thumbnails=thumbnails_dir(settings),
-    )
-    report.images_described, report.seconds["images"] = images.described, images.seconds
-    report.skipped += images.skipped
+        writer.remove_documents(gone)
+        report.documents_removed = sum(1 for source in baseline_sources.values() if not Path(source).exists())
+        sync_image_indexes(writer, [], gone, settings.images, thumbnails=thumbnails)
+    crash_point("pipeline.before_publish")
     writer.publish()
-    report.seconds["write"] = time.perf_counter() - t0
+    report.seconds["write"] = t_write + time.perf_counter() - t0

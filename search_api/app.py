@@ -1,17 +1,19 @@
 """The FastAPI application: search, documents, stats and health, with an audit trail.
 
-Who is asking comes from the ``X-User`` header (set by the portal, or by the hospital's
-authenticating reverse proxy). Reading a document that belongs to a patient requires it, and every
-search and every document read is written to the audit log.
+Every endpoint but ``/health`` (and the schema pages ``/docs``, ``/redoc``, ``/openapi.json``, which
+hold no patient data) needs an identity: a Bearer JWT or an API key (:mod:`search_api.security`).
+What the caller may see is a restriction inside retrieval (``principal.scope``); researchers get the
+de-identified view; every search and document read is written to the hash-chained audit log, and a
+request whose audit line cannot be written fails (503).
 """
 
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
-from urllib.parse import unquote
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -20,13 +22,21 @@ from indexer.backend.base import IndexNotFoundError
 from indexer.encoders import Encoder
 from indexer.schema import DocumentKind
 from indexer.settings import Settings, get_settings
-from search_api.audit import AuditLog
 from search_api.engine_factory import build_engine
 from search_api.images import image_router
+from search_api.jobs import jobs_router
+from search_api.limits import BodySizeLimit
 from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
 from search_api.retrieval import SearchEngine
-
-ANONYMOUS = "anonymous"
+from search_api.cohorts import cohort_router
+from search_api.patients import patient_router
+from search_api.related import related_router
+from search_api.saved_searches import saved_search_router
+from search_api.security import Principal, Role, current_principal, require_role
+from search_api.security.setup import install_security
+from search_api.security.views import (
+    deid_document, deid_search_result, readable_document, researcher_filter_patient, scope_linked_reports,
+)
 
 
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
@@ -43,14 +53,13 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             pass  # no index yet: /search answers 503 until one is built
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served locally (no CDN in a hospital)
         title="medsearch API",
         version="0.1.0",
         description="Hybrid (BM25 + dense) search across clinical reports, patient records, articles and images.",
         lifespan=warm_up,
     )
-    audit = AuditLog(settings.api.audit_log)
-    app.state.audit = audit
+    security = install_security(app, settings)
 
     def engine() -> SearchEngine:
         if state["engine"] is None:
@@ -60,42 +69,50 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
                 raise HTTPException(status_code=503, detail=str(exc)) from exc
         return state["engine"]  # type: ignore[return-value]
 
-    def user(x_user: Annotated[str | None, Header(description="Authenticated user name")] = None) -> str:
-        # The portal percent-encodes non-ASCII names (HTTP headers are ASCII): « Dr Hélène » arrives as UTF-8 %-escapes.
-        return unquote((x_user or "").strip()) or ANONYMOUS
-
-    def run_search(request: SearchRequest, who: str, http: Request) -> SearchResponse:
-        response = engine().search(request)
-        audit.record(
-            who,
-            "search",
-            query=request.q,
-            filters=request.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
-            returned=[r.id for r in response.results],
-            client=http.client.host if http.client else None,
+    def run_search(request: SearchRequest, principal: Principal, http: Request) -> SearchResponse:
+        search_engine = engine()
+        asked = request
+        deid = security.deid.for_engine(search_engine) if principal.deidentified else None
+        if deid is not None:  # researchers filter by pseudonym and cannot probe names or IPPs
+            request = request.model_copy(
+                update={"q": deid.query(request.q), "patient_id": researcher_filter_patient(request.patient_id, deid)}
+            )
+        response = search_engine.search(request, where=principal.scope.apply(search_engine.filter_for(request)))
+        results = scope_linked_reports(response.results, principal.scope, search_engine.backend)
+        security.record(
+            http, principal, "search",
+            query=asked.q,
+            filters=asked.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
+            returned=[r.id for r in results],
+            patients=sorted({r.patient_id for r in results if r.patient_id}),
         )
-        return response
+        if deid is not None:
+            results = [deid_search_result(r, deid) for r in results]
+        return response.model_copy(update={"results": results})
 
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/stats", response_model=StatsResponse)
-    def stats() -> StatsResponse:
+    def stats(_: Annotated[Principal, Depends(require_role(Role.ADMIN))]) -> StatsResponse:
         return engine().stats()
 
     @app.get("/search", response_model=SearchResponse)
     def search_get(
         http: Request,
-        who: Annotated[str, Depends(user)],
+        principal: Annotated[Principal, Depends(current_principal)],
         q: Annotated[str, Query(description="Query text (French or English)")],
         kinds: Annotated[list[DocumentKind], Query()] = [],  # noqa: B006 - FastAPI needs a literal default
+        departments: Annotated[list[str], Query()] = [],  # noqa: B006
+        modalities: Annotated[list[str], Query()] = [],  # noqa: B006
         patient_id: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
         language: str | None = None,
         mode: SearchMode = "hybrid",
         include_negated: bool = False,
+        include_family: bool | None = None,
         expand: bool = True,
         clinical: bool = True,
         limit: int = 10,
@@ -105,31 +122,28 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             {
                 "q": q, "kinds": kinds, "patient_id": patient_id, "date_from": date_from, "date_to": date_to,
                 "language": language, "mode": mode, "include_negated": include_negated, "expand": expand, "clinical": clinical,
-                "limit": limit, "offset": offset,
+                "limit": limit, "offset": offset, "include_family": include_family,
+                "departments": departments, "modalities": modalities,
             }
         )
-        return run_search(request, who, http)
+        return run_search(request, principal, http)
 
     @app.post("/search", response_model=SearchResponse)
-    def search_post(request: SearchRequest, http: Request, who: Annotated[str, Depends(user)]) -> SearchResponse:
-        return run_search(request, who, http)
+    def search_post(
+        request: SearchRequest, http: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> SearchResponse:
+        return run_search(request, principal, http)
+
+    app.include_router(related_router(engine))  # before /documents/{id:path}, which would swallow /links
 
     @app.get("/documents/{doc_id:path}", response_model=DocumentResponse)
-    def get_document(doc_id: str, http: Request, who: Annotated[str, Depends(user)]) -> DocumentResponse:
-        document = engine().document(doc_id)
-        if document is None:
-            raise HTTPException(status_code=404, detail=f"no document with id {doc_id!r}")
-        if document.patient_id and who == ANONYMOUS:
-            audit.record(who, "document_denied", document_id=doc_id, patient_id=document.patient_id)
-            raise HTTPException(status_code=401, detail="reading a patient document requires an identified user (X-User header)")
-        audit.record(
-            who,
-            "document_read",
-            document_id=doc_id,
-            patient_id=document.patient_id,
-            client=http.client.host if http.client else None,
-        )
-        return DocumentResponse.model_validate(document.model_dump())
+    def get_document(
+        doc_id: str, http: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> DocumentResponse:
+        document = readable_document(security, engine(), doc_id, principal, http)
+        security.record(http, principal, "document_read", document_id=document.id, patient_id=document.patient_id)
+        response = DocumentResponse.model_validate(document.model_dump())
+        return deid_document(response, security.deid.for_engine(engine())) if principal.deidentified else response
 
     @app.exception_handler(ValidationError)
     @app.exception_handler(RequestValidationError)
@@ -139,5 +153,10 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors})
 
-    app.include_router(image_router(settings, engine, user, audit))
+    app.include_router(image_router(settings, engine, security))
+    app.include_router(patient_router(engine, security.audit))
+    app.include_router(cohort_router(settings, engine, security.audit))
+    app.include_router(saved_search_router(settings))
+    app.include_router(jobs_router(settings), dependencies=[Depends(require_role(Role.ADMIN))])
+    app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_body_mb * 1e6))
     return app

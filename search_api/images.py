@@ -2,8 +2,9 @@
 
 ``POST /search/image`` takes a PNG, JPEG or DICOM upload (plus optional ``q`` text and the filters of
 ``/search``) and returns similar images with the reports tied to them. ``GET /images/{id}/thumbnail``
-and ``GET /images/{id}/render`` serve pixels: a patient's image requires an identified user (the
-``X-User`` header), as ``/documents`` does, and every access, granted or denied, is audited.
+and ``GET /images/{id}/render`` serve pixels. All need an identity (``search_api.security``); an image
+outside the caller's scope answers 404 exactly as a missing one, similar-image search runs inside
+the scope, researchers get de-identified results, and every access, granted or denied, is audited.
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' Depends(user) annotations.
@@ -22,16 +23,21 @@ from indexer.backend.filters import DocumentFilter
 from indexer.imaging.thumbnails import get_or_create_thumbnail, thumbnails_dir
 from indexer.schema import Document, DocumentKind
 from indexer.settings import Settings
-from search_api.audit import AuditLog
 from search_api.engine_factory import clip_for, clip_text_leg  # noqa: F401  (re-exported)
 from search_api.image_search import ImageSearch, ImageSearchResponse
 from search_api.models import FilterDate, MAX_LIMIT, MAX_QUERY_CHARS
 from search_api.retrieval import SearchEngine
+from search_api.security import Principal, SecurityContext, current_principal
+from search_api.security.views import deid_image_response, readable_document, researcher_filter_patient, scope_linked_reports
 from search_api.uploads import decode_upload, read_limited, sniff, status_for
 
-ANONYMOUS = "anonymous"  # the user name search_api.app gives requests without X-User
 RenderWindow = Literal["default", "auto", "lung", "bone", "brain", "soft"]
-_PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}
+_PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}  # article figures
+_NO_STORE = {"Cache-Control": "no-store"}  # patient images: never kept in any cache
+
+
+def _cache_headers(document: Document) -> dict[str, str]:
+    return _NO_STORE if document.patient_id else _PRIVATE_CACHE
 
 
 class ImageSearchParams(BaseModel):
@@ -58,10 +64,8 @@ class ImageSearchParams(BaseModel):
         return self
 
 
-def image_router(
-    settings: Settings, engine: Callable[[], SearchEngine], user: Callable[..., str], audit: AuditLog
-) -> APIRouter:
-    """The image endpoints over the same engine, user dependency and audit log as the rest of the API."""
+def image_router(settings: Settings, engine: Callable[[], SearchEngine], security: SecurityContext) -> APIRouter:
+    """The image endpoints over the same engine and security context as the rest of the API."""
     router = APIRouter(tags=["images"])
     thumbnails = thumbnails_dir(settings)
     max_bytes = int(settings.images.max_upload_mb * 1e6)
@@ -72,22 +76,13 @@ def image_router(
             service["it"] = ImageSearch(engine().backend, settings.images, clip_for(settings.images))
         return service["it"]
 
-    def client(http: Request) -> str | None:
-        return http.client.host if http.client else None
-
-    def readable_image(doc_id: str, who: str, action: str) -> Document:
-        document = engine().document(doc_id)
-        if document is None or document.kind != DocumentKind.IMAGE:
-            raise HTTPException(status_code=404, detail=f"no image with id {doc_id!r}")
-        if document.patient_id and who == ANONYMOUS:
-            audit.record(who, "image_denied", document_id=doc_id, patient_id=document.patient_id, wanted=action)
-            raise HTTPException(status_code=401, detail="viewing a patient image requires an identified user (X-User header)")
-        return document
+    def readable_image(doc_id: str, principal: Principal, http: Request) -> Document:
+        return readable_document(security, engine(), doc_id, principal, http, kind=DocumentKind.IMAGE.value)
 
     @router.post("/search/image", response_model=ImageSearchResponse)
     def search_image(
         http: Request,
-        who: Annotated[str, Depends(user)],
+        principal: Annotated[Principal, Depends(current_principal)],
         file: Annotated[UploadFile, File(description="PNG, JPEG or DICOM image")],
         q: Annotated[str | None, Form()] = None,
         patient_id: Annotated[str | None, Form()] = None,
@@ -106,45 +101,55 @@ def image_router(
         frame = decode_upload(data, settings.images.max_upload_pixels)
         search_engine = engine()
         search_engine.refresh_if_changed()
-        where = DocumentFilter(
-            kinds=(DocumentKind.IMAGE.value,), patient_id=params.patient_id,
+        deid = security.deid.for_engine(search_engine) if principal.deidentified else None
+        patient_id = researcher_filter_patient(params.patient_id, deid) if deid is not None else params.patient_id
+        q = deid.query(params.q) if deid is not None and params.q else params.q
+        where = principal.scope.apply(DocumentFilter(  # the restriction is a filter of every image leg
+            kinds=(DocumentKind.IMAGE.value,), patient_id=patient_id,
             date_from=params.date_from, date_to=params.date_to,
-        )
-        response = image_search().search(frame, search_engine.search, where, params.q, params.limit)
-        audit.record(
-            who,
-            "image_search",
+        ))
+        # the text leg gets the same (restricted) filter: image_search passes *where* to it
+        response = image_search().search(frame, search_engine.search, where, q, params.limit)
+        results = scope_linked_reports(response.results, principal.scope, search_engine.backend)
+        response = response.model_copy(update={
+            "results": results,
+            "reports": list({r.id: r for result in results for r in result.linked_reports}.values()),
+        })
+        security.record(
+            http, principal, "image_search",
             query=params.q,
             filters=params.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
             upload={"type": sniff(data), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
             returned=[r.id for r in response.results],
-            client=client(http),
+            patients=sorted({r.patient_id for r in response.results if r.patient_id}),
         )
-        return response
+        return deid_image_response(response, deid) if deid is not None else response
 
     @router.get("/images/{doc_id:path}/thumbnail", response_class=FileResponse)
-    def thumbnail(doc_id: str, http: Request, who: Annotated[str, Depends(user)]) -> FileResponse:
-        document = readable_image(doc_id, who, "thumbnail")
+    def thumbnail(
+        doc_id: str, http: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> FileResponse:
+        document = readable_image(doc_id, principal, http)
         try:
             path = get_or_create_thumbnail(
-                doc_id, document.source_path, thumbnails, max_side=settings.images.thumbnail_size
+                document.id, document.source_path, thumbnails, max_side=settings.images.thumbnail_size
             )
         except FileNotFoundError as exc:
             raise HTTPException(status_code=404, detail=f"the image file of {doc_id!r} is no longer available") from exc
         except ImageReadError as exc:
             raise HTTPException(status_code=status_for(exc.reason), detail=f"cannot render {doc_id!r}: {exc.reason}") from exc
-        audit.record(who, "image_thumbnail", document_id=doc_id, patient_id=document.patient_id, client=client(http))
-        return FileResponse(path, media_type="image/png", headers=_PRIVATE_CACHE)
+        security.record(http, principal, "image_thumbnail", document_id=document.id, patient_id=document.patient_id)
+        return FileResponse(path, media_type="image/png", headers=_cache_headers(document))
 
     @router.get("/images/{doc_id:path}/render", response_class=Response)
     def render_image(
         doc_id: str,
         http: Request,
-        who: Annotated[str, Depends(user)],
+        principal: Annotated[Principal, Depends(current_principal)],
         window: RenderWindow = "default",
         frame: Annotated[int | None, Query(ge=0, description="Frame index (default: the middle one)")] = None,
     ) -> Response:
-        document = readable_image(doc_id, who, "render")
+        document = readable_image(doc_id, principal, http)
         try:
             picture = render(load_image(document.source_path, frame), window)
         except ImageReadError as exc:
@@ -152,10 +157,9 @@ def image_router(
             raise HTTPException(status_code=status, detail=f"cannot render {doc_id!r}: {exc.reason}") from exc
         buffer = io.BytesIO()
         picture.save(buffer, format="PNG")
-        audit.record(
-            who, "image_render", document_id=doc_id, patient_id=document.patient_id,
-            window=window, frame=frame, client=client(http),
+        security.record(
+            http, principal, "image_render", document_id=document.id, patient_id=document.patient_id, window=window, frame=frame,
         )
-        return Response(buffer.getvalue(), media_type="image/png", headers=_PRIVATE_CACHE)
+        return Response(buffer.getvalue(), media_type="image/png", headers=_cache_headers(document))
 
     return router

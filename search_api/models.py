@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
+from pydantic import computed_field, AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from indexer.clinical import ExpandedTerm
 from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, Section, date_in_range
@@ -37,8 +37,14 @@ class SearchRequest(BaseModel):
     language: Literal["fr", "en"] | None = None
     mode: SearchMode = "hybrid"
     include_negated: bool = Field(
-        default=False, description="Also match negated and family-history mentions (« absence de fracture »)"
+        default=False, description="Also match negated mentions (« absence de fracture »)"
     )
+    include_family: bool | None = Field(
+        default=None,
+        description="Also match family-history mentions (« mère diabétique »); default: same as include_negated",
+    )
+    departments: list[str] = Field(default_factory=list, description="Care units / departments (any of them)")
+    modalities: list[str] = Field(default_factory=list, description="Image modalities: CT, MR, CR... (any of them)")
     expand: bool = Field(default=True, description="Expand abbreviations and synonyms through the bilingual lexicon")
     clinical: bool = Field(
         default=True,
@@ -116,6 +122,18 @@ class SearchResult(BaseModel):
     caption: str | None = None
     thumbnail_url: str | None = None
 
+    @computed_field(description="The query's words (or a recognised concept's forms) occur in this document: "
+                    "the lexical leg found it (an image's ``methods`` say which text scored it, lexically or not)")
+    @property
+    def lexical_match(self) -> bool:
+        return self.explanation.lexical_rank is not None
+
+    @computed_field(description="Found only by meaning (dense vectors or pixels), no query word in it: show it "
+                    "as a semantic suggestion, not as a match")
+    @property
+    def semantic_only(self) -> bool:
+        return not self.lexical_match
+
 
 class QueryInterpretation(BaseModel):
     """How the query was understood: « sans épanchement pleural » asks for *negated* mentions."""
@@ -132,9 +150,25 @@ class SearchResponse(BaseModel):
     expanded_terms: list[ExpandedTerm] = Field(
         default_factory=list, description="Concepts recognised in the query and the terms they were expanded to"
     )
-    total: int = Field(description="Documents in the fused candidate pool (an estimate for deep pages)")
+    total: int = Field(
+        description="Exact number of documents containing the query's terms within the filters "
+        "(the same on every page and for every page size)"
+    )
+    total_patients: int = Field(default=0, description="Distinct patients among those documents")
+    term_match: bool = Field(
+        default=True,
+        description="False when no document contains the query's words: every result then comes from "
+        "semantic similarity alone",
+    )
+    ranked: int = Field(default=0, description="Results available to page through (term matches and semantic neighbours)")
     took_ms: float
     results: list[SearchResult]
+
+    @computed_field(description="No result contains the query's words: every result is a semantic suggestion "
+                    "from the dense leg (« IR » where no document says it). Portals should say so above the list")
+    @property
+    def semantic_only(self) -> bool:
+        return bool(self.results) and not (self.term_match and any(r.lexical_match for r in self.results))
 
 
 class DocumentResponse(BaseModel):

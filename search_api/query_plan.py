@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
-from indexer.backend.embedded.lexical import ALL_STATUSES, DEFAULT_STATUSES
+from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES
 from search_api.models import QueryInterpretation, SearchRequest
 
 Forms = list[str]  # a concept's surface forms, the typed one first
@@ -82,6 +82,7 @@ def plan_query(request: SearchRequest, lexicon: Lexicon | None = None) -> QueryP
     if parsed.polarity == "negated":
         # "patients without pleural effusion": match only where the finding is negated.
         return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation)
-    statuses = ALL_STATUSES if request.include_negated else DEFAULT_STATUSES
+    family = request.include_negated if request.include_family is None else request.include_family
+    statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
     required = [(forms, ("negated",)) for forms in negated_forms]
     return QueryPlan(residual, statuses, concepts, required, affirmed, highlight, expanded, interpretation)

@@ -29,6 +29,7 @@ from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
+from search_api.matching import distinct_patients, matching_documents
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import contextual_snippet
@@ -138,13 +139,23 @@ class SearchEngine:
             language=request.language,
             date_from=request.date_from,
             date_to=request.date_to,
-            departments=tuple(getattr(request, "departments", None) or ()),
-            modalities=tuple(getattr(request, "modalities", None) or ()),
+            departments=tuple(request.departments),
+            modalities=tuple(request.modalities),
         )
+
+    @classmethod
+    def request_filter(cls, request: SearchRequest, scope: DocumentFilter | None = None) -> DocumentFilter:
+        """The request's filters, narrowed by the caller's access *scope* when one is given."""
+        where = cls.filter_for(request)
+        if scope is None:
+            return where
+        from search_api.scope import within_scope
+
+        return within_scope(where, scope)
 
     def search(self, request: SearchRequest, where: DocumentFilter | None = None) -> SearchResponse:
         """Hybrid search; *where* (default: :meth:`filter_for` the request) is applied inside every leg,
-        so the access layer passes ``filter_for(request).restricted(...)``."""
+        so the access layer passes ``request_filter(request, scope)``."""
         started = time.perf_counter()
         self.refresh_if_changed()
         where = where if where is not None else self.filter_for(request)
@@ -190,13 +201,19 @@ class SearchEngine:
             for doc_id, score in page
             if doc_id in documents
         ]
+        # The exact, page-independent count: every document containing the query's terms (the
+        # ranked list may go on with documents only the dense leg found).
+        matching = matching_documents(self, plan, where)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.q,
             mode=request.mode,
             interpretation=plan.interpretation,
             expanded_terms=plan.expanded_terms,
-            total=len(fused),
+            total=len(matching),
+            total_patients=distinct_patients(self, matching),
+            term_match=bool(matching),
+            ranked=len(fused),
             took_ms=round(took, 2),
             results=results,
         )

@@ -16,6 +16,8 @@ from typing import BinaryIO
 from fastapi import HTTPException
 
 from indexer.imaging import DecodeLimits, ImageFrame, ImageReadError, load_dicom_frame, load_raster
+from indexer.imaging.frame import limit_side
+from indexer.imaging.raster import MAX_WORKING_SIDE
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG = b"\xff\xd8\xff"
@@ -58,7 +60,8 @@ def decode_upload(data: bytes, max_pixels: int) -> ImageFrame:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         if kind == "dicom":
-            return load_dicom_frame(name, limits=DecodeLimits(max_frame_samples=max_pixels))
+            frame = load_dicom_frame(name, limits=DecodeLimits(max_frame_samples=max_pixels))
+            return limit_side(frame, MAX_WORKING_SIDE)  # bounded before descriptors copy it
         return load_raster(name, max_pixels=max_pixels)
     except ImageReadError as exc:
         raise HTTPException(status_code=status_for(exc.reason), detail=f"cannot read the uploaded image: {exc.reason}") from exc

@@ -3,13 +3,19 @@ index built from it once per test session with the real default encoder."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
+
+# Every app the tests create keeps its signing / pseudonym keys in a temp dir, not the checkout's
+# var/secrets; set at import time so tokens made at test-module import are signed with that key.
+os.environ["MEDSEARCH_SECURITY__SECRETS_DIR"] = tempfile.mkdtemp(prefix="medsearch-test-secrets-")
 
 
 def write_ct_dicom(path: Path, patient_id: str, accession: str, study_date: str = "20240314") -> None:
@@ -79,7 +85,9 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, source_folder: Path, encod
     from indexer.settings import Settings
 
     root = tmp_path_factory.mktemp("index")
-    settings = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log"})
+    settings = Settings(
+        index={"dir": root / "index"}, api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"}
+    )
     report = index_paths([source_folder], settings, encoder)
     return settings, report
 

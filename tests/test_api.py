@@ -1,20 +1,29 @@
-"""The HTTP API with FastAPI's TestClient over the fixture index: rankings, filters, errors, audit."""
+"""The HTTP API with FastAPI's TestClient over the fixture index: rankings, filters, errors, audit.
+
+The client authenticates as a clinician (issue #12: every data endpoint needs an identity; the
+``X-User`` header these tests used to send identifies no one any more)."""
 
 from __future__ import annotations
 
 import pytest
+from auth_support import auth
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
 from conftest import ART_T01, FIG_T01, IMG_T001, RPT_T001, RPT_T002, RPT_T003
 
-USER = {"X-User": "dr.martin"}
+USER = auth("clinician", "dr.martin")
 
 
 @pytest.fixture(scope="module")
 def client(indexed, encoder) -> TestClient:
     settings, _ = indexed
-    return TestClient(create_app(settings, encoder=encoder))
+    return TestClient(create_app(settings, encoder=encoder), headers=USER)
+
+
+@pytest.fixture(scope="module")
+def anonymous(client: TestClient) -> TestClient:
+    return TestClient(client.app)
 
 
 def ids(response) -> list[str]:  # noqa: ANN001
@@ -104,39 +113,46 @@ def test_missing_q_and_bad_post_body(client: TestClient) -> None:
     assert lone_surrogate.status_code == 422 and "invalid character" in str(lone_surrogate.json()["detail"])
 
 
-def test_document_read_requires_user_and_is_audited(client: TestClient, indexed) -> None:
-    assert client.get(f"/documents/{RPT_T001}").status_code == 401
-    response = client.get(f"/documents/{RPT_T001}", headers=USER)
+def test_document_read_requires_user_and_is_audited(client: TestClient, anonymous: TestClient, indexed) -> None:
+    assert anonymous.get(f"/documents/{RPT_T001}").status_code == 401
+    assert anonymous.get(f"/documents/{ART_T01}").status_code == 401  # every data endpoint needs an identity
+    response = client.get(f"/documents/{RPT_T001}")
     assert response.status_code == 200
     body = response.json()
     assert body["patient_id"] == "P900001" and body["sections"][-1]["title"] == "CONCLUSION"
-    assert client.get(f"/documents/{ART_T01}").status_code == 200  # no patient: no identification needed
-    assert client.get("/documents/NOPE", headers=USER).status_code == 404
+    assert client.get(f"/documents/{ART_T01}").status_code == 200
+    assert client.get("/documents/NOPE").status_code == 404
     audit = client.app.state.audit.entries()
     reads = [e for e in audit if e["action"] == "document_read" and e["document_id"] == RPT_T001]
-    assert reads and reads[-1]["user"] == "dr.martin" and reads[-1]["patient_id"] == "P900001"
-    assert any(e["action"] == "document_denied" for e in audit)
+    assert reads and reads[-1]["user"] == "dr.martin" and reads[-1]["role"] == "clinician"
+    assert reads[-1]["patient_id"] == "P900001"
+    assert any(e["action"] == "auth_failed" and e["path"] == f"/documents/{RPT_T001}" for e in audit)
     assert any(e["action"] == "search" and e["query"] == "épanchement pleural" for e in audit)
 
 
-def test_health_stats_and_openapi(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok"}
-    stats = client.get("/stats").json()
+def test_health_stats_and_openapi(client: TestClient, anonymous: TestClient) -> None:
+    assert anonymous.get("/health").json() == {"status": "ok"}
+    assert client.get("/stats").status_code == 403  # stats are the admins'
+    stats = client.get("/stats", headers=auth("admin", "it.ops")).json()
     assert stats["documents"] == 9 and stats["by_kind"]["report"] == 4 and stats["encoder"] == "usem3"
     assert stats["index_age_seconds"] >= 0
-    assert "/search" in client.get("/openapi.json").json()["paths"]
-    assert client.get("/docs").status_code == 200
+    assert "/search" in anonymous.get("/openapi.json").json()["paths"]  # the schema holds no patient data
+    assert anonymous.get("/docs").status_code == 200
 
 
 def test_missing_index_answers_503(tmp_path, encoder) -> None:
     from indexer.settings import Settings
 
     app = create_app(Settings(index={"dir": tmp_path / "none"}, api={"audit_log": tmp_path / "a.log"}), encoder=encoder)
-    response = TestClient(app).get("/search", params={"q": "x"})
+    response = TestClient(app).get("/search", params={"q": "x"}, headers=USER)
     assert response.status_code == 503 and "medsearch index" in response.json()["detail"]
 
 
-def test_percent_encoded_user_is_decoded_in_audit(client: TestClient) -> None:
-    client.get(f"/documents/{RPT_T002}", headers={"X-User": "Dr H%C3%A9l%C3%A8ne"})
-    last = client.app.state.audit.entries()[-1]
+def test_x_user_identifies_no_one_and_token_names_are_audited(anonymous: TestClient) -> None:
+    assert anonymous.get(f"/documents/{RPT_T002}", headers={"X-User": "Pr Imposteur"}).status_code == 401
+    assert anonymous.get("/search", params={"q": "fracture"}, headers={"X-User": "Pr Imposteur"}).status_code == 401
+    anonymous.get(f"/documents/{RPT_T002}", headers=auth("clinician", "Dr Hélène"))
+    entries = anonymous.app.state.audit.entries()
+    last = entries[-1]
     assert (last["user"], last["document_id"]) == ("Dr Hélène", RPT_T002)
+    assert not any(e["user"] == "Pr Imposteur" for e in entries)

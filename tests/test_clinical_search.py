@@ -9,12 +9,13 @@ from indexer.pipeline import passage_contexts
 from indexer.schema import Document, DocumentKind, Passage
 from search_api.app import create_app
 from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T003
+from auth_support import auth
 
 
 @pytest.fixture(scope="module")
 def client(indexed, encoder) -> TestClient:
     settings, _ = indexed
-    return TestClient(create_app(settings, encoder=encoder))
+    return TestClient(create_app(settings, encoder=encoder), headers=auth("clinician"))
 
 
 def lexical_ids(client: TestClient, **params) -> list[str]:  # noqa: ANN003

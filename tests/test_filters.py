@@ -14,7 +14,6 @@ import pytest
 
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 from search_api.models import SearchRequest
-
 from conftest import ART_T01, FIG_T01, IMG_T001, PMID_T02, RPT_T001, RPT_T002, RPT_T003, RPT_T004
 
 

@@ -90,8 +90,15 @@ def test_a_killed_run_leaves_the_served_generation_intact(served, crash_at: str,
     live = generations.current()
     before = _tree_digest(generations.path(live))
     rankings = _rankings(engine)
-    (sources / "RPT-T077.txt").write_text(NEW_REPORT, encoding="utf-8")
-    (sources / "RPT-T001.txt").write_text((sources / "RPT-T001.txt").read_text(encoding="utf-8") + "\nAjout.\n", encoding="utf-8")
+    # the same history without a crash, for comparison: generation 1, then the same change
+    clean = _settings(settings.index.dir.parent / "clean")
+    clean_sources = settings.index.dir.parent / "clean-sources"
+    shutil.copytree(sources, clean_sources)
+    index_paths([clean_sources], clean, encoder)
+    for folder in (sources, clean_sources):
+        (folder / "RPT-T077.txt").write_text(NEW_REPORT, encoding="utf-8")
+        (folder / "RPT-T001.txt").write_text((folder / "RPT-T001.txt").read_text(encoding="utf-8") + "\nAjout.\n", encoding="utf-8")
+    index_paths([clean_sources], clean, encoder)
 
     killed = _index_subprocess(sources, settings, crash_at)
     assert killed.returncode == -9, killed.stderr[-2000:]
@@ -110,8 +117,10 @@ def test_a_killed_run_leaves_the_served_generation_intact(served, crash_at: str,
     assert [p.name for p in generations.folder.iterdir() if not p.name.isdigit()] == []
     assert generations.current() == live + 1
     assert [r.id for r in engine.search(SearchRequest(q="ligament croisé", mode="lexical")).results] == ["report:RPT-T077.txt"]
-    stats = engine.backend.stats()
+    stats, clean_stats = engine.backend.stats(), open_backend(clean).stats()
+    assert (stats.documents, stats.passages, stats.by_kind) == (clean_stats.documents, clean_stats.passages, clean_stats.by_kind)
     assert stats.documents == 5
+    assert _rankings(engine) == _rankings(build_engine(clean, encoder))  # same rankings as the uninterrupted run
 
 
 def test_a_run_killed_after_publishing_serves_the_new_generation(served, encoder) -> None:

@@ -15,6 +15,7 @@ from indexer.settings import Settings
 from indexer.backend.embedded.generations import live_layout
 from indexer.backend.embedded.metadata import MetadataStore
 from search_api.app import create_app
+from auth_support import auth
 
 IDENTITY = Path(__file__).parent / "fixtures" / "edge" / "identity"
 
@@ -73,8 +74,8 @@ def test_source_paths_are_absolute_and_prune_works_from_another_directory(
 def test_api_date_filters_outside_the_supported_range_get_422(indexed, encoder, params: dict[str, str]) -> None:
     settings, _ = indexed
     client = TestClient(create_app(settings, encoder=encoder))
-    response = client.get("/search", params={"q": "pneumothorax", **params})
+    response = client.get("/search", params={"q": "pneumothorax", **params}, headers=auth())
     assert response.status_code == 422, response.text
     assert "supported range" in response.text
-    assert client.post("/search", json={"q": "pneumothorax", **params}).status_code == 422
-    assert client.get("/search", params={"q": "pneumothorax", "date_from": "2000-01-01"}).status_code == 200
+    assert client.post("/search", json={"q": "pneumothorax", **params}, headers=auth()).status_code == 422
+    assert client.get("/search", params={"q": "pneumothorax", "date_from": "2000-01-01"}, headers=auth()).status_code == 200

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from auth_support import auth
 from fastapi.testclient import TestClient
 from image_factory import brain_mr, dicom_bomb, doppler_us, png_bomb, png_bytes, write_dicom
 from PIL import Image
@@ -16,12 +17,11 @@ from pydicom.uid import MPEG2MPML
 
 from indexer.pipeline import index_paths
 from indexer.settings import Settings
-from search_api import images as images_module
 from search_api.image_results import image_url
-from search_api.app import ANONYMOUS, create_app
+from search_api.app import create_app
 from conftest import FIG_T01, IMG_MR1, IMG_T001, IMG_T002, IMG_US1, RPT_T001, RPT_T002, write_ct_dicom
 
-USER = {"X-User": "dr.martin"}
+USER = auth("clinician", "dr.martin")  # issue #12: X-User no longer identifies anyone
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,12 @@ def image_index(tmp_path_factory: pytest.TempPathFactory, source_folder: Path, e
 
 @pytest.fixture(scope="module")
 def client(image_index: tuple[Settings, Path], encoder) -> TestClient:
-    return TestClient(create_app(image_index[0], encoder=encoder))
+    return TestClient(create_app(image_index[0], encoder=encoder), headers=USER)
+
+
+@pytest.fixture(scope="module")
+def anonymous(client: TestClient) -> TestClient:
+    return TestClient(client.app)
 
 
 def _source(image_index: tuple[Settings, Path], name: str) -> bytes:
@@ -53,10 +58,6 @@ def _source(image_index: tuple[Settings, Path], name: str) -> bytes:
 
 def _upload(client: TestClient, data: bytes, name: str = "query.dcm", **form) -> object:  # noqa: ANN003
     return client.post("/search/image", files={"file": (name, data, "application/octet-stream")}, data=form, headers=USER)
-
-
-def test_anonymous_name_is_the_apps(client: TestClient) -> None:
-    assert images_module.ANONYMOUS == ANONYMOUS
 
 
 def test_dicom_upload_finds_itself_and_its_report(client: TestClient, image_index: tuple[Settings, Path]) -> None:
@@ -102,7 +103,10 @@ def test_upload_with_text_says_which_text_matched(client: TestClient, image_inde
     body = _upload(client, _source(image_index, "IMG-MR1.dcm"), q="épanchement pleural", limit="10").json()
     by_id = {r["id"]: r for r in body["results"]}
     assert "report_text" in by_id[IMG_T001]["methods"] and "descriptor" in by_id[IMG_T001]["methods"]
-    assert by_id[IMG_MR1]["methods"] == ["descriptor"]
+    # issue #13: the text restricts the results (the brain MR has nothing about a pleural effusion)
+    assert IMG_MR1 not in by_id and all(set(r["methods"]) & {"report_text", "caption", "metadata"} for r in body["results"])
+    unrelated = _upload(client, _source(image_index, "IMG-MR1.dcm"), q="appendicite", limit="10").json()
+    assert unrelated["results"] == []  # no image's report, caption or header says so
 
 
 def test_image_search_is_audited(client: TestClient, image_index: tuple[Settings, Path]) -> None:
@@ -126,19 +130,21 @@ def test_text_search_image_results_say_what_matched(client: TestClient) -> None:
 
 
 def test_thumbnail_requires_identified_user_for_patient_images_and_is_audited(
-    client: TestClient, image_index: tuple[Settings, Path]
+    client: TestClient, anonymous: TestClient, image_index: tuple[Settings, Path]
 ) -> None:
-    denied = client.get(f"/images/{IMG_T001}/thumbnail")
+    denied = anonymous.get(f"/images/{IMG_T001}/thumbnail")
     assert denied.status_code == 401
     response = client.get(f"/images/{IMG_T001}/thumbnail", headers=USER)
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.content))
     assert max(image.size) <= image_index[0].images.thumbnail_size
     assert any(Path(image_index[0].index.dir, "thumbnails").glob("image_1_2_826*.png"))
+    assert response.headers["cache-control"] == "no-store"  # a patient's image: in no cache
     figure = client.get(f"/images/{FIG_T01}/thumbnail")  # not a patient's image
-    assert figure.status_code == 200
-    actions = [(e["action"], e.get("document_id")) for e in client.app.state.audit.entries()]
-    assert ("image_denied", IMG_T001) in actions and ("image_thumbnail", IMG_T001) in actions
+    assert figure.status_code == 200 and figure.headers["cache-control"].startswith("private")
+    entries = client.app.state.audit.entries()
+    assert any(e["action"] == "auth_failed" and e["path"] == f"/images/{IMG_T001}/thumbnail" for e in entries)
+    assert ("image_thumbnail", IMG_T001) in [(e["action"], e.get("document_id")) for e in entries]
 
 
 def test_render_applies_windows_and_frames(client: TestClient) -> None:
@@ -154,7 +160,7 @@ def test_render_applies_windows_and_frames(client: TestClient) -> None:
     assert all(r.status_code == 200 for r in frames)
     assert client.get(f"/images/{IMG_MR1}/render", params={"frame": 5}, headers=USER).status_code == 422
     assert client.get(f"/images/{IMG_T001}/render", params={"window": "rainbow"}, headers=USER).status_code == 422
-    assert client.get(f"/images/{IMG_T001}/render").status_code == 401
+    assert TestClient(client.app).get(f"/images/{IMG_T001}/render").status_code == 401
     assert client.get("/images/NOPE/render", headers=USER).status_code == 404
     assert client.get(f"/images/{RPT_T001}/thumbnail", headers=USER).status_code == 404  # a report, not an image
     renders = [e for e in client.app.state.audit.entries() if e["action"] == "image_render"]

@@ -33,6 +33,7 @@ from indexer.settings import ImageSettings, Settings  # noqa: E402
 from indexer.backend.embedded.generations import live_layout  # noqa: E402
 from search_api.app import create_app  # noqa: E402
 from conftest import write_ct_dicom  # noqa: E402
+from auth_support import auth  # noqa: E402
 
 TINY = {
     "embed_dim": 32,
@@ -119,9 +120,9 @@ def test_pipeline_writes_the_clip_index_incrementally(clip_index: Settings, enco
 
 
 def test_clip_is_a_leg_of_image_and_text_search(clip_index: Settings, encoder) -> None:
-    client = TestClient(create_app(clip_index, encoder=encoder))
+    client = TestClient(create_app(clip_index, encoder=encoder), headers=auth("clinician", "dr"))
     mr = (Path(clip_index.index.dir).parent / "src" / "MR-1.dcm").read_bytes()
-    response = client.post("/search/image", files={"file": ("q.dcm", mr)}, headers={"X-User": "dr"})
+    response = client.post("/search/image", files={"file": ("q.dcm", mr)}, headers=auth("clinician", "dr"))
     assert response.status_code == 200, response.text
     first = response.json()["results"][0]
     from conftest import series_id

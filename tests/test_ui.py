@@ -339,7 +339,7 @@ def test_app_filters_pagination_and_no_duplicate_search(fake_api: FakeApi) -> No
     assert "CR page deux" in _markdown(at)
 
     count = len(fake_api.searches())
-    at.text_input(key="user").input("dr-test").run()  # unrelated rerun, same inputs
+    at.run()  # unrelated rerun, same inputs (the identity box is gone: the user logs in, issue #12)
     assert len(fake_api.searches()) == count
     at.text_input(key="q").input("pneumopathie").run()  # a new query goes back to page 1
     assert fake_api.searches()[-1].url.params["offset"] == "0"
@@ -349,7 +349,7 @@ def test_app_api_error_is_shown(fake_api: FakeApi) -> None:
     at = _app()
     at.text_input(key="q").input("erreur").run()
     assert len(at.error) == 1
-    assert "String should have at most 1000 characters" in at.error[0].value
+    assert "q: au plus 1000 caractères" in at.error[0].value  # issue #13: API errors shown in French
     assert "CR IRM cérébrale" not in _markdown(at)
 
 
@@ -386,8 +386,10 @@ def test_app_unreachable_api(monkeypatch: pytest.MonkeyPatch) -> None:
     patch_client(monkeypatch, refuse)
     at = _app()
     assert at.sidebar.warning and "indisponible" in at.sidebar.warning[0].value
+    # issue #13: a banner says so on every screen, before anything is searched
+    assert len(at.error) == 1 and "Le service de recherche est injoignable" in at.error[0].value
     at.text_input(key="q").input("AVC").run()
-    assert len(at.error) == 1 and "indisponible" in at.error[0].value
+    assert len(at.error) == 2 and "indisponible" in at.error[1].value
 
 
 def test_fake_api_is_json_serialisable() -> None:

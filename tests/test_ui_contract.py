@@ -23,13 +23,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from auth_support import auth, token  # noqa: E402
+
 from search_api.app import create_app  # noqa: E402
 from ui.client import ApiError, ImageHit, MedsearchClient, SearchHit  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def http(indexed, encoder) -> TestClient:  # noqa: ANN001 - conftest fixtures
-    return TestClient(create_app(indexed[0], encoder=encoder))
+    return TestClient(create_app(indexed[0], encoder=encoder), headers=auth("clinician", "dr-contrat"))
 
 
 class ViaTestClient(httpx.BaseTransport):
@@ -47,7 +49,9 @@ class ViaTestClient(httpx.BaseTransport):
 
 @pytest.fixture()
 def client(http: TestClient) -> Iterator[MedsearchClient]:
-    with MedsearchClient("http://testserver", "dr-contrat", 30.0, transport=ViaTestClient(http)) as ui_client:
+    with MedsearchClient(
+        "http://testserver", "dr-contrat", 30.0, transport=ViaTestClient(http), token=token("clinician", "dr-contrat")
+    ) as ui_client:
         yield ui_client
 
 
@@ -56,7 +60,7 @@ def _fields(cls: type) -> set[str]:
 
 
 def test_text_search_fields_are_all_known_to_the_portal(http: TestClient) -> None:
-    body = http.get("/search", params={"q": "épanchement pleural"}, headers={"X-User": "x"}).json()
+    body = http.get("/search", params={"q": "épanchement pleural"}).json()
     assert body["results"]
     for result in body["results"]:
         assert set(result) <= _fields(SearchHit), set(result) - _fields(SearchHit)
@@ -93,6 +97,6 @@ def test_image_search_upload_render_and_refusal(client: MedsearchClient, source_
 
 def test_image_search_fields_are_all_known_to_the_portal(http: TestClient, source_folder: Path) -> None:
     ct = (source_folder / "images" / "IMG-T001.dcm").read_bytes()
-    response = http.post("/search/image", files={"file": ("ct.dcm", ct)}, headers={"X-User": "x"})
+    response = http.post("/search/image", files={"file": ("ct.dcm", ct)})
     results = response.json()["results"]
     assert results and all(set(r) <= _fields(ImageHit) for r in results), set(results[0]) - _fields(ImageHit)

@@ -82,3 +82,19 @@ class ImageFrame:
     def is_hounsfield(self) -> bool:
         """True when values are CT numbers, so the HU window presets apply."""
         return self.modality == "CT" and not self.is_color
+
+
+def limit_side(frame: ImageFrame, max_side: int | None) -> ImageFrame:
+    """*frame* block-averaged by the smallest integer factor that brings its longest side under
+    *max_side* (values stay in modality units, so windows still apply). Decoding is bounded by the
+    declared-size checks; this bounds everything after it (descriptors, thumbnails, renders)."""
+    if not max_side or max(frame.height, frame.width) <= max_side:
+        return frame
+    import dataclasses
+
+    factor = -(-max(frame.height, frame.width) // max_side)
+    h, w = frame.height // factor * factor, frame.width // factor * factor
+    pixels = frame.pixels[:h, :w]
+    shape = (h // factor, factor, w // factor, factor) + pixels.shape[2:]
+    reduced = pixels.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+    return dataclasses.replace(frame, pixels=np.ascontiguousarray(reduced, dtype=np.float32))

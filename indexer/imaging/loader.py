@@ -13,8 +13,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .dicom_pixels import DEFAULT_LIMITS, DecodeLimits, load_dicom_frame
 from .errors import ImageReadError
-from .frame import ImageFrame
-from .raster import load_raster
+from .frame import ImageFrame, limit_side
+from .raster import MAX_WORKING_SIDE, load_raster
 
 
 def is_dicom_file(path: str | os.PathLike[str]) -> bool:
@@ -35,13 +35,13 @@ def load_image(
 ) -> ImageFrame:
     """Load a DICOM or raster image file as an :class:`ImageFrame`."""
     if is_dicom_file(path):
-        return load_dicom_frame(path, frame, limits=limits)
+        return limit_side(load_dicom_frame(path, frame, limits=limits), MAX_WORKING_SIDE)
     try:
         with Image.open(path):
             pass
     except (UnidentifiedImageError, OSError):
         try:
-            return load_dicom_frame(path, frame, limits=limits)
+            return limit_side(load_dicom_frame(path, frame, limits=limits), MAX_WORKING_SIDE)
         except ImageReadError as exc:
             if exc.reason.startswith("not a DICOM file"):
                 raise ImageReadError("not a DICOM file nor an image Pillow can read", str(path)) from exc

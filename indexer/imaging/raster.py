@@ -19,6 +19,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import ImageReadError
 from .frame import MONOCHROME2, RGB, ImageFrame, Window
 
+#: Longest side, in pixels, of the frame handed to descriptors, thumbnails and rendering. A 143 kB PNG
+#: can declare 7000×7000 pixels: decoded to float32 RGB that is 588 MB, and every later step copies
+#: it (it took the API from 1 to 5 GB). JPEGs are decoded at a reduced scale directly (``draft``),
+#: other formats are box-reduced right after decoding, before the float conversion.
+MAX_WORKING_SIDE = 2048
+
 _GREY_MODES = {"1": 1, "L": 8, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
 
 
@@ -27,6 +33,7 @@ def load_raster(
     frame: int | None = None,
     *,
     max_pixels: int | None = None,
+    max_side: int | None = MAX_WORKING_SIDE,
 ) -> ImageFrame:
     """Decode one frame (default: the middle one) of a raster image file.
 
@@ -54,8 +61,10 @@ def load_raster(
                 if not 0 <= index < n_frames:
                     raise ImageReadError(f"frame {index} out of range: the image has {n_frames} frame(s)", label)
                 image.seek(index)
+                if max_side and max(width, height) > max_side and image.format == "JPEG":
+                    image.draft(image.mode, (max_side, max_side))  # DCT scaling: never decoded at full size
                 image.load()
-                return _to_frame(ImageOps.exif_transpose(image), n_frames, index, label)
+                return _to_frame(_reduced(ImageOps.exif_transpose(image), max_side), n_frames, index, label)
     except ImageReadError:
         raise
     except UnidentifiedImageError as exc:
@@ -65,6 +74,16 @@ def load_raster(
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         # Pillow reports a cut file as OSError("image file is truncated ...").
         raise ImageReadError(f"truncated or corrupt image: {exc}", label) from exc
+
+
+def _reduced(image: Image.Image, max_side: int | None) -> Image.Image:
+    """Box-reduce by the smallest integer factor that brings the longest side under *max_side*."""
+    if not max_side or max(image.size) <= max_side:
+        return image
+    factor = -(-max(image.size) // max_side)
+    if image.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "F", "I;16"):
+        image = image.convert("RGB")
+    return image.reduce(factor)
 
 
 def _to_frame(image: Image.Image, n_frames: int, index: int, label: str) -> ImageFrame:

@@ -33,6 +33,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from indexer.crashpoints import crash_point
 from indexer.settings import DenseSettings
 from indexer.backend.embedded.layout import atomic_write_bytes
 
@@ -129,6 +130,7 @@ class DenseIndex:
         else:
             return False
         self._index = build_ivf(vectors, ids, self.settings)
+        crash_point("dense.converted")  # IVF built in memory, not yet written
         return True
 
     def needs_retraining(self) -> bool:

@@ -134,14 +134,17 @@ class Generations:
             pass  # a read-only index folder: readers cannot mark, keep_generations still protects them
 
     # -- writing ---------------------------------------------------------------------------------
-    def discard_leftovers(self) -> list[Path]:
+    def discard_leftovers(self, keep: Path | None = None) -> list[Path]:
         """Remove what crashed runs left: staging folders of dead processes, and numbered folders above
-        ``CURRENT`` (renamed but never published). Returns what was removed."""
+        ``CURRENT`` (renamed but never published). *keep*: a staging folder being resumed. Returns what
+        was removed."""
         removed: list[Path] = []
         if not self.folder.is_dir():
             return removed
         live = self.current()
         for path in self.folder.iterdir():
+            if keep is not None and path == keep:
+                continue
             if path.name.startswith(STAGING_PREFIX):
                 pid = path.name[len(STAGING_PREFIX) :].split("-", 1)[0]
                 if pid.isdigit() and int(pid) != os.getpid() and _process_alive(int(pid)):

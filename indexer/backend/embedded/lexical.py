@@ -20,6 +20,8 @@ from pathlib import Path
 
 import tantivy
 
+from indexer.crashpoints import crash_point
+
 from indexer.schema import Document, Passage
 from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
 from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit
@@ -31,7 +33,7 @@ EXPANSION_BOOST = 0.7  # a synonym or expanded abbreviation counts a little less
 #: context status → lexical field prefix
 CONTEXT_FIELDS = {"affirmed": "body", "hypothetical": "hyp", "negated": "neg", "family": "fam"}
 #: field prefix → weight when searched
-FIELD_BOOSTS = {"body": 1.0, "hyp": 0.6, "neg": 1.0, "fam": 1.0}
+FIELD_BOOSTS = {"body": 1.0, "hyp": 0.25, "neg": 1.0, "fam": 1.0}  # hyp: a suspected finding ranks below an affirmed one (#14)
 DEFAULT_STATUSES: tuple[str, ...] = ("affirmed", "hypothetical")
 #: ``access`` value of documents without a patient: visible whatever the access restriction
 OPEN_ACCESS = "open"
@@ -112,6 +114,7 @@ class LexicalIndex:
     def commit(self) -> None:
         if self._writer is not None:
             self._writer.commit()
+            crash_point("lexical.committed")  # before segment merges finish
             self._writer.wait_merging_threads()
             self._writer = None
         self._index.reload()

@@ -28,6 +28,7 @@ from indexer.backend.embedded.generations import Generations
 from indexer.backend.embedded.image_vectors import ImageVectorIndex
 from indexer.backend.embedded.layout import FORMAT_VERSION, IndexLayout, Manifest
 from indexer.backend.embedded.lexical import LexicalIndex
+from indexer.backend.embedded.resume import MARKER, adopt, find_resumable, repair, write_marker
 from indexer.backend.embedded.metadata import MetadataStore
 from indexer.crashpoints import crash_point
 
@@ -42,7 +43,6 @@ class EmbeddedWriter(IndexWriter):
         self.rebuild = rebuild
         self.published = False
         generations.root.mkdir(parents=True, exist_ok=True)
-        generations.discard_leftovers()
         live = generations.current()
         live_manifest = generations.layout(live).read_manifest() if live is not None else None
         if live_manifest is not None and not rebuild:
@@ -57,9 +57,34 @@ class EmbeddedWriter(IndexWriter):
                     f"configured encoder is {encoder} ({dim}-d). Re-run with --rebuild."
                 )
         self._legacy = generations.is_legacy()
-        self.staging = generations.stage(None if rebuild else live)
+        base = None if rebuild else live
+        # a killed run that started from the same point is resumed from its last committed batch
+        resumable = find_resumable(generations, base, rebuild, encoder, dim)
+        if resumable is not None:
+            try:
+                self.staging = adopt(resumable)
+            except OSError:  # another run adopted it first: start afresh
+                resumable = None
+        if resumable is not None:
+            generations.discard_leftovers(keep=self.staging)
+            self.resumed_from: list[str] | None = repair(IndexLayout(self.staging), dim)
+        else:
+            generations.discard_leftovers()
+            self.staging = generations.stage(base)
+            write_marker(self.staging, base, rebuild, encoder, dim)
+            self.resumed_from = None
         self.layout = IndexLayout(self.staging)
         self.metadata = MetadataStore(self.layout.metadata)
+        # what the run changes is counted against the generation it started from: a resumed run's
+        # staging already holds the killed run's batches, the live generation does not
+        if self.resumed_from is not None and base is not None:
+            live_store = MetadataStore(generations.layout(base).metadata, readonly=True)
+            self._baseline = (live_store.content_hashes(), live_store.source_paths())
+            live_store.close()
+        elif self.resumed_from is not None:
+            self._baseline = ({}, {})
+        else:
+            self._baseline = (self.metadata.content_hashes(), self.metadata.source_paths())
         self.lexical = LexicalIndex(self.layout.lexical)
         self.dense = DenseIndex.load(self.layout.dense, dim, settings.dense)
         base = live_manifest if live_manifest is not None and not rebuild else Manifest.new(encoder, dim)
@@ -77,6 +102,11 @@ class EmbeddedWriter(IndexWriter):
 
     def source_paths(self) -> dict[str, str]:
         return self.metadata.source_paths()
+
+    def baseline(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(content hashes, source paths) of the generation this run started from, for the run's
+        counts: equal to :meth:`content_hashes` at the start, except in a resumed run."""
+        return self._baseline
 
     # -- text stores ---------------------------------------------------------------------------
     def remove_documents(self, doc_ids: Iterable[str]) -> int:
@@ -150,7 +180,9 @@ class EmbeddedWriter(IndexWriter):
         self.lexical.commit()
         crash_point("commit.after_lexical")
         self.dense.save(self.layout.dense)
+        crash_point("commit.after_dense")
         self.metadata.commit()
+        crash_point("commit.after_metadata")
         for space in sorted(self._images_changed):
             self._images[space].save(self.layout.image_vectors(space))
         self._images_changed.clear()
@@ -161,6 +193,7 @@ class EmbeddedWriter(IndexWriter):
 
         self.commit()
         self.metadata.finalise()
+        (self.staging / MARKER).unlink(missing_ok=True)  # a published generation is not resumable
         number = self.generations.next_number()
         manifest = self.manifest.touched().model_copy(update={"generation": number, "next_pid": self._next_pid})
         self.layout.write_manifest(manifest)

@@ -1,0 +1,181 @@
+"""Leak rate of the researchers' de-identified view on the whole demo corpus (issue #12 item 3).
+
+The demo generator knows every identifier it wrote: each patient's IPP, given and family name and
+birth date (``indexer.demo.model.plan_cohort``, same seed as ``medsearch demo-corpus``), and the
+staff names it draws (« Dr Prénom Nom » from its name lists). This script reads the whole corpus
+*through the API as a researcher*: every document is reached by paging dense searches (a dense leg
+ranks every passage), then read with ``GET /documents/{id}``; a set of labelled physician queries
+adds hybrid results (titles, snippets, linked reports). In everything returned it counts:
+
+* patient names: given + family name together (either order, any case), or the family name in
+  capitals as letters write it (« M. BONNET Denis »);
+* staff names: « Dr/Pr <first name> <last name> » with names from the generator's lists;
+* IPPs: any patient id of the cohort, anywhere (ids, urls, text);
+* exact birth dates: in every format the generator writes (ISO, dd/mm/yyyy, yyyymmdd).
+
+The same run as a clinician is the control: it must find the identifiers (the measure can fail).
+
+    python -m eval.deid_leak --index var/index --corpus data/demo [--queries 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def _identifiers(seed: int, n_patients: int) -> tuple[dict[str, re.Pattern[str]], dict[str, tuple[str, ...]]]:
+    from indexer.demo import vocabulary as V
+    from indexer.demo.model import plan_cohort
+
+    cohort = plan_cohort(seed, n_patients)
+
+    def alternation(words: set[str], flags: int = 0) -> re.Pattern[str]:
+        return re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b", flags)
+
+    full = {rf"{re.escape(p.given)}\s+{re.escape(p.family_name)}" for p in cohort.patients}
+    full |= {rf"{re.escape(p.family_name)}\s+{re.escape(p.given)}" for p in cohort.patients}
+    firsts = "|".join(map(re.escape, V.FIRST_NAMES_F + V.FIRST_NAMES_M))
+    lasts = "|".join(map(re.escape, V.LAST_NAMES))
+    return {  # one pattern per kind of identifier: a document is scanned five times, not 1,000
+        "patient_full_name": alternation(full, re.IGNORECASE),
+        "patient_family_name_caps": alternation({re.escape(p.family_name.upper()) for p in cohort.patients}),
+        "ipp": alternation({re.escape(p.ipp) for p in cohort.patients}),
+        "staff_name": re.compile(rf"\b(?:Dr|Pr)\.?\s+(?:{firsts})\s+(?:{lasts})\b"),
+    }, {  # each patient's own birth date, as the generator writes it (another patient's may equal a shifted date)
+        p.ipp: (p.birth.isoformat(), p.birth.strftime("%d/%m/%Y"), p.birth.strftime("%Y%m%d")) for p in cohort.patients
+    }
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def count_leaks(blob: str, ids: tuple[dict[str, Any], dict[str, tuple[str, ...]]], patient: str | None) -> Counter:
+    """Identifier occurrences in *blob*, a text of *patient*'s (real id; None: no patient)."""
+    patterns, births = ids
+    found = Counter({name: len(pattern.findall(blob)) for name, pattern in patterns.items()})
+    found["birth_date"] = sum(blob.count(form) for form in births.get(patient or "", ()))
+    return found
+
+
+def crawl(client: TestClient, headers: dict[str, str], queries: list[str]) -> tuple[dict[str, Any], list[Any]]:
+    """Every document reachable by the caller (paged dense searches + document reads) and hybrid results."""
+    seen: dict[str, Any] = {}
+    results: list[Any] = []
+    offset = 0
+    while True:
+        page = client.get("/search", params={"q": "patient", "mode": "dense", "limit": 100, "offset": offset}, headers=headers)
+        page.raise_for_status()
+        body = page.json()
+        results += body["results"]
+        for r in body["results"]:
+            seen.setdefault(r["id"], None)
+        offset += 100
+        if not body["results"] or offset > 10_000:  # total grows with depth: page until a page is empty
+            break
+    for q in queries:
+        body = client.get("/search", params={"q": q, "limit": 50}, headers=headers)
+        body.raise_for_status()
+        results += body.json()["results"]
+    for doc_id in list(seen):
+        response = client.get(f"/documents/{doc_id}", headers=headers)
+        response.raise_for_status()
+        seen[doc_id] = response.json()
+    return seen, results
+
+
+def measure(
+    client: TestClient, headers: dict[str, str], ids: Any, queries: list[str], real_patient: Callable[[str | None], str | None]
+) -> dict[str, Any]:
+    """Crawl as the caller of *headers*; *real_patient* maps the patient id the caller sees to the real one."""
+    documents, results = crawl(client, headers, queries)
+    per_doc = {
+        doc_id: count_leaks("\n".join(_texts(doc)) + "\n" + doc_id, ids, real_patient(doc.get("patient_id")))
+        for doc_id, doc in documents.items()
+    }
+    patient_docs = [d for d, doc in documents.items() if doc.get("patient_id")]
+    totals: Counter = Counter()
+    for leaks in per_doc.values():
+        totals.update(leaks)
+    for result in results:
+        totals.update(count_leaks("\n".join(_texts(result)), ids, real_patient(result.get("patient_id"))))
+    leaking = [d for d, leaks in per_doc.items() if sum(leaks.values())]
+    return {
+        "documents_read": len(documents),
+        "patient_documents_read": len(patient_docs),
+        "search_results_checked": len(results),
+        "documents_with_a_leak": len(leaking),
+        "leak_rate": round(len(leaking) / max(1, len(patient_docs)), 4),
+        "identifier_occurrences": dict(sorted(totals.items())),
+        "examples": leaking[:5],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=Path("var/index"))
+    parser.add_argument("--corpus", type=Path, default=Path("data/demo"), help="demo corpus (for its query set)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--patients", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=40, help="labelled queries run in hybrid mode as well")
+    parser.add_argument("--json", type=Path, default=None, help="write the report here too")
+    args = parser.parse_args(argv)
+
+    import yaml
+
+    from indexer.settings import Settings
+    from search_api.app import create_app
+    from search_api.security.deid import Deidentifier
+    from search_api.security.secrets import pseudonym_key, signing_key
+    from search_api.security.tokens import issue_token
+
+    scratch = Path(tempfile.mkdtemp(prefix="medsearch-deid-"))
+    settings = Settings(
+        index={"dir": args.index}, api={"audit_log": scratch / "audit.log"},
+        security={"secrets_dir": scratch / "secrets", "rate_limit_per_minute": 0},
+    )
+    queries_file = Path(__file__).with_name("queries.yaml")
+    queries = [q["query"] for q in yaml.safe_load(queries_file.read_text(encoding="utf-8"))["queries"]][: args.queries]
+    ids = _identifiers(args.seed, args.patients)
+    key = signing_key(settings.security.secrets_dir)
+
+    def bearer(role: str) -> dict[str, str]:
+        return {"Authorization": "Bearer " + issue_token(key, settings.security.local_issuer, f"eval-{role}", [role], 120)}
+
+    started = time.perf_counter()
+    # the evaluator holds the pseudonym key (it made the secrets dir): it can map pseudonyms back to
+    # check each document against its own patient's birth date; the researcher cannot
+    pseudonyms = Deidentifier(pseudonym_key(settings.security.secrets_dir), list(ids[1]))
+    with TestClient(create_app(settings)) as client:
+        report = {
+            "researcher": measure(client, bearer("researcher"), ids, queries, lambda p: pseudonyms.real_patient(p or "")),
+            "clinician (control)": measure(client, bearer("clinician"), ids, queries, lambda p: p),
+        }
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    researcher = report["researcher"]
+    return 0 if researcher["documents_with_a_leak"] == 0 and not any(researcher["identifier_occurrences"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Structured logs for indexing jobs: one line per event, plain text or JSON (``jobs.log_format``).
+
+A nightly job's output is read by log collectors (journald, Kubernetes, Loki...), not by a person
+watching a terminal: with ``json`` every line is one object with the event name and its fields
+(job id, source, counts, and one ``file_skipped`` event per file that could not be read).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+LOGGER = "medsearch.jobs"
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"time", "level", "logger", "event", ...fields}`` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{k}={v}" for k, v in getattr(record, "fields", {}).items())
+        line = f"{datetime.fromtimestamp(record.created).isoformat(timespec='seconds')} {record.levelname:<7} {record.getMessage()} {fields}".rstrip()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(fmt: str = "text", level: str = "INFO") -> logging.Logger:
+    """Send the jobs logger to stderr in *fmt* (``text`` or ``json``); idempotent."""
+    logger = logging.getLogger(LOGGER)
+    for handler in list(logger.handlers):
+        if getattr(handler, "_medsearch", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler._medsearch = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    return logger
+
+
+def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
+    """Log event *name* with structured *fields*."""
+    logger.log(level, name, extra={"fields": fields})

@@ -1,0 +1,347 @@
+"""Cohorts: patients found by combined criteria, kept, re-run and exported (``/cohorts...``).
+
+A physician describes a cohort (criteria combining queries with structured filters, a sex, an
+optional time relation), looks at the patients with the evidence for each criterion, includes or
+excludes patients by hand, names and saves it, re-runs it later (patients absent from the previous
+run are flagged ``new``) and exports it as CSV or Excel, one row per patient. Saved cohorts belong
+to their owner (:func:`search_api.scope.current_user`); evaluation reads documents through
+:func:`search_api.scope.request_scope`'s filter only.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
+import csv
+import datetime as dt
+import html
+import io
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from indexer.backend.filters import DocumentFilter
+from indexer.schema import DocumentKind
+from indexer.settings import Settings
+from search_api.audit import AuditLog
+from search_api.cohort_engine import CohortMember, evaluate
+from search_api.models import MAX_QUERY_CHARS
+from search_api.scope import ANONYMOUS, current_user, request_scope
+from search_api.user_data import UserDataStore
+
+MAX_CRITERIA = 10
+
+
+class CohortCriterion(BaseModel):
+    """One criterion: a query and/or constraints on a document of the patient."""
+
+    label: str = Field(default="", max_length=200, description="Name shown in the results and exports")
+    include: Literal["must", "must_not"] = Field(default="must", description="Patients must (not) have such a document")
+    q: str | None = Field(
+        default=None, description="Query in medical language; « sans X » / « pas de X » asks for negated findings",
+        examples=["embolie pulmonaire"],
+    )
+    include_negated: bool = Field(default=False, description="Also count negated mentions (default: affirmed only)")
+    expand: bool = Field(default=True, description="Expand abbreviations and synonyms")
+    kinds: list[DocumentKind] = Field(default_factory=list)
+    departments: list[str] = Field(default_factory=list, description="Care units (any of them)")
+    modalities: list[str] = Field(default_factory=list, description="Image modalities (CT, MR, CR...)")
+    body_parts: list[str] = Field(default_factory=list, description="DICOM body parts (CHEST, HEAD...)")
+    date_from: dt.date | None = Field(default=None, description="Document (exam, stay) dated on or after")
+    date_to: dt.date | None = None
+    age_min: int | None = Field(default=None, ge=0, le=130, description="Age at the document date, at least")
+    age_max: int | None = Field(default=None, ge=0, le=130)
+
+    @field_validator("q")
+    @classmethod
+    def _query(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if len(value) > MAX_QUERY_CHARS:
+            raise ValueError(f"la requête est trop longue ({len(value)} caractères, au plus {MAX_QUERY_CHARS})")
+        return value or None
+
+    @model_validator(mode="after")
+    def _something(self) -> "CohortCriterion":
+        if not (self.q or self.kinds or self.departments or self.modalities or self.body_parts or self.date_from
+                or self.date_to or self.age_min is not None or self.age_max is not None):
+            raise ValueError("un critère doit avoir une requête ou au moins un filtre")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from doit précéder date_to")
+        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
+            raise ValueError("age_min doit être inférieur ou égal à age_max")
+        return self
+
+
+class TimeRelation(BaseModel):
+    """Criterion ``then`` satisfied within ``within_days`` days after criterion ``first`` (0-based)."""
+
+    first: int = Field(ge=0)
+    then: int = Field(ge=0)
+    within_days: int = Field(ge=0, le=36500)
+
+
+class CohortDefinition(BaseModel):
+    name: str = Field(default="", max_length=200)
+    criteria: list[CohortCriterion] = Field(min_length=1, max_length=MAX_CRITERIA)
+    sex: Literal["male", "female"] | None = None
+    relation: TimeRelation | None = None
+    included: list[str] = Field(default_factory=list, description="Patients added by hand")
+    excluded: list[str] = Field(default_factory=list, description="Patients removed by hand")
+
+    @model_validator(mode="after")
+    def _relation_refers_to_criteria(self) -> "CohortDefinition":
+        if not any(c.include == "must" for c in self.criteria):
+            raise ValueError("au moins un critère doit être obligatoire (include = must)")
+        if self.relation is not None:
+            for index in (self.relation.first, self.relation.then):
+                if index >= len(self.criteria) or self.criteria[index].include != "must":
+                    raise ValueError(f"la relation temporelle désigne le critère {index}, qui n'est pas un critère obligatoire")
+        return self
+
+
+class EvidenceOut(BaseModel):
+    criterion: int
+    label: str
+    doc_id: str
+    title: str
+    kind: str
+    date: dt.date | None
+    snippet: str = Field(description="HTML: matched terms in <mark> (empty for filter-only criteria)")
+    url: str
+
+
+class CohortPatient(BaseModel):
+    patient_id: str
+    sex: str | None = None
+    age: int | None = None
+    by_hand: bool = Field(default=False, description="Included by hand, not by the criteria")
+    new: bool = Field(default=False, description="Not in the saved cohort's previous run")
+    evidence: list[EvidenceOut]
+
+
+class CohortResult(BaseModel):
+    name: str
+    total: int
+    patients: list[CohortPatient]
+    excluded: list[str] = Field(description="Patients the criteria found and a physician excluded by hand")
+    new: int = 0
+    left: list[str] = Field(default_factory=list, description="Patients of the previous run no longer in the cohort")
+
+
+class SavedCohort(BaseModel):
+    id: int
+    name: str
+    definition: CohortDefinition
+    members: list[str]
+    created_at: str
+    updated_at: str
+    last_run_at: str | None = None
+
+
+class SaveCohort(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    definition: CohortDefinition
+
+
+def _label(definition: CohortDefinition, index: int) -> str:
+    criterion = definition.criteria[index]
+    return criterion.label or criterion.q or f"critère {index + 1}"
+
+
+def _result(definition: CohortDefinition, members: list[CohortMember], excluded: list[str], previous: list[str] | None) -> CohortResult:
+    before = set(previous) if previous is not None else None
+    patients = [
+        CohortPatient(
+            patient_id=m.patient_id, sex=m.sex, age=m.age, by_hand=m.by_hand,
+            new=before is not None and m.patient_id not in before,
+            evidence=[
+                EvidenceOut(
+                    criterion=i, label=_label(definition, i), doc_id=e.doc_id, title=e.title, kind=e.kind, date=e.date,
+                    snippet=e.snippet, url=f"/documents/{e.doc_id}",
+                )
+                for i, evidence in sorted(m.evidence.items())
+                for e in evidence
+            ],
+        )
+        for m in members
+    ]
+    current = {p.patient_id for p in patients}
+    return CohortResult(
+        name=definition.name, total=len(patients), patients=patients, excluded=excluded,
+        new=sum(p.new for p in patients), left=sorted(before - current) if before is not None else [],
+    )
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(snippet: str) -> str:
+    """A snippet's text without its ``<mark>`` tags, unescaped: what a spreadsheet cell shows."""
+    return html.unescape(_TAG.sub("", snippet)).strip()
+
+
+def export_rows(definition: CohortDefinition, result: CohortResult) -> tuple[list[str], list[list[Any]]]:
+    """One row per patient: id, sex, age, how included, then per criterion its first document,
+    date and passage."""
+    header = ["patient_id", "sexe", "age", "inclusion", "nouveau"]
+    for i in range(len(definition.criteria)):
+        label = _label(definition, i)
+        header += [f"{label} : document", f"{label} : date", f"{label} : extrait"]
+    rows = []
+    for patient in result.patients:
+        row: list[Any] = [
+            patient.patient_id, {"male": "homme", "female": "femme"}.get(patient.sex or "", ""),
+            patient.age if patient.age is not None else "", "manuelle" if patient.by_hand else "critères",
+            "oui" if patient.new else "",
+        ]
+        for i in range(len(definition.criteria)):
+            first = next((e for e in patient.evidence if e.criterion == i), None)
+            row += [first.doc_id, first.date.strftime("%d/%m/%Y") if first.date else "", plain(first.snippet)] if first else ["", "", ""]
+        rows.append(row)
+    return header, rows
+
+
+def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")  # French Excel opens « ; »-separated files directly
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8 accents right
+
+
+def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = (re.sub(r"[\[\]:*?/\\]", " ", title) or "Cohorte")[:31]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog, store: UserDataStore | None = None) -> APIRouter:
+    router = APIRouter(tags=["cohorts"])
+    holder: dict[str, UserDataStore] = {"store": store} if store else {}
+
+    def data() -> UserDataStore:
+        if "store" not in holder:
+            holder["store"] = UserDataStore(settings.api.user_data)
+        return holder["store"]
+
+    def owner(who: str) -> str:
+        if who == ANONYMOUS:
+            raise HTTPException(status_code=401, detail="les cohortes portent sur des patients : identifiez-vous (en-tête X-User)")
+        return who
+
+    def saved(who: str, cohort_id: int) -> dict[str, Any]:
+        found = data().cohort(owner(who), cohort_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
+        return found
+
+    def run(definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None) -> CohortResult:
+        search_engine = engine()
+        search_engine.refresh_if_changed()
+        members, excluded = evaluate(search_engine, definition, scope)
+        return _result(definition, members, excluded, previous)
+
+    def client(http: Request) -> str | None:
+        return http.client.host if http.client else None
+
+    @router.post("/cohorts/evaluate", response_model=CohortResult)
+    def evaluate_cohort(
+        definition: CohortDefinition, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+    ) -> CohortResult:
+        """Patients satisfying a (not yet saved) definition, with the evidence for each criterion."""
+        result = run(definition, scope, None)
+        audit.record(owner(who), "cohort_evaluate", definition=definition.model_dump(mode="json"),
+                     returned=[p.patient_id for p in result.patients], client=client(http))
+        return result
+
+    @router.get("/cohorts", response_model=list[SavedCohort])
+    def list_cohorts(who: Annotated[str, Depends(current_user)]) -> list[dict[str, Any]]:
+        """The caller's saved cohorts."""
+        return data().cohorts(owner(who))
+
+    @router.post("/cohorts", response_model=SavedCohort, status_code=201)
+    def save_cohort(
+        body: SaveCohort, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+    ) -> dict[str, Any]:
+        """Name and save a cohort (its current members are the reference for the next run's « new »)."""
+        definition = body.definition.model_copy(update={"name": body.name})
+        result = run(definition, scope, None)
+        stored = data().add_cohort(owner(who), body.name.strip(), definition.model_dump(mode="json"),
+                                   [p.patient_id for p in result.patients])
+        audit.record(who, "cohort_save", cohort_id=stored["id"], members=stored["members"], client=client(http))
+        return stored
+
+    @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
+    def get_cohort(cohort_id: int, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+        return saved(who, cohort_id)
+
+    @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
+    def update_cohort(cohort_id: int, body: SaveCohort, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+        """Change a saved cohort's name or definition (e.g. patients included or excluded by hand)."""
+        saved(who, cohort_id)
+        definition = body.definition.model_copy(update={"name": body.name})
+        return data().update_cohort(who, cohort_id, name=body.name.strip(), definition=definition.model_dump(mode="json"))  # type: ignore[return-value]
+
+    @router.delete("/cohorts/{cohort_id}", status_code=204)
+    def delete_cohort(cohort_id: int, who: Annotated[str, Depends(current_user)]) -> None:
+        if not data().delete_cohort(owner(who), cohort_id):
+            raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
+
+    @router.post("/cohorts/{cohort_id}/run", response_model=CohortResult)
+    def rerun_cohort(
+        cohort_id: int, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+    ) -> CohortResult:
+        """Re-run a saved cohort on today's index: patients absent from the previous run are ``new``."""
+        stored = saved(who, cohort_id)
+        definition = CohortDefinition.model_validate(stored["definition"])
+        result = run(definition, scope, stored["members"])
+        data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients])
+        audit.record(who, "cohort_run", cohort_id=cohort_id, returned=[p.patient_id for p in result.patients],
+                     new=[p.patient_id for p in result.patients if p.new], client=client(http))
+        return result
+
+    @router.get(
+        "/cohorts/{cohort_id}/export",
+        response_class=Response,
+        responses={200: {"content": {_MEDIA["csv"]: {}, _MEDIA["xlsx"]: {}}, "description": "One row per patient"}},
+    )
+    def export_cohort(
+        cohort_id: int, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        format: Annotated[Literal["csv", "xlsx"], Query(description="csv (« ; », UTF-8) or xlsx (Excel)")] = "csv",
+    ) -> Response:
+        """The saved cohort, evaluated now, as a spreadsheet: one row per patient."""
+        stored = saved(who, cohort_id)
+        definition = CohortDefinition.model_validate(stored["definition"])
+        result = run(definition, scope, stored["members"])
+        header, rows = export_rows(definition, result)
+        body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
+        filename = re.sub(r"[^\w.-]+", "_", stored["name"]).strip("_") or f"cohorte-{cohort_id}"
+        audit.record(who, "cohort_export", cohort_id=cohort_id, format=format,
+                     patients=[p.patient_id for p in result.patients], client=client(http))
+        return Response(body, media_type=_MEDIA[format],
+                        headers={"Content-Disposition": f'attachment; filename="{filename}.{format}"'})
+
+    return router

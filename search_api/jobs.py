@@ -1,0 +1,39 @@
+"""``GET /jobs``: the indexing runs (start, end, status, counts, errors, generation published).
+
+Read from the job history beside the index (:mod:`indexer.jobs.history`), so the API shows what the
+scheduler, CronJobs and manual runs did without talking to them. Operational data: the security
+work makes this router admin-only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from indexer.jobs.history import JobHistory, JobRecord
+from indexer.settings import Settings
+
+
+def jobs_router(settings: Settings) -> APIRouter:
+    router = APIRouter(tags=["jobs"])
+
+    def history() -> JobHistory:
+        return JobHistory.for_index(settings.index.dir)
+
+    @router.get("/jobs", response_model=list[JobRecord])
+    def list_jobs(
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        source: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> list[JobRecord]:
+        """Most recent runs first; ``status`` is running, succeeded, failed, skipped (index busy) or crashed."""
+        return history().list(limit=limit, source=source)
+
+    @router.get("/jobs/{job_id}", response_model=JobRecord)
+    def get_job(job_id: int) -> JobRecord:
+        record = history().get(job_id)
+        if record is None:
+            raise HTTPException(status_code=404, detail=f"no job {job_id}")
+        return record
+
+    return router

@@ -1,0 +1,407 @@
+"""Patient-centred views: a patient's identity and timeline, and search results grouped by patient.
+
+``GET /patients/{id}`` (identity block, age, sex, counts, stays), ``GET /patients/{id}/timeline``
+(every document of the patient, dated, grouped by stay, with the current query's matches marked) and
+``GET/POST /search/patients`` (patients ranked by their best documents, with exact counts).
+
+Every endpoint reads documents through :func:`search_api.scope.request_scope`'s filter, combined
+with the user's own: a patient outside the caller's scope is simply not found, and counts never
+include what the caller may not see.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from indexer.backend.filters import DocumentFilter
+from indexer.schema import Document, DocumentKind
+from search_api.audit import AuditLog
+from search_api.image_results import image_url
+from search_api.matching import DocumentMatches, exact_matches
+from search_api.models import MAX_LIMIT, QueryInterpretation, SearchRequest
+from search_api.patient_data import (
+    age_at,
+    body_part_of,
+    department_of,
+    documents_where,
+    identity_of,
+    stay_of,
+    stays_of,
+)
+from search_api.query_plan import plan_query
+from search_api.scope import ANONYMOUS, IdentityPolicy, current_user, identity_policy, request_scope, within_scope
+from search_api.snippets import contextual_snippet, match_spans, query_terms
+from indexer.clinical import ExpandedTerm
+
+
+class PatientIdentity(BaseModel):
+    """What the caller may see of who the patient is (fields may be withheld: None)."""
+
+    name: str | None = None
+    birth_date: dt.date | None = None
+    sex: Literal["male", "female"] | None = None
+    age: int | None = Field(default=None, description="Age today, in whole years")
+
+
+class Stay(BaseModel):
+    """A stay (FHIR encounter): the timeline groups documents under it by date."""
+
+    id: str
+    label: str | None = Field(default=None, description="Encounter class (hospitalisation, urgences...)")
+    start: dt.date | None = None
+    end: dt.date | None = None
+    reason: str | None = None
+    unit: str | None = Field(default=None, description="Care unit")
+
+
+class PatientResponse(BaseModel):
+    patient_id: str
+    identity: PatientIdentity
+    documents: int
+    by_kind: dict[str, int]
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    stays: list[Stay]
+    departments: list[str]
+
+
+class TimelineEntry(BaseModel):
+    id: str
+    kind: DocumentKind
+    title: str
+    date: dt.date | None
+    modality: str | None = None
+    body_part: str | None = None
+    department: str | None = None
+    age: int | None = Field(default=None, description="The patient's age at the document date")
+    stay_id: str | None = None
+    url: str
+    thumbnail_url: str | None = None
+    entry: str | None = Field(
+        default=None, description="For a record's own dated entries (problem, result, exam): which; the id is the record's"
+    )
+    matched: bool = Field(default=False, description="The document contains the query's terms")
+    snippet: str | None = Field(default=None, description="HTML: the matched passage (matched documents only)")
+    context: str | None = None
+
+
+class TimelineGroup(BaseModel):
+    """Documents of one stay, or (``stay`` None) dated outside any known stay."""
+
+    stay: Stay | None = None
+    entries: list[TimelineEntry]
+
+
+class TimelineResponse(BaseModel):
+    patient_id: str
+    query: str | None = None
+    total: int = Field(description="Documents on the timeline (after the kind filter)")
+    matched: int = Field(description="Of those, documents containing the query's terms")
+    groups: list[TimelineGroup] = Field(description="Most recent first; undated documents last")
+
+
+class PatientHit(BaseModel):
+    """One of a patient's best documents for the query."""
+
+    id: str
+    kind: DocumentKind
+    title: str
+    date: dt.date | None
+    snippet: str
+    context: str | None = None
+    url: str
+    semantic_only: bool = Field(default=False, description="Found by meaning only: the query's words are not in it")
+
+
+class PatientResult(BaseModel):
+    patient_id: str
+    rank: int
+    matching_documents: int = Field(description="Exact number of the patient's documents containing the query's terms")
+    best: list[PatientHit]
+
+
+class PatientSearchResponse(BaseModel):
+    query: str
+    total: int = Field(description="Exact number of documents containing the query's terms")
+    total_patients: int = Field(description="Exact number of distinct patients among them")
+    term_match: bool = Field(description="False when no document contains the query's words (semantic results only)")
+    interpretation: QueryInterpretation | None = None
+    expanded_terms: list[ExpandedTerm] = Field(default_factory=list)
+    offset: int
+    limit: int
+    patients: list[PatientResult]
+
+
+BEST_PER_PATIENT = 3
+
+
+def _stay_model(stay: dict[str, Any]) -> Stay:
+    return Stay(
+        id=str(stay["id"]), label=stay.get("class"), start=stay.get("start"), end=stay.get("end"),
+        reason=stay.get("reason"), unit=stay.get("unit"),
+    )
+
+
+def _identity(documents: list[Document], policy: IdentityPolicy) -> PatientIdentity:
+    found = identity_of(documents)
+    found["age"] = age_at(found["birth_date"], dt.date.today())
+    return PatientIdentity.model_validate(policy(found))
+
+
+def _snippet(engine, matches: DocumentMatches, doc_id: str, query: str, language: str) -> tuple[str, str | None]:  # noqa: ANN001
+    passage = engine.backend.get_passages([matches.best_pid[doc_id]]).get(matches.best_pid[doc_id])
+    snippet = contextual_snippet(passage.text if passage else "", query, language)
+    return snippet.html, snippet.context
+
+
+def patient_documents(engine, patient_id: str, scope: DocumentFilter, kinds: tuple[str, ...] = ()) -> list[Document]:  # noqa: ANN001
+    """The patient's documents the caller may see (404 when there are none: unknown or out of scope)."""
+    documents = documents_where(engine, within_scope(DocumentFilter(patient_id=patient_id, kinds=kinds), scope))
+    return documents
+
+
+def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
+    """The patient endpoints over the API's engine and audit log."""
+    router = APIRouter(tags=["patients"])
+
+    def identified(who: str) -> None:
+        if who == ANONYMOUS:
+            raise HTTPException(status_code=401, detail="les données patient nécessitent un utilisateur identifié (en-tête X-User)")
+
+    def visible(patient_id: str, scope: DocumentFilter) -> list[Document]:
+        documents = patient_documents(engine(), patient_id, scope)
+        if not documents:
+            raise HTTPException(status_code=404, detail=f"aucun patient {patient_id!r} visible")
+        return documents
+
+    @router.get("/patients/{patient_id}", response_model=PatientResponse)
+    def get_patient(
+        patient_id: str,
+        http: Request,
+        who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        policy: Annotated[IdentityPolicy, Depends(identity_policy)],
+    ) -> PatientResponse:
+        """A patient's identity block (as the caller's role allows), age, sex, document counts and stays."""
+        identified(who)
+        documents = visible(patient_id, scope)
+        dates = sorted(d.date for d in documents if d.date)
+        by_kind: dict[str, int] = {}
+        for document in documents:
+            by_kind[document.kind.value] = by_kind.get(document.kind.value, 0) + 1
+        audit.record(who, "patient_view", patient_id=documents[0].patient_id, client=http.client.host if http.client else None)
+        return PatientResponse(
+            patient_id=documents[0].patient_id or patient_id,
+            identity=_identity(documents, policy),
+            documents=len(documents),
+            by_kind=dict(sorted(by_kind.items())),
+            first_date=dates[0] if dates else None,
+            last_date=dates[-1] if dates else None,
+            stays=[_stay_model(s) for s in stays_of(documents)],
+            departments=sorted({d for d in map(department_of, documents) if d}),
+        )
+
+    @router.get("/patients/{patient_id}/timeline", response_model=TimelineResponse)
+    def get_timeline(
+        patient_id: str,
+        http: Request,
+        who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        kinds: Annotated[list[DocumentKind], Query(description="Only these document kinds")] = [],  # noqa: B006
+        q: Annotated[str | None, Query(description="Mark the documents matching this query")] = None,
+        include_negated: bool = False,
+        expand: bool = True,
+    ) -> TimelineResponse:
+        """Every document of the patient, dated, grouped by stay, with the query's matches marked."""
+        identified(who)
+        everything = visible(patient_id, scope)
+        stays = stays_of(everything)
+        wanted = tuple(k.value for k in kinds)
+        documents = [d for d in everything if not wanted or d.kind.value in wanted]
+        matches = DocumentMatches()
+        query = (q or "").strip()
+        if query:
+            request = SearchRequest(q=query, patient_id=patient_id, include_negated=include_negated, expand=expand)
+            plan = plan_query(request)
+            where = within_scope(DocumentFilter(patient_id=patient_id, kinds=wanted), scope)
+            matches = exact_matches(engine(), plan, where)
+            highlight = plan.highlight_text
+        birth = identity_of(everything)["birth_date"]
+        groups: dict[str | None, list[TimelineEntry]] = {}
+        for document in sorted(documents, key=lambda d: (d.date is None, d.date or dt.date.min), reverse=False):
+            stay = stay_of(document.date, stays)
+            entry = TimelineEntry(
+                id=document.id, kind=document.kind, title=document.title, date=document.date,
+                modality=document.modality, body_part=body_part_of(document), department=department_of(document),
+                age=age_at(birth, document.date), stay_id=stay["id"] if stay else None,
+                url=f"/documents/{quote(document.id, safe='')}",
+                thumbnail_url=image_url(document.id, "thumbnail") if document.kind == DocumentKind.IMAGE else None,
+            )
+            if document.id in matches:
+                entry.matched = True
+                entry.snippet, entry.context = _snippet(engine(), matches, document.id, highlight, document.language)
+            groups.setdefault(entry.stay_id, []).append(entry)
+            for sub in _record_entries(document, entry, highlight if query else "", stays, birth):
+                groups.setdefault(sub.stay_id, []).append(sub)
+        ordered = _ordered_groups(groups, stays)
+        audit.record(
+            who, "patient_timeline", patient_id=everything[0].patient_id, query=query or None,
+            client=http.client.host if http.client else None,
+        )
+        return TimelineResponse(
+            patient_id=everything[0].patient_id or patient_id, query=query or None, total=len(documents),
+            matched=sum(1 for d in documents if d.id in matches), groups=ordered,
+        )
+
+    def search_patients(request: SearchRequest, offset: int, limit: int, who: str, scope: DocumentFilter, http: Request) -> PatientSearchResponse:
+        identified(who)
+        response = _patient_search(engine(), request, scope, offset, limit)
+        audit.record(
+            who, "patient_search", query=request.q,
+            filters=request.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
+            returned=[p.patient_id for p in response.patients], client=http.client.host if http.client else None,
+        )
+        return response
+
+    @router.get("/search/patients", response_model=PatientSearchResponse)
+    def search_patients_get(
+        http: Request,
+        who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        q: str,
+        kinds: Annotated[list[DocumentKind], Query()] = [],  # noqa: B006
+        departments: Annotated[list[str], Query()] = [],  # noqa: B006
+        modalities: Annotated[list[str], Query()] = [],  # noqa: B006
+        patient_id: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        language: str | None = None,
+        mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+        include_negated: bool = False,
+        include_family: bool | None = None,
+        expand: bool = True,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    ) -> PatientSearchResponse:
+        """Patients ranked by their best documents for the query (same filters as ``/search``)."""
+        request = SearchRequest.model_validate({
+            "q": q, "kinds": kinds, "departments": departments, "modalities": modalities, "patient_id": patient_id,
+            "date_from": date_from, "date_to": date_to, "language": language, "mode": mode,
+            "include_negated": include_negated, "include_family": include_family, "expand": expand,
+        })
+        return search_patients(request, offset, limit, who, scope, http)
+
+    @router.post("/search/patients", response_model=PatientSearchResponse)
+    def search_patients_post(
+        request: SearchRequest,
+        http: Request,
+        who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)],
+    ) -> PatientSearchResponse:
+        """As ``GET``, with the body of ``POST /search``; its ``offset``/``limit`` page through patients."""
+        return search_patients(request, request.offset, request.limit, who, scope, http)
+
+    return router
+
+
+def _record_entries(document: Document, record: TimelineEntry, highlight: str, stays: list[dict[str, Any]],
+                    birth: dt.date | None) -> list[TimelineEntry]:
+    """A FHIR record's dated entries (problems, results, exams) as timeline lines of their own, each
+    marked when its own text holds the query's terms."""
+    out = []
+    for item in document.metadata.get("entries") or []:
+        if not isinstance(item, dict) or not item.get("date"):
+            continue
+        when = dt.date.fromisoformat(str(item["date"]))
+        stay = stay_of(when, stays)
+        text = str(item.get("text") or "")
+        marked = record.matched and bool(highlight) and bool(match_spans(text, query_terms(highlight)))
+        snippet = contextual_snippet(text, highlight, document.language) if marked else None
+        out.append(TimelineEntry(
+            id=document.id, kind=document.kind, title=text, date=when, entry=str(item.get("type") or ""),
+            age=age_at(birth, when), stay_id=stay["id"] if stay else None, url=record.url, matched=marked,
+            snippet=snippet.html if snippet else None, context=snippet.context if snippet else None,
+        ))
+    return out
+
+
+def _ordered_groups(groups: dict[str | None, list[TimelineEntry]], stays: list[dict[str, Any]]) -> list[TimelineGroup]:
+    """Groups most recent first (by their latest document); documents inside a group most recent first."""
+    by_id = {str(s["id"]): s for s in stays}
+    out = []
+    for stay_id, entries in groups.items():
+        entries.sort(key=lambda e: (e.date is not None, e.date or dt.date.min), reverse=True)
+        out.append(TimelineGroup(stay=_stay_model(by_id[stay_id]) if stay_id else None, entries=entries))
+
+    def latest(group: TimelineGroup) -> tuple[bool, dt.date]:
+        dates = [e.date for e in group.entries if e.date]
+        return (bool(dates), max(dates) if dates else dt.date.min)
+
+    out.sort(key=latest, reverse=True)
+    return out
+
+
+def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int) -> PatientSearchResponse:  # noqa: ANN001
+    """Patients ranked by their best document in the fused ranking, then by their best term match."""
+    where = engine.request_filter(request, scope)
+    plan = plan_query(request)
+    matches = exact_matches(engine, plan, where)
+    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), where)
+    patient_of: dict[str, str] = {}
+    documents = engine.backend.get_documents(matches.doc_ids)
+    for doc_id in matches.doc_ids:
+        if doc_id in documents and documents[doc_id].patient_id:
+            patient_of[doc_id] = documents[doc_id].patient_id
+    counts: dict[str, int] = {}
+    for patient in patient_of.values():
+        counts[patient] = counts.get(patient, 0) + 1
+    order: list[str] = []
+    best: dict[str, list[PatientHit]] = {}
+    term_match = bool(matches)
+    for hit in ranked.results:  # fused order: the best documents first
+        if not hit.patient_id or (term_match and hit.patient_id not in counts):
+            continue
+        if hit.patient_id not in best:
+            order.append(hit.patient_id)
+            best[hit.patient_id] = []
+        if len(best[hit.patient_id]) < BEST_PER_PATIENT:
+            best[hit.patient_id].append(PatientHit(
+                id=hit.id, kind=hit.kind, title=hit.title, date=hit.date, snippet=hit.snippet, context=hit.context,
+                url=hit.url, semantic_only=hit.id not in matches,
+            ))
+    for doc_id in matches.doc_ids:  # then patients whose matches are beyond the fused ranking's depth
+        patient = patient_of.get(doc_id)
+        if patient is None:
+            continue
+        if patient not in best:
+            order.append(patient)
+            best[patient] = []
+    page = order[offset : offset + limit]
+    for patient in page:  # fill the page's patients up to BEST_PER_PATIENT from their term matches
+        if len(best[patient]) >= BEST_PER_PATIENT:
+            continue
+        shown = {h.id for h in best[patient]}
+        for doc_id in matches.doc_ids:
+            if len(best[patient]) >= BEST_PER_PATIENT:
+                break
+            if patient_of.get(doc_id) != patient or doc_id in shown:
+                continue
+            document = documents[doc_id]
+            snippet, context = _snippet(engine, matches, doc_id, plan.highlight_text, document.language)
+            best[patient].append(PatientHit(
+                id=doc_id, kind=document.kind, title=document.title, date=document.date, snippet=snippet,
+                context=context, url=f"/documents/{doc_id}",
+            ))
+    return PatientSearchResponse(
+        query=request.q, total=len(matches), total_patients=len(counts), term_match=term_match,
+        interpretation=plan.interpretation, expanded_terms=plan.expanded_terms, offset=offset, limit=limit,
+        patients=[
+            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0), best=best[p])
+            for i, p in enumerate(page)
+        ],
+    )

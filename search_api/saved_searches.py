@@ -1,0 +1,64 @@
+"""Named saved searches, per user: ``GET/POST /saved-searches``, ``DELETE /saved-searches/{id}``.
+
+A saved search is the query and the filters as the portal puts them in its URL (so opening one is
+opening that link); its owner is :func:`search_api.scope.current_user`.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from indexer.settings import Settings
+from search_api.scope import ANONYMOUS, current_user
+from search_api.user_data import UserDataStore
+
+
+class SavedSearchIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="Name shown in the user's list")
+    params: dict[str, Any] = Field(
+        description="Query and filters, as in the portal URL (q, kinds, patient_id, date_from, ...)",
+        examples=[{"q": "épanchement pleural", "kinds": ["report"]}],
+    )
+
+
+class SavedSearch(SavedSearchIn):
+    id: int
+    created_at: str
+
+
+def saved_search_router(settings: Settings, store: UserDataStore | None = None) -> APIRouter:
+    router = APIRouter(tags=["saved searches"])
+    holder: dict[str, UserDataStore] = {"store": store} if store else {}
+
+    def data() -> UserDataStore:
+        if "store" not in holder:
+            holder["store"] = UserDataStore(settings.api.user_data)
+        return holder["store"]
+
+    def owner(who: str) -> str:
+        if who == ANONYMOUS:
+            raise HTTPException(status_code=401, detail="les recherches enregistrées sont personnelles : identifiez-vous (en-tête X-User)")
+        return who
+
+    @router.get("/saved-searches", response_model=list[SavedSearch])
+    def list_saved(who: Annotated[str, Depends(current_user)]) -> list[dict[str, Any]]:
+        """The caller's saved searches, oldest first."""
+        return data().searches(owner(who))
+
+    @router.post("/saved-searches", response_model=SavedSearch, status_code=201)
+    def save(body: SavedSearchIn, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+        """Save the query and filters under a name."""
+        params = {k: v for k, v in body.params.items() if v not in (None, "", [], False) or k == "q"}
+        if not str(params.get("q") or "").strip():
+            raise HTTPException(status_code=422, detail="une recherche enregistrée doit avoir une question (q)")
+        return data().add_search(owner(who), body.name.strip(), params)
+
+    @router.delete("/saved-searches/{search_id}", status_code=204)
+    def delete(search_id: int, who: Annotated[str, Depends(current_user)]) -> None:
+        """Delete one of the caller's saved searches (404 for anyone else's)."""
+        if not data().delete_search(owner(who), search_id):
+            raise HTTPException(status_code=404, detail=f"aucune recherche enregistrée n° {search_id}")
+
+    return router

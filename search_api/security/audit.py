@@ -1,0 +1,171 @@
+"""Tamper-evident audit log: append-only JSON lines chained by SHA-256.
+
+Each line carries ``seq`` (1, 2, ...), ``prev`` (the previous line's ``hash``; 64 zeros for the very
+first) and ``hash`` = SHA-256 of the line's canonical JSON without ``hash`` (sorted keys, no spaces,
+UTF-8). Editing a line breaks its hash; removing or inserting one breaks the next line's ``prev`` and
+the ``seq`` run. ``<log>.head`` holds the last ``seq`` and ``hash`` so that cutting lines off the end
+is caught too (ship it, or the log, off-host to anchor it against someone who can rewrite both).
+
+Rotation: past ``rotate_bytes`` the current file is renamed ``<log>.<UTC time>`` and a new one
+starts; its first line's ``prev`` is the last hash of the rotated file, so the chain runs across
+files and ``medsearch audit verify`` checks them all in order.
+
+Writing is part of answering: :meth:`AuditLog.record` raises :class:`AuditUnavailable` when the line
+cannot be written and flushed (disk full, read-only volume), and the API turns that into a 503
+without returning any data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit line could not be written: the request it describes must fail."""
+
+
+def canonical(entry: dict[str, Any]) -> bytes:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+
+
+def line_hash(entry: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+
+
+def chain_files(path: Path) -> list[Path]:
+    """The rotated files (oldest first) then the current one."""
+    rotated = sorted(p for p in path.parent.glob(path.name + ".*") if p.suffix not in (".head", ".tmp") and p.name != path.name + ".head")
+    return rotated + ([path] if path.exists() else [])
+
+
+def _last_line(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        end = handle.tell()
+        block, data = 4096, b""
+        while end > 0:
+            start = max(0, end - block)
+            handle.seek(start)
+            data = handle.read(end - start) + data
+            end = start
+            lines = [line for line in data.split(b"\n") if line.strip()]
+            if len(lines) > 1 or (lines and start == 0):
+                return lines[-1].decode("utf-8")
+    return None
+
+
+class AuditLog:
+    def __init__(self, path: Path, rotate_bytes: int = 50_000_000) -> None:
+        self.path = Path(path)
+        self.head_path = self.path.with_name(self.path.name + ".head")
+        self.rotate_bytes = rotate_bytes
+        self._lock = threading.Lock()
+        self._seq, self._prev = 0, GENESIS
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            files = chain_files(self.path)
+            last = next((line for f in reversed(files) if (line := _last_line(f))), None)
+            if last:
+                entry = json.loads(last)
+                self._seq, self._prev = int(entry.get("seq", 0)), str(entry.get("hash", GENESIS))
+        except (OSError, ValueError):
+            pass  # unwritable or unreadable: every record() will fail loudly instead
+
+    def record(self, user: str, action: str, role: str | None = None, **details: Any) -> dict[str, Any]:
+        """Append one entry (who, role, when, what); raise :class:`AuditUnavailable` if it cannot be written."""
+        with self._lock:
+            entry: dict[str, Any] = {
+                "seq": self._seq + 1,
+                "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "user": user,
+                "role": role,
+                "action": action,
+                **{k: v for k, v in details.items() if v is not None},
+                "prev": self._prev,
+            }
+            entry = json.loads(canonical(entry))  # what will be read back (tuples → lists, dates → str)
+            entry["hash"] = line_hash(entry)
+            line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+            try:
+                self._rotate_if_needed()
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(line)
+                    handle.flush()  # in the OS's hands before the answer leaves (no fsync: ~ms per request)
+                self.head_path.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise AuditUnavailable(f"the audit log cannot be written ({exc.strerror or exc}): request refused") from exc
+            self._seq, self._prev = entry["seq"], entry["hash"]
+            return entry
+
+    def _rotate_if_needed(self) -> None:
+        if self.rotate_bytes and self.path.exists() and self.path.stat().st_size >= self.rotate_bytes:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            self.path.rename(self.path.with_name(f"{self.path.name}.{stamp}"))
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every entry, oldest first, across rotated files."""
+        return list(iter_entries(self.path))
+
+
+def iter_entries(path: Path) -> Iterator[dict[str, Any]]:
+    for file in chain_files(Path(path)):
+        with file.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    entries: int
+    files: int
+    problems: list[str]
+
+
+def verify_chain(path: Path) -> VerifyResult:
+    """Check every line's hash, the ``prev`` links and ``seq`` run across files, and the head file."""
+    path = Path(path)
+    problems: list[str] = []
+    prev, seq, count = GENESIS, 0, 0
+    files = chain_files(path)
+    for file in files:
+        with file.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                where = f"{file.name}:{number}"
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    problems.append(f"{where}: not JSON")
+                    continue
+                count += 1
+                if entry.get("hash") != line_hash(entry):
+                    problems.append(f"{where}: content does not match its hash (edited line)")
+                if entry.get("prev") != prev:
+                    problems.append(f"{where}: does not follow the previous line (line removed or inserted before it)")
+                if entry.get("seq") != seq + 1:
+                    problems.append(f"{where}: seq {entry.get('seq')} after {seq} (line removed or inserted)")
+                prev, seq = str(entry.get("hash")), int(entry.get("seq") or 0)
+    head = path.with_name(path.name + ".head")
+    if head.exists():
+        try:
+            expected = json.loads(head.read_text(encoding="utf-8"))
+        except ValueError:
+            expected = {}
+        if expected.get("seq") != seq or expected.get("hash") != prev:
+            problems.append(f"the log ends at seq {seq}, its head file says {expected.get('seq')} (lines cut off the end)")
+    elif count:
+        problems.append(f"{head.name} is missing")
+    return VerifyResult(not problems, count, len(files), problems)

@@ -1,0 +1,108 @@
+"""``medsearch keys``, ``medsearch users`` and ``medsearch audit``: the security commands.
+
+Keys and users live in files under ``security.secrets_dir`` (hashes only); the commands edit those
+files, and the running API picks changes up at once (keys file re-read on change, users on login).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from indexer.settings import get_settings
+
+keys_app = typer.Typer(help="API keys of service accounts (stored as argon2 hashes).", no_args_is_help=True)
+users_app = typer.Typer(help="Local accounts for POST /auth/login (demo, or a site without OIDC).", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+
+def _key_store():  # noqa: ANN202
+    from search_api.security.keys import KeyStore
+
+    s = get_settings().security
+    return KeyStore(s.keys_file or s.secrets_dir / "api_keys.json")
+
+
+def _user_store():  # noqa: ANN202
+    from search_api.security.users import UserStore
+
+    s = get_settings().security
+    return UserStore(s.users_file or s.secrets_dir / "users.json")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Service account name (appears in the audit log as key:NAME)")],
+    role: Annotated[list[str], typer.Option("--role", help="clinician, researcher or admin (repeatable)")],
+    unit: Annotated[Optional[list[str]], typer.Option("--unit", help="Restrict to this care unit (repeatable)")] = None,
+    patient: Annotated[Optional[list[str]], typer.Option("--patient", help="Restrict to this patient (repeatable)")] = None,
+) -> None:
+    """Create a key and print it once (only its hash is kept)."""
+    try:
+        key = _key_store().create(name, role, units=unit or None, patients=patient or None)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(key)
+    typer.echo(f"# key {name!r} ({', '.join(role)}): send it as the X-API-Key header; it is not shown again.", err=True)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name")]) -> None:
+    """Revoke a key (at once: the API re-reads the keys file when it changes)."""
+    if not _key_store().revoke(name):
+        typer.echo(f"error: no active key named {name!r}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"revoked {name}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Names, roles, restrictions and state of the keys (never the keys)."""
+    for record in _key_store().records().values():
+        state = f"revoked {record.revoked}" if record.revoked else "active"
+        typer.echo(f"{record.name}\t{','.join(record.roles)}\tunits={record.units}\tpatients={record.patients}\t{state}")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[list[str], typer.Option("--role", help="clinician, researcher or admin (repeatable)")],
+    unit: Annotated[Optional[list[str]], typer.Option("--unit")] = None,
+    patient: Annotated[Optional[list[str]], typer.Option("--patient")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Display name")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+) -> None:
+    """Create or replace a local account; prints a generated password unless one is given on stdin."""
+    import sys
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        chosen = _user_store().add(username, role, password, units=unit or None, patients=patient or None, display_name=name)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    if not password_stdin:
+        typer.echo(chosen)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    path: Annotated[Optional[Path], typer.Argument(help="Audit log (default: api.audit_log)")] = None,
+) -> None:
+    """Check the hash chain across rotated files; exit 1 when any line was edited, removed or inserted."""
+    from search_api.security.audit import verify_chain
+
+    log = path or get_settings().api.audit_log
+    if not log.exists() and not list(log.parent.glob(log.name + ".*")):
+        typer.echo(f"error: no audit log at {log}", err=True)
+        raise typer.Exit(code=2)
+    result = verify_chain(log)
+    for problem in result.problems:
+        typer.echo(problem, err=True)
+    if not result.ok:
+        typer.echo(f"BROKEN: {len(result.problems)} problem(s) in {result.entries} entries ({result.files} file(s))")
+        raise typer.Exit(code=1)
+    typer.echo(f"OK: {result.entries} entries, {result.files} file(s), chain intact")

@@ -1,0 +1,134 @@
+"""Who is calling: the ``current_principal`` dependency every data endpoint depends on.
+
+Credentials, in order: ``Authorization: Bearer <JWT>`` (the hospital's OIDC provider, or the API's
+own ``/auth/login``), then ``X-API-Key`` (service accounts). ``X-User`` is ignored: a header anyone
+can set identifies no one. Missing or bad credentials answer 401 (``WWW-Authenticate: Bearer``),
+a valid identity without any medsearch role 403; both are audited as denied attempts. An identified
+caller then passes the per-identity rate limit (429).
+"""
+
+# No `from __future__ import annotations`: FastAPI resolves the dependency's annotations at runtime.
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from indexer.settings import SecuritySettings
+from search_api.security.audit import AuditLog
+from search_api.security.keys import KeyStore
+from search_api.security.ratelimit import RateLimiter
+from search_api.security.scope import Principal, Role
+from search_api.security.secrets import signing_key
+from search_api.security.tokens import TokenError, TokenVerifier, claim
+from search_api.security.users import UserStore
+
+bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from the hospital's OIDC provider or POST /auth/login")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A service account key (medsearch keys create)")
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    """A claim holding a list (or a comma-separated string) as a tuple; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def principal_from_claims(claims: dict[str, Any], settings: SecuritySettings) -> Principal:
+    """A token's principal: user name, medsearch roles, care units and patients from configured claims."""
+    known = {r.value for r in Role}
+    roles = frozenset(Role(r) for r in (_strings(claim(claims, settings.roles_claim)) or ()) if r in known)
+    user = claims.get(settings.user_claim) or claims.get("sub") or "unknown"
+    return Principal(
+        user=str(user),
+        roles=roles,
+        units=_strings(claim(claims, settings.units_claim)),
+        patients=_strings(claim(claims, settings.patients_claim)),
+        via="jwt",
+        claims=claims,
+    )
+
+
+@dataclass
+class SecurityContext:
+    """Everything the security dependencies need, kept on ``app.state.security``."""
+
+    settings: SecuritySettings
+    audit: AuditLog
+    verifier: TokenVerifier = field(init=False)
+    keys: KeyStore = field(init=False)
+    users: UserStore = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    login_limiter: RateLimiter = field(init=False)
+    deid: Any = None  # search_api.security.views.DeidRegistry, set by install_security
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.local_key = signing_key(s.secrets_dir) if s.local_login else None
+        self.verifier = TokenVerifier(s, self.local_key)
+        self.keys = KeyStore(s.keys_file or s.secrets_dir / "api_keys.json")
+        self.users = UserStore(s.users_file or s.secrets_dir / "users.json")
+        self.limiter = RateLimiter(s.rate_limit_per_minute)
+        self.login_limiter = RateLimiter(min(s.rate_limit_per_minute, 20) if s.rate_limit_per_minute else 0)
+
+    # -- authentication ------------------------------------------------------------------------
+    def authenticate(self, request: Request, token: str | None, api_key: str | None) -> Principal:
+        if token:
+            try:
+                principal = principal_from_claims(self.verifier.verify(token), self.settings)
+            except TokenError as exc:
+                self._failed(request, "bearer", str(exc))
+                raise HTTPException(status_code=401, detail="invalid or expired token", headers=_UNAUTHORIZED) from exc
+        elif api_key:
+            found = self.keys.authenticate(api_key)
+            if found is None:
+                self._failed(request, "api_key", "unknown, wrong or revoked key")
+                raise HTTPException(status_code=401, detail="invalid API key", headers=_UNAUTHORIZED)
+            principal = found
+        else:
+            self._failed(request, None, "no credentials")
+            raise HTTPException(
+                status_code=401, detail="authentication required: a Bearer token or an X-API-Key", headers=_UNAUTHORIZED
+            )
+        if not principal.roles:
+            self.audit_denied(request, principal, "no medsearch role")
+            raise HTTPException(status_code=403, detail="this identity has no medsearch role")
+        return principal
+
+    # -- audit helpers -------------------------------------------------------------------------
+    @staticmethod
+    def client(request: Request) -> str | None:
+        return request.client.host if request.client else None
+
+    def _failed(self, request: Request, method: str | None, reason: str) -> None:
+        self.audit.record(
+            "anonymous", "auth_failed", method=method, reason=reason, path=request.url.path, client=self.client(request)
+        )
+
+    def audit_denied(self, request: Request, principal: Principal, reason: str, **details: Any) -> None:
+        self.audit.record(
+            principal.user, "denied", role=principal.role, reason=reason, path=request.url.path,
+            client=self.client(request), **details,
+        )
+
+    def record(self, request: Request, principal: Principal, action: str, **details: Any) -> None:
+        """Audit one access of *principal* (raises AuditUnavailable: the request must then fail)."""
+        self.audit.record(principal.user, action, role=principal.role, client=self.client(request), **details)
+
+
+def current_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    api_key: Annotated[str | None, Security(api_key_scheme)] = None,
+) -> Principal:
+    """The authenticated caller (401/403 otherwise), counted against its rate limit (429)."""
+    context: SecurityContext = request.app.state.security
+    principal = context.authenticate(request, bearer.credentials if bearer else None, api_key)
+    context.limiter.check(f"{principal.via}:{principal.user}")
+    request.state.principal = principal
+    return principal

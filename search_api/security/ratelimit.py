@@ -1,0 +1,41 @@
+"""Per-identity rate limiting (a sliding one-minute window, in memory).
+
+One API process serves a hospital's portal: an in-memory window per identity is enough and needs no
+extra service. Behind several API processes, put the limit on the reverse proxy as well.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from fastapi import HTTPException
+
+
+class RateLimiter:
+    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window_s = window_s
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, identity: str) -> None:
+        """Count one request of *identity*; 429 with ``Retry-After`` once it is over its budget."""
+        if self.per_minute <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(identity, deque())
+            while hits and hits[0] <= now - self.window_s:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                retry = max(1, int(hits[0] + self.window_s - now) + 1)
+                raise HTTPException(
+                    status_code=429, detail=f"too many requests: at most {self.per_minute} a minute",
+                    headers={"Retry-After": str(retry)},
+                )
+            hits.append(now)
+            if len(self._hits) > 100_000:  # forget idle identities rather than grow without bound
+                for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
+                    del self._hits[key]

@@ -1,0 +1,142 @@
+"""Bearer JWTs: verification (PyJWT) against the configured OIDC issuer's JWKS or the API's own key,
+and issuing the API's own short-lived tokens (``/auth/login``, tests).
+
+Which key verifies a token is chosen by its (unverified) ``iss``: the hospital's issuer uses its
+JWKS (a local file, or a URL fetched and cached by :class:`jwt.PyJWKClient`), the local issuer uses
+the API's signing key. Signature, ``exp``/``nbf``/``iat``, ``iss`` and (when configured) ``aud`` are
+checked by PyJWT. Algorithms come from an allow-list of asymmetric ones: ``alg: none`` and HMAC
+algorithms are refused before any key is looked at (an HS256 token "signed" with a public key is the
+classic confusion attack).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from indexer.settings import SecuritySettings
+
+_ASYMMETRIC = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+LOCAL_KID = "medsearch-local-1"
+LOCAL_AUDIENCE = "medsearch"
+
+
+class TokenError(Exception):
+    """Any reason a token is not accepted (the client only ever sees a generic 401)."""
+
+
+@dataclass
+class TokenVerifier:
+    settings: SecuritySettings
+    local_key: ec.EllipticCurvePrivateKey | None = None
+
+    def __post_init__(self) -> None:
+        self.algorithms = [a for a in self.settings.jwt_algorithms if a in _ASYMMETRIC]
+        self._jwks: jwt.PyJWKSet | None = None
+        self._jwks_client: jwt.PyJWKClient | None = None
+        if self.settings.jwks_file:
+            self._jwks = jwt.PyJWKSet.from_json(self.settings.jwks_file.read_text(encoding="utf-8"))
+        elif self.settings.jwks_url:
+            self._jwks_client = jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300)
+
+    def _external_key(self, token: str, header: dict[str, Any]) -> Any:
+        kid = header.get("kid")
+        if self._jwks is not None:
+            matches = [k for k in self._jwks.keys if (kid is None or k.key_id == kid) and k.algorithm_name in (None, header.get("alg"))]
+            if not matches:
+                raise TokenError("no key of the issuer's JWKS matches the token's kid")
+            return matches[0].key
+        if self._jwks_client is not None:
+            try:
+                return self._jwks_client.get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientError as exc:
+                raise TokenError(f"JWKS: {exc}") from exc
+        raise TokenError("no JWKS configured for the external issuer")
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or :class:`TokenError`."""
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            if not isinstance(unverified, dict):
+                raise TokenError("claims are not an object")
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise TokenError(f"malformed token: {exc}") from exc
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise TokenError(f"algorithm {alg!r} is not accepted")
+        issuer = unverified.get("iss")
+        audience: str | None
+        if self.local_key is not None and issuer == self.settings.local_issuer:
+            key: Any = self.local_key.public_key()
+            audience, algorithms = LOCAL_AUDIENCE, ["ES256"]  # the local issuer signs with one EC key only
+            if alg != "ES256":
+                raise TokenError(f"algorithm {alg!r} is not the local issuer's")
+        elif self.settings.jwt_issuer and issuer == self.settings.jwt_issuer:
+            key = self._external_key(token, header)
+            audience, algorithms = self.settings.jwt_audience, self.algorithms
+        else:
+            raise TokenError("unknown issuer")
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                issuer=issuer,
+                audience=audience,
+                leeway=self.settings.jwt_leeway_s,
+                options={"require": ["exp", "iat", "iss"], "verify_aud": audience is not None},
+            )
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:  # TypeError: key of another family than alg
+            raise TokenError(str(exc)) from exc
+
+
+def claim(claims: dict[str, Any], path: str) -> Any:
+    """A claim by dotted path (``realm_access.roles``), None when absent."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def issue_token(
+    key: ec.EllipticCurvePrivateKey, issuer: str, username: str, roles: list[str], minutes: int,
+    units: list[str] | None = None, patients: list[str] | None = None, name: str | None = None,
+    roles_claim: str = "realm_access.roles", units_claim: str = "units", patients_claim: str = "patients",
+) -> str:
+    """A token of the API's own issuer, shaped like Keycloak's (roles under ``realm_access.roles``)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer, "aud": LOCAL_AUDIENCE, "sub": username, "preferred_username": username,
+        "iat": now, "nbf": now, "exp": now + minutes * 60, "jti": uuid.uuid4().hex,
+    }
+    if name:
+        claims["name"] = name
+    _set_claim(claims, roles_claim, list(roles))
+    if units is not None:
+        _set_claim(claims, units_claim, list(units))
+    if patients is not None:
+        _set_claim(claims, patients_claim, list(patients))
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": LOCAL_KID})
+
+
+def _set_claim(claims: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    target = claims
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[last] = value
+
+
+def local_jwks(key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
+    """The local issuer's public key as a JWKS (served at ``/auth/jwks.json`` for other services)."""
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    return {"keys": [{**jwk, "kid": LOCAL_KID, "use": "sig", "alg": "ES256"}]}

@@ -1,0 +1,147 @@
+"""Per-user portal data in one SQLite file (``api.user_data``): saved searches and saved cohorts.
+
+Each row belongs to its owner (the authenticated user's name): one user never lists, reads, changes
+or deletes another's. JSON columns hold the search parameters and cohort definitions as the API
+received them, so new optional fields need no migration.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS saved_searches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS saved_searches_owner ON saved_searches(owner);
+CREATE TABLE IF NOT EXISTS cohorts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    members TEXT NOT NULL,           -- patient ids of the last run, to tell who is new at the next one
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_run_at TEXT
+);
+CREATE INDEX IF NOT EXISTS cohorts_owner ON cohorts(owner);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class UserDataStore:
+    """Thread-safe access to the user-data database (one connection, serialised by a lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- saved searches ------------------------------------------------------------------------
+    def add_search(self, owner: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO saved_searches (owner, name, params, created_at) VALUES (?,?,?,?)",
+                (owner, name, json.dumps(params, ensure_ascii=False), _now()),
+            )
+            self._db.commit()
+            return self._search_row(int(cursor.lastrowid), owner)  # type: ignore[return-value]
+
+    def searches(self, owner: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM saved_searches WHERE owner = ? ORDER BY id", (owner,)).fetchall()
+        return [_search(r) for r in rows]
+
+    def _search_row(self, search_id: int, owner: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM saved_searches WHERE id = ? AND owner = ?", (search_id, owner)).fetchone()
+        return _search(row) if row else None
+
+    def delete_search(self, owner: str, search_id: int) -> bool:
+        with self._lock:
+            deleted = self._db.execute("DELETE FROM saved_searches WHERE id = ? AND owner = ?", (search_id, owner)).rowcount
+            self._db.commit()
+        return bool(deleted)
+
+    # -- cohorts -------------------------------------------------------------------------------
+    def add_cohort(self, owner: str, name: str, definition: dict[str, Any], members: list[str]) -> dict[str, Any]:
+        now = _now()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO cohorts (owner, name, definition, members, created_at, updated_at, last_run_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (owner, name, json.dumps(definition, ensure_ascii=False), json.dumps(members), now, now, now),
+            )
+            self._db.commit()
+        return self.cohort(owner, int(cursor.lastrowid))  # type: ignore[return-value]
+
+    def cohort(self, owner: str, cohort_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM cohorts WHERE id = ? AND owner = ?", (cohort_id, owner)).fetchone()
+        return _cohort(row) if row else None
+
+    def cohorts(self, owner: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM cohorts WHERE owner = ? ORDER BY id", (owner,)).fetchall()
+        return [_cohort(r) for r in rows]
+
+    def update_cohort(
+        self, owner: str, cohort_id: int, *, name: str | None = None, definition: dict[str, Any] | None = None,
+        members: list[str] | None = None,
+    ) -> dict[str, Any] | None:
+        current = self.cohort(owner, cohort_id)
+        if current is None:
+            return None
+        now = _now()
+        with self._lock:
+            self._db.execute(
+                "UPDATE cohorts SET name = ?, definition = ?, members = ?, updated_at = ?, last_run_at = ?"
+                " WHERE id = ? AND owner = ?",
+                (
+                    name if name is not None else current["name"],
+                    json.dumps(definition if definition is not None else current["definition"], ensure_ascii=False),
+                    json.dumps(members if members is not None else current["members"]),
+                    now,
+                    now if members is not None else current["last_run_at"],
+                    cohort_id,
+                    owner,
+                ),
+            )
+            self._db.commit()
+        return self.cohort(owner, cohort_id)
+
+    def delete_cohort(self, owner: str, cohort_id: int) -> bool:
+        with self._lock:
+            deleted = self._db.execute("DELETE FROM cohorts WHERE id = ? AND owner = ?", (cohort_id, owner)).rowcount
+            self._db.commit()
+        return bool(deleted)
+
+
+def _search(row: sqlite3.Row) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "params": json.loads(row["params"]), "created_at": row["created_at"]}
+
+
+def _cohort(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"], "name": row["name"], "definition": json.loads(row["definition"]),
+        "members": json.loads(row["members"]), "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "last_run_at": row["last_run_at"],
+    }

@@ -1,0 +1,145 @@
+"""Cohorts and saved searches over the fixture index: criteria, evidence, time relation, hand-made
+changes, re-runs (who is new), CSV / Excel exports, per-user ownership."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import IMG_T001, RPT_T001, RPT_T003
+from search_api.app import create_app
+from conftest import IMG_T001, RPT_T001, RPT_T003
+from auth_support import auth
+
+DR = auth("clinician", "dr.martin")
+OTHER = auth("clinician", "dr.durand")
+
+
+@pytest.fixture(scope="module")
+def client(indexed, encoder) -> TestClient:
+    settings, _ = indexed
+    return TestClient(create_app(settings, encoder=encoder))
+
+
+def members(client: TestClient, definition: dict) -> list[str]:  # noqa: ANN001
+    response = client.post("/cohorts/evaluate", json=definition, headers=DR)
+    assert response.status_code == 200, response.text
+    return [p["patient_id"] for p in response.json()["patients"]]
+
+
+def test_query_criterion_gives_patients_with_evidence(client: TestClient) -> None:
+    body = client.post("/cohorts/evaluate", json={"criteria": [{"q": "épanchement pleural"}]}, headers=DR).json()
+    assert [p["patient_id"] for p in body["patients"]] == ["P900001"]
+    evidence = body["patients"][0]["evidence"]
+    assert {e["doc_id"] for e in evidence} == {RPT_T001, IMG_T001}
+    assert all("<mark>" in e["snippet"] and e["criterion"] == 0 for e in evidence)
+
+
+def test_must_not_negation_and_structured_filters(client: TestClient) -> None:
+    everyone = members(client, {"criteria": [{"kinds": ["report"]}]})
+    assert everyone == ["P900001", "P900002", "P900003", "P900004"]
+    # « sans embolie pulmonaire »: patients whose report says the embolism is absent
+    assert members(client, {"criteria": [{"q": "sans embolie pulmonaire"}]}) == ["P900001"]
+    assert members(client, {"criteria": [{"q": "embolie pulmonaire"}]}) == []  # only ever negated
+    assert members(client, {"criteria": [{"kinds": ["report"]}, {"q": "fracture", "include": "must_not"}]}) == [
+        "P900001", "P900003", "P900004"]
+    assert members(client, {"criteria": [{"departments": ["cardiologie"]}]}) == ["P900003"]
+    assert members(client, {"criteria": [{"modalities": ["ct"], "body_parts": ["chest"]}]}) == ["P900001"]
+    assert members(client, {"criteria": [{"kinds": ["report"], "date_from": "2024-06-01"}]}) == ["P900003", "P900004"]
+    assert members(client, {"criteria": [{"kinds": ["report"]}], "sex": "male"}) == ["P900001", "P900003"]  # record / DICOM sex
+
+
+def test_age_at_document_date(client: TestClient) -> None:
+    # P900003 was born on 11/02/1962: 62 at his letter of 20/06/2024
+    assert members(client, {"criteria": [{"q": "infarctus", "age_min": 60, "age_max": 65}]}) == ["P900003"]
+    assert members(client, {"criteria": [{"q": "infarctus", "age_min": 63}]}) == []
+
+
+def test_time_relation_between_criteria(client: TestClient) -> None:
+    # the record's last dated entry (18/06/2024) and the letter (20/06/2024) are two days apart
+    definition = {
+        "criteria": [{"kinds": ["record"]}, {"q": "infarctus du myocarde", "kinds": ["report"]}],
+        "relation": {"first": 0, "then": 1, "within_days": 3},
+    }
+    assert members(client, definition) == ["P900003"]
+    assert members(client, {**definition, "relation": {"first": 0, "then": 1, "within_days": 1}}) == []
+    assert members(client, {**definition, "relation": {"first": 1, "then": 0, "within_days": 30}}) == []
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"criteria": []},
+        {"criteria": [{}]},
+        {"criteria": [{"q": "x", "include": "must_not"}]},
+        {"criteria": [{"q": "x"}], "relation": {"first": 0, "then": 3, "within_days": 2}},
+        {"criteria": [{"q": "x", "age_min": 70, "age_max": 60}]},
+    ],
+)
+def test_invalid_definitions_are_refused(client: TestClient, definition: dict) -> None:  # noqa: ANN001
+    assert client.post("/cohorts/evaluate", json=definition, headers=DR).status_code == 422
+
+
+def test_save_edit_rerun_and_export(client: TestClient) -> None:
+    definition = {"criteria": [{"label": "compte rendu", "kinds": ["report"], "date_from": "2024-05-01"}]}
+    saved = client.post("/cohorts", json={"name": "Suivi 2024", "definition": definition}, headers=DR)
+    assert saved.status_code == 201, saved.text
+    cohort = saved.json()
+    assert cohort["members"] == ["P900002", "P900003", "P900004"]
+    assert [c["name"] for c in client.get("/cohorts", headers=DR).json()] == ["Suivi 2024"]
+    assert client.get("/cohorts", headers=OTHER).json() == []
+    assert client.get(f"/cohorts/{cohort['id']}", headers=OTHER).status_code == 404
+
+    # by hand: exclude P900004, include P900001 (outside the dates) → P900001 is new at the next run
+    edited = {**definition, "excluded": ["P900004"], "included": ["P900001"]}
+    assert client.put(f"/cohorts/{cohort['id']}", json={"name": "Suivi 2024", "definition": edited}, headers=DR).status_code == 200
+    run = client.post(f"/cohorts/{cohort['id']}/run", headers=DR).json()
+    assert [(p["patient_id"], p["new"], p["by_hand"]) for p in run["patients"]] == [
+        ("P900001", True, True), ("P900002", False, False), ("P900003", False, False)]
+    assert run["excluded"] == ["P900004"] and run["left"] == ["P900004"] and run["new"] == 1
+    again = client.post(f"/cohorts/{cohort['id']}/run", headers=DR).json()
+    assert again["new"] == 0 and again["left"] == []
+
+    exported = client.get(f"/cohorts/{cohort['id']}/export", params={"format": "csv"}, headers=DR)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert 'filename="Suivi_2024.csv"' in exported.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["patient_id", "sexe", "age", "inclusion"]
+    assert [r[0] for r in rows[1:]] == ["P900001", "P900002", "P900003"]
+    assert rows[1][3] == "manuelle" and rows[3][1] == "homme"
+    assert rows[3][5:7] in ([RPT_T003, "20/06/2024"],)
+
+    from openpyxl import load_workbook
+
+    xlsx = client.get(f"/cohorts/{cohort['id']}/export", params={"format": "xlsx"}, headers=DR)
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert sheet.title == "Suivi 2024" and [v[0] for v in values] == ["patient_id", "P900001", "P900002", "P900003"]
+
+    assert client.delete(f"/cohorts/{cohort['id']}", headers=OTHER).status_code == 404
+    assert client.delete(f"/cohorts/{cohort['id']}", headers=DR).status_code == 204
+    assert client.get(f"/cohorts/{cohort['id']}/export", headers=DR).status_code == 404
+
+
+def test_cohorts_need_an_identified_user(client: TestClient) -> None:
+    assert client.post("/cohorts/evaluate", json={"criteria": [{"q": "fracture"}]}).status_code == 401
+    assert client.get("/cohorts").status_code == 401
+
+
+def test_saved_searches_are_per_user(client: TestClient) -> None:
+    params = {"q": "épanchement pleural", "kinds": ["report"], "patient_id": ""}
+    created = client.post("/saved-searches", json={"name": "Épanchements", "params": params}, headers=DR)
+    assert created.status_code == 201
+    saved = created.json()
+    assert saved["params"] == {"q": "épanchement pleural", "kinds": ["report"]}
+    assert [s["name"] for s in client.get("/saved-searches", headers=DR).json()] == ["Épanchements"]
+    assert client.get("/saved-searches", headers=OTHER).json() == []
+    assert client.delete(f"/saved-searches/{saved['id']}", headers=OTHER).status_code == 404
+    assert client.post("/saved-searches", json={"name": "vide", "params": {"q": " "}}, headers=DR).status_code == 422
+    assert client.get("/saved-searches").status_code == 401
+    assert client.delete(f"/saved-searches/{saved['id']}", headers=DR).status_code == 204
+    assert client.get("/saved-searches", headers=DR).json() == []

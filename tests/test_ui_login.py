@@ -1,0 +1,77 @@
+"""The portal's login (issue #12): nothing is searched before a user logs in; a local account gets a
+token from ``POST /auth/login``, the sidebar shows who is logged in and the role, and every API call
+carries the token."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from ui import client as api  # noqa: E402
+from ui_support import APP_PATH, BASE_URL  # noqa: E402
+
+
+class FakeAuthApi:
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path == "/auth/login":
+            body = json.loads(request.content)
+            if (body["username"], body["password"]) != ("dr.demo", "s3cret"):
+                return httpx.Response(401, json={"detail": "wrong username or password"})
+            return httpx.Response(200, json={"access_token": "tok-123", "token_type": "bearer", "expires_in": 1800,
+                                             "user": "dr.demo", "role": "researcher", "roles": ["researcher"]})
+        if request.headers.get("authorization") != "Bearer tok-123":
+            return httpx.Response(401, json={"detail": "authentication required"})
+        if request.url.path == "/search":
+            return httpx.Response(200, json={"query": "x", "mode": "hybrid", "total": 0, "took_ms": 1.0, "results": []})
+        return httpx.Response(404, json={"detail": "not here"})
+
+
+@pytest.fixture()
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeAuthApi:
+    handler = FakeAuthApi()
+    transport = httpx.MockTransport(handler)
+
+    def factory(base_url: str, user: str, timeout: float = 5.0, token: str | None = None) -> api.MedsearchClient:
+        return api.MedsearchClient(base_url, user, timeout, transport=transport, token=token)
+
+    monkeypatch.setenv("MEDSEARCH_UI__API_URL", BASE_URL)
+    monkeypatch.setattr(api, "make_client", factory)
+    monkeypatch.setattr(api, "login", partial(api.login, transport=transport))
+    return handler
+
+
+def test_login_gate_then_token_on_every_call(fake: FakeAuthApi) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert not any(r.url.path == "/search" for r in fake.requests)
+    assert "Connectez-vous" in at.info[0].value
+    at.sidebar.text_input(key="login-user").input("dr.demo")
+    at.sidebar.text_input(key="login-password").input("wrong")
+    at.sidebar.button[0].click().run()
+    assert "incorrect" in at.sidebar.error[0].value
+    at.sidebar.text_input(key="login-user").input("dr.demo")
+    at.sidebar.text_input(key="login-password").input("s3cret")
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    sidebar = "\n".join(str(m.value) for m in at.sidebar.markdown)
+    assert "**dr.demo**" in sidebar and "chercheur" in sidebar
+    at.text_input(key="q").input("pneumothorax").run()
+    searches = [r for r in fake.requests if r.url.path == "/search"]
+    assert searches and searches[-1].headers["authorization"] == "Bearer tok-123"
+    assert not any(r.url.path == "/stats" for r in fake.requests)  # not an admin: no index statistics

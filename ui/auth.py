@@ -1,0 +1,83 @@
+"""Who is using the portal: the hospital's OIDC login (Streamlit ``st.login``) or a local account.
+
+* **OIDC** (production): when ``.streamlit/secrets.toml`` has an ``[auth]`` section (generated at
+  deployment, never committed; ``expose_tokens = ["access"]`` so the portal can forward the user's
+  access token), the portal shows « Se connecter » → ``st.login()`` → the provider (Keycloak...). The
+  API verifies that token against the provider's JWKS, exactly as for any other client.
+* **Local account** (demo): a username/password form; the API checks it (``POST /auth/login``,
+  argon2 hashes) and returns a short-lived token, kept in this browser session only.
+
+Either way the API decides the role from the token; the sidebar shows who is logged in and as what.
+``sidebar_login`` is looked up on this module at call time so tests can replace it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from ui import client as api
+
+_SESSION_KEY = "auth"
+ROLE_LABELS = {"clinician": "clinicien", "researcher": "chercheur (vue pseudonymisée)", "admin": "administrateur"}
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets.toml at all: Streamlit raises its own error type
+        return False
+
+
+def _oidc_login(api_url: str, timeout: float) -> api.Login | None:
+    user = st.user
+    if not user.is_logged_in:
+        st.sidebar.button("Se connecter (SSO de l'hôpital)", on_click=st.login, type="primary", key="sso-login")
+        return None
+    tokens: Any = getattr(user, "tokens", {}) or {}
+    token = tokens.get("access") or tokens.get("id")
+    if not token:
+        st.sidebar.error("Le fournisseur d'identité n'expose pas de jeton : ajoutez expose_tokens = [\"access\"] à [auth].")
+        return None
+    with api.make_client(api_url, str(user.get("preferred_username") or user.get("email") or ""), timeout, token=token) as client:
+        me = client.whoami()
+    return api.Login(token, str(me["user"]), str(me["role"]), 0, tuple(me.get("roles") or ()))
+
+
+def _local_login(api_url: str, timeout: float) -> api.Login | None:
+    stored = st.session_state.get(_SESSION_KEY)
+    if stored and stored["expires_at"] > time.time() + 30:
+        return stored["login"]
+    st.session_state.pop(_SESSION_KEY, None)
+    with st.sidebar.form("login", clear_on_submit=True):
+        st.markdown("**Connexion**")
+        username = st.text_input("Identifiant", key="login-user")
+        password = st.text_input("Mot de passe", type="password", key="login-password")
+        submitted = st.form_submit_button("Se connecter", type="primary")
+    if submitted:
+        try:
+            login = api.login(api_url, username.strip(), password, timeout)
+        except api.ApiError as exc:
+            st.sidebar.error("Identifiant ou mot de passe incorrect." if exc.status == 401 else f"Connexion impossible : {exc.message}")
+            return None
+        st.session_state[_SESSION_KEY] = {"login": login, "expires_at": time.time() + login.expires_in}
+        return login
+    return None
+
+
+def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
+    """The logged-in user (drawing the login control when there is none) and a logout button."""
+    login = _oidc_login(api_url, timeout) if _oidc_configured() else _local_login(api_url, timeout)
+    if login is None:
+        st.info("Connectez-vous (barre latérale) pour rechercher : l'accès aux données patients est nominatif et journalisé.")
+        return None
+    role = ROLE_LABELS.get(login.role, login.role)
+    st.sidebar.markdown(f"Connecté : **{login.user}** — {role}")
+    if st.sidebar.button("Se déconnecter", key="logout"):
+        st.session_state.pop(_SESSION_KEY, None)
+        if _oidc_configured():
+            st.logout()
+        st.rerun()
+    return login
