@@ -10,12 +10,13 @@ from fastapi.testclient import TestClient
 from auth_support import auth
 from search_api.app import create_app
 from search_api.models import MatchExplanation, SearchResponse, SearchResult
+from auth_support import auth
 
 
 @pytest.fixture(scope="module")
 def client(indexed, encoder) -> TestClient:
     settings, _ = indexed
-    return TestClient(create_app(settings, encoder=encoder))
+    return TestClient(create_app(settings, encoder=encoder), headers=auth("clinician"))
 
 
 def test_words_found_nowhere_give_a_semantic_only_response(client: TestClient) -> None:
