@@ -114,15 +114,19 @@ def crawl(client: TestClient, headers: dict[str, str], queries: list[str], passa
     """
     seen: dict[str, Any] = {}
     results: list[Any] = []
-    offset = 0
-    while offset <= min(10_000 - 100, passages // 4 + 100):
-        page = client.get("/search", params={"q": "patient", "mode": "dense", "limit": 100, "offset": offset}, headers=headers)
-        page.raise_for_status()
-        body = page.json()
-        results += body["results"]
-        for r in body["results"]:
-            seen.setdefault(r["id"], None)
-        offset += 100
+    for kind in (None, "report", "record", "image", "article"):  # per kind too: each pool is smaller
+        offset = 0
+        while offset <= min(10_000 - 100, passages // 4 + 100):
+            params = {"q": "patient", "mode": "dense", "limit": 100, "offset": offset, **({"kinds": kind} if kind else {})}
+            page = client.get("/search", params=params, headers=headers)
+            page.raise_for_status()
+            body = page.json()
+            if not body["results"] and offset > body["total"]:
+                break
+            results += body["results"]
+            for r in body["results"]:
+                seen.setdefault(r["id"], None)
+            offset += 100
     for q in queries:
         body = client.get("/search", params={"q": q, "limit": 50}, headers=headers)
         body.raise_for_status()
