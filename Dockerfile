@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY indexer ./indexer
 COPY search_api ./search_api
 COPY ui ./ui
+COPY .streamlit ./.streamlit
 COPY scripts ./scripts
 RUN pip install --no-cache-dir .
 ENV MEDSEARCH_INDEX__DIR=/data/var/index \

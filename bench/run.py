@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from bench import breakdown, faiss_choice, latency, throughput
+from bench import breakdown, encoder_speed, faiss_choice, latency, throughput
 from bench.build import ROOT, build, label
 
 
@@ -26,12 +26,17 @@ def main() -> None:
     parser.add_argument("--throughput-reports", type=int, help="reports (3 passages each) indexed with the real encoder")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-faiss", action="store_true")
+    parser.add_argument("--skip-encoder", action="store_true", help="skip passage embedding vs the FLOP limit")
     args = parser.parse_args()
 
     scales = args.scale or ([10_000] if args.small else [10_000, 100_000])
     faiss_sizes = args.faiss_sizes if args.faiss_sizes is not None else ([30_000] if args.small else [100_000, 1_000_000])
     requests = args.requests or (80 if args.small else 200)
     results: dict = {"started": time.strftime("%Y-%m-%d %H:%M"), "scales": {}}
+
+    if not args.skip_encoder:
+        results["encoder_speed"] = encoder_speed.run(256 if args.small else 512)
+        print("## Passage embedding vs the machine's fp32 FLOP limit\n\n" + encoder_speed.table(results["encoder_speed"]) + "\n", flush=True)
 
     if not args.skip_throughput:
         results["throughput"] = throughput.run(args.throughput_reports or (300 if args.small else 1000))

@@ -39,6 +39,7 @@ from indexer.clinical.text import fold, lexicon_key
 
 AFFIRMED, NEGATED, HYPOTHETICAL = "affirmed", "negated", "hypothetical"
 MIN_RELEVANT = 3  # fewer relevant documents make a query too noisy to compare engines on
+MIN_HYPOTHETICAL = 5  # a "hypothesis" query needs this many documents where the finding is only suspected
 _READABLE = {".txt", ".md", ".json", ".xml"}
 _H_ASPIRE = ("hernie", "hanche", "haut")
 _FR_NEGATIONS = ("pas {de}", "sans {name}", "absence {de}")
@@ -127,6 +128,7 @@ class Query:
     concept: str
     relevant: dict[str, int]
     ambiguous: bool = False
+    hypothetical: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -139,6 +141,8 @@ class Query:
         if self.ambiguous:
             data["ambiguous"] = True
         data["relevant"] = self.relevant
+        if self.hypothetical:
+            data["hypothetical"] = self.hypothetical
         return data
 
 
@@ -181,6 +185,12 @@ def build_queries(demo_dir: Path, lexicon: Lexicon) -> list[Query]:
                         ambiguous,
                     )
                 )
+        affirmed = ct.relevant({AFFIRMED: 2})
+        hypothetical = sorted(ct.relevant({HYPOTHETICAL: 1}))
+        if len(hypothetical) >= MIN_HYPOTHETICAL and len(affirmed) >= MIN_RELEVANT:
+            # the finding typed plainly: affirming documents are relevant, suspected-only ones must come after
+            queries.append(Query(f"hyp-fr-{ct.concept}", names.fr, "fr", "hypothesis", ct.concept, affirmed, hypothetical=hypothetical))
+            queries.append(Query(f"hyp-en-{ct.concept}", names.en, "en", "hypothesis", ct.concept, affirmed, hypothetical=hypothetical))
         if len(negated) >= MIN_RELEVANT:
             fr = _FR_NEGATIONS[index % len(_FR_NEGATIONS)].format(de=_de(names.fr), name=names.fr)
             en = _EN_NEGATIONS[index % len(_EN_NEGATIONS)].format(name=names.en)
@@ -290,7 +300,8 @@ def render(queries: list[Query], demo_dir: Path) -> str:
         "generated_by": "python -m eval.build_queries data/demo eval/queries.yaml",
         "corpus": "python -m indexer.demo.generate data/demo (seed 42, 200 patients)",
         "ground_truth_sha256": hashlib.sha256(truth_bytes).hexdigest(),
-        "grades": "2 = concept affirmed (negated for negation queries), 1 = only hypothetical",
+        "grades": "2 = concept affirmed (negated for negation queries), 1 = only hypothetical; hypothesis "
+        "queries: relevant = affirmed, hypothetical = documents that only suspect it (must rank below)",
         "counts": _counts(queries),
     }
     lines = [

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from indexer.sources.identity import id_key
+from eval.index_key import fingerprint, index_key
+from eval.vector_cache import CachedEncoder
 from indexer.encoders import Encoder, load_encoder
 from indexer.pipeline import index_paths
 from indexer.settings import EncoderSettings, Settings
@@ -35,11 +37,17 @@ def encoder_factory(name: str) -> Callable[[], Encoder]:
 
 
 def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Settings, dict[str, float]]:
-    """Index *corpus* into *index_dir* once (reused on later runs); return settings and the run's timings."""
-    settings = Settings(index={"dir": index_dir}, api={"audit_log": index_dir.parent / "audit.log"})
+    """Index *corpus* into ``<index_dir>-<key>`` (reused on later runs only while the key matches: see
+    :mod:`eval.index_key`); return settings and the run's timings."""
+    base = Settings(api={"audit_log": index_dir.parent / "audit.log"})
+    shaping = base.model_dump(mode="json", include={"passages", "dense", "clinical", "index"}, exclude={"index": {"dir"}})
+    index_dir = index_dir.with_name(f"{index_dir.name}-{index_key(shaping, fingerprint(encoder), corpus)}")
+    settings = base.model_copy(update={"index": base.index.model_copy(update={"dir": index_dir})})
     timings_file = index_dir.with_name(index_dir.name + ".timings.json")
     if not open_backend(settings).exists():
-        report = index_paths([corpus], settings, encoder, rebuild=True)
+        cached = CachedEncoder(encoder, index_dir.parent)  # same text, same encoder: same vector, reused
+        report = index_paths([corpus], settings, cached, rebuild=True)
+        cached.save()
         timings_file.write_text(json.dumps({**report.seconds, "passages": report.passages_added}))
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     return settings, timings

@@ -1,4 +1,5 @@
-"""Ranking metrics for the labelled query set (``eval/queries.yaml``): pure functions, no I/O.
+"""Ranking metrics for the labelled query sets, computed by ``ranx`` (a well-kept library: trec_eval's
+definitions, numba-compiled), behind the thin functions the runners and tests call.
 
 Conventions, chosen so that numbers are comparable across runs and with the literature:
 
@@ -6,10 +7,11 @@ Conventions, chosen so that numbers are comparable across runs and with the lite
   the ranking counts once, at its first position (passage-level engines may return a document twice).
 * ``relevant`` maps document id → grade (2 = the finding is affirmed / exactly what was asked,
   1 = partially relevant). Grades ≤ 0 and unknown documents are non-relevant.
-* nDCG uses the exponential gain ``2**grade - 1`` and ``log2(rank + 1)`` discount; the ideal ranking
-  is the relevant documents sorted by grade. A query with no relevant document scores 0 on every
-  metric (it should not be in the set: :func:`evaluate` refuses it).
-* recall@k and reciprocal rank are binary: any grade ≥ ``min_grade`` (default 1) is relevant.
+* nDCG: exponential gain ``2**grade - 1`` by default (ranx ``ndcg_burges``), linear gain (ranx
+  ``ndcg``: trec_eval's and BEIR's convention) on request; both agree on binary relevance. A query
+  with no relevant document is refused by :func:`evaluate` (it should not be in the set).
+* recall@k, precision@k (missing positions count as misses) and reciprocal rank are binary: any grade
+  ≥ ``min_grade`` (default 1) is relevant.
 """
 
 from __future__ import annotations
@@ -19,9 +21,56 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
+_EMPTY = "\x00no-result"  # ranx needs one entry per query: a run that returned nothing gets a non-relevant one
+
 
 def _unique(ranking: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ranking))
+
+
+def ranx_run(rankings: Mapping[str, Sequence[str]], query_ids: Iterable[str], name: str = "run"):  # noqa: ANN201
+    """A ``ranx.Run`` from ranked id lists (scores = reversed positions), one entry per query."""
+    from ranx import Run
+
+    runs = {}
+    for qid in query_ids:
+        docs = _unique(rankings.get(qid, []))
+        runs[qid] = {doc: float(len(docs) - i) for i, doc in enumerate(docs)} or {_EMPTY: 0.0}
+    return Run(runs, name=name)
+
+
+def ranx_qrels(qrels: Mapping[str, Mapping[str, int]], min_grade: int = 1, binary: bool = False):  # noqa: ANN201
+    from ranx import Qrels
+
+    return Qrels({
+        qid: {doc: (1 if binary else int(g)) for doc, g in rel.items() if g >= min_grade} for qid, rel in qrels.items()
+    })
+
+
+def per_query(
+    rankings: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]], metrics: Sequence[str],
+    min_grade: int = 1, binary: bool = False,
+) -> dict[str, dict[str, float]]:
+    """ranx metric names (``ndcg_burges@10``, ``recall@100``, ``mrr``...) → per-query values."""
+    from ranx import evaluate as ranx_evaluate
+
+    ids = list(qrels)
+    if not ids:
+        return {}
+    scores = ranx_evaluate(ranx_qrels(qrels, min_grade, binary), ranx_run(rankings, ids), list(metrics), return_mean=False)
+    if len(metrics) == 1:
+        scores = {metrics[0]: scores}
+    # ranx orders queries by its own sorted keys
+    order = sorted(ids)
+    return {qid: {m: float(np.asarray(scores[m])[order.index(qid)]) for m in metrics} for qid in ids}
+
+
+def _single(ranking: Sequence[str], relevant: Mapping[str, int], metric: str, min_grade: int = 1) -> float:
+    if not any(g >= min_grade for g in relevant.values()):
+        return 0.0
+    return per_query({"q": list(ranking)}, {"q": dict(relevant)}, [metric], min_grade)["q"][metric]
 
 
 def dcg(gains: Sequence[float]) -> float:
@@ -32,43 +81,30 @@ def dcg(gains: Sequence[float]) -> float:
 def ndcg_at_k(
     ranking: Sequence[str], relevant: Mapping[str, int], k: int = 10, gain: Literal["exponential", "linear"] = "exponential"
 ) -> float:
-    """Graded nDCG@k in [0, 1]. ``gain="linear"`` (grade itself) is trec_eval's and BEIR's convention;
-    both agree on binary relevance."""
+    """Graded nDCG@k in [0, 1]."""
     if k <= 0:
         raise ValueError("k must be positive")
-    grades = [g for g in relevant.values() if g > 0]
-    if not grades:
-        return 0.0
-    to_gain = (lambda g: 2.0**g - 1) if gain == "exponential" else float  # noqa: E731
-    gains = [to_gain(max(relevant.get(doc, 0), 0)) for doc in _unique(ranking)[:k]]
-    ideal = [to_gain(g) for g in sorted(grades, reverse=True)[:k]]
-    return dcg(gains) / dcg(ideal)
+    name = "ndcg_burges" if gain == "exponential" else "ndcg"
+    return _single(ranking, relevant, f"{name}@{k}")
 
 
 def recall_at_k(ranking: Sequence[str], relevant: Mapping[str, int], k: int = 10, min_grade: int = 1) -> float:
     """Share of the relevant documents found in the first ``k`` results."""
     if k <= 0:
         raise ValueError("k must be positive")
-    wanted = {doc for doc, grade in relevant.items() if grade >= min_grade}
-    if not wanted:
-        return 0.0
-    return len(wanted.intersection(_unique(ranking)[:k])) / len(wanted)
+    return _single(ranking, relevant, f"recall@{k}", min_grade)
 
 
 def precision_at_k(ranking: Sequence[str], relevant: Mapping[str, int], k: int = 10, min_grade: int = 1) -> float:
     """Share of the first ``k`` positions holding a relevant document (missing positions count as misses)."""
     if k <= 0:
         raise ValueError("k must be positive")
-    top = _unique(ranking)[:k]
-    return sum(1 for doc in top if relevant.get(doc, 0) >= min_grade) / k
+    return _single(ranking, relevant, f"precision@{k}", min_grade)
 
 
 def reciprocal_rank(ranking: Sequence[str], relevant: Mapping[str, int], min_grade: int = 1) -> float:
     """1 / rank of the first relevant document, 0 if none is returned."""
-    for rank, doc in enumerate(_unique(ranking), start=1):
-        if relevant.get(doc, 0) >= min_grade:
-            return 1.0 / rank
-    return 0.0
+    return _single(ranking, relevant, "mrr", min_grade)
 
 
 def mean_reciprocal_rank(runs: Iterable[tuple[Sequence[str], Mapping[str, int]]], min_grade: int = 1) -> float:
@@ -98,24 +134,19 @@ def evaluate(
     A query absent from ``rankings`` counts as an empty result (the engine failed it), so a crash on
     some queries cannot improve the means. ``groups`` (query id → e.g. category) adds per-group means.
     """
-    per_query: dict[str, dict[str, float]] = {}
     for query_id, relevant in qrels.items():
         if not any(grade > 0 for grade in relevant.values()):
             raise ValueError(f"query {query_id!r} has no relevant document")
-        ranking = rankings.get(query_id, [])
-        per_query[query_id] = {
-            f"ndcg@{k}": ndcg_at_k(ranking, relevant, k),
-            f"recall@{k}": recall_at_k(ranking, relevant, k),
-            f"precision@{k}": precision_at_k(ranking, relevant, k),
-            "mrr": reciprocal_rank(ranking, relevant),
-        }
+    names = {f"ndcg_burges@{k}": f"ndcg@{k}", f"recall@{k}": f"recall@{k}", f"precision@{k}": f"precision@{k}", "mrr": "mrr"}
+    raw = per_query(rankings, qrels, list(names))
+    per_q = {qid: {names[m]: v for m, v in row.items()} for qid, row in raw.items()}
     by_group: dict[str, dict[str, float]] = {}
     if groups:
         for group in sorted(set(groups.values())):
-            members = [per_query[q] for q in per_query if groups.get(q) == group]
+            members = [per_q[q] for q in per_q if groups.get(q) == group]
             if members:
                 by_group[group] = _mean(members)
-    return Evaluation(k=k, means=_mean(list(per_query.values())), per_query=per_query, by_group=by_group)
+    return Evaluation(k=k, means=_mean(list(per_q.values())), per_query=per_q, by_group=by_group)
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Category = Literal["plain", "negation", "abbreviation", "synonym", "cross_lingual"]
+Category = Literal["plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis"]
 DEFAULT_PATH = Path(__file__).resolve().parent / "queries.yaml"
 
 
@@ -28,6 +28,9 @@ class EvalQuery(BaseModel):
     concept: str | None = None
     ambiguous: bool = False
     relevant: dict[str, Literal[1, 2]]
+    #: "hypothesis" queries: documents where the finding is only hypothetical (« suspicion de », "rule
+    #: out"); they must rank below every document that affirms it
+    hypothetical: list[str] = Field(default_factory=list)
 
     @field_validator("relevant")
     @classmethod

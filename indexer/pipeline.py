@@ -81,11 +81,12 @@ def passage_contexts(document: Document, passage: Passage) -> PassageContexts:
 
 
 def _embedding_text(document: Document, passage: Passage, contexts: PassageContexts) -> str:
-    """What the dense encoder sees: title and section for context, then only the affirmed and
-    hypothetical text: a vector cannot tell « pas d'épanchement » from « épanchement », so negated
-    and family-history mentions are left to the lexical index's own fields."""
+    """What the dense encoder sees: title and section for context, then only the affirmed text: a
+    vector cannot tell « pas d'épanchement » from « épanchement », nor « suspicion de pneumopathie »
+    from « pneumopathie », so negated, family-history and hypothetical mentions are left to the
+    lexical index's own fields (where a hypothetical match counts less: #14 item 6)."""
     header = " — ".join(part for part in (document.title, passage.section) if part)
-    body = "\n".join(contexts[s] for s in ("affirmed", "hypothetical") if s in contexts)
+    body = contexts.get("affirmed", "")
     return f"{header}\n{body}".strip() if header else body
 
 

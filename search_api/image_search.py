@@ -132,6 +132,9 @@ class ImageSearch:
             }
 
         fused = reciprocal_rank_fusion(list(legs.values()), [weights[name] for name in legs])
+        if q:  # the text typed with the upload restricts: only images whose report, caption or header has its words
+            worded = {r.id for r in text if r.explanation.lexical_rank is not None}
+            fused = [(doc_id, score) for doc_id, score in fused if doc_id in worded]
         page = fused[:limit]
         documents = backend.get_documents([doc_id for doc_id, _ in page])
         results: list[ImageResult] = []

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
+from pydantic import computed_field, AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from indexer.clinical import ExpandedTerm
 from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, Section, date_in_range
@@ -126,6 +126,18 @@ class SearchResult(BaseModel):
     caption: str | None = None
     thumbnail_url: str | None = None
 
+    @computed_field(description="The query's words (or a recognised concept's forms) occur in this document: "
+                    "the lexical leg found it (an image's ``methods`` say which text scored it, lexically or not)")
+    @property
+    def lexical_match(self) -> bool:
+        return self.explanation.lexical_rank is not None
+
+    @computed_field(description="Found only by meaning (dense vectors or pixels), no query word in it: show it "
+                    "as a semantic suggestion, not as a match")
+    @property
+    def semantic_only(self) -> bool:
+        return not self.lexical_match
+
 
 class QueryInterpretation(BaseModel):
     """How the query was understood: « sans épanchement pleural » asks for *negated* mentions."""
@@ -155,6 +167,12 @@ class SearchResponse(BaseModel):
     ranked: int = Field(default=0, description="Results available to page through (term matches and semantic neighbours)")
     took_ms: float
     results: list[SearchResult]
+
+    @computed_field(description="No result contains the query's words: every result is a semantic suggestion "
+                    "from the dense leg (« IR » where no document says it). Portals should say so above the list")
+    @property
+    def semantic_only(self) -> bool:
+        return bool(self.results) and not (self.term_match and any(r.lexical_match for r in self.results))
 
 
 class DocumentResponse(BaseModel):

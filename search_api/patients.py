@@ -13,6 +13,7 @@ include what the caller may not see.
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from indexer.backend.filters import DocumentFilter
 from indexer.schema import Document, DocumentKind
 from search_api.audit import AuditLog
+from search_api.image_results import image_url
 from search_api.matching import DocumentMatches, exact_matches
 from search_api.models import MAX_LIMIT, QueryInterpretation, SearchRequest
 from search_api.patient_data import (
@@ -33,7 +35,7 @@ from search_api.patient_data import (
 )
 from search_api.query_plan import plan_query
 from search_api.scope import ANONYMOUS, IdentityPolicy, current_user, identity_policy, request_scope, within_scope
-from search_api.snippets import contextual_snippet
+from search_api.snippets import contextual_snippet, match_spans, query_terms
 from indexer.clinical import ExpandedTerm
 
 
@@ -80,6 +82,9 @@ class TimelineEntry(BaseModel):
     stay_id: str | None = None
     url: str
     thumbnail_url: str | None = None
+    entry: str | None = Field(
+        default=None, description="For a record's own dated entries (problem, result, exam): which; the id is the record's"
+    )
     matched: bool = Field(default=False, description="The document contains the query's terms")
     snippet: str | None = Field(default=None, description="HTML: the matched passage (matched documents only)")
     context: str | None = None
@@ -234,13 +239,15 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
                 id=document.id, kind=document.kind, title=document.title, date=document.date,
                 modality=document.modality, body_part=body_part_of(document), department=department_of(document),
                 age=age_at(birth, document.date), stay_id=stay["id"] if stay else None,
-                url=f"/documents/{document.id}",
-                thumbnail_url=f"/images/{document.id}/thumbnail" if document.kind == DocumentKind.IMAGE else None,
+                url=f"/documents/{quote(document.id, safe='')}",
+                thumbnail_url=image_url(document.id, "thumbnail") if document.kind == DocumentKind.IMAGE else None,
             )
             if document.id in matches:
                 entry.matched = True
                 entry.snippet, entry.context = _snippet(engine(), matches, document.id, highlight, document.language)
             groups.setdefault(entry.stay_id, []).append(entry)
+            for sub in _record_entries(document, entry, highlight if query else "", stays, birth):
+                groups.setdefault(sub.stay_id, []).append(sub)
         ordered = _ordered_groups(groups, stays)
         audit.record(
             who, "patient_timeline", patient_id=everything[0].patient_id, query=query or None,
@@ -300,6 +307,27 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         return search_patients(request, request.offset, request.limit, who, scope, http)
 
     return router
+
+
+def _record_entries(document: Document, record: TimelineEntry, highlight: str, stays: list[dict[str, Any]],
+                    birth: dt.date | None) -> list[TimelineEntry]:
+    """A FHIR record's dated entries (problems, results, exams) as timeline lines of their own, each
+    marked when its own text holds the query's terms."""
+    out = []
+    for item in document.metadata.get("entries") or []:
+        if not isinstance(item, dict) or not item.get("date"):
+            continue
+        when = dt.date.fromisoformat(str(item["date"]))
+        stay = stay_of(when, stays)
+        text = str(item.get("text") or "")
+        marked = record.matched and bool(highlight) and bool(match_spans(text, query_terms(highlight)))
+        snippet = contextual_snippet(text, highlight, document.language) if marked else None
+        out.append(TimelineEntry(
+            id=document.id, kind=document.kind, title=text, date=when, entry=str(item.get("type") or ""),
+            age=age_at(birth, when), stay_id=stay["id"] if stay else None, url=record.url, matched=marked,
+            snippet=snippet.html if snippet else None, context=snippet.context if snippet else None,
+        ))
+    return out
 
 
 def _ordered_groups(groups: dict[str | None, list[TimelineEntry]], stays: list[dict[str, Any]]) -> list[TimelineGroup]:

@@ -13,12 +13,14 @@ All three read through :func:`search_api.scope.request_scope`: nothing outside t
 import html
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from indexer.backend.filters import DocumentFilter
 from indexer.schema import Document, DocumentKind
+from search_api.image_results import image_url
 from search_api.matching import exact_matches
 from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, SearchRequest, SearchResponse
 from search_api.patient_data import documents_where
@@ -60,7 +62,7 @@ def _linked(document: Document) -> LinkedDocument:
     image = document.kind == DocumentKind.IMAGE
     return LinkedDocument(
         id=document.id, kind=document.kind, title=document.title, date=document.date, modality=document.modality,
-        url=f"/documents/{document.id}", thumbnail_url=f"/images/{document.id}/thumbnail" if image else None,
+        url=f"/documents/{quote(document.id, safe='')}", thumbnail_url=image_url(document.id, "thumbnail") if image else None,
     )
 
 
@@ -127,7 +129,8 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         request = SearchRequest(
             q=text, mode="dense", kinds=[document.kind] if same_kind else [], limit=limit + 1,
         )
-        response = engine().search(request, engine().request_filter(request, scope))
+        search_engine = engine()
+        response = search_engine.search(request, search_engine.request_filter(request, scope))
         response.results = [r for r in response.results if r.id != document.id][:limit]
         return response
 

@@ -29,7 +29,7 @@ from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
-from search_api.matching import exact_matches, patient_count
+from search_api.matching import distinct_patients, matching_documents
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import contextual_snippet
@@ -203,7 +203,7 @@ class SearchEngine:
         ]
         # The exact, page-independent count: every document containing the query's terms (the
         # ranked list may go on with documents only the dense leg found).
-        matching = exact_matches(self, plan, where)
+        matching = matching_documents(self, plan, where)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.q,
@@ -211,7 +211,7 @@ class SearchEngine:
             interpretation=plan.interpretation,
             expanded_terms=plan.expanded_terms,
             total=len(matching),
-            total_patients=patient_count(self, matching),
+            total_patients=distinct_patients(self, matching),
             term_match=bool(matching),
             ranked=len(fused),
             took_ms=round(took, 2),

@@ -23,7 +23,7 @@ def test_query_set_size_languages_and_categories(queries) -> None:  # type: igno
     assert len(queries) >= 60
     assert set(Counter(q.language for q in queries)) == {"fr", "en"}
     categories = Counter(q.category for q in queries)
-    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual"}
+    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis"}
     assert all(count >= 10 for count in categories.values()), categories
 
 

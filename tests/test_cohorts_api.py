@@ -9,6 +9,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import IMG_T001, RPT_T001, RPT_T003
 from search_api.app import create_app
 from conftest import IMG_T001, RPT_T001, RPT_T003
 from auth_support import auth

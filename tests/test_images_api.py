@@ -103,7 +103,10 @@ def test_upload_with_text_says_which_text_matched(client: TestClient, image_inde
     body = _upload(client, _source(image_index, "IMG-MR1.dcm"), q="épanchement pleural", limit="10").json()
     by_id = {r["id"]: r for r in body["results"]}
     assert "report_text" in by_id[IMG_T001]["methods"] and "descriptor" in by_id[IMG_T001]["methods"]
-    assert by_id[IMG_MR1]["methods"] == ["descriptor"]
+    # issue #13: the text restricts the results (the brain MR has nothing about a pleural effusion)
+    assert IMG_MR1 not in by_id and all(set(r["methods"]) & {"report_text", "caption", "metadata"} for r in body["results"])
+    unrelated = _upload(client, _source(image_index, "IMG-MR1.dcm"), q="appendicite", limit="10").json()
+    assert unrelated["results"] == []  # no image's report, caption or header says so
 
 
 def test_image_search_is_audited(client: TestClient, image_index: tuple[Settings, Path]) -> None:

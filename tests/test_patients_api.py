@@ -9,10 +9,11 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T002, RPT_T003
 from search_api.app import create_app
+from search_api.image_results import image_url
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
-from conftest import IMG_T001, REC_P900003, RPT_T001, RPT_T003
 from auth_support import auth
 
 USER = auth("clinician", "dr.martin")
@@ -57,7 +58,15 @@ def test_timeline_groups_by_stay_marks_query_matches_and_filters_kinds(client: T
     assert {e["id"] for e in stay_group["entries"]} == {RPT_T003, REC_P900003}
     letter = next(e for e in stay_group["entries"] if e["id"] == RPT_T003)
     assert letter["matched"] and "<mark>" in letter["snippet"] and letter["age"] == 62
-    assert body["matched"] == sum(e["matched"] for g in body["groups"] for e in g["entries"]) >= 1
+    assert body["matched"] == sum(e["matched"] for g in body["groups"] for e in g["entries"] if not e["entry"]) >= 1
+    # the record's own dated entries are timeline lines too, marked when their text matches
+    entries = [e for g in body["groups"] for e in g["entries"] if e["entry"]]
+    assert {e["entry"] for e in entries} == {"Problème", "Résultat", "Examen"}
+    infarct = next(e for e in entries if e["entry"] == "Problème" and e["date"] == "2024-06-18")
+    assert infarct["matched"] and "<mark>" in infarct["snippet"] and infarct["stay_id"] == "E1"
+    diabetes = next(e for e in entries if e["date"] == "2015-01-01")
+    assert not diabetes["matched"] and diabetes["stay_id"] is None and "Diabète" in diabetes["title"]
+    assert body["groups"][-1]["stay"] is None  # 2015: outside any known stay, listed last
     unmatched = client.get("/patients/P900003/timeline", params={"q": "fracture"}, headers=USER).json()
     assert unmatched["matched"] == 0 and not any(e["matched"] for g in unmatched["groups"] for e in g["entries"])
     reports = client.get("/patients/P900003/timeline", params={"kinds": "report"}, headers=USER).json()
@@ -67,7 +76,7 @@ def test_timeline_groups_by_stay_marks_query_matches_and_filters_kinds(client: T
 def test_timeline_images_have_thumbnails_and_body_part(client: TestClient) -> None:
     body = client.get("/patients/P900001/timeline", headers=USER).json()
     image = next(e for g in body["groups"] for e in g["entries"] if e["kind"] == "image")
-    assert image["thumbnail_url"] == f"/images/{IMG_T001}/thumbnail" and image["body_part"] == "CHEST"
+    assert image["thumbnail_url"] == image_url(IMG_T001, "thumbnail") and image["body_part"] == "CHEST"
     assert image["modality"] == "CT" and image["department"] == "Radiologie"
 
 
@@ -138,7 +147,7 @@ def test_report_and_image_link_both_ways(client: TestClient) -> None:
     assert [r["id"] for r in image["reports"]] == [RPT_T001] and image["images"] == []
     report = client.get(f"/documents/{RPT_T001}/links", headers=USER).json()
     assert [i["id"] for i in report["images"]] == [IMG_T001]
-    assert report["images"][0]["thumbnail_url"] == f"/images/{IMG_T001}/thumbnail"
+    assert report["images"][0]["thumbnail_url"] == image_url(IMG_T001, "thumbnail")
     assert client.get(f"/documents/{RPT_T001}/links").status_code == 401
     assert client.get("/documents/NOPE/links", headers=USER).status_code == 404
 
@@ -157,3 +166,28 @@ def test_document_highlight_marks_terms_and_names_the_best_section(client: TestC
     assert "<mark>Épanchement</mark> <mark>pleural</mark>" in body["sections"][body["best_section"]]["html"]
     plain = client.get(f"/documents/{RPT_T001}/highlight", headers=USER).json()
     assert plain["best_section"] is None and not any("<mark>" in s["html"] for s in plain["sections"])
+
+
+def test_patient_id_is_case_insensitive(client: TestClient) -> None:
+    assert client.get("/patients/p900003", headers=USER).json()["identity"]["name"] == "Jean EXEMPLE"
+    flat = client.get("/search", params={"q": "fracture", "patient_id": "p900002"}, headers=USER).json()
+    assert [r["id"] for r in flat["results"]][:1] == [RPT_T002] and flat["total"] == 1
+
+
+def test_every_patient_view_applies_the_access_scope(client: TestClient) -> None:
+    scoped = auth("clinician", "dr.restricted", patients=["P900001"])  # may only see patient P900001
+    assert client.get("/patients/P900003", headers=scoped).status_code == 404
+    assert client.get("/patients/P900003/timeline", headers=scoped).status_code == 404
+    assert client.get("/patients/P900001", headers=scoped).status_code == 200
+    grouped = client.get("/search/patients", params={"q": "infarctus"}, headers=scoped).json()
+    assert grouped["total_patients"] == 0 and grouped["term_match"] is False  # P900003's letter is out of scope
+    assert {p["patient_id"] for p in grouped["patients"]} <= {"P900001"}  # semantic neighbours, in scope only
+    flat = client.get("/search", params={"q": "épanchement pleural"}, headers=scoped).json()
+    assert {r["patient_id"] for r in flat["results"]} <= {"P900001", None}
+    cohort = client.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}]}, headers=scoped).json()
+    assert [p["patient_id"] for p in cohort["patients"]] == ["P900001"]
+    added = client.post("/cohorts/evaluate", json={"criteria": [{"kinds": ["report"]}], "included": ["P900003"]},
+                        headers=scoped).json()
+    assert [p["patient_id"] for p in added["patients"]] == ["P900001"]  # out of scope: cannot be added by hand
+    assert client.get(f"/documents/{RPT_T003}/links", headers=scoped).status_code == 404
+    assert client.get(f"/documents/{RPT_T003}/highlight", headers=scoped).status_code == 404

@@ -349,7 +349,7 @@ def test_app_api_error_is_shown(fake_api: FakeApi) -> None:
     at = _app()
     at.text_input(key="q").input("erreur").run()
     assert len(at.error) == 1
-    assert "String should have at most 1000 characters" in at.error[0].value
+    assert "q: au plus 1000 caractères" in at.error[0].value  # issue #13: API errors shown in French
     assert "CR IRM cérébrale" not in _markdown(at)
 
 
@@ -386,8 +386,10 @@ def test_app_unreachable_api(monkeypatch: pytest.MonkeyPatch) -> None:
     patch_client(monkeypatch, refuse)
     at = _app()
     assert at.sidebar.warning and "indisponible" in at.sidebar.warning[0].value
+    # issue #13: a banner says so on every screen, before anything is searched
+    assert len(at.error) == 1 and "Le service de recherche est injoignable" in at.error[0].value
     at.text_input(key="q").input("AVC").run()
-    assert len(at.error) == 1 and "indisponible" in at.error[0].value
+    assert len(at.error) == 2 and "indisponible" in at.error[1].value
 
 
 def test_fake_api_is_json_serialisable() -> None:

@@ -223,4 +223,11 @@ def test_app_switches_reach_the_api(fake: Recorder) -> None:
     at.toggle(key="expand").set_value(False).run()
     params = fake.searches()[-1].url.params
     assert (params["include_negated"], params["expand"]) == ("true", "false")
-    assert "Inclure les mentions niées / antécédents familiaux" == at.toggle(key="include_negated").label
+    # issue #13: family history has its own switch (off here, so sent as such: the API's default follows negation)
+    assert params["include_family"] == "false"
+    assert at.toggle(key="include_negated").label == "Inclure les mentions niées"
+    at.toggle(key="include_negated").set_value(False)
+    at.toggle(key="include_family").set_value(True).run()
+    params = fake.searches()[-1].url.params
+    assert "include_negated" not in params and params["include_family"] == "true"
+    assert at.toggle(key="include_family").label == "Inclure les antécédents familiaux"

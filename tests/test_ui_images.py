@@ -284,7 +284,7 @@ def test_app_upload_refused_shows_error(monkeypatch: pytest.MonkeyPatch) -> None
     at = _run_app()
     _image_search(at)
     assert len(at.error) == 1
-    assert "Format non pris en charge (415)" in at.error[0].value and "unsupported file type" in at.error[0].value
+    assert "Format non pris en charge (415)" in at.error[0].value and "type de fichier non pris en charge" in at.error[0].value
     assert "TDM thorax coupe" not in _markdown(at)
 
 

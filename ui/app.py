@@ -30,7 +30,9 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile  # noqa: E402
 
 from ui import auth  # noqa: E402  (module import: tests patch auth.sidebar_login)
 from ui import client as api  # noqa: E402  (module import: tests patch api.make_client)
-from ui import render  # noqa: E402
+from ui import nav, render, url_state  # noqa: E402
+from ui.cohort_page import cohort_view  # noqa: E402
+from ui.patient_page import _no_select_all, patient_view  # noqa: E402
 
 PAGE_SIZES = (10, 20, 50)
 STATS_TTL_S = 60.0
@@ -43,6 +45,9 @@ VIEW_LABELS = {VIEW_TEXT: "🔎 Recherche texte", VIEW_IMAGE: "🖼️ Recherche
 # any file is accepted and the API, which sniffs the bytes, answers 415 for what it cannot read.
 UPLOAD_HELP = "PNG, JPEG ou DICOM (.dcm, ou fichier sans extension exporté du PACS)."
 PLACEHOLDER = "ex. IRM cérébrale AVC ischémique"
+MAX_QUERY_CHARS = 1000  # the API's limit (search_api.models.MAX_QUERY_CHARS)
+HEALTH_TTL_S = 10.0
+PAGE_LABELS = {"search": "🔎 Recherche", "cohorts": "👥 Cohortes"}
 OLDEST_DATE = date(1900, 1, 1)
 HINT = (
     "Saisissez une question ou des mots-clés, en français ou en anglais (« IRM cérébrale AVC ischémique », "
@@ -63,6 +68,13 @@ class SearchFilters:
     limit: int
     include_negated: bool = False
     expand: bool = True
+    include_family: bool = False
+    departments: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -74,14 +86,14 @@ def sidebar_filters() -> SearchFilters:
     sb.header("Filtres")
     kinds = sb.multiselect(
         "Types de documents", render.KINDS, format_func=render.kind_plural, key="kinds",
-        placeholder="Tous les types",
+        placeholder="Tous les types", **_no_select_all(),
     )
     col_from, col_to = sb.columns(2)
-    date_from = col_from.date_input(
-        "Du", value=None, min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from"
-    )
-    date_to = col_to.date_input("Au", value=None, min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
+    date_from = col_from.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
+    date_to = col_to.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
     patient_id = sb.text_input("Identifiant patient (IPP)", key="patient_id").strip()
+    departments = _split(sb.text_input("Services", key="departments_text", placeholder="ex. Radiologie, Urgences"))
+    modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. CT, MR"))
     language = sb.selectbox(
         "Langue", list(render.LANGUAGE_LABELS), format_func=render.LANGUAGE_LABELS.__getitem__, key="language"
     )
@@ -89,30 +101,34 @@ def sidebar_filters() -> SearchFilters:
         "Mode de recherche", list(render.MODE_LABELS), format_func=render.MODE_LABELS.__getitem__, key="mode"
     )
     limit = sb.selectbox("Résultats par page", PAGE_SIZES, key="limit")
-    include_negated, expand = sidebar_clinical()
+    include_negated, include_family, expand = sidebar_clinical()
     return SearchFilters(
-        tuple(kinds), date_from, date_to, patient_id, language, mode, int(limit), include_negated, expand
+        tuple(kinds), date_from, date_to, patient_id, language, mode, int(limit), include_negated, expand,
+        include_family, departments, modalities,
     )
 
 
-def sidebar_clinical() -> tuple[bool, bool]:
-    """Clinical-language switches: by default « épanchement » finds only *affirmed* mentions, expanded."""
+def sidebar_clinical() -> tuple[bool, bool, bool]:
+    """Clinical-language switches: by default « épanchement » finds only *affirmed* mentions, expanded;
+    negated mentions and family history each have their own switch."""
     sb = st.sidebar
     sb.subheader("Langage clinique")
     include_negated = sb.toggle(
-        "Inclure les mentions niées / antécédents familiaux",
-        value=False,
+        "Inclure les mentions niées",
         key="include_negated",
-        help="Par défaut, « absence d'épanchement » ou « mère diabétique » ne répondent pas à « épanchement » "
-        "ou « diabète ».",
+        help="Par défaut, « absence d'épanchement » ne répond pas à « épanchement ».",
+    )
+    include_family = sb.toggle(
+        "Inclure les antécédents familiaux",
+        key="include_family",
+        help="Par défaut, « mère diabétique » ne répond pas à « diabète ».",
     )
     expand = sb.toggle(
         "Étendre aux synonymes et abréviations",
-        value=True,
         key="expand",
         help="« IDM » cherche aussi « infarctus du myocarde », « myocardial infarction »…",
     )
-    return include_negated, expand
+    return include_negated, include_family, expand
 
 
 def sidebar_stats(client: api.MedsearchClient, api_url: str) -> None:
@@ -136,21 +152,23 @@ def sidebar_stats(client: api.MedsearchClient, api_url: str) -> None:
 # --------------------------------------------------------------------------- navigation callbacks
 
 
-def _open_document(doc_id: str) -> None:
-    """Button callback: switch to the document view (in the URL, so it can be shared)."""
-    st.query_params["doc"] = doc_id
-
-
-def _close_document() -> None:
-    """Button callback: back to the result list, which is redrawn from the session cache."""
-    if "doc" in st.query_params:
-        del st.query_params["doc"]
+_open_document = nav.open_document
+_close_document = nav.close_document
 
 
 def _on_query_change() -> None:
-    """Typing a text query leaves the document view and shows the text results."""
-    _close_document()
+    """Typing a text query leaves the document and patient views and shows the text results.
+
+    A pasted query longer than the API accepts is cut at the limit, with a message, rather than
+    refused (or silently emptied by the browser)."""
+    nav.close_patient()
+    if st.query_params.get("page") == "cohorts":
+        nav.open_page("search")
     st.session_state["view"] = VIEW_TEXT
+    query = st.session_state.get("q") or ""
+    if len(query) > MAX_QUERY_CHARS:
+        st.session_state["q"] = query[:MAX_QUERY_CHARS].rsplit(" ", 1)[0] or query[:MAX_QUERY_CHARS]
+        st.session_state["query_trimmed"] = len(query)
 
 
 def _set_offset(offset: int) -> None:
@@ -194,9 +212,40 @@ def run_search(
         expand=filters.expand,
         limit=filters.limit,
         offset=offset,
+        **_new_filter_args(filters),
     )
     st.session_state["search_cache"] = (key, page)
     return page
+
+
+def _new_filter_args(filters: SearchFilters) -> dict[str, Any]:
+    """Family history, care units and modalities: sent only when used (the family switch is sent
+    whenever one of the two context switches is on, since the API's default follows the other)."""
+    family = filters.include_family if (filters.include_family or filters.include_negated) else None
+    args: dict[str, Any] = {"include_family": family} if family is not None else {}
+    if filters.departments:
+        args["departments"] = filters.departments
+    if filters.modalities:
+        args["modalities"] = filters.modalities
+    return args
+
+
+def active_filters(filters: SearchFilters) -> list[tuple[str, str]]:
+    """(name, value) of every filter in force, for the line above the results."""
+    items = [
+        ("Types", ", ".join(render.kind_plural(k) for k in filters.kinds)),
+        ("Patient", filters.patient_id),
+        ("Du", render.format_date(filters.date_from) if filters.date_from else ""),
+        ("Au", render.format_date(filters.date_to) if filters.date_to else ""),
+        ("Langue", render.LANGUAGE_LABELS.get(filters.language, filters.language) if filters.language else ""),
+        ("Services", ", ".join(filters.departments)),
+        ("Modalités", ", ".join(filters.modalities)),
+        ("Mode", render.MODE_LABELS[filters.mode].split(" (")[0] if filters.mode != "hybrid" else ""),
+        ("Mentions niées", "incluses" if filters.include_negated else ""),
+        ("Antécédents familiaux", "inclus" if filters.include_family else ""),
+        ("Synonymes", "désactivés" if not filters.expand else ""),
+    ]
+    return [(name, value) for name, value in items if value]
 
 
 def _cached(name: str, key: tuple[Any, ...], limit: int, fetch: Callable[[], bytes | None]) -> bytes | None:
@@ -240,20 +289,28 @@ def show_hit(client: api.MedsearchClient, hit: api.SearchHit, rank: int) -> None
         with body.container():
             st.markdown(render.result_card_html(hit, rank), unsafe_allow_html=True)
             show_linked_reports(hit.linked_reports, key_prefix=f"hit-{rank}")
-            st.button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document, args=(hit.id,))
+            buttons = st.columns([1, 1, 3])
+            buttons[0].button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document, args=(hit.id,))
+            if hit.patient_id:
+                buttons[1].button("Dossier patient", key=f"patient-{rank}-{hit.id}", on_click=nav.open_patient,
+                                  args=(hit.patient_id,))
 
 
 def show_pagination(page: api.SearchPage, offset: int, limit: int) -> None:
-    """Previous / next buttons around a "Résultats 11–20 sur 57" label."""
+    """Previous / next buttons around a "Résultats 11–20 sur 57" label.
+
+    ``total`` counts the documents that contain the query's words; the list may go on with semantic
+    neighbours (``ranked``), which stay reachable page by page."""
+    available = max(page.total, page.ranked)
     prev_col, label_col, next_col = st.columns([1, 3, 1])
     prev_col.button(
         "◀ Précédent", key="page-prev", disabled=offset <= 0, on_click=_set_offset, args=(offset - limit,)
     )
-    label_col.markdown(render.page_label(offset, len(page.results), page.total))
+    label_col.markdown(render.page_label(offset, len(page.results), available))
     next_col.button(
         "Suivant ▶",
         key="page-next",
-        disabled=offset + len(page.results) >= page.total,
+        disabled=offset + len(page.results) >= available,
         on_click=_set_offset,
         args=(offset + limit,),
     )
@@ -268,11 +325,16 @@ def search_box() -> tuple[str, bool]:
     st.title("🩺 medsearch")
     st.caption("Recherche dans les comptes rendus, dossiers patients, articles scientifiques et images.")
     query_col, button_col = st.columns([6, 1], vertical_alignment="bottom")
-    query = query_col.text_input(
-        "Recherche", key="q", placeholder=PLACEHOLDER, max_chars=1000, on_change=_on_query_change
-    )
+    query = query_col.text_input("Recherche", key="q", placeholder=PLACEHOLDER, on_change=_on_query_change)
     force = button_col.button("Rechercher", type="primary", key="search", on_click=_on_query_change)
-    return (query or "").strip(), force
+    trimmed = st.session_state.pop("query_trimmed", None)
+    if trimmed:
+        st.warning(f"Requête trop longue ({trimmed} caractères) : elle a été tronquée à {MAX_QUERY_CHARS} caractères.")
+    query = (query or "").strip()
+    if len(query) > MAX_QUERY_CHARS:  # typed past the limit without leaving the box
+        st.warning(f"Requête trop longue ({len(query)} caractères) : seuls les {MAX_QUERY_CHARS} premiers sont cherchés.")
+        query = query[:MAX_QUERY_CHARS]
+    return query, force
 
 
 def search_view(client: api.MedsearchClient, user: str, query: str, filters: SearchFilters, force: bool) -> None:
@@ -287,6 +349,14 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
         st.warning("La date de début est postérieure à la date de fin.")
         return
 
+    filters_line = render.active_filters_html(active_filters(filters))
+    if filters_line:
+        st.markdown(filters_line, unsafe_allow_html=True)
+    group = st.radio("Afficher", list(render.GROUP_LABELS), format_func=render.GROUP_LABELS.__getitem__,
+                     horizontal=True, key="group", label_visibility="collapsed")
+    if group == "patients":
+        patients_view(client, query, filters, force)
+        return
     offset = current_offset(query, filters)
     try:
         page = run_search(client, query, filters, offset, force)
@@ -295,13 +365,58 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
         return
 
     show_understanding(page, filters)
-    st.caption(render.summary_line(page.total, page.took_ms, page.mode))
+    st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode))
+    if not page.term_match and page.results:
+        st.warning(
+            "Aucun document ne contient les mots de la requête. Les résultats ci-dessous sont proposés "
+            "par proximité de sens (« sémantique seulement ») : vérifiez qu'ils répondent à votre question."
+        )
     if not page.results:
         st.info("Aucun document ne correspond. Essayez d'autres termes, le mode sémantique ou moins de filtres.")
         return
     for rank, hit in enumerate(page.results, start=offset + 1):
         show_hit(client, hit, rank)
     show_pagination(page, offset, filters.limit)
+
+
+def patients_view(client: api.MedsearchClient, query: str, filters: SearchFilters, force: bool) -> None:
+    """The same query, grouped by patient: each patient's number of matching documents and best passages."""
+    offset = current_offset(query, filters)
+    key = (client.base_url, client.user, query, astuple(filters), offset, "patients")
+    cached = st.session_state.get("patients_cache")
+    if force or cached is None or cached[0] != key:
+        try:
+            body = client.search_patients(
+                query, kinds=filters.kinds, patient_id=filters.patient_id or None, date_from=filters.date_from,
+                date_to=filters.date_to, language=filters.language or None, mode=filters.mode,
+                include_negated=filters.include_negated, expand=filters.expand, limit=filters.limit, offset=offset,
+                **_new_filter_args(filters),
+            )
+        except api.ApiError as exc:
+            st.error(render.api_error_text(exc))
+            return
+        st.session_state["patients_cache"] = (key, body)
+    else:
+        body = cached[1]
+    st.caption(render.counts_line(body["total"], body["total_patients"], 0, filters.mode).replace(" · 0 ms", ""))
+    if not body["term_match"] and body["patients"]:
+        st.warning("Aucun document ne contient les mots de la requête : patients proposés par proximité de sens.")
+    if not body["patients"]:
+        st.info("Aucun patient ne correspond.")
+        return
+    for patient in body["patients"]:
+        with st.container(border=True):
+            st.markdown(render.patient_card_html(patient), unsafe_allow_html=True)
+            for hit in patient["best"]:
+                st.markdown(render.patient_hit_html(hit), unsafe_allow_html=True)
+            st.button("Voir le patient", key=f"see-patient-{patient['patient_id']}", on_click=nav.open_patient,
+                      args=(patient["patient_id"],))
+    prev_col, label_col, next_col = st.columns([1, 3, 1])
+    prev_col.button("◀ Précédent", key="ppage-prev", disabled=offset <= 0, on_click=_set_offset,
+                    args=(offset - filters.limit,))
+    label_col.markdown(f"Patients {offset + 1}–{offset + len(body['patients'])} sur {body['total_patients'] or len(body['patients'])}")
+    next_col.button("Suivant ▶", key="ppage-next", disabled=offset + len(body["patients"]) >= body["total_patients"],
+                    on_click=_set_offset, args=(offset + filters.limit,))
 
 
 def show_understanding(page: api.SearchPage, filters: SearchFilters) -> None:
@@ -383,9 +498,11 @@ def show_image_results(client: api.MedsearchClient, page: api.ImageSearchPage) -
 # --------------------------------------------------------------------------- document view
 
 
-def document_view(client: api.MedsearchClient, doc_id: str) -> None:
-    """Full document: header, image, sections (or plain text) and source metadata."""
-    st.button("← Retour aux résultats", key="back", on_click=_close_document)
+def document_view(client: api.MedsearchClient, doc_id: str, query: str = "", include_negated: bool = False) -> None:
+    """Full document: header, image, links to its reports / images, sections with the query's
+    matches highlighted (scrolled to), similar documents and source metadata."""
+    back = "← Retour au patient" if st.query_params.get("patient") else "← Retour aux résultats"
+    st.button(back, key="back", on_click=_close_document)
     try:
         doc = client.document(doc_id)
     except api.ApiError as exc:
@@ -393,9 +510,23 @@ def document_view(client: api.MedsearchClient, doc_id: str) -> None:
         return
 
     st.markdown(render.document_header_html(doc), unsafe_allow_html=True)
+    if doc.patient_id:
+        st.button(f"👤 Dossier du patient {doc.patient_id}", key="doc-patient", on_click=nav.open_patient,
+                  args=(doc.patient_id,))
     if doc.kind == "image":
         image_viewer(client, doc)
-    if doc.sections:
+    document_links(client, doc)
+    highlighted = _highlighted(client, doc, query, include_negated)
+    if highlighted is not None:
+        best = highlighted.get("best_section")
+        for index, section in enumerate(highlighted.get("sections") or []):
+            if section.get("title"):
+                st.subheader(section["title"])
+            st.markdown(render.highlighted_section_html(str(section.get("html") or ""), index == best),
+                        unsafe_allow_html=True)
+        if best is not None:
+            scroll_to_best_match()
+    elif doc.sections:
         for section in doc.sections:
             if section.title:
                 st.subheader(section.title)
@@ -405,10 +536,97 @@ def document_view(client: api.MedsearchClient, doc_id: str) -> None:
     else:
         st.info("Ce document n'a pas de texte indexé.")
 
+    similar_documents(client, doc)
     with st.expander("Métadonnées"):
         st.text(f"Source : {doc.source_path or '—'}")
         if doc.metadata:
             st.json(doc.metadata, expanded=True)
+
+
+def _highlighted(client: api.MedsearchClient, doc: api.DocumentDetail, query: str, include_negated: bool) -> dict | None:
+    """The document's sections with the query's terms marked by the API (None: no query, or an API
+    without ``/highlight``: the plain text is shown)."""
+    if not query:
+        return None
+    try:
+        body = client.highlight(doc.id, query, include_negated)
+    except api.ApiError:
+        return None
+    return body if any(s.get("html") for s in body.get("sections") or []) else None
+
+
+def scroll_to_best_match() -> None:
+    """Scroll the page to the highlighted best passage (a zero-height component runs the script in
+    an iframe of the same origin, which may reach the page)."""
+    import streamlit.components.v1 as components
+
+    components.html(
+        "<script>setTimeout(function(){var d=window.parent.document;var e=d.getElementById('ms-best-match');"
+        "if(e){e.scrollIntoView({behavior:'smooth',block:'center'});}},300);</script>",
+        height=0,
+    )
+
+
+def document_links(client: api.MedsearchClient, doc: api.DocumentDetail) -> None:
+    """Report ↔ image, both ways: a report's images (thumbnails) and an image's reports."""
+    if doc.kind not in ("image", "report"):
+        return
+    try:
+        links = client.links(doc.id)
+    except api.ApiError:
+        return
+    if links.get("images"):
+        st.markdown("**Images de cet examen**")
+        columns = st.columns(min(len(links["images"]), 4))
+        for index, image in enumerate(links["images"]):
+            column = columns[index % len(columns)]
+            picture = thumbnail(client, image["id"])
+            if picture is not None:
+                column.image(picture, width=140, caption=image.get("title") or image["id"])
+            column.button("Ouvrir l'image", key=f"link-img-{image['id']}", on_click=_open_document, args=(image["id"],))
+    for report in links.get("reports") or []:
+        st.markdown(
+            f"**Compte rendu** : {render.esc(report.get('title') or report['id'])} · {render.esc(render.format_date(report.get('date')))}",
+            unsafe_allow_html=True,
+        )
+        st.button("Ouvrir le compte rendu", key=f"link-report-{report['id']}", on_click=_open_document, args=(report["id"],))
+
+
+def similar_documents(client: api.MedsearchClient, doc: api.DocumentDetail) -> None:
+    """« Trouver des documents similaires »: by meaning for any document, and by pixels for images."""
+    st.divider()
+    label = "Trouver des images similaires" if doc.kind == "image" else "Trouver des documents similaires"
+    if st.button(label, key="similar"):
+        st.session_state["similar_results"] = (doc.id, _similar(client, doc))
+    stored = st.session_state.get("similar_results")
+    if stored is None or stored[0] != doc.id:
+        return
+    results = stored[1]
+    if isinstance(results, api.ApiError):
+        st.error(render.api_error_text(results))
+        return
+    if not results:
+        st.info("Aucun document similaire.")
+    for index, (hit_id, title, meta) in enumerate(results):
+        cols = st.columns([5, 1], vertical_alignment="center")
+        cols[0].markdown(f"{render.esc(title)} <span class='ms-meta'>· {render.esc(meta)}</span>", unsafe_allow_html=True)
+        cols[1].button("Ouvrir", key=f"similar-{index}-{hit_id}", on_click=_open_document, args=(hit_id,))
+
+
+def _similar(client: api.MedsearchClient, doc: api.DocumentDetail) -> list[tuple[str, str, str]] | api.ApiError:
+    """(id, title, details) of similar documents: pixel similarity for images (their picture sent to
+    the image search), the dense leg over the document's text otherwise."""
+    try:
+        if doc.kind == "image":
+            picture = rendered(client, doc.id, "default", None) or thumbnail(client, doc.id)
+            if picture is not None:
+                page = client.search_image(picture, f"{doc.id}.png", "image/png", limit=6)
+                return [(h.id, h.title or h.id, f"{render.format_date(h.date)} · similarité {h.descriptor_similarity or 0:.2f}")
+                        for h in page.results if h.id != doc.id][:5]
+        page = client.similar(doc.id, limit=5)
+        return [(h.id, h.title or h.id, f"{render.kind_label(h.kind)} · {render.format_date(h.date)}") for h in page.results]
+    except api.ApiError as exc:
+        return exc
 
 
 def frame_count(doc: api.DocumentDetail) -> int:
@@ -426,9 +644,12 @@ def image_viewer(client: api.MedsearchClient, doc: api.DocumentDetail) -> None:
     stands in when rendering fails, so the view never loses its picture altogether.
     """
     window = "default"
-    if doc.metadata.get("format", "dicom") == "dicom":
+    choices = render.window_choices(doc.modality, doc.metadata.get("body_part"))
+    if doc.metadata.get("format", "dicom") == "dicom" and len(choices) > 1:
+        if st.session_state.get("render_window") not in choices:
+            st.session_state["render_window"] = "default"
         window = st.radio(
-            "Fenêtrage", list(render.WINDOW_LABELS), format_func=render.WINDOW_LABELS.__getitem__,
+            "Fenêtrage", list(choices), format_func=render.WINDOW_LABELS.__getitem__,
             horizontal=True, key="render_window",
         )
     frame = None
@@ -462,24 +683,116 @@ def keep_widget_state(*keys: str) -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def load_search_state() -> None:
+    """Search fields from the URL on a session's first run (a shared link), defaults otherwise.
+
+    Widgets then take their values from the session state only (none is given a ``value=``), so a
+    link, a saved search and the user's own changes all go through the same keys."""
+    if not st.session_state.get("_url_loaded"):
+        params = {key: st.query_params.get_all(key) for key in url_state.SEARCH_FIELDS}
+        for key, value in url_state.from_params(params).items():
+            st.session_state[key] = value
+        st.session_state["_url_loaded"] = True
+    for key, value in url_state.defaults().items():
+        st.session_state.setdefault(key, value)
+
+
+def write_search_state() -> None:
+    """The current search into the URL (navigation parameters kept), so the address bar is a link
+    to these very results."""
+    wanted = {key: st.query_params.get_all(key) for key in nav.SCREEN_KEYS if key in st.query_params}
+    wanted.update(url_state.to_params(st.session_state))
+    current = {key: st.query_params.get_all(key) for key in st.query_params}
+    normalised = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
+    if normalised != current:
+        st.query_params.from_dict(wanted)
+
+
+def _apply_saved(params: dict[str, Any]) -> None:
+    """Callback: open a saved search (its fields into the widgets, back to the results)."""
+    for key, value in url_state.from_saved(params).items():
+        st.session_state[key] = value
+    st.session_state["view"] = VIEW_TEXT
+    nav.open_page("search")
+
+
+def sidebar_saved_searches(client: api.MedsearchClient) -> None:
+    """Named saved searches of the signed-in user: open, delete, save the current one."""
+    with st.sidebar.expander("⭐ Recherches enregistrées"):
+        try:
+            saved = client.saved_searches()
+        except api.ApiError as exc:
+            if exc.status is not None and exc.status not in (401, 404):
+                st.caption(render.api_error_text(exc))
+            saved = []
+        for item in saved:
+            cols = st.columns([4, 1])
+            cols[0].button(item["name"], key=f"saved-open-{item['id']}", on_click=_apply_saved, args=(item["params"],),
+                           use_container_width=True)
+            if cols[1].button("🗑", key=f"saved-del-{item['id']}", help="Supprimer"):
+                try:
+                    client.delete_search(item["id"])
+                    st.rerun()
+                except api.ApiError as exc:
+                    st.caption(render.api_error_text(exc))
+        name = st.text_input("Nom", key="saved_name", placeholder="ex. EP post-opératoires")
+        params = url_state.saved_params(st.session_state)
+        if st.button("Enregistrer la recherche actuelle", key="saved_add", disabled=not (name.strip() and params.get("q"))):
+            try:
+                client.save_search(name.strip(), params)
+                st.rerun()
+            except api.ApiError as exc:
+                st.caption(render.api_error_text(exc))
+
+
+def api_banner(client: api.MedsearchClient) -> None:
+    """A visible banner when the search service cannot be reached (checked at most every 10 s)."""
+    cached = st.session_state.get("health_cache")
+    if cached is None or cached[0] != client.base_url or time.monotonic() - cached[1] > HEALTH_TTL_S:
+        try:
+            client.health()
+            down = None
+        except api.ApiError as exc:
+            down = exc.message if exc.status is None or exc.status >= 500 else None
+        cached = (client.base_url, time.monotonic(), down)
+        st.session_state["health_cache"] = cached
+    if cached[2]:
+        st.error(f"⚠️ Le service de recherche est injoignable : les résultats ne peuvent pas s'afficher. ({cached[2]})")
+
+
 def main() -> None:
     """Build the page for one Streamlit run."""
     st.set_page_config(page_title="medsearch", page_icon="🩺", layout="wide")
-    keep_widget_state("view", "image_q")
-    st.markdown(render.PAGE_CSS, unsafe_allow_html=True)
+    keep_widget_state("view", "image_q", "group", "timeline_kinds")
+    load_search_state()
+    st.markdown(render.PAGE_CSS + render.PATIENT_CSS, unsafe_allow_html=True)
     api_url, _, timeout = api.settings_from_env()
     login = auth.sidebar_login(api_url, timeout)
     if login is None:
         return
     user = login.user
+    page = st.query_params.get("page", "search")
+    st.sidebar.radio("Écran", list(PAGE_LABELS), index=list(PAGE_LABELS).index(page) if page in PAGE_LABELS else 0,
+                     format_func=PAGE_LABELS.__getitem__, key=f"page-nav-{page}", horizontal=True,
+                     on_change=lambda: nav.open_page(st.session_state[f"page-nav-{page}"]))
     filters = sidebar_filters()
     with api.make_client(api_url, user, timeout, token=login.token) as client:
+        api_banner(client)
+        sidebar_saved_searches(client)
         if "admin" in (login.roles or (login.role,)):  # index statistics are the admins' (API: GET /stats)
             sidebar_stats(client, api_url)
         query, force = search_box()
+        write_search_state()
         doc_id = st.query_params.get("doc")
         if doc_id:
-            document_view(client, doc_id)
+            document_view(client, doc_id, query, filters.include_negated)
+            return
+        patient_id = st.query_params.get("patient")
+        if patient_id:
+            patient_view(client, patient_id, query, filters.include_negated, thumbnail)
+            return
+        if page == "cohorts":
+            cohort_view(client)
             return
         view = st.radio(
             "Type de recherche", list(VIEW_LABELS), format_func=VIEW_LABELS.__getitem__, horizontal=True,

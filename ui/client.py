@@ -25,6 +25,7 @@ DEFAULT_TIMEOUT_S = 10.0
 UPLOAD_TIMEOUT_S = 60.0
 # The API's defaults for the clinical switches of /search (search_api.models.SearchRequest).
 SEARCH_DEFAULTS: dict[str, bool] = {"include_negated": False, "expand": True, "clinical": True}
+EXPORT_TIMEOUT_S = 60.0
 RENDER_WINDOWS: tuple[str, ...] = ("default", "lung", "bone", "brain", "soft")
 
 # Printable ASCII except "%": kept verbatim in the X-User header, everything else is percent-encoded
@@ -187,6 +188,8 @@ class SearchHit:
     linked_reports: tuple[LinkedReport, ...] = ()
     caption: str | None = None
     thumbnail_url: str | None = None
+    lexical_match: bool = True  # the query's words occur in it (False: found by meaning only)
+    semantic_only: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchHit:
@@ -209,6 +212,8 @@ class SearchHit:
             linked_reports=_linked_reports(data.get("linked_reports")),
             caption=data.get("caption") or None,
             thumbnail_url=data.get("thumbnail_url") or None,
+            lexical_match=bool(data.get("lexical_match", True)),
+            semantic_only=bool(data.get("semantic_only", False)),
         )
 
 
@@ -223,6 +228,13 @@ class SearchPage:
     results: list[SearchHit]
     interpretation: Interpretation | None = None
     expanded_terms: list[ExpandedTerm] = field(default_factory=list)
+    #: distinct patients among the ``total`` documents (None: an API that does not count them)
+    total_patients: int | None = None
+    #: False when no document contains the query's words: every result is a semantic neighbour
+    term_match: bool = True
+    #: results available to page through (term matches, then semantic neighbours); 0 = unknown
+    ranked: int = 0
+    semantic_only: bool = False  # no result contains the query's words: all are semantic suggestions
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchPage:
@@ -237,6 +249,10 @@ class SearchPage:
             expanded_terms=[
                 ExpandedTerm.from_json(item) for item in data.get("expanded_terms") or [] if isinstance(item, Mapping)
             ],
+            total_patients=_opt_int(data.get("total_patients")),
+            term_match=bool(data.get("term_match", True)),
+            ranked=_opt_int(data.get("ranked")) or 0,
+            semantic_only=bool(data.get("semantic_only", False)),
         )
 
 
@@ -438,6 +454,32 @@ def _filter_params(
     return [(name, value) for name, value in optional.items() if value is not None]
 
 
+def _extra_filter_params(
+    include_family: bool | None, departments: Iterable[str], modalities: Iterable[str]
+) -> list[tuple[str, str]]:
+    """The newer /search filters, sent only when set (older servers never see them)."""
+    params = [] if include_family is None else [("include_family", "true" if include_family else "false")]
+    params += [("departments", d) for d in departments if d.strip()]
+    params += [("modalities", m) for m in modalities if m.strip()]
+    return params
+
+
+def _search_params(
+    q: str, *, kinds: Iterable[str] = (), patient_id: str | None = None, date_from: date | str | None = None,
+    date_to: date | str | None = None, language: str | None = None, mode: str = "hybrid",
+    include_negated: bool = False, expand: bool = True, include_family: bool | None = None,
+    departments: Iterable[str] = (), modalities: Iterable[str] = (), limit: int = 10, offset: int = 0,
+) -> list[tuple[str, str]]:
+    """Query-string parameters of a search (the same for ``/search`` and ``/search/patients``)."""
+    params: list[tuple[str, str]] = [("q", q)] + [("kinds", k) for k in kinds]
+    params += _filter_params(patient_id, date_from, date_to)
+    params += [("language", language)] if language else []
+    params.append(("mode", mode))
+    params += _switch_params(include_negated=include_negated, expand=expand)
+    params += _extra_filter_params(include_family, departments, modalities)
+    return params + [("limit", str(limit)), ("offset", str(offset))]
+
+
 def _switch_params(**switches: bool) -> list[tuple[str, str]]:
     """Boolean switches that differ from the API defaults (``SEARCH_DEFAULTS``), as "true"/"false"."""
     return [(name, "true" if value else "false") for name, value in switches.items() if value != SEARCH_DEFAULTS[name]]
@@ -508,6 +550,9 @@ class MedsearchClient:
         clinical: bool = True,
         limit: int = 10,
         offset: int = 0,
+        include_family: bool | None = None,
+        departments: Iterable[str] = (),
+        modalities: Iterable[str] = (),
     ) -> SearchPage:
         """Run one search; empty filters are left out so the API applies no constraint.
 
@@ -521,8 +566,94 @@ class MedsearchClient:
             params.append(("language", language))
         params.append(("mode", mode))
         params += _switch_params(include_negated=include_negated, expand=expand, clinical=clinical)
+        params += _extra_filter_params(include_family, departments, modalities)
         params += [("limit", str(limit)), ("offset", str(offset))]
         return SearchPage.from_json(self._request_json("GET", "/search", params=params))
+
+    # -- patient-centred endpoints (plain JSON dicts: the pages read them field by field) ------
+    def search_patients(self, q: str, **filters: Any) -> dict[str, Any]:
+        """``GET /search/patients``: patients ranked by their best documents, with exact counts."""
+        return self._get_json("/search/patients", params=_search_params(q, **filters))
+
+    def patient(self, patient_id: str) -> dict[str, Any]:
+        """``GET /patients/{id}``: identity block (as the role allows), age, counts, stays."""
+        return self._get_json(f"/patients/{quote(patient_id, safe='')}")
+
+    def timeline(self, patient_id: str, kinds: Iterable[str] = (), q: str | None = None,
+                 include_negated: bool = False) -> dict[str, Any]:
+        """``GET /patients/{id}/timeline``: dated documents grouped by stay, query matches marked."""
+        params = [("kinds", k) for k in kinds] + ([("q", q)] if q and q.strip() else [])
+        params += [("include_negated", "true")] if include_negated else []
+        return self._get_json(f"/patients/{quote(patient_id, safe='')}/timeline", params=params)
+
+    def links(self, doc_id: str) -> dict[str, Any]:
+        """``GET /documents/{id}/links``: an image's reports, a report's images."""
+        return self._get_json(f"{self._document_path(doc_id)}/links")
+
+    def similar(self, doc_id: str, limit: int = 5) -> SearchPage:
+        """``GET /documents/{id}/similar``: documents close in meaning, the document left out."""
+        return SearchPage.from_json(self._get_json(f"{self._document_path(doc_id)}/similar", params=[("limit", str(limit))]))
+
+    def highlight(self, doc_id: str, q: str, include_negated: bool = False) -> dict[str, Any]:
+        """``GET /documents/{id}/highlight``: sections with the query's terms marked, the best one."""
+        params = [("q", q)] + ([("include_negated", "true")] if include_negated else [])
+        return self._get_json(f"{self._document_path(doc_id)}/highlight", params=params)
+
+    def evaluate_cohort(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request_json("POST", "/cohorts/evaluate", json=dict(definition), timeout=EXPORT_TIMEOUT_S)
+
+    def cohorts(self) -> list[dict[str, Any]]:
+        return self._request_list("GET", "/cohorts")
+
+    def save_cohort(self, name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request_json("POST", "/cohorts", json={"name": name, "definition": dict(definition)},
+                                  timeout=EXPORT_TIMEOUT_S)
+
+    def update_cohort(self, cohort_id: int, name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request_json("PUT", f"/cohorts/{int(cohort_id)}", json={"name": name, "definition": dict(definition)})
+
+    def run_cohort(self, cohort_id: int) -> dict[str, Any]:
+        return self._request_json("POST", f"/cohorts/{int(cohort_id)}/run", timeout=EXPORT_TIMEOUT_S)
+
+    def delete_cohort(self, cohort_id: int) -> None:
+        self._request_raw("DELETE", f"/cohorts/{int(cohort_id)}")
+
+    def export_cohort(self, cohort_id: int, fmt: str = "csv") -> bytes:
+        """The saved cohort as a CSV or Excel file (bytes, to hand to a download button)."""
+        return self._request_raw("GET", f"/cohorts/{int(cohort_id)}/export", params=[("format", fmt)],
+                                 timeout=EXPORT_TIMEOUT_S).content
+
+    def saved_searches(self) -> list[dict[str, Any]]:
+        return self._request_list("GET", "/saved-searches")
+
+    def save_search(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request_json("POST", "/saved-searches", json={"name": name, "params": dict(params)})
+
+    def delete_search(self, search_id: int) -> None:
+        self._request_raw("DELETE", f"/saved-searches/{int(search_id)}")
+
+    def _request_list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """A request whose JSON body is a list (of objects)."""
+        response = self._request_raw(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ApiError(response.status_code, "réponse de l'API illisible (JSON attendu)") from exc
+        if not isinstance(body, list):
+            raise ApiError(response.status_code, "réponse de l'API inattendue (liste JSON attendue)")
+        return [item for item in body if isinstance(item, dict)]
+
+    def _request_raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; every failure becomes an :class:`ApiError`, a success returns the response."""
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ApiError(None, f"l'API n'a pas répondu à temps ({self.base_url})") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(None, f"API injoignable ({self.base_url}) : {exc}") from exc
+        if response.is_error:
+            raise ApiError(response.status_code, error_message(response))
+        return response
 
     def search_image(
         self,

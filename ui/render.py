@@ -240,7 +240,8 @@ def result_card_html(hit: SearchHit, rank: int) -> str:
         f'<span class="ms-title">{title}</span></div>'
         f'<div class="ms-meta">{" · ".join(meta)}</div>'
         f"{methods_html(hit.methods)}"
-        f'<div class="ms-snippet">{context_label_html(hit.context)}{safe_snippet(hit.snippet)}</div>'
+        f'<div class="ms-snippet">{semantic_only_html() if is_semantic_only(hit) else ""}'
+        f"{context_label_html(hit.context)}{safe_snippet(hit.snippet)}</div>"
         f"{_caption_html(hit.caption)}"
         f"{explanation_html(hit.explanation)}"
         "</div>"
@@ -384,7 +385,13 @@ def expansion_groups(terms: Iterable[ExpandedTerm]) -> list[tuple[str, list[Expa
     all its meanings instead of two unrelated-looking chips.
     """
     groups: dict[str, list[ExpandedTerm]] = {}
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
     for term in terms:
+        # The same concept comes back once per clause that mentions it (« IDM … sans IDM »): one chip.
+        key = (term.source_text.casefold(), term.concept_id, term.terms)
+        if key in seen:
+            continue
+        seen.add(key)
         groups.setdefault(term.source_text, []).append(term)
     return list(groups.items())
 
@@ -482,7 +489,11 @@ def _ordered_counts(by_kind: Mapping[str, int]) -> list[tuple[str, int]]:
 
 
 def api_error_text(error: ApiError) -> str:
-    """French sentence for an :class:`ApiError`, distinguishing 'unreachable' from 'refused'."""
+    """French sentence for an :class:`ApiError`, distinguishing 'unreachable' from 'refused'; the
+    API's own message is translated (:mod:`ui.messages`)."""
+    from ui.messages import french
+
+    error = ApiError(error.status, french(error.message))
     if error.status is None:
         return f"Le service de recherche est indisponible : {error.message}"
     if error.status == 404:
@@ -496,3 +507,193 @@ def api_error_text(error: ApiError) -> str:
     if error.status == 415:
         return f"Format non pris en charge (415) : {error.message}"
     return f"Erreur de l'API ({error.status}) : {error.message}"
+
+
+# --------------------------------------------------------------------------- patient-centred views
+
+SEX_LABELS: dict[str, str] = {"male": "homme", "female": "femme"}
+GROUP_LABELS: dict[str, str] = {"documents": "📄 Documents", "patients": "👤 Patients"}
+SEMANTIC_ONLY_LABEL = "sémantique seulement"
+#: CT presets that fit a body part (HU windows mean nothing on MR, US or radiographs)
+_BODY_WINDOWS: dict[str, tuple[str, ...]] = {
+    "head": ("default", "brain", "bone", "soft"),
+    "brain": ("default", "brain", "bone", "soft"),
+    "skull": ("default", "brain", "bone", "soft"),
+    "chest": ("default", "lung", "soft", "bone"),
+    "thorax": ("default", "lung", "soft", "bone"),
+    "lung": ("default", "lung", "soft", "bone"),
+    "abdomen": ("default", "soft", "bone"),
+    "pelvis": ("default", "soft", "bone"),
+}
+_LIMB_PARTS = ("knee", "hip", "shoulder", "ankle", "wrist", "hand", "foot", "elbow", "spine", "leg", "arm", "femur")
+
+
+def window_choices(modality: str | None, body_part: str | None) -> tuple[str, ...]:
+    """Display windows worth offering for an image: CT presets that fit its body part; none but the
+    header's own window for other modalities (no brain window on a knee radiograph)."""
+    if (modality or "").upper() != "CT":
+        return ("default",)
+    part = (body_part or "").strip().lower()
+    if part in _BODY_WINDOWS:
+        return _BODY_WINDOWS[part]
+    if any(limb in part for limb in _LIMB_PARTS):
+        return ("default", "bone", "soft")
+    return tuple(WINDOW_LABELS)
+
+
+def is_semantic_only(hit: SearchHit) -> bool:
+    """Found by meaning alone: the lexical leg did not retrieve it (none of the query's words)."""
+    explanation = hit.explanation
+    return explanation is not None and explanation.lexical_rank is None and explanation.dense_rank is not None
+
+
+def semantic_only_html() -> str:
+    return (
+        '<span class="ms-ctx" style="color:#455a64;border-color:#455a64" '
+        'title="Aucun mot de la requête dans ce document : proposé par proximité de sens">'
+        f"{SEMANTIC_ONLY_LABEL}</span>"
+    )
+
+
+def counts_line(total: int, patients: int | None, took_ms: float, mode: str) -> str:
+    """« 57 documents · 12 patients · 31 ms · mode hybride »: exact counts of term matches."""
+    docs = f"{total} document" + ("s" if total != 1 else "")
+    parts = [docs]
+    if patients is not None:
+        parts.append(f"{patients} patient" + ("s" if patients != 1 else ""))
+    mode_label = MODE_LABELS.get(mode, mode).split(" (")[0].lower()
+    return " · ".join([*parts, f"{took_ms:.0f} ms", f"mode {mode_label}"])
+
+
+def active_filters_html(items: Iterable[tuple[str, str]]) -> str:
+    """The filters in force, as chips above the results (nothing when there are none)."""
+    chips = "".join(
+        f'<span class="ms-chip ms-filter"><b>{esc(name)}</b> : {esc(value)}</span>' for name, value in items if value
+    )
+    return _one_line(f'<div class="ms-filters">Filtres actifs : {chips}</div>') if chips else ""
+
+
+def patient_card_html(patient: Mapping[str, object]) -> str:
+    """One patient of the grouped results: id, number of matching documents, rank."""
+    count = int(patient.get("matching_documents") or 0)  # type: ignore[call-overload]
+    noun = "document correspondant" if count == 1 else "documents correspondants"
+    return _one_line(
+        '<div class="ms-card">'
+        f'<div class="ms-head"><span class="ms-rank">{esc(patient.get("rank"))}.</span>'
+        f'<span class="ms-title">👤 Patient {esc(patient.get("patient_id"))}</span></div>'
+        f'<div class="ms-meta">{count} {noun}</div></div>'
+    )
+
+
+def patient_hit_html(hit: Mapping[str, object]) -> str:
+    """One of a patient's best documents: badge, title, date and snippet."""
+    kind = str(hit.get("kind") or "")
+    semantic = semantic_only_html() if hit.get("semantic_only") else ""
+    return _one_line(
+        f'<div class="ms-report">{badge_html(kind)}<b>{esc(hit.get("title") or hit.get("id"))}</b>'
+        f' · {esc(format_date(hit.get("date")))}'  # type: ignore[arg-type]
+        f'<div class="ms-snippet">{semantic}{context_label_html(hit.get("context"))}'  # type: ignore[arg-type]
+        f'{safe_snippet(str(hit.get("snippet") or ""))}</div></div>'
+    )
+
+
+def identity_html(patient: Mapping[str, object]) -> str:
+    """Identity block of the patient view: name, sex, birth date, age (withheld fields left out)."""
+    identity = patient.get("identity") or {}
+    assert isinstance(identity, Mapping)
+    parts = []
+    if identity.get("name"):
+        parts.append(f"<b>{esc(identity['name'])}</b>")
+    if identity.get("sex"):
+        parts.append(esc(SEX_LABELS.get(str(identity["sex"]), identity["sex"])))
+    if identity.get("birth_date"):
+        parts.append(f"né(e) le {esc(format_date(str(identity['birth_date'])))}")
+    if identity.get("age") is not None:
+        parts.append(f"{esc(identity['age'])} ans")
+    counts = patient.get("by_kind") or {}
+    assert isinstance(counts, Mapping)
+    kinds = " ".join(f"{badge_html(str(k))}{esc(v)}" for k, v in _ordered_counts({str(k): int(v) for k, v in counts.items()}))
+    first, last = patient.get("first_date"), patient.get("last_date")
+    span = f"du {esc(format_date(first))} au {esc(format_date(last))}" if first and last else ""  # type: ignore[arg-type]
+    return _one_line(
+        '<div class="ms-card ms-identity">'
+        f'<div class="ms-head"><span class="ms-title">👤 Patient {esc(patient.get("patient_id"))}</span></div>'
+        f'<div class="ms-meta">{" · ".join(parts) or "identité non communiquée"}</div>'
+        f'<div class="ms-meta">{esc(patient.get("documents"))} documents {span} {kinds}</div></div>'
+    )
+
+
+def stay_header(stay: Mapping[str, object] | None) -> str:
+    """« Séjour hospitalisation · 18/06/2024 → 20/06/2024 · Syndrome coronarien aigu » (plain text)."""
+    if not stay:
+        return "Hors séjour connu"
+    label = f"Séjour {stay.get('label') or ''}".strip()
+    start, end = stay.get("start"), stay.get("end")
+    dates = format_date(start) if start else ""  # type: ignore[arg-type]
+    if end and end != start:
+        dates += f" → {format_date(end)}"  # type: ignore[arg-type]
+    parts = [label, dates, str(stay.get("reason") or ""), str(stay.get("unit") or "")]
+    return " · ".join(p for p in parts if p)
+
+
+def timeline_entry_html(entry: Mapping[str, object]) -> str:
+    """One document on the timeline: date, badge, title, details; query matches starred with their passage."""
+    details = [esc(format_date(entry.get("date")))]  # type: ignore[arg-type]
+    if entry.get("entry"):  # one of a record's own dated entries (problem, result, exam)
+        details.insert(0, f"<b>{esc(entry['entry'])}</b>")
+    for key in ("modality", "body_part", "department"):
+        if entry.get(key):
+            details.append(esc(entry[key]))
+    if entry.get("age") is not None:
+        details.append(f"{esc(entry['age'])} ans")
+    star = '<span class="ms-match" title="Contient les termes de la requête">★</span> ' if entry.get("matched") else ""
+    snippet = ""
+    if entry.get("matched") and entry.get("snippet"):
+        snippet = (
+            f'<div class="ms-snippet">{context_label_html(entry.get("context"))}'  # type: ignore[arg-type]
+            f'{safe_snippet(str(entry["snippet"]))}</div>'
+        )
+    return _one_line(
+        f'<div class="ms-card ms-timeline{" ms-matched" if entry.get("matched") else ""}">'
+        f'<div class="ms-head">{star}{badge_html(str(entry.get("kind") or ""))}'
+        f'<span class="ms-title">{esc(entry.get("title") or entry.get("id"))}</span></div>'
+        f'<div class="ms-meta">{" · ".join(details)}</div>{snippet}</div>'
+    )
+
+
+def evidence_html(evidence: Mapping[str, object]) -> str:
+    """A cohort member's evidence for one criterion: criterion label, document, date, passage."""
+    snippet = str(evidence.get("snippet") or "")
+    return _one_line(
+        f'<div class="ms-report"><span class="ms-chip">{esc(evidence.get("label"))}</span>'
+        f'{badge_html(str(evidence.get("kind") or ""))}<b>{esc(evidence.get("title") or evidence.get("doc_id"))}</b>'
+        f' · {esc(format_date(evidence.get("date")))}'  # type: ignore[arg-type]
+        + (f'<div class="ms-snippet">{safe_snippet(snippet)}</div>' if snippet else "")
+        + "</div>"
+    )
+
+
+def highlighted_section_html(section_html: str, anchor: bool) -> str:
+    """A section of the document view, already escaped and marked by the API; the best one anchored."""
+    body = safe_snippet(section_html.replace("\n", "\x00")).replace("\x00", "<br>")
+    anchor_attr = ' id="ms-best-match"' if anchor else ""
+    return f'<div class="ms-text{" ms-best" if anchor else ""}"{anchor_attr}>{body}</div>'
+
+
+PATIENT_CSS = (
+    "<style>"
+    ".ms-filters{font-size:.88rem;margin:.2rem 0 .4rem}"
+    ".ms-filter{background:#f1f8e9;color:#33691e}"
+    ".ms-match{color:#f9a825;font-size:1.1rem}"
+    ".ms-matched{border-left:4px solid #f9a825;padding-left:.5rem}"
+    ".ms-best{background:#fffde7;border-left:4px solid #f9a825;padding:.3rem .5rem}"
+    ".ms-identity .ms-title{font-size:1.2rem}"
+    # Streamlit's upload widget only speaks English: its texts replaced by French ones.
+    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p{font-size:0}'
+    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after'
+    '{content:"Parcourir";font-size:.9rem}'
+    '[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}'
+    '[data-testid="stFileUploaderDropzoneInstructions"] span::after'
+    '{content:"Glissez-déposez un fichier ici · 200 Mo maximum";font-size:.8rem}'
+    "</style>"
+)

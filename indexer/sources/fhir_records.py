@@ -25,6 +25,17 @@ from indexer.text.language import detect_language
 READ_TYPES = ("Patient", "Encounter", "Condition", "Observation", "DiagnosticReport")
 
 
+#: FHIR Condition.clinicalStatus codes, as the French record text shows them (not « [resolved] »)
+CLINICAL_STATUS_FR = {
+    "active": "actif",
+    "recurrence": "récidive",
+    "relapse": "rechute",
+    "inactive": "inactif",
+    "remission": "rémission",
+    "resolved": "résolu",
+}
+
+
 def _codeable_text(concept: Any) -> str:
     """Human text of a CodeableConcept: its ``text`` or the first coding's display/code."""
     if concept is None:
@@ -116,6 +127,7 @@ def _condition_line(condition: Any, dated: Any) -> str:
     knows, so a query for X does not return a patient in whom X was ruled out."""
     name = _codeable_text(condition.code)
     status = _codeable_text(condition.clinicalStatus)
+    status = CLINICAL_STATUS_FR.get(status.strip().lower(), status)
     verification = _verification(condition)
     when = dated(condition.onsetDateTime)
     if verification == "refuted":
@@ -128,7 +140,7 @@ def _condition_line(condition: Any, dated: Any) -> str:
 def _patient_summary(patient: Any) -> tuple[str, str]:
     """(title, text) of the Patient resource: sex and birth date, identifying names kept out of title."""
     gender = {"male": "homme", "female": "femme"}.get(patient.gender or "", patient.gender or "")
-    birth = patient.birthDate.isoformat() if patient.birthDate else "?"
+    birth = patient.birthDate.strftime("%d/%m/%Y") if patient.birthDate else "?"
     return f"Dossier patient {patient.id}", f"Patient {patient.id}, {gender}, né(e) le {birth}."
 
 
@@ -147,7 +159,7 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
         parsed = parse_date(value)
         if parsed:
             dates.append(parsed)
-        return f" ({parsed.isoformat()})" if parsed else ""
+        return f" ({parsed.strftime('%d/%m/%Y')})" if parsed else ""  # dates in full, as physicians write them
 
     conditions = []
     for cond in by_type.get("Condition", []):
@@ -171,6 +183,16 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
         encounters.append(f"Séjour {kind}{start}" + (f" : {reason}" if reason else ""))
         stays.append(_stay(enc, kind, reason))
 
+    entries = [  # the record's dated entries, each its own line on the patient timeline
+        _entry(label, line, when)
+        for label, resources, lines, attr in (
+            ("Problème", by_type.get("Condition", []), conditions, "onsetDateTime"),
+            ("Résultat", by_type.get("Observation", []), observations, "effectiveDateTime"),
+            ("Examen", by_type.get("DiagnosticReport", []), reports, "effectiveDateTime"),
+        )
+        for resource, line in zip(resources, lines)
+        if (when := parse_date(getattr(resource, attr, None))) is not None
+    ]
     sections = [Section(title="Patient", text=patient_text)]
     for name, lines in (
         ("Problèmes", conditions),
@@ -197,8 +219,14 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
             # identifying fields, kept apart (as DICOM's ``identifying``) for the patient view and access rules
             "identifying": _identity(patient),
             "encounters": sorted(stays, key=lambda s: s.get("start") or ""),
+            "entries": sorted(entries, key=lambda e: e["date"]),
         },
     )
+
+
+def _entry(label: str, line: str, when: date) -> dict[str, str]:
+    """One dated record entry (a problem, a result, an exam) for the patient timeline."""
+    return {"type": label, "text": line, "date": when.isoformat()}
 
 
 def _identity(patient: Any) -> dict[str, str | None]:

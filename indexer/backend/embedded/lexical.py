@@ -33,7 +33,7 @@ EXPANSION_BOOST = 0.7  # a synonym or expanded abbreviation counts a little less
 #: context status → lexical field prefix
 CONTEXT_FIELDS = {"affirmed": "body", "hypothetical": "hyp", "negated": "neg", "family": "fam"}
 #: field prefix → weight when searched
-FIELD_BOOSTS = {"body": 1.0, "hyp": 0.6, "neg": 1.0, "fam": 1.0}
+FIELD_BOOSTS = {"body": 1.0, "hyp": 0.25, "neg": 1.0, "fam": 1.0}  # hyp: a suspected finding ranks below an affirmed one (#14)
 DEFAULT_STATUSES: tuple[str, ...] = ("affirmed", "hypothetical")
 #: ``access`` value of documents without a patient: visible whatever the access restriction
 OPEN_ACCESS = "open"

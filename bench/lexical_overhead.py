@@ -1,0 +1,125 @@
+"""Lexical-only search through the product vs a bare Tantivy query on the same index and terms.
+
+Why: a keyword search should cost about what the keyword engine costs. For each query, the bare row
+runs exactly the Tantivy query the product builds (same analysed terms, fields, boosts and filters,
+built outside the timer) with ``searcher.search(query, k)``; the product row is
+``SearchEngine.search(SearchRequest(q, mode="lexical", limit=k))``: query planning, the lexical leg
+at its candidate depth, collapsing passages to documents, the exact match count, documents, snippets
+and the response model. The ratio of medians is what #14 asks to keep under 3 (top 10 and top 100).
+``--profile`` prints where the product's extra time goes (cProfile, cumulative).
+
+    python -m bench.lexical_overhead --build 30000 --queries 200 [--profile]   # builds var/bench/lexical-30000 once
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import statistics
+import time
+from pathlib import Path
+
+from bench.synthetic import queries as make_queries
+import zlib
+
+import numpy as np
+
+from indexer.settings import Settings
+from search_api.engine_factory import build_engine
+from search_api.models import SearchRequest
+from search_api.query_plan import plan_query
+
+
+class HashEncoder:
+    """Deterministic pseudo-random unit vectors: the lexical benchmark's index needs a dense side to
+    exist, not a meaningful one, and a real encoder would take most of the build time."""
+
+    name, dim = "hash-bench", 32
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        rows = [np.random.default_rng(zlib.crc32(t.encode())).standard_normal(self.dim) for t in texts]
+        matrix = np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
+        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+
+    encode_queries = encode_passages
+
+
+def build(passages: int, root: Path = Path("var/bench")) -> Path:
+    """A synthetic index of about *passages* passages (3 per report) with :class:`HashEncoder` vectors."""
+    from bench.synthetic import write_reports
+    from indexer.pipeline import index_paths
+
+    index_dir = root / f"lexical-{passages}"
+    from indexer.backend.factory import open_backend
+
+    if open_backend(Settings(index={"dir": index_dir})).exists():
+        return index_dir
+    sources = root / f"lexical-sources-{passages}"
+    write_reports(passages // 3, sources)
+    index_paths([sources], Settings(index={"dir": index_dir}), HashEncoder(), rebuild=True)
+    return index_dir
+
+
+def _median_ms(fn, items) -> float:  # noqa: ANN001
+    times = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def run(index_dir: Path, n_queries: int = 200, profile: bool = False) -> dict:
+    settings = Settings(index={"dir": index_dir})
+    engine = build_engine(settings, HashEncoder(), clip=False)  # lexical mode never embeds
+    texts = make_queries(n_queries, seed=7)
+    lexical = engine.backend.snapshot().lexical  # the embedded backend's Tantivy index
+    searcher = lexical._index.searcher()
+    where = engine.filter_for(SearchRequest(q="x"))
+    built = {}
+    for text in texts:  # the same query object the product builds, prepared outside the timer
+        plan = plan_query(SearchRequest(q=text, mode="lexical"))
+        built[text] = lexical._query(plan.lexical_text, where, plan.lexical_statuses, plan.concepts, plan.required)
+    texts = [t for t in texts if built[t] is not None]
+    out: dict = {"index": str(index_dir), "passages": engine.backend.stats().passages, "queries": len(texts), "rows": {}}
+    for k in (10, 100):
+        for text in texts[:5]:  # warm both paths
+            engine.search(SearchRequest(q=text, mode="lexical", limit=k))
+        bare = _median_ms(lambda t: searcher.search(built[t], k, count=False), texts)
+        product = _median_ms(lambda t: engine.search(SearchRequest(q=t, mode="lexical", limit=k)), texts)
+        out["rows"][f"top {k}"] = {"bare_tantivy_ms": round(bare, 3), "search_engine_ms": round(product, 3),
+                                   "ratio": round(product / bare, 1) if bare else None}
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for text in texts:
+            engine.search(SearchRequest(q=text, mode="lexical", limit=10))
+        profiler.disable()
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(25)
+        out["profile"] = stream.getvalue()
+    return out
+
+
+def table(result: dict) -> str:
+    lines = ["| results | bare Tantivy p50 ms | SearchEngine.search lexical p50 ms | ratio (target ≤ 3) |", "|---|---|---|---|"]
+    for name, row in result["rows"].items():
+        lines.append(f"| {name} | {row['bare_tantivy_ms']} | {row['search_engine_ms']} | {row['ratio']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("index", type=Path, nargs="?", help="an index built with --build (default: build one)")
+    parser.add_argument("--build", type=int, default=30_000, help="passages of the synthetic index to build")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    result = run(args.index or build(args.build), args.queries, args.profile)
+    print(f"{result['passages']} passages, {result['queries']} queries\n\n{table(result)}")
+    if args.profile:
+        print("\n" + result.pop("profile"))
+    print(json.dumps(result))

@@ -1,0 +1,60 @@
+"""Paired significance of one system against another over the same queries (ranx's Fisher
+randomisation test), so that no table says "beats" on a difference the queries do not support.
+
+A difference is called significant at p < 0.05 (two-sided, 10,000 random swaps of the two systems'
+per-query scores); the per-query wins / ties / losses come with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from eval.metrics import ranx_qrels, ranx_run
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Comparison:
+    metric: str
+    system: float
+    baseline: float
+    p_value: float
+    wins: int
+    ties: int
+    losses: int
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < ALPHA
+
+    def verdict(self) -> str:
+        """``better`` / ``worse`` only when significant, else ``tie (n.s.)``."""
+        if not self.significant:
+            return "tie (n.s.)"
+        return "better" if self.system > self.baseline else "worse"
+
+    def cell(self) -> str:
+        return f"{self.system - self.baseline:+.3f} (p={self.p_value:.3f}, {self.wins}/{self.ties}/{self.losses}) {self.verdict()}"
+
+
+def compare(
+    system: Mapping[str, Sequence[str]], baseline: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]],
+    metrics: Sequence[str] = ("ndcg@10",), binary: bool = True, seed: int = 42,
+) -> dict[str, Comparison]:
+    """Each ranx metric of *system* vs *baseline* on *qrels*, with its randomisation-test p-value."""
+    from ranx import compare as ranx_compare
+
+    ids = list(qrels)
+    a, b = ranx_run(system, ids, "system"), ranx_run(baseline, ids, "baseline")
+    report = ranx_compare(ranx_qrels(qrels, binary=binary), [a, b], list(metrics), stat_test="fisher",
+                          max_p=ALPHA, random_seed=seed).to_dict()
+    out = {}
+    for metric in metrics:
+        wtl = report["system"]["win_tie_loss"]["baseline"][metric]
+        out[metric] = Comparison(
+            metric, float(report["system"]["scores"][metric]), float(report["baseline"]["scores"][metric]),
+            float(report["system"]["comparisons"]["baseline"][metric]), int(wtl["W"]), int(wtl["T"]), int(wtl["L"]),
+        )
+    return out

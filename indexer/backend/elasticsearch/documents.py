@@ -1,0 +1,89 @@
+"""medsearch objects as Elasticsearch ``_source`` bodies (and back).
+
+Passage ``_id`` is the passage id as a string and document / image ``_id`` the document id, so
+reads by id are direct ``mget`` calls and a re-indexed document overwrites its old entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from indexer.backend.elasticsearch.mapping import FILTER_FIELDS, OPEN_ACCESS
+from indexer.backend.filters import DocumentKeys
+from indexer.schema import Document, Passage
+from indexer.backend.base import CONTEXT_FIELDS
+
+
+FILTER_FIELD_NAMES: tuple[str, ...] = tuple(FILTER_FIELDS)
+
+
+def filter_fields(document: Document) -> dict[str, Any]:
+    """The keyword / date fields every index family carries for :class:`DocumentFilter`."""
+    keys = DocumentKeys.of(document)
+    fields: dict[str, Any] = {
+        "doc_id": document.id,
+        "kind": document.kind.value,
+        "language": document.language,
+    }
+    if keys.patient:
+        fields["patient"] = keys.patient
+    else:
+        fields["access"] = OPEN_ACCESS
+    if keys.department:
+        fields["department"] = keys.department
+    if keys.modality:
+        fields["modality"] = keys.modality
+    if document.date:
+        fields["date"] = document.date.isoformat()
+    return fields
+
+
+def passage_source(
+    document: Document,
+    pid: int,
+    passage: Passage,
+    contexts: Mapping[str, str] | None,
+    vector: Sequence[float] | None,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One passage: filter fields, its text per context status and analysis, its raw text, its vector.
+    *contexts* maps a status to the passage's text with that status (None: all affirmed), as for
+    :meth:`indexer.backend.embedded.lexical.LexicalIndex.add`."""
+    source = dict(base if base is not None else filter_fields(document))
+    source.update(pid=pid, ordinal=passage.ordinal, section=passage.section, text=passage.text)
+    parts = contexts if contexts is not None else {"affirmed": passage.text}
+    if document.title:
+        source["title"] = document.title  # analysed in French and English (multi-field)
+    for status, text in parts.items():
+        if text:
+            source[CONTEXT_FIELDS[str(status)]] = text
+    if vector is not None:
+        source["vector"] = [float(x) for x in vector]
+    return source
+
+
+def document_source(document: Document, pids: Sequence[int]) -> dict[str, Any]:
+    """One document: its full JSON (returned as is by reads), content hash, and its passage ids (what
+    removing it deletes, without a search that could miss unrefreshed passages)."""
+    return {
+        **filter_fields(document),
+        "content_hash": document.content_hash(),
+        "source_path": document.source_path,
+        "pids": list(pids),
+        "title": document.title,
+        "patient_raw": document.patient_id,
+        "department_raw": (document.metadata or {}).get("department"),
+        "modality_raw": document.modality,
+        "body": document.model_dump_json(),
+    }
+
+
+def image_filter_update(document: Document) -> dict[str, Any]:
+    """Filter fields of an image vector after its document changed (its pixels did not): absent
+    fields are set to null, which Elasticsearch treats as missing."""
+    return {field: None for field in FILTER_FIELD_NAMES} | filter_fields(document)
+
+
+def document_from_source(source: Mapping[str, Any]) -> Document:
+    return Document.model_validate_json(source["body"])

@@ -1,0 +1,182 @@
+"""Query translation: medsearch's lexical and vector queries as Elasticsearch query DSL.
+
+The lexical query mirrors :meth:`indexer.backend.embedded.lexical.LexicalIndex.search` clause for clause:
+
+* each typed token is one optional clause, the *disjunction-max* (tie-breaker 0.1) of that token
+  in every searched context field and analysis (and the title at half weight when affirmed
+  mentions are searched);
+* each recognised concept is a required clause: any of its surface forms as a phrase, the typed
+  form first and the others (synonyms, translations, expansions) at 0.7;
+* each ``(forms, statuses)`` of *required* is a required clause in its own statuses;
+* the :class:`~indexer.backend.filters.DocumentFilter` is a ``filter`` clause (no score, cached),
+  so filtering happens inside the engine, before top-k, never after retrieval.
+
+Analysis is Elasticsearch's (``match`` / ``match_phrase`` let each field analyse the text with its
+own analyzer); the Python side only splits the query into tokens, keeping elided articles with
+their word (« l'épanchement ») so the French analyzer strips them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
+from indexer.backend.filters import DocumentFilter
+from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES
+from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
+
+TIE_BREAKER = 0.1
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+
+Query = dict[str, Any]
+
+
+def tokens(text: str) -> list[str]:
+    """Words of a query as typed (analysis is left to each field's analyzer)."""
+    return _TOKEN.findall(text)
+
+
+def _fields(statuses: Iterable[str], with_title: bool) -> list[tuple[str, float]]:
+    out = []
+    for lang in ANALYZERS:
+        for status in statuses:
+            prefix = CONTEXT_FIELDS[status]
+            out.append((field_name(prefix, lang), FIELD_BOOSTS[prefix]))
+        if with_title:
+            out.append((field_name("title", lang), TITLE_BOOST))
+    return out
+
+
+def _best_field(text: str, statuses: tuple[str, ...], phrase: bool) -> Query:
+    """*text* in whichever context field and analysis matches best (disjunction-max)."""
+    kind = "match_phrase" if phrase else "match"
+    alternatives = [
+        {kind: {field: {"query": text, "boost": boost}}} for field, boost in _fields(statuses, "affirmed" in statuses)
+    ]
+    return {"dis_max": {"tie_breaker": TIE_BREAKER, "queries": alternatives}}
+
+
+def concept_query(forms: list[str], statuses: tuple[str, ...]) -> Query | None:
+    """Any of a concept's surface forms as a phrase; the typed form (first) scores highest."""
+    clauses = []
+    for rank, form in enumerate(forms):
+        if not tokens(form):
+            continue
+        clause = _best_field(form, statuses, phrase=True)
+        if rank:
+            clause = {"bool": {"must": [clause], "boost": EXPANSION_BOOST}}
+        clauses.append(clause)
+    if not clauses:
+        return None
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def free_text_query(text: str, statuses: tuple[str, ...]) -> Query | None:
+    """One optional clause per typed token (plain BM25 over words not recognised as a concept)."""
+    clauses = [_best_field(token, statuses, phrase=False) for token in tokens(text)]
+    if not clauses:
+        return None
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def lexical_query(
+    text: str,
+    where: DocumentFilter | None = None,
+    statuses: tuple[str, ...] = DEFAULT_STATUSES,
+    concepts: list[list[str]] | None = None,
+    required: list[tuple[list[str], tuple[str, ...]]] | None = None,
+) -> Query | None:
+    """The BM25 query of :meth:`LexicalIndex.search`'s arguments; None when nothing can match."""
+    must = [concept_query(forms, statuses) for forms in concepts or []]
+    must += [concept_query(forms, tuple(forms_statuses)) for forms, forms_statuses in required or []]
+    must = [q for q in must if q is not None]
+    free = free_text_query(text, statuses) if text.strip() else None
+    if free is None and not must:
+        return None
+    body: dict[str, Any] = {"must": must}
+    if free is not None:
+        if must:
+            body["should"] = [free]  # scores, but the concepts decide what matches
+        else:
+            body["must"] = [free]
+    body["filter"] = filter_clauses(where or DocumentFilter())
+    return {"bool": body}
+
+
+def _date(value: Any) -> str:
+    return value.isoformat()
+
+
+def _open_or(field: str, allowed: tuple[str, ...]) -> Query:
+    """Access restriction on one axis: documents without a patient, or whose *field* is allowed."""
+    should: list[Query] = [{"term": {"access": OPEN_ACCESS}}]
+    if allowed:
+        should.append({"terms": {field: list(allowed)}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def filter_clauses(where: DocumentFilter) -> list[Query]:
+    """*where* as Elasticsearch ``filter`` clauses, same semantics as
+    :meth:`DocumentFilter.admits` (the reference every backend is tested against)."""
+    clauses: list[Query] = []
+    if where.kinds:
+        clauses.append({"terms": {"kind": list(where.kinds)}})
+    if where.patient_id:
+        clauses.append({"term": {"patient": where.patient_key}})
+    if where.language:
+        clauses.append({"term": {"language": where.language}})
+    if where.date_from or where.date_to:
+        bounds = {}
+        if where.date_from:
+            bounds["gte"] = _date(where.date_from)
+        if where.date_to:
+            bounds["lte"] = _date(where.date_to)
+        clauses.append({"range": {"date": bounds}})  # a document without a date never matches a bound
+    if where.departments:
+        clauses.append({"terms": {"department": list(where.department_keys)}})
+    if where.modalities:
+        clauses.append({"terms": {"modality": list(where.modality_keys)}})
+    if where.allowed_patients is not None:
+        clauses.append(_open_or("patient", where.allowed_patient_keys or ()))
+    if where.allowed_departments is not None:
+        clauses.append(_open_or("department", where.allowed_department_keys or ()))
+    return clauses
+
+
+def knn_search(vector: list[float], limit: int, where: DocumentFilter | None, num_candidates: int) -> dict[str, Any]:
+    """Search-request body (``query`` + ``rescore``) of a filtered vector search with exact cosines.
+
+    The ``knn`` query walks the int8-quantised HNSW graph with the filter applied *during* the
+    search (Elasticsearch explores until it has *limit* matching vectors), not to its results. Its
+    scores carry the quantisation error (±0.01), enough to swap two passages a FAISS flat index
+    ranks 0.0007 apart; so the top *limit* are rescored with the exact cosine of the float vectors
+    Elasticsearch keeps beside the quantised ones (the documented way to rescore quantised kNN
+    before 8.18's ``rescore_vector``). Scores are then ``1 + cos``.
+    """
+    knn: dict[str, Any] = {
+        "field": "vector",
+        "query_vector": vector,
+        "k": limit,
+        "num_candidates": max(num_candidates, limit),
+    }
+    clauses = filter_clauses(where or DocumentFilter())
+    if clauses:
+        knn["filter"] = clauses
+    exact = {
+        "script_score": {
+            "query": {"match_all": {}},
+            "script": {"source": "cosineSimilarity(params.query_vector, 'vector') + 1.0", "params": {"query_vector": vector}},
+        }
+    }
+    return {
+        "query": {"knn": knn},
+        "rescore": {"window_size": limit, "query": {"rescore_query": exact, "query_weight": 0.0, "rescore_query_weight": 1.0}},
+        "size": limit,
+    }
+
+
+def cosine_from_rescore(score: float) -> float:
+    """The exact cosine back from a rescored hit's ``1 + cos``."""
+    return float(score) - 1.0

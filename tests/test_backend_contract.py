@@ -1,0 +1,442 @@
+"""One contract, every storage backend: the embedded index always, Elasticsearch when
+``MEDSEARCH_ES_URL`` points at one (``make test`` starts the noida-db test server for it).
+
+Each test writes a small corpus through :class:`~indexer.backend.base.IndexWriter`, publishes it, and
+checks what :class:`~indexer.backend.base.IndexBackend` returns: ids, texts, counts and filter
+semantics, with :meth:`DocumentFilter.admits` as the reference for every filter field. Where the
+noida-db test server departs from Elasticsearch a test is marked (xfail with the reason) rather
+than the backend bent to it; README "Scaling out" lists those differences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from indexer.backend import AddedDocument, DocumentFilter, IndexNotFoundError, open_backend
+from indexer.schema import Document, Passage
+from indexer.settings import Settings
+from es_support import ES_URL, SKIP_REASON, unique_prefix
+
+DIM = 8
+ENCODER = "contract-test"
+
+
+def _unit(*weights: float) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[: len(weights)] = weights
+    return v / np.linalg.norm(v)
+
+
+def _doc(doc_id: str, kind: str, text: str, **fields) -> Document:  # noqa: ANN003
+    return Document(id=doc_id, kind=kind, text=text, source_path=f"/src/{doc_id}.txt", **fields)
+
+
+#: (document, [(passage text, contexts or None, vector)]): every filter field varies somewhere
+CORPUS: list[tuple[Document, list[tuple[str, dict[str, str] | None, np.ndarray]]]] = [
+    (
+        _doc("R1", "report", "x", title="Radio thorax", patient_id="P000023", date=dt.date(2024, 3, 14), language="fr",
+             metadata={"department": "Radiologie"}),
+        [
+            ("Épanchement pleural gauche de moyenne abondance.", None, _unit(1, 0, 0)),
+            ("Absence de pneumothorax. Suspicion de pneumopathie.",
+             {"negated": "Absence de pneumothorax.", "hypothetical": "Suspicion de pneumopathie."}, _unit(0, 1, 0)),
+        ],
+    ),
+    (
+        _doc("R2", "report", "x", title="Scanner abdominal", patient_id="P000042", date=dt.date(2023, 6, 1), language="fr",
+             metadata={"department": "Urgences"}),
+        [("Pneumothorax droit complet. Mère : diabète.", {"affirmed": "Pneumothorax droit complet.", "family": "Mère : diabète."},
+          _unit(0, 0, 1))],
+    ),
+    (
+        _doc("C1", "record", "x", title="Hospital stay", patient_id="p000023", date=dt.date(2022, 1, 10), language="en"),
+        [("Left pleural effusion treated by drainage. The patient's fever resolved.", None, _unit(1, 0.2, 0))],
+    ),
+    (
+        _doc("A1", "article", "x", title="Pleural effusion in adults", date=dt.date(2020, 5, 5), language="en"),
+        [("Pleural effusion is an abnormal collection of fluid. Pneumothorax is air.", None, _unit(0.5, 0, 0.5))],
+    ),
+    (
+        _doc("I1", "image", "x", title="TDM THORAX", patient_id="P000023", date=dt.date(2024, 3, 14), language="fr",
+             modality="CT", metadata={"department": "RADIOLOGIE"}),
+        [("Modalité CT, thorax, épanchement pleural.", None, _unit(0.9, 0, 0, 0.3))],
+    ),
+    (
+        _doc("I2", "image", "x", title="IRM cérébrale", patient_id="P000042", language="fr", modality="MR"),
+        [("Modalité MR, crâne.", None, _unit(0, 0, 0, 1))],
+    ),
+]
+DOCS = {doc.id: doc for doc, _ in CORPUS}
+IMAGE_VECTORS = {"I1": _unit(1, 0, 0), "I2": _unit(0, 1, 0)}  # a 3-d "descriptor" space: first 3 dims
+
+
+def _added(doc_ids: list[str] | None = None) -> list[AddedDocument]:
+    items = []
+    for doc, parts in CORPUS:
+        if doc_ids is not None and doc.id not in doc_ids:
+            continue
+        passages = [Passage(doc_id=doc.id, ordinal=i, text=text) for i, (text, _, _) in enumerate(parts)]
+        contexts = [ctx if ctx is not None else {"affirmed": text} for text, ctx, _ in parts]
+        items.append(AddedDocument(doc, passages, contexts, np.stack([v for _, _, v in parts])))
+    return items
+
+
+# -- backends ------------------------------------------------------------------------------------
+BACKENDS = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.skipif(not ES_URL, reason=SKIP_REASON))]
+
+
+def _settings(kind: str, tmp_path) -> Settings:  # noqa: ANN001
+    if kind == "embedded":
+        return Settings(index={"dir": str(tmp_path / "index")}, backend={"kind": "embedded"})
+    return Settings(index={"dir": str(tmp_path / "index")},
+                    backend={"kind": "elasticsearch", "url": ES_URL, "index_prefix": unique_prefix()})
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_backend(request, tmp_path):  # noqa: ANN001
+    backend = open_backend(_settings(request.param, tmp_path))
+    yield backend
+    if backend.kind == "elasticsearch":
+        backend.drop_everything()
+    backend.close()
+
+
+def _publish(backend, doc_ids=None, rebuild=False):  # noqa: ANN001, ANN202
+    with backend.writer(ENCODER, DIM, rebuild=rebuild) as writer:
+        allocated = writer.add_documents(_added(doc_ids))
+        writer.ensure_image_space("descriptor", 3, "descriptor-test")
+        writer.put_image_vectors(
+            "descriptor", [(d, f"key-{d}", v[:3]) for d, v in IMAGE_VECTORS.items() if doc_ids is None or d in doc_ids]
+        )
+        info = writer.publish()
+    backend.refresh()
+    return allocated, info
+
+
+@pytest.fixture
+def backend(empty_backend):  # noqa: ANN001
+    _publish(empty_backend)
+    return empty_backend
+
+
+def _docs_of(backend, hits) -> list[str]:  # noqa: ANN001
+    """Hit passages collapsed to their documents, best first."""
+    doc_of = backend.documents_of([h.pid for h in hits])
+    return list(dict.fromkeys(doc_of[h.pid] for h in hits))
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+def test_nothing_published_yet(empty_backend) -> None:
+    assert not empty_backend.exists()
+    with pytest.raises(IndexNotFoundError):
+        empty_backend.lexical_search("pneumothorax", 10)
+
+
+def test_publish_returns_info_and_ids(empty_backend) -> None:
+    allocated, info = _publish(empty_backend)
+    assert empty_backend.exists()
+    assert [len(pids) for pids in allocated] == [len(parts) for _, parts in CORPUS]
+    flat = [pid for pids in allocated for pid in pids]
+    assert len(set(flat)) == len(flat)
+    assert (info.encoder, info.dim) == (ENCODER, DIM)
+    assert empty_backend.info().generation == info.generation
+
+
+# -- write side ----------------------------------------------------------------------------------
+def test_content_hashes_and_source_paths(backend) -> None:
+    with backend.writer(ENCODER, DIM) as writer:
+        assert writer.content_hashes() == {doc_id: doc.content_hash() for doc_id, doc in DOCS.items()}
+        assert writer.source_paths() == {doc_id: doc.source_path for doc_id, doc in DOCS.items()}
+
+
+def test_remove_documents(backend) -> None:
+    before = backend.stats()
+    with backend.writer(ENCODER, DIM) as writer:
+        assert writer.remove_documents(["R2", "NOPE"]) == 1
+        assert "R2" not in writer.content_hashes()
+        writer.publish()
+    backend.refresh()
+    assert backend.get_documents(["R2"]) == {}
+    assert "R2" not in _docs_of(backend, backend.lexical_search("pneumothorax droit", 10))
+    after = backend.stats()
+    assert (after.documents, after.passages) == (before.documents - 1, before.passages - 1)
+
+
+def test_readded_document_gets_new_passages(backend) -> None:
+    changed = DOCS["A1"].model_copy(update={"title": "Pneumothorax in adults"})
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.remove_documents(["A1"])
+        [pids] = writer.add_documents([AddedDocument(changed, [Passage(doc_id="A1", ordinal=0, text="Tension pneumothorax.")],
+                                                     None, _unit(0, 0, 1)[None, :])])
+        assert writer.content_hashes()["A1"] == changed.content_hash()
+        writer.publish()
+    backend.refresh()
+    assert backend.get_document("A1") == changed
+    assert backend.get_passages(pids)[pids[0]].text == "Tension pneumothorax."
+    assert _docs_of(backend, backend.lexical_search("tension", 10)) == ["A1"]
+
+
+# -- lexical -------------------------------------------------------------------------------------
+def test_lexical_context_statuses(backend) -> None:
+    # R1 only says « absence de pneumothorax »: not a hit by default, a hit for negated mentions
+    assert set(_docs_of(backend, backend.lexical_search("pneumothorax", 10))) == {"R2", "A1"}
+    assert _docs_of(backend, backend.lexical_search("pneumothorax", 10, statuses=("negated",))) == ["R1"]
+    assert _docs_of(backend, backend.lexical_search("diabète", 10)) == []
+    assert _docs_of(backend, backend.lexical_search("diabète", 10, statuses=("family",))) == ["R2"]
+    # hypothetical mentions are searched by default (at a lower weight)
+    assert _docs_of(backend, backend.lexical_search("pneumopathie", 10)) == ["R1"]
+
+
+def test_lexical_analysis_folds_accents_and_plurals(backend) -> None:
+    found = set(_docs_of(backend, backend.lexical_search("epanchements", 10)))
+    assert {"R1", "I1"} <= found
+    assert "C1" in _docs_of(backend, backend.lexical_search("effusions", 10))
+
+
+def test_lexical_concepts_are_phrases_and_required(backend) -> None:
+    concept = [["épanchement pleural", "pleural effusion"]]
+    assert set(_docs_of(backend, backend.lexical_search("", 10, concepts=concept))) == {"R1", "C1", "A1", "I1"}
+    # the free text only scores: a document without the concept never matches
+    def c1_score(text: str) -> float:
+        hits = backend.lexical_search(text, 10, concepts=concept)
+        assert "R2" not in _docs_of(backend, hits)
+        return next(h.score for h in hits if backend.documents_of([h.pid])[h.pid] == "C1")
+
+    assert c1_score("drainage") > c1_score("")
+    # a phrase, not a bag of words: « pleural ... épanchement » in another order does not match
+    assert _docs_of(backend, backend.lexical_search("", 10, concepts=[["pleural épanchement"]])) == []
+    # required clauses in their own statuses: pneumopathie (hypothetical) and pneumothorax negated
+    required = [(["pneumothorax"], ("negated",))]
+    assert _docs_of(backend, backend.lexical_search("", 10, concepts=[["pneumopathie"]], required=required)) == ["R1"]
+    assert backend.lexical_search("", 10) == []
+
+
+def test_lexical_matching_documents(backend) -> None:
+    assert backend.lexical_matching_documents("pneumothorax") == {"R2", "A1"}
+    assert backend.lexical_matching_documents("pneumothorax", statuses=("negated",)) == {"R1"}
+    assert backend.lexical_matching_documents("pneumothorax", DocumentFilter(kinds=("article",))) == {"A1"}
+
+
+FILTERS = [
+    DocumentFilter(kinds=("report", "record")),
+    DocumentFilter(patient_id="p000023"),
+    DocumentFilter(patient_id=" P000042 "),
+    DocumentFilter(language="en"),
+    DocumentFilter(date_from=dt.date(2023, 1, 1)),
+    DocumentFilter(date_to=dt.date(2023, 6, 1)),
+    DocumentFilter(date_from=dt.date(2022, 1, 1), date_to=dt.date(2023, 12, 31)),
+    DocumentFilter(departments=("radiologie",)),
+    DocumentFilter(modalities=("ct", "US")),
+    DocumentFilter(allowed_patients=("P000042",)),
+    DocumentFilter(allowed_patients=()),
+    DocumentFilter(allowed_departments=("Radiologie",)),
+    DocumentFilter(allowed_patients=("p000023",), allowed_departments=("RADIOLOGIE",)),
+    DocumentFilter(kinds=("image",), patient_id="P000023", modalities=("CT",)),
+]
+
+
+def _fid(where: DocumentFilter) -> str:
+    return ",".join(f"{k}={v}" for k, v in where.__dict__.items() if v not in ((), None))
+
+
+@pytest.mark.parametrize("where", FILTERS, ids=_fid)
+def test_every_filter_field_in_lexical_search(backend, where: DocumentFilter) -> None:
+    # a concept every document mentions somewhere (text or title) would need a shared word: use the
+    # union of three queries that together match the whole corpus
+    found: set[str] = set()
+    for text in ("pleural", "pneumothorax", "modalité"):
+        found |= set(_docs_of(backend, backend.lexical_search(text, 50, where)))
+    everything: set[str] = set()
+    for text in ("pleural", "pneumothorax", "modalité"):
+        everything |= set(_docs_of(backend, backend.lexical_search(text, 50)))
+    assert everything == set(DOCS)  # the three queries cover the corpus
+    assert found == {d for d in everything if where.admits(DOCS[d])}
+
+
+@pytest.mark.parametrize("where", FILTERS, ids=_fid)
+def test_every_filter_field_in_dense_search(backend, where: DocumentFilter) -> None:
+    hits = backend.dense_search(_unit(1, 0, 0), 50, where)
+    assert set(_docs_of(backend, hits)) == {d for d in DOCS if where.admits(DOCS[d])}
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("where", FILTERS, ids=_fid)
+def test_every_filter_field_in_image_search(backend, where: DocumentFilter) -> None:
+    hits = backend.image_search("descriptor", _unit(1, 0, 0)[:3], 10, where)
+    imageless = DocumentFilter(**{**where.__dict__, "kinds": ()})  # kinds is ignored by image search
+    assert {h.doc_id for h in hits} == {d for d in IMAGE_VECTORS if imageless.admits(DOCS[d])}
+
+
+def test_dense_ranking_and_scores(backend) -> None:
+    hits = backend.dense_search(_unit(1, 0, 0), 3)
+    top = backend.documents_of([hits[0].pid])[hits[0].pid]
+    assert top == "R1"
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)  # the exact cosine, not a transformed engine score
+
+
+def test_image_search_and_vectors(backend) -> None:
+    hits = backend.image_search("descriptor", _unit(0, 1, 0)[:3], 10)
+    assert [h.doc_id for h in hits] == ["I2", "I1"]
+    assert [h.score for h in hits] == pytest.approx([1.0, 0.0], abs=1e-5)
+    assert backend.image_search("clip", _unit(0, 1, 0)[:3], 10) == []
+    assert backend.image_search("descriptor", _unit(0, 1, 0)[:3], 10, model="descriptor-test") == hits
+    assert backend.image_search("descriptor", _unit(0, 1, 0)[:3], 10, model="descriptor-v0") == []  # another model
+    assert backend.image_search("descriptor", _unit(0, 1, 0, 0), 10) == []  # another dimension
+    np.testing.assert_allclose(backend.image_vector("descriptor", "I1"), IMAGE_VECTORS["I1"][:3], atol=1e-6)
+    assert backend.image_vector("descriptor", "R1") is None
+
+
+def test_image_vector_keys_models_and_removal(backend) -> None:
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.ensure_image_space("descriptor", 3, "descriptor-test")
+        assert writer.image_vector_key("descriptor", "I1") == "key-I1"
+        assert writer.remove_documents(["I2"]) == 1
+        assert writer.image_vector_key("descriptor", "I2") == "key-I2"  # vectors outlive their text entry
+        assert writer.remove_image_vectors(["I2", "R1"]) == 1
+        writer.publish()
+    backend.refresh()
+    assert [h.doc_id for h in backend.image_search("descriptor", _unit(0, 1, 0)[:3], 10)] == ["I1"]
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.ensure_image_space("descriptor", 3, "another-model")  # another model: recomputed from scratch
+        assert writer.image_vector_key("descriptor", "I1") is None
+
+
+def test_kept_image_vector_follows_its_document(backend) -> None:
+    moved = DOCS["I1"].model_copy(update={"patient_id": "P000099"})
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.remove_documents(["I1"])
+        writer.add_documents([AddedDocument(moved, [Passage(doc_id="I1", ordinal=0, text="CT")], None, _unit(1)[None, :])])
+        writer.publish()
+    backend.refresh()
+    assert [h.doc_id for h in backend.image_search("descriptor", _unit(1)[:3], 10, DocumentFilter(patient_id="P000099"))] == ["I1"]
+    assert backend.image_search("descriptor", _unit(1)[:3], 10, DocumentFilter(patient_id="P000023")) == []
+
+
+# -- by id, stats ----------------------------------------------------------------------------------
+def test_documents_and_passages_by_id(backend) -> None:
+    assert backend.get_documents(["R1", "A1", "NOPE"]) == {"R1": DOCS["R1"], "A1": DOCS["A1"]}
+    hits = backend.lexical_search("fièvre fever", 10)
+    [pid] = [h.pid for h in hits]
+    passage = backend.get_passages([pid, 10_000])[pid]
+    assert (passage.doc_id, passage.ordinal, passage.text) == ("C1", 0, CORPUS[2][1][0][0])
+    assert backend.documents_of([pid, 10_000]) == {pid: "C1"}
+    summary = backend.document_summaries(["I1", "NOPE"])
+    assert list(summary) == ["I1"]
+    s = summary["I1"]
+    assert (s.kind, s.title, s.date, s.patient_id, s.language, s.modality, s.department) == (
+        "image", "TDM THORAX", dt.date(2024, 3, 14), "P000023", "fr", "CT", "RADIOLOGIE")
+    assert backend.document_ids_where(DocumentFilter(patient_id="P000023")) == ["C1", "I1", "R1"]
+    assert backend.document_ids_where(DocumentFilter()) == sorted(DOCS)
+
+
+def test_stats(backend) -> None:
+    stats = backend.stats()
+    assert stats.documents == len(DOCS)
+    assert stats.passages == sum(len(parts) for _, parts in CORPUS)
+    assert stats.by_kind == {"article": 1, "image": 2, "record": 1, "report": 2}
+    assert stats.image_vectors.get("descriptor") == 2
+    assert stats.info.encoder == ENCODER
+
+
+# -- generations -----------------------------------------------------------------------------------
+def test_reader_sees_old_generation_until_publish(backend) -> None:
+    generation = backend.info().generation
+    writer = backend.writer(ENCODER, DIM)
+    writer.remove_documents(["A1"])
+    writer.add_documents([AddedDocument(_doc("N1", "article", "x", title="Nouveau"), [Passage(doc_id="N1", ordinal=0, text="Hémothorax.")],
+                                        None, _unit(0, 1)[None, :])])
+    writer.commit()
+    backend.refresh()
+    assert backend.info().generation == generation
+    assert "A1" in backend.get_documents(["A1"]) and backend.get_documents(["N1"]) == {}
+    assert _docs_of(backend, backend.lexical_search("hémothorax", 10)) == []
+    writer.publish()
+    assert backend.refresh() is True
+    assert backend.info().generation > generation
+    assert backend.get_documents(["A1"]) == {} and "N1" in backend.get_documents(["N1"])
+    assert _docs_of(backend, backend.lexical_search("hémothorax", 10)) == ["N1"]
+
+
+def test_aborted_run_leaves_live_generation(backend) -> None:
+    generation = backend.info().generation
+    with backend.writer(ENCODER, DIM, rebuild=True) as writer:
+        writer.add_documents(_added(["A1"]))  # leaves the block without publishing
+    assert backend.refresh() is False
+    assert backend.info().generation == generation
+    assert backend.stats().documents == len(DOCS)
+
+
+def test_rebuild_replaces_everything(backend) -> None:
+    _publish(backend, ["A1", "I2"], rebuild=True)
+    assert backend.document_ids_where(DocumentFilter()) == ["A1", "I2"]
+    assert [h.doc_id for h in backend.image_search("descriptor", _unit(1)[:3], 10)] == ["I2"]
+
+
+# -- both engines side by side --------------------------------------------------------------------
+@pytest.mark.skipif(not ES_URL, reason=SKIP_REASON)
+def test_same_ids_on_both_backends(tmp_path) -> None:
+    """Same corpus, same calls: the same passage ids, documents, match sets and dense rankings.
+    (BM25 scores differ: Elasticsearch's light stemmers are not Tantivy's Snowball; ranks of the
+    lexical leg are compared as sets, the dense leg — same vectors, cosine — in order.)"""
+    embedded = open_backend(_settings("embedded", tmp_path))
+    elastic = open_backend(_settings("elasticsearch", tmp_path))
+    try:
+        allocated = [_publish(b)[0] for b in (embedded, elastic)]
+        assert allocated[0] == allocated[1]
+        pids = [pid for pids in allocated[0] for pid in pids]
+        assert embedded.get_passages(pids) == elastic.get_passages(pids)
+        assert embedded.get_documents(list(DOCS)) == elastic.get_documents(list(DOCS))
+        for text, statuses in [("pneumothorax", ("affirmed", "hypothetical")), ("pneumothorax", ("negated",)),
+                               ("pleural effusion", ("affirmed",)), ("épanchement thorax", ("affirmed", "hypothetical"))]:
+            assert embedded.lexical_matching_documents(text, statuses=statuses) == elastic.lexical_matching_documents(
+                text, statuses=statuses), text
+        for query in (_unit(1, 0, 0), _unit(0, 1, 1), _unit(0, 0, 0, 1)):
+            e_scores = {h.pid: h.score for h in embedded.dense_search(query, 10)}
+            s_hits = elastic.dense_search(query, 10)
+            assert set(e_scores) == {h.pid for h in s_hits}
+            # exact cosines (the quantised kNN is rescored), so the same order up to exact ties
+            for rank, hit in enumerate(s_hits):
+                assert hit.score == pytest.approx(e_scores[hit.pid], abs=1e-5)
+                assert all(e_scores[hit.pid] >= e_scores[later.pid] - 1e-5 for later in s_hits[rank:])
+        assert embedded.stats().by_kind == elastic.stats().by_kind
+    finally:
+        elastic.drop_everything()
+        embedded.close()
+        elastic.close()
+
+
+def test_pinned_request_keeps_its_generation(backend) -> None:
+    with backend.pinned():  # a request in flight
+        with backend.writer(ENCODER, DIM) as writer:
+            writer.remove_documents(["A1"])
+            writer.publish()
+        backend.refresh()  # another request picks the new generation up
+        assert "A1" in backend.get_documents(["A1"])  # ... this one still reads its own
+        assert "A1" in backend.document_ids_where(DocumentFilter())
+    assert backend.get_documents(["A1"]) == {}
+
+
+def test_passage_ids_never_reused_until_rebuild(backend) -> None:
+    last_doc, last_pid = max(((d, p) for d, pids in zip(DOCS, _allocated(backend)) for p in pids), key=lambda x: x[1])
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.remove_documents([last_doc])
+        writer.publish()
+    with backend.writer(ENCODER, DIM) as writer:
+        [pids] = writer.add_documents(_added([last_doc]))
+        writer.publish()
+    assert min(pids) > last_pid
+    allocated, _ = _publish(backend, ["A1"], rebuild=True)
+    assert allocated == [[0]]
+
+
+def _allocated(backend) -> list[list[int]]:  # noqa: ANN001
+    """Passage ids of each CORPUS document, in corpus order, read back through the backend."""
+    out = []
+    for doc_id in DOCS:
+        pids = [h.pid for h in backend.dense_search(_unit(1), 100, DocumentFilter(kinds=(DOCS[doc_id].kind.value,)))]
+        out.append(sorted(p for p, d in backend.documents_of(pids).items() if d == doc_id))
+    return out

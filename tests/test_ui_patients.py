@@ -1,0 +1,228 @@
+"""Portal behaviour added for patient-centred search (issue #13), driven by Streamlit's AppTest over a
+fake API: URL state, exact counts, semantic-only labels, active filters, long queries, the patient
+view, grouped results, cohorts and window presets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from ui import render  # noqa: E402
+from ui.client import ExpandedTerm, SearchHit  # noqa: E402
+from ui_support import APP_PATH, patch_client  # noqa: E402
+from ui_support import markdown as _markdown  # noqa: E402
+
+
+def _hit(doc_id: str, lexical: int | None, **extra: object) -> dict[str, object]:
+    return {
+        "id": doc_id, "kind": "report", "title": f"CR {doc_id}", "date": "2024-03-14", "patient_id": "P001",
+        "language": "fr", "modality": None, "score": 0.03, "snippet": "texte", "section": "", "url": "",
+        "explanation": {"lexical_rank": lexical, "dense_rank": 1, "dense_similarity": 0.5}, **extra,
+    }
+
+
+class Fake:
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.cohort_bodies: list[dict] = []
+        self.saved: list[dict] = []
+
+    def paths(self, path: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path == path]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:  # noqa: PLR0911
+        self.requests.append(request)
+        path, params = request.url.path, request.url.params
+        if path == "/health":
+            return httpx.Response(200, json={"status": "ok"})
+        if path == "/search":
+            semantic = params["q"] == "IR"
+            results = [_hit("r9", None)] if semantic else [_hit("r1", 1), _hit("r2", None)]
+            return httpx.Response(200, json={
+                "query": params["q"], "mode": "hybrid", "took_ms": 5.0, "results": results,
+                "total": 0 if semantic else 57, "total_patients": 0 if semantic else 12,
+                "term_match": not semantic, "ranked": 60,
+            })
+        if path == "/search/patients":
+            return httpx.Response(200, json={
+                "query": params["q"], "total": 3, "total_patients": 1, "term_match": True, "offset": 0, "limit": 10,
+                "patients": [{"patient_id": "P001", "rank": 1, "matching_documents": 3, "best": [
+                    {"id": "r1", "kind": "report", "title": "CR scanner", "date": "2024-03-14",
+                     "snippet": "<mark>épanchement</mark>", "url": "/documents/r1"}]}],
+            })
+        if path == "/patients/P001":
+            return httpx.Response(200, json={
+                "patient_id": "P001", "documents": 2, "by_kind": {"report": 1, "record": 1},
+                "first_date": "2024-06-18", "last_date": "2024-06-20", "departments": [], "stays": [],
+                "identity": {"name": "Jean EXEMPLE", "birth_date": "1962-02-11", "sex": "male", "age": 64},
+            })
+        if path == "/patients/P001/timeline":
+            return httpx.Response(200, json={
+                "patient_id": "P001", "query": params.get("q"), "total": 2, "matched": 1, "groups": [{
+                    "stay": {"id": "E1", "label": "hospitalisation", "start": "2024-06-18", "end": "2024-06-20",
+                             "reason": "SCA", "unit": None},
+                    "entries": [
+                        {"id": "r1", "kind": "report", "title": "Lettre de sortie", "date": "2024-06-20", "url": "",
+                         "matched": True, "snippet": "<mark>infarctus</mark>", "age": 62},
+                        {"id": "rec", "kind": "record", "title": "Dossier", "date": "2024-06-18", "url": ""},
+                    ]}],
+            })
+        if path == "/cohorts/evaluate":
+            self.cohort_bodies.append(json.loads(request.content))
+            return httpx.Response(200, json={"name": "", "total": 1, "excluded": [], "new": 0, "left": [], "patients": [
+                {"patient_id": "P001", "sex": "male", "age": 62, "evidence": [
+                    {"criterion": 0, "label": "fracture", "doc_id": "r1", "title": "Radio", "kind": "report",
+                     "date": "2024-05-02", "snippet": "<mark>Fracture</mark> du col", "url": "/documents/r1"}]}]})
+        if path == "/saved-searches" and request.method == "POST":
+            self.saved.append(json.loads(request.content))
+            return httpx.Response(201, json={"id": 7, "created_at": "2024-01-01", **self.saved[-1]})
+        if path == "/saved-searches":
+            return httpx.Response(200, json=[{"id": 3, "name": "Fractures du col", "created_at": "2024-01-01",
+                                              "params": {"q": "fracture du col", "kinds": ["report"]}}])
+        if path == "/cohorts":
+            return httpx.Response(200, json=[])
+        if path == "/documents/img":
+            return httpx.Response(200, json={
+                "id": "img", "kind": "image", "title": "Radio genou", "patient_id": "P001", "date": "2024-01-01",
+                "modality": "CR", "sections": [], "metadata": {"format": "dicom", "body_part": "KNEE"},
+            })
+        return httpx.Response(404, json={"detail": "introuvable"})
+
+
+@pytest.fixture()
+def fake(monkeypatch: pytest.MonkeyPatch) -> Fake:
+    recorder = Fake()
+    patch_client(monkeypatch, recorder)
+    return recorder
+
+
+def _app(**query_params: str):  # noqa: ANN202
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_link_reopens_the_same_search(fake: Fake) -> None:
+    at = _app(q="épanchement", kinds="report", include_negated="1")
+    assert at.text_input(key="q").value == "épanchement" and at.multiselect(key="kinds").value == ["report"]
+    params = fake.paths("/search")[-1].url.params
+    assert params["q"] == "épanchement" and params.get_list("kinds") == ["report"] and params["include_negated"] == "true"
+    text = _markdown(at)
+    assert "Filtres actifs" in text and "Comptes rendus" in text and "Mentions niées" in text
+    assert "57 documents · 12 patients" in "\n".join(c.value for c in at.caption)
+
+
+def test_typing_a_search_puts_it_in_the_url(fake: Fake) -> None:
+    at = _app()
+    at.text_input(key="q").input("fracture du col").run()
+    assert at.query_params.get("q") in ("fracture du col", ["fracture du col"])
+
+
+def test_semantic_only_results_are_said_and_labelled(fake: Fake) -> None:
+    at = _app(q="IR")
+    assert any("Aucun document ne contient les mots de la requête" in w.value for w in at.warning)
+    assert render.SEMANTIC_ONLY_LABEL in _markdown(at)
+    at = _app(q="épanchement")
+    assert not at.main.warning, [w.value for w in at.main.warning]
+    assert _markdown(at).count(render.SEMANTIC_ONLY_LABEL) == 1  # r2 only
+
+
+def test_a_too_long_query_is_trimmed_with_a_message(fake: Fake) -> None:
+    at = _app()
+    at.text_input(key="q").input("épanchement " * 120).run()
+    assert any("tronquée à 1000 caractères" in w.value for w in at.warning)
+    assert 0 < len(at.text_input(key="q").value) <= 1000
+    assert len(fake.paths("/search")[-1].url.params["q"]) <= 1000
+
+
+def test_results_by_patient(fake: Fake) -> None:
+    at = _app(q="épanchement", group="patients")
+    text = _markdown(at)
+    assert "Patient P001" in text and "3 documents correspondants" in text and "<mark>épanchement</mark>" in text
+    at.button(key="see-patient-P001").click().run()
+    assert at.query_params.get("patient") in ("P001", ["P001"])
+
+
+def test_patient_view_shows_identity_and_marked_timeline(fake: Fake) -> None:
+    at = _app(patient="P001", q="infarctus")
+    text = _markdown(at)
+    assert "Jean EXEMPLE" in text and "né(e) le 11/02/1962" in text and "64 ans" in text
+    assert "Séjour hospitalisation · 18/06/2024 → 20/06/2024 · SCA" in text
+    assert text.count("ms-timeline ms-matched") == 1 and "<mark>infarctus</mark>" in text
+    assert fake.paths("/patients/P001/timeline")[-1].url.params["q"] == "infarctus"
+    at.multiselect(key="timeline_kinds").set_value(["report"]).run()
+    assert fake.paths("/patients/P001/timeline")[-1].url.params.get_list("kinds") == ["report"]
+
+
+def test_cohort_builder_sends_the_criteria(fake: Fake) -> None:
+    at = _app(page="cohorts")
+    at.text_input(key="c0_q").input("fracture")
+    at.text_input(key="c0_departments").input("Urgences, Radiologie")
+    at.radio(key="cohort_sex").set_value("male")
+    at.button(key="cohort_eval").click().run()
+    assert fake.cohort_bodies[-1] == {
+        "criteria": [{"include": "must", "label": "fracture", "q": "fracture", "departments": ["Urgences", "Radiologie"]}],
+        "sex": "male",
+    }
+    assert "<mark>Fracture</mark> du col" in _markdown(at)
+
+
+def test_no_brain_window_on_a_knee_radiograph(fake: Fake) -> None:
+    at = _app(doc="img")
+    assert "render_window" not in [r.key for r in at.radio]  # a radiograph: the header's window only
+    assert "Radio genou" in _markdown(at)
+    assert render.window_choices("CR", "KNEE") == ("default",)
+    assert "brain" not in render.window_choices("CT", "KNEE") and "lung" in render.window_choices("CT", "CHEST")
+    assert render.window_choices("CT", "HEAD")[:2] == ("default", "brain")
+
+
+def test_expansion_chips_are_not_duplicated() -> None:
+    idm = ExpandedTerm(source_text="IDM", concept_id="mi", terms=("infarctus du myocarde",))
+    html = render.expanded_terms_html([idm, idm])
+    assert html.count('class="ms-chip"') == 1 and "ambigu" not in html
+
+
+def test_semantic_only_label_only_without_a_lexical_match() -> None:
+    assert render.is_semantic_only(SearchHit.from_json(_hit("a", None)))
+    assert not render.is_semantic_only(SearchHit.from_json(_hit("b", 2)))
+    assert render.counts_line(1, 1, 3.2, "hybrid") == "1 document · 1 patient · 3 ms · mode hybride"
+
+
+@pytest.mark.parametrize(
+    ("english", "french"),
+    [
+        ("q: the query is too long (1200 characters, at most 1000)", "q: la requête est trop longue (1200 caractères, au plus 1000)"),
+        ("no document with id 'x'", "aucun document d'identifiant 'x'"),
+        ("q: String should have at most 1000 characters; limit: Input should be less than or equal to 100",
+         "q: au plus 1000 caractères; limit: doit être inférieur ou égal à 100"),
+        ("something new", "something new"),
+    ],
+)
+def test_api_messages_are_shown_in_french(english: str, french: str) -> None:
+    from ui.messages import french as translate
+
+    assert translate(english) == french
+
+
+def test_saved_searches_open_and_save(fake: Fake) -> None:
+    at = _app()
+    at.button(key="saved-open-3").click().run()
+    assert at.text_input(key="q").value == "fracture du col" and at.multiselect(key="kinds").value == ["report"]
+    params = fake.paths("/search")[-1].url.params
+    assert params["q"] == "fracture du col" and params.get_list("kinds") == ["report"]
+    at.text_input(key="saved_name").input("Mes fractures").run()
+    at.button(key="saved_add").click().run()
+    assert fake.saved[-1] == {"name": "Mes fractures", "params": {"q": "fracture du col", "kinds": ["report"]}}

@@ -1,0 +1,64 @@
+"""French wording of the API's error messages, for the portal.
+
+The API answers in English (its clients are programs, and its messages are tested); a physician
+reads French. Each known message pattern maps to a French sentence; an unknown message is shown as
+it came, so nothing is ever hidden. Patterns cover medsearch's own messages and the pydantic
+validation messages FastAPI sends for bad parameters.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p, re.IGNORECASE), fr)
+    for p, fr in [
+        (r"the query is empty.*", "la requête est vide : saisissez un signe, un diagnostic ou un examen"),
+        (r"the query is too long \((\d+) characters, at most (\d+)\)", r"la requête est trop longue (\1 caractères, au plus \2)"),
+        (r"the query contains an invalid character at position (\d+)", r"la requête contient un caractère invalide (position \1)"),
+        (r"date_from must be on or before date_to", "la date de début doit précéder la date de fin"),
+        (r"date outside the supported range (\S+) \.\. (\S+)", r"date hors de la plage acceptée (\1 – \2)"),
+        (r"no document with id (.+)", r"aucun document d'identifiant \1"),
+        (r"no image with id (.+)", r"aucune image d'identifiant \1"),
+        (r"reading a patient document requires an identified user.*",
+         "la lecture d'un document patient nécessite un utilisateur identifié"),
+        (r"viewing a patient image requires an identified user.*",
+         "l'affichage d'une image patient nécessite un utilisateur identifié"),
+        (r"upload too large: more than (\S+) MB", r"fichier trop volumineux : plus de \1 Mo"),
+        (r"the uploaded file is empty", "le fichier envoyé est vide"),
+        (r"unsupported file type.*",
+         "type de fichier non pris en charge : envoyez une image PNG, JPEG ou DICOM (Part 10, préambule « DICM »)"),
+        (r"cannot read the uploaded image: (.+)", r"image illisible : \1"),
+        (r"the image file of (.+) is no longer available", r"le fichier image de \1 n'est plus disponible"),
+        (r"cannot render (.+?): (.+)", r"impossible d'afficher \1 : \2"),
+        (r"no index at .*", "aucun index n'est encore construit : lancez « medsearch index DOSSIER »"),
+        (r"index built with encoder (\S+), API configured with (\S+)",
+         r"index construit avec l'encodeur \1, API configurée avec \2 : réindexez"),
+        (r"String should have at most (\d+) characters?", r"au plus \1 caractères"),
+        (r"String should have at least (\d+) characters?", r"au moins \1 caractères"),
+        (r"Input should be less than or equal to (\S+)", r"doit être inférieur ou égal à \1"),
+        (r"Input should be greater than or equal to (\S+)", r"doit être supérieur ou égal à \1"),
+        (r"Input should be a valid date.*", "date invalide (AAAA-MM-JJ attendu)"),
+        (r"Input should be a valid integer.*", "nombre entier attendu"),
+        (r"Input should be a valid boolean.*", "valeur oui/non attendue"),
+        (r"Input should be (.+)", r"valeur attendue : \1"),
+        (r"Field required", "champ obligatoire"),
+        (r"Not Found", "introuvable"),
+        (r"Internal Server Error", "erreur interne du service"),
+    ]
+]
+
+
+def _one(part: str) -> str:
+    prefix, sep, message = part.partition(": ") if re.match(r"^[\w.]+: ", part) else ("", "", part)
+    for pattern, french in _PATTERNS:
+        match = pattern.fullmatch(message.strip())
+        if match:
+            message = match.expand(french)
+            break
+    return f"{prefix}{sep}{message}"
+
+
+def french(message: str) -> str:
+    """The API's message in French (each « ; »-separated part translated on its own)."""
+    return "; ".join(_one(part) for part in message.split("; "))
