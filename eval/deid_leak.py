@@ -15,7 +15,12 @@ adds hybrid results (titles, snippets, linked reports). In everything returned i
 
 The same run as a clinician is the control: it must find the identifiers (the measure can fail).
 
-    python -m eval.deid_leak --index var/index --corpus data/demo [--queries 40]
+    python -m eval.deid_leak --index var/index [--queries 40]     # over the demo index (make demo)
+    python -m eval.deid_leak --build data/demo                     # index the corpus first, in a temp dir,
+                                                                   # with a hashing encoder (seconds, no model)
+
+De-identification does not depend on ranking: the crawl reads every document either way, so the
+hashing encoder (bag of hashed words, 256-d) gives the same leak count as the real encoders, fast.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import re
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +63,31 @@ def _identifiers(seed: int, n_patients: int) -> tuple[dict[str, re.Pattern[str]]
     }
 
 
+class HashingEncoder:
+    """A stand-in text encoder (hashed bag of words): enough for the dense leg to rank every passage."""
+
+    name = "hashing-256"
+    dim = 256
+
+    def _encode(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        from indexer.encoders.base import l2_normalise
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.casefold()):
+                out[row, zlib.crc32(word.encode()) % self.dim] += 1.0
+        out[:, 0] += 1e-3  # no all-zero vector: every passage stays rankable
+        return l2_normalise(out)
+
+    def encode_queries(self, texts: list[str]) -> Any:
+        return self._encode(texts)
+
+    def encode_passages(self, texts: list[str]) -> Any:
+        return self._encode(texts)
+
+
 def _texts(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -75,21 +106,27 @@ def count_leaks(blob: str, ids: tuple[dict[str, Any], dict[str, tuple[str, ...]]
     return found
 
 
-def crawl(client: TestClient, headers: dict[str, str], queries: list[str]) -> tuple[dict[str, Any], list[Any]]:
-    """Every document reachable by the caller (paged dense searches + document reads) and hybrid results."""
+def crawl(client: TestClient, headers: dict[str, str], queries: list[str], passages: int) -> tuple[dict[str, Any], list[Any]]:
+    """Every document reachable by the caller (paged dense searches + document reads) and hybrid results.
+
+    A page at *offset* draws (offset + 100) x 4 passages from the dense leg, so paging on until that
+    depth covers all *passages* reaches every document (a page can be empty before that).
+    """
     seen: dict[str, Any] = {}
     results: list[Any] = []
-    offset = 0
-    while True:
-        page = client.get("/search", params={"q": "patient", "mode": "dense", "limit": 100, "offset": offset}, headers=headers)
-        page.raise_for_status()
-        body = page.json()
-        results += body["results"]
-        for r in body["results"]:
-            seen.setdefault(r["id"], None)
-        offset += 100
-        if not body["results"] or offset > 10_000:  # total grows with depth: page until a page is empty
-            break
+    for kind in (None, "report", "record", "image", "article"):  # per kind too: each pool is smaller
+        offset = 0
+        while offset <= min(10_000 - 100, passages // 4 + 100):
+            params = {"q": "patient", "mode": "dense", "limit": 100, "offset": offset, **({"kinds": kind} if kind else {})}
+            page = client.get("/search", params=params, headers=headers)
+            page.raise_for_status()
+            body = page.json()
+            if not body["results"] and offset > body["total"]:
+                break
+            results += body["results"]
+            for r in body["results"]:
+                seen.setdefault(r["id"], None)
+            offset += 100
     for q in queries:
         body = client.get("/search", params={"q": q, "limit": 50}, headers=headers)
         body.raise_for_status()
@@ -102,10 +139,11 @@ def crawl(client: TestClient, headers: dict[str, str], queries: list[str]) -> tu
 
 
 def measure(
-    client: TestClient, headers: dict[str, str], ids: Any, queries: list[str], real_patient: Callable[[str | None], str | None]
+    client: TestClient, headers: dict[str, str], ids: Any, queries: list[str],
+    real_patient: Callable[[str | None], str | None], passages: int,
 ) -> dict[str, Any]:
     """Crawl as the caller of *headers*; *real_patient* maps the patient id the caller sees to the real one."""
-    documents, results = crawl(client, headers, queries)
+    documents, results = crawl(client, headers, queries, passages)
     per_doc = {
         doc_id: count_leaks("\n".join(_texts(doc)) + "\n" + doc_id, ids, real_patient(doc.get("patient_id")))
         for doc_id, doc in documents.items()
@@ -131,7 +169,7 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=Path("var/index"))
-    parser.add_argument("--corpus", type=Path, default=Path("data/demo"), help="demo corpus (for its query set)")
+    parser.add_argument("--build", type=Path, default=None, help="index this demo corpus first (temp dir, hashing encoder)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--queries", type=int, default=40, help="labelled queries run in hybrid mode as well")
@@ -148,9 +186,17 @@ def main(argv: list[str] | None = None) -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="medsearch-deid-"))
     settings = Settings(
-        index={"dir": args.index}, api={"audit_log": scratch / "audit.log"},
+        index={"dir": scratch / "index" if args.build else args.index}, api={"audit_log": scratch / "audit.log"},
         security={"secrets_dir": scratch / "secrets", "rate_limit_per_minute": 0},
     )
+    encoder = None
+    if args.build:
+        from indexer.pipeline import index_paths
+
+        encoder = HashingEncoder()
+        built = index_paths([args.build], settings, encoder)
+        print(f"indexed {args.build} with {encoder.name}: {built.documents_added} documents, "
+              f"{built.passages_added} passages, {len(built.skipped)} skipped", file=sys.stderr)
     queries_file = Path(__file__).with_name("queries.yaml")
     queries = [q["query"] for q in yaml.safe_load(queries_file.read_text(encoding="utf-8"))["queries"]][: args.queries]
     ids = _identifiers(args.seed, args.patients)
@@ -163,10 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     # the evaluator holds the pseudonym key (it made the secrets dir): it can map pseudonyms back to
     # check each document against its own patient's birth date; the researcher cannot
     pseudonyms = Deidentifier(pseudonym_key(settings.security.secrets_dir), list(ids[1]))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, encoder=encoder)) as client:
+        stats = client.get("/stats", headers=bearer("admin")).json()
+        passages = int(stats["passages"])
         report = {
-            "researcher": measure(client, bearer("researcher"), ids, queries, lambda p: pseudonyms.real_patient(p or "")),
-            "clinician (control)": measure(client, bearer("clinician"), ids, queries, lambda p: p),
+            "index": {"documents": stats["documents"], "by_kind": stats["by_kind"], "passages": passages, "encoder": stats["encoder"]},
+            "researcher": measure(client, bearer("researcher"), ids, queries, lambda p: pseudonyms.real_patient(p or ""), passages),
+            "clinician (control)": measure(client, bearer("clinician"), ids, queries, lambda p: p, passages),
         }
     report["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(report, indent=2, ensure_ascii=False)

@@ -26,7 +26,7 @@ from indexer.schema import DocumentKind
 from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.cohort_engine import CohortMember, evaluate
-from search_api.models import MAX_QUERY_CHARS
+from search_api.models import MAX_QUERY_CHARS, RowId
 from search_api.scope import ANONYMOUS, current_user, request_scope
 from search_api.user_data import UserDataStore
 
@@ -293,24 +293,24 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         return stored
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
-    def get_cohort(cohort_id: int, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+    def get_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
         return saved(who, cohort_id)
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
-    def update_cohort(cohort_id: int, body: SaveCohort, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+    def update_cohort(cohort_id: RowId, body: SaveCohort, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
         """Change a saved cohort's name or definition (e.g. patients included or excluded by hand)."""
         saved(who, cohort_id)
         definition = body.definition.model_copy(update={"name": body.name})
         return data().update_cohort(who, cohort_id, name=body.name.strip(), definition=definition.model_dump(mode="json"))  # type: ignore[return-value]
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
-    def delete_cohort(cohort_id: int, who: Annotated[str, Depends(current_user)]) -> None:
+    def delete_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
         if not data().delete_cohort(owner(who), cohort_id):
             raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
 
     @router.post("/cohorts/{cohort_id}/run", response_model=CohortResult)
     def rerun_cohort(
-        cohort_id: int, http: Request, who: Annotated[str, Depends(current_user)],
+        cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
     ) -> CohortResult:
         """Re-run a saved cohort on today's index: patients absent from the previous run are ``new``."""
@@ -328,7 +328,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         responses={200: {"content": {_MEDIA["csv"]: {}, _MEDIA["xlsx"]: {}}, "description": "One row per patient"}},
     )
     def export_cohort(
-        cohort_id: int, http: Request, who: Annotated[str, Depends(current_user)],
+        cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
         format: Annotated[Literal["csv", "xlsx"], Query(description="csv (« ; », UTF-8) or xlsx (Excel)")] = "csv",
     ) -> Response:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from indexer.jobs.history import JobHistory, JobRecord
 from indexer.settings import Settings
+from search_api.models import RowId
 
 
 def jobs_router(settings: Settings) -> APIRouter:
@@ -30,7 +31,7 @@ def jobs_router(settings: Settings) -> APIRouter:
         return history().list(limit=limit, source=source)
 
     @router.get("/jobs/{job_id}", response_model=JobRecord)
-    def get_job(job_id: int) -> JobRecord:
+    def get_job(job_id: RowId) -> JobRecord:
         record = history().get(job_id)
         if record is None:
             raise HTTPException(status_code=404, detail=f"no job {job_id}")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import computed_field, AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from indexer.clinical import ExpandedTerm
 from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, Section, date_in_range
 
 SearchMode = Literal["hybrid", "lexical", "dense"]
+#: a numeric id in a path (cohort, saved search, job): within SQLite's INTEGER range, or the lookup
+#: itself fails with a 500 (found by the schemathesis fuzz); out of range = 422
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from indexer.settings import Settings
 from search_api.scope import ANONYMOUS, current_user
 from search_api.user_data import UserDataStore
+from search_api.models import RowId
 
 
 class SavedSearchIn(BaseModel):
@@ -56,7 +57,7 @@ def saved_search_router(settings: Settings, store: UserDataStore | None = None) 
         return data().add_search(owner(who), body.name.strip(), params)
 
     @router.delete("/saved-searches/{search_id}", status_code=204)
-    def delete(search_id: int, who: Annotated[str, Depends(current_user)]) -> None:
+    def delete(search_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
         """Delete one of the caller's saved searches (404 for anyone else's)."""
         if not data().delete_search(owner(who), search_id):
             raise HTTPException(status_code=404, detail=f"aucune recherche enregistrée n° {search_id}")

@@ -15,8 +15,18 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class _ComposeLoader(yaml.SafeLoader):
+    """Compose's own tags (``!override``, ``!reset``) read as their plain value."""
+
+
+_ComposeLoader.add_multi_constructor("!", lambda loader, tag, node: (
+    loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
+    else loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_scalar(node)
+))
+
+
 def test_compose_has_keycloak_with_the_realm_and_every_volume_defined() -> None:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    compose = yaml.load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"), Loader=_ComposeLoader)  # noqa: S506
     services = compose["services"]
     keycloak = services["keycloak"]
     assert "--import-realm" in keycloak["command"]
