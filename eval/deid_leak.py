@@ -17,10 +17,7 @@ The same run as a clinician is the control: it must find the identifiers (the me
 
     python -m eval.deid_leak --index var/index [--queries 40]     # over the demo index (make demo)
     python -m eval.deid_leak --build data/demo                     # index the corpus first, in a temp dir,
-                                                                   # with a hashing encoder (seconds, no model)
-
-De-identification does not depend on ranking: the crawl reads every document either way, so the
-hashing encoder (bag of hashed words, 256-d) gives the same leak count as the real encoders, fast.
+                                                                   # with the configured (real) encoder
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ import re
 import sys
 import tempfile
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -61,31 +57,6 @@ def _identifiers(seed: int, n_patients: int) -> tuple[dict[str, re.Pattern[str]]
     }, {  # each patient's own birth date, as the generator writes it (another patient's may equal a shifted date)
         p.ipp: (p.birth.isoformat(), p.birth.strftime("%d/%m/%Y"), p.birth.strftime("%Y%m%d")) for p in cohort.patients
     }
-
-
-class HashingEncoder:
-    """A stand-in text encoder (hashed bag of words): enough for the dense leg to rank every passage."""
-
-    name = "hashing-256"
-    dim = 256
-
-    def _encode(self, texts: list[str]) -> Any:
-        import numpy as np
-
-        from indexer.encoders.base import l2_normalise
-
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.casefold()):
-                out[row, zlib.crc32(word.encode()) % self.dim] += 1.0
-        out[:, 0] += 1e-3  # no all-zero vector: every passage stays rankable
-        return l2_normalise(out)
-
-    def encode_queries(self, texts: list[str]) -> Any:
-        return self._encode(texts)
-
-    def encode_passages(self, texts: list[str]) -> Any:
-        return self._encode(texts)
 
 
 def _texts(value: Any) -> list[str]:
@@ -169,7 +140,7 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=Path("var/index"))
-    parser.add_argument("--build", type=Path, default=None, help="index this demo corpus first (temp dir, hashing encoder)")
+    parser.add_argument("--build", type=Path, default=None, help="index this demo corpus first (temp dir, the configured encoder)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--queries", type=int, default=40, help="labelled queries run in hybrid mode as well")
@@ -191,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     encoder = None
     if args.build:
+        from indexer.encoders import load_encoder
         from indexer.pipeline import index_paths
 
-        encoder = HashingEncoder()
+        encoder = load_encoder(settings.encoder)
         built = index_paths([args.build], settings, encoder)
         print(f"indexed {args.build} with {encoder.name}: {built.documents_added} documents, "
               f"{built.passages_added} passages, {len(built.skipped)} skipped", file=sys.stderr)

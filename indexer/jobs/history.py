@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from indexer.backend.embedded.generations import process_alive
 
 JobStatus = Literal["running", "succeeded", "failed", "skipped", "crashed"]
 MAX_ERRORS_KEPT = 1000  # per run: a broken export can have 100k bad files; the count is always exact
@@ -77,18 +78,6 @@ class JobRecord(BaseModel):
     errors: list[tuple[str, str]] = []
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class JobHistory:
     """Read and write the job table (one short transaction per call: safe across processes)."""
 
@@ -148,7 +137,7 @@ class JobHistory:
         unlocked = self.index_dir is not None and not is_locked(self.index_dir)
         host = os.uname().nodename
         for row in rows:
-            if unlocked or (row["host"] == host and not _alive(row["pid"])):
+            if unlocked or (row["host"] == host and not (row["pid"] and process_alive(row["pid"]))):
                 db.execute(
                     "UPDATE jobs SET status = 'crashed', ended_at = COALESCE(ended_at, ?), message = ? WHERE id = ?",
                     (_now(), "the run ended without recording it (killed or crashed); the next run completes the work", row["id"]),

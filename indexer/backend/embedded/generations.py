@@ -81,7 +81,8 @@ def fsync_tree(root: Path) -> None:
         fsync_dir(folder)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (a crashed run's pid is gone; another user's is alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -147,7 +148,7 @@ class Generations:
                 continue
             if path.name.startswith(STAGING_PREFIX):
                 pid = path.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-                if pid.isdigit() and int(pid) != os.getpid() and _process_alive(int(pid)):
+                if pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid)):
                     continue  # another run in progress
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from indexer.backend.embedded.generations import STAGING_PREFIX, Generations, _process_alive
+from indexer.backend.embedded.generations import STAGING_PREFIX, Generations, process_alive
 from indexer.backend.embedded.layout import IndexLayout, atomic_write_bytes
 
 MARKER = "resume.json"
@@ -41,7 +41,7 @@ def find_resumable(generations: Generations, base: int | None, rebuild: bool, en
         if not path.name.startswith(STAGING_PREFIX):
             continue
         pid = path.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+        if not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
             continue
         try:
             marker: dict[str, Any] = json.loads((path / MARKER).read_text(encoding="utf-8"))
