@@ -71,6 +71,7 @@ def test_login_gate_then_token_on_every_call(fake: FakeAuthApi) -> None:
     assert not at.exception
     sidebar = "\n".join(str(m.value) for m in at.sidebar.markdown)
     assert "**dr.demo**" in sidebar and "chercheur" in sidebar
+    assert "login-user" not in {t.key for t in at.sidebar.text_input}  # logged in: no login form any more
     at.text_input(key="q").input("pneumothorax").run()
     searches = [r for r in fake.requests if r.url.path == "/search"]
     assert searches and searches[-1].headers["authorization"] == "Bearer tok-123"

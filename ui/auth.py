@@ -63,7 +63,7 @@ def _local_login(api_url: str, timeout: float) -> api.Login | None:
             st.sidebar.error("Identifiant ou mot de passe incorrect." if exc.status == 401 else f"Connexion impossible : {exc.message}")
             return None
         st.session_state[_SESSION_KEY] = {"login": login, "expires_at": time.time() + login.expires_in}
-        return login
+        st.rerun()  # draw the page again without the login form (this run already drew it)
     return None
 
 
