@@ -27,7 +27,7 @@ from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.cohort_engine import CohortMember, evaluate
 from search_api.models import MAX_QUERY_CHARS, RowId
-from search_api.scope import ANONYMOUS, current_user, request_scope
+from search_api.scope import current_user, request_scope
 from search_api.user_data import UserDataStore
 
 MAX_CRITERIA = 10
@@ -243,13 +243,8 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
             holder["store"] = UserDataStore(settings.api.user_data)
         return holder["store"]
 
-    def owner(who: str) -> str:
-        if who == ANONYMOUS:
-            raise HTTPException(status_code=401, detail="les cohortes portent sur des patients : identifiez-vous (en-tête X-User)")
-        return who
-
     def saved(who: str, cohort_id: int) -> dict[str, Any]:
-        found = data().cohort(owner(who), cohort_id)
+        found = data().cohort(who, cohort_id)
         if found is None:
             raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
         return found
@@ -270,14 +265,14 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     ) -> CohortResult:
         """Patients satisfying a (not yet saved) definition, with the evidence for each criterion."""
         result = run(definition, scope, None)
-        audit.record(owner(who), "cohort_evaluate", definition=definition.model_dump(mode="json"),
+        audit.record(who, "cohort_evaluate", definition=definition.model_dump(mode="json"),
                      returned=[p.patient_id for p in result.patients], client=client(http))
         return result
 
     @router.get("/cohorts", response_model=list[SavedCohort])
     def list_cohorts(who: Annotated[str, Depends(current_user)]) -> list[dict[str, Any]]:
         """The caller's saved cohorts."""
-        return data().cohorts(owner(who))
+        return data().cohorts(who)
 
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
     def save_cohort(
@@ -287,7 +282,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """Name and save a cohort (its current members are the reference for the next run's « new »)."""
         definition = body.definition.model_copy(update={"name": body.name})
         result = run(definition, scope, None)
-        stored = data().add_cohort(owner(who), body.name.strip(), definition.model_dump(mode="json"),
+        stored = data().add_cohort(who, body.name.strip(), definition.model_dump(mode="json"),
                                    [p.patient_id for p in result.patients])
         audit.record(who, "cohort_save", cohort_id=stored["id"], members=stored["members"], client=client(http))
         return stored
@@ -305,7 +300,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
     def delete_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
-        if not data().delete_cohort(owner(who), cohort_id):
+        if not data().delete_cohort(who, cohort_id):
             raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
 
     @router.post("/cohorts/{cohort_id}/run", response_model=CohortResult)

@@ -25,7 +25,7 @@ from search_api.matching import exact_matches
 from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, SearchRequest, SearchResponse
 from search_api.patient_data import documents_where
 from search_api.query_plan import plan_query
-from search_api.scope import ANONYMOUS, current_user, request_scope, within_scope
+from search_api.scope import current_user, request_scope, within_scope
 from search_api.snippets import match_spans, query_terms
 
 SIMILAR_QUERY_CHARS = 600
@@ -87,8 +87,6 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         if document is None:
             raise HTTPException(status_code=404, detail=f"aucun document {doc_id!r}")
         if document.patient_id:
-            if who == ANONYMOUS:
-                raise HTTPException(status_code=401, detail="les documents patient nécessitent un utilisateur identifié")
             if document.id not in set(search_engine.backend.document_ids_where(
                 within_scope(DocumentFilter(patient_id=document.patient_id), scope)
             )):

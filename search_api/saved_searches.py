@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from indexer.settings import Settings
-from search_api.scope import ANONYMOUS, current_user
+from search_api.scope import current_user
 from search_api.user_data import UserDataStore
 from search_api.models import RowId
 
@@ -38,15 +38,10 @@ def saved_search_router(settings: Settings, store: UserDataStore | None = None) 
             holder["store"] = UserDataStore(settings.api.user_data)
         return holder["store"]
 
-    def owner(who: str) -> str:
-        if who == ANONYMOUS:
-            raise HTTPException(status_code=401, detail="les recherches enregistrées sont personnelles : identifiez-vous (en-tête X-User)")
-        return who
-
     @router.get("/saved-searches", response_model=list[SavedSearch])
     def list_saved(who: Annotated[str, Depends(current_user)]) -> list[dict[str, Any]]:
         """The caller's saved searches, oldest first."""
-        return data().searches(owner(who))
+        return data().searches(who)
 
     @router.post("/saved-searches", response_model=SavedSearch, status_code=201)
     def save(body: SavedSearchIn, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
@@ -54,12 +49,12 @@ def saved_search_router(settings: Settings, store: UserDataStore | None = None) 
         params = {k: v for k, v in body.params.items() if v not in (None, "", [], False) or k == "q"}
         if not str(params.get("q") or "").strip():
             raise HTTPException(status_code=422, detail="une recherche enregistrée doit avoir une question (q)")
-        return data().add_search(owner(who), body.name.strip(), params)
+        return data().add_search(who, body.name.strip(), params)
 
     @router.delete("/saved-searches/{search_id}", status_code=204)
     def delete(search_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
         """Delete one of the caller's saved searches (404 for anyone else's)."""
-        if not data().delete_search(owner(who), search_id):
+        if not data().delete_search(who, search_id):
             raise HTTPException(status_code=404, detail=f"aucune recherche enregistrée n° {search_id}")
 
     return router

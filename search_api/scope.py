@@ -22,7 +22,6 @@ from fastapi import Depends, HTTPException
 from indexer.backend.filters import DocumentFilter
 from search_api.security import Principal, current_principal
 
-ANONYMOUS = "anonymous"
 
 #: identity block (name, birth date, sex, age...) → what this caller may see of it
 IdentityPolicy = Callable[[dict[str, Any]], dict[str, Any]]
