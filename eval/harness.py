@@ -42,7 +42,12 @@ def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Setti
     base = Settings(api={"audit_log": index_dir.parent / "audit.log"})
     shaping = base.model_dump(mode="json", include={"passages", "dense", "clinical", "index"}, exclude={"index": {"dir"}})
     index_dir = index_dir.with_name(f"{index_dir.name}-{index_key(shaping, fingerprint(encoder), corpus)}")
-    settings = base.model_copy(update={"index": base.index.model_copy(update={"dir": index_dir})})
+    key = index_dir.name.rsplit("-", 1)[-1]
+    settings = base.model_copy(update={
+        "index": base.index.model_copy(update={"dir": index_dir}),
+        # on Elasticsearch the evaluation index lives beside production's, never in it
+        "backend": base.backend.model_copy(update={"index_prefix": f"{base.backend.index_prefix}-eval-{key}".lower()}),
+    })
     timings_file = index_dir.with_name(index_dir.name + ".timings.json")
     if not open_backend(settings).exists():
         cached = CachedEncoder(encoder, index_dir.parent)  # same text, same encoder: same vector, reused

@@ -144,7 +144,11 @@ def main(
     base = Settings(encoder=encoder_settings.model_dump())
     shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
     key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
-    settings = base.model_copy(update={"index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"})})
+    settings = base.model_copy(update={
+        "index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"}),
+        # on Elasticsearch the evaluation index lives beside production's, never in it
+        "backend": base.backend.model_copy(update={"index_prefix": f"{base.backend.index_prefix}-eval-{key}".lower()}),
+    })
     if not open_backend(settings).exists():
         typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
         index_paths([corpus], settings, model)
