@@ -725,14 +725,7 @@ class MedsearchClient:
 
     def _request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Send a request and decode its JSON object, turning every failure into an :class:`ApiError`."""
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise ApiError(None, f"l'API n'a pas répondu à temps ({self.base_url})") from exc
-        except httpx.HTTPError as exc:
-            raise ApiError(None, f"API injoignable ({self.base_url}) : {exc}") from exc
-        if response.is_error:
-            raise ApiError(response.status_code, error_message(response))
+        response = self._request_raw(method, path, **kwargs)
         try:
             body = response.json()
         except ValueError as exc:
