@@ -634,13 +634,7 @@ class MedsearchClient:
 
     def _request_list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
         """A request whose JSON body is a list (of objects)."""
-        response = self._request_raw(method, path, **kwargs)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ApiError(response.status_code, "réponse de l'API illisible (JSON attendu)") from exc
-        if not isinstance(body, list):
-            raise ApiError(response.status_code, "réponse de l'API inattendue (liste JSON attendue)")
+        body = _json_body(self._request_raw(method, path, **kwargs), list, "liste JSON attendue")
         return [item for item in body if isinstance(item, dict)]
 
     def _request_raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -725,14 +719,7 @@ class MedsearchClient:
 
     def _request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Send a request and decode its JSON object, turning every failure into an :class:`ApiError`."""
-        response = self._request_raw(method, path, **kwargs)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ApiError(response.status_code, "réponse de l'API illisible (JSON attendu)") from exc
-        if not isinstance(body, dict):
-            raise ApiError(response.status_code, "réponse de l'API inattendue (objet JSON attendu)")
-        return body
+        return _json_body(self._request_raw(method, path, **kwargs), dict, "objet JSON attendu")
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> tuple[str, str, float]:
@@ -784,3 +771,14 @@ def login(
         str(body["access_token"]), str(body["user"]), str(body["role"]), int(body.get("expires_in") or 0),
         tuple(str(r) for r in body.get("roles") or ()),
     )
+
+
+def _json_body(response: httpx.Response, expected: type, what: str) -> Any:
+    """The decoded JSON body of a successful *response*, which must be an *expected* (list or dict)."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ApiError(response.status_code, "réponse de l'API illisible (JSON attendu)") from exc
+    if not isinstance(body, expected):
+        raise ApiError(response.status_code, f"réponse de l'API inattendue ({what})")
+    return body
