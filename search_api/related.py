@@ -143,7 +143,7 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         if viewer.deid is not None:  # the "query" is the document's own text: never echoed to a researcher
             response.results = [deid_search_result(r, viewer.deid) for r in response.results]
             response.query = viewer.text(response.query, document.patient_id) or ""
-            response.expanded_terms = []
+            response.interpretation, response.expanded_terms = None, []  # both quote the document's own words
         return response
 
     @router.get("/documents/{doc_id:path}/highlight", response_model=HighlightedDocument)
