@@ -351,7 +351,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     matches = exact_matches(engine, plan, where)
     ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), where)
     patient_of: dict[str, str] = {}
-    documents = engine.backend.get_documents(matches.doc_ids)
+    documents = engine.backend.document_summaries(matches.doc_ids)  # no text: every match may be thousands
     for doc_id in matches.doc_ids:
         if doc_id in documents and documents[doc_id].patient_id:
             patient_of[doc_id] = documents[doc_id].patient_id
@@ -392,7 +392,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             document = documents[doc_id]
             snippet, context = _snippet(engine, matches, doc_id, plan.highlight_text, document.language)
             best[patient].append(PatientHit(
-                id=doc_id, kind=document.kind, title=document.title, date=document.date, snippet=snippet,
+                id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
                 context=context, url=f"/documents/{doc_id}",
             ))
     return PatientSearchResponse(

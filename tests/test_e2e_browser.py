@@ -294,7 +294,7 @@ def test_a_researcher_works_on_pseudonymised_patients(servers, page: Page, shots
     _settled(page)
     assert "patient=PSN-" in page.url
     identity = page.locator(".ms-identity").inner_text()
-    assert "homme" in identity and "EXEMPLE" not in identity and "1962" not in identity
+    assert "homme" in identity and "EXEMPLE" not in identity and "né(e)" not in identity
     text = _main_text(page)
     assert "Séjour hospitalisation · " in text and "18/06/2024" not in text and "P900003" not in text
     page.screenshot(path=str(shots / "researcher-patient.png"), full_page=True)
