@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from indexer.backend.filters import DocumentFilter, normalise_key
-from indexer.schema import Document
+from indexer.schema import MAX_DATE, MIN_DATE, Document
 from search_api.matching import exact_matches
 from search_api.models import SearchRequest
 from search_api.patient_data import age_at, body_part_of, department_of, documents_where, identity_of, stay_of, stays_of
@@ -98,9 +98,10 @@ def _moved(day: dt.date | None, days: int) -> dt.date | None:
     if day is None or not days:
         return day
     try:
-        return day + dt.timedelta(days=days)
+        moved = day + dt.timedelta(days=days)
     except OverflowError:
         return None
+    return moved if MIN_DATE <= moved <= MAX_DATE else None  # beyond what the index stores: unbounded
 
 
 def _iso(value: Any) -> dt.date | None:

@@ -26,7 +26,7 @@ from indexer.schema import DocumentKind
 from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.cohort_engine import CohortMember, Evidence, evaluate, has_document_constraints
-from search_api.models import MAX_QUERY_CHARS, RowId
+from search_api.models import MAX_QUERY_CHARS, FilterDate, RowId
 from search_api.patients import Stay
 from search_api.scope import current_user, patient_viewer, request_scope
 from search_api.user_data import UserDataStore
@@ -50,14 +50,14 @@ class CohortCriterion(BaseModel):
     departments: list[str] = Field(default_factory=list, description="Care units (any of them)")
     modalities: list[str] = Field(default_factory=list, description="Image modalities (CT, MR, CR...)")
     body_parts: list[str] = Field(default_factory=list, description="DICOM body parts (CHEST, HEAD...)")
-    date_from: dt.date | None = Field(default=None, description="Document dated on or after (the document's own date)")
-    date_to: dt.date | None = Field(default=None, description="Document dated on or before")
-    stay_from: dt.date | None = Field(
+    date_from: FilterDate | None = Field(default=None, description="Document dated on or after (the document's own date)")
+    date_to: FilterDate | None = Field(default=None, description="Document dated on or before")
+    stay_from: FilterDate | None = Field(
         default=None,
         description="Stay dates: the patient has a stay (FHIR encounter period) ending on or after this day, "
         "and the criterion's documents are dated within such a stay; alone, the stay itself satisfies the criterion",
     )
-    stay_to: dt.date | None = Field(default=None, description="Stay dates: the stay starts on or before this day")
+    stay_to: FilterDate | None = Field(default=None, description="Stay dates: the stay starts on or before this day")
     age_min: int | None = Field(default=None, ge=0, le=130, description="Age at the document date, at least")
     age_max: int | None = Field(default=None, ge=0, le=130)
 
