@@ -349,7 +349,11 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     where = engine.request_filter(request, scope)
     plan = plan_query(request)
     matches = exact_matches(engine, plan, where)
-    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), where)
+    # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
+    # Its depth is what the page can use (each patient shows at most BEST_PER_PATIENT documents), not
+    # MAX_LIMIT: every fused result costs a document read and a contextual snippet.
+    depth = min(MAX_LIMIT, (offset + limit) * BEST_PER_PATIENT) if matches else MAX_LIMIT
+    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": depth}), where)
     patient_of: dict[str, str] = {}
     documents = engine.backend.document_summaries(matches.doc_ids)  # no text: every match may be thousands
     for doc_id in matches.doc_ids:
