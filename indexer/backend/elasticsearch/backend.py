@@ -33,6 +33,7 @@ from indexer.backend.base import (
     IndexNotFoundError,
     IndexStats,
     IndexWriter,
+    LexicalMatches,
     PassageHit,
     StoredPassage,
 )
@@ -197,6 +198,38 @@ class ElasticsearchBackend(IndexBackend):
             h["_source"]["doc_id"]
             for h in scan(self.client, index=ix["passages"], query={"query": unscored, "_source": ["doc_id"]}, size=1000)
         })
+
+    def lexical_search_counted(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> LexicalMatches:
+        """The ranked head, then one unscored scan of every match reading only ``doc_id`` and the
+        normalised ``patient`` key each passage carries: exact (a ``cardinality`` aggregation is
+        approximate) and no second round trip for document summaries."""
+        query = queries.lexical_query(text, where, statuses, concepts, required)
+        if query is None:
+            self._pinned()
+            return LexicalMatches([], 0, 0)
+        hits = self.lexical_search(text, limit, where, statuses, concepts, required) if limit > 0 else []
+        unscored = {"bool": {"filter": [query]}}
+
+        def count(ix: dict[str, str]) -> tuple[int, int]:
+            documents: set[str] = set()
+            patients: set[str] = set()
+            body = {"query": unscored, "_source": ["doc_id", "patient"]}
+            for h in scan(self.client, index=ix["passages"], query=body, size=1000):
+                documents.add(h["_source"]["doc_id"])
+                if h["_source"].get("patient"):
+                    patients.add(h["_source"]["patient"])
+            return len(documents), len(patients)
+
+        documents, patients = self._call(count)
+        return LexicalMatches(hits, documents, patients)
 
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
         if limit <= 0:

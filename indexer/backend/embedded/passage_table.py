@@ -123,6 +123,19 @@ class PassageTable:
                 out[pid] = self.doc_ids[self.doc[pid]]
         return out
 
+    def count_documents_and_patients(self, pids: np.ndarray) -> tuple[int, int]:
+        """(distinct documents, distinct patients) of the known passages among *pids*: the exact
+        « N documents · M patients » of a query from its matching passages, as two ``np.unique``
+        over columns instead of reading every matching document's summary from SQLite. Patients
+        are compared by normalised key, as filters compare them; documents without one don't count."""
+        pids = np.asarray(pids, dtype=np.int64)
+        pids = pids[(pids >= 0) & (pids < len(self.present))]
+        pids = pids[self.present[pids]]
+        if pids.size == 0:
+            return 0, 0
+        patients = self.patient[pids]
+        return int(np.unique(self.doc[pids]).size), int(np.unique(patients[patients != _NO_CODE]).size)
+
     def mask(self, where: DocumentFilter) -> np.ndarray:
         """Boolean mask over passage ids: True where the passage's document matches *where*."""
         keep = self.present.copy()
