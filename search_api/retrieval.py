@@ -243,7 +243,11 @@ class SearchEngine:
         text_legs = [r for r in (lexical, dense) if r and document.id in r.best_pid]
         passage = passages[text_legs[0].best_pid[document.id]] if text_legs else None  # None: found by CLIP only
         clip = rankings.get("clip")
-        snippet = contextual_snippet(passage.text if passage else document.text, query, document.language)
+        snippet = (
+            contextual_snippet(passage.text, query, document.language, mentions=passage.mentions)
+            if passage
+            else contextual_snippet(document.text, query, document.language)
+        )
         explanation = MatchExplanation(
             lexical_rank=lexical.doc_ids.index(document.id) + 1 if lexical and document.id in lexical.best_pid else None,
             dense_rank=dense.doc_ids.index(document.id) + 1 if dense and document.id in dense.best_pid else None,

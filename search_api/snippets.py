@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from indexer.clinical import mention_context
+from indexer.clinical.mentions import mention_at, snippet_language
 from indexer.text.analyzers import LANGUAGES, term_spans, terms
 
 WINDOW_CHARS = 280
@@ -111,15 +112,23 @@ def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
     return start, end
 
 
-def contextual_snippet(text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS) -> Snippet:
+def contextual_snippet(
+    text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS, *, mentions: str | None = None
+) -> Snippet:
     """The sentence holding the first match of *query* (matches in ``<mark>``) and that mention's
-    clinical context, so « Absence d'<mark>épanchement</mark> » is shown as *negated*."""
+    clinical context, so « Absence d'<mark>épanchement</mark> » is shown as *negated*.
+
+    *mentions*: the passage's stored :func:`~indexer.clinical.mentions.mention_index` (from
+    ``StoredPassage.mentions``, computed at index time for this very *text* and *language*): the
+    same answer without analysing the text again."""
     spans = match_spans(text, query_terms(query))
     context = None
     anchor = 0
     if spans:
-        language = language if language in ("fr", "en") else None
-        anchor, status = mention_context(text, *spans[0], language)
+        if mentions is not None:
+            anchor, status = mention_at(mentions, *spans[0])
+        else:
+            anchor, status = mention_context(text, *spans[0], snippet_language(language))
         context = status.value
     start, end = _window(text, anchor, width)
     parts: list[str] = ["…" if start > 0 else ""]

@@ -96,6 +96,10 @@ class StoredPassage:
     ordinal: int
     section: str
     text: str
+    #: the passage's sentences and non-affirmed spans (:func:`indexer.clinical.mentions.mention_index`),
+    #: written by the backend at index time so a snippet needs no text analysis; None for passages
+    #: indexed before it existed (the snippet then analyses the text)
+    mentions: str | None = None
 
 
 @dataclass(frozen=True)

@@ -299,10 +299,12 @@ class ElasticsearchBackend(IndexBackend):
         ids = [str(int(p)) for p in dict.fromkeys(pids)]
         if not ids:
             return {}
-        fields = ["doc_id", "ordinal", "section", "text"]
+        fields = ["doc_id", "ordinal", "section", "text", "mentions"]
         sources = self._call(lambda ix: self._mget(ix, "passages", ids, fields))
         return {
-            int(pid): StoredPassage(int(pid), s["doc_id"], int(s.get("ordinal", 0)), s.get("section") or "", s.get("text") or "")
+            int(pid): StoredPassage(
+                int(pid), s["doc_id"], int(s.get("ordinal", 0)), s.get("section") or "", s.get("text") or "", s.get("mentions")
+            )
             for pid, s in sources.items()
         }
 
