@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -48,6 +48,8 @@ class _LegRanking:
     doc_ids: list[str]
     best_pid: dict[str, int]
     best_score: dict[str, float]
+    #: 1-based rank of each document (filled by :func:`_collapse`): no ``doc_ids.index`` per result
+    rank: dict[str, int] = field(default_factory=dict)
 
 
 def _collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> _LegRanking:
@@ -59,6 +61,7 @@ def _collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> _LegRank
         ranking.doc_ids.append(doc_id)
         ranking.best_pid[doc_id] = pid
         ranking.best_score[doc_id] = score
+        ranking.rank[doc_id] = len(ranking.doc_ids)
     return ranking
 
 
@@ -249,8 +252,8 @@ class SearchEngine:
             else contextual_snippet(document.text, query, document.language)
         )
         explanation = MatchExplanation(
-            lexical_rank=lexical.doc_ids.index(document.id) + 1 if lexical and document.id in lexical.best_pid else None,
-            dense_rank=dense.doc_ids.index(document.id) + 1 if dense and document.id in dense.best_pid else None,
+            lexical_rank=lexical.rank.get(document.id) if lexical else None,
+            dense_rank=dense.rank.get(document.id) if dense else None,
             dense_similarity=round(dense.best_score[document.id], 4) if dense and document.id in dense.best_score else None,
         )
         return SearchResult(

@@ -84,6 +84,10 @@ def match_spans(text: str, wanted: dict[str, frozenset[str]]) -> list[tuple[int,
         for analysed, start, end in fast_term_spans(text)
         if any(analysed[i] in lang_terms for i, lang_terms in wanted_by_position)
     ]
+    return _merged(spans)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -91,6 +95,42 @@ def match_spans(text: str, wanted: dict[str, frozenset[str]]) -> list[tuple[int,
         else:
             merged.append((start, end))
     return merged
+
+
+class QueryMatcher:
+    """:func:`match_spans` for one query, remembering each word's verdict: a page of results asks
+    the same question of the same words over and over ("is « pleural » one of the query's terms?")."""
+
+    _MAX_WORDS = 50_000
+
+    def __init__(self, query: str) -> None:
+        self.wanted = query_terms(query)
+        self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
+        self._verdicts: dict[str, bool] = {}
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        if not self._by_position:
+            return []
+        if not _FAST_SAFE.fullmatch(text):
+            return match_spans(text, self.wanted)
+        verdicts = self._verdicts
+        found = []
+        for match in _TOKEN.finditer(text):
+            word = match.group()
+            verdict = verdicts.get(word)
+            if verdict is None:
+                if len(verdicts) > self._MAX_WORDS:
+                    verdicts.clear()
+                analysed = word_terms(word)
+                verdict = verdicts[word] = any(analysed[i] in t for i, t in self._by_position)
+            if verdict:
+                found.append(match.span())
+        return _merged(found)
+
+
+@lru_cache(maxsize=256)
+def query_matcher(query: str) -> QueryMatcher:
+    return QueryMatcher(query)
 
 
 @dataclass(frozen=True)
@@ -121,7 +161,7 @@ def contextual_snippet(
     *mentions*: the passage's stored :func:`~indexer.clinical.mentions.mention_index` (from
     ``StoredPassage.mentions``, computed at index time for this very *text* and *language*): the
     same answer without analysing the text again."""
-    spans = match_spans(text, query_terms(query))
+    spans = query_matcher(query).spans(text)
     context = None
     anchor = 0
     if spans:

@@ -56,3 +56,12 @@ def test_match_spans_marks_inflected_forms() -> None:
     text = "Absence d'épanchements pleuraux. Pleural effusion on the left."
     spans = match_spans(text, query_terms("epanchement pleural"))
     assert [text[a:b] for a, b in spans] == ["épanchements", "pleuraux", "Pleural"]
+
+
+def test_query_matcher_equals_match_spans(source_folder) -> None:  # noqa: ANN001
+    from search_api.snippets import QueryMatcher
+
+    for query in ("epanchement pleural", "pleural effusion fracture", "infarctus du myocarde", "de la"):
+        matcher = QueryMatcher(query)
+        for text in [*_texts(source_folder), *EDGE_CASES]:
+            assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text[:60])
