@@ -54,6 +54,8 @@ def _schema() -> tantivy.Schema:
 
 
 LexicalHit = PassageHit
+#: memoised one-term clauses per open index (see LexicalIndex._clause); cleared when full
+_MAX_CACHED_CLAUSES = 50_000
 
 
 class LexicalIndex:
@@ -66,6 +68,7 @@ class LexicalIndex:
         for lang in LANGUAGES:
             self._index.register_tokenizer(tokenizer_name(lang), analyzer(lang))
         self._writer: tantivy.IndexWriter | None = None
+        self._clauses: dict[tuple, tantivy.Query] = {}
 
     # -- writing -------------------------------------------------------------------------------
     def _w(self) -> tantivy.IndexWriter:
@@ -133,7 +136,21 @@ class LexicalIndex:
         return tantivy.Query.phrase_query(self.schema, field, phrase_terms)
 
     def _clause(self, per_lang: dict[str, list[str]], statuses: Iterable[str], with_title: bool) -> tantivy.Query:
-        """Best match of one term (or phrase) across analyses, context fields and the title."""
+        """Best match of one term (or phrase) across analyses, context fields and the title.
+
+        Memoised: a query's words and its concepts' surface forms recur from query to query, and
+        building one clause is ~8 Tantivy objects (a third of a lexical search's Python time,
+        #14 item 3). Query objects are immutable; a boolean query copies the ones it is given."""
+        statuses = tuple(statuses)
+        key = (tuple((lang, tuple(t)) for lang, t in per_lang.items()), statuses, with_title)
+        clause = self._clauses.get(key)
+        if clause is None:
+            if len(self._clauses) > _MAX_CACHED_CLAUSES:
+                self._clauses.clear()
+            clause = self._clauses[key] = self._build_clause(per_lang, statuses, with_title)
+        return clause
+
+    def _build_clause(self, per_lang: dict[str, list[str]], statuses: tuple[str, ...], with_title: bool) -> tantivy.Query:
         alternatives = []
         for lang, lang_terms in per_lang.items():
             if not lang_terms:
