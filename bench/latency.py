@@ -26,6 +26,7 @@ import httpx
 import numpy as np
 
 from bench.synthetic import queries as make_queries
+from indexer.settings import Settings
 
 # name → extra GET parameters. "filters" = kind + a one-year date window (~10% of reports);
 # "patient" = one patient's reports (~60 passages), the narrowest filter.
@@ -152,14 +153,22 @@ def measure(url: str, mode: str, texts: list[str], clients: int) -> LatencyRow:
     return LatencyRow(mode, clients, len(client_ms), p50, p95, p99, server_p50, len(client_ms) / wall)
 
 
-def run(index_dir: Path, requests: int, concurrent: int = 8, modes: list[str] | None = None, clients: tuple[int, ...] | None = None) -> dict:
-    """Latency rows for every mode, single client then *concurrent* clients; plus the server's RSS."""
+def run(index_dir: Path, requests: int, concurrent: int = 8, modes: list[str] | None = None, warm_up: int = 10,
+        base: Settings | None = None, clients: tuple[int, ...] | None = None) -> dict:
+    """Latency rows for every mode, for each client count in *clients* (default: single client then
+    *concurrent* clients); plus the server's RSS.
+
+    The API serves the bench index named by *index_dir* on the configured backend
+    (:func:`bench.build.bench_settings`: on Elasticsearch, its own prefix); *base*: settings to start
+    from (default: the environment's)."""
+    from bench.build import bench_env, bench_settings
+
     modes = modes or list(MODES)
-    pool = make_queries(2 * requests * len(modes) + 20)
+    pool = make_queries(2 * requests * len(modes) + 2 * warm_up)
     rows: list[LatencyRow] = []
-    with api_server(index_dir, index_dir.parent / "logs") as (url, process):
-        _client_loop(url, MODES["hybrid"], pool[:10], [])  # warm-up: first-call costs, page cache
-        offset = 10
+    with api_server(index_dir, index_dir.parent / "logs", env=bench_env(bench_settings(index_dir, base))) as (url, process):
+        _client_loop(url, MODES["hybrid"], pool[:warm_up], [])  # warm-up: first-call costs, page cache
+        offset = warm_up
         for mode in modes:
             for count in clients or (1, concurrent):
                 rows.append(measure(url, mode, pool[offset : offset + requests], count))
