@@ -47,7 +47,7 @@ def server(tree: Path, index_dir: Path, work: Path, name: str, port: int | None 
         process = subprocess.Popen(command, env=env, cwd=tree, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 900  # a loaded machine: the ONNX query graph takes minutes
         headers = _bench_token(work / "secrets")
         while True:
             try:
@@ -65,7 +65,7 @@ def server(tree: Path, index_dir: Path, work: Path, name: str, port: int | None 
 
 
 def run(index_dir: Path, tree_a: Path, tree_b: Path, requests: int, modes: list[str], ports: tuple[int | None, int | None]) -> dict:
-    work = index_dir.parent / "ab-logs"
+    work = (index_dir.parent / "ab-logs").resolve()  # the servers run in their own trees: absolute paths
     pool = make_queries(requests * len(modes) + 20, seed=11)
     out: dict = {"index": str(index_dir), "a": str(tree_a), "b": str(tree_b), "modes": {}}
     with ExitStack() as stack:
