@@ -35,6 +35,7 @@ from search_api.patient_data import (
 )
 from search_api.query_params import search_query
 from search_api.query_plan import plan_query
+from search_api.security.views import refuse_real_date_filters
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
 from search_api.snippets import contextual_snippet, match_spans, query_terms
 from search_api.viewer import Viewer
@@ -268,7 +269,8 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
     def search_patients(request: SearchRequest, offset: int, limit: int, who: str, scope: DocumentFilter, http: Request,
                         viewer: Viewer) -> PatientSearchResponse:
         asked = request
-        if viewer.deidentified:  # researchers filter by pseudonym and cannot probe names or IPPs (as /search)
+        if viewer.deidentified:  # researchers filter by pseudonym and cannot probe names, IPPs or real dates (as /search)
+            refuse_real_date_filters(request.date_from, request.date_to)
             request = request.model_copy(update={"q": viewer.query(request.q), "patient_id": viewer.patient_in(request.patient_id)})
         response = _patient_search(engine(), request, scope, offset, limit)
         audit.record(
