@@ -151,7 +151,11 @@ def main(
     })
     if not open_backend(settings).exists():
         typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
-        index_paths([corpus], settings, model)
+        from eval.vector_cache import CachedEncoder
+
+        cached = CachedEncoder(model, index)  # same text, same encoder: same vector, reused by the next index
+        index_paths([corpus], settings, cached)
+        cached.save()
     engine = build_engine(settings, model)
     aliases = series_aliases(engine)
     systems = {k: v for k, v in SYSTEMS.items() if v["mode"] == "lexical"} if lexical_only else SYSTEMS

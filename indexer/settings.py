@@ -70,10 +70,25 @@ class DenseSettings(BaseModel):
     search_threads: int = 1       # OpenMP threads per query: API workers search concurrently (see dense.py)
 
 
+class LegWeights(BaseModel):
+    """RRF weights of the two text legs for one query language."""
+
+    lexical: float = 1.0
+    dense: float = 1.0
+
+
 class SearchSettings(BaseModel):
     rrf_k: int = 60
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
+    #: weights by query language ("fr", "en": guessed by search_api.query_plan.query_language), overriding
+    #: the two above for that language; empty = the same weights for every language (BENCHMARKS.md
+    #: "French queries vs English" measures the choice)
+    language_weights: dict[str, LegWeights] = {}
+    #: the dense leg embeds the query followed by the English names of the concepts the lexicon
+    #: recognised in it (« cardiomégalie » → "cardiomégalie cardiomegaly"): a French query meets English
+    #: reports half-way in the vector space too, not only in the lexical leg
+    dense_translation: bool = False
     candidates: int = 100
     # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
     # MAX_LIMIT), shared with the portal: not settings.
