@@ -98,12 +98,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             query_plan.default_lexicon = lambda lexicon=lexicon: lexicon  # type: ignore[assignment]
             engine.settings.dense_translation = translate
             engine.settings.language_weights = {"fr": LegWeights(lexical=fr_weight, dense=1.0)} if fr_weight else {}
-            modes = ["hybrid"] if fr_weight else args.modes
+            # the lexical leg never sees the translation, and the dense leg only sees it (not the lexicon)
+            modes = [m for m in args.modes if m == "hybrid" or (m == "lexical" and not translate)
+                     or (m == "dense" and name.startswith("lexicon now") and fr_weight is None)]
             for set_name, (queries, qrels_sets) in sets.items():
                 kept = [q for q in queries if q.id in qrels_sets]
                 for mode in modes:
-                    if mode == "lexical" and translate:
-                        continue  # the lexical leg does not see the translation
                     for language in ("en", "fr"):
                         texts = {q.id: getattr(q, language) for q in kept}
                         ranked, _ = timed_rankings(engine_ranker(engine, mode=mode), texts)
