@@ -108,7 +108,7 @@ def test_query_language(query: str, language: str | None) -> None:
 
 def test_dense_translation_adds_english_names_to_french_queries_only() -> None:
     assert plan_query(SearchRequest(q="cyphose"), dense_translation=True).dense_text == "cyphose kyphosis"
-    assert plan_query(SearchRequest(q="cyphose")).dense_text == "cyphose"  # off by default
+    assert plan_query(SearchRequest(q="cyphose")).dense_text == "cyphose"  # plan_query's own default: off
     assert plan_query(SearchRequest(q="kyphosis"), dense_translation=True).dense_text == "kyphosis"
     # only the affirmed part is embedded, and an ambiguous abbreviation is not translated
     plan = plan_query(SearchRequest(q="épanchement pleural sans pneumothorax"), dense_translation=True)
@@ -122,6 +122,7 @@ def test_language_weights_apply_to_that_language_only(indexed, encoder) -> None:
 
     settings, _ = indexed
     engine = build_engine(settings, encoder, clip=False)
+    shipped = engine.settings.language_weights
     engine.settings.language_weights = {"fr": LegWeights(lexical=0.0, dense=1.0)}
     try:
         french = engine.search(SearchRequest(q="épanchement pleural", limit=20)).results
@@ -134,4 +135,12 @@ def test_language_weights_apply_to_that_language_only(indexed, encoder) -> None:
         assert any(r.explanation.lexical_rank and r.score > 1.0 / (engine.settings.rrf_k + (r.explanation.dense_rank or 10**6)) + 1e-9
                    for r in english)
     finally:
-        engine.settings.language_weights = {}
+        engine.settings.language_weights = shipped
+
+
+def test_shipped_defaults_translate_and_weight_french_queries() -> None:
+    from indexer.settings import Settings
+
+    search = Settings().search
+    assert search.dense_translation is True
+    assert search.language_weights["fr"] == LegWeights(lexical=1.5, dense=1.0)
