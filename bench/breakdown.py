@@ -19,8 +19,8 @@ import numpy as np
 
 from bench.synthetic import queries as make_queries
 from indexer.encoders import load_encoder
-from indexer.settings import Settings
 from indexer.backend.filters import DocumentFilter
+from indexer.settings import Settings
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
 from search_api.engine_factory import build_engine
@@ -32,18 +32,21 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run(index_dir: Path, count: int = 100) -> dict[str, dict[str, float]]:
-    """p50/p95 (ms) of each stage over *count* fresh queries."""
-    settings = Settings(index={"dir": index_dir})
+def run(index_dir: Path, count: int = 100, warm_up: int = 10, base: Settings | None = None) -> dict[str, dict[str, float]]:
+    """p50/p95 (ms) of each stage over *count* fresh queries, on the bench index named by *index_dir*
+    on the configured backend (through the storage interface only)."""
+    from bench.build import bench_settings
+
+    settings = bench_settings(index_dir, base)
     encoder = load_encoder(settings.encoder)
     engine = build_engine(settings, encoder)
     engine.warm_up()
-    texts = make_queries(2 * count + 10, seed=7)
-    for text in texts[:10]:
+    texts = make_queries(2 * count + warm_up, seed=7)
+    for text in texts[:warm_up]:
         engine.search(SearchRequest(q=text))
     times: dict[str, list[float]] = {stage: [] for stage in STAGES}
     depth = settings.search.candidates
-    for text in texts[10 : 10 + count]:
+    for text in texts[warm_up : warm_up + count]:
         started = time.perf_counter()
         plan = plan_query(SearchRequest(q=text))
         times["plan"].append(_ms(started))
@@ -56,7 +59,7 @@ def run(index_dir: Path, count: int = 100) -> dict[str, dict[str, float]]:
         started = time.perf_counter()
         engine.backend.dense_search(vector, depth)
         times["dense search"].append(_ms(started))
-    for text in texts[10 + count :]:
+    for text in texts[warm_up + count :]:
         started = time.perf_counter()
         engine.search(SearchRequest(q=text))
         times["whole search"].append(_ms(started))

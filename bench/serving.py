@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.latency import api_server
+from bench.latency import _AUTH, api_server
 from bench.synthetic import queries as make_queries
 from bench.synthetic import reports as make_reports
 
@@ -45,7 +45,8 @@ def write_reports(folder: Path, start: int, count: int, seed: int = 0) -> None:
 
 
 def _client(url: str, texts: list[str], stop: threading.Event, out: list[float], failures: list[str]) -> None:
-    with httpx.Client(base_url=url, timeout=30) as client:
+    # authenticated like the latency benchmark (every endpoint but /health needs an identity)
+    with httpx.Client(base_url=url, timeout=30, headers=dict(_AUTH)) as client:
         i = 0
         while not stop.is_set():
             text = texts[i % len(texts)] + f" {i}"  # never the same query twice: no cache hit

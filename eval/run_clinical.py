@@ -23,6 +23,7 @@ import typer
 from eval.index_key import fingerprint, index_key
 from eval.metrics import ndcg_at_k, per_query, recall_at_k, reciprocal_rank  # noqa: F401 - re-exported
 from eval.significance import compare
+from eval.vector_cache import CachedEncoder
 from eval.query_set import EvalQuery, load_queries
 from indexer.encoders import load_encoder
 from indexer.pipeline import index_paths
@@ -160,6 +161,8 @@ def main(
     lexicon_before: Annotated[str, typer.Option(help="also run the clinical rows with the hand lexicon as committed at "
                                                 "this git revision, without the generated ICD-10 pairs (#14 item 5)")] = "",
     dense_translation: Annotated[bool, typer.Option(help="also run hybrid+medical with search.dense_translation on")] = False,
+    vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
+                                                      help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
     queries = load_queries(queries_file)
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
@@ -179,11 +182,12 @@ def main(
     })
     if not open_backend(settings).exists():
         typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
-        from eval.vector_cache import CachedEncoder
-
-        cached = CachedEncoder(model, index)  # same text, same encoder: same vector, reused by the next index
+        # same text, same encoder: same vector (eval/vector_cache.py), so a new index key (changed indexing
+        # code) or the other backend re-embeds only the passages whose text changed
+        cached = CachedEncoder(model, vector_cache or index)
         index_paths([corpus], settings, cached)
         cached.save()
+        typer.echo(f"Passage vectors: {cached.hits} from the cache {cached.path}, {cached.misses} encoded")
     engine = build_engine(settings, model)
     aliases = series_aliases(engine)
     systems = {k: v for k, v in SYSTEMS.items() if v["mode"] == "lexical"} if lexical_only else SYSTEMS

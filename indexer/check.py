@@ -7,7 +7,9 @@ returning answers: this check compares them and lists every disagreement. Exit c
 one, so a deployment can run it after each job.
 
 It reads one generation folder (``manifest.json``, ``metadata.sqlite``, ``lexical/``, ``dense.faiss``,
-``images*.faiss``) read-only: by default the published one (:func:`check_index`).
+``images*.faiss``) read-only: by default the published one (:func:`check_index`). On the Elasticsearch
+backend the same report comes from the published generation's indices and aliases
+(:mod:`indexer.backend.elasticsearch.check`); :func:`check_configured` picks by ``backend.kind``.
 """
 
 from __future__ import annotations
@@ -160,3 +162,13 @@ def check_index(index_dir: Path) -> CheckReport:
         report.problems.append(f"nothing published at {index_dir}")
         return report
     return check_store(layout.root)
+
+
+def check_configured(settings, index_dir: Path | None = None) -> CheckReport:  # noqa: ANN001 - Settings
+    """Check the configured backend's published generation: the embedded index under *index_dir*
+    (default ``index.dir``), or the Elasticsearch generation behind ``backend.index_prefix``'s aliases."""
+    if settings.backend.kind == "elasticsearch":
+        from indexer.backend.elasticsearch.check import check_elasticsearch
+
+        return check_elasticsearch(settings)
+    return check_index(index_dir or settings.index.dir)

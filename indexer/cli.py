@@ -196,11 +196,12 @@ def jobs(
 def check(
     index_dir: Annotated[Optional[Path], typer.Argument(help="Index directory (default: the configured index.dir); its published generation is checked")] = None,
 ) -> None:
-    """Compare the index's stores (metadata, lexical, dense, image vectors): orphans, duplicates, count
-    mismatches. Exit code 1 when any is found."""
-    from indexer.check import check_index
+    """Compare the index's stores (metadata, lexical, dense, image vectors; on Elasticsearch the
+    documents, passages and image indices and their aliases): orphans, duplicates, count mismatches.
+    Exit code 1 when any is found."""
+    from indexer.check import check_configured
 
-    report = check_index(index_dir or get_settings().index.dir)
+    report = check_configured(get_settings(), index_dir)
     console.print(f"{report.folder}: {report.documents} documents, {report.passages} passages; lexical "
                   f"{report.lexical_passages}, dense {report.dense_vectors}, image vectors {report.image_vectors}")
     for note in report.notes:

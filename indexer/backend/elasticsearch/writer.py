@@ -18,7 +18,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from indexer.backend.base import AddedDocument, IndexInfo, IndexMismatchError, IndexWriter
-from indexer.backend.elasticsearch import mapping
+from indexer.backend.elasticsearch import mapping, resume
 from indexer.backend.elasticsearch.bulk import bulk_write
 from indexer.backend.elasticsearch.documents import (
     FILTER_FIELD_NAMES,
@@ -84,24 +84,41 @@ class ElasticsearchWriter(IndexWriter):
                     f"{live_meta.get('encoder')} ({live_meta.get('dim')}-d, format {live_meta.get('format')}); configured "
                     f"encoder is {encoder} ({dim}-d, format {FORMAT_VERSION}). Re-run with --rebuild."
                 )
-        # abandoned runs (unpublished generations newer than the live one) are dropped, not resumed
-        for stale in [g for g in generations.all() if live is None or g > live]:
-            generations.drop(stale)
-        self.generation = max([*generations.all(), live or 0, int(live_meta.get("generation", 0))]) + 1
+        # a killed run that started from the same point is resumed from its last committed batch
+        # (resume.py); other abandoned runs (unpublished generations newer than the live one) are dropped
+        base = None if rebuild else live
+        wanted = resume.marker(base, rebuild, encoder, dim, FORMAT_VERSION)
+        candidates = dict(resume.unpublished(client, generations, live))
+        adopted = resume.find_resumable(list(candidates.items()), wanted)
+        for stale, meta in candidates.items():
+            if stale != adopted and not resume.owner_alive(meta):
+                generations.drop(stale)
         self._ensure_templates()
-        created_at = _now()
-        if live is not None and not rebuild:
-            created_at = str(live_meta.get("created_at", created_at))
-            for family, source in generations.live_indices().items():
-                self._clone(source, self._index(family))
+        self._base, self._baseline = base, None
+        #: documents a resumed run found half-written and removed (None: a fresh run)
+        self.resumed_from: list[str] | None = None
+        if adopted is not None:
+            self.generation = adopted
+            self.resumed_from = resume.repair(client, generations, adopted)
+            self._meta = {**candidates[adopted], "owner": resume.owner()}
+            lineage_next = int(candidates[adopted].get("next_pid", 0))
         else:
-            for family in TEXT_FAMILIES:
-                client.indices.create(index=self._index(family))
-        self._meta = {"encoder": encoder, "dim": dim, "format": FORMAT_VERSION, "created_at": created_at,
-                      "updated_at": created_at, "generation": self.generation}
-        # passage ids are never reused within a lineage (a removed document's ids stay retired, as in
-        # the embedded backend); a rebuild starts a new lineage at 0
-        lineage_next = int(live_meta.get("next_pid", 0)) if live is not None and not rebuild else 0
+            self.generation = max([*generations.all(), live or 0, int(live_meta.get("generation", 0))]) + 1
+            created_at = _now()
+            if live is not None and not rebuild:
+                created_at = str(live_meta.get("created_at", created_at))
+                for family, source in generations.live_indices().items():
+                    self._clone(source, self._index(family))
+            else:
+                for family in TEXT_FAMILIES:
+                    client.indices.create(index=self._index(family))
+            # the marker goes in last: a generation without one (killed while being created) is dropped
+            self._meta = {"encoder": encoder, "dim": dim, "format": FORMAT_VERSION, "created_at": created_at,
+                          "updated_at": created_at, "generation": self.generation,
+                          resume.MARKER: wanted, "owner": resume.owner()}
+            # passage ids are never reused within a lineage (a removed document's ids stay retired, as in
+            # the embedded backend); a rebuild starts a new lineage at 0
+            lineage_next = int(live_meta.get("next_pid", 0)) if live is not None and not rebuild else 0
         self._next_pid = max(lineage_next, self._max_pid() + 1)
         self._meta["next_pid"] = self._next_pid
         client.indices.put_mapping(index=self._index("passages"), meta=self._meta)
@@ -175,6 +192,21 @@ class ElasticsearchWriter(IndexWriter):
     def source_paths(self) -> dict[str, str]:
         index = self._refreshed("documents")
         return {hit["_id"]: hit["_source"].get("source_path", "") for hit in self._scan(index, ["source_path"])}
+
+    def baseline(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(content hashes, source paths) of the generation this run started from, for the run's counts:
+        what :meth:`content_hashes` said at the start, except in a resumed run (then the live one's)."""
+        if self._baseline is None:
+            if self.resumed_from is None:
+                self._baseline = (self.content_hashes(), self.source_paths())
+            elif self._base is None:
+                self._baseline = ({}, {})
+            else:
+                index = self.generations.index("documents", self._base)
+                hits = list(self._scan(index, ["content_hash", "source_path"]))
+                self._baseline = ({h["_id"]: h["_source"]["content_hash"] for h in hits},
+                                  {h["_id"]: h["_source"].get("source_path", "") for h in hits})
+        return self._baseline
 
     def remove_documents(self, doc_ids: Iterable[str]) -> int:
         doc_ids = list(dict.fromkeys(doc_ids))
@@ -264,13 +296,18 @@ class ElasticsearchWriter(IndexWriter):
         return [self._index(f) for f in families if self._has(f)]
 
     def commit(self) -> None:
+        """A checkpoint: bulk flushed, indices refreshed, ``next_pid`` saved (a killed run resumes from here)."""
         self._flush()
         self.client.indices.refresh(index=",".join(self._indices()))
+        if self._meta.get("next_pid") != self._next_pid:
+            self._meta["next_pid"] = self._next_pid
+            self.client.indices.put_mapping(index=self._index("passages"), meta=self._meta)
 
     def publish(self) -> IndexInfo:
         self.commit()
         self._meta["updated_at"] = _now()
         self._meta["next_pid"] = self._next_pid
+        self._meta[resume.MARKER] = "published"  # never equal to a run's marker: not adoptable
         self.client.indices.put_mapping(index=self._index("passages"), meta=self._meta)
         indices = self._indices()
         self.client.indices.put_settings(index=",".join(indices), settings={"index.blocks.write": True})
