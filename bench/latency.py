@@ -37,6 +37,12 @@ MODES: dict[str, dict] = {
     "hybrid + filters": {"mode": "hybrid", "kinds": "report", "date_from": "2019-01-01", "date_to": "2019-12-31"},
     "hybrid + patient": {"mode": "hybrid", "patient_id": "P0000042"},
 }
+#: the same query grouped by patient (``GET /search/patients``: exact document and patient counts,
+#: patients ranked by their best documents); not in the default rows (``--modes`` asks for it)
+EXTRA_MODES: dict[str, dict] = {
+    "by patient": {"mode": "hybrid", "_path": "/search/patients"},
+    "lexical by patient": {"mode": "lexical", "_path": "/search/patients"},
+}
 
 
 @dataclass
@@ -117,20 +123,23 @@ def api_server(index_dir: Path, log_dir: Path, env: dict[str, str] | None = None
 
 
 def _client_loop(url: str, params: dict, texts: list[str], out: list[tuple[float, float]]) -> None:
+    path = params.get("_path", "/search")
+    params = {k: v for k, v in params.items() if k != "_path"}
     with httpx.Client(base_url=url, timeout=60, headers=_AUTH) as client:
         for text in texts:
             started = time.perf_counter()
-            response = client.get("/search", params={**params, "q": text, "limit": 10})
+            response = client.get(path, params={**params, "q": text, "limit": 10})
             elapsed = (time.perf_counter() - started) * 1000
             response.raise_for_status()
-            out.append((elapsed, float(response.json()["took_ms"])))
+            out.append((elapsed, float(response.json().get("took_ms", "nan"))))  # /search/patients has no took_ms
 
 
 def measure(url: str, mode: str, texts: list[str], clients: int) -> LatencyRow:
     """Send *texts* (each once) split over *clients* concurrent clients; return percentiles in ms."""
     per_client = [texts[i::clients] for i in range(clients)]
     results: list[list[tuple[float, float]]] = [[] for _ in range(clients)]
-    threads = [threading.Thread(target=_client_loop, args=(url, MODES[mode], part, out)) for part, out in zip(per_client, results)]
+    params = {**MODES, **EXTRA_MODES}[mode]
+    threads = [threading.Thread(target=_client_loop, args=(url, params, part, out)) for part, out in zip(per_client, results)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -140,12 +149,14 @@ def measure(url: str, mode: str, texts: list[str], clients: int) -> LatencyRow:
     client_ms = np.array([r[0] for out in results for r in out])
     server_ms = np.array([r[1] for out in results for r in out])
     p50, p95, p99 = np.percentile(client_ms, [50, 95, 99])
-    return LatencyRow(mode, clients, len(client_ms), p50, p95, p99, float(np.median(server_ms)), len(client_ms) / wall)
+    server_p50 = float(np.median(server_ms)) if not np.isnan(server_ms).any() else float("nan")
+    return LatencyRow(mode, clients, len(client_ms), p50, p95, p99, server_p50, len(client_ms) / wall)
 
 
 def run(index_dir: Path, requests: int, concurrent: int = 8, modes: list[str] | None = None, warm_up: int = 10,
-        base: Settings | None = None) -> dict:
-    """Latency rows for every mode, single client then *concurrent* clients; plus the server's RSS.
+        base: Settings | None = None, clients: tuple[int, ...] | None = None) -> dict:
+    """Latency rows for every mode, for each client count in *clients* (default: single client then
+    *concurrent* clients); plus the server's RSS.
 
     The API serves the bench index named by *index_dir* on the configured backend
     (:func:`bench.build.bench_settings`: on Elasticsearch, its own prefix); *base*: settings to start
@@ -159,8 +170,8 @@ def run(index_dir: Path, requests: int, concurrent: int = 8, modes: list[str] | 
         _client_loop(url, MODES["hybrid"], pool[:warm_up], [])  # warm-up: first-call costs, page cache
         offset = warm_up
         for mode in modes:
-            for clients in (1, concurrent):
-                rows.append(measure(url, mode, pool[offset : offset + requests], clients))
+            for count in clients or (1, concurrent):
+                rows.append(measure(url, mode, pool[offset : offset + requests], count))
                 offset += requests
         rss, peak = rss_mb(process.pid)
     return {"rows": [row.__dict__ for row in rows], "rss_mb": round(rss), "peak_rss_mb": round(peak)}
@@ -178,7 +189,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("index_dir", type=Path)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--modes", nargs="+", choices=[*MODES, *EXTRA_MODES], help="rows to run (default: every /search row)")
+    parser.add_argument("--clients", type=int, nargs="+", help="client counts (default: 1 and 8)")
     args = parser.parse_args()
-    result = run(args.index_dir, args.requests)
+    result = run(args.index_dir, args.requests, modes=args.modes, clients=tuple(args.clients) if args.clients else None)
     print(table(result))
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}))

@@ -13,6 +13,10 @@ adds hybrid results (titles, snippets, linked reports). In everything returned i
 * IPPs: any patient id of the cohort, anywhere (ids, urls, text);
 * exact birth dates: in every format the generator writes (ISO, dd/mm/yyyy, yyyymmdd).
 
+The patient-centred screens are crawled too (:func:`crawl_patients`): for every patient the caller
+met, ``/patients/{id}``, its timeline with a query marked, ``/search/patients``, the cohort endpoints
+(evaluate, save, re-run, CSV export) and each document's ``/links``, ``/highlight`` and ``/similar``.
+
 The same run as a clinician is the control: it must find the identifiers (the measure can fail).
 
     python -m eval.deid_leak --index var/index [--queries 40]     # over the demo index (make demo)
@@ -109,9 +113,54 @@ def crawl(client: TestClient, headers: dict[str, str], queries: list[str], passa
     return seen, results
 
 
+def crawl_patients(
+    client: TestClient, headers: dict[str, str], patients: dict[str, str | None], documents: list[tuple[str, str | None]],
+    queries: list[str],
+) -> list[tuple[str, str | None]]:
+    """(response text, real patient id or None) of every patient-centred screen the caller can open.
+
+    *patients*: patient id as the caller sees it → real id (for the birth-date check); *documents*:
+    (document id as seen, real patient id). Every answer must be 200 (a researcher's screens exist).
+    """
+    out: list[tuple[str, str | None]] = []
+
+    def get(path: str, real: str | None, **params: Any) -> Any:
+        response = client.get(path, params=params, headers=headers)
+        allowed = (200, 422) if path.endswith("/similar") else (200,)  # 422: a document without text to compare
+        assert response.status_code in allowed, (path, response.status_code, response.text[:200])
+        out.append((response.text, real))
+        return response
+
+    for shown, real in patients.items():
+        get(f"/patients/{shown}", real)
+        get(f"/patients/{shown}/timeline", real, q=queries[0] if queries else "patient")
+    for q in queries:
+        body = get("/search/patients", None, q=q, limit=50).json()
+        for result in body["patients"]:
+            out.append((json.dumps(result, ensure_ascii=False), patients.get(result["patient_id"])))
+    for doc_id, real in documents:
+        for what in ("links", "highlight", "similar"):
+            get(f"/documents/{doc_id}/{what}", real, **({"q": queries[0]} if what == "highlight" and queries else {}))
+    definition = {"criteria": [{"kinds": ["report"]}], "included": list(patients)[:1]}
+    evaluated = client.post("/cohorts/evaluate", json=definition, headers=headers)
+    assert evaluated.status_code == 200, evaluated.text[:200]
+    for member in evaluated.json()["patients"]:
+        out.append((json.dumps(member, ensure_ascii=False), patients.get(member["patient_id"])))
+    saved = client.post("/cohorts", json={"name": "leak check", "definition": definition}, headers=headers)
+    assert saved.status_code == 201, saved.text[:200]
+    out.append((saved.text, None))
+    cohort = saved.json()["id"]
+    rerun = client.post(f"/cohorts/{cohort}/run", headers=headers)
+    out.append((rerun.text, None))
+    for row in get(f"/cohorts/{cohort}/export", None, format="csv").content.decode("utf-8-sig").splitlines()[1:]:
+        out.append((row, patients.get(row.split(";", 1)[0])))
+    client.delete(f"/cohorts/{cohort}", headers=headers)
+    return out
+
+
 def measure(
     client: TestClient, headers: dict[str, str], ids: Any, queries: list[str],
-    real_patient: Callable[[str | None], str | None], passages: int,
+    real_patient: Callable[[str | None], str | None], passages: int, patient_screens_documents: int = 60,
 ) -> dict[str, Any]:
     """Crawl as the caller of *headers*; *real_patient* maps the patient id the caller sees to the real one."""
     documents, results = crawl(client, headers, queries, passages)
@@ -126,10 +175,24 @@ def measure(
     for result in results:
         totals.update(count_leaks("\n".join(_texts(result)), ids, real_patient(result.get("patient_id"))))
     leaking = [d for d, leaks in per_doc.items() if sum(leaks.values())]
+    patients = {doc["patient_id"]: real_patient(doc["patient_id"]) for doc in documents.values() if doc.get("patient_id")}
+    screens = crawl_patients(
+        client, headers, patients,
+        [(d, real_patient(doc.get("patient_id"))) for d, doc in list(documents.items())[:patient_screens_documents]],
+        queries[:5],
+    )
+    screens_leaking = 0
+    for text, real in screens:
+        leaks = count_leaks(text, ids, real)
+        totals.update(leaks)
+        screens_leaking += bool(sum(leaks.values()))
     return {
         "documents_read": len(documents),
         "patient_documents_read": len(patient_docs),
         "search_results_checked": len(results),
+        "patients_opened": len(patients),
+        "patient_screen_responses": len(screens),
+        "patient_screen_responses_with_a_leak": screens_leaking,
         "documents_with_a_leak": len(leaking),
         "leak_rate": round(len(leaking) / max(1, len(patient_docs)), 4),
         "identifier_occurrences": dict(sorted(totals.items())),

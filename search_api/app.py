@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,16 +20,16 @@ from pydantic import ValidationError
 
 from indexer.backend.base import IndexNotFoundError
 from indexer.encoders import Encoder
-from indexer.schema import DocumentKind
 from indexer.settings import Settings, get_settings
 from search_api.engine_factory import build_engine
 from search_api.images import image_router
 from search_api.jobs import jobs_router
 from search_api.limits import BodySizeLimit
-from search_api.models import DocumentResponse, SearchMode, SearchRequest, SearchResponse, StatsResponse
+from search_api.models import DocumentResponse, SearchRequest, SearchResponse, StatsResponse
 from search_api.retrieval import SearchEngine
 from search_api.cohorts import cohort_router
 from search_api.patients import patient_router
+from search_api.query_params import search_query
 from search_api.related import related_router
 from search_api.saved_searches import saved_search_router
 from search_api.security import Principal, Role, current_principal, require_role
@@ -102,30 +102,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def search_get(
         http: Request,
         principal: Annotated[Principal, Depends(current_principal)],
-        q: Annotated[str, Query(description="Query text (French or English)")],
-        kinds: Annotated[list[DocumentKind], Query()] = [],  # noqa: B006 - FastAPI needs a literal default
-        departments: Annotated[list[str], Query()] = [],  # noqa: B006
-        modalities: Annotated[list[str], Query()] = [],  # noqa: B006
-        patient_id: str | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        language: str | None = None,
-        mode: SearchMode = "hybrid",
-        include_negated: bool = False,
-        include_family: bool | None = None,
-        expand: bool = True,
-        clinical: bool = True,
-        limit: int = 10,
-        offset: int = 0,
+        request: Annotated[SearchRequest, Depends(search_query)],
     ) -> SearchResponse:
-        request = SearchRequest.model_validate(
-            {
-                "q": q, "kinds": kinds, "patient_id": patient_id, "date_from": date_from, "date_to": date_to,
-                "language": language, "mode": mode, "include_negated": include_negated, "expand": expand, "clinical": clinical,
-                "limit": limit, "offset": offset, "include_family": include_family,
-                "departments": departments, "modalities": modalities,
-            }
-        )
         return run_search(request, principal, http)
 
     @app.post("/search", response_model=SearchResponse)

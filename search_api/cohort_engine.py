@@ -2,8 +2,16 @@
 
 A criterion is a query (with the clinical options: affirmed findings by default, « sans X » for
 negated ones) and/or structured constraints on the documents (kind, care unit, modality, body part,
-dates, the patient's age at the document date). A patient satisfies it when at least one of their
-documents does; ``must`` criteria are all required, ``must_not`` ones exclude, the sex is a patient
+dates, the patient's age at the document date) and/or a window on the patient's stays. A patient
+satisfies it when at least one of their documents does; with a stay window, that document must be
+dated within one of the patient's stays (FHIR ``Encounter.period``, start to end day) overlapping
+the window, and the evidence names the stay; a criterion that is only a stay window is satisfied by
+the stay itself (its evidence: the stay, on the record that holds it).
+
+Dates are compared in the caller's frame: a researcher sees every date of a patient shifted by that
+patient's offset (:mod:`search_api.viewer`), so their windows apply to the shifted dates they see
+(retrieval reads a window widened by the largest shift, then each date is checked once shifted);
+otherwise a narrow window would reveal the real dates the shift hides. ``must`` criteria are all required, ``must_not`` ones exclude, the sex is a patient
 constraint, and an optional time relation asks for B within N days after A. Documents are always
 read through the caller's scope (:func:`search_api.scope.within_scope`), so a cohort never holds a
 patient, a count or a snippet the caller may not see.
@@ -13,19 +21,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from indexer.backend.filters import DocumentFilter, normalise_key
-from indexer.schema import Document
+from indexer.schema import MAX_DATE, MIN_DATE, Document
 from search_api.matching import exact_matches
 from search_api.models import SearchRequest
-from search_api.patient_data import age_at, body_part_of, department_of, documents_where, identity_of
+from search_api.patient_data import age_at, body_part_of, department_of, documents_where, identity_of, stay_of, stays_of
 from search_api.query_plan import plan_query
 from search_api.scope import within_scope
 from search_api.snippets import contextual_snippet
 
 EVIDENCE_PER_CRITERION = 3
+#: a de-identified caller's dates are shifted by at most this many days (search_api.security.deid)
+MAX_SHIFT_DAYS = 366
+
+#: (a patient's real date, the patient's id) → that date as the caller sees it
+DateFrame = Callable[[dt.date | None, str], dt.date | None]
+
+
+def _as_is(value: dt.date | None, _patient: str) -> dt.date | None:
+    return value
 
 
 @dataclass
@@ -35,6 +52,8 @@ class Evidence:
     kind: str
     date: dt.date | None
     snippet: str
+    #: the stay (FHIR encounter, as stored at index time) the document falls in, for stay-window criteria
+    stay: dict[str, Any] | None = None
 
 
 @dataclass
@@ -45,25 +64,66 @@ class CriterionHits:
     #: every satisfying document's date, per patient (evidence is capped, time relations are not)
     dates: dict[str, list[dt.date]] = field(default_factory=dict)
 
-    def add(self, document: Document, snippet: str) -> None:
+    def add(self, document: Document, snippet: str, stay: dict[str, Any] | None = None) -> None:
         if document.date:
             self.dates.setdefault(document.patient_id, []).append(document.date)
         evidence = self.by_patient.setdefault(document.patient_id, [])
         if len(evidence) < EVIDENCE_PER_CRITERION:
-            evidence.append(Evidence(document.id, document.title, document.kind.value, document.date, snippet))
+            evidence.append(Evidence(document.id, document.title, document.kind.value, document.date, snippet, stay))
+
+    def add_stay(self, patient: str, record_id: str, stay: dict[str, Any]) -> None:
+        """A stay satisfying a stay-window-only criterion: dated by its start."""
+        start = _iso(stay.get("start"))
+        if start:
+            self.dates.setdefault(patient, []).append(start)
+        evidence = self.by_patient.setdefault(patient, [])
+        if len(evidence) < EVIDENCE_PER_CRITERION:
+            title = " · ".join(str(p) for p in (f"Séjour {stay.get('class') or ''}".strip(), stay.get("reason"), stay.get("unit")) if p)
+            evidence.append(Evidence(record_id, title, "record", start, "", stay))
+
+
+@dataclass
+class PatientFacts:
+    """What the cohort needs to know of each visible patient: identity (birth date, sex) and stays,
+    from their FHIR records and DICOM headers, read through the caller's scope."""
+
+    identity: dict[str, Any]
+    stays: list[dict[str, Any]]
+    #: stay id → the record that holds it (the evidence of a stay-only criterion)
+    stay_records: dict[str, str]
+
+
+def _moved(day: dt.date | None, days: int) -> dt.date | None:
+    """*day* moved by *days* (None, unbounded, past the calendar's ends)."""
+    if day is None or not days:
+        return day
+    try:
+        moved = day + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+    return moved if MIN_DATE <= moved <= MAX_DATE else None  # beyond what the index stores: unbounded
+
+
+def _iso(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _keys(values: list[str]) -> set[str]:
     return {normalise_key(v) for v in values if v.strip()}
 
 
-def criterion_filter(criterion: Any, scope: DocumentFilter) -> DocumentFilter:
-    """The structured part of a criterion that retrieval applies itself, within the caller's scope."""
+def criterion_filter(criterion: Any, scope: DocumentFilter, shifted: bool = False) -> DocumentFilter:
+    """The structured part of a criterion that retrieval applies itself, within the caller's scope
+    (a *shifted* caller's date window widened by the largest shift: the exact check is per document)."""
+    widen = MAX_SHIFT_DAYS if shifted else 0
     return within_scope(
         DocumentFilter(
             kinds=tuple(k.value for k in criterion.kinds),
-            date_from=criterion.date_from,
-            date_to=criterion.date_to,
+            date_from=_moved(criterion.date_from, -widen),
+            date_to=_moved(criterion.date_to, widen),
             departments=tuple(criterion.departments),
             modalities=tuple(criterion.modalities),
         ),
@@ -71,14 +131,19 @@ def criterion_filter(criterion: Any, scope: DocumentFilter) -> DocumentFilter:
     )
 
 
-def _document_checks(criterion: Any, births: dict[str, dt.date | None]) -> Callable[[Document], bool]:
+def _document_checks(criterion: Any, births: dict[str, dt.date | None], frame: DateFrame) -> Callable[[Document], bool]:
     """Constraints checked on each retrieved document: body part and age at the document date (from
-    the patient's identity), and (until every backend applies them) care unit and modality."""
+    the patient's identity), the date window in the caller's frame, and (until every backend applies
+    them) care unit and modality."""
     departments, modalities, body_parts = _keys(criterion.departments), _keys(criterion.modalities), _keys(criterion.body_parts)
 
     def ok(document: Document) -> bool:
         if not document.patient_id:
             return False
+        if criterion.date_from or criterion.date_to:
+            seen = frame(document.date, document.patient_id)
+            if seen is None or (criterion.date_from and seen < criterion.date_from) or (criterion.date_to and seen > criterion.date_to):
+                return False
         if departments and normalise_key(department_of(document) or "") not in departments:
             return False
         if modalities and normalise_key(document.modality or "") not in modalities:
@@ -98,10 +163,52 @@ def _document_checks(criterion: Any, births: dict[str, dt.date | None]) -> Calla
     return ok
 
 
-def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, births: dict[str, dt.date | None]) -> CriterionHits:  # noqa: ANN001
-    where = criterion_filter(criterion, scope)
-    check = _document_checks(criterion, births)
+def has_document_constraints(criterion: Any) -> bool:
+    """Whether the criterion asks for a document (a query or a document filter), not only a stay."""
+    return bool(criterion.q or criterion.kinds or criterion.departments or criterion.modalities or criterion.body_parts
+                or criterion.date_from or criterion.date_to or criterion.age_min is not None or criterion.age_max is not None)
+
+
+def stays_in_window(stays: list[dict[str, Any]], start: dt.date | None, end: dt.date | None, patient: str,
+                    frame: DateFrame = _as_is) -> list[dict[str, Any]]:
+    """The stays whose period (start day to end day; an open stay: its start day) overlaps
+    [*start*, *end*] in the caller's date frame."""
+    out = []
+    for stay in stays:
+        first = frame(_iso(stay.get("start")), patient)
+        if first is None:
+            continue
+        last = frame(_iso(stay.get("end")), patient) or first
+        if (end is None or first <= end) and (start is None or last >= start):
+            out.append(stay)
+    return out
+
+
+def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dict[str, PatientFacts],  # noqa: ANN001
+                       frame: DateFrame = _as_is, shifted: bool = False) -> CriterionHits:
     hits = CriterionHits()
+    stay_window = criterion.stay_from is not None or criterion.stay_to is not None
+    windows: dict[str, list[dict[str, Any]]] = {}
+    if stay_window:
+        windows = {
+            p: found for p, f in facts.items()
+            if (found := stays_in_window(f.stays, criterion.stay_from, criterion.stay_to, p, frame))
+        }
+        if not has_document_constraints(criterion):
+            for patient in sorted(windows):
+                for stay in sorted(windows[patient], key=lambda s: str(s.get("start") or ""), reverse=True):
+                    hits.add_stay(patient, facts[patient].stay_records.get(str(stay["id"]), ""), stay)
+            return hits
+    births = {p: f.identity.get("birth_date") for p, f in facts.items()}
+    where = criterion_filter(criterion, scope, shifted)
+    check = _document_checks(criterion, births, frame)
+
+    def in_stay(document: Document) -> tuple[bool, dict[str, Any] | None]:
+        if not stay_window:
+            return True, None
+        stay = stay_of(document.date, windows.get(document.patient_id or "", []))
+        return stay is not None, stay
+
     query = (criterion.q or "").strip()
     if query:
         request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
@@ -113,25 +220,42 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, births: di
             document = documents.get(doc_id)
             if document is None or not check(document):
                 continue
+            inside, stay = in_stay(document)
+            if not inside:
+                continue
             snippet = ""
             if len(hits.by_patient.get(document.patient_id, [])) < EVIDENCE_PER_CRITERION:
                 passage = passages.get(matches.best_pid[doc_id])
                 snippet = contextual_snippet(passage.text if passage else document.text, plan.highlight_text, document.language).html
-            hits.add(document, snippet)
+            hits.add(document, snippet, stay)
     else:
+        if stay_window:  # only the patients with a stay in the window can match
+            where = replace(where, allowed_patients=tuple(sorted(windows)) if where.allowed_patients is None
+                            else tuple(p for p in where.allowed_patients if p in windows))
         for document in sorted(documents_where(engine, where), key=lambda d: d.date or dt.date.min, reverse=True):
-            if check(document):
-                hits.add(document, "")
+            if not check(document):
+                continue
+            inside, stay = in_stay(document)
+            if inside:
+                hits.add(document, "", stay)
     return hits
 
 
-def patient_identities(engine, scope: DocumentFilter) -> dict[str, dict[str, Any]]:  # noqa: ANN001
-    """Identity (birth date, sex) of every patient whose record or DICOM header the caller may see."""
+def patient_facts(engine, scope: DocumentFilter) -> dict[str, PatientFacts]:  # noqa: ANN001
+    """Identity (birth date, sex) and stays of every patient whose record or DICOM header the caller may see."""
     by_patient: dict[str, list[Document]] = {}
     for document in documents_where(engine, within_scope(DocumentFilter(kinds=("record", "image")), scope)):
         if document.patient_id:
             by_patient.setdefault(document.patient_id, []).append(document)
-    return {patient: identity_of(documents) for patient, documents in by_patient.items()}
+    facts = {}
+    for patient, documents in by_patient.items():
+        holders = {
+            str(stay["id"]): document.id
+            for document in documents if document.kind.value == "record"
+            for stay in document.metadata.get("encounters") or [] if isinstance(stay, dict) and stay.get("id")
+        }
+        facts[patient] = PatientFacts(identity_of(documents), stays_of(documents), holders)
+    return facts
 
 
 def relation_holds(first: list[dt.date], then: list[dt.date], within_days: int) -> bool:
@@ -148,11 +272,14 @@ class CohortMember:
     by_hand: bool = False
 
 
-def evaluate(engine, definition: Any, scope: DocumentFilter) -> tuple[list[CohortMember], list[str]]:  # noqa: ANN001
-    """(members, patients excluded by hand) of a cohort definition, members ordered by patient id."""
-    identities = patient_identities(engine, scope)
-    births = {p: i["birth_date"] for p, i in identities.items()}
-    results = [evaluate_criterion(engine, c, scope, births) for c in definition.criteria]
+def evaluate(engine, definition: Any, scope: DocumentFilter, frame: DateFrame | None = None) -> tuple[list[CohortMember], list[str]]:  # noqa: ANN001
+    """(members, patients excluded by hand) of a cohort definition, members ordered by patient id.
+
+    *frame* maps a patient's dates into the caller's (a researcher's shifted dates); the definition's
+    date and stay windows are read in it. Patient ids stay the index's own here."""
+    facts = patient_facts(engine, scope)
+    identities = {p: f.identity for p, f in facts.items()}
+    results = [evaluate_criterion(engine, c, scope, facts, frame or _as_is, frame is not None) for c in definition.criteria]
     must = [r for c, r in zip(definition.criteria, results) if c.include == "must"]
     candidates: set[str] | None = None
     for hits in must:

@@ -25,10 +25,12 @@ from indexer.backend.filters import DocumentFilter
 from indexer.schema import DocumentKind
 from indexer.settings import Settings
 from search_api.audit import AuditLog
-from search_api.cohort_engine import CohortMember, evaluate
-from search_api.models import MAX_QUERY_CHARS, RowId
-from search_api.scope import current_user, request_scope
+from search_api.cohort_engine import CohortMember, Evidence, evaluate, has_document_constraints
+from search_api.models import MAX_QUERY_CHARS, FilterDate, RowId
+from search_api.patients import Stay
+from search_api.scope import current_user, patient_viewer, request_scope
 from search_api.user_data import UserDataStore
+from search_api.viewer import Viewer
 
 MAX_CRITERIA = 10
 
@@ -48,8 +50,14 @@ class CohortCriterion(BaseModel):
     departments: list[str] = Field(default_factory=list, description="Care units (any of them)")
     modalities: list[str] = Field(default_factory=list, description="Image modalities (CT, MR, CR...)")
     body_parts: list[str] = Field(default_factory=list, description="DICOM body parts (CHEST, HEAD...)")
-    date_from: dt.date | None = Field(default=None, description="Document (exam, stay) dated on or after")
-    date_to: dt.date | None = None
+    date_from: FilterDate | None = Field(default=None, description="Document dated on or after (the document's own date)")
+    date_to: FilterDate | None = Field(default=None, description="Document dated on or before")
+    stay_from: FilterDate | None = Field(
+        default=None,
+        description="Stay dates: the patient has a stay (FHIR encounter period) ending on or after this day, "
+        "and the criterion's documents are dated within such a stay; alone, the stay itself satisfies the criterion",
+    )
+    stay_to: FilterDate | None = Field(default=None, description="Stay dates: the stay starts on or before this day")
     age_min: int | None = Field(default=None, ge=0, le=130, description="Age at the document date, at least")
     age_max: int | None = Field(default=None, ge=0, le=130)
 
@@ -63,11 +71,12 @@ class CohortCriterion(BaseModel):
 
     @model_validator(mode="after")
     def _something(self) -> "CohortCriterion":
-        if not (self.q or self.kinds or self.departments or self.modalities or self.body_parts or self.date_from
-                or self.date_to or self.age_min is not None or self.age_max is not None):
+        if not (has_document_constraints(self) or self.stay_from or self.stay_to):
             raise ValueError("un critère doit avoir une requête ou au moins un filtre")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("date_from doit précéder date_to")
+        if self.stay_from and self.stay_to and self.stay_from > self.stay_to:
+            raise ValueError("stay_from doit précéder stay_to")
         if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
             raise ValueError("age_min doit être inférieur ou égal à age_max")
         return self
@@ -109,6 +118,7 @@ class EvidenceOut(BaseModel):
     date: dt.date | None
     snippet: str = Field(description="HTML: matched terms in <mark> (empty for filter-only criteria)")
     url: str
+    stay: Stay | None = Field(default=None, description="The stay this evidence falls in (criteria with stay dates)")
 
 
 class CohortPatient(BaseModel):
@@ -158,7 +168,7 @@ def _result(definition: CohortDefinition, members: list[CohortMember], excluded:
             evidence=[
                 EvidenceOut(
                     criterion=i, label=_label(definition, i), doc_id=e.doc_id, title=e.title, kind=e.kind, date=e.date,
-                    snippet=e.snippet, url=f"/documents/{e.doc_id}",
+                    snippet=e.snippet, url=f"/documents/{e.doc_id}", stay=_stay_out(e.stay),
                 )
                 for i, evidence in sorted(m.evidence.items())
                 for e in evidence
@@ -171,6 +181,48 @@ def _result(definition: CohortDefinition, members: list[CohortMember], excluded:
         name=definition.name, total=len(patients), patients=patients, excluded=excluded,
         new=sum(p.new for p in patients), left=sorted(before - current) if before is not None else [],
     )
+
+
+def _stay_out(stay: dict[str, Any] | None) -> Stay | None:
+    if not stay:
+        return None
+    return Stay(id=str(stay.get("id") or ""), label=stay.get("class"), start=stay.get("start"), end=stay.get("end"),
+                reason=stay.get("reason"), unit=stay.get("unit"))
+
+
+def shown_members(members: list[CohortMember], excluded: list[str], viewer: Viewer) -> tuple[list[CohortMember], list[str]]:
+    """Members and hand-excluded patients as the caller sees them (researchers: pseudonyms, shifted
+    dates, masked titles and passages, keyed stay ids), ordered by the id shown."""
+    if not viewer.deidentified:
+        return members, excluded
+
+    def evidence(e: Evidence, patient: str) -> Evidence:
+        return Evidence(
+            doc_id=viewer.doc_out(e.doc_id, patient), title=viewer.text(e.title, patient) or "", kind=e.kind,
+            date=viewer.date(e.date, patient), snippet=viewer.html(e.snippet, patient) or "",
+            stay=viewer.stay(e.stay, patient) if e.stay else None,
+        )
+
+    shown = [
+        CohortMember(
+            patient_id=viewer.patient_out(m.patient_id) or "", sex=m.sex, age=m.age, by_hand=m.by_hand,
+            evidence={i: [evidence(e, m.patient_id) for e in found] for i, found in m.evidence.items()},
+        )
+        for m in members
+    ]
+    return sorted(shown, key=lambda m: m.patient_id), sorted(p for p in map(viewer.patient_out, excluded) if p)
+
+
+def definition_in(definition: "CohortDefinition", viewer: Viewer) -> "CohortDefinition":
+    """The definition as the index reads it: a researcher's pseudonyms (included / excluded by hand)
+    mapped back (unknown ones dropped), queries stripped of names and IPPs."""
+    if not viewer.deidentified:
+        return definition
+    return definition.model_copy(update={
+        "criteria": [c.model_copy(update={"q": viewer.query(c.q) if c.q else c.q}) for c in definition.criteria],
+        "included": viewer.patients_in(definition.included),
+        "excluded": viewer.patients_in(definition.excluded),
+    })
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -249,24 +301,35 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
             raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
         return found
 
-    def run(definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None) -> CohortResult:
+    view = patient_viewer(engine)
+
+    def run(definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None, viewer: Viewer) -> CohortResult:
+        """The cohort now, as the caller sees it (*definition* and *previous* members in the caller's
+        ids and date frame; a researcher's dates are shifted per patient, so windows apply to those)."""
         search_engine = engine()
         search_engine.refresh_if_changed()
-        members, excluded = evaluate(search_engine, definition, scope)
+        frame = viewer.date if viewer.deidentified else None
+        members, excluded = evaluate(search_engine, definition_in(definition, viewer), scope, frame)
+        members, excluded = shown_members(members, excluded, viewer)
         return _result(definition, members, excluded, previous)
 
     def client(http: Request) -> str | None:
         return http.client.host if http.client else None
 
+    def real(patients: list[str], viewer: Viewer) -> list[str]:
+        """The audit names patients by their real ids, whatever the caller was shown (HDS traceability)."""
+        return viewer.patients_in(patients) if viewer.deidentified else patients
+
     @router.post("/cohorts/evaluate", response_model=CohortResult)
     def evaluate_cohort(
         definition: CohortDefinition, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
     ) -> CohortResult:
         """Patients satisfying a (not yet saved) definition, with the evidence for each criterion."""
-        result = run(definition, scope, None)
+        result = run(definition, scope, None, viewer)
         audit.record(who, "cohort_evaluate", definition=definition.model_dump(mode="json"),
-                     returned=[p.patient_id for p in result.patients], client=client(http))
+                     returned=real([p.patient_id for p in result.patients], viewer), client=client(http))
         return result
 
     @router.get("/cohorts", response_model=list[SavedCohort])
@@ -278,13 +341,14 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     def save_cohort(
         body: SaveCohort, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
     ) -> dict[str, Any]:
         """Name and save a cohort (its current members are the reference for the next run's « new »)."""
         definition = body.definition.model_copy(update={"name": body.name})
-        result = run(definition, scope, None)
+        result = run(definition, scope, None, viewer)
         stored = data().add_cohort(who, body.name.strip(), definition.model_dump(mode="json"),
                                    [p.patient_id for p in result.patients])
-        audit.record(who, "cohort_save", cohort_id=stored["id"], members=stored["members"], client=client(http))
+        audit.record(who, "cohort_save", cohort_id=stored["id"], members=real(stored["members"], viewer), client=client(http))
         return stored
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
@@ -307,14 +371,15 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     def rerun_cohort(
         cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
     ) -> CohortResult:
         """Re-run a saved cohort on today's index: patients absent from the previous run are ``new``."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, stored["members"])
+        result = run(definition, scope, stored["members"], viewer)
         data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients])
-        audit.record(who, "cohort_run", cohort_id=cohort_id, returned=[p.patient_id for p in result.patients],
-                     new=[p.patient_id for p in result.patients if p.new], client=client(http))
+        audit.record(who, "cohort_run", cohort_id=cohort_id, returned=real([p.patient_id for p in result.patients], viewer),
+                     new=real([p.patient_id for p in result.patients if p.new], viewer), client=client(http))
         return result
 
     @router.get(
@@ -325,17 +390,18 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     def export_cohort(
         cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
         format: Annotated[Literal["csv", "xlsx"], Query(description="csv (« ; », UTF-8) or xlsx (Excel)")] = "csv",
     ) -> Response:
         """The saved cohort, evaluated now, as a spreadsheet: one row per patient."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, stored["members"])
+        result = run(definition, scope, stored["members"], viewer)
         header, rows = export_rows(definition, result)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         filename = re.sub(r"[^\w.-]+", "_", stored["name"]).strip("_") or f"cohorte-{cohort_id}"
         audit.record(who, "cohort_export", cohort_id=cohort_id, format=format,
-                     patients=[p.patient_id for p in result.patients], client=client(http))
+                     patients=real([p.patient_id for p in result.patients], viewer), client=client(http))
         return Response(body, media_type=_MEDIA[format],
                         headers={"Content-Disposition": f'attachment; filename="{filename}.{format}"'})
 

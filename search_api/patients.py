@@ -33,9 +33,11 @@ from search_api.patient_data import (
     stay_of,
     stays_of,
 )
+from search_api.query_params import search_query
 from search_api.query_plan import plan_query
-from search_api.scope import IdentityPolicy, current_user, identity_policy, request_scope, within_scope
+from search_api.scope import current_user, patient_viewer, request_scope, within_scope
 from search_api.snippets import contextual_snippet, match_spans, query_terms
+from search_api.viewer import Viewer
 from indexer.clinical import ExpandedTerm
 
 
@@ -147,10 +149,10 @@ def _stay_model(stay: dict[str, Any]) -> Stay:
     )
 
 
-def _identity(documents: list[Document], policy: IdentityPolicy) -> PatientIdentity:
+def _identity(documents: list[Document], viewer: Viewer) -> PatientIdentity:
     found = identity_of(documents)
     found["age"] = age_at(found["birth_date"], dt.date.today())
-    return PatientIdentity.model_validate(policy(found))
+    return PatientIdentity.model_validate(viewer.identity(found))
 
 
 def _snippet(engine, matches: DocumentMatches, doc_id: str, query: str, language: str) -> tuple[str, str | None]:  # noqa: ANN001
@@ -168,9 +170,11 @@ def patient_documents(engine, patient_id: str, scope: DocumentFilter, kinds: tup
 def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
     """The patient endpoints over the API's engine and audit log."""
     router = APIRouter(tags=["patients"])
+    view = patient_viewer(engine)
 
-    def visible(patient_id: str, scope: DocumentFilter) -> list[Document]:
-        documents = patient_documents(engine(), patient_id, scope)
+    def visible(patient_id: str, scope: DocumentFilter, viewer: Viewer) -> list[Document]:
+        """The documents of the patient the caller names (a researcher: by pseudonym), 404 if none."""
+        documents = patient_documents(engine(), viewer.patient_in(patient_id) or patient_id, scope)
         if not documents:
             raise HTTPException(status_code=404, detail=f"aucun patient {patient_id!r} visible")
         return documents
@@ -181,23 +185,25 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         http: Request,
         who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
-        policy: Annotated[IdentityPolicy, Depends(identity_policy)],
+        viewer: Annotated[Viewer, Depends(view)],
     ) -> PatientResponse:
-        """A patient's identity block (as the caller's role allows), age, sex, document counts and stays."""
-        documents = visible(patient_id, scope)
+        """A patient's identity block (as the caller's role allows: researchers get sex and age only,
+        under a ``PSN-`` pseudonym, with shifted dates), document counts and stays."""
+        documents = visible(patient_id, scope, viewer)
+        real = documents[0].patient_id
         dates = sorted(d.date for d in documents if d.date)
         by_kind: dict[str, int] = {}
         for document in documents:
             by_kind[document.kind.value] = by_kind.get(document.kind.value, 0) + 1
-        audit.record(who, "patient_view", patient_id=documents[0].patient_id, client=http.client.host if http.client else None)
+        audit.record(who, "patient_view", patient_id=real, client=http.client.host if http.client else None)
         return PatientResponse(
-            patient_id=documents[0].patient_id or patient_id,
-            identity=_identity(documents, policy),
+            patient_id=viewer.patient_out(real) or patient_id,
+            identity=_identity(documents, viewer),
             documents=len(documents),
             by_kind=dict(sorted(by_kind.items())),
-            first_date=dates[0] if dates else None,
-            last_date=dates[-1] if dates else None,
-            stays=[_stay_model(s) for s in stays_of(documents)],
+            first_date=viewer.date(dates[0], real) if dates else None,
+            last_date=viewer.date(dates[-1], real) if dates else None,
+            stays=[_stay_model(viewer.stay(s, real)) for s in stays_of(documents)],
             departments=sorted({d for d in map(department_of, documents) if d}),
         )
 
@@ -207,87 +213,82 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         http: Request,
         who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
         kinds: Annotated[list[DocumentKind], Query(description="Only these document kinds")] = [],  # noqa: B006
         q: Annotated[str | None, Query(description="Mark the documents matching this query")] = None,
         include_negated: bool = False,
         expand: bool = True,
     ) -> TimelineResponse:
-        """Every document of the patient, dated, grouped by stay, with the query's matches marked."""
-        everything = visible(patient_id, scope)
+        """Every document of the patient, dated, grouped by stay (the FHIR encounters' periods), with
+        the query's matches marked."""
+        everything = visible(patient_id, scope, viewer)
+        real = everything[0].patient_id
         stays = stays_of(everything)
+        shown_stays = {str(s["id"]): viewer.stay(s, real) for s in stays}
         wanted = tuple(k.value for k in kinds)
         documents = [d for d in everything if not wanted or d.kind.value in wanted]
         matches = DocumentMatches()
-        query = (q or "").strip()
+        query = viewer.query((q or "").strip()) if (q or "").strip() else ""
         if query:
-            request = SearchRequest(q=query, patient_id=patient_id, include_negated=include_negated, expand=expand)
+            request = SearchRequest(q=query, patient_id=real, include_negated=include_negated, expand=expand)
             plan = plan_query(request)
-            where = within_scope(DocumentFilter(patient_id=patient_id, kinds=wanted), scope)
+            where = within_scope(DocumentFilter(patient_id=real, kinds=wanted), scope)
             matches = exact_matches(engine(), plan, where)
             highlight = plan.highlight_text
         birth = identity_of(everything)["birth_date"]
         groups: dict[str | None, list[TimelineEntry]] = {}
         for document in sorted(documents, key=lambda d: (d.date is None, d.date or dt.date.min), reverse=False):
             stay = stay_of(document.date, stays)
+            shown_id = viewer.doc_out(document.id, real)
             entry = TimelineEntry(
-                id=document.id, kind=document.kind, title=document.title, date=document.date,
+                id=shown_id, kind=document.kind, title=viewer.text(document.title, real) or "",
+                date=viewer.date(document.date, real),
                 modality=document.modality, body_part=body_part_of(document), department=department_of(document),
-                age=age_at(birth, document.date), stay_id=stay["id"] if stay else None,
-                url=f"/documents/{quote(document.id, safe='')}",
-                thumbnail_url=image_url(document.id, "thumbnail") if document.kind == DocumentKind.IMAGE else None,
+                age=age_at(birth, document.date), stay_id=shown_stays[str(stay["id"])]["id"] if stay else None,
+                url=f"/documents/{quote(shown_id, safe='')}",
+                thumbnail_url=image_url(shown_id, "thumbnail") if document.kind == DocumentKind.IMAGE else None,
             )
             if document.id in matches:
                 entry.matched = True
-                entry.snippet, entry.context = _snippet(engine(), matches, document.id, highlight, document.language)
+                snippet, entry.context = _snippet(engine(), matches, document.id, highlight, document.language)
+                entry.snippet = viewer.html(snippet, real)
             groups.setdefault(entry.stay_id, []).append(entry)
-            for sub in _record_entries(document, entry, highlight if query else "", stays, birth):
+            for sub in _record_entries(document, entry, highlight if query else "", stays, birth, viewer, shown_stays):
                 groups.setdefault(sub.stay_id, []).append(sub)
-        ordered = _ordered_groups(groups, stays)
+        ordered = _ordered_groups(groups, list(shown_stays.values()))
         audit.record(
-            who, "patient_timeline", patient_id=everything[0].patient_id, query=query or None,
+            who, "patient_timeline", patient_id=real, query=query or None,
             client=http.client.host if http.client else None,
         )
         return TimelineResponse(
-            patient_id=everything[0].patient_id or patient_id, query=query or None, total=len(documents),
+            patient_id=viewer.patient_out(real) or patient_id, query=query or None, total=len(documents),
             matched=sum(1 for d in documents if d.id in matches), groups=ordered,
         )
 
-    def search_patients(request: SearchRequest, offset: int, limit: int, who: str, scope: DocumentFilter, http: Request) -> PatientSearchResponse:
+    def search_patients(request: SearchRequest, offset: int, limit: int, who: str, scope: DocumentFilter, http: Request,
+                        viewer: Viewer) -> PatientSearchResponse:
+        asked = request
+        if viewer.deidentified:  # researchers filter by pseudonym and cannot probe names or IPPs (as /search)
+            request = request.model_copy(update={"q": viewer.query(request.q), "patient_id": viewer.patient_in(request.patient_id)})
         response = _patient_search(engine(), request, scope, offset, limit)
         audit.record(
-            who, "patient_search", query=request.q,
-            filters=request.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
+            who, "patient_search", query=asked.q,
+            filters=asked.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
             returned=[p.patient_id for p in response.patients], client=http.client.host if http.client else None,
         )
-        return response
+        return _shown_patient_search(response, viewer)
 
     @router.get("/search/patients", response_model=PatientSearchResponse)
     def search_patients_get(
         http: Request,
         who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
-        q: str,
-        kinds: Annotated[list[DocumentKind], Query()] = [],  # noqa: B006
-        departments: Annotated[list[str], Query()] = [],  # noqa: B006
-        modalities: Annotated[list[str], Query()] = [],  # noqa: B006
-        patient_id: str | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        language: str | None = None,
-        mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
-        include_negated: bool = False,
-        include_family: bool | None = None,
-        expand: bool = True,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+        request: Annotated[SearchRequest, Depends(search_query)],
+        viewer: Annotated[Viewer, Depends(view)],
     ) -> PatientSearchResponse:
-        """Patients ranked by their best documents for the query (same filters as ``/search``)."""
-        request = SearchRequest.model_validate({
-            "q": q, "kinds": kinds, "departments": departments, "modalities": modalities, "patient_id": patient_id,
-            "date_from": date_from, "date_to": date_to, "language": language, "mode": mode,
-            "include_negated": include_negated, "include_family": include_family, "expand": expand,
-        })
-        return search_patients(request, offset, limit, who, scope, http)
+        """Patients ranked by their best documents for the query (the parameters of ``GET /search``;
+        ``offset``/``limit`` page through patients)."""
+        return search_patients(request, request.offset, request.limit, who, scope, http, viewer)
 
     @router.post("/search/patients", response_model=PatientSearchResponse)
     def search_patients_post(
@@ -295,17 +296,18 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         http: Request,
         who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
     ) -> PatientSearchResponse:
         """As ``GET``, with the body of ``POST /search``; its ``offset``/``limit`` page through patients."""
-        return search_patients(request, request.offset, request.limit, who, scope, http)
+        return search_patients(request, request.offset, request.limit, who, scope, http, viewer)
 
     return router
 
 
 def _record_entries(document: Document, record: TimelineEntry, highlight: str, stays: list[dict[str, Any]],
-                    birth: dt.date | None) -> list[TimelineEntry]:
+                    birth: dt.date | None, viewer: Viewer, shown_stays: dict[str, dict[str, Any]]) -> list[TimelineEntry]:
     """A FHIR record's dated entries (problems, results, exams) as timeline lines of their own, each
-    marked when its own text holds the query's terms."""
+    marked when its own text holds the query's terms (shown as the caller's *viewer* allows)."""
     out = []
     for item in document.metadata.get("entries") or []:
         if not isinstance(item, dict) or not item.get("date"):
@@ -315,16 +317,19 @@ def _record_entries(document: Document, record: TimelineEntry, highlight: str, s
         text = str(item.get("text") or "")
         marked = record.matched and bool(highlight) and bool(match_spans(text, query_terms(highlight)))
         snippet = contextual_snippet(text, highlight, document.language) if marked else None
+        patient = document.patient_id
         out.append(TimelineEntry(
-            id=document.id, kind=document.kind, title=text, date=when, entry=str(item.get("type") or ""),
-            age=age_at(birth, when), stay_id=stay["id"] if stay else None, url=record.url, matched=marked,
-            snippet=snippet.html if snippet else None, context=snippet.context if snippet else None,
+            id=record.id, kind=document.kind, title=viewer.text(text, patient) or "", date=viewer.date(when, patient),
+            entry=str(item.get("type") or ""), age=age_at(birth, when),
+            stay_id=shown_stays[str(stay["id"])]["id"] if stay else None, url=record.url, matched=marked,
+            snippet=viewer.html(snippet.html, patient) if snippet else None, context=snippet.context if snippet else None,
         ))
     return out
 
 
 def _ordered_groups(groups: dict[str | None, list[TimelineEntry]], stays: list[dict[str, Any]]) -> list[TimelineGroup]:
-    """Groups most recent first (by their latest document); documents inside a group most recent first."""
+    """Groups most recent first (by their latest document); documents inside a group most recent first.
+    *groups* are keyed by the stay ids of *stays* as the caller sees them."""
     by_id = {str(s["id"]): s for s in stays}
     out = []
     for stay_id, entries in groups.items():
@@ -346,7 +351,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     matches = exact_matches(engine, plan, where)
     ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), where)
     patient_of: dict[str, str] = {}
-    documents = engine.backend.get_documents(matches.doc_ids)
+    documents = engine.backend.document_summaries(matches.doc_ids)  # no text: every match may be thousands
     for doc_id in matches.doc_ids:
         if doc_id in documents and documents[doc_id].patient_id:
             patient_of[doc_id] = documents[doc_id].patient_id
@@ -387,7 +392,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             document = documents[doc_id]
             snippet, context = _snippet(engine, matches, doc_id, plan.highlight_text, document.language)
             best[patient].append(PatientHit(
-                id=doc_id, kind=document.kind, title=document.title, date=document.date, snippet=snippet,
+                id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
                 context=context, url=f"/documents/{doc_id}",
             ))
     return PatientSearchResponse(
@@ -398,3 +403,22 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             for i, p in enumerate(page)
         ],
     )
+
+
+def _shown_patient_search(response: PatientSearchResponse, viewer: Viewer) -> PatientSearchResponse:
+    """The grouped results as the caller sees them (researchers: pseudonyms, shifted dates, masked text)."""
+    if not viewer.deidentified:
+        return response
+    patients = []
+    for result in response.patients:
+        real = result.patient_id
+        best = [
+            hit.model_copy(update={
+                "id": viewer.doc_out(hit.id, real), "title": viewer.text(hit.title, real) or "",
+                "date": viewer.date(hit.date, real), "snippet": viewer.html(hit.snippet, real) or "",
+                "url": viewer.doc_out(hit.url, real),
+            })
+            for hit in result.best
+        ]
+        patients.append(result.model_copy(update={"patient_id": viewer.patient_out(real), "best": best}))
+    return response.model_copy(update={"patients": patients})

@@ -25,8 +25,10 @@ from search_api.matching import exact_matches
 from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, SearchRequest, SearchResponse
 from search_api.patient_data import documents_where
 from search_api.query_plan import plan_query
-from search_api.scope import current_user, request_scope, within_scope
+from search_api.scope import current_user, patient_viewer, request_scope, within_scope
+from search_api.security.views import deid_search_result
 from search_api.snippets import match_spans, query_terms
+from search_api.viewer import Viewer
 
 SIMILAR_QUERY_CHARS = 600
 
@@ -58,11 +60,14 @@ class HighlightedDocument(BaseModel):
     sections: list[HighlightedSection]
 
 
-def _linked(document: Document) -> LinkedDocument:
+def _linked(document: Document, viewer: Viewer) -> LinkedDocument:
     image = document.kind == DocumentKind.IMAGE
+    patient = document.patient_id
+    shown = viewer.doc_out(document.id, patient)
     return LinkedDocument(
-        id=document.id, kind=document.kind, title=document.title, date=document.date, modality=document.modality,
-        url=f"/documents/{quote(document.id, safe='')}", thumbnail_url=image_url(document.id, "thumbnail") if image else None,
+        id=shown, kind=document.kind, title=viewer.text(document.title, patient) or "",
+        date=viewer.date(document.date, patient), modality=document.modality,
+        url=f"/documents/{quote(shown, safe='')}", thumbnail_url=image_url(shown, "thumbnail") if image else None,
     )
 
 
@@ -80,11 +85,14 @@ def highlight(text: str, query: str) -> tuple[str, int]:
 
 def related_router(engine: Callable[[], Any]) -> APIRouter:
     router = APIRouter(tags=["documents"])
+    view = patient_viewer(engine)
 
-    def visible(doc_id: str, who: str, scope: DocumentFilter) -> Document:
+    def visible(doc_id: str, who: str, scope: DocumentFilter, viewer: Viewer) -> Document:
+        """The document the caller names (a researcher: by the pseudonymised id they were shown), 404
+        when it is missing, out of scope, or named by a real IPP-bearing id to a researcher."""
         search_engine = engine()
-        document = search_engine.document(doc_id)
-        if document is None:
+        document = search_engine.document(viewer.doc_in(doc_id))
+        if document is None or not viewer.shows_as(document.id, document.patient_id, doc_id):
             raise HTTPException(status_code=404, detail=f"aucun document {doc_id!r}")
         if document.patient_id:
             if document.id not in set(search_engine.backend.document_ids_where(
@@ -96,30 +104,32 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
     @router.get("/documents/{doc_id:path}/links", response_model=DocumentLinks)
     def links(
         doc_id: str, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
     ) -> DocumentLinks:
         """Report ↔ image links, both ways (an image's reports, a report's images)."""
-        document = visible(doc_id, who, scope)
+        document = visible(doc_id, who, scope, viewer)
         search_engine = engine()
         if document.kind == DocumentKind.IMAGE:
             ids = [str(i) for i in document.metadata.get("linked_reports") or []]
             where = within_scope(DocumentFilter(patient_id=document.patient_id), scope)
             allowed = set(search_engine.backend.document_ids_where(where)) if document.patient_id else set(ids)
             found = search_engine.backend.get_documents([i for i in ids if i in allowed])
-            return DocumentLinks(reports=[_linked(found[i]) for i in ids if i in found], images=[])
+            return DocumentLinks(reports=[_linked(found[i], viewer) for i in ids if i in found], images=[])
         if document.kind == DocumentKind.REPORT and document.patient_id:
             where = within_scope(DocumentFilter(patient_id=document.patient_id, kinds=("image",)), scope)
             images = [d for d in documents_where(search_engine, where) if document.id in (d.metadata.get("linked_reports") or [])]
-            return DocumentLinks(reports=[], images=[_linked(d) for d in sorted(images, key=lambda d: d.id)])
+            return DocumentLinks(reports=[], images=[_linked(d, viewer) for d in sorted(images, key=lambda d: d.id)])
         return DocumentLinks(reports=[], images=[])
 
     @router.get("/documents/{doc_id:path}/similar", response_model=SearchResponse)
     def similar(
         doc_id: str, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT - 1)] = 10,
         same_kind: bool = True,
     ) -> SearchResponse:
         """Documents close in meaning to this one (dense search over its own text), itself excluded."""
-        document = visible(doc_id, who, scope)
+        document = visible(doc_id, who, scope, viewer)
         text = " ".join(s.text for s in document.sections if s.title.lower().startswith(("conclusion", "compte rendu")))
         text = (text or document.text or document.title)[:min(SIMILAR_QUERY_CHARS, MAX_QUERY_CHARS)].strip()
         if not text:
@@ -130,22 +140,27 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         search_engine = engine()
         response = search_engine.search(request, search_engine.request_filter(request, scope))
         response.results = [r for r in response.results if r.id != document.id][:limit]
+        if viewer.deid is not None:  # the "query" is the document's own text: never echoed to a researcher
+            response.results = [deid_search_result(r, viewer.deid) for r in response.results]
+            response.query = viewer.text(response.query, document.patient_id) or ""
+            response.interpretation, response.expanded_terms = None, []  # both quote the document's own words
         return response
 
     @router.get("/documents/{doc_id:path}/highlight", response_model=HighlightedDocument)
     def highlighted(
         doc_id: str, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
         q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
         include_negated: bool = False,
         expand: bool = True,
     ) -> HighlightedDocument:
         """The document's sections with the query's matches marked; the best passage's section."""
-        document = visible(doc_id, who, scope)
+        document = visible(doc_id, who, scope, viewer)
         sections = [(s.title, s.text) for s in document.sections] or [("", document.text)]
         best = None
         words = ""
         if q.strip():
-            plan = plan_query(SearchRequest(q=q, include_negated=include_negated, expand=expand))
+            plan = plan_query(SearchRequest(q=viewer.query(q), include_negated=include_negated, expand=expand))
             words = plan.highlight_text
             where = within_scope(DocumentFilter(patient_id=document.patient_id), scope) if document.patient_id else scope
             matches = exact_matches(engine(), plan, where)
@@ -154,9 +169,13 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
                 if passage is not None:
                     titles = [title for title, _ in sections]
                     best = titles.index(passage.section) if passage.section in titles else None
-        out = [HighlightedSection(title=t, html=h, marks=n) for t, (h, n) in ((t, highlight(x, words)) for t, x in sections)]
+        patient = document.patient_id
+        out = [
+            HighlightedSection(title=viewer.text(t, patient) or "", html=viewer.html(h, patient) or "", marks=n)
+            for t, (h, n) in ((t, highlight(x, words)) for t, x in sections)
+        ]
         if best is None:
             best = next((i for i, s in enumerate(out) if s.marks), None)
-        return HighlightedDocument(id=document.id, best_section=best, sections=out)
+        return HighlightedDocument(id=viewer.doc_out(document.id, patient), best_section=best, sections=out)
 
     return router

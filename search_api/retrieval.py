@@ -17,19 +17,18 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
 
-from indexer.backend.base import IndexBackend, IndexNotFoundError
+from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches
 from indexer.backend.filters import DocumentFilter
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
-from search_api.matching import distinct_patients, matching_documents
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import contextual_snippet
@@ -49,6 +48,8 @@ class _LegRanking:
     doc_ids: list[str]
     best_pid: dict[str, int]
     best_score: dict[str, float]
+    #: 1-based rank of each document (filled by :func:`_collapse`): no ``doc_ids.index`` per result
+    rank: dict[str, int] = field(default_factory=dict)
 
 
 def _collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> _LegRanking:
@@ -60,6 +61,7 @@ def _collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> _LegRank
         ranking.doc_ids.append(doc_id)
         ranking.best_pid[doc_id] = pid
         ranking.best_score[doc_id] = score
+        ranking.rank[doc_id] = len(ranking.doc_ids)
     return ranking
 
 
@@ -120,9 +122,12 @@ class SearchEngine:
         self._embed("warm-up")
 
     # -- search --------------------------------------------------------------------------------
-    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
-        hits = self.backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required)
-        return [(h.pid, h.score) for h in hits]
+    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:
+        """The lexical leg's top *depth* passages and the query's exact document and patient counts,
+        from one backend call (one pass over the matches: #14 item 3)."""
+        return self.backend.lexical_search_counted(
+            plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required
+        )
 
     def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
         if not plan.dense_text:
@@ -169,14 +174,19 @@ class SearchEngine:
         legs: dict[str, list[tuple[int, float]]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
+        # The lexical call also counts every document containing the query's terms (the exact,
+        # page-independent total), so it runs in dense mode too, with no ranked head.
         context = contextvars.copy_context()  # the leg's thread reads the same pinned generation
-        lexical = (
-            self._legs_pool.submit(context.run, self._lexical_leg, plan, where, depth) if request.mode != "dense" else None
-        )
-        if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
-            legs["dense"] = self._dense_leg(plan, where, depth)
-        if lexical is not None:
-            legs = {"lexical": lexical.result(), **legs}
+        lexical_depth = depth if request.mode != "dense" else 0
+        if request.mode == "lexical":  # nothing to overlap with: no thread hop
+            matches = self._lexical_leg(plan, where, lexical_depth)
+        else:
+            future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth)
+            if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
+                legs["dense"] = self._dense_leg(plan, where, depth)
+            matches = future.result()
+        if request.mode != "dense":
+            legs = {"lexical": [(h.pid, h.score) for h in matches.hits], **legs}
 
         doc_of = self.backend.documents_of({pid for hits in legs.values() for pid, _ in hits})
         rankings = {name: _collapse(hits, doc_of) for name, hits in legs.items()}
@@ -192,7 +202,7 @@ class SearchEngine:
             [r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k
         )
         page = fused[request.offset : wanted_docs]
-        documents = self.backend.get_documents([doc_id for doc_id, _ in page])
+        documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
         passages = self.backend.get_passages(  # only the passages shown: each result's best per leg
             sorted({r.best_pid[doc_id] for doc_id, _ in page for r in rankings.values() if doc_id in r.best_pid})
         )
@@ -201,33 +211,49 @@ class SearchEngine:
             for doc_id, score in page
             if doc_id in documents
         ]
-        # The exact, page-independent count: every document containing the query's terms (the
-        # ranked list may go on with documents only the dense leg found).
-        matching = matching_documents(self, plan, where)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.q,
             mode=request.mode,
             interpretation=plan.interpretation,
             expanded_terms=plan.expanded_terms,
-            total=len(matching),
-            total_patients=distinct_patients(self, matching),
-            term_match=bool(matching),
+            # exact and page-independent: every document containing the query's terms (the ranked
+            # list may go on with documents only the dense leg found)
+            total=matches.documents,
+            total_patients=matches.patients,
+            term_match=matches.documents > 0,
             ranked=len(fused),
             took_ms=round(took, 2),
             results=results,
         )
 
-    def _result(self, document: Document, score: float, rankings: dict[str, _LegRanking], passages, query: str) -> SearchResult:  # noqa: ANN001
+    def _page_documents(self, doc_ids: list[str], rankings: dict[str, _LegRanking]) -> dict[str, Document | DocumentSummary]:
+        """What each shown result needs of its document: the summary's columns (no text, no JSON
+        body to parse: 2.5× cheaper for a page of 100), and the full document only for images (their
+        linked reports, methods) and for results without a text passage (snippet from the text)."""
+        summaries = self.backend.document_summaries(doc_ids)
+        text_legs = [r for name, r in rankings.items() if name in ("lexical", "dense")]
+        full = [
+            doc_id
+            for doc_id, summary in summaries.items()
+            if summary.kind == DocumentKind.IMAGE.value or not any(doc_id in r.best_pid for r in text_legs)
+        ]
+        return {**summaries, **(self.backend.get_documents(full) if full else {})}
+
+    def _result(self, document: Document | DocumentSummary, score: float, rankings: dict[str, _LegRanking], passages, query: str) -> SearchResult:  # noqa: ANN001
         lexical, dense = rankings.get("lexical"), rankings.get("dense")
         # Prefer the lexical leg's passage for the snippet: it is the one that contains the words.
         text_legs = [r for r in (lexical, dense) if r and document.id in r.best_pid]
         passage = passages[text_legs[0].best_pid[document.id]] if text_legs else None  # None: found by CLIP only
         clip = rankings.get("clip")
-        snippet = contextual_snippet(passage.text if passage else document.text, query, document.language)
+        snippet = (
+            contextual_snippet(passage.text, query, document.language, mentions=passage.mentions)
+            if passage
+            else contextual_snippet(document.text, query, document.language)
+        )
         explanation = MatchExplanation(
-            lexical_rank=lexical.doc_ids.index(document.id) + 1 if lexical and document.id in lexical.best_pid else None,
-            dense_rank=dense.doc_ids.index(document.id) + 1 if dense and document.id in dense.best_pid else None,
+            lexical_rank=lexical.rank.get(document.id) if lexical else None,
+            dense_rank=dense.rank.get(document.id) if dense else None,
             dense_similarity=round(dense.best_score[document.id], 4) if dense and document.id in dense.best_score else None,
         )
         return SearchResult(

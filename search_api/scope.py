@@ -7,8 +7,8 @@ through :func:`within_scope`. Both come from the authenticated principal
 (:func:`search_api.security.current_principal`: 401 without a verified identity); no endpoint
 reads a store around the filter, so the access rules apply to these views unchanged.
 
-:func:`identity_policy` is the hook for de-identification: it returns the function applied to a
-patient's identity block before it leaves the API.
+:func:`patient_viewer` is the de-identification hook: the :class:`~search_api.viewer.Viewer` every
+patient-centred response (and every patient or document id a caller sends) goes through.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, Request
 
 from indexer.backend.filters import DocumentFilter
 from search_api.security import Principal, current_principal
-
-
-#: identity block (name, birth date, sex, age...) → what this caller may see of it
-IdentityPolicy = Callable[[dict[str, Any]], dict[str, Any]]
+from search_api.viewer import IDENTIFIED, Viewer
 
 
 def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> str:
@@ -35,18 +32,23 @@ def current_user(principal: Annotated[Principal, Depends(current_principal)]) ->
 def request_scope(principal: Annotated[Principal, Depends(current_principal)]) -> DocumentFilter:
     """The caller's access restriction as a filter (applied inside every retrieval leg).
 
-    These patient-centred screens (patient view, timeline, cohorts, document links) show identified
-    data; their de-identified researcher version does not exist yet, so a researcher is refused here
-    (403) rather than shown names: least privilege until it does.
+    Researchers get these screens too, in the de-identified view: their scope is the same filter,
+    and what leaves the API goes through :func:`patient_viewer`'s :class:`~search_api.viewer.Viewer`.
     """
-    if principal.deidentified:
-        raise HTTPException(status_code=403, detail="cet écran n'est pas disponible en vue pseudonymisée (rôle chercheur)")
     return principal.scope.apply(DocumentFilter())
 
 
-def identity_policy() -> IdentityPolicy:
-    """What of a patient's identity the caller may see (researchers never reach these screens)."""
-    return lambda identity: identity
+def patient_viewer(engine: Callable[[], Any]) -> Callable[..., Viewer]:
+    """A dependency giving the caller's :class:`~search_api.viewer.Viewer` over *engine*'s index:
+    as is for clinicians, de-identified (pseudonyms, shifted dates, masked text) for researchers,
+    with the same keyed de-identifier as ``/search`` and ``/documents`` (one per index generation)."""
+
+    def viewer(http: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Viewer:
+        if not principal.deidentified:
+            return IDENTIFIED
+        return Viewer(http.app.state.security.deid.for_engine(engine()))
+
+    return viewer
 
 
 def within_scope(wanted: DocumentFilter, scope: DocumentFilter) -> DocumentFilter:

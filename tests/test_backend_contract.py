@@ -15,7 +15,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from indexer.backend import AddedDocument, DocumentFilter, IndexNotFoundError, open_backend
+from indexer.backend import AddedDocument, DocumentFilter, IndexBackend, IndexNotFoundError, open_backend
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
 from es_support import ES_URL, SKIP_REASON, unique_prefix
@@ -218,6 +218,43 @@ def test_lexical_matching_documents(backend) -> None:
     assert backend.lexical_matching_documents("pneumothorax") == {"R2", "A1"}
     assert backend.lexical_matching_documents("pneumothorax", statuses=("negated",)) == {"R1"}
     assert backend.lexical_matching_documents("pneumothorax", DocumentFilter(kinds=("article",))) == {"A1"}
+
+
+COUNTED_QUERIES = [
+    # (text, statuses, where, concepts, required, expected documents, expected patients)
+    ("pneumothorax", ("affirmed", "hypothetical"), None, None, None, 2, 1),  # R2 (P000042), A1 (no patient)
+    ("pneumothorax", ("negated",), None, None, None, 1, 1),
+    # P000023 and p000023 are one patient (normalised keys): R1, C1, I1 → 1 patient, plus A1 → 4 documents
+    ("épanchement pleural effusion", ("affirmed", "hypothetical"), None, None, None, 4, 1),
+    ("épanchement pleural effusion", ("affirmed", "hypothetical"), DocumentFilter(kinds=("report", "record")), None, None, 2, 1),
+    ("épanchement pleural effusion", ("affirmed", "hypothetical"), DocumentFilter(allowed_patients=("P000042",)), None, None, 1, 0),
+    ("pneumothorax diabète", ("affirmed", "family"), None, None, None, 2, 1),
+    ("modalité", ("affirmed",), None, None, None, 2, 2),  # I1 (P000023) and I2 (P000042)
+    ("", ("affirmed", "hypothetical"), None, [["épanchement pleural", "pleural effusion"]], None, 4, 1),
+    ("", ("affirmed", "hypothetical"), None, [["pneumopathie"]], [(["pneumothorax"], ("negated",))], 1, 1),
+    ("", ("affirmed", "hypothetical"), None, None, None, 0, 0),  # no clause at all
+    ("zzzunknown", ("affirmed", "hypothetical"), None, None, None, 0, 0),
+]
+
+
+@pytest.mark.parametrize("text,statuses,where,concepts,required,documents,patients", COUNTED_QUERIES)
+def test_lexical_search_counted_is_exact(backend, text, statuses, where, concepts, required, documents, patients) -> None:
+    """The ranked head and the exact counts of one call equal what the separate primitives give:
+    ``lexical_search``'s hits, ``lexical_matching_documents``' size and its documents' distinct
+    (normalised) patients; with limit 0, counts only."""
+    args = (where, statuses, concepts, required)
+    for limit in (1, 10, 0):
+        counted = backend.lexical_search_counted(text, limit, *args)
+        reference = IndexBackend.lexical_search_counted(backend, text, limit, *args)  # the interface's composition
+        assert (counted.documents, counted.patients) == (documents, patients) == (reference.documents, reference.patients)
+        assert [h.pid for h in counted.hits] == [h.pid for h in backend.lexical_search(text, limit, *args)]
+        assert [h.pid for h in counted.hits] == [h.pid for h in reference.hits]
+        assert counted.hits == [] if limit == 0 else len(counted.hits) == min(limit, _passage_matches(backend, text, *args))
+    assert len(backend.lexical_matching_documents(text, *args)) == documents
+
+
+def _passage_matches(backend, text, *args) -> int:  # noqa: ANN001, ANN002
+    return len(backend.lexical_search(text, 100, *args))
 
 
 FILTERS = [

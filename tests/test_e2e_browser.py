@@ -30,6 +30,7 @@ from conftest import RPT_T001
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MEDSEARCH_E2E_CHROMIUM", "/usr/bin/chromium")
 E2E_USER, E2E_PASSWORD = "dr.e2e", "motdepasse-e2e-2024"
+E2E_RESEARCHER, E2E_RESEARCHER_PASSWORD = "chercheur.e2e", "motdepasse-recherche-2024"
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -75,6 +76,7 @@ def servers(indexed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
     logs = tmp_path_factory.mktemp("e2e-logs")
     UserStore(logs / "users.json").add(E2E_USER, ["clinician"], password=E2E_PASSWORD)
+    UserStore(logs / "users.json").add(E2E_RESEARCHER, ["researcher"], password=E2E_RESEARCHER_PASSWORD)
     api_port, ui_port = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -126,14 +128,14 @@ def page(servers) -> Iterator[Page]:  # noqa: ANN001
         browser.close()
 
 
-def _open(page: Page, portal: str, params: str = "") -> None:
+def _open(page: Page, portal: str, params: str = "", user: str = E2E_USER, password: str = E2E_PASSWORD) -> None:
     """Open a portal URL in a new session, logging in with the local account (each session asks)."""
     page.goto(f"{portal}/{params}")
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_text("Connexion").or_(sidebar.get_by_text("Connecté")).first).to_be_visible()
     if sidebar.get_by_text("Connexion").count():
-        sidebar.get_by_label("Identifiant").fill(E2E_USER)
-        sidebar.get_by_label("Mot de passe").fill(E2E_PASSWORD)
+        sidebar.get_by_label("Identifiant").fill(user)
+        sidebar.get_by_label("Mot de passe").fill(password)
         sidebar.get_by_role("button", name="Se connecter").click()
         expect(sidebar.get_by_text("Connecté").first).to_be_visible()
     expect(page.get_by_text("medsearch").first).to_be_visible()
@@ -273,6 +275,40 @@ def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path, 
     page.goto(f"{api}/docs")
     expect(page.get_by_text("medsearch API").first).to_be_visible()
     assert "/patients/{patient_id}/timeline" in page.content()
+
+
+def test_a_researcher_works_on_pseudonymised_patients(servers, page: Page, shots: Path) -> None:  # noqa: ANN001
+    """The researcher login: results by patient, the patient view and a cohort, all under PSN-
+    pseudonyms, without the name, birth date, IPP or real stay dates the clinician saw above."""
+    _, portal = servers
+    researcher = {"user": E2E_RESEARCHER, "password": E2E_RESEARCHER_PASSWORD}
+    _open(page, portal, f"?q={quote('infarctus du myocarde')}", **researcher)
+    expect(page.get_by_text("chercheur").first).to_be_visible()
+    page.get_by_text("👤 Patients").click()
+    expect(page.get_by_text("correspondant").first).to_be_visible()  # only on the patients view
+    _settled(page)
+    text = _main_text(page)
+    assert "Patient PSN-" in text and "P900003" not in text, text[:500]
+    page.get_by_role("button", name="Voir le patient").first.click()
+    expect(page.locator(".ms-identity")).to_be_visible()
+    _settled(page)
+    assert "patient=PSN-" in page.url
+    identity = page.locator(".ms-identity").inner_text()
+    assert "homme" in identity and "EXEMPLE" not in identity and "né(e)" not in identity
+    text = _main_text(page)
+    assert "Séjour hospitalisation · " in text and "18/06/2024" not in text and "P900003" not in text
+    page.screenshot(path=str(shots / "researcher-patient.png"), full_page=True)
+
+    _open(page, portal, "?page=cohorts", **researcher)
+    page.get_by_label("Requête (« sans X » pour une mention niée)").fill("infarctus")
+    page.get_by_label("Requête (« sans X » pour une mention niée)").press("Enter")
+    _settled(page)
+    page.get_by_role("button", name="Voir les patients").click()
+    expect(page.get_by_text("1 patient", exact=True).first).to_be_visible()
+    _settled(page)
+    text = _main_text(page)
+    assert "PSN-" in text and "P900003" not in text and "EXEMPLE" not in text
+    page.screenshot(path=str(shots / "researcher-cohort.png"), full_page=True)
 
 
 def test_screenshots_exist(shots: Path) -> None:

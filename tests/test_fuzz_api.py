@@ -61,6 +61,32 @@ def test_no_server_error_on_generated_requests(api_schema, method: str, path: st
     assert not failures, "\n".join(failures[:5])
 
 
+RESEARCHER = auth("researcher", "fuzz.researcher", minutes=120)
+#: the screens a researcher gets de-identified (pseudonyms in, pseudonyms out): their own code path
+RESEARCHER_PATHS = ("/patients", "/cohorts", "/search/patients", "/search")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [(m, p) for m, p in _operations() if p.startswith(RESEARCHER_PATHS) or p.endswith(("/links", "/similar", "/highlight"))],
+    ids=lambda v: v,
+)
+def test_no_server_error_as_a_researcher(api_schema, method: str, path: str) -> None:  # noqa: ANN001
+    operation = api_schema[path][method]
+    failures: list[str] = []
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=max(4, FUZZ_EXAMPLES // 2), deadline=None, suppress_health_check=list(HealthCheck),
+              derandomize=True, database=None)
+    def run(case) -> None:  # noqa: ANN001
+        response = case.call(headers={**(case.headers or {}), **RESEARCHER})
+        if response.status_code >= 500:
+            failures.append(f"{response.status_code} for {case.as_curl_command()}: {response.text[:300]}")
+
+    run()
+    assert not failures, "\n".join(failures[:5])
+
+
 def test_zz_fuzz_reached_the_handlers() -> None:
     """The fuzz is not a wall of 401/422: some generated requests were answered 2xx (skipped alone)."""
     if not STATUSES:

@@ -97,3 +97,21 @@ def test_rows_streamed_in_chunks_give_the_same_table(monkeypatch: pytest.MonkeyP
     for column in ("present", "doc", "kind", "language", "patient", "day", "has_date"):
         assert np.array_equal(getattr(whole, column), getattr(chunked, column)), column
     assert chunked.doc_of(range(7)) == whole.doc_of(range(7))
+
+
+@pytest.mark.parametrize(
+    ("pids", "expected"),
+    [
+        ([], (0, 0)),
+        ([0, 1], (1, 1)),  # two passages of one document
+        ([0, 2, 6], (3, 2)),  # R1 (P1), R2 and I1 (both P2)
+        ([5], (1, 0)),  # an article: no patient
+        ([3, 4, 99, -1, 5, 1], (2, 1)),  # removed, unknown and negative ids are ignored
+        ([0, 1, 2, 5, 6], (4, 2)),
+    ],
+)
+def test_counts_documents_and_patients(pids: list[int], expected: tuple[int, int]) -> None:
+    table = PassageTable.from_rows(ROWS + [(7, "R3", "report", "fr", " p1 ", "2021-01-01")], size=10)
+    assert table.count_documents_and_patients(np.array(pids, dtype=np.int64)) == expected
+    # « p1 » written another way is the same patient as « P1 »
+    assert table.count_documents_and_patients(np.array([0, 7])) == (2, 1)

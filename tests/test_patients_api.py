@@ -5,6 +5,7 @@ fixture index (P900001: chest CT report + its image; P900002: hip fracture; P900
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -191,3 +192,47 @@ def test_every_patient_view_applies_the_access_scope(client: TestClient) -> None
     assert [p["patient_id"] for p in added["patients"]] == ["P900001"]  # out of scope: cannot be added by hand
     assert client.get(f"/documents/{RPT_T003}/links", headers=scoped).status_code == 404
     assert client.get(f"/documents/{RPT_T003}/highlight", headers=scoped).status_code == 404
+
+
+def test_search_and_patient_search_share_one_set_of_query_parameters(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    names = {p: sorted(x["name"] for x in paths[p]["get"]["parameters"]) for p in ("/search", "/search/patients")}
+    assert names["/search"] == names["/search/patients"] and {"q", "kinds", "limit", "offset", "clinical"} <= set(names["/search"])
+    for bad in ({"q": "  "}, {"q": "x", "date_from": "2024-02-01", "date_to": "2024-01-01"}, {"q": "x", "limit": 0},
+                {"q": "x", "date_from": "3024-01-01"}, {"q": "x", "kinds": "nope"}, {"q": "x", "offset": -1}):
+        for path in ("/search", "/search/patients"):
+            response = client.get(path, params=bad, headers=USER)
+            assert response.status_code == 422, (path, bad, response.text)
+            assert response.json()["detail"][0]["msg"]
+    paged = client.get("/search/patients", params={"q": "rapport", "limit": 1, "offset": 1, "kinds": "report"}, headers=USER).json()
+    assert paged["offset"] == 1 and paged["limit"] == 1 and len(paged["patients"]) <= 1
+
+
+def test_researcher_gets_the_patient_screens_pseudonymised(client: TestClient) -> None:
+    """Patient view, timeline, grouped search, document links / highlight / similar for a researcher:
+    pseudonyms everywhere, no name, no birth date, no real IPP, no real date of the patient."""
+    researcher = auth("researcher", "r.fixture")
+    grouped = client.get("/search/patients", params={"q": "infarctus du myocarde"}, headers=researcher).json()
+    psn = grouped["patients"][0]["patient_id"]
+    assert psn.startswith("PSN-") and grouped["total_patients"] == 1
+    patient = client.get(f"/patients/{psn}", headers=researcher).json()
+    assert patient["patient_id"] == psn and patient["identity"] == {
+        "name": None, "birth_date": None, "sex": "male", "age": client.get("/patients/P900003", headers=USER).json()["identity"]["age"]}
+    assert patient["stays"][0]["id"].startswith("SEJ-") and patient["stays"][0]["start"] != "2024-06-18"
+    timeline = client.get(f"/patients/{psn}/timeline", params={"q": "infarctus"}, headers=researcher).json()
+    record = next(e for g in timeline["groups"] for e in g["entries"] if e["kind"] == "record" and not e["entry"])
+    assert record["id"] == f"record:{psn}" and timeline["matched"] >= 1
+    letter = next(e for g in timeline["groups"] for e in g["entries"] if e["kind"] == "report")
+    assert letter["age"] == 62 and letter["date"] != "2024-06-20"  # exact age, shifted date
+    assert client.get(letter["url"], headers=researcher).json()["date"] == letter["date"]
+    responses = [grouped, patient, timeline]
+    for what in ("links", "highlight", "similar"):
+        for doc_id in (record["id"], letter["id"]):
+            answer = client.get(f"/documents/{doc_id}/{what}", params={"q": "infarctus"} if what == "highlight" else {}, headers=researcher)
+            assert answer.status_code == 200, (what, doc_id, answer.text)
+            responses.append(answer.json())
+    assert client.get(f"/documents/{REC_P900003}/highlight", headers=researcher).status_code == 404  # the real IPP-named id
+    assert client.get("/patients/P900003", headers=researcher).status_code == 404
+    text = json.dumps(responses, ensure_ascii=False)
+    for leaked in ("P900003", "EXEMPLE", "Jean", "1962-02-11", "11/02/1962", "2024-06-18", "2024-06-20", "20/06/2024", "E1\""):
+        assert leaked not in text, leaked

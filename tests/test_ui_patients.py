@@ -180,6 +180,20 @@ def test_cohort_builder_sends_the_criteria(fake: Fake) -> None:
     assert "<mark>Fracture</mark> du col" in _markdown(at)
 
 
+def test_cohort_builder_sends_stay_dates_and_shows_the_stay(fake: Fake) -> None:
+    import datetime as dt
+
+    at = _app(page="cohorts")
+    at.date_input(key="c0_sfrom").set_value(dt.date(2024, 6, 1))
+    at.date_input(key="c0_sto").set_value(dt.date(2024, 6, 30))
+    at.button(key="cohort_eval").click().run()
+    assert fake.cohort_bodies[-1]["criteria"] == [
+        {"include": "must", "label": "critère 1", "stay_from": "2024-06-01", "stay_to": "2024-06-30"}]
+    html = render.evidence_html({"label": "séjour", "kind": "record", "title": "Séjour", "date": "2024-06-18", "snippet": "",
+                                 "stay": {"id": "SEJ-1", "label": "hospitalisation", "start": "2024-06-18", "end": "2024-06-20"}})
+    assert "Séjour hospitalisation · 18/06/2024 → 20/06/2024" in html
+
+
 def test_no_brain_window_on_a_knee_radiograph(fake: Fake) -> None:
     at = _app(doc="img")
     assert "render_window" not in [r.key for r in at.radio]  # a radiograph: the header's window only

@@ -45,6 +45,11 @@ def criterion_form(index: int) -> dict[str, Any]:
         date_to = row[1].date_input("Au", value=None, format="DD/MM/YYYY", key=f"c{index}_to")
         age_min = row[2].number_input("Âge min. (à la date)", min_value=0, max_value=130, value=None, key=f"c{index}_amin")
         age_max = row[3].number_input("Âge max.", min_value=0, max_value=130, value=None, key=f"c{index}_amax")
+        row = st.columns(4)
+        stay_from = row[0].date_input("Séjour entre le", value=None, format="DD/MM/YYYY", key=f"c{index}_sfrom",
+                                      help="Le patient a un séjour (période de la venue) qui chevauche ces dates ; "
+                                           "les documents du critère doivent dater de ce séjour")
+        stay_to = row[1].date_input("et le", value=None, format="DD/MM/YYYY", key=f"c{index}_sto")
     criterion: dict[str, Any] = {"include": include, "label": q or f"critère {index + 1}"}
     if q:
         criterion["q"] = q
@@ -56,6 +61,10 @@ def criterion_form(index: int) -> dict[str, Any]:
         criterion["date_from"] = date_from.isoformat()
     if date_to:
         criterion["date_to"] = date_to.isoformat()
+    if stay_from:
+        criterion["stay_from"] = stay_from.isoformat()
+    if stay_to:
+        criterion["stay_to"] = stay_to.isoformat()
     if age_min is not None:
         criterion["age_min"] = int(age_min)
     if age_max is not None:

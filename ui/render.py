@@ -662,12 +662,14 @@ def timeline_entry_html(entry: Mapping[str, object]) -> str:
 
 
 def evidence_html(evidence: Mapping[str, object]) -> str:
-    """A cohort member's evidence for one criterion: criterion label, document, date, passage."""
+    """A cohort member's evidence for one criterion: criterion label, document, date, the stay it falls
+    in (criteria with stay dates), passage."""
     snippet = str(evidence.get("snippet") or "")
     return _one_line(
         f'<div class="ms-report"><span class="ms-chip">{esc(evidence.get("label"))}</span>'
         f'{badge_html(str(evidence.get("kind") or ""))}<b>{esc(evidence.get("title") or evidence.get("doc_id"))}</b>'
         f' · {esc(format_date(evidence.get("date")))}'  # type: ignore[arg-type]
+        + (f' · <i>{esc(stay_header(stay))}</i>' if isinstance(stay := evidence.get("stay"), Mapping) else "")
         + (f'<div class="ms-snippet">{safe_snippet(snippet)}</div>' if snippet else "")
         + "</div>"
     )

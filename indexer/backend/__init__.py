@@ -19,6 +19,7 @@ from indexer.backend.base import (
     IndexNotFoundError,
     IndexStats,
     IndexWriter,
+    LexicalMatches,
     PassageHit,
     StoredPassage,
 )
@@ -27,6 +28,6 @@ from indexer.backend.filters import DocumentFilter, DocumentKeys, normalise_key
 
 __all__ = [
     "AddedDocument", "DocumentFilter", "DocumentKeys", "DocumentSummary", "ImageHit", "IndexBackend", "IndexInfo",
-    "IndexMismatchError", "IndexNotFoundError", "IndexStats", "IndexWriter", "PassageHit", "StoredPassage",
+    "IndexMismatchError", "IndexNotFoundError", "IndexStats", "IndexWriter", "LexicalMatches", "PassageHit", "StoredPassage",
     "normalise_key", "open_backend",
 ]

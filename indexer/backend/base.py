@@ -66,6 +66,24 @@ class PassageHit:
 
 
 @dataclass(frozen=True)
+class LexicalMatches:
+    """One lexical query's ranked head and its exact, depth-independent counts.
+
+    Why one result: a search page shows the top passages *and* « 57 documents · 12 patients »
+    (every document containing the query's terms, whatever the page). Asking for both at once lets
+    a backend answer from a single pass over the matches instead of a ranked search, a second
+    full-depth search and a fetch of every matching document's summary (#14 item 3).
+    """
+
+    #: the top *limit* passages, best first (what :meth:`IndexBackend.lexical_search` returns)
+    hits: list[PassageHit]
+    #: distinct documents having at least one matching passage (any depth)
+    documents: int
+    #: distinct patients (normalised keys, :class:`~indexer.backend.filters.DocumentKeys`) among them
+    patients: int
+
+
+@dataclass(frozen=True)
 class ImageHit:
     doc_id: str
     score: float
@@ -78,6 +96,10 @@ class StoredPassage:
     ordinal: int
     section: str
     text: str
+    #: the passage's sentences and non-affirmed spans (:func:`indexer.clinical.mentions.mention_index`),
+    #: written by the backend at index time so a snippet needs no text analysis; None for passages
+    #: indexed before it existed (the snippet then analyses the text)
+    mentions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +220,24 @@ class IndexBackend(ABC):
         """The exact set of document ids having at least one passage that :meth:`lexical_search` with
         the same arguments would match, at any depth (for exact totals and patient counts)."""
 
+    def lexical_search_counted(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> LexicalMatches:
+        """:meth:`lexical_search`'s top *limit* (0: counts only) plus the exact number of documents
+        :meth:`lexical_matching_documents` would return and of distinct patients among them.
+
+        This default composes the other primitives (correct, not fast); both shipped backends
+        answer it in one pass over the matches."""
+        hits = self.lexical_search(text, limit, where, statuses, concepts, required) if limit > 0 else []
+        doc_ids = self.lexical_matching_documents(text, where, statuses, concepts, required)
+        return LexicalMatches(hits, len(doc_ids), count_patients(self.document_summaries(sorted(doc_ids)).values()))
+
     @abstractmethod
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
         """Top-*limit* passages by cosine with *vector* (the query embedding), within *where*."""
@@ -246,6 +286,14 @@ class IndexBackend(ABC):
     @abstractmethod
     def stats(self) -> IndexStats:
         """Counts of the generation being served."""
+
+
+def count_patients(summaries: Iterable[DocumentSummary]) -> int:
+    """Distinct patients among *summaries*, compared as filters compare them (normalised keys; a
+    blank patient id is no patient)."""
+    from indexer.backend.filters import normalise_key
+
+    return len({key for key in (normalise_key(s.patient_id) for s in summaries if s.patient_id) if key})
 
 
 class IndexWriter(ABC):

@@ -36,7 +36,14 @@ def tokenizer_name(language: str) -> str:
 
 def terms(text: str, language: str) -> list[str]:
     """Analysed terms of *text* (what the lexical index stores)."""
-    return list(analyzer(language).analyze(text))
+    return list(_cached_terms(text, language))
+
+
+@lru_cache(maxsize=65_536)
+def _cached_terms(text: str, language: str) -> tuple[str, ...]:
+    """Query words and a lexicon's surface forms recur from query to query (each concept brings the
+    same synonyms every time): one Tantivy call per distinct (text, language)."""
+    return tuple(analyzer(language).analyze(text))
 
 
 def term_spans(text: str, language: str) -> list[tuple[str, int, int]]:

@@ -104,6 +104,13 @@ class Deidentifier:
             return None
         return PSEUDONYM_PREFIX + self._mac("pseudonym", patient_id).hex()[:12].upper()
 
+    def stay_id(self, stay_id: str, patient_id: str | None) -> str:
+        """A stay (encounter) id as researchers see it: keyed per patient, since hospital encounter
+        ids are visit numbers (NDA) or embed the IPP (« ENC-P000123-1 »)."""
+        if not patient_id:
+            return stay_id
+        return "SEJ-" + self._mac("stay", f"{normalise_key(patient_id)}:{stay_id}").hex()[:10].upper()
+
     def real_patient(self, pseudonym: str) -> str | None:
         """The patient behind a pseudonym (None when it is not one of this index's pseudonyms)."""
         return self._by_pseudonym.get(pseudonym.strip().upper())

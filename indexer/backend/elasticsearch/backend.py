@@ -33,6 +33,7 @@ from indexer.backend.base import (
     IndexNotFoundError,
     IndexStats,
     IndexWriter,
+    LexicalMatches,
     PassageHit,
     StoredPassage,
 )
@@ -198,6 +199,38 @@ class ElasticsearchBackend(IndexBackend):
             for h in scan(self.client, index=ix["passages"], query={"query": unscored, "_source": ["doc_id"]}, size=1000)
         })
 
+    def lexical_search_counted(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> LexicalMatches:
+        """The ranked head, then one unscored scan of every match reading only ``doc_id`` and the
+        normalised ``patient`` key each passage carries: exact (a ``cardinality`` aggregation is
+        approximate) and no second round trip for document summaries."""
+        query = queries.lexical_query(text, where, statuses, concepts, required)
+        if query is None:
+            self._pinned()
+            return LexicalMatches([], 0, 0)
+        hits = self.lexical_search(text, limit, where, statuses, concepts, required) if limit > 0 else []
+        unscored = {"bool": {"filter": [query]}}
+
+        def count(ix: dict[str, str]) -> tuple[int, int]:
+            documents: set[str] = set()
+            patients: set[str] = set()
+            body = {"query": unscored, "_source": ["doc_id", "patient"]}
+            for h in scan(self.client, index=ix["passages"], query=body, size=1000):
+                documents.add(h["_source"]["doc_id"])
+                if h["_source"].get("patient"):
+                    patients.add(h["_source"]["patient"])
+            return len(documents), len(patients)
+
+        documents, patients = self._call(count)
+        return LexicalMatches(hits, documents, patients)
+
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
         if limit <= 0:
             self._pinned()
@@ -266,10 +299,12 @@ class ElasticsearchBackend(IndexBackend):
         ids = [str(int(p)) for p in dict.fromkeys(pids)]
         if not ids:
             return {}
-        fields = ["doc_id", "ordinal", "section", "text"]
+        fields = ["doc_id", "ordinal", "section", "text", "mentions"]
         sources = self._call(lambda ix: self._mget(ix, "passages", ids, fields))
         return {
-            int(pid): StoredPassage(int(pid), s["doc_id"], int(s.get("ordinal", 0)), s.get("section") or "", s.get("text") or "")
+            int(pid): StoredPassage(
+                int(pid), s["doc_id"], int(s.get("ordinal", 0)), s.get("section") or "", s.get("text") or "", s.get("mentions")
+            )
             for pid, s in sources.items()
         }
 

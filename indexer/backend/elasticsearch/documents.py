@@ -12,6 +12,7 @@ from typing import Any
 from indexer.backend.elasticsearch.mapping import FILTER_FIELDS, OPEN_ACCESS
 from indexer.backend.filters import DocumentKeys
 from indexer.schema import Document, Passage
+from indexer.clinical.mentions import mention_index
 from indexer.backend.base import CONTEXT_FIELDS
 
 
@@ -52,6 +53,7 @@ def passage_source(
     :meth:`indexer.backend.embedded.lexical.LexicalIndex.add`."""
     source = dict(base if base is not None else filter_fields(document))
     source.update(pid=pid, ordinal=passage.ordinal, section=passage.section, text=passage.text)
+    source["mentions"] = mention_index(passage.text, document.language)  # snippets without analysis
     parts = contexts if contexts is not None else {"affirmed": passage.text}
     if document.title:
         source["title"] = document.title  # analysed in French and English (multi-field)

@@ -109,6 +109,7 @@ def passages_mappings(dims: int, meta: dict[str, Any] | None = None) -> dict[str
         "pid": {"type": "long"},
         "ordinal": {"type": "integer"},
         "section": {"type": "keyword", "index": False},
+        "mentions": {"type": "text", "index": False},  # indexer.clinical.mentions.mention_index: read back only
         "text": {"type": "text", "index": False},
         "vector": vector_field(dims),
     }

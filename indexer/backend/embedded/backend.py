@@ -30,6 +30,7 @@ from indexer.backend.base import (
     IndexMismatchError,
     IndexNotFoundError,
     IndexStats,
+    LexicalMatches,
     PassageHit,
     StoredPassage,
 )
@@ -186,6 +187,22 @@ class EmbeddedBackend(IndexBackend):
         required: list[tuple[Forms, tuple[str, ...]]] | None = None,
     ) -> list[PassageHit]:
         return self.snapshot().lexical.search(text, limit, where, statuses, concepts, required)
+
+    def lexical_search_counted(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> LexicalMatches:
+        """One full-depth Tantivy search; its head is the ranked leg, its pids (through the in-memory
+        passage table's document and patient columns) give the exact counts."""
+        snapshot = self.snapshot()
+        hits, pids = snapshot.lexical.search_all(text, limit, where, statuses, concepts, required)
+        documents, patients = snapshot.table.count_documents_and_patients(pids)
+        return LexicalMatches(hits, documents, patients)
 
     def lexical_matching_documents(
         self,

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import tantivy
 
 from indexer.crashpoints import crash_point
@@ -53,6 +54,8 @@ def _schema() -> tantivy.Schema:
 
 
 LexicalHit = PassageHit
+#: memoised one-term clauses per open index (see LexicalIndex._clause); cleared when full
+_MAX_CACHED_CLAUSES = 50_000
 
 
 class LexicalIndex:
@@ -65,6 +68,7 @@ class LexicalIndex:
         for lang in LANGUAGES:
             self._index.register_tokenizer(tokenizer_name(lang), analyzer(lang))
         self._writer: tantivy.IndexWriter | None = None
+        self._clauses: dict[tuple, tantivy.Query] = {}
 
     # -- writing -------------------------------------------------------------------------------
     def _w(self) -> tantivy.IndexWriter:
@@ -132,7 +136,21 @@ class LexicalIndex:
         return tantivy.Query.phrase_query(self.schema, field, phrase_terms)
 
     def _clause(self, per_lang: dict[str, list[str]], statuses: Iterable[str], with_title: bool) -> tantivy.Query:
-        """Best match of one term (or phrase) across analyses, context fields and the title."""
+        """Best match of one term (or phrase) across analyses, context fields and the title.
+
+        Memoised: a query's words and its concepts' surface forms recur from query to query, and
+        building one clause is ~8 Tantivy objects (a third of a lexical search's Python time,
+        #14 item 3). Query objects are immutable; a boolean query copies the ones it is given."""
+        statuses = tuple(statuses)
+        key = (tuple((lang, tuple(t)) for lang, t in per_lang.items()), statuses, with_title)
+        clause = self._clauses.get(key)
+        if clause is None:
+            if len(self._clauses) > _MAX_CACHED_CLAUSES:
+                self._clauses.clear()
+            clause = self._clauses[key] = self._build_clause(per_lang, statuses, with_title)
+        return clause
+
+    def _build_clause(self, per_lang: dict[str, list[str]], statuses: tuple[str, ...], with_title: bool) -> tantivy.Query:
         alternatives = []
         for lang, lang_terms in per_lang.items():
             if not lang_terms:
@@ -255,6 +273,31 @@ class LexicalIndex:
         hits = searcher.search(query, limit, count=False).hits
         pids = searcher.fast_field_values("pid", [address for _, address in hits])
         return [LexicalHit(pid=int(pid), score=float(score)) for (score, _), pid in zip(hits, pids)]
+
+    def search_all(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[list[str]] | None = None,
+        required: list[tuple[list[str], tuple[str, ...]]] | None = None,
+    ) -> tuple[list[LexicalHit], np.ndarray]:
+        """(:meth:`search`'s top *limit*, every matching passage id) from ONE full-depth search.
+
+        Why: exact totals need every match anyway; ranking them all once and keeping the head as
+        the lexical leg costs less than a pruned top-k search plus a second unranked one (measured:
+        1.1 vs 1.9 ms at 10k passages). Passage ids come from the ``pid`` fast field in one call
+        and go straight into a numpy array (no Python object per match beyond Tantivy's hit tuples).
+        """
+        query = self._query(text, where, statuses, concepts, required)
+        searcher = self._index.searcher()
+        if query is None or searcher.num_docs == 0:
+            return [], np.zeros(0, dtype=np.int64)
+        hits = searcher.search(query, searcher.num_docs, count=False).hits
+        pids = np.array(searcher.fast_field_values("pid", [address for _, address in hits]), dtype=np.int64)
+        head = [LexicalHit(pid=int(pid), score=float(score)) for (score, _), pid in zip(hits[: max(limit, 0)], pids)]
+        return head, pids
 
     def matching_pids(
         self,

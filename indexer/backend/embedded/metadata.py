@@ -14,6 +14,7 @@ from pathlib import Path
 
 from indexer.backend.base import DocumentSummary, StoredPassage
 from indexer.backend.filters import DocumentFilter, DocumentKeys
+from indexer.clinical.mentions import mention_index
 from indexer.schema import Document, Passage
 
 _SCHEMA = """
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS passages (
     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL,
     section TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    mentions TEXT                 -- indexer.clinical.mentions.mention_index(text): snippets without analysis
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 """
@@ -58,6 +60,11 @@ class MetadataStore:
         if not readonly:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(passages)")}
+        if not readonly and columns and "mentions" not in columns:  # a generation written before it existed
+            self._db.execute("ALTER TABLE passages ADD COLUMN mentions TEXT")
+            columns.add("mentions")
+        self._mentions_column = "mentions" if "mentions" in columns else "NULL"
 
     def close(self) -> None:
         self._db.close()
@@ -112,9 +119,10 @@ class MetadataStore:
                 (document.metadata or {}).get("department"),
             ),
         )
+        language = document.language
         self._db.executemany(
-            "INSERT INTO passages VALUES (?,?,?,?,?)",
-            [(pid, p.doc_id, p.ordinal, p.section, p.text) for pid, p in passages],
+            "INSERT INTO passages (pid, doc_id, ordinal, section, text, mentions) VALUES (?,?,?,?,?,?)",
+            [(pid, p.doc_id, p.ordinal, p.section, p.text, mention_index(p.text, language)) for pid, p in passages],
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -137,7 +145,9 @@ class MetadataStore:
         for start in range(0, len(pids), 900):
             chunk = pids[start : start + 900]
             rows = self._db.execute(
-                f"SELECT pid, doc_id, ordinal, section, text FROM passages WHERE pid IN ({','.join('?' * len(chunk))})", chunk
+                f"SELECT pid, doc_id, ordinal, section, text, {self._mentions_column} FROM passages"
+                f" WHERE pid IN ({','.join('?' * len(chunk))})",
+                chunk,
             )
             out.update({row[0]: StoredPassage(*row) for row in rows})
         return out

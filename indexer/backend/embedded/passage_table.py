@@ -123,6 +123,24 @@ class PassageTable:
                 out[pid] = self.doc_ids[self.doc[pid]]
         return out
 
+    def count_documents_and_patients(self, pids: np.ndarray) -> tuple[int, int]:
+        """(distinct documents, distinct patients) of the known passages among *pids*: the exact
+        « N documents · M patients » of a query from its matching passages, as two ``np.unique``
+        over columns instead of reading every matching document's summary from SQLite. Patients
+        are compared by normalised key, as filters compare them; documents without one don't count."""
+        pids = np.asarray(pids, dtype=np.int64)
+        if pids.size and (pids.min() < 0 or pids.max() >= len(self.present)):
+            pids = pids[(pids >= 0) & (pids < len(self.present))]
+        pids = pids[self.present[pids]]
+        if pids.size == 0:
+            return 0, 0
+        # a bitmap per column: O(matches + documents), no sort (np.unique sorts: 4× slower at 6k matches)
+        documents = np.zeros(len(self.doc_ids), dtype=bool)
+        documents[self.doc[pids]] = True
+        patients = np.zeros(len(self.patient_codes) + 1, dtype=bool)  # slot -1 (no patient) is the last one
+        patients[self.patient[pids]] = True
+        return int(np.count_nonzero(documents)), int(np.count_nonzero(patients[:-1]))
+
     def mask(self, where: DocumentFilter) -> np.ndarray:
         """Boolean mask over passage ids: True where the passage's document matches *where*."""
         keep = self.present.copy()

@@ -1,0 +1,67 @@
+"""The snippet's fast tokenisation gives exactly the spans and terms of the lexical analyzers.
+
+:func:`search_api.snippets.fast_term_spans` tokenises with a regex and analyses each token through a
+per-word cache (#14 item 3: two Tantivy round trips per shown passage were a fifth of a lexical
+search's Python time); a highlight must still mean what BM25 matched, so both must agree on every
+text: the fixture corpus's documents and edge cases of tokenisation.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.text.analyzers import LANGUAGES, term_spans
+from search_api.snippets import fast_term_spans, match_spans, query_terms
+
+EDGE_CASES = [
+    "Absence d'épanchement pleural. L'examen du 12/03/2024 : nodule de 3.5cm (x2) au lobe_supérieur.",
+    "Épanchements pleuraux bilatéraux — œdème, cœur & ÆSOPHAGE; naïve façade; SpO2 92 %, T° 38,5°C, 10² UI.",
+    "Decomposed accents: épanchement e\u0301panchement; ligature ﬁbrose; full-width ＣＴ; Greek αβγ; ⅷ ½.",
+    "a" * 39 + " " + "b" * 40 + " " + "c" * 41 + " supercalifragilisticexpialidociousprocedures",
+    "rule-out pneumonia, non-contrast CT; X-ray (PA/LAT) 'quoted' \"double\" tabs\tand\nnewlines\r\nhere",
+    "", "   ", "---", "日本語のテキスト 中文 한국어 عربي עברית हिन्दी",
+]
+
+
+def _texts(source_folder) -> list[str]:  # noqa: ANN001
+    from indexer.pipeline import parse_sources
+
+    documents, _, _ = parse_sources([source_folder], None)
+    return [doc.text for doc in documents] + [doc.title for doc in documents]
+
+
+def _reference(text: str) -> dict[str, list[tuple[str, int, int]]]:
+    return {lang: term_spans(text, lang) for lang in LANGUAGES}
+
+
+def _fast(text: str) -> dict[str, list[tuple[str, int, int]]]:
+    spans = fast_term_spans(text)
+    return {lang: [(terms[i], start, end) for terms, start, end in spans if terms[i] is not None]
+            for i, lang in enumerate(LANGUAGES)}
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_fast_spans_equal_the_analyzers_on_edge_cases(text: str) -> None:
+    assert _fast(text) == _reference(text)
+
+
+def test_fast_spans_equal_the_analyzers_on_the_fixture_corpus(source_folder) -> None:  # noqa: ANN001
+    texts = _texts(source_folder)
+    assert len(texts) > 10
+    for text in texts:
+        assert _fast(text) == _reference(text), text[:80]
+
+
+def test_match_spans_marks_inflected_forms() -> None:
+    text = "Absence d'épanchements pleuraux. Pleural effusion on the left."
+    spans = match_spans(text, query_terms("epanchement pleural"))
+    assert [text[a:b] for a, b in spans] == ["épanchements", "pleuraux", "Pleural"]
+
+
+def test_query_matcher_equals_match_spans(source_folder) -> None:  # noqa: ANN001
+    from search_api.snippets import QueryMatcher
+
+    for query in ("epanchement pleural", "pleural effusion fracture", "infarctus du myocarde", "de la"):
+        matcher = QueryMatcher(query)
+        for text in [*_texts(source_folder), *EDGE_CASES]:
+            assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text[:60])
