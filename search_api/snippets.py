@@ -114,18 +114,26 @@ class QueryMatcher:
         if not _FAST_SAFE.fullmatch(text):
             return match_spans(text, self.wanted)
         verdicts = self._verdicts
-        found = []
-        for match in _TOKEN.finditer(text):
-            word = match.group()
-            verdict = verdicts.get(word)
-            if verdict is None:
-                if len(verdicts) > self._MAX_WORDS:
-                    verdicts.clear()
+        if len(verdicts) > self._MAX_WORDS:
+            verdicts.clear()
+        words = set(_TOKEN.findall(text))  # one C pass; the Python work is per distinct word
+        for word in words:
+            if word not in verdicts:
                 analysed = word_terms(word)
-                verdict = verdicts[word] = any(analysed[i] in t for i, t in self._by_position)
-            if verdict:
-                found.append(match.span())
-        return _merged(found)
+                verdicts[word] = any(analysed[i] in t for i, t in self._by_position)
+        matched = frozenset(word for word in words if verdicts[word])
+        if not matched:
+            return []
+        return _merged([m.span() for m in _whole_tokens(matched).finditer(text)])
+
+
+@lru_cache(maxsize=1024)
+def _whole_tokens(words: frozenset[str]) -> re.Pattern[str]:
+    """A regex finding exactly the tokens of :data:`_TOKEN` equal to one of *words* (a match is
+    bounded by non-token characters, and a token is a maximal run of token characters), so spans
+    come from a C scan instead of a Python loop over every token of every passage shown."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
 
 
 @lru_cache(maxsize=256)

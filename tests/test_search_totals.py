@@ -69,3 +69,28 @@ def test_totals_cover_at_least_the_shown_page(engine) -> None:
     shown = engine.backend.get_documents([r.id for r in response.results])
     assert response.total >= len(response.results) > 0
     assert response.total_patients >= len({DocumentKeys.of(d).patient for d in shown.values()} - {None}) >= 1
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid", "dense"])
+def test_results_built_without_validation_equal_validated_ones(engine, mode: str) -> None:
+    """Results are built with ``model_construct`` (no second validation): each must equal what
+    validating its own fields gives (types included: the kind enum, dates, Python floats), and the
+    response must serialise without pydantic warnings."""
+    import warnings
+
+    from search_api.models import MatchExplanation, SearchResult
+
+    seen = 0
+    for q in QUERIES:
+        response = engine.search(SearchRequest(q=q, mode=mode, limit=50))
+        for result in response.results:
+            fields = {name: getattr(result, name) for name in SearchResult.model_fields}
+            assert SearchResult.model_validate(fields) == result, (q, result.id)
+            assert type(result.score) is float and type(result.kind).__name__ == "DocumentKind"
+            assert MatchExplanation.model_validate(result.explanation.model_dump()) == result.explanation
+            assert type(result.explanation.dense_similarity) in (float, type(None))
+            seen += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            response.model_dump_json()
+    assert seen > 10

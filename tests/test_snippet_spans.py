@@ -65,3 +65,20 @@ def test_query_matcher_equals_match_spans(source_folder) -> None:  # noqa: ANN00
         matcher = QueryMatcher(query)
         for text in [*_texts(source_folder), *EDGE_CASES]:
             assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text[:60])
+
+
+@pytest.mark.parametrize("query", ["pleural pleura effusion", "a ab abc", "fracture 2e"])
+def test_query_matcher_whole_tokens_only(query: str) -> None:
+    """The matcher finds matched words with one regex per set of words: a word must still match only
+    as a whole token (not inside a longer one, not across ``_`` or digits), like the analyzers."""
+    from search_api.snippets import QueryMatcher
+
+    texts = [
+        "pleurale pleural_pleural pleural2 2pleural pleural-pleural PLEURAL pleura pleurae effusions",
+        "ab abc a abcd ab_ab a.b.c ab2 éab abé fracture2e 2e fractures",
+        "pleural", "pleural.", " pleural ", "xpleural pleuralx",
+    ]
+    matcher = QueryMatcher(query)
+    for _ in range(2):  # the second pass answers from the remembered verdicts
+        for text in texts:
+            assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text)
