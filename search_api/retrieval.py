@@ -251,34 +251,27 @@ class SearchEngine:
             if passage
             else contextual_snippet(document.text, query, document.language)
         )
-        # Built without validation (model_construct): every value below already has its field's type
-        # (the enum converted here, floats made Python floats), and validating 100 results twice per
-        # page was ~30 µs each. Image results, whose extra fields come from elsewhere, are validated.
-        explanation = MatchExplanation.model_construct(
+        explanation = MatchExplanation(
             lexical_rank=lexical.rank.get(document.id) if lexical else None,
             dense_rank=dense.rank.get(document.id) if dense else None,
-            dense_similarity=(
-                round(float(dense.best_score[document.id]), 4) if dense and document.id in dense.best_score else None
-            ),
+            dense_similarity=round(dense.best_score[document.id], 4) if dense and document.id in dense.best_score else None,
         )
-        fields = dict(
+        return SearchResult(
             id=document.id,
-            kind=DocumentKind(document.kind),
+            kind=document.kind,
             title=document.title,
             date=document.date,
             patient_id=document.patient_id,
             language=document.language,
             modality=document.modality,
-            score=round(float(score), 6),
+            score=round(score, 6),
             snippet=snippet.html,
             context=snippet.context,
             section=passage.section if passage else "",
             url=f"/documents/{document.id}",
             explanation=explanation,
+            **self._image_fields(document, lexical, dense, clip, passages),
         )
-        if fields["kind"] == DocumentKind.IMAGE:
-            return SearchResult(**fields, **self._image_fields(document, lexical, dense, clip, passages))
-        return SearchResult.model_construct(**fields)
 
     def _image_fields(self, document: Document, lexical, dense, clip, passages) -> dict:  # noqa: ANN001
         """Image results: which of their texts matched (report, caption, header), CLIP, linked reports."""

@@ -106,34 +106,44 @@ class QueryMatcher:
     def __init__(self, query: str) -> None:
         self.wanted = query_terms(query)
         self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
-        self._verdicts: dict[str, bool] = {}
+        #: (verdict of each word seen, the words whose verdict is True)
+        self._state: tuple[dict[str, bool], set[str]] = ({}, set())
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         if not self._by_position:
             return []
         if not _FAST_SAFE.fullmatch(text):
             return match_spans(text, self.wanted)
-        verdicts = self._verdicts
+        verdicts, positive = self._state  # one attribute: replaced whole, never half-cleared
         if len(verdicts) > self._MAX_WORDS:
-            verdicts.clear()
-        words = set(_TOKEN.findall(text))  # one C pass; the Python work is per distinct word
-        for word in words:
-            if word not in verdicts:
-                analysed = word_terms(word)
-                verdicts[word] = any(analysed[i] in t for i, t in self._by_position)
-        matched = frozenset(word for word in words if verdicts[word])
-        if not matched:
-            return []
-        return _merged([m.span() for m in _whole_tokens(matched).finditer(text)])
+            self._state = ({}, set())  # requests holding the old pair finish with it
+        words = set(_TOKEN.findall(text))  # one C pass; the set operations below run in C too
+        for word in words.difference(verdicts):  # words not seen before in this query's pages
+            analysed = word_terms(word)
+            matched = any(analysed[i] in t for i, t in self._by_position)
+            if matched:  # into the positive set first: a verdict seen by another thread is complete
+                positive.add(word)
+            verdicts[word] = matched
+        found = []
+        for word in words.intersection(positive):
+            found += _whole_token_spans(text, word)
+        found.sort()  # tokens never overlap: sorted spans are the tokens' order
+        return _merged(found)
 
 
-@lru_cache(maxsize=1024)
-def _whole_tokens(words: frozenset[str]) -> re.Pattern[str]:
-    """A regex finding exactly the tokens of :data:`_TOKEN` equal to one of *words* (a match is
-    bounded by non-token characters, and a token is a maximal run of token characters), so spans
-    come from a C scan instead of a Python loop over every token of every passage shown."""
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+def _whole_token_spans(text: str, word: str) -> list[tuple[int, int]]:
+    """Spans of the tokens of *text* (:data:`_TOKEN`: maximal runs of ``str.isalnum`` characters,
+    the regex class of non-underscore word characters) equal to *word*: ``str.find`` and a look at the characters on
+    either side, in place of a Python step per token of every passage shown."""
+    spans = []
+    size, length = len(word), len(text)
+    at = text.find(word)
+    while at >= 0:
+        end = at + size
+        if (at == 0 or not text[at - 1].isalnum()) and (end == length or not text[end].isalnum()):
+            spans.append((at, end))
+        at = text.find(word, at + 1)
+    return spans
 
 
 @lru_cache(maxsize=256)
