@@ -68,7 +68,7 @@ class LexicalIndex:
         for lang in LANGUAGES:
             self._index.register_tokenizer(tokenizer_name(lang), analyzer(lang))
         self._writer: tantivy.IndexWriter | None = None
-        self._clauses: dict[tuple, tantivy.Query] = {}
+        self._clauses: dict[tuple, tantivy.Query | None] = {}
 
     # -- writing -------------------------------------------------------------------------------
     def _w(self) -> tantivy.IndexWriter:
@@ -176,7 +176,20 @@ class LexicalIndex:
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def _concept_query(self, phrases: list[str], statuses: tuple[str, ...]) -> tantivy.Query | None:
-        """Any of a concept's surface forms, each matched as a phrase; the form typed scores highest."""
+        """Any of a concept's surface forms, each matched as a phrase; the form typed scores highest.
+
+        Memoised like :meth:`_clause` (same bounded dict): a concept's forms, in the same order,
+        come back with every query naming it, and its query is a dozen clauses and boosts."""
+        key = ("concept", tuple(phrases), tuple(statuses))
+        if key in self._clauses:
+            return self._clauses[key]
+        query = self._build_concept_query(phrases, statuses)
+        if len(self._clauses) > _MAX_CACHED_CLAUSES:
+            self._clauses.clear()
+        self._clauses[key] = query
+        return query
+
+    def _build_concept_query(self, phrases: list[str], statuses: tuple[str, ...]) -> tantivy.Query | None:
         with_title = "affirmed" in statuses
         clauses = []
         for rank, phrase in enumerate(phrases):
