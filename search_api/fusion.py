@@ -27,6 +27,8 @@ def reciprocal_rank_fusion(
         raise ValueError("one weight per ranking is required")
     if k < 0:
         raise ValueError("k must be non-negative")
+    if len(rankings) == 1 and weights[0] >= 0:  # one leg (lexical or dense mode): its own order, no sort
+        return _single(rankings[0], weights[0], k)
     scores: dict[Key, float] = {}
     for ranking, weight in zip(rankings, weights):
         seen: set[Key] = set()
@@ -37,3 +39,16 @@ def reciprocal_rank_fusion(
             scores[key] = scores.get(key, 0.0) + weight / (k + rank)
     order = {key: i for i, key in enumerate(scores)}
     return sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
+
+
+def _single(ranking: Sequence[Key], weight: float, k: int) -> list[tuple[Key, float]]:
+    """What the general path returns for one ranking (same scores, same order: an id's score falls
+    with its first rank for a weight ≥ 0, equal scores keep rank order), in one pass: lexical-only search fuses one leg of a few
+    hundred documents per query, and the dict, the order map and the sort were ~0.3 ms of it."""
+    seen: set[Key] = set()
+    fused: list[tuple[Key, float]] = []
+    for rank, key in enumerate(ranking, start=1):
+        if key not in seen:
+            seen.add(key)
+            fused.append((key, 0.0 + weight / (k + rank)))
+    return fused

@@ -106,26 +106,44 @@ class QueryMatcher:
     def __init__(self, query: str) -> None:
         self.wanted = query_terms(query)
         self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
-        self._verdicts: dict[str, bool] = {}
+        #: (verdict of each word seen, the words whose verdict is True)
+        self._state: tuple[dict[str, bool], set[str]] = ({}, set())
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         if not self._by_position:
             return []
         if not _FAST_SAFE.fullmatch(text):
             return match_spans(text, self.wanted)
-        verdicts = self._verdicts
+        verdicts, positive = self._state  # one attribute: replaced whole, never half-cleared
+        if len(verdicts) > self._MAX_WORDS:
+            self._state = ({}, set())  # requests holding the old pair finish with it
+        words = set(_TOKEN.findall(text))  # one C pass; the set operations below run in C too
+        for word in words.difference(verdicts):  # words not seen before in this query's pages
+            analysed = word_terms(word)
+            matched = any(analysed[i] in t for i, t in self._by_position)
+            if matched:  # into the positive set first: a verdict seen by another thread is complete
+                positive.add(word)
+            verdicts[word] = matched
         found = []
-        for match in _TOKEN.finditer(text):
-            word = match.group()
-            verdict = verdicts.get(word)
-            if verdict is None:
-                if len(verdicts) > self._MAX_WORDS:
-                    verdicts.clear()
-                analysed = word_terms(word)
-                verdict = verdicts[word] = any(analysed[i] in t for i, t in self._by_position)
-            if verdict:
-                found.append(match.span())
+        for word in words.intersection(positive):
+            found += _whole_token_spans(text, word)
+        found.sort()  # tokens never overlap: sorted spans are the tokens' order
         return _merged(found)
+
+
+def _whole_token_spans(text: str, word: str) -> list[tuple[int, int]]:
+    """Spans of the tokens of *text* (:data:`_TOKEN`: maximal runs of ``str.isalnum`` characters,
+    the regex class of non-underscore word characters) equal to *word*: ``str.find`` and a look at the characters on
+    either side, in place of a Python step per token of every passage shown."""
+    spans = []
+    size, length = len(word), len(text)
+    at = text.find(word)
+    while at >= 0:
+        end = at + size
+        if (at == 0 or not text[at - 1].isalnum()) and (end == length or not text[end].isalnum()):
+            spans.append((at, end))
+        at = text.find(word, at + 1)
+    return spans
 
 
 @lru_cache(maxsize=256)
@@ -152,6 +170,14 @@ def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
     return start, end
 
 
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
 def contextual_snippet(
     text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS, *, mentions: str | None = None
 ) -> Snippet:
@@ -171,14 +197,17 @@ def contextual_snippet(
             anchor, status = mention_context(text, *spans[0], snippet_language(language))
         context = status.value
     start, end = _window(text, anchor, width)
+    # most passages hold no « & < > »: then no piece needs escaping (three C scans of the text
+    # instead of an html.escape call, three replaces each, per piece of every snippet)
+    escape = _escape if ("&" in text or "<" in text or ">" in text) else _unchanged
     parts: list[str] = ["…" if start > 0 else ""]
     cursor = start
     for span_start, span_end in spans:
         if span_end <= start or span_start >= end:
             continue
-        parts.append(html.escape(text[cursor:span_start], quote=False))
-        parts.append(f"<mark>{html.escape(text[span_start:span_end], quote=False)}</mark>")
+        parts.append(escape(text[cursor:span_start]))
+        parts.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
         cursor = span_end
-    parts.append(html.escape(text[cursor:end], quote=False))
+    parts.append(escape(text[cursor:end]))
     parts.append("…" if end < len(text) else "")
     return Snippet(html="".join(parts).replace("\n", " "), context=context)

@@ -31,3 +31,15 @@ def test_rrf_ties_are_deterministic_and_duplicates_count_once() -> None:
 def test_rrf_rejects_mismatched_weights() -> None:
     with pytest.raises(ValueError):
         reciprocal_rank_fusion([["a"]], weights=[1.0, 2.0])
+
+
+def test_one_ranking_fast_path_equals_the_general_fusion():
+    """The one-leg shortcut returns what the general path returns (same scores, same order)."""
+    import search_api.fusion as fusion
+
+    ranking = ["a", "b", "a", "c", "b", "d"]
+    for weight in (1.0, 1.5, 0.0):
+        fast = fusion.reciprocal_rank_fusion([ranking], [weight], k=60)
+        general = fusion.reciprocal_rank_fusion([ranking, []], [weight, 1.0], k=60)  # two legs: no shortcut
+        assert fast == general
+        assert [key for key, _ in fast] == ["a", "b", "c", "d"]

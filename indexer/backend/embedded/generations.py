@@ -99,15 +99,31 @@ class Generations:
         self.root = Path(root)
         self.folder = self.root / "generations"
         self.readers = self.root / "readers"
+        self._seen_current: tuple[tuple[int, int, int], int | None] | None = None  # (stat key, number)
 
     # -- reading ---------------------------------------------------------------------------------
     def current(self) -> int | None:
-        """The published generation's number (None: nothing published yet)."""
+        """The published generation's number (None: nothing published yet).
+
+        Why a stat first: every request checks ``CURRENT``; publishing replaces the file by a rename
+        (a new inode), so an unchanged (inode, mtime, size) means an unchanged number, and one
+        ``stat`` costs a fraction of opening and reading the file."""
+        path = self.root / CURRENT
         try:
-            text = (self.root / CURRENT).read_text(encoding="ascii").strip()
+            info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return int(text) if text.isdigit() else None
+        key = (info.st_ino, info.st_mtime_ns, info.st_size)
+        seen = self._seen_current
+        if seen is not None and seen[0] == key:
+            return seen[1]
+        try:
+            text = path.read_text(encoding="ascii").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        number = int(text) if text.isdigit() else None
+        self._seen_current = (key, number)
+        return number
 
     def path(self, number: int) -> Path:
         return self.folder / _name(number)

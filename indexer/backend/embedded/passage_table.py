@@ -117,11 +117,13 @@ class PassageTable:
 
     def doc_of(self, pids: Iterable[int]) -> dict[int, str]:
         """Document id of each known passage id (unknown ids, e.g. removed since, are left out)."""
-        out = {}
-        for pid in pids:
-            if 0 <= pid < len(self.present) and self.present[pid]:
-                out[pid] = self.doc_ids[self.doc[pid]]
-        return out
+        # numpy for the checks and the lookups, one Python step per passage (a page of 100 results
+        # asks for ~400 passage ids: numpy scalar indexing per id was 0.3 ms of it)
+        wanted = np.fromiter(pids, dtype=np.int64)
+        inside = wanted[(wanted >= 0) & (wanted < len(self.present))]
+        known = inside[self.present[inside]]
+        doc_ids = self.doc_ids
+        return {pid: doc_ids[code] for pid, code in zip(known.tolist(), self.doc[known].tolist())}
 
     def count_documents_and_patients(self, pids: np.ndarray) -> tuple[int, int]:
         """(distinct documents, distinct patients) of the known passages among *pids*: the exact
