@@ -177,6 +177,31 @@ def run(index_dir: Path, requests: int, concurrent: int = 8, modes: list[str] | 
     return {"rows": [row.__dict__ for row in rows], "rss_mb": round(rss), "peak_rss_mb": round(peak)}
 
 
+def interleaved(index_dir: Path, modes: list[str], rounds: int, per_round: int) -> dict:
+    """One client, the *modes* taking turns: *rounds* rounds of *per_round* new queries per mode, so a
+    load change on a shared machine hits every row alike (compare rows as ratios)."""
+    params = {**MODES, **EXTRA_MODES}
+    pool = make_queries(rounds * per_round * len(modes) + 20)
+    samples: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
+    with api_server(index_dir, index_dir.parent / "logs") as (url, process):
+        for mode in modes:  # warm-up of each endpoint and mode
+            _client_loop(url, params[mode], pool[:3], [])
+        offset = 20
+        for _ in range(rounds):
+            for mode in modes:
+                _client_loop(url, params[mode], pool[offset : offset + per_round], samples[mode])
+                offset += per_round
+        rss, peak = rss_mb(process.pid)
+    rows = []
+    for mode, got in samples.items():
+        client_ms = np.array([c for c, _ in got])
+        server_ms = np.array([s for _, s in got])
+        p50, p95, p99 = np.percentile(client_ms, [50, 95, 99])
+        server = float(np.median(server_ms)) if not np.isnan(server_ms).any() else float("nan")
+        rows.append(LatencyRow(mode, 1, len(client_ms), p50, p95, p99, server, len(client_ms) / (client_ms.sum() / 1000)).__dict__)
+    return {"rows": rows, "rss_mb": round(rss), "peak_rss_mb": round(peak)}
+
+
 def table(result: dict) -> str:
     lines = ["| mode | clients | requests | p50 ms | p95 ms | p99 ms | server p50 ms | req/s |", "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
@@ -191,7 +216,13 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--modes", nargs="+", choices=[*MODES, *EXTRA_MODES], help="rows to run (default: every /search row)")
     parser.add_argument("--clients", type=int, nargs="+", help="client counts (default: 1 and 8)")
+    parser.add_argument("--interleave", type=int, metavar="ROUNDS",
+                        help="one client, the --modes taking turns in ROUNDS rounds of --requests/ROUNDS queries each")
     args = parser.parse_args()
-    result = run(args.index_dir, args.requests, modes=args.modes, clients=tuple(args.clients) if args.clients else None)
+    if args.interleave:
+        chosen = args.modes or list(MODES)
+        result = interleaved(args.index_dir, chosen, args.interleave, max(1, args.requests // args.interleave))
+    else:
+        result = run(args.index_dir, args.requests, modes=args.modes, clients=tuple(args.clients) if args.clients else None)
     print(table(result))
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}))

@@ -200,4 +200,6 @@ class DerivedEncoder:
                     continue  # punctuation left by removed negated text, or the "title — section" header line
                 i = self._index.get(sentence)
                 out[row] += self._vectors[i] if i is not None else self._unseen(sentence)
+            if not out[row].any():  # nothing affirmed to sum (all negated): a real encoder still gives a
+                out[row] = self._unseen(text)  # direction, and Elasticsearch's cosine rejects zero vectors
         return l2_normalise(out)

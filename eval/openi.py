@@ -118,6 +118,40 @@ QUERIES: tuple[OpenIQuery, ...] = (
        "Costophrenic Angle", qualifier="blunted"),
 )
 
+# A second, held-out set for the French lexicon (#14 item 5): findings with 4–14 labelled reports, none of
+# them among QUERIES, written (English and French) and committed *before* the radiology part of the
+# lexicon, so that part could not be tuned on their wording. Few relevant reports per query: read its
+# nDCG as a check that a lexicon lever generalises, not as a precise number.
+HOLDOUT_QUERIES: tuple[OpenIQuery, ...] = (
+    _q("interstitial", "interstitial lung disease", "pneumopathie interstitielle", "Lung Diseases, Interstitial"),
+    _q("heart-failure", "heart failure", "insuffisance cardiaque", "Heart Failure"),
+    _q("volume-loss", "volume loss", "perte de volume", "Volume Loss"),
+    _q("pulmonary-hypertension", "pulmonary hypertension", "hypertension pulmonaire", "Hypertension, Pulmonary"),
+    _q("pericardial-effusion", "pericardial effusion", "épanchement péricardique", "Pericardial Effusion"),
+    _q("nipple-shadow", "nipple shadow", "ombre mamelonnaire", "Nipple Shadow"),
+    _q("sutures", "sutures", "sutures chirurgicales", "Sutures"),
+    _q("mastectomy", "mastectomy", "mastectomie", "Mastectomy"),
+    _q("pneumonectomy", "pneumonectomy", "pneumonectomie", "Pneumonectomy"),
+    _q("bulla", "bulla", "bulle d'emphysème", "Blister"),
+    _q("cysts", "cyst", "kyste", "Cysts"),
+    _q("breast-implants", "breast implants", "prothèses mammaires", "Breast Implants"),
+    _q("dish", "diffuse idiopathic skeletal hyperostosis", "hyperostose vertébrale ankylosante", "Hyperostosis, Diffuse Idiopathic Skeletal"),
+    _q("bronchiectasis", "bronchiectasis", "dilatation des bronches", "Bronchiectasis"),
+    _q("cavitation", "cavitation", "lésion excavée", "Cavitation"),
+    _q("hydropneumothorax", "hydropneumothorax", "hydropneumothorax", "Hydropneumothorax"),
+    _q("pneumoperitoneum", "pneumoperitoneum", "pneumopéritoine", "Pneumoperitoneum"),
+    _q("funnel-chest", "pectus excavatum", "thorax en entonnoir", "Funnel Chest"),
+    _q("cystic-fibrosis", "cystic fibrosis", "mucoviscidose", "Cystic Fibrosis"),
+    _q("aortic-aneurysm", "aortic aneurysm", "anévrisme aortique", "Aortic Aneurysm"),
+    _q("bullous-emphysema", "bullous emphysema", "emphysème bulleux", "Bullous Emphysema"),
+    _q("dislocation", "dislocation", "luxation", "Dislocations"),
+    _q("mediastinal-shift", "mediastinal shift", "déviation médiastinale", "Shift", qualifier="mediastinum"),
+    _q("epicardial-fat", "prominent epicardial fat pad", "graisse épicardique proéminente", "Epicardial Fat", qualifier="prominent"),
+    _q("enlarged-pulmonary-artery", "enlarged pulmonary artery", "artère pulmonaire dilatée", "Pulmonary Artery", qualifier="enlarged"),
+    _q("azygos-lobe", "azygos lobe", "lobe azygos", "Lung", qualifier="azygos lobe"),
+)
+HOLDOUT_MIN_RELEVANT = 4
+
 
 def find_archive() -> Path:
     """Path of ``NLMCXR_reports.tgz`` inside the installed torchxrayvision (located without importing it:

@@ -126,6 +126,31 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]], queries: lis
     return "\n".join(lines)
 
 
+def runs_with_lexicon_at(revision: str, engine: SearchEngine, queries: list[EvalQuery],
+                         systems: dict[str, dict[str, object]]) -> dict[str, dict[str, list[str]]]:
+    """The clinical systems' rankings with the hand lexicon of *revision* (the index does not depend on
+    the lexicon: only the query side changes)."""
+    import subprocess
+    import tempfile
+
+    import search_api.query_plan as query_plan
+    from indexer.clinical.lexicon import load_default_lexicon
+
+    text = subprocess.run(["git", "show", f"{revision}:indexer/configs/clinical/lexicon.yaml"],
+                          capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lexicon.yaml"
+        path.write_text(text, encoding="utf-8")
+        old = load_default_lexicon(path, None)
+    current = query_plan.default_lexicon
+    query_plan.default_lexicon = lambda: old  # type: ignore[assignment]
+    try:
+        return {f"{name} (lexicon@{revision})": run_system(engine, queries, options)
+                for name, options in systems.items() if options.get("clinical")}
+    finally:
+        query_plan.default_lexicon = current
+
+
 def main(
     corpus: Annotated[Path, typer.Option(help="Demo corpus folder")] = Path("data/demo"),
     index: Annotated[Path, typer.Option(help="Where to build (or reuse) the evaluation index")] = Path("var/eval/demo-index"),
@@ -133,6 +158,9 @@ def main(
     queries_file: Annotated[Path, typer.Option("--queries")] = Path("eval/queries.yaml"),
     lexical_only: Annotated[bool, typer.Option(help="lexical rows only, on an index without real vectors (fast); "
                                                "adds the lexical leg with the previous hypothetical weight (0.6)")] = False,
+    lexicon_before: Annotated[str, typer.Option(help="also run the clinical rows with the hand lexicon as committed at "
+                                                "this git revision, without the generated ICD-10 pairs (#14 item 5)")] = "",
+    dense_translation: Annotated[bool, typer.Option(help="also run hybrid+medical with search.dense_translation on")] = False,
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -173,6 +201,14 @@ def main(
             runs["lexical+clinical, hyp weight 0.6 (before #14)"] = run_system(engine, queries, SYSTEMS["lexical+clinical"])
         finally:
             lexical_store.FIELD_BOOSTS["hyp"] = current
+    if dense_translation and not lexical_only:
+        engine.settings.dense_translation = True
+        try:
+            runs["hybrid+medical +dense translation"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+        finally:
+            engine.settings.dense_translation = False
+    if lexicon_before:
+        runs |= runs_with_lexicon_at(lexicon_before, engine, queries, systems)
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))

@@ -144,12 +144,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 latency.setdefault(row, {})[language] = ms
             if args.sweep and not args.lexical_only:
                 default = (engine.settings.lexical_weight, engine.settings.dense_weight)
+                by_language, engine.settings.language_weights = engine.settings.language_weights, {}  # one weight for all
                 for weight in LEXICAL_WEIGHTS:
                     engine.settings.lexical_weight, engine.settings.dense_weight = weight, 1.0
                     row = f"hybrid {name} w_lex={weight}"
                     rows.setdefault(row, {})[language], latency.setdefault(row, {})[language] = timed_rankings(
                         engine_ranker(engine, mode="hybrid"), texts)
                 engine.settings.lexical_weight, engine.settings.dense_weight = default
+                engine.settings.language_weights = by_language
         if not (args.no_peer or args.lexical_only):
             peer = txtai_peer(corpus, encoder, settings.index.dir.parent)
             if isinstance(peer, str):

@@ -35,7 +35,8 @@ from search_api.saved_searches import saved_search_router
 from search_api.security import Principal, Role, current_principal, require_role
 from search_api.security.setup import install_security
 from search_api.security.views import (
-    deid_document, deid_search_result, readable_document, researcher_filter_patient, scope_linked_reports,
+    deid_document, deid_search_result, readable_document, refuse_real_date_filters, researcher_filter_patient,
+    scope_linked_reports,
 )
 
 
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         search_engine = engine()
         asked = request
         deid = security.deid.for_engine(search_engine) if principal.deidentified else None
-        if deid is not None:  # researchers filter by pseudonym and cannot probe names or IPPs
+        if deid is not None:  # researchers filter by pseudonym and cannot probe names, IPPs or real dates
+            refuse_real_date_filters(request.date_from, request.date_to)
             request = request.model_copy(
                 update={"q": deid.query(request.q), "patient_id": researcher_filter_patient(request.patient_id, deid)}
             )

@@ -28,7 +28,9 @@ from search_api.image_search import ImageSearch, ImageSearchResponse
 from search_api.models import FilterDate, MAX_LIMIT, MAX_QUERY_CHARS
 from search_api.retrieval import SearchEngine
 from search_api.security import Principal, SecurityContext, current_principal
-from search_api.security.views import deid_image_response, readable_document, researcher_filter_patient, scope_linked_reports
+from search_api.security.views import (
+    deid_image_response, readable_document, refuse_real_date_filters, researcher_filter_patient, scope_linked_reports,
+)
 from search_api.uploads import decode_upload, read_limited, sniff, status_for
 
 RenderWindow = Literal["default", "auto", "lung", "bone", "brain", "soft"]
@@ -102,6 +104,8 @@ def image_router(settings: Settings, engine: Callable[[], SearchEngine], securit
         search_engine = engine()
         search_engine.refresh_if_changed()
         deid = security.deid.for_engine(search_engine) if principal.deidentified else None
+        if deid is not None:
+            refuse_real_date_filters(params.date_from, params.date_to)
         patient_id = researcher_filter_patient(params.patient_id, deid) if deid is not None else params.patient_id
         q = deid.query(params.q) if deid is not None and params.q else params.q
         where = principal.scope.apply(DocumentFilter(  # the restriction is a filter of every image leg

@@ -35,6 +35,7 @@ from search_api.patient_data import (
 )
 from search_api.query_params import search_query
 from search_api.query_plan import plan_query
+from search_api.security.views import refuse_real_date_filters
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
 from search_api.snippets import contextual_snippet, match_spans, query_terms
 from search_api.viewer import Viewer
@@ -268,7 +269,8 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
     def search_patients(request: SearchRequest, offset: int, limit: int, who: str, scope: DocumentFilter, http: Request,
                         viewer: Viewer) -> PatientSearchResponse:
         asked = request
-        if viewer.deidentified:  # researchers filter by pseudonym and cannot probe names or IPPs (as /search)
+        if viewer.deidentified:  # researchers filter by pseudonym and cannot probe names, IPPs or real dates (as /search)
+            refuse_real_date_filters(request.date_from, request.date_to)
             request = request.model_copy(update={"q": viewer.query(request.q), "patient_id": viewer.patient_in(request.patient_id)})
         response = _patient_search(engine(), request, scope, offset, limit)
         audit.record(
@@ -349,7 +351,11 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     where = engine.request_filter(request, scope)
     plan = plan_query(request)
     matches = exact_matches(engine, plan, where)
-    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": MAX_LIMIT}), where)
+    # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
+    # Its depth is what the page can use (each patient shows at most BEST_PER_PATIENT documents), not
+    # MAX_LIMIT: every fused result costs a document read and a contextual snippet.
+    depth = min(MAX_LIMIT, (offset + limit) * BEST_PER_PATIENT) if matches else MAX_LIMIT
+    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": depth}), where)
     patient_of: dict[str, str] = {}
     documents = engine.backend.document_summaries(matches.doc_ids)  # no text: every match may be thousands
     for doc_id in matches.doc_ids:

@@ -30,6 +30,7 @@ class QueryPlan:
     highlight_text: str
     expanded_terms: list[ExpandedTerm] = field(default_factory=list)
     interpretation: QueryInterpretation | None = None
+    language: str | None = None  # the query's language ("fr" / "en"), None when it cannot be told
 
 
 @lru_cache(maxsize=1)
@@ -59,8 +60,57 @@ def _split(text: str, lexicon: Lexicon, expand: bool) -> tuple[list[Forms], str,
     return concepts, residual, expansion.expanded_terms
 
 
-def plan_query(request: SearchRequest, lexicon: Lexicon | None = None) -> QueryPlan:
-    """Parse polarity (« sans », "without", ``NOT:``), recognise concepts, and decide each leg's query."""
+_FRENCH_LETTERS = frozenset("éèêëàâçîïôûùœæ")
+
+
+def query_language(query: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -> str | None:
+    """"fr" or "en": the side of the lexicon the recognised concepts were typed in, else French letters
+    or function words; None when nothing tells (a lone unknown word such as "density").
+
+    Why not :func:`detect_language` alone: it needs function words and defaults to French, and most
+    queries are one or two medical terms ("pleural effusion" has no function word)."""
+    from indexer.clinical.text import detect_language, lexicon_key
+
+    votes = {"fr": 0, "en": 0}
+    for term in expanded:
+        concept = lexicon.concepts.get(term.concept_id)
+        if concept is None:
+            continue
+        key = lexicon_key(term.source_text)
+        sides = [lang for lang in ("fr", "en")
+                 if key in {lexicon_key(f) for f in [getattr(concept, lang).preferred, *getattr(concept, lang).synonyms, *getattr(concept, lang).abbreviations]}]
+        if len(sides) == 1:
+            votes[sides[0]] += 1
+    if votes["fr"] != votes["en"]:
+        return "fr" if votes["fr"] > votes["en"] else "en"
+    if _FRENCH_LETTERS & set(query.lower()):
+        return "fr"
+    guess = detect_language(query, default="")
+    return guess or None
+
+
+def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -> str:
+    """*text* followed by the English preferred name of each concept recognised in it that is not already
+    written in the query (an English query is left as typed)."""
+    from indexer.clinical.text import fold
+
+    present = f" {' '.join(fold(text).split())} "
+    extra: list[str] = []
+    for term in expanded:
+        if term.ambiguous or term.concept_id not in lexicon.concepts:
+            continue  # « IR »: do not embed two diseases the physician did not choose between
+        english = lexicon.concepts[term.concept_id].en.preferred
+        if f" {' '.join(fold(english).split())} " in present or english in extra:
+            continue  # already typed (accents and case aside): "pleural effusion" stays as it is
+        extra.append(english)
+    return " ".join([text, *extra]) if extra else text
+
+
+def plan_query(request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False) -> QueryPlan:
+    """Parse polarity (« sans », "without", ``NOT:``), recognise concepts, and decide each leg's query.
+
+    *dense_translation*: the dense leg embeds the query plus the English names of its recognised
+    concepts (:func:`translated_dense_text`)."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, request.q)
     lexicon = lexicon or default_lexicon()
@@ -73,16 +123,20 @@ def plan_query(request: SearchRequest, lexicon: Lexicon | None = None) -> QueryP
         negated_terms=negated,
     )
     concepts, residual, expanded = _split(affirmed, lexicon, request.expand)
+    affirmed_expanded = list(expanded)  # the negated clauses' concepts are added below
     negated_forms: list[Forms] = []
     for term in negated:
         term_concepts, term_residual, term_expanded = _split(term, lexicon, request.expand)
         negated_forms += term_concepts + ([[term_residual]] if term_residual else [])
         expanded += term_expanded
     highlight = " ".join([affirmed, *negated, *(form for forms in [*concepts, *negated_forms] for form in forms)])
+    language = query_language(request.q, expanded, lexicon)
     if parsed.polarity == "negated":
         # "patients without pleural effusion": match only where the finding is negated.
-        return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation)
+        return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language)
     family = request.include_negated if request.include_family is None else request.include_family
     statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
     required = [(forms, ("negated",)) for forms in negated_forms]
-    return QueryPlan(residual, statuses, concepts, required, affirmed, highlight, expanded, interpretation)
+    translate = dense_translation and affirmed and language != "en"  # an English query is embedded as typed
+    dense = translated_dense_text(affirmed, affirmed_expanded, lexicon) if translate else affirmed
+    return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language)

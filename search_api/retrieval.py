@@ -170,7 +170,7 @@ class SearchEngine:
     def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
-        plan = plan_query(request)
+        plan = plan_query(request, dense_translation=self.settings.dense_translation)
         legs: dict[str, list[tuple[int, float]]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
@@ -193,9 +193,10 @@ class SearchEngine:
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
             clip_hits = self.text_to_image(request.q, self.backend, where, depth)
             rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
+        by_language = self.settings.language_weights.get(plan.language or "")
         weights = {
-            "lexical": self.settings.lexical_weight,
-            "dense": self.settings.dense_weight,
+            "lexical": by_language.lexical if by_language else self.settings.lexical_weight,
+            "dense": by_language.dense if by_language else self.settings.dense_weight,
             "clip": getattr(self.text_to_image, "weight", 1.0),
         }
         fused = reciprocal_rank_fusion(

@@ -54,3 +54,22 @@ def test_small_bench_build_is_served_and_measured(kind: str, tmp_path: Path, enc
             backend = open_backend(settings)
             backend.drop_everything()
             backend.close()
+
+
+def test_derived_vectors_are_never_zero() -> None:
+    """A passage with nothing affirmed (its embedding text is only the "title — section" header) still
+    gets a direction: Elasticsearch's cosine rejects zero vectors (the ES bench build failed on one)."""
+    import numpy as np
+
+    from bench.synthetic import DerivedEncoder
+
+    class Fake:
+        name, dim = "fake", 16
+
+        def encode_passages(self, texts: list[str]) -> np.ndarray:
+            return np.random.default_rng(0).normal(size=(len(texts), self.dim)).astype(np.float32)
+
+        encode_queries = encode_passages
+
+    vectors = DerivedEncoder(Fake()).encode_passages(["Radio thorax — Conclusion\n", "Radio thorax — Résultats\n."])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -118,3 +118,29 @@ def test_dimension_mismatch_is_refused(tmp_path: Path, vectors: np.ndarray) -> N
     index.save(tmp_path / "d.faiss")
     with pytest.raises(ValueError):
         DenseIndex.load(tmp_path / "d.faiss", DIM + 1)
+
+
+def test_ivf_fill_in_chunks_equals_one_shot(monkeypatch: pytest.MonkeyPatch, vectors: np.ndarray) -> None:
+    """A retraining decodes and adds the stored vectors chunk by chunk (flat memory, #11): the index it
+    builds holds the same ids and codes as one built from the whole array at once."""
+    import faiss
+
+    from indexer.backend.embedded import dense
+
+    ids = np.arange(100, 100 + len(vectors), dtype=np.int64)
+    settings = DenseSettings(nprobe=16)
+    whole = dense.build_ivf(vectors, ids, settings)
+    monkeypatch.setattr(dense, "IVF_FILL_CHUNK", 333)
+    seen: list[int] = []
+
+    def decode(chunk_ids: np.ndarray) -> np.ndarray:
+        seen.append(len(chunk_ids))
+        return vectors[chunk_ids - 100]
+
+    chunked = dense.build_ivf(decode, ids, settings)
+    # a one-vector dimension probe, the training sample (at most train_size), then chunks of the fill
+    assert seen[0] == 1 and seen[1] == min(len(ids), settings.train_size)
+    assert max(seen[2:]) <= 333 and sum(seen[2:]) == len(ids)
+    assert chunked.ntotal == whole.ntotal == len(ids)
+    as_bytes = lambda index: faiss.serialize_index(index).tobytes()  # noqa: E731
+    assert as_bytes(chunked) == as_bytes(whole)

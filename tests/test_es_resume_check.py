@@ -338,3 +338,28 @@ def test_check_names_damage_in_the_live_generation(tmp_path: Path) -> None:
     finally:
         backend.drop_everything()
         backend.close()
+
+
+@pytest.mark.elasticsearch
+@pytest.mark.skipif(not ES_URL, reason=SKIP_REASON)
+def test_zero_vector_does_not_fail_the_run(tmp_path: Path) -> None:
+    """Elasticsearch's cosine rejects a zero vector (the whole bulk item fails, and with it the run):
+    such a passage is stored without one, found by the lexical leg, never by kNN (in FAISS it scores 0)."""
+    from indexer.backend import AddedDocument, open_backend
+    from indexer.schema import Document, Passage
+
+    backend = open_backend(_settings(tmp_path, unique_prefix()))
+    try:
+        with backend.writer("t", 4) as writer:
+            doc = Document(id="Z", kind="report", text="x", source_path="", language="fr")
+            passages = [Passage(doc_id="Z", ordinal=0, text="Pneumothorax droit.")]
+            writer.add_documents([AddedDocument(doc, passages, None, np.zeros((1, 4), dtype=np.float32))])
+            writer.ensure_image_space("descriptor", 3, "d")
+            writer.put_image_vectors("descriptor", [("Z", "k", np.zeros(3, dtype=np.float32))])
+            writer.publish()
+        backend.refresh()
+        assert [h.pid for h in backend.lexical_search("pneumothorax", 5)] == [0]
+        assert backend.stats().passages == 1
+    finally:
+        backend.drop_everything()
+        backend.close()

@@ -281,6 +281,23 @@ def test_researcher_sees_pseudonyms_and_can_filter_by_them(http: TestClient) -> 
     assert record.status_code == 404  # a record addressed by its real IPP: no confirmation it exists
 
 
+def test_researcher_date_filters_are_refused_not_answered_on_real_dates(http: TestClient, source_folder: Path) -> None:
+    """A researcher sees shifted dates; a filter on the index's real dates would reveal them by bisection."""
+    researcher, clinician = auth("researcher", "r.dates"), auth("clinician")
+    window = {"q": "épanchement pleural", "date_from": "2000-01-01", "date_to": "2030-12-31"}
+    assert http.get("/search", params=window, headers=clinician).status_code == 200
+    for response in (
+        http.get("/search", params=window, headers=researcher),
+        http.post("/search", json=window, headers=researcher),
+        http.get("/search/patients", params=window, headers=researcher),
+        http.post("/search/image", files={"file": ("q.dcm", (source_folder / "images" / "IMG-T001.dcm").read_bytes())},
+                  data={"date_from": "2000-01-01"}, headers=researcher),
+    ):
+        assert response.status_code == 422, response.text
+        assert "de-identified view" in response.json()["detail"]
+    assert http.get("/search", params={"q": "épanchement pleural"}, headers=researcher).status_code == 200
+
+
 # -- audit -------------------------------------------------------------------------------------
 def test_audit_chain_verifies_and_catches_edits_removals_and_insertions(http: TestClient, app, tmp_path: Path) -> None:  # noqa: ANN001
     from typer.testing import CliRunner

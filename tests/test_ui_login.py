@@ -76,3 +76,7 @@ def test_login_gate_then_token_on_every_call(fake: FakeAuthApi) -> None:
     searches = [r for r in fake.requests if r.url.path == "/search"]
     assert searches and searches[-1].headers["authorization"] == "Bearer tok-123"
     assert not any(r.url.path == "/stats" for r in fake.requests)  # not an admin: no index statistics
+    # a researcher's view is de-identified: no date widgets (the API refuses real-date filters there)
+    assert not [d for d in at.sidebar.date_input if d.key in ("date_from", "date_to")]
+    assert any("dé-identifiée" in str(c.value) for c in at.sidebar.caption)
+    assert "date_from" not in str(searches[-1].url)

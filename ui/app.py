@@ -80,17 +80,24 @@ def _split(text: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- sidebar
 
 
-def sidebar_filters() -> SearchFilters:
-    """Filter widgets; their keys keep values across reruns and the document view."""
+def sidebar_filters(deidentified: bool = False) -> SearchFilters:
+    """Filter widgets; their keys keep values across reruns and the document view.
+
+    *deidentified* (a researcher without the clinician role): no date widgets, since the API refuses
+    date filters in that view (they would apply to the real dates it hides); cohorts filter dates."""
     sb = st.sidebar
     sb.header("Filtres")
     kinds = sb.multiselect(
         "Types de documents", render.KINDS, format_func=render.kind_plural, key="kinds",
         placeholder="Tous les types", **_no_select_all(),
     )
-    col_from, col_to = sb.columns(2)
-    date_from = col_from.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
-    date_to = col_to.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
+    if deidentified:
+        date_from = date_to = None
+        sb.caption("Vue dé-identifiée : dates décalées par patient ; filtrez les dates dans les cohortes.")
+    else:
+        col_from, col_to = sb.columns(2)
+        date_from = col_from.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
+        date_to = col_to.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
     patient_id = sb.text_input("Identifiant patient (IPP)", key="patient_id").strip()
     departments = _split(sb.text_input("Services", key="departments_text", placeholder="ex. Radiologie, Urgences"))
     modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. CT, MR"))
@@ -775,7 +782,8 @@ def main() -> None:
     st.sidebar.radio("Écran", list(PAGE_LABELS), index=list(PAGE_LABELS).index(page) if page in PAGE_LABELS else 0,
                      format_func=PAGE_LABELS.__getitem__, key=f"page-nav-{page}", horizontal=True,
                      on_change=lambda: nav.open_page(st.session_state[f"page-nav-{page}"]))
-    filters = sidebar_filters()
+    roles = set(login.roles or (login.role,))
+    filters = sidebar_filters(deidentified="researcher" in roles and "clinician" not in roles)
     with api.make_client(api_url, user, timeout, token=login.token) as client:
         api_banner(client)
         sidebar_saved_searches(client)

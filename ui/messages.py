@@ -18,6 +18,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"the query contains an invalid character at position (\d+)", r"la requête contient un caractère invalide (position \1)"),
         (r"date_from must be on or before date_to", "la date de début doit précéder la date de fin"),
         (r"date outside the supported range (\S+) \.\. (\S+)", r"date hors de la plage acceptée (\1 – \2)"),
+        (r"date filters are not available in the de-identified view.*",
+         "les filtres de date ne sont pas disponibles en vue dé-identifiée : les dates y sont décalées par patient ; "
+         "utilisez les critères de date d'une cohorte"),
         (r"no document with id (.+)", r"aucun document d'identifiant \1"),
         (r"no image with id (.+)", r"aucune image d'identifiant \1"),
         (r"reading a patient document requires an identified user.*",

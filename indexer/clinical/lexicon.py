@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from rapidfuzz.distance import OSA
 
 from indexer.clinical.config import CONFIG_DIR
+from indexer.clinical.lexicon_generated import merge_pairs, read_pairs
 from indexer.clinical.lexicon_model import Concept, LexiconError, LexiconFile, parse_lexicon
 from indexer.clinical.text import Token, fold, lexicon_key, stem, tokenize
 
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 DEFAULT_LEXICON_PATH = CONFIG_DIR / "lexicon.yaml"
+#: French ↔ English pairs generated from ICD-10 labels (scripts/build_icd10_lexicon.py), merged at load
+DEFAULT_GENERATED_PATH = CONFIG_DIR / "lexicon_icd10.tsv"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses the file 6x faster
 
 # Kinds of surface form, best first: when one phrase is several kinds for one concept, keep the best.
@@ -114,12 +117,13 @@ class _Index:
 class Lexicon:
     """In-memory lexicon with a token-sequence index; build it with :meth:`load`."""
 
-    def __init__(self, data: LexiconFile) -> None:
+    def __init__(self, data: LexiconFile, uncorrectable: set[tuple[str, ...]] | frozenset = frozenset()) -> None:
+        """*uncorrectable*: phrase keys whose words typo correction must never produce (generated terms)."""
         self.data = data
         self.concepts: dict[str, Concept] = {c.id: c for c in data.concepts}
         protected = {fold(w) for w in data.protected_words}
         self._ambiguous_keys = {_key(a) for a in data.ambiguous_abbreviations}
-        self._index = _build_index(data.concepts, protected)
+        self._index = _build_index(data.concepts, protected, uncorrectable)
         self._corrections: dict[str, str | None] = {}
         self._children: dict[str, list[str]] = {}
         for concept in data.concepts:
@@ -233,14 +237,23 @@ class Lexicon:
         return hits
 
 
-@lru_cache(maxsize=2)
-def _load_default(path: str) -> Lexicon:
-    return Lexicon.load(path)
+@lru_cache(maxsize=4)
+def _load_default(path: str, generated: str | None) -> Lexicon:
+    if generated is None:
+        return Lexicon.load(path)
+    with open(path, encoding="utf-8") as handle:
+        hand = parse_lexicon(yaml.load(handle, Loader=_YAML_LOADER))
+    data, new_keys = merge_pairs(hand, read_pairs(Path(generated)))
+    return Lexicon(data, new_keys)
 
 
-def load_default_lexicon(path: str | Path = DEFAULT_LEXICON_PATH) -> Lexicon:
-    """The lexicon at ``path``, loaded once per process (index and query time share it)."""
-    return _load_default(str(Path(path).resolve()))
+def load_default_lexicon(
+    path: str | Path = DEFAULT_LEXICON_PATH, generated: str | Path | None = DEFAULT_GENERATED_PATH
+) -> Lexicon:
+    """The lexicon at ``path`` with the generated ICD-10 pairs merged in (``generated=None``: the hand
+    lexicon alone), loaded once per process (index and query time share it)."""
+    use_generated = generated is not None and Path(generated).is_file()
+    return _load_default(str(Path(path).resolve()), str(Path(generated).resolve()) if use_generated else None)
 
 
 def _key(phrase: str) -> tuple[str, ...]:
@@ -262,7 +275,7 @@ def _best_kind(senses: list[_Sense]) -> str:
     return min((s.kind for s in senses), key=_KIND_ORDER.index)
 
 
-def _build_index(concepts: list[Concept], protected: set[str]) -> _Index:
+def _build_index(concepts: list[Concept], protected: set[str], uncorrectable: set[tuple[str, ...]] | frozenset = frozenset()) -> _Index:
     index = _Index()
     for concept in concepts:
         forms = [
@@ -281,7 +294,7 @@ def _build_index(concepts: list[Concept], protected: set[str]) -> _Index:
                 senses.append(_Sense(concept.id, kind, needs_upper))
                 index.max_len = max(index.max_len, len(key))
                 index.known_words.update(key)
-                if kind in ("preferred", "synonym"):
+                if kind in ("preferred", "synonym") and key not in uncorrectable:
                     for word in key:
                         if word.isalpha():
                             index.vocabulary.setdefault(len(word), set()).add(word)
@@ -293,6 +306,8 @@ def _correct(word: str, vocabulary: dict[int, set[str]]) -> str | None:
 
     None when no word is close enough or several are equally close. Only words of 7+ letters are
     corrected (1 edit; 2 edits from 10 letters): short words are too often real, different words.
+    The first letter must match: typos rarely touch it, and without the rule the real word
+    "indwelling" was "corrected" to "swelling" (so "indwelling catheter" required *edema*).
     """
     if len(word) < 7 or not word.isalpha() or word in vocabulary.get(len(word), ()):
         return None
@@ -301,6 +316,8 @@ def _correct(word: str, vocabulary: dict[int, set[str]]) -> str | None:
     best_distance = budget + 1
     for length in range(len(word) - budget, len(word) + budget + 1):
         for candidate in vocabulary.get(length, ()):
+            if candidate[0] != word[0]:
+                continue
             distance = _edit_distance(word, candidate, best_distance)
             if distance < best_distance:
                 best, best_distance = [candidate], distance

@@ -55,6 +55,25 @@ class DeidRegistry:
         return Deidentifier(self.key, patients, names, self.dates)
 
 
+#: Why a researcher's search cannot filter on dates (the portal shows it in French: ui/messages.py).
+DATE_FILTERS_REFUSED = (
+    "date filters are not available in the de-identified view: its dates are shifted per patient, so a filter "
+    "on real dates would reveal them; use a cohort's date criteria, which apply to the dates you see"
+)
+
+
+def refuse_real_date_filters(date_from: object, date_to: object) -> None:
+    """A researcher sees each patient's dates shifted by a secret per-patient offset; a search filter
+    applies to the real dates stored in the index, so narrowing a window until a document appears or
+    disappears would reveal its real date (and, from it, the patient's offset). Until the index stores
+    shifted dates, such filters are refused with a 422 rather than answered (cohorts filter the shifted
+    dates themselves: search_api/cohorts.py)."""
+    if date_from is not None or date_to is not None:
+        from fastapi import HTTPException
+
+        raise HTTPException(status_code=422, detail=DATE_FILTERS_REFUSED)
+
+
 def researcher_filter_patient(patient_id: str | None, deid: Deidentifier) -> str | None:
     """A researcher filters by pseudonym; a real IPP (or anything else) matches nothing."""
     if not patient_id:

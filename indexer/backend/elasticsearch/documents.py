@@ -60,8 +60,9 @@ def passage_source(
     for status, text in parts.items():
         if text:
             source[CONTEXT_FIELDS[str(status)]] = text
-    if vector is not None:
-        source["vector"] = [float(x) for x in vector]
+    values = [float(x) for x in vector] if vector is not None else []
+    if any(values):  # cosine rejects a zero vector (the whole bulk item fails): such a passage has no
+        source["vector"] = values  # direction to find it by, as in FAISS where it scores 0 with every query
     return source
 
 

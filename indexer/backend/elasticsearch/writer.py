@@ -268,6 +268,8 @@ class ElasticsearchWriter(IndexWriter):
         index = self._index(IMAGE_FAMILIES[space])
         for doc_id, key, vector in items:
             values = [float(x) for x in np.asarray(vector, dtype=np.float32).ravel()]
+            if not any(values):  # cosine rejects a zero vector: a blank image has nothing to compare
+                continue
             source = {**fields.get(doc_id, {"doc_id": doc_id}), "key": key, "vector": values}
             self._queue({"_op_type": "index", "_index": index, "_id": doc_id, "_source": source})
             self._image_keys[space][doc_id] = key

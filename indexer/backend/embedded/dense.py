@@ -27,6 +27,7 @@ exhaustive scan of that patient's passages rather than an empty page.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +55,26 @@ def ivf_lists_for(passages: int, settings: DenseSettings) -> int:
     return max(1, min(nlist, passages // 39))
 
 
-def build_ivf(vectors: np.ndarray, ids: np.ndarray, settings: DenseSettings) -> faiss.Index:
-    """Train and fill an IVF index (``settings.kind_large``) with *vectors* under *ids*."""
-    n, dim = vectors.shape
+#: vectors decoded or copied at a time while an IVF index is (re)built: a retraining at 1M passages
+#: must not hold every vector as float32 at once (1.5 GB), only the two compressed indexes and one chunk
+IVF_FILL_CHUNK = 50_000
+
+
+def build_ivf(
+    vectors: np.ndarray | Callable[[np.ndarray], np.ndarray], ids: np.ndarray, settings: DenseSettings
+) -> faiss.Index:
+    """Train and fill an IVF index (``settings.kind_large``) with the vectors of *ids*.
+
+    *vectors* is an array aligned with *ids*, or a function returning the vectors of a slice of *ids*
+    (a retraining decodes the stored vectors chunk by chunk: indexing memory stays flat as the corpus
+    grows, #11). Training uses a sample of at most ``settings.train_size`` vectors."""
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    n = len(ids)
+
+    def vectors_at(positions: np.ndarray) -> np.ndarray:  # rows of *ids* at *positions*
+        return vectors(ids[positions]) if callable(vectors) else vectors[positions]
+
+    dim = int(vectors_at(np.arange(1)).shape[1]) if n else 0
     nlist = ivf_lists_for(n, settings)
     pq_m = max(m for m in range(1, settings.pq_m + 1) if dim % m == 0)  # PQ needs m | dim (512-d: 32)
     codec = "SQ8" if settings.kind_large == "ivfsq8" else f"PQ{pq_m}"
@@ -64,9 +82,11 @@ def build_ivf(vectors: np.ndarray, ids: np.ndarray, settings: DenseSettings) -> 
     if isinstance(index, faiss.IndexIVFPQ):
         index.do_polysemous_training = False  # slow, and only used by Hamming-filtered search we don't run
     rng = np.random.default_rng(0)
-    sample = vectors if n <= settings.train_size else vectors[rng.choice(n, settings.train_size, replace=False)]
-    index.train(np.ascontiguousarray(sample, dtype=np.float32))
-    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
+    sample = np.arange(n) if n <= settings.train_size else np.sort(rng.choice(n, settings.train_size, replace=False))
+    index.train(np.ascontiguousarray(vectors_at(sample), dtype=np.float32))
+    for start in range(0, n, IVF_FILL_CHUNK):
+        chunk = np.arange(start, min(start + IVF_FILL_CHUNK, n))
+        index.add_with_ids(np.ascontiguousarray(vectors_at(chunk), dtype=np.float32), ids[chunk])
     index.nprobe = min(settings.nprobe, nlist)
     return index
 
@@ -124,12 +144,18 @@ class DenseIndex:
             ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
             flat = faiss.downcast_index(self._index.index)
             vectors = faiss.rev_swig_ptr(flat.get_xb(), len(ids) * self.dim).reshape(len(ids), self.dim).copy()
+            self._index = build_ivf(vectors, ids, self.settings)
         elif self.needs_retraining():
-            ids = self.ids()
-            vectors = self._decoded_vectors(ids)
+            old = self._index  # keep it alive: *ivf* below is a borrowed pointer into it
+            ivf = faiss.extract_index_ivf(old)
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # decode by id, chunk by chunk
+            try:
+                self._index = build_ivf(old.reconstruct_batch, self.ids(), self.settings)
+            finally:
+                ivf.set_direct_map_type(faiss.DirectMap.NoMap)
+                del ivf, old
         else:
             return False
-        self._index = build_ivf(vectors, ids, self.settings)
         crash_point("dense.converted")  # IVF built in memory, not yet written
         return True
 
@@ -145,15 +171,6 @@ class DenseIndex:
             return False
         current = faiss.extract_index_ivf(self._index).nlist
         return ivf_lists_for(len(self), self.settings) >= self.settings.retrain_ratio * current
-
-    def _decoded_vectors(self, ids: np.ndarray) -> np.ndarray:
-        """The stored (compressed → decoded) vectors of *ids*: what retraining has, raw vectors being gone."""
-        ivf = faiss.extract_index_ivf(self._index)
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        try:
-            return self._index.reconstruct_batch(ids)
-        finally:
-            ivf.set_direct_map_type(faiss.DirectMap.NoMap)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

