@@ -192,12 +192,12 @@ class ElasticsearchBackend(IndexBackend):
         if query is None:
             self._pinned()
             return set()
-        # a filter-context scan: every match, unscored, however deep
-        unscored = {"bool": {"filter": [query]}}
-        return self._call(lambda ix: {
-            h["_source"]["doc_id"]
-            for h in scan(self.client, index=ix["passages"], query={"query": unscored, "_source": ["doc_id"]}, size=1000)
-        })
+        return self._call(lambda ix: {source["doc_id"] for source in self._scan_matches(ix, query, ["doc_id"])})
+
+    def _scan_matches(self, ix: dict[str, str], query: dict[str, Any], fields: list[str]) -> Iterator[dict[str, Any]]:
+        """The *fields* of every passage *query* matches: a filter-context scan, unscored, however deep."""
+        body = {"query": {"bool": {"filter": [query]}}, "_source": fields}
+        return (h["_source"] for h in scan(self.client, index=ix["passages"], query=body, size=1000))
 
     def lexical_search_counted(
         self,
@@ -216,16 +216,14 @@ class ElasticsearchBackend(IndexBackend):
             self._pinned()
             return LexicalMatches([], 0, 0)
         hits = self.lexical_search(text, limit, where, statuses, concepts, required) if limit > 0 else []
-        unscored = {"bool": {"filter": [query]}}
 
         def count(ix: dict[str, str]) -> tuple[int, int]:
             documents: set[str] = set()
             patients: set[str] = set()
-            body = {"query": unscored, "_source": ["doc_id", "patient"]}
-            for h in scan(self.client, index=ix["passages"], query=body, size=1000):
-                documents.add(h["_source"]["doc_id"])
-                if h["_source"].get("patient"):
-                    patients.add(h["_source"]["patient"])
+            for source in self._scan_matches(ix, query, ["doc_id", "patient"]):
+                documents.add(source["doc_id"])
+                if source.get("patient"):
+                    patients.add(source["patient"])
             return len(documents), len(patients)
 
         documents, patients = self._call(count)
