@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from indexer.clinical import mention_context
-from indexer.clinical.mentions import mention_at, snippet_language
+from indexer.clinical.mentions import mention_status_at, snippet_language
 from indexer.text.analyzers import LANGUAGES, term_spans, terms
 
 WINDOW_CHARS = 280
@@ -98,37 +99,117 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 class QueryMatcher:
-    """:func:`match_spans` for one query, remembering each word's verdict: a page of results asks
-    the same question of the same words over and over ("is « pleural » one of the query's terms?")."""
+    """:func:`match_spans` for one query, remembering each whitespace chunk's verdict: a page of
+    results asks the same question of the same words over and over ("does « pleural, » hold one of
+    the query's terms?").
 
-    _MAX_WORDS = 50_000
+    Why chunks (``str.split``) rather than tokens (:data:`_TOKEN`): a regex tokenisation costs
+    ~0.1 µs per character in CPython's ``re``, ten times a whitespace split, and was the largest
+    single cost of a snippet (#14 item 3). A token is a run of alphanumeric characters, so it never
+    spans whitespace: the tokens of a text are the tokens of its chunks, which :func:`chunk_words`
+    finds once per distinct chunk (cached across queries, like :func:`word_terms`).
+    """
+
+    _MAX_CHUNKS = 50_000
 
     def __init__(self, query: str) -> None:
         self.wanted = query_terms(query)
         self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
-        #: (verdict of each word seen, the words whose verdict is True)
-        self._state: tuple[dict[str, bool], set[str]] = ({}, set())
+        #: (every chunk judged, the query's words of each chunk holding some)
+        self._state: tuple[set[str], dict[str, tuple[str, ...]]] = (set(), {})
+
+    def _words_of(self, chunk: str) -> tuple[str, ...]:
+        """The words of *chunk* whose analysed term (in some language) is one of the query's."""
+        return tuple(
+            word for word in chunk_words(chunk)
+            if any(analysed[i] in t for analysed in (word_terms(word),) for i, t in self._by_position)
+        )
 
     def spans(self, text: str) -> list[tuple[int, int]]:
+        """Merged spans of *text*'s tokens whose analysed term is one of the query's."""
+        return self.spans_many([text])[0]
+
+    def spans_many(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """:meth:`spans` of each of *texts* (a page of results): the page's chunks are judged in
+        one pass, then each text is searched (``str.find``) for the few words of the page that
+        matched only, not tokenised."""
         if not self._by_position:
-            return []
-        if not _FAST_SAFE.fullmatch(text):
-            return match_spans(text, self.wanted)
-        verdicts, positive = self._state  # one attribute: replaced whole, never half-cleared
-        if len(verdicts) > self._MAX_WORDS:
-            self._state = ({}, set())  # requests holding the old pair finish with it
-        words = set(_TOKEN.findall(text))  # one C pass; the set operations below run in C too
-        for word in words.difference(verdicts):  # words not seen before in this query's pages
-            analysed = word_terms(word)
-            matched = any(analysed[i] in t for i, t in self._by_position)
-            if matched:  # into the positive set first: a verdict seen by another thread is complete
-                positive.add(word)
-            verdicts[word] = matched
-        found = []
-        for word in words.intersection(positive):
-            found += _whole_token_spans(text, word)
-        found.sort()  # tokens never overlap: sorted spans are the tokens' order
-        return _merged(found)
+            return [[] for _ in texts]
+        joined = "\n".join(texts)
+        if joined.isascii() or _FAST_SAFE.fullmatch(joined):
+            fast = texts
+        else:  # a script where "alphanumeric" differs between Rust and Python: the analyzers' path
+            fast = [text for text in texts if _FAST_SAFE.fullmatch(text)]
+            joined = "\n".join(fast)
+        judged, positive = self._state  # one attribute: replaced whole, never half-cleared
+        if len(judged) > self._MAX_CHUNKS:
+            self._state = (set(), {})  # requests holding the old pair finish with it
+        chunks = joined.split()  # C passes; so are the set operations below
+        if not judged.issuperset(chunks):
+            for chunk in set(chunks).difference(judged):  # chunks new to this query
+                words = self._words_of(chunk)
+                if words:  # into the positive map first: a verdict seen by another thread is complete
+                    positive[chunk] = words
+                judged.add(chunk)
+        # the page's words that match the query: each text's matching tokens are among them
+        words = {word for chunk in positive.keys() & chunks for word in positive[chunk]}
+        out = []
+        for text in texts:
+            if fast is not texts and not _FAST_SAFE.fullmatch(text):
+                out.append(match_spans(text, self.wanted))
+                continue
+            found: list[tuple[int, int]] = []
+            for word in words:
+                if word in text:
+                    found += _whole_token_spans(text, word)
+            # whole tokens never overlap nor touch (a token is a maximal run of alphanumeric
+            # characters): sorted, they are the merged spans already
+            found.sort()
+            out.append(found)
+        return out
+
+    def snippet(self, text: str, language: str | None, width: int, mentions: str | None) -> Snippet:
+        """:func:`contextual_snippet` of *text* for this query."""
+        return self._snippet(text, self.spans(text), language, width, mentions)
+
+    def snippets(self, items: Sequence[tuple[str, str | None, str | None]], width: int = WINDOW_CHARS) -> list[Snippet]:
+        """:func:`contextual_snippet` of each (text, language, stored mentions) of a page of results."""
+        spans = self.spans_many([text for text, _, _ in items])
+        return [self._snippet(text, found, language, width, mentions) for (text, language, mentions), found in zip(items, spans)]
+
+    @staticmethod
+    def _snippet(text: str, spans: list[tuple[int, int]], language: str | None, width: int, mentions: str | None) -> Snippet:
+        context = None
+        anchor = 0
+        if spans:
+            if mentions is not None:
+                anchor, context = mention_status_at(mentions, *spans[0])
+            else:
+                anchor, status = mention_context(text, *spans[0], snippet_language(language))
+                context = status.value
+        length = len(text)
+        start, end = (0, length) if length <= width else _window(text, anchor, width)
+        # most passages hold no « & < > »: then no piece needs escaping (three C scans of the text
+        # instead of an html.escape call, three replaces each, per piece of every snippet)
+        escape = _escape if ("&" in text or "<" in text or ">" in text) else _unchanged
+        parts: list[str] = ["…" if start > 0 else ""]
+        cursor = start
+        for span_start, span_end in spans:
+            if span_end <= start or span_start >= end:
+                continue
+            parts.append(escape(text[cursor:span_start]))
+            parts.append("<mark>" + escape(text[span_start:span_end]) + "</mark>")
+            cursor = span_end
+        parts.append(escape(text[cursor:end]))
+        parts.append("…" if end < length else "")
+        return Snippet("".join(parts).replace("\n", " "), context)
+
+
+@lru_cache(maxsize=200_000)
+def chunk_words(chunk: str) -> tuple[str, ...]:
+    """The tokens (:data:`_TOKEN`) of one whitespace-free chunk of text, e.g. ``("l", "épaule")`` for
+    « l'épaule, »: a corpus repeats its chunks, so each is tokenised by the regex once."""
+    return tuple(_TOKEN.findall(chunk))
 
 
 def _whole_token_spans(text: str, word: str) -> list[tuple[int, int]]:
@@ -151,10 +232,13 @@ def query_matcher(query: str) -> QueryMatcher:
     return QueryMatcher(query)
 
 
-@dataclass(frozen=True)
-class Snippet:
+class Snippet(NamedTuple):
+    """A snippet's HTML and the clinical status of its first highlighted mention (None when nothing
+    matched). A named tuple: built once per result shown, and a frozen dataclass's ``__init__``
+    (``object.__setattr__`` per field) cost more than the rest of a short passage's markup."""
+
     html: str
-    context: str | None  # clinical status of the first highlighted mention; None when nothing matched
+    context: str | None
 
 
 def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
@@ -187,27 +271,4 @@ def contextual_snippet(
     *mentions*: the passage's stored :func:`~indexer.clinical.mentions.mention_index` (from
     ``StoredPassage.mentions``, computed at index time for this very *text* and *language*): the
     same answer without analysing the text again."""
-    spans = query_matcher(query).spans(text)
-    context = None
-    anchor = 0
-    if spans:
-        if mentions is not None:
-            anchor, status = mention_at(mentions, *spans[0])
-        else:
-            anchor, status = mention_context(text, *spans[0], snippet_language(language))
-        context = status.value
-    start, end = _window(text, anchor, width)
-    # most passages hold no « & < > »: then no piece needs escaping (three C scans of the text
-    # instead of an html.escape call, three replaces each, per piece of every snippet)
-    escape = _escape if ("&" in text or "<" in text or ">" in text) else _unchanged
-    parts: list[str] = ["…" if start > 0 else ""]
-    cursor = start
-    for span_start, span_end in spans:
-        if span_end <= start or span_start >= end:
-            continue
-        parts.append(escape(text[cursor:span_start]))
-        parts.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
-        cursor = span_end
-    parts.append(escape(text[cursor:end]))
-    parts.append("…" if end < len(text) else "")
-    return Snippet(html="".join(parts).replace("\n", " "), context=context)
+    return query_matcher(query).snippet(text, language, width, mentions)

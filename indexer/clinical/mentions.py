@@ -48,13 +48,23 @@ def _decoded(index: str) -> tuple[list[list[int]], list[list]]:
 def mention_at(index: str, start: int, end: int) -> tuple[int, ContextStatus]:
     """(start of the sentence holding ``[start, end)``, that mention's status) from a stored
     :func:`mention_index`: :func:`mention_context`'s answer without analysing the text again."""
+    sentence, status = mention_status_at(index, start, end)
+    return sentence, ContextStatus(status)
+
+
+def mention_status_at(index: str, start: int, end: int) -> tuple[int, str]:
+    """:func:`mention_at` with the status as its string value (what a search result shows): no
+    enum built per snippet."""
     sentences, spans = _decoded(index)
     for seg_start, seg_end in sentences:
         if seg_start <= start < seg_end:
-            best, best_overlap = ContextStatus.AFFIRMED, 0
+            best, best_overlap = _AFFIRMED, 0
             for span_start, span_end, status in spans:  # as status_at, within the sentence
                 overlap = min(end, span_end, seg_end) - max(start, span_start, seg_start)
                 if overlap > best_overlap:
-                    best, best_overlap = ContextStatus(status), overlap
+                    best, best_overlap = status, overlap
             return seg_start, best
-    return start, ContextStatus.AFFIRMED
+    return start, _AFFIRMED
+
+
+_AFFIRMED = ContextStatus.AFFIRMED.value
