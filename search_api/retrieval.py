@@ -276,7 +276,7 @@ class SearchEngine:
         dense_rank = dense.rank if dense else None
         dense_score = dense.best_score if dense else None
         rows = []
-        for (document, score), passage, snippet in zip(shown, shown_passages, snippets):
+        for (document, score), passage, (snippet, context) in zip(shown, shown_passages, snippets):
             doc_id = document.id
             row = {
                 "id": doc_id,
@@ -287,8 +287,8 @@ class SearchEngine:
                 "language": document.language,
                 "modality": document.modality,
                 "score": round(score, 6),
-                "snippet": snippet.html,
-                "context": snippet.context,
+                "snippet": snippet,
+                "context": context,
                 "section": passage.section if passage else "",
                 "url": f"/documents/{doc_id}",
                 "explanation": {

@@ -159,9 +159,13 @@ class QueryMatcher:
                 out.append(match_spans(text, self.wanted))
                 continue
             found: list[tuple[int, int]] = []
-            for word in words:
-                if word in text:
-                    found += _whole_token_spans(text, word)
+            for word in words:  # _whole_token_spans, inlined: most words of a page are absent from a text
+                at = text.find(word)
+                while at >= 0:
+                    end = at + len(word)
+                    if (at == 0 or not text[at - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+                        found.append((at, end))
+                    at = text.find(word, end)  # an occurrence starting inside this one follows a letter of it
             # whole tokens never overlap nor touch (a token is a maximal run of alphanumeric
             # characters): sorted, they are the merged spans already
             found.sort()
@@ -170,15 +174,17 @@ class QueryMatcher:
 
     def snippet(self, text: str, language: str | None, width: int, mentions: str | None) -> Snippet:
         """:func:`contextual_snippet` of *text* for this query."""
-        return self._snippet(text, self.spans(text), language, width, mentions)
+        return Snippet(*self._snippet(text, self.spans(text), language, width, mentions))
 
-    def snippets(self, items: Sequence[tuple[str, str | None, str | None]], width: int = WINDOW_CHARS) -> list[Snippet]:
-        """:func:`contextual_snippet` of each (text, language, stored mentions) of a page of results."""
+    def snippets(self, items: Sequence[tuple[str, str | None, str | None]], width: int = WINDOW_CHARS) -> list[tuple[str, str | None]]:
+        """(HTML, context) — :func:`contextual_snippet`'s answer as a plain pair — of each (text,
+        language, stored mentions) of a page of results."""
         spans = self.spans_many([text for text, _, _ in items])
-        return [self._snippet(text, found, language, width, mentions) for (text, language, mentions), found in zip(items, spans)]
+        snippet = self._snippet
+        return [snippet(text, found, language, width, mentions) for (text, language, mentions), found in zip(items, spans)]
 
     @staticmethod
-    def _snippet(text: str, spans: list[tuple[int, int]], language: str | None, width: int, mentions: str | None) -> Snippet:
+    def _snippet(text: str, spans: list[tuple[int, int]], language: str | None, width: int, mentions: str | None) -> tuple[str, str | None]:
         context = None
         anchor = 0
         if spans:
@@ -189,20 +195,27 @@ class QueryMatcher:
                 context = status.value
         length = len(text)
         start, end = (0, length) if length <= width else _window(text, anchor, width)
-        # most passages hold no « & < > »: then no piece needs escaping (three C scans of the text
-        # instead of an html.escape call, three replaces each, per piece of every snippet)
-        escape = _escape if ("&" in text or "<" in text or ">" in text) else _unchanged
         parts: list[str] = ["…" if start > 0 else ""]
         cursor = start
-        for span_start, span_end in spans:
-            if span_end <= start or span_start >= end:
-                continue
-            parts.append(escape(text[cursor:span_start]))
-            parts.append("<mark>" + escape(text[span_start:span_end]) + "</mark>")
-            cursor = span_end
-        parts.append(escape(text[cursor:end]))
+        if "&" in text or "<" in text or ">" in text:
+            for span_start, span_end in spans:
+                if span_end <= start or span_start >= end:
+                    continue
+                parts.append(_escape(text[cursor:span_start]))
+                parts.append("<mark>" + _escape(text[span_start:span_end]) + "</mark>")
+                cursor = span_end
+            parts.append(_escape(text[cursor:end]))
+        else:  # most passages hold no « & < > »: no piece needs escaping (one C scan each instead of
+            # an html.escape call, three replaces each, per piece of every snippet)
+            for span_start, span_end in spans:
+                if span_end <= start or span_start >= end:
+                    continue
+                parts.append(text[cursor:span_start])
+                parts.append("<mark>" + text[span_start:span_end] + "</mark>")
+                cursor = span_end
+            parts.append(text[cursor:end])
         parts.append("…" if end < length else "")
-        return Snippet("".join(parts).replace("\n", " "), context)
+        return "".join(parts).replace("\n", " "), context
 
 
 @lru_cache(maxsize=200_000)
@@ -256,10 +269,6 @@ def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
-
-
-def _unchanged(text: str) -> str:
-    return text
 
 
 def contextual_snippet(

@@ -43,3 +43,17 @@ def test_one_ranking_fast_path_equals_the_general_fusion():
         general = fusion.reciprocal_rank_fusion([ranking, []], [weight, 1.0], k=60)  # two legs: no shortcut
         assert fast == general
         assert [key for key, _ in fast] == ["a", "b", "c", "d"]
+
+
+def test_one_distinct_ranking_scores_from_the_table_equal_the_general_fusion():
+    """A collapsed leg (each id once) takes its scores from a per-(weight, k) table grown on demand:
+    the same floats and order as the general path, for short and long rankings, any weight or k."""
+    import search_api.fusion as fusion
+
+    for size in (0, 1, 7, 1500, 3000):
+        ranking = [f"doc-{i}" for i in range(size)]
+        for weight, k in ((1.0, 60), (0.7, 60), (1.3, 10), (0.0, 0)):
+            fast = fusion.reciprocal_rank_fusion([ranking], [weight], k=k)
+            general = fusion.reciprocal_rank_fusion([ranking, []], [weight, 1.0], k=k)  # two legs: no shortcut
+            assert fast == general, (size, weight, k)
+            assert [key for key, _ in fast] == ranking

@@ -137,8 +137,8 @@ def test_page_snippets_equal_the_per_passage_reference(source_folder) -> None:  
                     got = matcher.snippets([(text, language, None) for text in page])
                     stored = matcher.snippets([(text, language, mention_index(text, language)) for text in page])
                     expected = [_old_snippet(text, query, language) for text in page]
-                    assert [tuple(s) for s in got] == expected, (query, language)
-                    assert [tuple(s) for s in stored] == expected, (query, language)
+                    assert got == expected, (query, language)
+                    assert stored == expected, (query, language)
                     marked += sum("<mark>" in h for h, _ in expected)
                     assert [matcher.spans(text) for text in page] == [match_spans(text, query_terms(query)) for text in page]
     assert marked > 100  # the comparison covered real highlights

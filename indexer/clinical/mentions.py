@@ -14,6 +14,7 @@ Passages indexed before this existed have none stored and fall back to :func:`me
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from functools import lru_cache
 
 from indexer.clinical.config import ContextStatus
@@ -40,9 +41,14 @@ def mention_index(text: str, language: str | None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _decoded(index: str) -> tuple[list[list[int]], list[list]]:
+def _decoded(index: str) -> tuple[list[list[int]], list[list], list[int] | None]:
+    """(sentences, non-affirmed spans, sentence starts for a bisection — None when the sentences are
+    not in order without overlap, where the first holding a position is found by a scan)."""
     data = json.loads(index)
-    return data["s"], data["c"]
+    sentences = data["s"]
+    starts = [start for start, _ in sentences]
+    ordered = all(sentences[i][1] <= sentences[i + 1][0] for i in range(len(sentences) - 1))
+    return sentences, data["c"], starts if ordered else None
 
 
 def mention_at(index: str, start: int, end: int) -> tuple[int, ContextStatus]:
@@ -55,7 +61,10 @@ def mention_at(index: str, start: int, end: int) -> tuple[int, ContextStatus]:
 def mention_status_at(index: str, start: int, end: int) -> tuple[int, str]:
     """:func:`mention_at` with the status as its string value (what a search result shows): no
     enum built per snippet."""
-    sentences, spans = _decoded(index)
+    sentences, spans, starts = _decoded(index)
+    if starts is not None:  # in order, disjoint: the only candidate is the last sentence starting at or before
+        at = bisect_right(starts, start) - 1
+        sentences = sentences[at : at + 1] if at >= 0 else []
     for seg_start, seg_end in sentences:
         if seg_start <= start < seg_end:
             best, best_overlap = _AFFIRMED, 0
