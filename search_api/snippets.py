@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -153,24 +155,27 @@ class QueryMatcher:
                 judged.add(chunk)
         # the page's words that match the query: each text's matching tokens are among them
         words = {word for chunk in positive.keys() & chunks for word in positive[chunk]}
-        out = []
-        for text in texts:
-            if fast is not texts and not _FAST_SAFE.fullmatch(text):
-                out.append(match_spans(text, self.wanted))
-                continue
-            found: list[tuple[int, int]] = []
-            for word in words:  # _whole_token_spans, inlined: most words of a page are absent from a text
-                at = text.find(word)
-                while at >= 0:
-                    end = at + len(word)
-                    if (at == 0 or not text[at - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-                        found.append((at, end))
-                    at = text.find(word, end)  # an occurrence starting inside this one follows a letter of it
+        # each word's occurrences in the joined page (``str.find`` jumps from one to the next), kept
+        # when they are a whole token (a "\n" between texts is a token boundary), then given to their text
+        starts = list(accumulate([len(text) + 1 for text in fast], initial=0))
+        found: list[list[tuple[int, int]]] = [[] for _ in fast]
+        size = len(joined)
+        for word in words:
+            at = joined.find(word)
+            while at >= 0:
+                end = at + len(word)
+                if (at == 0 or not joined[at - 1].isalnum()) and (end == size or not joined[end].isalnum()):
+                    i = bisect_right(starts, at) - 1
+                    found[i].append((at - starts[i], end - starts[i]))
+                at = joined.find(word, end)  # an occurrence starting inside this one follows a letter of it
+        for spans in found:
             # whole tokens never overlap nor touch (a token is a maximal run of alphanumeric
             # characters): sorted, they are the merged spans already
-            found.sort()
-            out.append(found)
-        return out
+            spans.sort()
+        if fast is texts:
+            return found
+        by_text = iter(found)
+        return [next(by_text) if _FAST_SAFE.fullmatch(text) else match_spans(text, self.wanted) for text in texts]
 
     def snippet(self, text: str, language: str | None, width: int, mentions: str | None) -> Snippet:
         """:func:`contextual_snippet` of *text* for this query."""
