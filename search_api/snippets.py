@@ -108,8 +108,8 @@ class QueryMatcher:
     Why chunks (``str.split``) rather than tokens (:data:`_TOKEN`): a regex tokenisation costs
     ~0.1 µs per character in CPython's ``re``, ten times a whitespace split, and was the largest
     single cost of a snippet (#14 item 3). A token is a run of alphanumeric characters, so it never
-    spans whitespace: the tokens of a text are the tokens of its chunks, which :func:`chunk_words`
-    finds once per distinct chunk (cached across queries, like :func:`word_terms`).
+    spans whitespace: the tokens of a text are the tokens of its chunks, which :func:`chunk_terms`
+    analyses once per distinct chunk (cached across queries, like :func:`word_terms`).
     """
 
     _MAX_CHUNKS = 50_000
@@ -117,13 +117,17 @@ class QueryMatcher:
     def __init__(self, query: str) -> None:
         self.wanted = query_terms(query)
         self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
+        #: (position of the language in LANGUAGES, analysed term) of every term the query wants
+        self._wanted_pairs = frozenset((i, term) for i, wanted in self._by_position for term in wanted)
         #: (every chunk judged, the query's words of each chunk holding some)
         self._state: tuple[set[str], dict[str, tuple[str, ...]]] = (set(), {})
 
     def _words_of(self, chunk: str) -> tuple[str, ...]:
         """The words of *chunk* whose analysed term (in some language) is one of the query's."""
+        if chunk_terms(chunk).isdisjoint(self._wanted_pairs):  # most chunks: one cached set test
+            return ()
         return tuple(
-            word for word in chunk_words(chunk)
+            word for word in _TOKEN.findall(chunk)
             if any(analysed[i] in t for analysed in (word_terms(word),) for i, t in self._by_position)
         )
 
@@ -223,11 +227,14 @@ class QueryMatcher:
         return "".join(parts).replace("\n", " "), context
 
 
-@lru_cache(maxsize=200_000)
-def chunk_words(chunk: str) -> tuple[str, ...]:
-    """The tokens (:data:`_TOKEN`) of one whitespace-free chunk of text, e.g. ``("l", "épaule")`` for
-    « l'épaule, »: a corpus repeats its chunks, so each is tokenised by the regex once."""
-    return tuple(_TOKEN.findall(chunk))
+@lru_cache(maxsize=100_000)
+def chunk_terms(chunk: str) -> frozenset[tuple[int, str]]:
+    """(position of the language in :data:`LANGUAGES`, analysed term) of every token (:data:`_TOKEN`)
+    of one whitespace-free chunk of text, e.g. « l'épaule, »: a corpus repeats its chunks, so each
+    is tokenised by the regex and analysed once, and a query judges a chunk with one set test."""
+    return frozenset(
+        (i, term) for word in _TOKEN.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
+    )
 
 
 def _whole_token_spans(text: str, word: str) -> list[tuple[int, int]]:
