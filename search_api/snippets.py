@@ -3,6 +3,11 @@
 Matching uses the lexical index's own analyzers (:mod:`indexer.text.analyzers`), so a highlight
 means exactly what BM25 matched: « épanchements » is marked for the query "epanchement". Everything
 else is HTML-escaped: the snippet is safe to render as HTML.
+
+A search page asks for up to 100 snippets at once (:meth:`QueryMatcher.snippets`): its words are
+judged together, whitespace chunk by chunk, and each matching word is found with ``str.find``, so no
+passage is tokenised by a regex per request (#14 item 3: snippets were a third of a top-100 lexical
+search). ``tests/test_lean_results.py`` checks the page's snippets equal the per-passage reference.
 """
 
 from __future__ import annotations
