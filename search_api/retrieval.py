@@ -71,6 +71,24 @@ def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegR
 _PID, _SCORE = itemgetter(0), itemgetter(1)
 
 
+def _fused_page(
+    rankings: dict[str, _LegRanking], weights: dict[str, float], k: int, offset: int, end: int
+) -> tuple[list[tuple[str, float]], int]:
+    """(the fused ranking's entries offset..end, its length).
+
+    One leg (lexical or dense mode) with a weight ≥ 0: its collapsed ranking is already the fused
+    order (each document once, score weight / (k + rank), as :func:`reciprocal_rank_fusion` gives),
+    so only the page is scored, not the whole list."""
+    if len(rankings) == 1:
+        [(name, ranking)] = rankings.items()
+        weight = weights[name]
+        if weight >= 0 and k >= 0 and len(set(ranking.doc_ids)) == len(ranking.doc_ids):
+            page = ranking.doc_ids[offset:end]
+            return [(doc_id, 0.0 + weight / (k + rank)) for rank, doc_id in enumerate(page, start=offset + 1)], len(ranking.doc_ids)
+    fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=k)
+    return fused[offset:end], len(fused)
+
+
 class QueryEmbeddingCache:
     """LRU cache of query vectors: physicians re-run and page through the same queries."""
 
@@ -203,10 +221,7 @@ class SearchEngine:
             "dense": by_language.dense if by_language else self.settings.dense_weight,
             "clip": getattr(self.text_to_image, "weight", 1.0),
         }
-        fused = reciprocal_rank_fusion(
-            [r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k
-        )
-        page = fused[request.offset : wanted_docs]
+        page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs)
         documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
         passages = self.backend.get_passages(  # only the passages shown: each result's best per leg
             sorted({r.best_pid[doc_id] for doc_id, _ in page for r in rankings.values() if doc_id in r.best_pid})
@@ -227,7 +242,7 @@ class SearchEngine:
             total=matches.documents,
             total_patients=matches.patients,
             term_match=matches.documents > 0,
-            ranked=len(fused),
+            ranked=ranked,
             took_ms=round(took, 2),
             results=results,
         )
