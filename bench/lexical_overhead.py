@@ -149,7 +149,7 @@ def stage_times(engine, texts: list[str], k: int) -> dict[str, float]:  # noqa: 
 
     from search_api.snippets import QueryMatcher
 
-    for name in ("plan_query", "reciprocal_rank_fusion", "_collapse"):
+    for name in ("plan_query", "_fused_page", "_collapse"):
         timed(retrieval, name, name)
     # per-result costs: the page's rows (snippets included), its snippets, its one validation
     timed(engine, "_results", "result rows (snippets included)")

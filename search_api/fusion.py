@@ -45,8 +45,6 @@ def _single(ranking: Sequence[Key], weight: float, k: int) -> list[tuple[Key, fl
     """What the general path returns for one ranking (same scores, same order: an id's score falls
     with its first rank for a weight ≥ 0, equal scores keep rank order), in one pass: lexical-only search fuses one leg of a few
     hundred documents per query, and the dict, the order map and the sort were ~0.3 ms of it."""
-    if len(set(ranking)) == len(ranking):  # a collapsed leg: each id once, scores by rank from a table
-        return list(zip(ranking, _rank_scores(weight, k, len(ranking))))
     seen: set[Key] = set()
     fused: list[tuple[Key, float]] = []
     for rank, key in enumerate(ranking, start=1):
@@ -54,18 +52,3 @@ def _single(ranking: Sequence[Key], weight: float, k: int) -> list[tuple[Key, fl
             seen.add(key)
             fused.append((key, 0.0 + weight / (k + rank)))
     return fused
-
-
-_SCORE_TABLES: dict[tuple[float, int], list[float]] = {}
-
-
-def _rank_scores(weight: float, k: int, n: int) -> list[float]:
-    """``0.0 + weight / (k + rank)`` for ranks 1..≥n (the general path's arithmetic, so the same
-    floats): query-independent, computed once per (weight, k) and grown on demand."""
-    table = _SCORE_TABLES.get((weight, k))
-    if table is None or len(table) < n:
-        size = max(n, 2 * len(table) if table else 1024)
-        table = [0.0 + weight / (k + rank) for rank in range(1, size + 1)]
-        if len(_SCORE_TABLES) < 64:  # a few deployments' weights; never an unbounded map
-            _SCORE_TABLES[(weight, k)] = table
-    return table

@@ -45,15 +45,18 @@ def test_one_ranking_fast_path_equals_the_general_fusion():
         assert [key for key, _ in fast] == ["a", "b", "c", "d"]
 
 
-def test_one_distinct_ranking_scores_from_the_table_equal_the_general_fusion():
-    """A collapsed leg (each id once) takes its scores from a per-(weight, k) table grown on demand:
-    the same floats and order as the general path, for short and long rankings, any weight or k."""
-    import search_api.fusion as fusion
+def test_engine_page_of_one_leg_equals_the_fused_list_sliced():
+    """The search engine scores only the page of a one-leg search (lexical or dense mode): the same
+    entries, scores and ``ranked`` length as fusing the whole ranking and slicing it; several legs
+    (and a negative weight) go through the general fusion."""
+    from search_api.fusion import reciprocal_rank_fusion
+    from search_api.retrieval import _fused_page, _LegRanking
 
-    for size in (0, 1, 7, 1500, 3000):
-        ranking = [f"doc-{i}" for i in range(size)]
-        for weight, k in ((1.0, 60), (0.7, 60), (1.3, 10), (0.0, 0)):
-            fast = fusion.reciprocal_rank_fusion([ranking], [weight], k=k)
-            general = fusion.reciprocal_rank_fusion([ranking, []], [weight, 1.0], k=k)  # two legs: no shortcut
-            assert fast == general, (size, weight, k)
-            assert [key for key, _ in fast] == ranking
+    docs = [f"D{i}" for i in range(57)]
+    legs = {"lexical": _LegRanking(docs, {}, {}), "dense": _LegRanking(docs[::-1][:20], {}, {})}
+    for names, weights in ((["lexical"], {"lexical": 1.0}), (["lexical"], {"lexical": 0.7}), (["dense"], {"dense": -1.0}),
+                           (["lexical", "dense"], {"lexical": 1.0, "dense": 1.0})):
+        rankings = {name: legs[name] for name in names}
+        fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in names], k=60)
+        for offset, end in ((0, 10), (10, 20), (50, 70), (60, 100), (0, 0)):
+            assert _fused_page(rankings, weights, 60, offset, end) == (fused[offset:end], len(fused))

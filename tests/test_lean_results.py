@@ -2,8 +2,8 @@
 
 A top-100 lexical page spent most of its Python in per-result work: a snippet per passage (regex
 tokenisation, stored-mention lookup, marks) and two validated pydantic models per result. The
-engine now judges a page's words once (:meth:`QueryMatcher.snippets`), collapses each leg with dict
-passes (:func:`search_api.retrieval._collapse`) and validates the page's results in one call. The
+engine now judges a page's words once (:meth:`QueryMatcher.snippets`), validates the page's results
+in one call, and collapses each leg through the backend (:func:`search_api.retrieval._collapse`). The
 references below are the code as it was before that change (per-result models, the analyzers' own
 tokenisation through :func:`match_spans`, the mention read from the text by
 :func:`mention_context`, every HTML piece escaped); each test compares outputs on the fixture
@@ -13,7 +13,6 @@ corpus and on tricky texts: snippets (text, HTML, context), explanations, ranks,
 from __future__ import annotations
 
 import html
-import random
 
 import pytest
 from auth_support import auth
@@ -144,19 +143,6 @@ def test_page_snippets_equal_the_per_passage_reference(source_folder) -> None:  
     assert marked > 100  # the comparison covered real highlights
 
 
-def test_collapse_equals_the_per_passage_loop() -> None:
-    rng = random.Random(3)
-    for _ in range(300):
-        n = rng.randrange(0, 60)
-        pids = rng.sample(range(500), n)
-        scores = sorted((rng.random() for _ in range(n)), reverse=True)
-        doc_of = {pid: f"doc-{rng.randrange(12)}" for pid in pids if rng.random() > 0.15}  # some orphans
-        new = retrieval._collapse(pids, scores, doc_of)
-        doc_ids, best_pid, best_score, rank = _old_collapse(list(zip(pids, scores)), doc_of)
-        assert new.doc_ids == doc_ids
-        assert new.best_pid == best_pid and new.best_score == best_score and new.rank == rank
-
-
 @pytest.mark.parametrize("mode", ["lexical", "hybrid", "dense"])
 def test_search_results_equal_per_result_models(engine, monkeypatch, mode: str) -> None:  # noqa: ANN001
     """The very page the engine assembles, compared with the old per-result models built from the
@@ -190,12 +176,13 @@ def test_collapse_in_the_engine_equals_the_loop(engine, monkeypatch) -> None:  #
     calls = 0
     original = retrieval._collapse
 
-    def checked(pids, scores, doc_of):  # noqa: ANN001, ANN202
+    def checked(hits, backend):  # noqa: ANN001, ANN202
         nonlocal calls
         calls += 1
-        ranking = original(pids, scores, doc_of)
+        ranking = original(hits, backend)
+        doc_of = backend.documents_of([pid for pid, _ in hits])
         assert (ranking.doc_ids, ranking.best_pid, ranking.best_score, ranking.rank) == _old_collapse(
-            list(zip(pids, scores)), doc_of)
+            [(pid, score) for pid, score in hits], doc_of)
         return ranking
 
     monkeypatch.setattr(retrieval, "_collapse", checked)
