@@ -255,21 +255,6 @@ def _pair(i: int, term: str) -> tuple[int, str]:
     return _PAIRS.setdefault(pair, pair)
 
 
-def _whole_token_spans(text: str, word: str) -> list[tuple[int, int]]:
-    """Spans of the tokens of *text* (:data:`_TOKEN`: maximal runs of ``str.isalnum`` characters,
-    the regex class of non-underscore word characters) equal to *word*: ``str.find`` and a look at the characters on
-    either side, in place of a Python step per token of every passage shown."""
-    spans = []
-    size, length = len(word), len(text)
-    at = text.find(word)
-    while at >= 0:
-        end = at + size
-        if (at == 0 or not text[at - 1].isalnum()) and (end == length or not text[end].isalnum()):
-            spans.append((at, end))
-        at = text.find(word, at + 1)
-    return spans
-
-
 @lru_cache(maxsize=256)
 def query_matcher(query: str) -> QueryMatcher:
     return QueryMatcher(query)
