@@ -76,6 +76,9 @@ class _Column(Mapping):
     def __len__(self) -> int:
         return len(self._index)
 
+    def values(self) -> list:  # type: ignore[override] - in C, in document order (image results take the max)
+        return list(map(itemgetter(self._field), map(self._hits.__getitem__, self._positions)))
+
 
 class _Ranks(Mapping):
     """Document → 1-based rank in its leg, from the leg's position index (see :class:`_Column`)."""

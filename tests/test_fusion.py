@@ -80,6 +80,7 @@ def test_collapse_ranks_each_document_at_its_best_passage():
     assert ranking.doc_ids == ["C", "A", "B", "D"]
     assert dict(ranking.best_pid) == {"C": 31, "A": 10, "B": 20, "D": 40}
     assert dict(ranking.best_score) == {"C": 9.0, "A": 8.0, "B": 6.0, "D": 4.0}
+    assert list(ranking.best_score.values()) == [9.0, 8.0, 6.0, 4.0] and list(ranking.best_pid.values()) == [31, 10, 20, 40]
     assert dict(ranking.rank) == {"C": 1, "A": 2, "B": 3, "D": 4}
     assert ranking.rank.get("B") == 3 and ranking.rank.get("Z") is None and ranking.best_pid["A"] == 10
     assert "Z" not in ranking.best_pid and "Z" not in ranking.best_score and len(ranking.best_pid) == 4
