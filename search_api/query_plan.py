@@ -10,6 +10,7 @@ are not part of a concept are matched one by one, as plain BM25.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -31,6 +32,7 @@ class QueryPlan:
     expanded_terms: list[ExpandedTerm] = field(default_factory=list)
     interpretation: QueryInterpretation | None = None
     language: str | None = None  # the query's language ("fr" / "en"), None when it cannot be told
+    cognates: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (free word, its English cognates)
 
 
 @lru_cache(maxsize=1)
@@ -89,9 +91,9 @@ def query_language(query: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -
     return guess or None
 
 
-def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -> str:
+def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexicon, cognates: list[str] | None = None) -> str:
     """*text* followed by the English preferred name of each concept recognised in it that is not already
-    written in the query (an English query is left as typed)."""
+    written in the query (an English query is left as typed), then the free words' English *cognates*."""
     from indexer.clinical.text import fold
 
     present = f" {' '.join(fold(text).split())} "
@@ -103,14 +105,29 @@ def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexi
         if f" {' '.join(fold(english).split())} " in present or english in extra:
             continue  # already typed (accents and case aside): "pleural effusion" stays as it is
         extra.append(english)
+    extra += [c for c in cognates or [] if c not in extra]
     return " ".join([text, *extra]) if extra else text
 
 
-def plan_query(request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False) -> QueryPlan:
+#: a free query word → its validated English cognates (:class:`indexer.clinical.cognates.CognateTranslator`)
+Cognates = Callable[[str], tuple[str, ...]]
+
+
+def free_word_cognates(residual: str, cognates: Cognates) -> list[tuple[str, tuple[str, ...]]]:
+    """(word, English cognates) for the free words (not part of a recognised concept) that have some."""
+    from indexer.clinical.cognates import query_words
+
+    return [(word, forms) for word in query_words(residual) if (forms := cognates(word))]
+
+
+def plan_query(
+    request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False, cognates: Cognates | None = None
+) -> QueryPlan:
     """Parse polarity (« sans », "without", ``NOT:``), recognise concepts, and decide each leg's query.
 
     *dense_translation*: the dense leg embeds the query plus the English names of its recognised
-    concepts (:func:`translated_dense_text`)."""
+    concepts (:func:`translated_dense_text`). *cognates*: a query that is not English also searches
+    its free words' English cognates (« densité » → density), lexical leg, and dense leg when translating."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, request.q)
     lexicon = lexicon or default_lexicon()
@@ -137,6 +154,11 @@ def plan_query(request: SearchRequest, lexicon: Lexicon | None = None, dense_tra
     family = request.include_negated if request.include_family is None else request.include_family
     statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
     required = [(forms, ("negated",)) for forms in negated_forms]
+    found = free_word_cognates(residual, cognates) if cognates is not None and language != "en" else []
+    english = list(dict.fromkeys(form for _, forms in found for form in forms))
+    if found:
+        residual, highlight = " ".join([residual, *english]), " ".join([highlight, *english])
+        interpretation = interpretation.model_copy(update={"cognates": {word: list(forms) for word, forms in found}})
     translate = dense_translation and affirmed and language != "en"  # an English query is embedded as typed
-    dense = translated_dense_text(affirmed, affirmed_expanded, lexicon) if translate else affirmed
-    return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language)
+    dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, english) if translate else affirmed
+    return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language, found)
