@@ -66,6 +66,7 @@ class Variant:
     fr_weight: float | None = None  # French lexical weight (dense 1.0); None: no per-language weight
     cognates: str = "off"  # off | lexical (lexical leg only) | both (lexical leg and the dense translation)
     modes: tuple[str, ...] = ("hybrid", "lexical", "dense")  # the legs this lever can change
+    dense_style: str = "append"  # search.dense_translation_style
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -89,10 +90,14 @@ def cognate_variants() -> list[Variant]:
     shipped = Settings().search.language_weights["fr"].lexical
     out = [
         Variant(f"shipped before cognates (fr w_lex={shipped})", now, True, shipped, "off"),
-        Variant("+cognates, lexical leg only", now, True, shipped, "lexical", ("hybrid", "lexical")),
-        Variant("+cognates, both legs", now, True, shipped, "both", ("hybrid", "dense")),
+        Variant("+cognates, lexical leg only", now, True, shipped, "lexical", modes=("hybrid", "lexical")),
+        Variant("+cognates, both legs", now, True, shipped, "both", modes=("hybrid", "dense")),
     ]
-    out += [Variant(f"+cognates both legs, fr w_lex={w}", now, True, w, "both", ("hybrid",)) for w in COGNATE_FR_WEIGHTS]
+    out += [Variant(f"+cognates both legs, fr w_lex={w}", now, True, w, "both", modes=("hybrid",)) for w in COGNATE_FR_WEIGHTS]
+    out += [Variant("+cognates both legs, dense text in English", now, True, shipped, "both", modes=("hybrid", "dense"),
+                    dense_style="english")]
+    out += [Variant(f"+cognates, dense in English, fr w_lex={w}", now, True, w, "both", modes=("hybrid",), dense_style="english")
+            for w in COGNATE_FR_WEIGHTS]
     return out
 
 
@@ -136,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.dense_translation = row.translate
             engine.settings.language_weights = {"fr": LegWeights(lexical=row.fr_weight, dense=1.0)} if row.fr_weight else {}
             engine.settings.cognates = row.cognates != "off"
+            engine.settings.dense_translation_style = row.dense_style  # type: ignore[assignment]
             engine.cognates.clear()
             with cognates_in_dense(row.cognates == "both"):
                 for set_name, (queries, qrels_sets) in sets.items():

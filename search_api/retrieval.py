@@ -176,7 +176,8 @@ class SearchEngine:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
         plan = plan_query(request, dense_translation=self.settings.dense_translation,
-                          cognates=self.cognates if self.settings.cognates else None)
+                          cognates=self.cognates if self.settings.cognates else None,
+                          dense_style=self.settings.dense_translation_style)
         legs: dict[str, list[tuple[int, float]]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.

@@ -121,6 +121,25 @@ def test_plan_leaves_english_queries_and_lexicon_concepts_alone() -> None:
     assert mixed.cognates == [("pulmonaire", ("pulmonary",))] and mixed.lexical_text == "pulmonaire pulmonary"
 
 
+def test_dense_text_in_english_replaces_concepts_and_free_words() -> None:
+    cognates = _cognates({"dégénératif": ("degenerative",), "pulmonaire": ("pulmonary",)})
+
+    def dense(query: str) -> str | None:
+        return plan_query(SearchRequest(q=query), dense_translation=True, cognates=cognates, dense_style="english").dense_text
+
+    assert dense("rachis dégénératif") == "rachis degenerative"          # unknown « rachis » kept as typed
+    assert dense("atélectasie pulmonaire") == "atelectasis pulmonary"    # concept name + cognate
+    assert dense("accentuation de la trame pulmonaire") == "accentuation trame pulmonary"  # stop words out
+    assert dense("épanchement pleural sans pneumothorax") == "pleural effusion"  # the affirmed part only
+    assert dense("thorax en entonnoir") == "thorax en entonnoir"          # nothing translated: as typed
+    assert dense("IR") == "IR"                                           # ambiguous: not translated
+    assert dense("pleural effusion") == "pleural effusion"                # English: as typed
+    assert dense("nodule") == "nodule" and dense("calcifications") == "calcifications"  # language unknown, typed in English
+    # the default style appends instead
+    assert plan_query(SearchRequest(q="rachis dégénératif"), dense_translation=True,
+                      cognates=cognates).dense_text == "rachis dégénératif degenerative"
+
+
 # -- end to end: a French query finds English reports through a validated cognate -----------------------
 ENGLISH_REPORTS = {
     "E1": "Findings: Increased density in the right lower lobe. Impression: density may represent atelectasis.",
