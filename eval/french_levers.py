@@ -158,7 +158,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         query_plan.default_lexicon = default_lexicon
 
-    for set_name, (queries, qrels_sets) in sets.items():
+    # both sets together (78 queries): more power for a lever meant to be general
+    rankings["pooled"] = {
+        mode: {name: {lang: {**ranked, **rankings["holdout"][mode][name][lang]} for lang, ranked in by_lang.items()}
+               for name, by_lang in by_variant.items() if name in rankings["holdout"].get(mode, {})}
+        for mode, by_variant in rankings["eval52"].items()
+    }
+    printed = {**sets, "pooled": ((), {**sets["eval52"][1], **sets["holdout"][1]})}
+    for set_name, (queries, qrels_sets) in printed.items():
         qrels = {q: {d: 1 for d in docs} for q, docs in qrels_sets.items()}
         for mode, by_variant in rankings[set_name].items():
             print(f"\n### {set_name} ({len(qrels)} queries), {mode}\n")

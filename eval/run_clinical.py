@@ -163,6 +163,8 @@ def main(
     dense_translation: Annotated[bool, typer.Option(help="also run hybrid+medical with search.dense_translation on")] = False,
     without_cognates: Annotated[bool, typer.Option(help="also run the clinical rows with search.cognates off, each "
                                                    "compared with the shipped row (#14 item 5)")] = False,
+    dense_english: bool = typer.Option(False, help="also run hybrid+medical with search.dense_translation_style "
+                                       "'english' (the query rendered in English), compared with the shipped row"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -212,6 +214,16 @@ def main(
     if lexicon_before:
         runs |= runs_with_lexicon_at(lexicon_before, engine, queries, systems)
     cognate_pairs: list[tuple[str, str]] = []
+    if dense_english and not lexical_only:
+        style, engine.settings.dense_translation_style = engine.settings.dense_translation_style, "english"
+        try:
+            runs["hybrid+medical (dense text in English)"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+            runs["dense+medical (dense text in English)"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
+        finally:
+            engine.settings.dense_translation_style = style
+        runs["dense+medical"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
+        cognate_pairs += [("hybrid+medical (dense text in English)", "hybrid+medical"),
+                          ("dense+medical (dense text in English)", "dense+medical")]
     if without_cognates:
         shipped, engine.settings.cognates = engine.settings.cognates, False
         try:
@@ -232,7 +244,7 @@ def main(
             c = compare(rankings, runs["bm25"], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
             typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} |")
     if cognate_pairs:
-        typer.echo("\nWith cognates (shipped) vs without (all queries; paired randomisation test, ranx):\n")
+        typer.echo("\nEach lever's row vs the row without it (all queries; paired randomisation test, ranx):\n")
         typer.echo("| system | nDCG@10 Δ (p, W/T/L) | recall@10 Δ | queries whose ranking changed |\n|---|---|---|---|")
         for name, other in cognate_pairs:
             c = compare(runs[name], runs[other], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
