@@ -7,6 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CLIP_STAMP := $(VENV)/.clip-installed
+CLUSTER_STAMP := $(VENV)/.cluster-installed
 
 .PHONY: demo test es-env install install-clip index serve-api serve-ui eval eval-openi bench clean e2e-deps
 
@@ -27,6 +28,12 @@ $(CLIP_STAMP): $(STAMP)
 	touch $(CLIP_STAMP)
 
 install-clip: $(CLIP_STAMP)
+
+# Optional Ray extra (encode stage on a cluster, #14): the test suite installs it so that
+# tests/test_encoder_cluster.py runs the encoder on a local ray.init(num_cpus=2) instead of skipping.
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[cluster]"
+	touch $(CLUSTER_STAMP)
 
 demo: $(STAMP)
 	bash scripts/demo.sh
@@ -53,7 +60,7 @@ e2e-deps:
 
 # The backend contract suite runs on the embedded index and, through scripts/es_test_server.sh, on the
 # Elasticsearch-compatible test server (noida-db, from the dev extra) started and stopped around pytest.
-test: $(STAMP) $(CLIP_STAMP) e2e-deps
+test: $(STAMP) $(CLIP_STAMP) $(CLUSTER_STAMP) e2e-deps
 	NOIDA_DB=$(BIN)/noida-db bash scripts/es_test_server.sh run $(BIN)/python -m pytest -q
 
 index: $(STAMP)

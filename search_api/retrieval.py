@@ -15,14 +15,15 @@ import contextvars
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 
 import numpy as np
 
-from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches
+from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
 from indexer.backend.filters import DocumentFilter
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
@@ -53,17 +54,40 @@ class _LegRanking:
     rank: dict[str, int] = field(default_factory=dict)
 
 
-def _collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> _LegRanking:
-    ranking = _LegRanking([], {}, {})
-    for pid, score in hits:
-        doc_id = doc_of.get(pid)
-        if doc_id is None or doc_id in ranking.best_pid:  # orphan passage, or a worse passage of a seen doc
-            continue
-        ranking.doc_ids.append(doc_id)
-        ranking.best_pid[doc_id] = pid
-        ranking.best_score[doc_id] = score
-        ranking.rank[doc_id] = len(ranking.doc_ids)
-    return ranking
+def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegRanking:
+    """A leg's passages, best first → its documents, each ranked by its best passage.
+
+    The backend finds each document's first passage (:meth:`IndexBackend.first_passages`); the
+    rest is built in C (map, itemgetter, zip): no Python step per passage or document."""
+    doc_ids, positions = backend.first_passages(list(map(_PID, hits)))
+    best = list(map(hits.__getitem__, positions))
+    return _LegRanking(
+        doc_ids,
+        dict(zip(doc_ids, map(_PID, best))),
+        dict(zip(doc_ids, map(_SCORE, best))),
+        dict(zip(doc_ids, range(1, len(doc_ids) + 1))),
+    )
+
+
+_PID, _SCORE = itemgetter(0), itemgetter(1)
+
+
+def _fused_page(
+    rankings: dict[str, _LegRanking], weights: dict[str, float], k: int, offset: int, end: int
+) -> tuple[list[tuple[str, float]], int]:
+    """(the fused ranking's entries offset..end, its length).
+
+    One leg (lexical or dense mode) with a weight ≥ 0: its collapsed ranking is already the fused
+    order (each document once, score weight / (k + rank), as :func:`reciprocal_rank_fusion` gives),
+    so only the page is scored, not the whole list."""
+    if len(rankings) == 1:
+        [(name, ranking)] = rankings.items()
+        weight = weights[name]
+        if weight >= 0 and k >= 0 and len(set(ranking.doc_ids)) == len(ranking.doc_ids):
+            page = ranking.doc_ids[offset:end]
+            return [(doc_id, 0.0 + weight / (k + rank)) for rank, doc_id in enumerate(page, start=offset + 1)], len(ranking.doc_ids)
+    fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=k)
+    return fused[offset:end], len(fused)
 
 
 class QueryEmbeddingCache:
@@ -134,11 +158,10 @@ class SearchEngine:
             plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required
         )
 
-    def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[tuple[int, float]]:
+    def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[PassageHit]:
         if not plan.dense_text:
             return []
-        hits = self.backend.dense_search(self._embed(plan.dense_text), depth, None if where.is_empty() else where)
-        return [(h.pid, h.score) for h in hits]
+        return self.backend.dense_search(self._embed(plan.dense_text), depth, None if where.is_empty() else where)
 
     @staticmethod
     def filter_for(request: SearchRequest) -> DocumentFilter:
@@ -193,10 +216,9 @@ class SearchEngine:
                 legs["dense"] = self._dense_leg(plan, where, depth)
             matches = future.result()
         if request.mode != "dense":
-            legs = {"lexical": [(h.pid, h.score) for h in matches.hits], **legs}
+            legs = {"lexical": matches.hits, **legs}  # PassageHit is a (pid, score) tuple
 
-        doc_of = self.backend.documents_of({pid for hits in legs.values() for pid, _ in hits})
-        rankings = {name: _collapse(hits, doc_of) for name, hits in legs.items()}
+        rankings = {name: _collapse(hits, self.backend) for name, hits in legs.items()}
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
             clip_hits = self.text_to_image(request.q, self.backend, where, depth)
             rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
@@ -206,10 +228,7 @@ class SearchEngine:
             "dense": by_language.dense if by_language else self.settings.dense_weight,
             "clip": getattr(self.text_to_image, "weight", 1.0),
         }
-        fused = reciprocal_rank_fusion(
-            [r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k
-        )
-        page = fused[request.offset : wanted_docs]
+        page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs)
         documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
         passages = self.backend.get_passages(  # only the passages shown: each result's best per leg
             sorted({r.best_pid[doc_id] for doc_id, _ in page for r in rankings.values() if doc_id in r.best_pid})
@@ -230,7 +249,7 @@ class SearchEngine:
             total=matches.documents,
             total_patients=matches.patients,
             term_match=matches.documents > 0,
-            ranked=len(fused),
+            ranked=ranked,
             took_ms=round(took, 2),
             results=results,
         )

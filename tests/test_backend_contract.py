@@ -364,6 +364,24 @@ def test_term_passage_counts_per_language(backend) -> None:
 
 
 # -- by id, stats ----------------------------------------------------------------------------------
+def test_first_passages_collapse_a_ranking_in_rank_order(backend) -> None:
+    """Every passage, ranked (dense, so all of them), plus an unknown id: each document once, at its
+    first passage's position, the order of first appearance; the same answer as collapsing by hand."""
+    pids = [h.pid for h in backend.dense_search(_unit(1, 1, 1), 100)]
+    pids = [10_000, *pids[:2], *pids]  # a repeat of the first two is never a new document
+    doc_of = backend.documents_of(pids)
+    documents, positions = backend.first_passages(pids)
+    seen: set[str] = set()
+    expected = []
+    for position, pid in enumerate(pids):
+        if pid in doc_of and doc_of[pid] not in seen:
+            seen.add(doc_of[pid])
+            expected.append((doc_of[pid], position))
+    assert list(zip(documents, positions)) == expected
+    assert len(documents) == len(set(documents)) > 2 and positions[0] == 1
+    assert backend.first_passages([]) == ([], [])
+
+
 def test_documents_and_passages_by_id(backend) -> None:
     assert backend.get_documents(["R1", "A1", "NOPE"]) == {"R1": DOCS["R1"], "A1": DOCS["A1"]}
     hits = backend.lexical_search("fièvre fever", 10)

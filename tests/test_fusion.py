@@ -43,3 +43,20 @@ def test_one_ranking_fast_path_equals_the_general_fusion():
         general = fusion.reciprocal_rank_fusion([ranking, []], [weight, 1.0], k=60)  # two legs: no shortcut
         assert fast == general
         assert [key for key, _ in fast] == ["a", "b", "c", "d"]
+
+
+def test_engine_page_of_one_leg_equals_the_fused_list_sliced():
+    """The search engine scores only the page of a one-leg search (lexical or dense mode): the same
+    entries, scores and ``ranked`` length as fusing the whole ranking and slicing it; several legs
+    (and a negative weight) go through the general fusion."""
+    from search_api.fusion import reciprocal_rank_fusion
+    from search_api.retrieval import _fused_page, _LegRanking
+
+    docs = [f"D{i}" for i in range(57)]
+    legs = {"lexical": _LegRanking(docs, {}, {}), "dense": _LegRanking(docs[::-1][:20], {}, {})}
+    for names, weights in ((["lexical"], {"lexical": 1.0}), (["lexical"], {"lexical": 0.7}), (["dense"], {"dense": -1.0}),
+                           (["lexical", "dense"], {"lexical": 1.0, "dense": 1.0})):
+        rankings = {name: legs[name] for name in names}
+        fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in names], k=60)
+        for offset, end in ((0, 10), (10, 20), (50, 70), (60, 100), (0, 0)):
+            assert _fused_page(rankings, weights, 60, offset, end) == (fused[offset:end], len(fused))

@@ -117,6 +117,32 @@ def test_counts_documents_and_patients(pids: list[int], expected: tuple[int, int
     assert table.count_documents_and_patients(np.array([0, 7])) == (2, 1)
 
 
+@pytest.mark.parametrize(
+    ("pids", "expected"),
+    [
+        ([], ([], [])),
+        ([2, 0, 1, 6], (["R2", "R1", "I1"], [0, 1, 3])),  # 1 is R1's second passage: not a new document
+        ([1, 0, 2], (["R1", "R2"], [0, 2])),
+        ([3, 9, -1, 5, 2, 6, 1], (["A1", "R2", "I1", "R1"], [3, 4, 5, 6])),  # deleted, out of range, negative
+        ([4, 3], ([], [])),
+    ],
+)
+def test_first_passages_collapse_a_ranking_to_documents(pids: list[int], expected: tuple[list[str], list[int]]) -> None:
+    """(documents in order of their first passage, that passage's position): what the engine's
+    per-leg collapse needs; and what the interface's generic composition over ``doc_of`` gives."""
+    from indexer.backend.base import IndexBackend
+
+    table = PassageTable.from_rows(ROWS, size=8)
+    assert table.first_passages(pids) == expected
+    assert table.first_passages(np.array(pids, dtype=np.int64)) == expected
+
+    class _Generic:  # the interface's default, over the same table's documents_of
+        documents_of = staticmethod(table.doc_of)
+
+    assert IndexBackend.first_passages(_Generic(), pids) == expected  # type: ignore[arg-type]
+    assert PassageTable.from_rows([], size=0).first_passages(pids) == ([], [])
+
+
 def test_page_reads_from_the_generation_cache_equal_sqlite(indexed) -> None:  # noqa: ANN001
     """The embedded backend keeps the summaries and passages it has read for the live generation:
     the second read (from memory), and a mix of seen, unseen and absent ids, give what SQLite gives."""

@@ -100,6 +100,8 @@ class CompiledLanguage:
 
     rules: dict[tuple[str, ...], Rule] = field(default_factory=dict)
     max_len: int = 1
+    #: the first word of every rule: a position whose word is not one starts no match (skipped at once)
+    first_words: set[str] = field(default_factory=set)
 
     def add(self, rule: Rule) -> None:
         key = token_key(rule.phrase)
@@ -116,6 +118,7 @@ class CompiledLanguage:
                 f"{_describe(existing)} and {_describe(rule)}"
             )
         self.rules[key] = rule
+        self.first_words.add(key[0])
         self.max_len = max(self.max_len, len(key))
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "ContextStatus",
     "TriggerMatch",
     "find_triggers",
+    "TriggerScan",
     "group_by_status",
     "mention_context",
     "split_by_context",
@@ -145,19 +146,47 @@ def find_triggers(
 
     Used by query parsing (« sans épanchement pleural ») and handy to explain a status.
     """
-    compiled = _resolve_config(config)
     if not text:
         return []
-    rules = compiled.languages[_resolve_language(text, language, compiled)]
-    found: list[TriggerMatch] = []
-    for seg in segment(text, compiled):
-        tokens = _segment_tokens(text, seg)
-        for m in _find_matches(tokens, rules):
-            start, end = tokens[m.start].start, tokens[m.end - 1].end
-            found.append(
-                TriggerMatch(start, end, text[start:end], m.rule.phrase, m.rule.role, m.rule.status, m.rule.direction)
-            )
-    return found
+    return TriggerScan(text, config).triggers(language)
+
+
+class TriggerScan:
+    """``text`` segmented into sentences and tokenized once, to look for the cues of one language,
+    then maybe of another.
+
+    Why: query parsing looks for negation cues in the query's language and, when there are none, in
+    the other one (short queries are often misjudged); segmentation and tokenization do not depend on
+    the language, and doing them once per query instead of once per language was ~a quarter of
+    :func:`~search_api.query_plan.plan_query` (#14 item 3). *tokens*: ``tokenize(text)``, when the
+    caller already has it (used when the whole text is one sentence, the usual query).
+    """
+
+    def __init__(
+        self, text: str, config: CompiledConfig | str | Path | None = None, tokens: list[Token] | None = None
+    ) -> None:
+        self.text = text
+        self.config = _resolve_config(config)
+        segments = segment(text, self.config) if text else []
+        if tokens is not None and len(segments) == 1 and (segments[0].start, segments[0].end) == (0, len(text)):
+            self.sentences = [tokens]  # the one sentence is the whole text: its tokens are the text's
+        else:
+            self.sentences = [_segment_tokens(text, seg) for seg in segments]
+
+    def triggers(self, language: str | None = None) -> list[TriggerMatch]:
+        """What :func:`find_triggers` returns for this text and *language*."""
+        if not self.text:
+            return []
+        rules = self.config.languages[_resolve_language(self.text, language, self.config)]
+        found: list[TriggerMatch] = []
+        text = self.text
+        for tokens in self.sentences:
+            for m in _find_matches(tokens, rules):
+                start, end = tokens[m.start].start, tokens[m.end - 1].end
+                found.append(
+                    TriggerMatch(start, end, text[start:end], m.rule.phrase, m.rule.role, m.rule.status, m.rule.direction)
+                )
+        return found
 
 
 def group_by_status(spans: list[ContextSpan], separator: str = "\n") -> dict[ContextStatus, str]:
@@ -205,8 +234,12 @@ def _find_matches(tokens: list[Token], rules: CompiledLanguage) -> list[_Match]:
     """
     matches: list[_Match] = []
     norms = [t.norm for t in tokens]
+    first_words = rules.first_words
     i = 0
     while i < len(norms):
+        if norms[i] not in first_words:  # no rule starts with this word: the usual case
+            i += 1
+            continue
         for length in range(min(rules.max_len, len(norms) - i), 0, -1):
             rule = rules.rules.get(tuple(norms[i : i + length]))
             if rule is not None and norms[i] == ":" and i + length < len(norms) and not tokens[i + length].is_punct:

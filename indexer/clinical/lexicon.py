@@ -111,6 +111,7 @@ class _Index:
     phrases: dict[tuple[str, ...], list[_Sense]] = field(default_factory=dict)
     vocabulary: dict[int, set[str]] = field(default_factory=dict)  # stemmed word length -> words
     known_words: set[str] = field(default_factory=set)  # every word of every key: never "corrected"
+    first_words: set[str] = field(default_factory=set)  # every key's first word: others start no match
     max_len: int = 1
 
 
@@ -220,7 +221,7 @@ class Lexicon:
         i = 0
         while i < len(tokens):
             hit = None
-            if not tokens[i].is_punct:
+            if norms[i] in index.first_words and not tokens[i].is_punct:
                 for length in range(min(index.max_len, len(tokens) - i), 0, -1):
                     senses = index.phrases.get(tuple(norms[i : i + length]))
                     if senses:
@@ -294,6 +295,7 @@ def _build_index(concepts: list[Concept], protected: set[str], uncorrectable: se
                 senses.append(_Sense(concept.id, kind, needs_upper))
                 index.max_len = max(index.max_len, len(key))
                 index.known_words.update(key)
+                index.first_words.update(key[:1])
                 if kind in ("preferred", "synonym") and key not in uncorrectable:
                     for word in key:
                         if word.isalpha():

@@ -25,8 +25,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from indexer.clinical.config import ContextStatus, Direction
-from indexer.clinical.context import TriggerMatch, find_triggers
-from indexer.clinical.text import Token, detect_language, tokenize
+from indexer.clinical.context import TriggerMatch, TriggerScan
+from indexer.clinical.text import Token, detect_language, language_of_tokens, tokenize
 
 __all__ = ["ClinicalQuery", "Polarity", "QueryClause", "parse_clinical_query"]
 
@@ -78,7 +78,9 @@ class ClinicalQuery(BaseModel):
 
 def parse_clinical_query(q: str, language: str | None = None) -> ClinicalQuery:
     """Split ``q`` into affirmed / negated clauses using the ``NOT:`` syntax and negation cues."""
-    language = language or detect_language(q)
+    whole = tokenize(q)  # once: the language guess, the clauses and the cues of an unmarked query share it
+    if not language:
+        language = language_of_tokens(whole) if len(q) <= 5000 else detect_language(q)
     clauses: list[QueryClause] = []
     cursor = 0
     for match in _EXPLICIT_RE.finditer(q):
@@ -90,7 +92,7 @@ def parse_clinical_query(q: str, language: str | None = None) -> ClinicalQuery:
         if clause is not None:
             clauses.append(clause)
         cursor = end
-    clauses.extend(_natural_clauses(q, cursor, len(q), language))
+    clauses.extend(_natural_clauses(q, cursor, len(q), language, whole if cursor == 0 else None))
     if not clauses:
         return ClinicalQuery(text=q.strip(), polarity="affirmed", original=q, language=language)
     polarity: Polarity = "negated" if all(c.polarity == "negated" for c in clauses) else "affirmed"
@@ -111,12 +113,16 @@ def _explicit_end(q: str, start: int) -> int:
     return min(candidates, default=len(q))
 
 
-def _natural_clauses(q: str, start: int, end: int, language: str) -> list[QueryClause]:
-    """Clauses of a free-text part of the query, split at negation cues and breaks."""
-    if not q[start:end].strip():
+def _natural_clauses(q: str, start: int, end: int, language: str, local: list[Token] | None = None) -> list[QueryClause]:
+    """Clauses of a free-text part of the query, split at negation cues and breaks.
+
+    *local*: ``tokenize(q[start:end])`` when the caller has it."""
+    part = q[start:end]
+    if not part.strip():
         return []
-    tokens = tokenize_range(q, start, end)
-    triggers = _triggers(q[start:end], language, start)
+    local = tokenize(part) if local is None else local
+    tokens = [Token(t.norm, t.start + start, t.end + start) for t in local] if start else local
+    triggers = _triggers(part, language, start, local)
     negated = [m for m in triggers if m.role == "trigger" and m.status == ContextStatus.NEGATED]
     boundaries = [m for m in triggers if m.role in {"trigger", "termination"}]
     removed = [m for m in boundaries if m.role == "termination" or m.status == ContextStatus.NEGATED]
@@ -146,12 +152,14 @@ def _natural_clauses(q: str, start: int, end: int, language: str) -> list[QueryC
     return clauses
 
 
-def _triggers(text: str, language: str, offset: int) -> list[TriggerMatch]:
-    """Trigger matches in the query's language, falling back to the other one (short queries)."""
-    found = find_triggers(text, language)
+def _triggers(text: str, language: str, offset: int, tokens: list[Token] | None = None) -> list[TriggerMatch]:
+    """Trigger matches in the query's language, falling back to the other one (short queries); the
+    text is segmented and tokenized once for both (*tokens*: ``tokenize(text)``, if known)."""
+    scan = TriggerScan(text, tokens=tokens)
+    found = scan.triggers(language)
     if not any(m.status == ContextStatus.NEGATED for m in found):
         other = "en" if language == "fr" else "fr"
-        alternative = find_triggers(text, other)
+        alternative = scan.triggers(other)
         if any(m.status == ContextStatus.NEGATED for m in alternative):
             found = alternative
     return [

@@ -154,8 +154,14 @@ def detect_language(text: str, default: str = "fr") -> str:
     Cheap on purpose: it only chooses which trigger list applies when the caller does not know the
     document language, and a wrong guess on a two-word text costs little.
     """
+    return language_of_tokens(tokenize(text[:5000]), default)
+
+
+def language_of_tokens(tokens: list[Token], default: str = "fr") -> str:
+    """:func:`detect_language` from the text's tokens, for a caller that has them already (a query
+    is tokenized once for its language, its clauses and its negation cues)."""
     fr = en = 0
-    for token in tokenize(text[:5000]):
+    for token in tokens:
         if token.norm in _FR_MARKERS:
             fr += 1
         if token.norm in _EN_MARKERS:

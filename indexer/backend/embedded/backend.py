@@ -296,6 +296,9 @@ class EmbeddedBackend(IndexBackend):
     def documents_of(self, pids: Iterable[int]) -> dict[int, str]:
         return self.snapshot().table.doc_of(pids)
 
+    def first_passages(self, pids: Sequence[int]) -> tuple[list[str], list[int]]:
+        return self.snapshot().table.first_passages(pids)
+
     def document_ids_where(self, where: DocumentFilter) -> list[str]:
         return self.snapshot().metadata.document_ids_where(where)
 

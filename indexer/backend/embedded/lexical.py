@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,7 @@ def _schema() -> tantivy.Schema:
 
 
 LexicalHit = PassageHit
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 #: memoised one-term clauses per open index (see LexicalIndex._clause); cleared when full
 _MAX_CACHED_CLAUSES = 50_000
 
@@ -327,10 +330,12 @@ class LexicalIndex:
         if query is None or searcher.num_docs == 0:
             return [], np.zeros(0, dtype=np.int64)
         hits = searcher.search(query, searcher.num_docs, count=False).hits
-        pids = np.array(searcher.fast_field_values("pid", [address for _, address in hits]), dtype=np.int64)
-        head_hits = hits[: max(limit, 0)]  # Python ints in one call, positional arguments: 40 % less per hit
-        head = [LexicalHit(pid, score) for (score, _), pid in zip(head_hits, pids[: len(head_hits)].tolist())]
-        return head, pids
+        # Every step below runs in C (map, itemgetter, zip, tuple.__new__): a Python step per hit
+        # costs ~0.3 µs, and a query has hundreds to thousands of matches and a head of 100–400.
+        pids = searcher.fast_field_values("pid", list(map(_SECOND, hits)))
+        depth = min(max(limit, 0), len(hits))
+        head = list(map(tuple.__new__, repeat(LexicalHit, depth), zip(pids[:depth], map(_FIRST, hits[:depth]))))
+        return head, np.array(pids, dtype=np.int64)
 
     def matching_pids(
         self,

@@ -17,7 +17,7 @@ newer index.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -125,23 +125,46 @@ class PassageTable:
         doc_ids = self.doc_ids
         return {pid: doc_ids[code] for pid, code in zip(known.tolist(), self.doc[known].tolist())}
 
+    def first_passages(self, pids: Sequence[int] | np.ndarray) -> tuple[list[str], list[int]]:
+        """(each document of *pids* once, in the order of its first passage; that passage's position
+        in *pids*): a ranked leg collapsed to documents, unknown ids skipped.
+
+        Why this shape: a lexical head is 100–400 passages and a Python step per passage costs
+        ~0.3 µs here; the document codes come from the column in one numpy step, and the first
+        position of each code from a dict built in C over the reversed list (a later write of the
+        same key keeps the smaller position)."""
+        wanted = np.asarray(pids, dtype=np.int64)
+        if wanted.size == 0:
+            return [], []
+        if wanted.min() < 0 or wanted.max() >= len(self.doc):
+            inside = (wanted >= 0) & (wanted < len(self.doc))
+            column = np.full(wanted.size, _NO_CODE, dtype=np.int64)
+            column[inside] = self.doc[wanted[inside]]
+            codes = column.tolist()
+        else:
+            codes = self.doc[wanted].tolist()  # a deleted passage's code is _NO_CODE
+        first = dict(zip(reversed(codes), range(len(codes) - 1, -1, -1)))
+        first.pop(_NO_CODE, None)
+        positions = sorted(first.values())
+        return list(map(self.doc_ids.__getitem__, map(codes.__getitem__, positions))), positions
+
     def count_documents_and_patients(self, pids: np.ndarray) -> tuple[int, int]:
         """(distinct documents, distinct patients) of the known passages among *pids*: the exact
         « N documents · M patients » of a query from its matching passages, as two ``np.unique``
         over columns instead of reading every matching document's summary from SQLite. Patients
         are compared by normalised key, as filters compare them; documents without one don't count."""
         pids = np.asarray(pids, dtype=np.int64)
-        if pids.size and (pids.min() < 0 or pids.max() >= len(self.present)):
-            pids = pids[(pids >= 0) & (pids < len(self.present))]
-        pids = pids[self.present[pids]]
         if pids.size == 0:
             return 0, 0
-        # a bitmap per column: O(matches + documents), no sort (np.unique sorts: 4× slower at 6k matches)
-        documents = np.zeros(len(self.doc_ids), dtype=bool)
+        if pids.min() < 0 or pids.max() >= len(self.doc):
+            pids = pids[(pids >= 0) & (pids < len(self.doc))]
+        # a bitmap per column: O(matches + documents), no sort (np.unique sorts: 4× slower at 6k
+        # matches). A passage not in use has both codes -1: the extra last slot, never counted.
+        documents = np.zeros(len(self.doc_ids) + 1, dtype=bool)
         documents[self.doc[pids]] = True
         patients = np.zeros(len(self.patient_codes) + 1, dtype=bool)  # slot -1 (no patient) is the last one
         patients[self.patient[pids]] = True
-        return int(np.count_nonzero(documents)), int(np.count_nonzero(patients[:-1]))
+        return int(np.count_nonzero(documents[:-1])), int(np.count_nonzero(patients[:-1]))
 
     def mask(self, where: DocumentFilter) -> np.ndarray:
         """Boolean mask over passage ids: True where the passage's document matches *where*."""
