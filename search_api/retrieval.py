@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 
 from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
 from indexer.backend.filters import DocumentFilter
+from indexer.clinical.cognates import CognateTranslator
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
@@ -182,6 +183,9 @@ class SearchEngine:
         self.encoder = encoder
         self.settings = settings
         self._embed = QueryEmbeddingCache(encoder)
+        # English cognates of free French query words, validated against this index's English vocabulary
+        self.cognates = CognateTranslator(lambda words: self.backend.term_passage_counts(words, "en"),
+                                          min_passages=settings.cognate_min_passages)
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -194,6 +198,7 @@ class SearchEngine:
         """Pick up a newer generation published by a (scheduled) indexing run, without restarting the API."""
         if self.backend.refresh():
             self._check(self.backend.info())
+            self.cognates.clear()  # another generation, another vocabulary
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones."""
@@ -247,7 +252,9 @@ class SearchEngine:
     def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
-        plan = plan_query(request, dense_translation=self.settings.dense_translation)
+        plan = plan_query(request, dense_translation=self.settings.dense_translation,
+                          cognates=self.cognates if self.settings.cognates else None,
+                          dense_style=self.settings.dense_translation_style)
         legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
