@@ -15,7 +15,7 @@ import contextvars
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 
 from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
 from indexer.backend.filters import DocumentFilter
+from indexer.clinical.cognates import CognateTranslator
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
@@ -48,25 +49,68 @@ class _LegRanking:
     """A leg's document ranking and, per document, its best passage id and score."""
 
     doc_ids: list[str]
-    best_pid: dict[str, int]
-    best_score: dict[str, float]
+    best_pid: Mapping[str, int]
+    best_score: Mapping[str, float]
     #: 1-based rank of each document (filled by :func:`_collapse`): no ``doc_ids.index`` per result
-    rank: dict[str, int] = field(default_factory=dict)
+    rank: Mapping[str, int] = field(default_factory=dict)
+
+
+class _Column(Mapping):
+    """One field of each document's best passage, read on demand: document → ``hits[positions[i]][field]``.
+
+    Why not a dict: a leg ranks 100–400 documents but a page reads 10–100 of them; three dicts per
+    leg cost a Python step per document, this costs one per document *read*."""
+
+    __slots__ = ("_index", "_positions", "_hits", "_field")
+
+    def __init__(self, index: dict[str, int], positions: list[int], hits: Sequence[tuple[int, float]], field_: int) -> None:
+        self._index, self._positions, self._hits, self._field = index, positions, hits, field_
+
+    def __getitem__(self, doc_id: str):  # noqa: ANN204 - int | float
+        return self._hits[self._positions[self._index[doc_id]]][self._field]
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def values(self) -> list:  # type: ignore[override] - in C, in document order (image results take the max)
+        return list(map(itemgetter(self._field), map(self._hits.__getitem__, self._positions)))
+
+
+class _Ranks(Mapping):
+    """Document → 1-based rank in its leg, from the leg's position index (see :class:`_Column`)."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: dict[str, int]) -> None:
+        self._index = index
+
+    def __getitem__(self, doc_id: str) -> int:
+        return self._index[doc_id] + 1
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegRanking:
     """A leg's passages, best first → its documents, each ranked by its best passage.
 
-    The backend finds each document's first passage (:meth:`IndexBackend.first_passages`); the
-    rest is built in C (map, itemgetter, zip): no Python step per passage or document."""
+    The backend finds each document's first passage (:meth:`IndexBackend.first_passages`); one dict
+    (document → position, built in C) then answers best passage, score and rank on demand."""
     doc_ids, positions = backend.first_passages(list(map(_PID, hits)))
-    best = list(map(hits.__getitem__, positions))
-    return _LegRanking(
-        doc_ids,
-        dict(zip(doc_ids, map(_PID, best))),
-        dict(zip(doc_ids, map(_SCORE, best))),
-        dict(zip(doc_ids, range(1, len(doc_ids) + 1))),
-    )
+    index = dict(zip(doc_ids, range(len(doc_ids))))
+    return _LegRanking(doc_ids, _Column(index, positions, hits, 0), _Column(index, positions, hits, 1), _Ranks(index))
 
 
 _PID, _SCORE = itemgetter(0), itemgetter(1)
@@ -139,6 +183,9 @@ class SearchEngine:
         self.encoder = encoder
         self.settings = settings
         self._embed = QueryEmbeddingCache(encoder)
+        # English cognates of free French query words, validated against this index's English vocabulary
+        self.cognates = CognateTranslator(lambda words: self.backend.term_passage_counts(words, "en"),
+                                          min_passages=settings.cognate_min_passages)
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -151,6 +198,7 @@ class SearchEngine:
         """Pick up a newer generation published by a (scheduled) indexing run, without restarting the API."""
         if self.backend.refresh():
             self._check(self.backend.info())
+            self.cognates.clear()  # another generation, another vocabulary
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones."""
@@ -204,7 +252,9 @@ class SearchEngine:
     def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
-        plan = plan_query(request, dense_translation=self.settings.dense_translation)
+        plan = plan_query(request, dense_translation=self.settings.dense_translation,
+                          cognates=self.cognates if self.settings.cognates else None,
+                          dense_style=self.settings.dense_translation_style)
         legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
