@@ -31,7 +31,7 @@ from search_api.models import SearchRequest
 from search_api.patient_data import age_at, body_part_of, department_of, documents_where, identity_of, stay_of, stays_of
 from search_api.query_plan import plan_query
 from search_api.scope import within_scope
-from search_api.snippets import contextual_snippet
+from search_api.snippets import query_matcher
 
 EVIDENCE_PER_CRITERION = 3
 #: a de-identified caller's dates are shifted by at most this many days (search_api.security.deid)
@@ -215,7 +215,7 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
         plan = plan_query(request)
         matches = exact_matches(engine, plan, where)
         documents = engine.backend.get_documents(matches.doc_ids)
-        passages = engine.backend.get_passages(list(matches.best_pid.values()))
+        evidence: list[tuple[Evidence, int, Document]] = []  # (evidence shown, its best passage, its document)
         for doc_id in matches.doc_ids:
             document = documents.get(doc_id)
             if document is None or not check(document):
@@ -223,11 +223,19 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
             inside, stay = in_stay(document)
             if not inside:
                 continue
-            snippet = ""
-            if len(hits.by_patient.get(document.patient_id, [])) < EVIDENCE_PER_CRITERION:
-                passage = passages.get(matches.best_pid[doc_id])
-                snippet = contextual_snippet(passage.text if passage else document.text, plan.highlight_text, document.language).html
-            hits.add(document, snippet, stay)
+            shown = len(hits.by_patient.get(document.patient_id, [])) < EVIDENCE_PER_CRITERION
+            hits.add(document, "", stay)
+            if shown:  # its snippet is built below, with the other evidence's
+                evidence.append((hits.by_patient[document.patient_id][-1], matches.best_pid[doc_id], document))
+        # only the evidence's passages are read (not every match's), and their snippets built together
+        # (one pass over their words), as /search builds a page's
+        passages = engine.backend.get_passages(sorted({pid for _, pid, _ in evidence}))
+        snippets = query_matcher(plan.highlight_text).snippets([
+            (passage.text, document.language, passage.mentions) if passage else (document.text, document.language, None)
+            for passage, document in ((passages.get(pid), document) for _, pid, document in evidence)
+        ])
+        for (shown_evidence, _, _), (snippet, _) in zip(evidence, snippets):
+            shown_evidence.snippet = snippet
     else:
         if stay_window:  # only the patients with a stay in the window can match
             where = replace(where, allowed_patients=tuple(sorted(windows)) if where.allowed_patients is None

@@ -37,7 +37,7 @@ from search_api.query_params import search_query
 from search_api.query_plan import plan_query
 from search_api.security.views import refuse_real_date_filters
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
-from search_api.snippets import contextual_snippet, match_spans, query_terms
+from search_api.snippets import contextual_snippet, match_spans, query_matcher, query_terms
 from search_api.viewer import Viewer
 from indexer.clinical import ExpandedTerm
 
@@ -156,10 +156,20 @@ def _identity(documents: list[Document], viewer: Viewer) -> PatientIdentity:
     return PatientIdentity.model_validate(viewer.identity(found))
 
 
-def _snippet(engine, matches: DocumentMatches, doc_id: str, query: str, language: str) -> tuple[str, str | None]:  # noqa: ANN001
-    passage = engine.backend.get_passages([matches.best_pid[doc_id]]).get(matches.best_pid[doc_id])
-    snippet = contextual_snippet(passage.text if passage else "", query, language)
-    return snippet.html, snippet.context
+def _snippets(engine, matches: DocumentMatches, documents: list[tuple[str, str | None]], query: str) -> dict[str, tuple[str, str | None]]:  # noqa: ANN001
+    """(HTML, context) of the best passage of each (matched document id, its language): the page's
+    passages read in one call and their snippets built together (:meth:`QueryMatcher.snippets`,
+    with each passage's stored mentions), as ``/search`` does, instead of a read and a
+    :func:`contextual_snippet` per document (tests/test_lean_patients.py checks they are equal)."""
+    if not documents:
+        return {}
+    pids = [matches.best_pid[doc_id] for doc_id, _ in documents]
+    passages = engine.backend.get_passages(sorted(set(pids)))
+    items = []
+    for pid, (_, language) in zip(pids, documents):
+        passage = passages.get(pid)
+        items.append((passage.text, language, passage.mentions) if passage else ("", language, None))
+    return dict(zip((doc_id for doc_id, _ in documents), query_matcher(query).snippets(items)))
 
 
 def patient_documents(engine, patient_id: str, scope: DocumentFilter, kinds: tuple[str, ...] = ()) -> list[Document]:  # noqa: ANN001
@@ -237,6 +247,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
             matches = exact_matches(engine(), plan, where)
             highlight = plan.highlight_text
         birth = identity_of(everything)["birth_date"]
+        snippets = _snippets(engine(), matches, [(d.id, d.language) for d in documents if d.id in matches], highlight) if query else {}
         groups: dict[str | None, list[TimelineEntry]] = {}
         for document in sorted(documents, key=lambda d: (d.date is None, d.date or dt.date.min), reverse=False):
             stay = stay_of(document.date, stays)
@@ -251,7 +262,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
             )
             if document.id in matches:
                 entry.matched = True
-                snippet, entry.context = _snippet(engine(), matches, document.id, highlight, document.language)
+                snippet, entry.context = snippets[document.id]
                 entry.snippet = viewer.html(snippet, real)
             groups.setdefault(entry.stay_id, []).append(entry)
             for sub in _record_entries(document, entry, highlight if query else "", stays, birth, viewer, shown_stays):
@@ -386,21 +397,29 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             order.append(patient)
             best[patient] = []
     page = order[offset : offset + limit]
-    for patient in page:  # fill the page's patients up to BEST_PER_PATIENT from their term matches
-        if len(best[patient]) >= BEST_PER_PATIENT:
+    # fill the page's patients up to BEST_PER_PATIENT from their term matches (best first): one pass
+    # over the matches for the whole page, then the fill-ins' snippets built together
+    missing = {p: BEST_PER_PATIENT - len(best[p]) for p in page if len(best[p]) < BEST_PER_PATIENT}
+    shown = {h.id for p in missing for h in best[p]}
+    fills: list[tuple[str, str]] = []  # (patient, document), in each patient's match order
+    for doc_id in matches.doc_ids:
+        if not missing:
+            break
+        patient = patient_of.get(doc_id)
+        if patient not in missing or doc_id in shown:
             continue
-        shown = {h.id for h in best[patient]}
-        for doc_id in matches.doc_ids:
-            if len(best[patient]) >= BEST_PER_PATIENT:
-                break
-            if patient_of.get(doc_id) != patient or doc_id in shown:
-                continue
-            document = documents[doc_id]
-            snippet, context = _snippet(engine, matches, doc_id, plan.highlight_text, document.language)
-            best[patient].append(PatientHit(
-                id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
-                context=context, url=f"/documents/{doc_id}",
-            ))
+        fills.append((patient, doc_id))
+        missing[patient] -= 1
+        if not missing[patient]:
+            del missing[patient]
+    snippets = _snippets(engine, matches, [(doc_id, documents[doc_id].language) for _, doc_id in fills], plan.highlight_text)
+    for patient, doc_id in fills:
+        document = documents[doc_id]
+        snippet, context = snippets[doc_id]
+        best[patient].append(PatientHit(
+            id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
+            context=context, url=f"/documents/{doc_id}",
+        ))
     return PatientSearchResponse(
         query=request.q, total=len(matches), total_patients=len(counts), term_match=term_match,
         interpretation=plan.interpretation, expanded_terms=plan.expanded_terms, offset=offset, limit=limit,

@@ -1,0 +1,336 @@
+"""The patient screens built the lean way equal the ones built document by document (#14 item 3).
+
+``GET/POST /search/patients`` (results by patient), the timeline's marked documents and a cohort's
+evidence used to read one passage and build one :func:`contextual_snippet` (the mention read again
+from the text) per document, and :func:`exact_matches` walked every matching passage in Python.
+They now read a page's passages in one call and build its snippets together
+(:meth:`QueryMatcher.snippets`, with the stored mentions), and the matches are collapsed by the
+backend (:meth:`IndexBackend.first_passages`). The references below are the code as it was; each
+test compares outputs on the fixture corpus: every field of the JSON, as a clinician and as a
+researcher (pseudonyms, shifted dates, masked text), over pages that need fill-ins from the matches.
+"""
+
+from __future__ import annotations
+
+import pytest
+from auth_support import auth
+from fastapi.testclient import TestClient
+
+from indexer.backend.filters import DocumentFilter
+from indexer.schema import DocumentKind
+from search_api import cohort_engine, matching, patients
+from search_api.app import create_app
+from search_api.matching import DocumentMatches
+from search_api.models import MAX_LIMIT, SearchRequest
+from search_api.patients import BEST_PER_PATIENT, PatientHit, PatientResult, PatientSearchResponse
+from search_api.query_plan import plan_query
+from search_api.snippets import contextual_snippet
+
+QUERIES = [
+    "épanchement pleural",
+    "pleural effusion",
+    "fracture",
+    "infarctus du myocarde",
+    "infarctus",
+    "scanner",
+    "pneumothorax sans épanchement pleural",
+    "heart attack",
+    "irm cérébrale",
+    "zzzunknownword",
+]
+PAGES = [(0, 1), (1, 1), (0, 2), (2, 2), (0, 10)]
+ROLES = {"clinician": auth("clinician", "dr.martin"), "researcher": auth("researcher", "r.fixture")}
+
+
+# -- the references: the code as it was --------------------------------------------------------
+def _old_exact_matches(engine, plan, where) -> DocumentMatches:  # noqa: ANN001
+    matches = DocumentMatches()
+    if not (plan.lexical_text.strip() or plan.concepts or plan.required):
+        return matches
+    backend = engine.backend
+    depth = max(backend.stats().passages, 1)
+    hits = backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required)
+    doc_of = backend.documents_of(h.pid for h in hits)
+    for hit in hits:
+        doc_id = doc_of.get(hit.pid)
+        if doc_id is None or doc_id in matches.best_pid:
+            continue
+        matches.doc_ids.append(doc_id)
+        matches.best_pid[doc_id] = hit.pid
+        matches.best_score[doc_id] = hit.score
+    return matches
+
+
+def _old_snippet(engine, matches: DocumentMatches, doc_id: str, query: str, language: str) -> tuple[str, str | None]:  # noqa: ANN001
+    passage = engine.backend.get_passages([matches.best_pid[doc_id]]).get(matches.best_pid[doc_id])
+    snippet = contextual_snippet(passage.text if passage else "", query, language)
+    return snippet.html, snippet.context
+
+
+def _old_snippets(engine, matches, documents, query):  # noqa: ANN001
+    """The timeline's snippets, one read and one contextual_snippet per document."""
+    return {doc_id: _old_snippet(engine, matches, doc_id, query, language) for doc_id, language in documents}
+
+
+def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int) -> PatientSearchResponse:  # noqa: ANN001
+    """Patients ranked by their best document in the fused ranking, then by their best term match."""
+    where = engine.request_filter(request, scope)
+    plan = plan_query(request)
+    matches = _old_exact_matches(engine, plan, where)
+    # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
+    # Its depth is what the page can use (each patient shows at most BEST_PER_PATIENT documents), not
+    # MAX_LIMIT: every fused result costs a document read and a contextual snippet.
+    depth = min(MAX_LIMIT, (offset + limit) * BEST_PER_PATIENT) if matches else MAX_LIMIT
+    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": depth}), where)
+    patient_of: dict[str, str] = {}
+    documents = engine.backend.document_summaries(matches.doc_ids)  # no text: every match may be thousands
+    for doc_id in matches.doc_ids:
+        if doc_id in documents and documents[doc_id].patient_id:
+            patient_of[doc_id] = documents[doc_id].patient_id
+    counts: dict[str, int] = {}
+    for patient in patient_of.values():
+        counts[patient] = counts.get(patient, 0) + 1
+    order: list[str] = []
+    best: dict[str, list[PatientHit]] = {}
+    term_match = bool(matches)
+    for hit in ranked.results:  # fused order: the best documents first
+        if not hit.patient_id or (term_match and hit.patient_id not in counts):
+            continue
+        if hit.patient_id not in best:
+            order.append(hit.patient_id)
+            best[hit.patient_id] = []
+        if len(best[hit.patient_id]) < BEST_PER_PATIENT:
+            best[hit.patient_id].append(PatientHit(
+                id=hit.id, kind=hit.kind, title=hit.title, date=hit.date, snippet=hit.snippet, context=hit.context,
+                url=hit.url, semantic_only=hit.id not in matches,
+            ))
+    for doc_id in matches.doc_ids:  # then patients whose matches are beyond the fused ranking's depth
+        patient = patient_of.get(doc_id)
+        if patient is None:
+            continue
+        if patient not in best:
+            order.append(patient)
+            best[patient] = []
+    page = order[offset : offset + limit]
+    for patient in page:  # fill the page's patients up to BEST_PER_PATIENT from their term matches
+        if len(best[patient]) >= BEST_PER_PATIENT:
+            continue
+        shown = {h.id for h in best[patient]}
+        for doc_id in matches.doc_ids:
+            if len(best[patient]) >= BEST_PER_PATIENT:
+                break
+            if patient_of.get(doc_id) != patient or doc_id in shown:
+                continue
+            document = documents[doc_id]
+            snippet, context = _old_snippet(engine, matches, doc_id, plan.highlight_text, document.language)
+            best[patient].append(PatientHit(
+                id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
+                context=context, url=f"/documents/{doc_id}",
+            ))
+    return PatientSearchResponse(
+        query=request.q, total=len(matches), total_patients=len(counts), term_match=term_match,
+        interpretation=plan.interpretation, expanded_terms=plan.expanded_terms, offset=offset, limit=limit,
+        patients=[
+            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0), best=best[p])
+            for i, p in enumerate(page)
+        ],
+    )
+
+
+#: the cohort criterion's evaluation as it was (a passage read for every match, a snippet per shown
+#: evidence), run in the cohort engine's namespace
+_OLD_EVALUATE_CRITERION = """from __future__ import annotations
+def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dict[str, PatientFacts],  # noqa: ANN001
+                       frame: DateFrame = _as_is, shifted: bool = False) -> CriterionHits:
+    hits = CriterionHits()
+    stay_window = criterion.stay_from is not None or criterion.stay_to is not None
+    windows: dict[str, list[dict[str, Any]]] = {}
+    if stay_window:
+        windows = {
+            p: found for p, f in facts.items()
+            if (found := stays_in_window(f.stays, criterion.stay_from, criterion.stay_to, p, frame))
+        }
+        if not has_document_constraints(criterion):
+            for patient in sorted(windows):
+                for stay in sorted(windows[patient], key=lambda s: str(s.get("start") or ""), reverse=True):
+                    hits.add_stay(patient, facts[patient].stay_records.get(str(stay["id"]), ""), stay)
+            return hits
+    births = {p: f.identity.get("birth_date") for p, f in facts.items()}
+    where = criterion_filter(criterion, scope, shifted)
+    check = _document_checks(criterion, births, frame)
+
+    def in_stay(document: Document) -> tuple[bool, dict[str, Any] | None]:
+        if not stay_window:
+            return True, None
+        stay = stay_of(document.date, windows.get(document.patient_id or "", []))
+        return stay is not None, stay
+
+    query = (criterion.q or "").strip()
+    if query:
+        request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
+        plan = plan_query(request)
+        matches = exact_matches(engine, plan, where)
+        documents = engine.backend.get_documents(matches.doc_ids)
+        passages = engine.backend.get_passages(list(matches.best_pid.values()))
+        for doc_id in matches.doc_ids:
+            document = documents.get(doc_id)
+            if document is None or not check(document):
+                continue
+            inside, stay = in_stay(document)
+            if not inside:
+                continue
+            snippet = ""
+            if len(hits.by_patient.get(document.patient_id, [])) < EVIDENCE_PER_CRITERION:
+                passage = passages.get(matches.best_pid[doc_id])
+                snippet = contextual_snippet(passage.text if passage else document.text, plan.highlight_text, document.language).html
+            hits.add(document, snippet, stay)
+    else:
+        if stay_window:  # only the patients with a stay in the window can match
+            where = replace(where, allowed_patients=tuple(sorted(windows)) if where.allowed_patients is None
+                            else tuple(p for p in where.allowed_patients if p in windows))
+        for document in sorted(documents_where(engine, where), key=lambda d: d.date or dt.date.min, reverse=True):
+            if not check(document):
+                continue
+            inside, stay = in_stay(document)
+            if inside:
+                hits.add(document, "", stay)
+    return hits
+"""
+
+
+def _old_evaluate_criterion():  # noqa: ANN202
+    namespace = {**vars(cohort_engine), "exact_matches": _old_exact_matches, "contextual_snippet": contextual_snippet}
+    exec(compile(_OLD_EVALUATE_CRITERION, "<old evaluate_criterion>", "exec"), namespace)  # noqa: S102 - the test's own text
+    return namespace["evaluate_criterion"]
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def app_engine(indexed, encoder):  # noqa: ANN001, ANN201
+    settings, _ = indexed
+    app = create_app(settings, encoder=encoder)
+    return TestClient(app), app
+
+
+@pytest.fixture(scope="module")
+def engine(indexed, encoder):  # noqa: ANN001, ANN201
+    from search_api.engine_factory import build_engine
+
+    settings, _ = indexed
+    return build_engine(settings, encoder)
+
+
+FILTERS = [DocumentFilter(), DocumentFilter(patient_id="P900001"), DocumentFilter(kinds=("report",)),
+           DocumentFilter(allowed_patients=("P900002", "P900003"))]
+
+
+# -- the tests --------------------------------------------------------------------------------
+def test_exact_matches_equal_the_loop_over_every_hit(engine) -> None:  # noqa: ANN001
+    compared = 0
+    for query in QUERIES:
+        plan = plan_query(SearchRequest(q=query))
+        for where in FILTERS:
+            new, old = matching.exact_matches(engine, plan, where), _old_exact_matches(engine, plan, where)
+            assert new.doc_ids == old.doc_ids, (query, where)
+            assert new.best_pid == old.best_pid and new.best_score == old.best_score, (query, where)
+            assert all(type(p) is int for p in new.best_pid.values()) and all(type(s) is float for s in new.best_score.values())
+            compared += len(new)
+    assert compared > 20  # the fixture queries do match documents
+
+
+@pytest.mark.parametrize("shallow", [False, True], ids=["fused", "shallow"])
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+def test_patient_search_equals_the_per_document_reference(engine, mode: str, shallow: bool, monkeypatch) -> None:  # noqa: ANN001
+    """*shallow*: the fused ranking cut to its first result, so most of each page comes from the
+    term matches beyond it (the fixture corpus is too small for the fused depth to miss many)."""
+    filled: list[str] = []
+    if shallow:
+        search = engine.search
+
+        def first_only(request, where=None):  # noqa: ANN001, ANN202
+            response = search(request, where)
+            return response.model_copy(update={"results": response.results[:1]})
+
+        monkeypatch.setattr(engine, "search", first_only)
+
+    def counted(engine, matches, documents, query):  # noqa: ANN001, ANN202
+        filled.extend(doc_id for doc_id, _ in documents)
+        return lean(engine, matches, documents, query)
+
+    lean = patients._snippets
+    monkeypatch.setattr(patients, "_snippets", counted)
+    for query in QUERIES:
+        for offset, limit in PAGES:
+            request = SearchRequest(q=query, mode=mode)
+            new = patients._patient_search(engine, request, DocumentFilter(), offset, limit)
+            old = _old_patient_search(engine, request, DocumentFilter(), offset, limit)
+            assert new.model_dump(mode="json") == old.model_dump(mode="json"), (query, offset, limit)
+            assert new.model_dump_json() == old.model_dump_json()
+    assert len(filled) >= (20 if shallow else 1)  # pages took documents beyond the fused ranking: the fill-in path ran
+
+
+def _responses(client: TestClient) -> dict:
+    """Every patient screen's JSON for the test's queries, pages and roles."""
+    out = {}
+    for role, headers in ROLES.items():
+        seen_patients: set[str] = set()
+        for query in QUERIES:
+            for offset, limit in PAGES:
+                params = {"q": query, "offset": offset, "limit": limit}
+                got = client.get("/search/patients", params=params, headers=headers)
+                posted = client.post("/search/patients", json=params, headers=headers)
+                assert got.status_code == posted.status_code == 200, got.text
+                out[role, "get", query, offset, limit] = got.json()
+                out[role, "post", query, offset, limit] = posted.json()
+                seen_patients.update(p["patient_id"] for p in got.json()["patients"])
+        for patient in sorted(seen_patients):
+            for query in QUERIES[:6]:
+                timeline = client.get(f"/patients/{patient}/timeline", params={"q": query}, headers=headers)
+                assert timeline.status_code == 200, timeline.text
+                out[role, "timeline", patient, query] = timeline.json()
+        out[role, "patients"] = sorted(seen_patients)
+    return out
+
+
+def test_patient_screens_through_the_api_equal_the_reference_for_each_role(app_engine, monkeypatch) -> None:  # noqa: ANN001
+    client, _ = app_engine
+    new = _responses(client)
+    monkeypatch.setattr(patients, "_patient_search", _old_patient_search)
+    monkeypatch.setattr(patients, "_snippets", _old_snippets)
+    old = _responses(client)
+    assert new.keys() == old.keys()
+    for key in new:
+        assert new[key] == old[key], key
+    assert len(new["clinician", "patients"]) == 4 and all(p.startswith("PSN-") for p in new["researcher", "patients"])
+    marked = [e for k, body in new.items() if k[1] == "timeline" for g in body["groups"] for e in g["entries"] if e["matched"]]
+    assert any("<mark>" in (e["snippet"] or "") for e in marked)
+
+
+COHORTS = [
+    {"criteria": [{"q": "épanchement pleural"}]},
+    {"criteria": [{"q": "infarctus"}, {"q": "fracture", "include": "must_not"}]},
+    {"criteria": [{"q": "scanner"}]},
+    {"criteria": [{"q": "fracture"}, {"kinds": ["report"]}]},
+    {"criteria": [{"q": "infarctus", "age_min": 60, "age_max": 65}]},
+    {"criteria": [{"q": "sans embolie pulmonaire"}]},
+]
+
+
+def test_cohort_evidence_equals_the_per_document_reference(app_engine, monkeypatch) -> None:  # noqa: ANN001
+    client, _ = app_engine
+
+    def evaluate_all() -> dict:
+        out = {}
+        for role, headers in ROLES.items():
+            for i, definition in enumerate(COHORTS):
+                response = client.post("/cohorts/evaluate", json=definition, headers=headers)
+                out[role, i] = (response.status_code, response.json())
+        return out
+
+    new = evaluate_all()
+    monkeypatch.setattr(cohort_engine, "evaluate_criterion", _old_evaluate_criterion())
+    old = evaluate_all()
+    assert new == old
+    assert {status for status, _ in new.values()} == {200}
+    evidence = [e for (role, _), (status, body) in new.items() if status == 200 for p in body["patients"] for e in p["evidence"]]
+    assert sum("<mark>" in e["snippet"] for e in evidence) >= 3
