@@ -7,6 +7,7 @@ first; the medians and the paired difference are then comparable.
 
     git archive <base-commit> | tar -x -C /tmp/base      # the "before" tree
     python -m bench.ab_latency var/bench/index-100k --a /tmp/base --b . --requests 100 --modes hybrid lexical
+    python -m bench.ab_latency var/bench/index-100k --a /tmp/base --b . --requests 100 --modes "by patient"
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.latency import MODES, _bench_token, _free_port
+from bench.latency import EXTRA_MODES, MODES, _bench_token, _free_port
 from bench.synthetic import queries as make_queries
 
 
@@ -64,6 +65,11 @@ def server(tree: Path, index_dir: Path, work: Path, name: str, port: int | None 
         process.wait(timeout=30)
 
 
+def _untimed(body: dict) -> dict:
+    """A response body without its timing (the one field two equal answers differ in)."""
+    return {k: v for k, v in body.items() if k != "took_ms"}
+
+
 def run(index_dir: Path, tree_a: Path, tree_b: Path, requests: int, modes: list[str], ports: tuple[int | None, int | None]) -> dict:
     work = (index_dir.parent / "ab-logs").resolve()  # the servers run in their own trees: absolute paths
     pool = make_queries(requests * len(modes) + 20, seed=11)
@@ -79,20 +85,24 @@ def run(index_dir: Path, tree_a: Path, tree_b: Path, requests: int, modes: list[
                 client.get("/search", params={**MODES["hybrid"], "q": text, "limit": 10}).raise_for_status()
         offset = 10
         for mode in modes:
+            params = {**MODES, **EXTRA_MODES}[mode]
+            path = params.get("_path", "/search")  # "by patient": GET /search/patients, same parameters
+            params = {k: v for k, v in params.items() if k != "_path"}
             times: dict[str, list[float]] = {"a": [], "b": []}
             server_ms: dict[str, list[float]] = {"a": [], "b": []}
-            totals_equal = 0
+            totals_equal = bodies_equal = 0
             for i, text in enumerate(pool[offset : offset + requests]):
                 order = ("a", "b") if i % 2 == 0 else ("b", "a")
                 bodies = {}
                 for name in order:
                     started = time.perf_counter()
-                    response = clients[name].get("/search", params={**MODES[mode], "q": text, "limit": 10})
+                    response = clients[name].get(path, params={**params, "q": text, "limit": 10})
                     times[name].append((time.perf_counter() - started) * 1000)
                     response.raise_for_status()
                     bodies[name] = response.json()
-                    server_ms[name].append(float(bodies[name]["took_ms"]))
+                    server_ms[name].append(float(bodies[name].get("took_ms", "nan")))  # /search/patients has none
                 totals_equal += all(bodies["a"][k] == bodies["b"][k] for k in ("total", "total_patients"))
+                bodies_equal += _untimed(bodies["a"]) == _untimed(bodies["b"])
             offset += requests
             a, b = np.array(times["a"]), np.array(times["b"])
             out["modes"][mode] = {
@@ -104,17 +114,18 @@ def run(index_dir: Path, tree_a: Path, tree_b: Path, requests: int, modes: list[
                 "paired_median_diff_ms": round(float(np.median(b - a)), 1),
                 "b_faster_share": round(float(np.mean(b < a)), 2),
                 "same_totals": totals_equal,
+                "same_bodies": bodies_equal,  # the whole JSON but took_ms: a change meant to keep outputs
             }
     return out
 
 
 def table(result: dict) -> str:
-    lines = ["| mode | requests | A p50 ms | B p50 ms | A p95 | B p95 | A server p50 | B server p50 | median(B−A) ms | B faster in | same totals |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| mode | requests | A p50 ms | B p50 ms | A p95 | B p95 | A server p50 | B server p50 | median(B−A) ms | B faster in | same totals | same body |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode, r in result["modes"].items():
         lines.append(f"| {mode} | {r['requests']} | {r['a_p50']} | {r['b_p50']} | {r['a_p95']} | {r['b_p95']} | "
                      f"{r['a_server_p50']} | {r['b_server_p50']} | {r['paired_median_diff_ms']} | "
-                     f"{round(100 * r['b_faster_share'])} % | {r['same_totals']}/{r['requests']} |")
+                     f"{round(100 * r['b_faster_share'])} % | {r['same_totals']}/{r['requests']} | {r.get('same_bodies', '–')}/{r['requests']} |")
     return "\n".join(lines)
 
 
@@ -124,7 +135,7 @@ if __name__ == "__main__":
     parser.add_argument("--a", type=Path, required=True, help="source tree of version A (before)")
     parser.add_argument("--b", type=Path, default=Path("."), help="source tree of version B (after)")
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical"], choices=list(MODES))
+    parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical"], choices=[*MODES, *EXTRA_MODES])
     parser.add_argument("--ports", type=int, nargs=2, default=(None, None))
     args = parser.parse_args()
     result = run(args.index_dir, args.a, args.b, args.requests, args.modes, tuple(args.ports))
