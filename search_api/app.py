@@ -22,6 +22,7 @@ from indexer.backend.base import IndexNotFoundError
 from indexer.encoders import Encoder
 from indexer.settings import Settings, get_settings
 from search_api.engine_factory import build_engine
+from search_api.gc_tuning import freeze_loaded_objects
 from search_api.images import image_router
 from search_api.jobs import jobs_router
 from search_api.limits import BodySizeLimit
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             engine().warm_up()
         except HTTPException:
             pass  # no index yet: /search answers 503 until one is built
+        freeze_loaded_objects()
         yield
 
     app = FastAPIOffline(  # /docs and /redoc with their assets served locally (no CDN in a hospital)
