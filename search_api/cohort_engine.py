@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from indexer.backend.filters import DocumentFilter, normalise_key
+from indexer.backend.base import DocumentSummary
 from indexer.schema import MAX_DATE, MIN_DATE, Document
 from search_api.matching import exact_matches
 from search_api.models import SearchRequest
@@ -64,12 +65,13 @@ class CriterionHits:
     #: every satisfying document's date, per patient (evidence is capped, time relations are not)
     dates: dict[str, list[dt.date]] = field(default_factory=dict)
 
-    def add(self, document: Document, snippet: str, stay: dict[str, Any] | None = None) -> None:
+    def add(self, document: Document | DocumentSummary, snippet: str, stay: dict[str, Any] | None = None) -> None:
         if document.date:
             self.dates.setdefault(document.patient_id, []).append(document.date)
         evidence = self.by_patient.setdefault(document.patient_id, [])
         if len(evidence) < EVIDENCE_PER_CRITERION:
-            evidence.append(Evidence(document.id, document.title, document.kind.value, document.date, snippet, stay))
+            kind = getattr(document.kind, "value", document.kind)  # a summary's kind is the plain string
+            evidence.append(Evidence(document.id, document.title, kind, document.date, snippet, stay))
 
     def add_stay(self, patient: str, record_id: str, stay: dict[str, Any]) -> None:
         """A stay satisfying a stay-window-only criterion: dated by its start."""
@@ -131,13 +133,13 @@ def criterion_filter(criterion: Any, scope: DocumentFilter, shifted: bool = Fals
     )
 
 
-def _document_checks(criterion: Any, births: dict[str, dt.date | None], frame: DateFrame) -> Callable[[Document], bool]:
+def _document_checks(criterion: Any, births: dict[str, dt.date | None], frame: DateFrame) -> Callable[[Document | DocumentSummary], bool]:
     """Constraints checked on each retrieved document: body part and age at the document date (from
     the patient's identity), the date window in the caller's frame, and (until every backend applies
     them) care unit and modality."""
     departments, modalities, body_parts = _keys(criterion.departments), _keys(criterion.modalities), _keys(criterion.body_parts)
 
-    def ok(document: Document) -> bool:
+    def ok(document: Document | DocumentSummary) -> bool:
         if not document.patient_id:
             return False
         if criterion.date_from or criterion.date_to:
@@ -203,7 +205,7 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
     where = criterion_filter(criterion, scope, shifted)
     check = _document_checks(criterion, births, frame)
 
-    def in_stay(document: Document) -> tuple[bool, dict[str, Any] | None]:
+    def in_stay(document: Document | DocumentSummary) -> tuple[bool, dict[str, Any] | None]:
         if not stay_window:
             return True, None
         stay = stay_of(document.date, windows.get(document.patient_id or "", []))
@@ -214,8 +216,14 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
         request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
         plan = plan_query(request)
         matches = exact_matches(engine, plan, where)
-        documents = engine.backend.get_documents(matches.doc_ids)
-        evidence: list[tuple[Evidence, int, Document]] = []  # (evidence shown, its best passage, its document)
+        # every match is checked: from its summary (no text, no JSON body to parse: that was half of
+        # a criterion's time at 100k passages) unless the criterion asks for a care unit or a body
+        # part, which only the full document's metadata holds as the checks read them
+        if criterion.departments or criterion.body_parts:
+            documents: dict[str, Document | DocumentSummary] = engine.backend.get_documents(matches.doc_ids)
+        else:
+            documents = engine.backend.document_summaries(matches.doc_ids)
+        evidence: list[tuple[Evidence, int, Document | DocumentSummary]] = []  # (evidence shown, its best passage, its document)
         for doc_id in matches.doc_ids:
             document = documents.get(doc_id)
             if document is None or not check(document):
@@ -230,8 +238,11 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
         # only the evidence's passages are read (not every match's), and their snippets built together
         # (one pass over their words), as /search builds a page's
         passages = engine.backend.get_passages(sorted({pid for _, pid, _ in evidence}))
+        # a shown document without its passage (removed since) shows its own text: read in full
+        texts = engine.backend.get_documents([d.id for _, pid, d in evidence if pid not in passages and not isinstance(d, Document)])
         snippets = query_matcher(plan.highlight_text).snippets([
-            (passage.text, document.language, passage.mentions) if passage else (document.text, document.language, None)
+            (passage.text, document.language, passage.mentions) if passage
+            else (getattr(texts.get(document.id, document), "text", ""), document.language, None)
             for passage, document in ((passages.get(pid), document) for _, pid, document in evidence)
         ])
         for (shown_evidence, _, _), (snippet, _) in zip(evidence, snippets):

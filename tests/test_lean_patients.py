@@ -313,6 +313,11 @@ COHORTS = [
     {"criteria": [{"q": "fracture"}, {"kinds": ["report"]}]},
     {"criteria": [{"q": "infarctus", "age_min": 60, "age_max": 65}]},
     {"criteria": [{"q": "sans embolie pulmonaire"}]},
+    {"criteria": [{"q": "scanner", "modalities": ["ct"]}]},
+    {"criteria": [{"q": "scanner", "body_parts": ["chest"]}]},
+    {"criteria": [{"q": "infarctus", "departments": ["cardiologie"]}]},
+    {"criteria": [{"q": "fracture", "date_from": "2024-01-01", "date_to": "2024-12-31"}]},
+    {"criteria": [{"q": "infarctus", "stay_from": "2024-06-01", "stay_to": "2024-06-30"}]},
 ]
 
 
@@ -334,3 +339,4 @@ def test_cohort_evidence_equals_the_per_document_reference(app_engine, monkeypat
     assert {status for status, _ in new.values()} == {200}
     evidence = [e for (role, _), (status, body) in new.items() if status == 200 for p in body["patients"] for e in p["evidence"]]
     assert sum("<mark>" in e["snippet"] for e in evidence) >= 3
+    assert all(new[role, i][1]["patients"] for role in ROLES for i in (0, 6, 7, 8))  # the filtered criteria do match
