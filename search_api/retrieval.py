@@ -131,7 +131,8 @@ class SearchEngine:
         self._embed = QueryEmbeddingCache(encoder)
         # English cognates of free French query words, validated against this index's English vocabulary
         self.cognates = CognateTranslator(lambda words: self.backend.term_passage_counts(words, "en"),
-                                          min_passages=settings.cognate_min_passages)
+                                          min_passages=settings.cognate_min_passages,
+                                          word_translations=settings.word_translations)
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
