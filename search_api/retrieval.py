@@ -164,6 +164,14 @@ class SearchEngine:
             return []
         return self.backend.dense_search(self._embed(plan.dense_text), depth, None if where.is_empty() else where)
 
+    def plan(self, request: SearchRequest) -> QueryPlan:
+        """The request's query plan with this engine's settings and index (dense translation, cognates
+        validated by its vocabulary): every endpoint that matches a query's documents plans it here, so
+        /search, results by patient, cohorts and highlighting agree on what matches."""
+        return plan_query(request, dense_translation=self.settings.dense_translation,
+                          cognates=self.cognates if self.settings.cognates else None,
+                          dense_style=self.settings.dense_translation_style)
+
     @staticmethod
     def filter_for(request: SearchRequest) -> DocumentFilter:
         """The filter a request's own fields ask for (no access restriction)."""
@@ -199,9 +207,7 @@ class SearchEngine:
     def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
-        plan = plan_query(request, dense_translation=self.settings.dense_translation,
-                          cognates=self.cognates if self.settings.cognates else None,
-                          dense_style=self.settings.dense_translation_style)
+        plan = self.plan(request)
         legs: dict[str, list[tuple[int, float]]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.

@@ -226,3 +226,15 @@ def test_shipped_defaults() -> None:
     for search in (Settings().search, get_settings().search):  # the model and default.yaml agree
         assert search.cognates is True and search.word_translations is True and search.cognate_min_passages == 3
         assert search.dense_translation_style == "append"
+
+
+def test_every_endpoint_plans_with_the_engine_so_matches_agree(english_engine) -> None:  # noqa: ANN001
+    """/search/patients, cohorts, the patient timeline and highlighting plan through SearchEngine.plan:
+    the documents they count as matching « densité » are those /search counts."""
+    from indexer.backend.filters import DocumentFilter
+    from search_api.matching import exact_matches
+
+    request = SearchRequest(q="densité")
+    plan = english_engine.plan(request)
+    assert plan.cognates == [("densité", ("density",))] and "density" in plan.highlight_text
+    assert len(exact_matches(english_engine, plan, DocumentFilter()).doc_ids) == english_engine.search(request).total == 3
