@@ -238,3 +238,14 @@ def test_every_endpoint_plans_with_the_engine_so_matches_agree(english_engine) -
     plan = english_engine.plan(request)
     assert plan.cognates == [("densité", ("density",))] and "density" in plan.highlight_text
     assert len(exact_matches(english_engine, plan, DocumentFilter()).doc_ids) == english_engine.search(request).total == 3
+
+
+def test_negated_free_words_also_get_their_cognates() -> None:
+    cognates = _cognates({"densité": ("density",), "dégénératif": ("degenerative",)})
+    plan = plan_query(SearchRequest(q="sans densité"), cognates=cognates)
+    assert plan.interpretation.polarity == "negated" and plan.concepts == [["densité", "density"]]
+    assert plan.interpretation.cognates == {"densité": ["density"]}
+    plan = plan_query(SearchRequest(q="pneumothorax sans rachis dégénératif"), cognates=cognates)
+    assert plan.required == [(["rachis dégénératif", "rachis degenerative"], ("negated",))]
+    assert plan.lexical_text == ""  # the affirmed part is a concept: nothing free to translate there
+    assert plan_query(SearchRequest(q="sans densité")).concepts == [["densité"]]  # no look-up, no change
