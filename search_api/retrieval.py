@@ -148,8 +148,13 @@ class SearchEngine:
             self.cognates.clear()  # another generation, another vocabulary
 
     def warm_up(self) -> None:
-        """Run the encoder once: the first call of some runtimes is much slower than the next ones."""
+        """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
+        learn the ICD-10 word table now (0.5 s) rather than in the first French query that needs it."""
         self._embed("warm-up")
+        if self.settings.cognates and self.settings.word_translations:
+            from indexer.clinical.word_alignment import word_translations
+
+            word_translations("warm-up")
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:
