@@ -60,3 +60,28 @@ def test_engine_page_of_one_leg_equals_the_fused_list_sliced():
         fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in names], k=60)
         for offset, end in ((0, 10), (10, 20), (50, 70), (60, 100), (0, 0)):
             assert _fused_page(rankings, weights, 60, offset, end) == (fused[offset:end], len(fused))
+
+
+def test_collapse_ranks_each_document_at_its_best_passage():
+    """A leg's passages → documents: order of first (best) passage, that passage's id and score, the
+    1-based rank; documents the leg did not find are absent from every mapping (``in`` is False)."""
+    from indexer.backend.base import IndexBackend, PassageHit
+    from search_api.retrieval import _collapse
+
+    doc_of = {10: "A", 11: "A", 20: "B", 30: "C", 31: "C", 40: "D"}
+
+    class _Backend:  # the interface's generic first_passages over a pid → document map
+        documents_of = staticmethod(lambda pids: {p: doc_of[p] for p in pids if p in doc_of})
+        first_passages = IndexBackend.first_passages
+
+    hits = [PassageHit(31, 9.0), PassageHit(10, 8.0), PassageHit(99, 7.5), PassageHit(30, 7.0), PassageHit(20, 6.0),
+            PassageHit(11, 5.0), (40, 4.0)]
+    ranking = _collapse(hits, _Backend())
+    assert ranking.doc_ids == ["C", "A", "B", "D"]
+    assert dict(ranking.best_pid) == {"C": 31, "A": 10, "B": 20, "D": 40}
+    assert dict(ranking.best_score) == {"C": 9.0, "A": 8.0, "B": 6.0, "D": 4.0}
+    assert list(ranking.best_score.values()) == [9.0, 8.0, 6.0, 4.0] and list(ranking.best_pid.values()) == [31, 10, 20, 40]
+    assert dict(ranking.rank) == {"C": 1, "A": 2, "B": 3, "D": 4}
+    assert ranking.rank.get("B") == 3 and ranking.rank.get("Z") is None and ranking.best_pid["A"] == 10
+    assert "Z" not in ranking.best_pid and "Z" not in ranking.best_score and len(ranking.best_pid) == 4
+    assert _collapse([], _Backend()).doc_ids == []
