@@ -67,6 +67,7 @@ class Variant:
     cognates: str = "off"  # off | lexical (lexical leg only) | both (lexical leg and the dense translation)
     modes: tuple[str, ...] = ("hybrid", "lexical", "dense")  # the legs this lever can change
     dense_style: str = "append"  # search.dense_translation_style
+    word_translations: bool = False  # search.word_translations (ICD-10 word alignment, with the cognates)
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -94,6 +95,7 @@ def cognate_variants() -> list[Variant]:
         Variant("+cognates, both legs", now, True, shipped, "both", modes=("hybrid", "dense")),
     ]
     out += [Variant(f"+cognates both legs, fr w_lex={w}", now, True, w, "both", modes=("hybrid",)) for w in COGNATE_FR_WEIGHTS]
+    out += [Variant("+cognates and ICD-10 word translations, both legs", now, True, shipped, "both", word_translations=True)]
     out += [Variant("+cognates both legs, dense text in English", now, True, shipped, "both", modes=("hybrid", "dense"),
                     dense_style="english")]
     out += [Variant(f"+cognates, dense in English, fr w_lex={w}", now, True, w, "both", modes=("hybrid",), dense_style="english")
@@ -142,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.language_weights = {"fr": LegWeights(lexical=row.fr_weight, dense=1.0)} if row.fr_weight else {}
             engine.settings.cognates = row.cognates != "off"
             engine.settings.dense_translation_style = row.dense_style  # type: ignore[assignment]
+            engine.cognates.word_translations = row.word_translations
             engine.cognates.clear()
             with cognates_in_dense(row.cognates == "both"):
                 for set_name, (queries, qrels_sets) in sets.items():
@@ -154,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if row.cognates != "off":
                 plans = {q.fr: query_plan.plan_query(SearchRequest(q=q.fr), cognates=engine.cognates).cognates
                          for queries, _ in sets.values() for q in queries}
-                results.setdefault("cognates", {q: [[w, list(f)] for w, f in found] for q, found in plans.items() if found})
+                results.setdefault("cognates", {})[row.name] = {q: [[w, list(f)] for w, f in found] for q, found in plans.items() if found}
     finally:
         query_plan.default_lexicon = default_lexicon
 
@@ -186,9 +189,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results["rows"].setdefault(set_name, {}).setdefault(mode, {})[name] = {
                     "en": en, "fr": fr, "fr_over_en": round(ratio, 3), "fr_vs_first": cells[0], "fr_vs_previous": cells[1],
                     "en_vs_first": cells[2]}
-    if results.get("cognates"):
-        print("\nCognates found for the French queries: " + "; ".join(
-            f"{q}: " + ", ".join(f"{w} → {'/'.join(f)}" for w, f in found) for q, found in results["cognates"].items()))
+    shown: dict = {}
+    for name, by_query in results.get("cognates", {}).items():
+        if by_query != shown:
+            print(f"\nEnglish forms found for the French queries ({name}): " + "; ".join(
+                f"{q}: " + ", ".join(f"{w} → {'/'.join(f)}" for w, f in found) for q, found in by_query.items()))
+            shown = by_query
     out = args.workdir / ("french_levers.json" if args.levers == "lexicon" else f"french_levers_{args.levers}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**results, "rankings": rankings}, indent=1))

@@ -102,6 +102,9 @@ class SearchSettings(BaseModel):
     #: and the dense leg's translated text when ``dense_translation`` is on
     cognates: bool = True
     cognate_min_passages: int = 3
+    #: with ``cognates``: also propose, for such a word, the English word the ICD-10 label pairs align it
+    #: with (« perte » → loss, « rachis » → spine: indexer/clinical/word_alignment.py), validated the same way
+    word_translations: bool = True
     candidates: int = 100
     # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
     # MAX_LIMIT), shared with the portal: not settings.

@@ -196,23 +196,36 @@ def plan_query(
     concepts, residual, expanded = _split(affirmed, lexicon, request.expand)
     affirmed_expanded = list(expanded)  # the negated clauses' concepts are added below
     negated_forms: list[Forms] = []
+    negated_free: list[Forms] = []  # the negated clauses' free words (« sans densité »), one phrase each
     for term in negated:
         term_concepts, term_residual, term_expanded = _split(term, lexicon, request.expand)
         negated_forms += term_concepts + ([[term_residual]] if term_residual else [])
+        negated_free += negated_forms[-1:] if term_residual else []
         expanded += term_expanded
-    highlight = " ".join([affirmed, *negated, *(form for forms in [*concepts, *negated_forms] for form in forms)])
     language = query_language(request.q, expanded, lexicon)
+    found: list[tuple[str, tuple[str, ...]]] = []  # (free word, its English cognates), affirmed part first
+    negated_found: list[tuple[str, tuple[str, ...]]] = []
+    if cognates is not None and language != "en":
+        found = free_word_cognates(residual, cognates)
+        for forms in negated_free:  # « sans densité » also finds "no density": the phrase with each word's cognate
+            if pairs := free_word_cognates(forms[0], cognates):
+                first = {word.lower(): english[0] for word, english in pairs}
+                forms.append(re.sub(r"[^\W_]+", lambda m: first.get(m.group().lower(), m.group()), forms[0]))
+                negated_found += pairs
+    if found or negated_found:
+        interpretation = interpretation.model_copy(
+            update={"cognates": {word: list(forms) for word, forms in [*found, *negated_found]}})
+    highlight = " ".join([affirmed, *negated, *(form for forms in [*concepts, *negated_forms] for form in forms)])
     if parsed.polarity == "negated":
         # "patients without pleural effusion": match only where the finding is negated.
-        return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language)
+        return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language,
+                         negated_found)
     family = request.include_negated if request.include_family is None else request.include_family
     statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
     required = [(forms, ("negated",)) for forms in negated_forms]
-    found = free_word_cognates(residual, cognates) if cognates is not None and language != "en" else []
     english = list(dict.fromkeys(form for _, forms in found for form in forms))
     if found:
         residual, highlight = " ".join([residual, *english]), " ".join([highlight, *english])
-        interpretation = interpretation.model_copy(update={"cognates": {word: list(forms) for word, forms in found}})
     translate = dense_translation and affirmed and language != "en"  # an English query is embedded as typed
     if not translate:
         dense = affirmed
@@ -220,4 +233,5 @@ def plan_query(
         dense = english_dense_text(affirmed, affirmed_expanded, lexicon, found)
     else:
         dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, english)
-    return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language, found)
+    return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language,
+                     [*found, *negated_found])

@@ -185,7 +185,8 @@ class SearchEngine:
         self._embed = QueryEmbeddingCache(encoder)
         # English cognates of free French query words, validated against this index's English vocabulary
         self.cognates = CognateTranslator(lambda words: self.backend.term_passage_counts(words, "en"),
-                                          min_passages=settings.cognate_min_passages)
+                                          min_passages=settings.cognate_min_passages,
+                                          word_translations=settings.word_translations)
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -201,8 +202,13 @@ class SearchEngine:
             self.cognates.clear()  # another generation, another vocabulary
 
     def warm_up(self) -> None:
-        """Run the encoder once: the first call of some runtimes is much slower than the next ones."""
+        """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
+        learn the ICD-10 word table now (0.5 s) rather than in the first French query that needs it."""
         self._embed("warm-up")
+        if self.settings.cognates and self.settings.word_translations:
+            from indexer.clinical.word_alignment import word_translations
+
+            word_translations("warm-up")
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:
@@ -216,6 +222,14 @@ class SearchEngine:
         if not plan.dense_text:
             return []
         return self.backend.dense_search(self._embed(plan.dense_text), depth, None if where.is_empty() else where)
+
+    def plan(self, request: SearchRequest) -> QueryPlan:
+        """The request's query plan with this engine's settings and index (dense translation, cognates
+        validated by its vocabulary): every endpoint that matches a query's documents plans it here, so
+        /search, results by patient, cohorts and highlighting agree on what matches."""
+        return plan_query(request, dense_translation=self.settings.dense_translation,
+                          cognates=self.cognates if self.settings.cognates else None,
+                          dense_style=self.settings.dense_translation_style)
 
     @staticmethod
     def filter_for(request: SearchRequest) -> DocumentFilter:
@@ -252,9 +266,7 @@ class SearchEngine:
     def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
-        plan = plan_query(request, dense_translation=self.settings.dense_translation,
-                          cognates=self.cognates if self.settings.cognates else None,
-                          dense_style=self.settings.dense_translation_style)
+        plan = self.plan(request)
         legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.

@@ -189,3 +189,63 @@ def test_french_words_find_english_reports_through_validated_cognates(english_en
         assert _ids(english_engine, "densité") == []  # the lexicon does not know « densité »
     finally:
         english_engine.settings.cognates = True
+
+
+# -- words learnt from the ICD-10 label pairs -------------------------------------------------------------
+def test_word_alignment_learns_translations_from_aligned_labels() -> None:
+    from indexer.clinical.word_alignment import align_words
+
+    pairs = [("perte de poids", "weight loss"), ("perte de l'audition", "hearing loss"), ("perte de sang", "blood loss"),
+             ("poids anormal", "abnormal weight"), ("sang dans les urines", "blood in urine"), ("audition faible", "poor hearing")]
+    table = align_words(pairs)
+    assert table["pert"] == "loss" and table["poid"] == "weight" and table["sang"] == "blood"
+    assert "urin" not in table  # seen together once only: not enough evidence
+
+
+@pytest.mark.parametrize(("french", "english"), [
+    ("perte", "loss"), ("rachis", "spine"), ("poumon", "lung"), ("insuffisance", "failure"), ("maladie", "disease"),
+    ("aiguë", "acute"), ("épanchement", "effusion"), ("kyste", "cyst"), ("hanche", "hip"), ("reins", "kidney"),
+])
+def test_shipped_icd10_pairs_give_word_translations(french: str, english: str) -> None:
+    from indexer.clinical.word_alignment import word_translations
+
+    assert word_translations(french) == (english,)
+
+
+def test_word_translations_are_proposed_only_when_asked_and_still_validated() -> None:
+    counts, _ = _counting({"spine": 900, "degenerative": 500, "loss": 40})
+    assert CognateTranslator(counts)("rachis") == ()  # no spelling rule reaches « rachis »
+    translator = CognateTranslator(counts, word_translations=True)
+    assert translator("rachis") == ("spine",) and translator("perte") == ("loss",)
+    assert translator("poumon") == ()  # "lung": not used by these "documents"
+
+
+def test_shipped_defaults() -> None:
+    from indexer.settings import Settings, get_settings
+
+    for search in (Settings().search, get_settings().search):  # the model and default.yaml agree
+        assert search.cognates is True and search.word_translations is True and search.cognate_min_passages == 3
+        assert search.dense_translation_style == "append"
+
+
+def test_every_endpoint_plans_with_the_engine_so_matches_agree(english_engine) -> None:  # noqa: ANN001
+    """/search/patients, cohorts, the patient timeline and highlighting plan through SearchEngine.plan:
+    the documents they count as matching « densité » are those /search counts."""
+    from indexer.backend.filters import DocumentFilter
+    from search_api.matching import exact_matches
+
+    request = SearchRequest(q="densité")
+    plan = english_engine.plan(request)
+    assert plan.cognates == [("densité", ("density",))] and "density" in plan.highlight_text
+    assert len(exact_matches(english_engine, plan, DocumentFilter()).doc_ids) == english_engine.search(request).total == 3
+
+
+def test_negated_free_words_also_get_their_cognates() -> None:
+    cognates = _cognates({"densité": ("density",), "dégénératif": ("degenerative",)})
+    plan = plan_query(SearchRequest(q="sans densité"), cognates=cognates)
+    assert plan.interpretation.polarity == "negated" and plan.concepts == [["densité", "density"]]
+    assert plan.interpretation.cognates == {"densité": ["density"]}
+    plan = plan_query(SearchRequest(q="pneumothorax sans rachis dégénératif"), cognates=cognates)
+    assert plan.required == [(["rachis dégénératif", "rachis degenerative"], ("negated",))]
+    assert plan.lexical_text == ""  # the affirmed part is a concept: nothing free to translate there
+    assert plan_query(SearchRequest(q="sans densité")).concepts == [["densité"]]  # no look-up, no change

@@ -146,13 +146,16 @@ class CognateTranslator:
 
     A candidate is kept when at least *min_passages* passages of English documents contain it and
     more than contain the word as typed; at most *max_forms* per word, most frequent first. Call
-    :meth:`clear` when the index changes (another generation has another vocabulary).
+    :meth:`clear` when the index changes (another generation has another vocabulary), or after changing
+    :attr:`word_translations`.
     """
 
-    def __init__(self, counts: PassageCounts, min_passages: int = 3, max_forms: int = 2) -> None:
+    def __init__(self, counts: PassageCounts, min_passages: int = 3, max_forms: int = 2, word_translations: bool = False) -> None:
         self._counts = counts
         self.min_passages = min_passages
         self.max_forms = max_forms
+        #: also propose the English word the ICD-10 label pairs align with it (:mod:`indexer.clinical.word_alignment`)
+        self.word_translations = word_translations
         self._memo: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
@@ -175,8 +178,13 @@ class CognateTranslator:
 
     def _validate(self, word: str) -> tuple[str, ...]:
         typed = terms(word, "en")
+        proposed = list(english_candidates(word))
+        if self.word_translations:
+            from indexer.clinical.word_alignment import word_translations
+
+            proposed = [*word_translations(word), *proposed]
         by_term: dict[tuple[str, ...], str] = {}  # one candidate per English term (« opacit » → "opacity")
-        for candidate in english_candidates(word):
+        for candidate in proposed:
             analysed = tuple(terms(candidate, "en"))
             if analysed and list(analysed) != typed:
                 by_term.setdefault(analysed, candidate)
