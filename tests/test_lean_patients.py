@@ -23,7 +23,6 @@ from search_api.app import create_app
 from search_api.matching import DocumentMatches
 from search_api.models import MAX_LIMIT, SearchRequest
 from search_api.patients import BEST_PER_PATIENT, PatientHit, PatientResult, PatientSearchResponse
-from search_api.query_plan import plan_query
 from search_api.snippets import contextual_snippet
 
 QUERIES = [
@@ -75,7 +74,7 @@ def _old_snippets(engine, matches, documents, query):  # noqa: ANN001
 def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int) -> PatientSearchResponse:  # noqa: ANN001
     """Patients ranked by their best document in the fused ranking, then by their best term match."""
     where = engine.request_filter(request, scope)
-    plan = plan_query(request)
+    plan = engine.plan(request)
     matches = _old_exact_matches(engine, plan, where)
     # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
     # Its depth is what the page can use (each patient shows at most BEST_PER_PATIENT documents), not
@@ -168,7 +167,7 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
     query = (criterion.q or "").strip()
     if query:
         request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
-        plan = plan_query(request)
+        plan = engine.plan(request)
         matches = exact_matches(engine, plan, where)
         documents = engine.backend.get_documents(matches.doc_ids)
         passages = engine.backend.get_passages(list(matches.best_pid.values()))
@@ -228,7 +227,7 @@ FILTERS = [DocumentFilter(), DocumentFilter(patient_id="P900001"), DocumentFilte
 def test_exact_matches_equal_the_loop_over_every_hit(engine) -> None:  # noqa: ANN001
     compared = 0
     for query in QUERIES:
-        plan = plan_query(SearchRequest(q=query))
+        plan = engine.plan(SearchRequest(q=query))
         for where in FILTERS:
             new, old = matching.exact_matches(engine, plan, where), _old_exact_matches(engine, plan, where)
             assert new.doc_ids == old.doc_ids, (query, where)
