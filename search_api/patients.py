@@ -37,7 +37,7 @@ from search_api.patient_data import (
 from search_api.query_params import search_query
 from search_api.security.views import refuse_real_date_filters
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
-from search_api.snippets import contextual_snippet, match_spans, query_matcher, query_terms
+from search_api.snippets import Snippet, query_matcher
 from search_api.viewer import Viewer
 from indexer.clinical import ExpandedTerm
 
@@ -322,14 +322,18 @@ def _record_entries(document: Document, record: TimelineEntry, highlight: str, s
     """A FHIR record's dated entries (problems, results, exams) as timeline lines of their own, each
     marked when its own text holds the query's terms (shown as the caller's *viewer* allows)."""
     out = []
-    for item in document.metadata.get("entries") or []:
-        if not isinstance(item, dict) or not item.get("date"):
-            continue
+    items = [item for item in document.metadata.get("entries") or [] if isinstance(item, dict) and item.get("date")]
+    texts = [str(item.get("text") or "") for item in items]
+    # the record's entries are matched, and the marked ones' snippets built, together (one pass over
+    # their words: QueryMatcher.snippets), not one contextual_snippet per entry
+    matcher = query_matcher(highlight) if record.matched and highlight else None
+    spans = matcher.spans_many(texts) if matcher else [[] for _ in texts]
+    shown = iter(matcher.snippets([(text, document.language, None) for text, found in zip(texts, spans) if found]) if matcher else [])
+    for item, text, found in zip(items, texts, spans):
         when = dt.date.fromisoformat(str(item["date"]))
         stay = stay_of(when, stays)
-        text = str(item.get("text") or "")
-        marked = record.matched and bool(highlight) and bool(match_spans(text, query_terms(highlight)))
-        snippet = contextual_snippet(text, highlight, document.language) if marked else None
+        marked = bool(found)
+        snippet = Snippet(*next(shown)) if marked else None
         patient = document.patient_id
         out.append(TimelineEntry(
             id=record.id, kind=document.kind, title=viewer.text(text, patient) or "", date=viewer.date(when, patient),

@@ -12,6 +12,8 @@ researcher (pseudonyms, shifted dates, masked text), over pages that need fill-i
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from auth_support import auth
 from fastapi.testclient import TestClient
@@ -22,8 +24,9 @@ from search_api import cohort_engine, matching, patients
 from search_api.app import create_app
 from search_api.matching import DocumentMatches
 from search_api.models import MAX_LIMIT, SearchRequest
-from search_api.patients import BEST_PER_PATIENT, PatientHit, PatientResult, PatientSearchResponse
-from search_api.snippets import contextual_snippet
+from search_api.patient_data import age_at, stay_of
+from search_api.patients import BEST_PER_PATIENT, PatientHit, PatientResult, PatientSearchResponse, TimelineEntry
+from search_api.snippets import contextual_snippet, match_spans, query_terms
 
 QUERIES = [
     "épanchement pleural",
@@ -69,6 +72,29 @@ def _old_snippet(engine, matches: DocumentMatches, doc_id: str, query: str, lang
 def _old_snippets(engine, matches, documents, query):  # noqa: ANN001
     """The timeline's snippets, one read and one contextual_snippet per document."""
     return {doc_id: _old_snippet(engine, matches, doc_id, query, language) for doc_id, language in documents}
+
+
+def _old_record_entries(document: Document, record: TimelineEntry, highlight: str, stays: list[dict[str, Any]],
+                    birth: dt.date | None, viewer: Viewer, shown_stays: dict[str, dict[str, Any]]) -> list[TimelineEntry]:
+    """A FHIR record's dated entries (problems, results, exams) as timeline lines of their own, each
+    marked when its own text holds the query's terms (shown as the caller's *viewer* allows)."""
+    out = []
+    for item in document.metadata.get("entries") or []:
+        if not isinstance(item, dict) or not item.get("date"):
+            continue
+        when = dt.date.fromisoformat(str(item["date"]))
+        stay = stay_of(when, stays)
+        text = str(item.get("text") or "")
+        marked = record.matched and bool(highlight) and bool(match_spans(text, query_terms(highlight)))
+        snippet = contextual_snippet(text, highlight, document.language) if marked else None
+        patient = document.patient_id
+        out.append(TimelineEntry(
+            id=record.id, kind=document.kind, title=viewer.text(text, patient) or "", date=viewer.date(when, patient),
+            entry=str(item.get("type") or ""), age=age_at(birth, when),
+            stay_id=shown_stays[str(stay["id"])]["id"] if stay else None, url=record.url, matched=marked,
+            snippet=viewer.html(snippet.html, patient) if snippet else None, context=snippet.context if snippet else None,
+        ))
+    return out
 
 
 def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int) -> PatientSearchResponse:  # noqa: ANN001
@@ -296,6 +322,7 @@ def test_patient_screens_through_the_api_equal_the_reference_for_each_role(app_e
     new = _responses(client)
     monkeypatch.setattr(patients, "_patient_search", _old_patient_search)
     monkeypatch.setattr(patients, "_snippets", _old_snippets)
+    monkeypatch.setattr(patients, "_record_entries", _old_record_entries)
     old = _responses(client)
     assert new.keys() == old.keys()
     for key in new:
@@ -303,6 +330,7 @@ def test_patient_screens_through_the_api_equal_the_reference_for_each_role(app_e
     assert len(new["clinician", "patients"]) == 4 and all(p.startswith("PSN-") for p in new["researcher", "patients"])
     marked = [e for k, body in new.items() if k[1] == "timeline" for g in body["groups"] for e in g["entries"] if e["matched"]]
     assert any("<mark>" in (e["snippet"] or "") for e in marked)
+    assert any(e["entry"] and "<mark>" in (e["snippet"] or "") for e in marked)  # a record's own entries were marked
 
 
 COHORTS = [
