@@ -13,13 +13,14 @@ researcher (pseudonyms, shifted dates, masked text), over pages that need fill-i
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from auth_support import auth
 from fastapi.testclient import TestClient
 
 from indexer.backend.filters import DocumentFilter
-from indexer.schema import DocumentKind
+from indexer.schema import Document, DocumentKind
 from search_api import cohort_engine, matching, patients
 from search_api.app import create_app
 from search_api.matching import DocumentMatches
@@ -27,6 +28,7 @@ from search_api.models import MAX_LIMIT, SearchRequest
 from search_api.patient_data import age_at, stay_of
 from search_api.patients import BEST_PER_PATIENT, PatientHit, PatientResult, PatientSearchResponse, TimelineEntry
 from search_api.snippets import contextual_snippet, match_spans, query_terms
+from search_api.viewer import Viewer
 
 QUERIES = [
     "épanchement pleural",
