@@ -147,8 +147,14 @@ def stage_times(engine, texts: list[str], k: int) -> dict[str, float]:  # noqa: 
         restore.append((owner, name, original))
         setattr(owner, name, wrapper)
 
-    for name in ("plan_query", "reciprocal_rank_fusion", "_collapse", "contextual_snippet", "SearchResult", "MatchExplanation"):
+    from search_api.snippets import QueryMatcher
+
+    for name in ("plan_query", "_fused_page", "_collapse"):
         timed(retrieval, name, name)
+    # per-result costs: the page's rows (snippets included), its snippets, its one validation
+    timed(engine, "_results", "result rows (snippets included)")
+    timed(QueryMatcher, "snippets", "… of which snippets")
+    timed(retrieval, "_validated_results", "SearchResult validation (one call per page)")
     for name in ("lexical_search_counted", "documents_of", "document_summaries", "get_passages"):
         timed(engine.backend, name, f"backend.{name}")
     lexical = engine.backend.snapshot().lexical
@@ -161,7 +167,7 @@ def stage_times(engine, texts: list[str], k: int) -> dict[str, float]:  # noqa: 
             total += time.thread_time() - started
     finally:
         for owner, name, original in reversed(restore):
-            if owner is engine.backend or owner is lexical:
+            if owner is engine.backend or owner is lexical or owner is engine:
                 delattr(owner, name)  # the instance attribute shadowed the class's method
             else:
                 setattr(owner, name, original)

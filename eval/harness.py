@@ -8,6 +8,7 @@ Everything goes through the product: :func:`indexer.pipeline.index_paths` builds
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -50,7 +51,10 @@ def index_folder(corpus: Path, index_dir: Path, encoder: Encoder) -> tuple[Setti
     })
     timings_file = index_dir.with_name(index_dir.name + ".timings.json")
     if not open_backend(settings).exists():
-        cached = CachedEncoder(encoder, index_dir.parent)  # same text, same encoder: same vector, reused
+        # same text, same encoder: same vector, reused; MEDSEARCH_EVAL_VECTOR_CACHE: a folder shared by
+        # every evaluation (as eval.run_clinical), else the index's parent folder
+        cache_folder = Path(os.environ.get("MEDSEARCH_EVAL_VECTOR_CACHE") or index_dir.parent)
+        cached = CachedEncoder(encoder, cache_folder)
         report = index_paths([corpus], settings, cached, rebuild=True)
         cached.save()
         timings_file.write_text(json.dumps({**report.seconds, "passages": report.passages_added}))

@@ -161,6 +161,10 @@ def main(
     lexicon_before: Annotated[str, typer.Option(help="also run the clinical rows with the hand lexicon as committed at "
                                                 "this git revision, without the generated ICD-10 pairs (#14 item 5)")] = "",
     dense_translation: Annotated[bool, typer.Option(help="also run hybrid+medical with search.dense_translation on")] = False,
+    without_cognates: Annotated[bool, typer.Option(help="also run the clinical rows with search.cognates off, each "
+                                                   "compared with the shipped row (#14 item 5)")] = False,
+    dense_english: bool = typer.Option(False, help="also run hybrid+medical with search.dense_translation_style "
+                                       "'english' (the query rendered in English), compared with the shipped row"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -209,6 +213,26 @@ def main(
             engine.settings.dense_translation = False
     if lexicon_before:
         runs |= runs_with_lexicon_at(lexicon_before, engine, queries, systems)
+    cognate_pairs: list[tuple[str, str]] = []
+    if dense_english and not lexical_only:
+        style, engine.settings.dense_translation_style = engine.settings.dense_translation_style, "english"
+        try:
+            runs["hybrid+medical (dense text in English)"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+            runs["dense+medical (dense text in English)"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
+        finally:
+            engine.settings.dense_translation_style = style
+        runs["dense+medical"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
+        cognate_pairs += [("hybrid+medical (dense text in English)", "hybrid+medical"),
+                          ("dense+medical (dense text in English)", "dense+medical")]
+    if without_cognates:
+        shipped, engine.settings.cognates = engine.settings.cognates, False
+        try:
+            for name, options in systems.items():
+                if options.get("clinical"):
+                    runs[f"{name} (no cognates)"] = run_system(engine, queries, options)
+                    cognate_pairs.append((name, f"{name} (no cognates)"))
+        finally:
+            engine.settings.cognates = shipped
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))
@@ -219,6 +243,13 @@ def main(
         if name != "bm25":
             c = compare(rankings, runs["bm25"], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
             typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} |")
+    if cognate_pairs:
+        typer.echo("\nEach lever's row vs the row without it (all queries; paired randomisation test, ranx):\n")
+        typer.echo("| system | nDCG@10 Δ (p, W/T/L) | recall@10 Δ | queries whose ranking changed |\n|---|---|---|---|")
+        for name, other in cognate_pairs:
+            c = compare(runs[name], runs[other], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
+            changed = sum(runs[name][q] != runs[other][q] for q in runs[name])
+            typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} | {changed} |")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import time
@@ -153,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 engine.settings.lexical_weight, engine.settings.dense_weight = default
                 engine.settings.language_weights = by_language
         if not (args.no_peer or args.lexical_only):
-            peer = txtai_peer(corpus, encoder, settings.index.dir.parent)
+            peer = txtai_peer(corpus, encoder, Path(os.environ.get("MEDSEARCH_EVAL_VECTOR_CACHE") or settings.index.dir.parent))
             if isinstance(peer, str):
                 notes.append(f"txtai row skipped: {peer}")
             else:

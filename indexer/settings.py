@@ -91,6 +91,20 @@ class SearchSettings(BaseModel):
     #: reports half-way in the vector space too, not only in the lexical leg (Open-i, French, dense leg:
     #: +0.116 nDCG@10, p < 0.001; English queries are embedded as typed)
     dense_translation: bool = True
+    #: how the dense leg's translated text is written: ``append`` (the query as typed, then the English
+    #: names and cognates) or ``english`` (the query rendered in English word by word where the lexicon and
+    #: the cognates know it: search_api.query_plan.english_dense_text)
+    dense_translation_style: Literal["append", "english"] = "append"
+    #: free query words the lexicon does not know (a query not in English) are also searched as their
+    #: English cognates by regular morphology (« densité » → density, « dégénératif » → degenerative),
+    #: each kept only when at least ``cognate_min_passages`` passages of the index's English documents
+    #: contain it, and more than contain the word as typed (indexer/clinical/cognates.py); lexical leg,
+    #: and the dense leg's translated text when ``dense_translation`` is on
+    cognates: bool = True
+    cognate_min_passages: int = 3
+    #: with ``cognates``: also propose, for such a word, the English word the ICD-10 label pairs align it
+    #: with (« perte » → loss, « rachis » → spine: indexer/clinical/word_alignment.py), validated the same way
+    word_translations: bool = True
     candidates: int = 100
     # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
     # MAX_LIMIT), shared with the portal: not settings.

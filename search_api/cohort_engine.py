@@ -29,7 +29,6 @@ from indexer.schema import MAX_DATE, MIN_DATE, Document
 from search_api.matching import exact_matches
 from search_api.models import SearchRequest
 from search_api.patient_data import age_at, body_part_of, department_of, documents_where, identity_of, stay_of, stays_of
-from search_api.query_plan import plan_query
 from search_api.scope import within_scope
 from search_api.snippets import contextual_snippet
 
@@ -212,7 +211,7 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
     query = (criterion.q or "").strip()
     if query:
         request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
-        plan = plan_query(request)
+        plan = engine.plan(request)
         matches = exact_matches(engine, plan, where)
         documents = engine.backend.get_documents(matches.doc_ids)
         passages = engine.backend.get_passages(list(matches.best_pid.values()))

@@ -145,6 +145,11 @@ class QueryInterpretation(BaseModel):
     polarity: Literal["affirmed", "negated"]
     affirmed_terms: list[str] = Field(default_factory=list)
     negated_terms: list[str] = Field(default_factory=list)
+    cognates: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Query words the lexicon does not know, also searched as these English cognates "
+        "(« densité » → density: regular French → English endings, kept only when the index's English documents use them)",
+    )
 
 
 class SearchResponse(BaseModel):

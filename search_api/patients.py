@@ -34,7 +34,6 @@ from search_api.patient_data import (
     stays_of,
 )
 from search_api.query_params import search_query
-from search_api.query_plan import plan_query
 from search_api.security.views import refuse_real_date_filters
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
 from search_api.snippets import contextual_snippet, match_spans, query_terms
@@ -232,7 +231,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         query = viewer.query((q or "").strip()) if (q or "").strip() else ""
         if query:
             request = SearchRequest(q=query, patient_id=real, include_negated=include_negated, expand=expand)
-            plan = plan_query(request)
+            plan = engine().plan(request)
             where = within_scope(DocumentFilter(patient_id=real, kinds=wanted), scope)
             matches = exact_matches(engine(), plan, where)
             highlight = plan.highlight_text
@@ -349,7 +348,7 @@ def _ordered_groups(groups: dict[str | None, list[TimelineEntry]], stays: list[d
 def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int) -> PatientSearchResponse:  # noqa: ANN001
     """Patients ranked by their best document in the fused ranking, then by their best term match."""
     where = engine.request_filter(request, scope)
-    plan = plan_query(request)
+    plan = engine.plan(request)
     matches = exact_matches(engine, plan, where)
     # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
     # Its depth is what the page can use (each patient shows at most BEST_PER_PATIENT documents), not

@@ -10,6 +10,8 @@ are not part of a concept are matched one by one, as plain BM25.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -31,6 +33,7 @@ class QueryPlan:
     expanded_terms: list[ExpandedTerm] = field(default_factory=list)
     interpretation: QueryInterpretation | None = None
     language: str | None = None  # the query's language ("fr" / "en"), None when it cannot be told
+    cognates: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (free word, its English cognates)
 
 
 @lru_cache(maxsize=1)
@@ -89,9 +92,9 @@ def query_language(query: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -
     return guess or None
 
 
-def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -> str:
+def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexicon, cognates: list[str] | None = None) -> str:
     """*text* followed by the English preferred name of each concept recognised in it that is not already
-    written in the query (an English query is left as typed)."""
+    written in the query (an English query is left as typed), then the free words' English *cognates*."""
     from indexer.clinical.text import fold
 
     present = f" {' '.join(fold(text).split())} "
@@ -103,14 +106,82 @@ def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexi
         if f" {' '.join(fold(english).split())} " in present or english in extra:
             continue  # already typed (accents and case aside): "pleural effusion" stays as it is
         extra.append(english)
+    extra += [c for c in cognates or [] if c not in extra]
     return " ".join([text, *extra]) if extra else text
 
 
-def plan_query(request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False) -> QueryPlan:
+def _typed_in_english(source: str, concept) -> bool:  # noqa: ANN001 - lexicon_model.Concept
+    """Whether *source* is one of *concept*'s English forms: exactly (« cardiomégalie » is not
+    "cardiomegaly" although they share a lexicon key), else by lexicon key on the English side only."""
+    from indexer.clinical.text import fold, lexicon_key
+
+    forms = {side: [s.preferred, *s.synonyms, *s.abbreviations] for side, s in (("en", concept.en), ("fr", concept.fr))}
+    if source.strip().lower() in {f.lower() for f in forms["en"]}:
+        return True
+    if fold(source) in {fold(f) for f in forms["fr"]}:
+        return False
+    key = lexicon_key(source)
+    return key in {lexicon_key(f) for f in forms["en"]} and key not in {lexicon_key(f) for f in forms["fr"]}
+
+
+def english_dense_text(
+    text: str, expanded: list[ExpandedTerm], lexicon: Lexicon, cognates: list[tuple[str, tuple[str, ...]]] | None = None
+) -> str:
+    """*text* rendered in English as far as the lexicon and the cognates know it: each recognised concept
+    replaced by its English preferred name, each free word by its first cognate, French stop words
+    dropped, unknown words kept as typed (« rachis dégénératif » → "rachis degenerative"). *text* as
+    typed when nothing in it is translated (an ambiguous abbreviation, or a concept already typed in one
+    of its English forms, stays as typed)."""
+    from indexer.text.analyzers import terms
+
+    names: dict[tuple[int, int], str | None] = {}
+    for term in expanded:
+        concept = lexicon.concepts.get(term.concept_id)
+        english = None
+        if concept is not None and not term.ambiguous:
+            english = None if _typed_in_english(term.source_text, concept) else concept.en.preferred
+        names.setdefault((term.start, term.end), english)
+    forms = {word.lower(): found[0] for word, found in cognates or [] if found}
+    if not forms and not any(names.values()):
+        return text
+
+    def free(chunk: str) -> list[str]:
+        words = re.findall(r"[^\W_]+", chunk)
+        return [forms.get(w.lower(), w) for w in words if not w.isalpha() or terms(w, "fr")]  # stop words out
+
+    pieces: list[str] = []
+    cursor = 0
+    for (start, end), english in sorted(names.items()):
+        if start < cursor:
+            continue
+        pieces += free(text[cursor:start]) + [english or text[start:end]]
+        cursor = end
+    pieces += free(text[cursor:])
+    return " ".join(pieces) or text
+
+
+#: a free query word → its validated English cognates (:class:`indexer.clinical.cognates.CognateTranslator`)
+Cognates = Callable[[str], tuple[str, ...]]
+
+
+def free_word_cognates(residual: str, cognates: Cognates) -> list[tuple[str, tuple[str, ...]]]:
+    """(word, English cognates) for the free words (not part of a recognised concept) that have some."""
+    from indexer.clinical.cognates import query_words
+
+    return [(word, forms) for word in query_words(residual) if (forms := cognates(word))]
+
+
+def plan_query(
+    request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False, cognates: Cognates | None = None,
+    dense_style: str = "append",
+) -> QueryPlan:
     """Parse polarity (« sans », "without", ``NOT:``), recognise concepts, and decide each leg's query.
 
     *dense_translation*: the dense leg embeds the query plus the English names of its recognised
-    concepts (:func:`translated_dense_text`)."""
+    concepts (:func:`translated_dense_text`). *cognates*: a query that is not English also searches
+    its free words' English cognates (« densité » → density), lexical leg, and dense leg when translating.
+    *dense_style*: ``append`` (the query, then the English names and cognates) or ``english`` (the query
+    rendered in English: :func:`english_dense_text`)."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, request.q)
     lexicon = lexicon or default_lexicon()
@@ -125,18 +196,42 @@ def plan_query(request: SearchRequest, lexicon: Lexicon | None = None, dense_tra
     concepts, residual, expanded = _split(affirmed, lexicon, request.expand)
     affirmed_expanded = list(expanded)  # the negated clauses' concepts are added below
     negated_forms: list[Forms] = []
+    negated_free: list[Forms] = []  # the negated clauses' free words (« sans densité »), one phrase each
     for term in negated:
         term_concepts, term_residual, term_expanded = _split(term, lexicon, request.expand)
         negated_forms += term_concepts + ([[term_residual]] if term_residual else [])
+        negated_free += negated_forms[-1:] if term_residual else []
         expanded += term_expanded
-    highlight = " ".join([affirmed, *negated, *(form for forms in [*concepts, *negated_forms] for form in forms)])
     language = query_language(request.q, expanded, lexicon)
+    found: list[tuple[str, tuple[str, ...]]] = []  # (free word, its English cognates), affirmed part first
+    negated_found: list[tuple[str, tuple[str, ...]]] = []
+    if cognates is not None and language != "en":
+        found = free_word_cognates(residual, cognates)
+        for forms in negated_free:  # « sans densité » also finds "no density": the phrase with each word's cognate
+            if pairs := free_word_cognates(forms[0], cognates):
+                first = {word.lower(): english[0] for word, english in pairs}
+                forms.append(re.sub(r"[^\W_]+", lambda m: first.get(m.group().lower(), m.group()), forms[0]))
+                negated_found += pairs
+    if found or negated_found:
+        interpretation = interpretation.model_copy(
+            update={"cognates": {word: list(forms) for word, forms in [*found, *negated_found]}})
+    highlight = " ".join([affirmed, *negated, *(form for forms in [*concepts, *negated_forms] for form in forms)])
     if parsed.polarity == "negated":
         # "patients without pleural effusion": match only where the finding is negated.
-        return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language)
+        return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language,
+                         negated_found)
     family = request.include_negated if request.include_family is None else request.include_family
     statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
     required = [(forms, ("negated",)) for forms in negated_forms]
+    english = list(dict.fromkeys(form for _, forms in found for form in forms))
+    if found:
+        residual, highlight = " ".join([residual, *english]), " ".join([highlight, *english])
     translate = dense_translation and affirmed and language != "en"  # an English query is embedded as typed
-    dense = translated_dense_text(affirmed, affirmed_expanded, lexicon) if translate else affirmed
-    return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language)
+    if not translate:
+        dense = affirmed
+    elif dense_style == "english":
+        dense = english_dense_text(affirmed, affirmed_expanded, lexicon, found)
+    else:
+        dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, english)
+    return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language,
+                     [*found, *negated_found])

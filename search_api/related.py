@@ -24,7 +24,6 @@ from search_api.image_results import image_url
 from search_api.matching import exact_matches
 from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, SearchRequest, SearchResponse
 from search_api.patient_data import documents_where
-from search_api.query_plan import plan_query
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
 from search_api.security.views import deid_search_result
 from search_api.snippets import match_spans, query_terms
@@ -160,7 +159,7 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         best = None
         words = ""
         if q.strip():
-            plan = plan_query(SearchRequest(q=viewer.query(q), include_negated=include_negated, expand=expand))
+            plan = engine().plan(SearchRequest(q=viewer.query(q), include_negated=include_negated, expand=expand))
             words = plan.highlight_text
             where = within_scope(DocumentFilter(patient_id=document.patient_id), scope) if document.patient_id else scope
             matches = exact_matches(engine(), plan, where)

@@ -22,17 +22,19 @@ from datetime import datetime, timezone
 from operator import itemgetter
 
 import numpy as np
+from pydantic import TypeAdapter
 
 from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
 from indexer.backend.filters import DocumentFilter
+from indexer.clinical.cognates import CognateTranslator
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
-from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult, StatsResponse
+from search_api.models import SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
-from search_api.snippets import contextual_snippet
+from search_api.snippets import query_matcher
 
 
 __all__ = ["IndexNotFoundError", "QueryEmbeddingCache", "SearchEngine", "TextToImageLeg"]
@@ -154,6 +156,16 @@ class QueryEmbeddingCache:
         return vector
 
 
+_RESULTS = TypeAdapter(list[SearchResult])
+_IMAGE = DocumentKind.IMAGE.value
+
+
+def _validated_results(rows: list[dict]) -> list[SearchResult]:
+    """A page's :class:`SearchResult` models, validated once, in one call into pydantic-core (the
+    API's response model then takes the instances as they are: FastAPI does not revalidate them)."""
+    return _RESULTS.validate_python(rows)
+
+
 class SearchEngine:
     """Searches the published index of a backend; follows newer generations between requests.
 
@@ -171,6 +183,10 @@ class SearchEngine:
         self.encoder = encoder
         self.settings = settings
         self._embed = QueryEmbeddingCache(encoder)
+        # English cognates of free French query words, validated against this index's English vocabulary
+        self.cognates = CognateTranslator(lambda words: self.backend.term_passage_counts(words, "en"),
+                                          min_passages=settings.cognate_min_passages,
+                                          word_translations=settings.word_translations)
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -183,10 +199,16 @@ class SearchEngine:
         """Pick up a newer generation published by a (scheduled) indexing run, without restarting the API."""
         if self.backend.refresh():
             self._check(self.backend.info())
+            self.cognates.clear()  # another generation, another vocabulary
 
     def warm_up(self) -> None:
-        """Run the encoder once: the first call of some runtimes is much slower than the next ones."""
+        """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
+        learn the ICD-10 word table now (0.5 s) rather than in the first French query that needs it."""
         self._embed("warm-up")
+        if self.settings.cognates and self.settings.word_translations:
+            from indexer.clinical.word_alignment import word_translations
+
+            word_translations("warm-up")
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:
@@ -200,6 +222,14 @@ class SearchEngine:
         if not plan.dense_text:
             return []
         return self.backend.dense_search(self._embed(plan.dense_text), depth, None if where.is_empty() else where)
+
+    def plan(self, request: SearchRequest) -> QueryPlan:
+        """The request's query plan with this engine's settings and index (dense translation, cognates
+        validated by its vocabulary): every endpoint that matches a query's documents plans it here, so
+        /search, results by patient, cohorts and highlighting agree on what matches."""
+        return plan_query(request, dense_translation=self.settings.dense_translation,
+                          cognates=self.cognates if self.settings.cognates else None,
+                          dense_style=self.settings.dense_translation_style)
 
     @staticmethod
     def filter_for(request: SearchRequest) -> DocumentFilter:
@@ -236,8 +266,8 @@ class SearchEngine:
     def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
-        plan = plan_query(request, dense_translation=self.settings.dense_translation)
-        legs: dict[str, list[tuple[int, float]]] = {}
+        plan = self.plan(request)
+        legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
         # The lexical call also counts every document containing the query's terms (the exact,
@@ -269,11 +299,7 @@ class SearchEngine:
         passages = self.backend.get_passages(  # only the passages shown: each result's best per leg
             sorted({r.best_pid[doc_id] for doc_id, _ in page for r in rankings.values() if doc_id in r.best_pid})
         )
-        results = [
-            self._result(documents[doc_id], score, rankings, passages, plan.highlight_text)
-            for doc_id, score in page
-            if doc_id in documents
-        ]
+        results = _validated_results(self._results(page, documents, rankings, passages, plan.highlight_text))
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.q,
@@ -295,51 +321,59 @@ class SearchEngine:
         body to parse: 2.5× cheaper for a page of 100), and the full document only for images (their
         linked reports, methods) and for results without a text passage (snippet from the text)."""
         summaries = self.backend.document_summaries(doc_ids)
-        text_legs = [r for name, r in rankings.items() if name in ("lexical", "dense")]
-        full = [
-            doc_id
-            for doc_id, summary in summaries.items()
-            if summary.kind == DocumentKind.IMAGE.value or not any(doc_id in r.best_pid for r in text_legs)
-        ]
+        with_passage = set().union(*(r.best_pid.keys() for name, r in rankings.items() if name in ("lexical", "dense")))
+        full = [doc_id for doc_id, summary in summaries.items() if summary.kind == _IMAGE or doc_id not in with_passage]
         return {**summaries, **(self.backend.get_documents(full) if full else {})}
 
-    def _result(self, document: Document | DocumentSummary, score: float, rankings: dict[str, _LegRanking], passages, query: str) -> SearchResult:  # noqa: ANN001
-        lexical, dense = rankings.get("lexical"), rankings.get("dense")
+    def _results(self, page: list[tuple[str, float]], documents: dict, rankings: dict[str, _LegRanking], passages, query: str) -> list[dict]:  # noqa: ANN001
+        """Each shown result's fields (what :class:`SearchResult` validates), with its snippet.
+
+        Plain dicts, validated in one call by :func:`_validated_results`: a model built per result
+        cost twice as much (two ``__init__`` calls, the explanation's and the result's, each crossing
+        into pydantic-core), and a page's snippets are computed together (one pass over its words)."""
+        lexical, dense, clip = rankings.get("lexical"), rankings.get("dense"), rankings.get("clip")
+        lexical_pid = lexical.best_pid if lexical else {}
+        dense_pid = dense.best_pid if dense else {}
+        shown = [(documents[doc_id], score) for doc_id, score in page if doc_id in documents]
         # Prefer the lexical leg's passage for the snippet: it is the one that contains the words.
-        text_legs = [r for r in (lexical, dense) if r and document.id in r.best_pid]
-        passage = passages[text_legs[0].best_pid[document.id]] if text_legs else None  # None: found by CLIP only
-        clip = rankings.get("clip")
-        snippet = (
-            contextual_snippet(passage.text, query, document.language, mentions=passage.mentions)
-            if passage
-            else contextual_snippet(document.text, query, document.language)
-        )
-        explanation = MatchExplanation(
-            lexical_rank=lexical.rank.get(document.id) if lexical else None,
-            dense_rank=dense.rank.get(document.id) if dense else None,
-            dense_similarity=round(dense.best_score[document.id], 4) if dense and document.id in dense.best_score else None,
-        )
-        return SearchResult(
-            id=document.id,
-            kind=document.kind,
-            title=document.title,
-            date=document.date,
-            patient_id=document.patient_id,
-            language=document.language,
-            modality=document.modality,
-            score=round(score, 6),
-            snippet=snippet.html,
-            context=snippet.context,
-            section=passage.section if passage else "",
-            url=f"/documents/{document.id}",
-            explanation=explanation,
-            **self._image_fields(document, lexical, dense, clip, passages),
-        )
+        best = [lexical_pid.get(document.id, dense_pid.get(document.id)) for document, _ in shown]
+        shown_passages = [passages[pid] if pid is not None else None for pid in best]  # None: found by CLIP only
+        snippets = query_matcher(query).snippets([
+            (passage.text, document.language, passage.mentions) if passage else (document.text, document.language, None)
+            for (document, _), passage in zip(shown, shown_passages)
+        ])
+        lexical_rank = lexical.rank if lexical else None
+        dense_rank = dense.rank if dense else None
+        dense_score = dense.best_score if dense else None
+        rows = []
+        for (document, score), passage, (snippet, context) in zip(shown, shown_passages, snippets):
+            doc_id = document.id
+            row = {
+                "id": doc_id,
+                "kind": document.kind,
+                "title": document.title,
+                "date": document.date,
+                "patient_id": document.patient_id,
+                "language": document.language,
+                "modality": document.modality,
+                "score": round(score, 6),
+                "snippet": snippet,
+                "context": context,
+                "section": passage.section if passage else "",
+                "url": f"/documents/{doc_id}",
+                "explanation": {
+                    "lexical_rank": lexical_rank.get(doc_id) if lexical_rank is not None else None,
+                    "dense_rank": dense_rank.get(doc_id) if dense_rank is not None else None,
+                    "dense_similarity": round(dense_score[doc_id], 4) if dense_score is not None and doc_id in dense_score else None,
+                },
+            }
+            if document.kind == DocumentKind.IMAGE:
+                row.update(self._image_fields(document, lexical, dense, clip, passages))
+            rows.append(row)
+        return rows
 
     def _image_fields(self, document: Document, lexical, dense, clip, passages) -> dict:  # noqa: ANN001
         """Image results: which of their texts matched (report, caption, header), CLIP, linked reports."""
-        if document.kind != DocumentKind.IMAGE:
-            return {}
         matched, ranked = text_match_sections(document.id, lexical, dense, passages)
         extra = ["clip"] if clip and document.id in clip.best_score else []
         return image_fields(document, self.backend, matched, extra, fallback_sections=ranked)

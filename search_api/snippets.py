@@ -3,17 +3,25 @@
 Matching uses the lexical index's own analyzers (:mod:`indexer.text.analyzers`), so a highlight
 means exactly what BM25 matched: « épanchements » is marked for the query "epanchement". Everything
 else is HTML-escaped: the snippet is safe to render as HTML.
+
+A search page asks for up to 100 snippets at once (:meth:`QueryMatcher.snippets`): its words are
+judged together, whitespace chunk by chunk, and each matching word is found with ``str.find``, so no
+passage is tokenised by a regex per request (#14 item 3: snippets were a third of a top-100 lexical
+search). ``tests/test_lean_results.py`` checks the page's snippets equal the per-passage reference.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from indexer.clinical import mention_context
-from indexer.clinical.mentions import mention_at, snippet_language
+from indexer.clinical.mentions import mention_status_at, snippet_language
 from indexer.text.analyzers import LANGUAGES, term_spans, terms
 
 WINDOW_CHARS = 280
@@ -98,52 +106,153 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 class QueryMatcher:
-    """:func:`match_spans` for one query, remembering each word's verdict: a page of results asks
-    the same question of the same words over and over ("is « pleural » one of the query's terms?")."""
+    """:func:`match_spans` for one query, remembering each whitespace chunk's verdict: a page of
+    results asks the same question of the same words over and over ("does « pleural, » hold one of
+    the query's terms?").
 
-    _MAX_WORDS = 50_000
+    Why chunks (``str.split``) rather than tokens (:data:`_TOKEN`): a regex tokenisation costs
+    ~0.1 µs per character in CPython's ``re``, ten times a whitespace split, and was the largest
+    single cost of a snippet (#14 item 3). A token is a run of alphanumeric characters, so it never
+    spans whitespace: the tokens of a text are the tokens of its chunks, which :func:`chunk_terms`
+    analyses once per distinct chunk (cached across queries, like :func:`word_terms`).
+    """
+
+    _MAX_CHUNKS = 50_000
 
     def __init__(self, query: str) -> None:
         self.wanted = query_terms(query)
         self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
-        #: (verdict of each word seen, the words whose verdict is True)
-        self._state: tuple[dict[str, bool], set[str]] = ({}, set())
+        #: (position of the language in LANGUAGES, analysed term) of every term the query wants
+        self._wanted_pairs = frozenset((i, term) for i, wanted in self._by_position for term in wanted)
+        #: (every chunk judged, the query's words of each chunk holding some)
+        self._state: tuple[set[str], dict[str, tuple[str, ...]]] = (set(), {})
+
+    def _words_of(self, chunk: str) -> tuple[str, ...]:
+        """The words of *chunk* whose analysed term (in some language) is one of the query's."""
+        if self._wanted_pairs.isdisjoint(chunk_terms(chunk)):  # most chunks: one cached set test
+            return ()
+        return tuple(
+            word for word in _TOKEN.findall(chunk)
+            if any(analysed[i] in t for analysed in (word_terms(word),) for i, t in self._by_position)
+        )
 
     def spans(self, text: str) -> list[tuple[int, int]]:
+        """Merged spans of *text*'s tokens whose analysed term is one of the query's."""
+        return self.spans_many([text])[0]
+
+    def spans_many(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """:meth:`spans` of each of *texts* (a page of results): the page's chunks are judged in
+        one pass, then each text is searched (``str.find``) for the few words of the page that
+        matched only, not tokenised."""
         if not self._by_position:
-            return []
-        if not _FAST_SAFE.fullmatch(text):
-            return match_spans(text, self.wanted)
-        verdicts, positive = self._state  # one attribute: replaced whole, never half-cleared
-        if len(verdicts) > self._MAX_WORDS:
-            self._state = ({}, set())  # requests holding the old pair finish with it
-        words = set(_TOKEN.findall(text))  # one C pass; the set operations below run in C too
-        for word in words.difference(verdicts):  # words not seen before in this query's pages
-            analysed = word_terms(word)
-            matched = any(analysed[i] in t for i, t in self._by_position)
-            if matched:  # into the positive set first: a verdict seen by another thread is complete
-                positive.add(word)
-            verdicts[word] = matched
-        found = []
-        for word in words.intersection(positive):
-            found += _whole_token_spans(text, word)
-        found.sort()  # tokens never overlap: sorted spans are the tokens' order
-        return _merged(found)
+            return [[] for _ in texts]
+        joined = "\n".join(texts)
+        if joined.isascii() or _FAST_SAFE.fullmatch(joined):
+            fast = texts
+        else:  # a script where "alphanumeric" differs between Rust and Python: the analyzers' path
+            fast = [text for text in texts if _FAST_SAFE.fullmatch(text)]
+            joined = "\n".join(fast)
+        judged, positive = self._state  # one attribute: replaced whole, never half-cleared
+        if len(judged) > self._MAX_CHUNKS:
+            self._state = (set(), {})  # requests holding the old pair finish with it
+        chunks = joined.split()  # C passes; so are the set operations below
+        if not judged.issuperset(chunks):
+            for chunk in set(chunks).difference(judged):  # chunks new to this query
+                words = self._words_of(chunk)
+                if words:  # into the positive map first: a verdict seen by another thread is complete
+                    positive[chunk] = words
+                judged.add(chunk)
+        # the page's words that match the query: each text's matching tokens are among them
+        words = {word for chunk in positive.keys() & chunks for word in positive[chunk]}
+        # each word's occurrences in the joined page (``str.find`` jumps from one to the next), kept
+        # when they are a whole token (a "\n" between texts is a token boundary), then given to their text
+        starts = list(accumulate([len(text) + 1 for text in fast], initial=0))
+        found: list[list[tuple[int, int]]] = [[] for _ in fast]
+        size = len(joined)
+        for word in words:
+            at = joined.find(word)
+            while at >= 0:
+                end = at + len(word)
+                if (at == 0 or not joined[at - 1].isalnum()) and (end == size or not joined[end].isalnum()):
+                    i = bisect_right(starts, at) - 1
+                    found[i].append((at - starts[i], end - starts[i]))
+                at = joined.find(word, end)  # an occurrence starting inside this one follows a letter of it
+        for spans in found:
+            # whole tokens never overlap nor touch (a token is a maximal run of alphanumeric
+            # characters): sorted, they are the merged spans already
+            spans.sort()
+        if fast is texts:
+            return found
+        by_text = iter(found)
+        return [next(by_text) if _FAST_SAFE.fullmatch(text) else match_spans(text, self.wanted) for text in texts]
+
+    def snippet(self, text: str, language: str | None, width: int, mentions: str | None) -> Snippet:
+        """:func:`contextual_snippet` of *text* for this query."""
+        return Snippet(*self._snippet(text, self.spans(text), language, width, mentions))
+
+    def snippets(self, items: Sequence[tuple[str, str | None, str | None]], width: int = WINDOW_CHARS) -> list[tuple[str, str | None]]:
+        """(HTML, context) — :func:`contextual_snippet`'s answer as a plain pair — of each (text,
+        language, stored mentions) of a page of results."""
+        spans = self.spans_many([text for text, _, _ in items])
+        snippet = self._snippet
+        return [snippet(text, found, language, width, mentions) for (text, language, mentions), found in zip(items, spans)]
+
+    @staticmethod
+    def _snippet(text: str, spans: list[tuple[int, int]], language: str | None, width: int, mentions: str | None) -> tuple[str, str | None]:
+        context = None
+        anchor = 0
+        if spans:
+            if mentions is not None:
+                anchor, context = mention_status_at(mentions, *spans[0])
+            else:
+                anchor, status = mention_context(text, *spans[0], snippet_language(language))
+                context = status.value
+        length = len(text)
+        start, end = (0, length) if length <= width else _window(text, anchor, width)
+        parts: list[str] = ["…" if start > 0 else ""]
+        cursor = start
+        if "&" in text or "<" in text or ">" in text:
+            for span_start, span_end in spans:
+                if span_end <= start or span_start >= end:
+                    continue
+                parts.append(_escape(text[cursor:span_start]))
+                parts.append("<mark>" + _escape(text[span_start:span_end]) + "</mark>")
+                cursor = span_end
+            parts.append(_escape(text[cursor:end]))
+        else:  # most passages hold no « & < > »: no piece needs escaping (one C scan each instead of
+            # an html.escape call, three replaces each, per piece of every snippet)
+            for span_start, span_end in spans:
+                if span_end <= start or span_start >= end:
+                    continue
+                parts.append(text[cursor:span_start])
+                parts.append("<mark>" + text[span_start:span_end] + "</mark>")
+                cursor = span_end
+            parts.append(text[cursor:end])
+        parts.append("…" if end < length else "")
+        return "".join(parts).replace("\n", " "), context
 
 
-def _whole_token_spans(text: str, word: str) -> list[tuple[int, int]]:
-    """Spans of the tokens of *text* (:data:`_TOKEN`: maximal runs of ``str.isalnum`` characters,
-    the regex class of non-underscore word characters) equal to *word*: ``str.find`` and a look at the characters on
-    either side, in place of a Python step per token of every passage shown."""
-    spans = []
-    size, length = len(word), len(text)
-    at = text.find(word)
-    while at >= 0:
-        end = at + size
-        if (at == 0 or not text[at - 1].isalnum()) and (end == length or not text[end].isalnum()):
-            spans.append((at, end))
-        at = text.find(word, at + 1)
-    return spans
+@lru_cache(maxsize=65_536)
+def chunk_terms(chunk: str) -> tuple[tuple[int, str], ...]:
+    """(position of the language in :data:`LANGUAGES`, analysed term) of every token (:data:`_TOKEN`)
+    of one whitespace-free chunk of text, e.g. « l'épaule, »: a corpus repeats its chunks, so each
+    is tokenised by the regex and analysed once, and a query judges a chunk with one set test.
+    A tuple (a set would take three times the memory) of pairs shared between chunks (:func:`_pair`):
+    ~0.3 kB per cached chunk, cache included."""
+    return tuple(
+        _pair(i, term) for word in _TOKEN.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
+    )
+
+
+_PAIRS: dict[tuple[int, str], tuple[int, str]] = {}
+
+
+def _pair(i: int, term: str) -> tuple[int, str]:
+    """One shared tuple per (language, term): « pleural » is in thousands of cached chunks."""
+    pair = (i, term)
+    if len(_PAIRS) > 200_000:  # a bound, not an eviction policy: pairs still held by chunks stay valid
+        _PAIRS.clear()
+    return _PAIRS.setdefault(pair, pair)
 
 
 @lru_cache(maxsize=256)
@@ -151,10 +260,13 @@ def query_matcher(query: str) -> QueryMatcher:
     return QueryMatcher(query)
 
 
-@dataclass(frozen=True)
-class Snippet:
+class Snippet(NamedTuple):
+    """A snippet's HTML and the clinical status of its first highlighted mention (None when nothing
+    matched). A named tuple: built once per result shown, and a frozen dataclass's ``__init__``
+    (``object.__setattr__`` per field) cost more than the rest of a short passage's markup."""
+
     html: str
-    context: str | None  # clinical status of the first highlighted mention; None when nothing matched
+    context: str | None
 
 
 def _window(text: str, anchor: int, width: int) -> tuple[int, int]:
@@ -174,10 +286,6 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _unchanged(text: str) -> str:
-    return text
-
-
 def contextual_snippet(
     text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS, *, mentions: str | None = None
 ) -> Snippet:
@@ -187,27 +295,4 @@ def contextual_snippet(
     *mentions*: the passage's stored :func:`~indexer.clinical.mentions.mention_index` (from
     ``StoredPassage.mentions``, computed at index time for this very *text* and *language*): the
     same answer without analysing the text again."""
-    spans = query_matcher(query).spans(text)
-    context = None
-    anchor = 0
-    if spans:
-        if mentions is not None:
-            anchor, status = mention_at(mentions, *spans[0])
-        else:
-            anchor, status = mention_context(text, *spans[0], snippet_language(language))
-        context = status.value
-    start, end = _window(text, anchor, width)
-    # most passages hold no « & < > »: then no piece needs escaping (three C scans of the text
-    # instead of an html.escape call, three replaces each, per piece of every snippet)
-    escape = _escape if ("&" in text or "<" in text or ">" in text) else _unchanged
-    parts: list[str] = ["…" if start > 0 else ""]
-    cursor = start
-    for span_start, span_end in spans:
-        if span_end <= start or span_start >= end:
-            continue
-        parts.append(escape(text[cursor:span_start]))
-        parts.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
-        cursor = span_end
-    parts.append(escape(text[cursor:end]))
-    parts.append("…" if end < len(text) else "")
-    return Snippet(html="".join(parts).replace("\n", " "), context=context)
+    return query_matcher(query).snippet(text, language, width, mentions)

@@ -353,6 +353,16 @@ def test_kept_image_vector_follows_its_document(backend) -> None:
     assert backend.image_search("descriptor", _unit(1)[:3], 10, DocumentFilter(patient_id="P000023")) == []
 
 
+def test_term_passage_counts_per_language(backend) -> None:
+    """Passages of that language's documents containing each word in any context field (the negated
+    « pneumothorax » of R1 counts), analysed in that language; stop words and absent words give 0."""
+    english = backend.term_passage_counts(["effusion", "effusions", "pneumothorax", "fever", "épanchement", "the", "osteopathy"], "en")
+    assert english == {"effusion": 2, "effusions": 2, "pneumothorax": 1, "fever": 1, "épanchement": 0, "the": 0, "osteopathy": 0}
+    french = backend.term_passage_counts(["épanchement", "pneumothorax", "diabète", "effusion"], "fr")
+    assert french == {"épanchement": 2, "pneumothorax": 2, "diabète": 1, "effusion": 0}
+    assert backend.term_passage_counts([], "en") == {}
+
+
 # -- by id, stats ----------------------------------------------------------------------------------
 def test_first_passages_collapse_a_ranking_in_rank_order(backend) -> None:
     """Every passage, ranked (dense, so all of them), plus an unknown id: each document once, at its

@@ -242,6 +242,15 @@ class IndexBackend(ABC):
         return LexicalMatches(hits, len(doc_ids), count_patients(self.document_summaries(sorted(doc_ids)).values()))
 
     @abstractmethod
+    def term_passage_counts(self, words: Sequence[str], language: str) -> dict[str, int]:
+        """For each of *words*, how many passages of documents in *language* contain it, in any context
+        field, analysed in that language (a multi-token word: as a phrase; a stop word: 0).
+
+        Why: a French query word the lexicon does not know is given English cognates only when the
+        index's English documents use them (:mod:`indexer.clinical.cognates`); a vocabulary look-up,
+        not a search, so it is cheap and memoised by the caller."""
+
+    @abstractmethod
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
         """Top-*limit* passages by cosine with *vector* (the query embedding), within *where*."""
 

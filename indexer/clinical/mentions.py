@@ -14,6 +14,7 @@ Passages indexed before this existed have none stored and fall back to :func:`me
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from functools import lru_cache
 
 from indexer.clinical.config import ContextStatus
@@ -40,21 +41,39 @@ def mention_index(text: str, language: str | None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _decoded(index: str) -> tuple[list[list[int]], list[list]]:
+def _decoded(index: str) -> tuple[list[list[int]], list[list], list[int] | None]:
+    """(sentences, non-affirmed spans, sentence starts for a bisection — None when the sentences are
+    not in order without overlap, where the first holding a position is found by a scan)."""
     data = json.loads(index)
-    return data["s"], data["c"]
+    sentences = data["s"]
+    starts = [start for start, _ in sentences]
+    ordered = all(sentences[i][1] <= sentences[i + 1][0] for i in range(len(sentences) - 1))
+    return sentences, data["c"], starts if ordered else None
 
 
 def mention_at(index: str, start: int, end: int) -> tuple[int, ContextStatus]:
     """(start of the sentence holding ``[start, end)``, that mention's status) from a stored
     :func:`mention_index`: :func:`mention_context`'s answer without analysing the text again."""
-    sentences, spans = _decoded(index)
+    sentence, status = mention_status_at(index, start, end)
+    return sentence, ContextStatus(status)
+
+
+def mention_status_at(index: str, start: int, end: int) -> tuple[int, str]:
+    """:func:`mention_at` with the status as its string value (what a search result shows): no
+    enum built per snippet."""
+    sentences, spans, starts = _decoded(index)
+    if starts is not None:  # in order, disjoint: the only candidate is the last sentence starting at or before
+        at = bisect_right(starts, start) - 1
+        sentences = sentences[at : at + 1] if at >= 0 else []
     for seg_start, seg_end in sentences:
         if seg_start <= start < seg_end:
-            best, best_overlap = ContextStatus.AFFIRMED, 0
+            best, best_overlap = _AFFIRMED, 0
             for span_start, span_end, status in spans:  # as status_at, within the sentence
                 overlap = min(end, span_end, seg_end) - max(start, span_start, seg_start)
                 if overlap > best_overlap:
-                    best, best_overlap = ContextStatus(status), overlap
+                    best, best_overlap = status, overlap
             return seg_start, best
-    return start, ContextStatus.AFFIRMED
+    return start, _AFFIRMED
+
+
+_AFFIRMED = ContextStatus.AFFIRMED.value

@@ -229,6 +229,15 @@ class ElasticsearchBackend(IndexBackend):
         documents, patients = self._call(count)
         return LexicalMatches(hits, documents, patients)
 
+    def term_passage_counts(self, words: Sequence[str], language: str) -> dict[str, int]:
+        """One ``_count`` per word: a filter-context phrase match in the *language* analysis of every
+        context field, within *language* documents."""
+        def run(ix: dict[str, str]) -> dict[str, int]:
+            return {word: int(self.client.count(index=ix["passages"], query=query)["count"]) if query else 0
+                    for word, query in ((w, queries.term_count_query(w, language)) for w in words)}
+
+        return self._call(run)
+
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
         if limit <= 0:
             self._pinned()

@@ -81,6 +81,18 @@ def free_text_query(text: str, statuses: tuple[str, ...]) -> Query | None:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
+def term_count_query(word: str, language: str) -> Query | None:
+    """Passages of *language* documents whose *language*-analysed context fields contain *word*
+    (:meth:`IndexBackend.term_passage_counts`); None for a language without an analysis."""
+    if language not in ANALYZERS or not tokens(word):
+        return None
+    fields = [field_name(prefix, language) for prefix in CONTEXT_FIELDS.values()]
+    return {"bool": {"filter": [
+        {"term": {"language": language}},
+        {"bool": {"should": [{"match_phrase": {field: word}} for field in fields], "minimum_should_match": 1}},
+    ]}}
+
+
 def lexical_query(
     text: str,
     where: DocumentFilter | None = None,

@@ -252,6 +252,9 @@ class EmbeddedBackend(IndexBackend):
         pids = snapshot.lexical.matching_pids(text, where, statuses, concepts, required)
         return set(snapshot.table.doc_of(pids).values())
 
+    def term_passage_counts(self, words: Sequence[str], language: str) -> dict[str, int]:
+        return self.snapshot().lexical.term_passage_counts(words, language)
+
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
         snapshot = self.snapshot()
         allowed = None if where is None or where.is_empty() else snapshot.table.mask(where)

@@ -290,6 +290,25 @@ class LexicalIndex:
         pids = searcher.fast_field_values("pid", [address for _, address in hits])
         return [LexicalHit(pid=int(pid), score=float(score)) for (score, _), pid in zip(hits, pids)]
 
+    def term_passage_counts(self, words: Iterable[str], language: str) -> dict[str, int]:
+        """Passages of *language* documents whose *language*-analysed context fields contain each word
+        (exact counts of live passages: a count query, not the term's doc_freq, which counts deleted
+        passages until a merge)."""
+        searcher = self._index.searcher()
+        of_language = tantivy.Query.term_query(self.schema, "language", language)
+        counts: dict[str, int] = {}
+        for word in words:
+            analysed = terms(word, language)
+            if not analysed or language not in LANGUAGES:
+                counts[word] = 0
+                continue
+            any_field = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, self._field_query(f"{prefix}_{language}", analysed)) for prefix in CONTEXT_FIELDS.values()]
+            )
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, any_field), (tantivy.Occur.Must, of_language)])
+            counts[word] = int(searcher.search(query, 1, count=True).count)
+        return counts
+
     def search_all(
         self,
         text: str,
