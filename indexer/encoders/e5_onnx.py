@@ -300,13 +300,6 @@ class E5SmallOnnx:
         options.intra_op_num_threads = threads  # 0 = one per core
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.providers = _providers(device)
-        if not self.providers[0].startswith("CUDA"):
-            # No busy-waiting between operators: by default onnxruntime's worker threads spin after each
-            # parallel section, which on a 2-core machine takes the CPU from the search's lexical leg
-            # (it runs during the query embedding) and from other requests. Hybrid search in-process at
-            # 100k, interleaved, same queries: p50 64.6 vs 86.3 ms with spinning, load ~4 (BENCHMARKS
-            # "Lexical-only search", hybrid at 100k).
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(_build_graph(self._weights), options, providers=self.providers)
         self.device = "cuda" if self.providers[0].startswith("CUDA") else "cpu"
         # Padded-batch size per device. On 2 CPU cores small batches win: 1,024 tokens / 16 passages ran at
