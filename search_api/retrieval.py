@@ -55,13 +55,29 @@ class _LegRanking:
     rank: Mapping[str, int] = field(default_factory=dict)
 
 
-class _Column(Mapping):
+class _DocumentView(Mapping):
+    """A read-only mapping over a leg's document → position index; subclasses say what a document maps to."""
+
+    __slots__ = ("_index",)
+    _index: dict[str, int]
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+class _Column(_DocumentView):
     """One field of each document's best passage, read on demand: document → ``hits[positions[i]][field]``.
 
     Why not a dict: a leg ranks 100–400 documents but a page reads 10–100 of them; three dicts per
     leg cost a Python step per document, this costs one per document *read*."""
 
-    __slots__ = ("_index", "_positions", "_hits", "_field")
+    __slots__ = ("_positions", "_hits", "_field")
 
     def __init__(self, index: dict[str, int], positions: list[int], hits: Sequence[tuple[int, float]], field_: int) -> None:
         self._index, self._positions, self._hits, self._field = index, positions, hits, field_
@@ -69,38 +85,20 @@ class _Column(Mapping):
     def __getitem__(self, doc_id: str):  # noqa: ANN204 - int | float
         return self._hits[self._positions[self._index[doc_id]]][self._field]
 
-    def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
     def values(self) -> list:  # type: ignore[override] - in C, in document order (image results take the max)
         return list(map(itemgetter(self._field), map(self._hits.__getitem__, self._positions)))
 
 
-class _Ranks(Mapping):
+class _Ranks(_DocumentView):
     """Document → 1-based rank in its leg, from the leg's position index (see :class:`_Column`)."""
 
-    __slots__ = ("_index",)
+    __slots__ = ()
 
     def __init__(self, index: dict[str, int]) -> None:
         self._index = index
 
     def __getitem__(self, doc_id: str) -> int:
         return self._index[doc_id] + 1
-
-    def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
 
 
 def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegRanking:
