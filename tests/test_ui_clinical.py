@@ -168,6 +168,16 @@ def test_interpretation_sentences() -> None:
     assert "&lt;script&gt;" in render.interpretation_html(Interpretation("negated", (), ("<script>",)))
 
 
+def test_interpretation_says_which_french_words_were_also_searched_in_english() -> None:
+    parsed = Interpretation.from_json({"polarity": "affirmed", "affirmed_terms": ["densité", "rachis"],
+                                       "cognates": {"densité": ["density"], "rachis": ["spine"], "<b>": ["<i>"]}})
+    assert parsed is not None and parsed.cognates[0] == ("densité", ("density",))
+    sentence = render.interpretation_html(parsed)
+    assert "aussi cherché en anglais : densité → density; rachis → spine" in sentence
+    assert "&lt;b&gt; → &lt;i&gt;" in sentence and "<i>" not in sentence
+    assert "anglais" not in render.interpretation_html(Interpretation("affirmed", ("toux",), ()))
+
+
 def test_expansion_chip_lists_a_few_terms_without_the_typed_text() -> None:
     chip = render.expansion_chip_html("IDM", [ExpandedTerm.from_json(IDM)])
     assert "IDM → infarctus du myocarde, infarctus myocardique, myocardial infarction…" in chip

@@ -149,16 +149,21 @@ class Interpretation:
     polarity: str = "affirmed"
     affirmed_terms: tuple[str, ...] = ()
     negated_terms: tuple[str, ...] = ()
+    #: French words the lexicon does not know, also searched in English (« densité » → density)
+    cognates: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def from_json(cls, data: Any) -> Interpretation | None:
         """Build from ``interpretation``; None when absent (clinical=false, or an older API)."""
         if not isinstance(data, Mapping):
             return None
+        cognates = data.get("cognates")
         return cls(
             polarity=str(data.get("polarity") or "affirmed"),
             affirmed_terms=_str_tuple(data.get("affirmed_terms")),
             negated_terms=_str_tuple(data.get("negated_terms")),
+            cognates=tuple((str(word), _str_tuple(english)) for word, english in cognates.items())
+            if isinstance(cognates, Mapping) else (),
         )
 
 

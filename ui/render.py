@@ -370,7 +370,14 @@ def interpretation_html(interpretation: Interpretation | None, include_negated: 
         sentence = f"Recherche des {scope} de : {_terms(affirmed)}" if affirmed else "Recherche"
         if negated:
             sentence += f", avec mention <b>niée</b> de : {_terms(negated)}"
-    return _one_line(f'<div class="ms-understood">🧠 {sentence}</div>')
+    return _one_line(f'<div class="ms-understood">🧠 {sentence}{_cognates(interpretation)}</div>')
+
+
+def _cognates(interpretation: Interpretation) -> str:
+    """« ; aussi cherché en anglais : densité → density »: a physician sees why English reports match
+    a French word the lexicon does not know (and can spot a wrong equivalent)."""
+    pairs = [f"{esc(word)} → {_terms(english)}" for word, english in interpretation.cognates if english]
+    return f" ; aussi cherché en anglais : {'; '.join(pairs)}" if pairs else ""
 
 
 def _terms(terms: Iterable[str]) -> str:
