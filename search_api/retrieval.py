@@ -184,7 +184,8 @@ class SearchEngine:
         # English cognates of free French query words, validated against this index's English vocabulary
         self.cognates = CognateTranslator(lambda words: self.backend.term_passage_counts(words, "en"),
                                           min_passages=settings.cognate_min_passages,
-                                          word_translations=settings.word_translations)
+                                          word_translations=settings.word_translations,
+                                          french_counts=lambda words: self.backend.term_passage_counts(words, "fr"))
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet

@@ -220,6 +220,20 @@ def test_word_translations_are_proposed_only_when_asked_and_still_validated() ->
     assert translator("poumon") == ()  # "lung": not used by these "documents"
 
 
+def test_a_candidate_that_is_another_french_word_in_french_documents_is_dropped() -> None:
+    """« osseuse » → "bone": analysed as French, "bone" is "bon", the stem of « bonne(s) »; where French
+    documents use it the lexical leg would match « bonne évolution ». "density" stays "density" in French
+    (no French passage has it), and "degenerative" analyses to « dégénératif »'s own stem: both kept."""
+    counts, _ = _counting({"bone": 800, "osseous": 30, "density": 40, "degenerative": 500})
+    french, asked = _counting({"bone": 120, "density": 0, "degenerative": 60})
+    translator = CognateTranslator(counts, word_translations=True, french_counts=french)
+    assert translator("osseuse") == ("osseous",)
+    assert translator("densité") == ("density",) and translator("dégénératif") == ("degenerative",)
+    assert "degenerative" not in [w for call in asked for w in call]  # same French stem: not even asked
+    # an English-only index (Open-i) has no French passages: nothing is dropped
+    assert CognateTranslator(counts, word_translations=True, french_counts=_counting({})[0])("osseuse")[0] == "bone"
+
+
 def test_shipped_defaults() -> None:
     from indexer.settings import Settings, get_settings
 

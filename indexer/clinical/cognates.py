@@ -150,8 +150,19 @@ class CognateTranslator:
     :attr:`word_translations`.
     """
 
-    def __init__(self, counts: PassageCounts, min_passages: int = 3, max_forms: int = 2, word_translations: bool = False) -> None:
+    def __init__(
+        self,
+        counts: PassageCounts,
+        min_passages: int = 3,
+        max_forms: int = 2,
+        word_translations: bool = False,
+        french_counts: PassageCounts | None = None,
+    ) -> None:
         self._counts = counts
+        #: passages of French documents containing each word *analysed as French*: the lexical leg
+        #: searches a cognate in every language's fields, so "bone" (« osseuse ») would also match
+        #: French « bonnes » (both stem to "bon"); such a candidate is dropped (see :meth:`_collides`)
+        self._french_counts = french_counts
         self.min_passages = min_passages
         self.max_forms = max_forms
         #: also propose the English word the ICD-10 label pairs align with it (:mod:`indexer.clinical.word_alignment`)
@@ -194,7 +205,21 @@ class CognateTranslator:
         counts = self._counts([word, *candidates])
         floor = max(self.min_passages, counts.get(word, 0) + 1)
         kept = sorted((c for c in candidates if counts.get(c, 0) >= floor), key=lambda c: -counts[c])
-        return tuple(kept[: self.max_forms])
+        return tuple(c for c in kept if c not in self._collides(word, kept))[: self.max_forms]
+
+    def _collides(self, word: str, candidates: list[str]) -> set[str]:
+        """The candidates that, analysed as French, are another French word found in the index.
+
+        « densité » → "density": French analysis leaves "density", no French passage has it: kept.
+        « osseuse » → "bone": French analysis gives "bon", the stem of « bonne(s) », in French
+        passages: a French report saying « bonne évolution » would match a bone query. An index with
+        no French documents (Open-i) has no such passages, so nothing is dropped there."""
+        if self._french_counts is None or not candidates:
+            return set()
+        typed = terms(word, "fr")
+        other = [c for c in candidates if terms(c, "fr") and terms(c, "fr") != typed]
+        counts = self._french_counts(other) if other else {}
+        return {c for c in other if counts.get(c, 0) > 0}
 
 
 def cognate_terms(pairs: Iterable[tuple[str, tuple[str, ...]]]) -> list[str]:
