@@ -12,19 +12,17 @@ corpus and on tricky texts: snippets (text, HTML, context), explanations, ranks,
 
 from __future__ import annotations
 
-import html
 
 import pytest
 from auth_support import auth
 from fastapi.testclient import TestClient
 
-from indexer.clinical import mention_context
-from indexer.clinical.mentions import mention_index, snippet_language
+from indexer.clinical.mentions import mention_index
 from indexer.schema import DocumentKind
 from search_api import retrieval
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult
-from search_api.snippets import QueryMatcher, _window, match_spans, query_terms
-from test_snippet_spans import EDGE_CASES, _texts
+from search_api.snippets import QueryMatcher, match_spans, query_terms
+from test_snippet_spans import EDGE_CASES, _texts, reference_snippet
 
 QUERIES = [
     "épanchement pleural",
@@ -54,24 +52,6 @@ TRICKY = [
 
 
 # -- the references: the code as it was --------------------------------------------------------
-def _old_snippet(text: str, query: str, language: str | None = None, width: int = 280) -> tuple[str, str | None]:
-    spans = match_spans(text, query_terms(query))
-    context, anchor = None, 0
-    if spans:
-        anchor, status = mention_context(text, *spans[0], snippet_language(language))
-        context = status.value
-    start, end = _window(text, anchor, width)
-    parts, cursor = ["…" if start > 0 else ""], start
-    for span_start, span_end in spans:
-        if span_end <= start or span_start >= end:
-            continue
-        parts += [html.escape(text[cursor:span_start], quote=False),
-                  f"<mark>{html.escape(text[span_start:span_end], quote=False)}</mark>"]
-        cursor = span_end
-    parts += [html.escape(text[cursor:end], quote=False), "…" if end < len(text) else ""]
-    return "".join(parts).replace("\n", " "), context
-
-
 def _old_collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> tuple[list, dict, dict, dict]:
     doc_ids, best_pid, best_score, rank = [], {}, {}, {}
     for pid, score in hits:
@@ -89,7 +69,7 @@ def _old_result(engine, document, score, rankings, passages, query) -> SearchRes
     text_legs = [r for r in (lexical, dense) if r and document.id in r.best_pid]
     passage = passages[text_legs[0].best_pid[document.id]] if text_legs else None
     clip = rankings.get("clip")
-    snippet, context = _old_snippet(passage.text if passage else document.text, query, document.language)
+    snippet, context = reference_snippet(passage.text if passage else document.text, query, document.language)
     explanation = MatchExplanation(
         lexical_rank=lexical.rank.get(document.id) if lexical else None,
         dense_rank=dense.rank.get(document.id) if dense else None,
@@ -135,7 +115,7 @@ def test_page_snippets_equal_the_per_passage_reference(source_folder) -> None:  
                 for language in (None, "fr", "en"):
                     got = matcher.snippets([(text, language, None) for text in page])
                     stored = matcher.snippets([(text, language, mention_index(text, language)) for text in page])
-                    expected = [_old_snippet(text, query, language) for text in page]
+                    expected = [reference_snippet(text, query, language) for text in page]
                     assert got == expected, (query, language)
                     assert stored == expected, (query, language)
                     marked += sum("<mark>" in h for h, _ in expected)

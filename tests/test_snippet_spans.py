@@ -84,14 +84,19 @@ def test_query_matcher_whole_tokens_only(query: str) -> None:
             assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text)
 
 
-def _reference_snippet(text: str, query: str, width: int = 280) -> str:
-    """The snippet's HTML as first written: every piece escaped, whatever the text holds."""
+def reference_snippet(text: str, query: str, language: str | None = None, width: int = 280) -> tuple[str, str | None]:
+    """The snippet as first written, one passage at a time, every piece escaped whatever the text holds:
+    (HTML, clinical status of the first match). The reference the faster snippet paths are compared to
+    (here and in tests/test_lean_results.py)."""
     import html
 
     from search_api.snippets import _window, mention_context, snippet_language
 
     spans = match_spans(text, query_terms(query))
-    anchor = mention_context(text, *spans[0], snippet_language(None))[0] if spans else 0
+    context, anchor = None, 0
+    if spans:
+        anchor, status = mention_context(text, *spans[0], snippet_language(language))
+        context = status.value
     start, end = _window(text, anchor, width)
     parts, cursor = ["…" if start > 0 else ""], start
     for span_start, span_end in spans:
@@ -101,7 +106,7 @@ def _reference_snippet(text: str, query: str, width: int = 280) -> str:
                   f"<mark>{html.escape(text[span_start:span_end], quote=False)}</mark>"]
         cursor = span_end
     parts += [html.escape(text[cursor:end], quote=False), "…" if end < len(text) else ""]
-    return "".join(parts).replace("\n", " ")
+    return "".join(parts).replace("\n", " "), context
 
 
 def test_snippet_html_equals_escaping_every_piece(source_folder) -> None:  # noqa: ANN001
@@ -112,5 +117,5 @@ def test_snippet_html_equals_escaping_every_piece(source_folder) -> None:  # noq
               "a < b pleural & effusion", "pleural effusion, no markup at all", *EDGE_CASES]
     for query in ("pleural effusion", "epanchement pleural", "fracture"):
         for text in [*_texts(source_folder), *tricky]:
-            assert contextual_snippet(text, query).html == _reference_snippet(text, query), (query, text[:60])
+            assert contextual_snippet(text, query).html == reference_snippet(text, query)[0], (query, text[:60])
     assert "&lt;b&gt;left&lt;/b&gt; &amp; right &gt;" in contextual_snippet(tricky[0], "pleural effusion").html
