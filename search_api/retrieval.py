@@ -111,7 +111,7 @@ def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegR
     return _LegRanking(doc_ids, _Column(index, positions, hits, 0), _Column(index, positions, hits, 1), _Ranks(index))
 
 
-_PID, _SCORE = itemgetter(0), itemgetter(1)
+_PID = itemgetter(0)
 
 
 def _fused_page(

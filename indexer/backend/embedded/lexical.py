@@ -57,6 +57,13 @@ def _schema() -> tantivy.Schema:
 
 LexicalHit = PassageHit
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
+def _passage_hits(pids: list[int], hits: list) -> list[PassageHit]:
+    """``PassageHit(pid, score)`` of each Tantivy ``(score, address)`` hit and its pid, built in C
+    (map, zip, ``tuple.__new__``): a Python step per hit costs ~0.3 µs, and a search may return
+    thousands."""
+    return list(map(tuple.__new__, repeat(PassageHit, len(hits)), zip(pids, map(_FIRST, hits))))
 #: memoised one-term clauses per open index (see LexicalIndex._clause); cleared when full
 _MAX_CACHED_CLAUSES = 50_000
 
@@ -288,9 +295,9 @@ class LexicalIndex:
         # (block-max WAND); passage ids come from the pid fast field, not from 100 stored documents.
         hits = searcher.search(query, limit, count=False).hits
         pids = searcher.fast_field_values("pid", list(map(_SECOND, hits)))
-        # built in C as in search_all: exact_matches asks for every match (thousands), where a
-        # Python step per hit was 40% of a results-by-patient request at 100k passages
-        return list(map(tuple.__new__, repeat(LexicalHit, len(hits)), zip(pids, map(_FIRST, hits))))
+        # exact_matches asks for every match (thousands): a Python step per hit was 40% of a
+        # results-by-patient request at 100k passages
+        return _passage_hits(pids, hits)
 
     def term_passage_counts(self, words: Iterable[str], language: str) -> dict[str, int]:
         """Passages of *language* documents whose *language*-analysed context fields contain each word
@@ -336,7 +343,7 @@ class LexicalIndex:
         # costs ~0.3 µs, and a query has hundreds to thousands of matches and a head of 100–400.
         pids = searcher.fast_field_values("pid", list(map(_SECOND, hits)))
         depth = min(max(limit, 0), len(hits))
-        head = list(map(tuple.__new__, repeat(LexicalHit, depth), zip(pids[:depth], map(_FIRST, hits[:depth]))))
+        head = _passage_hits(pids[:depth], hits[:depth])
         return head, np.array(pids, dtype=np.int64)
 
     def matching_pids(
