@@ -61,3 +61,15 @@ def test_extra_env_reaches_only_its_server(tmp_path: Path, monkeypatch: pytest.M
         {"tree": "tree_a", "flag": None, "index": str(index_dir.resolve())},
         {"tree": "tree_b", "flag": "false", "index": str(index_dir.resolve())},
     ]
+
+
+def test_seed_one_sends_bench_latency_queries() -> None:
+    """``--seed 1``: the first mode's requests are the very queries ``bench.latency`` sends in its first
+    single-client row (same pool, same 10 warm-up queries), so the two commands' p50s compare."""
+    from bench.synthetic import queries
+
+    requests, modes = 100, 2
+    latency_pool = queries(2 * requests * modes + 2 * 10)  # bench.latency.run's pool (seed 1)
+    ab_pool = queries(requests * modes + 20, seed=1)  # bench.ab_latency.run's pool with --seed 1
+    assert ab_pool[10 : 10 + requests] == latency_pool[10 : 10 + requests]
+    assert queries(requests * modes + 20, seed=11)[10 : 10 + requests] != latency_pool[10 : 10 + requests]
