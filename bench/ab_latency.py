@@ -8,6 +8,8 @@ first; the medians and the paired difference are then comparable.
     git archive <base-commit> | tar -x -C /tmp/base      # the "before" tree
     python -m bench.ab_latency var/bench/index-100k --a /tmp/base --b . --requests 100 --modes hybrid lexical
     python -m bench.ab_latency var/bench/index-100k --a /tmp/base --b . --requests 100 --modes "by patient"
+    python -m bench.ab_latency var/bench/index-100k --a . --b . --b-env MEDSEARCH_SEARCH__DENSE_TRANSLATION=false
+                                    # one tree, a setting flipped on B only: what that setting costs
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from bench.synthetic import queries as make_queries
 
 
 @contextmanager
-def server(tree: Path, index_dir: Path, work: Path, name: str, port: int | None = None) -> Iterator[str]:
-    """uvicorn (one worker, as deployed) running the code of *tree* over *index_dir*."""
+def server(tree: Path, index_dir: Path, work: Path, name: str, port: int | None = None,
+           extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """uvicorn (one worker, as deployed) running the code of *tree* over *index_dir*; *extra_env*: settings
+    for this server only (an older tree may reject a setting it does not know)."""
     port = port or _free_port()
     (work / name).mkdir(parents=True, exist_ok=True)
     env = {
@@ -41,6 +45,7 @@ def server(tree: Path, index_dir: Path, work: Path, name: str, port: int | None 
         "MEDSEARCH_API__AUDIT_LOG": str(work / name / "audit.log"),
         "MEDSEARCH_SECURITY__SECRETS_DIR": str(work / "secrets"),  # one key: one token for both servers
         "MEDSEARCH_SECURITY__RATE_LIMIT_PER_MINUTE": "0",
+        **(extra_env or {}),
     }
     command = [sys.executable, "-m", "uvicorn", "search_api.app:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
@@ -65,18 +70,32 @@ def server(tree: Path, index_dir: Path, work: Path, name: str, port: int | None 
         process.wait(timeout=30)
 
 
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` arguments as an environment (a value may itself contain ``=``)."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected KEY=VALUE, got {pair!r}")
+        env[key] = value
+    return env
+
+
 def _untimed(body: dict) -> dict:
     """A response body without its timing (the one field two equal answers differ in)."""
     return {k: v for k, v in body.items() if k != "took_ms"}
 
 
-def run(index_dir: Path, tree_a: Path, tree_b: Path, requests: int, modes: list[str], ports: tuple[int | None, int | None]) -> dict:
+def run(index_dir: Path, tree_a: Path, tree_b: Path, requests: int, modes: list[str], ports: tuple[int | None, int | None],
+        envs: tuple[dict[str, str], dict[str, str]] = ({}, {}), seed: int = 11) -> dict:
     work = (index_dir.parent / "ab-logs").resolve()  # the servers run in their own trees: absolute paths
-    pool = make_queries(requests * len(modes) + 20, seed=11)
-    out: dict = {"index": str(index_dir), "a": str(tree_a), "b": str(tree_b), "modes": {}}
+    # seed 1 with the mode first: the queries bench.latency sends in that mode (its pool, same warm-up)
+    pool = make_queries(requests * len(modes) + 20, seed=seed)
+    out: dict = {"index": str(index_dir), "a": str(tree_a), "b": str(tree_b), "a_env": envs[0], "b_env": envs[1],
+                 "seed": seed, "modes": {}}
     with ExitStack() as stack:
-        url_a = stack.enter_context(server(tree_a, index_dir, work, "a", ports[0]))
-        url_b = stack.enter_context(server(tree_b, index_dir, work, "b", ports[1]))
+        url_a = stack.enter_context(server(tree_a, index_dir, work, "a", ports[0], envs[0]))
+        url_b = stack.enter_context(server(tree_b, index_dir, work, "b", ports[1], envs[1]))
         headers = _bench_token(work / "secrets")
         clients = {name: stack.enter_context(httpx.Client(base_url=url, timeout=60, headers=headers))
                    for name, url in (("a", url_a), ("b", url_b))}
@@ -137,7 +156,11 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical"], choices=[*MODES, *EXTRA_MODES])
     parser.add_argument("--ports", type=int, nargs=2, default=(None, None))
+    parser.add_argument("--seed", type=int, default=11, help="query pool (1: bench.latency's queries)")
+    parser.add_argument("--a-env", nargs="*", default=[], metavar="KEY=VALUE", help="environment of A's server only")
+    parser.add_argument("--b-env", nargs="*", default=[], metavar="KEY=VALUE", help="environment of B's server only")
     args = parser.parse_args()
-    result = run(args.index_dir, args.a, args.b, args.requests, args.modes, tuple(args.ports))
+    envs = (parse_env(args.a_env), parse_env(args.b_env))
+    result = run(args.index_dir, args.a, args.b, args.requests, args.modes, tuple(args.ports), envs, args.seed)
     print(table(result))
     print(json.dumps(result))

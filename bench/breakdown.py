@@ -25,16 +25,19 @@ from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
 from search_api.engine_factory import build_engine
 
-STAGES = ("plan", "lexical leg", "lexical leg + exact counts", "query embedding", "dense search", "whole search")
+STAGES = ("plan", "lexical leg", "lexical leg + exact counts", "query embedding", "plan as searched",
+          "query embedding as searched", "dense search", "whole search")
 
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run(index_dir: Path, count: int = 100, warm_up: int = 10, base: Settings | None = None) -> dict[str, dict[str, float]]:
+def run(index_dir: Path, count: int = 100, warm_up: int = 10, base: Settings | None = None,
+        words: list[int] | None = None) -> dict[str, dict[str, float]]:
     """p50/p95 (ms) of each stage over *count* fresh queries, on the bench index named by *index_dir*
-    on the configured backend (through the storage interface only)."""
+    on the configured backend (through the storage interface only); *words* receives the word count
+    of each dense text as searched."""
     from bench.build import bench_settings
 
     settings = bench_settings(index_dir, base)
@@ -45,6 +48,7 @@ def run(index_dir: Path, count: int = 100, warm_up: int = 10, base: Settings | N
     for text in texts[:warm_up]:
         engine.search(SearchRequest(q=text))
     times: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    tokens: list[int] = []  # words of the dense text as searched
     depth = settings.search.candidates
     for text in texts[warm_up : warm_up + count]:
         started = time.perf_counter()
@@ -59,6 +63,16 @@ def run(index_dir: Path, count: int = 100, warm_up: int = 10, base: Settings | N
         started = time.perf_counter()
         vector = encoder.encode_queries([plan.dense_text or text])[0]
         times["query embedding"].append(_ms(started))
+        # what a search embeds: the engine's plan (dense translation, cognates: a French query's dense
+        # text also carries English names, more tokens to embed) where this version has one
+        started = time.perf_counter()
+        searched = engine.plan(SearchRequest(q=text)) if hasattr(engine, "plan") else plan
+        times["plan as searched"].append(_ms(started))
+        dense_text = searched.dense_text or text
+        tokens.append(len(dense_text.split()))
+        started = time.perf_counter()
+        encoder.encode_queries([dense_text])
+        times["query embedding as searched"].append(_ms(started))
         started = time.perf_counter()
         engine.backend.dense_search(vector, depth)
         times["dense search"].append(_ms(started))
@@ -66,6 +80,8 @@ def run(index_dir: Path, count: int = 100, warm_up: int = 10, base: Settings | N
         started = time.perf_counter()
         engine.search(SearchRequest(q=text))
         times["whole search"].append(_ms(started))
+    if words is not None:
+        words += tokens
     return {
         stage: {"p50": round(float(np.percentile(v, 50)), 1), "p95": round(float(np.percentile(v, 95)), 1)}
         for stage, v in times.items()
@@ -83,4 +99,6 @@ if __name__ == "__main__":
     parser.add_argument("index_dir", type=Path)
     parser.add_argument("--queries", type=int, default=100)
     args = parser.parse_args()
-    print(table(run(args.index_dir, args.queries)))
+    words: list[int] = []
+    print(table(run(args.index_dir, args.queries, words=words)))
+    print(f"dense text as searched: median {np.median(words):.0f} words, p95 {np.percentile(words, 95):.0f}")

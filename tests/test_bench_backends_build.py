@@ -47,8 +47,10 @@ def test_small_bench_build_is_served_and_measured(kind: str, tmp_path: Path, enc
         assert [(r["mode"], r["clients"], r["requests"]) for r in measured["rows"]] == [
             ("lexical", 1, 2), ("lexical", 2, 2), ("hybrid + patient", 1, 2), ("hybrid + patient", 2, 2)]
         assert measured["rss_mb"] > 0
-        stages = breakdown.run(index_dir, 2, warm_up=1, base=base)
+        words: list[int] = []
+        stages = breakdown.run(index_dir, 2, warm_up=1, base=base, words=words)
         assert list(stages) == list(breakdown.STAGES)
+        assert len(words) == 2 and min(words) >= 1  # the dense text as searched, one count per query
     finally:
         if kind == "elasticsearch":
             backend = open_backend(settings)
