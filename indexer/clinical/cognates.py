@@ -147,7 +147,7 @@ class CognateTranslator:
     A candidate is kept when at least *min_passages* passages of English documents contain it and
     more than contain the word as typed; at most *max_forms* per word, most frequent first. Call
     :meth:`clear` when the index changes (another generation has another vocabulary), or after changing
-    :attr:`word_translations`.
+    :attr:`word_translations` or :attr:`induced`.
     """
 
     def __init__(
@@ -167,6 +167,9 @@ class CognateTranslator:
         self.max_forms = max_forms
         #: also propose the English word the ICD-10 label pairs align with it (:mod:`indexer.clinical.word_alignment`)
         self.word_translations = word_translations
+        #: for a word left with no validated cognate or ICD-10 translation: English words proposed by the
+        #: encoder's nearest neighbours (:class:`indexer.clinical.induced.InducedTranslator`), validated the same way
+        self.induced: Callable[[str], tuple[str, ...]] | None = None
         self._memo: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
@@ -188,12 +191,19 @@ class CognateTranslator:
         return [(word, forms) for word in query_words(text) if (forms := self(word))]
 
     def _validate(self, word: str) -> tuple[str, ...]:
-        typed = terms(word, "en")
         proposed = list(english_candidates(word))
         if self.word_translations:
             from indexer.clinical.word_alignment import word_translations
 
             proposed = [*word_translations(word), *proposed]
+        found = self._validated(word, proposed)
+        if not found and self.induced is not None:  # only what the spelling rules and ICD-10 left untranslated
+            found = self._validated(word, list(self.induced(word)))
+        return found
+
+    def _validated(self, word: str, proposed: list[str]) -> tuple[str, ...]:
+        """The *proposed* English forms of *word* the index's English documents use (see the class)."""
+        typed = terms(word, "en")
         by_term: dict[tuple[str, ...], str] = {}  # one candidate per English term (« opacit » → "opacity")
         for candidate in proposed:
             analysed = tuple(terms(candidate, "en"))
