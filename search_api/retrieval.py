@@ -204,7 +204,7 @@ class SearchEngine:
         if self.backend.refresh():
             self._check(self.backend.info())
             self.cognates.clear()  # another generation, another vocabulary
-            self.induced.clear()
+            self.induced.renew()  # rebuilt in the background; the previous vocabulary serves meanwhile
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones; and

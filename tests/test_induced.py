@@ -4,6 +4,7 @@ plan, and the engine wiring on a small English index."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -174,4 +175,20 @@ def test_shipped_default_is_off() -> None:
     from indexer.settings import Settings, get_settings
 
     for search in (Settings().search, get_settings().search):
-        assert search.induced_translations is False and search.induced_min_csls == 0.05
+        assert search.induced_translations is False and search.induced_min_csls == 0.08
+
+
+def test_a_new_generation_keeps_serving_the_old_vocabulary_until_the_new_one_is_built() -> None:
+    documents = [list(ENGLISH_TEXTS)]
+    translator = InducedTranslator(_embed, lambda: documents[0], min_csls=0.0, min_documents=5, k=2)
+    assert translator("sonde") == ("tube",)
+    documents[0] = [*["hemidiaphragm"] * 5, *["markings"] * 5, *["normal"] * 5]  # "tube" gone from the index
+    translator.renew()
+    for _ in range(500):  # the rebuild runs in a background thread
+        if "tube" not in translator.vocabulary().entries:
+            break
+        time.sleep(0.01)
+    assert "tube" not in translator.vocabulary().entries and translator("sonde") != ("tube",)
+    fresh = InducedTranslator(_embed, lambda: documents[0], k=2)
+    fresh.renew()
+    assert fresh._vocabulary is None  # never used: nothing built

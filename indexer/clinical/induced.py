@@ -20,6 +20,7 @@ Nothing here names a word or a finding: the encoder and the index decide.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections import Counter
@@ -115,6 +116,7 @@ class InducedTranslator:
         min_documents: int = 5,
         k: int = 10,
         max_forms: int = 1,
+        max_documents: int = 50_000,
     ) -> None:
         self._embed = embed
         self._texts = texts
@@ -122,9 +124,13 @@ class InducedTranslator:
         self.min_documents = min_documents
         self.k = k
         self.max_forms = max_forms
+        #: the vocabulary is read from at most this many English documents (the frequent words a query's
+        #: translation must be among are all in the first tens of thousands; a big index is not read whole)
+        self.max_documents = max_documents
         self._vocabulary: Vocabulary | None = None
         self._memo: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
+        self._building = threading.Lock()  # one build at a time
 
     def clear(self) -> None:
         """Forget the vocabulary and the words (another index generation)."""
@@ -137,13 +143,41 @@ class InducedTranslator:
         with self._lock:
             self._memo.clear()
 
-    def vocabulary(self) -> Vocabulary:
-        """The current generation's embedded vocabulary (built once, under a lock: one build at a time)."""
+    def renew(self) -> None:
+        """Another index generation: forget the words now and rebuild the vocabulary in the background.
+        Until it is swapped in, the previous vocabulary serves: its proposals are validated against the
+        current index anyway, and no query waits seconds for a rebuild. Nothing is built if nothing was."""
         with self._lock:
-            if self._vocabulary is None:
-                entries = english_vocabulary(self._texts(), self.min_documents)
-                self._vocabulary = build_vocabulary(list(entries), self._embed, self.k)
-            return self._vocabulary
+            self._memo.clear()
+            built = self._vocabulary is not None
+        if built:
+            threading.Thread(target=self._rebuild, name="induced-vocabulary", daemon=True).start()
+
+    def _rebuild(self) -> None:
+        vocabulary = self._build()
+        with self._lock:
+            self._vocabulary = vocabulary
+            self._memo.clear()
+
+    def _build(self) -> Vocabulary:
+        with self._building:
+            return self._read()
+
+    def _read(self) -> Vocabulary:
+        texts = itertools.islice(self._texts(), self.max_documents)
+        return build_vocabulary(list(english_vocabulary(texts, self.min_documents)), self._embed, self.k)
+
+    def vocabulary(self) -> Vocabulary:
+        """The embedded vocabulary (built on first use: ~5 s for Open-i's 3,927 reports on 2 cores)."""
+        vocabulary = self._vocabulary
+        if vocabulary is None:
+            with self._building:
+                vocabulary = self._vocabulary
+                if vocabulary is None:
+                    vocabulary = self._read()
+                    with self._lock:
+                        self._vocabulary = vocabulary
+        return vocabulary
 
     def scored(self, word: str, top: int = 5) -> list[tuple[str, float, float]]:
         """(entry, CSLS, cosine) of *word*'s *top* entries by CSLS, best first (for reports and tests)."""
