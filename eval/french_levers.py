@@ -73,6 +73,7 @@ class Variant:
     word_translations: bool = False  # search.word_translations (ICD-10 word alignment, with the cognates)
     induced: float | None = None  # search.induced_translations with this induced_min_csls; None: off
     english_fields: bool = False  # the cognates' English forms matched only in English-analysed fields (experiment)
+    induced_any_language: bool = False  # induced words also for queries whose language cannot be told (else French only)
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -117,8 +118,11 @@ def induced_variants() -> list[Variant]:
     now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
     shipped = Settings().search.language_weights["fr"].lexical
     out = [Variant("shipped (cognates + ICD-10 words)", now, True, shipped, "both", word_translations=True)]
-    out += [Variant(f"+induced, min CSLS {t}", now, True, shipped, "both", word_translations=True, induced=t)
-            for t in INDUCED_MIN_CSLS]
+    out += [Variant(f"+induced, min CSLS {t}, any language", now, True, shipped, "both", word_translations=True, induced=t,
+                    induced_any_language=True) for t in INDUCED_MIN_CSLS]
+    chosen = Settings().search.induced_min_csls
+    out += [Variant(f"+induced, min CSLS {chosen}, French queries only", now, True, shipped, "both", word_translations=True,
+                    induced=chosen)]
     return out
 
 
@@ -274,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.dense_translation_style = row.dense_style  # type: ignore[assignment]
             engine.cognates.word_translations = row.word_translations
             engine.cognates.induced = engine.induced if row.induced is not None else None
+            engine.cognates.induced_languages = frozenset({"fr", None} if row.induced_any_language else {"fr"})
             if row.induced is not None:
                 engine.induced.min_csls = row.induced
                 engine.induced.forget_words()

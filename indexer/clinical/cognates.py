@@ -170,18 +170,23 @@ class CognateTranslator:
         #: for a word left with no validated cognate or ICD-10 translation: English words proposed by the
         #: encoder's nearest neighbours (:class:`indexer.clinical.induced.InducedTranslator`), validated the same way
         self.induced: Callable[[str], tuple[str, ...]] | None = None
-        self._memo: dict[str, tuple[str, ...]] = {}
+        #: the query languages :attr:`induced` serves (``None``: a query whose language cannot be told, such
+        #: as a lone "cavitation"): a French → English translation, so French queries only by default
+        self.induced_languages: frozenset[str | None] = frozenset({"fr"})
+        self._memo: dict[tuple[str, bool], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._memo.clear()
 
-    def __call__(self, word: str) -> tuple[str, ...]:
-        key = word.lower()
+    def __call__(self, word: str, induced: bool = True) -> tuple[str, ...]:
+        """*word*'s validated English forms; *induced* False: without :attr:`induced`'s proposals."""
+        use = induced and self.induced is not None
+        key = (word.lower(), use)
         found = self._memo.get(key)
         if found is None:
-            found = self._validate(key)
+            found = self._validate(key[0], use)
             with self._lock:
                 self._memo[key] = found
         return found
@@ -190,14 +195,14 @@ class CognateTranslator:
         """(word, its English cognates) for each word of *text* that has some."""
         return [(word, forms) for word in query_words(text) if (forms := self(word))]
 
-    def _validate(self, word: str) -> tuple[str, ...]:
+    def _validate(self, word: str, induced: bool) -> tuple[str, ...]:
         proposed = list(english_candidates(word))
         if self.word_translations:
             from indexer.clinical.word_alignment import word_translations
 
             proposed = [*word_translations(word), *proposed]
         found = self._validated(word, proposed)
-        if not found and self.induced is not None:  # only what the spelling rules and ICD-10 left untranslated
+        if not found and induced and self.induced is not None:  # only what the rules and ICD-10 left untranslated
             found = self._validated(word, list(self.induced(word)))
         return found
 
