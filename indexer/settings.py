@@ -109,10 +109,10 @@ class SearchSettings(BaseModel):
     #: two-word phrase of the index (in ≥ ``induced_min_documents`` English documents) nearest to it in the
     #: encoder's space, when its CSLS score (cosine discounted by both sides' mean similarity to their 10
     #: nearest entries) is ≥ ``induced_min_csls``; validated like a cognate (indexer/clinical/induced.py).
-    #: Off: on Open-i (min CSLS 0.08, chosen on the 52 eval queries) eval52 unchanged, holdout +0.026 (n.s.,
-    #: two look-alikes: « prothèses » → prosthesis), but one English query changes, the vocabulary is embedded
-    #: at start-up, and the small encoder's nearest words for « coupole », « trame »… are look-alikes, not
-    #: translations (« trame » → "remote"): BENCHMARKS.md "Words induced from the encoder"
+    #: Queries recognised as French only. Off: on Open-i (min CSLS 0.08, chosen on the 52 eval queries) eval52
+    #: unchanged, holdout +0.026 (n.s., two look-alikes: « prothèses » → prosthesis), English unchanged, but
+    #: the vocabulary is embedded at every start (5–16 s) and the small encoder's nearest words for « coupole »,
+    #: « trame »… are look-alikes, not translations (« trame » → "remote"): BENCHMARKS.md "Words induced from the encoder"
     induced_translations: bool = False
     induced_min_csls: float = 0.08
     induced_min_documents: int = 5
