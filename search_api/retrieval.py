@@ -188,7 +188,7 @@ class SearchEngine:
                                           word_translations=settings.word_translations,
                                           french_counts=lambda words: self.backend.term_passage_counts(words, "fr"))
         # words nothing else translates: the encoder's nearest English entry of this index's vocabulary
-        self.induced = InducedTranslator(encoder.encode_queries, lambda: self.backend.document_texts("en"),
+        self.induced = InducedTranslator(lambda texts: self.encoder.encode_queries(texts), lambda: self.backend.document_texts("en"),
                                          min_csls=settings.induced_min_csls, min_documents=settings.induced_min_documents)
         self.cognates.induced = self.induced if settings.induced_translations else None
         self.text_to_image = text_to_image
