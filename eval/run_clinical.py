@@ -163,6 +163,8 @@ def main(
     dense_translation: Annotated[bool, typer.Option(help="also run hybrid+medical with search.dense_translation on")] = False,
     without_cognates: Annotated[bool, typer.Option(help="also run the clinical rows with search.cognates off, each "
                                                    "compared with the shipped row (#14 item 5)")] = False,
+    induced: bool = typer.Option(False, help="also run the clinical rows with search.induced_translations on (the word "
+                                 "vectors from the configured encoder, even with --lexical-only), each compared with the row without"),
     dense_english: bool = typer.Option(False, help="also run hybrid+medical with search.dense_translation_style "
                                        "'english' (the query rendered in English), compared with the shipped row"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
@@ -233,6 +235,28 @@ def main(
                     cognate_pairs.append((name, f"{name} (no cognates)"))
         finally:
             engine.settings.cognates = shipped
+    if induced:
+        from indexer.clinical.induced import InducedTranslator
+
+        words = model if not lexical_only else load_encoder(encoder_settings)  # HashEncoder vectors mean nothing
+        engine.induced = InducedTranslator(words.encode_queries, lambda: engine.backend.document_texts("en"),
+                                           min_csls=engine.settings.induced_min_csls,
+                                           min_documents=engine.settings.induced_min_documents)
+        shipped = engine.cognates.induced
+        try:
+            for on in (True, False):
+                engine.cognates.induced = engine.induced if on else None
+                engine.cognates.clear()
+                for name, options in systems.items():
+                    if options.get("clinical"):
+                        runs[f"{name} ({'with' if on else 'without'} induced words)"] = run_system(engine, queries, options)
+            for name, options in systems.items():
+                if options.get("clinical"):
+                    cognate_pairs.append((f"{name} (with induced words)", f"{name} (without induced words)"))
+            typer.echo(f"induced vocabulary: {len(engine.induced.vocabulary().entries)} English entries")
+        finally:
+            engine.cognates.induced = shipped
+            engine.cognates.clear()
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))

@@ -105,6 +105,17 @@ class SearchSettings(BaseModel):
     #: with ``cognates``: also propose, for such a word, the English word the ICD-10 label pairs align it
     #: with (« perte » → loss, « rachis » → spine: indexer/clinical/word_alignment.py), validated the same way
     word_translations: bool = True
+    #: with ``cognates``: a free word with no cognate and no ICD-10 translation takes the English word or
+    #: two-word phrase of the index (in ≥ ``induced_min_documents`` English documents) nearest to it in the
+    #: encoder's space, when its CSLS score (cosine discounted by both sides' mean similarity to their 10
+    #: nearest entries) is ≥ ``induced_min_csls``; validated like a cognate (indexer/clinical/induced.py).
+    #: Queries recognised as French only. Off: on Open-i (min CSLS 0.08, chosen on the 52 eval queries) eval52
+    #: unchanged, holdout +0.026 (n.s., two look-alikes: « prothèses » → prosthesis), English unchanged, but
+    #: the vocabulary is embedded at every start (5–16 s) and the small encoder's nearest words for « coupole »,
+    #: « trame »… are look-alikes, not translations (« trame » → "remote"): BENCHMARKS.md "Words induced from the encoder"
+    induced_translations: bool = False
+    induced_min_csls: float = 0.08
+    induced_min_documents: int = 5
     candidates: int = 100
     # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
     # MAX_LIMIT), shared with the portal: not settings.

@@ -10,6 +10,7 @@ are not part of a concept are matched one by one, as plain BM25.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -206,6 +207,8 @@ def plan_query(
     found: list[tuple[str, tuple[str, ...]]] = []  # (free word, its English cognates), affirmed part first
     negated_found: list[tuple[str, tuple[str, ...]]] = []
     if cognates is not None and language != "en":
+        if language not in getattr(cognates, "induced_languages", {language}):
+            cognates = functools.partial(cognates, induced=False)  # the encoder's words: French queries only
         found = free_word_cognates(residual, cognates)
         for forms in negated_free:  # « sans densité » also finds "no density": the phrase with each word's cognate
             if pairs := free_word_cognates(forms[0], cognates):

@@ -27,6 +27,7 @@ from pydantic import TypeAdapter
 from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
 from indexer.backend.filters import DocumentFilter
 from indexer.clinical.cognates import CognateTranslator
+from indexer.clinical.induced import InducedTranslator
 from indexer.encoders import Encoder
 from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
@@ -186,6 +187,10 @@ class SearchEngine:
                                           min_passages=settings.cognate_min_passages,
                                           word_translations=settings.word_translations,
                                           french_counts=lambda words: self.backend.term_passage_counts(words, "fr"))
+        # words nothing else translates: the encoder's nearest English entry of this index's vocabulary
+        self.induced = InducedTranslator(lambda texts: self.encoder.encode_queries(texts), lambda: self.backend.document_texts("en"),
+                                         min_csls=settings.induced_min_csls, min_documents=settings.induced_min_documents)
+        self.cognates.induced = self.induced if settings.induced_translations else None
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -199,6 +204,7 @@ class SearchEngine:
         if self.backend.refresh():
             self._check(self.backend.info())
             self.cognates.clear()  # another generation, another vocabulary
+            self.induced.renew()  # rebuilt in the background; the previous vocabulary serves meanwhile
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
@@ -208,6 +214,8 @@ class SearchEngine:
             from indexer.clinical.word_alignment import word_translations
 
             word_translations("warm-up")
+        if self.settings.cognates and self.settings.induced_translations:
+            self.induced.vocabulary()  # embed the index's English vocabulary now, not in a query
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:

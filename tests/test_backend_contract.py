@@ -363,6 +363,18 @@ def test_term_passage_counts_per_language(backend) -> None:
     assert backend.term_passage_counts([], "en") == {}
 
 
+
+def test_document_texts_per_language(backend) -> None:
+    """The stored text of every document of one language, each once, in batches of any size (the
+    induced-words vocabulary is read through it: indexer/clinical/induced.py)."""
+    english = sorted(backend.document_ids_where(DocumentFilter(language="en")))
+    assert len(english) == 2
+    assert sorted(backend.document_texts("en")) == sorted(backend.get_document(d).text for d in english)
+    assert sorted(backend.document_texts("en", batch=1)) == sorted(backend.document_texts("en"))
+    assert len(list(backend.document_texts("fr"))) == len(backend.document_ids_where(DocumentFilter(language="fr"))) == 4
+    assert list(backend.document_texts("de")) == []
+
+
 # -- by id, stats ----------------------------------------------------------------------------------
 def test_first_passages_collapse_a_ranking_in_rank_order(backend) -> None:
     """Every passage, ranked (dense, so all of them), plus an unknown id: each document once, at its

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -249,6 +249,17 @@ class IndexBackend(ABC):
         Why: a French query word the lexicon does not know is given English cognates only when the
         index's English documents use them (:mod:`indexer.clinical.cognates`); a vocabulary look-up,
         not a search, so it is cheap and memoised by the caller."""
+
+    def document_texts(self, language: str, batch: int = 500) -> Iterator[str]:
+        """The text of every document in *language* (the live generation), in batches of *batch*.
+
+        Why: the encoder-induced translations (:mod:`indexer.clinical.induced`) embed the words the
+        index's English documents use, once per generation. This default composes
+        :meth:`document_ids_where` and :meth:`get_documents`, so every backend has it."""
+        doc_ids = self.document_ids_where(DocumentFilter(language=language))
+        for start in range(0, len(doc_ids), batch):
+            for document in self.get_documents(doc_ids[start:start + batch]).values():
+                yield document.text
 
     @abstractmethod
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:

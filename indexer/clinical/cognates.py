@@ -147,7 +147,7 @@ class CognateTranslator:
     A candidate is kept when at least *min_passages* passages of English documents contain it and
     more than contain the word as typed; at most *max_forms* per word, most frequent first. Call
     :meth:`clear` when the index changes (another generation has another vocabulary), or after changing
-    :attr:`word_translations`.
+    :attr:`word_translations` or :attr:`induced`.
     """
 
     def __init__(
@@ -167,18 +167,26 @@ class CognateTranslator:
         self.max_forms = max_forms
         #: also propose the English word the ICD-10 label pairs align with it (:mod:`indexer.clinical.word_alignment`)
         self.word_translations = word_translations
-        self._memo: dict[str, tuple[str, ...]] = {}
+        #: for a word left with no validated cognate or ICD-10 translation: English words proposed by the
+        #: encoder's nearest neighbours (:class:`indexer.clinical.induced.InducedTranslator`), validated the same way
+        self.induced: Callable[[str], tuple[str, ...]] | None = None
+        #: the query languages :attr:`induced` serves (``None``: a query whose language cannot be told, such
+        #: as a lone "cavitation"): a French → English translation, so French queries only by default
+        self.induced_languages: frozenset[str | None] = frozenset({"fr"})
+        self._memo: dict[tuple[str, bool], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._memo.clear()
 
-    def __call__(self, word: str) -> tuple[str, ...]:
-        key = word.lower()
+    def __call__(self, word: str, induced: bool = True) -> tuple[str, ...]:
+        """*word*'s validated English forms; *induced* False: without :attr:`induced`'s proposals."""
+        use = induced and self.induced is not None
+        key = (word.lower(), use)
         found = self._memo.get(key)
         if found is None:
-            found = self._validate(key)
+            found = self._validate(key[0], use)
             with self._lock:
                 self._memo[key] = found
         return found
@@ -187,13 +195,20 @@ class CognateTranslator:
         """(word, its English cognates) for each word of *text* that has some."""
         return [(word, forms) for word in query_words(text) if (forms := self(word))]
 
-    def _validate(self, word: str) -> tuple[str, ...]:
-        typed = terms(word, "en")
+    def _validate(self, word: str, induced: bool) -> tuple[str, ...]:
         proposed = list(english_candidates(word))
         if self.word_translations:
             from indexer.clinical.word_alignment import word_translations
 
             proposed = [*word_translations(word), *proposed]
+        found = self._validated(word, proposed)
+        if not found and induced and self.induced is not None:  # only what the rules and ICD-10 left untranslated
+            found = self._validated(word, list(self.induced(word)))
+        return found
+
+    def _validated(self, word: str, proposed: list[str]) -> tuple[str, ...]:
+        """The *proposed* English forms of *word* the index's English documents use (see the class)."""
+        typed = terms(word, "en")
         by_term: dict[tuple[str, ...], str] = {}  # one candidate per English term (« opacit » → "opacity")
         for candidate in proposed:
             analysed = tuple(terms(candidate, "en"))
