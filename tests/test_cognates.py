@@ -10,6 +10,7 @@ import pytest
 
 from indexer.clinical.cognates import FALSE_FRIENDS, CognateTranslator, english_candidates, query_words
 from search_api.models import SearchRequest
+from engine_support import engine_over_reports
 from search_api.query_plan import plan_query
 
 
@@ -154,20 +155,7 @@ ENGLISH_REPORTS = {
 
 @pytest.fixture(scope="module")
 def english_engine(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from bench.lexical_overhead import HashEncoder
-    from indexer.pipeline import index_paths
-    from indexer.settings import Settings
-    from search_api.engine_factory import build_engine
-
-    root = tmp_path_factory.mktemp("cognates")
-    corpus = root / "reports"
-    corpus.mkdir()
-    for report_id, text in ENGLISH_REPORTS.items():
-        (corpus / f"{report_id}.txt").write_text(f"Exam: Chest radiograph\n\n{text}\n", encoding="utf-8")
-    settings = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log"})
-    encoder = HashEncoder()
-    index_paths([corpus], settings, encoder)
-    return build_engine(settings, encoder, clip=False)
+    return engine_over_reports(tmp_path_factory.mktemp("cognates"), ENGLISH_REPORTS)
 
 
 def _ids(engine, query: str) -> list[str]:  # noqa: ANN001

@@ -13,6 +13,7 @@ import pytest
 from indexer.clinical.cognates import CognateTranslator
 from indexer.clinical.induced import InducedTranslator, build_vocabulary, english_vocabulary
 from search_api.models import SearchRequest
+from engine_support import engine_over_reports
 from search_api.query_plan import plan_query
 
 
@@ -131,20 +132,7 @@ REPORTS = {
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from bench.lexical_overhead import HashEncoder
-    from indexer.pipeline import index_paths
-    from indexer.settings import Settings
-    from search_api.engine_factory import build_engine
-
-    root = tmp_path_factory.mktemp("induced")
-    corpus = root / "reports"
-    corpus.mkdir()
-    for report_id, text in REPORTS.items():
-        (corpus / f"{report_id}.txt").write_text(f"Exam: Chest radiograph\n\n{text}\n", encoding="utf-8")
-    settings = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log"})
-    encoder = HashEncoder()
-    index_paths([corpus], settings, encoder)
-    return build_engine(settings, encoder, clip=False)
+    return engine_over_reports(tmp_path_factory.mktemp("induced"), REPORTS)
 
 
 def test_engine_builds_the_vocabulary_from_english_documents_and_searches_the_induced_word(engine) -> None:  # noqa: ANN001

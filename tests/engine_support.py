@@ -1,0 +1,26 @@
+"""A small English report index and its SearchEngine, for tests of query-time levers (cognates, induced
+translations) that need a real index but not a real encoder: the hash encoder of the benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def engine_over_reports(root: Path, reports: Mapping[str, str], **settings: Any):  # noqa: ANN201
+    """Index *reports* (id → report text, written as chest-radiograph ``.txt`` reports) under *root* and
+    return the engine over it; *settings* are extra :class:`indexer.settings.Settings` sections."""
+    from bench.lexical_overhead import HashEncoder
+    from indexer.pipeline import index_paths
+    from indexer.settings import Settings
+    from search_api.engine_factory import build_engine
+
+    corpus = root / "reports"
+    corpus.mkdir()
+    for report_id, text in reports.items():
+        (corpus / f"{report_id}.txt").write_text(f"Exam: Chest radiograph\n\n{text}\n", encoding="utf-8")
+    config = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log"}, **settings)
+    encoder = HashEncoder()
+    index_paths([corpus], config, encoder)
+    return build_engine(config, encoder, clip=False)
