@@ -230,8 +230,10 @@ def test_kill9_keeps_live_alias_then_resume_equals_clean_run(how: str, es_corpus
             killed = subprocess.run(_index_command(second), env=_env(tmp_path, prefix, MEDSEARCH_CRASH_AT="pipeline.batch_committed@2"),
                                     capture_output=True, text=True, timeout=900)
             assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-        else:  # kill -9 from outside, once the new generation holds a committed batch
-            process = subprocess.Popen(_index_command(second), env=_env(tmp_path, prefix),
+        else:  # kill -9 from outside, once the new generation holds a committed batch; the run pauses after
+            # its 2nd batch so that a loaded machine's slow polls cannot miss every batch (it still may be
+            # killed earlier, while it runs, as soon as a poll sees the 1st one)
+            process = subprocess.Popen(_index_command(second), env=_env(tmp_path, prefix, MEDSEARCH_PAUSE_AT="pipeline.batch_committed@2"),
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.monotonic() + 900
             while time.monotonic() < deadline and process.poll() is None:
