@@ -223,6 +223,16 @@ class QueryMatcher:
                 anchor, status = mention_context(text, *spans[0], snippet_language(language))
                 context = status.value
         length = len(text)
+        if length <= width and not ("&" in text or "<" in text or ">" in text):
+            # the common case (a passage shorter than the window, nothing to escape): every span is
+            # shown whole, so no bounds to check, and each mark goes in with one C call
+            cursor = 0
+            pieces: list[str] = []
+            for span_start, span_end in spans:
+                pieces += (text[cursor:span_start], "<mark>", text[span_start:span_end], "</mark>")
+                cursor = span_end
+            pieces.append(text[cursor:])
+            return "".join(pieces).replace("\n", " "), context
         start, end = (0, length) if length <= width else _window(text, anchor, width)
         parts: list[str] = ["…" if start > 0 else ""]
         cursor = start

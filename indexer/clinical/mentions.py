@@ -69,7 +69,14 @@ def mention_status_at(index: str, start: int, end: int) -> tuple[int, str]:
     sentences, spans, starts = _decoded(index)
     if starts is not None:  # in order, disjoint: the only candidate is the last sentence starting at or before
         at = bisect_right(starts, start) - 1
-        sentences = sentences[at : at + 1] if at >= 0 else []
+        if at < 0:
+            return start, _AFFIRMED
+        seg_start, seg_end = sentences[at]
+        if start >= seg_end:
+            return start, _AFFIRMED
+        if not spans:  # most passages: nothing negated, hypothetical or familial
+            return seg_start, _AFFIRMED
+        sentences = sentences[at : at + 1]
     for seg_start, seg_end in sentences:
         if seg_start <= start < seg_end:
             best, best_overlap = _AFFIRMED, 0
