@@ -134,8 +134,9 @@ class QueryMatcher:
     def __init__(self, query: str) -> None:
         self.wanted = query_terms(query)
         self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
-        #: the :func:`_pair` key (language position, analysed term) of every term the query wants
-        self._wanted_pairs = frozenset(_pair(i, term) for i, wanted in self._by_position for term in wanted)
+        #: the :func:`_pair` key (language position, analysed term) of every term the query wants (equal
+        #: strings, not the shared ones: a concept's forms give a query ~200 terms, built once per query)
+        self._wanted_pairs = frozenset(f"{i}{term}" for i, wanted in self._by_position for term in wanted)
         #: (every chunk judged, the query's words of each chunk holding some)
         self._state: tuple[set[str], dict[str, tuple[str, ...]]] = (set(), {})
 
