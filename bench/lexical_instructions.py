@@ -79,13 +79,20 @@ elif __name__ == "__main__":
     parser.add_argument("index", type=Path)
     parser.add_argument("--trees", type=Path, nargs="+", default=[Path(".")])
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2, help="valgrind runs at once")
     args = parser.parse_args()
     index_dir, n = args.index.resolve(), args.queries
+    trees = [tree.resolve() for tree in args.trees]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # valgrind runs one thread: one run per core
+        runs = {(tree, what, k): pool.submit(instructions, tree, index_dir, what, k, n)
+                for k in (10, 100) for tree in trees for what in ("none", "product")}
+        runs.update({(trees[-1], "bare", k): pool.submit(instructions, trees[-1], index_dir, "bare", k, n) for k in (10, 100)})
+        count = {key: future.result() for key, future in runs.items()}
     for k in (10, 100):
-        base = instructions(args.trees[-1].resolve(), index_dir, "none", k, n)
-        bare = (instructions(args.trees[-1].resolve(), index_dir, "bare", k, n) - base) / n
-        print(f"top {k}: bare Tantivy {bare / 1e6:.2f} M instructions per query ({args.trees[-1]})")
-        for tree in args.trees:
-            tree = tree.resolve()
-            product = (instructions(tree, index_dir, "product", k, n) - instructions(tree, index_dir, "none", k, n)) / n
+        bare = (count[trees[-1], "bare", k] - count[trees[-1], "none", k]) / n
+        print(f"top {k}: bare Tantivy {bare / 1e6:.2f} M instructions per query ({trees[-1]})")
+        for tree in trees:
+            product = (count[tree, "product", k] - count[tree, "none", k]) / n
             print(f"  {tree}: SearchEngine.search {product / 1e6:.2f} M per query, {product / bare:.2f}× bare")
