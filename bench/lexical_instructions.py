@@ -72,7 +72,8 @@ def instructions(tree: Path, index_dir: Path, what: str, k: int, n: int) -> int:
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--driver"]:
-    sys.path.remove(os.path.dirname(os.path.abspath(__file__)))  # bench/ itself: not a package root
+    here = os.path.dirname(os.path.abspath(__file__))  # bench/ itself is on sys.path: not a package root
+    sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != here]
     _driver(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
 elif __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -271,6 +271,7 @@ def chunk_terms(chunk: str) -> tuple[str, ...]:
 
 
 _PAIRS: dict[str, str] = {}
+assert len(LANGUAGES) < 10, "a _pair key's first character is the language's position"
 
 
 def _pair(i: int, term: str) -> str:
