@@ -15,7 +15,7 @@ import contextvars
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -86,6 +86,17 @@ class _Column(_DocumentView):
     def __getitem__(self, doc_id: str):  # noqa: ANN204 - int | float
         return self._hits[self._positions[self._index[doc_id]]][self._field]
 
+    def get(self, doc_id: str, default=None):  # noqa: ANN001, ANN204 - one frame, not Mapping.get's two and a try
+        at = self._index.get(doc_id)
+        return default if at is None else self._hits[self._positions[at]][self._field]
+
+    def present(self, doc_ids: Iterable[str]) -> list:
+        """The values of those of *doc_ids* this leg ranks (others skipped), in C: a page's best
+        passages are read with no Python step per result."""
+        index = self._index
+        rows = map(self._hits.__getitem__, map(self._positions.__getitem__, map(index.__getitem__, filter(index.__contains__, doc_ids))))
+        return list(map(itemgetter(self._field), rows))
+
     def values(self) -> list:  # type: ignore[override] - in C, in document order (image results take the max)
         return list(map(itemgetter(self._field), map(self._hits.__getitem__, self._positions)))
 
@@ -100,6 +111,10 @@ class _Ranks(_DocumentView):
 
     def __getitem__(self, doc_id: str) -> int:
         return self._index[doc_id] + 1
+
+    def get(self, doc_id: str, default=None):  # noqa: ANN001, ANN204 - see _Column.get
+        at = self._index.get(doc_id)
+        return default if at is None else at + 1
 
 
 def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegRanking:
@@ -131,6 +146,15 @@ def _fused_page(
             return [(doc_id, 0.0 + weight / (k + rank)) for rank, doc_id in enumerate(page, start=offset + 1)], len(ranking.doc_ids)
     fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=k)
     return fused[offset:end], len(fused)
+
+
+def _page_pids(rankings: dict[str, _LegRanking], doc_ids: list[str]) -> list[int]:
+    """The passages a page shows, sorted: each of its documents' best passage in each leg."""
+    pids: set[int] = set()
+    for ranking in rankings.values():
+        best = ranking.best_pid
+        pids.update(best.present(doc_ids) if isinstance(best, _Column) else [best[d] for d in doc_ids if d in best])
+    return sorted(pids)
 
 
 class QueryEmbeddingCache:
@@ -303,9 +327,7 @@ class SearchEngine:
         }
         page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs)
         documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
-        passages = self.backend.get_passages(  # only the passages shown: each result's best per leg
-            sorted({r.best_pid[doc_id] for doc_id, _ in page for r in rankings.values() if doc_id in r.best_pid})
-        )
+        passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in page]))
         results = _validated_results(self._results(page, documents, rankings, passages, plan.highlight_text))
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(

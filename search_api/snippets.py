@@ -16,7 +16,8 @@ import html
 import re
 from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import not_
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -40,12 +41,23 @@ def query_terms(query: str) -> dict[str, frozenset[str]]:
     Cached: a page of results asks for the same query's terms once per snippet.
     """
     wanted: dict[str, set[str]] = {lang: set() for lang in LANGUAGES}
-    for word in _WORD.findall(query):
-        analysed = {lang: terms(word, lang) for lang in LANGUAGES}
-        if all(analysed.values()):
-            for lang, lang_terms in analysed.items():
-                wanted[lang].update(t for t in lang_terms if len(t) >= MIN_HIGHLIGHT_CHARS)
+    per_language = list(wanted.values())
+    for word in dict.fromkeys(_WORD.findall(query)):  # a highlight text repeats its concepts' words
+        for lang_terms, highlighted in zip(per_language, _highlighted_terms(word)):
+            lang_terms.update(highlighted)
     return {lang: frozenset(lang_terms) for lang, lang_terms in wanted.items()}
+
+
+@lru_cache(maxsize=65_536)
+def _highlighted_terms(word: str) -> tuple[tuple[str, ...], ...]:
+    """What one query word adds to :func:`query_terms`, per language of :data:`LANGUAGES` (``()``:
+    nothing, a stop word in some language). Cached per word: each new query's highlight text is its
+    concepts' surface forms, the same words query after query, and analysing them again was a
+    quarter of a top-10 page's snippet time (#14 item 3)."""
+    analysed = [terms(word, lang) for lang in LANGUAGES]
+    if not all(analysed):
+        return ()
+    return tuple(tuple(t for t in lang_terms if len(t) >= MIN_HIGHLIGHT_CHARS) for lang_terms in analysed)
 
 
 #: what Tantivy's ``simple`` tokenizer calls a token: a maximal run of alphanumeric characters
@@ -122,8 +134,9 @@ class QueryMatcher:
     def __init__(self, query: str) -> None:
         self.wanted = query_terms(query)
         self._by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := self.wanted.get(lang))]
-        #: (position of the language in LANGUAGES, analysed term) of every term the query wants
-        self._wanted_pairs = frozenset((i, term) for i, wanted in self._by_position for term in wanted)
+        #: the :func:`_pair` key (language position, analysed term) of every term the query wants (equal
+        #: strings, not the shared ones: a concept's forms give a query ~200 terms, built once per query)
+        self._wanted_pairs = frozenset(f"{i}{term}" for i, wanted in self._by_position for term in wanted)
         #: (every chunk judged, the query's words of each chunk holding some)
         self._state: tuple[set[str], dict[str, tuple[str, ...]]] = (set(), {})
 
@@ -157,11 +170,14 @@ class QueryMatcher:
             self._state = (set(), {})  # requests holding the old pair finish with it
         chunks = joined.split()  # C passes; so are the set operations below
         if not judged.issuperset(chunks):
-            for chunk in set(chunks).difference(judged):  # chunks new to this query
-                words = self._words_of(chunk)
-                if words:  # into the positive map first: a verdict seen by another thread is complete
+            new = list(set(chunks).difference(judged))  # chunks new to this query
+            # most hold none of the query's terms: one cached set test each (:func:`chunk_terms`),
+            # chained in C (``compress``, ``map``): a Python step per chunk was ~0.6 µs, 200 per page
+            holding = compress(new, map(not_, map(self._wanted_pairs.isdisjoint, map(chunk_terms, new))))
+            for chunk in holding:  # into the positive map first: a verdict seen by another thread is complete
+                if words := self._words_of(chunk):
                     positive[chunk] = words
-                judged.add(chunk)
+            judged.update(new)
         # the page's words that match the query: each text's matching tokens are among them
         words = {word for chunk in positive.keys() & chunks for word in positive[chunk]}
         # each word's occurrences in the joined page (``str.find`` jumps from one to the next), kept
@@ -208,6 +224,16 @@ class QueryMatcher:
                 anchor, status = mention_context(text, *spans[0], snippet_language(language))
                 context = status.value
         length = len(text)
+        if length <= width and not ("&" in text or "<" in text or ">" in text):
+            # the common case (a passage shorter than the window, nothing to escape): every span is
+            # shown whole, so no bounds to check, and each mark goes in with one C call
+            cursor = 0
+            pieces: list[str] = []
+            for span_start, span_end in spans:
+                pieces += (text[cursor:span_start], "<mark>", text[span_start:span_end], "</mark>")
+                cursor = span_end
+            pieces.append(text[cursor:])
+            return "".join(pieces).replace("\n", " "), context
         start, end = (0, length) if length <= width else _window(text, anchor, width)
         parts: list[str] = ["…" if start > 0 else ""]
         cursor = start
@@ -233,23 +259,27 @@ class QueryMatcher:
 
 
 @lru_cache(maxsize=65_536)
-def chunk_terms(chunk: str) -> tuple[tuple[int, str], ...]:
-    """(position of the language in :data:`LANGUAGES`, analysed term) of every token (:data:`_TOKEN`)
-    of one whitespace-free chunk of text, e.g. « l'épaule, »: a corpus repeats its chunks, so each
-    is tokenised by the regex and analysed once, and a query judges a chunk with one set test.
-    A tuple (a set would take three times the memory) of pairs shared between chunks (:func:`_pair`):
+def chunk_terms(chunk: str) -> tuple[str, ...]:
+    """The :func:`_pair` key (position of the language in :data:`LANGUAGES`, analysed term) of every
+    token (:data:`_TOKEN`) of one whitespace-free chunk of text, e.g. « l'épaule, »: a corpus repeats
+    its chunks, so each is tokenised by the regex and analysed once, and a query judges a chunk with
+    one set test. A tuple (a set would take three times the memory) of keys shared between chunks:
     ~0.3 kB per cached chunk, cache included."""
     return tuple(
         _pair(i, term) for word in _TOKEN.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
     )
 
 
-_PAIRS: dict[tuple[int, str], tuple[int, str]] = {}
+_PAIRS: dict[str, str] = {}
+assert len(LANGUAGES) < 10, "a _pair key's first character is the language's position"
 
 
-def _pair(i: int, term: str) -> tuple[int, str]:
-    """One shared tuple per (language, term): « pleural » is in thousands of cached chunks."""
-    pair = (i, term)
+def _pair(i: int, term: str) -> str:
+    """One string per (language position, term), e.g. ``"0pleural"``, shared by every chunk holding it
+    (« pleural » is in thousands of cached chunks). A string, not an ``(i, term)`` tuple: a string
+    keeps its hash, a tuple computes it again at every set test, and the page's test of ~200
+    chunks against the query's terms was twice as slow with tuples (#14 item 3)."""
+    pair = f"{i}{term}"  # LANGUAGES has fewer than ten entries: the first character is the position
     if len(_PAIRS) > 200_000:  # a bound, not an eviction policy: pairs still held by chunks stay valid
         _PAIRS.clear()
     return _PAIRS.setdefault(pair, pair)

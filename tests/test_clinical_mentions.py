@@ -56,3 +56,26 @@ def test_a_negated_mention_is_read_back() -> None:
     start = text.index("épanchement")
     sentence, status = mention_at(mention_index(text, "fr"), start, start + len("épanchement"))
     assert (sentence, status.value) == (text.index("Absence"), "negated")
+
+
+def test_decoded_index_equals_the_python_loops() -> None:
+    """The stored index's decoding (starts and the order check chained in C) gives what the loops gave,
+    in order, out of order, overlapping, one sentence and none."""
+    import json
+
+    from indexer.clinical.mentions import _decoded
+
+    def old(index: str):  # noqa: ANN202
+        data = json.loads(index)
+        sentences = data["s"]
+        starts = [start for start, _ in sentences]
+        ordered = all(sentences[i][1] <= sentences[i + 1][0] for i in range(len(sentences) - 1))
+        return sentences, data["c"], starts if ordered else None
+
+    cases = [[], [[0, 12]], [[0, 28], [29, 58], [59, 93]], [[0, 30], [30, 40]], [[0, 31], [30, 40]],
+             [[10, 20], [0, 5]], [[0, 5], [5, 9], [8, 12]], [[3, 3], [3, 3]]]
+    indexes = [json.dumps({"s": s, "c": [[0, 4, "negated"]] if s else []}, separators=(",", ":")) for s in cases]
+    indexes += [mention_index(text, lang) for text in TEXTS for lang in ("fr", "en", None)]
+    for index in indexes:
+        assert _decoded.__wrapped__(index) == old(index), index
+    assert sum(old(i)[2] is None for i in indexes) >= 3  # the unordered case was covered

@@ -208,3 +208,39 @@ def test_api_serialises_the_page_as_the_models_do(indexed, encoder, engine, monk
             monkeypatch.setattr(retrieval, "_validated_results", counting)
             assert body["results"], (q, mode)
             assert body["results"] == [r.model_dump(mode="json") for r in expected], (q, mode)
+
+
+def test_leg_views_and_page_passages_equal_the_mapping_reads(engine, monkeypatch) -> None:  # noqa: ANN001
+    """A leg's views read the way :class:`Mapping` read them (``get`` without Mapping's two frames
+    and a ``try``; ``present`` in C), and the page's passages (:func:`retrieval._page_pids`) are the
+    set the per-result comprehension gave, sorted: in every mode, with an id no leg ranks."""
+    from collections.abc import Mapping
+
+    seen: list[tuple] = []
+    original = engine._results
+
+    def capture(page, documents, rankings, passages, query):  # noqa: ANN001, ANN202
+        seen.append((page, rankings, passages))
+        return original(page, documents, rankings, passages, query)
+
+    monkeypatch.setattr(engine, "_results", capture)
+    columns = reads = 0
+    for q in QUERIES:
+        for mode in ("lexical", "hybrid", "dense"):
+            engine.search(SearchRequest(q=q, mode=mode, limit=20, offset=1))
+            page, rankings, passages = seen.pop()
+            ids = [doc_id for doc_id, _ in page] + ["no-such-document"]
+            expected = sorted({r.best_pid[d] for d in ids for r in rankings.values() if d in r.best_pid})
+            assert retrieval._page_pids(rankings, ids) == expected, (q, mode)
+            assert set(expected) <= passages.keys()
+            for ranking in rankings.values():
+                for view in (ranking.best_pid, ranking.best_score, ranking.rank):
+                    assert [view.get(d) for d in ids] == [Mapping.get(view, d) for d in ids], (q, mode)
+                    assert [view.get(d, -1) for d in ids] == [Mapping.get(view, d, -1) for d in ids], (q, mode)
+                    reads += sum(d in view for d in ids)
+                if isinstance(ranking.best_pid, retrieval._Column):
+                    best = ranking.best_pid
+                    assert best.present(ids) == [best[d] for d in ids if d in best]
+                    assert ranking.best_score.present(ids[::-1]) == [ranking.best_score[d] for d in ids[::-1] if d in best]
+                    columns += 1
+    assert columns > 2 * len(QUERIES) and reads > 100

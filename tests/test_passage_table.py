@@ -160,3 +160,44 @@ def test_page_reads_from_the_generation_cache_equal_sqlite(indexed) -> None:  # 
         assert backend.document_summaries([*doc_ids, "absent"]) == store.document_summaries(doc_ids)
         assert backend.get_passages([*pids, 10**9]) == store.get_passages(pids)
     assert len(backend.snapshot().passages.rows) == len(pids)
+
+
+def _old_get_many(rows: dict, keys: list, read) -> dict:  # noqa: ANN001
+    """:meth:`_ReadCache.get_many` as it was (a Python step per key), without the bound."""
+    out, missing = {}, []
+    for key in keys:
+        row = rows.get(key)
+        if row is None:
+            missing.append(key)
+        else:
+            out[key] = row
+    if missing:
+        fresh = read(missing)
+        rows.update(fresh)
+        out.update(fresh)
+    return out
+
+
+def test_read_cache_answers_as_the_per_key_loop() -> None:
+    """The cache's all-seen path (a page read before: one C pass) gives the same rows in the same
+    order as the per-key loop, and a page with unseen or absent keys still reads exactly those."""
+    from indexer.backend.base import StoredPassage
+    from indexer.backend.embedded.backend import _ReadCache
+
+    store = {pid: StoredPassage(pid, f"D{pid % 4}", pid, "s", f"text {pid}") for pid in range(20)}
+    reads: list[list[int]] = []
+
+    def read(keys: list[int]) -> dict:
+        reads.append(list(keys))
+        return {k: store[k] for k in keys if k in store}
+
+    cache, reference = _ReadCache(1_000), {}
+    pages = [[3, 1, 2], [2, 3, 1], [1, 1, 3], [5, 3, 99, 1], [99, 3], [19, 0, 5, 3, 2], [2, 19, 0, 3, 5, 1], []]
+    for keys in pages:
+        reads.clear()
+        got = cache.get_many(keys, read)
+        missing = reads[:]
+        reads.clear()
+        expected = _old_get_many(reference, keys, read)
+        assert list(got.items()) == list(expected.items()), keys
+        assert missing == reads, keys  # the same keys went to the store, in the same order

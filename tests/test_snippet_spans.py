@@ -119,3 +119,37 @@ def test_snippet_html_equals_escaping_every_piece(source_folder) -> None:  # noq
         for text in [*_texts(source_folder), *tricky]:
             assert contextual_snippet(text, query).html == reference_snippet(text, query)[0], (query, text[:60])
     assert "&lt;b&gt;left&lt;/b&gt; &amp; right &gt;" in contextual_snippet(tricky[0], "pleural effusion").html
+
+
+def _old_query_terms(query: str) -> dict[str, frozenset[str]]:
+    """:func:`query_terms` as it was: every word of the query analysed again, each time."""
+    import re
+
+    from indexer.text.analyzers import terms
+    from search_api.snippets import MIN_HIGHLIGHT_CHARS
+
+    wanted: dict[str, set[str]] = {lang: set() for lang in LANGUAGES}
+    for word in re.findall(r"\w+", query):
+        analysed = {lang: terms(word, lang) for lang in LANGUAGES}
+        if all(analysed.values()):
+            for lang, lang_terms in analysed.items():
+                wanted[lang].update(t for t in lang_terms if len(t) >= MIN_HIGHLIGHT_CHARS)
+    return {lang: frozenset(lang_terms) for lang, lang_terms in wanted.items()}
+
+
+def test_query_terms_per_word_cache_equals_analysing_the_query(source_folder) -> None:  # noqa: ANN001
+    """The highlighted terms of a query, built from per-word cached analyses, equal the analysis of
+    every word in place: on the highlight texts the planner writes for the benchmark's and the
+    eval's queries (concepts' forms in both languages, repeated words), the corpus and edge cases."""
+    from bench.synthetic import queries
+    from search_api.models import SearchRequest
+    from search_api.query_plan import plan_query
+
+    texts = [plan_query(SearchRequest(q=q, mode="lexical")).highlight_text for q in queries(300, seed=3)]
+    texts += [*_texts(source_folder), *EDGE_CASES, "de la du et the of and", "l'épaule d'un_homme 3cm x2 IRM"]
+    highlighted = 0
+    for text in texts:
+        expected = _old_query_terms(text)
+        assert query_terms.__wrapped__(text) == expected, text
+        highlighted += sum(map(len, expected.values()))
+    assert highlighted > 1000

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from functools import lru_cache
+from operator import itemgetter, le
 
 from indexer.clinical.config import ContextStatus
 from indexer.clinical.context import _resolve_config, split_by_context
@@ -46,9 +47,13 @@ def _decoded(index: str) -> tuple[list[list[int]], list[list], list[int] | None]
     not in order without overlap, where the first holding a position is found by a scan)."""
     data = json.loads(index)
     sentences = data["s"]
-    starts = [start for start, _ in sentences]
-    ordered = all(sentences[i][1] <= sentences[i + 1][0] for i in range(len(sentences) - 1))
+    # in C (map, itemgetter, le): decoded once per new passage, i.e. for most results of a new query
+    starts = list(map(_FIRST, sentences))
+    ordered = all(map(le, map(_SECOND, sentences), starts[1:]))  # each sentence ends before the next starts
     return sentences, data["c"], starts if ordered else None
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 def mention_at(index: str, start: int, end: int) -> tuple[int, ContextStatus]:
@@ -64,7 +69,14 @@ def mention_status_at(index: str, start: int, end: int) -> tuple[int, str]:
     sentences, spans, starts = _decoded(index)
     if starts is not None:  # in order, disjoint: the only candidate is the last sentence starting at or before
         at = bisect_right(starts, start) - 1
-        sentences = sentences[at : at + 1] if at >= 0 else []
+        if at < 0:
+            return start, _AFFIRMED
+        seg_start, seg_end = sentences[at]
+        if start >= seg_end:
+            return start, _AFFIRMED
+        if not spans:  # most passages: nothing negated, hypothetical or familial
+            return seg_start, _AFFIRMED
+        sentences = sentences[at : at + 1]
     for seg_start, seg_end in sentences:
         if seg_start <= start < seg_end:
             best, best_overlap = _AFFIRMED, 0

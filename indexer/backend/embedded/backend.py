@@ -74,10 +74,12 @@ class _ReadCache:
         """``read(keys)`` for the keys not seen yet, the rest from memory (a key the store does not
         have stays absent, as from the store itself)."""
         rows = self.rows
+        got = list(map(rows.get, keys))  # in C; ``get``: safe if another request clears the rows meanwhile
+        if all(got):  # a page already read (rows are dataclass instances, always true): no Python step per key
+            return dict(zip(keys, got))
         out = {}
         missing = []
-        for key in keys:
-            row = rows.get(key)
+        for key, row in zip(keys, got):
             if row is None:
                 missing.append(key)
             else:
