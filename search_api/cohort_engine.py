@@ -243,7 +243,7 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
             (passage.text, document.language, passage.mentions) if passage
             else (getattr(texts.get(document.id, document), "text", ""), document.language, None)
             for passage, document in ((passages.get(pid), document) for _, pid, document in evidence)
-        ])
+        ], statuses=plan.lexical_statuses)
         for (shown_evidence, _, _), (snippet, _) in zip(evidence, snippets):
             shown_evidence.snippet = snippet
     else:

@@ -156,7 +156,8 @@ def _identity(documents: list[Document], viewer: Viewer) -> PatientIdentity:
     return PatientIdentity.model_validate(viewer.identity(found))
 
 
-def _snippets(engine, matches: DocumentMatches, documents: list[tuple[str, str | None]], query: str) -> dict[str, tuple[str, str | None]]:  # noqa: ANN001
+def _snippets(engine, matches: DocumentMatches, documents: list[tuple[str, str | None]], query: str,  # noqa: ANN001
+              statuses: tuple[str, ...] | None = None) -> dict[str, tuple[str, str | None]]:
     """(HTML, context) of the best passage of each (matched document id, its language): the page's
     passages read in one call and their snippets built together (:meth:`QueryMatcher.snippets`,
     with each passage's stored mentions), as ``/search`` does, instead of a read and a
@@ -169,7 +170,7 @@ def _snippets(engine, matches: DocumentMatches, documents: list[tuple[str, str |
     for pid, (_, language) in zip(pids, documents):
         passage = passages.get(pid)
         items.append((passage.text, language, passage.mentions) if passage else ("", language, None))
-    return dict(zip((doc_id for doc_id, _ in documents), query_matcher(query).snippets(items)))
+    return dict(zip((doc_id for doc_id, _ in documents), query_matcher(query).snippets(items, statuses=statuses)))
 
 
 def patient_documents(engine, patient_id: str, scope: DocumentFilter, kinds: tuple[str, ...] = ()) -> list[Document]:  # noqa: ANN001
@@ -247,7 +248,8 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
             matches = exact_matches(engine(), plan, where)
             highlight = plan.highlight_text
         birth = identity_of(everything)["birth_date"]
-        snippets = _snippets(engine(), matches, [(d.id, d.language) for d in documents if d.id in matches], highlight) if query else {}
+        snippets = _snippets(engine(), matches, [(d.id, d.language) for d in documents if d.id in matches], highlight,
+                             plan.lexical_statuses) if query else {}
         groups: dict[str | None, list[TimelineEntry]] = {}
         for document in sorted(documents, key=lambda d: (d.date is None, d.date or dt.date.min), reverse=False):
             stay = stay_of(document.date, stays)
@@ -414,7 +416,8 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             missing[patient] -= 1
         if not missing[patient] or not left[patient]:
             del missing[patient]
-    snippets = _snippets(engine, matches, [(doc_id, documents[doc_id].language) for _, doc_id in fills], plan.highlight_text)
+    snippets = _snippets(engine, matches, [(doc_id, documents[doc_id].language) for _, doc_id in fills], plan.highlight_text,
+                         plan.lexical_statuses)
     for patient, doc_id in fills:
         document = documents[doc_id]
         snippet, context = snippets[doc_id]

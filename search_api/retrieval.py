@@ -328,7 +328,7 @@ class SearchEngine:
         page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs)
         documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
         passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in page]))
-        results = _validated_results(self._results(page, documents, rankings, passages, plan.highlight_text))
+        results = _validated_results(self._results(page, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses))
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.q,
@@ -354,7 +354,8 @@ class SearchEngine:
         full = [doc_id for doc_id, summary in summaries.items() if summary.kind == _IMAGE or doc_id not in with_passage]
         return {**summaries, **(self.backend.get_documents(full) if full else {})}
 
-    def _results(self, page: list[tuple[str, float]], documents: dict, rankings: dict[str, _LegRanking], passages, query: str) -> list[dict]:  # noqa: ANN001
+    def _results(self, page: list[tuple[str, float]], documents: dict, rankings: dict[str, _LegRanking], passages, query: str,  # noqa: ANN001
+                 statuses: tuple[str, ...] | None = None) -> list[dict]:
         """Each shown result's fields (what :class:`SearchResult` validates), with its snippet.
 
         Plain dicts, validated in one call by :func:`_validated_results`: a model built per result
@@ -370,7 +371,7 @@ class SearchEngine:
         snippets = query_matcher(query).snippets([
             (passage.text, document.language, passage.mentions) if passage else (document.text, document.language, None)
             for (document, _), passage in zip(shown, shown_passages)
-        ])
+        ], statuses=statuses)
         lexical_rank = lexical.rank if lexical else None
         dense_rank = dense.rank if dense else None
         dense_score = dense.best_score if dense else None

@@ -18,7 +18,7 @@ from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate, compress
 from operator import not_
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 from indexer.clinical import mention_context
@@ -202,27 +202,33 @@ class QueryMatcher:
         by_text = iter(found)
         return [next(by_text) if _FAST_SAFE.fullmatch(text) else match_spans(text, self.wanted) for text in texts]
 
-    def snippet(self, text: str, language: str | None, width: int, mentions: str | None) -> Snippet:
+    def snippet(
+        self, text: str, language: str | None, width: int, mentions: str | None, statuses: Collection[str] | None = None
+    ) -> Snippet:
         """:func:`contextual_snippet` of *text* for this query."""
-        return Snippet(*self._snippet(text, self.spans(text), language, width, mentions))
+        return Snippet(*self._snippet(text, self.spans(text), language, width, mentions, statuses))
 
-    def snippets(self, items: Sequence[tuple[str, str | None, str | None]], width: int = WINDOW_CHARS) -> list[tuple[str, str | None]]:
+    def snippets(
+        self, items: Sequence[tuple[str, str | None, str | None]], width: int = WINDOW_CHARS,
+        statuses: Collection[str] | None = None,
+    ) -> list[tuple[str, str | None]]:
         """(HTML, context) — :func:`contextual_snippet`'s answer as a plain pair — of each (text,
-        language, stored mentions) of a page of results."""
+        language, stored mentions) of a page of results. *statuses*: the contexts the search asked for
+        (the plan's ``lexical_statuses``): each snippet shows the first match in one of them."""
         spans = self.spans_many([text for text, _, _ in items])
         snippet = self._snippet
-        return [snippet(text, found, language, width, mentions) for (text, language, mentions), found in zip(items, spans)]
+        return [snippet(text, found, language, width, mentions, statuses)
+                for (text, language, mentions), found in zip(items, spans)]
 
     @staticmethod
-    def _snippet(text: str, spans: list[tuple[int, int]], language: str | None, width: int, mentions: str | None) -> tuple[str, str | None]:
+    def _snippet(
+        text: str, spans: list[tuple[int, int]], language: str | None, width: int, mentions: str | None,
+        statuses: Collection[str] | None = None,
+    ) -> tuple[str, str | None]:
         context = None
         anchor = 0
         if spans:
-            if mentions is not None:
-                anchor, context = mention_status_at(mentions, *spans[0])
-            else:
-                anchor, status = mention_context(text, *spans[0], snippet_language(language))
-                context = status.value
+            anchor, context = _anchor(text, spans, language, mentions, statuses)
         length = len(text)
         if length <= width and not ("&" in text or "<" in text or ">" in text):
             # the common case (a passage shorter than the window, nothing to escape): every span is
@@ -256,6 +262,29 @@ class QueryMatcher:
             parts.append(text[cursor:end])
         parts.append("…" if end < length else "")
         return "".join(parts).replace("\n", " "), context
+
+
+def _anchor(text: str, spans: list[tuple[int, int]], language: str | None, mentions: str | None,
+            statuses: Collection[str] | None) -> tuple[int, str]:
+    """(where the snippet window is centred, the context shown) for the first match whose clinical
+    context is one of *statuses*, else for the first match.
+
+    Why not always the first match: a default search asks for affirmed mentions, and a passage
+    « Pas d'épanchement pleural. Pneumothorax droit avec décollement pleural » matched by
+    *pneumothorax* (and its form « décollement pleural ») would be shown centred on the negated
+    « pleural » with a « nié » badge, although the passage was found for its affirmed pneumothorax.
+    Most first matches are already in a wanted context: one look-up, as before."""
+    first: tuple[int, str] | None = None
+    for start, end in spans:
+        if mentions is not None:
+            found = mention_status_at(mentions, start, end)
+        else:
+            at, status = mention_context(text, start, end, snippet_language(language))
+            found = (at, status.value)
+        if statuses is None or found[1] in statuses:
+            return found
+        first = first or found
+    return first  # type: ignore[return-value]  # spans is not empty
 
 
 @lru_cache(maxsize=65_536)
@@ -317,7 +346,8 @@ def _escape(text: str) -> str:
 
 
 def contextual_snippet(
-    text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS, *, mentions: str | None = None
+    text: str, query: str, language: str | None = None, width: int = WINDOW_CHARS, *, mentions: str | None = None,
+    statuses: Collection[str] | None = None,
 ) -> Snippet:
     """The sentence holding the first match of *query* (matches in ``<mark>``) and that mention's
     clinical context, so « Absence d'<mark>épanchement</mark> » is shown as *negated*.
@@ -325,4 +355,4 @@ def contextual_snippet(
     *mentions*: the passage's stored :func:`~indexer.clinical.mentions.mention_index` (from
     ``StoredPassage.mentions``, computed at index time for this very *text* and *language*): the
     same answer without analysing the text again."""
-    return query_matcher(query).snippet(text, language, width, mentions)
+    return query_matcher(query).snippet(text, language, width, mentions, statuses)

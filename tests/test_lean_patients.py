@@ -65,15 +65,15 @@ def _old_exact_matches(engine, plan, where) -> DocumentMatches:  # noqa: ANN001
     return matches
 
 
-def _old_snippet(engine, matches: DocumentMatches, doc_id: str, query: str, language: str) -> tuple[str, str | None]:  # noqa: ANN001
+def _old_snippet(engine, matches: DocumentMatches, doc_id: str, query: str, language: str, statuses=None) -> tuple[str, str | None]:  # noqa: ANN001
     passage = engine.backend.get_passages([matches.best_pid[doc_id]]).get(matches.best_pid[doc_id])
-    snippet = contextual_snippet(passage.text if passage else "", query, language)
+    snippet = contextual_snippet(passage.text if passage else "", query, language, statuses=statuses)
     return snippet.html, snippet.context
 
 
-def _old_snippets(engine, matches, documents, query):  # noqa: ANN001
+def _old_snippets(engine, matches, documents, query, statuses=None):  # noqa: ANN001
     """The timeline's snippets, one read and one contextual_snippet per document."""
-    return {doc_id: _old_snippet(engine, matches, doc_id, query, language) for doc_id, language in documents}
+    return {doc_id: _old_snippet(engine, matches, doc_id, query, language, statuses) for doc_id, language in documents}
 
 
 def _old_record_entries(document: Document, record: TimelineEntry, highlight: str, stays: list[dict[str, Any]],
@@ -149,7 +149,8 @@ def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, o
             if patient_of.get(doc_id) != patient or doc_id in shown:
                 continue
             document = documents[doc_id]
-            snippet, context = _old_snippet(engine, matches, doc_id, plan.highlight_text, document.language)
+            snippet, context = _old_snippet(engine, matches, doc_id, plan.highlight_text, document.language,
+                                            plan.lexical_statuses)
             best[patient].append(PatientHit(
                 id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
                 context=context, url=f"/documents/{doc_id}",
@@ -209,7 +210,8 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
             snippet = ""
             if len(hits.by_patient.get(document.patient_id, [])) < EVIDENCE_PER_CRITERION:
                 passage = passages.get(matches.best_pid[doc_id])
-                snippet = contextual_snippet(passage.text if passage else document.text, plan.highlight_text, document.language).html
+                snippet = contextual_snippet(passage.text if passage else document.text, plan.highlight_text, document.language,
+                                             statuses=plan.lexical_statuses).html
             hits.add(document, snippet, stay)
     else:
         if stay_window:  # only the patients with a stay in the window can match
@@ -280,9 +282,9 @@ def test_patient_search_equals_the_per_document_reference(engine, mode: str, sha
 
         monkeypatch.setattr(engine, "search", first_only)
 
-    def counted(engine, matches, documents, query):  # noqa: ANN001, ANN202
+    def counted(engine, matches, documents, query, statuses=None):  # noqa: ANN001, ANN202
         filled.extend(doc_id for doc_id, _ in documents)
-        return lean(engine, matches, documents, query)
+        return lean(engine, matches, documents, query, statuses)
 
     lean = patients._snippets
     monkeypatch.setattr(patients, "_snippets", counted)

@@ -64,12 +64,13 @@ def _old_collapse(hits: list[tuple[int, float]], doc_of: dict[int, str]) -> tupl
     return doc_ids, best_pid, best_score, rank
 
 
-def _old_result(engine, document, score, rankings, passages, query) -> SearchResult:  # noqa: ANN001
+def _old_result(engine, document, score, rankings, passages, query, statuses=None) -> SearchResult:  # noqa: ANN001
     lexical, dense = rankings.get("lexical"), rankings.get("dense")
     text_legs = [r for r in (lexical, dense) if r and document.id in r.best_pid]
     passage = passages[text_legs[0].best_pid[document.id]] if text_legs else None
     clip = rankings.get("clip")
-    snippet, context = reference_snippet(passage.text if passage else document.text, query, document.language)
+    snippet, context = reference_snippet(passage.text if passage else document.text, query, document.language,
+                                         statuses=statuses)
     explanation = MatchExplanation(
         lexical_rank=lexical.rank.get(document.id) if lexical else None,
         dense_rank=dense.rank.get(document.id) if dense else None,
@@ -130,9 +131,9 @@ def test_search_results_equal_per_result_models(engine, monkeypatch, mode: str) 
     seen: list[tuple] = []
     original = engine._results
 
-    def capture(page, documents, rankings, passages, query):  # noqa: ANN001, ANN202
-        rows = original(page, documents, rankings, passages, query)
-        seen.append((page, documents, rankings, passages, query))
+    def capture(page, documents, rankings, passages, query, statuses):  # noqa: ANN001, ANN202
+        rows = original(page, documents, rankings, passages, query, statuses)
+        seen.append((page, documents, rankings, passages, query, statuses))
         return rows
 
     monkeypatch.setattr(engine, "_results", capture)
@@ -141,8 +142,8 @@ def test_search_results_equal_per_result_models(engine, monkeypatch, mode: str) 
         for limit, offset, negated in ((10, 0, False), (100, 0, False), (3, 2, True), (5, 0, True)):
             request = SearchRequest(q=q, mode=mode, limit=limit, offset=offset, include_negated=negated)
             response = engine.search(request)
-            page, documents, rankings, passages, query = seen.pop()
-            expected = [_old_result(engine, documents[d], s, rankings, passages, query) for d, s in page if d in documents]
+            page, documents, rankings, passages, query, statuses = seen.pop()
+            expected = [_old_result(engine, documents[d], s, rankings, passages, query, statuses) for d, s in page if d in documents]
             assert [r.model_dump() for r in response.results] == [r.model_dump() for r in expected], (q, mode, limit)
             assert _fields_set(response.results) == _fields_set(expected)
             rebuilt = SearchResponse(**{**response.model_dump(exclude={"results"}), "results": expected})
@@ -202,9 +203,9 @@ def test_api_serialises_the_page_as_the_models_do(indexed, encoder, engine, monk
             body = client.get("/search", params={"q": q, "mode": mode, "limit": 100}).json()
             assert validations == 1, (q, mode)
             engine.search(SearchRequest(q=q, mode=mode, limit=100))
-            page, documents, rankings, passages, query = seen.pop()
+            page, documents, rankings, passages, query, statuses = seen.pop()
             monkeypatch.setattr(retrieval, "_validated_results", original)
-            expected = [_old_result(engine, documents[d], s, rankings, passages, query) for d, s in page if d in documents]
+            expected = [_old_result(engine, documents[d], s, rankings, passages, query, statuses) for d, s in page if d in documents]
             monkeypatch.setattr(retrieval, "_validated_results", counting)
             assert body["results"], (q, mode)
             assert body["results"] == [r.model_dump(mode="json") for r in expected], (q, mode)
@@ -219,9 +220,9 @@ def test_leg_views_and_page_passages_equal_the_mapping_reads(engine, monkeypatch
     seen: list[tuple] = []
     original = engine._results
 
-    def capture(page, documents, rankings, passages, query):  # noqa: ANN001, ANN202
+    def capture(page, documents, rankings, passages, query, statuses):  # noqa: ANN001, ANN202
         seen.append((page, rankings, passages))
-        return original(page, documents, rankings, passages, query)
+        return original(page, documents, rankings, passages, query, statuses)
 
     monkeypatch.setattr(engine, "_results", capture)
     columns = reads = 0

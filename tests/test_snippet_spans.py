@@ -84,18 +84,22 @@ def test_query_matcher_whole_tokens_only(query: str) -> None:
             assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text)
 
 
-def reference_snippet(text: str, query: str, language: str | None = None, width: int = 280) -> tuple[str, str | None]:
+def reference_snippet(
+    text: str, query: str, language: str | None = None, width: int = 280, statuses: tuple[str, ...] | None = None
+) -> tuple[str, str | None]:
     """The snippet as first written, one passage at a time, every piece escaped whatever the text holds:
-    (HTML, clinical status of the first match). The reference the faster snippet paths are compared to
-    (here and in tests/test_lean_results.py)."""
+    (HTML, clinical status of the first match, or of the first match in one of *statuses* when there is
+    one). The reference the faster snippet paths are compared to (here and in tests/test_lean_results.py)."""
     import html
 
     from search_api.snippets import _window, mention_context, snippet_language
 
     spans = match_spans(text, query_terms(query))
     context, anchor = None, 0
-    if spans:
-        anchor, status = mention_context(text, *spans[0], snippet_language(language))
+    found = [mention_context(text, *span, snippet_language(language)) for span in spans]
+    wanted = [(at, status) for at, status in found if statuses is None or status.value in statuses]
+    if found:
+        anchor, status = (wanted or found)[0]
         context = status.value
     start, end = _window(text, anchor, width)
     parts, cursor = ["…" if start > 0 else ""], start
@@ -153,3 +157,25 @@ def test_query_terms_per_word_cache_equals_analysing_the_query(source_folder) ->
         assert query_terms.__wrapped__(text) == expected, text
         highlighted += sum(map(len, expected.values()))
     assert highlighted > 1000
+
+
+def test_snippet_shows_the_match_in_the_context_the_search_asked_for(tmp_path) -> None:  # noqa: ANN001
+    """A passage found for its affirmed pneumothorax must not be shown as « nié » because a form of the
+    concept (« décollement pleural » → "pleural") first appears in a negated sentence; a search for
+    the negated finding shows the negated mention."""
+    from engine_support import engine_over_reports
+    from search_api.models import SearchRequest
+    from search_api.snippets import contextual_snippet
+
+    text = ("Pas d'argument pour un épanchement pleural. Pas de signe de pneumonie. "
+            "Pneumothorax droit avec décollement pleural de 2 cm au sommet.")
+    engine = engine_over_reports(tmp_path, {"R1": text, "R2": "Pneumothorax gauche minime."})
+    result = next(r for r in engine.search(SearchRequest(q="pneumothorax", mode="lexical")).results if r.id.endswith("R1.txt"))
+    assert result.context == "affirmed"
+    assert result.snippet.index("<mark>Pneumothorax</mark>") < result.snippet.index("<mark>décollement</mark>")
+    # the first highlighted word is the negated « pleural »: as first written, the snippet said negated
+    plan = engine.plan(SearchRequest(q="pneumothorax"))
+    assert contextual_snippet(text, plan.highlight_text, "fr").context == "negated"
+    assert contextual_snippet(text, plan.highlight_text, "fr", statuses=plan.lexical_statuses).context == "affirmed"
+    negated = engine.search(SearchRequest(q="sans épanchement pleural", mode="lexical")).results
+    assert [r.context for r in negated if r.id.endswith("R1.txt")] == ["negated"]
