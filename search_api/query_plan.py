@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
-from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES
+from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART
 from search_api.models import QueryInterpretation, SearchRequest
 
 Forms = list[str]  # a concept's surface forms, the typed one first
@@ -42,12 +42,27 @@ def default_lexicon() -> Lexicon:
     return load_default_lexicon()
 
 
+@lru_cache(maxsize=8192)
+def searchable_form(form: str) -> str:
+    """*form* as the backends must match it. A concept name that holds a negation (« infarctus sans
+    sus-décalage du segment ST », « migraine sans aura ») is indexed as an affirmed part and a negated
+    part, so as one phrase it would never match: it becomes ``"infarctus NOT:sus-décalage du segment
+    ST"`` (:data:`~indexer.backend.base.NEGATED_PART`: both parts, in one passage). Why: « NSTEMI »,
+    and « IDM » through its narrower concepts, must find « infarctus sans sus-décalage du segment ST ».
+    A name that is only a negation (« sans anomalie ») is left as it is. Cached: forms recur."""
+    parsed = parse_clinical_query(form)
+    affirmed, negated = parsed.affirmed_terms, parsed.negated_terms
+    if len(parsed.clauses) == 2 and len(affirmed) == 1 and len(negated) == 1 and parsed.clauses[0].polarity == "affirmed":
+        return f"{affirmed[0]}{NEGATED_PART}{negated[0]}"
+    return form
+
+
 def _concepts(expansion: QueryExpansion) -> tuple[list[Forms], str]:
     """(one forms list per recognised span, the query text left once those spans are removed)."""
     by_span: dict[tuple[int, int], Forms] = {}
     for term in expansion.expanded_terms:
         forms = by_span.setdefault((term.start, term.end), [term.source_text])
-        forms += [t for t in term.terms if t not in forms]
+        forms += [form for t in term.terms if (form := searchable_form(t)) not in forms]
     residual, cursor = [], 0
     for start, end in sorted(by_span):
         residual.append(expansion.query[cursor:start])
@@ -218,7 +233,7 @@ def plan_query(
     if found or negated_found:
         interpretation = interpretation.model_copy(
             update={"cognates": {word: list(forms) for word, forms in [*found, *negated_found]}})
-    highlight = " ".join([affirmed, *negated, *(form for forms in [*concepts, *negated_forms] for form in forms)])
+    highlight = " ".join([affirmed, *negated, *(form.replace(NEGATED_PART, " ") for forms in [*concepts, *negated_forms] for form in forms)])
     if parsed.polarity == "negated":
         # "patients without pleural effusion": match only where the finding is negated.
         return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language,

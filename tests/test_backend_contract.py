@@ -214,6 +214,24 @@ def test_lexical_concepts_are_phrases_and_required(backend) -> None:
     assert backend.lexical_search("", 10) == []
 
 
+def test_lexical_concept_form_with_a_negated_part(backend) -> None:
+    """A concept name that holds a negation (« infarctus sans sus-décalage du segment ST », indexed as an
+    affirmed and a negated part) is searched as its head in the searched contexts AND its negated part in
+    negated text, within ONE passage (``base.NEGATED_PART``), on both backends."""
+    from indexer.backend.base import NEGATED_PART
+
+    def docs(*forms: str) -> list[str]:
+        return sorted(_docs_of(backend, backend.lexical_search("", 10, concepts=[list(forms)])))
+
+    assert docs(f"pneumopathie{NEGATED_PART}pneumothorax") == ["R1"]  # suspected + « absence de pneumothorax »
+    # R1 says « épanchement pleural » and « absence de pneumothorax », but in two passages
+    assert docs(f"épanchement pleural{NEGATED_PART}pneumothorax") == []
+    assert docs(f"pneumothorax{NEGATED_PART}diabète") == []  # R2's diabète is family history, not negated
+    assert docs("pleural effusion", f"pneumopathie{NEGATED_PART}pneumothorax") == ["A1", "C1", "R1"]  # one form of several
+    counted = backend.lexical_search_counted("", 10, concepts=[[f"pneumopathie{NEGATED_PART}pneumothorax"]])
+    assert (counted.documents, counted.patients) == (1, 1)
+
+
 def test_lexical_matching_documents(backend) -> None:
     assert backend.lexical_matching_documents("pneumothorax") == {"R2", "A1"}
     assert backend.lexical_matching_documents("pneumothorax", statuses=("negated",)) == {"R1"}

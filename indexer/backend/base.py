@@ -47,6 +47,19 @@ IMAGE_SPACES: tuple[str, ...] = ("descriptor", "clip")
 
 #: a concept's surface forms, the typed one first (each matched as a phrase; one must match)
 Forms = list[str]
+
+#: in a form, what follows this marker must match in *negated* text of the same passage: a concept whose
+#: name holds a negation (« infarctus sans sus-décalage du segment ST ») is indexed as « infarctus »
+#: affirmed and « sus-décalage du segment ST » negated, so it is searched as
+#: ``"infarctus NOT:sus-décalage du segment ST"`` (the query syntax's ``NOT:``), never as one phrase
+NEGATED_PART = " NOT:"
+
+
+def split_negated_form(form: str) -> tuple[str, str] | None:
+    """(the part matched in the searched contexts, the part matched in negated text) of a form built
+    with :data:`NEGATED_PART`; None for a plain form (one phrase)."""
+    head, marker, negated = form.partition(NEGATED_PART)
+    return (head, negated) if marker else None
 #: a passage's text split by clinical context: status → text with that status
 PassageContexts = Mapping[str, str]
 

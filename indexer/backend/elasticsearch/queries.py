@@ -24,7 +24,7 @@ from typing import Any
 
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
 from indexer.backend.filters import DocumentFilter
-from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES
+from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES, split_negated_form
 from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
 
 TIE_BREAKER = 0.1
@@ -62,9 +62,15 @@ def concept_query(forms: list[str], statuses: tuple[str, ...]) -> Query | None:
     """Any of a concept's surface forms as a phrase; the typed form (first) scores highest."""
     clauses = []
     for rank, form in enumerate(forms):
-        if not tokens(form):
+        if parts := split_negated_form(form):  # both parts, in one passage (base.NEGATED_PART)
+            head, negated = parts
+            if not tokens(head) or not tokens(negated):
+                continue
+            clause = {"bool": {"must": [_best_field(head, statuses, phrase=True), _best_field(negated, ("negated",), phrase=True)]}}
+        elif not tokens(form):
             continue
-        clause = _best_field(form, statuses, phrase=True)
+        else:
+            clause = _best_field(form, statuses, phrase=True)
         if rank:
             clause = {"bool": {"must": [clause], "boost": EXPANSION_BOOST}}
         clauses.append(clause)

@@ -27,7 +27,7 @@ from indexer.crashpoints import crash_point
 
 from indexer.schema import Document, Passage
 from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
-from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit
+from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, split_negated_form
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 
 TITLE_BOOST = 0.5
@@ -203,6 +203,16 @@ class LexicalIndex:
         with_title = "affirmed" in statuses
         clauses = []
         for rank, phrase in enumerate(phrases):
+            if parts := split_negated_form(phrase):  # both parts, in one passage (base.NEGATED_PART)
+                head, negated = ({lang: terms(part, lang) for lang in LANGUAGES} for part in parts)
+                if not any(head.values()) or not any(negated.values()):
+                    continue
+                clause = tantivy.Query.boolean_query([
+                    (tantivy.Occur.Must, self._clause(head, statuses, with_title)),
+                    (tantivy.Occur.Must, self._clause(negated, ("negated",), False)),
+                ])
+                clauses.append((tantivy.Occur.Should, clause if rank == 0 else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
+                continue
             per_lang = {lang: terms(phrase, lang) for lang in LANGUAGES}
             if not any(per_lang.values()):
                 continue
