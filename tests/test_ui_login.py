@@ -80,3 +80,25 @@ def test_login_gate_then_token_on_every_call(fake: FakeAuthApi) -> None:
     assert not [d for d in at.sidebar.date_input if d.key in ("date_from", "date_to")]
     assert any("dé-identifiée" in str(c.value) for c in at.sidebar.caption)
     assert "date_from" not in str(searches[-1].url)
+
+
+def test_logging_out_forgets_the_previous_users_results(fake: FakeAuthApi) -> None:
+    """Found trying the demo portal: « Se déconnecter » dropped only the token, so the last results,
+    the cohort being built and the URL (``?q=``, ``?patient=IPP``) stayed in the browser session for
+    whoever logs in next at the same screen (a researcher would see a clinician's identified cohort)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.run()
+    at.sidebar.text_input(key="login-user").input("dr.demo")
+    at.sidebar.text_input(key="login-password").input("s3cret")
+    at.sidebar.button[0].click().run()
+    at.text_input(key="q").input("pneumothorax").run()
+    at.session_state["cohort_result"] = ({"criteria": []}, {"total": 1, "patients": [{"patient_id": "IPP-REAL"}]})
+    assert "search_cache" in at.session_state and at.query_params.get("q")
+    at.sidebar.button(key="logout").click().run()
+    assert not at.exception
+    assert "login-user" in {t.key for t in at.sidebar.text_input}  # the login form is back
+    for key in ("search_cache", "cohort_result", "q"):
+        assert key not in at.session_state or not at.session_state[key], key
+    assert not at.query_params.get("q")

@@ -67,6 +67,18 @@ def _local_login(api_url: str, timeout: float) -> api.Login | None:
     return None
 
 
+def log_out() -> None:
+    """Forget everything this browser session holds, not only the token.
+
+    The session keeps the last results, the patients' page, the cohort being built, cached pictures
+    and exports: all drawn from the previous user's rights (identified patients for a clinician). The
+    next person to log in at this screen (a researcher, say) must not be shown any of it; the URL
+    (query, ``?patient=IPP``, ``?doc=``) is cleared too."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.query_params.clear()
+
+
 def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
     """The logged-in user (drawing the login control when there is none) and a logout button."""
     login = _oidc_login(api_url, timeout) if _oidc_configured() else _local_login(api_url, timeout)
@@ -76,7 +88,7 @@ def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
     role = ROLE_LABELS.get(login.role, login.role)
     st.sidebar.markdown(f"Connecté : **{login.user}** — {role}")
     if st.sidebar.button("Se déconnecter", key="logout"):
-        st.session_state.pop(_SESSION_KEY, None)
+        log_out()
         if _oidc_configured():
             st.logout()
         st.rerun()
