@@ -240,3 +240,26 @@ def test_saved_searches_open_and_save(fake: Fake) -> None:
     at.text_input(key="saved_name").input("Mes fractures").run()
     at.button(key="saved_add").click().run()
     assert fake.saved[-1] == {"name": "Mes fractures", "params": {"q": "fracture du col", "kinds": ["report"]}}
+
+
+def test_switching_to_patients_starts_at_their_first_page(fake: Fake) -> None:
+    """Found trying the demo portal: on page 2 of the documents, « 👤 Patients » opened the patients at
+    offset 10 (« 11. 👤 Patient … », « Patients 11–20 sur 24 »): the best-ranked patients were hidden."""
+    at = _app(q="épanchement")
+    at.button(key="page-next").click().run()
+    assert fake.paths("/search")[-1].url.params["offset"] == "10"
+    at.radio(key="group").set_value("patients").run()
+    assert not at.exception, at.exception
+    assert fake.paths("/search/patients")[-1].url.params["offset"] == "0"
+    assert "Patients 1–1 sur 1" in _markdown(at)
+
+
+@pytest.mark.parametrize(("fhir", "french"), [
+    ("inpatient encounter", "Séjour hospitalisation"), ("emergency", "Séjour urgences"), ("AMB", "Séjour consultation externe"),
+    ("Hospitalisation complète", "Séjour Hospitalisation complète"),
+])
+def test_stay_kinds_are_named_in_french(fhir: str, french: str) -> None:
+    """Found trying the demo portal: the timeline's stays read « Séjour inpatient encounter » (the
+    FHIR class display, English by the HL7 standard, that the API passes on)."""
+    header = render.stay_header({"id": "E1", "label": fhir, "start": "2020-12-11", "end": "2020-12-12"})
+    assert header == f"{french} · 11/12/2020 → 12/12/2020"

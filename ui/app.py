@@ -186,9 +186,11 @@ def _set_offset(offset: int) -> None:
 # --------------------------------------------------------------------------- search view
 
 
-def current_offset(query: str, filters: SearchFilters) -> int:
-    """Offset of the page to show; back to the first page whenever the query or a filter changes."""
-    signature = (query, astuple(filters))
+def current_offset(query: str, filters: SearchFilters, listing: str = "documents") -> int:
+    """Offset of the page to show; back to the first page whenever the query, a filter or the listing
+    (documents or patients) changes: page 2 of the documents is not page 2 of the patients, and
+    carrying it over hid the best-ranked patients (the list began at « 11. »)."""
+    signature = (query, astuple(filters), listing)
     if st.session_state.get("search_signature") != signature:
         st.session_state["search_signature"] = signature
         st.session_state["offset"] = 0
@@ -388,7 +390,7 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
 
 def patients_view(client: api.MedsearchClient, query: str, filters: SearchFilters, force: bool) -> None:
     """The same query, grouped by patient: each patient's number of matching documents and best passages."""
-    offset = current_offset(query, filters)
+    offset = current_offset(query, filters, "patients")
     key = (client.base_url, client.user, query, astuple(filters), offset, "patients")
     cached = st.session_state.get("patients_cache")
     if force or cached is None or cached[0] != key:
