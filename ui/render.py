@@ -630,11 +630,34 @@ def identity_html(patient: Mapping[str, object]) -> str:
     )
 
 
+#: A stay's kind as FHIR gives it (``Encounter.class``: HL7 v3 ActCode, whose display names are English
+#: by the standard: « inpatient encounter »), by display or by code, in the physician's words.
+STAY_CLASS_LABELS: dict[str, str] = {
+    "inpatient encounter": "hospitalisation", "imp": "hospitalisation",
+    "inpatient acute": "hospitalisation (soins aigus)", "acute": "hospitalisation (soins aigus)",
+    "inpatient non-acute": "hospitalisation (soins non aigus)", "nonac": "hospitalisation (soins non aigus)",
+    "emergency": "urgences", "emer": "urgences",
+    "ambulatory": "consultation externe", "amb": "consultation externe",
+    "short stay": "hospitalisation de courte durée", "ss": "hospitalisation de courte durée",
+    "observation encounter": "mise en observation", "obsenc": "mise en observation",
+    "home health": "hospitalisation à domicile", "hh": "hospitalisation à domicile",
+    "virtual": "téléconsultation", "vr": "téléconsultation",
+    "pre-admission": "pré-admission", "prenc": "pré-admission",
+    "field": "intervention hors établissement", "fld": "intervention hors établissement",
+}
+
+
+def stay_label(label: object) -> str:
+    """French name of a stay's kind; a kind the hospital spelt itself (already French) is kept."""
+    text = str(label or "").strip()
+    return STAY_CLASS_LABELS.get(text.lower(), text)
+
+
 def stay_header(stay: Mapping[str, object] | None) -> str:
     """« Séjour hospitalisation · 18/06/2024 → 20/06/2024 · Syndrome coronarien aigu » (plain text)."""
     if not stay:
         return "Hors séjour connu"
-    label = f"Séjour {stay.get('label') or ''}".strip()
+    label = f"Séjour {stay_label(stay.get('label'))}".strip()
     start, end = stay.get("start"), stay.get("end")
     dates = format_date(start) if start else ""  # type: ignore[arg-type]
     if end and end != start:
