@@ -95,9 +95,9 @@ def sidebar_filters(deidentified: bool = False) -> SearchFilters:
         date_from = date_to = None
         sb.caption("Vue dé-identifiée : dates décalées par patient ; filtrez les dates dans les cohortes.")
     else:
-        col_from, col_to = sb.columns(2)
-        date_from = col_from.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
-        date_to = col_to.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
+        # one under the other: side by side, the sidebar's half-width cut the year (« 31 / 12 / 202 »)
+        date_from = sb.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
+        date_to = sb.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
     patient_id = sb.text_input("Identifiant patient (IPP)", key="patient_id").strip()
     departments = _split(sb.text_input("Services", key="departments_text", placeholder="ex. Radiologie, Urgences"))
     modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. CT, MR"))
