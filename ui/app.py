@@ -487,8 +487,7 @@ def run_image_search(client: api.MedsearchClient, uploaded: UploadedFile, text: 
 
 def show_image_results(client: api.MedsearchClient, page: api.ImageSearchPage) -> None:
     """Similar images: thumbnail, scores, methods, linked reports and a button to open each."""
-    noun = "image similaire" if page.total == 1 else "images similaires"
-    st.caption(f"{page.total} {noun} · {page.took_ms:.0f} ms")
+    st.caption(f"{render.image_count_line(page)} · {page.took_ms:.0f} ms")
     if not page.results:
         st.info("Aucune image similaire. Essayez sans texte ou avec moins de filtres.")
         return

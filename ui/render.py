@@ -23,6 +23,7 @@ from ui.client import (
     ExpandedTerm,
     Explanation,
     ImageHit,
+    ImageSearchPage,
     IndexStats,
     Interpretation,
     LinkedReport,
@@ -493,6 +494,17 @@ def _ordered_counts(by_kind: Mapping[str, int]) -> list[tuple[str, int]]:
     known = [(kind, by_kind[kind]) for kind in KINDS if kind in by_kind]
     extra = sorted((kind, count) for kind, count in by_kind.items() if kind not in KIND_STYLES)
     return known + extra
+
+
+def image_count_line(page: ImageSearchPage) -> str:
+    """What the number means. Without text, ``total`` is only the size of the API's candidate pool
+    (every image is someone's nearest neighbour: « 100 images similaires » for 10 shown, 200 at 50 a
+    page); with text it counts the images whose report, caption or header has its words."""
+    shown = len(page.results)
+    if page.query:
+        noun = "images dont le texte correspond" if page.total > 1 else "image dont le texte correspond"
+        return f"{page.total} {noun} · {shown} affichée" + ("s" if shown > 1 else "")
+    return "L'image la plus proche" if shown == 1 else f"Les {shown} images les plus proches"
 
 
 def api_error_text(error: ApiError) -> str:
