@@ -34,6 +34,7 @@ class Fake:
         self.requests: list[httpx.Request] = []
         self.cohort_bodies: list[dict] = []
         self.saved: list[dict] = []
+        self.cohorts: list[dict] = []
 
     def paths(self, path: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == path]
@@ -87,8 +88,18 @@ class Fake:
         if path == "/saved-searches":
             return httpx.Response(200, json=[{"id": 3, "name": "Fractures du col", "created_at": "2024-01-01",
                                               "params": {"q": "fracture du col", "kinds": ["report"]}}])
+        if path == "/cohorts" and request.method == "POST":
+            body = json.loads(request.content)
+            self.cohorts.append({"id": 1, "name": body["name"], "definition": body["definition"], "members": ["P001"],
+                                 "updated_at": "2024-01-01T00:00:00", "last_run_at": "2024-01-01T00:00:00"})
+            return httpx.Response(201, json=self.cohorts[-1])
         if path == "/cohorts":
-            return httpx.Response(200, json=[])
+            return httpx.Response(200, json=self.cohorts)
+        if path == "/cohorts/1/run":
+            return httpx.Response(200, json={"name": "EP", "total": 1, "excluded": [], "new": 0, "left": [], "patients": [
+                {"patient_id": "P001", "sex": "male", "age": 62, "evidence": []}]})
+        if path == "/cohorts/1/export":
+            return httpx.Response(200, content=b"patient_id\r\nP001\r\n")
         if path == "/documents/img":
             return httpx.Response(200, json={
                 "id": "img", "kind": "image", "title": "Radio genou", "patient_id": "P001", "date": "2024-01-01",
@@ -263,3 +274,20 @@ def test_stay_kinds_are_named_in_french(fhir: str, french: str) -> None:
     FHIR class display, English by the HL7 standard, that the API passes on)."""
     header = render.stay_header({"id": "E1", "label": fhir, "start": "2020-12-11", "end": "2020-12-12"})
     assert header == f"{french} · 11/12/2020 → 12/12/2020"
+
+
+def test_re_running_a_saved_cohort_next_to_the_one_being_built(fake: Fake) -> None:
+    """Found trying the demo portal: evaluate, save, « Relancer »: the page crashed (« This app has
+    encountered an error »), the built cohort and the re-run listing the same patients under the same
+    widget keys (StreamlitDuplicateElementKey)."""
+    at = _app(page="cohorts")
+    at.text_input(key="c0_q").input("fracture")
+    at.button(key="cohort_eval").click().run()
+    at.text_input(key="cohort_name").input("EP").run()
+    at.button(key="cohort_save").click().run()
+    assert fake.cohorts and not at.exception
+    at.button(key="cohort_rerun").click().run()
+    assert not at.exception, at.exception
+    assert fake.paths("/cohorts/1/run")
+    assert _markdown(at).count("<mark>Fracture</mark> du col") == 1  # the built cohort's evidence, once
+    assert len([b for b in at.button if b.key and b.key.endswith("-open-P001")]) == 2  # built and re-run

@@ -89,8 +89,11 @@ def definition_form() -> dict[str, Any]:
     return definition
 
 
-def show_result(result: dict[str, Any], editable: bool) -> list[str]:
-    """Patients with their evidence; returns the ids the physician ticked « exclure »."""
+def show_result(result: dict[str, Any], editable: bool, key: str = "cohort") -> list[str]:
+    """Patients with their evidence; returns the ids the physician ticked « exclure ».
+
+    *key* prefixes the widgets' keys: the cohort being built and a saved one re-run are on the
+    screen together, often with the same patients (same keys crashed the page)."""
     new = f" · {result['new']} nouveau(x)" if result.get("new") else ""
     left = f" · sortis : {', '.join(result['left'])}" if result.get("left") else ""
     st.markdown(f"**{result['total']} patient{'s' if result['total'] != 1 else ''}**{new}{left}")
@@ -106,9 +109,9 @@ def show_result(result: dict[str, Any], editable: bool) -> list[str]:
             for evidence in patient["evidence"]:
                 st.markdown(render.evidence_html(evidence), unsafe_allow_html=True)
             cols = st.columns(2)
-            cols[0].button("Voir le patient", key=f"cohort-open-{patient['patient_id']}", on_click=nav.open_patient,
+            cols[0].button("Voir le patient", key=f"{key}-open-{patient['patient_id']}", on_click=nav.open_patient,
                            args=(patient["patient_id"],))
-            if editable and cols[1].checkbox("Exclure", key=f"cohort-excl-{patient['patient_id']}"):
+            if editable and cols[1].checkbox("Exclure", key=f"{key}-excl-{patient['patient_id']}"):
                 excluded.append(patient["patient_id"])
     return excluded
 
@@ -177,7 +180,7 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
             col.download_button(label, data, file_name=f"{cohort['name']}.{fmt}", mime=mime, key=f"cohort-dl-{fmt}")
     rerun = st.session_state.get("cohort_rerun_result")
     if rerun is not None and rerun[0] == chosen:
-        show_result(rerun[1], editable=False)
+        show_result(rerun[1], editable=False, key="cohort-rerun")
 
 
 def _export(client: api.MedsearchClient, cohort: dict[str, Any], fmt: str) -> bytes | None:
