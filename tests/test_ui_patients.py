@@ -35,6 +35,7 @@ class Fake:
         self.cohort_bodies: list[dict] = []
         self.saved: list[dict] = []
         self.cohorts: list[dict] = []
+        self.deleted: list[str] = []
 
     def paths(self, path: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == path]
@@ -82,6 +83,9 @@ class Fake:
                 {"patient_id": "P001", "sex": "male", "age": 62, "evidence": [
                     {"criterion": 0, "label": "fracture", "doc_id": "r1", "title": "Radio", "kind": "report",
                      "date": "2024-05-02", "snippet": "<mark>Fracture</mark> du col", "url": "/documents/r1"}]}]})
+        if path.startswith("/saved-searches/") and request.method == "DELETE":
+            self.deleted.append(path)
+            return httpx.Response(204)
         if path == "/saved-searches" and request.method == "POST":
             self.saved.append(json.loads(request.content))
             return httpx.Response(201, json={"id": 7, "created_at": "2024-01-01", **self.saved[-1]})
@@ -291,3 +295,17 @@ def test_re_running_a_saved_cohort_next_to_the_one_being_built(fake: Fake) -> No
     assert fake.paths("/cohorts/1/run")
     assert _markdown(at).count("<mark>Fracture</mark> du col") == 1  # the built cohort's evidence, once
     assert len([b for b in at.button if b.key and b.key.endswith("-open-P001")]) == 2  # built and re-run
+
+
+def test_saving_a_search_under_an_existing_name_replaces_it(fake: Fake) -> None:
+    """Found trying the demo portal: each click on « Enregistrer la recherche actuelle » added one more
+    identically named search (three « EP test » buttons) and the name stayed in the box."""
+    at = _app(q="fracture du col")
+    at.text_input(key="saved_name").input("fractures DU COL").run()
+    at.button(key="saved_add").click().run()
+    assert not at.exception, at.exception
+    assert fake.saved[-1]["name"] == "fractures DU COL" and fake.deleted == ["/saved-searches/3"]
+    assert at.text_input(key="saved_name").value == ""
+    at.text_input(key="saved_name").input("Autre nom").run()
+    at.button(key="saved_add").click().run()
+    assert fake.saved[-1]["name"] == "Autre nom" and fake.deleted == ["/saved-searches/3"]  # nothing else removed

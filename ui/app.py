@@ -734,7 +734,7 @@ def sidebar_saved_searches(client: api.MedsearchClient) -> None:
                 st.caption(render.api_error_text(exc))
             saved = []
         for item in saved:
-            cols = st.columns([4, 1])
+            cols = st.columns([3, 1], gap="small")  # [4, 1] left the 🗑 button a sliver in the sidebar
             cols[0].button(item["name"], key=f"saved-open-{item['id']}", on_click=_apply_saved, args=(item["params"],),
                            use_container_width=True)
             if cols[1].button("🗑", key=f"saved-del-{item['id']}", help="Supprimer"):
@@ -743,11 +743,19 @@ def sidebar_saved_searches(client: api.MedsearchClient) -> None:
                     st.rerun()
                 except api.ApiError as exc:
                     st.caption(render.api_error_text(exc))
+        if st.session_state.pop("saved_name_clear", False):
+            st.session_state["saved_name"] = ""
         name = st.text_input("Nom", key="saved_name", placeholder="ex. EP post-opératoires")
         params = url_state.saved_params(st.session_state)
         if st.button("Enregistrer la recherche actuelle", key="saved_add", disabled=not (name.strip() and params.get("q"))):
             try:
                 client.save_search(name.strip(), params)
+                # saving again under the same name replaces it: each click used to add one more
+                # identical « EP test » button, the name staying in the box
+                for item in saved:
+                    if item["name"].strip().casefold() == name.strip().casefold():
+                        client.delete_search(item["id"])
+                st.session_state["saved_name_clear"] = True  # emptied on the next run, before the box is drawn
                 st.rerun()
             except api.ApiError as exc:
                 st.caption(render.api_error_text(exc))
