@@ -28,6 +28,8 @@ class FakeAuthApi:
         self.requests.append(request)
         if request.url.path == "/auth/login":
             body = json.loads(request.content)
+            if body["username"] == "pressé":
+                return httpx.Response(429, json={"detail": "too many requests: at most 20 a minute"})
             if (body["username"], body["password"]) != ("dr.demo", "s3cret"):
                 return httpx.Response(401, json={"detail": "wrong username or password"})
             return httpx.Response(200, json={"access_token": "tok-123", "token_type": "bearer", "expires_in": 1800,
@@ -102,3 +104,17 @@ def test_logging_out_forgets_the_previous_users_results(fake: FakeAuthApi) -> No
     for key in ("search_cache", "cohort_result", "q"):
         assert key not in at.session_state or not at.session_state[key], key
     assert not at.query_params.get("q")
+
+
+def test_a_refused_login_is_explained_in_french(fake: FakeAuthApi) -> None:
+    """Found trying the demo portal: past 20 attempts a minute the sidebar said « Connexion impossible :
+    too many requests: at most 20 a minute »."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.run()
+    at.sidebar.text_input(key="login-user").input("pressé")
+    at.sidebar.text_input(key="login-password").input("x")
+    at.sidebar.button[0].click().run()
+    message = at.sidebar.error[0].value
+    assert message == "Connexion impossible : trop de demandes (au plus 20 par minute) : patientez une minute avant de réessayer"

@@ -237,6 +237,10 @@ def test_semantic_only_label_only_without_a_lexical_match() -> None:
         ("no document with id 'x'", "aucun document d'identifiant 'x'"),
         ("q: String should have at most 1000 characters; limit: Input should be less than or equal to 100",
          "q: au plus 1000 caractères; limit: doit être inférieur ou égal à 100"),
+        ("too many requests: at most 600 a minute",
+         "trop de demandes (au plus 600 par minute) : patientez une minute avant de réessayer"),
+        ("invalid or expired token", "session expirée ou absente : reconnectez-vous"),
+        ("this needs the admin role", "votre rôle ne donne pas accès à cette fonction"),
         ("something new", "something new"),
     ],
 )

@@ -60,7 +60,9 @@ def _local_login(api_url: str, timeout: float) -> api.Login | None:
         try:
             login = api.login(api_url, username.strip(), password, timeout)
         except api.ApiError as exc:
-            st.sidebar.error("Identifiant ou mot de passe incorrect." if exc.status == 401 else f"Connexion impossible : {exc.message}")
+            from ui.messages import french  # the API answers in English (« too many requests… »)
+
+            st.sidebar.error("Identifiant ou mot de passe incorrect." if exc.status == 401 else f"Connexion impossible : {french(exc.message)}")
             return None
         st.session_state[_SESSION_KEY] = {"login": login, "expires_at": time.time() + login.expires_in}
         st.rerun()  # draw the page again without the login form (this run already drew it)
