@@ -82,6 +82,8 @@ def test_login_gate_then_token_on_every_call(fake: FakeAuthApi) -> None:
     assert not [d for d in at.sidebar.date_input if d.key in ("date_from", "date_to")]
     assert any("dé-identifiée" in str(c.value) for c in at.sidebar.caption)
     assert "date_from" not in str(searches[-1].url)
+    # and filters by pseudonym, not by IPP (a real IPP finds nothing there)
+    assert at.sidebar.text_input(key="patient_id").label == "Pseudonyme patient (PSN-…)"
 
 
 def test_logging_out_forgets_the_previous_users_results(fake: FakeAuthApi) -> None:

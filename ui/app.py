@@ -98,7 +98,9 @@ def sidebar_filters(deidentified: bool = False) -> SearchFilters:
         # one under the other: side by side, the sidebar's half-width cut the year (« 31 / 12 / 202 »)
         date_from = sb.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
         date_to = sb.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
-    patient_id = sb.text_input("Identifiant patient (IPP)", key="patient_id").strip()
+    # a researcher filters by pseudonym: a real IPP finds nothing in the de-identified view
+    patient_label = "Pseudonyme patient (PSN-…)" if deidentified else "Identifiant patient (IPP)"
+    patient_id = sb.text_input(patient_label, key="patient_id").strip()
     departments = _split(sb.text_input("Services", key="departments_text", placeholder="ex. Radiologie, Urgences"))
     modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. CT, MR"))
     language = sb.selectbox(
