@@ -94,7 +94,7 @@ class Fake:
                                               "params": {"q": "fracture du col", "kinds": ["report"]}}])
         if path == "/cohorts" and request.method == "POST":
             body = json.loads(request.content)
-            self.cohorts.append({"id": 1, "name": body["name"], "definition": body["definition"], "members": ["P001"],
+            self.cohorts.append({"id": len(self.cohorts) + 1, "name": body["name"], "definition": body["definition"], "members": ["P001"],
                                  "updated_at": "2024-01-01T00:00:00", "last_run_at": "2024-01-01T00:00:00"})
             return httpx.Response(201, json=self.cohorts[-1])
         if path == "/cohorts":
@@ -102,7 +102,7 @@ class Fake:
         if path == "/cohorts/1/run":
             return httpx.Response(200, json={"name": "EP", "total": 1, "excluded": [], "new": 0, "left": [], "patients": [
                 {"patient_id": "P001", "sex": "male", "age": 62, "evidence": []}]})
-        if path == "/cohorts/1/export":
+        if path.startswith("/cohorts/") and path.endswith("/export"):
             return httpx.Response(200, content=b"patient_id\r\nP001\r\n")
         if path == "/documents/img":
             return httpx.Response(200, json={
@@ -313,3 +313,22 @@ def test_saving_a_search_under_an_existing_name_replaces_it(fake: Fake) -> None:
     at.text_input(key="saved_name").input("Autre nom").run()
     at.button(key="saved_add").click().run()
     assert fake.saved[-1]["name"] == "Autre nom" and fake.deleted == ["/saved-searches/3"]  # nothing else removed
+
+
+def test_a_cohort_just_saved_is_the_one_picked(fake: Fake) -> None:
+    """Found trying the demo portal: after « Enregistrer », the saved-cohorts picker stayed on the
+    cohort shown before (« EP clinicien · 16 patients »), so « Relancer » and the CSV / Excel buttons
+    right under the success message were another cohort's."""
+    fake.cohorts.append({"id": 1, "name": "Ancienne", "definition": {"criteria": []}, "members": ["P009"],
+                         "updated_at": "2023-01-01T00:00:00", "last_run_at": "2023-01-01T00:00:00"})
+    at = _app(page="cohorts")
+    assert at.selectbox(key="cohort_pick").value == 1
+    at.text_input(key="c0_q").input("fracture")
+    at.button(key="cohort_eval").click().run()
+    at.text_input(key="cohort_name").input("Fractures").run()
+    at.button(key="cohort_save").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="cohort_pick").value == 2
+    assert fake.paths("/cohorts/2/export")
+    at.button(key="cohort_rerun").click().run()
+    assert fake.paths("/cohorts/2/run") and not fake.paths("/cohorts/1/run")

@@ -140,6 +140,9 @@ def cohort_view(client: api.MedsearchClient) -> None:
                 saved = client.save_cohort(name.strip(), to_save)
                 st.success(f"Cohorte « {saved['name']} » enregistrée : {len(saved['members'])} patients.")
                 st.session_state["cohort_selected"] = saved["id"]
+                # and picked below (drawn after this): the picker kept its earlier choice, so « Relancer »
+                # and the exports right after saving were another cohort's
+                st.session_state["cohort_pick"] = saved["id"]
             except api.ApiError as exc:
                 st.error(render.api_error_text(exc))
     saved_cohorts(client)
