@@ -150,6 +150,10 @@ def test_semantic_only_results_are_said_and_labelled(fake: Fake) -> None:
     at = _app(q="IR")
     assert any("Aucun document ne contient les mots de la requête" in w.value for w in at.warning)
     assert render.SEMANTIC_ONLY_LABEL in _markdown(at)
+    # found trying the demo portal: « 0 documents · 0 patients » above a list ending « Résultats 1–10 sur 51 »
+    captions = [str(c.value) for c in at.main.caption]
+    assert any(c.startswith("60 documents proposés par proximité de sens · 5 ms") for c in captions), captions
+    assert not any(c.startswith("0 documents") for c in captions)
     at = _app(q="épanchement")
     assert not at.main.warning, [w.value for w in at.main.warning]
     assert _markdown(at).count(render.SEMANTIC_ONLY_LABEL) == 1  # r2 only

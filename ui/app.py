@@ -376,7 +376,8 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
         return
 
     show_understanding(page, filters)
-    st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode))
+    semantic = max(page.ranked, len(page.results)) if not page.term_match and page.results else None
+    st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode, semantic))
     if not page.term_match and page.results:
         st.warning(
             "Aucun document ne contient les mots de la requête. Les résultats ci-dessous sont proposés "

@@ -574,10 +574,18 @@ def semantic_only_html() -> str:
     )
 
 
-def counts_line(total: int, patients: int | None, took_ms: float, mode: str) -> str:
-    """« 57 documents · 12 patients · 31 ms · mode hybride »: exact counts of term matches."""
+def counts_line(total: int, patients: int | None, took_ms: float, mode: str, semantic: int | None = None) -> str:
+    """« 57 documents · 12 patients · 31 ms · mode hybride »: exact counts of term matches.
+
+    *semantic*: no document has the query's words and this many are proposed by meaning; said as
+    such, since « 0 documents · 0 patients » above a list ending « Résultats 1–10 sur 51 » read as a
+    contradiction."""
     docs = f"{total} document" + ("s" if total != 1 else "")
     parts = [docs]
+    if semantic:
+        parts = [f"{semantic} document" + ("s" if semantic > 1 else "") + " proposé" + ("s" if semantic > 1 else "")
+                 + " par proximité de sens"]
+        patients = None
     if patients is not None:
         parts.append(f"{patients} patient" + ("s" if patients != 1 else ""))
     mode_label = MODE_LABELS.get(mode, mode).split(" (")[0].lower()
