@@ -336,3 +336,16 @@ def test_a_cohort_just_saved_is_the_one_picked(fake: Fake) -> None:
     assert fake.paths("/cohorts/2/export")
     at.button(key="cohort_rerun").click().run()
     assert fake.paths("/cohorts/2/run") and not fake.paths("/cohorts/1/run")
+
+
+def test_a_researcher_adds_cohort_patients_by_pseudonym(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found trying the demo portal as a researcher: the cohort asked for « IPP » to add patients by
+    hand, which the de-identified view refuses; it asks for pseudonyms there."""
+    from ui import auth as ui_auth
+    from ui import client as api
+
+    monkeypatch.setattr(ui_auth, "sidebar_login", lambda url, timeout: api.Login("t", "r", "researcher", 1800, ("researcher",)))
+    at = _app(page="cohorts")
+    at.text_input(key="c0_q").input("fracture")
+    at.button(key="cohort_eval").click().run()
+    assert at.text_input(key="cohort_add").label == "Ajouter des patients à la main (pseudonymes PSN-…, séparés par des virgules)"

@@ -795,7 +795,8 @@ def main() -> None:
                      format_func=PAGE_LABELS.__getitem__, key=f"page-nav-{page}", horizontal=True,
                      on_change=lambda: nav.open_page(st.session_state[f"page-nav-{page}"]))
     roles = set(login.roles or (login.role,))
-    filters = sidebar_filters(deidentified="researcher" in roles and "clinician" not in roles)
+    deidentified = "researcher" in roles and "clinician" not in roles
+    filters = sidebar_filters(deidentified=deidentified)
     with api.make_client(api_url, user, timeout, token=login.token) as client:
         api_banner(client)
         sidebar_saved_searches(client)
@@ -812,7 +813,7 @@ def main() -> None:
             patient_view(client, patient_id, query, filters.include_negated, thumbnail)
             return
         if page == "cohorts":
-            cohort_view(client)
+            cohort_view(client, deidentified)
             return
         view = st.radio(
             "Type de recherche", list(VIEW_LABELS), format_func=VIEW_LABELS.__getitem__, horizontal=True,

@@ -116,7 +116,8 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort") -> 
     return excluded
 
 
-def cohort_view(client: api.MedsearchClient) -> None:
+def cohort_view(client: api.MedsearchClient, deidentified: bool = False) -> None:
+    """*deidentified*: a researcher's view, where patients are added by pseudonym (a real IPP is refused)."""
     st.subheader("👥 Cohortes")
     st.caption("Combinez des requêtes et des filtres ; le patient doit (ou ne doit pas) avoir un document qui "
                "satisfait chaque critère.")
@@ -130,7 +131,8 @@ def cohort_view(client: api.MedsearchClient) -> None:
     if stored is not None:
         evaluated, result = stored
         excluded = show_result(result, editable=True)
-        added = [p.strip() for p in st.text_input("Ajouter des patients à la main (IPP, séparés par des virgules)",
+        who = "pseudonymes PSN-…" if deidentified else "IPP"
+        added = [p.strip() for p in st.text_input(f"Ajouter des patients à la main ({who}, séparés par des virgules)",
                                                   key="cohort_add").split(",") if p.strip()]
         name_col, save_col = st.columns([4, 1], vertical_alignment="bottom")
         name = name_col.text_input("Nom de la cohorte", key="cohort_name", placeholder="ex. EP sous anticoagulant 2024")
