@@ -412,3 +412,17 @@ def test_researcher_sees_no_accession_number_dicom_uid_or_path_in_ids(http: Test
 
 def _ids_of(body: dict) -> list[str]:
     return [r["id"] for r in body["results"]]
+
+
+def test_researcher_image_search_answers_de_identified(http: TestClient, source_folder: Path) -> None:
+    """Found trying the demo portal as a researcher: « Recherche par image » answered « Erreur de l'API
+    (500) » as soon as a patient's image was among the results (the de-identified view read a
+    ``snippet`` that image results do not have)."""
+    researcher = auth("researcher", "r.images")
+    response = http.post("/search/image", files={"file": ("q.dcm", (source_folder / "images" / "IMG-T001.dcm").read_bytes())},
+                         headers=researcher)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    patients = [r for r in body["results"] if r["patient_id"]]
+    assert patients and all(r["patient_id"].startswith("PSN-") for r in patients)
+    assert P1 not in response.text and "ACC900" not in response.text and IMG_T001 not in response.text

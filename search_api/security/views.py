@@ -98,13 +98,14 @@ def deid_search_result(result: Any, d: Deidentifier) -> Any:
     pid = result.patient_id
     if not pid:
         return result
+    fields = type(result).model_fields  # an image search's results have no snippet nor section
     update = {
         "id": d.doc_id(result.id, pid),
         "title": d.text(result.title, pid),
         "date": d.date(result.date, pid),
         "patient_id": d.pseudonym(pid),
-        "snippet": d.html(result.snippet, pid),
-        "section": d.text(result.section, pid),
+        **({"snippet": d.html(result.snippet, pid)} if "snippet" in fields else {}),
+        **({"section": d.text(result.section, pid)} if "section" in fields else {}),
         "url": d.doc_id(result.url, pid),
         "linked_reports": [_deid_linked(r, pid, d) for r in result.linked_reports],
         "caption": d.text(result.caption, pid) if result.caption else result.caption,
