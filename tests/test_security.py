@@ -8,6 +8,7 @@ with its CT series), P900002 (Urgences), P900003 (Cardiologie, plus a FHIR recor
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -382,3 +383,46 @@ def test_cors_origins_from_config_and_rate_limit(indexed, encoder, tmp_path: Pat
     statuses = [client.get("/auth/me", headers=me).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert client.get("/auth/me", headers=auth("clinician", "dr.other")).status_code == 200  # per identity
+
+
+def test_researcher_sees_no_accession_number_dicom_uid_or_path_in_ids(http: TestClient) -> None:
+    """Found trying the demo portal as a researcher: result cards read « § Compte rendu
+    report:ACC0000114 », the image view « id image:1.2.826… », and the cohort CSV's document column
+    « report:ACC0000049 » or « report:reports/RPT-00087.txt »: RIS accession numbers, DICOM UIDs and
+    source paths, the identifiers the metadata already drops. Researchers get keyed ids instead, that
+    the API maps back when they open, link or re-use them."""
+    researcher = auth("researcher", "r.ids")
+    found = _search(http, researcher, q="épanchement pleural", include_negated="true", limit=50)
+    shown = json.dumps(found)
+    assert found["results"] and "ACC900" not in shown and IMG_T001 not in shown and RPT_T001 not in shown
+    leaks = [m.group(0) for m in re.finditer(r".{120}(?:1\.2\.826|reports/).{60}", shown)]
+    assert not leaks, leaks
+    keyed = [r for r in found["results"] if r["patient_id"] and ":DOC-" in r["id"]]
+    assert keyed, [r["id"] for r in found["results"]]
+    for result in keyed:
+        document = http.get(result["url"], headers=researcher)
+        assert document.status_code == 200 and document.json()["id"] == result["id"]
+        assert "ACC900" not in json.dumps(document.json()) and "1.2.826" not in json.dumps(document.json())
+    image = next((r for r in keyed if r["kind"] == "image"), None)
+    if image is not None:
+        assert http.get(image["thumbnail_url"], headers=researcher).status_code == 200
+    clinician = _search(http, auth("clinician"), q="épanchement pleural", include_negated="true", limit=50)
+    assert RPT_T001 in _ids_of(clinician)  # clinicians keep the real ids
+
+
+def _ids_of(body: dict) -> list[str]:
+    return [r["id"] for r in body["results"]]
+
+
+def test_researcher_image_search_answers_de_identified(http: TestClient, source_folder: Path) -> None:
+    """Found trying the demo portal as a researcher: « Recherche par image » answered « Erreur de l'API
+    (500) » as soon as a patient's image was among the results (the de-identified view read a
+    ``snippet`` that image results do not have)."""
+    researcher = auth("researcher", "r.images")
+    response = http.post("/search/image", files={"file": ("q.dcm", (source_folder / "images" / "IMG-T001.dcm").read_bytes())},
+                         headers=researcher)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    patients = [r for r in body["results"] if r["patient_id"]]
+    assert patients and all(r["patient_id"].startswith("PSN-") for r in patients)
+    assert P1 not in response.text and "ACC900" not in response.text and IMG_T001 not in response.text

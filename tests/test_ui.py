@@ -398,3 +398,11 @@ def test_fake_api_is_json_serialisable() -> None:
     assert set(body) == {"query", "total", "took_ms", "mode", "results"}
     assert set(body["results"][0]) == {"id", "kind", "title", "date", "patient_id", "language", "modality",
                                        "score", "snippet", "section", "url"}
+
+
+def test_sidebar_dates_have_the_full_width(fake_api: FakeApi) -> None:
+    """Found trying the demo portal: « Du » and « Au » side by side in the sidebar cut the year
+    (« 31 / 12 / 202 »); each now has the sidebar's width."""
+    at = _app()
+    assert {d.key for d in at.sidebar.date_input} >= {"date_from", "date_to"}
+    assert not [d.key for column in at.sidebar.columns for d in column.date_input]

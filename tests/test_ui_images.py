@@ -75,9 +75,10 @@ def _form(request: httpx.Request) -> tuple[dict[str, str], Message]:
 class FakeImageApi:
     """The image endpoints of the API, in memory; records every request."""
 
-    def __init__(self, upload_status: int = 200) -> None:
+    def __init__(self, upload_status: int = 200, total: int = 2) -> None:
         self.requests: list[httpx.Request] = []
         self.upload_status = upload_status
+        self.total = total
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -117,7 +118,7 @@ class FakeImageApi:
         if self.upload_status == 413:
             return httpx.Response(413, json={"detail": "upload too large: more than 50 MB"})
         return httpx.Response(200, json={
-            "query": None, "took_ms": 42.0, "total": 2, "reports": [REPORT],
+            "query": None, "took_ms": 42.0, "total": self.total, "reports": [REPORT],
             "results": [
                 _image_result("img1", "TDM thorax coupe"),
                 _image_result("img2", "Figure 3", methods=["clip"], linked_reports=[], caption="Opacité <b>basale</b>",
@@ -330,3 +331,15 @@ def test_app_text_search_image_hit_shows_methods_and_linked_report(monkeypatch: 
     assert "TDM thorax" in text and "Épanchement pleural droit" in text
     at.button(key="hit-1-report-cr-7").click().run()
     assert at.query_params.get("doc") in ("cr-7", ["cr-7"])
+
+
+def test_image_count_is_not_the_candidate_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found trying the demo portal: a DICOM upload said « 100 images similaires » above 10 results
+    with no next page: 100 is the API's candidate pool (every image is ranked), not a count."""
+    _patch(monkeypatch, FakeImageApi(total=100))
+    at = _run_app()
+    _image_search(at)
+    captions = " ".join(str(c.value) for c in at.caption)
+    assert "Les 2 images les plus proches" in captions and "100" not in captions
+    with_text = ImageSearchPage.from_json({"query": "épanchement", "took_ms": 1.0, "total": 7, "results": []})
+    assert render.image_count_line(with_text) == "7 images dont le texte correspond · 0 affichée"

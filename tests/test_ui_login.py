@@ -28,6 +28,8 @@ class FakeAuthApi:
         self.requests.append(request)
         if request.url.path == "/auth/login":
             body = json.loads(request.content)
+            if body["username"] == "pressé":
+                return httpx.Response(429, json={"detail": "too many requests: at most 20 a minute"})
             if (body["username"], body["password"]) != ("dr.demo", "s3cret"):
                 return httpx.Response(401, json={"detail": "wrong username or password"})
             return httpx.Response(200, json={"access_token": "tok-123", "token_type": "bearer", "expires_in": 1800,
@@ -80,3 +82,41 @@ def test_login_gate_then_token_on_every_call(fake: FakeAuthApi) -> None:
     assert not [d for d in at.sidebar.date_input if d.key in ("date_from", "date_to")]
     assert any("dé-identifiée" in str(c.value) for c in at.sidebar.caption)
     assert "date_from" not in str(searches[-1].url)
+    # and filters by pseudonym, not by IPP (a real IPP finds nothing there)
+    assert at.sidebar.text_input(key="patient_id").label == "Pseudonyme patient (PSN-…)"
+
+
+def test_logging_out_forgets_the_previous_users_results(fake: FakeAuthApi) -> None:
+    """Found trying the demo portal: « Se déconnecter » dropped only the token, so the last results,
+    the cohort being built and the URL (``?q=``, ``?patient=IPP``) stayed in the browser session for
+    whoever logs in next at the same screen (a researcher would see a clinician's identified cohort)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.run()
+    at.sidebar.text_input(key="login-user").input("dr.demo")
+    at.sidebar.text_input(key="login-password").input("s3cret")
+    at.sidebar.button[0].click().run()
+    at.text_input(key="q").input("pneumothorax").run()
+    at.session_state["cohort_result"] = ({"criteria": []}, {"total": 1, "patients": [{"patient_id": "IPP-REAL"}]})
+    assert "search_cache" in at.session_state and at.query_params.get("q")
+    at.sidebar.button(key="logout").click().run()
+    assert not at.exception
+    assert "login-user" in {t.key for t in at.sidebar.text_input}  # the login form is back
+    for key in ("search_cache", "cohort_result", "q"):
+        assert key not in at.session_state or not at.session_state[key], key
+    assert not at.query_params.get("q")
+
+
+def test_a_refused_login_is_explained_in_french(fake: FakeAuthApi) -> None:
+    """Found trying the demo portal: past 20 attempts a minute the sidebar said « Connexion impossible :
+    too many requests: at most 20 a minute »."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.run()
+    at.sidebar.text_input(key="login-user").input("pressé")
+    at.sidebar.text_input(key="login-password").input("x")
+    at.sidebar.button[0].click().run()
+    message = at.sidebar.error[0].value
+    assert message == "Connexion impossible : trop de demandes (au plus 20 par minute) : patientez une minute avant de réessayer"

@@ -34,6 +34,8 @@ class Fake:
         self.requests: list[httpx.Request] = []
         self.cohort_bodies: list[dict] = []
         self.saved: list[dict] = []
+        self.cohorts: list[dict] = []
+        self.deleted: list[str] = []
 
     def paths(self, path: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == path]
@@ -81,14 +83,27 @@ class Fake:
                 {"patient_id": "P001", "sex": "male", "age": 62, "evidence": [
                     {"criterion": 0, "label": "fracture", "doc_id": "r1", "title": "Radio", "kind": "report",
                      "date": "2024-05-02", "snippet": "<mark>Fracture</mark> du col", "url": "/documents/r1"}]}]})
+        if path.startswith("/saved-searches/") and request.method == "DELETE":
+            self.deleted.append(path)
+            return httpx.Response(204)
         if path == "/saved-searches" and request.method == "POST":
             self.saved.append(json.loads(request.content))
             return httpx.Response(201, json={"id": 7, "created_at": "2024-01-01", **self.saved[-1]})
         if path == "/saved-searches":
             return httpx.Response(200, json=[{"id": 3, "name": "Fractures du col", "created_at": "2024-01-01",
                                               "params": {"q": "fracture du col", "kinds": ["report"]}}])
+        if path == "/cohorts" and request.method == "POST":
+            body = json.loads(request.content)
+            self.cohorts.append({"id": len(self.cohorts) + 1, "name": body["name"], "definition": body["definition"], "members": ["P001"],
+                                 "updated_at": "2024-01-01T00:00:00", "last_run_at": "2024-01-01T00:00:00"})
+            return httpx.Response(201, json=self.cohorts[-1])
         if path == "/cohorts":
-            return httpx.Response(200, json=[])
+            return httpx.Response(200, json=self.cohorts)
+        if path == "/cohorts/1/run":
+            return httpx.Response(200, json={"name": "EP", "total": 1, "excluded": [], "new": 0, "left": [], "patients": [
+                {"patient_id": "P001", "sex": "male", "age": 62, "evidence": []}]})
+        if path.startswith("/cohorts/") and path.endswith("/export"):
+            return httpx.Response(200, content=b"patient_id\r\nP001\r\n")
         if path == "/documents/img":
             return httpx.Response(200, json={
                 "id": "img", "kind": "image", "title": "Radio genou", "patient_id": "P001", "date": "2024-01-01",
@@ -135,6 +150,10 @@ def test_semantic_only_results_are_said_and_labelled(fake: Fake) -> None:
     at = _app(q="IR")
     assert any("Aucun document ne contient les mots de la requête" in w.value for w in at.warning)
     assert render.SEMANTIC_ONLY_LABEL in _markdown(at)
+    # found trying the demo portal: « 0 documents · 0 patients » above a list ending « Résultats 1–10 sur 51 »
+    captions = [str(c.value) for c in at.main.caption]
+    assert any(c.startswith("60 documents proposés par proximité de sens · 5 ms") for c in captions), captions
+    assert not any(c.startswith("0 documents") for c in captions)
     at = _app(q="épanchement")
     assert not at.main.warning, [w.value for w in at.main.warning]
     assert _markdown(at).count(render.SEMANTIC_ONLY_LABEL) == 1  # r2 only
@@ -222,6 +241,10 @@ def test_semantic_only_label_only_without_a_lexical_match() -> None:
         ("no document with id 'x'", "aucun document d'identifiant 'x'"),
         ("q: String should have at most 1000 characters; limit: Input should be less than or equal to 100",
          "q: au plus 1000 caractères; limit: doit être inférieur ou égal à 100"),
+        ("too many requests: at most 600 a minute",
+         "trop de demandes (au plus 600 par minute) : patientez une minute avant de réessayer"),
+        ("invalid or expired token", "session expirée ou absente : reconnectez-vous"),
+        ("this needs the admin role", "votre rôle ne donne pas accès à cette fonction"),
         ("something new", "something new"),
     ],
 )
@@ -240,3 +263,89 @@ def test_saved_searches_open_and_save(fake: Fake) -> None:
     at.text_input(key="saved_name").input("Mes fractures").run()
     at.button(key="saved_add").click().run()
     assert fake.saved[-1] == {"name": "Mes fractures", "params": {"q": "fracture du col", "kinds": ["report"]}}
+
+
+def test_switching_to_patients_starts_at_their_first_page(fake: Fake) -> None:
+    """Found trying the demo portal: on page 2 of the documents, « 👤 Patients » opened the patients at
+    offset 10 (« 11. 👤 Patient … », « Patients 11–20 sur 24 »): the best-ranked patients were hidden."""
+    at = _app(q="épanchement")
+    at.button(key="page-next").click().run()
+    assert fake.paths("/search")[-1].url.params["offset"] == "10"
+    at.radio(key="group").set_value("patients").run()
+    assert not at.exception, at.exception
+    assert fake.paths("/search/patients")[-1].url.params["offset"] == "0"
+    assert "Patients 1–1 sur 1" in _markdown(at)
+
+
+@pytest.mark.parametrize(("fhir", "french"), [
+    ("inpatient encounter", "Séjour hospitalisation"), ("emergency", "Séjour urgences"), ("AMB", "Séjour consultation externe"),
+    ("Hospitalisation complète", "Séjour Hospitalisation complète"),
+])
+def test_stay_kinds_are_named_in_french(fhir: str, french: str) -> None:
+    """Found trying the demo portal: the timeline's stays read « Séjour inpatient encounter » (the
+    FHIR class display, English by the HL7 standard, that the API passes on)."""
+    header = render.stay_header({"id": "E1", "label": fhir, "start": "2020-12-11", "end": "2020-12-12"})
+    assert header == f"{french} · 11/12/2020 → 12/12/2020"
+
+
+def test_re_running_a_saved_cohort_next_to_the_one_being_built(fake: Fake) -> None:
+    """Found trying the demo portal: evaluate, save, « Relancer »: the page crashed (« This app has
+    encountered an error »), the built cohort and the re-run listing the same patients under the same
+    widget keys (StreamlitDuplicateElementKey)."""
+    at = _app(page="cohorts")
+    at.text_input(key="c0_q").input("fracture")
+    at.button(key="cohort_eval").click().run()
+    at.text_input(key="cohort_name").input("EP").run()
+    at.button(key="cohort_save").click().run()
+    assert fake.cohorts and not at.exception
+    at.button(key="cohort_rerun").click().run()
+    assert not at.exception, at.exception
+    assert fake.paths("/cohorts/1/run")
+    assert _markdown(at).count("<mark>Fracture</mark> du col") == 1  # the built cohort's evidence, once
+    assert len([b for b in at.button if b.key and b.key.endswith("-open-P001")]) == 2  # built and re-run
+
+
+def test_saving_a_search_under_an_existing_name_replaces_it(fake: Fake) -> None:
+    """Found trying the demo portal: each click on « Enregistrer la recherche actuelle » added one more
+    identically named search (three « EP test » buttons) and the name stayed in the box."""
+    at = _app(q="fracture du col")
+    at.text_input(key="saved_name").input("fractures DU COL").run()
+    at.button(key="saved_add").click().run()
+    assert not at.exception, at.exception
+    assert fake.saved[-1]["name"] == "fractures DU COL" and fake.deleted == ["/saved-searches/3"]
+    assert at.text_input(key="saved_name").value == ""
+    at.text_input(key="saved_name").input("Autre nom").run()
+    at.button(key="saved_add").click().run()
+    assert fake.saved[-1]["name"] == "Autre nom" and fake.deleted == ["/saved-searches/3"]  # nothing else removed
+
+
+def test_a_cohort_just_saved_is_the_one_picked(fake: Fake) -> None:
+    """Found trying the demo portal: after « Enregistrer », the saved-cohorts picker stayed on the
+    cohort shown before (« EP clinicien · 16 patients »), so « Relancer » and the CSV / Excel buttons
+    right under the success message were another cohort's."""
+    fake.cohorts.append({"id": 1, "name": "Ancienne", "definition": {"criteria": []}, "members": ["P009"],
+                         "updated_at": "2023-01-01T00:00:00", "last_run_at": "2023-01-01T00:00:00"})
+    at = _app(page="cohorts")
+    assert at.selectbox(key="cohort_pick").value == 1
+    at.text_input(key="c0_q").input("fracture")
+    at.button(key="cohort_eval").click().run()
+    at.text_input(key="cohort_name").input("Fractures").run()
+    at.button(key="cohort_save").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="cohort_pick").value == 2
+    assert fake.paths("/cohorts/2/export")
+    at.button(key="cohort_rerun").click().run()
+    assert fake.paths("/cohorts/2/run") and not fake.paths("/cohorts/1/run")
+
+
+def test_a_researcher_adds_cohort_patients_by_pseudonym(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found trying the demo portal as a researcher: the cohort asked for « IPP » to add patients by
+    hand, which the de-identified view refuses; it asks for pseudonyms there."""
+    from ui import auth as ui_auth
+    from ui import client as api
+
+    monkeypatch.setattr(ui_auth, "sidebar_login", lambda url, timeout: api.Login("t", "r", "researcher", 1800, ("researcher",)))
+    at = _app(page="cohorts")
+    at.text_input(key="c0_q").input("fracture")
+    at.button(key="cohort_eval").click().run()
+    assert at.text_input(key="cohort_add").label == "Ajouter des patients à la main (pseudonymes PSN-…, séparés par des virgules)"

@@ -95,10 +95,12 @@ def sidebar_filters(deidentified: bool = False) -> SearchFilters:
         date_from = date_to = None
         sb.caption("Vue dé-identifiée : dates décalées par patient ; filtrez les dates dans les cohortes.")
     else:
-        col_from, col_to = sb.columns(2)
-        date_from = col_from.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
-        date_to = col_to.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
-    patient_id = sb.text_input("Identifiant patient (IPP)", key="patient_id").strip()
+        # one under the other: side by side, the sidebar's half-width cut the year (« 31 / 12 / 202 »)
+        date_from = sb.date_input("Du", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_from")
+        date_to = sb.date_input("Au", min_value=OLDEST_DATE, format="DD/MM/YYYY", key="date_to")
+    # a researcher filters by pseudonym: a real IPP finds nothing in the de-identified view
+    patient_label = "Pseudonyme patient (PSN-…)" if deidentified else "Identifiant patient (IPP)"
+    patient_id = sb.text_input(patient_label, key="patient_id").strip()
     departments = _split(sb.text_input("Services", key="departments_text", placeholder="ex. Radiologie, Urgences"))
     modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. CT, MR"))
     language = sb.selectbox(
@@ -186,9 +188,11 @@ def _set_offset(offset: int) -> None:
 # --------------------------------------------------------------------------- search view
 
 
-def current_offset(query: str, filters: SearchFilters) -> int:
-    """Offset of the page to show; back to the first page whenever the query or a filter changes."""
-    signature = (query, astuple(filters))
+def current_offset(query: str, filters: SearchFilters, listing: str = "documents") -> int:
+    """Offset of the page to show; back to the first page whenever the query, a filter or the listing
+    (documents or patients) changes: page 2 of the documents is not page 2 of the patients, and
+    carrying it over hid the best-ranked patients (the list began at « 11. »)."""
+    signature = (query, astuple(filters), listing)
     if st.session_state.get("search_signature") != signature:
         st.session_state["search_signature"] = signature
         st.session_state["offset"] = 0
@@ -372,7 +376,8 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
         return
 
     show_understanding(page, filters)
-    st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode))
+    semantic = max(page.ranked, len(page.results)) if not page.term_match and page.results else None
+    st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode, semantic))
     if not page.term_match and page.results:
         st.warning(
             "Aucun document ne contient les mots de la requête. Les résultats ci-dessous sont proposés "
@@ -388,7 +393,7 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
 
 def patients_view(client: api.MedsearchClient, query: str, filters: SearchFilters, force: bool) -> None:
     """The same query, grouped by patient: each patient's number of matching documents and best passages."""
-    offset = current_offset(query, filters)
+    offset = current_offset(query, filters, "patients")
     key = (client.base_url, client.user, query, astuple(filters), offset, "patients")
     cached = st.session_state.get("patients_cache")
     if force or cached is None or cached[0] != key:
@@ -485,8 +490,7 @@ def run_image_search(client: api.MedsearchClient, uploaded: UploadedFile, text: 
 
 def show_image_results(client: api.MedsearchClient, page: api.ImageSearchPage) -> None:
     """Similar images: thumbnail, scores, methods, linked reports and a button to open each."""
-    noun = "image similaire" if page.total == 1 else "images similaires"
-    st.caption(f"{page.total} {noun} · {page.took_ms:.0f} ms")
+    st.caption(f"{render.image_count_line(page)} · {page.took_ms:.0f} ms")
     if not page.results:
         st.info("Aucune image similaire. Essayez sans texte ou avec moins de filtres.")
         return
@@ -733,7 +737,7 @@ def sidebar_saved_searches(client: api.MedsearchClient) -> None:
                 st.caption(render.api_error_text(exc))
             saved = []
         for item in saved:
-            cols = st.columns([4, 1])
+            cols = st.columns([3, 1], gap="small")  # [4, 1] left the 🗑 button a sliver in the sidebar
             cols[0].button(item["name"], key=f"saved-open-{item['id']}", on_click=_apply_saved, args=(item["params"],),
                            use_container_width=True)
             if cols[1].button("🗑", key=f"saved-del-{item['id']}", help="Supprimer"):
@@ -742,11 +746,19 @@ def sidebar_saved_searches(client: api.MedsearchClient) -> None:
                     st.rerun()
                 except api.ApiError as exc:
                     st.caption(render.api_error_text(exc))
+        if st.session_state.pop("saved_name_clear", False):
+            st.session_state["saved_name"] = ""
         name = st.text_input("Nom", key="saved_name", placeholder="ex. EP post-opératoires")
         params = url_state.saved_params(st.session_state)
         if st.button("Enregistrer la recherche actuelle", key="saved_add", disabled=not (name.strip() and params.get("q"))):
             try:
                 client.save_search(name.strip(), params)
+                # saving again under the same name replaces it: each click used to add one more
+                # identical « EP test » button, the name staying in the box
+                for item in saved:
+                    if item["name"].strip().casefold() == name.strip().casefold():
+                        client.delete_search(item["id"])
+                st.session_state["saved_name_clear"] = True  # emptied on the next run, before the box is drawn
                 st.rerun()
             except api.ApiError as exc:
                 st.caption(render.api_error_text(exc))
@@ -783,7 +795,8 @@ def main() -> None:
                      format_func=PAGE_LABELS.__getitem__, key=f"page-nav-{page}", horizontal=True,
                      on_change=lambda: nav.open_page(st.session_state[f"page-nav-{page}"]))
     roles = set(login.roles or (login.role,))
-    filters = sidebar_filters(deidentified="researcher" in roles and "clinician" not in roles)
+    deidentified = "researcher" in roles and "clinician" not in roles
+    filters = sidebar_filters(deidentified=deidentified)
     with api.make_client(api_url, user, timeout, token=login.token) as client:
         api_banner(client)
         sidebar_saved_searches(client)
@@ -800,7 +813,7 @@ def main() -> None:
             patient_view(client, patient_id, query, filters.include_negated, thumbnail)
             return
         if page == "cohorts":
-            cohort_view(client)
+            cohort_view(client, deidentified)
             return
         view = st.radio(
             "Type de recherche", list(VIEW_LABELS), format_func=VIEW_LABELS.__getitem__, horizontal=True,

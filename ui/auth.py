@@ -60,11 +60,25 @@ def _local_login(api_url: str, timeout: float) -> api.Login | None:
         try:
             login = api.login(api_url, username.strip(), password, timeout)
         except api.ApiError as exc:
-            st.sidebar.error("Identifiant ou mot de passe incorrect." if exc.status == 401 else f"Connexion impossible : {exc.message}")
+            from ui.messages import french  # the API answers in English (« too many requests… »)
+
+            st.sidebar.error("Identifiant ou mot de passe incorrect." if exc.status == 401 else f"Connexion impossible : {french(exc.message)}")
             return None
         st.session_state[_SESSION_KEY] = {"login": login, "expires_at": time.time() + login.expires_in}
         st.rerun()  # draw the page again without the login form (this run already drew it)
     return None
+
+
+def log_out() -> None:
+    """Forget everything this browser session holds, not only the token.
+
+    The session keeps the last results, the patients' page, the cohort being built, cached pictures
+    and exports: all drawn from the previous user's rights (identified patients for a clinician). The
+    next person to log in at this screen (a researcher, say) must not be shown any of it; the URL
+    (query, ``?patient=IPP``, ``?doc=``) is cleared too."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.query_params.clear()
 
 
 def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
@@ -76,7 +90,7 @@ def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
     role = ROLE_LABELS.get(login.role, login.role)
     st.sidebar.markdown(f"Connecté : **{login.user}** — {role}")
     if st.sidebar.button("Se déconnecter", key="logout"):
-        st.session_state.pop(_SESSION_KEY, None)
+        log_out()
         if _oidc_configured():
             st.logout()
         st.rerun()

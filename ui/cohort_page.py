@@ -89,8 +89,11 @@ def definition_form() -> dict[str, Any]:
     return definition
 
 
-def show_result(result: dict[str, Any], editable: bool) -> list[str]:
-    """Patients with their evidence; returns the ids the physician ticked « exclure »."""
+def show_result(result: dict[str, Any], editable: bool, key: str = "cohort") -> list[str]:
+    """Patients with their evidence; returns the ids the physician ticked « exclure ».
+
+    *key* prefixes the widgets' keys: the cohort being built and a saved one re-run are on the
+    screen together, often with the same patients (same keys crashed the page)."""
     new = f" · {result['new']} nouveau(x)" if result.get("new") else ""
     left = f" · sortis : {', '.join(result['left'])}" if result.get("left") else ""
     st.markdown(f"**{result['total']} patient{'s' if result['total'] != 1 else ''}**{new}{left}")
@@ -106,14 +109,15 @@ def show_result(result: dict[str, Any], editable: bool) -> list[str]:
             for evidence in patient["evidence"]:
                 st.markdown(render.evidence_html(evidence), unsafe_allow_html=True)
             cols = st.columns(2)
-            cols[0].button("Voir le patient", key=f"cohort-open-{patient['patient_id']}", on_click=nav.open_patient,
+            cols[0].button("Voir le patient", key=f"{key}-open-{patient['patient_id']}", on_click=nav.open_patient,
                            args=(patient["patient_id"],))
-            if editable and cols[1].checkbox("Exclure", key=f"cohort-excl-{patient['patient_id']}"):
+            if editable and cols[1].checkbox("Exclure", key=f"{key}-excl-{patient['patient_id']}"):
                 excluded.append(patient["patient_id"])
     return excluded
 
 
-def cohort_view(client: api.MedsearchClient) -> None:
+def cohort_view(client: api.MedsearchClient, deidentified: bool = False) -> None:
+    """*deidentified*: a researcher's view, where patients are added by pseudonym (a real IPP is refused)."""
     st.subheader("👥 Cohortes")
     st.caption("Combinez des requêtes et des filtres ; le patient doit (ou ne doit pas) avoir un document qui "
                "satisfait chaque critère.")
@@ -127,7 +131,8 @@ def cohort_view(client: api.MedsearchClient) -> None:
     if stored is not None:
         evaluated, result = stored
         excluded = show_result(result, editable=True)
-        added = [p.strip() for p in st.text_input("Ajouter des patients à la main (IPP, séparés par des virgules)",
+        who = "pseudonymes PSN-…" if deidentified else "IPP"
+        added = [p.strip() for p in st.text_input(f"Ajouter des patients à la main ({who}, séparés par des virgules)",
                                                   key="cohort_add").split(",") if p.strip()]
         name_col, save_col = st.columns([4, 1], vertical_alignment="bottom")
         name = name_col.text_input("Nom de la cohorte", key="cohort_name", placeholder="ex. EP sous anticoagulant 2024")
@@ -137,6 +142,9 @@ def cohort_view(client: api.MedsearchClient) -> None:
                 saved = client.save_cohort(name.strip(), to_save)
                 st.success(f"Cohorte « {saved['name']} » enregistrée : {len(saved['members'])} patients.")
                 st.session_state["cohort_selected"] = saved["id"]
+                # and picked below (drawn after this): the picker kept its earlier choice, so « Relancer »
+                # and the exports right after saving were another cohort's
+                st.session_state["cohort_pick"] = saved["id"]
             except api.ApiError as exc:
                 st.error(render.api_error_text(exc))
     saved_cohorts(client)
@@ -177,7 +185,7 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
             col.download_button(label, data, file_name=f"{cohort['name']}.{fmt}", mime=mime, key=f"cohort-dl-{fmt}")
     rerun = st.session_state.get("cohort_rerun_result")
     if rerun is not None and rerun[0] == chosen:
-        show_result(rerun[1], editable=False)
+        show_result(rerun[1], editable=False, key="cohort-rerun")
 
 
 def _export(client: api.MedsearchClient, cohort: dict[str, Any], fmt: str) -> bytes | None:

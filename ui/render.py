@@ -23,6 +23,7 @@ from ui.client import (
     ExpandedTerm,
     Explanation,
     ImageHit,
+    ImageSearchPage,
     IndexStats,
     Interpretation,
     LinkedReport,
@@ -495,6 +496,17 @@ def _ordered_counts(by_kind: Mapping[str, int]) -> list[tuple[str, int]]:
     return known + extra
 
 
+def image_count_line(page: ImageSearchPage) -> str:
+    """What the number means. Without text, ``total`` is only the size of the API's candidate pool
+    (every image is someone's nearest neighbour: « 100 images similaires » for 10 shown, 200 at 50 a
+    page); with text it counts the images whose report, caption or header has its words."""
+    shown = len(page.results)
+    if page.query:
+        noun = "images dont le texte correspond" if page.total > 1 else "image dont le texte correspond"
+        return f"{page.total} {noun} · {shown} affichée" + ("s" if shown > 1 else "")
+    return "L'image la plus proche" if shown == 1 else f"Les {shown} images les plus proches"
+
+
 def api_error_text(error: ApiError) -> str:
     """French sentence for an :class:`ApiError`, distinguishing 'unreachable' from 'refused'; the
     API's own message is translated (:mod:`ui.messages`)."""
@@ -562,10 +574,18 @@ def semantic_only_html() -> str:
     )
 
 
-def counts_line(total: int, patients: int | None, took_ms: float, mode: str) -> str:
-    """« 57 documents · 12 patients · 31 ms · mode hybride »: exact counts of term matches."""
+def counts_line(total: int, patients: int | None, took_ms: float, mode: str, semantic: int | None = None) -> str:
+    """« 57 documents · 12 patients · 31 ms · mode hybride »: exact counts of term matches.
+
+    *semantic*: no document has the query's words and this many are proposed by meaning; said as
+    such, since « 0 documents · 0 patients » above a list ending « Résultats 1–10 sur 51 » read as a
+    contradiction."""
     docs = f"{total} document" + ("s" if total != 1 else "")
     parts = [docs]
+    if semantic:
+        parts = [f"{semantic} document" + ("s" if semantic > 1 else "") + " proposé" + ("s" if semantic > 1 else "")
+                 + " par proximité de sens"]
+        patients = None
     if patients is not None:
         parts.append(f"{patients} patient" + ("s" if patients != 1 else ""))
     mode_label = MODE_LABELS.get(mode, mode).split(" (")[0].lower()
@@ -630,11 +650,34 @@ def identity_html(patient: Mapping[str, object]) -> str:
     )
 
 
+#: A stay's kind as FHIR gives it (``Encounter.class``: HL7 v3 ActCode, whose display names are English
+#: by the standard: « inpatient encounter »), by display or by code, in the physician's words.
+STAY_CLASS_LABELS: dict[str, str] = {
+    "inpatient encounter": "hospitalisation", "imp": "hospitalisation",
+    "inpatient acute": "hospitalisation (soins aigus)", "acute": "hospitalisation (soins aigus)",
+    "inpatient non-acute": "hospitalisation (soins non aigus)", "nonac": "hospitalisation (soins non aigus)",
+    "emergency": "urgences", "emer": "urgences",
+    "ambulatory": "consultation externe", "amb": "consultation externe",
+    "short stay": "hospitalisation de courte durée", "ss": "hospitalisation de courte durée",
+    "observation encounter": "mise en observation", "obsenc": "mise en observation",
+    "home health": "hospitalisation à domicile", "hh": "hospitalisation à domicile",
+    "virtual": "téléconsultation", "vr": "téléconsultation",
+    "pre-admission": "pré-admission", "prenc": "pré-admission",
+    "field": "intervention hors établissement", "fld": "intervention hors établissement",
+}
+
+
+def stay_label(label: object) -> str:
+    """French name of a stay's kind; a kind the hospital spelt itself (already French) is kept."""
+    text = str(label or "").strip()
+    return STAY_CLASS_LABELS.get(text.lower(), text)
+
+
 def stay_header(stay: Mapping[str, object] | None) -> str:
     """« Séjour hospitalisation · 18/06/2024 → 20/06/2024 · Syndrome coronarien aigu » (plain text)."""
     if not stay:
         return "Hors séjour connu"
-    label = f"Séjour {stay.get('label') or ''}".strip()
+    label = f"Séjour {stay_label(stay.get('label'))}".strip()
     start, end = stay.get("start"), stay.get("end")
     dates = format_date(start) if start else ""  # type: ignore[arg-type]
     if end and end != start:

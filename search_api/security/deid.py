@@ -25,6 +25,7 @@ import html
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 from indexer.backend.filters import normalise_key
 
@@ -67,6 +68,10 @@ _DATES = re.compile(
 )
 #: metadata keys never shown to researchers: identifiers that link back to the hospital's systems
 _DROPPED_METADATA = {"identifying", "study_uid", "series_uid", "sop_uid", "accession", "source_path"}
+#: where a document id may start (« report:… ») and end (a separator, or « / » before « thumbnail »)
+_DOC_ID_START = re.compile(r"(?<![\w:.-])[a-z]+:(?=\S)")
+_QUOTED_DOC_ID = re.compile(r"[a-z]+%3A[^/?#\s\"'<>]+")
+_DOC_ID_END = re.compile(r"[\s/?#\"'<>,;)\]]")
 _COMMON_WORDS = {"le", "la", "les", "de", "du", "des", "the", "and", "et"}
 
 
@@ -84,12 +89,20 @@ def _month_index(name: str) -> int:
 class Deidentifier:
     """Masks one patient's texts and fields consistently (same pseudonym, same date offset everywhere)."""
 
-    def __init__(self, key: bytes, patient_ids: Iterable[str] = (), names: Iterable[str] = (), dates: str = "shift") -> None:
+    def __init__(
+        self, key: bytes, patient_ids: Iterable[str] = (), names: Iterable[str] = (), dates: str = "shift",
+        documents: Iterable[str] = (),
+    ) -> None:
         self._key = key
         self.dates_mode = dates
         self._patients = {normalise_key(p): p for p in patient_ids if p}
         self._by_pseudonym = {self.pseudonym(p): p for p in self._patients.values()}
         self._names = {n.upper() for n in names if len(n) >= 2 and n.casefold() not in _COMMON_WORDS}
+        # patient documents whose id names a hospital system's identifier (accession number
+        # « report:ACC0000114 », DICOM UID « image:1.2.826… », a source path): shown under a keyed id
+        self._doc_shown = {real: self._keyed_doc(real) for real in documents if real}
+        self._doc_real = {shown: real for real, shown in self._doc_shown.items()}
+        self._doc_quoted = {quote(real, safe=""): quote(shown, safe="") for real, shown in self._doc_shown.items()}
         self._patient_re = (
             re.compile(r"\b(" + "|".join(sorted((re.escape(p) for p in self._patients.values()), key=len, reverse=True)) + r")\b", re.IGNORECASE)
             if self._patients else None
@@ -110,6 +123,34 @@ class Deidentifier:
         if not patient_id:
             return stay_id
         return "SEJ-" + self._mac("stay", f"{normalise_key(patient_id)}:{stay_id}").hex()[:10].upper()
+
+    def _keyed_doc(self, real_id: str) -> str:
+        kind = real_id.split(":", 1)[0] if ":" in real_id else "doc"
+        digest = hmac.new(self._key, f"document:{real_id}".encode(), hashlib.sha256).hexdigest()[:12].upper()
+        return f"{kind}:DOC-{digest}"
+
+    def _replace_docs(self, text: str) -> str:
+        """Every known document id inside *text* (an id, a URL « /images/<id>/thumbnail », a section
+        title « Compte rendu <id> ») replaced by its keyed id; the longest id wins at each position."""
+        if not self._doc_shown:
+            return text
+        if "%3A" in text:  # an id inside a URL (« /images/image%3A1.2.826…/thumbnail »)
+            text = _QUOTED_DOC_ID.sub(lambda m: self._doc_quoted.get(m.group(0), m.group(0)), text)
+        if ":" not in text:
+            return text
+        if text in self._doc_shown:
+            return self._doc_shown[text]
+        out, i = [], 0
+        for match in _DOC_ID_START.finditer(text):
+            start = match.start()
+            if start < i:
+                continue
+            ends = [m.start() for m in _DOC_ID_END.finditer(text, start)] + [len(text)]
+            found = next((end for end in sorted(set(ends), reverse=True) if text[start:end] in self._doc_shown), None)
+            if found is not None:
+                out.append(text[i:start] + self._doc_shown[text[start:found]])
+                i = found
+        return "".join(out) + text[i:] if out else text
 
     def real_patient(self, pseudonym: str) -> str | None:
         """The patient behind a pseudonym (None when it is not one of this index's pseudonyms)."""
@@ -132,13 +173,14 @@ class Deidentifier:
 
     def doc_id(self, doc_id: str, patient_id: str | None) -> str:
         """A document id with any patient id inside it replaced by its pseudonym (records are named by IPP)."""
-        return self._replace_patients(doc_id) if patient_id else doc_id
+        return self._replace_docs(self._replace_patients(doc_id)) if patient_id else doc_id
 
     def real_doc_id(self, doc_id: str) -> str:
         """Inverse of :meth:`doc_id` for the ids researchers send back."""
         def back(match: re.Match[str]) -> str:
             return self.real_patient(match.group(0)) or match.group(0)
 
+        doc_id = self._doc_real.get(doc_id.strip(), doc_id)
         return re.sub(rf"{PSEUDONYM_PREFIX}[0-9A-F]{{12}}", back, doc_id, flags=re.IGNORECASE)
 
     def _replace_patients(self, text: str) -> str:
@@ -153,7 +195,7 @@ class Deidentifier:
             return text
         out = _EMAIL.sub(MASK_EMAIL, text)
         out = _IPP_LABEL.sub(lambda m: f"{m.group(1)}{m.group(2)}{self.pseudonym(m.group(3))}", out)
-        out = self._replace_patients(out)
+        out = self._replace_docs(self._replace_patients(out))
         out = _NIR.sub(MASK_NIR, out)
         out = self._shift_dates(out, patient_id)
         out = _PHONE.sub(MASK_PHONE, out)

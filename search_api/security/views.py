@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from indexer.backend.filters import DocumentFilter
+from indexer.backend.filters import DocumentFilter, normalise_key
 from search_api.security.deid import Deidentifier, dicom_name_parts, names_in
 from search_api.security.scope import AccessScope, Principal
 
@@ -42,17 +42,20 @@ class DeidRegistry:
         """Patient ids and names, read once per generation from every patient document."""
         patients: set[str] = set()
         names: set[str] = set()
+        keyed: set[str] = set()  # ids naming an accession number, a DICOM UID or a path: keyed for researchers
         ids = backend.document_ids_where(DocumentFilter())
         for start in range(0, len(ids), 500):
             for document in backend.get_documents(ids[start : start + 500]).values():
                 if not document.patient_id:
                     continue
                 patients.add(document.patient_id)
+                if normalise_key(document.patient_id) not in normalise_key(document.id):
+                    keyed.add(document.id)
                 identifying = (document.metadata or {}).get("identifying") or {}
                 names |= dicom_name_parts(identifying.get("patient_name"))
                 names |= names_in(document.text)
                 names |= names_in(document.title)
-        return Deidentifier(self.key, patients, names, self.dates)
+        return Deidentifier(self.key, patients, names, self.dates, documents=keyed)
 
 
 #: Why a researcher's search cannot filter on dates (the portal shows it in French: ui/messages.py).
@@ -95,13 +98,14 @@ def deid_search_result(result: Any, d: Deidentifier) -> Any:
     pid = result.patient_id
     if not pid:
         return result
+    fields = type(result).model_fields  # an image search's results have no snippet nor section
     update = {
         "id": d.doc_id(result.id, pid),
         "title": d.text(result.title, pid),
         "date": d.date(result.date, pid),
         "patient_id": d.pseudonym(pid),
-        "snippet": d.html(result.snippet, pid),
-        "section": d.text(result.section, pid),
+        **({"snippet": d.html(result.snippet, pid)} if "snippet" in fields else {}),
+        **({"section": d.text(result.section, pid)} if "section" in fields else {}),
         "url": d.doc_id(result.url, pid),
         "linked_reports": [_deid_linked(r, pid, d) for r in result.linked_reports],
         "caption": d.text(result.caption, pid) if result.caption else result.caption,
