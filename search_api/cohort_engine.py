@@ -29,6 +29,7 @@ from indexer.backend.base import DocumentSummary
 from indexer.schema import MAX_DATE, MIN_DATE, Document
 from search_api.matching import exact_matches
 from search_api.models import SearchRequest
+from search_api.query_plan import QueryPlan
 from search_api.patient_data import age_at, body_part_of, department_of, documents_where, identity_of, stay_of, stays_of
 from search_api.scope import within_scope
 from search_api.snippets import query_matcher
@@ -185,6 +186,16 @@ def stays_in_window(stays: list[dict[str, Any]], start: dt.date | None, end: dt.
     return out
 
 
+def affirmed_only(plan: QueryPlan) -> QueryPlan:
+    """*plan* without the hypothetical mentions /search also ranks (a quarter of an affirmed one's weight).
+
+    Why: a cohort is a set of patients who *have* the finding (trial screening, research). /search
+    lists « suspicion d'embolie pulmonaire » below the affirmed reports, but a cohort has no ranking to
+    put it below: it would count the patient as having the embolism it then ruled out."""
+    statuses = tuple(s for s in plan.lexical_statuses if s != "hypothetical")
+    return plan if statuses == plan.lexical_statuses else replace(plan, lexical_statuses=statuses)
+
+
 def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dict[str, PatientFacts],  # noqa: ANN001
                        frame: DateFrame = _as_is, shifted: bool = False) -> CriterionHits:
     hits = CriterionHits()
@@ -213,7 +224,7 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
     query = (criterion.q or "").strip()
     if query:
         request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
-        plan = engine.plan(request)
+        plan = affirmed_only(engine.plan(request))
         matches = exact_matches(engine, plan, where)
         # every match is checked: from its summary (no text, no JSON body to parse: that was half of
         # a criterion's time at 100k passages) unless the criterion asks for a care unit or a body

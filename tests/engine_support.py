@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 
-def engine_over_reports(root: Path, reports: Mapping[str, str], **settings: Any):  # noqa: ANN201
-    """Index *reports* (id → report text, written as chest-radiograph ``.txt`` reports) under *root* and
-    return the engine over it; *settings* are extra :class:`indexer.settings.Settings` sections."""
+def engine_over_reports(root: Path, reports: Mapping[str, str], patients: Mapping[str, str] | None = None,
+                        **settings: Any):  # noqa: ANN201
+    """Index *reports* (id → report text, written as chest-radiograph ``.txt`` reports, with an ``IPP``
+    header line when *patients* maps the id to one) under *root* and return the engine over it;
+    *settings* are extra :class:`indexer.settings.Settings` sections."""
     from bench.lexical_overhead import HashEncoder
     from indexer.pipeline import index_paths
     from indexer.settings import Settings
@@ -19,7 +21,8 @@ def engine_over_reports(root: Path, reports: Mapping[str, str], **settings: Any)
     corpus = root / "reports"
     corpus.mkdir()
     for report_id, text in reports.items():
-        (corpus / f"{report_id}.txt").write_text(f"Exam: Chest radiograph\n\n{text}\n", encoding="utf-8")
+        ipp = f"IPP : {patients[report_id]}\n" if patients and report_id in patients else ""
+        (corpus / f"{report_id}.txt").write_text(f"Exam: Chest radiograph\n{ipp}\n{text}\n", encoding="utf-8")
     config = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log"}, **settings)
     encoder = HashEncoder()
     index_paths([corpus], config, encoder)

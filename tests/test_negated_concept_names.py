@@ -57,3 +57,25 @@ def _found(engine, q: str) -> list[str]:  # noqa: ANN001
 ])
 def test_concept_names_with_a_negation_find_their_reports(engine, query: str, expected: list[str]) -> None:  # noqa: ANN001
     assert _found(engine, query) == expected
+
+
+def test_cohort_counts_affirmed_findings_not_suspected_ones(tmp_path) -> None:  # noqa: ANN001
+    """A cohort « embolie pulmonaire » holds the patients who have one: not those for whom it was only
+    suspected (« suspicion de », « à éliminer », then ruled out), which /search still lists, lower."""
+    from indexer.backend.filters import DocumentFilter
+    from search_api.cohort_engine import evaluate
+    from search_api.cohorts import CohortDefinition
+
+    reports = {
+        "A": "Conclusion : embolie pulmonaire segmentaire droite.",
+        "S": "Indication : suspicion d'embolie pulmonaire.",
+        "E": "Conclusion : embolie pulmonaire à éliminer.",
+        "N": "Conclusion : pas d'embolie pulmonaire.",
+    }
+    engine = engine_over_reports(tmp_path, reports, patients={k: f"P00000{i}" for i, k in enumerate(reports, 1)})
+    members, _ = evaluate(engine, CohortDefinition(criteria=[{"q": "embolie pulmonaire"}]), DocumentFilter())
+    assert [m.patient_id for m in members] == ["P000001"]
+    found = {r.id.rsplit("/", 1)[-1].removeprefix("report:") for r in engine.search(SearchRequest(q="embolie pulmonaire", mode="lexical")).results}
+    assert {"A.txt", "S.txt"} <= found  # the search still shows the suspected one (ranked below)
+    negated, _ = evaluate(engine, CohortDefinition(criteria=[{"q": "sans embolie pulmonaire"}]), DocumentFilter())
+    assert [m.patient_id for m in negated] == ["P000004"]
