@@ -115,3 +115,49 @@ def test_edge_folder_indexes_in_one_run(tmp_path: Path, encoder) -> None:
             "record:P777010", "record:P777011", "report:reports/labels_only.txt"} <= ids
     assert {Path(p).name for p, _ in report.skipped} == {"binary_no_nul.txt"}
     assert report.warnings
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_reports_with_a_bom_are_read(tmp_path: Path, encoding: str) -> None:
+    """Windows Notepad's « Unicode » (UTF-16 LE with a BOM) was skipped as « binary content »."""
+    text = "IPP : P777050\nDate : 01/03/2024\nTitre : Radiographie thoracique\n\nConclusion :\nPneumothorax droit. Pas d'épanchement.\n"
+    raw = text.encode(encoding)
+    if encoding == "utf-16-be":
+        raw = b"\xfe\xff" + raw  # the big-endian codec writes no BOM of its own
+    path = tmp_path / "cr.txt"
+    path.write_bytes(raw)
+    [doc] = parse_file(path)
+    assert (doc.patient_id, doc.date, doc.title) == ("P777050", dt.date(2024, 3, 1), "Radiographie thoracique")
+    assert "Pneumothorax droit" in doc.text and "épanchement" in doc.text
+
+
+def test_acr_nema_dotted_dicom_date_is_read() -> None:
+    """« 1997.04.24 » (ACR-NEMA style, in DICOM converted from older systems) was dropped as an « impossible date »."""
+    from indexer.sources.common import collect_warnings, parse_date
+
+    with collect_warnings() as notes:
+        assert parse_date("1997.04.24") == dt.date(1997, 4, 24)
+        assert parse_date("24.04.1997") == dt.date(1997, 4, 24)
+    assert notes == []
+
+
+def test_fhir_resource_without_type_is_named_in_the_warning(tmp_path: Path) -> None:
+    """A resource with no resourceType was reported as « 1 ? resource(s) not read », an entry with no
+    resource was dropped without a word."""
+    import json
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "P777051"}},
+        {"resource": {"resourceType": "Observation", "status": "final"}},
+        {"resource": {"id": "x"}},
+        {"fullUrl": "urn:uuid:1"},
+    ]}
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    warnings: list[tuple[str, str]] = []
+    [doc] = parse_file(path, warnings=warnings)
+    assert doc.id == "record:P777051"
+    notes = [message for _, message in warnings]
+    assert "2 entry(ies) without a resource or its resourceType (entry 2, 3): skipped" in notes
+    assert any(note.startswith("Observation (entry 1) invalid at code") for note in notes)
+    assert not any("?" in note or "  " in note for note in notes)
