@@ -417,3 +417,20 @@ def test_raster_decompression_bomb_guard(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 9999)
     with pytest.raises(ImageReadError, match="too large"):
         load_raster(path)
+
+
+def test_dicom_files_without_extension_are_discovered_and_indexed(tmp_path):
+    """PACS / CD exports name DICOM files ``IM000001`` (no extension): they were left out without a word.
+    Files without an extension are sniffed for the Part 10 preamble; other extensionless files stay out."""
+    from indexer.sources import discover_sources, parse_file
+
+    export = tmp_path / "export" / "SE000001"
+    export.mkdir(parents=True)
+    (export / "IM000001").write_bytes(Path(sample("CT_small.dcm")).read_bytes())
+    (export / "README").write_text("not an image, not DICOM\n" * 20)
+    (export / "notes.csv").write_text("a;b\n")
+    files, skipped = discover_sources([tmp_path / "export"])
+    assert [f.path.name for f in files] == ["IM000001"] and skipped == []
+    [doc] = parse_file(files[0].path, root=tmp_path / "export")
+    assert doc.kind.value == "image" and doc.modality == "CT"
+    assert doc.id == "image:" + str(pydicom.dcmread(sample("CT_small.dcm")).SeriesInstanceUID)

@@ -29,6 +29,7 @@ __all__ = [
     "discover_files",
     "discover_sources",
     "document_id",
+    "is_dicom_part10",
     "parse_file",
 ]
 
@@ -53,6 +54,20 @@ def _parse_pdf(path: Path, key: str) -> list[Document]:
     if "ipp" in head or "patient id" in head:
         return [report_from_text(text, path, key)]
     return parse_article_pdf(path, key)
+
+
+def is_dicom_part10(path: Path) -> bool:
+    """Whether *path* starts with the DICOM Part 10 preamble (``DICM`` at byte 128).
+
+    PACS exports and CD/DICOMDIR folders name their files ``IM000001`` or ``4467``, without an
+    extension: such files were left out of discovery without a word. Only files without an extension
+    are sniffed (reading 132 bytes), so a ``.csv`` is never opened.
+    """
+    try:
+        with path.open("rb") as handle:
+            return handle.read(132)[128:132] == b"DICM"
+    except OSError:
+        return False
 
 
 _READERS = {
@@ -86,6 +101,8 @@ def parse_file(
     resolved = path.resolve()
     key = SourceFile(resolved, root.resolve()).key if root is not None else path.name
     reader = _READERS.get(path.suffix.lower())
+    if reader is None and not path.suffix and is_dicom_part10(path):
+        reader = parse_dicom
     if reader is None:
         raise SourceError(path, f"unsupported file type '{path.suffix}'")
     size = path.stat().st_size
@@ -124,8 +141,11 @@ def discover_sources(
     found: dict[Path, SourceFile] = {}
     skipped: list[tuple[str, str]] = []
 
-    def wanted(name: str) -> bool:
-        return Path(name).suffix.lower() in SUPPORTED_EXTENSIONS and not any(fnmatch(name, p) for p in ignore)
+    def wanted(folder: Path, name: str) -> bool:
+        if any(fnmatch(name, p) for p in ignore):
+            return False
+        suffix = Path(name).suffix.lower()
+        return suffix in SUPPORTED_EXTENSIONS or (not suffix and is_dicom_part10(folder / name))
 
     for given in paths:
         if given.is_file():
@@ -143,7 +163,7 @@ def discover_sources(
                     skipped.append((str(link), f"symbolic link to {link.resolve()} leaves the indexed folder {root}: not followed"))
             dirnames.sort()
             for name in sorted(filenames):
-                if not wanted(name):
+                if not wanted(here, name):
                     continue
                 candidate = here / name
                 target = candidate.resolve()
