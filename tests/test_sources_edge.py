@@ -157,6 +157,7 @@ def test_fhir_resource_without_type_is_named_in_the_warning(tmp_path: Path) -> N
     warnings: list[tuple[str, str]] = []
     [doc] = parse_file(path, warnings=warnings)
     assert doc.id == "record:P777051"
+    assert doc.sections[0].text == "Patient P777051."  # was « Patient P777051, , né(e) le ?. »
     notes = [message for _, message in warnings]
     assert "2 entry(ies) without a resource or its resourceType (entry 2, 3): skipped" in notes
     assert any(note.startswith("Observation (entry 1) invalid at code") for note in notes)

@@ -150,8 +150,9 @@ def _condition_line(condition: Any, dated: Any) -> str:
 def _patient_summary(patient: Any) -> tuple[str, str]:
     """(title, text) of the Patient resource: sex and birth date, identifying names kept out of title."""
     gender = {"male": "homme", "female": "femme"}.get(patient.gender or "", patient.gender or "")
-    birth = patient.birthDate.strftime("%d/%m/%Y") if patient.birthDate else "?"
-    return f"Dossier patient {patient.id}", f"Patient {patient.id}, {gender}, né(e) le {birth}."
+    # Only what the resource says: a Patient without gender or birthDate read « Patient P1, , né(e) le ?. »
+    parts = [f"Patient {patient.id}", gender, f"né(e) le {patient.birthDate.strftime('%d/%m/%Y')}" if patient.birthDate else ""]
+    return f"Dossier patient {patient.id}", ", ".join(part for part in parts if part) + "."
 
 
 def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) -> Document:
