@@ -162,3 +162,21 @@ def test_fhir_resource_without_type_is_named_in_the_warning(tmp_path: Path) -> N
     assert "2 entry(ies) without a resource or its resourceType (entry 2, 3): skipped" in notes
     assert any(note.startswith("Observation (entry 1) invalid at code") for note in notes)
     assert not any("?" in note or "  " in note for note in notes)
+
+
+def test_symlink_loops_and_dangling_links_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    """A link loop named like a report (`a.txt` → `b.txt` → `a.txt`) made discovery raise and the whole run
+    fail; a link to a deleted file was dropped without a word."""
+    root = tmp_path / "exports"
+    root.mkdir()
+    shutil.copy(EDGE / "reports" / "date_3024.txt", root / "kept.txt")
+    (root / "a.txt").symlink_to(root / "b.txt")
+    (root / "b.txt").symlink_to(root / "a.txt")
+    (root / "gone.txt").symlink_to(root / "deleted.txt")
+    files, skipped = discover_sources([root])
+    assert [f.path.name for f in files] == ["kept.txt"]
+    reasons = {Path(p).name: reason for p, reason in skipped}
+    assert reasons["a.txt"] == reasons["b.txt"] == "symbolic link loop: not followed"
+    assert reasons["gone.txt"] == f"broken symbolic link: its target {root / 'deleted.txt'} does not exist"
+    documents, skipped_run, _ = parse_sources([root], None)
+    assert [d.id for d in documents] == ["report:kept.txt"] and len(skipped_run) == 3

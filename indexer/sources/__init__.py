@@ -6,6 +6,7 @@ content) and raises :class:`SourceError` with a human-readable reason when a fil
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from fnmatch import fnmatch
@@ -128,6 +129,21 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _unresolvable(link: Path, exc: BaseException) -> str:
+    """Why a file found in a folder cannot be read: a symbolic link whose target is missing, or a loop.
+
+    ``Path.resolve`` raised on a loop and aborted the whole run; a dangling link was dropped in silence.
+    """
+    if isinstance(exc, FileNotFoundError):
+        try:
+            return f"broken symbolic link: its target {os.readlink(link)} does not exist"
+        except OSError:
+            return "file vanished while the folder was read"
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "symbolic link loop: not followed"
+    return f"cannot be read ({exc.__class__.__name__}: {exc})"
+
+
 def discover_sources(
     paths: list[Path], ignore: list[str] | tuple[str, ...] = ()
 ) -> tuple[list[SourceFile], list[tuple[str, str]]]:
@@ -166,7 +182,11 @@ def discover_sources(
                 if not wanted(here, name):
                     continue
                 candidate = here / name
-                target = candidate.resolve()
+                try:
+                    target = candidate.resolve(strict=True)
+                except (OSError, RuntimeError) as exc:  # Python < 3.13 raises RuntimeError on a link loop
+                    skipped.append((str(candidate), _unresolvable(candidate, exc)))
+                    continue
                 if candidate.is_symlink() and not _inside(target, root):
                     skipped.append((str(candidate), f"symbolic link to {target} leaves the indexed folder {root}: not followed"))
                     continue
