@@ -180,3 +180,20 @@ def test_symlink_loops_and_dangling_links_are_skipped_with_a_reason(tmp_path: Pa
     assert reasons["gone.txt"] == f"broken symbolic link: its target {root / 'deleted.txt'} does not exist"
     documents, skipped_run, _ = parse_sources([root], None)
     assert [d.id for d in documents] == ["report:kept.txt"] and len(skipped_run) == 3
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_fhir_bundle_not_in_utf8_keeps_its_accents(tmp_path: Path, encoding: str) -> None:
+    """A Windows-1252 bundle was read as UTF-8 with replacement characters (« Diab\ufffdte », never found);
+    a UTF-16 one failed as « malformed JSON »."""
+    import json
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "P777052", "gender": "female"}},
+        {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/P777052"},
+                      "code": {"text": "Diabète de type 2 déséquilibré"}}},
+    ]}
+    path = tmp_path / "bundle.json"
+    path.write_bytes(json.dumps(bundle, ensure_ascii=False).encode(encoding))
+    [doc] = parse_file(path)
+    assert doc.id == "record:P777052" and "Diabète de type 2 déséquilibré" in doc.text and "\ufffd" not in doc.text

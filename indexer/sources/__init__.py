@@ -14,7 +14,7 @@ from pathlib import Path
 
 from indexer.schema import Document
 from indexer.sources.articles import article_from_json, parse_article_pdf, parse_pubmed_xml
-from indexer.sources.common import collect_warnings, read_pdf_text
+from indexer.sources.common import collect_warnings, decode_text, read_pdf_text
 from indexer.sources.errors import SourceError
 from indexer.sources.fhir_records import is_fhir, parse_fhir
 from indexer.sources.identity import SourceFile, document_id
@@ -36,7 +36,10 @@ __all__ = [
 
 
 def _parse_json(path: Path, key: str) -> list[Document]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    # Decoded like a text report (UTF-8, UTF-16 with a BOM, else Windows-1252): an export written in
+    # Windows-1252 was read as UTF-8 with replacement characters, « Diabète » indexed as « Diab\ufffdte »
+    # and never found, without a warning.
+    text = decode_text(path.read_bytes())
     if not text.strip():
         raise SourceError(path, "empty file")
     try:
