@@ -197,3 +197,22 @@ def test_fhir_bundle_not_in_utf8_keeps_its_accents(tmp_path: Path, encoding: str
     path.write_bytes(json.dumps(bundle, ensure_ascii=False).encode(encoding))
     [doc] = parse_file(path)
     assert doc.id == "record:P777052" and "Diabète de type 2 déséquilibré" in doc.text and "\ufffd" not in doc.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n\nIPP : P777053\nDate : 02/01/2024\n\nConclusion :\nPas d'embolie pulmonaire.\n",
+        "# Compte rendu d'angioscanner\n\nIPP : P777053\nDate : 02/01/2024\n\n## Conclusion\nPas d'embolie pulmonaire.\n",
+    ],
+    ids=["leading-blank-lines", "markdown-title-above-header"],
+)
+def test_header_after_blank_lines_or_a_markdown_title_is_read(tmp_path: Path, text: str) -> None:
+    """The header was only the block before the first blank line: a report starting with a blank line, or
+    with a « # Title » above its header, lost its IPP and date (tied to no patient), the IPP left in its text."""
+    path = tmp_path / "cr.md"
+    path.write_text(text, encoding="utf-8")
+    [doc] = parse_file(path)
+    assert (doc.patient_id, doc.date) == ("P777053", dt.date(2024, 1, 2))
+    assert "P777053" not in doc.text and "Pas d'embolie pulmonaire." in doc.text
+    assert doc.sections[-1].title == "Conclusion"

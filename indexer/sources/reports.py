@@ -58,10 +58,19 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
     keeps all of its clinical text.
     """
     lines = text.splitlines()
+    # The header is the first block of text, not the first block of lines: an export that starts with
+    # a blank line, or a Markdown report whose « # Compte rendu » title stands alone above its header,
+    # had no header at all, so its IPP and date were lost (the document tied to no patient) and the
+    # IPP left in the searchable text.
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    title_end = next((i for i in range(start, len(lines)) if not lines[i].lstrip().startswith("#")), len(lines))
+    if title_end > start and title_end < len(lines) and not lines[title_end].strip():
+        start = next((i for i in range(title_end, len(lines)) if lines[i].strip()), len(lines))
+    lead = lines[:start]
     fields: dict[str, str] = {}
     kept: list[str] = []
     index = len(lines)
-    for index, line in enumerate(lines):
+    for index, line in enumerate(lines[start:], start):
         if not line.strip():
             break
         match = _HEADER_LINE.match(line)
@@ -76,7 +85,7 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
         index = len(lines)
     if not fields:  # no header at all: the whole file is body
         return {}, text
-    return fields, "\n".join([*kept, *lines[index + 1 :]])
+    return fields, "\n".join([*lead, *kept, *lines[index + 1 :]])
 
 
 def _is_heading(line: str) -> bool:
