@@ -204,15 +204,26 @@ def test_fhir_bundle_not_in_utf8_keeps_its_accents(tmp_path: Path, encoding: str
     [
         "\n\nIPP : P777053\nDate : 02/01/2024\n\nConclusion :\nPas d'embolie pulmonaire.\n",
         "# Compte rendu d'angioscanner\n\nIPP : P777053\nDate : 02/01/2024\n\n## Conclusion\nPas d'embolie pulmonaire.\n",
+        "CENTRE HOSPITALIER LYON SUD\nService de radiologie\n\nIPP : P777053\nDate : 02/01/2024\n\n"
+        "Conclusion :\nPas d'embolie pulmonaire.\n",
     ],
-    ids=["leading-blank-lines", "markdown-title-above-header"],
+    ids=["leading-blank-lines", "markdown-title-above-header", "letterhead-above-header"],
 )
 def test_header_after_blank_lines_or_a_markdown_title_is_read(tmp_path: Path, text: str) -> None:
     """The header was only the block before the first blank line: a report starting with a blank line, or
-    with a « # Title » above its header, lost its IPP and date (tied to no patient), the IPP left in its text."""
+    with a « # Title » or a letterhead above its header, lost its IPP and date (tied to no patient), the IPP left in its text."""
     path = tmp_path / "cr.md"
     path.write_text(text, encoding="utf-8")
     [doc] = parse_file(path)
     assert (doc.patient_id, doc.date) == ("P777053", dt.date(2024, 1, 2))
     assert "P777053" not in doc.text and "Pas d'embolie pulmonaire." in doc.text
     assert doc.sections[-1].title == "Conclusion"
+
+
+def test_a_body_paragraph_without_identification_is_not_taken_for_a_header(tmp_path: Path) -> None:
+    """The letterhead rule needs the next block to name the patient or the exam: « Examen : ... » in the
+    second paragraph of a report without header stays clinical text."""
+    path = tmp_path / "cr.txt"
+    path.write_text("Douleur thoracique.\n\nExamen : radiographie du thorax.\nPas de pneumothorax.\n", encoding="utf-8")
+    [doc] = parse_file(path)
+    assert doc.patient_id is None and doc.title == "cr" and "radiographie du thorax" in doc.text
