@@ -264,6 +264,13 @@ def _write(
 
     t0 = time.perf_counter()
     _remove_superseded(writer, produced, baseline_sources, settings, thumbnails, report)
+    # A file indexed before and unreadable now keeps its previous documents: say so, or the engineer
+    # reading « skipped: binary content » believes the report left the index.
+    indexed_before = set(baseline_sources.values())
+    report.skipped = [
+        (path, f"{reason}; its previously indexed version is kept" if path in indexed_before else reason)
+        for path, reason in report.skipped
+    ]
     if prune:
         gone = [doc_id for doc_id, source in writer.source_paths().items() if not Path(source).exists()]
         writer.remove_documents(gone)

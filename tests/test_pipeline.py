@@ -73,6 +73,9 @@ def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
     (sources / "reports" / "RPT-T004.md").unlink()
     third = index_paths([sources], settings, encoder, prune=True)
     assert (third.documents_updated, third.documents_removed) == (1, 1)
+    skipped = {Path(path).name: reason for path, reason in third.skipped}
+    assert skipped["RPT-T003.txt"] == "empty file; its previously indexed version is kept"
+    assert skipped["empty.txt"] == "empty file"  # never indexed: nothing kept
     store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     assert "Garden III" in store.get_document(RPT_T002).text
     assert store.get_document(RPT_T003) is not None
