@@ -165,6 +165,36 @@ def index_paths(
     return report
 
 
+def _remove_superseded(
+    writer: IndexWriter,
+    produced: dict[str, set[str]],
+    baseline_sources: dict[str, str],
+    settings: Settings,
+    thumbnails: Path | None,
+    report: IndexReport,
+) -> None:
+    """Remove the documents a file read in this run no longer gives: one file, one set of documents.
+
+    A document without an identifier of its own is keyed by its path relative to the indexed folder,
+    so indexing ``/exports`` and later ``/exports/radiology`` indexed every report of that folder a
+    second time (``report:radiology/CR.txt`` and ``report:CR.txt``): results and totals counted it
+    twice. A report whose accession number was corrected kept its old document too. The ids the file
+    gives now replace the others; a file unreadable in this run gave none and keeps its documents.
+    """
+    superseded = {
+        doc_id: source for doc_id, source in writer.source_paths().items()
+        if source in produced and doc_id not in produced[source]
+    }
+    if not superseded:
+        return
+    writer.remove_documents(list(superseded))
+    sync_image_indexes(writer, [], list(superseded), settings.images, thumbnails=thumbnails)
+    report.documents_removed += sum(1 for doc_id in superseded if doc_id in baseline_sources)
+    for doc_id, source in superseded.items():
+        now = ", ".join(sorted(produced[source]))
+        report.warnings.append((source, f"now indexed as {now}: its previous document {doc_id} was removed"))
+
+
 def _add_timing(report: IndexReport, name: str, since: float) -> None:
     report.seconds[name] = report.seconds.get(name, 0.0) + time.perf_counter() - since
 
@@ -188,8 +218,11 @@ def _write(
     encode_batch = max(1, settings.encoder.batch_size) * 4
     thumbnails = thumbnails_dir(settings)
     t_write = 0.0
+    produced: dict[str, set[str]] = {}  # source file -> the ids it gave in this run
     for documents in progress(batches, "Indexation par lots", total):
         t0 = time.perf_counter()
+        for document in documents:
+            produced.setdefault(document.source_path, set()).add(document.id)
         changed = [d for d in documents if known.get(d.id) != d.content_hash()]
         updated = [d.id for d in changed if d.id in known]
         for document in documents:
@@ -230,6 +263,14 @@ def _write(
         t_write += time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    _remove_superseded(writer, produced, baseline_sources, settings, thumbnails, report)
+    # A file indexed before and unreadable now keeps its previous documents: say so, or the engineer
+    # reading « skipped: binary content » believes the report left the index.
+    indexed_before = set(baseline_sources.values())
+    report.skipped = [
+        (path, f"{reason}; its previously indexed version is kept" if path in indexed_before else reason)
+        for path, reason in report.skipped
+    ]
     if prune:
         gone = [doc_id for doc_id, source in writer.source_paths().items() if not Path(source).exists()]
         writer.remove_documents(gone)

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from indexer.backend.filters import DocumentFilter
 from indexer.schema import DocumentKind
@@ -35,8 +35,17 @@ from search_api.viewer import Viewer
 MAX_CRITERIA = 10
 
 
+# A cohort definition is typed by hand or by scripts: a misspelt field (« query » for « q », « kind »
+# for « kinds ») was dropped in silence, so the criterion ran without it or was refused as having « no
+# query and no filter ». Unknown fields answer 422 naming the field. Stored definitions only ever hold
+# fields these models dumped (no field has been removed since cohorts were first saved).
+_STRICT = ConfigDict(extra="forbid")
+
+
 class CohortCriterion(BaseModel):
     """One criterion: a query and/or constraints on a document of the patient."""
+
+    model_config = _STRICT
 
     label: str = Field(default="", max_length=200, description="Name shown in the results and exports")
     include: Literal["must", "must_not"] = Field(default="must", description="Patients must (not) have such a document")
@@ -85,12 +94,16 @@ class CohortCriterion(BaseModel):
 class TimeRelation(BaseModel):
     """Criterion ``then`` satisfied within ``within_days`` days after criterion ``first`` (0-based)."""
 
+    model_config = _STRICT
+
     first: int = Field(ge=0)
     then: int = Field(ge=0)
     within_days: int = Field(ge=0, le=36500)
 
 
 class CohortDefinition(BaseModel):
+    model_config = _STRICT
+
     name: str = Field(default="", max_length=200)
     criteria: list[CohortCriterion] = Field(min_length=1, max_length=MAX_CRITERIA)
     sex: Literal["male", "female"] | None = None

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import computed_field, AfterValidator, BaseModel, Field, field_validator, model_validator
+from pydantic import computed_field, AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from indexer.clinical import ExpandedTerm
 from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, Section, date_in_range
@@ -32,6 +32,10 @@ FilterDate = Annotated[dt.date, AfterValidator(_supported_date)]
 
 class SearchRequest(BaseModel):
     """A search: free text plus structured filters. Same fields for ``GET`` (query string) and ``POST`` (JSON)."""
+
+    # A misspelt filter in a POST body (« kind », « patientId ») was dropped in silence and the search ran
+    # unfiltered: a script asking for one patient's documents got everyone's. Unknown fields answer 422.
+    model_config = ConfigDict(extra="forbid")
 
     q: str = Field(description="Query in medical language, French or English", examples=["épanchement pleural"])
     kinds: list[DocumentKind] = Field(default_factory=list, description="Restrict to these document kinds")

@@ -113,6 +113,16 @@ def test_missing_q_and_bad_post_body(client: TestClient) -> None:
     assert lone_surrogate.status_code == 422 and "invalid character" in str(lone_surrogate.json()["detail"])
 
 
+@pytest.mark.parametrize("path", ["/search", "/search/patients"])
+def test_misspelt_post_filter_is_refused_not_ignored(client: TestClient, path: str) -> None:
+    """« patientId » for « patient_id » was dropped in silence: the search ran over every patient."""
+    assert client.post(path, json={"q": "épanchement", "patient_id": "P900001"}).status_code == 200
+    response = client.post(path, json={"q": "épanchement", "patientId": "P900001"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["type"]) == (["body", "patientId"], "extra_forbidden")
+
+
 def test_document_read_requires_user_and_is_audited(client: TestClient, anonymous: TestClient, indexed) -> None:
     assert anonymous.get(f"/documents/{RPT_T001}").status_code == 401
     assert anonymous.get(f"/documents/{ART_T01}").status_code == 401  # every data endpoint needs an identity

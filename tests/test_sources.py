@@ -130,6 +130,12 @@ def test_discover_files_is_sorted_and_filters_extensions(tmp_path: Path) -> None
         ("Absence d'épanchement pleural et pas de pneumothorax.", "fr"),
         ("No pleural effusion and no pneumothorax on the left side.", "en"),
         ("IRM", "und"),
+        # short French conclusions were « und » (left out by a language=fr filter)
+        ("Appendicite aiguë.", "fr"),
+        ("Embolie pulmonaire bilatérale. Épanchement pleural gauche.", "fr"),
+        ("Cholecystectomie sous coelioscopie sans complication.", "fr"),
+        ("Café au lait spots on the left arm.", "en"),
+        ("Pneumothorax", "und"),
     ],
 )
 def test_detect_language(text: str, language: str) -> None:

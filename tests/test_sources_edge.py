@@ -115,3 +115,115 @@ def test_edge_folder_indexes_in_one_run(tmp_path: Path, encoder) -> None:
             "record:P777010", "record:P777011", "report:reports/labels_only.txt"} <= ids
     assert {Path(p).name for p, _ in report.skipped} == {"binary_no_nul.txt"}
     assert report.warnings
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_reports_with_a_bom_are_read(tmp_path: Path, encoding: str) -> None:
+    """Windows Notepad's « Unicode » (UTF-16 LE with a BOM) was skipped as « binary content »."""
+    text = "IPP : P777050\nDate : 01/03/2024\nTitre : Radiographie thoracique\n\nConclusion :\nPneumothorax droit. Pas d'épanchement.\n"
+    raw = text.encode(encoding)
+    if encoding == "utf-16-be":
+        raw = b"\xfe\xff" + raw  # the big-endian codec writes no BOM of its own
+    path = tmp_path / "cr.txt"
+    path.write_bytes(raw)
+    [doc] = parse_file(path)
+    assert (doc.patient_id, doc.date, doc.title) == ("P777050", dt.date(2024, 3, 1), "Radiographie thoracique")
+    assert "Pneumothorax droit" in doc.text and "épanchement" in doc.text
+
+
+def test_acr_nema_dotted_dicom_date_is_read() -> None:
+    """« 1997.04.24 » (ACR-NEMA style, in DICOM converted from older systems) was dropped as an « impossible date »."""
+    from indexer.sources.common import collect_warnings, parse_date
+
+    with collect_warnings() as notes:
+        assert parse_date("1997.04.24") == dt.date(1997, 4, 24)
+        assert parse_date("24.04.1997") == dt.date(1997, 4, 24)
+    assert notes == []
+
+
+def test_fhir_resource_without_type_is_named_in_the_warning(tmp_path: Path) -> None:
+    """A resource with no resourceType was reported as « 1 ? resource(s) not read », an entry with no
+    resource was dropped without a word."""
+    import json
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "P777051"}},
+        {"resource": {"resourceType": "Observation", "status": "final"}},
+        {"resource": {"id": "x"}},
+        {"fullUrl": "urn:uuid:1"},
+    ]}
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    warnings: list[tuple[str, str]] = []
+    [doc] = parse_file(path, warnings=warnings)
+    assert doc.id == "record:P777051"
+    assert doc.sections[0].text == "Patient P777051."  # was « Patient P777051, , né(e) le ?. »
+    notes = [message for _, message in warnings]
+    assert "2 entry(ies) without a resource or its resourceType (entry 2, 3): skipped" in notes
+    assert any(note.startswith("Observation (entry 1) invalid at code") for note in notes)
+    assert not any("?" in note or "  " in note for note in notes)
+
+
+def test_symlink_loops_and_dangling_links_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    """A link loop named like a report (`a.txt` → `b.txt` → `a.txt`) made discovery raise and the whole run
+    fail; a link to a deleted file was dropped without a word."""
+    root = tmp_path / "exports"
+    root.mkdir()
+    shutil.copy(EDGE / "reports" / "date_3024.txt", root / "kept.txt")
+    (root / "a.txt").symlink_to(root / "b.txt")
+    (root / "b.txt").symlink_to(root / "a.txt")
+    (root / "gone.txt").symlink_to(root / "deleted.txt")
+    files, skipped = discover_sources([root])
+    assert [f.path.name for f in files] == ["kept.txt"]
+    reasons = {Path(p).name: reason for p, reason in skipped}
+    assert reasons["a.txt"] == reasons["b.txt"] == "symbolic link loop: not followed"
+    assert reasons["gone.txt"] == f"broken symbolic link: its target {root / 'deleted.txt'} does not exist"
+    documents, skipped_run, _ = parse_sources([root], None)
+    assert [d.id for d in documents] == ["report:kept.txt"] and len(skipped_run) == 3
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_fhir_bundle_not_in_utf8_keeps_its_accents(tmp_path: Path, encoding: str) -> None:
+    """A Windows-1252 bundle was read as UTF-8 with replacement characters (« Diab\ufffdte », never found);
+    a UTF-16 one failed as « malformed JSON »."""
+    import json
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "P777052", "gender": "female"}},
+        {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/P777052"},
+                      "code": {"text": "Diabète de type 2 déséquilibré"}}},
+    ]}
+    path = tmp_path / "bundle.json"
+    path.write_bytes(json.dumps(bundle, ensure_ascii=False).encode(encoding))
+    [doc] = parse_file(path)
+    assert doc.id == "record:P777052" and "Diabète de type 2 déséquilibré" in doc.text and "\ufffd" not in doc.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n\nIPP : P777053\nDate : 02/01/2024\n\nConclusion :\nPas d'embolie pulmonaire.\n",
+        "# Compte rendu d'angioscanner\n\nIPP : P777053\nDate : 02/01/2024\n\n## Conclusion\nPas d'embolie pulmonaire.\n",
+        "CENTRE HOSPITALIER LYON SUD\nService de radiologie\n\nIPP : P777053\nDate : 02/01/2024\n\n"
+        "Conclusion :\nPas d'embolie pulmonaire.\n",
+    ],
+    ids=["leading-blank-lines", "markdown-title-above-header", "letterhead-above-header"],
+)
+def test_header_after_blank_lines_or_a_markdown_title_is_read(tmp_path: Path, text: str) -> None:
+    """The header was only the block before the first blank line: a report starting with a blank line, or
+    with a « # Title » or a letterhead above its header, lost its IPP and date (tied to no patient), the IPP left in its text."""
+    path = tmp_path / "cr.md"
+    path.write_text(text, encoding="utf-8")
+    [doc] = parse_file(path)
+    assert (doc.patient_id, doc.date) == ("P777053", dt.date(2024, 1, 2))
+    assert "P777053" not in doc.text and "Pas d'embolie pulmonaire." in doc.text
+    assert doc.sections[-1].title == "Conclusion"
+
+
+def test_a_body_paragraph_without_identification_is_not_taken_for_a_header(tmp_path: Path) -> None:
+    """The letterhead rule needs the next block to name the patient or the exam: « Examen : ... » in the
+    second paragraph of a report without header stays clinical text."""
+    path = tmp_path / "cr.txt"
+    path.write_text("Douleur thoracique.\n\nExamen : radiographie du thorax.\nPas de pneumothorax.\n", encoding="utf-8")
+    [doc] = parse_file(path)
+    assert doc.patient_id is None and doc.title == "cr" and "radiographie du thorax" in doc.text

@@ -14,6 +14,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 LOGGER = "medsearch.jobs"
+# Until configure_logging gives it a handler (schedule, run-jobs), the jobs logger must not fall to
+# logging's last-resort handler: ``medsearch index`` printed one bare « file_skipped » line per skipped
+# file on stderr (the message without its fields), before its own report that names each file and why.
+logging.getLogger(LOGGER).addHandler(logging.NullHandler())
 
 
 class JsonFormatter(logging.Formatter):

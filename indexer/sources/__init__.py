@@ -6,6 +6,7 @@ content) and raises :class:`SourceError` with a human-readable reason when a fil
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from fnmatch import fnmatch
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from indexer.schema import Document
 from indexer.sources.articles import article_from_json, parse_article_pdf, parse_pubmed_xml
-from indexer.sources.common import collect_warnings, read_pdf_text
+from indexer.sources.common import collect_warnings, decode_text, read_pdf_text
 from indexer.sources.errors import SourceError
 from indexer.sources.fhir_records import is_fhir, parse_fhir
 from indexer.sources.identity import SourceFile, document_id
@@ -29,12 +30,16 @@ __all__ = [
     "discover_files",
     "discover_sources",
     "document_id",
+    "is_dicom_part10",
     "parse_file",
 ]
 
 
 def _parse_json(path: Path, key: str) -> list[Document]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    # Decoded like a text report (UTF-8, UTF-16 with a BOM, else Windows-1252): an export written in
+    # Windows-1252 was read as UTF-8 with replacement characters, « Diabète » indexed as « Diab\ufffdte »
+    # and never found, without a warning.
+    text = decode_text(path.read_bytes())
     if not text.strip():
         raise SourceError(path, "empty file")
     try:
@@ -53,6 +58,20 @@ def _parse_pdf(path: Path, key: str) -> list[Document]:
     if "ipp" in head or "patient id" in head:
         return [report_from_text(text, path, key)]
     return parse_article_pdf(path, key)
+
+
+def is_dicom_part10(path: Path) -> bool:
+    """Whether *path* starts with the DICOM Part 10 preamble (``DICM`` at byte 128).
+
+    PACS exports and CD/DICOMDIR folders name their files ``IM000001`` or ``4467``, without an
+    extension: such files were left out of discovery without a word. Only files without an extension
+    are sniffed (reading 132 bytes), so a ``.csv`` is never opened.
+    """
+    try:
+        with path.open("rb") as handle:
+            return handle.read(132)[128:132] == b"DICM"
+    except OSError:
+        return False
 
 
 _READERS = {
@@ -86,6 +105,8 @@ def parse_file(
     resolved = path.resolve()
     key = SourceFile(resolved, root.resolve()).key if root is not None else path.name
     reader = _READERS.get(path.suffix.lower())
+    if reader is None and not path.suffix and is_dicom_part10(path):
+        reader = parse_dicom
     if reader is None:
         raise SourceError(path, f"unsupported file type '{path.suffix}'")
     size = path.stat().st_size
@@ -111,6 +132,21 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _unresolvable(link: Path, exc: BaseException) -> str:
+    """Why a file found in a folder cannot be read: a symbolic link whose target is missing, or a loop.
+
+    ``Path.resolve`` raised on a loop and aborted the whole run; a dangling link was dropped in silence.
+    """
+    if isinstance(exc, FileNotFoundError):
+        try:
+            return f"broken symbolic link: its target {os.readlink(link)} does not exist"
+        except OSError:
+            return "file vanished while the folder was read"
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "symbolic link loop: not followed"
+    return f"cannot be read ({exc.__class__.__name__}: {exc})"
+
+
 def discover_sources(
     paths: list[Path], ignore: list[str] | tuple[str, ...] = ()
 ) -> tuple[list[SourceFile], list[tuple[str, str]]]:
@@ -124,8 +160,11 @@ def discover_sources(
     found: dict[Path, SourceFile] = {}
     skipped: list[tuple[str, str]] = []
 
-    def wanted(name: str) -> bool:
-        return Path(name).suffix.lower() in SUPPORTED_EXTENSIONS and not any(fnmatch(name, p) for p in ignore)
+    def wanted(folder: Path, name: str) -> bool:
+        if any(fnmatch(name, p) for p in ignore):
+            return False
+        suffix = Path(name).suffix.lower()
+        return suffix in SUPPORTED_EXTENSIONS or (not suffix and is_dicom_part10(folder / name))
 
     for given in paths:
         if given.is_file():
@@ -143,10 +182,14 @@ def discover_sources(
                     skipped.append((str(link), f"symbolic link to {link.resolve()} leaves the indexed folder {root}: not followed"))
             dirnames.sort()
             for name in sorted(filenames):
-                if not wanted(name):
+                if not wanted(here, name):
                     continue
                 candidate = here / name
-                target = candidate.resolve()
+                try:
+                    target = candidate.resolve(strict=True)
+                except (OSError, RuntimeError) as exc:  # Python < 3.13 raises RuntimeError on a link loop
+                    skipped.append((str(candidate), _unresolvable(candidate, exc)))
+                    continue
                 if candidate.is_symlink() and not _inside(target, root):
                     skipped.append((str(candidate), f"symbolic link to {target} leaves the indexed folder {root}: not followed"))
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -35,7 +36,8 @@ def warn(message: str) -> None:
     if collected is not None:
         collected.append(message)
 
-_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d", "%Y/%m/%d")
+# "%Y.%m.%d": the ACR-NEMA date (« 1997.04.24 ») that DICOM files converted from older systems still carry.
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y.%m.%d", "%Y%m%d", "%Y/%m/%d")
 
 
 def _checked(value: date, raw: object) -> date | None:
@@ -88,9 +90,27 @@ def _looks_binary(text: str) -> bool:
     return controls > max(2, len(sample) // 100)
 
 
+# Byte-order marks of the Unicode encodings other than UTF-8 (UTF-32 first: its little-endian BOM
+# starts with UTF-16's). Windows Notepad's « Unicode » is UTF-16 LE with a BOM: read as UTF-8 or
+# Windows-1252 it is one NUL byte in two, and the report would be skipped as binary.
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def decode_text(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 (what French Windows exports write: « ’ œ € »
-    live in 0x80-0x9F, where Latin-1 has only control codes), else Latin-1."""
+    """UTF-16/32 when the file starts with their byte-order mark, else UTF-8 (with or without BOM),
+    else Windows-1252 (what French Windows exports write: « ’ œ € » live in 0x80-0x9F, where Latin-1
+    has only control codes), else Latin-1."""
+    for bom, encoding in _UNICODE_BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                break  # a BOM followed by something else: fall back to the byte encodings below
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)

@@ -68,6 +68,11 @@ def _validation_message(exc: ValidationError) -> tuple[str, str]:
     return ".".join(str(p) for p in first.get("loc", ())), str(first.get("msg"))
 
 
+def _named(kind: str, resource: dict[str, Any]) -> str:
+    """« Observation obs-1 », or « Observation » alone when the resource has no id."""
+    return f"{kind} {resource['id']}" if resource.get("id") else kind
+
+
 def _load_resources(path: Path, raw: dict[str, Any]) -> dict[str, list[Any]]:
     """The bundle's resources by type, each validated on its own with ``fhir.resources``.
 
@@ -83,11 +88,13 @@ def _load_resources(path: Path, raw: dict[str, Any]) -> dict[str, list[Any]]:
         raise SourceError(path, "invalid FHIR Bundle at entry: not a list")
     by_type: dict[str, list[Any]] = {}
     unknown: dict[str, int] = {}
+    untyped: list[int] = []  # entries with no resource or no resourceType: nothing says what they are
     for position, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
+        if not isinstance(resource, dict) or not resource.get("resourceType"):
+            untyped.append(position)
             continue
-        kind = str(resource.get("resourceType") or "?")
+        kind = str(resource["resourceType"])
         if kind not in READ_TYPES:
             unknown[kind] = unknown.get(kind, 0) + 1
             continue
@@ -97,12 +104,15 @@ def _load_resources(path: Path, raw: dict[str, Any]) -> dict[str, list[Any]]:
             where, msg = _validation_message(exc)
             if kind == "Patient":
                 raise SourceError(path, f"invalid FHIR Bundle at entry.{position}.resource.{where}: {msg}") from exc
-            warn(f"{kind} {resource.get('id', '')} (entry {position}) invalid at {where}: {msg}; skipped")
+            warn(f"{_named(kind, resource)} (entry {position}) invalid at {where}: {msg}; skipped")
             continue
         if _entered_in_error(model):
-            warn(f"{kind} {resource.get('id', '')} is entered-in-error: not indexed")
+            warn(f"{_named(kind, resource)} is entered-in-error: not indexed")
             continue
         by_type.setdefault(kind, []).append(model)
+    if untyped:
+        where = ", ".join(str(position) for position in untyped)
+        warn(f"{len(untyped)} entry(ies) without a resource or its resourceType (entry {where}): skipped")
     for kind, count in sorted(unknown.items()):
         warn(f"{count} {kind} resource(s) not read by the record parser: skipped")
     return by_type
@@ -140,8 +150,9 @@ def _condition_line(condition: Any, dated: Any) -> str:
 def _patient_summary(patient: Any) -> tuple[str, str]:
     """(title, text) of the Patient resource: sex and birth date, identifying names kept out of title."""
     gender = {"male": "homme", "female": "femme"}.get(patient.gender or "", patient.gender or "")
-    birth = patient.birthDate.strftime("%d/%m/%Y") if patient.birthDate else "?"
-    return f"Dossier patient {patient.id}", f"Patient {patient.id}, {gender}, né(e) le {birth}."
+    # Only what the resource says: a Patient without gender or birthDate read « Patient P1, , né(e) le ?. »
+    parts = [f"Patient {patient.id}", gender, f"né(e) le {patient.birthDate.strftime('%d/%m/%Y')}" if patient.birthDate else ""]
+    return f"Dossier patient {patient.id}", ", ".join(part for part in parts if part) + "."
 
 
 def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) -> Document:

@@ -48,6 +48,15 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().replace("’", "'")
 
 
+_IDENTIFYING = frozenset({"patient_id", "accession"})
+
+
+def _header_key(line: str) -> str | None:
+    """The field a ``Label : value`` header line sets, or None."""
+    match = _HEADER_LINE.match(line)
+    return _HEADER_KEYS.get(_fold(match.group(1))) if match else None
+
+
 def _split_header(text: str) -> tuple[dict[str, str], str]:
     """Return (recognised identification fields, body).
 
@@ -58,10 +67,29 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
     keeps all of its clinical text.
     """
     lines = text.splitlines()
+    # The header is the first block of text, not the first block of lines: an export that starts with
+    # a blank line, or a Markdown report whose « # Compte rendu » title stands alone above its header,
+    # had no header at all, so its IPP and date were lost (the document tied to no patient) and the
+    # IPP left in the searchable text.
+    # A letterhead block (« CENTRE HOSPITALIER LYON SUD / Service de radiologie ») above the header
+    # likewise: a short first block with no identification key is skipped when the next block names the
+    # patient or the exam (IPP, accession number), which a body paragraph does not.
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    title_end = next((i for i in range(start, len(lines)) if not lines[i].lstrip().startswith("#")), len(lines))
+    if title_end > start and title_end < len(lines) and not lines[title_end].strip():
+        start = next((i for i in range(title_end, len(lines)) if lines[i].strip()), len(lines))
+    else:
+        first_end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+        after = next((i for i in range(first_end, len(lines)) if lines[i].strip()), len(lines))
+        after_end = next((i for i in range(after, len(lines)) if not lines[i].strip()), len(lines))
+        if (first_end - start <= 4 and not any(_header_key(line) for line in lines[start:first_end])
+                and any(_header_key(line) in _IDENTIFYING for line in lines[after:after_end])):
+            start = after
+    lead = lines[:start]
     fields: dict[str, str] = {}
     kept: list[str] = []
     index = len(lines)
-    for index, line in enumerate(lines):
+    for index, line in enumerate(lines[start:], start):
         if not line.strip():
             break
         match = _HEADER_LINE.match(line)
@@ -76,7 +104,7 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
         index = len(lines)
     if not fields:  # no header at all: the whole file is body
         return {}, text
-    return fields, "\n".join([*kept, *lines[index + 1 :]])
+    return fields, "\n".join([*lead, *kept, *lines[index + 1 :]])
 
 
 def _is_heading(line: str) -> bool:

@@ -66,8 +66,12 @@ _DATES = re.compile(
     rf"|(?P<en2>\b(?P<e2d>0?[1-9]|[12]\d|3[01])\s+(?P<e2m>{_EN_MONTH_RE})\s+(?P<e2y>(?:19|20)\d{{2}})\b)",
     re.IGNORECASE,
 )
-#: metadata keys never shown to researchers: identifiers that link back to the hospital's systems
-_DROPPED_METADATA = {"identifying", "study_uid", "series_uid", "sop_uid", "accession", "source_path"}
+#: metadata keys never shown to researchers: identifiers that link back to the hospital's systems.
+#: A series' image document also lists its instances' SOP UIDs and files (indexer/linking.py,
+#: indexer/streaming.py): they were shown, absolute paths of the PACS export included.
+_DROPPED_METADATA = {
+    "identifying", "study_uid", "series_uid", "sop_uid", "accession", "source_path", "series_instances", "series_files",
+}
 #: where a document id may start (« report:… ») and end (a separator, or « / » before « thumbnail »)
 _DOC_ID_START = re.compile(r"(?<![\w:.-])[a-z]+:(?=\S)")
 _QUOTED_DOC_ID = re.compile(r"[a-z]+%3A[^/?#\s\"'<>]+")
