@@ -11,7 +11,9 @@ adds hybrid results (titles, snippets, linked reports). In everything returned i
   capitals as letters write it (« M. BONNET Denis »);
 * staff names: « Dr/Pr <first name> <last name> » with names from the generator's lists;
 * IPPs: any patient id of the cohort, anywhere (ids, urls, text);
-* exact birth dates: in every format the generator writes (ISO, dd/mm/yyyy, yyyymmdd).
+* exact birth dates: in every format the generator writes (ISO, dd/mm/yyyy, yyyymmdd);
+* identifiers that link back to the hospital's systems: accession numbers (``ACC0000123``), DICOM UIDs and
+  source paths, in document ids and urls too (« report:ACC0000114 » was a researcher's result id).
 
 The patient-centred screens are crawled too (:func:`crawl_patients`): for every patient the caller
 met, ``/patients/{id}``, its timeline with a query marked, ``/search/patients``, the cohort endpoints
@@ -58,6 +60,11 @@ def _identifiers(seed: int, n_patients: int) -> tuple[dict[str, re.Pattern[str]]
         "patient_family_name_caps": alternation({re.escape(p.family_name.upper()) for p in cohort.patients}),
         "ipp": alternation({re.escape(p.ipp) for p in cohort.patients}),
         "staff_name": re.compile(rf"\b(?:Dr|Pr)\.?\s+(?:{firsts})\s+(?:{lasts})\b"),
+        # identifiers that link back to the hospital's systems, in ids and urls too (the generator writes
+        # accession numbers ACC0000123, DICOM UIDs of 7+ dotted numbers, files under its five folders)
+        "accession": re.compile(r"\bACC\d{7}\b"),
+        "dicom_uid": re.compile(r"(?<![\d.])\d+(?:\.\d+){6,}(?![\d.])"),
+        "source_path": re.compile(r"\b(?:reports|images|records|articles|figures)(?:/|%2F)[\w.-]+\.(?:txt|md|pdf|dcm|png|jpe?g|json|xml)\b"),
     }, {  # each patient's own birth date, as the generator writes it (another patient's may equal a shifted date)
         p.ipp: (p.birth.isoformat(), p.birth.strftime("%d/%m/%Y"), p.birth.strftime("%Y%m%d")) for p in cohort.patients
     }

@@ -10,6 +10,7 @@ interrupted run leaves the served index exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import numpy as np
 from indexer.backend.base import AddedDocument, IndexBackend, IndexMismatchError, IndexWriter
 from indexer.backend.factory import open_backend
 from indexer.clinical import split_by_context
+from indexer.clinical.config import DEFAULT_TRIGGERS_PATH
 from indexer.crashpoints import crash_point
 from indexer.encoders import Encoder
 from indexer.imaging.sync import sync_image_indexes
@@ -60,6 +62,27 @@ EncoderMismatchError = IndexMismatchError
 
 
 PassageContexts = dict[str, str]  # context status → the passage's text with that status
+
+
+#: bump when the code that turns a document into passages, contexts or stored mentions changes its output
+#: (the trigger lists and the passage settings are hashed as they are)
+ANALYSIS_VERSION = 1
+
+
+def analysis_fingerprint(settings: Settings) -> str:
+    """How documents are analysed: the negation/hypothesis/family trigger lists, the passage settings and
+    :data:`ANALYSIS_VERSION`. Stamped on each stored document's hash, so that an incremental run
+    re-analyses (and re-embeds: passages are embedded without their negated mentions) the documents an
+    updated rule list would read differently, instead of keeping the old reading until a ``--rebuild``
+    (« clear of » became a negation cue: unchanged reports kept "clear of pneumothorax" as affirmed)."""
+    digest = hashlib.sha256(DEFAULT_TRIGGERS_PATH.read_bytes())
+    digest.update(f"{settings.passages.max_words}/{settings.passages.overlap_words}/{ANALYSIS_VERSION}".encode())
+    return digest.hexdigest()[:16]
+
+
+def stamped_hash(document: Document, fingerprint: str) -> str:
+    """What the index stores for *document* analysed under *fingerprint* (:func:`analysis_fingerprint`)."""
+    return f"{document.content_hash()}:{fingerprint}"
 
 
 def passage_contexts(document: Document, passage: Passage) -> PassageContexts:
@@ -219,17 +242,19 @@ def _write(
     thumbnails = thumbnails_dir(settings)
     t_write = 0.0
     produced: dict[str, set[str]] = {}  # source file -> the ids it gave in this run
+    fingerprint = analysis_fingerprint(settings)
     for documents in progress(batches, "Indexation par lots", total):
         t0 = time.perf_counter()
         for document in documents:
             produced.setdefault(document.source_path, set()).add(document.id)
-        changed = [d for d in documents if known.get(d.id) != d.content_hash()]
+        hashes = {d.id: stamped_hash(d, fingerprint) for d in documents}
+        changed = [d for d in documents if known.get(d.id) != hashes[d.id]]
         updated = [d.id for d in changed if d.id in known]
         for document in documents:
             before = baseline.get(document.id)
             if before is None:
                 report.documents_added += 1
-            elif before != document.content_hash():
+            elif before != hashes[document.id]:
                 report.documents_updated += 1
             else:
                 report.documents_unchanged += 1
@@ -249,7 +274,7 @@ def _write(
         t0 = time.perf_counter()
         offset, items = 0, []
         for document, passages, contexts in work:
-            items.append(AddedDocument(document, passages, contexts, matrix[offset : offset + len(passages)]))
+            items.append(AddedDocument(document, passages, contexts, matrix[offset : offset + len(passages)], hashes[document.id]))
             offset += len(passages)
         writer.add_documents(items)
         crash_point("pipeline.added")

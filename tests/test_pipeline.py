@@ -86,6 +86,26 @@ def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
     assert len(DenseIndex.load(live_layout(settings.index.dir).dense, 512)) == store.passage_count()
 
 
+def test_changed_analysis_re_analyses_unchanged_files(tmp_path: Path, source_folder: Path, encoder, monkeypatch) -> None:
+    """An incremental run after the analysis changed (passage settings, trigger lists, the analysis code's
+    version) re-analyses the unchanged files instead of keeping their old reading until a --rebuild."""
+    import indexer.pipeline as pipeline
+
+    sources = tmp_path / "sources"
+    shutil.copytree(source_folder, sources)
+    settings = Settings(index={"dir": tmp_path / "index"})
+    first = index_paths([sources], settings, encoder)
+    store = lambda: MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)  # noqa: E731
+    passages_before = store().passage_count()
+    shorter = Settings(index={"dir": tmp_path / "index"}, passages={"max_words": 12, "overlap_words": 2})
+    second = index_paths([sources], shorter, encoder)
+    assert second.documents_unchanged == 0 and second.documents_updated == first.documents_added
+    assert store().passage_count() > passages_before  # re-split with the new settings
+    assert index_paths([sources], shorter, encoder).documents_updated == 0  # then stable again
+    monkeypatch.setattr(pipeline, "ANALYSIS_VERSION", pipeline.ANALYSIS_VERSION + 1)
+    assert index_paths([sources], shorter, encoder).documents_updated == first.documents_added
+
+
 def test_a_file_is_one_document_whichever_folder_indexed_it(tmp_path: Path, encoder) -> None:
     """Indexing /exports then /exports/radiology gave each report there a second document (its id is its
     path relative to the folder given), and a corrected accession number kept the old document too:

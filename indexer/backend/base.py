@@ -165,6 +165,13 @@ class AddedDocument:
     passages: Sequence[Passage]
     contexts: Sequence[PassageContexts] | None
     vectors: np.ndarray
+    #: what :meth:`IndexWriter.content_hashes` returns for it on the next run (the pipeline stamps the
+    #: document's hash with how it was analysed: :func:`indexer.pipeline.analysis_fingerprint`);
+    #: None: ``document.content_hash()``
+    content_hash: str | None = None
+
+    def stored_hash(self) -> str:
+        return self.content_hash or self.document.content_hash()
 
 
 class IndexBackend(ABC):
@@ -359,7 +366,8 @@ class IndexWriter(ABC):
 
     @abstractmethod
     def content_hashes(self) -> dict[str, str]:
-        """Document id → ``Document.content_hash()`` of every document in this run's generation."""
+        """Document id → the hash stored with it (:attr:`AddedDocument.content_hash`: the pipeline's stamped
+        hash; else ``Document.content_hash()``) of every document in this run's generation."""
 
     @abstractmethod
     def source_paths(self) -> dict[str, str]:

@@ -233,7 +233,7 @@ class ElasticsearchWriter(IndexWriter):
                 source = passage_source(document, pid, passage, context, vector, base=base)
                 self._queue({"_op_type": "index", "_index": self._index("passages"), "_id": str(pid), "_source": source})
             self._queue({"_op_type": "index", "_index": self._index("documents"), "_id": document.id,
-                         "_source": document_source(document, pids)})
+                         "_source": document_source(document, pids, item.stored_hash())})
             for index in image_indices:  # a kept image vector follows its document's new fields
                 self._queue({"_op_type": "update", "_index": index, "_id": document.id, "doc": image_filter_update(document)})
             allocated.append(pids)

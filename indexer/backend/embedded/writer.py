@@ -129,7 +129,7 @@ class EmbeddedWriter(IndexWriter):
             if pids:
                 self.dense.add(pids, np.asarray(item.vectors, dtype=np.float32))
             self.lexical.add(item.document, numbered, list(item.contexts) if item.contexts is not None else None)
-            self.metadata.add_document(item.document, numbered)
+            self.metadata.add_document(item.document, numbered, item.stored_hash())
             allocated.append(pids)
         return allocated
 
