@@ -91,3 +91,11 @@ def test_language_is_reported() -> None:
     assert parse_clinical_query("sans épanchement pleural").language == "fr"
     assert parse_clinical_query("patients without pleural effusion").language == "en"
     assert parse_clinical_query("no pneumothorax", language="en").language == "en"
+
+
+def test_an_empty_explicit_marker_is_not_a_word_to_search() -> None:
+    """« NOT: » with nothing after it searched the word "not" (total 1 on the API QA's Open-i index)."""
+    for q in ("NOT:", "NOT: , ;", " not : "):
+        parsed = parse_clinical_query(q)
+        assert parsed.text == "" and parsed.affirmed_terms == [] and parsed.negated_terms == [], q
+    assert parse_clinical_query("pneumothorax NOT:").affirmed_terms == ["pneumothorax"]

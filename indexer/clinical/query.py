@@ -93,8 +93,8 @@ def parse_clinical_query(q: str, language: str | None = None) -> ClinicalQuery:
             clauses.append(clause)
         cursor = end
     clauses.extend(_natural_clauses(q, cursor, len(q), language, whole if cursor == 0 else None))
-    if not clauses:
-        return ClinicalQuery(text=q.strip(), polarity="affirmed", original=q, language=language)
+    if not clauses:  # nothing to search but maybe an empty « NOT: »: the marker is not a word to look for
+        return ClinicalQuery(text=_EXPLICIT_RE.sub(" ", q).strip(" ,;"), polarity="affirmed", original=q, language=language)
     polarity: Polarity = "negated" if all(c.polarity == "negated" for c in clauses) else "affirmed"
     text = " ".join(c.text for c in clauses)
     return ClinicalQuery(text=text, polarity=polarity, original=q, language=language, clauses=clauses)
