@@ -61,10 +61,11 @@ def _identifiers(seed: int, n_patients: int) -> tuple[dict[str, re.Pattern[str]]
         "ipp": alternation({re.escape(p.ipp) for p in cohort.patients}),
         "staff_name": re.compile(rf"\b(?:Dr|Pr)\.?\s+(?:{firsts})\s+(?:{lasts})\b"),
         # identifiers that link back to the hospital's systems, in ids and urls too (the generator writes
-        # accession numbers ACC0000123, DICOM UIDs of 7+ dotted numbers, files under its five folders)
+        # accession numbers ACC0000123, DICOM UIDs of 7+ dotted numbers, files of its patient folders; an
+        # article's figure path names no one)
         "accession": re.compile(r"\bACC\d{7}\b"),
         "dicom_uid": re.compile(r"(?<![\d.])\d+(?:\.\d+){6,}(?![\d.])"),
-        "source_path": re.compile(r"\b(?:reports|images|records|articles|figures)(?:/|%2F)[\w.-]+\.(?:txt|md|pdf|dcm|png|jpe?g|json|xml)\b"),
+        "source_path": re.compile(r"\b(?:reports|images|records)(?:/|%2F)[\w.-]+\.(?:txt|md|pdf|dcm|png|jpe?g|json|xml)\b"),
     }, {  # each patient's own birth date, as the generator writes it (another patient's may equal a shifted date)
         p.ipp: (p.birth.isoformat(), p.birth.strftime("%d/%m/%Y"), p.birth.strftime("%Y%m%d")) for p in cohort.patients
     }
