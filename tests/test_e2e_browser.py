@@ -256,7 +256,7 @@ def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path, 
     page.get_by_role("button", name="Rechercher des images similaires").click()
     expect(page.get_by_text("TDM THORAX INJECTE").first).to_be_visible()
     _settled(page)
-    assert "2 images similaires" in _main_text(page)  # the CT itself and the article's figure
+    assert "Les 2 images les plus proches" in _main_text(page)  # the CT itself and the article's figure
     text_box = page.get_by_role("textbox", name="Texte à retrouver aussi (facultatif)")
     text_box.fill("appendicite")  # no image's report, caption or header says so
     text_box.press("Enter")
