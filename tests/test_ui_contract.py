@@ -100,3 +100,30 @@ def test_image_search_fields_are_all_known_to_the_portal(http: TestClient, sourc
     response = http.post("/search/image", files={"file": ("ct.dcm", ct)})
     results = response.json()["results"]
     assert results and all(set(r) <= _fields(ImageHit) for r in results), set(results[0]) - _fields(ImageHit)
+
+
+def test_audit_screen_calls_against_the_real_api(http: TestClient, client: MedsearchClient) -> None:
+    """The admins' audit screen: its filters are the API's parameters, its rows read the API's entries,
+    and a clinician is refused (403, in French)."""
+    from datetime import datetime, timedelta, timezone
+
+    from ui.audit_page import audit_rows
+    from ui.render import api_error_text
+
+    client.search("épanchement pleural")
+    today = datetime.now(timezone.utc).date()
+    with MedsearchClient(
+        "http://testserver", "admin-contrat", 30.0, transport=ViaTestClient(http), token=token("admin", "admin-contrat")
+    ) as admin:
+        body = admin.audit(user="dr-contrat", action="search", date_from=today, date_to=today, limit=2)
+        assert body["total"] >= 1 and 1 <= len(body["entries"]) <= 2
+        assert {(e["user"], e["action"]) for e in body["entries"]} == {("dr-contrat", "search")}
+        rows = audit_rows(body["entries"])
+        assert rows[0]["Action"] == "Recherche" and rows[0]["Rôle"] == "clinicien" and "épanchement pleural" in rows[0]["Cible"]
+        assert admin.audit(action="search", date_from=today + timedelta(days=1))["total"] == 0
+        with pytest.raises(ApiError) as info:
+            admin.audit(date_from=today + timedelta(days=1), date_to=today)
+        assert info.value.status == 422 and "la date de début" in api_error_text(info.value)
+    with pytest.raises(ApiError) as info:
+        client.audit()
+    assert info.value.status == 403 and "votre rôle ne donne pas accès" in api_error_text(info.value)

@@ -31,6 +31,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile  # noqa: E402
 from ui import auth  # noqa: E402  (module import: tests patch auth.sidebar_login)
 from ui import client as api  # noqa: E402  (module import: tests patch api.make_client)
 from ui import nav, render, url_state  # noqa: E402
+from ui.audit_page import audit_view  # noqa: E402
 from ui.cohort_page import cohort_view  # noqa: E402
 from ui.patient_page import _no_select_all, patient_view  # noqa: E402
 
@@ -48,6 +49,7 @@ PLACEHOLDER = "ex. IRM cérébrale AVC ischémique"
 MAX_QUERY_CHARS = 1000  # the API's limit (search_api.models.MAX_QUERY_CHARS)
 HEALTH_TTL_S = 10.0
 PAGE_LABELS = {"search": "🔎 Recherche", "cohorts": "👥 Cohortes"}
+ADMIN_PAGE_LABELS = {"audit": "🛡️ Journal d'audit"}  # admins only (the API answers 403 to others)
 OLDEST_DATE = date(1900, 1, 1)
 HINT = (
     "Saisissez une question ou des mots-clés, en français ou en anglais (« IRM cérébrale AVC ischémique », "
@@ -171,7 +173,7 @@ def _on_query_change() -> None:
     A pasted query longer than the API accepts is cut at the limit, with a message, rather than
     refused (or silently emptied by the browser)."""
     nav.close_patient()
-    if st.query_params.get("page") == "cohorts":
+    if st.query_params.get("page") in ("cohorts", "audit"):
         nav.open_page("search")
     st.session_state["view"] = VIEW_TEXT
     query = st.session_state.get("q") or ""
@@ -790,17 +792,19 @@ def main() -> None:
     if login is None:
         return
     user = login.user
-    page = st.query_params.get("page", "search")
-    st.sidebar.radio("Écran", list(PAGE_LABELS), index=list(PAGE_LABELS).index(page) if page in PAGE_LABELS else 0,
-                     format_func=PAGE_LABELS.__getitem__, key=f"page-nav-{page}", horizontal=True,
-                     on_change=lambda: nav.open_page(st.session_state[f"page-nav-{page}"]))
     roles = set(login.roles or (login.role,))
+    labels = {**PAGE_LABELS, **(ADMIN_PAGE_LABELS if "admin" in roles else {})}
+    page = st.query_params.get("page", "search")
+    page = page if page in labels else "search"  # « ?page=audit » from a non-admin is the search
+    st.sidebar.radio("Écran", list(labels), index=list(labels).index(page),
+                     format_func=labels.__getitem__, key=f"page-nav-{page}", horizontal=True,
+                     on_change=lambda: nav.open_page(st.session_state[f"page-nav-{page}"]))
     deidentified = "researcher" in roles and "clinician" not in roles
     filters = sidebar_filters(deidentified=deidentified)
     with api.make_client(api_url, user, timeout, token=login.token) as client:
         api_banner(client)
         sidebar_saved_searches(client)
-        if "admin" in (login.roles or (login.role,)):  # index statistics are the admins' (API: GET /stats)
+        if "admin" in roles:  # index statistics are the admins' (API: GET /stats)
             sidebar_stats(client, api_url)
         query, force = search_box()
         write_search_state()
@@ -814,6 +818,9 @@ def main() -> None:
             return
         if page == "cohorts":
             cohort_view(client, deidentified)
+            return
+        if page == "audit":
+            audit_view(client)
             return
         view = st.radio(
             "Type de recherche", list(VIEW_LABELS), format_func=VIEW_LABELS.__getitem__, horizontal=True,

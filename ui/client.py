@@ -637,6 +637,17 @@ class MedsearchClient:
     def delete_search(self, search_id: int) -> None:
         self._request_raw("DELETE", f"/saved-searches/{int(search_id)}")
 
+    def audit(
+        self, user: str | None = None, action: str | None = None, patient_id: str | None = None,
+        date_from: date | str | None = None, date_to: date | str | None = None, limit: int = 50, offset: int = 0,
+    ) -> dict[str, Any]:
+        """``GET /audit`` (admins): ``{"total", "entries"}``, newest first; empty filters are not sent."""
+        optional = {"user": (user or "").strip() or None, "action": (action or "").strip() or None,
+                    "patient_id": (patient_id or "").strip() or None, "date_from": _iso(date_from), "date_to": _iso(date_to)}
+        params = [(name, value) for name, value in optional.items() if value is not None]
+        params += [("limit", str(limit)), ("offset", str(offset))]
+        return self._get_json("/audit", params=params)
+
     def _request_list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
         """A request whose JSON body is a list (of objects)."""
         body = _json_body(self._request_raw(method, path, **kwargs), list, "liste JSON attendue")

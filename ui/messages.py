@@ -49,6 +49,12 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
          r"trop de demandes (au plus \1 par minute) : patientez une minute avant de réessayer"),
         (r"authentication required.*|invalid or expired token", "session expirée ou absente : reconnectez-vous"),
         (r"this needs the (.+) role", "votre rôle ne donne pas accès à cette fonction"),
+        # reasons of the audit log's refusals (shown on the admins' audit screen)
+        (r"requires the (.+) role", r"rôle \1 requis"),
+        (r"outside the user's scope", "hors du périmètre de l'utilisateur"),
+        (r"no medsearch role", "aucun rôle medsearch"),
+        (r"no credentials", "aucun identifiant fourni"),
+        (r"unknown, wrong or revoked key", "clé d'API inconnue, erronée ou révoquée"),
         (r"wrong username or password", "identifiant ou mot de passe incorrect"),
         (r"local login is disabled.*", "connexion locale désactivée : connectez-vous par le SSO de l'hôpital"),
         (r"Field required", "champ obligatoire"),

@@ -1,8 +1,8 @@
 """Navigation between the portal's screens, kept in the URL so every screen can be shared.
 
 ``?doc=ID`` is the document view, ``?patient=ID`` the patient view, ``?page=cohorts`` the cohort
-builder; no parameter is the search. Button callbacks only change these parameters (callbacks run
-before the next script run, so the new screen is drawn at once).
+builder, ``?page=audit`` the audit log (admins); no parameter is the search. Button callbacks only
+change these parameters (callbacks run before the next script run, so the new screen is drawn at once).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def close_patient() -> None:
 
 
 def open_page(page: str) -> None:
-    """Switch between the search (``search``) and the cohorts (``cohorts``)."""
+    """Switch between the search (``search``), the cohorts (``cohorts``) and the audit log (``audit``)."""
     _clear("doc", "patient")
     if page == "search":
         _clear("page")
