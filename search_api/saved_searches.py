@@ -8,12 +8,20 @@ opening that link); its owner is :func:`search_api.scope.current_user`.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from indexer.settings import Settings
 from search_api.scope import current_user
 from search_api.user_data import UserDataStore
-from search_api.models import RowId
+from search_api.models import MAX_QUERY_CHARS, RowId
+
+#: the search fields of the portal's URL (ui/url_state.py SEARCH_FIELDS): what a saved search may hold
+SEARCH_PARAMS = frozenset({
+    "q", "kinds", "patient_id", "date_from", "date_to", "language", "mode", "limit", "include_negated",
+    "include_family", "expand", "departments_text", "modalities_text", "group",
+})
+MAX_PARAM_CHARS = 200  # any value but q (an IPP, a date, a care unit's name)
+MAX_PARAM_ITEMS = 50  # a list's values (document kinds)
 
 
 class SavedSearchIn(BaseModel):
@@ -22,6 +30,26 @@ class SavedSearchIn(BaseModel):
         description="Query and filters, as in the portal URL (q, kinds, patient_id, date_from, ...)",
         examples=[{"q": "épanchement pleural", "kinds": ["report"]}],
     )
+
+    @field_validator("params")
+    @classmethod
+    def _search_fields_only(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Checked when saved, not when reopened: a 100 kB query or an unknown field was stored and only
+        failed (or was silently dropped) when the user opened it again."""
+        unknown = sorted(set(params) - SEARCH_PARAMS)
+        if unknown:
+            raise ValueError(f"champs inconnus : {', '.join(unknown)} (attendus : {', '.join(sorted(SEARCH_PARAMS))})")
+        for key, value in params.items():
+            values = value if isinstance(value, list) else [value]
+            if len(values) > MAX_PARAM_ITEMS:
+                raise ValueError(f"{key} : au plus {MAX_PARAM_ITEMS} valeurs")
+            for item in values:
+                if item is not None and not isinstance(item, (str, int, float, bool)):
+                    raise ValueError(f"{key} : une valeur simple (texte, nombre, booléen) est attendue")
+                limit = MAX_QUERY_CHARS if key == "q" else MAX_PARAM_CHARS
+                if isinstance(item, str) and len(item) > limit:
+                    raise ValueError(f"{key} : trop long ({len(item)} caractères, au plus {limit})")
+        return params
 
 
 class SavedSearch(SavedSearchIn):

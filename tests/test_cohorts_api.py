@@ -163,3 +163,21 @@ def test_saved_searches_are_per_user(client: TestClient) -> None:
     assert client.get("/saved-searches").status_code == 401
     assert client.delete(f"/saved-searches/{saved['id']}", headers=DR).status_code == 204
     assert client.get("/saved-searches", headers=DR).json() == []
+
+
+def test_saved_search_params_are_checked_when_saved(client: TestClient) -> None:
+    """A saved search holds the portal URL's search fields: an unknown field, a 100 kB query or a nested
+    value answers 422 naming it when saved (it was stored, and failed only when reopened)."""
+    def save(params: dict) -> object:  # noqa: ANN001
+        return client.post("/saved-searches", json={"name": "x", "params": params}, headers=DR)
+
+    too_long = save({"q": "épanchement " * 10_000})
+    assert too_long.status_code == 422 and "q : trop long" in too_long.text
+    unknown = save({"q": "fracture", "patientId": "P900001"})
+    assert unknown.status_code == 422 and "patientId" in unknown.text
+    assert save({"q": "fracture", "kinds": [{"a": 1}]}).status_code == 422
+    assert save({"q": "fracture", "kinds": ["report"] * 51}).status_code == 422
+    assert client.get("/saved-searches", headers=DR).json() == []  # nothing stored by the refused ones
+    ok = save({"q": "fracture", "kinds": ["report", "image"], "date_from": "2024-01-01", "include_negated": "1", "limit": "20"})
+    assert ok.status_code == 201, ok.text
+    assert client.delete(f"/saved-searches/{ok.json()['id']}", headers=DR).status_code == 204
