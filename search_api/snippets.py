@@ -94,6 +94,76 @@ def fast_term_spans(text: str) -> list[tuple[tuple[str | None, ...], int, int]]:
     return [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
+#: a multi-word form in a highlight text: « "décollement pleural" » (see :func:`split_highlight`)
+_PHRASE = re.compile(r'"([^"]*)"')
+
+
+@lru_cache(maxsize=256)
+def split_highlight(query: str) -> tuple[str, tuple[str, ...]]:
+    """(the free words, the phrases) of a highlight text: a quoted part is a phrase, e.g. the plan's
+    ``pneumothorax "décollement pleural" "collapsed lung"``. Why: the lexical leg matched a concept's
+    multi-word form as a phrase, so « pleural » alone (« épanchement pleural ») is not a match of
+    *pneumothorax* and must not be marked as one; a free word is matched, and marked, on its own."""
+    phrases = tuple(dict.fromkeys(p for p in _PHRASE.findall(query) if len(_TOKEN.findall(p)) > 1))
+    free = _PHRASE.sub(lambda m: " " if len(_TOKEN.findall(m.group(1))) > 1 else f" {m.group(1)} ", query)
+    return free.replace('"', " "), phrases
+
+
+@lru_cache(maxsize=256)
+def _phrase_index(phrases: tuple[str, ...]) -> dict[str, list[tuple[int, tuple[str | None, ...]]]]:
+    """Each phrase's analysed terms per language (None: a stop word there, which matches any token, as
+    a phrase query's position gap does; stop words at either end dropped), keyed by the :func:`_pair`
+    of its first term: a text's token looks up the phrases that may start at it, in one dict read."""
+    index: dict[str, list[tuple[int, tuple[str | None, ...]]]] = {}
+    for phrase in phrases:
+        analysed = [word_terms(word) for word in _TOKEN.findall(phrase)]
+        for i in range(len(LANGUAGES)):
+            pattern = [terms[i] for terms in analysed]
+            while pattern and pattern[-1] is None:
+                pattern.pop()
+            first = next((k for k, term in enumerate(pattern) if term is not None), None)
+            if first is not None and (i, tuple(pattern[first:])) not in index.get(f"{i}{pattern[first]}", ()):
+                index.setdefault(f"{i}{pattern[first]}", []).append((i, tuple(pattern[first:])))
+    return index
+
+
+Token = tuple[tuple[str | None, ...], int, int]
+
+
+def _phrase_marks(tokens: Sequence[Token], index: dict[str, list[tuple[int, tuple[str | None, ...]]]]) -> set[int]:
+    """Start offsets of the *tokens* (consecutive, as in the text) inside a whole occurrence of a phrase,
+    at a position where the phrase has a term (not a stop word)."""
+    marked: set[int] = set()
+    n = len(tokens)
+    for p, (analysed, _, _) in enumerate(tokens):
+        for i, term in enumerate(analysed):
+            if term is None:
+                continue
+            for lang, pattern in index.get(f"{i}{term}", ()):
+                if p + len(pattern) <= n and all(
+                    want is None or tokens[p + k][0][lang] == want for k, want in enumerate(pattern)
+                ):
+                    marked.update(tokens[p + k][1] for k, want in enumerate(pattern) if want is not None)
+    return marked
+
+
+def query_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Merged spans of *text*'s tokens the highlight text *query* marks: a free word's wherever it
+    occurs, a phrase's (:func:`split_highlight`) only inside a whole occurrence of the phrase. The plain
+    reference, every token analysed (the document page; tests compare :class:`QueryMatcher` to it)."""
+    free, phrases = split_highlight(query)
+    if not phrases:
+        return match_spans(text, query_terms(query))
+    wanted, free_wanted = query_terms(query), query_terms(free)
+    tokens = fast_term_spans(text)
+    marks = _phrase_marks(tokens, _phrase_index(phrases))
+    return _merged([
+        (start, end) for analysed, start, end in tokens
+        if any(analysed[i] in free_wanted.get(lang, ()) for i, lang in enumerate(LANGUAGES))
+        or (start in marks and any(analysed[i] in wanted.get(lang, ()) for i, lang in enumerate(LANGUAGES)))
+    ])
+
+
 def match_spans(text: str, wanted: dict[str, frozenset[str]]) -> list[tuple[int, int]]:
     """Merged character spans of *text* whose analysed term is one of the query's."""
     wanted_by_position = [(i, lang_terms) for i, lang in enumerate(LANGUAGES) if (lang_terms := wanted.get(lang))]
@@ -139,6 +209,11 @@ class QueryMatcher:
         self._wanted_pairs = frozenset(f"{i}{term}" for i, wanted in self._by_position for term in wanted)
         #: (every chunk judged, the query's words of each chunk holding some)
         self._state: tuple[set[str], dict[str, tuple[str, ...]]] = (set(), {})
+        self._query = query
+        free, phrases = split_highlight(query)
+        #: the query's phrases (:func:`_phrase_index`), None for a query without any: the path as before
+        self._phrases = _phrase_index(phrases) if phrases else None
+        self._free_by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := query_terms(free).get(lang))]
 
     def _words_of(self, chunk: str) -> tuple[str, ...]:
         """The words of *chunk* whose analysed term (in some language) is one of the query's."""
@@ -197,10 +272,36 @@ class QueryMatcher:
             # whole tokens never overlap nor touch (a token is a maximal run of alphanumeric
             # characters): sorted, they are the merged spans already
             spans.sort()
+        if self._phrases is not None:
+            # a word of a phrase only (« pleural » of « décollement pleural »): marked only inside the
+            # whole phrase, checked around the text's matches; texts holding none are left as they are
+            by_position = self._free_by_position
+            phrase_only = {w for w in words if not any(word_terms(w)[i] in t for i, t in by_position)}
+            if phrase_only:
+                for k, (text, spans) in enumerate(zip(fast, found)):
+                    if any(text[start:end] in phrase_only for start, end in spans):
+                        found[k] = self._in_phrases(text, spans, phrase_only)
         if fast is texts:
             return found
         by_text = iter(found)
-        return [next(by_text) if _FAST_SAFE.fullmatch(text) else match_spans(text, self.wanted) for text in texts]
+        return [next(by_text) if _FAST_SAFE.fullmatch(text) else query_spans(text, self._query) for text in texts]
+
+    #: how far around a text's first and last match its tokens are read for phrases: a phrase's edge
+    #: word that is not marked itself (« x » of "x ray", a stop word) lies within it
+    _PHRASE_REACH = 64
+
+    def _in_phrases(self, text: str, spans: list[tuple[int, int]], phrase_only: Collection[str]) -> list[tuple[int, int]]:
+        """*spans* less those of a phrase-only word outside a whole occurrence of one of the query's
+        phrases: only the stretch of *text* from its first match to its last is tokenised."""
+        start = max(0, spans[0][0] - self._PHRASE_REACH)
+        while start > 0 and text[start - 1].isalnum():
+            start -= 1
+        end = min(len(text), spans[-1][1] + self._PHRASE_REACH)
+        while end < len(text) and text[end].isalnum():
+            end += 1
+        tokens = [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+        marks = _phrase_marks(tokens, self._phrases)  # type: ignore[arg-type]  # set when called
+        return [(s, e) for s, e in spans if s in marks or text[s:e] not in phrase_only]
 
     def snippet(
         self, text: str, language: str | None, width: int, mentions: str | None, statuses: Collection[str] | None = None
