@@ -109,39 +109,46 @@ def split_highlight(query: str) -> tuple[str, tuple[str, ...]]:
     return free.replace('"', " "), phrases
 
 
+#: per language of :data:`LANGUAGES`: a phrase's first term → the phrases' term sequences starting with it
+PhraseIndex = tuple[dict[str, list[tuple[str | None, ...]]], ...]
+
+
 @lru_cache(maxsize=256)
-def _phrase_index(phrases: tuple[str, ...]) -> dict[str, list[tuple[int, tuple[str | None, ...]]]]:
-    """Each phrase's analysed terms per language (None: a stop word there, which matches any token, as
-    a phrase query's position gap does; stop words at either end dropped), keyed by the :func:`_pair`
-    of its first term: a text's token looks up the phrases that may start at it, in one dict read."""
-    index: dict[str, list[tuple[int, tuple[str | None, ...]]]] = {}
+def _phrase_index(phrases: tuple[str, ...]) -> PhraseIndex:
+    """Each phrase's analysed terms per language, from its first to its last highlighted word (a word
+    :func:`_highlighted_terms` keeps: not a stop word, e.g. « du » of « infarctus du myocarde », nor "x"
+    of "x-ray"); a stop word inside matches any token, as a phrase query's position gap does. Keyed by
+    the first term: a text's token looks up the phrases that may start at it with one dict read."""
+    index: PhraseIndex = tuple({} for _ in LANGUAGES)
     for phrase in phrases:
-        analysed = [word_terms(word) for word in _TOKEN.findall(phrase)]
-        for i in range(len(LANGUAGES)):
-            pattern = [terms[i] for terms in analysed]
-            while pattern and pattern[-1] is None:
-                pattern.pop()
-            first = next((k for k, term in enumerate(pattern) if term is not None), None)
-            if first is not None and (i, tuple(pattern[first:])) not in index.get(f"{i}{pattern[first]}", ()):
-                index.setdefault(f"{i}{pattern[first]}", []).append((i, tuple(pattern[first:])))
+        words = _TOKEN.findall(phrase)
+        kept = [k for k, word in enumerate(words) if any(_highlighted_terms(word))]
+        if not kept:
+            continue
+        analysed = [word_terms(word) for word in words[kept[0]:kept[-1] + 1]]
+        for i, by_first in enumerate(index):
+            pattern = tuple(terms[i] for terms in analysed)
+            if pattern[0] is not None and pattern[-1] is not None and pattern not in by_first.get(pattern[0], ()):
+                by_first.setdefault(pattern[0], []).append(pattern)
     return index
 
 
 Token = tuple[tuple[str | None, ...], int, int]
+#: between two of a text's matches far apart: no phrase spans it (its start, -1, is never marked)
+_BREAK: Token = (("\x00",) * len(LANGUAGES), -1, -1)
 
 
-def _phrase_marks(tokens: Sequence[Token], index: dict[str, list[tuple[int, tuple[str | None, ...]]]]) -> set[int]:
+def _phrase_marks(tokens: Sequence[Token], index: PhraseIndex) -> set[int]:
     """Start offsets of the *tokens* (consecutive, as in the text) inside a whole occurrence of a phrase,
     at a position where the phrase has a term (not a stop word)."""
     marked: set[int] = set()
     n = len(tokens)
     for p, (analysed, _, _) in enumerate(tokens):
-        for i, term in enumerate(analysed):
-            if term is None:
-                continue
-            for lang, pattern in index.get(f"{i}{term}", ()):
+        for i, by_first in enumerate(index):
+            for pattern in by_first.get(analysed[i], ()):  # type: ignore[arg-type]  # None: no phrase
                 if p + len(pattern) <= n and all(
-                    want is None or tokens[p + k][0][lang] == want for k, want in enumerate(pattern)
+                    tokens[p + k][2] >= 0 and (want is None or tokens[p + k][0][i] == want)
+                    for k, want in enumerate(pattern)
                 ):
                     marked.update(tokens[p + k][1] for k, want in enumerate(pattern) if want is not None)
     return marked
@@ -286,20 +293,24 @@ class QueryMatcher:
         by_text = iter(found)
         return [next(by_text) if _FAST_SAFE.fullmatch(text) else query_spans(text, self._query) for text in texts]
 
-    #: how far around a text's first and last match its tokens are read for phrases: a phrase's edge
-    #: word that is not marked itself (« x » of "x ray", a stop word) lies within it
-    _PHRASE_REACH = 64
+    #: a gap between two of a text's matches longer than this holds no part of a phrase
+    _GAP = 64
 
     def _in_phrases(self, text: str, spans: list[tuple[int, int]], phrase_only: Collection[str]) -> list[tuple[int, int]]:
         """*spans* less those of a phrase-only word outside a whole occurrence of one of the query's
-        phrases: only the stretch of *text* from its first match to its last is tokenised."""
-        start = max(0, spans[0][0] - self._PHRASE_REACH)
-        while start > 0 and text[start - 1].isalnum():
-            start -= 1
-        end = min(len(text), spans[-1][1] + self._PHRASE_REACH)
-        while end < len(text) and text[end].isalnum():
-            end += 1
-        tokens = [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+        phrases. A phrase starts and ends with highlighted words (:func:`_phrase_index`), so its
+        occurrences run from one of *spans* to another: only the gaps between them are tokenised
+        (most are « » or « , »), not the text."""
+        tokens: list[Token] = []
+        previous = -1
+        for start, end in spans:
+            if previous >= 0 and start > previous + 1:
+                if start - previous > self._GAP:
+                    tokens.append(_BREAK)
+                else:
+                    tokens += [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text, previous, start)]
+            tokens.append((word_terms(text[start:end]), start, end))
+            previous = end
         marks = _phrase_marks(tokens, self._phrases)  # type: ignore[arg-type]  # set when called
         return [(s, e) for s, e in spans if s in marks or text[s:e] not in phrase_only]
 
