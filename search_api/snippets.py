@@ -1,8 +1,10 @@
 """Snippets: a window of the best passage with the matched terms wrapped in ``<mark>``.
 
 Matching uses the lexical index's own analyzers (:mod:`indexer.text.analyzers`), so a highlight
-means exactly what BM25 matched: « épanchements » is marked for the query "epanchement". Everything
-else is HTML-escaped: the snippet is safe to render as HTML.
+means exactly what BM25 matched: « épanchements » is marked for the query "epanchement". A concept's
+multi-word form, quoted in the plan's highlight text, is marked only where it occurs whole, as the
+lexical leg matched it (:func:`split_highlight`). Everything else is HTML-escaped: the snippet is safe
+to render as HTML.
 
 A search page asks for up to 100 snippets at once (:meth:`QueryMatcher.snippets`): its words are
 judged together, whitespace chunk by chunk, and each matching word is found with ``str.find``, so no
@@ -145,11 +147,17 @@ def _phrase_marks(tokens: Sequence[Token], index: PhraseIndex) -> set[int]:
     n = len(tokens)
     for p, (analysed, _, _) in enumerate(tokens):
         for i, by_first in enumerate(index):
-            for pattern in by_first.get(analysed[i], ()):  # type: ignore[arg-type]  # None: no phrase
-                if p + len(pattern) <= n and all(
-                    tokens[p + k][2] >= 0 and (want is None or tokens[p + k][0][i] == want)
-                    for k, want in enumerate(pattern)
-                ):
+            patterns = by_first.get(analysed[i])  # type: ignore[arg-type]  # None: no phrase starts there
+            if patterns is None:
+                continue
+            for pattern in patterns:
+                if p + len(pattern) > n:
+                    continue
+                for k in range(1, len(pattern)):  # the first term matched already (the dict key)
+                    token, want = tokens[p + k], pattern[k]
+                    if token[2] < 0 or (want is not None and token[0][i] != want):
+                        break
+                else:
                     marked.update(tokens[p + k][1] for k, want in enumerate(pattern) if want is not None)
     return marked
 
@@ -220,7 +228,16 @@ class QueryMatcher:
         free, phrases = split_highlight(query)
         #: the query's phrases (:func:`_phrase_index`), None for a query without any: the path as before
         self._phrases = _phrase_index(phrases) if phrases else None
-        self._free_by_position = [(i, t) for i, lang in enumerate(LANGUAGES) if (t := query_terms(free).get(lang))]
+        #: how many of a text's matches a phrase spans, less one (its stop words are not matches)
+        self._reach = max((len(p) - 1 for by_first in self._phrases or () for ps in by_first.values() for p in ps), default=0)
+        free_wanted = query_terms(free)
+        singles = [{term for term, ps in by_first.items() if any(len(p) == 1 for p in ps)} for by_first in self._phrases or ()]
+        #: per language, the terms marked wherever they occur: free words', and those of a phrase with one
+        #: highlighted word (« ray » of "x-ray"): a match on its own, as in :func:`query_spans`
+        self._free_by_position = [
+            (i, t) for i, lang in enumerate(LANGUAGES)
+            if (t := free_wanted.get(lang, frozenset()).union(*singles[i:i + 1]))
+        ]
 
     def _words_of(self, chunk: str) -> tuple[str, ...]:
         """The words of *chunk* whose analysed term (in some language) is one of the query's."""
@@ -267,27 +284,30 @@ class QueryMatcher:
         starts = list(accumulate([len(text) + 1 for text in fast], initial=0))
         found: list[list[tuple[int, int]]] = [[] for _ in fast]
         size = len(joined)
+        # a word of a phrase only (« pleural » of « décollement pleural »): marked only inside the whole
+        # phrase, checked in the texts holding one (*flagged*); the others are left as they are
+        phrase_only: set[str] = set()
+        if self._phrases is not None:
+            by_position = self._free_by_position
+            phrase_only = {w for w in words if not any(word_terms(w)[i] in t for i, t in by_position)}
+        flagged: dict[int, set[int]] = {}  # text → where its phrase-only words start
         for word in words:
+            flag = word in phrase_only
             at = joined.find(word)
             while at >= 0:
                 end = at + len(word)
                 if (at == 0 or not joined[at - 1].isalnum()) and (end == size or not joined[end].isalnum()):
                     i = bisect_right(starts, at) - 1
                     found[i].append((at - starts[i], end - starts[i]))
+                    if flag:
+                        flagged.setdefault(i, set()).add(at - starts[i])
                 at = joined.find(word, end)  # an occurrence starting inside this one follows a letter of it
         for spans in found:
             # whole tokens never overlap nor touch (a token is a maximal run of alphanumeric
             # characters): sorted, they are the merged spans already
             spans.sort()
-        if self._phrases is not None:
-            # a word of a phrase only (« pleural » of « décollement pleural »): marked only inside the
-            # whole phrase, checked around the text's matches; texts holding none are left as they are
-            by_position = self._free_by_position
-            phrase_only = {w for w in words if not any(word_terms(w)[i] in t for i, t in by_position)}
-            if phrase_only:
-                for k, (text, spans) in enumerate(zip(fast, found)):
-                    if any(text[start:end] in phrase_only for start, end in spans):
-                        found[k] = self._in_phrases(text, spans, phrase_only)
+        for i, only in flagged.items():
+            found[i] = self._in_phrases(fast[i], found[i], only)
         if fast is texts:
             return found
         by_text = iter(found)
@@ -296,23 +316,34 @@ class QueryMatcher:
     #: a gap between two of a text's matches longer than this holds no part of a phrase
     _GAP = 64
 
-    def _in_phrases(self, text: str, spans: list[tuple[int, int]], phrase_only: Collection[str]) -> list[tuple[int, int]]:
-        """*spans* less those of a phrase-only word outside a whole occurrence of one of the query's
-        phrases. A phrase starts and ends with highlighted words (:func:`_phrase_index`), so its
-        occurrences run from one of *spans* to another: only the gaps between them are tokenised
-        (most are « » or « , »), not the text."""
+    def _in_phrases(self, text: str, spans: list[tuple[int, int]], only: set[int]) -> list[tuple[int, int]]:
+        """*spans* less those of a phrase-only word (starting at one of *only*) outside a whole occurrence
+        of one of the query's phrases. A phrase starts and ends with highlighted words (:func:`_phrase_index`),
+        so an occurrence holding such a word runs over at most :attr:`_reach` of *spans* each side of it:
+        only those, and the gaps between them (most are « » or « , »), are read, not the text."""
+        reach, count, gap = self._reach, len(spans), self._GAP
+        # its phrases have two highlighted words or more (one-word ones are free: __init__), so a word
+        # with no other match near it is in none: most (« pleural » of « épanchement pleural »)
+        near = sorted({k for j, (start, end) in enumerate(spans) if start in only
+                       and ((j and start - spans[j - 1][1] <= gap) or (j + 1 < count and spans[j + 1][0] - end <= gap))
+                       for k in range(max(0, j - reach), min(count, j + reach + 1))})
+        if not near:
+            return [(s, e) for s, e in spans if s not in only]
         tokens: list[Token] = []
-        previous = -1
-        for start, end in spans:
-            if previous >= 0 and start > previous + 1:
+        previous, last = -1, -2
+        for k in near:
+            start, end = spans[k]
+            if k != last + 1 and tokens:
+                tokens.append(_BREAK)
+            elif tokens and start - previous > 2:  # a token in between needs a separator each side
                 if start - previous > self._GAP:
                     tokens.append(_BREAK)
                 else:
                     tokens += [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text, previous, start)]
             tokens.append((word_terms(text[start:end]), start, end))
-            previous = end
+            previous, last = end, k
         marks = _phrase_marks(tokens, self._phrases)  # type: ignore[arg-type]  # set when called
-        return [(s, e) for s, e in spans if s in marks or text[s:e] not in phrase_only]
+        return [(s, e) for s, e in spans if s in marks or s not in only]
 
     def snippet(
         self, text: str, language: str | None, width: int, mentions: str | None, statuses: Collection[str] | None = None
