@@ -187,6 +187,23 @@ def free_word_cognates(residual: str, cognates: Cognates) -> list[tuple[str, tup
     return [(word, forms) for word in query_words(residual) if (forms := cognates(word))]
 
 
+_TOKEN = re.compile(r"[^\W_]+")  # a token, as :mod:`search_api.snippets` counts them
+
+
+def highlight_text(free: list[str], concepts: list[Forms]) -> str:
+    """What snippets mark (:func:`search_api.snippets.split_highlight`): the *free* words, each on its
+    own, and each form of the *concepts* as the lexical leg matched it: a one-word form as a word, a
+    multi-word one as a quoted phrase (a negated form's two parts, two phrases). Why: « pleural » of
+    « décollement pleural » is no match of *pneumothorax* in « épanchement pleural »."""
+    parts = [text.replace('"', " ") for text in free]
+    for forms in concepts:
+        for form in forms:
+            for part in form.split(NEGATED_PART):
+                part = part.replace('"', " ").strip()
+                parts.append(f'"{part}"' if len(_TOKEN.findall(part)) > 1 else part)
+    return " ".join(dict.fromkeys(part for part in parts if part.strip()))
+
+
 def plan_query(
     request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False, cognates: Cognates | None = None,
     dense_style: str = "append",
@@ -199,7 +216,7 @@ def plan_query(
     *dense_style*: ``append`` (the query, then the English names and cognates) or ``english`` (the query
     rendered in English: :func:`english_dense_text`)."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
-        return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, request.q)
+        return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, highlight_text([request.q], []))
     lexicon = lexicon or default_lexicon()
     parsed = parse_clinical_query(request.q)
     affirmed = " ".join(parsed.affirmed_terms) if parsed.clauses else parsed.text
@@ -233,7 +250,7 @@ def plan_query(
     if found or negated_found:
         interpretation = interpretation.model_copy(
             update={"cognates": {word: list(forms) for word, forms in [*found, *negated_found]}})
-    highlight = " ".join([affirmed, *negated, *(form.replace(NEGATED_PART, " ") for forms in [*concepts, *negated_forms] for form in forms)])
+    highlight = highlight_text([residual], [*concepts, *negated_forms])
     if parsed.polarity == "negated":
         # "patients without pleural effusion": match only where the finding is negated.
         return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language,

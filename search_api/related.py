@@ -26,7 +26,7 @@ from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, SearchRequest, SearchR
 from search_api.patient_data import documents_where
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
 from search_api.security.views import deid_search_result
-from search_api.snippets import match_spans, query_terms
+from search_api.snippets import query_spans
 from search_api.viewer import Viewer
 
 SIMILAR_QUERY_CHARS = 600
@@ -72,7 +72,7 @@ def _linked(document: Document, viewer: Viewer) -> LinkedDocument:
 
 def highlight(text: str, query: str) -> tuple[str, int]:
     """*text* escaped, with the analysed terms of *query* in ``<mark>``; and how many were marked."""
-    spans = match_spans(text, query_terms(query)) if query else []
+    spans = query_spans(text, query) if query else []
     parts, cursor = [], 0
     for start, end in spans:
         parts.append(html.escape(text[cursor:start], quote=False))

@@ -1,8 +1,10 @@
 """Snippets: a window of the best passage with the matched terms wrapped in ``<mark>``.
 
 Matching uses the lexical index's own analyzers (:mod:`indexer.text.analyzers`), so a highlight
-means exactly what BM25 matched: « épanchements » is marked for the query "epanchement". Everything
-else is HTML-escaped: the snippet is safe to render as HTML.
+means exactly what BM25 matched: « épanchements » is marked for the query "epanchement". A concept's
+multi-word form, quoted in the plan's highlight text, is marked only where it occurs whole, as the
+lexical leg matched it (:func:`split_highlight`). Everything else is HTML-escaped: the snippet is safe
+to render as HTML.
 
 A search page asks for up to 100 snippets at once (:meth:`QueryMatcher.snippets`): its words are
 judged together, whitespace chunk by chunk, and each matching word is found with ``str.find``, so no
@@ -94,6 +96,89 @@ def fast_term_spans(text: str) -> list[tuple[tuple[str | None, ...], int, int]]:
     return [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
+#: a multi-word form in a highlight text: « "décollement pleural" » (see :func:`split_highlight`)
+_PHRASE = re.compile(r'"([^"]*)"')
+
+
+@lru_cache(maxsize=256)
+def split_highlight(query: str) -> tuple[str, tuple[str, ...]]:
+    """(the free words, the phrases) of a highlight text: a quoted part is a phrase, e.g. the plan's
+    ``pneumothorax "décollement pleural" "collapsed lung"``. Why: the lexical leg matched a concept's
+    multi-word form as a phrase, so « pleural » alone (« épanchement pleural ») is not a match of
+    *pneumothorax* and must not be marked as one; a free word is matched, and marked, on its own."""
+    phrases = tuple(dict.fromkeys(p for p in _PHRASE.findall(query) if len(_TOKEN.findall(p)) > 1))
+    free = _PHRASE.sub(lambda m: " " if len(_TOKEN.findall(m.group(1))) > 1 else f" {m.group(1)} ", query)
+    return free.replace('"', " "), phrases
+
+
+#: per language of :data:`LANGUAGES`: a phrase's first term → the phrases' term sequences starting with it
+PhraseIndex = tuple[dict[str, list[tuple[str | None, ...]]], ...]
+
+
+@lru_cache(maxsize=256)
+def _phrase_index(phrases: tuple[str, ...]) -> PhraseIndex:
+    """Each phrase's analysed terms per language, from its first to its last highlighted word (a word
+    :func:`_highlighted_terms` keeps: not a stop word, e.g. « du » of « infarctus du myocarde », nor "x"
+    of "x-ray"); a stop word inside matches any token, as a phrase query's position gap does. Keyed by
+    the first term: a text's token looks up the phrases that may start at it with one dict read."""
+    index: PhraseIndex = tuple({} for _ in LANGUAGES)
+    for phrase in phrases:
+        words = _TOKEN.findall(phrase)
+        kept = [k for k, word in enumerate(words) if any(_highlighted_terms(word))]
+        if not kept:
+            continue
+        analysed = [word_terms(word) for word in words[kept[0]:kept[-1] + 1]]
+        for i, by_first in enumerate(index):
+            pattern = tuple(terms[i] for terms in analysed)
+            if pattern[0] is not None and pattern[-1] is not None and pattern not in by_first.get(pattern[0], ()):
+                by_first.setdefault(pattern[0], []).append(pattern)
+    return index
+
+
+Token = tuple[tuple[str | None, ...], int, int]
+#: between two of a text's matches far apart: no phrase spans it (its start, -1, is never marked)
+_BREAK: Token = (("\x00",) * len(LANGUAGES), -1, -1)
+
+
+def _phrase_marks(tokens: Sequence[Token], index: PhraseIndex) -> set[int]:
+    """Start offsets of the *tokens* (consecutive, as in the text) inside a whole occurrence of a phrase,
+    at a position where the phrase has a term (not a stop word)."""
+    marked: set[int] = set()
+    n = len(tokens)
+    for p, (analysed, _, _) in enumerate(tokens):
+        for i, by_first in enumerate(index):
+            patterns = by_first.get(analysed[i])  # type: ignore[arg-type]  # None: no phrase starts there
+            if patterns is None:
+                continue
+            for pattern in patterns:
+                if p + len(pattern) > n:
+                    continue
+                for k in range(1, len(pattern)):  # the first term matched already (the dict key)
+                    token, want = tokens[p + k], pattern[k]
+                    if token[2] < 0 or (want is not None and token[0][i] != want):
+                        break
+                else:
+                    marked.update(tokens[p + k][1] for k, want in enumerate(pattern) if want is not None)
+    return marked
+
+
+def query_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Merged spans of *text*'s tokens the highlight text *query* marks: a free word's wherever it
+    occurs, a phrase's (:func:`split_highlight`) only inside a whole occurrence of the phrase. The plain
+    reference, every token analysed (the document page; tests compare :class:`QueryMatcher` to it)."""
+    free, phrases = split_highlight(query)
+    if not phrases:
+        return match_spans(text, query_terms(query))
+    wanted, free_wanted = query_terms(query), query_terms(free)
+    tokens = fast_term_spans(text)
+    marks = _phrase_marks(tokens, _phrase_index(phrases))
+    return _merged([
+        (start, end) for analysed, start, end in tokens
+        if any(analysed[i] in free_wanted.get(lang, ()) for i, lang in enumerate(LANGUAGES))
+        or (start in marks and any(analysed[i] in wanted.get(lang, ()) for i, lang in enumerate(LANGUAGES)))
+    ])
+
+
 def match_spans(text: str, wanted: dict[str, frozenset[str]]) -> list[tuple[int, int]]:
     """Merged character spans of *text* whose analysed term is one of the query's."""
     wanted_by_position = [(i, lang_terms) for i, lang in enumerate(LANGUAGES) if (lang_terms := wanted.get(lang))]
@@ -139,6 +224,20 @@ class QueryMatcher:
         self._wanted_pairs = frozenset(f"{i}{term}" for i, wanted in self._by_position for term in wanted)
         #: (every chunk judged, the query's words of each chunk holding some)
         self._state: tuple[set[str], dict[str, tuple[str, ...]]] = (set(), {})
+        self._query = query
+        free, phrases = split_highlight(query)
+        #: the query's phrases (:func:`_phrase_index`), None for a query without any: the path as before
+        self._phrases = _phrase_index(phrases) if phrases else None
+        #: how many of a text's matches a phrase spans, less one (its stop words are not matches)
+        self._reach = max((len(p) - 1 for by_first in self._phrases or () for ps in by_first.values() for p in ps), default=0)
+        free_wanted = query_terms(free)
+        singles = [{term for term, ps in by_first.items() if any(len(p) == 1 for p in ps)} for by_first in self._phrases or ()]
+        #: per language, the terms marked wherever they occur: free words', and those of a phrase with one
+        #: highlighted word (« ray » of "x-ray"): a match on its own, as in :func:`query_spans`
+        self._free_by_position = [
+            (i, t) for i, lang in enumerate(LANGUAGES)
+            if (t := free_wanted.get(lang, frozenset()).union(*singles[i:i + 1]))
+        ]
 
     def _words_of(self, chunk: str) -> tuple[str, ...]:
         """The words of *chunk* whose analysed term (in some language) is one of the query's."""
@@ -185,22 +284,66 @@ class QueryMatcher:
         starts = list(accumulate([len(text) + 1 for text in fast], initial=0))
         found: list[list[tuple[int, int]]] = [[] for _ in fast]
         size = len(joined)
+        # a word of a phrase only (« pleural » of « décollement pleural »): marked only inside the whole
+        # phrase, checked in the texts holding one (*flagged*); the others are left as they are
+        phrase_only: set[str] = set()
+        if self._phrases is not None:
+            by_position = self._free_by_position
+            phrase_only = {w for w in words if not any(word_terms(w)[i] in t for i, t in by_position)}
+        flagged: dict[int, set[int]] = {}  # text → where its phrase-only words start
         for word in words:
+            flag = word in phrase_only
             at = joined.find(word)
             while at >= 0:
                 end = at + len(word)
                 if (at == 0 or not joined[at - 1].isalnum()) and (end == size or not joined[end].isalnum()):
                     i = bisect_right(starts, at) - 1
                     found[i].append((at - starts[i], end - starts[i]))
+                    if flag:
+                        flagged.setdefault(i, set()).add(at - starts[i])
                 at = joined.find(word, end)  # an occurrence starting inside this one follows a letter of it
         for spans in found:
             # whole tokens never overlap nor touch (a token is a maximal run of alphanumeric
             # characters): sorted, they are the merged spans already
             spans.sort()
+        for i, only in flagged.items():
+            found[i] = self._in_phrases(fast[i], found[i], only)
         if fast is texts:
             return found
         by_text = iter(found)
-        return [next(by_text) if _FAST_SAFE.fullmatch(text) else match_spans(text, self.wanted) for text in texts]
+        return [next(by_text) if _FAST_SAFE.fullmatch(text) else query_spans(text, self._query) for text in texts]
+
+    #: a gap between two of a text's matches longer than this holds no part of a phrase
+    _GAP = 64
+
+    def _in_phrases(self, text: str, spans: list[tuple[int, int]], only: set[int]) -> list[tuple[int, int]]:
+        """*spans* less those of a phrase-only word (starting at one of *only*) outside a whole occurrence
+        of one of the query's phrases. A phrase starts and ends with highlighted words (:func:`_phrase_index`),
+        so an occurrence holding such a word runs over at most :attr:`_reach` of *spans* each side of it:
+        only those, and the gaps between them (most are « » or « , »), are read, not the text."""
+        reach, count, gap = self._reach, len(spans), self._GAP
+        # its phrases have two highlighted words or more (one-word ones are free: __init__), so a word
+        # with no other match near it is in none: most (« pleural » of « épanchement pleural »)
+        near = sorted({k for j, (start, end) in enumerate(spans) if start in only
+                       and ((j and start - spans[j - 1][1] <= gap) or (j + 1 < count and spans[j + 1][0] - end <= gap))
+                       for k in range(max(0, j - reach), min(count, j + reach + 1))})
+        if not near:
+            return [(s, e) for s, e in spans if s not in only]
+        tokens: list[Token] = []
+        previous, last = -1, -2
+        for k in near:
+            start, end = spans[k]
+            if k != last + 1 and tokens:
+                tokens.append(_BREAK)
+            elif tokens and start - previous > 2:  # a token in between needs a separator each side
+                if start - previous > self._GAP:
+                    tokens.append(_BREAK)
+                else:
+                    tokens += [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text, previous, start)]
+            tokens.append((word_terms(text[start:end]), start, end))
+            previous, last = end, k
+        marks = _phrase_marks(tokens, self._phrases)  # type: ignore[arg-type]  # set when called
+        return [(s, e) for s, e in spans if s in marks or s not in only]
 
     def snippet(
         self, text: str, language: str | None, width: int, mentions: str | None, statuses: Collection[str] | None = None

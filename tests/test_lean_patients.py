@@ -27,7 +27,7 @@ from search_api.matching import DocumentMatches
 from search_api.models import MAX_LIMIT, SearchRequest
 from search_api.patient_data import age_at, stay_of
 from search_api.patients import BEST_PER_PATIENT, PatientHit, PatientResult, PatientSearchResponse, TimelineEntry
-from search_api.snippets import contextual_snippet, match_spans, query_terms
+from search_api.snippets import contextual_snippet, query_spans
 from search_api.viewer import Viewer
 
 QUERIES = [
@@ -87,7 +87,7 @@ def _old_record_entries(document: Document, record: TimelineEntry, highlight: st
         when = dt.date.fromisoformat(str(item["date"]))
         stay = stay_of(when, stays)
         text = str(item.get("text") or "")
-        marked = record.matched and bool(highlight) and bool(match_spans(text, query_terms(highlight)))
+        marked = record.matched and bool(highlight) and bool(query_spans(text, highlight))
         snippet = contextual_snippet(text, highlight, document.language) if marked else None
         patient = document.patient_id
         out.append(TimelineEntry(

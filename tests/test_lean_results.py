@@ -21,8 +21,8 @@ from indexer.clinical.mentions import mention_index
 from indexer.schema import DocumentKind
 from search_api import retrieval
 from search_api.models import MatchExplanation, SearchRequest, SearchResponse, SearchResult
-from search_api.snippets import QueryMatcher, match_spans, query_terms
-from test_snippet_spans import EDGE_CASES, _texts, reference_snippet
+from search_api.snippets import QueryMatcher, query_spans
+from test_snippet_spans import EDGE_CASES, PHRASE_QUERIES, _texts, reference_snippet
 
 QUERIES = [
     "épanchement pleural",
@@ -109,7 +109,7 @@ def test_page_snippets_equal_the_per_passage_reference(source_folder) -> None:  
     texts = [*_texts(source_folder), *TRICKY]
     pages = [texts, TRICKY, texts[:5], [t for t in texts if t.isascii()], [EDGE_CASES[-1]] * 3]
     marked = 0
-    for query in [*QUERIES, "de la", "a ab abc", "fracture 2e", "pleural pleura effusion", "日本語"]:
+    for query in [*QUERIES, "de la", "a ab abc", "fracture 2e", "pleural pleura effusion", "日本語", *PHRASE_QUERIES]:
         matcher = QueryMatcher(query)
         for _ in range(2):  # the second pass answers from the chunks judged in the first
             for page in pages:
@@ -120,7 +120,7 @@ def test_page_snippets_equal_the_per_passage_reference(source_folder) -> None:  
                     assert got == expected, (query, language)
                     assert stored == expected, (query, language)
                     marked += sum("<mark>" in h for h, _ in expected)
-                    assert [matcher.spans(text) for text in page] == [match_spans(text, query_terms(query)) for text in page]
+                    assert [matcher.spans(text) for text in page] == [query_spans(text, query) for text in page]
     assert marked > 100  # the comparison covered real highlights
 
 

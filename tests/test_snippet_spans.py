@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.text.analyzers import LANGUAGES, term_spans
-from search_api.snippets import fast_term_spans, match_spans, query_terms
+from search_api.snippets import fast_term_spans, match_spans, query_spans, query_terms
 
 EDGE_CASES = [
     "Absence d'épanchement pleural. L'examen du 12/03/2024 : nodule de 3.5cm (x2) au lobe_supérieur.",
@@ -20,6 +20,14 @@ EDGE_CASES = [
     "a" * 39 + " " + "b" * 40 + " " + "c" * 41 + " supercalifragilisticexpialidociousprocedures",
     "rule-out pneumonia, non-contrast CT; X-ray (PA/LAT) 'quoted' \"double\" tabs\tand\nnewlines\r\nhere",
     "", "   ", "---", "日本語のテキスト 中文 한국어 عربي עברית हिन्दी",
+]
+
+#: highlight texts with phrases (:func:`search_api.query_plan.highlight_text`): a phrase's words are
+#: marked only where the whole phrase occurs
+PHRASE_QUERIES = [
+    'pneumothorax "décollement pleural" "collapsed lung" PNO',
+    'fracture "infarctus du myocarde" "pleural effusion" "x-ray"',
+    '"épanchement pleural" "lame d\'épanchement pleural" pleurésie',
 ]
 
 
@@ -61,10 +69,10 @@ def test_match_spans_marks_inflected_forms() -> None:
 def test_query_matcher_equals_match_spans(source_folder) -> None:  # noqa: ANN001
     from search_api.snippets import QueryMatcher
 
-    for query in ("epanchement pleural", "pleural effusion fracture", "infarctus du myocarde", "de la"):
+    for query in ("epanchement pleural", "pleural effusion fracture", "infarctus du myocarde", "de la", *PHRASE_QUERIES):
         matcher = QueryMatcher(query)
         for text in [*_texts(source_folder), *EDGE_CASES]:
-            assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text[:60])
+            assert matcher.spans(text) == query_spans(text, query), (query, text[:60])
 
 
 @pytest.mark.parametrize("query", ["pleural pleura effusion", "a ab abc", "fracture 2e"])
@@ -81,7 +89,7 @@ def test_query_matcher_whole_tokens_only(query: str) -> None:
     matcher = QueryMatcher(query)
     for _ in range(2):  # the second pass answers from the remembered verdicts
         for text in texts:
-            assert matcher.spans(text) == match_spans(text, query_terms(query)), (query, text)
+            assert matcher.spans(text) == query_spans(text, query), (query, text)
 
 
 def reference_snippet(
@@ -94,7 +102,7 @@ def reference_snippet(
 
     from search_api.snippets import _window, mention_context, snippet_language
 
-    spans = match_spans(text, query_terms(query))
+    spans = query_spans(text, query)
     context, anchor = None, 0
     found = [mention_context(text, *span, snippet_language(language)) for span in spans]
     wanted = [(at, status) for at, status in found if statuses is None or status.value in statuses]
@@ -161,21 +169,53 @@ def test_query_terms_per_word_cache_equals_analysing_the_query(source_folder) ->
 
 def test_snippet_shows_the_match_in_the_context_the_search_asked_for(tmp_path) -> None:  # noqa: ANN001
     """A passage found for its affirmed pneumothorax must not be shown as « nié » because a form of the
-    concept (« décollement pleural » → "pleural") first appears in a negated sentence; a search for
+    concept (« décollement pleural ») first appears in a negated sentence; a search for
     the negated finding shows the negated mention."""
     from engine_support import engine_over_reports
     from search_api.models import SearchRequest
     from search_api.snippets import contextual_snippet
 
-    text = ("Pas d'argument pour un épanchement pleural. Pas de signe de pneumonie. "
+    text = ("Pas d'argument pour un épanchement pleural. Pas de décollement pleural à gauche. "
             "Pneumothorax droit avec décollement pleural de 2 cm au sommet.")
     engine = engine_over_reports(tmp_path, {"R1": text, "R2": "Pneumothorax gauche minime."})
     result = next(r for r in engine.search(SearchRequest(q="pneumothorax", mode="lexical")).results if r.id.endswith("R1.txt"))
     assert result.context == "affirmed"
-    assert result.snippet.index("<mark>Pneumothorax</mark>") < result.snippet.index("<mark>décollement</mark>")
-    # the first highlighted word is the negated « pleural »: as first written, the snippet said negated
+    assert result.snippet.index("<mark>Pneumothorax</mark>") < result.snippet.rindex("<mark>décollement</mark>")
+    assert "épanchement pleural. Pas" in result.snippet  # not the whole form: not marked
+    # the first highlighted words are the negated « décollement pleural » (« pleural » of « épanchement
+    # pleural » is not: not the whole form): as first written, the snippet said negated
     plan = engine.plan(SearchRequest(q="pneumothorax"))
     assert contextual_snippet(text, plan.highlight_text, "fr").context == "negated"
     assert contextual_snippet(text, plan.highlight_text, "fr", statuses=plan.lexical_statuses).context == "affirmed"
     negated = engine.search(SearchRequest(q="sans épanchement pleural", mode="lexical")).results
     assert [r.context for r in negated if r.id.endswith("R1.txt")] == ["negated"]
+
+
+def _marked(query: str, text: str) -> list[str]:
+    from search_api.query_plan import plan_query
+    from search_api.models import SearchRequest
+    from search_api.snippets import QueryMatcher
+
+    highlight = plan_query(SearchRequest(q=query)).highlight_text
+    spans = QueryMatcher(highlight).spans(text)
+    assert spans == query_spans(text, highlight)  # the page's matcher and the document page agree
+    return [text[a:b] for a, b in spans]
+
+
+def test_a_multi_word_form_is_marked_only_where_it_occurs_whole() -> None:
+    """"pneumothorax" expands to « décollement pleural » and "collapsed lung": the lexical leg matched
+    them as phrases, so « Lungs » of "lungs are clear" or « pleural » of « épanchement pleural » is no
+    match (QA on Open-i: every word of every form was marked)."""
+    assert _marked("pneumothorax", "Lungs are clear. Small pneumothorax.") == ["pneumothorax"]
+    assert _marked("pneumothorax", "Épanchement pleural droit, poumon collapsed.") == []
+    assert _marked("pneumothorax", "Décollement pleural de 2 cm") == ["Décollement", "pleural"]
+    assert _marked("pneumothorax", "Right collapsed lung. The lungs are clear.") == ["collapsed", "lung"]
+
+
+def test_free_words_and_one_word_forms_are_marked_as_before() -> None:
+    # « clear » is a free word of the query (no concept): marked wherever it occurs; « PNO » is a
+    # one-word form of pneumothorax
+    assert _marked("clear pneumothorax", "Lungs are clear. PNO droit.") == ["clear", "PNO"]
+    # a negated concept's forms are phrases too: « pleural » of « décollement pleural » is not marked
+    assert _marked("pneumothorax sans épanchement pleural", "Décollement absent, pas d'épanchement pleural.") == [
+        "épanchement", "pleural"]
