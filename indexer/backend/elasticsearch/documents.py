@@ -66,13 +66,13 @@ def passage_source(
     return source
 
 
-def document_source(document: Document, pids: Sequence[int], content_hash: str | None = None) -> dict[str, Any]:
+def document_source(document: Document, pids: Sequence[int], content_hash: str) -> dict[str, Any]:
     """One document: its full JSON (returned as is by reads), content hash (*content_hash*: what the next
-    run compares, :attr:`AddedDocument.content_hash`), and its passage ids (what removing it deletes,
+    run compares, :meth:`AddedDocument.stored_hash`), and its passage ids (what removing it deletes,
     without a search that could miss unrefreshed passages)."""
     return {
         **filter_fields(document),
-        "content_hash": content_hash or document.content_hash(),
+        "content_hash": content_hash,
         "source_path": document.source_path,
         "pids": list(pids),
         "title": document.title,

@@ -97,8 +97,8 @@ class MetadataStore:
             self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return removed
 
-    def add_document(self, document: Document, passages: list[tuple[int, Passage]], content_hash: str | None = None) -> None:
-        """*content_hash*: what the next run compares (:attr:`AddedDocument.content_hash`); default the document's own."""
+    def add_document(self, document: Document, passages: list[tuple[int, Passage]], content_hash: str) -> None:
+        """*content_hash*: what the next run compares (:meth:`AddedDocument.stored_hash`)."""
         keys = DocumentKeys.of(document)
         self._db.execute(
             "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -113,7 +113,7 @@ class MetadataStore:
                 document.modality,
                 document.source_path,
                 document.model_dump_json(),
-                content_hash or document.content_hash(),
+                content_hash,
                 keys.patient,
                 keys.department,
                 keys.modality,
