@@ -19,6 +19,7 @@ from functools import lru_cache
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
 from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART
 from search_api.models import QueryInterpretation, SearchRequest
+from search_api.snippets import is_phrase
 
 Forms = list[str]  # a concept's surface forms, the typed one first
 
@@ -187,9 +188,6 @@ def free_word_cognates(residual: str, cognates: Cognates) -> list[tuple[str, tup
     return [(word, forms) for word in query_words(residual) if (forms := cognates(word))]
 
 
-_TOKEN = re.compile(r"[^\W_]+")  # a token, as :mod:`search_api.snippets` counts them
-
-
 def highlight_text(free: list[str], concepts: list[Forms]) -> str:
     """What snippets mark (:func:`search_api.snippets.split_highlight`): the *free* words, each on its
     own, and each form of the *concepts* as the lexical leg matched it: a one-word form as a word, a
@@ -200,7 +198,7 @@ def highlight_text(free: list[str], concepts: list[Forms]) -> str:
         for form in forms:
             for part in form.split(NEGATED_PART):
                 part = part.replace('"', " ").strip()
-                parts.append(f'"{part}"' if len(_TOKEN.findall(part)) > 1 else part)
+                parts.append(f'"{part}"' if is_phrase(part) else part)
     return " ".join(dict.fromkeys(part for part in parts if part.strip()))
 
 

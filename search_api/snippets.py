@@ -100,14 +100,20 @@ def fast_term_spans(text: str) -> list[tuple[tuple[str | None, ...], int, int]]:
 _PHRASE = re.compile(r'"([^"]*)"')
 
 
+def is_phrase(text: str) -> bool:
+    """Whether *text* is more than one token: a form the highlight text quotes and marks only whole
+    (:func:`search_api.query_plan.highlight_text` writes it, :func:`split_highlight` reads it)."""
+    return len(_TOKEN.findall(text)) > 1
+
+
 @lru_cache(maxsize=256)
 def split_highlight(query: str) -> tuple[str, tuple[str, ...]]:
     """(the free words, the phrases) of a highlight text: a quoted part is a phrase, e.g. the plan's
     ``pneumothorax "décollement pleural" "collapsed lung"``. Why: the lexical leg matched a concept's
     multi-word form as a phrase, so « pleural » alone (« épanchement pleural ») is not a match of
     *pneumothorax* and must not be marked as one; a free word is matched, and marked, on its own."""
-    phrases = tuple(dict.fromkeys(p for p in _PHRASE.findall(query) if len(_TOKEN.findall(p)) > 1))
-    free = _PHRASE.sub(lambda m: " " if len(_TOKEN.findall(m.group(1))) > 1 else f" {m.group(1)} ", query)
+    phrases = tuple(dict.fromkeys(p for p in _PHRASE.findall(query) if is_phrase(p)))
+    free = _PHRASE.sub(lambda m: " " if is_phrase(m.group(1)) else f" {m.group(1)} ", query)
     return free.replace('"', " "), phrases
 
 
