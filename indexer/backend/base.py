@@ -171,6 +171,7 @@ class AddedDocument:
     content_hash: str | None = None
 
     def stored_hash(self) -> str:
+        """The hash a backend stores with the document (the one place the default is applied)."""
         return self.content_hash or self.document.content_hash()
 
 
@@ -270,16 +271,20 @@ class IndexBackend(ABC):
         index's English documents use them (:mod:`indexer.clinical.cognates`); a vocabulary look-up,
         not a search, so it is cheap and memoised by the caller."""
 
+    def iter_documents(self, where: DocumentFilter, batch: int = 500) -> Iterator[Document]:
+        """Every document within *where* (the live generation), read *batch* at a time: a pass over a
+        whole index without holding all its documents in memory. This default composes
+        :meth:`document_ids_where` and :meth:`get_documents`, so every backend has it."""
+        doc_ids = self.document_ids_where(where)
+        for start in range(0, len(doc_ids), batch):
+            yield from self.get_documents(doc_ids[start:start + batch]).values()
+
     def document_texts(self, language: str, batch: int = 500) -> Iterator[str]:
         """The text of every document in *language* (the live generation), in batches of *batch*.
 
         Why: the encoder-induced translations (:mod:`indexer.clinical.induced`) embed the words the
-        index's English documents use, once per generation. This default composes
-        :meth:`document_ids_where` and :meth:`get_documents`, so every backend has it."""
-        doc_ids = self.document_ids_where(DocumentFilter(language=language))
-        for start in range(0, len(doc_ids), batch):
-            for document in self.get_documents(doc_ids[start:start + batch]).values():
-                yield document.text
+        index's English documents use, once per generation."""
+        return (document.text for document in self.iter_documents(DocumentFilter(language=language), batch))
 
     @abstractmethod
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:

@@ -43,18 +43,16 @@ class DeidRegistry:
         patients: set[str] = set()
         names: set[str] = set()
         keyed: set[str] = set()  # ids naming an accession number, a DICOM UID or a path: keyed for researchers
-        ids = backend.document_ids_where(DocumentFilter())
-        for start in range(0, len(ids), 500):
-            for document in backend.get_documents(ids[start : start + 500]).values():
-                if not document.patient_id:
-                    continue
-                patients.add(document.patient_id)
-                if normalise_key(document.patient_id) not in normalise_key(document.id):
-                    keyed.add(document.id)
-                identifying = (document.metadata or {}).get("identifying") or {}
-                names |= dicom_name_parts(identifying.get("patient_name"))
-                names |= names_in(document.text)
-                names |= names_in(document.title)
+        for document in backend.iter_documents(DocumentFilter()):
+            if not document.patient_id:
+                continue
+            patients.add(document.patient_id)
+            if normalise_key(document.patient_id) not in normalise_key(document.id):
+                keyed.add(document.id)
+            identifying = (document.metadata or {}).get("identifying") or {}
+            names |= dicom_name_parts(identifying.get("patient_name"))
+            names |= names_in(document.text)
+            names |= names_in(document.title)
         return Deidentifier(self.key, patients, names, self.dates, documents=keyed)
 
 
