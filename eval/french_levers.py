@@ -153,14 +153,14 @@ def feedback_variants() -> list[Variant]:
     now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
     shipped = Settings().search.language_weights["fr"].lexical
     base = dict(lexicon=now, translate=True, fr_weight=shipped, cognates="both", word_translations=True, modes=("hybrid",))
-    out = [Variant("shipped (cognates + ICD-10 words)", **base)]
+    out = [Variant("no feedback (cognates + ICD-10 words)", **base)]
     out += [Variant("+PRF lexical, fr only, every query", **base, feedback="lexical", feedback_when="always")]
     out += [Variant("+PRF lexical, dense source, fr only, every query", **base, feedback="lexical", feedback_source="dense",
                     feedback_when="always")]
     out += [Variant("+PRF dense (Rocchio 0.5), fr only, every query", **base, feedback="dense", feedback_when="always")]
     out += [Variant("+PRF lexical, all queries, every query", **base, feedback="lexical", feedback_all=True, feedback_when="always")]
     out += [Variant("+PRF dense, all queries, every query", **base, feedback="dense", feedback_all=True, feedback_when="always")]
-    out += [Variant("+PRF lexical, fr only", **base, feedback="lexical")]
+    out += [Variant("+PRF lexical, fr only (shipped)", **base, feedback="lexical")]
     out += [Variant("+PRF lexical, dense source, fr only", **base, feedback="lexical", feedback_source="dense")]
     out += [Variant(f"+PRF lexical, weight {w}, fr only", **base, feedback="lexical", feedback_weight=w) for w in (0.15, 0.6, 1.0)]
     out += [Variant(f"+PRF lexical, {k} docs, fr only", **base, feedback="lexical", feedback_documents=k) for k in (5, 20)]
@@ -199,7 +199,16 @@ def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str,
                 "p90": round(statistics.quantiles(values, n=10)[-1], 2)}
 
     paired = [b - a for a, b in zip(times[False], times[True])]
-    return {"off": stats(times[False]), "on": stats(times[True]), "paired_median_ms": round(statistics.median(paired), 2)}
+    engine.settings.feedback_lexical, engine.settings.feedback_dense = lexical, dense
+    fired = [engine.feedback_applies(engine.plan(SearchRequest(q=text))) for text in queries] * repeats
+    on_fired = [t for t, f in zip(times[True], fired) if f]
+    off_fired = [t for t, f in zip(times[False], fired) if f]
+    out = {"off": stats(times[False]), "on": stats(times[True]), "paired_median_ms": round(statistics.median(paired), 2),
+           "queries": len(queries), "fired": sum(fired) // repeats}
+    if len(on_fired) >= 2:
+        out |= {"off_where_fired": stats(off_fired), "on_where_fired": stats(on_fired),
+                "paired_median_ms_where_fired": round(statistics.median([p for p, f in zip(paired, fired) if f]), 2)}
+    return out
 
 
 _ENGLISH_FORMS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("english_forms", default=())
@@ -381,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"queries with unknown words (feedback_when: unknown_words), {len(gated)}: "
                   + "; ".join(f"{t}: {', '.join(w)}" for t, w in gated.items()))
             for row in rows[1:]:
-                if row.name in ("+PRF lexical, fr only", "+PRF both, fr only"):
+                if row.name in ("+PRF lexical, fr only (shipped)", "+PRF both, fr only", "+PRF lexical, fr only, every query"):
                     engine.settings.feedback_lexical = row.feedback in ("lexical", "both")
                     engine.settings.feedback_dense = row.feedback in ("dense", "both")
                     engine.settings.feedback_languages, engine.settings.feedback_source = ["fr"], row.feedback_source  # type: ignore[assignment]

@@ -85,7 +85,7 @@ def engine(tmp_path_factory):  # noqa: ANN001, ANN201
     # the dense leg of the hash encoder is noise: weight 0, so the first pass is the lexical leg's
     return engine_over_reports(tmp_path_factory.mktemp("feedback"), REPORTS,
                                search={"lexical_weight": 1.0, "dense_weight": 0.0, "language_weights": {},
-                                       "feedback_languages": [], "feedback_documents": 2})
+                                       "feedback_lexical": False, "feedback_languages": [], "feedback_documents": 2})
 
 
 def _lexical_order(response) -> list[str]:  # noqa: ANN001
@@ -97,9 +97,13 @@ def _ids_one(result) -> str:  # noqa: ANN001
     return Path(result.id.split(":", 1)[1]).stem
 
 
-def test_feedback_is_off_by_default_and_leaves_results_identical(engine, monkeypatch) -> None:  # noqa: ANN001
+def test_shipped_feedback_is_lexical_for_french_queries_with_an_unknown_word() -> None:
     defaults = Settings().search
-    assert not defaults.feedback_lexical and not defaults.feedback_dense
+    assert defaults.feedback_lexical and not defaults.feedback_dense
+    assert (defaults.feedback_languages, defaults.feedback_when) == (["fr"], "unknown_words")
+
+
+def test_feedback_off_leaves_results_identical(engine, monkeypatch) -> None:  # noqa: ANN001
     before = engine.search(SearchRequest(q=QUERY, limit=10))
 
     def fail(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
