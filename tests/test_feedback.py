@@ -76,10 +76,6 @@ REPORTS = {
 QUERY = "wire zorglub"  # "zorglub": a word no document has, the case feedback is for
 
 
-def _ids(response) -> list[str]:  # noqa: ANN001
-    return [Path(r.id.split(":", 1)[1]).stem for r in response.results]
-
-
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):  # noqa: ANN001, ANN201
     # the dense leg of the hash encoder is noise: weight 0, so the first pass is the lexical leg's
