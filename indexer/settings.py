@@ -116,6 +116,28 @@ class SearchSettings(BaseModel):
     induced_translations: bool = False
     induced_min_csls: float = 0.08
     induced_min_documents: int = 5
+    #: pseudo-relevance feedback (search_api/feedback.py), hybrid mode only, for queries whose language is
+    #: in ``feedback_languages`` (empty: every query). ``feedback_lexical``: the words that best tell the
+    #: first pass's top ``feedback_documents`` results from the index (tf × idf from the index's own
+    #: counts) are added to a second lexical pass, ``feedback_terms`` of them, the best weighted
+    #: ``feedback_weight`` (the others in proportion) against 1 for a typed word; ``feedback_dense``: the
+    #: query vector plus ``feedback_dense_weight`` × the mean of those results' passage vectors (Rocchio,
+    #: embedded flat index only), searched again. The cross-lingual dense leg finds English reports for a
+    #: French query; their words stand in for the query words the index does not have (« coupole »).
+    #: Open-i, French queries with such a word (13 of 78): eval52 +0.007 nDCG@10 (n.s., 4/47/1), holdout
+    #: identical, English and the demo corpus identical; dense feedback not shipped (BENCHMARKS.md
+    #: "Pseudo-relevance feedback")
+    feedback_lexical: bool = True
+    feedback_dense: bool = False
+    feedback_languages: list[str] = ["fr"]
+    #: ``unknown_words``: only for a query with a free word that fewer than ``cognate_min_passages`` English
+    #: passages contain once the lexicon, cognates and ICD-10 words have had their say; ``always``: every query
+    feedback_when: Literal["always", "unknown_words"] = "unknown_words"
+    feedback_source: Literal["dense", "hybrid"] = "hybrid"
+    feedback_documents: int = 10
+    feedback_terms: int = 10
+    feedback_weight: float = 0.3
+    feedback_dense_weight: float = 0.5
     candidates: int = 100
     # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
     # MAX_LIMIT), shared with the portal: not settings.

@@ -26,11 +26,13 @@ from pydantic import TypeAdapter
 
 from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
 from indexer.backend.filters import DocumentFilter
-from indexer.clinical.cognates import CognateTranslator
+from indexer.clinical.cognates import CognateTranslator, query_words
 from indexer.clinical.induced import InducedTranslator
 from indexer.encoders import Encoder
+from indexer.text.analyzers import LANGUAGES
 from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
+from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
 from search_api.models import SearchRequest, SearchResponse, SearchResult, StatsResponse
@@ -215,6 +217,9 @@ class SearchEngine:
         self.induced = InducedTranslator(lambda texts: self.encoder.encode_queries(texts), lambda: self.backend.document_texts("en"),
                                          min_csls=settings.induced_min_csls, min_documents=settings.induced_min_documents)
         self.cognates.induced = self.induced if settings.induced_translations else None
+        # pseudo-relevance feedback: idf of the first pass's words, from this index's passage counts
+        self.feedback_statistics = TermStatistics(lambda words, language: self.backend.term_passage_counts(words, language),
+                                                  lambda: self.backend.stats().passages)
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -228,6 +233,7 @@ class SearchEngine:
         if self.backend.refresh():
             self._check(self.backend.info())
             self.cognates.clear()  # another generation, another vocabulary
+            self.feedback_statistics.clear()
             self.induced.renew()  # rebuilt in the background; the previous vocabulary serves meanwhile
 
     def warm_up(self) -> None:
@@ -316,15 +322,17 @@ class SearchEngine:
             legs = {"lexical": matches.hits, **legs}  # PassageHit is a (pid, score) tuple
 
         rankings = {name: _collapse(hits, self.backend) for name, hits in legs.items()}
-        if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
-            clip_hits = self.text_to_image(request.q, self.backend, where, depth)
-            rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
         by_language = self.settings.language_weights.get(plan.language or "")
         weights = {
             "lexical": by_language.lexical if by_language else self.settings.lexical_weight,
             "dense": by_language.dense if by_language else self.settings.dense_weight,
             "clip": getattr(self.text_to_image, "weight", 1.0),
         }
+        if request.mode == "hybrid" and self.feedback_applies(plan):
+            rankings = self._with_feedback(plan, where, depth, rankings, weights)
+        if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
+            clip_hits = self.text_to_image(request.q, self.backend, where, depth)
+            rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
         page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs)
         documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
         passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in page]))
@@ -344,6 +352,79 @@ class SearchEngine:
             took_ms=round(took, 2),
             results=results,
         )
+
+    # -- pseudo-relevance feedback (search_api.feedback) ---------------------------------------------
+    def feedback_applies(self, plan: QueryPlan) -> bool:
+        """Whether a hybrid search of *plan* gets a feedback pass (a lever on, the query's language listed)."""
+        settings = self.settings
+        if not (settings.feedback_lexical or settings.feedback_dense) or settings.feedback_documents <= 0:
+            return False
+        if settings.feedback_languages and plan.language not in settings.feedback_languages:
+            return False
+        return settings.feedback_when == "always" or bool(self.unknown_words(plan))
+
+    def unknown_words(self, plan: QueryPlan) -> list[str]:
+        """The free words of *plan* (no concept, no validated cognate or translation) that fewer than
+        ``cognate_min_passages`` passages of the index contain (its English and French documents, each
+        analysed in its language): what the lexical leg cannot match, and feedback words may stand in for.
+        A French word of a French corpus is known (the demo corpus); « coupole » on English reports is not."""
+        translated = {word.lower() for word, forms in plan.cognates} | {f.lower() for _, forms in plan.cognates for f in forms}
+        free = [w for w in query_words(plan.lexical_text) if w.lower() not in translated]
+        if not free:
+            return []
+        english, french = self.feedback_statistics.passages(free, "en"), self.feedback_statistics.passages(free, "fr")
+        return [w for w in free if english.get(w, 0) + french.get(w, 0) < self.settings.cognate_min_passages]
+
+    def _feedback_pids(self, rankings: dict[str, _LegRanking], weights: dict[str, float]) -> list[int]:
+        """The first pass's top ``feedback_documents`` documents (fused, or the dense leg's), each as its
+        best passage (the lexical leg's when it has one, as the snippet)."""
+        k = self.settings.feedback_documents
+        source = rankings if self.settings.feedback_source == "hybrid" else {n: r for n, r in rankings.items() if n == "dense"}
+        if not source:
+            return []
+        page, _ = _fused_page(source, weights, self.settings.rrf_k, 0, k)
+        lexical, dense = rankings.get("lexical"), rankings.get("dense")
+        pids = []
+        for doc_id, _ in page:
+            pid = lexical.best_pid.get(doc_id) if lexical is not None and source is rankings else None
+            pid = pid if pid is not None else (dense.best_pid.get(doc_id) if dense is not None else None)
+            if pid is not None:
+                pids.append(pid)
+        return pids
+
+    def feedback_expansion(self, plan: QueryPlan, pids: Sequence[int]) -> list[tuple[str, float]]:
+        """The weighted feedback words of these passages for *plan* (its own words left out)."""
+        passages = self.backend.get_passages(pids)
+        # a document of no analysed language ("und": too short to tell) is read as English, the index's default
+        languages = {d: s.language if s.language in LANGUAGES else "en"
+                     for d, s in self.backend.document_summaries(sorted({p.doc_id for p in passages.values()})).items()}
+        texts = [(searched_text(passages[pid].text, passages[pid].mentions, plan.lexical_statuses), languages.get(passages[pid].doc_id, "en"))
+                 for pid in pids if pid in passages]
+        own = query_stems([plan.highlight_text, plan.lexical_text, *(form for forms in plan.concepts for form in forms),
+                           *(form for _, forms in plan.cognates for form in forms)])
+        settings = self.settings
+        return expansion_terms(texts, own, self.feedback_statistics, settings.feedback_terms, settings.feedback_weight)
+
+    def _with_feedback(self, plan: QueryPlan, where: DocumentFilter, depth: int, rankings: dict[str, _LegRanking],
+                       weights: dict[str, float]) -> dict[str, _LegRanking]:
+        """The legs of a second pass built from the first pass's best results (lexical expansion and/or
+        Rocchio); the exact totals stay the first pass's (the query's own terms)."""
+        pids = self._feedback_pids(rankings, weights)
+        if not pids:
+            return rankings
+        out = dict(rankings)
+        if self.settings.feedback_lexical and "lexical" in rankings:
+            expansion = self.feedback_expansion(plan, pids)
+            if expansion:
+                hits = self.backend.lexical_search_expanded(plan.lexical_text, expansion, depth, where, plan.lexical_statuses,
+                                                            plan.concepts, plan.required)
+                out["lexical"] = _collapse(hits, self.backend)
+        if self.settings.feedback_dense and "dense" in rankings and plan.dense_text:
+            vectors = self.backend.passage_vectors(pids)
+            if vectors is not None and len(vectors):
+                moved = rocchio(self._embed(plan.dense_text), vectors, self.settings.feedback_dense_weight)
+                out["dense"] = _collapse(self.backend.dense_search(moved, depth, None if where.is_empty() else where), self.backend)
+        return out
 
     def _page_documents(self, doc_ids: list[str], rankings: dict[str, _LegRanking]) -> dict[str, Document | DocumentSummary]:
         """What each shown result needs of its document: the summary's columns (no text, no JSON

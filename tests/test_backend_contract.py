@@ -382,6 +382,36 @@ def test_term_passage_counts_per_language(backend) -> None:
 
 
 
+def test_lexical_search_expanded_weights_the_extra_words(backend) -> None:
+    """Pseudo-relevance feedback's second pass: each expansion word is one more optional clause of the
+    free text, scored times its weight; alone it can match (a query whose own words match nothing)."""
+    assert backend.lexical_search("zorglub", 10) == []
+    assert _docs_of(backend, backend.lexical_search_expanded("zorglub", [("fever", 0.3)], 10)) == ["C1"]
+    # C1 has "drainage", A1 "collection": the heavier word ranks its document first
+    assert _docs_of(backend, backend.lexical_search_expanded("", [("drainage", 1.0), ("collection", 0.1)], 10)) == ["C1", "A1"]
+    assert _docs_of(backend, backend.lexical_search_expanded("", [("drainage", 0.1), ("collection", 1.0)], 10)) == ["A1", "C1"]
+    # the typed words keep their weight: a word at 0 changes nothing
+    plain = backend.lexical_search("pleural effusion", 10)
+    assert backend.lexical_search_expanded("pleural effusion", [("fever", 0.0)], 10) == plain
+    # concepts still decide what matches (the expansion only scores within them)
+    concept = [["pneumothorax"]]
+    assert set(_docs_of(backend, backend.lexical_search_expanded("", [("fluid", 1.0)], 10, concepts=concept))) == {"R2", "A1"}
+
+
+def test_passage_vectors_read_back_or_none(backend) -> None:
+    """The stored vectors by passage id (vector feedback, Rocchio); unknown ids left out; a backend that
+    cannot read them back (Elasticsearch keeps them out of _source) says None."""
+    pids = [h.pid for h in backend.dense_search(_unit(1, 0, 0), 100)]
+    vectors = backend.passage_vectors([pids[0], 10_000, pids[1]])
+    if backend.kind == "elasticsearch":
+        assert vectors is None
+        return
+    assert vectors.shape == (2, DIM)
+    # the best passage for (1, 0, 0) is R1's first, stored as exactly that vector
+    assert vectors[0] == pytest.approx(_unit(1, 0, 0), abs=1e-6)
+    assert float(vectors[1] @ _unit(1, 0, 0)) == pytest.approx(backend.dense_search(_unit(1, 0, 0), 2)[1].score, abs=1e-5)
+
+
 def test_document_texts_per_language(backend) -> None:
     """The stored text of every document of one language, each once, in batches of any size (the
     induced-words vocabulary is read through it: indexer/clinical/induced.py)."""

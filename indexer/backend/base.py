@@ -262,6 +262,33 @@ class IndexBackend(ABC):
         doc_ids = self.lexical_matching_documents(text, where, statuses, concepts, required)
         return LexicalMatches(hits, len(doc_ids), count_patients(self.document_summaries(sorted(doc_ids)).values()))
 
+    def lexical_search_expanded(
+        self,
+        text: str,
+        expansion: Sequence[tuple[str, float]],
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> list[PassageHit]:
+        """:meth:`lexical_search` with extra weighted free words: each ``(word, weight)`` of *expansion*
+        is one more optional clause of the free text, its score multiplied by *weight* (< 1: a
+        pseudo-relevance-feedback term counts less than a word the user typed). Like the free words, an
+        expansion word can make a passage match on its own when the query has no concept.
+
+        Why: pseudo-relevance feedback (:mod:`search_api.feedback`) re-runs the lexical leg with the
+        words of the first pass's best results. This default appends the words unweighted (correct
+        matching, approximate scores); both shipped backends weight them."""
+        words = " ".join(word for word, weight in expansion if weight > 0)
+        return self.lexical_search(f"{text} {words}".strip(), limit, where, statuses, concepts, required)
+
+    def passage_vectors(self, pids: Sequence[int]) -> np.ndarray | None:
+        """The stored dense vectors of *pids* (one row each, in order; unknown ids left out), or None
+        when this backend cannot read them back. Why: vector pseudo-relevance feedback (Rocchio) moves
+        the query vector towards its first results' vectors. The default: None (feedback skipped)."""
+        return None
+
     @abstractmethod
     def term_passage_counts(self, words: Sequence[str], language: str) -> dict[str, int]:
         """For each of *words*, how many passages of documents in *language* contain it, in any context

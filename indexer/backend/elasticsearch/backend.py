@@ -180,6 +180,24 @@ class ElasticsearchBackend(IndexBackend):
             index=ix["passages"], query=query, size=limit, _source=["doc_id"], track_total_hits=False
         )))
 
+    def lexical_search_expanded(
+        self,
+        text: str,
+        expansion: Sequence[tuple[str, float]],
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> list[PassageHit]:
+        query = queries.lexical_query(text, where, statuses, concepts, required, expansion)
+        if query is None or limit <= 0:
+            self._pinned()
+            return []
+        return self._call(lambda ix: self._passage_hits(self.client.search(
+            index=ix["passages"], query=query, size=limit, _source=["doc_id"], track_total_hits=False
+        )))
+
     def lexical_matching_documents(
         self,
         text: str,

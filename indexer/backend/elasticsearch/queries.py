@@ -19,7 +19,7 @@ their word (« l'épanchement ») so the French analyzer strips them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
@@ -87,6 +87,17 @@ def free_text_query(text: str, statuses: tuple[str, ...]) -> Query | None:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
+def expanded_free_query(free: Query | None, expansion: Sequence[tuple[str, float]], statuses: tuple[str, ...]) -> Query | None:
+    """The free-text query plus one optional clause per expansion word, boosted by its weight
+    (pseudo-relevance feedback: :meth:`IndexBackend.lexical_search_expanded`)."""
+    clauses = [free] if free is not None else []
+    clauses += [{"bool": {"must": [_best_field(word, statuses, phrase=True)], "boost": float(weight)}}
+                for word, weight in expansion if weight > 0 and tokens(word)]
+    if not clauses:
+        return None
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
 def term_count_query(word: str, language: str) -> Query | None:
     """Passages of *language* documents whose *language*-analysed context fields contain *word*
     (:meth:`IndexBackend.term_passage_counts`); None for a language without an analysis."""
@@ -105,12 +116,16 @@ def lexical_query(
     statuses: tuple[str, ...] = DEFAULT_STATUSES,
     concepts: list[list[str]] | None = None,
     required: list[tuple[list[str], tuple[str, ...]]] | None = None,
+    expansion: Sequence[tuple[str, float]] = (),
 ) -> Query | None:
-    """The BM25 query of :meth:`LexicalIndex.search`'s arguments; None when nothing can match."""
+    """The BM25 query of :meth:`LexicalIndex.search`'s arguments (and weighted *expansion* words);
+    None when nothing can match."""
     must = [concept_query(forms, statuses) for forms in concepts or []]
     must += [concept_query(forms, tuple(forms_statuses)) for forms, forms_statuses in required or []]
     must = [q for q in must if q is not None]
     free = free_text_query(text, statuses) if text.strip() else None
+    if expansion:
+        free = expanded_free_query(free, expansion, statuses)
     if free is None and not must:
         return None
     body: dict[str, Any] = {"must": must}

@@ -257,6 +257,21 @@ class EmbeddedBackend(IndexBackend):
     def term_passage_counts(self, words: Sequence[str], language: str) -> dict[str, int]:
         return self.snapshot().lexical.term_passage_counts(words, language)
 
+    def lexical_search_expanded(
+        self,
+        text: str,
+        expansion: Sequence[tuple[str, float]],
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[Forms] | None = None,
+        required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+    ) -> list[PassageHit]:
+        return self.snapshot().lexical.search(text, limit, where, statuses, concepts, required, expansion)
+
+    def passage_vectors(self, pids: Sequence[int]) -> np.ndarray | None:
+        return self.snapshot().dense.vectors(pids)
+
     def dense_search(self, vector: np.ndarray, limit: int, where: DocumentFilter | None = None) -> list[PassageHit]:
         snapshot = self.snapshot()
         allowed = None if where is None or where.is_empty() else snapshot.table.mask(where)

@@ -27,7 +27,7 @@ exhaustive scan of that patient's passages rather than an empty page.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,6 +219,22 @@ class DenseIndex:
             faiss.omp_set_num_threads(previous)
         del keep_alive
         return [DenseHit(pid=int(i), score=float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def vectors(self, pids: Sequence[int]) -> np.ndarray | None:
+        """The stored vectors of *pids* (unknown ids left out), read from a flat index's storage; None
+        for an IVF index (its vectors are compressed and not addressable by id without a direct map)."""
+        if self.kind != "flat":
+            return None
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        wanted = np.asarray(list(pids), dtype=np.int64)
+        if not len(ids) or not len(wanted):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = np.argsort(ids, kind="stable")
+        at = np.minimum(np.searchsorted(ids[order], wanted), len(ids) - 1)
+        found = order[at[ids[order][at] == wanted]]
+        flat = faiss.downcast_index(self._index.index)
+        storage = faiss.rev_swig_ptr(flat.get_xb(), len(ids) * self.dim).reshape(len(ids), self.dim)
+        return storage[found].copy()
 
     def ids(self) -> np.ndarray:
         """Every passage id stored (int64), whatever the index kind."""

@@ -14,7 +14,7 @@ a document without a patient carries ``access=open`` (access restrictions only c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from itertools import repeat
 from operator import itemgetter
@@ -185,6 +185,17 @@ class LexicalIndex:
         ]
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
+    def _expanded(self, free: tantivy.Query | None, expansion: Sequence[tuple[str, float]], statuses: tuple[str, ...]) -> tantivy.Query | None:
+        """The free-text query plus one optional clause per expansion word, its score times its weight
+        (pseudo-relevance feedback: :meth:`IndexBackend.lexical_search_expanded`)."""
+        with_title = "affirmed" in statuses
+        clauses = [(tantivy.Occur.Should, free)] if free is not None else []
+        for word, weight in expansion:
+            per_lang = {lang: terms(word, lang) for lang in LANGUAGES}
+            if weight > 0 and any(per_lang.values()):
+                clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(self._clause(per_lang, statuses, with_title), float(weight))))
+        return tantivy.Query.boolean_query(clauses) if clauses else None
+
     def _concept_query(self, phrases: list[str], statuses: tuple[str, ...]) -> tantivy.Query | None:
         """Any of a concept's surface forms, each matched as a phrase; the form typed scores highest.
 
@@ -265,9 +276,12 @@ class LexicalIndex:
         statuses: tuple[str, ...],
         concepts: list[list[str]] | None,
         required: list[tuple[list[str], tuple[str, ...]]] | None,
+        expansion: Sequence[tuple[str, float]] = (),
     ) -> tantivy.Query | None:
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         free = self._token_query(text, statuses) if text.strip() else None
+        if expansion:
+            free = self._expanded(free, expansion, statuses)
         must = [self._concept_query(forms, statuses) for forms in concepts or []]
         must += [self._concept_query(forms, forms_statuses) for forms, forms_statuses in required or []]
         clauses += [(tantivy.Occur.Must, q) for q in must if q is not None]
@@ -287,6 +301,7 @@ class LexicalIndex:
         statuses: tuple[str, ...] = DEFAULT_STATUSES,
         concepts: list[list[str]] | None = None,
         required: list[tuple[list[str], tuple[str, ...]]] | None = None,
+        expansion: Sequence[tuple[str, float]] = (),
     ) -> list[LexicalHit]:
         """BM25 top-*limit* passages within the filter.
 
@@ -297,7 +312,7 @@ class LexicalIndex:
         Each ``(forms, statuses)`` in *required* must also match, in its own statuses: the negated
         « épanchement pleural » of « pneumothorax sans épanchement pleural ».
         """
-        query = self._query(text, where, statuses, concepts, required)
+        query = self._query(text, where, statuses, concepts, required, expansion)
         if query is None or limit <= 0:
             return []
         searcher = self._index.searcher()
