@@ -65,8 +65,10 @@ PassageContexts = dict[str, str]  # context status → the passage's text with t
 
 
 #: bump when the code that turns a document into passages, contexts or stored mentions changes its output
-#: (the trigger lists and the passage settings are hashed as they are)
-ANALYSIS_VERSION = 1
+#: (the trigger lists and the passage settings are hashed as they are).
+#: 2: signed and « non- » abbreviations (« ST+ », « ST- », "non-ST") are tokens of their own
+#: (indexer/text/signs.py): lexical fields and stored mentions of older runs read them as « ST »
+ANALYSIS_VERSION = 2
 
 
 def analysis_fingerprint(settings: Settings) -> str:
