@@ -132,7 +132,7 @@ def parse_sources(
     parsed: list[Document] = []
     for source in progress(files, "Lecture des sources", len(files)):
         try:
-            parsed += parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=warnings)
+            parsed += parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=warnings, dicom=source.dicom)
         except SourceError as exc:
             skipped.append((exc.path, exc.reason))
     documents: dict[str, Document] = {}
