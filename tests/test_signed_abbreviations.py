@@ -118,8 +118,9 @@ def _above(ranked: list[str], wanted: set[str], other: set[str]) -> bool:
     ("IDM ST\u2212", {"N1", "N2", "N3"}),
     ("SCA ST-", {"N1", "N2", "N3"}),
     ("NSTEMI", {"N1", "N2", "N3"}),
-    ("IDM sans sus-décalage du segment ST", {"N2"}),
-    ("IDM sans sus-décalage", {"N2"}),
+    # the NSTEMI by name (query_plan.narrower_named_by_negation): also the reports that say « IDM ST- » or NSTEMI
+    ("IDM sans sus-décalage du segment ST", {"N1", "N2", "N3"}),
+    ("IDM sans sus-décalage", {"N1", "N2", "N3"}),
     ("non-ST-elevation myocardial infarction", {"N1", "N2", "N3"}),
 ])
 def test_nstemi_queries_rank_nstemi_reports_first(engine, query: str, at_least: set[str]) -> None:  # noqa: ANN001
@@ -166,3 +167,26 @@ def test_search_snippet_of_an_nstemi_query(engine) -> None:  # noqa: ANN001
     by_id = {r.id.rsplit("/", 1)[-1].removesuffix(".txt").removeprefix("report:"): r.snippet for r in response.results}
     assert "<mark>ST-</mark>" in by_id["N1"]
     assert all("ST+" not in (snippet or "") or "<mark>ST+</mark>" not in snippet for snippet in by_id.values())
+
+
+@pytest.mark.parametrize(("affirmed", "negated", "named"), [
+    ("IDM", "sus-décalage", "nstemi"),
+    ("infarctus du myocarde", "sus-décalage du segment ST", "nstemi"),
+    ("myocardial infarction", "ST elevation", None),  # "non-ST elevation" is no « without » name
+    ("IDM", "fièvre", None),  # a negated finding, not a narrower concept's name
+    ("pneumothorax", "épanchement", None),
+    ("SCA", "sus-décalage", None),  # the ACS: NSTEMI is a child of the infarction, not of the syndrome
+])
+def test_narrower_concept_named_by_a_negation(affirmed: str, negated: str, named: str | None) -> None:
+    from search_api.query_plan import narrower_named_by_negation
+
+    assert narrower_named_by_negation(affirmed, negated, load_default_lexicon()) == named
+
+
+def test_plan_of_idm_sans_sus_decalage() -> None:
+    """One concept, no required negated clause; the dense leg still embeds « IDM » only."""
+    from search_api.query_plan import plan_query
+
+    plan = plan_query(SearchRequest(q="IDM sans sus-décalage"))
+    assert [t.concept_id for t in plan.expanded_terms] == ["nstemi"] and plan.required == []
+    assert {"IDM ST-", "NSTEMI"} <= set(plan.concepts[0]) and plan.dense_text == "IDM"
