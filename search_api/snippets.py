@@ -26,7 +26,7 @@ from typing import NamedTuple
 from indexer.clinical import mention_context
 from indexer.clinical.mentions import mention_status_at, snippet_language
 from indexer.text.analyzers import LANGUAGES, term_spans, terms
-from indexer.text.signs import SIGNS, SPECIAL_TOKEN
+from indexer.text.signs import SIGNS, SPECIAL_TOKEN, may_hold_special
 
 WINDOW_CHARS = 280
 
@@ -66,6 +66,8 @@ def _highlighted_terms(word: str) -> tuple[tuple[str, ...], ...]:
 #: what Tantivy's ``simple`` tokenizer calls a token: a maximal run of alphanumeric characters, once
 #: :func:`~indexer.text.signs.analysis_text` made « ST+ », « ST- » and "non-ST" words of their own
 _TOKEN = re.compile(rf"{SPECIAL_TOKEN}|[^\W_]+")
+#: :data:`_TOKEN` for a text without special spans (:func:`~indexer.text.signs.may_hold_special`): cheaper
+_PLAIN_TOKEN = re.compile(r"[^\W_]+")
 
 
 #: texts made only of these characters tokenise the same with the regex as with Tantivy: ASCII, Latin
@@ -95,7 +97,8 @@ def fast_term_spans(text: str) -> list[tuple[tuple[str | None, ...], int, int]]:
         per_lang = [{(start, end): term for term, start, end in term_spans(text, lang)} for lang in LANGUAGES]
         bounds = sorted({b for spans in per_lang for b in spans})
         return [(tuple(spans.get(b) for spans in per_lang), *b) for b in bounds]
-    return [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    tokens = _TOKEN if may_hold_special(text) else _PLAIN_TOKEN
+    return [(word_terms(m.group()), m.start(), m.end()) for m in tokens.finditer(text)]
 
 
 #: a multi-word form in a highlight text: « "décollement pleural" » (see :func:`split_highlight`)
@@ -458,8 +461,9 @@ def chunk_terms(chunk: str) -> tuple[str, ...]:
     its chunks, so each is tokenised by the regex and analysed once, and a query judges a chunk with
     one set test. A tuple (a set would take three times the memory) of keys shared between chunks:
     ~0.3 kB per cached chunk, cache included."""
+    tokens = _TOKEN if may_hold_special(chunk) else _PLAIN_TOKEN
     return tuple(
-        _pair(i, term) for word in _TOKEN.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
+        _pair(i, term) for word in tokens.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
     )
 
 

@@ -126,6 +126,8 @@ def tokenize(text: str) -> list[Token]:
     """
     folded, offsets = fold_with_offsets(text)
     special = _special_tokens(text)
+    if not special:  # most texts: the plain loop, no per-token check
+        return [_token(match, offsets) for match in _TOKEN_RE.finditer(folded)]
     tokens: list[Token] = []
     skip_to = -1
     for match in _TOKEN_RE.finditer(folded):
@@ -137,13 +139,15 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(token)
             skip_to = token.end
             continue
-        end = offsets[match.end() - 1] + 1
-        kind = match.lastgroup
-        value = match.group()
-        if kind == "elision":
-            value = _ELISIONS[value[:-1]]
-        tokens.append(Token(value, start, end))
+        tokens.append(_token(match, offsets))
     return tokens
+
+
+def _token(match: re.Match[str], offsets: list[int]) -> Token:
+    value = match.group()
+    if match.lastgroup == "elision":
+        value = _ELISIONS[value[:-1]]
+    return Token(value, offsets[match.start()], offsets[match.end() - 1] + 1)
 
 
 def _special_tokens(text: str) -> dict[int, Token]:

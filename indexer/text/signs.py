@@ -40,9 +40,15 @@ SIGN_WORDS = {"+": "plus", "-": "minus", "\u2212": "minus"}
 SIGN_NORMS = {"+": "+", "-": "-", "\u2212": "-"}
 
 
+#: what every special span holds: a capitalised abbreviation right before a sign, or « non- » before a capital. A
+#: pattern that starts with a character set is scanned fast by ``re``; :data:`SPECIAL`'s leading
+#: look-behind is tried at every position (the clinical tokenizer was 15 % slower with it alone)
+_HINT = re.compile(rf"[A-Z][A-Z0-9]{{1,5}}[{_SIGN_CLASS}]|[Nn][Oo][Nn]-[A-Z]")
+
+
 def may_hold_special(text: str) -> bool:
-    """Cheap pre-check: no sign or hyphen, nothing to rewrite (most query words, many passages)."""
-    return "-" in text or "+" in text or "\u2212" in text
+    """Cheap pre-check: False when *text* holds no special span (most query words and passages)."""
+    return ("-" in text or "+" in text or "\u2212" in text) and _HINT.search(text) is not None
 
 
 def _word(match: re.Match[str]) -> str:
