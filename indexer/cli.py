@@ -17,10 +17,34 @@ app = typer.Typer(help="medsearch: multimodal clinical search (reports, records,
 console = Console()
 
 
-def _rich_progress(items: Iterable, description: str, total: int) -> Iterable:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        yield from progress.track(items, total=total, description=description)
+class RichProgress:
+    """The pipeline's progress factory (:data:`indexer.pipeline.ProgressFactory`) on one rich display.
+
+    Bars may nest: while « Indexation par lots » runs, a big file's passages get a bar of their own
+    (« Analyse : rapport.txt »), removed when it is done. Why one display: rich allows a single live
+    display at a time, so a second ``Progress`` opened inside the first raised ``LiveError``."""
+
+    def __init__(self, output: Console | None = None) -> None:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        self._progress = Progress(*columns, console=output or console, transient=False)
+        self._open = 0  # bars being iterated: the display runs while there is one
+
+    def __call__(self, items: Iterable, description: str, total: int) -> Iterable:
+        if self._open == 0:
+            self._progress.start()
+        nested = self._open > 0
+        self._open += 1
+        task = self._progress.add_task(description, total=total)
+        try:
+            for item in items:
+                yield item
+                self._progress.advance(task)
+        finally:
+            self._open -= 1
+            if nested:
+                self._progress.remove_task(task)  # a big file's bar: gone once the file is done
+            if self._open == 0:
+                self._progress.stop()
 
 
 def _print_report(report) -> None:  # noqa: ANN001 - IndexReport, imported lazily
@@ -51,7 +75,7 @@ def run_index(paths: list[Path], rebuild: bool = False, prune: bool = False, qui
 
     settings = get_settings()
     source = SourceSettings(name="manual", paths=paths, prune=prune, rebuild=rebuild)
-    outcome = run_job(source, settings, trigger="cli", progress=None if quiet else _rich_progress, raise_errors=True)
+    outcome = run_job(source, settings, trigger="cli", progress=None if quiet else RichProgress(), raise_errors=True)
     _print_report(outcome.report)
     return outcome.report
 

@@ -63,10 +63,17 @@ EncoderMismatchError = IndexMismatchError
 
 PassageContexts = dict[str, str]  # context status → the passage's text with that status
 
+#: a document with this many passages (~0.8 MB of text at the default 120 words a passage) gets progress
+#: bars of its own while its passages are analysed and encoded: a 20 MB report otherwise held the
+#: « Indexation par lots » bar still for minutes
+BIG_DOCUMENT_PASSAGES = 1_000
+
 
 #: bump when the code that turns a document into passages, contexts or stored mentions changes its output
-#: (the trigger lists and the passage settings are hashed as they are)
-ANALYSIS_VERSION = 1
+#: (the trigger lists and the passage settings are hashed as they are).
+#: 2: signed and « non- » abbreviations (« ST+ », « ST- », "non-ST") are tokens of their own
+#: (indexer/text/signs.py): lexical fields and stored mentions of older runs read them as « ST »
+ANALYSIS_VERSION = 2
 
 
 def analysis_fingerprint(settings: Settings) -> str:
@@ -130,7 +137,7 @@ def parse_sources(
     parsed: list[Document] = []
     for source in progress(files, "Lecture des sources", len(files)):
         try:
-            parsed += parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=warnings)
+            parsed += parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=warnings, dicom=source.dicom)
         except SourceError as exc:
             skipped.append((exc.path, exc.reason))
     documents: dict[str, Document] = {}
@@ -260,14 +267,22 @@ def _write(
                 report.documents_unchanged += 1
         writer.remove_documents(updated)
         work = []
+        big: list[str] = []  # the batch's big files, named on the encoding bar
         for document in changed:
             passages = split_passages(document, settings.passages.max_words, settings.passages.overlap_words)
-            work.append((document, passages, [passage_contexts(document, p) for p in passages]))
+            analysed: Iterable[Passage] = passages
+            if len(passages) >= BIG_DOCUMENT_PASSAGES:
+                big.append(Path(document.source_path or document.id).name)
+                analysed = progress(passages, f"Analyse : {big[-1]}", len(passages))
+            work.append((document, passages, [passage_contexts(document, p) for p in analysed]))
         _add_timing(report, "analyse", t0)
 
         t0 = time.perf_counter()
         texts = [_embedding_text(doc, p, ctx) for doc, passages, contexts in work for p, ctx in zip(passages, contexts)]
-        vectors = [encoder.encode_passages(texts[i : i + encode_batch]) for i in range(0, len(texts), encode_batch)]
+        starts: Iterable[int] = range(0, len(texts), encode_batch)
+        if big:  # one step per encoder call (a few hundred passages)
+            starts = progress(starts, f"Encodage : {', '.join(big[:3])}{' …' if len(big) > 3 else ''}", len(starts))  # type: ignore[arg-type]
+        vectors = [encoder.encode_passages(texts[i : i + encode_batch]) for i in starts]
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, encoder.dim), dtype=np.float32)
         _add_timing(report, "encode", t0)
 

@@ -74,7 +74,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
     images: dict[str, tuple[str, str | None, str | None, dt.date | None]] = {}  # path → (id, format, accession, patient, date)
     for source in files:
         try:
-            documents = parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=table.warnings)
+            documents = parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=table.warnings, dicom=source.dicom)
         except SourceError as exc:
             table.skipped.append((exc.path, exc.reason))
             continue
@@ -189,7 +189,7 @@ def iter_batches(files: list[SourceFile], table: LinkTable, max_bytes: int | Non
     read = 0
     for source in files:
         try:
-            documents = parse_file(source.path, max_bytes=max_bytes, root=source.root)
+            documents = parse_file(source.path, max_bytes=max_bytes, root=source.root, dicom=source.dicom)
         except SourceError:
             documents = []  # already reported by the scan (or changed since: it is picked up next run)
         for position, document in enumerate(documents):

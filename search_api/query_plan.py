@@ -58,6 +58,33 @@ def searchable_form(form: str) -> str:
     return form
 
 
+def narrower_named_by_negation(affirmed: str, negated: str, lexicon: Lexicon) -> str | None:
+    """The narrower concept a query « A sans B » names, if one does: its name is a form of A's concept,
+    a negation, then B (B may stop early). « IDM sans sus-décalage » → *nstemi* (« infarctus sans
+    sus-décalage du segment ST »: « infarctus » is a form of IDM's concept, « sus-décalage » starts
+    the negated part). None when *affirmed* is not one whole concept or no narrower name fits, or two do.
+
+    Why: read as « IDM » affirmed AND « sus-décalage » negated, in one passage, the query only found
+    letters saying both in one sentence (« infarctus du myocarde sans sus-décalage du segment ST »), not
+    those that say « IDM ST- » or « NSTEMI », nor those whose ECG paragraph holds the negation."""
+    from indexer.clinical.text import lexicon_key
+
+    expansion = lexicon.expand_query(affirmed, fuzzy=False)
+    whole = [t for t in expansion.expanded_terms if lexicon_key(t.source_text) == lexicon_key(affirmed)]
+    wanted = lexicon_key(negated)
+    found: set[str] = set()
+    for parent in {t.concept_id for t in whole if not t.ambiguous}:
+        for child in lexicon.narrower(parent):
+            concept = lexicon.get(child)
+            for name in (concept.fr.preferred, *concept.fr.synonyms, concept.en.preferred, *concept.en.synonyms):
+                parts = searchable_form(name).split(NEGATED_PART)
+                if len(parts) != 2 or lexicon_key(parts[1])[: len(wanted)] != wanted:
+                    continue
+                if parent in lexicon.expand_query(parts[0], fuzzy=False).concept_ids:
+                    found.add(child)
+    return found.pop() if len(found) == 1 else None
+
+
 def _concepts(expansion: QueryExpansion) -> tuple[list[Forms], str]:
     """(one forms list per recognised span, the query text left once those spans are removed)."""
     by_span: dict[tuple[int, int], Forms] = {}
@@ -224,7 +251,18 @@ def plan_query(
         affirmed_terms=parsed.affirmed_terms or ([affirmed] if affirmed else []),
         negated_terms=negated,
     )
-    concepts, residual, expanded = _split(affirmed, lexicon, request.expand)
+    named = None
+    if request.expand and len(parsed.clauses) == 2 and [c.polarity for c in parsed.clauses] == ["affirmed", "negated"]:
+        named = narrower_named_by_negation(parsed.clauses[0].text, parsed.clauses[1].text, lexicon)
+    if named is not None:  # « IDM sans sus-décalage » is the NSTEMI: one concept, typed form first
+        term = ExpandedTerm(source_text=request.q.strip(), concept_id=named, terms=lexicon.expansion_terms(named),
+                            narrower=lexicon.narrower(named), start=0, end=len(request.q), matched_by="synonym")
+        forms = [searchable_form(request.q.strip())]
+        forms += [form for t in term.terms if (form := searchable_form(t)) not in forms]
+        negated = []  # no required negated clause: the concept's forms carry it (the dense leg keeps « IDM »)
+        concepts, residual, expanded = [forms], "", [term]
+    else:
+        concepts, residual, expanded = _split(affirmed, lexicon, request.expand)
     affirmed_expanded = list(expanded)  # the negated clauses' concepts are added below
     negated_forms: list[Forms] = []
     negated_free: list[Forms] = []  # the negated clauses' free words (« sans densité »), one phrase each

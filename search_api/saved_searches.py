@@ -1,13 +1,15 @@
 """Named saved searches, per user: ``GET/POST /saved-searches``, ``DELETE /saved-searches/{id}``.
 
 A saved search is the query and the filters as the portal puts them in its URL (so opening one is
-opening that link); its owner is :func:`search_api.scope.current_user`.
+opening that link); its owner is :func:`search_api.scope.current_user`. Saving under a name the user
+already has (case and spacing aside) replaces that search: one entry per name, the new params
+(:meth:`search_api.user_data.UserDataStore.add_search`).
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, Field, field_validator
 
 from indexer.settings import Settings
@@ -71,13 +73,24 @@ def saved_search_router(settings: Settings, store: UserDataStore | None = None) 
         """The caller's saved searches, oldest first."""
         return data().searches(who)
 
-    @router.post("/saved-searches", response_model=SavedSearch, status_code=201)
-    def save(body: SavedSearchIn, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
-        """Save the query and filters under a name."""
+    @router.post(
+        "/saved-searches", response_model=SavedSearch, status_code=201,
+        responses={200: {"model": SavedSearch, "description": "Replaced the caller's saved search of the same name"}},
+    )
+    def save(body: SavedSearchIn, response: Response, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+        """Save the query and filters under a name.
+
+        Saving under a name the caller already uses (case and spacing aside: « EP test » and « ep  TEST »)
+        **replaces** that saved search: it keeps its id and place in the list and takes the name as now
+        typed and the new query and filters; the answer is then ``200`` instead of ``201``. A user never
+        has two saved searches of the same name; another user's of the same name is not touched."""
         params = {k: v for k, v in body.params.items() if v not in (None, "", [], False) or k == "q"}
         if not str(params.get("q") or "").strip():
             raise HTTPException(status_code=422, detail="une recherche enregistrée doit avoir une question (q)")
-        return data().add_search(who, body.name.strip(), params)
+        saved, replaced = data().add_search(who, " ".join(body.name.split()), params)
+        if replaced:
+            response.status_code = 200
+        return saved
 
     @router.delete("/saved-searches/{search_id}", status_code=204)
     def delete(search_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:

@@ -26,11 +26,12 @@ from typing import NamedTuple
 from indexer.clinical import mention_context
 from indexer.clinical.mentions import mention_status_at, snippet_language
 from indexer.text.analyzers import LANGUAGES, term_spans, terms
+from indexer.text.signs import SIGNS, SPECIAL_TOKEN, may_hold_special
 
 WINDOW_CHARS = 280
 
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(rf"{SPECIAL_TOKEN}|\w+")  # « ST+ » is one word, not « ST »
 MIN_HIGHLIGHT_CHARS = 3  # « d' », « l' », "of": elided articles and short stop words are not worth a mark
 
 
@@ -62,8 +63,11 @@ def _highlighted_terms(word: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(t for t in lang_terms if len(t) >= MIN_HIGHLIGHT_CHARS) for lang_terms in analysed)
 
 
-#: what Tantivy's ``simple`` tokenizer calls a token: a maximal run of alphanumeric characters
-_TOKEN = re.compile(r"[^\W_]+")
+#: what Tantivy's ``simple`` tokenizer calls a token: a maximal run of alphanumeric characters, once
+#: :func:`~indexer.text.signs.analysis_text` made « ST+ », « ST- » and "non-ST" words of their own
+_TOKEN = re.compile(rf"{SPECIAL_TOKEN}|[^\W_]+")
+#: :data:`_TOKEN` for a text without special spans (:func:`~indexer.text.signs.may_hold_special`): cheaper
+_PLAIN_TOKEN = re.compile(r"[^\W_]+")
 
 
 #: texts made only of these characters tokenise the same with the regex as with Tantivy: ASCII, Latin
@@ -93,7 +97,8 @@ def fast_term_spans(text: str) -> list[tuple[tuple[str | None, ...], int, int]]:
         per_lang = [{(start, end): term for term, start, end in term_spans(text, lang)} for lang in LANGUAGES]
         bounds = sorted({b for spans in per_lang for b in spans})
         return [(tuple(spans.get(b) for spans in per_lang), *b) for b in bounds]
-    return [(word_terms(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    tokens = _TOKEN if may_hold_special(text) else _PLAIN_TOKEN
+    return [(word_terms(m.group()), m.start(), m.end()) for m in tokens.finditer(text)]
 
 
 #: a multi-word form in a highlight text: « "décollement pleural" » (see :func:`split_highlight`)
@@ -299,10 +304,13 @@ class QueryMatcher:
         flagged: dict[int, set[int]] = {}  # text → where its phrase-only words start
         for word in words:
             flag = word in phrase_only
+            signed = word[-1] in SIGNS or "-" in word  # « ST+ », "non-ST": not inside « ST+/- » (_whole_token)
             at = joined.find(word)
             while at >= 0:
                 end = at + len(word)
-                if (at == 0 or not joined[at - 1].isalnum()) and (end == size or not joined[end].isalnum()):
+                if (at == 0 or not joined[at - 1].isalnum()) and (end == size or not joined[end].isalnum()) and (
+                    _whole_token(joined, at, end) if signed or (end < size and joined[end] in SIGNS) or (at and joined[at - 1] in SIGNS) else True
+                ):
                     i = bisect_right(starts, at) - 1
                     found[i].append((at - starts[i], end - starts[i]))
                     if flag:
@@ -436,6 +444,16 @@ def _anchor(text: str, spans: list[tuple[int, int]], language: str | None, menti
     return first  # type: ignore[return-value]  # spans is not empty
 
 
+def _whole_token(text: str, at: int, end: int) -> bool:
+    """Whether ``text[at:end]``, next to a sign or hyphen, is a whole :data:`_TOKEN`: « ST » of « ST+ »
+    or of "non-ST" is not (it is part of a signed or « non- » abbreviation), nor « ST+ » of « ST+/- »."""
+    match = _TOKEN.match(text, at)
+    if match is None or match.end() != end:
+        return False
+    start = max(0, at - 4)  # a « non- » abbreviation starts four characters before its letters
+    return not any(m.start() < at < m.end() for m in _TOKEN.finditer(text, start, min(len(text), end + 8)))
+
+
 @lru_cache(maxsize=65_536)
 def chunk_terms(chunk: str) -> tuple[str, ...]:
     """The :func:`_pair` key (position of the language in :data:`LANGUAGES`, analysed term) of every
@@ -443,8 +461,9 @@ def chunk_terms(chunk: str) -> tuple[str, ...]:
     its chunks, so each is tokenised by the regex and analysed once, and a query judges a chunk with
     one set test. A tuple (a set would take three times the memory) of keys shared between chunks:
     ~0.3 kB per cached chunk, cache included."""
+    tokens = _TOKEN if may_hold_special(chunk) else _PLAIN_TOKEN
     return tuple(
-        _pair(i, term) for word in _TOKEN.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
+        _pair(i, term) for word in tokens.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
     )
 
 

@@ -37,6 +37,11 @@ CREATE INDEX IF NOT EXISTS cohorts_owner ON cohorts(owner);
 """
 
 
+def _name_key(name: str) -> str:
+    """What makes two saved-search names the same: case and runs of spaces aside."""
+    return " ".join(name.split()).casefold()
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -57,14 +62,31 @@ class UserDataStore:
         self._db.close()
 
     # -- saved searches ------------------------------------------------------------------------
-    def add_search(self, owner: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    def add_search(self, owner: str, name: str, params: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Save *params* under *name* for *owner*: (the saved search, whether it replaced one).
+
+        A search of the same name (case and spacing aside: « EP test » = « ep  TEST ») is replaced: it
+        keeps its id and place in the list and takes the new name as typed and the new params. Why here
+        and not in the portal: the portal deleted the old one after saving the new one, two requests
+        another client did not make (three « EP test » entries), and a failure between them kept both.
+        Older duplicates of the name, saved before this rule, are removed: one entry per name."""
+        key = _name_key(name)
+        encoded = json.dumps(params, ensure_ascii=False)
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO saved_searches (owner, name, params, created_at) VALUES (?,?,?,?)",
-                (owner, name, json.dumps(params, ensure_ascii=False), _now()),
-            )
+            rows = self._db.execute("SELECT id, name FROM saved_searches WHERE owner = ? ORDER BY id", (owner,)).fetchall()
+            same = [int(row["id"]) for row in rows if _name_key(row["name"]) == key]
+            if same:
+                kept, *older = same
+                self._db.execute("UPDATE saved_searches SET name = ?, params = ? WHERE id = ?", (name, encoded, kept))
+                self._db.executemany("DELETE FROM saved_searches WHERE id = ?", [(i,) for i in older])
+            else:
+                cursor = self._db.execute(
+                    "INSERT INTO saved_searches (owner, name, params, created_at) VALUES (?,?,?,?)",
+                    (owner, name, encoded, _now()),
+                )
+                kept = int(cursor.lastrowid)  # type: ignore[arg-type]
             self._db.commit()
-            return self._search_row(int(cursor.lastrowid), owner)  # type: ignore[return-value]
+            return self._search_row(kept, owner), bool(same)  # type: ignore[return-value]
 
     def searches(self, owner: str) -> list[dict[str, Any]]:
         with self._lock:

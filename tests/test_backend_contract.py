@@ -232,6 +232,36 @@ def test_lexical_concept_form_with_a_negated_part(backend) -> None:
     assert (counted.documents, counted.patients) == (1, 1)
 
 
+def test_signed_abbreviations_are_words_of_their_own(empty_backend) -> None:
+    """« ST+ », « ST- », « ST− » and "non-ST" are one token each (indexer/text/signs.py), on both backends:
+    the embedded one is given rewritten text, Elasticsearch rewrites it in its analyzers' character filters."""
+    texts = {
+        "N1": "Conclusion : IDM ST- inférieur.", "N2": "Conclusion : SCA ST\u2212 antérieur.",
+        "N3": "Impression: non-ST-elevation myocardial infarction.", "S1": "Conclusion : SCA ST+ antérieur.",
+        "S2": "Impression: ST-elevation myocardial infarction.", "E": "Conclusion : SCA ST+/- à préciser, +/- 2 mm.",
+    }
+    with empty_backend.writer(ENCODER, DIM) as writer:
+        writer.add_documents([
+            AddedDocument(_doc(doc_id, "report", text, language="fr"), [Passage(doc_id=doc_id, ordinal=0, text=text)],
+                          [{"affirmed": text}], np.stack([_unit(1, 0, 0)]))
+            for doc_id, text in texts.items()
+        ])
+        writer.publish()
+    empty_backend.refresh()
+
+    def docs(form: str) -> list[str]:
+        return sorted(_docs_of(empty_backend, empty_backend.lexical_search("", 10, concepts=[[form]])))
+
+    assert docs("IDM ST-") == ["N1"]
+    assert docs("SCA ST-") == docs("SCA ST\u2212") == ["N2"]
+    assert docs("SCA ST+") == ["S1"]
+    assert docs("SCA ST") == ["E"]  # « ST+/- »: either sign, the plain word
+    assert docs("ST elevation myocardial infarction") == ["S2"]  # not inside "non-ST-elevation"
+    assert docs("non-ST-elevation myocardial infarction") == ["N3"]
+    assert sorted(empty_backend.lexical_matching_documents("2 mm")) == ["E"]  # « +/- 2 mm » as before
+    assert sorted(_docs_of(empty_backend, empty_backend.lexical_search("ST-", 10))) == ["N1", "N2"]  # free words too
+
+
 def test_lexical_matching_documents(backend) -> None:
     assert backend.lexical_matching_documents("pneumothorax") == {"R2", "A1"}
     assert backend.lexical_matching_documents("pneumothorax", statuses=("negated",)) == {"R1"}

@@ -165,6 +165,47 @@ def test_saved_searches_are_per_user(client: TestClient) -> None:
     assert client.get("/saved-searches", headers=DR).json() == []
 
 
+def test_saving_under_an_existing_name_replaces_the_search(client: TestClient, tmp_path) -> None:  # noqa: ANN001
+    """One entry per name and user: the API replaces (it was the portal, deleting after saving: another
+    client, or a failure between the two requests, left two « EP test »)."""
+    def save(name: str, q: str, who: dict = DR) -> object:  # noqa: ANN001
+        return client.post("/saved-searches", json={"name": name, "params": {"q": q}}, headers=who)
+
+    first, other = save("EP test", "embolie pulmonaire"), save("Fractures", "fracture")
+    assert (first.status_code, other.status_code) == (201, 201)
+    theirs = save("EP test", "pneumothorax", OTHER)  # another user's search of the same name
+    again = save("  ep   TEST ", "embolie pulmonaire segmentaire")  # case and spacing aside: the same name
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"] and again.json()["name"] == "ep TEST"
+    listed = client.get("/saved-searches", headers=DR).json()
+    assert [(s["id"], s["name"], s["params"]["q"]) for s in listed] == [
+        (first.json()["id"], "ep TEST", "embolie pulmonaire segmentaire"), (other.json()["id"], "Fractures", "fracture")]
+    assert [(s["name"], s["params"]["q"]) for s in client.get("/saved-searches", headers=OTHER).json()] == [("EP test", "pneumothorax")]
+    assert save("EP test 2", "embolie").status_code == 201  # a different name is a new search
+    assert len(client.get("/saved-searches", headers=DR).json()) == 3
+    for s in client.get("/saved-searches", headers=DR).json() + [theirs.json()]:
+        client.delete(f"/saved-searches/{s['id']}", headers=DR if s["id"] != theirs.json()["id"] else OTHER)
+    assert client.get("/saved-searches", headers=DR).json() == []
+
+
+def test_older_duplicates_of_a_name_are_folded_into_one(tmp_path) -> None:  # noqa: ANN001
+    """Searches saved twice under one name before the API replaced them: the next save keeps one."""
+    from search_api.user_data import UserDataStore
+
+    store = UserDataStore(tmp_path / "u.sqlite")
+    for q in ("a", "b"):  # as the old code stored them: two rows, one name
+        store._db.execute("INSERT INTO saved_searches (owner, name, params, created_at) VALUES (?,?,?,?)",
+                          ("dr", "EP", f'{{"q": "{q}"}}', "2024-01-01"))
+    saved, replaced = store.add_search("dr", "EP", {"q": "c"})
+    assert replaced and [(s["id"], s["params"]) for s in store.searches("dr")] == [(saved["id"], {"q": "c"})]
+    assert saved["id"] == 1
+
+
+def test_the_openapi_description_says_a_same_name_save_replaces(client: TestClient) -> None:
+    post = client.get("/openapi.json").json()["paths"]["/saved-searches"]["post"]
+    assert "replaces" in post["description"] and {"200", "201"} <= set(post["responses"])
+
+
 def test_saved_search_params_are_checked_when_saved(client: TestClient) -> None:
     """A saved search holds the portal URL's search fields: an unknown field, a 100 kB query or a nested
     value answers 422 naming it when saved (it was stored, and failed only when reopened)."""

@@ -206,3 +206,32 @@ def test_ground_truth_covers_every_document_consistently(
         if entry["kind"] == "image":
             assert doc_id in truth[entry["report_id"]]["image_ids"]
     assert {"affirmed", "negated"} <= seen_status
+
+
+def test_coronary_letters_name_the_infarction_type_and_change_nothing_else(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The NSTEMI / STEMI letters (indexer/demo/coronary.py) are written last, from their own random stream,
+    for patients whose record has the infarction: every other file is the same without them."""
+    import indexer.demo.generate as generate
+
+    with_letters, without = tmp_path / "with", tmp_path / "without"
+    counts = generate_corpus(with_letters, seed=42, n_patients=60)
+    monkeypatch.setattr(generate, "write_coronary_letters", lambda *args: 0)
+    generate_corpus(without, seed=42, n_patients=60)
+    files = lambda d: {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}  # noqa: E731
+    a, b = files(with_letters), files(without)
+    added = sorted(set(a) - set(b))
+    assert len(added) == 16 and set(b) <= set(a)
+    assert [k for k in b if a[k] != b[k]] == ["ground_truth.json"]
+    assert counts["reports"] == len(list((with_letters / "reports").iterdir()))
+    truth = json.loads(a["ground_truth.json"])
+    kinds = {truth[Path(f).stem]["concepts"][1]["concept"] for f in added}
+    assert kinds == {"nstemi", "stemi"}
+    for name in added:
+        entry, text = truth[Path(name).stem], a[name].decode("utf-8")
+        record = truth[entry["patient_id"]]
+        assert {"concept": "myocardial_infarction", "name": "infarctus du myocarde", "status": "affirmed"} in record["concepts"]
+        nstemi = entry["concepts"][1]["concept"] == "nstemi"
+        assert any(form in text for form in (["ST-", "ST\u2212", "sans sus-décalage", "NSTEMI", "Non-ST"] if nstemi
+                                             else ["ST+", "avec sus-décalage", "STEMI"]))
+        signed_minus = re.search(r"\bST[-\u2212](?!\w)", text)  # « ST- », not "ST-elevation"
+        assert ("ST+" not in text) if nstemi else (not signed_minus and "sans sus-décalage" not in text)

@@ -174,3 +174,46 @@ def test_one_image_document_per_dicom_series(tmp_path: Path, encoder) -> None:
     assert [Path(p).name for p in document.metadata["series_files"]] == ["IMG-A.dcm", "IMG-B.dcm", "IMG-C.dcm"]
     assert len(set(document.metadata["series_instances"])) == 3  # SOP Instance UIDs
     assert report.documents_added == 1
+
+
+def test_a_big_file_gets_progress_of_its_own(tmp_path: Path, encoder, monkeypatch) -> None:  # noqa: ANN001
+    """A 20 MB report is one step of « Indexation par lots » for minutes: a document of
+    BIG_DOCUMENT_PASSAGES passages or more gets bars for its analysis and its encoding; a small one none."""
+    import indexer.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "BIG_DOCUMENT_PASSAGES", 10)
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    sentence = "Épanchement pleural droit de faible abondance, sans pneumothorax. "
+    (folder / "big.txt").write_text("Exam: Chest radiograph\n\n" + sentence * 400, encoding="utf-8")
+    (folder / "small.txt").write_text("Exam: Chest radiograph\n\n" + sentence, encoding="utf-8")
+    by_name: dict[str, list[int]] = {}  # description -> [total, steps taken]
+
+    def progress(items, description, total):  # noqa: ANN001, ANN202
+        bar = by_name[description] = [total, 0]
+        for item in items:
+            bar[1] += 1
+            yield item
+
+    report = index_paths([folder], Settings(index={"dir": tmp_path / "index"}), encoder, progress=progress)
+    big_passages = report.passages_added - 1
+    assert big_passages >= 10
+    assert by_name["Analyse : big.txt"] == [big_passages, big_passages]
+    [encoding] = [d for d in by_name if d.startswith("Encodage : ")]
+    assert encoding == "Encodage : big.txt" and by_name[encoding][0] == by_name[encoding][1] >= 1
+    assert not any("small.txt" in d for d in by_name)
+
+
+def test_nested_progress_bars_share_one_rich_display() -> None:
+    """rich allows one live display: the CLI's factory nests a big file's bar inside the batches' bar."""
+    import io
+
+    from rich.console import Console
+
+    from indexer.cli import RichProgress
+
+    out = io.StringIO()
+    progress = RichProgress(Console(file=out, force_terminal=False, width=100))
+    seen = [(batch, sorted(progress(range(3), f"inner {batch}", 3))) for batch in progress(range(2), "outer", 2)]
+    assert seen == [(0, [0, 1, 2]), (1, [0, 1, 2])]
+    assert "outer" in out.getvalue()

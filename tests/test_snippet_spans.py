@@ -134,14 +134,16 @@ def test_snippet_html_equals_escaping_every_piece(source_folder) -> None:  # noq
 
 
 def _old_query_terms(query: str) -> dict[str, frozenset[str]]:
-    """:func:`query_terms` as it was: every word of the query analysed again, each time."""
+    """:func:`query_terms` as it was: every word of the query analysed again, each time (a signed or
+    « non- » abbreviation, « ST+ », "non-ST", is one word: indexer/text/signs.py)."""
     import re
 
     from indexer.text.analyzers import terms
+    from indexer.text.signs import SPECIAL_TOKEN
     from search_api.snippets import MIN_HIGHLIGHT_CHARS
 
     wanted: dict[str, set[str]] = {lang: set() for lang in LANGUAGES}
-    for word in re.findall(r"\w+", query):
+    for word in re.findall(rf"{SPECIAL_TOKEN}|\w+", query):
         analysed = {lang: terms(word, lang) for lang in LANGUAGES}
         if all(analysed.values()):
             for lang, lang_terms in analysed.items():

@@ -754,12 +754,8 @@ def sidebar_saved_searches(client: api.MedsearchClient) -> None:
         params = url_state.saved_params(st.session_state)
         if st.button("Enregistrer la recherche actuelle", key="saved_add", disabled=not (name.strip() and params.get("q"))):
             try:
+                # saving again under the same name replaces that search: the API does it (one request)
                 client.save_search(name.strip(), params)
-                # saving again under the same name replaces it: each click used to add one more
-                # identical « EP test » button, the name staying in the box
-                for item in saved:
-                    if item["name"].strip().casefold() == name.strip().casefold():
-                        client.delete_search(item["id"])
                 st.session_state["saved_name_clear"] = True  # emptied on the next run, before the box is drawn
                 st.rerun()
             except api.ApiError as exc:

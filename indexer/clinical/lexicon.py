@@ -150,14 +150,18 @@ class Lexicon:
 
     def expansion_terms(self, concept_id: str) -> list[str]:
         """Every French/English form of a concept, its unambiguous abbreviations, then the preferred
-        French and English names of its narrower concepts (a search for « fracture » should find
-        « fracture du col du fémur »; their synonyms are left out to keep the OR list short)."""
+        French and English names and the unambiguous abbreviations of its narrower concepts (a search
+        for « fracture » should find « fracture du col du fémur », one for « IDM » the reports that say
+        « SCA ST+ » or « NSTEMI »; their synonyms are left out to keep the OR list short)."""
         concept = self.concepts[concept_id]
-        terms = concept.all_terms() + [a for a in concept.abbreviations() if _key(a) not in self._ambiguous_keys]
+        terms = concept.all_terms() + self._unambiguous_abbreviations(concept_id)
         for child_id in self.narrower(concept_id):
             child = self.concepts[child_id]
-            terms += [child.fr.preferred, child.en.preferred]
+            terms += [child.fr.preferred, child.en.preferred, *self._unambiguous_abbreviations(child_id)]
         return _dedupe(terms)
+
+    def _unambiguous_abbreviations(self, concept_id: str) -> list[str]:
+        return [a for a in self.concepts[concept_id].abbreviations() if _key(a) not in self._ambiguous_keys]
 
     def find(self, text: str, fuzzy: bool = False) -> list[ConceptMention]:
         """Concept mentions in ``text`` (longest match, left to right, non-overlapping)."""

@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from indexer.text.signs import SIGN_NORMS, SPECIAL, may_hold_special
+
 # Characters whose folded form is not "the base letter of its NFD decomposition".
 _SPECIAL_FOLDS = {
     "œ": "oe",
@@ -37,6 +39,7 @@ _SPECIAL_FOLDS = {
     "–": "-",
     "—": "-",
     "‐": "-",
+    "\u2212": "-",  # minus sign: « ST− » is « ST- »
     "\u00a0": " ",
     "\u202f": " ",
 }
@@ -117,20 +120,49 @@ def tokenize(text: str) -> list[Token]:
     """Split ``text`` into folded tokens with original offsets.
 
     Words are runs of letters/digits (hyphens split words, so « peut-être » and « peut être »
-    tokenise alike), decimals stay whole (« 3,5 »), French elisions are expanded, and the
+    tokenise alike) except signed and « non- » abbreviations, one token each (« ST+ » → ``st+``,
+    « ST- » → ``st-``, "non-ST" → ``nonst``: :mod:`indexer.text.signs`), decimals stay whole (« 3,5 »), French elisions are expanded, and the
     punctuation that matters for scope (``. , ; : ? ! ( ) / "``) is kept as tokens.
     """
     folded, offsets = fold_with_offsets(text)
+    special = _special_tokens(text)
+    if not special:  # most texts: the plain loop, no per-token check
+        return [_token(match, offsets) for match in _TOKEN_RE.finditer(folded)]
     tokens: list[Token] = []
+    skip_to = -1
     for match in _TOKEN_RE.finditer(folded):
         start = offsets[match.start()]
-        end = offsets[match.end() - 1] + 1
-        kind = match.lastgroup
-        value = match.group()
-        if kind == "elision":
-            value = _ELISIONS[value[:-1]]
-        tokens.append(Token(value, start, end))
+        if start < skip_to:
+            continue  # inside a special token (« - » of "non-ST", « + » of « ST+ »)
+        if start in special:
+            token = special[start]
+            tokens.append(token)
+            skip_to = token.end
+            continue
+        tokens.append(_token(match, offsets))
     return tokens
+
+
+def _token(match: re.Match[str], offsets: list[int]) -> Token:
+    value = match.group()
+    if match.lastgroup == "elision":
+        value = _ELISIONS[value[:-1]]
+    return Token(value, offsets[match.start()], offsets[match.end() - 1] + 1)
+
+
+def _special_tokens(text: str) -> dict[int, Token]:
+    """Start offset → the one token of each signed or « non- » abbreviation of *text*
+    (:mod:`indexer.text.signs`): « ST+ » → ``st+``, « ST− » → ``st-``, "non-ST" → ``nonst``."""
+    if not may_hold_special(text):
+        return {}
+    found = {}
+    for match in SPECIAL.finditer(text):
+        if match["nabbr"]:
+            norm = "non" + match["nabbr"].lower()
+        else:
+            norm = match["abbr"].lower() + SIGN_NORMS[match["sign"]]
+        found[match.start()] = Token(norm, match.start(), match.end())
+    return found
 
 
 @lru_cache(maxsize=4096)

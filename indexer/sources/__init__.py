@@ -92,6 +92,7 @@ def parse_file(
     max_bytes: int | None = None,
     root: Path | None = None,
     warnings: list[tuple[str, str]] | None = None,
+    dicom: bool | None = None,
 ) -> list[Document]:
     """Read one source file into documents, or raise :class:`SourceError` saying why it was skipped.
 
@@ -100,12 +101,13 @@ def parse_file(
     document's ``source_path`` is the resolved absolute path, so ``--prune`` is right from any
     working directory. Problems that do not stop the file from being indexed (a date out of range,
     an unknown FHIR resource, an invalid item of an article list) are appended to *warnings* as
-    ``(path, message)``.
+    ``(path, message)``. *dicom*: whether an extensionless file is DICOM Part 10, when discovery
+    sniffed it already (:attr:`SourceFile.dicom`); None: sniffed here.
     """
     resolved = path.resolve()
     key = SourceFile(resolved, root.resolve()).key if root is not None else path.name
     reader = _READERS.get(path.suffix.lower())
-    if reader is None and not path.suffix and is_dicom_part10(path):
+    if reader is None and not path.suffix and (is_dicom_part10(path) if dicom is None else dicom):
         reader = parse_dicom
     if reader is None:
         raise SourceError(path, f"unsupported file type '{path.suffix}'")
@@ -194,7 +196,8 @@ def discover_sources(
                     skipped.append((str(candidate), f"symbolic link to {target} leaves the indexed folder {root}: not followed"))
                     continue
                 if target.is_file():
-                    found.setdefault(target, SourceFile(target, root))
+                    # wanted() sniffed an extensionless file already: say so, parse_file will not again
+                    found.setdefault(target, SourceFile(target, root, dicom=True if not Path(name).suffix else None))
     return [found[p] for p in sorted(found)], skipped
 
 

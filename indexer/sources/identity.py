@@ -9,7 +9,7 @@ the file stem alone: two ``CR.txt`` in different folders are two documents, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.schema import DocumentKind
@@ -35,6 +35,9 @@ class SourceFile:
 
     path: Path
     root: Path
+    #: an extensionless file that discovery found to be DICOM Part 10 (True), or None: not sniffed, so
+    #: :func:`indexer.sources.parse_file` does not read its 132-byte preamble a second time
+    dicom: bool | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:

@@ -2,7 +2,9 @@
 
 One analyzer per language: tokenise, drop very long tokens, lower-case, remove stop words, fold
 accents (so « epanchement » typed without accents matches « épanchement »), then Snowball-stem
-(« épanchements pleuraux » → ``epanch pleural``). Using the very same analyzers for documents,
+(« épanchements pleuraux » → ``epanch pleural``). Signed abbreviations (« ST+ », « ST- ») and "non-ST"
+are first rewritten into words of their own (:mod:`indexer.text.signs`), which the index must be given
+too (:func:`analysis_text`). Using the very same analyzers for documents,
 queries and highlights keeps the three consistent.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import tantivy
+
+from indexer.text.signs import analysis_text, analysis_text_with_offsets
 
 LANGUAGES = {"fr": "french", "en": "english"}
 
@@ -43,10 +47,15 @@ def terms(text: str, language: str) -> list[str]:
 def _cached_terms(text: str, language: str) -> tuple[str, ...]:
     """Query words and a lexicon's surface forms recur from query to query (each concept brings the
     same synonyms every time): one Tantivy call per distinct (text, language)."""
-    return tuple(analyzer(language).analyze(text))
+    return tuple(analyzer(language).analyze(analysis_text(text)))
 
 
 def term_spans(text: str, language: str) -> list[tuple[str, int, int]]:
     """(term, char_start, char_end) of each token the analyzer keeps (stop words already dropped by
-    its filters): used to highlight matches."""
-    return [(t.text, t.char_offset_from, t.char_offset_to) for t in analyzer(language).pre_tokenize(text).tokens]
+    its filters): used to highlight matches. Offsets are *text*'s, although the analyzer reads
+    :func:`analysis_text` (« ST+ » is one token, ``stplus``, spanning the three characters)."""
+    rewritten, offsets = analysis_text_with_offsets(text)
+    tokens = analyzer(language).pre_tokenize(rewritten).tokens
+    if rewritten == text:
+        return [(t.text, t.char_offset_from, t.char_offset_to) for t in tokens]
+    return [(t.text, offsets[t.char_offset_from], offsets[t.char_offset_to]) for t in tokens]

@@ -19,7 +19,9 @@ is one ``filter`` clause in any of them, evaluated inside the engine (kNN includ
 Analysis follows the issue: elision, lower-case, ASCII folding, stop words, light stemmers. It is
 not Tantivy's Snowball analysis, so scores differ slightly from the embedded backend (see
 BENCHMARKS.md); lower-casing runs *before* elision so « L'épanchement » loses its article on every
-engine (``articles_case`` alone is not honoured by every ES-compatible server).
+engine (``articles_case`` alone is not honoured by every ES-compatible server). Signed abbreviations
+(« ST+ », « ST- ») and "non-ST" are rewritten by pattern-replace character filters into the words the
+embedded backend gets from :func:`indexer.text.signs.analysis_text` (offsets are kept by the engine).
 """
 
 from __future__ import annotations
@@ -37,7 +39,29 @@ OPEN_ACCESS = "open"
 
 _FRENCH_ARTICLES = ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"]
 
+#: Java-regex twins of :data:`indexer.text.signs.SPECIAL` (``\\p{L}\\p{N}``: Java's ``\\w`` is ASCII only)
+_ABBREVIATION = "[A-Z][A-Z0-9]{1,5}"
+_NOT_AFTER = r"(?![\p{L}\p{N}_/+\-\u2212])"
+_CHAR_FILTERS: dict[str, Any] = {
+    "medsearch_non_abbreviation": {
+        "type": "pattern_replace",
+        "pattern": rf"(?<![\p{{L}}\p{{N}}])(?:[Nn]on|NON)-({_ABBREVIATION})(?![\p{{L}}\p{{N}}])",
+        "replacement": "non$1",
+    },
+    "medsearch_plus_abbreviation": {
+        "type": "pattern_replace",
+        "pattern": rf"(?<![\p{{L}}\p{{N}}])({_ABBREVIATION})\+{_NOT_AFTER}",
+        "replacement": "$1plus",
+    },
+    "medsearch_minus_abbreviation": {
+        "type": "pattern_replace",
+        "pattern": rf"(?<![\p{{L}}\p{{N}}])({_ABBREVIATION})[\-\u2212]{_NOT_AFTER}",
+        "replacement": "$1minus",
+    },
+}
+
 ANALYSIS: dict[str, Any] = {
+    "char_filter": _CHAR_FILTERS,
     "filter": {
         "medsearch_fr_elision": {"type": "elision", "articles_case": True, "articles": _FRENCH_ARTICLES},
         "medsearch_fr_stop": {"type": "stop", "stopwords": "_french_"},
@@ -50,11 +74,13 @@ ANALYSIS: dict[str, Any] = {
     "analyzer": {
         "medsearch_fr": {
             "type": "custom",
+            "char_filter": list(_CHAR_FILTERS),
             "tokenizer": "standard",
             "filter": ["medsearch_long", "lowercase", "medsearch_fr_elision", "asciifolding", "medsearch_fr_stop", "medsearch_fr_stem"],
         },
         "medsearch_en": {
             "type": "custom",
+            "char_filter": list(_CHAR_FILTERS),
             "tokenizer": "standard",
             "filter": ["medsearch_long", "medsearch_en_possessive", "lowercase", "asciifolding", "medsearch_en_stop", "medsearch_en_stem"],
         },

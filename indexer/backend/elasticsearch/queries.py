@@ -26,9 +26,12 @@ from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_
 from indexer.backend.filters import DocumentFilter
 from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES, split_negated_form
 from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
+from indexer.text.signs import SPECIAL_TOKEN
 
 TIE_BREAKER = 0.1
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+#: a signed or « non- » abbreviation (« ST+ », "non-ST": :mod:`indexer.text.signs`) stays whole, so the
+#: analyzers' character filters see its sign; any other word, with its elided article
+_TOKEN = re.compile(rf"{SPECIAL_TOKEN}|\w+(?:['’]\w+)*")
 
 Query = dict[str, Any]
 

@@ -29,8 +29,9 @@ from indexer.backend.elasticsearch.documents import (
 )
 from indexer.backend.elasticsearch.generations import IMAGE_FAMILIES, TEXT_FAMILIES, Generations
 
-#: bump when the index layout changes incompatibly (an older index then needs --rebuild)
-FORMAT_VERSION = 1
+#: bump when the index layout changes incompatibly (an older index then needs --rebuild).
+#: 2: the analyzers' signed-abbreviation character filters (« ST+ » / « ST- », mapping.py)
+FORMAT_VERSION = 2
 _FLUSH_ACTIONS = 1000
 _MGET_CHUNK = 1000
 

@@ -27,6 +27,7 @@ from indexer.crashpoints import crash_point
 
 from indexer.schema import Document, Passage
 from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
+from indexer.text.signs import analysis_text
 from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, split_negated_form
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 
@@ -113,11 +114,13 @@ class LexicalIndex:
             if document.date:
                 doc.add_date("date", datetime(document.date.year, document.date.month, document.date.day, tzinfo=timezone.utc))
             parts = contexts[i] if contexts is not None else {"affirmed": passage.text}
+            # « ST+ » / « ST- » / "non-ST" rewritten into words of their own, as queries are (terms())
+            title = analysis_text(document.title)
+            analysed = {status: analysis_text(text) for status, text in parts.items() if text}
             for lang in LANGUAGES:
-                doc.add_text(f"title_{lang}", document.title)
-                for status, text in parts.items():
-                    if text:
-                        doc.add_text(f"{CONTEXT_FIELDS[str(status)]}_{lang}", text)
+                doc.add_text(f"title_{lang}", title)
+                for status, text in analysed.items():
+                    doc.add_text(f"{CONTEXT_FIELDS[str(status)]}_{lang}", text)
             writer.add_document(doc)
 
     def delete_documents(self, doc_ids: list[str]) -> None:
