@@ -135,6 +135,10 @@ def test_nstemi_queries_rank_nstemi_reports_first(engine, query: str, at_least: 
     ("STEMI", {"S1", "S2", "S3"}),
     ("avec sus-décalage du ST", {"S1", "S2", "S3"}),
     ("ST elevation MI", {"S1", "S2", "S3"}),
+    # the STEMI by name (query_plan.narrower_named_by_attribute); before: IDM + the loose word « sus-décalage »
+    ("IDM avec sus-décalage", {"S1", "S2", "S3"}),
+    ("SCA avec sus-décalage", {"S1", "S2", "S3"}),
+    ("MI with ST elevation", {"S1", "S2", "S3"}),
 ])
 def test_stemi_queries_rank_stemi_reports_first(engine, query: str, at_least: set[str]) -> None:  # noqa: ANN001
     ranked = _ranked(engine, query)
@@ -175,7 +179,8 @@ def test_search_snippet_of_an_nstemi_query(engine) -> None:  # noqa: ANN001
     ("myocardial infarction", "ST elevation", None),  # "non-ST elevation" is no « without » name
     ("IDM", "fièvre", None),  # a negated finding, not a narrower concept's name
     ("pneumothorax", "épanchement", None),
-    ("SCA", "sus-décalage", None),  # the ACS: NSTEMI is a child of the infarction, not of the syndrome
+    # the ACS: NSTEMI is not its child, but « syndrome coronarien aigu sans sus-décalage » is an NSTEMI name
+    ("SCA", "sus-décalage", "nstemi"),
 ])
 def test_narrower_concept_named_by_a_negation(affirmed: str, negated: str, named: str | None) -> None:
     from search_api.query_plan import narrower_named_by_negation
