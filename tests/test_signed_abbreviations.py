@@ -195,3 +195,19 @@ def test_plan_of_idm_sans_sus_decalage() -> None:
     plan = plan_query(SearchRequest(q="IDM sans sus-décalage"))
     assert [t.concept_id for t in plan.expanded_terms] == ["nstemi"] and plan.required == []
     assert {"IDM ST-", "NSTEMI"} <= set(plan.concepts[0]) and plan.dense_text == "IDM"
+
+
+PHRASE_TEXTS = ["Impression: non-ST-elevation myocardial infarction (NSTEMI).", "ECG: ST elevation in the anterior leads.",
+                "No ST elevation. Elevation of troponin.", "ST-elevation myocardial infarction, anterior."]
+
+
+@pytest.mark.parametrize(("query", "marked"), [
+    # « ST » is never highlighted (two letters) but stays part of the phrase: not "elevation" of "non-ST-elevation"
+    ('"ST elevation"', [[], ["elevation"], ["elevation"], ["elevation"]]),
+    ('"ST-elevation myocardial infarction" STEMI', [[], [], [], ["elevation", "myocardial", "infarction"]]),
+    ('"non-ST-elevation myocardial infarction"', [["non-ST", "elevation", "myocardial", "infarction"], [], [], []]),
+])
+def test_phrase_highlighting_respects_signed_and_non_tokens(query: str, marked: list[list[str]]) -> None:
+    spans = QueryMatcher(query).spans_many(PHRASE_TEXTS)
+    assert [[text[a:b] for a, b in found] for text, found in zip(PHRASE_TEXTS, spans)] == marked
+    assert spans == [query_spans(text, query) for text in PHRASE_TEXTS]  # the page's fast path = the reference
