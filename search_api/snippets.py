@@ -253,6 +253,9 @@ class QueryMatcher:
         #: a phrase starts or ends with a word never highlighted (« ST » of "ST elevation"): a text holding
         #: one of its words is read whole (:meth:`_in_phrases`), not only around its matches
         self._unmarked_edges = self._phrases is not None and _has_unmarked_edges(self._phrases)
+        #: how far (characters) from one of its words an occurrence of a phrase may reach: twice the longest
+        #: phrase, for spacing (the text around a flagged word that :meth:`_in_phrases` reads)
+        self._phrase_chars = 2 * max((len(p) for p in phrases), default=0)
         #: how many of a text's matches a phrase spans, less one (its stop words are not matches)
         self._reach = max((len(p) - 1 for by_first in self._phrases or () for ps in by_first.values() for p in ps), default=0)
         free_wanted = query_terms(free)
@@ -349,8 +352,8 @@ class QueryMatcher:
         of one of the query's phrases. A phrase starts and ends with highlighted words (:func:`_phrase_index`),
         so an occurrence holding such a word runs over at most :attr:`_reach` of *spans* each side of it:
         only those, and the gaps between them (most are « » or « , »), are read, not the text."""
-        if self._unmarked_edges:  # the phrase's edge word is no match: the text's own tokens, as query_spans
-            marks = _phrase_marks(fast_term_spans(text), self._phrases)  # type: ignore[arg-type]  # set when called
+        if self._unmarked_edges:  # a phrase's edge word is no match: the text's own tokens around each flagged word
+            marks = _phrase_marks(self._tokens_around(text, spans, only), self._phrases)  # type: ignore[arg-type]
             return [(s, e) for s, e in spans if s in marks or s not in only]
         reach, count, gap = self._reach, len(spans), self._GAP
         # its phrases have two highlighted words or more (one-word ones are free: __init__), so a word
@@ -375,6 +378,32 @@ class QueryMatcher:
             previous, last = end, k
         marks = _phrase_marks(tokens, self._phrases)  # type: ignore[arg-type]  # set when called
         return [(s, e) for s, e in spans if s in marks or s not in only]
+
+    def _tokens_around(self, text: str, spans: list[tuple[int, int]], only: set[int]) -> list[Token]:
+        """The tokens of *text* within :attr:`_phrase_chars` of each phrase-only word (windows cut at
+        whitespace, so no token is cut; :data:`_BREAK` between windows): where a phrase holding it may lie."""
+        reach, length = self._phrase_chars, len(text)
+        windows: list[list[int]] = []
+        for start, end in spans:
+            if start not in only:
+                continue
+            low = max(0, start - reach)
+            low = text.rfind(" ", 0, low) + 1 if low else 0  # back to a word's start
+            high = text.find(" ", min(length, end + reach))
+            high = length if high < 0 else high
+            if windows and low <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], high)
+            else:
+                windows.append([low, high])
+        if not _FAST_SAFE.fullmatch(text):  # as fast_term_spans: the analyzers' tokens
+            return fast_term_spans(text)
+        tokens: list[Token] = []
+        pattern = _TOKEN if may_hold_special(text) else _PLAIN_TOKEN
+        for low, high in windows:
+            if tokens:
+                tokens.append(_BREAK)
+            tokens += [(word_terms(m.group()), m.start(), m.end()) for m in pattern.finditer(text, low, high)]
+        return tokens
 
     def snippet(
         self, text: str, language: str | None, width: int, mentions: str | None, statuses: Collection[str] | None = None
