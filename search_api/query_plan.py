@@ -59,30 +59,95 @@ def searchable_form(form: str) -> str:
 
 
 def narrower_named_by_negation(affirmed: str, negated: str, lexicon: Lexicon) -> str | None:
-    """The narrower concept a query « A sans B » names, if one does: its name is a form of A's concept,
-    a negation, then B (B may stop early). « IDM sans sus-décalage » → *nstemi* (« infarctus sans
-    sus-décalage du segment ST »: « infarctus » is a form of IDM's concept, « sus-décalage » starts
-    the negated part). None when *affirmed* is not one whole concept or no narrower name fits, or two do.
+    """The concept a query « A sans B » names, if one does: one of its names is a form of A's concept, a
+    negation, then B (B may stop early). « IDM sans sus-décalage » → *nstemi* (« infarctus sans
+    sus-décalage du segment ST »: « infarctus » is a form of IDM's concept, « sus-décalage » starts the
+    negated part); « SCA sans sus-décalage » → *nstemi* too (« syndrome coronarien aigu sans
+    sus-décalage »). None when *affirmed* is not one whole concept or no name fits, or two concepts do.
 
     Why: read as « IDM » affirmed AND « sus-décalage » negated, in one passage, the query only found
     letters saying both in one sentence (« infarctus du myocarde sans sus-décalage du segment ST »), not
     those that say « IDM ST- » or « NSTEMI », nor those whose ECG paragraph holds the negation."""
+    return _named_by_qualifier(affirmed, negated, "without", lexicon)
+
+
+def narrower_named_by_attribute(query: str, lexicon: Lexicon) -> str | None:
+    """The concept a query « A avec B » / "A with B" names, if one does: one of its names is a form of A's
+    concept, « avec » / "with", then B (B may stop early), or B alone is a concept narrower than A's.
+    « IDM avec sus-décalage » and « SCA avec sus-décalage » → *stemi* (« infarctus avec sus-décalage du
+    segment ST », « syndrome coronarien aigu avec sus-décalage »), "MI with ST elevation" → *stemi* ("ST
+    elevation" is one of its names). None when the query holds no single « avec » / "with", A is not
+    one whole concept, or no concept or two fit.
+
+    Why: « avec » ends a clause (a context termination), so the query was IDM AND the loose word
+    « sus-décalage », which the NSTEMI letters' « sous-décalage » and « sans sus-décalage » outscored."""
+    from indexer.clinical.text import tokenize
+
+    connectives = [t for t in tokenize(query) if t.norm in _WITH_WORDS]
+    if len(connectives) != 1:
+        return None
+    head, attribute = query[: connectives[0].start].strip(" ,;"), query[connectives[0].end :].strip(" ,;.")
+    if not head or not attribute:
+        return None
+    return _named_by_qualifier(head, attribute, "with", lexicon)
+
+
+_WITH_WORDS = frozenset({"avec", "with"})
+
+
+def _whole_concepts(text: str, lexicon: Lexicon) -> set[str]:
+    """The unambiguous concepts recognised in all of *text* (« infarctus », not « infarctus aigu »)."""
     from indexer.clinical.text import lexicon_key
 
-    expansion = lexicon.expand_query(affirmed, fuzzy=False)
-    whole = [t for t in expansion.expanded_terms if lexicon_key(t.source_text) == lexicon_key(affirmed)]
-    wanted = lexicon_key(negated)
-    found: set[str] = set()
-    for parent in {t.concept_id for t in whole if not t.ambiguous}:
-        for child in lexicon.narrower(parent):
-            concept = lexicon.get(child)
-            for name in (concept.fr.preferred, *concept.fr.synonyms, concept.en.preferred, *concept.en.synonyms):
-                parts = searchable_form(name).split(NEGATED_PART)
-                if len(parts) != 2 or lexicon_key(parts[1])[: len(wanted)] != wanted:
-                    continue
-                if parent in lexicon.expand_query(parts[0], fuzzy=False).concept_ids:
-                    found.add(child)
+    expansion = lexicon.expand_query(text, fuzzy=False)
+    return {t.concept_id for t in expansion.expanded_terms
+            if not t.ambiguous and lexicon_key(t.source_text) == lexicon_key(text)}
+
+
+def _named_by_qualifier(head: str, qualifier: str, kind: str, lexicon: Lexicon) -> str | None:
+    """The one concept with a name « head' <kind> rest » whose head' is a form of *head*'s concept and
+    whose rest starts with *qualifier*; for "with", also *qualifier* alone naming a concept narrower
+    than *head*'s. None when none or several fit."""
+    from indexer.clinical.text import lexicon_key
+
+    parents = _whole_concepts(head, lexicon)
+    if not parents:
+        return None
+    wanted = lexicon_key(qualifier)
+    found = {concept for heads, rest, concept in _qualified_names(lexicon)[kind]
+             if heads & parents and rest[: len(wanted)] == wanted and concept not in parents}
+    if kind == "with":
+        narrower = {child for parent in parents for child in lexicon.narrower(parent)}
+        found |= _whole_concepts(qualifier, lexicon) & narrower
     return found.pop() if len(found) == 1 else None
+
+
+@lru_cache(maxsize=4)
+def _qualified_names(lexicon: Lexicon) -> dict[str, list[tuple[frozenset[str], tuple[str, ...], str]]]:
+    """kind ("without" / "with") → (concepts of the name's head, lexicon key of what follows the
+    negation or « avec » / "with", the concept) for every name of that shape: « infarctus sans
+    sus-décalage du segment ST », « syndrome coronarien aigu avec sus-décalage ». A dozen names of
+    the ~8,000; found once per lexicon (~0.05 s)."""
+    from indexer.clinical.text import lexicon_key, token_key, tokenize
+
+    cues = {"sans", "without", "avec", "with"}
+    names: dict[str, list[tuple[frozenset[str], tuple[str, ...], str]]] = {"without": [], "with": []}
+    for concept in lexicon.concepts.values():
+        for name in dict.fromkeys((concept.fr.preferred, *concept.fr.synonyms, concept.en.preferred, *concept.en.synonyms)):
+            if not cues & set(token_key(name)[1:-1]):
+                continue
+            parts = searchable_form(name).split(NEGATED_PART)
+            if len(parts) == 2:
+                kind, head, rest = "without", parts[0], parts[1]
+            else:
+                connectives = [t for t in tokenize(name) if t.norm in _WITH_WORDS]
+                if len(connectives) != 1:
+                    continue
+                kind, head, rest = "with", name[: connectives[0].start], name[connectives[0].end :]
+            heads = frozenset(_whole_concepts(head.strip(), lexicon))
+            if heads:
+                names[kind].append((heads, lexicon_key(rest), concept.id))
+    return names
 
 
 def _concepts(expansion: QueryExpansion) -> tuple[list[Forms], str]:
@@ -254,7 +319,9 @@ def plan_query(
     named = None
     if request.expand and len(parsed.clauses) == 2 and [c.polarity for c in parsed.clauses] == ["affirmed", "negated"]:
         named = narrower_named_by_negation(parsed.clauses[0].text, parsed.clauses[1].text, lexicon)
-    if named is not None:  # « IDM sans sus-décalage » is the NSTEMI: one concept, typed form first
+    elif request.expand and not negated and parsed.clauses:
+        named = narrower_named_by_attribute(request.q, lexicon)
+    if named is not None:  # « IDM sans / avec sus-décalage » is the NSTEMI / STEMI: one concept, typed form first
         term = ExpandedTerm(source_text=request.q.strip(), concept_id=named, terms=lexicon.expansion_terms(named),
                             narrower=lexicon.narrower(named), start=0, end=len(request.q), matched_by="synonym")
         forms = [searchable_form(request.q.strip())]

@@ -128,22 +128,33 @@ PhraseIndex = tuple[dict[str, list[tuple[str | None, ...]]], ...]
 
 @lru_cache(maxsize=256)
 def _phrase_index(phrases: tuple[str, ...]) -> PhraseIndex:
-    """Each phrase's analysed terms per language, from its first to its last highlighted word (a word
-    :func:`_highlighted_terms` keeps: not a stop word, e.g. « du » of « infarctus du myocarde », nor "x"
-    of "x-ray"); a stop word inside matches any token, as a phrase query's position gap does. Keyed by
-    the first term: a text's token looks up the phrases that may start at it with one dict read."""
+    """Each phrase's analysed terms per language, from its first to its last word with a term in that
+    language; a stop word inside matches any token, as a phrase query's position gap does. A word too
+    short to be highlighted (« ST » of "ST elevation", "x" of "x-ray") stays in the pattern, unmarked:
+    the lexical leg matched the whole phrase, so "elevation" of "non-ST-elevation" (whose first token
+    is "non-ST", :mod:`indexer.text.signs`) is no match of "ST elevation". Keyed by the first term: a
+    text's token looks up the phrases that may start at it with one dict read."""
     index: PhraseIndex = tuple({} for _ in LANGUAGES)
     for phrase in phrases:
         words = _TOKEN.findall(phrase)
-        kept = [k for k, word in enumerate(words) if any(_highlighted_terms(word))]
-        if not kept:
-            continue
-        analysed = [word_terms(word) for word in words[kept[0]:kept[-1] + 1]]
+        if not any(any(_highlighted_terms(word)) for word in words):
+            continue  # nothing of it would be marked
+        analysed = [word_terms(word) for word in words]
         for i, by_first in enumerate(index):
-            pattern = tuple(terms[i] for terms in analysed)
-            if pattern[0] is not None and pattern[-1] is not None and pattern not in by_first.get(pattern[0], ()):
-                by_first.setdefault(pattern[0], []).append(pattern)
+            present = [k for k, terms in enumerate(analysed) if terms[i] is not None]
+            if not present:
+                continue
+            pattern = tuple(terms[i] for terms in analysed[present[0]:present[-1] + 1])
+            if pattern not in by_first.get(pattern[0], ()):  # type: ignore[arg-type]
+                by_first.setdefault(pattern[0], []).append(pattern)  # type: ignore[arg-type]
     return index
+
+
+def _has_unmarked_edges(index: PhraseIndex) -> bool:
+    """Whether a phrase of *index* starts or ends with a word that is never highlighted (« ST » of "ST
+    elevation"): its occurrences cannot be told from the highlighted matches alone."""
+    return any(len(pattern[0]) < MIN_HIGHLIGHT_CHARS or len(pattern[-1]) < MIN_HIGHLIGHT_CHARS  # type: ignore[arg-type]
+               for by_first in index for patterns in by_first.values() for pattern in patterns)
 
 
 Token = tuple[tuple[str | None, ...], int, int]
@@ -239,6 +250,12 @@ class QueryMatcher:
         free, phrases = split_highlight(query)
         #: the query's phrases (:func:`_phrase_index`), None for a query without any: the path as before
         self._phrases = _phrase_index(phrases) if phrases else None
+        #: a phrase starts or ends with a word never highlighted (« ST » of "ST elevation"): a text holding
+        #: one of its words is read whole (:meth:`_in_phrases`), not only around its matches
+        self._unmarked_edges = self._phrases is not None and _has_unmarked_edges(self._phrases)
+        #: how far (characters) from one of its words an occurrence of a phrase may reach: twice the longest
+        #: phrase, for spacing (the text around a flagged word that :meth:`_in_phrases` reads)
+        self._phrase_chars = 2 * max((len(p) for p in phrases), default=0)
         #: how many of a text's matches a phrase spans, less one (its stop words are not matches)
         self._reach = max((len(p) - 1 for by_first in self._phrases or () for ps in by_first.values() for p in ps), default=0)
         free_wanted = query_terms(free)
@@ -335,6 +352,9 @@ class QueryMatcher:
         of one of the query's phrases. A phrase starts and ends with highlighted words (:func:`_phrase_index`),
         so an occurrence holding such a word runs over at most :attr:`_reach` of *spans* each side of it:
         only those, and the gaps between them (most are « » or « , »), are read, not the text."""
+        if self._unmarked_edges:  # a phrase's edge word is no match: the text's own tokens around each flagged word
+            marks = _phrase_marks(self._tokens_around(text, spans, only), self._phrases)  # type: ignore[arg-type]
+            return [(s, e) for s, e in spans if s in marks or s not in only]
         reach, count, gap = self._reach, len(spans), self._GAP
         # its phrases have two highlighted words or more (one-word ones are free: __init__), so a word
         # with no other match near it is in none: most (« pleural » of « épanchement pleural »)
@@ -358,6 +378,32 @@ class QueryMatcher:
             previous, last = end, k
         marks = _phrase_marks(tokens, self._phrases)  # type: ignore[arg-type]  # set when called
         return [(s, e) for s, e in spans if s in marks or s not in only]
+
+    def _tokens_around(self, text: str, spans: list[tuple[int, int]], only: set[int]) -> list[Token]:
+        """The tokens of *text* within :attr:`_phrase_chars` of each phrase-only word (windows cut at
+        whitespace, so no token is cut; :data:`_BREAK` between windows): where a phrase holding it may lie."""
+        reach, length = self._phrase_chars, len(text)
+        windows: list[list[int]] = []
+        for start, end in spans:
+            if start not in only:
+                continue
+            low = max(0, start - reach)
+            low = text.rfind(" ", 0, low) + 1 if low else 0  # back to a word's start
+            high = text.find(" ", min(length, end + reach))
+            high = length if high < 0 else high
+            if windows and low <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], high)
+            else:
+                windows.append([low, high])
+        if not _FAST_SAFE.fullmatch(text):  # as fast_term_spans: the analyzers' tokens
+            return fast_term_spans(text)
+        tokens: list[Token] = []
+        pattern = _TOKEN if may_hold_special(text) else _PLAIN_TOKEN
+        for low, high in windows:
+            if tokens:
+                tokens.append(_BREAK)
+            tokens += [(word_terms(m.group()), m.start(), m.end()) for m in pattern.finditer(text, low, high)]
+        return tokens
 
     def snippet(
         self, text: str, language: str | None, width: int, mentions: str | None, statuses: Collection[str] | None = None

@@ -135,6 +135,10 @@ def test_nstemi_queries_rank_nstemi_reports_first(engine, query: str, at_least: 
     ("STEMI", {"S1", "S2", "S3"}),
     ("avec sus-décalage du ST", {"S1", "S2", "S3"}),
     ("ST elevation MI", {"S1", "S2", "S3"}),
+    # the STEMI by name (query_plan.narrower_named_by_attribute); before: IDM + the loose word « sus-décalage »
+    ("IDM avec sus-décalage", {"S1", "S2", "S3"}),
+    ("SCA avec sus-décalage", {"S1", "S2", "S3"}),
+    ("MI with ST elevation", {"S1", "S2", "S3"}),
 ])
 def test_stemi_queries_rank_stemi_reports_first(engine, query: str, at_least: set[str]) -> None:  # noqa: ANN001
     ranked = _ranked(engine, query)
@@ -175,7 +179,8 @@ def test_search_snippet_of_an_nstemi_query(engine) -> None:  # noqa: ANN001
     ("myocardial infarction", "ST elevation", None),  # "non-ST elevation" is no « without » name
     ("IDM", "fièvre", None),  # a negated finding, not a narrower concept's name
     ("pneumothorax", "épanchement", None),
-    ("SCA", "sus-décalage", None),  # the ACS: NSTEMI is a child of the infarction, not of the syndrome
+    # the ACS: NSTEMI is not its child, but « syndrome coronarien aigu sans sus-décalage » is an NSTEMI name
+    ("SCA", "sus-décalage", "nstemi"),
 ])
 def test_narrower_concept_named_by_a_negation(affirmed: str, negated: str, named: str | None) -> None:
     from search_api.query_plan import narrower_named_by_negation
@@ -190,3 +195,22 @@ def test_plan_of_idm_sans_sus_decalage() -> None:
     plan = plan_query(SearchRequest(q="IDM sans sus-décalage"))
     assert [t.concept_id for t in plan.expanded_terms] == ["nstemi"] and plan.required == []
     assert {"IDM ST-", "NSTEMI"} <= set(plan.concepts[0]) and plan.dense_text == "IDM"
+
+
+PHRASE_TEXTS = ["Impression: non-ST-elevation myocardial infarction (NSTEMI).", "ECG: ST elevation in the anterior leads.",
+                "No ST elevation. Elevation of troponin.", "ST-elevation myocardial infarction, anterior.",
+                # long: the fast path reads windows of the text around each word, not all of it
+                "Impression: " + "stable " * 80 + "non-ST-elevation myocardial infarction. " + "stable " * 80 + "ST elevation in V2."]
+
+
+@pytest.mark.parametrize(("query", "marked"), [
+    # « ST » is never highlighted (two letters) but stays part of the phrase: not "elevation" of "non-ST-elevation"
+    ('"ST elevation"', [[], ["elevation"], ["elevation"], ["elevation"], ["elevation"]]),
+    ('"ST-elevation myocardial infarction" STEMI', [[], [], [], ["elevation", "myocardial", "infarction"], []]),
+    ('"non-ST-elevation myocardial infarction"', [["non-ST", "elevation", "myocardial", "infarction"], [], [], [],
+                                                   ["non-ST", "elevation", "myocardial", "infarction"]]),
+])
+def test_phrase_highlighting_respects_signed_and_non_tokens(query: str, marked: list[list[str]]) -> None:
+    spans = QueryMatcher(query).spans_many(PHRASE_TEXTS)
+    assert [[text[a:b] for a, b in found] for text, found in zip(PHRASE_TEXTS, spans)] == marked
+    assert spans == [query_spans(text, query) for text in PHRASE_TEXTS]  # the page's fast path = the reference

@@ -16,7 +16,10 @@ How a status is decided (trigger lists live in ``indexer/configs/clinical/contex
    ``max_post_scope_tokens``; *both* triggers do both, and their forward part also stops at commas.
 4. A trigger right after another (``chain_gap_tokens``) does not cut its scope: in « pas
    d'antécédent familial de cancer » both apply and the config's ``priority`` picks « negated ».
-5. Sentences under a family-history heading (« Antécédents familiaux : ») start out ``family``.
+5. A cue inside a lexicon name, after its first word (the « sans » of « infarctus sans sus-décalage du
+   segment ST », « migraine sans aura »), qualifies that name only: its scope stops at the name's edges
+   and it does not end an earlier cue's scope (:mod:`indexer.clinical.named_cues`).
+6. Sentences under a family-history heading (« Antécédents familiaux : ») start out ``family``.
 
 Triggers are part of their span (« pas de fracture » is the negated span, not just « fracture »),
 so the affirmed field never contains « absence de » or « mère ».
@@ -35,6 +38,7 @@ from indexer.clinical.config import (
     Rule,
     load_context_config,
 )
+from indexer.clinical.named_cues import cue_forms, named_cue_bounds
 from indexer.clinical.sentences import Segment, segment
 from indexer.clinical.text import Token, detect_language, tokenize
 
@@ -266,14 +270,20 @@ def _segment_marks(
         family = _Mark(config.priority_rank(ContextStatus.FAMILY), ContextStatus.FAMILY, seg.section)
         token_marks = [family] * len(tokens)
     triggers = [m for m in matches if m.rule.role == "trigger"]
+    named = named_cue_bounds(tokens, triggers, cue_forms(rules, _find_matches)) if triggers else {}
     backward = {
-        id(m): _backward_start(m, tokens, matches, config) for m in triggers if m.rule.direction != Direction.PRE
+        id(m): _backward_start(m, tokens, matches, config, named)
+        for m in triggers
+        if m.rule.direction != Direction.PRE
     }
     for m in triggers:
         first = backward.get(id(m), m.start)
         last = m.end
         if m.rule.direction != Direction.POST:
-            last = _forward_end(m, tokens, matches, backward, config)
+            last = _forward_end(m, tokens, matches, backward, config, named)
+        if id(m) in named:  # a word of a name: it qualifies that name, nothing past it
+            name_start, name_end = named[id(m)]
+            first, last = max(first, name_start), min(last, name_end)
         first, last = _trim_punct(tokens, first, last, m)
         status = m.rule.status
         assert status is not None
@@ -295,8 +305,11 @@ def _forward_end(
     matches: list[_Match],
     backward: dict[int, int],
     config: CompiledConfig,
+    named: dict[int, tuple[int, int]] | None = None,
 ) -> int:
-    """Token index where the forward scope of trigger ``m`` ends (exclusive)."""
+    """Token index where the forward scope of trigger ``m`` ends (exclusive). *named*: the triggers
+    inside a lexicon name (:func:`~indexer.clinical.named_cues.named_cue_bounds`), which end no scope."""
+    named = named or {}
     settings = config.settings
     limit = min(len(tokens), m.end + settings.max_scope_tokens)
     for other in matches:
@@ -308,7 +321,7 @@ def _forward_end(
         )
         if ends_scope:
             limit = min(limit, other.start)
-        elif role == "trigger" and not _chained(m, other, tokens, settings.chain_gap_tokens):
+        elif role == "trigger" and id(other) not in named and not _chained(m, other, tokens, settings.chain_gap_tokens):
             limit = min(limit, backward.get(id(other), other.start))
         if other.start >= limit:
             break
@@ -325,11 +338,19 @@ def _chained(first: _Match, second: _Match, tokens: list[Token], gap: int) -> bo
     return len(between) <= gap and not any(t.is_punct for t in between)
 
 
-def _backward_start(m: _Match, tokens: list[Token], matches: list[_Match], config: CompiledConfig) -> int:
-    """Token index where the backward scope of trigger ``m`` starts."""
+def _backward_start(
+    m: _Match,
+    tokens: list[Token],
+    matches: list[_Match],
+    config: CompiledConfig,
+    named: dict[int, tuple[int, int]] | None = None,
+) -> int:
+    """Token index where the backward scope of trigger ``m`` starts (a trigger of *named*, inside a
+    lexicon name, is no floor)."""
+    named = named or {}
     floor = max(0, m.start - config.settings.max_post_scope_tokens)
     for other in matches:
-        if other.end <= m.start and other.rule.role in {"trigger", "termination", "pseudo"}:
+        if other.end <= m.start and other.rule.role in {"trigger", "termination", "pseudo"} and id(other) not in named:
             floor = max(floor, other.end)
     start = m.start
     while start > floor and tokens[start - 1].norm not in _BACKWARD_STOPS:
