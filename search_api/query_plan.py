@@ -327,6 +327,8 @@ def plan_query(
         forms = [searchable_form(request.q.strip())]
         forms += [form for t in term.terms if (form := searchable_form(t)) not in forms]
         negated = []  # no required negated clause: the concept's forms carry it (the dense leg keeps « IDM »)
+        # and the portal's « Recherche des mentions affirmées de … » says so: not « IDM, sus-décalage nié »
+        interpretation = QueryInterpretation(polarity="affirmed", affirmed_terms=[request.q.strip()], negated_terms=[])
         concepts, residual, expanded = [forms], "", [term]
     else:
         concepts, residual, expanded = _split(affirmed, lexicon, request.expand)

@@ -195,6 +195,9 @@ def test_plan_of_idm_sans_sus_decalage() -> None:
     plan = plan_query(SearchRequest(q="IDM sans sus-décalage"))
     assert [t.concept_id for t in plan.expanded_terms] == ["nstemi"] and plan.required == []
     assert {"IDM ST-", "NSTEMI"} <= set(plan.concepts[0]) and plan.dense_text == "IDM"
+    # what the portal shows as the query's reading: the NSTEMI, affirmed; nothing searched as negated
+    assert plan.interpretation is not None
+    assert (plan.interpretation.affirmed_terms, plan.interpretation.negated_terms) == (["IDM sans sus-décalage"], [])
 
 
 PHRASE_TEXTS = ["Impression: non-ST-elevation myocardial infarction (NSTEMI).", "ECG: ST elevation in the anterior leads.",
