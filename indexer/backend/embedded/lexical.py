@@ -371,7 +371,8 @@ class LexicalIndex:
 
         Why: exact totals need every match anyway; ranking them all once and keeping the head as
         the lexical leg costs less than a pruned top-k search plus a second unranked one (measured:
-        1.1 vs 1.9 ms at 10k passages). Passage ids come from the ``pid`` fast field in one call
+        1.1 vs 1.9 ms at 10k passages; again with the second search unscored, ordered by ``pid``:
+        0.735 vs 0.595 ms, ``bench.lexical_count_paths``). Passage ids come from the ``pid`` fast field in one call
         and go straight into a numpy array (no Python object per match beyond Tantivy's hit tuples).
         With *limit* ≤ 0 (counts only) the search is not scored at all (:func:`_unscored_pids`).
         """

@@ -127,8 +127,7 @@ class PassageTable:
 
     def document_ids(self, pids: Iterable[int] | np.ndarray) -> set[str]:
         """The documents of the known passages among *pids*: ``set(doc_of(pids).values())`` without a
-        Python step per passage (an exact match set is hundreds to thousands of passages, a few
-        documents each): a bitmap over the document codes, then one string per document."""
+        Python step per passage (an exact match set is hundreds to thousands of passages): a bitmap over the document codes, then one string per document."""
         wanted = np.asarray(pids if isinstance(pids, np.ndarray) else list(pids), dtype=np.int64)
         if wanted.size == 0:
             return set()
