@@ -201,3 +201,14 @@ def test_read_cache_answers_as_the_per_key_loop() -> None:
         expected = _old_get_many(reference, keys, read)
         assert list(got.items()) == list(expected.items()), keys
         assert missing == reads, keys  # the same keys went to the store, in the same order
+
+
+@pytest.mark.parametrize("pids", [[], [0, 1], [0, 2, 6], [5], [3, 4, 99, -1, 5, 1], [0, 1, 2, 5, 6, 7, 7], list(range(-3, 12))])
+def test_document_ids_equal_the_per_passage_lookup(pids: list[int]) -> None:
+    table = PassageTable.from_rows(ROWS + [(7, "R3", "report", "fr", " p1 ", "2021-01-01")], size=10)
+    expected = set(table.doc_of(pids).values())
+    assert table.document_ids(pids) == expected
+    assert table.document_ids(np.array(pids, dtype=np.int64)) == expected
+    assert table.document_ids(iter(pids)) == expected
+    if 0 in pids:
+        assert "R1" in expected

@@ -252,7 +252,7 @@ class EmbeddedBackend(IndexBackend):
     ) -> set[str]:
         snapshot = self.snapshot()
         pids = snapshot.lexical.matching_pids(text, where, statuses, concepts, required)
-        return set(snapshot.table.doc_of(pids).values())
+        return snapshot.table.document_ids(pids)
 
     def term_passage_counts(self, words: Sequence[str], language: str) -> dict[str, int]:
         return self.snapshot().lexical.term_passage_counts(words, language)
