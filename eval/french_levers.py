@@ -429,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     cells[1] = compare(by_variant[name]["fr"], by_variant[names[i - 1]]["fr"], qrels)["ndcg@10"].cell()
                     cells[2] = compare(by_variant[name]["en"], by_variant[names[0]]["en"], qrels)["ndcg@10"].cell()
                 ratio = fr["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0
-                print(f"| {name} | {en['ndcg@10']:.3f} | {fr['ndcg@10']:.3f} | {ratio:.2f} | {fr['recall@100']:.3f} "
+                print(f"| {name} | {en['ndcg@10']:.3f} | {fr['ndcg@10']:.3f} | {ratio:.3f} | {fr['recall@100']:.3f} "
                       f"| {fr['mrr']:.3f} | {cells[0]} | {cells[1]} | {cells[2]} |")
                 results["rows"].setdefault(set_name, {}).setdefault(mode, {})[name] = {
                     "en": en, "fr": fr, "fr_over_en": round(ratio, 3), "fr_vs_first": cells[0], "fr_vs_previous": cells[1],
