@@ -108,7 +108,8 @@ def _refresh_one(cohort: dict[str, Any], settings: Settings, engine: Any, store:
         # traced before it is kept: no audit line, no stored result (as the API's 503)
         audit.record(SYSTEM_USER, AUDIT_ACTION, role=principal.role, on_behalf_of=owner, cohort_id=cohort_id,
                      trigger=trigger, returned=real(members), new=real(new))
-        store.record_refresh(cohort_id, members, new)
+        if not store.record_refresh(cohort_id, members, new, cohort["members"]):
+            event(log, logging.INFO, "cohort_watch_superseded", cohort=cohort_id, owner=owner)  # re-run by its owner meanwhile
     except Exception as exc:  # one cohort's failure must not stop the others, nor the indexing run
         outcome.status, outcome.reason = "failed", f"{exc.__class__.__name__}: {exc}"
         log.error("cohort_watch_failed", exc_info=True,

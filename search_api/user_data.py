@@ -178,14 +178,19 @@ class UserDataStore:
             rows = self._db.execute("SELECT * FROM cohorts WHERE watch = 1 ORDER BY id").fetchall()
         return [{**_cohort(r), "owner": r["owner"]} for r in rows]
 
-    def record_refresh(self, cohort_id: int, members: list[str], unseen: list[str]) -> None:
-        """A watch evaluation: its members and those the owner has not seen (``members`` unchanged)."""
+    def record_refresh(self, cohort_id: int, members: list[str], unseen: list[str], reference: list[str]) -> bool:
+        """A watch evaluation: its members and those the owner has not seen (``members`` unchanged).
+
+        Kept only while the owner's ``members`` are still the *reference* it was compared with: an
+        owner who re-ran the cohort meanwhile has seen a newer result (False, nothing stored)."""
         with self._lock:
-            self._db.execute(
-                "UPDATE cohorts SET refreshed_members = ?, unseen = ?, last_refreshed = ?, refresh_error = NULL WHERE id = ?",
-                (json.dumps(members), json.dumps(sorted(set(unseen))), _now(), cohort_id),
-            )
+            changed = self._db.execute(
+                "UPDATE cohorts SET refreshed_members = ?, unseen = ?, last_refreshed = ?, refresh_error = NULL"
+                " WHERE id = ? AND members = ?",
+                (json.dumps(members), json.dumps(sorted(set(unseen))), _now(), cohort_id, json.dumps(reference)),
+            ).rowcount
             self._db.commit()
+        return bool(changed)
 
     def record_refresh_error(self, cohort_id: int, reason: str) -> None:
         """Why a watch evaluation failed or was skipped (the previous result is kept)."""

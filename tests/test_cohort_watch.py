@@ -222,3 +222,31 @@ def test_two_writers_keep_one_audit_chain(tmp_path: Path) -> None:
         job.record(SYSTEM_USER, AUDIT_ACTION, n=i)
     assert [e["seq"] for e in api.entries()] == [1, 2, 3, 4, 5, 6]
     assert verify_chain(path).ok
+
+
+def test_owner_principals_come_from_the_apis_own_stores(tmp_path: Path) -> None:
+    from search_api.scope import scope_for
+    from search_api.security.keys import KeyStore
+    from search_api.security.owners import owner_principal
+
+    security = Settings(security={"users_file": tmp_path / "users.json", "keys_file": tmp_path / "keys.json"}).security
+    UserStore(security.users_file).add("dr.cardio", ["clinician"], password="x" * 12, units=CARDIO)
+    keys = KeyStore(security.keys_file)
+    keys.create("pacs", ["clinician"], units=["Radiologie"])
+    local = owner_principal("dr.cardio", security).principal
+    assert local is not None and local.via == "jwt" and scope_for(local).allowed_departments == ("Cardiologie",)
+    key = owner_principal("key:pacs", security).principal
+    assert key is not None and scope_for(key).allowed_departments == ("Radiologie",)
+    keys.revoke("pacs")
+    assert owner_principal("key:pacs", security).reason.startswith("owner disabled: API key revoked")
+    assert owner_principal("key:nope", security).reason == "owner unknown: no such API key"
+
+
+def test_a_refresh_never_overwrites_a_newer_run_of_the_owner(tmp_path: Path) -> None:
+    store = UserDataStore(tmp_path / "user_data.sqlite")
+    cohort = store.add_cohort("dr.all", "EP", {}, ["P1"], watch=True)
+    store.update_cohort("dr.all", cohort["id"], members=["P1", "P2"])  # the owner re-ran it meanwhile
+    assert not store.record_refresh(cohort["id"], ["P1", "P2"], ["P2"], reference=["P1"])
+    assert store.cohort("dr.all", cohort["id"])["new_patient_ids"] == []
+    assert store.record_refresh(cohort["id"], ["P1", "P2", "P3"], ["P3"], reference=["P1", "P2"])
+    assert store.cohort("dr.all", cohort["id"])["new_patient_ids"] == ["P3"]
