@@ -88,14 +88,14 @@ def _refresh_one(cohort: dict[str, Any], settings: Settings, engine: Any, store:
                  deid: Any, trigger: str) -> RefreshOutcome:
     owner, cohort_id = cohort["owner"], int(cohort["id"])
     outcome = RefreshOutcome(cohort_id, owner, cohort["name"], "skipped")
-    lookup = owner_principal(owner, settings.security)
-    if lookup.principal is None:
-        outcome.reason = lookup.reason
-        event(log, logging.WARNING, "cohort_watch_skipped", cohort=cohort_id, owner=owner, reason=lookup.reason)
-        store.record_refresh_error(cohort_id, f"skipped: {lookup.reason}")
-        return outcome
-    principal = lookup.principal
     try:
+        lookup = owner_principal(owner, settings.security)
+        if lookup.principal is None:
+            outcome.reason = lookup.reason
+            event(log, logging.WARNING, "cohort_watch_skipped", cohort=cohort_id, owner=owner, reason=lookup.reason)
+            store.record_refresh_error(cohort_id, f"skipped: {lookup.reason}")
+            return outcome
+        principal = lookup.principal
         viewer = viewer_for(principal, deid, engine)
         definition = CohortDefinition.model_validate(cohort["definition"])
         result = run_cohort(engine, definition, scope_for(principal), cohort["members"], viewer)

@@ -250,3 +250,13 @@ def test_a_refresh_never_overwrites_a_newer_run_of_the_owner(tmp_path: Path) -> 
     assert store.cohort("dr.all", cohort["id"])["new_patient_ids"] == []
     assert store.record_refresh(cohort["id"], ["P1", "P2", "P3"], ["P3"], reference=["P1", "P2"])
     assert store.cohort("dr.all", cohort["id"])["new_patient_ids"] == ["P3"]
+
+
+def test_the_openapi_description_documents_the_watch(site) -> None:  # noqa: ANN001
+    _, _, _, client = site
+    schema = client.get("/openapi.json").json()
+    saved = schema["components"]["schemas"]["SavedCohort"]["properties"]
+    assert {"watch", "last_refreshed", "new_patients", "new_patient_ids"} <= set(saved)
+    assert "marks them seen" in schema["paths"]["/cohorts/{cohort_id}"]["get"]["description"]
+    assert "new_patients" in schema["paths"]["/cohorts"]["get"]["description"]
+    assert "watch" in schema["components"]["schemas"]["SaveCohort"]["properties"]
