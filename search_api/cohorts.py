@@ -399,7 +399,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """A saved cohort, with the patients its watch found since the caller last looked
         (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0)."""
         stored = saved_out(saved(who, cohort_id))
-        data().mark_seen(who, cohort_id)
+        data().mark_seen(who, cohort_id, stored["last_refreshed"])
         return stored
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)

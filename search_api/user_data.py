@@ -198,13 +198,14 @@ class UserDataStore:
             self._db.execute("UPDATE cohorts SET refresh_error = ? WHERE id = ?", (reason[:500], cohort_id))
             self._db.commit()
 
-    def mark_seen(self, owner: str, cohort_id: int) -> None:
-        """The owner opened the cohort: the last refresh's members become the reference of « new »."""
+    def mark_seen(self, owner: str, cohort_id: int, last_refreshed: str | None) -> None:
+        """The owner opened the cohort: the refresh they were shown (*last_refreshed*) becomes the
+        reference of « new » (not one that landed since: its news stay counted)."""
         with self._lock:
             self._db.execute(
                 "UPDATE cohorts SET members = COALESCE(refreshed_members, members), refreshed_members = NULL, unseen = '[]'"
-                " WHERE id = ? AND owner = ?",
-                (cohort_id, owner),
+                " WHERE id = ? AND owner = ? AND last_refreshed IS ?",
+                (cohort_id, owner, last_refreshed),
             )
             self._db.commit()
 
