@@ -268,5 +268,15 @@ def _security_commands() -> None:
 _security_commands()
 
 
+def _cohort_commands() -> None:
+    """``medsearch cohorts refresh``: the watched cohorts (search_api/cohort_cli.py)."""
+    from search_api.cohort_cli import cohorts_app
+
+    app.add_typer(cohorts_app, name="cohorts")
+
+
+_cohort_commands()
+
+
 if __name__ == "__main__":
     app()

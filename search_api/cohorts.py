@@ -5,7 +5,9 @@ optional time relation), looks at the patients with the evidence for each criter
 excludes patients by hand, names and saves it, re-runs it later (patients absent from the previous
 run are flagged ``new``) and exports it as CSV or Excel, one row per patient. Saved cohorts belong
 to their owner (:func:`search_api.scope.current_user`); evaluation reads documents through
-:func:`search_api.scope.request_scope`'s filter only.
+:func:`search_api.scope.request_scope`'s filter only. A cohort saved with ``watch: true`` is also
+re-evaluated after each index publication, with its owner's scope (:mod:`search_api.cohort_watch`);
+the list then counts its new patients until the owner opens or re-runs it.
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
@@ -156,15 +158,45 @@ class SavedCohort(BaseModel):
     id: int
     name: str
     definition: CohortDefinition
-    members: list[str]
+    members: list[str] = Field(description="The members of the last run, or of the last watch refresh when later")
     created_at: str
     updated_at: str
     last_run_at: str | None = None
+    watch: bool = Field(default=False, description="Re-evaluated after each index publication (`medsearch cohorts refresh`)")
+    last_refreshed: str | None = Field(default=None, description="When the watch last re-evaluated it (UTC)")
+    new_patients: int = Field(
+        default=0, description="Patients the watch found since the owner last opened (`GET /cohorts/{id}`) "
+        "or re-ran (`POST /cohorts/{id}/run`) the cohort; both mark them seen",
+    )
+    new_patient_ids: list[str] = Field(default_factory=list, description="Those patients (as the owner sees them)")
+    refresh_error: str | None = Field(default=None, description="Why the last watch refresh failed or was skipped")
 
 
 class SaveCohort(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     definition: CohortDefinition
+    watch: bool | None = Field(
+        default=None, description="Watch the cohort: re-evaluate it after each index publication with the owner's "
+        "access scope (on update: unchanged when absent)",
+    )
+
+
+def saved_out(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored cohort as the API shows it: the latest members known and the count of new ones."""
+    latest = stored.get("refreshed_members")
+    news = stored.get("new_patient_ids") or []
+    return {**stored, "members": latest if latest is not None else stored["members"], "new_patients": len(news)}
+
+
+def run_cohort(search_engine: Any, definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None,
+               viewer: Viewer) -> CohortResult:
+    """The cohort now, as the viewer sees it (*definition* and *previous* members in the viewer's ids
+    and date frame; a researcher's dates are shifted per patient, so windows apply to those). The API
+    and the cohort watch both evaluate through here."""
+    frame = viewer.date if viewer.deidentified else None
+    members, excluded = evaluate(search_engine, definition_in(definition, viewer), scope, frame)
+    members, excluded = shown_members(members, excluded, viewer)
+    return _result(definition, members, excluded, previous)
 
 
 def _label(definition: CohortDefinition, index: int) -> str:
@@ -317,14 +349,10 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     view = patient_viewer(engine)
 
     def run(definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None, viewer: Viewer) -> CohortResult:
-        """The cohort now, as the caller sees it (*definition* and *previous* members in the caller's
-        ids and date frame; a researcher's dates are shifted per patient, so windows apply to those)."""
+        """The cohort now, as the caller sees it (:func:`run_cohort` on the served index)."""
         search_engine = engine()
         search_engine.refresh_if_changed()
-        frame = viewer.date if viewer.deidentified else None
-        members, excluded = evaluate(search_engine, definition_in(definition, viewer), scope, frame)
-        members, excluded = shown_members(members, excluded, viewer)
-        return _result(definition, members, excluded, previous)
+        return run_cohort(search_engine, definition, scope, previous, viewer)
 
     def client(http: Request) -> str | None:
         return http.client.host if http.client else None
@@ -347,8 +375,9 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
 
     @router.get("/cohorts", response_model=list[SavedCohort])
     def list_cohorts(who: Annotated[str, Depends(current_user)]) -> list[dict[str, Any]]:
-        """The caller's saved cohorts."""
-        return data().cohorts(who)
+        """The caller's saved cohorts. A watched one (``watch``) carries ``last_refreshed`` and
+        ``new_patients``: how many patients the watch found since the caller last opened or re-ran it."""
+        return [saved_out(c) for c in data().cohorts(who)]
 
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
     def save_cohort(
@@ -360,20 +389,27 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         definition = body.definition.model_copy(update={"name": body.name})
         result = run(definition, scope, None, viewer)
         stored = data().add_cohort(who, body.name.strip(), definition.model_dump(mode="json"),
-                                   [p.patient_id for p in result.patients])
-        audit.record(who, "cohort_save", cohort_id=stored["id"], members=real(stored["members"], viewer), client=client(http))
-        return stored
+                                   [p.patient_id for p in result.patients], watch=bool(body.watch))
+        audit.record(who, "cohort_save", cohort_id=stored["id"], members=real(stored["members"], viewer),
+                     watch=bool(body.watch), client=client(http))
+        return saved_out(stored)
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
     def get_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
-        return saved(who, cohort_id)
+        """A saved cohort, with the patients its watch found since the caller last looked
+        (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0)."""
+        stored = saved_out(saved(who, cohort_id))
+        data().mark_seen(who, cohort_id, stored["last_refreshed"])
+        return stored
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
     def update_cohort(cohort_id: RowId, body: SaveCohort, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
-        """Change a saved cohort's name or definition (e.g. patients included or excluded by hand)."""
+        """Change a saved cohort's name or definition (e.g. patients included or excluded by hand), or
+        its ``watch`` (left as it is when absent)."""
         saved(who, cohort_id)
         definition = body.definition.model_copy(update={"name": body.name})
-        return data().update_cohort(who, cohort_id, name=body.name.strip(), definition=definition.model_dump(mode="json"))  # type: ignore[return-value]
+        return saved_out(data().update_cohort(who, cohort_id, name=body.name.strip(), watch=body.watch,  # type: ignore[arg-type]
+                                              definition=definition.model_dump(mode="json")))
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
     def delete_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
@@ -386,7 +422,8 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         scope: Annotated[DocumentFilter, Depends(request_scope)],
         viewer: Annotated[Viewer, Depends(view)],
     ) -> CohortResult:
-        """Re-run a saved cohort on today's index: patients absent from the previous run are ``new``."""
+        """Re-run a saved cohort on today's index: patients absent from the previous run the caller saw
+        are ``new`` (those a watch refresh found since included); this marks the watch's news seen."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
         result = run(definition, scope, stored["members"], viewer)

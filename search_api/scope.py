@@ -35,7 +35,21 @@ def request_scope(principal: Annotated[Principal, Depends(current_principal)]) -
     Researchers get these screens too, in the de-identified view: their scope is the same filter,
     and what leaves the API goes through :func:`patient_viewer`'s :class:`~search_api.viewer.Viewer`.
     """
+    return scope_for(principal)
+
+
+def scope_for(principal: Principal) -> DocumentFilter:
+    """*principal*'s access scope as a filter: :func:`request_scope`'s, and the cohort watch's for a
+    cohort's owner (:mod:`search_api.cohort_watch`), so both read the index through the same rule."""
     return principal.scope.apply(DocumentFilter())
+
+
+def viewer_for(principal: Principal, deid: Any, engine: Any) -> Viewer:
+    """*principal*'s :class:`Viewer` over *engine*'s index: identified, or de-identified with *deid*'s
+    (a :class:`~search_api.security.views.DeidRegistry`) keyed de-identifier of that generation."""
+    if not principal.deidentified:
+        return IDENTIFIED
+    return Viewer(deid.for_engine(engine))
 
 
 def patient_viewer(engine: Callable[[], Any]) -> Callable[..., Viewer]:
@@ -46,7 +60,7 @@ def patient_viewer(engine: Callable[[], Any]) -> Callable[..., Viewer]:
     def viewer(http: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Viewer:
         if not principal.deidentified:
             return IDENTIFIED
-        return Viewer(http.app.state.security.deid.for_engine(engine()))
+        return viewer_for(principal, http.app.state.security.deid, engine())
 
     return viewer
 

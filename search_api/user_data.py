@@ -2,7 +2,8 @@
 
 Each row belongs to its owner (the authenticated user's name): one user never lists, reads, changes
 or deletes another's. JSON columns hold the search parameters and cohort definitions as the API
-received them, so new optional fields need no migration.
+received them, so new optional fields need no migration. Columns added since the first release
+(the watch of a cohort: :data:`_ADDED_COLUMNS`) are added to an existing file when it is opened.
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ CREATE TABLE IF NOT EXISTS cohorts (
 CREATE INDEX IF NOT EXISTS cohorts_owner ON cohorts(owner);
 """
 
+#: cohort columns added after the first release: (name, declaration), added when missing. Why
+#: ``unseen`` and not new members: a refresh leaves ``members`` (what the owner last saw, the
+#: reference of « new ») alone and keeps its own result in ``refreshed_members``.
+_ADDED_COLUMNS = (
+    ("watch", "INTEGER NOT NULL DEFAULT 0"),     # re-evaluated after each index publication
+    ("last_refreshed", "TEXT"),                  # when the watch last re-evaluated it
+    ("refreshed_members", "TEXT"),               # that evaluation's members (the owner's ids)
+    ("unseen", "TEXT NOT NULL DEFAULT '[]'"),    # its members absent from ``members``: new to the owner
+    ("refresh_error", "TEXT"),                   # why the last refresh failed or was skipped, if it did
+)
+
 
 def _name_key(name: str) -> str:
     """What makes two saved-search names the same: case and runs of spaces aside."""
@@ -56,6 +68,10 @@ class UserDataStore:
         self._lock = threading.Lock()
         with self._lock:
             self._db.executescript(_SCHEMA)
+            present = {row["name"] for row in self._db.execute("PRAGMA table_info(cohorts)")}
+            for column, declaration in _ADDED_COLUMNS:
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE cohorts ADD COLUMN {column} {declaration}")
             self._db.commit()
 
     def close(self) -> None:
@@ -104,13 +120,14 @@ class UserDataStore:
         return bool(deleted)
 
     # -- cohorts -------------------------------------------------------------------------------
-    def add_cohort(self, owner: str, name: str, definition: dict[str, Any], members: list[str]) -> dict[str, Any]:
+    def add_cohort(self, owner: str, name: str, definition: dict[str, Any], members: list[str],
+                   watch: bool = False) -> dict[str, Any]:
         now = _now()
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO cohorts (owner, name, definition, members, created_at, updated_at, last_run_at)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (owner, name, json.dumps(definition, ensure_ascii=False), json.dumps(members), now, now, now),
+                "INSERT INTO cohorts (owner, name, definition, members, created_at, updated_at, last_run_at, watch)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (owner, name, json.dumps(definition, ensure_ascii=False), json.dumps(members), now, now, now, int(watch)),
             )
             self._db.commit()
         return self.cohort(owner, int(cursor.lastrowid))  # type: ignore[return-value]
@@ -127,15 +144,16 @@ class UserDataStore:
 
     def update_cohort(
         self, owner: str, cohort_id: int, *, name: str | None = None, definition: dict[str, Any] | None = None,
-        members: list[str] | None = None,
+        members: list[str] | None = None, watch: bool | None = None,
     ) -> dict[str, Any] | None:
+        """Change what is given; new *members* (a run the owner looked at) also mark the watch's news seen."""
         current = self.cohort(owner, cohort_id)
         if current is None:
             return None
         now = _now()
         with self._lock:
             self._db.execute(
-                "UPDATE cohorts SET name = ?, definition = ?, members = ?, updated_at = ?, last_run_at = ?"
+                "UPDATE cohorts SET name = ?, definition = ?, members = ?, updated_at = ?, last_run_at = ?, watch = ?"
                 " WHERE id = ? AND owner = ?",
                 (
                     name if name is not None else current["name"],
@@ -143,12 +161,53 @@ class UserDataStore:
                     json.dumps(members if members is not None else current["members"]),
                     now,
                     now if members is not None else current["last_run_at"],
+                    int(watch if watch is not None else current["watch"]),
                     cohort_id,
                     owner,
                 ),
             )
+            if members is not None:
+                self._db.execute("UPDATE cohorts SET unseen = '[]', refreshed_members = NULL WHERE id = ?", (cohort_id,))
             self._db.commit()
         return self.cohort(owner, cohort_id)
+
+    # -- watched cohorts (search_api.cohort_watch) ---------------------------------------------
+    def watched_cohorts(self) -> list[dict[str, Any]]:
+        """Every owner's watched cohorts, with their owner, by id."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM cohorts WHERE watch = 1 ORDER BY id").fetchall()
+        return [{**_cohort(r), "owner": r["owner"]} for r in rows]
+
+    def record_refresh(self, cohort_id: int, members: list[str], unseen: list[str], reference: list[str]) -> bool:
+        """A watch evaluation: its members and those the owner has not seen (``members`` unchanged).
+
+        Kept only while the owner's ``members`` are still the *reference* it was compared with: an
+        owner who re-ran the cohort meanwhile has seen a newer result (False, nothing stored)."""
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE cohorts SET refreshed_members = ?, unseen = ?, last_refreshed = ?, refresh_error = NULL"
+                " WHERE id = ? AND members = ?",
+                (json.dumps(members), json.dumps(sorted(set(unseen))), _now(), cohort_id, json.dumps(reference)),
+            ).rowcount
+            self._db.commit()
+        return bool(changed)
+
+    def record_refresh_error(self, cohort_id: int, reason: str) -> None:
+        """Why a watch evaluation failed or was skipped (the previous result is kept)."""
+        with self._lock:
+            self._db.execute("UPDATE cohorts SET refresh_error = ? WHERE id = ?", (reason[:500], cohort_id))
+            self._db.commit()
+
+    def mark_seen(self, owner: str, cohort_id: int, last_refreshed: str | None) -> None:
+        """The owner opened the cohort: the refresh they were shown (*last_refreshed*) becomes the
+        reference of « new » (not one that landed since: its news stay counted)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE cohorts SET members = COALESCE(refreshed_members, members), refreshed_members = NULL, unseen = '[]'"
+                " WHERE id = ? AND owner = ? AND last_refreshed IS ?",
+                (cohort_id, owner, last_refreshed),
+            )
+            self._db.commit()
 
     def delete_cohort(self, owner: str, cohort_id: int) -> bool:
         with self._lock:
@@ -165,5 +224,7 @@ def _cohort(row: sqlite3.Row) -> dict[str, Any]:
     return {
         "id": row["id"], "name": row["name"], "definition": json.loads(row["definition"]),
         "members": json.loads(row["members"]), "created_at": row["created_at"], "updated_at": row["updated_at"],
-        "last_run_at": row["last_run_at"],
+        "last_run_at": row["last_run_at"], "watch": bool(row["watch"]), "last_refreshed": row["last_refreshed"],
+        "refreshed_members": json.loads(row["refreshed_members"]) if row["refreshed_members"] is not None else None,
+        "new_patient_ids": json.loads(row["unseen"] or "[]"), "refresh_error": row["refresh_error"],
     }

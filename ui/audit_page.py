@@ -22,7 +22,8 @@ from ui.auth import ROLE_LABELS
 from ui.messages import french
 
 PAGE_SIZES = (25, 50, 100)
-# The actions the API writes (search_api: app.py, images.py, patients.py, cohorts.py, security/).
+# The actions the API writes (search_api: app.py, images.py, patients.py, cohorts.py, security/), and the
+# cohort watch (cohort_watch.py, as user « system:cohort-watch » on behalf of the owner).
 ACTION_LABELS: dict[str, str] = {
     "search": "Recherche",
     "patient_search": "Recherche de patients",
@@ -37,6 +38,7 @@ ACTION_LABELS: dict[str, str] = {
     "cohort_save": "Enregistrement de cohorte",
     "cohort_run": "Relance de cohorte",
     "cohort_export": "Export de cohorte",
+    "cohort_watch_refresh": "Relance automatique de cohorte surveillée",
     "login": "Connexion",
     "login_failed": "Connexion refusée",
     "auth_failed": "Authentification refusée",

@@ -610,12 +610,16 @@ class MedsearchClient:
     def cohorts(self) -> list[dict[str, Any]]:
         return self._request_list("GET", "/cohorts")
 
-    def save_cohort(self, name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request_json("POST", "/cohorts", json={"name": name, "definition": dict(definition)},
+    def save_cohort(self, name: str, definition: Mapping[str, Any], watch: bool = False) -> dict[str, Any]:
+        """``watch``: re-evaluated by the API after each indexation, new patients counted in ``cohorts()``."""
+        return self._request_json("POST", "/cohorts", json={"name": name, "definition": dict(definition), "watch": watch},
                                   timeout=EXPORT_TIMEOUT_S)
 
-    def update_cohort(self, cohort_id: int, name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
-        return self._request_json("PUT", f"/cohorts/{int(cohort_id)}", json={"name": name, "definition": dict(definition)})
+    def update_cohort(self, cohort_id: int, name: str, definition: Mapping[str, Any], watch: bool | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "definition": dict(definition)}
+        if watch is not None:
+            body["watch"] = watch
+        return self._request_json("PUT", f"/cohorts/{int(cohort_id)}", json=body)
 
     def run_cohort(self, cohort_id: int) -> dict[str, Any]:
         return self._request_json("POST", f"/cohorts/{int(cohort_id)}/run", timeout=EXPORT_TIMEOUT_S)

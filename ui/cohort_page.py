@@ -3,11 +3,14 @@
 A criterion is a query (« sans X » for a negated finding) and/or structured filters; patients must
 (or must not) have a document satisfying it. The result lists each patient with the document and
 passage that satisfied each criterion. Excluding or adding patients by hand, naming and saving,
-re-running (who is new) and exporting (CSV, Excel) go through the API's ``/cohorts`` endpoints.
+re-running (who is new) and exporting (CSV, Excel) go through the API's ``/cohorts`` endpoints. A
+watched cohort (« Surveiller ») is re-evaluated by the API after each indexation; the list shows a
+badge « N nouveaux patients » until « Relancer » shows them, flagged 🆕.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
@@ -19,6 +22,7 @@ from ui.patient_page import _no_select_all
 INCLUDE_LABELS = {"must": "doit avoir", "must_not": "ne doit pas avoir"}
 SEX_OPTIONS = {"": "Tous", "male": "Hommes", "female": "Femmes"}
 MAX_CRITERIA = 5
+WATCH_LABEL = "Surveiller (relancer après chaque indexation)"
 
 
 def _split(text: str) -> list[str]:
@@ -136,10 +140,11 @@ def cohort_view(client: api.MedsearchClient, deidentified: bool = False) -> None
                                                   key="cohort_add").split(",") if p.strip()]
         name_col, save_col = st.columns([4, 1], vertical_alignment="bottom")
         name = name_col.text_input("Nom de la cohorte", key="cohort_name", placeholder="ex. EP sous anticoagulant 2024")
+        watch = st.checkbox(WATCH_LABEL, key="cohort_watch_new")
         if save_col.button("Enregistrer", key="cohort_save", disabled=not name.strip()):
             to_save = {**evaluated, "excluded": excluded, "included": added}
             try:
-                saved = client.save_cohort(name.strip(), to_save)
+                saved = client.save_cohort(name.strip(), to_save, watch=watch)
                 st.success(f"Cohorte « {saved['name']} » enregistrée : {len(saved['members'])} patients.")
                 st.session_state["cohort_selected"] = saved["id"]
                 # and picked below (drawn after this): the picker kept its earlier choice, so « Relancer »
@@ -153,6 +158,7 @@ def cohort_view(client: api.MedsearchClient, deidentified: bool = False) -> None
 def saved_cohorts(client: api.MedsearchClient) -> None:
     st.divider()
     st.subheader("Cohortes enregistrées")
+    _send_watch(client)
     try:
         cohorts = client.cohorts()
     except api.ApiError as exc:
@@ -164,16 +170,28 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
     by_id = {c["id"]: c for c in cohorts}
     default = st.session_state.get("cohort_selected")
     ids = list(by_id)
+    for listed in cohorts:
+        if listed.get("watch") and listed.get("new_patients"):
+            st.markdown(f"🔔 **{_md(listed['name'])}** " + badge_markdown(listed["new_patients"]))
     chosen = st.selectbox(
         "Cohorte", ids, index=ids.index(default) if default in by_id else len(ids) - 1, key="cohort_pick",
-        format_func=lambda i: f"{by_id[i]['name']} · {len(by_id[i]['members'])} patients",
+        format_func=lambda i: cohort_label(by_id[i]),
     )
     cohort = by_id[chosen]
-    st.caption(f"Dernière exécution : {render.format_date(cohort.get('last_run_at'))}")
+    caption = f"Dernière exécution : {render.format_date(cohort.get('last_run_at'))}"
+    if cohort.get("watch"):
+        caption += f" · dernière relance automatique : {render.format_date(cohort.get('last_refreshed'))}"
+    st.caption(caption)
+    if cohort.get("refresh_error"):
+        st.warning(f"La dernière relance automatique n'a pas abouti : {cohort['refresh_error']}")
+    st.checkbox(WATCH_LABEL, value=bool(cohort.get("watch")), key=f"cohort_watch_{chosen}",
+                on_change=_queue_watch, args=(cohort,))
     cols = st.columns(3)
     if cols[0].button("Relancer", key="cohort_rerun"):
         try:
             st.session_state["cohort_rerun_result"] = (chosen, client.run_cohort(chosen))
+            if cohort.get("new_patients"):
+                st.rerun()  # the news are seen now: the list is drawn again without their badge
         except api.ApiError as exc:
             st.error(render.api_error_text(exc))
     for col, fmt, label, mime in (
@@ -186,6 +204,50 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
     rerun = st.session_state.get("cohort_rerun_result")
     if rerun is not None and rerun[0] == chosen:
         show_result(rerun[1], editable=False, key="cohort-rerun")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def _md(text: str) -> str:
+    """*text* shown as typed in markdown (a cohort named « EP_2024 *urgent* » is not formatted)."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def new_patients_text(count: int) -> str:
+    return f"{count} nouveau patient" if count == 1 else f"{count} nouveaux patients"
+
+
+def badge_markdown(count: int) -> str:
+    """« 3 nouveaux patients » as a Streamlit badge (markdown directive)."""
+    return f":orange-badge[{new_patients_text(count)}]"
+
+
+def cohort_label(cohort: dict[str, Any]) -> str:
+    """The picker's line: name, size and, for a watched cohort with news, how many are new."""
+    label = f"{cohort['name']} · {len(cohort['members'])} patients"
+    if cohort.get("watch") and cohort.get("new_patients"):
+        label += f" · 🔔 {new_patients_text(cohort['new_patients'])}"
+    return label
+
+
+def _queue_watch(cohort: dict[str, Any]) -> None:
+    """The « Surveiller » checkbox changed: sent by the run this starts (:func:`_send_watch`), whose
+    client is open (the one drawn the checkbox is closed by now)."""
+    wanted = bool(st.session_state.get(f"cohort_watch_{cohort['id']}"))
+    st.session_state["cohort_watch_pending"] = (cohort, wanted)
+
+
+def _send_watch(client: api.MedsearchClient) -> None:
+    pending = st.session_state.pop("cohort_watch_pending", None)
+    if pending is None:
+        return
+    cohort, wanted = pending
+    try:  # name and definition unchanged
+        client.update_cohort(cohort["id"], cohort["name"], cohort["definition"], watch=wanted)
+    except api.ApiError as exc:
+        st.session_state[f"cohort_watch_{cohort['id']}"] = not wanted
+        st.error(render.api_error_text(exc))
 
 
 def _export(client: api.MedsearchClient, cohort: dict[str, Any], fmt: str) -> bytes | None:

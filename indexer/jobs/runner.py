@@ -4,7 +4,9 @@ and ``medsearch index`` share.
 A run takes the index lock (a second run on the same index is recorded as ``skipped``, never run
 concurrently), writes its start to the job history, indexes, and records its end with the counts,
 the files that could not be read and the generation it published. A run that raises is recorded as
-``failed``; one that is killed stays ``running`` until the history notices (``crashed``).
+``failed``; one that is killed stays ``running`` until the history notices (``crashed``). A run that
+published a new generation then refreshes the watched cohorts (:mod:`search_api.cohort_watch`),
+after its end is recorded and never changing it.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def run_job(
             raise
         return JobOutcome(history.get(job_id))  # type: ignore[arg-type]
     try:
+        before = published_generation(settings)
         job_id = history.start(source.name, trigger, paths, options)
         event(log, logging.INFO, "job_started", job=job_id, source=source.name, trigger=trigger, paths=paths, **options)
         try:
@@ -114,9 +117,26 @@ def run_job(
         history.finish(job_id, "succeeded", counts=counts, errors=report.skipped, generation=generation, message=message)
         event(log, logging.INFO, "job_finished", job=job_id, source=source.name, status="succeeded",
               generation=generation, seconds=round(report.seconds.get("total", 0.0), 1), **counts)
+        if generation is not None and generation != before:
+            _refresh_watched_cohorts(settings, encoder or _encoder(settings), job_id)
         return JobOutcome(history.get(job_id), report)  # type: ignore[arg-type]
     finally:
         lock.release()
+
+
+def _refresh_watched_cohorts(settings: Settings, encoder: Any, job_id: int) -> None:
+    """Re-evaluate the watched cohorts on the generation just published (under the index lock, so no
+    other run replaces it meanwhile). Nothing it raises reaches the run, already recorded."""
+    try:
+        from search_api.cohort_watch import refresh_after_publication
+
+        outcomes = refresh_after_publication(settings, encoder=encoder, trigger=f"job:{job_id}")
+    except Exception:
+        log.error("cohort_watch_failed", exc_info=True, extra={"fields": {"job": job_id}})
+        return
+    if outcomes:
+        event(log, logging.INFO, "cohort_watch_done", job=job_id,
+              **{status: sum(o.status == status for o in outcomes) for status in ("refreshed", "skipped", "failed")})
 
 
 def run_sources(settings: Settings, names: list[str] | None = None, trigger: str = "once") -> list[JobOutcome]:

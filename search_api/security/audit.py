@@ -17,6 +17,7 @@ without returning any data.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -44,7 +45,7 @@ def line_hash(entry: dict[str, Any]) -> str:
 
 def chain_files(path: Path) -> list[Path]:
     """The rotated files (oldest first) then the current one."""
-    rotated = sorted(p for p in path.parent.glob(path.name + ".*") if p.suffix not in (".head", ".tmp") and p.name != path.name + ".head")
+    rotated = sorted(p for p in path.parent.glob(path.name + ".*") if p.suffix not in (".head", ".tmp", ".lock") and p.name != path.name + ".head")
     return rotated + ([path] if path.exists() else [])
 
 
@@ -68,6 +69,7 @@ class AuditLog:
     def __init__(self, path: Path, rotate_bytes: int = 50_000_000) -> None:
         self.path = Path(path)
         self.head_path = self.path.with_name(self.path.name + ".head")
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.rotate_bytes = rotate_bytes
         self._lock = threading.Lock()
         self._seq, self._prev = 0, GENESIS
@@ -82,30 +84,51 @@ class AuditLog:
             pass  # unwritable or unreadable: every record() will fail loudly instead
 
     def record(self, user: str, action: str, role: str | None = None, **details: Any) -> dict[str, Any]:
-        """Append one entry (who, role, when, what); raise :class:`AuditUnavailable` if it cannot be written."""
+        """Append one entry (who, role, when, what); raise :class:`AuditUnavailable` if it cannot be written.
+
+        Several processes write the same log (the API, and the indexing jobs' cohort watch:
+        :mod:`search_api.cohort_watch`): each append holds an exclusive lock on ``<log>.lock`` and
+        continues the chain from ``<log>.head`` when another process wrote since, so the chain stays
+        one unbroken run."""
         with self._lock:
-            entry: dict[str, Any] = {
-                "seq": self._seq + 1,
-                "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                "user": user,
-                "role": role,
-                "action": action,
-                **{k: v for k, v in details.items() if v is not None},
-                "prev": self._prev,
-            }
-            entry = json.loads(canonical(entry))  # what will be read back (tuples → lists, dates → str)
-            entry["hash"] = line_hash(entry)
-            line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
             try:
-                self._rotate_if_needed()
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(line)
-                    handle.flush()  # in the OS's hands before the answer leaves (no fsync: ~ms per request)
-                self.head_path.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n", encoding="utf-8")
+                with self.lock_path.open("a") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                    self._catch_up()
+                    entry = self._entry(user, action, role, details)
+                    line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+                    self._rotate_if_needed()
+                    with self.path.open("a", encoding="utf-8") as handle:
+                        handle.write(line)
+                        handle.flush()  # in the OS's hands before the answer leaves (no fsync: ~ms per request)
+                    self.head_path.write_text(json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n", encoding="utf-8")
             except OSError as exc:
                 raise AuditUnavailable(f"the audit log cannot be written ({exc.strerror or exc}): request refused") from exc
             self._seq, self._prev = entry["seq"], entry["hash"]
             return entry
+
+    def _entry(self, user: str, action: str, role: str | None, details: dict[str, Any]) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "seq": self._seq + 1,
+            "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "user": user,
+            "role": role,
+            "action": action,
+            **{k: v for k, v in details.items() if v is not None},
+            "prev": self._prev,
+        }
+        entry = json.loads(canonical(entry))  # what will be read back (tuples → lists, dates → str)
+        entry["hash"] = line_hash(entry)
+        return entry
+
+    def _catch_up(self) -> None:
+        """Continue from the head another process wrote (under the lock: the head is the chain's end)."""
+        try:
+            head = json.loads(self.head_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # no head yet (a log from before heads, or the first line): this process's own state
+        if isinstance(head, dict) and int(head.get("seq", 0)) > self._seq:
+            self._seq, self._prev = int(head["seq"]), str(head.get("hash", GENESIS))
 
     def _rotate_if_needed(self) -> None:
         if self.rotate_bytes and self.path.exists() and self.path.stat().st_size >= self.rotate_bytes:

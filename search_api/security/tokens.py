@@ -113,6 +113,17 @@ def issue_token(
     roles_claim: str = "realm_access.roles", units_claim: str = "units", patients_claim: str = "patients",
 ) -> str:
     """A token of the API's own issuer, shaped like Keycloak's (roles under ``realm_access.roles``)."""
+    claims = local_claims(issuer, username, roles, minutes, units, patients, name, roles_claim, units_claim, patients_claim)
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": LOCAL_KID})
+
+
+def local_claims(
+    issuer: str, username: str, roles: list[str], minutes: int, units: list[str] | None = None,
+    patients: list[str] | None = None, name: str | None = None, roles_claim: str = "realm_access.roles",
+    units_claim: str = "units", patients_claim: str = "patients",
+) -> dict[str, Any]:
+    """The claims of a local account's token: what ``/auth/login`` signs, and what the cohort watch
+    reads a local owner's principal from (:mod:`search_api.security.owners`) without a token."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer, "aud": LOCAL_AUDIENCE, "sub": username, "preferred_username": username,
@@ -125,7 +136,7 @@ def issue_token(
         _set_claim(claims, units_claim, list(units))
     if patients is not None:
         _set_claim(claims, patients_claim, list(patients))
-    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": LOCAL_KID})
+    return claims
 
 
 def _set_claim(claims: dict[str, Any], path: str, value: Any) -> None:
