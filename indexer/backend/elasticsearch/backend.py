@@ -172,13 +172,7 @@ class ElasticsearchBackend(IndexBackend):
         concepts: list[Forms] | None = None,
         required: list[tuple[Forms, tuple[str, ...]]] | None = None,
     ) -> list[PassageHit]:
-        query = queries.lexical_query(text, where, statuses, concepts, required)
-        if query is None or limit <= 0:
-            self._pinned()
-            return []
-        return self._call(lambda ix: self._passage_hits(self.client.search(
-            index=ix["passages"], query=query, size=limit, _source=["doc_id"], track_total_hits=False
-        )))
+        return self.lexical_search_expanded(text, (), limit, where, statuses, concepts, required)
 
     def lexical_search_expanded(
         self,
