@@ -242,3 +242,15 @@ def test_an_existing_store_gains_the_snapshot_table(tmp_path: Path) -> None:
                                               "seen_at": "2026-01-02T00:00:00+00:00"}
     assert [c["name"] for c in again.cohorts("dr.kc")] == ["old"]
     again.close()
+
+
+def test_a_clinician_become_researcher_never_sees_the_stored_real_ids(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    saved = _save(client, oidc(units=[A, B]))
+    _index_two_new(settings, folder, encoder)
+    assert _listed(client, oidc(units=[A, B]))["new_patient_ids"] == ["P100003", "P100004"]
+    researcher = oidc(units=[A, B], roles=("researcher",))
+    listed = _listed(client, researcher)
+    assert (listed["members"], listed["new_patient_ids"], listed["new_patients"]) == ([], [], 0)
+    run = client.post(f"/cohorts/{saved['id']}/run", headers=researcher).json()
+    assert run["left"] == [] and all(p["patient_id"].startswith("PSN-") for p in run["patients"]) and run["total"] == 4
