@@ -201,6 +201,11 @@ def stored_patients(cohorts: list[dict[str, Any]]) -> set[str]:
     return found
 
 
+#: kinds a patient document can be (articles never are: not read to find who is visible)
+_PATIENT_KINDS = (DocumentKind.REPORT.value, DocumentKind.RECORD.value, DocumentKind.IMAGE.value)
+_PATIENTS_PER_QUERY = 900  # SQLite's bound parameters per statement stay far below its limit
+
+
 def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter, viewer: Viewer) -> set[str]:
     """Those of *shown* (patient ids as this caller is shown them) the caller may see **now**: with at
     least one document inside the caller's current scope, and in the caller's current view.
@@ -221,9 +226,12 @@ def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter,
     if not wanted:
         return set()
     search_engine.refresh_if_changed()
-    where = DocumentFilter(allowed_patients=tuple(sorted(wanted)), allowed_departments=scope.allowed_departments)
-    summaries = search_engine.backend.document_summaries(search_engine.backend.document_ids_where(where))
-    seen = {normalise_key(d.patient_id) for d in summaries.values() if d.patient_id}
+    backend, ordered, seen = search_engine.backend, sorted(k for k in wanted if k), set()
+    for start in range(0, len(ordered), _PATIENTS_PER_QUERY):
+        where = DocumentFilter(kinds=_PATIENT_KINDS, allowed_patients=tuple(ordered[start:start + _PATIENTS_PER_QUERY]),
+                               allowed_departments=scope.allowed_departments)
+        summaries = backend.document_summaries(backend.document_ids_where(where))
+        seen |= {normalise_key(d.patient_id) for d in summaries.values() if d.patient_id}
     return {s for s, r in real.items() if r and normalise_key(r) in seen}
 
 
