@@ -128,7 +128,8 @@ def _refresh_one(cohort: dict[str, Any], settings: Settings, engine: Any, store:
             log.error("cohort_watch_error_not_stored", exc_info=True, extra={"fields": {"cohort": cohort_id}})
         return outcome
     outcome.status, outcome.members, outcome.new = "refreshed", len(members), new
-    event(log, logging.INFO, "cohort_watch_refreshed", cohort=cohort_id, owner=owner, members=len(members), new=len(new))
+    event(log, logging.INFO, "cohort_watch_refreshed", cohort=cohort_id, owner=owner, members=len(members), new=len(new),
+          rights=outcome.rights)
     return outcome
 
 

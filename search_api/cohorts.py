@@ -7,7 +7,8 @@ run are flagged ``new``) and exports it as CSV or Excel, one row per patient. Sa
 to their owner (:func:`search_api.scope.current_user`); evaluation reads documents through
 :func:`search_api.scope.request_scope`'s filter only. A cohort saved with ``watch: true`` is also
 re-evaluated after each index publication, with its owner's scope (:mod:`search_api.cohort_watch`);
-the list then counts its new patients until the owner opens or re-runs it.
+the list then counts its new patients until the owner opens or re-runs it. What a saved cohort
+stored is shown only within the caller's current rights (:func:`visible_patients`).
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
@@ -169,7 +170,9 @@ class SavedCohort(BaseModel):
         default=0, description="Patients the watch found since the owner last opened (`GET /cohorts/{id}`) "
         "or re-ran (`POST /cohorts/{id}/run`) the cohort; both mark them seen",
     )
-    new_patient_ids: list[str] = Field(default_factory=list, description="Those patients (as the owner sees them)")
+    new_patient_ids: list[str] = Field(
+        default_factory=list, description="Those patients, as the caller is shown them, limited (as `members` and "
+        "`new_patients`) to those the caller may see with their current rights")
     refresh_error: str | None = Field(default=None, description="Why the last watch refresh failed or was skipped")
 
 
