@@ -173,7 +173,7 @@ def test_cli_refresh_command(site, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(engine_factory, "load_encoder", lambda _: encoder)
     done = CliRunner().invoke(app, ["cohorts", "refresh"])
     assert done.exit_code == 0, done.output
-    assert f"cohort {theirs['id']} « EP » (dr.cardio): refreshed - 2 patients, 1 new" in done.output
+    assert f"cohort {theirs['id']} « EP » (dr.cardio): refreshed - 2 patients, 1 new (rights: account)" in done.output
     assert _listed(client, CARDIO_ONLY)["EP"]["new_patient_ids"] == ["P100003"]
 
 
