@@ -152,6 +152,12 @@ class ApiSettings(BaseModel):
     #: request bodies above this answer 413 before being read (search_api/limits.py); keep it above
     #: images.max_upload_mb plus the multipart envelope
     max_body_mb: float = 32.0
+    #: the cohort watch re-runs an OIDC user's watched cohorts with the rights their last verified
+    #: token carried (a « rights snapshot »); older than this, the cohort is skipped until they sign in
+    #: again. Why 72 h: a physician seen on Friday afternoon still has Monday morning's refresh, while a
+    #: role or care unit withdrawn in Keycloak stops feeding their watch within three days at most
+    #: (what the API shows them is filtered by their current token anyway). 0 = never use snapshots.
+    watch_rights_max_age_hours: float = Field(default=72.0, ge=0)
 
 
 class ImageSettings(BaseModel):

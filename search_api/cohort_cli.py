@@ -32,6 +32,8 @@ def refresh() -> None:
         typer.echo("no watched cohort")
     for o in outcomes:
         detail = f"{o.members} patients, {len(o.new)} new" if o.status == "refreshed" else (o.reason or "")
+        if o.status == "refreshed" and o.rights:
+            detail += f" (rights: {o.rights})"  # account, key, or an OIDC user's rights snapshot of <time>
         typer.echo(f"cohort {o.cohort_id} « {o.name} » ({o.owner}): {o.status} - {detail}")
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(code=1)

@@ -5,13 +5,16 @@ is evaluated again when the indexing jobs publish a new generation (:func:`index
 calls :func:`refresh_after_publication`) or on ``medsearch cohorts refresh``. Each evaluation:
 
 - reads the index as the owner would through the API: the owner's principal is rebuilt from the
-  API's account and key stores (:func:`search_api.security.owners.owner_principal`), its filter and
+  API's account and key stores, or for a user of the hospital's OIDC provider from the rights their
+  last verified token carried, if younger than ``api.watch_rights_max_age_hours``
+  (:func:`search_api.security.owners.owner_principal`), its filter and
   viewer built by :func:`search_api.scope.scope_for` / :func:`~search_api.scope.viewer_for` (what
   ``request_scope`` and ``patient_viewer`` use), so a restricted owner never counts a patient outside
   their scope and a researcher's cohort stays in pseudonyms. An owner who no longer exists or is
   disabled is skipped, with the reason logged and kept on the cohort (``refresh_error``);
 - is written to the audit log as the system's action on behalf of the owner (user
-  :data:`SYSTEM_USER`, ``on_behalf_of``), naming the real patients, before its result is stored;
+  :data:`SYSTEM_USER`, ``on_behalf_of``), naming the real patients and the rights' source
+  (``rights``: ``account``, ``key`` or ``rights snapshot of <time>``), before its result is stored;
 - stores the run time, the members and the patients new to the owner (those absent from what the
   owner last saw), which ``GET /cohorts`` counts until the owner opens or re-runs the cohort.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from indexer.jobs.logs import LOGGER, event
@@ -51,6 +55,7 @@ class RefreshOutcome:
     members: int = 0
     new: list[str] = field(default_factory=list)  # new to the owner, as the owner sees them
     reason: str | None = None
+    rights: str | None = None  # where the owner's rights came from (account, key, rights snapshot of <time>)
 
 
 def _deid_registry(settings: Settings) -> Any:
@@ -89,10 +94,13 @@ def _refresh_one(cohort: dict[str, Any], settings: Settings, engine: Any, store:
     owner, cohort_id = cohort["owner"], int(cohort["id"])
     outcome = RefreshOutcome(cohort_id, owner, cohort["name"], "skipped")
     try:
-        lookup = owner_principal(owner, settings.security)
+        lookup = owner_principal(owner, settings.security, snapshots=store,
+                                 max_age=timedelta(hours=settings.api.watch_rights_max_age_hours))
+        outcome.rights = lookup.source
         if lookup.principal is None:
             outcome.reason = lookup.reason
-            event(log, logging.WARNING, "cohort_watch_skipped", cohort=cohort_id, owner=owner, reason=lookup.reason)
+            event(log, logging.WARNING, "cohort_watch_skipped", cohort=cohort_id, owner=owner, reason=lookup.reason,
+                  rights=lookup.source)
             store.record_refresh_error(cohort_id, f"skipped: {lookup.reason}")
             return outcome
         principal = lookup.principal
@@ -107,7 +115,7 @@ def _refresh_one(cohort: dict[str, Any], settings: Settings, engine: Any, store:
 
         # traced before it is kept: no audit line, no stored result (as the API's 503)
         audit.record(SYSTEM_USER, AUDIT_ACTION, role=principal.role, on_behalf_of=owner, cohort_id=cohort_id,
-                     trigger=trigger, returned=real(members), new=real(new))
+                     trigger=trigger, rights=lookup.source, returned=real(members), new=real(new))
         if not store.record_refresh(cohort_id, members, new, cohort["members"]):
             event(log, logging.INFO, "cohort_watch_superseded", cohort=cohort_id, owner=owner)  # re-run by its owner meanwhile
     except Exception as exc:  # one cohort's failure must not stop the others, nor the indexing run
@@ -120,7 +128,8 @@ def _refresh_one(cohort: dict[str, Any], settings: Settings, engine: Any, store:
             log.error("cohort_watch_error_not_stored", exc_info=True, extra={"fields": {"cohort": cohort_id}})
         return outcome
     outcome.status, outcome.members, outcome.new = "refreshed", len(members), new
-    event(log, logging.INFO, "cohort_watch_refreshed", cohort=cohort_id, owner=owner, members=len(members), new=len(new))
+    event(log, logging.INFO, "cohort_watch_refreshed", cohort=cohort_id, owner=owner, members=len(members), new=len(new),
+          rights=outcome.rights)
     return outcome
 
 

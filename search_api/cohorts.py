@@ -7,7 +7,8 @@ run are flagged ``new``) and exports it as CSV or Excel, one row per patient. Sa
 to their owner (:func:`search_api.scope.current_user`); evaluation reads documents through
 :func:`search_api.scope.request_scope`'s filter only. A cohort saved with ``watch: true`` is also
 re-evaluated after each index publication, with its owner's scope (:mod:`search_api.cohort_watch`);
-the list then counts its new patients until the owner opens or re-runs it.
+the list then counts its new patients until the owner opens or re-runs it. What a saved cohort
+stored is shown only within the caller's current rights (:func:`visible_patients`).
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
@@ -23,7 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from indexer.backend.filters import DocumentFilter
+from indexer.backend.filters import DocumentFilter, normalise_key
 from indexer.schema import DocumentKind
 from indexer.settings import Settings
 from search_api.audit import AuditLog
@@ -31,6 +32,7 @@ from search_api.cohort_engine import CohortMember, Evidence, evaluate, has_docum
 from search_api.models import MAX_QUERY_CHARS, FilterDate, RowId
 from search_api.patients import Stay
 from search_api.scope import current_user, patient_viewer, request_scope
+from search_api.security.views import NO_SUCH_PATIENT
 from search_api.user_data import UserDataStore
 from search_api.viewer import Viewer
 
@@ -168,7 +170,9 @@ class SavedCohort(BaseModel):
         default=0, description="Patients the watch found since the owner last opened (`GET /cohorts/{id}`) "
         "or re-ran (`POST /cohorts/{id}/run`) the cohort; both mark them seen",
     )
-    new_patient_ids: list[str] = Field(default_factory=list, description="Those patients (as the owner sees them)")
+    new_patient_ids: list[str] = Field(
+        default_factory=list, description="Those patients, as the caller is shown them, limited (as `members` and "
+        "`new_patients`) to those the caller may see with their current rights")
     refresh_error: str | None = Field(default=None, description="Why the last watch refresh failed or was skipped")
 
 
@@ -181,11 +185,57 @@ class SaveCohort(BaseModel):
     )
 
 
-def saved_out(stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored cohort as the API shows it: the latest members known and the count of new ones."""
+def saved_out(stored: dict[str, Any], visible: set[str] | None = None) -> dict[str, Any]:
+    """A stored cohort as the API shows it: the latest members known and the count of new ones,
+    limited to the *visible* patients (:func:`visible_patients`; None: all of them)."""
     latest = stored.get("refreshed_members")
+    members = latest if latest is not None else stored["members"]
     news = stored.get("new_patient_ids") or []
-    return {**stored, "members": latest if latest is not None else stored["members"], "new_patients": len(news)}
+    if visible is not None:
+        members, news = [p for p in members if p in visible], [p for p in news if p in visible]
+    return {**stored, "members": members, "new_patient_ids": news, "new_patients": len(news)}
+
+
+def stored_patients(cohorts: list[dict[str, Any]]) -> set[str]:
+    """Every patient id stored with *cohorts*: the owner's last run, the watch's, its news."""
+    found: set[str] = set()
+    for cohort in cohorts:
+        found.update(cohort["members"], cohort.get("refreshed_members") or (), cohort.get("new_patient_ids") or ())
+    return found
+
+
+#: kinds a patient document can be (articles never are: not read to find who is visible)
+_PATIENT_KINDS = (DocumentKind.REPORT.value, DocumentKind.RECORD.value, DocumentKind.IMAGE.value)
+_PATIENTS_PER_QUERY = 900  # SQLite's bound parameters per statement stay far below its limit
+
+
+def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter, viewer: Viewer) -> set[str]:
+    """Those of *shown* (patient ids as this caller is shown them) the caller may see **now**: with at
+    least one document inside the caller's current scope, and in the caller's current view.
+
+    Why: what a saved cohort stores was computed with the rights of its time: the owner's own run,
+    or a watch refresh made with their account or OIDC rights snapshot. A care unit or patient
+    withdrawn since, or a clinician become researcher (stored real IPPs), must not show through the
+    stored ids or counts. An identified caller without restriction may see every patient: as is."""
+    if not shown:
+        return set()
+    if not viewer.deidentified and scope.allowed_patients is None and scope.allowed_departments is None:
+        return set(shown)
+    real = {s: viewer.patient_in(s) for s in shown}  # unknown pseudonyms, real IPPs of a researcher: none
+    wanted = {normalise_key(r) for r in real.values() if r and r != NO_SUCH_PATIENT}
+    if scope.allowed_patients is not None:
+        wanted &= {normalise_key(p) for p in scope.allowed_patients}
+    wanted.discard(None)
+    if not wanted:
+        return set()
+    search_engine.refresh_if_changed()
+    backend, ordered, seen = search_engine.backend, sorted(k for k in wanted if k), set()
+    for start in range(0, len(ordered), _PATIENTS_PER_QUERY):
+        where = DocumentFilter(kinds=_PATIENT_KINDS, allowed_patients=tuple(ordered[start:start + _PATIENTS_PER_QUERY]),
+                               allowed_departments=scope.allowed_departments)
+        summaries = backend.document_summaries(backend.document_ids_where(where))
+        seen |= {normalise_key(d.patient_id) for d in summaries.values() if d.patient_id}
+    return {s for s, r in real.items() if r and normalise_key(r) in seen}
 
 
 def run_cohort(search_engine: Any, definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None,
@@ -346,7 +396,14 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
             raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
         return found
 
-    view = patient_viewer(engine)
+    def fresh_engine() -> Any:
+        """The served engine on the latest published generation: a researcher's viewer must know the
+        pseudonyms of patients a watch refresh found in it."""
+        search_engine = engine()
+        search_engine.refresh_if_changed()
+        return search_engine
+
+    view = patient_viewer(fresh_engine)
 
     def run(definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None, viewer: Viewer) -> CohortResult:
         """The cohort now, as the caller sees it (:func:`run_cohort` on the served index)."""
@@ -361,6 +418,12 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """The audit names patients by their real ids, whatever the caller was shown (HDS traceability)."""
         return viewer.patients_in(patients) if viewer.deidentified else patients
 
+    def visible_previous(stored: dict[str, Any], scope: DocumentFilter, viewer: Viewer) -> list[str]:
+        """The previous run's members the caller may see now: those no longer visible are neither
+        « left » (``left`` would name them) nor the reference of « new »."""
+        [out] = shown([{**stored, "refreshed_members": None, "new_patient_ids": []}], scope, viewer)
+        return out["members"]
+
     @router.post("/cohorts/evaluate", response_model=CohortResult)
     def evaluate_cohort(
         definition: CohortDefinition, http: Request, who: Annotated[str, Depends(current_user)],
@@ -373,11 +436,22 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
                      returned=real([p.patient_id for p in result.patients], viewer), client=client(http))
         return result
 
+    def shown(cohorts: list[dict[str, Any]], scope: DocumentFilter, viewer: Viewer) -> list[dict[str, Any]]:
+        """*cohorts* as the caller may see them now (:func:`visible_patients`: one index query for all)."""
+        patients = stored_patients(cohorts)
+        restricted = viewer.deidentified or scope.allowed_patients is not None or scope.allowed_departments is not None
+        visible = visible_patients(fresh_engine(), patients, scope, viewer) if restricted and patients else None
+        return [saved_out(c, visible if restricted else None) for c in cohorts]
+
     @router.get("/cohorts", response_model=list[SavedCohort])
-    def list_cohorts(who: Annotated[str, Depends(current_user)]) -> list[dict[str, Any]]:
+    def list_cohorts(
+        who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
+        viewer: Annotated[Viewer, Depends(view)],
+    ) -> list[dict[str, Any]]:
         """The caller's saved cohorts. A watched one (``watch``) carries ``last_refreshed`` and
-        ``new_patients``: how many patients the watch found since the caller last opened or re-ran it."""
-        return [saved_out(c) for c in data().cohorts(who)]
+        ``new_patients``: how many patients the watch found since the caller last opened or re-ran it.
+        Members and new patients are those the caller may see with their current rights."""
+        return shown(data().cohorts(who), scope, viewer)
 
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
     def save_cohort(
@@ -395,21 +469,28 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         return saved_out(stored)
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
-    def get_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+    def get_cohort(
+        cohort_id: RowId, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+    ) -> dict[str, Any]:
         """A saved cohort, with the patients its watch found since the caller last looked
         (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0)."""
-        stored = saved_out(saved(who, cohort_id))
+        [stored] = shown([saved(who, cohort_id)], scope, viewer)
         data().mark_seen(who, cohort_id, stored["last_refreshed"])
         return stored
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
-    def update_cohort(cohort_id: RowId, body: SaveCohort, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+    def update_cohort(
+        cohort_id: RowId, body: SaveCohort, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+    ) -> dict[str, Any]:
         """Change a saved cohort's name or definition (e.g. patients included or excluded by hand), or
         its ``watch`` (left as it is when absent)."""
         saved(who, cohort_id)
         definition = body.definition.model_copy(update={"name": body.name})
-        return saved_out(data().update_cohort(who, cohort_id, name=body.name.strip(), watch=body.watch,  # type: ignore[arg-type]
-                                              definition=definition.model_dump(mode="json")))
+        updated = data().update_cohort(who, cohort_id, name=body.name.strip(), watch=body.watch,
+                                       definition=definition.model_dump(mode="json"))
+        return shown([updated], scope, viewer)[0]  # type: ignore[list-item]
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
     def delete_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
@@ -426,7 +507,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         are ``new`` (those a watch refresh found since included); this marks the watch's news seen."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, stored["members"], viewer)
+        result = run(definition, scope, visible_previous(stored, scope, viewer), viewer)
         data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients])
         audit.record(who, "cohort_run", cohort_id=cohort_id, returned=real([p.patient_id for p in result.patients], viewer),
                      new=real([p.patient_id for p in result.patients if p.new], viewer), client=client(http))
@@ -446,7 +527,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """The saved cohort, evaluated now, as a spreadsheet: one row per patient."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, stored["members"], viewer)
+        result = run(definition, scope, visible_previous(stored, scope, viewer), viewer)
         header, rows = export_rows(definition, result)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         filename = re.sub(r"[^\w.-]+", "_", stored["name"]).strip("_") or f"cohorte-{cohort_id}"

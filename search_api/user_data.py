@@ -3,7 +3,9 @@
 Each row belongs to its owner (the authenticated user's name): one user never lists, reads, changes
 or deletes another's. JSON columns hold the search parameters and cohort definitions as the API
 received them, so new optional fields need no migration. Columns added since the first release
-(the watch of a cohort: :data:`_ADDED_COLUMNS`) are added to an existing file when it is opened.
+(the watch of a cohort: :data:`_ADDED_COLUMNS`) are added to an existing file when it is opened;
+tables added since (``rights_snapshots``: the last rights seen in an OIDC user's token, which the
+watch rebuilds such an owner's scope from) are created then too (``CREATE TABLE IF NOT EXISTS``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ CREATE TABLE IF NOT EXISTS cohorts (
     last_run_at TEXT
 );
 CREATE INDEX IF NOT EXISTS cohorts_owner ON cohorts(owner);
+CREATE TABLE IF NOT EXISTS rights_snapshots (
+    user TEXT PRIMARY KEY,           -- the principal's user name: the owner of its cohorts
+    issuer TEXT NOT NULL,            -- the OIDC issuer that signed the token
+    claims TEXT NOT NULL,            -- only the claims principal_from_claims reads (no token, no signature)
+    seen_at TEXT NOT NULL            -- when a verified token last carried them (UTC)
+);
 """
 
 #: cohort columns added after the first release: (name, declaration), added when missing. Why
@@ -206,6 +214,26 @@ class UserDataStore:
                 "UPDATE cohorts SET members = COALESCE(refreshed_members, members), refreshed_members = NULL, unseen = '[]'"
                 " WHERE id = ? AND owner = ? AND last_refreshed IS ?",
                 (cohort_id, owner, last_refreshed),
+            )
+            self._db.commit()
+
+    # -- OIDC users' rights snapshots (search_api.security.rights) ---------------------------------
+    def rights_snapshot(self, user: str) -> dict[str, Any] | None:
+        """The last rights recorded for *user*: ``{"issuer", "claims", "seen_at"}``, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT issuer, claims, seen_at FROM rights_snapshots WHERE user = ?", (user,)).fetchone()
+        if row is None:
+            return None
+        return {"issuer": row["issuer"], "claims": json.loads(row["claims"]), "seen_at": row["seen_at"]}
+
+    def record_rights(self, user: str, issuer: str, claims: dict[str, Any], seen_at: str) -> None:
+        """Replace *user*'s rights snapshot (one row per user: only the latest rights matter)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO rights_snapshots (user, issuer, claims, seen_at) VALUES (?,?,?,?)"
+                " ON CONFLICT(user) DO UPDATE SET issuer = excluded.issuer, claims = excluded.claims,"
+                " seen_at = excluded.seen_at",
+                (user, issuer, json.dumps(claims, ensure_ascii=False, sort_keys=True), seen_at),
             )
             self._db.commit()
 

@@ -103,6 +103,7 @@ def test_refresh_after_an_index_run_counts_new_patients_in_the_owners_scope(site
     assert {e["user"] for e in entries} == {SYSTEM_USER} and set(by_owner) == {"dr.all", "dr.cardio"}
     assert by_owner["dr.cardio"]["new"] == ["P100003"] and by_owner["dr.cardio"]["returned"] == ["P100001", "P100003"]
     assert by_owner["dr.cardio"]["role"] == "clinician" and by_owner["dr.cardio"]["trigger"] == f"job:{job.record.id}"
+    assert by_owner["dr.cardio"]["rights"] == "account"  # the rights' source (tests/test_cohort_watch_oidc.py: snapshots)
     assert verify_chain(settings.api.audit_log).ok
 
 
@@ -125,7 +126,7 @@ def test_a_failing_cohort_or_owner_does_not_stop_the_others_nor_the_index_run(si
 
     _save(client, ALL, name="boom")
     _save(client, ALL, name="EP")
-    _save(client, auth("clinician", "dr.oidc"), name="EP")  # an identity of the OIDC provider only
+    _save(client, auth("clinician", "dr.oidc"), name="EP")  # no local account, no key, no rights snapshot
     real_run = watch.run_cohort
 
     def run(engine, definition, *args):  # noqa: ANN001, ANN002, ANN202
@@ -172,7 +173,7 @@ def test_cli_refresh_command(site, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(engine_factory, "load_encoder", lambda _: encoder)
     done = CliRunner().invoke(app, ["cohorts", "refresh"])
     assert done.exit_code == 0, done.output
-    assert f"cohort {theirs['id']} « EP » (dr.cardio): refreshed - 2 patients, 1 new" in done.output
+    assert f"cohort {theirs['id']} « EP » (dr.cardio): refreshed - 2 patients, 1 new (rights: account)" in done.output
     assert _listed(client, CARDIO_ONLY)["EP"]["new_patient_ids"] == ["P100003"]
 
 

@@ -2,7 +2,8 @@
 
 Credentials, in order: ``Authorization: Bearer <JWT>`` (the hospital's OIDC provider, or the API's
 own ``/auth/login``), then ``X-API-Key`` (service accounts). ``X-User`` is ignored: a header anyone
-can set identifies no one. Missing or bad credentials answer 401 (``WWW-Authenticate: Bearer``),
+can set identifies no one. The rights in a verified token of the hospital's OIDC provider are kept
+(:mod:`search_api.security.rights`: the cohort watch's only source for such users). Missing or bad credentials answer 401 (``WWW-Authenticate: Bearer``),
 a valid identity without any medsearch role 403; both are audited as denied attempts. An identified
 caller then passes the per-identity rate limit (429).
 """
@@ -66,6 +67,7 @@ class SecurityContext:
     limiter: RateLimiter = field(init=False)
     login_limiter: RateLimiter = field(init=False)
     deid: Any = None  # search_api.security.views.DeidRegistry, set by install_security
+    rights: Any = None  # search_api.security.rights.RightsRecorder (OIDC users' rights), set by install_security
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -80,10 +82,13 @@ class SecurityContext:
     def authenticate(self, request: Request, token: str | None, api_key: str | None) -> Principal:
         if token:
             try:
-                principal = principal_from_claims(self.verifier.verify(token), self.settings)
+                claims = self.verifier.verify(token)
             except TokenError as exc:
                 self._failed(request, "bearer", str(exc))
                 raise HTTPException(status_code=401, detail="invalid or expired token", headers=_UNAUTHORIZED) from exc
+            principal = principal_from_claims(claims, self.settings)
+            if self.rights is not None:  # before the role check: a withdrawn role must reach the watch too
+                self.rights.seen(principal.user, claims)
         elif api_key:
             found = self.keys.authenticate(api_key)
             if found is None:

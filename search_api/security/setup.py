@@ -9,6 +9,7 @@ from indexer.settings import Settings
 from search_api.security.audit import AuditLog, AuditUnavailable
 from search_api.security.headers import install_headers
 from search_api.security.identity import SecurityContext
+from search_api.security.rights import RightsRecorder
 from search_api.security.router import security_router
 from search_api.security.secrets import pseudonym_key
 from search_api.security.views import DeidRegistry
@@ -20,6 +21,7 @@ def install_security(app: FastAPI, settings: Settings) -> SecurityContext:
     audit = AuditLog(settings.api.audit_log, rotate_bytes=int(s.audit_rotate_mb * 1e6))
     context = SecurityContext(s, audit)
     context.deid = DeidRegistry(pseudonym_key(s.secrets_dir), s.deid_dates)
+    context.rights = RightsRecorder.at(s, settings.api.user_data)  # OIDC users' rights, for the cohort watch
     app.state.security = context
     app.state.audit = audit
     install_headers(app, s.cors_origins)

@@ -131,15 +131,15 @@ def local_claims(
     }
     if name:
         claims["name"] = name
-    _set_claim(claims, roles_claim, list(roles))
+    set_claim(claims, roles_claim, list(roles))
     if units is not None:
-        _set_claim(claims, units_claim, list(units))
+        set_claim(claims, units_claim, list(units))
     if patients is not None:
-        _set_claim(claims, patients_claim, list(patients))
+        set_claim(claims, patients_claim, list(patients))
     return claims
 
 
-def _set_claim(claims: dict[str, Any], path: str, value: Any) -> None:
+def set_claim(claims: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
     target = claims
     for part in parents:
