@@ -86,6 +86,8 @@ def test_watched_cohort_badge_toggle_and_new_patients_flagged(fake: Fake) -> Non
     assert not at.exception, at.exception
     flagged = [e.label for e in at.expander if "P003" in e.label]
     assert flagged and "🆕 nouveau" in flagged[0]
+    patients = [e.label for e in at.expander if e.label.startswith("👤")]
+    assert patients[0].startswith("👤 P003") and patients[-1].startswith("👤 P001")  # the new patient first
     assert "nouveaux patients" not in _markdown(at)  # seen: the list was drawn again without the badge
 
     at.checkbox(key="cohort_watch_2").uncheck().run()

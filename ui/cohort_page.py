@@ -104,7 +104,8 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort") -> 
     if result.get("excluded"):
         st.caption("Exclus à la main : " + ", ".join(result["excluded"]))
     excluded = []
-    for patient in result["patients"]:
+    # the new patients first (stable: the API's order otherwise): they are what a re-run is looked at for
+    for patient in sorted(result["patients"], key=lambda p: not p.get("new")):
         sex = render.SEX_LABELS.get(patient.get("sex") or "", "")
         age = f"{patient['age']} ans" if patient.get("age") is not None else ""
         flags = " · ".join(x for x in (sex, age, "ajouté à la main" if patient.get("by_hand") else "",
