@@ -153,6 +153,37 @@ def test_external_oidc_issuer_with_jwks_file_and_keycloak_claims(indexed, encode
     assert client.get("/search", params={"q": "x"}, headers={"Authorization": f"Bearer {no_role}"}).status_code == 403
 
 
+def test_external_identity_named_like_a_local_account_or_a_service_is_refused(indexed, encoder, tmp_path: Path) -> None:  # noqa: ANN001
+    """Saved searches, cohorts and the audit are keyed by user name: Keycloak's « admin » must not be the
+    local « admin », nor a token's name a service account's."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "kc-1", "use": "sig", "alg": "RS256"}]}))
+    issuer = "https://keycloak.example/realms/medsearch"
+    users = UserStore(tmp_path / "users.json")
+    users.add("dr.local", ["admin"], password="x" * 16)
+    settings = _app_settings(indexed, tmp_path, jwt_issuer=issuer, jwks_file=tmp_path / "jwks.json", users_file=tmp_path / "users.json")
+    client = TestClient(create_app(settings, encoder=encoder))
+    now = int(time.time())
+
+    def token(name: str) -> dict:
+        claims = {"iss": issuer, "sub": "f3a1", "preferred_username": name, "iat": now, "exp": now + 300,
+                  "realm_access": {"roles": ["clinician"]}}
+        return {"Authorization": f"Bearer {jwt.encode(claims, key, algorithm='RS256', headers={'kid': 'kc-1'})}"}
+
+    for name in ("dr.local", "key:etl", "system:cohort-watch"):
+        refused = client.get("/auth/me", headers=token(name))
+        assert refused.status_code == 403 and "already used" in refused.json()["detail"], name
+    assert client.get("/auth/me", headers=token("dr.other")).json()["user"] == "dr.other"
+    users.add("dr.other", ["clinician"], password="y" * 16)  # an account created later: the file is re-read
+    assert client.get("/auth/me", headers=token("dr.other")).status_code == 403
+    # the local account itself still signs in through the API's own issuer
+    login = client.post("/auth/login", json={"username": "dr.local", "password": "x" * 16})
+    assert client.get("/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}).json()["user"] == "dr.local"
+    denied = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    assert sum(e["action"] == "denied" and e["reason"].startswith("identity name clash") for e in denied) == 4
+
+
 def test_api_keys_hashed_usable_and_revocable(http: TestClient, app) -> None:  # noqa: ANN001
     store: KeyStore = app.state.security.keys
     key = store.create("pacs-bridge", ["clinician"], units=["Urgences"])

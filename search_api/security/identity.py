@@ -87,6 +87,12 @@ class SecurityContext:
                 self._failed(request, "bearer", str(exc))
                 raise HTTPException(status_code=401, detail="invalid or expired token", headers=_UNAUTHORIZED) from exc
             principal = principal_from_claims(claims, self.settings)
+            if claims.get("iss") != self.settings.local_issuer and (clash := self._name_clash(principal.user)):
+                # saved searches, cohorts, rights snapshots and the audit are keyed by user name: an external
+                # identity named like a local account or a service must not read or act as it
+                self.audit_denied(request, principal, f"identity name clash: {clash}")
+                raise HTTPException(status_code=403, detail=f"this identity's name is already used by {clash}: "
+                                    "ask the administrator to rename one of them")
             if self.rights is not None:  # before the role check: a withdrawn role must reach the watch too
                 self.rights.seen(principal.user, claims)
         elif api_key:
@@ -104,6 +110,13 @@ class SecurityContext:
             self.audit_denied(request, principal, "no medsearch role")
             raise HTTPException(status_code=403, detail="this identity has no medsearch role")
         return principal
+
+    def _name_clash(self, user: str) -> str | None:
+        """What else an external (OIDC) identity's *user* name already names here, if anything: a local
+        account (users file), an API key's service account (``key:…``) or the system (``system:…``)."""
+        if user.startswith(("key:", "system:")):
+            return "a service account"
+        return "a local account" if user in self.users.names() else None
 
     # -- audit helpers -------------------------------------------------------------------------
     @staticmethod

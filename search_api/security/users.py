@@ -33,6 +33,17 @@ class LocalUser:
 class UserStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._names: tuple[int, frozenset[str]] | None = None  # (file mtime, account names)
+
+    def names(self) -> frozenset[str]:
+        """The account names, re-read only when the file changed (checked on every external token)."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except OSError:
+            return frozenset()
+        if self._names is None or self._names[0] != stamp:
+            self._names = (stamp, frozenset(self.users()))
+        return self._names[1]
 
     def users(self) -> dict[str, LocalUser]:
         if not self.path.exists():
