@@ -225,6 +225,20 @@ def test_two_writers_keep_one_audit_chain(tmp_path: Path) -> None:
     assert verify_chain(path).ok
 
 
+def test_a_writer_killed_before_its_head_update_does_not_fork_the_chain(tmp_path: Path) -> None:
+    """The head file lags one line behind when a writer dies between its append and its head write:
+    the next writer continues from the log's last line, not from the stale head."""
+    path = tmp_path / "audit.log"
+    api, job = AuditLog(path), AuditLog(path)
+    api.record("dr.all", "search", n=0)
+    stale_head = (tmp_path / "audit.log.head").read_text()
+    job.record(SYSTEM_USER, AUDIT_ACTION, n=1)
+    (tmp_path / "audit.log.head").write_text(stale_head)  # as if killed before rewriting the head
+    api.record("dr.all", "search", n=2)
+    assert [e["seq"] for e in api.entries()] == [1, 2, 3]
+    assert verify_chain(path).ok
+
+
 def test_owner_principals_come_from_the_apis_own_stores(tmp_path: Path) -> None:
     from search_api.scope import scope_for
     from search_api.security.keys import KeyStore

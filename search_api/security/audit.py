@@ -122,11 +122,16 @@ class AuditLog:
         return entry
 
     def _catch_up(self) -> None:
-        """Continue from the head another process wrote (under the lock: the head is the chain's end)."""
+        """Continue from the chain's end as another process may have left it (called under the lock).
+
+        The log's own last line is the truth; the head file only stands in when the log has no line
+        (just rotated). Why not the head alone: a process killed between appending its line and
+        rewriting the head leaves the head one line behind, and continuing from it would fork the chain."""
         try:
-            head = json.loads(self.head_path.read_text(encoding="utf-8"))
+            last = _last_line(self.path) if self.path.exists() else None
+            head = json.loads(last) if last else json.loads(self.head_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return  # no head yet (a log from before heads, or the first line): this process's own state
+            return  # no line and no head yet (a new log), or a torn last line: this process's own state
         if isinstance(head, dict) and int(head.get("seq", 0)) > self._seq:
             self._seq, self._prev = int(head["seq"]), str(head.get("hash", GENESIS))
 
