@@ -3,7 +3,6 @@ the owner's scope, new patients counted until the owner looks, failures isolated
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from auth_support import auth
+from user_data_support import store_before_watch
 from bench.lexical_overhead import HashEncoder
 from indexer.jobs import run_job
 from indexer.settings import Settings
@@ -195,16 +195,7 @@ def test_researcher_owner_is_refreshed_in_pseudonyms(site) -> None:  # noqa: ANN
 
 def test_an_existing_store_gains_the_watch_columns(tmp_path: Path) -> None:
     path = tmp_path / "user_data.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(
-        "CREATE TABLE cohorts (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, name TEXT NOT NULL,"
-        " definition TEXT NOT NULL, members TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-        " last_run_at TEXT);"
-        "INSERT INTO cohorts (owner, name, definition, members, created_at, updated_at)"
-        " VALUES ('dr.all', 'old', '{}', '[\"P1\"]', 't', 't');"
-    )
-    db.commit()
-    db.close()
+    store_before_watch(path, "dr.all")
     store = UserDataStore(path)
     [old] = store.cohorts("dr.all")
     assert (old["watch"], old["last_refreshed"], old["new_patient_ids"], old["members"]) == (False, None, [], ["P1"])

@@ -5,7 +5,6 @@ to the owner only within their current rights."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from auth_support import auth
+from user_data_support import store_before_watch
 from bench.lexical_overhead import HashEncoder
 from indexer.jobs import run_job
 from indexer.settings import Settings
@@ -222,16 +222,7 @@ def test_local_accounts_and_keys_are_audited_with_their_source(site) -> None:  #
 
 def test_an_existing_store_gains_the_snapshot_table(tmp_path: Path) -> None:
     path = tmp_path / "user_data.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(
-        "CREATE TABLE cohorts (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, name TEXT NOT NULL,"
-        " definition TEXT NOT NULL, members TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-        " last_run_at TEXT);"
-        "INSERT INTO cohorts (owner, name, definition, members, created_at, updated_at)"
-        " VALUES ('dr.kc', 'old', '{}', '[\"P1\"]', 't', 't');"
-    )
-    db.commit()
-    db.close()
+    store_before_watch(path, "dr.kc")
     store = UserDataStore(path)
     assert store.rights_snapshot("dr.kc") is None
     store.record_rights("dr.kc", ISSUER, {"preferred_username": "dr.kc"}, "2026-01-01T00:00:00+00:00")
