@@ -148,7 +148,7 @@ def test_typing_a_search_puts_it_in_the_url(fake: Fake) -> None:
 
 def test_semantic_only_results_are_said_and_labelled(fake: Fake) -> None:
     at = _app(q="IR")
-    assert any("Aucun document ne contient les mots de la requête" in w.value for w in at.warning)
+    assert any("Aucun document ne contient tous les termes de la requête" in w.value for w in at.warning)
     assert render.SEMANTIC_ONLY_LABEL in _markdown(at)
     # found trying the demo portal: « 0 documents · 0 patients » above a list ending « Résultats 1–10 sur 51 »
     captions = [str(c.value) for c in at.main.caption]

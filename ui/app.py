@@ -382,7 +382,7 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
     st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode, semantic))
     if not page.term_match and page.results:
         st.warning(
-            "Aucun document ne contient les mots de la requête. Les résultats ci-dessous sont proposés "
+            "Aucun document ne contient tous les termes de la requête. Les résultats ci-dessous sont proposés "
             "par proximité de sens (« sémantique seulement ») : vérifiez qu'ils répondent à votre question."
         )
     if not page.results:
@@ -414,7 +414,7 @@ def patients_view(client: api.MedsearchClient, query: str, filters: SearchFilter
         body = cached[1]
     st.caption(render.counts_line(body["total"], body["total_patients"], 0, filters.mode).replace(" · 0 ms", ""))
     if not body["term_match"] and body["patients"]:
-        st.warning("Aucun document ne contient les mots de la requête : patients proposés par proximité de sens.")
+        st.warning("Aucun document ne contient tous les termes de la requête : patients proposés par proximité de sens.")
     if not body["patients"]:
         st.info("Aucun patient ne correspond.")
         return
