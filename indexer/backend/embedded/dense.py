@@ -225,7 +225,7 @@ class DenseIndex:
         for an IVF index (its vectors are compressed and not addressable by id without a direct map)."""
         if self.kind != "flat":
             return None
-        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        ids = self.ids()
         wanted = np.asarray(list(pids), dtype=np.int64)
         if not len(ids) or not len(wanted):
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -128,14 +128,24 @@ class PassageTable:
     def document_ids(self, pids: Iterable[int] | np.ndarray) -> set[str]:
         """The documents of the known passages among *pids*: ``set(doc_of(pids).values())`` without a
         Python step per passage (an exact match set is hundreds to thousands of passages): a bitmap over the document codes, then one string per document."""
-        wanted = np.asarray(pids if isinstance(pids, np.ndarray) else list(pids), dtype=np.int64)
+        wanted = self._in_range(np.asarray(pids if isinstance(pids, np.ndarray) else list(pids), dtype=np.int64))
         if wanted.size == 0:
             return set()
-        if wanted.min() < 0 or wanted.max() >= len(self.doc):
-            wanted = wanted[(wanted >= 0) & (wanted < len(self.doc))]
-        seen = np.zeros(len(self.doc_ids) + 1, dtype=bool)  # a passage not in use has code -1: the last slot
-        seen[self.doc[wanted]] = True
-        return set(map(self.doc_ids.__getitem__, np.flatnonzero(seen[:-1]).tolist()))
+        return set(map(self.doc_ids.__getitem__, np.flatnonzero(self._documents_seen(wanted)).tolist()))
+
+    def _in_range(self, pids: np.ndarray) -> np.ndarray:
+        """*pids* without the ids outside the table (a search may know passages newer than it)."""
+        if pids.size and (pids.min() < 0 or pids.max() >= len(self.doc)):
+            return pids[(pids >= 0) & (pids < len(self.doc))]
+        return pids
+
+    def _documents_seen(self, pids: np.ndarray) -> np.ndarray:
+        """Boolean per document code: True where one of *pids* (in range) belongs to it. A bitmap:
+        O(matches + documents), no sort (np.unique sorts: 4× slower at 6k matches). A passage not in
+        use has code -1: the extra last slot, dropped."""
+        seen = np.zeros(len(self.doc_ids) + 1, dtype=bool)
+        seen[self.doc[pids]] = True
+        return seen[:-1]
 
     def first_passages(self, pids: Sequence[int] | np.ndarray) -> tuple[list[str], list[int]]:
         """(each document of *pids* once, in the order of its first passage; that passage's position
@@ -165,18 +175,13 @@ class PassageTable:
         « N documents · M patients » of a query from its matching passages, as two ``np.unique``
         over columns instead of reading every matching document's summary from SQLite. Patients
         are compared by normalised key, as filters compare them; documents without one don't count."""
-        pids = np.asarray(pids, dtype=np.int64)
+        pids = self._in_range(np.asarray(pids, dtype=np.int64))
         if pids.size == 0:
             return 0, 0
-        if pids.min() < 0 or pids.max() >= len(self.doc):
-            pids = pids[(pids >= 0) & (pids < len(self.doc))]
-        # a bitmap per column: O(matches + documents), no sort (np.unique sorts: 4× slower at 6k
-        # matches). A passage not in use has both codes -1: the extra last slot, never counted.
-        documents = np.zeros(len(self.doc_ids) + 1, dtype=bool)
-        documents[self.doc[pids]] = True
+        # a bitmap per column, as _documents_seen (a passage not in use has both codes -1)
         patients = np.zeros(len(self.patient_codes) + 1, dtype=bool)  # slot -1 (no patient) is the last one
         patients[self.patient[pids]] = True
-        return int(np.count_nonzero(documents[:-1])), int(np.count_nonzero(patients[:-1]))
+        return int(np.count_nonzero(self._documents_seen(pids))), int(np.count_nonzero(patients[:-1]))
 
     def mask(self, where: DocumentFilter) -> np.ndarray:
         """Boolean mask over passage ids: True where the passage's document matches *where*."""
