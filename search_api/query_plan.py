@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
+from indexer.clinical.cognates import query_words
+from indexer.clinical.text import detect_language, fold, lexicon_key, token_key, tokenize
+from indexer.text.analyzers import terms
 from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART
 from search_api.models import QueryInterpretation, SearchRequest
 from search_api.snippets import is_phrase
@@ -81,8 +84,6 @@ def narrower_named_by_attribute(query: str, lexicon: Lexicon) -> str | None:
 
     Why: « avec » ends a clause (a context termination), so the query was IDM AND the loose word
     « sus-décalage », which the NSTEMI letters' « sous-décalage » and « sans sus-décalage » outscored."""
-    from indexer.clinical.text import tokenize
-
     connectives = [t for t in tokenize(query) if t.norm in _WITH_WORDS]
     if len(connectives) != 1:
         return None
@@ -97,8 +98,6 @@ _WITH_WORDS = frozenset({"avec", "with"})
 
 def _whole_concepts(text: str, lexicon: Lexicon) -> set[str]:
     """The unambiguous concepts recognised in all of *text* (« infarctus », not « infarctus aigu »)."""
-    from indexer.clinical.text import lexicon_key
-
     expansion = lexicon.expand_query(text, fuzzy=False)
     return {t.concept_id for t in expansion.expanded_terms
             if not t.ambiguous and lexicon_key(t.source_text) == lexicon_key(text)}
@@ -108,8 +107,6 @@ def _named_by_qualifier(head: str, qualifier: str, kind: str, lexicon: Lexicon) 
     """The one concept with a name « head' <kind> rest » whose head' is a form of *head*'s concept and
     whose rest starts with *qualifier*; for "with", also *qualifier* alone naming a concept narrower
     than *head*'s. None when none or several fit."""
-    from indexer.clinical.text import lexicon_key
-
     parents = _whole_concepts(head, lexicon)
     if not parents:
         return None
@@ -128,8 +125,6 @@ def _qualified_names(lexicon: Lexicon) -> dict[str, list[tuple[frozenset[str], t
     negation or « avec » / "with", the concept) for every name of that shape: « infarctus sans
     sus-décalage du segment ST », « syndrome coronarien aigu avec sus-décalage ». A dozen names of
     the ~8,000; found once per lexicon (~0.05 s)."""
-    from indexer.clinical.text import lexicon_key, token_key, tokenize
-
     cues = {"sans", "without", "avec", "with"}
     names: dict[str, list[tuple[frozenset[str], tuple[str, ...], str]]] = {"without": [], "with": []}
     for concept in lexicon.concepts.values():
@@ -181,8 +176,6 @@ def query_language(query: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -
 
     Why not :func:`detect_language` alone: it needs function words and defaults to French, and most
     queries are one or two medical terms ("pleural effusion" has no function word)."""
-    from indexer.clinical.text import detect_language, lexicon_key
-
     votes = {"fr": 0, "en": 0}
     for term in expanded:
         concept = lexicon.concepts.get(term.concept_id)
@@ -204,8 +197,6 @@ def query_language(query: str, expanded: list[ExpandedTerm], lexicon: Lexicon) -
 def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexicon, cognates: list[str] | None = None) -> str:
     """*text* followed by the English preferred name of each concept recognised in it that is not already
     written in the query (an English query is left as typed), then the free words' English *cognates*."""
-    from indexer.clinical.text import fold
-
     present = f" {' '.join(fold(text).split())} "
     extra: list[str] = []
     for term in expanded:
@@ -222,8 +213,6 @@ def translated_dense_text(text: str, expanded: list[ExpandedTerm], lexicon: Lexi
 def _typed_in_english(source: str, concept) -> bool:  # noqa: ANN001 - lexicon_model.Concept
     """Whether *source* is one of *concept*'s English forms: exactly (« cardiomégalie » is not
     "cardiomegaly" although they share a lexicon key), else by lexicon key on the English side only."""
-    from indexer.clinical.text import fold, lexicon_key
-
     forms = {side: [s.preferred, *s.synonyms, *s.abbreviations] for side, s in (("en", concept.en), ("fr", concept.fr))}
     if source.strip().lower() in {f.lower() for f in forms["en"]}:
         return True
@@ -241,8 +230,6 @@ def english_dense_text(
     dropped, unknown words kept as typed (« rachis dégénératif » → "rachis degenerative"). *text* as
     typed when nothing in it is translated (an ambiguous abbreviation, or a concept already typed in one
     of its English forms, stays as typed)."""
-    from indexer.text.analyzers import terms
-
     names: dict[tuple[int, int], str | None] = {}
     for term in expanded:
         concept = lexicon.concepts.get(term.concept_id)
@@ -275,8 +262,6 @@ Cognates = Callable[[str], tuple[str, ...]]
 
 def free_word_cognates(residual: str, cognates: Cognates) -> list[tuple[str, tuple[str, ...]]]:
     """(word, English cognates) for the free words (not part of a recognised concept) that have some."""
-    from indexer.clinical.cognates import query_words
-
     return [(word, forms) for word in query_words(residual) if (forms := cognates(word))]
 
 
