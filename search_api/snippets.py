@@ -70,6 +70,11 @@ _TOKEN = re.compile(rf"{SPECIAL_TOKEN}|[^\W_]+")
 _PLAIN_TOKEN = re.compile(r"[^\W_]+")
 
 
+def _token_pattern(text: str) -> re.Pattern[str]:
+    """:data:`_TOKEN`, or the cheaper :data:`_PLAIN_TOKEN` when *text* holds no special span."""
+    return _TOKEN if may_hold_special(text) else _PLAIN_TOKEN
+
+
 #: texts made only of these characters tokenise the same with the regex as with Tantivy: ASCII, Latin
 #: letters (Latin-1 to IPA), punctuation, currency, arrows and maths, Latin ligatures. Elsewhere Rust's
 #: "alphabetic" includes combining vowel signs (Devanagari) or circled letters that Python's does
@@ -97,7 +102,7 @@ def fast_term_spans(text: str) -> list[tuple[tuple[str | None, ...], int, int]]:
         per_lang = [{(start, end): term for term, start, end in term_spans(text, lang)} for lang in LANGUAGES]
         bounds = sorted({b for spans in per_lang for b in spans})
         return [(tuple(spans.get(b) for spans in per_lang), *b) for b in bounds]
-    tokens = _TOKEN if may_hold_special(text) else _PLAIN_TOKEN
+    tokens = _token_pattern(text)
     return [(word_terms(m.group()), m.start(), m.end()) for m in tokens.finditer(text)]
 
 
@@ -398,7 +403,7 @@ class QueryMatcher:
         if not _FAST_SAFE.fullmatch(text):  # as fast_term_spans: the analyzers' tokens
             return fast_term_spans(text)
         tokens: list[Token] = []
-        pattern = _TOKEN if may_hold_special(text) else _PLAIN_TOKEN
+        pattern = _token_pattern(text)
         for low, high in windows:
             if tokens:
                 tokens.append(_BREAK)
@@ -507,7 +512,7 @@ def chunk_terms(chunk: str) -> tuple[str, ...]:
     its chunks, so each is tokenised by the regex and analysed once, and a query judges a chunk with
     one set test. A tuple (a set would take three times the memory) of keys shared between chunks:
     ~0.3 kB per cached chunk, cache included."""
-    tokens = _TOKEN if may_hold_special(chunk) else _PLAIN_TOKEN
+    tokens = _token_pattern(chunk)
     return tuple(
         _pair(i, term) for word in tokens.findall(chunk) for i, term in enumerate(word_terms(word)) if term is not None
     )
