@@ -209,6 +209,11 @@ _PATIENT_KINDS = (DocumentKind.REPORT.value, DocumentKind.RECORD.value, Document
 _PATIENTS_PER_QUERY = 900  # SQLite's bound parameters per statement stay far below its limit
 
 
+def sees_every_patient(scope: DocumentFilter, viewer: Viewer) -> bool:
+    """An identified caller without restriction: whatever a cohort stored, they may see it."""
+    return not viewer.deidentified and scope.allowed_patients is None and scope.allowed_departments is None
+
+
 def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter, viewer: Viewer) -> set[str]:
     """Those of *shown* (patient ids as this caller is shown them) the caller may see **now**: with at
     least one document inside the caller's current scope, and in the caller's current view.
@@ -219,7 +224,7 @@ def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter,
     stored ids or counts. An identified caller without restriction may see every patient: as is."""
     if not shown:
         return set()
-    if not viewer.deidentified and scope.allowed_patients is None and scope.allowed_departments is None:
+    if sees_every_patient(scope, viewer):
         return set(shown)
     real = {s: viewer.patient_in(s) for s in shown}  # unknown pseudonyms, real IPPs of a researcher: none
     wanted = {normalise_key(r) for r in real.values() if r and r != NO_SUCH_PATIENT}
@@ -439,7 +444,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     def shown(cohorts: list[dict[str, Any]], scope: DocumentFilter, viewer: Viewer) -> list[dict[str, Any]]:
         """*cohorts* as the caller may see them now (:func:`visible_patients`: one index query for all)."""
         patients = stored_patients(cohorts)
-        restricted = viewer.deidentified or scope.allowed_patients is not None or scope.allowed_departments is not None
+        restricted = not sees_every_patient(scope, viewer)
         visible = visible_patients(fresh_engine(), patients, scope, viewer) if restricted and patients else None
         return [saved_out(c, visible if restricted else None) for c in cohorts]
 
