@@ -207,6 +207,16 @@ class SecuritySettings(BaseModel):
     audit_rotate_mb: float = 50.0            # the audit log rolls over to a new file past this size
     deid_dates: Literal["shift", "month"] = "shift"   # researchers: dates shifted per patient, or month/year
 
+    @property
+    def keys_path(self) -> Path:
+        """Where the API keys live (``keys_file``, or its default under ``secrets_dir``)."""
+        return self.keys_file or self.secrets_dir / "api_keys.json"
+
+    @property
+    def users_path(self) -> Path:
+        """Where the local accounts live (``users_file``, or its default under ``secrets_dir``)."""
+        return self.users_file or self.secrets_dir / "users.json"
+
 
 class BackendSettings(BaseModel):
     """Which engine holds the index (:func:`indexer.backend.factory.open_backend`).

@@ -22,14 +22,14 @@ def _key_store():  # noqa: ANN202
     from search_api.security.keys import KeyStore
 
     s = get_settings().security
-    return KeyStore(s.keys_file or s.secrets_dir / "api_keys.json")
+    return KeyStore(s.keys_path)
 
 
 def _user_store():  # noqa: ANN202
     from search_api.security.users import UserStore
 
     s = get_settings().security
-    return UserStore(s.users_file or s.secrets_dir / "users.json")
+    return UserStore(s.users_path)
 
 
 @keys_app.command("create")

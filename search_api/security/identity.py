@@ -73,8 +73,8 @@ class SecurityContext:
         s = self.settings
         self.local_key = signing_key(s.secrets_dir) if s.local_login else None
         self.verifier = TokenVerifier(s, self.local_key)
-        self.keys = KeyStore(s.keys_file or s.secrets_dir / "api_keys.json")
-        self.users = UserStore(s.users_file or s.secrets_dir / "users.json")
+        self.keys = KeyStore(s.keys_path)
+        self.users = UserStore(s.users_path)
         self.limiter = RateLimiter(s.rate_limit_per_minute)
         self.login_limiter = RateLimiter(min(s.rate_limit_per_minute, 20) if s.rate_limit_per_minute else 0)
 

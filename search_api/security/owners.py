@@ -54,14 +54,14 @@ def owner_principal(owner: str, settings: SecuritySettings, snapshots: Any = Non
     *snapshots*: the user-data store holding OIDC users' rights snapshots (None: OIDC owners are
     skipped); *max_age*: the oldest snapshot used (None or zero: none is)."""
     if owner.startswith(KEY_PREFIX):
-        record = KeyStore(settings.keys_file or settings.secrets_dir / "api_keys.json").records().get(owner[len(KEY_PREFIX):])
+        record = KeyStore(settings.keys_path).records().get(owner[len(KEY_PREFIX):])
         if record is None:
             return OwnerLookup(None, "owner unknown: no such API key")
         if record.revoked:
             return OwnerLookup(None, f"owner disabled: API key revoked on {record.revoked}")
         principal, source = record.principal(), "key"
     else:
-        user = UserStore(settings.users_file or settings.secrets_dir / "users.json").users().get(owner)
+        user = UserStore(settings.users_path).users().get(owner)
         if user is None:
             return _from_snapshot(owner, settings, snapshots, max_age, now or datetime.now(timezone.utc))
         claims = local_claims(
