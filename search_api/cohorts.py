@@ -196,6 +196,13 @@ def saved_out(stored: dict[str, Any], visible: set[str] | None = None) -> dict[s
     return {**stored, "members": members, "new_patient_ids": news, "new_patients": len(news)}
 
 
+def unshown_news(stored: dict[str, Any], out: dict[str, Any]) -> list[str]:
+    """The watch's new patients of *stored* that *out* (:func:`saved_out`: as the caller was shown it)
+    left out: hidden by the caller's current rights, they are not marked seen."""
+    shown = set(out["new_patient_ids"])
+    return [p for p in stored["new_patient_ids"] if p not in shown]
+
+
 def stored_patients(cohorts: list[dict[str, Any]]) -> set[str]:
     """Every patient id stored with *cohorts*: the owner's last run, the watch's, its news."""
     found: set[str] = set()
@@ -423,11 +430,12 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """The audit names patients by their real ids, whatever the caller was shown (HDS traceability)."""
         return viewer.patients_in(patients) if viewer.deidentified else patients
 
-    def visible_previous(stored: dict[str, Any], scope: DocumentFilter, viewer: Viewer) -> list[str]:
-        """The previous run's members the caller may see now: those no longer visible are neither
-        « left » (``left`` would name them) nor the reference of « new »."""
-        [out] = shown([{**stored, "refreshed_members": None, "new_patient_ids": []}], scope, viewer)
-        return out["members"]
+    def previous(stored: dict[str, Any], scope: DocumentFilter, viewer: Viewer) -> dict[str, Any]:
+        """*stored* as of the caller's last look, within their current rights: its ``members`` are the
+        previous run's the caller may see now (those no longer visible are neither « left », which would
+        name them, nor the reference of « new »), its ``new_patient_ids`` the watch's news they may see."""
+        [out] = shown([{**stored, "refreshed_members": None}], scope, viewer)
+        return out
 
     @router.post("/cohorts/evaluate", response_model=CohortResult)
     def evaluate_cohort(
@@ -475,13 +483,17 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
     def get_cohort(
-        cohort_id: RowId, who: Annotated[str, Depends(current_user)],
+        cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> dict[str, Any]:
         """A saved cohort, with the patients its watch found since the caller last looked
-        (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0)."""
-        [stored] = shown([saved(who, cohort_id)], scope, viewer)
-        data().mark_seen(who, cohort_id, stored["last_refreshed"])
+        (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0). Those
+        the caller's current rights hide stay unseen: shown as new once the caller may see them."""
+        found = saved(who, cohort_id)
+        [stored] = shown([found], scope, viewer)
+        audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(stored["members"], viewer),
+                     new=real(stored["new_patient_ids"], viewer), client=client(http))
+        data().mark_seen(who, cohort_id, stored["last_refreshed"], hidden=unshown_news(found, stored))
         return stored
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
@@ -509,11 +521,14 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         viewer: Annotated[Viewer, Depends(view)],
     ) -> CohortResult:
         """Re-run a saved cohort on today's index: patients absent from the previous run the caller saw
-        are ``new`` (those a watch refresh found since included); this marks the watch's news seen."""
+        are ``new`` (those a watch refresh found since included); this marks the watch's news seen, but
+        those the caller's current rights hide."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, visible_previous(stored, scope, viewer), viewer)
-        data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients])
+        before = previous(stored, scope, viewer)
+        result = run(definition, scope, before["members"], viewer)
+        data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients],
+                             hidden=unshown_news(stored, before))
         audit.record(who, "cohort_run", cohort_id=cohort_id, returned=real([p.patient_id for p in result.patients], viewer),
                      new=real([p.patient_id for p in result.patients if p.new], viewer), client=client(http))
         return result
@@ -532,7 +547,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """The saved cohort, evaluated now, as a spreadsheet: one row per patient."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, visible_previous(stored, scope, viewer), viewer)
+        result = run(definition, scope, previous(stored, scope, viewer)["members"], viewer)
         header, rows = export_rows(definition, result)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         filename = re.sub(r"[^\w.-]+", "_", stored["name"]).strip("_") or f"cohorte-{cohort_id}"
