@@ -7,9 +7,11 @@ caller without restriction skips it. This measures that extra cost with *cohorts
 cohorts per caller, each with *members* stored members and a refresh's news, on a synthetic index
 whose patients each belong to one of four care units (the restricted caller has one of them).
 
-The callers' requests are interleaved (unrestricted, unit-restricted, researcher, then again), in
-FastAPI's TestClient (routing, authentication, JSON), wall-clock and process CPU per request, the
-first *skip* rounds left out.
+The callers' requests are interleaved (unrestricted, unit-restricted, the same with a care unit
+that changes every round, researcher, then again), in FastAPI's TestClient (routing, authentication,
+JSON), wall-clock and process CPU per request, the first *skip* rounds left out. The changing unit
+(one no document has: same patients visible) keeps the API from answering from what it read for
+the same units in the same index generation: what the first listing after a publication costs.
 
     python -m bench.cohort_list --passages 10000 --cohorts 20 --rounds 60   # builds var/bench/cohort-list-10k once
 """
@@ -84,12 +86,15 @@ def run(index_dir: Path, n_cohorts: int = 20, members: int = 40, rounds: int = 6
     callers = {
         "unrestricted": ("dr.all", ["clinician"], None, str),
         "one unit": ("dr.unit", ["clinician"], [UNITS[0]], str),
+        "one unit, first read": ("dr.unit", ["clinician"], [UNITS[0]], str),
         "researcher": ("dr.research", ["researcher"], None, pseudonym),
     }
     store, rng = UserDataStore(settings.api.user_data), random.Random(3)
     headers = {}
     for name, (user, roles, units, shown) in callers.items():
         headers[name] = {"Authorization": f"Bearer {issue_token(key, issuer, user, roles, 24 * 60, units=units)}"}
+        if name == "one unit, first read":
+            continue  # dr.unit's cohorts
         for i in range(n_cohorts):
             chosen = [shown(p) for p in rng.sample(patients, members + 5)]
             cohort = store.add_cohort(user, f"cohorte {i}", {"criteria": [{"q": "embolie pulmonaire"}]}, chosen[:members], watch=True)
@@ -101,6 +106,8 @@ def run(index_dir: Path, n_cohorts: int = 20, members: int = 40, rounds: int = 6
     shown_members: dict[str, int] = {}
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     for i in range(rounds + skip):
+        fresh = issue_token(key, issuer, "dr.unit", ["clinician"], 60, units=[UNITS[0], f"Unité vide {i}"])
+        headers["one unit, first read"] = {"Authorization": f"Bearer {fresh}"}
         for name in callers:
             started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get("/cohorts", headers=headers[name])

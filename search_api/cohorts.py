@@ -18,6 +18,7 @@ import html
 import io
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -216,24 +217,49 @@ _PATIENT_KINDS = (DocumentKind.REPORT.value, DocumentKind.RECORD.value, Document
 _PATIENTS_PER_QUERY = 900  # SQLite's bound parameters per statement stay far below its limit
 
 
+#: which patient keys have a patient document in some care units (None: any), per index generation
+Visibility = Callable[[tuple[Any, ...], tuple[str, ...] | None], dict[str, bool]]
+
+
+def visibility_cache(size: int = 64) -> Visibility:
+    """One API's memory of :func:`visible_patients`' index reads, per (generation, care units).
+
+    Why: a unit-restricted caller's ``GET /cohorts`` read the documents of every patient its cohorts
+    stored, on every call (100 ms for 500 patients on 2 cores: BENCHMARKS.md « Listing saved
+    cohorts »); the answer changes only with the index generation, which is part of the key. One per
+    API (not per process): two indexes never share one."""
+
+    @lru_cache(maxsize=size)
+    def known(generation: tuple[Any, ...], departments: tuple[str, ...] | None) -> dict[str, bool]:
+        return {}
+
+    return known
+
+
 def sees_every_patient(scope: DocumentFilter, viewer: Viewer) -> bool:
     """An identified caller without restriction: whatever a cohort stored, they may see it."""
     return not viewer.deidentified and scope.allowed_patients is None and scope.allowed_departments is None
 
 
-def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter, viewer: Viewer) -> set[str]:
+def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter, viewer: Viewer,
+                     cache: Visibility | None = None) -> set[str]:
     """Those of *shown* (patient ids as this caller is shown them) the caller may see **now**: with at
     least one document inside the caller's current scope, and in the caller's current view.
 
     Why: what a saved cohort stores was computed with the rights of its time: the owner's own run,
     or a watch refresh made with their account or OIDC rights snapshot. A care unit or patient
     withdrawn since, or a clinician become researcher (stored real IPPs), must not show through the
-    stored ids or counts. An identified caller without restriction may see every patient: as is."""
+    stored ids or counts. An identified caller without restriction may see every patient: as is; a
+    researcher without restriction every patient of the live generation (its pseudonyms). Otherwise
+    the index is read for the patients *cache* (:func:`visibility_cache`) does not know yet."""
     if not shown:
         return set()
     if sees_every_patient(scope, viewer):
         return set(shown)
     real = {s: viewer.patient_in(s) for s in shown}  # unknown pseudonyms, real IPPs of a researcher: none
+    if scope.allowed_patients is None and scope.allowed_departments is None:
+        # a researcher without restriction: the live generation's pseudonyms are its patients, all in scope
+        return {s for s, r in real.items() if r and r != NO_SUCH_PATIENT}
     wanted = {normalise_key(r) for r in real.values() if r and r != NO_SUCH_PATIENT}
     if scope.allowed_patients is not None:
         wanted &= {normalise_key(p) for p in scope.allowed_patients}
@@ -241,13 +267,18 @@ def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter,
     if not wanted:
         return set()
     search_engine.refresh_if_changed()
-    backend, ordered, seen = search_engine.backend, sorted(k for k in wanted if k), set()
-    for start in range(0, len(ordered), _PATIENTS_PER_QUERY):
-        where = DocumentFilter(kinds=_PATIENT_KINDS, allowed_patients=tuple(ordered[start:start + _PATIENTS_PER_QUERY]),
-                               allowed_departments=scope.allowed_departments)
+    backend = search_engine.backend
+    info = backend.info()
+    generation = (id(backend), info.generation, info.updated_at)
+    known = cache(generation, scope.allowed_departments) if cache else {}
+    missing = sorted(k for k in wanted if k and k not in known)
+    for start in range(0, len(missing), _PATIENTS_PER_QUERY):
+        chunk = tuple(missing[start:start + _PATIENTS_PER_QUERY])
+        where = DocumentFilter(kinds=_PATIENT_KINDS, allowed_patients=chunk, allowed_departments=scope.allowed_departments)
         summaries = backend.document_summaries(backend.document_ids_where(where))
-        seen |= {normalise_key(d.patient_id) for d in summaries.values() if d.patient_id}
-    return {s for s, r in real.items() if r and normalise_key(r) in seen}
+        seen = {normalise_key(d.patient_id) for d in summaries.values() if d.patient_id}
+        known.update((k, k in seen) for k in chunk)
+    return {s for s, r in real.items() if r and known.get(normalise_key(r))}
 
 
 def run_cohort(search_engine: Any, definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None,
@@ -416,6 +447,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         return search_engine
 
     view = patient_viewer(fresh_engine)
+    visibility = visibility_cache()
 
     def run(definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None, viewer: Viewer) -> CohortResult:
         """The cohort now, as the caller sees it (:func:`run_cohort` on the served index)."""
@@ -450,10 +482,11 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         return result
 
     def shown(cohorts: list[dict[str, Any]], scope: DocumentFilter, viewer: Viewer) -> list[dict[str, Any]]:
-        """*cohorts* as the caller may see them now (:func:`visible_patients`: one index query for all)."""
+        """*cohorts* as the caller may see them now (:func:`visible_patients`: one index query for all
+        their patients, or none when this generation's answers are known)."""
         patients = stored_patients(cohorts)
         restricted = not sees_every_patient(scope, viewer)
-        visible = visible_patients(fresh_engine(), patients, scope, viewer) if restricted and patients else None
+        visible = visible_patients(fresh_engine(), patients, scope, viewer, visibility) if restricted and patients else None
         return [saved_out(c, visible if restricted else None) for c in cohorts]
 
     @router.get("/cohorts", response_model=list[SavedCohort])

@@ -193,6 +193,33 @@ def test_researcher_owner_is_refreshed_in_pseudonyms(site) -> None:  # noqa: ANN
     assert entry["new"] == ["P100003"] and entry["role"] == "researcher"  # the audit names the real patient
 
 
+
+def test_a_researcher_is_not_shown_a_stored_patient_gone_from_the_index(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    UserStore(settings.security.users_file).add("dr.research", ["researcher"], password="x" * 12)
+    headers = auth("researcher", "dr.research")
+    saved = _save(client, headers, watch=False)
+    assert len(saved["members"]) == 2
+    (folder / "r2.txt").unlink()  # P100002's only document
+    assert run_job(settings.sources[0], settings, encoder=encoder).record.status == "succeeded"
+    [kept] = _listed(client, headers)["EP"]["members"]
+    assert kept in saved["members"] and kept.startswith("PSN-")
+
+
+def test_a_restricted_callers_visibility_follows_each_new_index_generation(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    saved = _save(client, auth("clinician", "dr.cardio", units=[*CARDIO, "Pneumologie"]), watch=False)
+    assert saved["members"] == ["P100001", "P100002"]
+    for _ in range(2):  # the second call answers from what the first read
+        assert _listed(client, CARDIO_ONLY)["EP"]["members"] == ["P100001"]
+    _report(folder, "r6", "P100002", "Cardiologie", "Contrôle : pas d'embolie.")  # P100002 now seen in cardiology
+    assert run_job(settings.sources[0], settings, encoder=encoder).record.status == "succeeded"
+    assert _listed(client, CARDIO_ONLY)["EP"]["members"] == ["P100001", "P100002"]
+    (folder / "r6.txt").unlink()
+    (folder / "r1.txt").unlink()
+    assert run_job(settings.sources[0], settings, encoder=encoder).record.status == "succeeded"
+    assert _listed(client, CARDIO_ONLY)["EP"]["members"] == []
+
 def test_an_existing_store_gains_the_watch_columns(tmp_path: Path) -> None:
     path = tmp_path / "user_data.sqlite"
     store_before_watch(path, "dr.all")
