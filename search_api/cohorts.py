@@ -169,7 +169,8 @@ class SavedCohort(BaseModel):
     last_refreshed: str | None = Field(default=None, description="When the watch last re-evaluated it (UTC)")
     new_patients: int = Field(
         default=0, description="Patients the watch found since the owner last opened (`GET /cohorts/{id}`) "
-        "or re-ran (`POST /cohorts/{id}/run`) the cohort; both mark them seen",
+        "or re-ran (`POST /cohorts/{id}/run`) the cohort; both mark them seen, those shown only (hidden by "
+        "the caller's current rights, they stay unseen)",
     )
     new_patient_ids: list[str] = Field(
         default_factory=list, description="Those patients, as the caller is shown them, limited (as `members` and "
@@ -195,13 +196,6 @@ def saved_out(stored: dict[str, Any], visible: set[str] | None = None) -> dict[s
     if visible is not None:
         members, news = [p for p in members if p in visible], [p for p in news if p in visible]
     return {**stored, "members": members, "new_patient_ids": news, "new_patients": len(news)}
-
-
-def unshown_news(stored: dict[str, Any], out: dict[str, Any]) -> list[str]:
-    """The watch's new patients of *stored* that *out* (:func:`saved_out`: as the caller was shown it)
-    left out: hidden by the caller's current rights, they are not marked seen."""
-    shown = set(out["new_patient_ids"])
-    return [p for p in stored["new_patient_ids"] if p not in shown]
 
 
 def stored_patients(cohorts: list[dict[str, Any]]) -> set[str]:
@@ -522,11 +516,10 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """A saved cohort, with the patients its watch found since the caller last looked
         (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0). Those
         the caller's current rights hide stay unseen: shown as new once the caller may see them."""
-        found = saved(who, cohort_id)
-        [stored] = shown([found], scope, viewer)
+        [stored] = shown([saved(who, cohort_id)], scope, viewer)
         audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(stored["members"], viewer),
                      new=real(stored["new_patient_ids"], viewer), client=client(http))
-        data().mark_seen(who, cohort_id, stored["last_refreshed"], hidden=unshown_news(found, stored))
+        data().mark_seen(who, cohort_id, stored["last_refreshed"], shown=stored["new_patient_ids"])
         return stored
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
@@ -561,7 +554,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         before = previous(stored, scope, viewer)
         result = run(definition, scope, before["members"], viewer)
         data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients],
-                             hidden=unshown_news(stored, before))
+                             shown=before["new_patient_ids"])
         audit.record(who, "cohort_run", cohort_id=cohort_id, returned=real([p.patient_id for p in result.patients], viewer),
                      new=real([p.patient_id for p in result.patients if p.new], viewer), client=client(http))
         return result

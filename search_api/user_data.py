@@ -153,10 +153,10 @@ class UserDataStore:
 
     def update_cohort(
         self, owner: str, cohort_id: int, *, name: str | None = None, definition: dict[str, Any] | None = None,
-        members: list[str] | None = None, watch: bool | None = None, hidden: Iterable[str] = (),
+        members: list[str] | None = None, watch: bool | None = None, shown: Iterable[str] | None = None,
     ) -> dict[str, Any] | None:
         """Change what is given; new *members* (a run the owner looked at) also mark the watch's news
-        seen, but its *hidden* ones (outside the owner's rights of the run: :func:`_seen_but`)."""
+        seen: those *shown* (None: all), the others stay unseen (:func:`_seen_but`)."""
         current = self.cohort(owner, cohort_id)
         if current is None:
             return None
@@ -178,7 +178,7 @@ class UserDataStore:
             )
             if members is not None:
                 self._db.execute("UPDATE cohorts SET members = ?, refreshed_members = ?, unseen = ? WHERE id = ?",
-                                 (*_seen_but(members, current["new_patient_ids"], hidden), cohort_id))
+                                 (*_seen_but(members, current["new_patient_ids"], shown), cohort_id))
             self._db.commit()
         return self.cohort(owner, cohort_id)
 
@@ -209,10 +209,10 @@ class UserDataStore:
             self._db.execute("UPDATE cohorts SET refresh_error = ? WHERE id = ?", (reason[:500], cohort_id))
             self._db.commit()
 
-    def mark_seen(self, owner: str, cohort_id: int, last_refreshed: str | None, hidden: Iterable[str] = ()) -> None:
+    def mark_seen(self, owner: str, cohort_id: int, last_refreshed: str | None, shown: Iterable[str] | None = None) -> None:
         """The owner opened the cohort: the refresh they were shown (*last_refreshed*) becomes the
-        reference of « new » (not one that landed since: its news stay counted), but its *hidden* news,
-        which the owner's rights of the moment kept from them, stay unseen (:func:`_seen_but`)."""
+        reference of « new » (not one that landed since: its news stay counted); of its news, those
+        *shown* (None: all) are seen, the others stay unseen (:func:`_seen_but`)."""
         with self._lock:
             row = self._db.execute("SELECT * FROM cohorts WHERE id = ? AND owner = ? AND last_refreshed IS ?",
                                    (cohort_id, owner, last_refreshed)).fetchone()
@@ -221,7 +221,7 @@ class UserDataStore:
             cohort = _cohort(row)
             latest = cohort["refreshed_members"] if cohort["refreshed_members"] is not None else cohort["members"]
             self._db.execute("UPDATE cohorts SET members = ?, refreshed_members = ?, unseen = ? WHERE id = ?",
-                             (*_seen_but(latest, cohort["new_patient_ids"], hidden), cohort_id))
+                             (*_seen_but(latest, cohort["new_patient_ids"], shown), cohort_id))
             self._db.commit()
 
     # -- OIDC users' rights snapshots (search_api.security.rights) ---------------------------------
@@ -251,16 +251,16 @@ class UserDataStore:
         return bool(deleted)
 
 
-def _seen_but(members: list[str], unseen: list[str], hidden: Iterable[str]) -> tuple[str, str | None, str]:
-    """The columns ``members``, ``refreshed_members``, ``unseen`` once the owner was shown *members*
-    except the *hidden* patients of *unseen*.
+def _seen_but(members: list[str], unseen: list[str], shown: Iterable[str] | None) -> tuple[str, str | None, str]:
+    """The columns ``members``, ``refreshed_members``, ``unseen`` once the owner looked at *members*
+    and was *shown* those of the watch's news *unseen* (None: all of them).
 
     Why: a restricted owner (a unit withdrawn, a researcher's view) is not shown some of the watch's
     news; marked seen, they would never show as new once the owner's rights widen again. So they stay
     unseen and out of the reference of « new » (the next refresh finds them new again), while the
     latest members known (``refreshed_members``) still hold them."""
-    wanted = set(hidden)
-    pending = [p for p in unseen if p in wanted]
+    seen = set(unseen if shown is None else shown)
+    pending = [p for p in unseen if p not in seen]
     if not pending:
         return json.dumps(members), None, "[]"
     latest = members + [p for p in pending if p not in members]

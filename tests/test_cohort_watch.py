@@ -300,12 +300,12 @@ def test_hidden_news_stay_unseen_and_out_of_the_reference_of_new(tmp_path: Path)
     cohort = store.add_cohort("dr.all", "EP", {}, ["P1"], watch=True)
     assert store.record_refresh(cohort["id"], ["P1", "P2", "P3"], ["P2", "P3"], reference=["P1"])
     refreshed = store.cohort("dr.all", cohort["id"])["last_refreshed"]
-    store.mark_seen("dr.all", cohort["id"], refreshed, hidden=["P3"])  # shown P2 only
+    store.mark_seen("dr.all", cohort["id"], refreshed, shown=["P2"])  # P3 hidden from the owner
     seen = store.cohort("dr.all", cohort["id"])
     assert (seen["members"], seen["refreshed_members"], seen["new_patient_ids"]) == (["P1", "P2"], ["P1", "P2", "P3"], ["P3"])
     # the next refresh compares with what the owner saw: P3 is new again
     assert store.record_refresh(cohort["id"], ["P1", "P2", "P3"], ["P3"], reference=["P1", "P2"])
-    store.update_cohort("dr.all", cohort["id"], members=["P1", "P2"], hidden=["P3"])  # a run that could not see P3
+    store.update_cohort("dr.all", cohort["id"], members=["P1", "P2"], shown=[])  # a run that could not see P3
     run = store.cohort("dr.all", cohort["id"])
     assert (run["members"], run["refreshed_members"], run["new_patient_ids"]) == (["P1", "P2"], ["P1", "P2", "P3"], ["P3"])
     store.mark_seen("dr.all", cohort["id"], run["last_refreshed"])  # shown everything
