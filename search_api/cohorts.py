@@ -18,6 +18,7 @@ import html
 import io
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -168,7 +169,8 @@ class SavedCohort(BaseModel):
     last_refreshed: str | None = Field(default=None, description="When the watch last re-evaluated it (UTC)")
     new_patients: int = Field(
         default=0, description="Patients the watch found since the owner last opened (`GET /cohorts/{id}`) "
-        "or re-ran (`POST /cohorts/{id}/run`) the cohort; both mark them seen",
+        "or re-ran (`POST /cohorts/{id}/run`) the cohort; both mark them seen, those shown only (hidden by "
+        "the caller's current rights, they stay unseen)",
     )
     new_patient_ids: list[str] = Field(
         default_factory=list, description="Those patients, as the caller is shown them, limited (as `members` and "
@@ -209,24 +211,49 @@ _PATIENT_KINDS = (DocumentKind.REPORT.value, DocumentKind.RECORD.value, Document
 _PATIENTS_PER_QUERY = 900  # SQLite's bound parameters per statement stay far below its limit
 
 
+#: which patient keys have a patient document in some care units (None: any), per index generation
+Visibility = Callable[[tuple[Any, ...], tuple[str, ...] | None], dict[str, bool]]
+
+
+def visibility_cache(size: int = 64) -> Visibility:
+    """One API's memory of :func:`visible_patients`' index reads, per (generation, care units).
+
+    Why: a unit-restricted caller's ``GET /cohorts`` read the documents of every patient its cohorts
+    stored, on every call (100 ms for 500 patients on 2 cores: BENCHMARKS.md « Listing saved
+    cohorts »); the answer changes only with the index generation, which is part of the key. One per
+    API (not per process): two indexes never share one."""
+
+    @lru_cache(maxsize=size)
+    def known(generation: tuple[Any, ...], departments: tuple[str, ...] | None) -> dict[str, bool]:
+        return {}
+
+    return known
+
+
 def sees_every_patient(scope: DocumentFilter, viewer: Viewer) -> bool:
     """An identified caller without restriction: whatever a cohort stored, they may see it."""
     return not viewer.deidentified and scope.allowed_patients is None and scope.allowed_departments is None
 
 
-def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter, viewer: Viewer) -> set[str]:
+def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter, viewer: Viewer,
+                     cache: Visibility | None = None) -> set[str]:
     """Those of *shown* (patient ids as this caller is shown them) the caller may see **now**: with at
     least one document inside the caller's current scope, and in the caller's current view.
 
     Why: what a saved cohort stores was computed with the rights of its time: the owner's own run,
     or a watch refresh made with their account or OIDC rights snapshot. A care unit or patient
     withdrawn since, or a clinician become researcher (stored real IPPs), must not show through the
-    stored ids or counts. An identified caller without restriction may see every patient: as is."""
+    stored ids or counts. An identified caller without restriction may see every patient: as is; a
+    researcher without restriction every patient of the live generation (its pseudonyms). Otherwise
+    the index is read for the patients *cache* (:func:`visibility_cache`) does not know yet."""
     if not shown:
         return set()
     if sees_every_patient(scope, viewer):
         return set(shown)
     real = {s: viewer.patient_in(s) for s in shown}  # unknown pseudonyms, real IPPs of a researcher: none
+    if scope.allowed_patients is None and scope.allowed_departments is None:
+        # a researcher without restriction: the live generation's pseudonyms are its patients, all in scope
+        return {s for s, r in real.items() if r and r != NO_SUCH_PATIENT}
     wanted = {normalise_key(r) for r in real.values() if r and r != NO_SUCH_PATIENT}
     if scope.allowed_patients is not None:
         wanted &= {normalise_key(p) for p in scope.allowed_patients}
@@ -234,13 +261,18 @@ def visible_patients(search_engine: Any, shown: set[str], scope: DocumentFilter,
     if not wanted:
         return set()
     search_engine.refresh_if_changed()
-    backend, ordered, seen = search_engine.backend, sorted(k for k in wanted if k), set()
-    for start in range(0, len(ordered), _PATIENTS_PER_QUERY):
-        where = DocumentFilter(kinds=_PATIENT_KINDS, allowed_patients=tuple(ordered[start:start + _PATIENTS_PER_QUERY]),
-                               allowed_departments=scope.allowed_departments)
+    backend = search_engine.backend
+    info = backend.info()
+    generation = (id(backend), info.generation, info.updated_at)
+    known = cache(generation, scope.allowed_departments) if cache else {}
+    missing = sorted(k for k in wanted if k and k not in known)
+    for start in range(0, len(missing), _PATIENTS_PER_QUERY):
+        chunk = tuple(missing[start:start + _PATIENTS_PER_QUERY])
+        where = DocumentFilter(kinds=_PATIENT_KINDS, allowed_patients=chunk, allowed_departments=scope.allowed_departments)
         summaries = backend.document_summaries(backend.document_ids_where(where))
-        seen |= {normalise_key(d.patient_id) for d in summaries.values() if d.patient_id}
-    return {s for s, r in real.items() if r and normalise_key(r) in seen}
+        seen = {normalise_key(d.patient_id) for d in summaries.values() if d.patient_id}
+        known.update((k, k in seen) for k in chunk)
+    return {s for s, r in real.items() if r and known.get(normalise_key(r))}
 
 
 def run_cohort(search_engine: Any, definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None,
@@ -409,6 +441,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         return search_engine
 
     view = patient_viewer(fresh_engine)
+    visibility = visibility_cache()
 
     def run(definition: CohortDefinition, scope: DocumentFilter, previous: list[str] | None, viewer: Viewer) -> CohortResult:
         """The cohort now, as the caller sees it (:func:`run_cohort` on the served index)."""
@@ -423,11 +456,12 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """The audit names patients by their real ids, whatever the caller was shown (HDS traceability)."""
         return viewer.patients_in(patients) if viewer.deidentified else patients
 
-    def visible_previous(stored: dict[str, Any], scope: DocumentFilter, viewer: Viewer) -> list[str]:
-        """The previous run's members the caller may see now: those no longer visible are neither
-        « left » (``left`` would name them) nor the reference of « new »."""
-        [out] = shown([{**stored, "refreshed_members": None, "new_patient_ids": []}], scope, viewer)
-        return out["members"]
+    def previous(stored: dict[str, Any], scope: DocumentFilter, viewer: Viewer) -> dict[str, Any]:
+        """*stored* as of the caller's last look, within their current rights: its ``members`` are the
+        previous run's the caller may see now (those no longer visible are neither « left », which would
+        name them, nor the reference of « new »), its ``new_patient_ids`` the watch's news they may see."""
+        [out] = shown([{**stored, "refreshed_members": None}], scope, viewer)
+        return out
 
     @router.post("/cohorts/evaluate", response_model=CohortResult)
     def evaluate_cohort(
@@ -442,10 +476,11 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         return result
 
     def shown(cohorts: list[dict[str, Any]], scope: DocumentFilter, viewer: Viewer) -> list[dict[str, Any]]:
-        """*cohorts* as the caller may see them now (:func:`visible_patients`: one index query for all)."""
+        """*cohorts* as the caller may see them now (:func:`visible_patients`: one index query for all
+        their patients, or none when this generation's answers are known)."""
         patients = stored_patients(cohorts)
         restricted = not sees_every_patient(scope, viewer)
-        visible = visible_patients(fresh_engine(), patients, scope, viewer) if restricted and patients else None
+        visible = visible_patients(fresh_engine(), patients, scope, viewer, visibility) if restricted and patients else None
         return [saved_out(c, visible if restricted else None) for c in cohorts]
 
     @router.get("/cohorts", response_model=list[SavedCohort])
@@ -475,13 +510,16 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
     def get_cohort(
-        cohort_id: RowId, who: Annotated[str, Depends(current_user)],
+        cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> dict[str, Any]:
         """A saved cohort, with the patients its watch found since the caller last looked
-        (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0)."""
+        (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0). Those
+        the caller's current rights hide stay unseen: shown as new once the caller may see them."""
         [stored] = shown([saved(who, cohort_id)], scope, viewer)
-        data().mark_seen(who, cohort_id, stored["last_refreshed"])
+        audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(stored["members"], viewer),
+                     new=real(stored["new_patient_ids"], viewer), client=client(http))
+        data().mark_seen(who, cohort_id, stored["last_refreshed"], shown=stored["new_patient_ids"])
         return stored
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
@@ -509,11 +547,14 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         viewer: Annotated[Viewer, Depends(view)],
     ) -> CohortResult:
         """Re-run a saved cohort on today's index: patients absent from the previous run the caller saw
-        are ``new`` (those a watch refresh found since included); this marks the watch's news seen."""
+        are ``new`` (those a watch refresh found since included); this marks the watch's news seen, but
+        those the caller's current rights hide."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, visible_previous(stored, scope, viewer), viewer)
-        data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients])
+        before = previous(stored, scope, viewer)
+        result = run(definition, scope, before["members"], viewer)
+        data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients],
+                             shown=before["new_patient_ids"])
         audit.record(who, "cohort_run", cohort_id=cohort_id, returned=real([p.patient_id for p in result.patients], viewer),
                      new=real([p.patient_id for p in result.patients if p.new], viewer), client=client(http))
         return result
@@ -532,7 +573,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """The saved cohort, evaluated now, as a spreadsheet: one row per patient."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, visible_previous(stored, scope, viewer), viewer)
+        result = run(definition, scope, previous(stored, scope, viewer)["members"], viewer)
         header, rows = export_rows(definition, result)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         filename = re.sub(r"[^\w.-]+", "_", stored["name"]).strip("_") or f"cohorte-{cohort_id}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -152,9 +153,10 @@ class UserDataStore:
 
     def update_cohort(
         self, owner: str, cohort_id: int, *, name: str | None = None, definition: dict[str, Any] | None = None,
-        members: list[str] | None = None, watch: bool | None = None,
+        members: list[str] | None = None, watch: bool | None = None, shown: Iterable[str] | None = None,
     ) -> dict[str, Any] | None:
-        """Change what is given; new *members* (a run the owner looked at) also mark the watch's news seen."""
+        """Change what is given; new *members* (a run the owner looked at) also mark the watch's news
+        seen: those *shown* (None: all), the others stay unseen (:func:`_seen_but`)."""
         current = self.cohort(owner, cohort_id)
         if current is None:
             return None
@@ -175,7 +177,8 @@ class UserDataStore:
                 ),
             )
             if members is not None:
-                self._db.execute("UPDATE cohorts SET unseen = '[]', refreshed_members = NULL WHERE id = ?", (cohort_id,))
+                self._db.execute("UPDATE cohorts SET members = ?, refreshed_members = ?, unseen = ? WHERE id = ?",
+                                 (*_seen_but(members, current["new_patient_ids"], shown), cohort_id))
             self._db.commit()
         return self.cohort(owner, cohort_id)
 
@@ -206,15 +209,19 @@ class UserDataStore:
             self._db.execute("UPDATE cohorts SET refresh_error = ? WHERE id = ?", (reason[:500], cohort_id))
             self._db.commit()
 
-    def mark_seen(self, owner: str, cohort_id: int, last_refreshed: str | None) -> None:
+    def mark_seen(self, owner: str, cohort_id: int, last_refreshed: str | None, shown: Iterable[str] | None = None) -> None:
         """The owner opened the cohort: the refresh they were shown (*last_refreshed*) becomes the
-        reference of « new » (not one that landed since: its news stay counted)."""
+        reference of « new » (not one that landed since: its news stay counted); of its news, those
+        *shown* (None: all) are seen, the others stay unseen (:func:`_seen_but`)."""
         with self._lock:
-            self._db.execute(
-                "UPDATE cohorts SET members = COALESCE(refreshed_members, members), refreshed_members = NULL, unseen = '[]'"
-                " WHERE id = ? AND owner = ? AND last_refreshed IS ?",
-                (cohort_id, owner, last_refreshed),
-            )
+            row = self._db.execute("SELECT * FROM cohorts WHERE id = ? AND owner = ? AND last_refreshed IS ?",
+                                   (cohort_id, owner, last_refreshed)).fetchone()
+            if row is None:
+                return
+            cohort = _cohort(row)
+            latest = cohort["refreshed_members"] if cohort["refreshed_members"] is not None else cohort["members"]
+            self._db.execute("UPDATE cohorts SET members = ?, refreshed_members = ?, unseen = ? WHERE id = ?",
+                             (*_seen_but(latest, cohort["new_patient_ids"], shown), cohort_id))
             self._db.commit()
 
     # -- OIDC users' rights snapshots (search_api.security.rights) ---------------------------------
@@ -242,6 +249,22 @@ class UserDataStore:
             deleted = self._db.execute("DELETE FROM cohorts WHERE id = ? AND owner = ?", (cohort_id, owner)).rowcount
             self._db.commit()
         return bool(deleted)
+
+
+def _seen_but(members: list[str], unseen: list[str], shown: Iterable[str] | None) -> tuple[str, str | None, str]:
+    """The columns ``members``, ``refreshed_members``, ``unseen`` once the owner looked at *members*
+    and was *shown* those of the watch's news *unseen* (None: all of them).
+
+    Why: a restricted owner (a unit withdrawn, a researcher's view) is not shown some of the watch's
+    news; marked seen, they would never show as new once the owner's rights widen again. So they stay
+    unseen and out of the reference of « new » (the next refresh finds them new again), while the
+    latest members known (``refreshed_members``) still hold them."""
+    seen = set(unseen if shown is None else shown)
+    pending = [p for p in unseen if p not in seen]
+    if not pending:
+        return json.dumps(members), None, "[]"
+    latest = members + [p for p in pending if p not in members]
+    return json.dumps([p for p in members if p not in pending]), json.dumps(latest), json.dumps(pending)
 
 
 def _search(row: sqlite3.Row) -> dict[str, Any]:

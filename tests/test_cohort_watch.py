@@ -193,6 +193,33 @@ def test_researcher_owner_is_refreshed_in_pseudonyms(site) -> None:  # noqa: ANN
     assert entry["new"] == ["P100003"] and entry["role"] == "researcher"  # the audit names the real patient
 
 
+
+def test_a_researcher_is_not_shown_a_stored_patient_gone_from_the_index(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    UserStore(settings.security.users_file).add("dr.research", ["researcher"], password="x" * 12)
+    headers = auth("researcher", "dr.research")
+    saved = _save(client, headers, watch=False)
+    assert len(saved["members"]) == 2
+    (folder / "r2.txt").unlink()  # P100002's only document
+    assert run_job(settings.sources[0], settings, encoder=encoder).record.status == "succeeded"
+    [kept] = _listed(client, headers)["EP"]["members"]
+    assert kept in saved["members"] and kept.startswith("PSN-")
+
+
+def test_a_restricted_callers_visibility_follows_each_new_index_generation(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    saved = _save(client, auth("clinician", "dr.cardio", units=[*CARDIO, "Pneumologie"]), watch=False)
+    assert saved["members"] == ["P100001", "P100002"]
+    for _ in range(2):  # the second call answers from what the first read
+        assert _listed(client, CARDIO_ONLY)["EP"]["members"] == ["P100001"]
+    _report(folder, "r6", "P100002", "Cardiologie", "Contrôle : pas d'embolie.")  # P100002 now seen in cardiology
+    assert run_job(settings.sources[0], settings, encoder=encoder).record.status == "succeeded"
+    assert _listed(client, CARDIO_ONLY)["EP"]["members"] == ["P100001", "P100002"]
+    (folder / "r6.txt").unlink()
+    (folder / "r1.txt").unlink()
+    assert run_job(settings.sources[0], settings, encoder=encoder).record.status == "succeeded"
+    assert _listed(client, CARDIO_ONLY)["EP"]["members"] == []
+
 def test_an_existing_store_gains_the_watch_columns(tmp_path: Path) -> None:
     path = tmp_path / "user_data.sqlite"
     store_before_watch(path, "dr.all")
@@ -266,3 +293,22 @@ def test_the_openapi_description_documents_the_watch(site) -> None:  # noqa: ANN
     assert "marks them seen" in schema["paths"]["/cohorts/{cohort_id}"]["get"]["description"]
     assert "new_patients" in schema["paths"]["/cohorts"]["get"]["description"]
     assert "watch" in schema["components"]["schemas"]["SaveCohort"]["properties"]
+
+
+def test_hidden_news_stay_unseen_and_out_of_the_reference_of_new(tmp_path: Path) -> None:
+    store = UserDataStore(tmp_path / "user_data.sqlite")
+    cohort = store.add_cohort("dr.all", "EP", {}, ["P1"], watch=True)
+    assert store.record_refresh(cohort["id"], ["P1", "P2", "P3"], ["P2", "P3"], reference=["P1"])
+    refreshed = store.cohort("dr.all", cohort["id"])["last_refreshed"]
+    store.mark_seen("dr.all", cohort["id"], refreshed, shown=["P2"])  # P3 hidden from the owner
+    seen = store.cohort("dr.all", cohort["id"])
+    assert (seen["members"], seen["refreshed_members"], seen["new_patient_ids"]) == (["P1", "P2"], ["P1", "P2", "P3"], ["P3"])
+    # the next refresh compares with what the owner saw: P3 is new again
+    assert store.record_refresh(cohort["id"], ["P1", "P2", "P3"], ["P3"], reference=["P1", "P2"])
+    store.update_cohort("dr.all", cohort["id"], members=["P1", "P2"], shown=[])  # a run that could not see P3
+    run = store.cohort("dr.all", cohort["id"])
+    assert (run["members"], run["refreshed_members"], run["new_patient_ids"]) == (["P1", "P2"], ["P1", "P2", "P3"], ["P3"])
+    store.mark_seen("dr.all", cohort["id"], run["last_refreshed"])  # shown everything
+    assert store.cohort("dr.all", cohort["id"])["members"] == ["P1", "P2", "P3"]
+    assert store.cohort("dr.all", cohort["id"])["new_patient_ids"] == []
+    store.close()

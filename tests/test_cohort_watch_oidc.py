@@ -245,3 +245,68 @@ def test_a_clinician_become_researcher_never_sees_the_stored_real_ids(site) -> N
     assert (listed["members"], listed["new_patient_ids"], listed["new_patients"]) == ([], [], 0)
     run = client.post(f"/cohorts/{saved['id']}/run", headers=researcher).json()
     assert run["left"] == [] and all(p["patient_id"].startswith("PSN-") for p in run["patients"]) and run["total"] == 4
+
+
+def _opened(settings: Settings) -> list[dict]:
+    return [e for e in AuditLog(settings.api.audit_log).entries() if e["action"] == "cohort_open"]
+
+
+def test_news_hidden_by_todays_rights_stay_unseen_until_the_owner_may_see_them(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    both, only_a = oidc(units=[A, B]), oidc(units=[A])
+    saved = _save(client, both)
+    _index_two_new(settings, folder, encoder)  # refreshed with A and B: P100003 (A) and P100004 (B) are new
+    store = UserDataStore(settings.api.user_data)
+
+    # unit B withdrawn: the owner opens the cohort and is shown P100003 only
+    opened = client.get(f"/cohorts/{saved['id']}", headers=only_a).json()
+    assert (opened["new_patient_ids"], opened["new_patients"]) == (["P100003"], 1)
+    assert store.cohort("dr.kc", saved["id"])["new_patient_ids"] == ["P100004"]  # not marked seen
+    listed = _listed(client, only_a)  # nor counted nor named while hidden
+    assert (listed["new_patients"], listed["new_patient_ids"], listed["members"]) == (0, [], ["P100001", "P100003"])
+    again = client.get(f"/cohorts/{saved['id']}", headers=only_a).json()
+    assert (again["new_patient_ids"], again["new_patients"]) == ([], 0)
+
+    # unit B given back: P100004 now shows as new, in the list and on opening, then is seen
+    listed = _listed(client, both)
+    assert (listed["new_patients"], listed["new_patient_ids"]) == (1, ["P100004"])
+    assert listed["members"] == ["P100001", "P100002", "P100003", "P100004"]
+    widened = client.get(f"/cohorts/{saved['id']}", headers=both).json()
+    assert (widened["new_patient_ids"], widened["new_patients"]) == (["P100004"], 1)
+    assert _listed(client, both)["new_patients"] == 0
+    assert store.cohort("dr.kc", saved["id"])["members"] == ["P100001", "P100002", "P100003", "P100004"]
+
+    # the audit names what each opening showed, never the hidden patient
+    assert [(e["new"], e["returned"]) for e in _opened(settings)] == [
+        (["P100003"], ["P100001", "P100003"]), ([], ["P100001", "P100003"]),
+        (["P100004"], ["P100001", "P100002", "P100003", "P100004"])]
+    assert all(e["user"] == "dr.kc" and e["cohort_id"] == saved["id"] for e in _opened(settings))
+    store.close()
+
+
+def test_a_rerun_with_narrower_rights_leaves_the_hidden_news_unseen(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    both, only_a = oidc(units=[A, B]), oidc(units=[A])
+    saved = _save(client, both)
+    _index_two_new(settings, folder, encoder)
+    run = client.post(f"/cohorts/{saved['id']}/run", headers=only_a).json()
+    assert [(p["patient_id"], p["new"]) for p in run["patients"]] == [("P100001", False), ("P100003", True)]
+    assert _listed(client, only_a)["new_patients"] == 0
+    listed = _listed(client, both)
+    assert (listed["new_patients"], listed["new_patient_ids"]) == (1, ["P100004"])
+    assert "P100004" in listed["members"]
+    # the next refresh (rights snapshot: A and B again) still finds P100004 new: the owner never saw it
+    [outcome] = refresh_watched(settings, encoder=encoder)
+    assert outcome.status == "refreshed" and "P100004" in outcome.new
+
+
+def test_a_researcher_opening_leaves_the_clinicians_news_unseen(site) -> None:  # noqa: ANN001
+    settings, folder, encoder, client = site
+    both = oidc(units=[A, B])
+    saved = _save(client, both)
+    _index_two_new(settings, folder, encoder)
+    researcher = oidc(units=[A, B], roles=("researcher",))
+    opened = client.get(f"/cohorts/{saved['id']}", headers=researcher).json()
+    assert (opened["members"], opened["new_patient_ids"]) == ([], [])  # stored real IPPs: hidden from a researcher
+    assert _listed(client, both)["new_patient_ids"] == ["P100003", "P100004"]
+    assert _opened(settings)[0]["new"] == [] and _opened(settings)[0]["returned"] == []

@@ -36,6 +36,7 @@ ACTION_LABELS: dict[str, str] = {
     "timeline": "Chronologie patient (documents)",
     "cohort_evaluate": "Évaluation de cohorte",
     "cohort_save": "Enregistrement de cohorte",
+    "cohort_open": "Ouverture de cohorte",
     "cohort_run": "Relance de cohorte",
     "cohort_export": "Export de cohorte",
     "cohort_watch_refresh": "Relance automatique de cohorte surveillée",
