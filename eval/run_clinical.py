@@ -100,9 +100,10 @@ def score(
     for q in queries:
         v = values[q.id]
         row = {"ndcg@10": v["ndcg_burges@10"], "recall@10": v["recall@10"], "mrr": v["mrr"]}
-        if q.category == "hypothesis":
-            hypothetical = set(canonical_relevance({d: 1 for d in q.hypothetical}, aliases or {}))
-            row["affirmed>hyp"] = affirmed_above_hypothetical(rankings[q.id], set(qrels[q.id]), hypothetical)
+        if q.category == "hypothesis" or q.below:
+            # « brief » queries: the relevant documents above those that rule the finding out (``below``)
+            after = set(canonical_relevance({d: 1 for d in q.hypothetical or q.below}, aliases or {}))
+            row["affirmed>hyp"] = affirmed_above_hypothetical(rankings[q.id], set(qrels[q.id]), after)
         for group in (q.category, "all"):
             groups.setdefault(group, []).append(row)
     return {g: {m: sum(r.get(m, 0.0) for r in rows) / len(rows) for m in rows[0]} for g, rows in groups.items()}
@@ -114,7 +115,7 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]], queries: lis
         counts[q.category] = counts.get(q.category, 0) + 1
     categories = [*sorted(counts), "all"]
     counts["all"] = len(queries)
-    lines = ["| category (queries) | system | nDCG@10 | recall@10 | MRR | affirmed ranked above hypothetical |",
+    lines = ["| category (queries) | system | nDCG@10 | recall@10 | MRR | affirmed ranked above hypothetical (brief: above `below`) |",
              "|---|---|---|---|---|---|"]
     for category in categories:
         for system, by_category in results.items():
