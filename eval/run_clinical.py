@@ -152,6 +152,35 @@ def runs_with_lexicon_at(revision: str, engine: SearchEngine, queries: list[Eval
         query_plan.default_lexicon = current
 
 
+def open_eval_engine(corpus: Path, index: Path, encoder_settings: EncoderSettings, lexical_only: bool = False,
+                     vector_cache: Path | None = None) -> tuple[SearchEngine, object, Settings]:
+    """The engine over the evaluation index of *corpus* (built first when its key is new), its encoder and
+    settings: shared by this runner and :mod:`eval.brief_pages`, so both read the very same index."""
+    if lexical_only:
+        from bench.lexical_overhead import HashEncoder
+
+        model: object = HashEncoder()  # the lexical legs never read the vectors
+    else:
+        model = load_encoder(encoder_settings)
+    base = Settings(encoder=encoder_settings.model_dump())
+    shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
+    key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
+    settings = base.model_copy(update={
+        "index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"}),  # type: ignore[attr-defined]
+        # on Elasticsearch the evaluation index lives beside production's, never in it
+        "backend": base.backend.model_copy(update={"index_prefix": f"{base.backend.index_prefix}-eval-{key}".lower()}),
+    })
+    if not open_backend(settings).exists():
+        typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")  # type: ignore[attr-defined]
+        # same text, same encoder: same vector (eval/vector_cache.py), so a new index key (changed indexing
+        # code) or the other backend re-embeds only the passages whose text changed
+        cached = CachedEncoder(model, vector_cache or index)
+        index_paths([corpus], settings, cached)
+        cached.save()
+        typer.echo(f"Passage vectors: {cached.hits} from the cache {cached.path}, {cached.misses} encoded")
+    return build_engine(settings, model), model, settings
+
+
 def main(
     corpus: Annotated[Path, typer.Option(help="Demo corpus folder")] = Path("data/demo"),
     index: Annotated[Path, typer.Option(help="Where to build (or reuse) the evaluation index")] = Path("var/eval/demo-index"),
@@ -175,29 +204,7 @@ def main(
 ) -> None:
     queries = load_queries(queries_file)
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
-    if lexical_only:
-        from bench.lexical_overhead import HashEncoder
-
-        model = HashEncoder()  # the lexical legs never read the vectors
-    else:
-        model = load_encoder(encoder_settings)
-    base = Settings(encoder=encoder_settings.model_dump())
-    shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
-    key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
-    settings = base.model_copy(update={
-        "index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"}),
-        # on Elasticsearch the evaluation index lives beside production's, never in it
-        "backend": base.backend.model_copy(update={"index_prefix": f"{base.backend.index_prefix}-eval-{key}".lower()}),
-    })
-    if not open_backend(settings).exists():
-        typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
-        # same text, same encoder: same vector (eval/vector_cache.py), so a new index key (changed indexing
-        # code) or the other backend re-embeds only the passages whose text changed
-        cached = CachedEncoder(model, vector_cache or index)
-        index_paths([corpus], settings, cached)
-        cached.save()
-        typer.echo(f"Passage vectors: {cached.hits} from the cache {cached.path}, {cached.misses} encoded")
-    engine = build_engine(settings, model)
+    engine, model, settings = open_eval_engine(corpus, index, encoder_settings, lexical_only, vector_cache)
     aliases = series_aliases(engine)
     systems = {k: v for k, v in SYSTEMS.items() if v["mode"] == "lexical"} if lexical_only else SYSTEMS
     runs = {name: run_system(engine, queries, options) for name, options in systems.items()}
