@@ -130,6 +130,7 @@ def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegR
 
 
 _PID = itemgetter(0)
+_NEGATED = "negated"  # the context status of « pas de X » mentions (indexer.backend.base.CONTEXT_FIELDS)
 
 
 def _fused_page(
@@ -148,6 +149,12 @@ def _fused_page(
             return [(doc_id, 0.0 + weight / (k + rank)) for rank, doc_id in enumerate(page, start=offset + 1)], len(ranking.doc_ids)
     fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=k)
     return fused[offset:end], len(fused)
+
+
+def _demote(ranking: _LegRanking, demoted: set[str], backend: IndexBackend) -> _LegRanking:
+    """*ranking* with the documents of *demoted* moved to its end, in their order (best passages kept)."""
+    order = [d for d in ranking.doc_ids if d not in demoted] + [d for d in ranking.doc_ids if d in demoted]
+    return _collapse([(ranking.best_pid[d], ranking.best_score[d]) for d in order], backend)
 
 
 def _page_pids(rankings: dict[str, _LegRanking], doc_ids: list[str]) -> list[int]:
@@ -330,6 +337,10 @@ class SearchEngine:
         }
         if request.mode == "hybrid" and self.feedback_applies(plan):
             rankings = self._with_feedback(plan, where, depth, rankings, weights)
+        if "dense" in rankings and self.settings.demote_negating_dense:
+            demoted = self._negating_documents(plan, where, rankings["dense"].doc_ids)
+            if demoted:
+                rankings["dense"] = _demote(rankings["dense"], demoted, self.backend)
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
             clip_hits = self.text_to_image(request.q, self.backend, where, depth)
             rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
@@ -352,6 +363,22 @@ class SearchEngine:
             took_ms=round(took, 2),
             results=results,
         )
+
+    def _negating_documents(self, plan: QueryPlan, where: DocumentFilter, ranked: Sequence[str]) -> set[str]:
+        """Those of *ranked* (the dense leg's documents) whose text negates one of an affirmative query's
+        concepts and nowhere states it in the query's statuses: « contrôle post-pose de VVC : pas de
+        pneumothorax » for "pneumothorax after central line". The dense leg reads meaning, not polarity
+        (a negated mention is left out of the embedded text, but the rest of the report still looks like
+        the query), so without this such reports came before documents that affirm the finding.
+        Nothing for a query without concepts or one that asks for a negation (« pas de X »)."""
+        if not plan.concepts or not ranked or _NEGATED in plan.lexical_statuses:
+            return set()
+        found: set[str] = set()
+        for forms in plan.concepts:
+            negating = self.backend.lexical_matching_documents("", where, (_NEGATED,), [forms])
+            if negating:
+                found |= negating - self.backend.lexical_matching_documents("", where, plan.lexical_statuses, [forms])
+        return found.intersection(ranked)
 
     # -- pseudo-relevance feedback (search_api.feedback) ---------------------------------------------
     def feedback_applies(self, plan: QueryPlan) -> bool:

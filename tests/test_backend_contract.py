@@ -269,6 +269,8 @@ def test_lexical_matching_documents(backend) -> None:
     assert backend.lexical_matching_documents("pneumothorax") == {"R2", "A1"}
     assert backend.lexical_matching_documents("pneumothorax", statuses=("negated",)) == {"R1"}
     assert backend.lexical_matching_documents("pneumothorax", DocumentFilter(kinds=("article",))) == {"A1"}
+    # a concept alone, in the negated field (search.demote_negating_dense asks this of both backends)
+    assert backend.lexical_matching_documents("", statuses=("negated",), concepts=[["pneumothorax"]]) == {"R1"}
 
 
 COUNTED_QUERIES = [
