@@ -130,7 +130,7 @@ def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegR
 
 
 _PID = itemgetter(0)
-_NEGATED = "negated"  # the context status of « pas de X » mentions (indexer.backend.base.CONTEXT_FIELDS)
+_NEGATED, _AFFIRMED = "negated", "affirmed"  # context statuses (indexer.backend.base.CONTEXT_FIELDS)
 
 
 def _fused_page(
@@ -338,7 +338,11 @@ class SearchEngine:
         if request.mode == "hybrid" and self.feedback_applies(plan):
             rankings = self._with_feedback(plan, where, depth, rankings, weights)
         if "dense" in rankings and self.settings.demote_negating_dense:
-            demoted = self._negating_documents(plan, where, rankings["dense"].doc_ids)
+            # only the dense-only documents that could reach the page are looked up (the lookups enumerate
+            # every matching document: cheap on the demo, not at 100k passages)
+            lexical = rankings["lexical"].rank if "lexical" in rankings else {}
+            reach = rankings["dense"].doc_ids[: 2 * wanted_docs]
+            demoted = self._negating_documents(plan, where, [d for d in reach if d not in lexical])
             if demoted:
                 rankings["dense"] = _demote(rankings["dense"], demoted, self.backend)
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
@@ -366,19 +370,20 @@ class SearchEngine:
 
     def _negating_documents(self, plan: QueryPlan, where: DocumentFilter, ranked: Sequence[str]) -> set[str]:
         """Those of *ranked* (the dense leg's documents) whose text negates one of an affirmative query's
-        concepts and nowhere states it in the query's statuses: « contrôle post-pose de VVC : pas de
-        pneumothorax » for "pneumothorax after central line". The dense leg reads meaning, not polarity
+        concepts and nowhere affirms it: « contrôle post-pose de VVC : pas de pneumothorax » for
+        "pneumothorax after central line", and "rule out pneumothorax ... No pneumothorax" (a suspicion
+        the report then rules out: its last word, as the demo's ground truth reads it). The dense leg reads meaning, not polarity
         (a negated mention is left out of the embedded text, but the rest of the report still looks like
         the query), so without this such reports came before documents that affirm the finding.
         Nothing for a query without concepts or one that asks for a negation (« pas de X »)."""
         if not plan.concepts or not ranked or _NEGATED in plan.lexical_statuses:
             return set()
-        found: set[str] = set()
+        candidates, found = set(ranked), set()
         for forms in plan.concepts:
-            negating = self.backend.lexical_matching_documents("", where, (_NEGATED,), [forms])
+            negating = self.backend.lexical_matching_documents("", where, (_NEGATED,), [forms]) & candidates
             if negating:
-                found |= negating - self.backend.lexical_matching_documents("", where, plan.lexical_statuses, [forms])
-        return found.intersection(ranked)
+                found |= negating - self.backend.lexical_matching_documents("", where, (_AFFIRMED,), [forms])
+        return found
 
     # -- pseudo-relevance feedback (search_api.feedback) ---------------------------------------------
     def feedback_applies(self, plan: QueryPlan) -> bool:
