@@ -16,7 +16,13 @@ Relevance comes from ``ground_truth.json`` only, never from an engine's output:
 * ``abbreviation`` → same relevance, asked with an abbreviation (« IDM », "PE"); ambiguous ones are
   kept, flagged ``ambiguous: true`` and judged with the demo corpus' meaning;
 * ``negation`` (« pas d'embolie pulmonaire », "no pneumothorax") → documents where the concept is
-  *negated* (grade 2).
+  *negated* (grade 2);
+* ``brief`` → the product brief's example queries, as a physician types them (:data:`BRIEF_QUERIES`:
+  « IRM cérébrale AVC ischémique », "pneumothorax after central line", « IDM sans sus-décalage », « idm
+  st- »): grade 2 for the documents that are the answer (a brain MRI report affirming the stroke, a
+  radiograph after a central line affirming the pneumothorax, an NSTEMI letter), grade 1 for the other
+  documents affirming the finding; ``below``: documents that must rank under every relevant one (the
+  same exam ruling the finding out, the STEMI letters).
 
 Family mentions are never relevant here: the categories test the patient's own findings.
 """
@@ -112,6 +118,21 @@ CURATED_ABBREVIATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# The brief's queries (id suffix, language, wording, what they ask): (concept, where the answer is, below)
+# "where": a demo exam code (the report's ``exam``), "central_line" (a document affirming the line) or
+# None (any document); "below": "negated_there" (the same kind of document with the finding negated) or a
+# concept whose affirming documents must come after (the NSTEMI query's STEMI letters).
+BRIEF_QUERIES: tuple[tuple[str, str, str, str, str | None, str], ...] = (
+    ("mri-ischemic_stroke", "fr", "IRM cérébrale AVC ischémique", "ischemic_stroke", "mr_brain", "negated_there"),
+    ("mri-ischemic_stroke", "en", "brain MRI ischemic stroke", "ischemic_stroke", "mr_brain", "negated_there"),
+    ("pneumothorax-central_line", "en", "pneumothorax after central line", "pneumothorax", "central_line", "negated_there"),
+    ("pneumothorax-central_line", "fr", "pneumothorax après pose de voie centrale", "pneumothorax", "central_line", "negated_there"),
+    ("pneumothorax-vvc", "fr", "pneumothorax post-pose de VVC", "pneumothorax", "central_line", "negated_there"),
+    ("nstemi", "fr", "IDM sans sus-décalage", "nstemi", None, "stemi"),
+    ("nstemi-lower_case", "fr", "idm st-", "nstemi", None, "stemi"),
+)
+
+
 @dataclass
 class ConceptTruth:
     """What the ground truth says about one concept across the corpus."""
@@ -134,6 +155,7 @@ class Query:
     relevant: dict[str, int]
     ambiguous: bool = False
     hypothetical: list[str] = field(default_factory=list)
+    below: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -148,6 +170,8 @@ class Query:
         data["relevant"] = self.relevant
         if self.hypothetical:
             data["hypothetical"] = self.hypothetical
+        if self.below:
+            data["below"] = self.below
         return data
 
 
@@ -206,6 +230,31 @@ def build_queries(demo_dir: Path, lexicon: Lexicon) -> list[Query]:
             en = _EN_NEGATIONS[index % len(_EN_NEGATIONS)].format(name=names.en)
             queries.append(Query(f"neg-fr-{ct.concept}", fr, "fr", "negation", ct.concept, negated))
             queries.append(Query(f"neg-en-{ct.concept}", en, "en", "negation", ct.concept, negated))
+    return queries + brief_queries(truth, concepts)
+
+
+def brief_queries(truth: dict[str, Any], concepts: dict[str, ConceptTruth]) -> list[Query]:
+    """The queries of :data:`BRIEF_QUERIES` whose answer the corpus holds (a corpus without the central-line
+    radiographs or the coronary letters simply has fewer)."""
+    line = concepts.get("central_venous_catheter")
+    with_line = {d for d, status in line.statuses.items() if status == AFFIRMED} if line else set()
+
+    def there(doc_id: str, where: str | None) -> bool:
+        return where is None or (doc_id in with_line if where == "central_line" else truth[doc_id].get("exam") == where)
+
+    queries = []
+    for suffix, language, text, concept, where, below_rule in BRIEF_QUERIES:
+        ct = concepts.get(concept)
+        if ct is None:
+            continue
+        relevant = {d: 2 if there(d, where) else 1 for d, status in sorted(ct.statuses.items()) if status == AFFIRMED}
+        if below_rule == "negated_there":
+            below = sorted(d for d, status in ct.statuses.items() if status == NEGATED and there(d, where))
+        else:
+            other = concepts.get(below_rule)
+            below = sorted(d for d, status in other.statuses.items() if status == AFFIRMED) if other else []
+        if sum(1 for g in relevant.values() if g == 2) >= MIN_RELEVANT and below:
+            queries.append(Query(f"brief-{language}-{suffix}", text, language, "brief", concept, relevant, below=below))
     return queries
 
 

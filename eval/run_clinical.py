@@ -100,9 +100,10 @@ def score(
     for q in queries:
         v = values[q.id]
         row = {"ndcg@10": v["ndcg_burges@10"], "recall@10": v["recall@10"], "mrr": v["mrr"]}
-        if q.category == "hypothesis":
-            hypothetical = set(canonical_relevance({d: 1 for d in q.hypothetical}, aliases or {}))
-            row["affirmed>hyp"] = affirmed_above_hypothetical(rankings[q.id], set(qrels[q.id]), hypothetical)
+        if q.category == "hypothesis" or q.below:
+            # « brief » queries: the relevant documents above those that rule the finding out (``below``)
+            after = set(canonical_relevance({d: 1 for d in q.hypothetical or q.below}, aliases or {}))
+            row["affirmed>hyp"] = affirmed_above_hypothetical(rankings[q.id], set(qrels[q.id]), after)
         for group in (q.category, "all"):
             groups.setdefault(group, []).append(row)
     return {g: {m: sum(r.get(m, 0.0) for r in rows) / len(rows) for m in rows[0]} for g, rows in groups.items()}
@@ -114,7 +115,7 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]], queries: lis
         counts[q.category] = counts.get(q.category, 0) + 1
     categories = [*sorted(counts), "all"]
     counts["all"] = len(queries)
-    lines = ["| category (queries) | system | nDCG@10 | recall@10 | MRR | affirmed ranked above hypothetical |",
+    lines = ["| category (queries) | system | nDCG@10 | recall@10 | MRR | affirmed ranked above hypothetical (brief: above `below`) |",
              "|---|---|---|---|---|---|"]
     for category in categories:
         for system, by_category in results.items():
@@ -151,6 +152,35 @@ def runs_with_lexicon_at(revision: str, engine: SearchEngine, queries: list[Eval
         query_plan.default_lexicon = current
 
 
+def open_eval_engine(corpus: Path, index: Path, encoder_settings: EncoderSettings, lexical_only: bool = False,
+                     vector_cache: Path | None = None) -> tuple[SearchEngine, object, Settings]:
+    """The engine over the evaluation index of *corpus* (built first when its key is new), its encoder and
+    settings: shared by this runner and :mod:`eval.brief_pages`, so both read the very same index."""
+    if lexical_only:
+        from bench.lexical_overhead import HashEncoder
+
+        model: object = HashEncoder()  # the lexical legs never read the vectors
+    else:
+        model = load_encoder(encoder_settings)
+    base = Settings(encoder=encoder_settings.model_dump())
+    shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
+    key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
+    settings = base.model_copy(update={
+        "index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"}),  # type: ignore[attr-defined]
+        # on Elasticsearch the evaluation index lives beside production's, never in it
+        "backend": base.backend.model_copy(update={"index_prefix": f"{base.backend.index_prefix}-eval-{key}".lower()}),
+    })
+    if not open_backend(settings).exists():
+        typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")  # type: ignore[attr-defined]
+        # same text, same encoder: same vector (eval/vector_cache.py), so a new index key (changed indexing
+        # code) or the other backend re-embeds only the passages whose text changed
+        cached = CachedEncoder(model, vector_cache or index)
+        index_paths([corpus], settings, cached)
+        cached.save()
+        typer.echo(f"Passage vectors: {cached.hits} from the cache {cached.path}, {cached.misses} encoded")
+    return build_engine(settings, model), model, settings
+
+
 def main(
     corpus: Annotated[Path, typer.Option(help="Demo corpus folder")] = Path("data/demo"),
     index: Annotated[Path, typer.Option(help="Where to build (or reuse) the evaluation index")] = Path("var/eval/demo-index"),
@@ -169,34 +199,14 @@ def main(
                                        "'english' (the query rendered in English), compared with the shipped row"),
     feedback: bool = typer.Option(False, help="also run hybrid+medical without pseudo-relevance feedback (search.feedback_lexical "
                                   "and feedback_dense off), with both, and both / lexical for every query (feedback_when always, every language)"),
+    without_demotion: bool = typer.Option(False, help="also run the clinical rows with search.demote_negating_dense off "
+                                          "(dense-leg documents that only negate the query's finding not moved last), compared"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
     queries = load_queries(queries_file)
     encoder_settings = EncoderSettings(name=encoder) if encoder else get_settings().encoder
-    if lexical_only:
-        from bench.lexical_overhead import HashEncoder
-
-        model = HashEncoder()  # the lexical legs never read the vectors
-    else:
-        model = load_encoder(encoder_settings)
-    base = Settings(encoder=encoder_settings.model_dump())
-    shaping = base.model_dump(mode="json", include={"passages", "dense", "index"}, exclude={"index": {"dir"}})
-    key = index_key(shaping, fingerprint(model), corpus)  # a changed indexer, setting or encoder = a new index
-    settings = base.model_copy(update={
-        "index": base.index.model_copy(update={"dir": index / f"{model.name}-{key}"}),
-        # on Elasticsearch the evaluation index lives beside production's, never in it
-        "backend": base.backend.model_copy(update={"index_prefix": f"{base.backend.index_prefix}-eval-{key}".lower()}),
-    })
-    if not open_backend(settings).exists():
-        typer.echo(f"Indexing {corpus} into {settings.index.dir} with {model.name}...")
-        # same text, same encoder: same vector (eval/vector_cache.py), so a new index key (changed indexing
-        # code) or the other backend re-embeds only the passages whose text changed
-        cached = CachedEncoder(model, vector_cache or index)
-        index_paths([corpus], settings, cached)
-        cached.save()
-        typer.echo(f"Passage vectors: {cached.hits} from the cache {cached.path}, {cached.misses} encoded")
-    engine = build_engine(settings, model)
+    engine, model, settings = open_eval_engine(corpus, index, encoder_settings, lexical_only, vector_cache)
     aliases = series_aliases(engine)
     systems = {k: v for k, v in SYSTEMS.items() if v["mode"] == "lexical"} if lexical_only else SYSTEMS
     runs = {name: run_system(engine, queries, options) for name, options in systems.items()}
@@ -237,6 +247,15 @@ def main(
                     cognate_pairs.append((name, f"{name} (no cognates)"))
         finally:
             engine.settings.cognates = shipped
+    if without_demotion:
+        shipped, engine.settings.demote_negating_dense = engine.settings.demote_negating_dense, False
+        try:
+            for name, options in systems.items():
+                if options.get("clinical") and options["mode"] != "lexical":  # the lexical leg alone: nothing to demote
+                    runs[f"{name} (no negating-dense demotion)"] = run_system(engine, queries, options)
+                    cognate_pairs.append((name, f"{name} (no negating-dense demotion)"))
+        finally:
+            engine.settings.demote_negating_dense = shipped
     if induced:
         from indexer.clinical.induced import InducedTranslator
 
@@ -285,6 +304,15 @@ def main(
         if name != "bm25":
             c = compare(rankings, runs["bm25"], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
             typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} |")
+    brief = [q.id for q in queries if q.category == "brief"]
+    if brief:  # the product brief's examples: few queries, so their own paired test (not hidden in "all")
+        typer.echo(f"\nEach system vs bm25 on the {len(brief)} brief queries only (paired randomisation test, ranx):\n")
+        typer.echo("| system | nDCG@10 Δ (p, W/T/L) | recall@10 Δ |\n|---|---|---|")
+        only = lambda rankings: {q: rankings[q] for q in brief}  # noqa: E731
+        for name, rankings in runs.items():
+            if name != "bm25":
+                c = compare(only(rankings), only(runs["bm25"]), {q: qrels[q] for q in brief}, ("ndcg_burges@10", "recall@10"), binary=False)
+                typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} |")
     if cognate_pairs:
         typer.echo("\nEach lever's row vs the row without it (all queries; paired randomisation test, ranx):\n")
         typer.echo("| system | nDCG@10 Δ (p, W/T/L) | recall@10 Δ | queries whose ranking changed |\n|---|---|---|---|")

@@ -73,7 +73,8 @@ BIG_DOCUMENT_PASSAGES = 1_000
 #: (the trigger lists and the passage settings are hashed as they are).
 #: 2: signed and « non- » abbreviations (« ST+ », « ST- », "non-ST") are tokens of their own
 #: (indexer/text/signs.py): lexical fields and stored mentions of older runs read them as « ST »
-ANALYSIS_VERSION = 3
+#: 4: « st » with a sign in any case (« idm st- ») is the signed token too
+ANALYSIS_VERSION = 4
 
 
 def analysis_fingerprint(settings: Settings) -> str:

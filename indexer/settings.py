@@ -127,6 +127,11 @@ class SearchSettings(BaseModel):
     #: Open-i, French queries with such a word (13 of 78): eval52 +0.007 nDCG@10 (n.s., 4/47/1), holdout
     #: identical, English and the demo corpus identical; dense feedback not shipped (BENCHMARKS.md
     #: "Pseudo-relevance feedback")
+    #: a document the dense leg brings for an affirmative clinical query but whose text only negates one of
+    #: the query's findings (« contrôle post-pose de VVC : pas de pneumothorax » for "pneumothorax after
+    #: central line") goes to the end of the dense ranking: it still comes, after those that affirm it
+    #: (search_api/retrieval.py ``_negating_documents``)
+    demote_negating_dense: bool = True
     feedback_lexical: bool = True
     feedback_dense: bool = False
     feedback_languages: list[str] = ["fr"]

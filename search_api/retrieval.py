@@ -130,6 +130,7 @@ def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegR
 
 
 _PID = itemgetter(0)
+_NEGATED, _AFFIRMED = "negated", "affirmed"  # context statuses (indexer.backend.base.CONTEXT_FIELDS)
 
 
 def _fused_page(
@@ -148,6 +149,12 @@ def _fused_page(
             return [(doc_id, 0.0 + weight / (k + rank)) for rank, doc_id in enumerate(page, start=offset + 1)], len(ranking.doc_ids)
     fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=k)
     return fused[offset:end], len(fused)
+
+
+def _demote(ranking: _LegRanking, demoted: set[str], backend: IndexBackend) -> _LegRanking:
+    """*ranking* with the documents of *demoted* moved to its end, in their order (best passages kept)."""
+    order = [d for d in ranking.doc_ids if d not in demoted] + [d for d in ranking.doc_ids if d in demoted]
+    return _collapse([(ranking.best_pid[d], ranking.best_score[d]) for d in order], backend)
 
 
 def _page_pids(rankings: dict[str, _LegRanking], doc_ids: list[str]) -> list[int]:
@@ -330,6 +337,14 @@ class SearchEngine:
         }
         if request.mode == "hybrid" and self.feedback_applies(plan):
             rankings = self._with_feedback(plan, where, depth, rankings, weights)
+        if "dense" in rankings and self.settings.demote_negating_dense:
+            # only the dense-only documents that could reach the page are looked up (the lookups enumerate
+            # every matching document: cheap on the demo, not at 100k passages)
+            lexical = rankings["lexical"].rank if "lexical" in rankings else {}
+            reach = rankings["dense"].doc_ids[: 2 * wanted_docs]
+            demoted = self._negating_documents(plan, where, [d for d in reach if d not in lexical])
+            if demoted:
+                rankings["dense"] = _demote(rankings["dense"], demoted, self.backend)
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
             clip_hits = self.text_to_image(request.q, self.backend, where, depth)
             rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
@@ -352,6 +367,23 @@ class SearchEngine:
             took_ms=round(took, 2),
             results=results,
         )
+
+    def _negating_documents(self, plan: QueryPlan, where: DocumentFilter, ranked: Sequence[str]) -> set[str]:
+        """Those of *ranked* (the dense leg's documents) whose text negates one of an affirmative query's
+        concepts and nowhere affirms it: « contrôle post-pose de VVC : pas de pneumothorax » for
+        "pneumothorax after central line", and "rule out pneumothorax ... No pneumothorax" (a suspicion
+        the report then rules out: its last word, as the demo's ground truth reads it). The dense leg reads meaning, not polarity
+        (a negated mention is left out of the embedded text, but the rest of the report still looks like
+        the query), so without this such reports came before documents that affirm the finding.
+        Nothing for a query without concepts or one that asks for a negation (« pas de X »)."""
+        if not plan.concepts or not ranked or _NEGATED in plan.lexical_statuses:
+            return set()
+        candidates, found = set(ranked), set()
+        for forms in plan.concepts:
+            negating = self.backend.lexical_matching_documents("", where, (_NEGATED,), [forms]) & candidates
+            if negating:
+                found |= negating - self.backend.lexical_matching_documents("", where, (_AFFIRMED,), [forms])
+        return found
 
     # -- pseudo-relevance feedback (search_api.feedback) ---------------------------------------------
     def feedback_applies(self, plan: QueryPlan) -> bool:

@@ -239,6 +239,8 @@ def test_signed_abbreviations_are_words_of_their_own(empty_backend) -> None:
         "N1": "Conclusion : IDM ST- inférieur.", "N2": "Conclusion : SCA ST\u2212 antérieur.",
         "N3": "Impression: non-ST-elevation myocardial infarction.", "S1": "Conclusion : SCA ST+ antérieur.",
         "S2": "Impression: ST-elevation myocardial infarction.", "E": "Conclusion : SCA ST+/- à préciser, +/- 2 mm.",
+        # « st » in lower case, typed quickly; « St-Étienne » and suspended hyphens are not signs
+        "N4": "Observation : idm st- latéral.", "P": "Suites post- et pré-opératoires à St-Étienne.",
     }
     with empty_backend.writer(ENCODER, DIM) as writer:
         writer.add_documents([
@@ -252,20 +254,23 @@ def test_signed_abbreviations_are_words_of_their_own(empty_backend) -> None:
     def docs(form: str) -> list[str]:
         return sorted(_docs_of(empty_backend, empty_backend.lexical_search("", 10, concepts=[[form]])))
 
-    assert docs("IDM ST-") == ["N1"]
+    assert docs("IDM ST-") == docs("idm st-") == ["N1", "N4"]
+    assert "P" in docs("St")  # « St-Étienne »: the plain word, as « ST+/- » and "ST-elevation"
     assert docs("SCA ST-") == docs("SCA ST\u2212") == ["N2"]
     assert docs("SCA ST+") == ["S1"]
     assert docs("SCA ST") == ["E"]  # « ST+/- »: either sign, the plain word
     assert docs("ST elevation myocardial infarction") == ["S2"]  # not inside "non-ST-elevation"
     assert docs("non-ST-elevation myocardial infarction") == ["N3"]
     assert sorted(empty_backend.lexical_matching_documents("2 mm")) == ["E"]  # « +/- 2 mm » as before
-    assert sorted(_docs_of(empty_backend, empty_backend.lexical_search("ST-", 10))) == ["N1", "N2"]  # free words too
+    assert sorted(_docs_of(empty_backend, empty_backend.lexical_search("ST-", 10))) == ["N1", "N2", "N4"]  # free words too
 
 
 def test_lexical_matching_documents(backend) -> None:
     assert backend.lexical_matching_documents("pneumothorax") == {"R2", "A1"}
     assert backend.lexical_matching_documents("pneumothorax", statuses=("negated",)) == {"R1"}
     assert backend.lexical_matching_documents("pneumothorax", DocumentFilter(kinds=("article",))) == {"A1"}
+    # a concept alone, in the negated field (search.demote_negating_dense asks this of both backends)
+    assert backend.lexical_matching_documents("", statuses=("negated",), concepts=[["pneumothorax"]]) == {"R1"}
 
 
 COUNTED_QUERIES = [

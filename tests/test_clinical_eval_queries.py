@@ -23,8 +23,26 @@ def test_query_set_size_languages_and_categories(queries) -> None:  # type: igno
     assert len(queries) >= 60
     assert set(Counter(q.language for q in queries)) == {"fr", "en"}
     categories = Counter(q.category for q in queries)
-    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis"}
-    assert all(count >= 10 for count in categories.values()), categories
+    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief"}
+    assert all(count >= 10 for category, count in categories.items() if category != "brief"), categories
+    assert categories["brief"] == 7  # the product brief's example queries, both languages (eval/build_queries.py)
+
+
+def test_brief_queries_hold_their_answer_and_what_must_come_after(queries) -> None:  # type: ignore[no-untyped-def]
+    """« pneumothorax after central line »: the 6 radiographs affirming it are the answer (grade 2), the 14
+    that rule it out (« contrôle post-pose de VVC : pas de pneumothorax ») must rank below; the NSTEMI
+    queries' STEMI letters likewise; a brain MRI ruling the stroke out comes after those affirming it."""
+    brief = {q.id: q for q in queries if q.category == "brief"}
+    assert {q.query for q in brief.values()} >= {"IRM cérébrale AVC ischémique", "pneumothorax after central line",
+                                                "IDM sans sus-décalage", "idm st-"}
+    line = brief["brief-en-pneumothorax-central_line"]
+    answers = sorted(d for d, g in line.relevant.items() if g == 2)
+    assert len(answers) == 6 and len(line.below) == 14 and not set(line.below) & set(line.relevant)
+    assert brief["brief-fr-pneumothorax-central_line"].relevant == line.relevant
+    nstemi = brief["brief-fr-nstemi"]
+    assert set(nstemi.relevant.values()) == {2} and len(nstemi.relevant) == len(nstemi.below) == 8
+    stroke = brief["brief-fr-mri-ischemic_stroke"]
+    assert {d for d, g in stroke.relevant.items() if g == 2} and not set(stroke.below) & set(stroke.relevant)
 
 
 def test_negation_queries_look_negated_and_others_do_not(queries) -> None:  # type: ignore[no-untyped-def]

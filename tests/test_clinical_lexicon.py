@@ -287,3 +287,27 @@ def test_broader_cycle_is_reported(tmp_path: Path) -> None:
 def test_false_friends(lexicon: Lexicon, text: str, expected: list[str]) -> None:
     found = [cid for mention in lexicon.find(text) for cid in mention.concept_ids]
     assert found == expected
+
+
+# ---------------------------------------------------------------- the central line as French physicians write it
+
+
+@pytest.mark.parametrize("query", [
+    "voie centrale", "VVC", "vvc", "KTC", "KT central", "cathéter central", "voie veineuse centrale",
+    "cathéter veineux central", "CVC", "central line", "right IJ CVC",
+])
+def test_central_line_forms(lexicon: Lexicon, query: str) -> None:
+    """« contrôle post-pose de VVC », « KTC jugulaire », « voie centrale »: one concept, never ambiguous."""
+    expansion = lexicon.expand_query(query, fuzzy=False)
+    assert expansion.concept_ids == ["central_venous_catheter"]
+    assert not expansion.ambiguous_sources
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Contrôle post-pose de VVC : pas de pneumothorax.", ["central_venous_catheter", "pneumothorax"]),
+    ("Pneumothorax droit compliquant la pose du KTC jugulaire.", ["pneumothorax", "central_venous_catheter"]),
+    ("Pneumothorax après pose de voie centrale.", ["pneumothorax", "central_venous_catheter"]),
+    ("Voie d'abord postéro-latérale.", []),  # « voie » alone is no line
+])
+def test_central_line_in_report_text(lexicon: Lexicon, text: str, expected: list[str]) -> None:
+    assert [cid for mention in lexicon.find(text) for cid in mention.concept_ids] == expected

@@ -214,6 +214,7 @@ def test_coronary_letters_name_the_infarction_type_and_change_nothing_else(tmp_p
     import indexer.demo.generate as generate
 
     with_letters, without = tmp_path / "with", tmp_path / "without"
+    monkeypatch.setattr(generate, "write_central_line_radiographs", lambda *args: 0)  # written after them
     counts = generate_corpus(with_letters, seed=42, n_patients=60)
     monkeypatch.setattr(generate, "write_coronary_letters", lambda *args: 0)
     generate_corpus(without, seed=42, n_patients=60)
@@ -235,3 +236,42 @@ def test_coronary_letters_name_the_infarction_type_and_change_nothing_else(tmp_p
                                              else ["ST+", "avec sus-décalage", "STEMI"]))
         signed_minus = re.search(r"\bST[-\u2212](?!\w)", text)  # « ST- », not "ST-elevation"
         assert ("ST+" not in text) if nstemi else (not signed_minus and "sans sus-décalage" not in text)
+
+
+def test_central_line_radiographs_affirm_a_few_pneumothoraces_and_change_nothing_else(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The chest X-rays after a central line (indexer/demo/central_lines.py) are written last, from their own
+    random stream: every other file is the same without them. A few affirm a pneumothorax (for patients
+    whose record has one), most rule it out, in both languages, with the French forms of the line."""
+    import indexer.demo.generate as generate
+    from indexer.demo.central_lines import PLAN
+
+    with_lines, without = tmp_path / "with", tmp_path / "without"
+    counts = generate_corpus(with_lines, seed=42, n_patients=60)
+    monkeypatch.setattr(generate, "write_central_line_radiographs", lambda *args: 0)
+    generate_corpus(without, seed=42, n_patients=60)
+    files = lambda d: {p.relative_to(d).as_posix(): p.read_bytes() for p in d.rglob("*") if p.is_file()}  # noqa: E731
+    a, b = files(with_lines), files(without)
+    added = sorted(set(a) - set(b))
+    assert len(added) == len(PLAN) == 20 and set(b) <= set(a)
+    assert [k for k in b if a[k] != b[k]] == ["ground_truth.json"]
+    assert counts["reports"] == len(list((with_lines / "reports").iterdir()))
+    truth = json.loads(a["ground_truth.json"])
+    statuses = {"affirmed": {"fr": 0, "en": 0}, "negated": {"fr": 0, "en": 0}}
+    accessions = set()
+    for name in added:
+        entry, text = truth[Path(name).stem], a[name].decode("utf-8")
+        status = {c["concept"]: c["status"] for c in entry["concepts"]}
+        assert status["central_venous_catheter"] == "affirmed"
+        statuses[status["pneumothorax"]][entry["language"]] += 1
+        negated = re.search(r"(?i)\b(pas de|absence de|no) pneumothorax", text) is not None
+        assert negated == (status["pneumothorax"] == "negated"), text
+        if status["pneumothorax"] == "affirmed":
+            record = truth[entry["patient_id"]]
+            assert {"concept": "pneumothorax", "name": "pneumothorax", "status": "affirmed"} in record["concepts"]
+        accessions.add(entry["accession"])
+        assert entry["accession"] in text
+    assert statuses == {"affirmed": {"fr": 4, "en": 2}, "negated": {"fr": 10, "en": 4}}
+    assert len(accessions) == 20 and not accessions & {e.get("accession") for k, e in truth.items() if k not in {Path(n).stem for n in added}}
+    french = "".join(a[n].decode("utf-8") for n in added if truth[Path(n).stem]["language"] == "fr")
+    for form in ("VVC", "KTC", "voie centrale", "voie veineuse centrale", "cathéter veineux central", "KT central", "chambre implantable"):
+        assert form in french, form

@@ -31,6 +31,14 @@ from search_api.snippets import QueryMatcher, fast_term_spans, query_spans
     ("ST-elevation", ["st", "elevation"]),
     ("COVID-19", ["covid", "19"]),
     ("non-Hodgkin", ["non", "hodgkin"]),
+    # « st » with a sign in any case (typed quickly: « idm st- »); nothing else in lower case
+    ("idm st- ce jour", ["idm", "st-", "ce", "jour"]),
+    ("sca St+, non-st elevation", ["sca", "st+", ",", "nonst", "elevation"]),
+    ("sca st\u2212", ["sca", "st-"]),
+    ("St-Étienne, 1st-degree, post- et pré-opératoire", ["st", "etienne", ",", "1", "st", "degree", ",", "post", "et", "pre", "operatoire"]),
+    ("st-elevation, non-stop, sca st+/-", ["st", "elevation", ",", "non", "stop", ",", "sca", "st", "+", "/"]),
+    ("anti- et pro-inflammatoire, test- retest", ["anti", "et", "pro", "inflammatoire", ",", "test", "retest"]),
+    ("her2+ cmv-", ["her2", "+", "cmv"]),  # lower case: only « st » is read with its sign
 ])
 def test_lexicon_tokens(text: str, norms: list[str]) -> None:
     assert [t.norm for t in tokenize(text)] == norms
@@ -43,6 +51,9 @@ def test_lexicon_tokens(text: str, norms: list[str]) -> None:
     ("SCA ST+/-", ["sca", "st"]),
     ("non-ST-elevation", ["nonst", "elev"]),
     ("post-opératoire le 12-03-2024, +/- -2", ["post", "operatoir", "12", "03", "2024", "2"]),
+    ("idm st-", ["idm", "stminus"]),
+    ("sca St+", ["sca", "stplus"]),
+    ("St-Étienne post- et pré-op", ["st", "etien", "post", "pre", "op"]),
 ])
 def test_analysed_terms(text: str, expected: list[str]) -> None:
     assert terms(text, "fr") == expected
@@ -73,6 +84,10 @@ def test_analysis_text_leaves_other_text_alone() -> None:
     ("STEMI", "stemi"),
     ("sus-décalage du ST", "stemi"),
     ("SCA ST+/-", "acute_coronary_syndrome"),  # either sign: the syndrome
+    ("idm st-", "nstemi"),  # lower case, as typed quickly
+    ("sca st-", "nstemi"),
+    ("idm st+", "stemi"),
+    ("Sca St+", "stemi"),
 ])
 def test_lexicon_tells_the_signs_apart(query: str, concept: str) -> None:
     assert load_default_lexicon().expand_query(query).concept_ids == [concept]
@@ -92,8 +107,11 @@ REPORTS = {
     "S2": "Conclusion : infarctus du myocarde avec sus-décalage du segment ST antérieur. Angioplastie.",
     "S3": "Impression: ST-elevation myocardial infarction, anterior. Primary PCI.",
     "X": "Conclusion : douleur thoracique atypique, ECG normal. Pas de syndrome coronarien aigu.",
+    # typed quickly, in lower case: read as the signed tokens all the same
+    "N4": "Observation : idm st- latéral, troponine 900 ng/L.",
+    "S4": "Observation : sca st+ inférieur, thrombolyse.",
 }
-NSTEMI, STEMI = {"N1", "N2", "N3"}, {"S1", "S2", "S3"}
+NSTEMI, STEMI = {"N1", "N2", "N3", "N4"}, {"S1", "S2", "S3", "S4"}
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +140,8 @@ def _above(ranked: list[str], wanted: set[str], other: set[str]) -> bool:
     ("IDM sans sus-décalage du segment ST", {"N1", "N2", "N3"}),
     ("IDM sans sus-décalage", {"N1", "N2", "N3"}),
     ("non-ST-elevation myocardial infarction", {"N1", "N2", "N3"}),
+    ("idm st-", {"N1", "N2", "N3", "N4"}),  # lower case: the same as « IDM ST- »
+    ("sca st-", {"N1", "N2", "N3", "N4"}),
 ])
 def test_nstemi_queries_rank_nstemi_reports_first(engine, query: str, at_least: set[str]) -> None:  # noqa: ANN001
     ranked = _ranked(engine, query)
@@ -139,6 +159,7 @@ def test_nstemi_queries_rank_nstemi_reports_first(engine, query: str, at_least: 
     ("IDM avec sus-décalage", {"S1", "S2", "S3"}),
     ("SCA avec sus-décalage", {"S1", "S2", "S3"}),
     ("MI with ST elevation", {"S1", "S2", "S3"}),
+    ("sca st+", {"S1", "S2", "S3", "S4"}),
 ])
 def test_stemi_queries_rank_stemi_reports_first(engine, query: str, at_least: set[str]) -> None:  # noqa: ANN001
     ranked = _ranked(engine, query)

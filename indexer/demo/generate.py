@@ -11,7 +11,8 @@ invented: patients, physicians, the « Hôpital Universitaire de Démonstration 
 Output layout (``OUT_DIR``)::
 
     reports/RPT-00001.txt|.md|.pdf   radiology reports, operative reports, discharge letters (~80 % fr, ~20 % en);
-                                     the last 16: coronary-care letters naming NSTEMI / STEMI (coronary.py)
+                                     then 16 coronary-care letters naming NSTEMI / STEMI (coronary.py),
+                                     the last 20: chest X-rays after a central line (central_lines.py)
     records/P000001.json             one FHIR R4 Bundle (type "collection") per patient
     articles/ART-0001.json           article abstracts (JSON export); PMID-900xxxxx.xml: PubMed XML
     images/IMG-00001.dcm             DICOM (CT, MR, CR/DX, US) linked to reports by AccessionNumber
@@ -61,6 +62,7 @@ from typing import Annotated, Any
 import typer
 
 from indexer.demo import vocabulary as V
+from indexer.demo.central_lines import write_central_line_radiographs
 from indexer.demo.coronary import write_coronary_letters
 from indexer.demo.articles import (
     Article,
@@ -244,6 +246,8 @@ def generate_corpus(out_dir: Path, seed: int = 42, n_patients: int = 200) -> dic
     # last, from their own random stream: the files above are the same with or without these letters
     last_report = max((int(k.removeprefix("RPT-")) for k in truth if k.startswith("RPT-")), default=0)
     counts["reports"] += write_coronary_letters(out_dir, seed, truth, last_report + 1)
+    last_report = max((int(k.removeprefix("RPT-")) for k in truth if k.startswith("RPT-")), default=0)
+    counts["reports"] += write_central_line_radiographs(out_dir, seed, truth, last_report + 1)
     ordered = {key: truth[key] for key in sorted(truth)}
     (out_dir / "ground_truth.json").write_text(
         json.dumps(ordered, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"

@@ -40,7 +40,7 @@ OPEN_ACCESS = "open"
 _FRENCH_ARTICLES = ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"]
 
 #: Java-regex twins of :data:`indexer.text.signs.SPECIAL` (``\\p{L}\\p{N}``: Java's ``\\w`` is ASCII only)
-_ABBREVIATION = "[A-Z][A-Z0-9]{1,5}"
+_ABBREVIATION = "(?:[A-Z][A-Z0-9]{1,5}|[Ss][Tt])"  # signs._SIGNED: « st » in any case (« idm st- »)
 _NOT_AFTER = r"(?![\p{L}\p{N}_/+\-\u2212])"
 _CHAR_FILTERS: dict[str, Any] = {
     "medsearch_non_abbreviation": {

@@ -31,7 +31,8 @@ from indexer.backend.elasticsearch.generations import IMAGE_FAMILIES, TEXT_FAMIL
 
 #: bump when the index layout changes incompatibly (an older index then needs --rebuild).
 #: 2: the analyzers' signed-abbreviation character filters (« ST+ » / « ST- », mapping.py)
-FORMAT_VERSION = 2
+#: 3: those filters read « st » in any case (« idm st- »)
+FORMAT_VERSION = 3
 _FLUSH_ACTIONS = 1000
 _MGET_CHUNK = 1000
 
