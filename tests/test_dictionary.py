@@ -113,9 +113,11 @@ ENGLISH_REPORTS = {  # long enough for the language to be told (the counts are o
 
 @pytest.fixture(scope="module")
 def english_engine(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    engine = engine_over_reports(tmp_path_factory.mktemp("dictionary"), ENGLISH_REPORTS)
-    engine.settings.feedback_lexical = False  # measure the translation alone
-    return engine
+    """An engine over English reports whose settings point at a small dictd dictionary (feedback off:
+    the translation alone is measured)."""
+    base = write_dictd(tmp_path_factory.mktemp("dictd"))
+    return engine_over_reports(tmp_path_factory.mktemp("dictionary"), ENGLISH_REPORTS,
+                               search={"dictionary_path": base, "feedback_lexical": False})
 
 
 def _lexical(engine, text: str) -> list[str]:  # noqa: ANN001
@@ -123,16 +125,29 @@ def _lexical(engine, text: str) -> list[str]:  # noqa: ANN001
     return sorted(dict.fromkeys(Path(r.id.split(":", 1)[-1]).stem for r in response.results))
 
 
-def test_a_french_query_finds_english_reports_through_the_dictionary(english_engine, tmp_path: Path) -> None:  # noqa: ANN001
-    english_engine.cognates.dictionary = None
-    english_engine.cognates.clear()
-    assert _lexical(english_engine, "ombre mamelonnaire") == []
-    english_engine.cognates.dictionary = DictionaryTranslator(write_dictd(tmp_path))
-    english_engine.cognates.clear()
+def test_a_french_query_finds_english_reports_through_the_configured_dictionary(english_engine) -> None:  # noqa: ANN001
+    assert english_engine.cognates.dictionary is not None and english_engine.cognates.dictionary.available
     assert _lexical(english_engine, "ombre mamelonnaire") == ["N1", "N2", "N3"]
     assert english_engine.plan(SearchRequest(q="ombre mamelonnaire")).cognates == [("ombre", ("shadow",)),
                                                                                 ("mamelonnaire", ("nipple",))]
     assert _lexical(english_engine, "graisse") == ["F1", "F2", "F3"]
+    shipped, english_engine.cognates.dictionary = english_engine.cognates.dictionary, None
+    english_engine.cognates.clear()
+    try:
+        assert _lexical(english_engine, "ombre mamelonnaire") == [] and _lexical(english_engine, "graisse") == []
+    finally:
+        english_engine.cognates.dictionary = shipped
+        english_engine.cognates.clear()
+
+
+def test_shipped_defaults_and_an_absent_dictionary_translates_nothing(tmp_path: Path) -> None:
+    from indexer.settings import Settings, get_settings
+
+    for search in (Settings().search, get_settings().search):  # the model and default.yaml agree
+        assert search.dictionary_translations is True and search.dictionary_path == DEFAULT_PATH
+    translator = CognateTranslator(_counts({"shadow": 40}))
+    translator.dictionary = DictionaryTranslator(tmp_path / "not-installed")
+    assert translator("ombre") == ()
 
 
 @pytest.mark.skipif(not DictionaryTranslator(DEFAULT_PATH).available, reason="dict-freedict-fra-eng not installed")
