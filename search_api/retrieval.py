@@ -248,7 +248,7 @@ class SearchEngine:
 
             word_translations("warm-up")
         if self.settings.cognates and self.cognates.dictionary is not None:
-            self.cognates.dictionary("warm-up")  # read the dictionary's files now (0.5 s), not in a query
+            self.cognates.dictionary("warm-up")  # read the dictionary's files now (0.3 s), not in a query
         if self.settings.cognates and self.settings.induced_translations:
             self.induced.vocabulary()  # embed the index's English vocabulary now, not in a query
 
