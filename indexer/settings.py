@@ -105,6 +105,13 @@ class SearchSettings(BaseModel):
     #: with ``cognates``: also propose, for such a word, the English word the ICD-10 label pairs align it
     #: with (« perte » → loss, « rachis » → spine: indexer/clinical/word_alignment.py), validated the same way
     word_translations: bool = True
+    #: with ``cognates``: a free word with no cognate and no ICD-10 translation takes its translations in the
+    #: French → English dictionary installed at ``dictionary_path`` (dictd files: Debian's
+    #: ``dict-freedict-fra-eng``, GPL-2+, so read at run time, never shipped; nothing happens when absent),
+    #: its lemma looked up (« surélevée » → « surélever ») or the noun a relational adjective derives from
+    #: (« mamelonnaire » → « mamelon » → nipple); validated like a cognate (indexer/clinical/dictionary.py)
+    dictionary_translations: bool = True
+    dictionary_path: Path = Path("/usr/share/dictd/freedict-fra-eng")
     #: with ``cognates``: a free word with no cognate and no ICD-10 translation takes the English word or
     #: two-word phrase of the index (in ≥ ``induced_min_documents`` English documents) nearest to it in the
     #: encoder's space, when its CSLS score (cosine discounted by both sides' mean similarity to their 10

@@ -27,6 +27,7 @@ from pydantic import TypeAdapter
 from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
 from indexer.backend.filters import DocumentFilter
 from indexer.clinical.cognates import CognateTranslator, query_words
+from indexer.clinical.dictionary import DictionaryTranslator
 from indexer.clinical.induced import InducedTranslator
 from indexer.encoders import Encoder
 from indexer.text.analyzers import LANGUAGES
@@ -224,6 +225,8 @@ class SearchEngine:
         self.induced = InducedTranslator(lambda texts: self.encoder.encode_queries(texts), lambda: self.backend.document_texts("en"),
                                          min_csls=settings.induced_min_csls, min_documents=settings.induced_min_documents)
         self.cognates.induced = self.induced if settings.induced_translations else None
+        # words nothing else translates: an installed French → English dictionary (absent: translates nothing)
+        self.cognates.dictionary = DictionaryTranslator(settings.dictionary_path) if settings.dictionary_translations else None
         # pseudo-relevance feedback: idf of the first pass's words, from this index's passage counts
         self.feedback_statistics = TermStatistics(lambda words, language: self.backend.term_passage_counts(words, language),
                                                   lambda: self.backend.stats().passages)
@@ -251,6 +254,8 @@ class SearchEngine:
             from indexer.clinical.word_alignment import word_translations
 
             word_translations("warm-up")
+        if self.settings.cognates and self.cognates.dictionary is not None:
+            self.cognates.dictionary("warm-up")  # read the dictionary's files now (0.3 s), not in a query
         if self.settings.cognates and self.settings.induced_translations:
             self.induced.vocabulary()  # embed the index's English vocabulary now, not in a query
 

@@ -147,7 +147,7 @@ class CognateTranslator:
     A candidate is kept when at least *min_passages* passages of English documents contain it and
     more than contain the word as typed; at most *max_forms* per word, most frequent first. Call
     :meth:`clear` when the index changes (another generation has another vocabulary), or after changing
-    :attr:`word_translations` or :attr:`induced`.
+    :attr:`word_translations`, :attr:`dictionary` or :attr:`induced`.
     """
 
     def __init__(
@@ -170,6 +170,10 @@ class CognateTranslator:
         #: for a word left with no validated cognate or ICD-10 translation: English words proposed by the
         #: encoder's nearest neighbours (:class:`indexer.clinical.induced.InducedTranslator`), validated the same way
         self.induced: Callable[[str], tuple[str, ...]] | None = None
+        #: for a word left with no validated cognate or ICD-10 translation: its translations in an installed
+        #: French → English dictionary (:class:`indexer.clinical.dictionary.DictionaryTranslator`), validated
+        #: the same way; tried before :attr:`induced`
+        self.dictionary: Callable[[str], tuple[str, ...]] | None = None
         #: the query languages :attr:`induced` serves (``None``: a query whose language cannot be told, such
         #: as a lone "cavitation"): a French → English translation, so French queries only by default
         self.induced_languages: frozenset[str | None] = frozenset({"fr"})
@@ -202,6 +206,8 @@ class CognateTranslator:
 
             proposed = [*word_translations(word), *proposed]
         found = self._validated(word, proposed)
+        if not found and self.dictionary is not None:  # only what the rules and ICD-10 left untranslated
+            found = self._validated(word, list(self.dictionary(word)))
         if not found and induced and self.induced is not None:  # only what the rules and ICD-10 left untranslated
             found = self._validated(word, list(self.induced(word)))
         return found
