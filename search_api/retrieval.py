@@ -36,6 +36,7 @@ from indexer.settings import SearchSettings
 from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
+from search_api.negating import NEGATED, ConceptDocuments, negating_documents
 from search_api.models import SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_plan import QueryPlan, plan_query
 from search_api.snippets import query_matcher
@@ -131,7 +132,6 @@ def _collapse(hits: Sequence[tuple[int, float]], backend: IndexBackend) -> _LegR
 
 
 _PID = itemgetter(0)
-_NEGATED, _AFFIRMED = "negated", "affirmed"  # context statuses (indexer.backend.base.CONTEXT_FIELDS)
 
 
 def _fused_page(
@@ -230,6 +230,9 @@ class SearchEngine:
         # pseudo-relevance feedback: idf of the first pass's words, from this index's passage counts
         self.feedback_statistics = TermStatistics(lambda words, language: self.backend.term_passage_counts(words, language),
                                                   lambda: self.backend.stats().passages)
+        # search.demote_negating_dense: which documents negate / affirm a concept, per generation
+        self.concept_documents = ConceptDocuments(
+            lambda forms, status: self.backend.lexical_matching_documents("", None, (status,), [forms]))
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -244,6 +247,7 @@ class SearchEngine:
             self._check(self.backend.info())
             self.cognates.clear()  # another generation, another vocabulary
             self.feedback_statistics.clear()
+            self.concept_documents.clear()
             self.induced.renew()  # rebuilt in the background; the previous vocabulary serves meanwhile
 
     def warm_up(self) -> None:
@@ -343,11 +347,10 @@ class SearchEngine:
         if request.mode == "hybrid" and self.feedback_applies(plan):
             rankings = self._with_feedback(plan, where, depth, rankings, weights)
         if "dense" in rankings and self.settings.demote_negating_dense:
-            # only the dense-only documents that could reach the page are looked up (the lookups enumerate
-            # every matching document: cheap on the demo, not at 100k passages)
+            # only the dense-only documents that could reach the page are asked about
             lexical = rankings["lexical"].rank if "lexical" in rankings else {}
             reach = rankings["dense"].doc_ids[: 2 * wanted_docs]
-            demoted = self._negating_documents(plan, where, [d for d in reach if d not in lexical])
+            demoted = self._negating_documents(plan, [d for d in reach if d not in lexical])
             if demoted:
                 rankings["dense"] = _demote(rankings["dense"], demoted, self.backend)
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
@@ -373,22 +376,15 @@ class SearchEngine:
             results=results,
         )
 
-    def _negating_documents(self, plan: QueryPlan, where: DocumentFilter, ranked: Sequence[str]) -> set[str]:
+    def _negating_documents(self, plan: QueryPlan, ranked: Sequence[str]) -> set[str]:
         """Those of *ranked* (the dense leg's documents) whose text negates one of an affirmative query's
-        concepts and nowhere affirms it: « contrôle post-pose de VVC : pas de pneumothorax » for
-        "pneumothorax after central line", and "rule out pneumothorax ... No pneumothorax" (a suspicion
-        the report then rules out: its last word, as the demo's ground truth reads it). The dense leg reads meaning, not polarity
-        (a negated mention is left out of the embedded text, but the rest of the report still looks like
-        the query), so without this such reports came before documents that affirm the finding.
-        Nothing for a query without concepts or one that asks for a negation (« pas de X »)."""
-        if not plan.concepts or not ranked or _NEGATED in plan.lexical_statuses:
+        concepts and nowhere affirms it (:func:`search_api.negating.negating_documents`). The dense leg
+        reads meaning, not polarity (a negated mention is left out of the embedded text, but the rest of
+        the report still looks like the query), so without this such reports came before documents that
+        affirm the finding. Nothing for a query without concepts or one that asks for a negation (« pas de X »)."""
+        if not plan.concepts or not ranked or NEGATED in plan.lexical_statuses:
             return set()
-        candidates, found = set(ranked), set()
-        for forms in plan.concepts:
-            negating = self.backend.lexical_matching_documents("", where, (_NEGATED,), [forms]) & candidates
-            if negating:
-                found |= negating - self.backend.lexical_matching_documents("", where, (_AFFIRMED,), [forms])
-        return found
+        return negating_documents(plan.concepts, ranked, self.concept_documents)
 
     # -- pseudo-relevance feedback (search_api.feedback) ---------------------------------------------
     def feedback_applies(self, plan: QueryPlan) -> bool:

@@ -79,10 +79,10 @@ def test_the_negating_documents_are_those_that_only_rule_it_out(demo) -> None:  
     engine, ids, by_status = demo
     plan = engine.plan(SearchRequest(q="pneumothorax after central line"))
     every = list(ids.values())
-    assert engine._negating_documents(plan, DocumentFilter(), every) == by_status["negated"] | {ids["X-NEG"]}
+    assert engine._negating_documents(plan, every) == by_status["negated"] | {ids["X-NEG"]}
     # a query asking for the negation, or one without concepts, demotes nothing
-    assert engine._negating_documents(engine.plan(SearchRequest(q="pas de pneumothorax")), DocumentFilter(), every) == set()
-    assert engine._negating_documents(engine.plan(SearchRequest(q="pneumothorax", clinical=False)), DocumentFilter(), every) == set()
+    assert engine._negating_documents(engine.plan(SearchRequest(q="pas de pneumothorax")), every) == set()
+    assert engine._negating_documents(engine.plan(SearchRequest(q="pneumothorax", clinical=False)), every) == set()
 
 
 def test_without_the_lever_the_dense_leg_interleaves_them(demo) -> None:  # noqa: ANN001
