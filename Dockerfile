@@ -8,6 +8,8 @@ COPY ui ./ui
 COPY .streamlit ./.streamlit
 COPY scripts ./scripts
 RUN pip install --no-cache-dir .
+# search.dictionary_translations reads Debian's FreeDict French → English dictionary (GPL-2+: installed, not shipped)
+RUN apt-get update && apt-get install -y --no-install-recommends dict-freedict-fra-eng && rm -rf /var/lib/apt/lists/*
 ENV MEDSEARCH_INDEX__DIR=/data/var/index \
     MEDSEARCH_API__AUDIT_LOG=/data/audit/audit.log \
     MEDSEARCH_API__HOST=0.0.0.0

