@@ -15,6 +15,8 @@ Usage (from the repository root, after ``medsearch demo-corpus data/demo``)::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -181,6 +183,29 @@ def open_eval_engine(corpus: Path, index: Path, encoder_settings: EncoderSetting
     return build_engine(settings, model), model, settings
 
 
+
+@contextmanager
+def _setting_off(settings: object, name: str) -> Iterator[None]:
+    """*settings*.*name* False for the duration (the engine reads its settings at each search)."""
+    shipped = getattr(settings, name)
+    setattr(settings, name, False)
+    try:
+        yield
+    finally:
+        setattr(settings, name, shipped)
+
+
+@contextmanager
+def _without_dictionary(engine: SearchEngine) -> Iterator[None]:
+    """The engine's cognate translator without the installed French → English dictionary."""
+    shipped, engine.cognates.dictionary = engine.cognates.dictionary, None
+    engine.cognates.clear()
+    try:
+        yield
+    finally:
+        engine.cognates.dictionary = shipped
+        engine.cognates.clear()
+
 def main(
     corpus: Annotated[Path, typer.Option(help="Demo corpus folder")] = Path("data/demo"),
     index: Annotated[Path, typer.Option(help="Where to build (or reuse) the evaluation index")] = Path("var/eval/demo-index"),
@@ -240,35 +265,20 @@ def main(
         runs["dense+medical"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
         cognate_pairs += [("hybrid+medical (dense text in English)", "hybrid+medical"),
                           ("dense+medical (dense text in English)", "dense+medical")]
+    def rows_without(label: str, switched_off: AbstractContextManager, demotable_only: bool = False) -> None:
+        """The clinical rows again with one lever switched off, each paired with its shipped row."""
+        with switched_off:
+            for name, options in systems.items():
+                if options.get("clinical") and not (demotable_only and options["mode"] == "lexical"):
+                    runs[f"{name} ({label})"] = run_system(engine, queries, options)
+                    cognate_pairs.append((name, f"{name} ({label})"))
+
     if without_cognates:
-        shipped, engine.settings.cognates = engine.settings.cognates, False
-        try:
-            for name, options in systems.items():
-                if options.get("clinical"):
-                    runs[f"{name} (no cognates)"] = run_system(engine, queries, options)
-                    cognate_pairs.append((name, f"{name} (no cognates)"))
-        finally:
-            engine.settings.cognates = shipped
-    if without_demotion:
-        shipped, engine.settings.demote_negating_dense = engine.settings.demote_negating_dense, False
-        try:
-            for name, options in systems.items():
-                if options.get("clinical") and options["mode"] != "lexical":  # the lexical leg alone: nothing to demote
-                    runs[f"{name} (no negating-dense demotion)"] = run_system(engine, queries, options)
-                    cognate_pairs.append((name, f"{name} (no negating-dense demotion)"))
-        finally:
-            engine.settings.demote_negating_dense = shipped
+        rows_without("no cognates", _setting_off(engine.settings, "cognates"))
+    if without_demotion:  # the lexical leg alone: nothing to demote
+        rows_without("no negating-dense demotion", _setting_off(engine.settings, "demote_negating_dense"), demotable_only=True)
     if without_dictionary:
-        shipped_dictionary, engine.cognates.dictionary = engine.cognates.dictionary, None
-        engine.cognates.clear()
-        try:
-            for name, options in systems.items():
-                if options.get("clinical"):
-                    runs[f"{name} (no dictionary)"] = run_system(engine, queries, options)
-                    cognate_pairs.append((name, f"{name} (no dictionary)"))
-        finally:
-            engine.cognates.dictionary = shipped_dictionary
-            engine.cognates.clear()
+        rows_without("no dictionary", _without_dictionary(engine))
     if induced:
         from indexer.clinical.induced import InducedTranslator
 
