@@ -258,7 +258,7 @@ class SearchEngine:
             self.cognates.clear()  # another generation, another vocabulary
             self.feedback_statistics.clear()
             self.concept_documents.clear()
-            self.speller.clear()
+            self.speller.renew()  # read again in the background; the previous vocabulary serves meanwhile
             self.induced.renew()  # rebuilt in the background; the previous vocabulary serves meanwhile
 
     def warm_up(self) -> None:
@@ -393,19 +393,22 @@ class SearchEngine:
     # -- spelling suggestions (search_api.spelling) --------------------------------------------------
     def misspelled_words(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, documents: int) -> list[str]:
         """The free words of *plan* (no concept, no cognate, no stop word, ≥ 4 letters) the caller's search
-        cannot match: in no passage of the index (memoised counts: a normal query pays two dict look-ups),
-        or, when the whole query matched nothing within a restricted *where*, in no document within it
-        (a word only hidden documents contain must look unknown, not known, to a restricted caller)."""
+        cannot match: in no French or English passage of the index (memoised counts: a normal query pays two
+        dict look-ups) and in no document within *where*; or, when the whole query matched nothing within a
+        restricted *where*, in no document within it (a word only hidden documents contain must look unknown,
+        not known, to a restricted caller)."""
         translated = {word.lower() for word, _ in plan.cognates} | {f.lower() for _, forms in plan.cognates for f in forms}
         free = [w for w in dict.fromkeys(_QUERY_WORD.findall(plan.lexical_text))
                 if w.lower() not in translated and terms(w, "fr") and terms(w, "en")]
         if not free:
             return []
         english, french = self.feedback_statistics.passages(free, "en"), self.feedback_statistics.passages(free, "fr")
-        unknown = [w for w in free if english.get(w, 0) + french.get(w, 0) == 0]
+        # in no French or English passage; then confirmed by the caller's own search (a short report of no
+        # analysed language may have it): both rare, the second only for the first's words
+        candidates = [w for w in free if english.get(w, 0) + french.get(w, 0) == 0]
         if documents == 0 and not where.is_empty():
-            unknown += [w for w in free if w not in unknown and self._scoped_documents(request, w, where) == 0]
-        return unknown
+            candidates += [w for w in free if w not in candidates]
+        return [w for w in candidates if self._scoped_documents(request, w, where) == 0]
 
     def spelling_suggestion(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, documents: int,
                             source: SpellingSource = "index") -> str | None:

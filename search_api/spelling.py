@@ -8,8 +8,8 @@ The results are never changed: the response carries a ``suggestion`` (the query 
 that the portal offers as a link. Candidates come from two vocabularies:
 
 * the lexicon's surface forms (preferred names and synonyms, French and English): clean, public words;
-* the index's own words (document frequency per word, read once per generation from the French and English
-  documents), left out for de-identified callers (an index word may be a name).
+* the index's own words (document frequency per word, read once per generation from the French, English
+  and undetermined-language documents), left out for de-identified callers (an index word may be a name).
 
 The caller (:meth:`search_api.retrieval.SearchEngine.spelling_suggestion`) keeps a candidate only when the
 caller's own filtered search for it finds a document: a word that only documents outside the caller's
@@ -37,6 +37,8 @@ __all__ = ["MIN_LENGTH", "SpellingVocabulary", "Speller", "index_words", "lexico
 #: shorter words are too often real, different words (« rate », « foie ») to be corrected
 MIN_LENGTH = 4
 _WORD = re.compile(rf"[^\W\d_]{{{MIN_LENGTH},}}")
+#: the documents whose words are read: French, English, and those too short to tell ("und": a short report)
+_LANGUAGES = ("fr", "en", "und")
 
 
 def max_edits(word: str) -> int:
@@ -89,12 +91,13 @@ class SpellingVocabulary:
         return fold(word) in self._entries
 
     def candidates(self, word: str, limit: int = 3) -> list[str]:
-        """The known words within :func:`max_edits` of *word* (not *word* itself, accents and case aside),
-        closest first, then most frequent: up to *limit*."""
+        """The known words within :func:`max_edits` of *word* (accents and case aside: « hemoragie » →
+        « hémorragie »; never *word* itself), closest first, then most frequent: up to *limit*."""
         key = fold(word)
         budget = max_edits(key)
         found = process.extract(key, self._keys, scorer=Levenshtein.distance, score_cutoff=budget, limit=None)
-        ranked = sorted((distance, -self._entries[k].frequency, k) for k, distance, _ in found if distance > 0)
+        ranked = sorted((distance, -self._entries[k].frequency, k) for k, distance, _ in found
+                        if self._entries[k].surface != word.lower())
         return [self._entries[k].surface for _, _, k in ranked[:limit]]
 
 
@@ -112,24 +115,47 @@ class Speller:
         self._public: SpellingVocabulary | None = None
         self._all: SpellingVocabulary | None = None
         self._lock = threading.Lock()
+        self._building = threading.Lock()
 
     def clear(self) -> None:
-        """Another index generation: its vocabulary is read again when next needed."""
+        """Forget the index's vocabulary: read again when next needed."""
         with self._lock:
             self._all = None
 
+    def renew(self) -> None:
+        """Another index generation: if the index's vocabulary was read, read it again in the background;
+        the previous one serves meanwhile (its candidates are checked against the current index anyway, so
+        no query waits for the read). Nothing is read if nothing was."""
+        with self._lock:
+            built = self._all is not None
+        if built:
+            threading.Thread(target=self._renewed, name="spelling-vocabulary", daemon=True).start()
+
+    def _renewed(self) -> None:
+        vocabulary = self._read()
+        with self._lock:
+            self._all = vocabulary
+
+    def _read(self) -> SpellingVocabulary:
+        with self._building:  # one read at a time
+            texts = itertools.chain.from_iterable(
+                itertools.islice(self._texts(language), self.max_documents) for language in _LANGUAGES)
+            return SpellingVocabulary(lexicon_words(self._lexicon()), index_words(texts))
+
     def vocabulary(self, from_index: bool) -> SpellingVocabulary:
-        """The lexicon's words, plus the index's with *from_index*."""
+        """The lexicon's words, plus the index's with *from_index* (read on first use, then kept)."""
         with self._lock:
             if self._public is None:
                 self._public = SpellingVocabulary(lexicon_words(self._lexicon()))
             if not from_index:
                 return self._public
-            if self._all is None:
-                texts = itertools.chain.from_iterable(
-                    itertools.islice(self._texts(language), self.max_documents) for language in ("fr", "en"))
-                self._all = SpellingVocabulary(lexicon_words(self._lexicon()), index_words(texts))
-            return self._all
+            vocabulary = self._all
+        if vocabulary is None:
+            vocabulary = self._read()
+            with self._lock:
+                if self._all is None:
+                    self._all = vocabulary
+        return vocabulary
 
     def candidates(self, word: str, from_index: bool = True, limit: int = 3) -> list[str]:
         return self.vocabulary(from_index).candidates(word, limit)
