@@ -4,6 +4,8 @@ the results stay those of the query as typed."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def engine(root: Path):  # noqa: ANN201
-    return engine_over_reports(root, REPORTS, PATIENTS)
+    built = engine_over_reports(root, REPORTS, PATIENTS)
+    built.speller.vocabulary(from_index=True)  # read now (a search only starts the read, in the background)
+    return built
 
 
 def _suggestion(engine, q: str, where: DocumentFilter | None = None, spelling: str = "index") -> str | None:  # noqa: ANN001
@@ -121,6 +125,25 @@ def test_internal_callers_pay_nothing(engine) -> None:  # noqa: ANN001
     assert engine.search(SearchRequest(q="fracure du col")).suggestion is None  # no spelling asked
 
 
+def test_a_search_never_waits_for_the_index_vocabulary() -> None:
+    from search_api.spelling import Speller
+
+    started = threading.Event()
+
+    def slow_texts(language: str):  # noqa: ANN202
+        started.wait(10)  # the read blocks until the test lets it go
+        return iter(["zorglubase zorglubase"] * 3)
+
+    speller = Speller(default_lexicon, slow_texts)
+    assert speller.candidates("fracure") == ["fracture", "fractures", "fractured"]  # the lexicon's, at once
+    assert speller.candidates("zorglabase") == []
+    started.set()
+    deadline = time.monotonic() + 10
+    while speller.candidates("zorglabase") != ["zorglubase"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 # -- the API --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def client(engine, root: Path) -> TestClient:  # noqa: ANN001 - the engine fixture built the index under root
@@ -129,7 +152,16 @@ def client(engine, root: Path) -> TestClient:  # noqa: ANN001 - the engine fixtu
     from search_api.app import create_app
 
     settings = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"})
-    return TestClient(create_app(settings, encoder=HashEncoder()))
+    client = TestClient(create_app(settings, encoder=HashEncoder()))
+    # the API's first misspelled query starts reading the index's words in the background and meanwhile
+    # proposes the lexicon's: the lexicon knows « fracture », not P5's « zorglubase »
+    first = client.get("/search", params={"q": "zorglabase fracure"}, headers=auth()).json()["suggestion"]
+    assert first in ("zorglabase fracture", "zorglubase fracture")
+    deadline = time.monotonic() + 60
+    while client.get("/search", params={"q": "zorglabase"}, headers=auth()).json()["suggestion"] is None:
+        assert time.monotonic() < deadline, "the index's vocabulary was never read"
+        time.sleep(0.2)
+    return client
 
 
 def test_the_api_returns_the_suggestion(client: TestClient) -> None:
