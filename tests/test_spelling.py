@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from auth_support import auth
 from engine_support import engine_over_reports
+from es_support import ES_URL, SKIP_REASON, unique_prefix
 from indexer.backend.filters import DocumentFilter
 from search_api.models import SearchRequest
 from search_api.query_plan import default_lexicon
@@ -180,3 +181,27 @@ def test_the_api_never_suggests_a_word_of_documents_the_caller_may_not_see(clien
     assert grouped["suggestion"] is None
     # a researcher (de-identified view): lexicon words only, an index word may be a name
     assert client.get("/search", params={"q": "zorglabase"}, headers=auth("researcher")).json()["suggestion"] is None
+
+
+# -- both storage backends --------------------------------------------------------------------------------
+BACKENDS = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.skipif(not ES_URL, reason=SKIP_REASON))]
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_the_suggestion_on_each_backend(kind: str, tmp_path: Path) -> None:
+    """What a suggestion needs of the storage interface (passage counts, documents' texts per language, scoped
+    counts) is answered alike by the embedded stores and Elasticsearch."""
+    backend = {"kind": kind} if kind == "embedded" else {"kind": kind, "url": ES_URL, "index_prefix": unique_prefix()}
+    built = engine_over_reports(tmp_path, REPORTS, PATIENTS, backend=backend)
+    try:
+        built.speller.vocabulary(from_index=True)
+        assert _suggestion(built, "fracure du col") == "fracture du col"
+        assert _suggestion(built, "granuloma calcifed") == "granuloma calcified"
+        assert _suggestion(built, "zorglabase") == "zorglubase"
+        assert _suggestion(built, "zorglabase", DocumentFilter(allowed_patients=("P3", "P4"))) is None
+        assert _suggestion(built, "quinoxalyte") == "quinoxalite"
+        assert _suggestion(built, "calcified granuloma") is None
+    finally:
+        if kind == "elasticsearch":
+            built.backend.drop_everything()
+        built.backend.close()
