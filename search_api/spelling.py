@@ -118,11 +118,6 @@ class Speller:
         self._reading = False
         self._lock = threading.Lock()
 
-    def clear(self) -> None:
-        """Forget the index's vocabulary: read again when next needed."""
-        with self._lock:
-            self._all = None
-
     def renew(self) -> None:
         """Another index generation: if the index's vocabulary was read, read it again in the background;
         the previous one serves meanwhile (its candidates are checked against the current index anyway).
