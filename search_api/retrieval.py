@@ -425,19 +425,22 @@ class SearchEngine:
         if not unknown:
             return None
         corrected = request.q
+        lexicon = self.speller.vocabulary(from_index=False, wait=False)
         for word in unknown:
             for candidate in self.speller.candidates(word, from_index=source == "index"):
-                if self._scoped_documents(request, candidate, where) > 0:
+                # an index word must itself occur within *where* (read literally: not through a concept or a
+                # cognate it would be planned as); a lexicon word is public, its concept's match is enough
+                if self._scoped_documents(request, candidate, where, literal=candidate not in lexicon) > 0:
                     corrected = replace_word(corrected, word, candidate)
                     break
         if corrected == request.q or self._scoped_documents(request, corrected, where) == 0:
             return None
         return corrected
 
-    def _scoped_documents(self, request: SearchRequest, q: str, where: DocumentFilter) -> int:
+    def _scoped_documents(self, request: SearchRequest, q: str, where: DocumentFilter, literal: bool = False) -> int:
         """How many documents within *where* the lexical leg of *request* with the query *q* matches (a count,
-        no ranked head)."""
-        plan = self.plan(request.model_copy(update={"q": q}))
+        no ranked head); *literal*: *q*'s words as typed, in every context (no concept, no cognate)."""
+        plan = self.plan(request.model_copy(update={"q": q, **({"clinical": False} if literal else {})}))
         return self.backend.lexical_search_counted(plan.lexical_text, 0, where, plan.lexical_statuses, plan.concepts,
                                                    plan.required).documents
 

@@ -31,8 +31,12 @@ REPORTS = {
     # too short to tell its language ("und"): in no French or English passage count
     "r8": "Quinoxalite.",
     "r9": "Quinoxalite gauche.",
+    # P5's reports misspell a finding the lexicon knows: « atelectasiss » is planned as *atelectasis*
+    "r10": "There is atelectasiss of the left lower lobe and the heart is normal in size.",
+    "r11": "The atelectasiss of the left lower lobe has not changed since the last exam.",
 }
-PATIENTS = {"r1": "P1", "r2": "P1", "r3": "P3", "r4": "P4", "r5": "P5", "r6": "P5", "r7": "P1", "r8": "P4", "r9": "P4"}
+PATIENTS = {"r1": "P1", "r2": "P1", "r3": "P3", "r4": "P4", "r5": "P5", "r6": "P5", "r7": "P1", "r8": "P4", "r9": "P4",
+            "r10": "P5", "r11": "P5"}
 NOT_P5 = DocumentFilter(allowed_patients=("P1", "P3", "P4"))
 
 
@@ -109,6 +113,13 @@ def test_a_word_only_hidden_documents_contain_is_never_suggested(engine) -> None
     # typed exactly, the hidden word reads as unknown to them (not as known), and its visible neighbour comes
     assert _suggestion(engine, "zorglubase", NOT_P5) == "zorglubese"
     assert _suggestion(engine, "zorglubase") is None
+
+
+def test_a_hidden_word_is_checked_as_written_not_as_the_concept_it_would_be_planned_as(engine) -> None:  # noqa: ANN001
+    assert _suggestion(engine, "xatelectasiss") == "atelectasiss"  # P5's spelling, to a caller who may see P5
+    # to the others: not P5's misspelling (which their search would match through the concept *atelectasis*),
+    # the lexicon's word, which their documents use
+    assert _suggestion(engine, "xatelectasiss", NOT_P5) == "atelectasis"
 
 
 def test_words_of_reports_of_no_analysed_language(engine) -> None:  # noqa: ANN001
