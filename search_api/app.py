@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             request = request.model_copy(
                 update={"q": deid.query(request.q), "patient_id": researcher_filter_patient(request.patient_id, deid)}
             )
-        response = search_engine.search(request, where=principal.scope.apply(search_engine.filter_for(request)))
+        response = search_engine.search(request, where=principal.scope.apply(search_engine.filter_for(request)),
+                                        spelling="lexicon" if principal.deidentified else "index")
         results = scope_linked_reports(response.results, principal.scope, search_engine.backend)
         security.record(
             http, principal, "search",

@@ -176,6 +176,12 @@ class SearchResponse(BaseModel):
     ranked: int = Field(default=0, description="Results available to page through (term matches and semantic neighbours)")
     took_ms: float
     results: list[SearchResult]
+    suggestion: str | None = Field(
+        default=None,
+        description="The query with its misspelled words corrected (« pneumothorx » → « pneumothorax »), when a word "
+        "matches no passage and a close known spelling matches documents the caller may see; null otherwise. "
+        "The results are those of the query as typed: portals offer this as « Essayez avec l'orthographe : … »",
+    )
 
     @computed_field(description="No result contains the query's words: every result is a semantic suggestion "
                     "from the dense leg (« IR » where no document says it). Portals should say so above the list")

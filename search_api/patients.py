@@ -138,6 +138,8 @@ class PatientSearchResponse(BaseModel):
     offset: int
     limit: int
     patients: list[PatientResult]
+    suggestion: str | None = Field(default=None, description="As ``SearchResponse.suggestion``: the query with its "
+                                   "misspelled words corrected, or null")
 
 
 BEST_PER_PATIENT = 3
@@ -285,7 +287,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         if viewer.deidentified:  # researchers filter by pseudonym and cannot probe names, IPPs or real dates (as /search)
             refuse_real_date_filters(request.date_from, request.date_to)
             request = request.model_copy(update={"q": viewer.query(request.q), "patient_id": viewer.patient_in(request.patient_id)})
-        response = _patient_search(engine(), request, scope, offset, limit)
+        response = _patient_search(engine(), request, scope, offset, limit, spelling="lexicon" if viewer.deidentified else "index")
         audit.record(
             who, "patient_search", query=asked.q,
             filters=asked.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
@@ -363,8 +365,10 @@ def _ordered_groups(groups: dict[str | None, list[TimelineEntry]], stays: list[d
     return out
 
 
-def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int) -> PatientSearchResponse:  # noqa: ANN001
-    """Patients ranked by their best document in the fused ranking, then by their best term match."""
+def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int,  # noqa: ANN001
+                    spelling: str | None = None) -> PatientSearchResponse:
+    """Patients ranked by their best document in the fused ranking, then by their best term match
+    (*spelling*: :attr:`SearchResponse.suggestion`'s source, as :meth:`SearchEngine.search`)."""
     where = engine.request_filter(request, scope)
     plan = engine.plan(request)
     matches = exact_matches(engine, plan, where)
@@ -372,7 +376,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     # Its depth is what the page can use (each patient shows at most BEST_PER_PATIENT documents), not
     # MAX_LIMIT: every fused result costs a document read and a contextual snippet.
     depth = min(MAX_LIMIT, (offset + limit) * BEST_PER_PATIENT) if matches else MAX_LIMIT
-    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": depth}), where)
+    ranked = engine.search(request.model_copy(update={"offset": 0, "limit": depth}), where, spelling=spelling)
     documents = engine.backend.document_summaries(matches.doc_ids)  # no text: every match may be thousands
     # per-match work in comprehensions and C (Counter, dict.fromkeys): a common word matches
     # thousands of documents at 100k passages, and a Python loop per match was a fifth of a request
@@ -432,6 +436,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0), best=best[p])
             for i, p in enumerate(page)
         ],
+        suggestion=ranked.suggestion,
     )
 
 

@@ -12,6 +12,7 @@ a filtered query still gets a full page of results.
 from __future__ import annotations
 
 import contextvars
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
+from typing import Literal
 
 import numpy as np
 from pydantic import TypeAdapter
@@ -30,7 +32,7 @@ from indexer.clinical.cognates import CognateTranslator, query_words
 from indexer.clinical.dictionary import DictionaryTranslator
 from indexer.clinical.induced import InducedTranslator
 from indexer.encoders import Encoder
-from indexer.text.analyzers import LANGUAGES
+from indexer.text.analyzers import LANGUAGES, terms
 from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
@@ -38,8 +40,9 @@ from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
 from search_api.negating import NEGATED, ConceptDocuments, negating_documents
 from search_api.models import SearchRequest, SearchResponse, SearchResult, StatsResponse
-from search_api.query_plan import QueryPlan, plan_query
+from search_api.query_plan import QueryPlan, default_lexicon, plan_query
 from search_api.snippets import query_matcher
+from search_api.spelling import MIN_LENGTH as SPELLING_MIN_LENGTH, Speller, replace_word
 
 
 __all__ = ["IndexNotFoundError", "QueryEmbeddingCache", "SearchEngine", "TextToImageLeg"]
@@ -47,6 +50,11 @@ __all__ = ["IndexNotFoundError", "QueryEmbeddingCache", "SearchEngine", "TextToI
 #: An extra leg ranking image documents for a text query (CLIP text tower): (q, backend, filter, depth)
 #: → [(doc id, score)]; its ``weight`` attribute, if any, is its RRF weight.
 TextToImageLeg = Callable[[str, IndexBackend, DocumentFilter, int], list[tuple[str, float]]]
+
+#: where a spelling suggestion may come from (:mod:`search_api.spelling`): the lexicon's words only (a
+#: de-identified caller: an index word may be a name), or the index's words too; None: no suggestion
+SpellingSource = Literal["lexicon", "index"] | None
+_QUERY_WORD = re.compile(rf"[^\W\d_]{{{SPELLING_MIN_LENGTH},}}")
 
 
 @dataclass
@@ -233,6 +241,8 @@ class SearchEngine:
         # search.demote_negating_dense: which documents negate / affirm a concept, per generation
         self.concept_documents = ConceptDocuments(
             lambda forms, status: self.backend.lexical_matching_documents("", None, (status,), [forms]))
+        # « Essayez avec l'orthographe … »: the lexicon's and this index's words, for query words it lacks
+        self.speller = Speller(default_lexicon, lambda language: self.backend.document_texts(language))
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
@@ -248,11 +258,13 @@ class SearchEngine:
             self.cognates.clear()  # another generation, another vocabulary
             self.feedback_statistics.clear()
             self.concept_documents.clear()
+            self.speller.renew()  # read again in the background; the previous vocabulary serves meanwhile
             self.induced.renew()  # rebuilt in the background; the previous vocabulary serves meanwhile
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
-        learn the ICD-10 word table now (0.5 s) rather than in the first French query that needs it."""
+        learn the ICD-10 word table now (0.5 s) rather than in the first French query that needs it; start
+        reading the index's spelling vocabulary (:mod:`search_api.spelling`) in the background."""
         self._embed("warm-up")
         if self.settings.cognates and self.settings.word_translations:
             from indexer.clinical.word_alignment import word_translations
@@ -262,6 +274,8 @@ class SearchEngine:
             self.cognates.dictionary("warm-up")  # read the dictionary's files now (0.3 s), not in a query
         if self.settings.cognates and self.settings.induced_translations:
             self.induced.vocabulary()  # embed the index's English vocabulary now, not in a query
+        self.speller.vocabulary(from_index=False)  # the lexicon's spellings now (0.2 s), not in a query
+        self.speller.read_in_background()  # and the index's words, without delaying the start
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:
@@ -307,16 +321,17 @@ class SearchEngine:
 
         return within_scope(where, scope)
 
-    def search(self, request: SearchRequest, where: DocumentFilter | None = None) -> SearchResponse:
+    def search(self, request: SearchRequest, where: DocumentFilter | None = None, spelling: SpellingSource = None) -> SearchResponse:
         """Hybrid search; *where* (default: :meth:`filter_for` the request) is applied inside every leg,
-        so the access layer passes ``request_filter(request, scope)``."""
+        so the access layer passes ``request_filter(request, scope)``. *spelling*: propose a corrected
+        query when a word is unknown (:meth:`spelling_suggestion`; the API asks, internal callers don't)."""
         started = time.perf_counter()
         self.refresh_if_changed()
         where = where if where is not None else self.filter_for(request)
         with self.backend.pinned():  # one generation for the whole request, whatever other requests reload
-            return self._search(request, where, started)
+            return self._search(request, where, started, spelling)
 
-    def _search(self, request: SearchRequest, where: DocumentFilter, started: float) -> SearchResponse:
+    def _search(self, request: SearchRequest, where: DocumentFilter, started: float, spelling: SpellingSource = None) -> SearchResponse:
         wanted_docs = request.offset + request.limit
         depth = max(self.settings.candidates, wanted_docs * 4)
         plan = self.plan(request)
@@ -360,6 +375,7 @@ class SearchEngine:
         documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
         passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in page]))
         results = _validated_results(self._results(page, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses))
+        suggestion = self.spelling_suggestion(request, plan, where, matches.documents, spelling) if spelling else None
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.q,
@@ -374,7 +390,59 @@ class SearchEngine:
             ranked=ranked,
             took_ms=round(took, 2),
             results=results,
+            suggestion=suggestion,
         )
+
+    # -- spelling suggestions (search_api.spelling) --------------------------------------------------
+    def misspelled_words(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, documents: int) -> list[str]:
+        """The free words of *plan* (no concept, no cognate, no stop word, ≥ 4 letters) the caller's search
+        cannot match: in no French or English passage of the index (memoised counts: a normal query pays two
+        dict look-ups) and in no document within *where*; or, when the whole query matched nothing within a
+        restricted *where*, in no document within it (a word only hidden documents contain must look unknown,
+        not known, to a restricted caller)."""
+        translated = {word.lower() for word, _ in plan.cognates} | {f.lower() for _, forms in plan.cognates for f in forms}
+        free = [w for w in dict.fromkeys(_QUERY_WORD.findall(plan.lexical_text))
+                if w.lower() not in translated and terms(w, "fr") and terms(w, "en")]
+        if not free:
+            return []
+        english, french = self.feedback_statistics.passages(free, "en"), self.feedback_statistics.passages(free, "fr")
+        # in no French or English passage; then confirmed by the caller's own search (a short report of no
+        # analysed language may have it): both rare, the second only for the first's words
+        candidates = [w for w in free if english.get(w, 0) + french.get(w, 0) == 0]
+        if documents == 0 and not where.is_empty():
+            candidates += [w for w in free if w not in candidates]
+        return [w for w in candidates if self._scoped_documents(request, w, where) == 0]
+
+    def spelling_suggestion(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, documents: int,
+                            source: SpellingSource = "index") -> str | None:
+        """The query with each misspelled word (:meth:`misspelled_words`) replaced by its closest known
+        spelling (:class:`~search_api.spelling.Speller`) that the caller's own filtered search matches, or
+        None (no misspelled word, no candidate, or the corrected query matches nothing within *where*).
+        Candidates failing that check are never shown: no word of a document outside the caller's scope."""
+        if source is None:
+            return None
+        unknown = self.misspelled_words(request, plan, where, documents)
+        if not unknown:
+            return None
+        corrected = request.q
+        lexicon = self.speller.vocabulary(from_index=False, wait=False)
+        for word in unknown:
+            for candidate in self.speller.candidates(word, from_index=source == "index"):
+                # an index word must itself occur within *where* (read literally: not through a concept or a
+                # cognate it would be planned as); a lexicon word is public, its concept's match is enough
+                if self._scoped_documents(request, candidate, where, literal=candidate not in lexicon) > 0:
+                    corrected = replace_word(corrected, word, candidate)
+                    break
+        if corrected == request.q or self._scoped_documents(request, corrected, where) == 0:
+            return None
+        return corrected
+
+    def _scoped_documents(self, request: SearchRequest, q: str, where: DocumentFilter, literal: bool = False) -> int:
+        """How many documents within *where* the lexical leg of *request* with the query *q* matches (a count,
+        no ranked head); *literal*: *q*'s words as typed, in every context (no concept, no cognate)."""
+        plan = self.plan(request.model_copy(update={"q": q, **({"clinical": False} if literal else {})}))
+        return self.backend.lexical_search_counted(plan.lexical_text, 0, where, plan.lexical_statuses, plan.concepts,
+                                                   plan.required).documents
 
     def _negating_documents(self, plan: QueryPlan, ranked: Sequence[str]) -> set[str]:
         """Those of *ranked* (the dense leg's documents) whose text negates one of an affirmative query's

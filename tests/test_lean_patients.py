@@ -99,7 +99,8 @@ def _old_record_entries(document: Document, record: TimelineEntry, highlight: st
     return out
 
 
-def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int) -> PatientSearchResponse:  # noqa: ANN001
+def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, offset: int, limit: int,  # noqa: ANN001
+                        spelling: str | None = None) -> PatientSearchResponse:  # noqa: ARG001 - suggestions are not compared
     """Patients ranked by their best document in the fused ranking, then by their best term match."""
     where = engine.request_filter(request, scope)
     plan = engine.plan(request)
@@ -276,8 +277,8 @@ def test_patient_search_equals_the_per_document_reference(engine, mode: str, sha
     if shallow:
         search = engine.search
 
-        def first_only(request, where=None):  # noqa: ANN001, ANN202
-            response = search(request, where)
+        def first_only(request, where=None, **options):  # noqa: ANN001, ANN003, ANN202
+            response = search(request, where, **options)
             return response.model_copy(update={"results": response.results[:1]})
 
         monkeypatch.setattr(engine, "search", first_only)

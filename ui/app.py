@@ -182,6 +182,20 @@ def _on_query_change() -> None:
         st.session_state["query_trimmed"] = len(query)
 
 
+def _use_suggestion(suggestion: str) -> None:
+    """« Essayez avec l'orthographe » callback: the corrected query into the search box, searched as if typed
+    (the URL follows the box: :func:`write_search_state`)."""
+    st.session_state["q"] = suggestion
+    _on_query_change()
+
+
+def show_suggestion(suggestion: str | None, key: str) -> None:
+    """The API's corrected query as a link-styled button. The results shown stay those of the query as
+    typed: the physician sees what was searched and chooses to search the correction."""
+    if suggestion:
+        st.button(render.suggestion_label(suggestion), key=key, type="tertiary", on_click=_use_suggestion, args=(suggestion,))
+
+
 def _set_offset(offset: int) -> None:
     """Pagination callback."""
     st.session_state["offset"] = max(offset, 0)
@@ -378,6 +392,7 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
         return
 
     show_understanding(page, filters)
+    show_suggestion(page.suggestion, "suggestion")
     semantic = max(page.ranked, len(page.results)) if not page.term_match and page.results else None
     st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode, semantic))
     if not page.term_match and page.results:
@@ -413,6 +428,7 @@ def patients_view(client: api.MedsearchClient, query: str, filters: SearchFilter
     else:
         body = cached[1]
     st.caption(render.counts_line(body["total"], body["total_patients"], 0, filters.mode).replace(" · 0 ms", ""))
+    show_suggestion(body.get("suggestion") if isinstance(body.get("suggestion"), str) else None, "suggestion-patients")
     if not body["term_match"] and body["patients"]:
         st.warning("Aucun document ne contient tous les termes de la requête : patients proposés par proximité de sens.")
     if not body["patients"]:

@@ -240,6 +240,8 @@ class SearchPage:
     #: results available to page through (term matches, then semantic neighbours); 0 = unknown
     ranked: int = 0
     semantic_only: bool = False  # no result contains the query's words: all are semantic suggestions
+    #: the query with its misspelled words corrected (« Essayez avec l'orthographe : … »), None: none
+    suggestion: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SearchPage:
@@ -258,6 +260,7 @@ class SearchPage:
             term_match=bool(data.get("term_match", True)),
             ranked=_opt_int(data.get("ranked")) or 0,
             semantic_only=bool(data.get("semantic_only", False)),
+            suggestion=data.get("suggestion") if isinstance(data.get("suggestion"), str) and data.get("suggestion") else None,
         )
 
 

@@ -574,6 +574,18 @@ def semantic_only_html() -> str:
     )
 
 
+#: the spelling suggestion's wording (« Essayez avec l'orthographe : pneumothorax »)
+SUGGESTION_PREFIX = "Essayez avec l'orthographe :"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def suggestion_label(suggestion: str) -> str:
+    """The label of the button that re-runs the search with the API's corrected query: the prefix, then
+    the query in bold, its characters escaped (a query is user text, not markdown)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", suggestion)
+    return f"{SUGGESTION_PREFIX} **{escaped}**"
+
+
 def counts_line(total: int, patients: int | None, took_ms: float, mode: str, semantic: int | None = None) -> str:
     """« 57 documents · 12 patients · 31 ms · mode hybride »: exact counts of term matches.
 
