@@ -263,8 +263,8 @@ class SearchEngine:
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
-        learn the ICD-10 word table now (0.5 s) rather than in the first French query that needs it; start
-        reading the index's spelling vocabulary (:mod:`search_api.spelling`) in the background."""
+        learn the ICD-10 word table now (0.5 s) rather than in the first French query that needs it, and the
+        lexicon's spelling vocabulary (:mod:`search_api.spelling`)."""
         self._embed("warm-up")
         if self.settings.cognates and self.settings.word_translations:
             from indexer.clinical.word_alignment import word_translations
@@ -275,7 +275,8 @@ class SearchEngine:
         if self.settings.cognates and self.settings.induced_translations:
             self.induced.vocabulary()  # embed the index's English vocabulary now, not in a query
         self.speller.vocabulary(from_index=False)  # the lexicon's spellings now (0.2 s), not in a query
-        self.speller.read_in_background()  # and the index's words, without delaying the start
+        # (the index's words are read from the first misspelled query on, in the background: reading them
+        # at start-up would compete with the first searches for the GIL, on an API that may never need them)
 
     # -- search --------------------------------------------------------------------------------
     def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:

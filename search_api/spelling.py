@@ -104,14 +104,16 @@ class SpellingVocabulary:
 class Speller:
     """The two vocabularies of one engine: the lexicon's (built once) and the index's (read in the background,
     once per generation). A search pays nothing until a query word is unknown to the index, and never waits
-    for the index's vocabulary: until it is read (2.5 s for 10,000 reports), the lexicon's words serve."""
+    for the index's vocabulary: read from the first misspelled query on (2.5 s for 10,000 reports), the lexicon's words serve
+    until it is."""
 
     def __init__(self, lexicon: Callable[[], Lexicon], texts: Callable[[str], Iterable[str]],
-                 max_documents: int = 50_000) -> None:
+                 max_documents: int = 5_000) -> None:
         self._lexicon = lexicon
         self._texts = texts
         #: the index vocabulary is read from at most this many documents per language (a big index is not
-        #: read whole: a spelling worth proposing is frequent)
+        #: read whole: a spelling worth proposing is frequent, and the read holds the GIL: ~0.25–0.5 ms a
+        #: report, so 5,000 × 3 languages is a few seconds of a core, repeated after each new generation)
         self.max_documents = max_documents
         self._public: SpellingVocabulary | None = None
         self._all: SpellingVocabulary | None = None
