@@ -176,15 +176,20 @@ def _truth(status: str, language: str, ipp: str, day: dt.date, file: str, access
     }
 
 
+#: a demo corpus of fewer patients gets no central-line radiographs (the tests' small corpora: 20
+#: radiographs would swamp a few patients' timelines and stays); see :func:`indexer.demo.generate.generate_corpus`
+MIN_PATIENTS = 20
+
+
 def write_central_line_radiographs(out_dir: Path, seed: int, truth: dict[str, Any], first_number: int) -> int:
     """Write the radiographs as ``reports/RPT-<n>.txt`` from *first_number* on; add them to *truth*; return
     how many. An affirmed pneumothorax goes to a patient whose record already has one (the record's
-    ground truth stays right); a negated one to any patient."""
+    ground truth stays right); a negated one to any patient. A corpus without such a patient gets none."""
     patients = sorted(k for k, e in truth.items() if e["kind"] == "record")
-    if not patients:
-        return 0
     with_pneumothorax = [p for p in patients if any(
-        c["concept"] == "pneumothorax" and c["status"] == AFFIRMED for c in truth[p]["concepts"])] or patients
+        c["concept"] == "pneumothorax" and c["status"] == AFFIRMED for c in truth[p]["concepts"])]
+    if not with_pneumothorax:
+        return 0
     rng = random.Random(f"central-lines-{seed}")  # its own stream: the rest of the corpus is unchanged
     variants: dict[tuple[str, str], int] = {}
     for n, (language, status) in enumerate(PLAN):

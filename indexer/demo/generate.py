@@ -62,7 +62,7 @@ from typing import Annotated, Any
 import typer
 
 from indexer.demo import vocabulary as V
-from indexer.demo.central_lines import write_central_line_radiographs
+from indexer.demo.central_lines import MIN_PATIENTS as CENTRAL_LINES_MIN_PATIENTS, write_central_line_radiographs
 from indexer.demo.coronary import write_coronary_letters
 from indexer.demo.articles import (
     Article,
@@ -247,7 +247,8 @@ def generate_corpus(out_dir: Path, seed: int = 42, n_patients: int = 200) -> dic
     last_report = max((int(k.removeprefix("RPT-")) for k in truth if k.startswith("RPT-")), default=0)
     counts["reports"] += write_coronary_letters(out_dir, seed, truth, last_report + 1)
     last_report = max((int(k.removeprefix("RPT-")) for k in truth if k.startswith("RPT-")), default=0)
-    counts["reports"] += write_central_line_radiographs(out_dir, seed, truth, last_report + 1)
+    if n_patients >= CENTRAL_LINES_MIN_PATIENTS:
+        counts["reports"] += write_central_line_radiographs(out_dir, seed, truth, last_report + 1)
     ordered = {key: truth[key] for key in sorted(truth)}
     (out_dir / "ground_truth.json").write_text(
         json.dumps(ordered, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
