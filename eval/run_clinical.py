@@ -203,6 +203,9 @@ def main(
                                   "and feedback_dense off), with both, and both / lexical for every query (feedback_when always, every language)"),
     without_demotion: bool = typer.Option(False, help="also run the clinical rows with search.demote_negating_dense off "
                                           "(dense-leg documents that only negate the query's finding not moved last), compared"),
+    all_findings_first: bool = typer.Option(False, help="also run the clinical hybrid rows with search.all_findings_first "
+                                            "flipped (documents matching every query finding fused first), compared, per category "
+                                            "and on the queries with two or more concepts"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -258,6 +261,19 @@ def main(
                     cognate_pairs.append((name, f"{name} (no negating-dense demotion)"))
         finally:
             engine.settings.demote_negating_dense = shipped
+    findings_pairs: list[tuple[str, str]] = []
+    if all_findings_first and not lexical_only:
+        shipped = engine.settings.all_findings_first
+        engine.settings.all_findings_first = not shipped
+        try:
+            for name, options in systems.items():
+                if options.get("clinical") and options["mode"] == "hybrid":  # one leg alone: nothing to tier
+                    flipped = f"{name} (all findings first {'off' if shipped else 'on'})"
+                    runs[flipped] = run_system(engine, queries, options)
+                    findings_pairs.append((flipped, name) if not shipped else (name, flipped))
+        finally:
+            engine.settings.all_findings_first = shipped
+        cognate_pairs += findings_pairs
     if without_dictionary:
         shipped_dictionary, engine.cognates.dictionary = engine.cognates.dictionary, None
         engine.cognates.clear()
@@ -333,6 +349,31 @@ def main(
             c = compare(runs[name], runs[other], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
             changed = sum(runs[name][q] != runs[other][q] for q in runs[name])
             typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} | {changed} |")
+    if findings_pairs:
+        typer.echo(all_findings_tables(engine, runs, queries, qrels, findings_pairs))
+
+
+def all_findings_tables(engine: SearchEngine, runs: dict[str, dict[str, list[str]]], queries: list[EvalQuery],
+                        qrels: dict, pairs: list[tuple[str, str]]) -> str:
+    """``--all-findings-first``: each (on, off) pair per category and on the queries the lever can touch
+    (two or more concepts recognised: the clinical plan's, as the engine plans them)."""
+    multi = [q.id for q in queries if len(engine.plan(SearchRequest(q=q.query, mode="hybrid")).concepts) >= 2]
+    groups = {"queries with ≥ 2 concepts": multi}
+    for q in queries:
+        groups.setdefault(f"category {q.category}", []).append(q.id)
+    lines = [f"\nsearch.all_findings_first on vs off ({len(multi)} of {len(queries)} queries name two or more concepts; "
+             "paired randomisation test, ranx):\n", "| rows | subset | n | nDCG@10 Δ (p, W/T/L) | recall@10 Δ | MRR Δ | changed |",
+             "|---|---|---|---|---|---|---|"]
+    for on, off in pairs:
+        for label, ids in groups.items():
+            if not ids:
+                continue
+            sub = lambda rankings: {q: rankings[q] for q in ids}  # noqa: E731
+            c = compare(sub(runs[on]), sub(runs[off]), {q: qrels[q] for q in ids}, ("ndcg_burges@10", "recall@10", "mrr"), binary=False)
+            changed = sum(runs[on][q] != runs[off][q] for q in ids)
+            lines.append(f"| {on} vs {off} | {label} | {len(ids)} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} | "
+                         f"{c['mrr'].cell()} | {changed} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
