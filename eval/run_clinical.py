@@ -44,10 +44,11 @@ SYSTEMS: dict[str, dict[str, object]] = {
 DEPTH = 100
 
 
-def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str, object]) -> dict[str, list[str]]:
-    """Ranked document ids per query id."""
+def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str, object], limit: int = DEPTH) -> dict[str, list[str]]:
+    """Ranked document ids per query id (*limit* results: the fused order of a page may depend on it,
+    since each leg is searched ``max(candidates, 4 × limit)`` deep)."""
     return {
-        q.id: [r.id for r in engine.search(SearchRequest(q=q.query, limit=DEPTH, **options)).results]  # type: ignore[arg-type]
+        q.id: [r.id for r in engine.search(SearchRequest(q=q.query, limit=limit, **options)).results]  # type: ignore[arg-type]
         for q in queries
     }
 
@@ -271,6 +272,13 @@ def main(
                     flipped = f"{name} (all findings first {'off' if shipped else 'on'})"
                     runs[flipped] = run_system(engine, queries, options)
                     findings_pairs.append((flipped, name) if not shipped else (name, flipped))
+                    # the first page as served (limit 10): the legs are searched less deep than for 100 results
+                    runs[f"{flipped}, page of 10"] = run_system(engine, queries, options, limit=10)
+                    engine.settings.all_findings_first = shipped
+                    runs[f"{name}, page of 10"] = run_system(engine, queries, options, limit=10)
+                    engine.settings.all_findings_first = not shipped
+                    pair = (f"{flipped}, page of 10", f"{name}, page of 10")
+                    findings_pairs.append(pair if not shipped else pair[::-1])
         finally:
             engine.settings.all_findings_first = shipped
         cognate_pairs += findings_pairs
