@@ -118,13 +118,14 @@ def test_all_findings_first_puts_every_document_with_both_findings_above_a_dense
     (English queries: the legs weigh the same)."""
     engine, ids, by_status = demo
     engine._dense_leg = _dense_first(engine, [ids["X-SPONT"]])
+    shipped = engine.settings.all_findings_first
     try:
         engine.settings.all_findings_first = True
         on = _ranked(engine, query, "hybrid")
         engine.settings.all_findings_first = False
         off = _ranked(engine, query, "hybrid")
     finally:
-        engine.settings.all_findings_first = False
+        engine.settings.all_findings_first = shipped
         del engine._dense_leg
     assert set(on[:6]) == by_status["affirmed"] and on[6] == ids["X-SPONT"], on
     if engine.plan(SearchRequest(q=query)).language == "en":  # French: lexical weight 1.5, RRF already puts it 7th
@@ -135,6 +136,7 @@ def test_all_findings_first_puts_every_document_with_both_findings_above_a_dense
 def test_all_findings_first_leaves_a_one_concept_query_to_plain_fusion(demo) -> None:  # noqa: ANN001
     engine, ids, _ = demo
     engine._dense_leg = _dense_first(engine, [ids["X-NEG"], ids["X-SPONT"]])
+    shipped = engine.settings.all_findings_first
     try:
         engine.settings.all_findings_first = True
         plan = engine.plan(SearchRequest(q="pneumothorax"))
@@ -143,6 +145,6 @@ def test_all_findings_first_leaves_a_one_concept_query_to_plain_fusion(demo) -> 
         engine.settings.all_findings_first = False
         off = _ranked(engine, "pneumothorax", "hybrid")
     finally:
-        engine.settings.all_findings_first = False
+        engine.settings.all_findings_first = shipped
         del engine._dense_leg
     assert on == off and ids["X-SPONT"] in on[:2]
