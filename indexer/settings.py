@@ -139,6 +139,14 @@ class SearchSettings(BaseModel):
     #: central line") goes to the end of the dense ranking: it still comes, after those that affirm it
     #: (search_api/retrieval.py ``_negating_documents``)
     demote_negating_dense: bool = True
+    #: hybrid mode, a query naming two or more findings of the lexicon (« pneumothorax après VVC »): the
+    #: documents the lexical leg matched — a passage with every one of them, in the query's statuses — come
+    #: first, in fused order, and the documents only the dense leg found (meaning, part of the query) after.
+    #: Without it RRF put a dense-only "control X-ray after a treated pneumothorax" (dense rank 1) above the
+    #: 6th radiograph affirming both findings (lexical rank 6) (search_api/retrieval.py ``_all_findings_first``).
+    #: Demo corpus: 6 of 191 queries eligible, on the served page of 10 that one query fixed (+0.002 nDCG@10,
+    #: n.s.), nothing else changed; Open-i: no query eligible; no measurable cost (BENCHMARKS.md)
+    all_findings_first: bool = True
     feedback_lexical: bool = True
     feedback_dense: bool = False
     feedback_languages: list[str] = ["fr"]

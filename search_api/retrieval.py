@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -143,13 +143,19 @@ _PID = itemgetter(0)
 
 
 def _fused_page(
-    rankings: dict[str, _LegRanking], weights: dict[str, float], k: int, offset: int, end: int
+    rankings: dict[str, _LegRanking], weights: dict[str, float], k: int, offset: int, end: int,
+    first: Container[str] | None = None,
 ) -> tuple[list[tuple[str, float]], int]:
     """(the fused ranking's entries offset..end, its length).
 
     One leg (lexical or dense mode) with a weight ≥ 0: its collapsed ranking is already the fused
     order (each document once, score weight / (k + rank), as :func:`reciprocal_rank_fusion` gives),
-    so only the page is scored, not the whole list."""
+    so only the page is scored, not the whole list. *first*: documents fused as a first tier (each
+    tier in fused order, scores kept): ``search.all_findings_first``."""
+    if first is not None:
+        fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=k)
+        fused = [e for e in fused if e[0] in first] + [e for e in fused if e[0] not in first]
+        return fused[offset:end], len(fused)
     if len(rankings) == 1:
         [(name, ranking)] = rankings.items()
         weight = weights[name]
@@ -372,7 +378,8 @@ class SearchEngine:
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
             clip_hits = self.text_to_image(request.q, self.backend, where, depth)
             rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
-        page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs)
+        first = self._all_findings_first(plan, rankings) if request.mode == "hybrid" else None
+        page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs, first)
         documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
         passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in page]))
         results = _validated_results(self._results(page, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses))
@@ -454,6 +461,19 @@ class SearchEngine:
         if not plan.concepts or not ranked or NEGATED in plan.lexical_statuses:
             return set()
         return negating_documents(plan.concepts, ranked, self.concept_documents)
+
+    def _all_findings_first(self, plan: QueryPlan, rankings: dict[str, _LegRanking]) -> Container[str] | None:
+        """``search.all_findings_first``: the documents to fuse first, or None (plain RRF).
+
+        For a query with two or more concepts, every concept is a required clause of the lexical leg,
+        in the query's statuses, within one passage (:meth:`IndexBackend.lexical_search`): its documents
+        are exactly those that state every finding typed, and nothing has to be looked up. A physician
+        typing "pneumothorax after central line" expects those before the documents only the dense leg
+        found (by meaning, or matching part of the query), however high that leg ranks them. Documents
+        the lexical leg matched beyond its depth are not known here and stay in the second tier."""
+        if not self.settings.all_findings_first or len(plan.concepts) < 2 or "lexical" not in rankings or len(rankings) < 2:
+            return None
+        return rankings["lexical"].rank
 
     # -- pseudo-relevance feedback (search_api.feedback) ---------------------------------------------
     def feedback_applies(self, plan: QueryPlan) -> bool:

@@ -100,3 +100,51 @@ def test_without_the_lever_the_dense_leg_interleaves_them(demo) -> None:  # noqa
         max(i for i, d in enumerate(r) if d in affirmed) > min((i for i, d in enumerate(r) if d in negated), default=len(r))
         for r in orders
     )
+
+
+def _dense_first(engine, doc_ids: list[str]):  # noqa: ANN001, ANN202
+    """A dense leg that ranks *doc_ids* (their first passage) first and nothing else: a strong dense-only hit."""
+    every = engine.backend.documents_of(range(engine.backend.stats().passages))
+    first = {}
+    for pid, doc_id in sorted(every.items()):
+        first.setdefault(doc_id, pid)
+    return lambda plan, where, depth: [(first[d], 1.0 - i / 10) for i, d in enumerate(doc_ids)]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_all_findings_first_puts_every_document_with_both_findings_above_a_dense_only_hit(demo, query: str) -> None:  # noqa: ANN001
+    """``search.all_findings_first``: the spontaneous pneumothorax (no line) that the dense leg ranks first
+    comes after the six radiographs affirming a pneumothorax after a line; off, plain RRF puts it among them
+    (English queries: the legs weigh the same)."""
+    engine, ids, by_status = demo
+    engine._dense_leg = _dense_first(engine, [ids["X-SPONT"]])
+    shipped = engine.settings.all_findings_first
+    try:
+        engine.settings.all_findings_first = True
+        on = _ranked(engine, query, "hybrid")
+        engine.settings.all_findings_first = False
+        off = _ranked(engine, query, "hybrid")
+    finally:
+        engine.settings.all_findings_first = shipped
+        del engine._dense_leg
+    assert set(on[:6]) == by_status["affirmed"] and on[6] == ids["X-SPONT"], on
+    if engine.plan(SearchRequest(q=query)).language == "en":  # French: lexical weight 1.5, RRF already puts it 7th
+        assert ids["X-SPONT"] in off[:6], off
+    assert sorted(on) == sorted(off)  # the same documents, only the order differs
+
+
+def test_all_findings_first_leaves_a_one_concept_query_to_plain_fusion(demo) -> None:  # noqa: ANN001
+    engine, ids, _ = demo
+    engine._dense_leg = _dense_first(engine, [ids["X-NEG"], ids["X-SPONT"]])
+    shipped = engine.settings.all_findings_first
+    try:
+        engine.settings.all_findings_first = True
+        plan = engine.plan(SearchRequest(q="pneumothorax"))
+        assert len(plan.concepts) == 1
+        on = _ranked(engine, "pneumothorax", "hybrid")
+        engine.settings.all_findings_first = False
+        off = _ranked(engine, "pneumothorax", "hybrid")
+    finally:
+        engine.settings.all_findings_first = shipped
+        del engine._dense_leg
+    assert on == off and ids["X-SPONT"] in on[:2]

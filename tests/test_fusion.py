@@ -85,3 +85,17 @@ def test_collapse_ranks_each_document_at_its_best_passage():
     assert ranking.rank.get("B") == 3 and ranking.rank.get("Z") is None and ranking.best_pid["A"] == 10
     assert "Z" not in ranking.best_pid and "Z" not in ranking.best_score and len(ranking.best_pid) == 4
     assert _collapse([], _Backend()).doc_ids == []
+
+
+def test_fused_page_first_tier_keeps_fused_order_within_each_tier():
+    from search_api.retrieval import _fused_page, _LegRanking
+
+    lexical = _LegRanking(["a", "b", "c"], {}, {})
+    dense = _LegRanking(["x", "c", "y"], {}, {})
+    rankings, weights = {"lexical": lexical, "dense": dense}, {"lexical": 1.0, "dense": 1.0}
+    plain, n = _fused_page(rankings, weights, 60, 0, 10)
+    assert [d for d, _ in plain] == ["c", "a", "x", "b", "y"] and n == 5
+    tiered, n = _fused_page(rankings, weights, 60, 0, 10, first={"a", "b", "c"})
+    assert [d for d, _ in tiered] == ["c", "a", "b", "x", "y"] and n == 5
+    assert dict(tiered) == dict(plain)  # scores kept
+    assert [d for d, _ in _fused_page(rankings, weights, 60, 2, 4, first={"a", "b", "c"})[0]] == ["b", "x"]
