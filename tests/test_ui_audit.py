@@ -17,7 +17,7 @@ if str(REPO_ROOT) not in sys.path:
 from ui import auth as ui_auth  # noqa: E402
 from ui import client as api  # noqa: E402
 from ui.audit_page import audit_rows  # noqa: E402
-from ui_support import APP_PATH, patch_client  # noqa: E402
+from ui_support import patch_client, run_app  # noqa: E402
 
 ENTRIES = [
     {"seq": 7, "ts": "2026-12-01T10:15:02.123+00:00", "user": "dr.martin", "role": "clinician", "action": "document_read",
@@ -60,17 +60,11 @@ class FakeAuditApi:
 
 def _app(monkeypatch: pytest.MonkeyPatch, fake: FakeAuditApi, roles: tuple[str, ...] = (), page: str = "audit"):  # noqa: ANN202
     """The app on ``?page=page``, logged in as ui_support's clinician-admin or with *roles*."""
-    from streamlit.testing.v1 import AppTest
-
     patch_client(monkeypatch, fake)
     if roles:
         monkeypatch.setattr(ui_auth, "sidebar_login",
                             lambda api_url, timeout: api.Login("tok", "someone", roles[0], 1800, roles))
-    at = AppTest.from_file(APP_PATH, default_timeout=30)
-    at.query_params["page"] = page
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_app(page=page)
 
 
 def _screens(at) -> list[str]:  # noqa: ANN001

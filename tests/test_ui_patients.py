@@ -17,7 +17,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from ui import render  # noqa: E402
 from ui.client import ExpandedTerm, SearchHit  # noqa: E402
-from ui_support import APP_PATH, patch_client  # noqa: E402
+from ui_support import patch_client  # noqa: E402
+from ui_support import run_app as _app  # noqa: E402
 from ui_support import markdown as _markdown  # noqa: E402
 
 
@@ -117,17 +118,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Fake:
     recorder = Fake()
     patch_client(monkeypatch, recorder)
     return recorder
-
-
-def _app(**query_params: str):  # noqa: ANN202
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP_PATH, default_timeout=30)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_a_link_reopens_the_same_search(fake: Fake) -> None:

@@ -15,7 +15,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from ui import render  # noqa: E402
 from ui.client import SearchPage  # noqa: E402
-from ui_support import APP_PATH, patch_client  # noqa: E402
+from ui_support import patch_client  # noqa: E402
+from ui_support import run_app as _app  # noqa: E402
 
 CORRECTIONS = {"fracure du col": "fracture du col", "Fracure (col)": "Fracture (col)"}
 
@@ -62,17 +63,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Fake:
     recorder = Fake()
     patch_client(monkeypatch, recorder)
     return recorder
-
-
-def _app(**query_params: str):  # noqa: ANN202
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP_PATH, default_timeout=30)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _suggestion_buttons(at):  # noqa: ANN001, ANN202

@@ -32,10 +32,13 @@ def patch_client(monkeypatch: pytest.MonkeyPatch, handler: Callable[[httpx.Reque
     monkeypatch.setattr(ui_auth, "sidebar_login", logged_in)
 
 
-def run_app():  # noqa: ANN201 - AppTest imported lazily (it imports Streamlit's runtime)
+def run_app(**query_params: str):  # noqa: ANN201 - AppTest imported lazily (it imports Streamlit's runtime)
+    """The portal run once, opened with *query_params* (a shared link's ``?q=…``), without an exception."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP_PATH, default_timeout=30)
+    for key, value in query_params.items():
+        at.query_params[key] = value
     at.run()
     assert not at.exception, at.exception
     return at
