@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     ) -> SearchResponse:
         return run_search(request, principal, http)
 
-    app.include_router(related_router(engine))  # before /documents/{id:path}, which would swallow /links
+    app.include_router(related_router(engine, security.audit))  # before /documents/{id:path}, which would swallow /links
 
     @app.get("/documents/{doc_id:path}", response_model=DocumentResponse)
     def get_document(
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     app.include_router(image_router(settings, engine, security))
     app.include_router(patient_router(engine, security.audit))
     app.include_router(cohort_router(settings, engine, security.audit))
-    app.include_router(saved_search_router(settings))
+    app.include_router(saved_search_router(settings, security.audit))
     app.include_router(jobs_router(settings), dependencies=[Depends(require_role(Role.ADMIN))])
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_body_mb * 1e6))
     return app

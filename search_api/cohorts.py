@@ -485,13 +485,17 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
 
     @router.get("/cohorts", response_model=list[SavedCohort])
     def list_cohorts(
-        who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
+        http: Request, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
         viewer: Annotated[Viewer, Depends(view)],
     ) -> list[dict[str, Any]]:
         """The caller's saved cohorts. A watched one (``watch``) carries ``last_refreshed`` and
         ``new_patients``: how many patients the watch found since the caller last opened or re-ran it.
-        Members and new patients are those the caller may see with their current rights."""
-        return shown(data().cohorts(who), scope, viewer)
+        Members and new patients are those the caller may see with their current rights (the list
+        shows every cohort's members: audited like opening each one)."""
+        cohorts = shown(data().cohorts(who), scope, viewer)
+        audit.record(who, "cohort_list", cohorts=[c["id"] for c in cohorts],
+                     returned=real(sorted({p for c in cohorts for p in c["members"]}), viewer), client=client(http))
+        return cohorts
 
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
     def save_cohort(
@@ -524,21 +528,27 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
 
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
     def update_cohort(
-        cohort_id: RowId, body: SaveCohort, who: Annotated[str, Depends(current_user)],
+        cohort_id: RowId, body: SaveCohort, http: Request, who: Annotated[str, Depends(current_user)],
         scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> dict[str, Any]:
         """Change a saved cohort's name or definition (e.g. patients included or excluded by hand), or
-        its ``watch`` (left as it is when absent)."""
+        its ``watch`` (left as it is when absent). Audited: the answer names the cohort's members, and
+        the definition may include or exclude patients by hand."""
         saved(who, cohort_id)
         definition = body.definition.model_copy(update={"name": body.name})
         updated = data().update_cohort(who, cohort_id, name=body.name.strip(), watch=body.watch,
                                        definition=definition.model_dump(mode="json"))
-        return shown([updated], scope, viewer)[0]  # type: ignore[list-item]
+        [out] = shown([updated], scope, viewer)  # type: ignore[list-item]
+        audit.record(who, "cohort_update", cohort_id=cohort_id, definition=definition.model_dump(mode="json"),
+                     watch=body.watch, returned=real(out["members"], viewer), client=client(http))
+        return out
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
-    def delete_cohort(cohort_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
+    def delete_cohort(cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)]) -> None:
+        """Delete one of the caller's cohorts (404 for anyone else's); audited, as its saving was."""
         if not data().delete_cohort(who, cohort_id):
             raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
+        audit.record(who, "cohort_delete", cohort_id=cohort_id, client=client(http))
 
     @router.post("/cohorts/{cohort_id}/run", response_model=CohortResult)
     def rerun_cohort(

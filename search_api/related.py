@@ -6,7 +6,8 @@ reports, both ways. ``GET /documents/{id}/similar``: documents close in meaning 
 the document's own text), the document itself left out. ``GET /documents/{id}/highlight?q=``: its
 sections with the query's terms in ``<mark>`` (the lexical index's analyzers, as snippets) and
 which section holds the best matching passage, so the portal can scroll to it.
-All three read through :func:`search_api.scope.request_scope`: nothing outside the scope shows.
+All three read through :func:`search_api.scope.request_scope`: nothing outside the scope shows, and
+each is audited (the document, its patient's real id, what was returned), as ``GET /documents/{id}`` is.
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
@@ -15,11 +16,12 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from indexer.backend.filters import DocumentFilter
 from indexer.schema import Document, DocumentKind
+from search_api.audit import AuditLog
 from search_api.image_results import image_url
 from search_api.matching import exact_matches
 from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, SearchRequest, SearchResponse
@@ -82,9 +84,16 @@ def highlight(text: str, query: str) -> tuple[str, int]:
     return "".join(parts), len(spans)
 
 
-def related_router(engine: Callable[[], Any]) -> APIRouter:
+def related_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
     router = APIRouter(tags=["documents"])
     view = patient_viewer(engine)
+
+    def client(http: Request) -> str | None:
+        return http.client.host if http.client else None
+
+    def record(http: Request, who: str, action: str, document: Document, **details: Any) -> None:
+        """Audit a read around *document*: real ids (the engine's, whatever a researcher was shown)."""
+        audit.record(who, action, document_id=document.id, patient_id=document.patient_id, client=client(http), **details)
 
     def visible(doc_id: str, who: str, scope: DocumentFilter, viewer: Viewer) -> Document:
         """The document the caller names (a researcher: by the pseudonymised id they were shown), 404
@@ -102,28 +111,31 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
 
     @router.get("/documents/{doc_id:path}/links", response_model=DocumentLinks)
     def links(
-        doc_id: str, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
-        viewer: Annotated[Viewer, Depends(view)],
+        doc_id: str, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> DocumentLinks:
         """Report ↔ image links, both ways (an image's reports, a report's images)."""
         document = visible(doc_id, who, scope, viewer)
         search_engine = engine()
+        reports: list[Document] = []
+        images: list[Document] = []
         if document.kind == DocumentKind.IMAGE:
             ids = [str(i) for i in document.metadata.get("linked_reports") or []]
             where = within_scope(DocumentFilter(patient_id=document.patient_id), scope)
             allowed = set(search_engine.backend.document_ids_where(where)) if document.patient_id else set(ids)
             found = search_engine.backend.get_documents([i for i in ids if i in allowed])
-            return DocumentLinks(reports=[_linked(found[i], viewer) for i in ids if i in found], images=[])
-        if document.kind == DocumentKind.REPORT and document.patient_id:
+            reports = [found[i] for i in ids if i in found]
+        elif document.kind == DocumentKind.REPORT and document.patient_id:
             where = within_scope(DocumentFilter(patient_id=document.patient_id, kinds=("image",)), scope)
-            images = [d for d in documents_where(search_engine, where) if document.id in (d.metadata.get("linked_reports") or [])]
-            return DocumentLinks(reports=[], images=[_linked(d, viewer) for d in sorted(images, key=lambda d: d.id)])
-        return DocumentLinks(reports=[], images=[])
+            images = sorted((d for d in documents_where(search_engine, where)
+                             if document.id in (d.metadata.get("linked_reports") or [])), key=lambda d: d.id)
+        record(http, who, "document_links", document, returned=[d.id for d in reports + images])
+        return DocumentLinks(reports=[_linked(d, viewer) for d in reports], images=[_linked(d, viewer) for d in images])
 
     @router.get("/documents/{doc_id:path}/similar", response_model=SearchResponse)
     def similar(
-        doc_id: str, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
-        viewer: Annotated[Viewer, Depends(view)],
+        doc_id: str, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT - 1)] = 10,
         same_kind: bool = True,
     ) -> SearchResponse:
@@ -139,6 +151,8 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
         search_engine = engine()
         response = search_engine.search(request, search_engine.request_filter(request, scope))
         response.results = [r for r in response.results if r.id != document.id][:limit]
+        record(http, who, "document_similar", document, returned=[r.id for r in response.results],
+               patients=sorted({r.patient_id for r in response.results if r.patient_id}))
         if viewer.deid is not None:  # the "query" is the document's own text: never echoed to a researcher
             response.results = [deid_search_result(r, viewer.deid) for r in response.results]
             response.query = viewer.text(response.query, document.patient_id) or ""
@@ -147,8 +161,8 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
 
     @router.get("/documents/{doc_id:path}/highlight", response_model=HighlightedDocument)
     def highlighted(
-        doc_id: str, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
-        viewer: Annotated[Viewer, Depends(view)],
+        doc_id: str, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
         q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
         include_negated: bool = False,
         expand: bool = True,
@@ -169,6 +183,7 @@ def related_router(engine: Callable[[], Any]) -> APIRouter:
                     titles = [title for title, _ in sections]
                     best = titles.index(passage.section) if passage.section in titles else None
         patient = document.patient_id
+        record(http, who, "document_highlight", document, query=q.strip() or None)
         out = [
             HighlightedSection(title=viewer.text(t, patient) or "", html=viewer.html(h, patient) or "", marks=n)
             for t, (h, n) in ((t, highlight(x, words)) for t, x in sections)

@@ -3,16 +3,19 @@
 A saved search is the query and the filters as the portal puts them in its URL (so opening one is
 opening that link); its owner is :func:`search_api.scope.current_user`. Saving under a name the user
 already has (case and spacing aside) replaces that search: one entry per name, the new params
-(:meth:`search_api.user_data.UserDataStore.add_search`).
+(:meth:`search_api.user_data.UserDataStore.add_search`). Saving and deleting are audited (a saved
+search may hold a patient's IPP or name); listing is not: it reads only the caller's own bookmarks,
+on every portal page, and opening one runs ``/search``, which is.
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from indexer.settings import Settings
+from search_api.audit import AuditLog
 from search_api.scope import current_user
 from search_api.user_data import UserDataStore
 from search_api.models import MAX_QUERY_CHARS, RowId
@@ -59,7 +62,7 @@ class SavedSearch(SavedSearchIn):
     created_at: str
 
 
-def saved_search_router(settings: Settings, store: UserDataStore | None = None) -> APIRouter:
+def saved_search_router(settings: Settings, audit: AuditLog, store: UserDataStore | None = None) -> APIRouter:
     router = APIRouter(tags=["saved searches"])
     holder: dict[str, UserDataStore] = {"store": store} if store else {}
 
@@ -77,7 +80,9 @@ def saved_search_router(settings: Settings, store: UserDataStore | None = None) 
         "/saved-searches", response_model=SavedSearch, status_code=201,
         responses={200: {"model": SavedSearch, "description": "Replaced the caller's saved search of the same name"}},
     )
-    def save(body: SavedSearchIn, response: Response, who: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+    def save(
+        body: SavedSearchIn, response: Response, http: Request, who: Annotated[str, Depends(current_user)]
+    ) -> dict[str, Any]:
         """Save the query and filters under a name.
 
         Saving under a name the caller already uses (case and spacing aside: « EP test » and « ep  TEST »)
@@ -90,12 +95,15 @@ def saved_search_router(settings: Settings, store: UserDataStore | None = None) 
         saved, replaced = data().add_search(who, " ".join(body.name.split()), params)
         if replaced:
             response.status_code = 200
+        audit.record(who, "saved_search_save", search_id=saved["id"], params=params, replaced=replaced,
+                     client=http.client.host if http.client else None)
         return saved
 
     @router.delete("/saved-searches/{search_id}", status_code=204)
-    def delete(search_id: RowId, who: Annotated[str, Depends(current_user)]) -> None:
+    def delete(search_id: RowId, http: Request, who: Annotated[str, Depends(current_user)]) -> None:
         """Delete one of the caller's saved searches (404 for anyone else's)."""
         if not data().delete_search(who, search_id):
             raise HTTPException(status_code=404, detail=f"aucune recherche enregistrée n° {search_id}")
+        audit.record(who, "saved_search_delete", search_id=search_id, client=http.client.host if http.client else None)
 
     return router
