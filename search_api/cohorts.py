@@ -33,6 +33,7 @@ from search_api.cohort_engine import CohortMember, Evidence, evaluate, has_docum
 from search_api.models import MAX_QUERY_CHARS, FilterDate, RowId
 from search_api.patients import Stay
 from search_api.scope import current_user, patient_viewer, request_scope
+from search_api.security.identity import client_address
 from search_api.security.views import NO_SUCH_PATIENT
 from search_api.user_data import UserDataStore
 from search_api.viewer import Viewer
@@ -449,9 +450,6 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         search_engine.refresh_if_changed()
         return run_cohort(search_engine, definition, scope, previous, viewer)
 
-    def client(http: Request) -> str | None:
-        return http.client.host if http.client else None
-
     def real(patients: list[str], viewer: Viewer) -> list[str]:
         """The audit names patients by their real ids, whatever the caller was shown (HDS traceability)."""
         return viewer.patients_in(patients) if viewer.deidentified else patients
@@ -472,7 +470,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """Patients satisfying a (not yet saved) definition, with the evidence for each criterion."""
         result = run(definition, scope, None, viewer)
         audit.record(who, "cohort_evaluate", definition=definition.model_dump(mode="json"),
-                     returned=real([p.patient_id for p in result.patients], viewer), client=client(http))
+                     returned=real([p.patient_id for p in result.patients], viewer), client=client_address(http))
         return result
 
     def shown(cohorts: list[dict[str, Any]], scope: DocumentFilter, viewer: Viewer) -> list[dict[str, Any]]:
@@ -494,7 +492,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         shows every cohort's members: audited like opening each one)."""
         cohorts = shown(data().cohorts(who), scope, viewer)
         audit.record(who, "cohort_list", cohorts=[c["id"] for c in cohorts],
-                     returned=real(sorted({p for c in cohorts for p in c["members"]}), viewer), client=client(http))
+                     returned=real(sorted({p for c in cohorts for p in c["members"]}), viewer), client=client_address(http))
         return cohorts
 
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
@@ -509,7 +507,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         stored = data().add_cohort(who, body.name.strip(), definition.model_dump(mode="json"),
                                    [p.patient_id for p in result.patients], watch=bool(body.watch))
         audit.record(who, "cohort_save", cohort_id=stored["id"], members=real(stored["members"], viewer),
-                     watch=bool(body.watch), client=client(http))
+                     watch=bool(body.watch), client=client_address(http))
         return saved_out(stored)
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
@@ -522,7 +520,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         the caller's current rights hide stay unseen: shown as new once the caller may see them."""
         [stored] = shown([saved(who, cohort_id)], scope, viewer)
         audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(stored["members"], viewer),
-                     new=real(stored["new_patient_ids"], viewer), client=client(http))
+                     new=real(stored["new_patient_ids"], viewer), client=client_address(http))
         data().mark_seen(who, cohort_id, stored["last_refreshed"], shown=stored["new_patient_ids"])
         return stored
 
@@ -540,7 +538,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
                                        definition=definition.model_dump(mode="json"))
         [out] = shown([updated], scope, viewer)  # type: ignore[list-item]
         audit.record(who, "cohort_update", cohort_id=cohort_id, definition=definition.model_dump(mode="json"),
-                     watch=body.watch, returned=real(out["members"], viewer), client=client(http))
+                     watch=body.watch, returned=real(out["members"], viewer), client=client_address(http))
         return out
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
@@ -548,7 +546,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """Delete one of the caller's cohorts (404 for anyone else's); audited, as its saving was."""
         if not data().delete_cohort(who, cohort_id):
             raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
-        audit.record(who, "cohort_delete", cohort_id=cohort_id, client=client(http))
+        audit.record(who, "cohort_delete", cohort_id=cohort_id, client=client_address(http))
 
     @router.post("/cohorts/{cohort_id}/run", response_model=CohortResult)
     def rerun_cohort(
@@ -566,7 +564,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients],
                              shown=before["new_patient_ids"])
         audit.record(who, "cohort_run", cohort_id=cohort_id, returned=real([p.patient_id for p in result.patients], viewer),
-                     new=real([p.patient_id for p in result.patients if p.new], viewer), client=client(http))
+                     new=real([p.patient_id for p in result.patients if p.new], viewer), client=client_address(http))
         return result
 
     @router.get(
@@ -588,7 +586,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         filename = re.sub(r"[^\w.-]+", "_", stored["name"]).strip("_") or f"cohorte-{cohort_id}"
         audit.record(who, "cohort_export", cohort_id=cohort_id, format=format,
-                     patients=real([p.patient_id for p in result.patients], viewer), client=client(http))
+                     patients=real([p.patient_id for p in result.patients], viewer), client=client_address(http))
         return Response(body, media_type=_MEDIA[format],
                         headers={"Content-Disposition": f'attachment; filename="{filename}.{format}"'})
 

@@ -35,6 +35,7 @@ from search_api.patient_data import (
     stays_of,
 )
 from search_api.query_params import search_query
+from search_api.security.identity import client_address
 from search_api.security.views import refuse_real_date_filters
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
 from search_api.snippets import Snippet, query_matcher
@@ -209,7 +210,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         by_kind: dict[str, int] = {}
         for document in documents:
             by_kind[document.kind.value] = by_kind.get(document.kind.value, 0) + 1
-        audit.record(who, "patient_view", patient_id=real, client=http.client.host if http.client else None)
+        audit.record(who, "patient_view", patient_id=real, client=client_address(http))
         return PatientResponse(
             patient_id=viewer.patient_out(real) or patient_id,
             identity=_identity(documents, viewer),
@@ -274,7 +275,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         ordered = _ordered_groups(groups, list(shown_stays.values()))
         audit.record(
             who, "patient_timeline", patient_id=real, query=query or None,
-            client=http.client.host if http.client else None,
+            client=client_address(http),
         )
         return TimelineResponse(
             patient_id=viewer.patient_out(real) or patient_id, query=query or None, total=len(documents),
@@ -291,7 +292,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         audit.record(
             who, "patient_search", query=asked.q,
             filters=asked.model_dump(exclude={"q"}, exclude_defaults=True, mode="json"),
-            returned=[p.patient_id for p in response.patients], client=http.client.host if http.client else None,
+            returned=[p.patient_id for p in response.patients], client=client_address(http),
         )
         return _shown_patient_search(response, viewer)
 

@@ -27,6 +27,7 @@ from search_api.matching import exact_matches
 from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, SearchRequest, SearchResponse
 from search_api.patient_data import documents_where
 from search_api.scope import current_user, patient_viewer, request_scope, within_scope
+from search_api.security.identity import client_address
 from search_api.security.views import deid_search_result
 from search_api.snippets import query_spans
 from search_api.viewer import Viewer
@@ -88,12 +89,9 @@ def related_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
     router = APIRouter(tags=["documents"])
     view = patient_viewer(engine)
 
-    def client(http: Request) -> str | None:
-        return http.client.host if http.client else None
-
     def record(http: Request, who: str, action: str, document: Document, **details: Any) -> None:
         """Audit a read around *document*: real ids (the engine's, whatever a researcher was shown)."""
-        audit.record(who, action, document_id=document.id, patient_id=document.patient_id, client=client(http), **details)
+        audit.record(who, action, document_id=document.id, patient_id=document.patient_id, client=client_address(http), **details)
 
     def visible(doc_id: str, who: str, scope: DocumentFilter, viewer: Viewer) -> Document:
         """The document the caller names (a researcher: by the pseudonymised id they were shown), 404

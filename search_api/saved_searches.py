@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.scope import current_user
+from search_api.security.identity import client_address
 from search_api.user_data import UserDataStore
 from search_api.models import MAX_QUERY_CHARS, RowId
 
@@ -96,7 +97,7 @@ def saved_search_router(settings: Settings, audit: AuditLog, store: UserDataStor
         if replaced:
             response.status_code = 200
         audit.record(who, "saved_search_save", search_id=saved["id"], params=params, replaced=replaced,
-                     client=http.client.host if http.client else None)
+                     client=client_address(http))
         return saved
 
     @router.delete("/saved-searches/{search_id}", status_code=204)
@@ -104,6 +105,6 @@ def saved_search_router(settings: Settings, audit: AuditLog, store: UserDataStor
         """Delete one of the caller's saved searches (404 for anyone else's)."""
         if not data().delete_search(who, search_id):
             raise HTTPException(status_code=404, detail=f"aucune recherche enregistrée n° {search_id}")
-        audit.record(who, "saved_search_delete", search_id=search_id, client=http.client.host if http.client else None)
+        audit.record(who, "saved_search_delete", search_id=search_id, client=client_address(http))
 
     return router

@@ -55,6 +55,11 @@ def principal_from_claims(claims: dict[str, Any], settings: SecuritySettings) ->
     )
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address for the audit (None when the transport gives none, e.g. in-process tests)."""
+    return request.client.host if request.client else None
+
+
 @dataclass
 class SecurityContext:
     """Everything the security dependencies need, kept on ``app.state.security``."""
@@ -119,9 +124,7 @@ class SecurityContext:
         return "a local account" if user in self.users.names() else None
 
     # -- audit helpers -------------------------------------------------------------------------
-    @staticmethod
-    def client(request: Request) -> str | None:
-        return request.client.host if request.client else None
+    client = staticmethod(client_address)
 
     def _failed(self, request: Request, method: str | None, reason: str) -> None:
         self.audit.record(
