@@ -5,8 +5,9 @@ pas de pneumothorax » looks like "pneumothorax after central line"; :meth:`Sear
 moves such dense-only documents to the end of the dense ranking. Answering it takes two exact-set
 look-ups per query concept (the documents that negate it, those that affirm it), and Tantivy evaluates
 a concept's phrase forms over the whole index whatever the candidates (narrowing them to the page's
-documents saved ~10 %): +1.9–2.6 ms a hybrid query at 100k synthetic passages (BENCHMARKS.md
-« Demoting negating documents »). The sets depend only on the concept, the status and the index
+documents saved ~10 %): +2.6 ms a hybrid query at 100k synthetic passages without this memo
+(BENCHMARKS.md, the ``search.demote_negating_dense`` paragraph of the clinical-language section;
+``python -m bench.negating_cost``). The sets depend only on the concept, the status and the index
 generation — filters are per document and the candidates already passed them — and physicians
 query the same findings again and again, so they are kept until the next generation, a bounded
 number of them (the larger sets of a big index are a few hundred kB each).
