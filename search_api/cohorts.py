@@ -469,9 +469,14 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     ) -> CohortResult:
         """Patients satisfying a (not yet saved) definition, with the evidence for each criterion."""
         result = run(definition, scope, None, viewer)
-        audit.record(who, "cohort_evaluate", definition=definition.model_dump(mode="json"),
+        audit.record(who, "cohort_evaluate", definition=audited(definition, viewer),
                      returned=real([p.patient_id for p in result.patients], viewer), client=client_address(http))
         return result
+
+    def audited(definition: CohortDefinition, viewer: Viewer) -> dict[str, Any]:
+        """A definition as the audit records it: as the index read it (:func:`definition_in`), so the
+        patients a researcher included or excluded by hand are named by their real ids, not pseudonyms."""
+        return definition_in(definition, viewer).model_dump(mode="json")
 
     def shown(cohorts: list[dict[str, Any]], scope: DocumentFilter, viewer: Viewer) -> list[dict[str, Any]]:
         """*cohorts* as the caller may see them now (:func:`visible_patients`: one index query for all
@@ -537,7 +542,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         updated = data().update_cohort(who, cohort_id, name=body.name.strip(), watch=body.watch,
                                        definition=definition.model_dump(mode="json"))
         [out] = shown([updated], scope, viewer)  # type: ignore[list-item]
-        audit.record(who, "cohort_update", cohort_id=cohort_id, definition=definition.model_dump(mode="json"),
+        audit.record(who, "cohort_update", cohort_id=cohort_id, definition=audited(definition, viewer),
                      watch=body.watch, returned=real(out["members"], viewer), client=client_address(http))
         return out
 

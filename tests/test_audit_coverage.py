@@ -195,13 +195,17 @@ def test_patients_are_named_by_their_real_ids_for_researchers(setup) -> None:  #
     assert shown and all(not p.startswith("P9") for p in shown)  # pseudonyms on screen
     before = len(_entries(settings))
     assert client.get("/cohorts", headers=researcher).status_code == 200
-    assert client.put(f"/cohorts/{saved.json()['id']}", json=BODIES["SaveCohort"], headers=researcher).status_code == 200
+    by_hand = {**BODIES["SaveCohort"], "definition": {**BODIES["SaveCohort"]["definition"], "excluded": [shown[0]]}}
+    assert client.put(f"/cohorts/{saved.json()['id']}", json=by_hand, headers=researcher).status_code == 200
     results = client.get("/search", params={"q": "épanchement"}, headers=researcher).json()["results"]
     document = next(r["id"] for r in results if r.get("patient_id"))
     assert client.get(f"/documents/{document}/links", headers=researcher).status_code == 200
     entries = {e["action"]: e for e in _new(settings, before)}
     assert sorted(entries["cohort_list"]["returned"]) == sorted(entries["cohort_update"]["returned"])
     assert entries["cohort_update"]["returned"] and all(p.startswith("P9") for p in entries["cohort_update"]["returned"])
+    # a patient excluded by hand through the pseudonym shown is recorded by its real id
+    [excluded] = entries["cohort_update"]["definition"]["excluded"]
+    assert excluded.startswith("P9") and excluded != shown[0]
     assert entries["document_links"]["patient_id"].startswith("P9")
     assert entries["document_links"]["document_id"] != document  # the real id, not the pseudonymised one shown
 
