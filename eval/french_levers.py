@@ -227,7 +227,14 @@ def english_vector_variants() -> list[Variant]:
     out += [Variant(f"two vectors typed + English, {mode}", **typed, english_vector=mode) for mode in ("rrf", "max", "mean")]
     out += [Variant(f"two vectors appended + English, rrf, English w={w}", **base, english_vector="rrf", english_weight=w)
             for w in (0.5, 2.0)]
+    # a better French dense leg may want another French lexical weight than the 1.5 chosen for the old one
+    out += [Variant(f"one vector (shipped), fr w_lex={w}", **{**base, "fr_weight": w}) for w in ENGLISH_VECTOR_FR_WEIGHTS]
+    out += [Variant(f"two vectors appended + English, {mode}, fr w_lex={w}", **{**base, "fr_weight": w}, english_vector=mode)
+            for mode in ("rrf", "mean", "max") for w in ENGLISH_VECTOR_FR_WEIGHTS]
     return out
+
+
+ENGLISH_VECTOR_FR_WEIGHTS = (1.0, 1.25, 2.0)
 
 
 def english_vector_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
