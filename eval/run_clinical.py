@@ -233,7 +233,7 @@ def main(
                                             "flipped (documents matching every query finding fused first), compared, per category "
                                             "and on the queries with two or more concepts"),
     english_vector: str = typer.Option("", help="also run hybrid+medical (and dense+medical) with search.dense_english_vector "
-                                       "set to each of these comma-separated modes (e.g. rrf,mean), each compared with the shipped "
+                                       "set to each of these comma-separated modes (e.g. rrf,mean; rrf:0.5 = with dense_english_weight 0.5), each compared with the shipped "
                                        "row, all queries, per category and on the queries given an English rendering"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
@@ -348,27 +348,30 @@ def main(
     english_pairs: list[tuple[str, str]] = []
     rendered: list[str] = []
     if english_vector and not lexical_only:
-        shipped_mode = engine.settings.dense_english_vector
+        shipped_mode, shipped_weight = engine.settings.dense_english_vector, engine.settings.dense_english_weight
         modes = [m.strip() for m in english_vector.split(",") if m.strip() and m.strip() != shipped_mode]
         if "dense+medical" not in runs:
             runs["dense+medical"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
         try:
             engine.settings.dense_english_vector = "rrf"  # any mode on: which queries get an English rendering
             rendered = [q.id for q in queries if engine.plan(SearchRequest(q=q.query, mode="hybrid")).dense_english is not None]
-            for mode in modes:
-                engine.settings.dense_english_vector = mode
+            for mode in modes:  # "rrf:0.5": the mode with dense_english_weight 0.5
+                engine.settings.dense_english_vector, _, weight = mode.partition(":")
+                engine.settings.dense_english_weight = float(weight or shipped_weight)
                 for name, options in (("hybrid+medical", SYSTEMS["hybrid+medical"]), ("dense+medical", {"mode": "dense", "clinical": True})):
                     runs[f"{name} (dense_english_vector {mode})"] = run_system(engine, queries, options)
                     english_pairs.append((f"{name} (dense_english_vector {mode})", name))
+            engine.settings.dense_english_weight = shipped_weight
             french = [q.query for q in queries if q.id in rendered]
             for mode in modes:  # ms per hybrid search of those queries, mode vs off, interleaved query by query
                 from eval.french_levers import english_vector_cost
 
-                engine.settings.dense_english_vector = mode
+                engine.settings.dense_english_vector, _, weight = mode.partition(":")
+                engine.settings.dense_english_weight = float(weight or shipped_weight)
                 typer.echo(f"cost of dense_english_vector {mode} on the {len(french)} rendered queries: "
                            f"{english_vector_cost(engine, french, repeats=3)}")
         finally:
-            engine.settings.dense_english_vector = shipped_mode
+            engine.settings.dense_english_vector, engine.settings.dense_english_weight = shipped_mode, shipped_weight
         cognate_pairs += english_pairs
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
