@@ -106,3 +106,13 @@ def test_english_query_is_unchanged(engine, searched, monkeypatch, mode) -> None
     after = engine.search(SearchRequest(q="kyphosis", limit=5))
     assert len(searched) == 2  # one vector per search
     assert before.results and [r.model_dump() for r in after.results] == [r.model_dump() for r in before.results]
+
+
+def test_shipped_default_is_one_vector(engine) -> None:  # noqa: ANN001
+    """Off by default: both modes measured for it (rrf, mean) lose on the demo corpus (hybrid+medical nDCG@10
+    −0.003, p ≤ 0.01, 10 losses / 2–4 wins over 191 queries; BENCHMARKS.md "Two query vectors")."""
+    from indexer.settings import SearchSettings
+
+    assert SearchSettings().dense_english_vector == "off"
+    assert engine.settings.dense_english_vector == "off"  # the engine as built from the default settings
+    assert engine.plan(SearchRequest(q="cyphose", mode="hybrid")).dense_english is None
