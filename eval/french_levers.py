@@ -19,6 +19,8 @@ lexical (RM3-like), dense (Rocchio) and both, French queries only and every quer
 :mod:`indexer.clinical.dictionary`) for the free words nothing else translates, with and without feedback.
 ``--levers all-findings``: on top of what ships, ``search.all_findings_first`` (hybrid), with the queries
 naming two or more concepts (the only ones it can touch) and the number of rankings it changed.
+``--levers english-vector``: on top of what ships, a French query's dense leg searching with two vectors (the
+dense text and the query rendered in English: ``search.dense_english_vector``), each way of combining them.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
 
@@ -90,6 +92,8 @@ class Variant:
     feedback_when: str = "unknown_words"  # search.feedback_when
     dictionary: str = "off"  # an installed French → English dictionary for words nothing else translates: off | lemmas | denominal
     all_findings_first: bool = False  # search.all_findings_first (documents matching every query finding fused first)
+    english_vector: str = "off"  # search.dense_english_vector: off | rrf | max | mean | legs (French queries' second vector)
+    english_weight: float = 1.0  # search.dense_english_weight
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -202,6 +206,66 @@ def all_findings_variants() -> list[Variant]:
     base = dict(lexicon=now, translate=True, fr_weight=shipped, cognates="both", word_translations=True, feedback="lexical",
                 dictionary="denominal", modes=("hybrid",))
     return [Variant("shipped (all findings first off)", **base), Variant("+all findings first", **base, all_findings_first=True)]
+
+
+def english_vector_variants() -> list[Variant]:
+    """What ships (cognates, ICD-10 words, feedback, dictionary, all findings first; dense text appended),
+    then a French query's dense leg with two vectors (``search.dense_english_vector``): the shipped dense
+    text (or the French as typed, dense translation off) and the query rendered in English
+    (:func:`search_api.query_plan.english_dense_text`), combined by RRF inside the leg, by each passage's
+    best cosine, by the mean vector, or as a second dense leg of the hybrid fusion."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search.language_weights["fr"].lexical
+    base = dict(lexicon=now, translate=True, fr_weight=shipped, cognates="both", word_translations=True, feedback="lexical",
+                dictionary="denominal", all_findings_first=True, modes=("hybrid", "dense"))
+    typed = {**base, "translate": False}
+    out = [Variant("shipped (one vector, appended)", **base),
+           Variant("one vector, rendered in English (style english)", **base, dense_style="english")]
+    out += [Variant(f"two vectors appended + English, {mode}", **base, english_vector=mode) for mode in ("rrf", "max", "mean")]
+    out += [Variant(f"two vectors appended + English, second dense leg w={w}", **base, english_vector="legs", english_weight=w)
+            for w in (0.5, 1.0)]
+    out += [Variant(f"two vectors typed + English, {mode}", **typed, english_vector=mode) for mode in ("rrf", "max", "mean")]
+    out += [Variant(f"two vectors appended + English, rrf, English w={w}", **base, english_vector="rrf", english_weight=w)
+            for w in (0.5, 2.0)]
+    # a better French dense leg may want another French lexical weight than the 1.5 chosen for the old one
+    out += [Variant(f"one vector (shipped), fr w_lex={w}", **{**base, "fr_weight": w}) for w in ENGLISH_VECTOR_FR_WEIGHTS]
+    out += [Variant(f"two vectors appended + English, {mode}, fr w_lex={w}", **{**base, "fr_weight": w}, english_vector=mode)
+            for mode in ("rrf", "mean", "max") for w in ENGLISH_VECTOR_FR_WEIGHTS]
+    return out
+
+
+ENGLISH_VECTOR_FR_WEIGHTS = (1.0, 1.25, 2.0)
+
+
+def english_vector_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
+    """ms per hybrid search (100 results) of French queries, ``dense_english_vector`` (the engine's current
+    setting) on vs off, interleaved query by query in one process; the embeddings cache cleared before
+    each timed search (a new query embeds its text(s)): median, mean, p90 and the paired median difference."""
+    import statistics
+    import time
+
+    mode = engine.settings.dense_english_vector
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for text in queries:  # warm-up: term counts, cognates, dictionary memos filled
+        for on in (False, True):
+            engine.settings.dense_english_vector = mode if on else "off"
+            engine.search(SearchRequest(q=text, limit=100))
+    for _ in range(repeats):
+        for text in queries:
+            for on in (False, True):
+                engine.settings.dense_english_vector = mode if on else "off"
+                engine._embed._cache.clear()
+                started = time.perf_counter()
+                engine.search(SearchRequest(q=text, limit=100))
+                times[on].append((time.perf_counter() - started) * 1000)
+    engine.settings.dense_english_vector = mode
+
+    def stats(values: list[float]) -> dict[str, float]:
+        return {"median": round(statistics.median(values), 2), "mean": round(statistics.fmean(values), 2),
+                "p90": round(statistics.quantiles(values, n=10)[-1], 2)}
+
+    paired = [b - a for a, b in zip(times[False], times[True])]
+    return {"off": stats(times[False]), "on": stats(times[True]), "paired_median_diff": round(statistics.median(paired), 2)}
 
 
 def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
@@ -344,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
     parser.add_argument("--levers", default="lexicon",
-                        choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings"],
+                        choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings",
+                                 "english-vector"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -377,6 +442,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = dictionary_variants()
     elif args.levers == "all-findings":
         rows = all_findings_variants()
+    elif args.levers == "english-vector":
+        rows = english_vector_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -406,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.feedback_dense_weight = row.feedback_dense_weight
             engine.settings.feedback_when = row.feedback_when  # type: ignore[assignment]
             engine.settings.all_findings_first = row.all_findings_first
+            engine.settings.dense_english_vector = row.english_vector  # type: ignore[assignment]
+            engine.settings.dense_english_weight = row.english_weight
             with cognates_in_dense(row.cognates == "both"), cognates_in_english_fields(row.english_fields, engine):
                 for set_name, (queries, qrels_sets) in sets.items():
                     kept = [q for q in queries if q.id in qrels_sets]
@@ -449,6 +518,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             results["multi_concept"], results["changed"] = multi, changed
             print("queries naming two or more concepts: " + "; ".join(f"{k} {len(v)} ({', '.join(v)})" for k, v in multi.items()))
             print("queries whose ranking (100 results) the lever changed: " + "; ".join(f"{k} {v}" for k, v in changed.items()))
+        if args.levers == "english-vector":  # the French queries given a second vector, and the cost of the best rows
+            results["english_texts"] = {q.fr: engine.plan(SearchRequest(q=q.fr)).dense_english
+                                        for queries, _ in sets.values() for q in queries}
+            print("French queries' English vectors: " + "; ".join(f"{q} → {t}" for q, t in results["english_texts"].items()))
+            engine.settings.dense_english_weight = 1.0
+            for mode in ("rrf", "max", "mean"):
+                engine.settings.dense_english_vector = mode  # type: ignore[assignment]
+                cost = english_vector_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
+                results.setdefault("cost", {})[mode] = cost
+                print(f"two-vector cost ({mode}), ms per hybrid search, French queries: {cost}")
+            engine.settings.dense_english_vector = "off"
         if args.levers == "induced":
             results["cost"] = induced_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
             print(f"induced lever cost: {results['cost']}")

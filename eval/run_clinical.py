@@ -232,6 +232,9 @@ def main(
     all_findings_first: bool = typer.Option(False, help="also run the clinical hybrid rows with search.all_findings_first "
                                             "flipped (documents matching every query finding fused first), compared, per category "
                                             "and on the queries with two or more concepts"),
+    english_vector: str = typer.Option("", help="also run hybrid+medical (and dense+medical) with search.dense_english_vector "
+                                       "set to each of these comma-separated modes (e.g. rrf,mean; rrf:0.5 = with dense_english_weight 0.5), each compared with the shipped "
+                                       "row, all queries, per category and on the queries given an English rendering"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -342,6 +345,34 @@ def main(
         cognate_pairs += [(name, "hybrid+medical (no feedback)") for name in (
             "hybrid+medical", "hybrid+medical (lexical and dense feedback)",
             "hybrid+medical (lexical and dense feedback, every query)", "hybrid+medical (lexical feedback, every query)")]
+    english_pairs: list[tuple[str, str]] = []
+    rendered: list[str] = []
+    if english_vector and not lexical_only:
+        shipped_mode, shipped_weight = engine.settings.dense_english_vector, engine.settings.dense_english_weight
+        modes = [m.strip() for m in english_vector.split(",") if m.strip() and m.strip() != shipped_mode]
+        if "dense+medical" not in runs:
+            runs["dense+medical"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
+        try:
+            engine.settings.dense_english_vector = "rrf"  # any mode on: which queries get an English rendering
+            rendered = [q.id for q in queries if engine.plan(SearchRequest(q=q.query, mode="hybrid")).dense_english is not None]
+            for mode in modes:  # "rrf:0.5": the mode with dense_english_weight 0.5
+                engine.settings.dense_english_vector, _, weight = mode.partition(":")
+                engine.settings.dense_english_weight = float(weight or shipped_weight)
+                for name, options in (("hybrid+medical", SYSTEMS["hybrid+medical"]), ("dense+medical", {"mode": "dense", "clinical": True})):
+                    runs[f"{name} (dense_english_vector {mode})"] = run_system(engine, queries, options)
+                    english_pairs.append((f"{name} (dense_english_vector {mode})", name))
+            engine.settings.dense_english_weight = shipped_weight
+            french = [q.query for q in queries if q.id in rendered]
+            for mode in modes:  # ms per hybrid search of those queries, mode vs off, interleaved query by query
+                from eval.french_levers import english_vector_cost
+
+                engine.settings.dense_english_vector, _, weight = mode.partition(":")
+                engine.settings.dense_english_weight = float(weight or shipped_weight)
+                typer.echo(f"cost of dense_english_vector {mode} on the {len(french)} rendered queries: "
+                           f"{english_vector_cost(engine, french, repeats=3)}")
+        finally:
+            engine.settings.dense_english_vector, engine.settings.dense_english_weight = shipped_mode, shipped_weight
+        cognate_pairs += english_pairs
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))
@@ -370,6 +401,30 @@ def main(
             typer.echo(f"| {name} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} | {changed} |")
     if findings_pairs:
         typer.echo(all_findings_tables(engine, runs, queries, qrels, findings_pairs))
+    if english_pairs:
+        groups = {"all": [q.id for q in queries], "queries given an English rendering": rendered}
+        for q in queries:
+            groups.setdefault(f"category {q.category}", []).append(q.id)
+        typer.echo(f"\nsearch.dense_english_vector vs the shipped row ({len(rendered)} of {len(queries)} queries get an English "
+                   "rendering; paired randomisation test, ranx):\n")
+        typer.echo(paired_subset_table(runs, qrels, english_pairs, groups))
+
+
+def paired_subset_table(runs: dict[str, dict[str, list[str]]], qrels: dict, pairs: list[tuple[str, str]],
+                        groups: dict[str, list[str]]) -> str:
+    """Each (variant, shipped) pair of *pairs* on each subset of *groups*: nDCG@10, recall@10, MRR deltas."""
+    lines = ["| rows | subset | n | nDCG@10 Δ (p, W/T/L) | recall@10 Δ | MRR Δ | changed |", "|---|---|---|---|---|---|---|"]
+    for variant, shipped in pairs:
+        for label, ids in groups.items():
+            if not ids:
+                continue
+            sub = lambda rankings: {q: rankings[q] for q in ids}  # noqa: E731
+            c = compare(sub(runs[variant]), sub(runs[shipped]), {q: qrels[q] for q in ids}, ("ndcg_burges@10", "recall@10", "mrr"),
+                        binary=False)
+            changed = sum(runs[variant][q] != runs[shipped][q] for q in ids)
+            lines.append(f"| {variant} vs {shipped} | {label} | {len(ids)} | {c['ndcg_burges@10'].cell()} | {c['recall@10'].cell()} | "
+                         f"{c['mrr'].cell()} | {changed} |")
+    return "\n".join(lines)
 
 
 def all_findings_tables(engine: SearchEngine, runs: dict[str, dict[str, list[str]]], queries: list[EvalQuery],

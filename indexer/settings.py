@@ -95,6 +95,15 @@ class SearchSettings(BaseModel):
     #: names and cognates) or ``english`` (the query rendered in English word by word where the lexicon and
     #: the cognates know it: search_api.query_plan.english_dense_text)
     dense_translation_style: Literal["append", "english"] = "append"
+    #: a French query's dense leg also embeds the query rendered in English (the recognised concepts' English
+    #: names, the free words' validated cognates / translations: search_api.query_plan.english_dense_text)
+    #: and searches with both vectors: ``rrf`` (each vector's passage ranking, fused by RRF inside the leg,
+    #: the English one weighted ``dense_english_weight``), ``max`` (a passage's best cosine of the two),
+    #: ``mean`` (one search with the normalised mean of the two vectors), ``legs`` (a second dense leg in the
+    #: hybrid fusion, weight ``dense_english_weight`` × the dense weight); ``off``: one vector. English
+    #: queries and queries of no told language are never changed (BENCHMARKS.md "Two query vectors")
+    dense_english_vector: Literal["off", "rrf", "max", "mean", "legs"] = "off"
+    dense_english_weight: float = 1.0
     #: free query words the lexicon does not know (a query not in English) are also searched as their
     #: English cognates by regular morphology (« densité » → density, « dégénératif » → degenerative),
     #: each kept only when at least ``cognate_min_passages`` passages of the index's English documents

@@ -39,6 +39,9 @@ class QueryPlan:
     interpretation: QueryInterpretation | None = None
     language: str | None = None  # the query's language ("fr" / "en"), None when it cannot be told
     cognates: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (free word, its English cognates)
+    #: a French query's dense text rendered in English (search.dense_english_vector), when it differs from
+    #: ``dense_text``: the dense leg searches with both vectors; None: one vector
+    dense_english: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -281,7 +284,7 @@ def highlight_text(free: list[str], concepts: list[Forms]) -> str:
 
 def plan_query(
     request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False, cognates: Cognates | None = None,
-    dense_style: str = "append",
+    dense_style: str = "append", english_vector: bool = False,
 ) -> QueryPlan:
     """Parse polarity (« sans », "without", ``NOT:``), recognise concepts, and decide each leg's query.
 
@@ -289,7 +292,9 @@ def plan_query(
     concepts (:func:`translated_dense_text`). *cognates*: a query that is not English also searches
     its free words' English cognates (« densité » → density), lexical leg, and dense leg when translating.
     *dense_style*: ``append`` (the query, then the English names and cognates) or ``english`` (the query
-    rendered in English: :func:`english_dense_text`)."""
+    rendered in English: :func:`english_dense_text`). *english_vector*: a French query (``language ==
+    "fr"``) also gets that English rendering as ``dense_english``, a second vector for the dense leg
+    (``search.dense_english_vector``), whatever *dense_translation* and *dense_style* say of the first."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, highlight_text([request.q], []))
     lexicon = lexicon or default_lexicon()
@@ -358,5 +363,9 @@ def plan_query(
         dense = english_dense_text(affirmed, affirmed_expanded, lexicon, found)
     else:
         dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, english)
+    second = None
+    if english_vector and language == "fr" and affirmed:
+        second = english_dense_text(affirmed, affirmed_expanded, lexicon, found)
+        second = second if second != dense else None
     return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language,
-                     [*found, *negated_found])
+                     [*found, *negated_found], second)

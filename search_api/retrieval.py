@@ -166,6 +166,26 @@ def _fused_page(
     return fused[offset:end], len(fused)
 
 
+def _two_vector_hits(first: Sequence[PassageHit], second: Sequence[PassageHit], mode: str, weight: float, k: int,
+                     depth: int) -> list[PassageHit]:
+    """One passage ranking from a dense search with two query vectors (``search.dense_english_vector``):
+    ``max``, each passage's best cosine; ``rrf``, the two passage rankings fused (the second weighted
+    *weight*), each passage keeping its best cosine as its score. The top *depth*, best first."""
+    best: dict[int, float] = {}
+    for pid, score in (*first, *second):
+        if score > best.get(pid, float("-inf")):
+            best[pid] = score
+    if mode == "max":
+        order = sorted(best, key=lambda pid: (-best[pid], pid))
+    else:
+        fused: dict[int, float] = {}
+        for ranking, w in ((first, 1.0), (second, weight)):
+            for rank, (pid, _) in enumerate(ranking, start=1):
+                fused[pid] = fused.get(pid, 0.0) + w / (k + rank)
+        order = sorted(fused, key=lambda pid: (-fused[pid], pid))
+    return [PassageHit(pid, best[pid]) for pid in order[:depth]]
+
+
 def _demote(ranking: _LegRanking, demoted: set[str], backend: IndexBackend) -> _LegRanking:
     """*ranking* with the documents of *demoted* moved to its end, in their order (best passages kept)."""
     order = [d for d in ranking.doc_ids if d not in demoted] + [d for d in ranking.doc_ids if d in demoted]
@@ -189,6 +209,18 @@ class QueryEmbeddingCache:
         self._size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def many(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The vectors of *texts*, those not cached encoded in one call (one batch, not one per text)."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self._encoder.encode_queries(missing)):
+                with self._lock:
+                    self._cache[text] = vector
+                    if len(self._cache) > self._size:
+                        self._cache.popitem(last=False)
+        return [self(text) for text in texts]
 
     def __call__(self, text: str) -> np.ndarray:
         with self._lock:
@@ -295,7 +327,20 @@ class SearchEngine:
     def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[PassageHit]:
         if not plan.dense_text:
             return []
-        return self.backend.dense_search(self._embed(plan.dense_text), depth, None if where.is_empty() else where)
+        selector = None if where.is_empty() else where
+        mode = self.settings.dense_english_vector
+        if plan.dense_english is None or mode in ("off", "legs"):
+            return self.backend.dense_search(self._embed(plan.dense_text), depth, selector)
+        first, second = self._embed.many([plan.dense_text, plan.dense_english])
+        if mode == "mean":
+            mean = first + second
+            return self.backend.dense_search(mean / (np.linalg.norm(mean) or 1.0), depth, selector)
+        return _two_vector_hits(self.backend.dense_search(first, depth, selector), self.backend.dense_search(second, depth, selector),
+                                mode, self.settings.dense_english_weight, self.settings.rrf_k, depth)
+
+    def _dense_english_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[PassageHit]:
+        """``search.dense_english_vector: legs``: the English rendering's own dense leg (fused with the others)."""
+        return self.backend.dense_search(self._embed(plan.dense_english or ""), depth, None if where.is_empty() else where)
 
     def plan(self, request: SearchRequest) -> QueryPlan:
         """The request's query plan with this engine's settings and index (dense translation, cognates
@@ -303,7 +348,8 @@ class SearchEngine:
         /search, results by patient, cohorts and highlighting agree on what matches."""
         return plan_query(request, dense_translation=self.settings.dense_translation,
                           cognates=self.cognates if self.settings.cognates else None,
-                          dense_style=self.settings.dense_translation_style)
+                          dense_style=self.settings.dense_translation_style,
+                          english_vector=self.settings.dense_english_vector != "off")
 
     @staticmethod
     def filter_for(request: SearchRequest) -> DocumentFilter:
@@ -355,6 +401,8 @@ class SearchEngine:
             future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth)
             if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
                 legs["dense"] = self._dense_leg(plan, where, depth)
+                if plan.dense_english is not None and self.settings.dense_english_vector == "legs":
+                    legs["dense_english"] = self._dense_english_leg(plan, where, depth)
             matches = future.result()
         if request.mode != "dense":
             legs = {"lexical": matches.hits, **legs}  # PassageHit is a (pid, score) tuple
@@ -366,6 +414,7 @@ class SearchEngine:
             "dense": by_language.dense if by_language else self.settings.dense_weight,
             "clip": getattr(self.text_to_image, "weight", 1.0),
         }
+        weights["dense_english"] = weights["dense"] * self.settings.dense_english_weight
         if request.mode == "hybrid" and self.feedback_applies(plan):
             rankings = self._with_feedback(plan, where, depth, rankings, weights)
         if "dense" in rankings and self.settings.demote_negating_dense:

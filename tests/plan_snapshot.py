@@ -77,6 +77,8 @@ def _canonical(plan) -> str:  # noqa: ANN001 - QueryPlan
     # words' cognates (#14 item 5; plan_query only finds some when given an index's cognate look-up)
     if not out.get("cognates"):
         out.pop("cognates", None)
+    if out.get("dense_english") is None:  # search.dense_english_vector's second text (plan_query's english_vector)
+        out.pop("dense_english", None)
     if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("cognates"):
         out["interpretation"].pop("cognates", None)
     return json.dumps(out, ensure_ascii=False, sort_keys=True)

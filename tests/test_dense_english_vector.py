@@ -1,0 +1,118 @@
+"""search.dense_english_vector (#14 item 5): a French query's dense leg searching with a second vector,
+the query rendered in English; English queries untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from indexer.backend.base import PassageHit
+from search_api.models import SearchRequest
+from search_api.query_plan import plan_query
+from search_api.retrieval import _two_vector_hits
+from tests.engine_support import engine_over_reports
+
+
+def test_plan_gives_a_french_query_its_english_rendering_only_when_asked() -> None:
+    plan = plan_query(SearchRequest(q="cyphose"), dense_translation=True, english_vector=True)
+    assert (plan.dense_text, plan.dense_english) == ("cyphose kyphosis", "kyphosis")
+    typed = plan_query(SearchRequest(q="cyphose"), english_vector=True)  # dense translation off: the first vector as typed
+    assert (typed.dense_text, typed.dense_english) == ("cyphose", "kyphosis")
+    assert plan_query(SearchRequest(q="cyphose"), dense_translation=True).dense_english is None  # the setting off: the old plan
+    assert plan_query(SearchRequest(q="kyphosis"), dense_translation=True, english_vector=True).dense_english is None
+    assert plan_query(SearchRequest(q="IR"), dense_translation=True, english_vector=True).dense_english is None  # ambiguous
+    negated = plan_query(SearchRequest(q="pas de cyphose"), dense_translation=True, english_vector=True)
+    assert negated.dense_text is None and negated.dense_english is None
+
+
+def test_two_vector_hits_max_and_rrf() -> None:
+    first = [PassageHit(1, 0.9), PassageHit(2, 0.5), PassageHit(3, 0.4)]
+    second = [PassageHit(4, 0.8), PassageHit(3, 0.7), PassageHit(2, 0.1)]
+    assert _two_vector_hits(first, second, "max", 1.0, 60, 10) == [(1, 0.9), (4, 0.8), (3, 0.7), (2, 0.5)]
+    assert _two_vector_hits(first, second, "max", 1.0, 60, 2) == [(1, 0.9), (4, 0.8)]
+    # rrf: 3 is 3rd and 2nd, 2 is 2nd and 3rd (tie: lower pid first), then 1 and 4 once each; scores are the best cosines
+    assert _two_vector_hits(first, second, "rrf", 1.0, 60, 10) == [(2, 0.5), (3, 0.7), (1, 0.9), (4, 0.8)]
+    # the second vector weighted 3: its order leads (4 now before 1)
+    assert [pid for pid, _ in _two_vector_hits(first, second, "rrf", 3.0, 60, 10)] == [3, 2, 4, 1]
+
+
+REPORTS = {
+    "A": "Kyphosis of the thoracic spine.",
+    "B": "Mild kyphosis, otherwise normal.",
+    "C": "Heart size within limits.",
+    "D": "Lungs are clear bilaterally.",
+    "E": "Small pleural effusion on the left.",
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):  # noqa: ANN001, ANN201
+    return engine_over_reports(tmp_path_factory.mktemp("english-vector"), REPORTS)
+
+
+@pytest.fixture
+def searched(engine, monkeypatch):  # noqa: ANN001, ANN201
+    """The query vectors the dense leg searched with, in order."""
+    vectors: list[np.ndarray] = []
+    original = engine.backend.dense_search
+
+    def spy(vector, limit, where=None):  # noqa: ANN001, ANN202
+        vectors.append(np.asarray(vector))
+        return original(vector, limit, where)
+
+    monkeypatch.setattr(engine.backend, "dense_search", spy)
+    return vectors
+
+
+def _vector(engine, text: str) -> np.ndarray:  # noqa: ANN001
+    return engine.encoder.encode_queries([text])[0]
+
+
+def test_off_searches_one_vector(engine, searched, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(engine.settings, "dense_english_vector", "off")
+    engine.search(SearchRequest(q="cyphose", mode="dense", limit=5))
+    assert len(searched) == 1 and np.allclose(searched[0], _vector(engine, "cyphose kyphosis"))
+
+
+@pytest.mark.parametrize("mode", ["max", "rrf", "legs"])
+def test_french_query_searches_its_text_and_its_english_rendering(engine, searched, monkeypatch, mode) -> None:  # noqa: ANN001
+    monkeypatch.setattr(engine.settings, "dense_english_vector", mode)
+    response = engine.search(SearchRequest(q="cyphose", mode="dense", limit=5))
+    assert len(searched) == 2
+    assert np.allclose(searched[0], _vector(engine, "cyphose kyphosis")) and np.allclose(searched[1], _vector(engine, "kyphosis"))
+    if mode == "max":  # the documents in order of their best passage's best cosine of the two vectors
+        engine.settings.dense_english_vector = "off"
+        hits = [*engine.backend.dense_search(searched[0], 100), *engine.backend.dense_search(searched[1], 100)]
+        best: dict[str, float] = {}
+        for pid, score in hits:
+            doc = engine.backend.get_passages([pid])[pid].doc_id
+            best[doc] = max(best.get(doc, -1.0), score)
+        assert [r.id for r in response.results] == sorted(best, key=best.get, reverse=True)[:5]
+        assert [r.explanation.dense_similarity for r in response.results] == pytest.approx(sorted(best.values(), reverse=True)[:5], abs=1e-4)
+
+
+def test_mean_searches_the_normalised_mean_vector(engine, searched, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(engine.settings, "dense_english_vector", "mean")
+    engine.search(SearchRequest(q="cyphose", mode="dense", limit=5))
+    mean = _vector(engine, "cyphose kyphosis") + _vector(engine, "kyphosis")
+    assert len(searched) == 1 and np.allclose(searched[0], mean / np.linalg.norm(mean), atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["max", "rrf", "mean", "legs"])
+def test_english_query_is_unchanged(engine, searched, monkeypatch, mode) -> None:  # noqa: ANN001
+    monkeypatch.setattr(engine.settings, "dense_english_vector", "off")
+    before = engine.search(SearchRequest(q="kyphosis", limit=5))
+    monkeypatch.setattr(engine.settings, "dense_english_vector", mode)
+    after = engine.search(SearchRequest(q="kyphosis", limit=5))
+    assert len(searched) == 2  # one vector per search
+    assert before.results and [r.model_dump() for r in after.results] == [r.model_dump() for r in before.results]
+
+
+def test_shipped_default_is_one_vector(engine) -> None:  # noqa: ANN001
+    """Off by default: both modes measured for it (rrf, mean) lose on the demo corpus (hybrid+medical nDCG@10
+    −0.003, p ≤ 0.01, 10 losses / 2–4 wins over 191 queries; BENCHMARKS.md "Two query vectors")."""
+    from indexer.settings import SearchSettings
+
+    assert SearchSettings().dense_english_vector == "off"
+    assert engine.settings.dense_english_vector == "off"  # the engine as built from the default settings
+    assert engine.plan(SearchRequest(q="cyphose", mode="hybrid")).dense_english is None
