@@ -90,6 +90,7 @@ class Variant:
     feedback_when: str = "unknown_words"  # search.feedback_when
     dictionary: str = "off"  # an installed French → English dictionary for words nothing else translates: off | lemmas | denominal
     all_findings_first: bool = False  # search.all_findings_first (documents matching every query finding fused first)
+    frlex: tuple[str, ...] = ()  # "relational" (search.relational_adjectives), "dictionary-unknown" (search.dictionary_unknown_only)
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -202,6 +203,30 @@ def all_findings_variants() -> list[Variant]:
     base = dict(lexicon=now, translate=True, fr_weight=shipped, cognates="both", word_translations=True, feedback="lexical",
                 dictionary="denominal", modes=("hybrid",))
     return [Variant("shipped (all findings first off)", **base), Variant("+all findings first", **base, all_findings_first=True)]
+
+
+def relational_variants() -> list[Variant]:
+    """The lexical leg's French words (#14 item 5): what ships, then relational adjectives (« épicardique » →
+    epicardial by -ique → -ial; « diaphragmatique » → « diaphragme » → diaphragm when the adjective's own cognate
+    is rare; the noun lexical leg only), the dictionary kept for words the index does not know as typed (« place » →
+    "location"), a French query's concepts typed by their French preferred name scoring their English preferred name as
+    typed (search.typed_translations: "cardiomegaly" for « cardiomégalie », not 0.7 like "enlarged heart"), and the
+    two that help together."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search
+    base = dict(lexicon=now, translate=True, fr_weight=shipped.language_weights["fr"].lexical, cognates="both",
+                word_translations=True, feedback="lexical" if shipped.feedback_lexical else "off",
+                dictionary="denominal" if shipped.dictionary_translations else "off",
+                all_findings_first=shipped.all_findings_first, modes=("hybrid", "lexical"))
+    on = tuple(name for name, flag in (("relational", shipped.relational_adjectives),
+                                       ("dictionary-unknown", shipped.dictionary_unknown_only),
+                                       ("typed-translations", shipped.typed_translations)) if flag)
+    return [Variant(f"shipped ({', '.join(on) or 'none of them'})", **base, frlex=on),
+            Variant("relational adjectives", **base, frlex=("relational",)),
+            Variant("dictionary for unknown words only", **base, frlex=("dictionary-unknown",)),
+            Variant("typed translations (French preferred name → English preferred name as typed)", **base,
+                    frlex=("typed-translations",)),
+            Variant("relational adjectives + typed translations", **base, frlex=("relational", "typed-translations"))]
 
 
 def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
@@ -344,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--before", default=BEFORE, help="git revision of the 'before' hand lexicon")
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
     parser.add_argument("--levers", default="lexicon",
-                        choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings"],
+                        choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings",
+                                 "relational"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -377,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = dictionary_variants()
     elif args.levers == "all-findings":
         rows = all_findings_variants()
+    elif args.levers == "relational":
+        rows = relational_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -396,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 engine.induced.forget_words()
             engine.cognates.dictionary = (DictionaryTranslator(denominal=row.dictionary == "denominal")
                                           if row.dictionary != "off" else None)
+            engine.cognates.relational = "relational" in row.frlex
+            engine.cognates.dictionary_unknown_only = "dictionary-unknown" in row.frlex
             engine.cognates.clear()
             engine.settings.feedback_lexical = row.feedback in ("lexical", "both")
             engine.settings.feedback_dense = row.feedback in ("dense", "both")
@@ -406,6 +436,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.feedback_dense_weight = row.feedback_dense_weight
             engine.settings.feedback_when = row.feedback_when  # type: ignore[assignment]
             engine.settings.all_findings_first = row.all_findings_first
+            engine.settings.typed_translations = "typed-translations" in row.frlex
             with cognates_in_dense(row.cognates == "both"), cognates_in_english_fields(row.english_fields, engine):
                 for set_name, (queries, qrels_sets) in sets.items():
                     kept = [q for q in queries if q.id in qrels_sets]
