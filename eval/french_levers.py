@@ -21,6 +21,9 @@ lexical (RM3-like), dense (Rocchio) and both, French queries only and every quer
 naming two or more concepts (the only ones it can touch) and the number of rankings it changed.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
+``--levers relational``: on top of what ships, the lexical leg's French words: relational adjectives
+(``search.relational_adjectives``), the dictionary only for words the index does not know as typed
+(``search.dictionary_unknown_only``), typed translations (``search.typed_translations``), and two together.
 
 Two query sets: the 52 evaluation queries, and :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the
 radiology section was not written for). Each variant is compared with the previous one and with the
