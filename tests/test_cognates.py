@@ -315,3 +315,14 @@ def test_the_backend_scores_every_primary_form_as_typed(tmp_path: Path) -> None:
     assert plain.keys() == primary.keys() and len(plain) == 2
     boosted = [pid for pid in plain if primary[pid] > plain[pid] * 1.3]  # 1 / 0.7 ≈ 1.43
     assert len(boosted) == 1 and all(primary[pid] == pytest.approx(plain[pid]) for pid in plain if pid not in boosted)
+
+
+def test_the_elasticsearch_concept_query_boosts_only_the_forms_after_the_primary_ones() -> None:
+    from indexer.backend.base import Forms
+    from indexer.backend.elasticsearch.queries import concept_query
+
+    def boosted(forms: list[str]) -> list[bool]:
+        return ["boost" in clause.get("bool", {}) for clause in concept_query(forms, ("affirmed",))["bool"]["should"]]
+
+    assert boosted(["cardiomégalie", "cardiomegaly", "enlarged heart"]) == [False, True, True]
+    assert boosted(Forms(["cardiomégalie", "cardiomegaly", "enlarged heart"], primary=2)) == [False, False, True]
