@@ -229,7 +229,9 @@ def relational_variants() -> list[Variant]:
             Variant("dictionary for unknown words only", **base, frlex=("dictionary-unknown",)),
             Variant("typed translations (French preferred name → English preferred name as typed)", **base,
                     frlex=("typed-translations",)),
-            Variant("relational adjectives + typed translations", **base, frlex=("relational", "typed-translations"))]
+            Variant("relational adjectives + typed translations", **base, frlex=("relational", "typed-translations")),
+            *[Variant(f"relational + typed, fr w_lex={w}", **{**base, "fr_weight": w}, frlex=("relational", "typed-translations"))
+              for w in (1.0, 2.0)]]
 
 
 def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
