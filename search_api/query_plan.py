@@ -268,9 +268,9 @@ def free_word_cognates(residual: str, cognates: Cognates) -> list[tuple[str, tup
 def typed_translation(forms: Forms, expanded: list[ExpandedTerm], lexicon: Lexicon) -> Forms:
     """*forms* with the concept's English preferred name second and scored as typed (a
     :class:`~indexer.backend.base.Forms` with two primary forms) when the typed form (first) is the
-    concept's French preferred name; *forms* as they are otherwise. Why: in English reports the typed
-    « cardiomégalie » matches nothing, and its translation "cardiomegaly" then weighed like any English
-    synonym ("enlarged cardiac silhouette"), where an English query typing "cardiomegaly" weighs it first.
+    concept's French preferred name; *forms* as they are otherwise. Why: the typed « cardiomégalie » matches
+    English reports through their English analysis only, and the English forms then weighed alike ("enlarged
+    cardiac silhouette" as much as "cardiomegaly"), where an English query typing "cardiomegaly" weighs it first.
     Only the preferred names are each other's translation: a French synonym typed (« silhouette cardiaque
     élargie ») has no aligned English form, and is left alone. The English name is added when the lexicon's
     expansion left it out as the same key as the French one (« cardiomégalie » / "cardiomegaly" share a

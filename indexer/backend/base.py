@@ -49,7 +49,7 @@ class Forms(list[str]):
     """A concept's surface forms, the typed one first (each matched as a phrase; one must match); the first
     :attr:`primary` score as typed, the others as synonyms (``EXPANSION_BOOST``). A plain list is one
     primary form. Why more than one: a French query typing a concept's French name also searches its
-    English name as typed (search.typed_weight_translation): in English reports it stands for what was typed."""
+    English name as typed (search.typed_translations): in English reports it stands for what was typed."""
 
     def __init__(self, forms: Iterable[str] = (), primary: int = 1) -> None:
         super().__init__(forms)
