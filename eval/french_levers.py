@@ -23,6 +23,9 @@ naming two or more concepts (the only ones it can touch) and the number of ranki
 dense text and the query rendered in English: ``search.dense_english_vector``), each way of combining them.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
+``--levers relational``: on top of what ships, the lexical leg's French words: relational adjectives
+(``search.relational_adjectives``), the dictionary only for words the index does not know as typed
+(``search.dictionary_unknown_only``), typed translations (``search.typed_translations``), and two together.
 
 Two query sets: the 52 evaluation queries, and :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the
 radiology section was not written for). Each variant is compared with the previous one and with the
@@ -94,6 +97,7 @@ class Variant:
     all_findings_first: bool = False  # search.all_findings_first (documents matching every query finding fused first)
     english_vector: str = "off"  # search.dense_english_vector: off | rrf | max | mean | legs (French queries' second vector)
     english_weight: float = 1.0  # search.dense_english_weight
+    frlex: tuple[str, ...] = ()  # "relational" (search.relational_adjectives), "dictionary-unknown" (search.dictionary_unknown_only)
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -268,6 +272,32 @@ def english_vector_cost(engine, queries: Sequence[str], repeats: int = 5) -> dic
     return {"off": stats(times[False]), "on": stats(times[True]), "paired_median_diff": round(statistics.median(paired), 2)}
 
 
+def relational_variants() -> list[Variant]:
+    """The lexical leg's French words (#14 item 5): what ships, then relational adjectives (« épicardique » →
+    epicardial by -ique → -ial; « diaphragmatique » → « diaphragme » → diaphragm when the adjective's own cognate
+    is rare; the noun lexical leg only), the dictionary kept for words the index does not know as typed (« place » →
+    "location"), a French query's concepts typed by their French preferred name scoring their English preferred name as
+    typed (search.typed_translations: "cardiomegaly" for « cardiomégalie », not 0.7 like "enlarged heart"), and the
+    two that help together."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search
+    base = dict(lexicon=now, translate=True, fr_weight=shipped.language_weights["fr"].lexical, cognates="both",
+                word_translations=True, feedback="lexical" if shipped.feedback_lexical else "off",
+                dictionary="denominal" if shipped.dictionary_translations else "off",
+                all_findings_first=shipped.all_findings_first, modes=("hybrid", "lexical"))
+    on = tuple(name for name, flag in (("relational", shipped.relational_adjectives),
+                                       ("dictionary-unknown", shipped.dictionary_unknown_only),
+                                       ("typed-translations", shipped.typed_translations)) if flag)
+    return [Variant(f"shipped ({', '.join(on) or 'none of them'})", **base, frlex=on),
+            Variant("relational adjectives", **base, frlex=("relational",)),
+            Variant("dictionary for unknown words only", **base, frlex=("dictionary-unknown",)),
+            Variant("typed translations (French preferred name → English preferred name as typed)", **base,
+                    frlex=("typed-translations",)),
+            Variant("relational adjectives + typed translations", **base, frlex=("relational", "typed-translations")),
+            *[Variant(f"relational + typed, fr w_lex={w}", **{**base, "fr_weight": w}, frlex=("relational", "typed-translations"))
+              for w in (1.0, 2.0)]]
+
+
 def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
     """ms per hybrid search (100 results), feedback (the engine's current feedback settings) on vs off,
     interleaved query by query in one process: median, mean, p90 and the paired median difference."""
@@ -409,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
     parser.add_argument("--levers", default="lexicon",
                         choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings",
-                                 "english-vector"],
+                                 "english-vector", "relational"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -444,6 +474,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = all_findings_variants()
     elif args.levers == "english-vector":
         rows = english_vector_variants()
+    elif args.levers == "relational":
+        rows = relational_variants()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)
@@ -463,6 +495,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 engine.induced.forget_words()
             engine.cognates.dictionary = (DictionaryTranslator(denominal=row.dictionary == "denominal")
                                           if row.dictionary != "off" else None)
+            engine.cognates.relational = "relational" in row.frlex
+            engine.cognates.dictionary_unknown_only = "dictionary-unknown" in row.frlex
             engine.cognates.clear()
             engine.settings.feedback_lexical = row.feedback in ("lexical", "both")
             engine.settings.feedback_dense = row.feedback in ("dense", "both")
@@ -475,6 +509,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.all_findings_first = row.all_findings_first
             engine.settings.dense_english_vector = row.english_vector  # type: ignore[assignment]
             engine.settings.dense_english_weight = row.english_weight
+            engine.settings.typed_translations = "typed-translations" in row.frlex
             with cognates_in_dense(row.cognates == "both"), cognates_in_english_fields(row.english_fields, engine):
                 for set_name, (queries, qrels_sets) in sets.items():
                     kept = [q for q in queries if q.id in qrels_sets]

@@ -121,6 +121,17 @@ class SearchSettings(BaseModel):
     #: (« mamelonnaire » → « mamelon » → nipple); validated like a cognate (indexer/clinical/dictionary.py)
     dictionary_translations: bool = True
     dictionary_path: Path = Path("/usr/share/dictd/freedict-fra-eng")
+    #: with ``cognates``: relational adjectives, -ique → -ial too (« épicardique » → epicardial), and an adjective
+    #: left untranslated gets the cognates of the noun it derives from (« diaphragmatique » → « diaphragme » →
+    #: diaphragm: "diaphragmatic" is rare in English reports); validated like a cognate (indexer/clinical/cognates.py)
+    relational_adjectives: bool = False
+    #: with ``dictionary_translations``: the dictionary only for a word fewer than ``cognate_min_passages`` passages
+    #: contain as typed (« place » of « sonde en place » is an English word the index knows: not "location")
+    dictionary_unknown_only: bool = False
+    #: a French query's concept typed by its French preferred name also scores the concept's English preferred
+    #: name as typed (1.0, not a synonym's 0.7): « cardiomégalie » weighs "cardiomegaly" as an English query
+    #: would, above "enlarged heart" (search_api.query_plan.typed_translation)
+    typed_translations: bool = False
     #: with ``cognates``: a free word with no cognate and no ICD-10 translation takes the English word or
     #: two-word phrase of the index (in ≥ ``induced_min_documents`` English documents) nearest to it in the
     #: encoder's space, when its CSLS score (cosine discounted by both sides' mean similarity to their 10

@@ -20,7 +20,7 @@ from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default
 from indexer.clinical.cognates import query_words
 from indexer.clinical.text import detect_language, fold, lexicon_key, token_key, tokenize
 from indexer.text.analyzers import terms
-from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART
+from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART, Forms as WeightedForms
 from search_api.models import QueryInterpretation, SearchRequest
 from search_api.snippets import is_phrase
 
@@ -268,6 +268,29 @@ def free_word_cognates(residual: str, cognates: Cognates) -> list[tuple[str, tup
     return [(word, forms) for word in query_words(residual) if (forms := cognates(word))]
 
 
+def typed_translation(forms: Forms, expanded: list[ExpandedTerm], lexicon: Lexicon) -> Forms:
+    """*forms* with the concept's English preferred name second and scored as typed (a
+    :class:`~indexer.backend.base.Forms` with two primary forms) when the typed form (first) is the
+    concept's French preferred name; *forms* as they are otherwise. Why: the typed « cardiomégalie » matches
+    English reports through their English analysis only, and the English forms then weighed alike ("enlarged
+    cardiac silhouette" as much as "cardiomegaly"), where an English query typing "cardiomegaly" weighs it first.
+    Only the preferred names are each other's translation: a French synonym typed (« silhouette cardiaque
+    élargie ») has no aligned English form, and is left alone. The English name is added when the lexicon's
+    expansion left it out as the same key as the French one (« cardiomégalie » / "cardiomegaly" share a
+    folded stem, but the index's French analysis of the English reports has "cardiomegaly", not « cardiomegal »)."""
+    for term in expanded:
+        concept = lexicon.concepts.get(term.concept_id)
+        if term.source_text != forms[0] or term.ambiguous or concept is None:
+            continue
+        if lexicon_key(term.source_text) != lexicon_key(concept.fr.preferred):
+            return forms
+        english = searchable_form(concept.en.preferred)
+        if fold(english) == fold(forms[0]):  # "pneumothorax": the same word
+            return forms
+        return WeightedForms([forms[0], english, *(f for f in forms[1:] if f != english)], primary=2)
+    return forms
+
+
 def highlight_text(free: list[str], concepts: list[Forms]) -> str:
     """What snippets mark (:func:`search_api.snippets.split_highlight`): the *free* words, each on its
     own, and each form of the *concepts* as the lexical leg matched it: a one-word form as a word, a
@@ -284,7 +307,7 @@ def highlight_text(free: list[str], concepts: list[Forms]) -> str:
 
 def plan_query(
     request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False, cognates: Cognates | None = None,
-    dense_style: str = "append", english_vector: bool = False,
+    dense_style: str = "append", english_vector: bool = False, typed_translations: bool = False,
 ) -> QueryPlan:
     """Parse polarity (« sans », "without", ``NOT:``), recognise concepts, and decide each leg's query.
 
@@ -294,7 +317,9 @@ def plan_query(
     *dense_style*: ``append`` (the query, then the English names and cognates) or ``english`` (the query
     rendered in English: :func:`english_dense_text`). *english_vector*: a French query (``language ==
     "fr"``) also gets that English rendering as ``dense_english``, a second vector for the dense leg
-    (``search.dense_english_vector``), whatever *dense_translation* and *dense_style* say of the first."""
+    (``search.dense_english_vector``), whatever *dense_translation* and *dense_style* say of the first.
+    *typed_translations*: a French query's concepts typed by
+    their French preferred name also score their English preferred name as typed (:func:`typed_translation`)."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, highlight_text([request.q], []))
     lexicon = lexicon or default_lexicon()
@@ -331,8 +356,12 @@ def plan_query(
         negated_free += negated_forms[-1:] if term_residual else []
         expanded += term_expanded
     language = query_language(request.q, expanded, lexicon)
+    if typed_translations and language == "fr" and named is None:
+        concepts = [typed_translation(forms, expanded, lexicon) for forms in concepts]
+        negated_forms = [typed_translation(forms, expanded, lexicon) for forms in negated_forms]
     found: list[tuple[str, tuple[str, ...]]] = []  # (free word, its English cognates), affirmed part first
     negated_found: list[tuple[str, tuple[str, ...]]] = []
+    translator = cognates
     if cognates is not None and language != "en":
         if language not in getattr(cognates, "induced_languages", {language}):
             cognates = functools.partial(cognates, induced=False)  # the encoder's words: French queries only
@@ -354,18 +383,20 @@ def plan_query(
     statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
     required = [(forms, ("negated",)) for forms in negated_forms]
     english = list(dict.fromkeys(form for _, forms in found for form in forms))
+    loose = getattr(translator, "lexical_only", None)  # a noun for an adjective: lexical leg only
+    dense_english = [form for form in dict.fromkeys(form for word, forms in found if not (loose and loose(word)) for form in forms)]
     if found:
         residual, highlight = " ".join([residual, *english]), " ".join([highlight, *english])
     translate = dense_translation and affirmed and language != "en"  # an English query is embedded as typed
     if not translate:
         dense = affirmed
     elif dense_style == "english":
-        dense = english_dense_text(affirmed, affirmed_expanded, lexicon, found)
+        dense = english_dense_text(affirmed, affirmed_expanded, lexicon, [(w, f) for w, f in found if not (loose and loose(w))])
     else:
-        dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, english)
+        dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, dense_english)
     second = None
     if english_vector and language == "fr" and affirmed:
-        second = english_dense_text(affirmed, affirmed_expanded, lexicon, found)
+        second = english_dense_text(affirmed, affirmed_expanded, lexicon, [(w, f) for w, f in found if not (loose and loose(w))])
         second = second if second != dense else None
     return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language,
                      [*found, *negated_found], second)

@@ -273,6 +273,8 @@ class SearchEngine:
         self.cognates.induced = self.induced if settings.induced_translations else None
         # words nothing else translates: an installed French → English dictionary (absent: translates nothing)
         self.cognates.dictionary = DictionaryTranslator(settings.dictionary_path) if settings.dictionary_translations else None
+        self.cognates.relational = settings.relational_adjectives
+        self.cognates.dictionary_unknown_only = settings.dictionary_unknown_only
         # pseudo-relevance feedback: idf of the first pass's words, from this index's passage counts
         self.feedback_statistics = TermStatistics(lambda words, language: self.backend.term_passage_counts(words, language),
                                                   lambda: self.backend.stats().passages)
@@ -349,7 +351,8 @@ class SearchEngine:
         return plan_query(request, dense_translation=self.settings.dense_translation,
                           cognates=self.cognates if self.settings.cognates else None,
                           dense_style=self.settings.dense_translation_style,
-                          english_vector=self.settings.dense_english_vector != "off")
+                          english_vector=self.settings.dense_english_vector != "off",
+                          typed_translations=self.settings.typed_translations)
 
     @staticmethod
     def filter_for(request: SearchRequest) -> DocumentFilter:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.backend.base import primary_forms
 from indexer.clinical.cognates import FALSE_FRIENDS, CognateTranslator, english_candidates, query_words
 from search_api.models import SearchRequest
 from engine_support import engine_over_reports
@@ -251,3 +252,77 @@ def test_negated_free_words_also_get_their_cognates() -> None:
     assert plan.required == [(["rachis dégénératif", "rachis degenerative"], ("negated",))]
     assert plan.lexical_text == ""  # the affirmed part is a concept: nothing free to translate there
     assert plan_query(SearchRequest(q="sans densité")).concepts == [["densité"]]  # no look-up, no change
+
+
+# -- relational adjectives; the dictionary only for words the index does not know as typed --------------------
+
+
+def test_relational_adjectives_reach_ial_and_the_noun_they_derive_from() -> None:
+    from indexer.clinical.cognates import relational_nouns
+
+    assert "diaphragme" in relational_nouns("diaphragmatiques") and "aorte" in relational_nouns("aortique")
+    counts, _ = _counting({"epicardial": 13, "diaphragmatic": 1, "diaphragm": 112, "mediastinal": 40, "mediastinum": 90})
+    translator = CognateTranslator(counts, min_passages=3)
+    assert translator("épicardique") == () and translator("diaphragmatique") == ()
+    translator.relational = True
+    translator.clear()
+    assert translator("épicardique") == ("epicardial",)           # -ique → -ial
+    assert translator("diaphragmatiques") == ("diaphragm",)       # "diaphragmatic" is rare: the noun's cognate
+    assert translator("médiastinale") == ("mediastinal",)         # its own cognate found: the noun is not tried
+
+
+def test_the_dictionary_can_be_kept_for_words_the_index_does_not_know_as_typed() -> None:
+    counts, _ = _counting({"place": 6, "location": 14, "funnel": 5})
+    translator = CognateTranslator(counts, min_passages=3)
+    translator.dictionary = {"place": ("location",), "entonnoir": ("funnel",)}.get
+    assert translator("place") == ("location",) and translator("entonnoir") == ("funnel",)
+    translator.dictionary_unknown_only = True
+    translator.clear()
+    assert translator("place") == ()                # « sonde en place »: "place" is the index's own word
+    assert translator("entonnoir") == ("funnel",)   # unknown to the index as typed: translated
+
+
+# -- a French query's concept typed by its French preferred name: the English preferred name scores as typed ---
+def test_plan_scores_the_english_preferred_name_as_typed_for_a_french_preferred_name() -> None:
+    plan = plan_query(SearchRequest(q="cardiomégalie"), typed_translations=True)
+    forms = plan.concepts[0]
+    assert forms[:2] == ["cardiomégalie", "cardiomegaly"] and primary_forms(forms) == 2
+    assert primary_forms(plan_query(SearchRequest(q="cardiomégalie")).concepts[0]) == 1            # off by default
+    # a French synonym typed has no aligned English form; an English query is left as typed
+    assert primary_forms(plan_query(SearchRequest(q="silhouette cardiaque élargie"), typed_translations=True).concepts[0]) == 1
+    english = plan_query(SearchRequest(q="cardiomegaly"), typed_translations=True).concepts[0]
+    assert english[0] == "cardiomegaly" and primary_forms(english) == 1
+    negated = plan_query(SearchRequest(q="épanchement pleural sans cardiomégalie"), typed_translations=True)
+    assert [primary_forms(forms) for forms, _ in negated.required] == [2]
+
+
+SYNONYM_REPORTS = {
+    "S1": "Findings: Enlarged heart. Lungs are clear.",
+    "S2": "Findings: Mild cardiomegaly. Lungs are clear.",
+}
+
+
+def test_the_backend_scores_every_primary_form_as_typed(tmp_path: Path) -> None:
+    from indexer.backend.base import Forms
+
+    backend = engine_over_reports(tmp_path, SYNONYM_REPORTS).backend
+
+    def scores(forms: list[str]) -> dict[int, float]:
+        return {hit.pid: hit.score for hit in backend.lexical_search("", 10, concepts=[forms])}
+
+    plain = scores(["cardiomégalie", "enlarged heart"])            # the synonym at 0.7
+    primary = scores(Forms(["cardiomégalie", "enlarged heart"], primary=2))  # same forms: a memoised clause must not answer
+    assert plain.keys() == primary.keys() and len(plain) == 2
+    boosted = [pid for pid in plain if primary[pid] > plain[pid] * 1.3]  # 1 / 0.7 ≈ 1.43
+    assert len(boosted) == 1 and all(primary[pid] == pytest.approx(plain[pid]) for pid in plain if pid not in boosted)
+
+
+def test_the_elasticsearch_concept_query_boosts_only_the_forms_after_the_primary_ones() -> None:
+    from indexer.backend.base import Forms
+    from indexer.backend.elasticsearch.queries import concept_query
+
+    def boosted(forms: list[str]) -> list[bool]:
+        return ["boost" in clause.get("bool", {}) for clause in concept_query(forms, ("affirmed",))["bool"]["should"]]
+
+    assert boosted(["cardiomégalie", "cardiomegaly", "enlarged heart"]) == [False, True, True]
+    assert boosted(Forms(["cardiomégalie", "cardiomegaly", "enlarged heart"], primary=2)) == [False, False, True]

@@ -45,8 +45,21 @@ ALL_STATUSES: tuple[str, ...] = tuple(CONTEXT_FIELDS)
 ImageSpace = Literal["descriptor", "clip"]
 IMAGE_SPACES: tuple[str, ...] = ("descriptor", "clip")
 
-#: a concept's surface forms, the typed one first (each matched as a phrase; one must match)
-Forms = list[str]
+class Forms(list[str]):
+    """A concept's surface forms, the typed one first (each matched as a phrase; one must match); the first
+    :attr:`primary` score as typed, the others as synonyms (``EXPANSION_BOOST``). A plain list is one
+    primary form. Why more than one: a French query typing a concept's French name also searches its
+    English name as typed (search.typed_translations): in English reports it stands for what was typed."""
+
+    def __init__(self, forms: Iterable[str] = (), primary: int = 1) -> None:
+        super().__init__(forms)
+        self.primary = primary
+
+
+def primary_forms(forms: list[str]) -> int:
+    """How many of *forms* (a :class:`Forms` or a plain list: one) score as the typed form."""
+    return getattr(forms, "primary", 1)
+
 
 #: in a form, what follows this marker must match in *negated* text of the same passage: a concept whose
 #: name holds a negation (« infarctus sans sus-décalage du segment ST ») is indexed as « infarctus »

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from indexer.clinical.text import fold
 from indexer.text.analyzers import terms
 
-__all__ = ["FALSE_FRIENDS", "CognateTranslator", "cognate_terms", "english_candidates", "query_words"]
+__all__ = ["ADJECTIVE_RULES", "FALSE_FRIENDS", "CognateTranslator", "cognate_terms", "english_candidates", "query_words",
+           "relational_nouns"]
 
 #: (French ending, English endings), accented; every rule whose ending matches is applied (the index
 #: decides which product is a word). Longest endings first only for readability.
@@ -54,6 +55,19 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ien", ("ian",)),             # médian, ... → -ian
     ("ienne", ("ian",)),
     ("e", ("", "a")),              # sigmoïde → sigmoid, embolisme → embolism, aorte → aorta, bulle → bulla
+)
+
+#: relational adjectives whose English counterpart takes another suffix (:attr:`CognateTranslator.relational`):
+#: « épicardique » / epicardial, « bronchique » / bronchial, « péricardique » / pericardial
+ADJECTIVE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ique", ("ial",)),
+)
+#: relational adjective ending → the ending of the noun it derives from, for an adjective whose own cognate
+#: the index lacks (« diaphragmatique » → « diaphragme » → diaphragm: English says "elevated hemidiaphragm",
+#: "diaphragm", rarely "diaphragmatic"); the noun's cognates are then proposed (:attr:`CognateTranslator.relational`)
+NOUN_RULES: tuple[tuple[str, str], ...] = (
+    ("atique", "e"), ("atique", "a"), ("ique", "ie"), ("ique", "e"), ("aire", "e"), ("aire", ""), ("al", "e"), ("al", ""),
+    ("ien", "e"), ("ien", ""), ("eux", "e"), ("eux", ""),
 )
 
 #: French words whose regular English look-alike means something else (folded): never transferred
@@ -94,7 +108,7 @@ def _with_circumflex_s(word: str) -> str:
     return "".join(_CIRCUMFLEX_S.get(c, c) for c in word)
 
 
-def english_candidates(word: str) -> tuple[str, ...]:
+def english_candidates(word: str, rules: tuple[tuple[str, tuple[str, ...]], ...] = RULES) -> tuple[str, ...]:
     """English spellings *word* may have by regular French → English morphology (unvalidated).
 
     Endings are matched with their accents (« densité » is -ité, « bronchite » is -ite); a word typed
@@ -111,7 +125,7 @@ def english_candidates(word: str) -> tuple[str, ...]:
         for variant in variants:
             if variant != form:
                 out.append(_fold_ascii(variant))  # hôpital → hospital
-            for ending, replacements in RULES:
+            for ending, replacements in rules:
                 matches = variant.endswith(ending) if accented else variant.endswith(_fold_ascii(ending))
                 if not matches:
                     continue
@@ -126,6 +140,24 @@ def english_candidates(word: str) -> tuple[str, ...]:
             out.append(_fold_ascii(form))  # the singular / -aux → -al form itself
     typed = _fold_ascii(lowered)
     return tuple(c for c in dict.fromkeys(out) if c != typed and len(c) >= 3)
+
+
+def relational_nouns(word: str) -> list[str]:
+    """The nouns (accented as typed, masculine singular) a relational adjective *word* may derive from:
+    « diaphragmatiques » → « diaphragme », « diaphragma »…; inflections undone first (« -ale(s) », « -ienne »)."""
+    lowered = word.strip().lower()
+    forms = []
+    for form in _forms(lowered):
+        forms.append(form)
+        for feminine, masculine in (("ienne", "ien"), ("ale", "al"), ("euse", "eux"), ("aire", "aire")):
+            if form.endswith(feminine) and feminine != masculine:
+                forms.append(form[: -len(feminine)] + masculine)
+    nouns = []
+    for form in forms:
+        for ending, replacement in NOUN_RULES:
+            if form.endswith(ending) and len(form) - len(ending) >= 4:
+                nouns.append(form[: -len(ending)] + replacement)
+    return [noun for noun in dict.fromkeys(nouns) if noun != lowered]
 
 
 def query_words(text: str) -> list[str]:
@@ -177,12 +209,26 @@ class CognateTranslator:
         #: the query languages :attr:`induced` serves (``None``: a query whose language cannot be told, such
         #: as a lone "cavitation"): a French → English translation, so French queries only by default
         self.induced_languages: frozenset[str | None] = frozenset({"fr"})
+        #: relational adjectives (search.relational_adjectives): the rules of :data:`ADJECTIVE_RULES` too, and for
+        #: an adjective left untranslated, the cognates of the noun it derives from (:func:`relational_nouns`)
+        self.relational = False
+        #: the dictionary only for a word fewer than ``min_passages`` passages contain as typed (search.dictionary_unknown_only):
+        #: « place » (in « sonde en place ») is an English word the index knows, its dictionary sense "location" is not the one meant
+        self.dictionary_unknown_only = False
         self._memo: dict[tuple[str, bool], tuple[str, ...]] = {}
+        self._nouns: set[str] = set()  # words translated through the noun they derive from (:meth:`lexical_only`)
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._memo.clear()
+            self._nouns.clear()
+
+    def lexical_only(self, word: str) -> bool:
+        """Whether *word*'s forms are its noun's (« diaphragmatique » → diaphragm): a looser translation, searched
+        by the lexical leg but kept out of the dense leg's translated text (it would pull the query's embedding
+        towards the bare noun). Known once *word* was translated."""
+        return word.lower() in self._nouns
 
     def __call__(self, word: str, induced: bool = True) -> tuple[str, ...]:
         """*word*'s validated English forms; *induced* False: without :attr:`induced`'s proposals."""
@@ -200,13 +246,21 @@ class CognateTranslator:
         return [(word, forms) for word in query_words(text) if (forms := self(word))]
 
     def _validate(self, word: str, induced: bool) -> tuple[str, ...]:
-        proposed = list(english_candidates(word))
+        proposed = list(english_candidates(word, RULES + ADJECTIVE_RULES if self.relational else RULES))
         if self.word_translations:
             from indexer.clinical.word_alignment import word_translations
 
             proposed = [*word_translations(word), *proposed]
         found = self._validated(word, proposed)
-        if not found and self.dictionary is not None:  # only what the rules and ICD-10 left untranslated
+        if not found and self.relational:  # « diaphragmatique »: "diaphragmatic" is rare, the noun's "diaphragm" is not
+            # (shortest spelling first: "diaphragm", not "diaphragmed", names the English term they share)
+            nouns = [candidate for noun in relational_nouns(word) for candidate in sorted(english_candidates(noun), key=len)]
+            found = self._validated(word, nouns)
+            if found:
+                with self._lock:
+                    self._nouns.add(word)
+        if not found and self.dictionary is not None and not (
+                self.dictionary_unknown_only and self._counts([word]).get(word, 0) >= self.min_passages):
             found = self._validated(word, list(self.dictionary(word)))
         if not found and induced and self.induced is not None:  # only what the rules and ICD-10 left untranslated
             found = self._validated(word, list(self.induced(word)))

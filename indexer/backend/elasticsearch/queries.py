@@ -24,7 +24,7 @@ from typing import Any
 
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
 from indexer.backend.filters import DocumentFilter
-from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES, split_negated_form
+from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES, primary_forms, split_negated_form
 from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
 from indexer.text.signs import SPECIAL_TOKEN
 
@@ -74,7 +74,7 @@ def concept_query(forms: list[str], statuses: tuple[str, ...]) -> Query | None:
             continue
         else:
             clause = _best_field(form, statuses, phrase=True)
-        if rank:
+        if rank >= primary_forms(forms):
             clause = {"bool": {"must": [clause], "boost": EXPANSION_BOOST}}
         clauses.append(clause)
     if not clauses:

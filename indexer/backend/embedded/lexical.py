@@ -28,7 +28,7 @@ from indexer.crashpoints import crash_point
 from indexer.schema import Document, Passage
 from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
 from indexer.text.signs import analysis_text
-from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, split_negated_form
+from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, primary_forms, split_negated_form
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 
 TITLE_BOOST = 0.5
@@ -216,7 +216,7 @@ class LexicalIndex:
 
         Memoised like :meth:`_clause` (same bounded dict): a concept's forms, in the same order,
         come back with every query naming it, and its query is a dozen clauses and boosts."""
-        key = ("concept", tuple(phrases), tuple(statuses))
+        key = ("concept", tuple(phrases), tuple(statuses), primary_forms(phrases))
         if key in self._clauses:
             return self._clauses[key]
         query = self._build_concept_query(phrases, statuses)
@@ -227,6 +227,7 @@ class LexicalIndex:
 
     def _build_concept_query(self, phrases: list[str], statuses: tuple[str, ...]) -> tantivy.Query | None:
         with_title = "affirmed" in statuses
+        primary = primary_forms(phrases)
         clauses = []
         for rank, phrase in enumerate(phrases):
             if parts := split_negated_form(phrase):  # both parts, in one passage (base.NEGATED_PART)
@@ -237,13 +238,13 @@ class LexicalIndex:
                     (tantivy.Occur.Must, self._clause(head, statuses, with_title)),
                     (tantivy.Occur.Must, self._clause(negated, ("negated",), False)),
                 ])
-                clauses.append((tantivy.Occur.Should, clause if rank == 0 else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
+                clauses.append((tantivy.Occur.Should, clause if rank < primary else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
                 continue
             per_lang = {lang: terms(phrase, lang) for lang in LANGUAGES}
             if not any(per_lang.values()):
                 continue
             clause = self._clause(per_lang, statuses, with_title)
-            clauses.append((tantivy.Occur.Should, clause if rank == 0 else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
+            clauses.append((tantivy.Occur.Should, clause if rank < primary else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def _any_of(self, field: str, values: Iterable[str]) -> tantivy.Query:
