@@ -241,6 +241,23 @@ def english_vector_variants() -> list[Variant]:
 ENGLISH_VECTOR_FR_WEIGHTS = (1.0, 1.25, 2.0)
 
 
+def english_auto_variants() -> list[Variant]:
+    """What ships, its ``search.dense_english_vector`` set to ``off``, then to ``auto`` (``rrf`` on an index whose
+    passages are overwhelmingly English, as Open-i's: the row should reproduce the ``rrf`` row of
+    :func:`english_vector_variants`)."""
+    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
+    shipped = Settings().search
+    base = dict(lexicon=now, translate=True, fr_weight=shipped.language_weights["fr"].lexical, cognates="both",
+                word_translations=True, feedback="lexical" if shipped.feedback_lexical else "off",
+                dictionary="denominal" if shipped.dictionary_translations else "off",
+                all_findings_first=shipped.all_findings_first, modes=("hybrid", "dense"))
+    on = tuple(name for name, flag in (("relational", shipped.relational_adjectives),
+                                       ("dictionary-unknown", shipped.dictionary_unknown_only),
+                                       ("typed-translations", shipped.typed_translations)) if flag)
+    return [Variant("dense_english_vector off", **base, frlex=on), Variant("dense_english_vector auto", **base, frlex=on,
+                                                                           english_vector="auto")]
+
+
 def english_vector_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
     """ms per hybrid search (100 results) of French queries, ``dense_english_vector`` (the engine's current
     setting) on vs off, interleaved query by query in one process; the embeddings cache cleared before
@@ -439,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
     parser.add_argument("--levers", default="lexicon",
                         choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings",
-                                 "english-vector", "relational"],
+                                 "english-vector", "english-auto", "relational"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -476,6 +493,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = english_vector_variants()
     elif args.levers == "relational":
         rows = relational_variants()
+    elif args.levers == "english-auto":
+        rows = english_auto_variants()
+        engine.settings.dense_english_vector = "auto"
+        results["english_share"], results["auto_mode"] = engine.english_share(), engine.english_vector_mode()
+        print(f"passages by language {engine.backend.passage_language_counts()}: English share {results['english_share']:.3f}, "
+              f"auto resolves to {results['auto_mode']} (dense_english_auto_min_share "
+              f"{engine.settings.dense_english_auto_min_share})\n")
     else:
         with tempfile.TemporaryDirectory() as tmp:
             rows = variants(lexicon_at(args.before, Path(tmp)), args.before)

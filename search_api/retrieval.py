@@ -285,6 +285,7 @@ class SearchEngine:
         self.speller = Speller(default_lexicon, lambda language: self.backend.document_texts(language))
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
+        self._english_share: float | None = None  # per generation (english_share)
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
 
     def _check(self, info) -> None:  # noqa: ANN001 - IndexInfo
@@ -298,8 +299,27 @@ class SearchEngine:
             self.cognates.clear()  # another generation, another vocabulary
             self.feedback_statistics.clear()
             self.concept_documents.clear()
+            self._english_share = None  # search.dense_english_vector: auto reads the new generation's languages
             self.speller.renew()  # read again in the background; the previous vocabulary serves meanwhile
             self.induced.renew()  # rebuilt in the background; the previous vocabulary serves meanwhile
+
+    def english_share(self) -> float:
+        """Share of English among the served generation's French and English passages (0 when it has
+        neither), read once per generation through :meth:`IndexBackend.passage_language_counts`."""
+        share = self._english_share
+        if share is None:
+            counts = self.backend.passage_language_counts()
+            french, english = counts.get("fr", 0), counts.get("en", 0)
+            share = self._english_share = english / (french + english) if french + english else 0.0
+        return share
+
+    def english_vector_mode(self) -> str:
+        """``search.dense_english_vector`` as this index applies it: ``auto`` is ``rrf`` on an overwhelmingly
+        English index (:meth:`english_share` ≥ ``dense_english_auto_min_share``), else ``off``."""
+        mode = self.settings.dense_english_vector
+        if mode != "auto":
+            return mode
+        return "rrf" if self.english_share() >= self.settings.dense_english_auto_min_share else "off"
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
@@ -330,7 +350,7 @@ class SearchEngine:
         if not plan.dense_text:
             return []
         selector = None if where.is_empty() else where
-        mode = self.settings.dense_english_vector
+        mode = self.english_vector_mode()
         if plan.dense_english is None or mode in ("off", "legs"):
             return self.backend.dense_search(self._embed(plan.dense_text), depth, selector)
         first, second = self._embed.many([plan.dense_text, plan.dense_english])
@@ -351,7 +371,7 @@ class SearchEngine:
         return plan_query(request, dense_translation=self.settings.dense_translation,
                           cognates=self.cognates if self.settings.cognates else None,
                           dense_style=self.settings.dense_translation_style,
-                          english_vector=self.settings.dense_english_vector != "off",
+                          english_vector=self.english_vector_mode() != "off",
                           typed_translations=self.settings.typed_translations)
 
     @staticmethod
@@ -404,7 +424,7 @@ class SearchEngine:
             future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth)
             if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
                 legs["dense"] = self._dense_leg(plan, where, depth)
-                if plan.dense_english is not None and self.settings.dense_english_vector == "legs":
+                if plan.dense_english is not None and self.english_vector_mode() == "legs":
                     legs["dense_english"] = self._dense_english_leg(plan, where, depth)
             matches = future.result()
         if request.mode != "dense":

@@ -502,6 +502,17 @@ def test_stats(backend) -> None:
     assert stats.info.encoder == ENCODER
 
 
+def test_passage_language_counts(backend) -> None:
+    """Passages by their document's language (R1 2, R2, I1, I2 French; C1, A1 English), per generation."""
+    assert backend.passage_language_counts() == {"fr": 5, "en": 2}
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.remove_documents(["R1", "C1"])
+        writer.publish()
+    assert backend.passage_language_counts() == {"fr": 5, "en": 2}  # the served generation until refresh
+    backend.refresh()
+    assert backend.passage_language_counts() == {"fr": 3, "en": 1}
+
+
 # -- generations -----------------------------------------------------------------------------------
 def test_reader_sees_old_generation_until_publish(backend) -> None:
     generation = backend.info().generation

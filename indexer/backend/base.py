@@ -394,6 +394,13 @@ class IndexBackend(ABC):
     def stats(self) -> IndexStats:
         """Counts of the generation being served."""
 
+    @abstractmethod
+    def passage_language_counts(self) -> dict[str, int]:
+        """Passages of the generation being served, counted by their document's language (``{"fr": 812,
+        "en": 3950, "und": 4}``; languages with no passage are left out). Passages, not documents: what the
+        dense leg searches is passages, and a long French record weighs more than an English caption.
+        One cheap pass per generation (``search.dense_english_vector: auto`` reads it once per generation)."""
+
 
 def count_patients(summaries: Iterable[DocumentSummary]) -> int:
     """Distinct patients among *summaries*, compared as filters compare them (normalised keys; a

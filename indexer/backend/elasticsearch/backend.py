@@ -385,6 +385,15 @@ class ElasticsearchBackend(IndexBackend):
 
         return self._call(run)
 
+    def passage_language_counts(self) -> dict[str, int]:
+        """A ``terms`` aggregation on the passages family's ``language`` keyword (each passage carries its
+        document's filter fields): one ``size=0`` search, exact for the few languages an index holds."""
+        def run(ix: dict[str, str]) -> dict[str, int]:
+            aggs = self.client.search(index=ix["passages"], size=0, aggs={"languages": {"terms": {"field": "language", "size": 100}}})
+            return {b["key"]: int(b["doc_count"]) for b in aggs["aggregations"]["languages"]["buckets"] if b["doc_count"]}
+
+        return self._call(run)
+
     # -- maintenance ----------------------------------------------------------------------------
     def drop_everything(self) -> None:
         """Delete every generation, alias and template of this prefix (tests; a clean re-install)."""

@@ -323,6 +323,11 @@ class EmbeddedBackend(IndexBackend):
         snapshot = self.snapshot()
         return snapshot.summaries.get_many(list(doc_ids), snapshot.metadata.document_summaries)
 
+    def passage_language_counts(self) -> dict[str, int]:
+        """From the in-memory passage table's language column (each passage carries its document's
+        language): one ``bincount`` over the present passages, no SQLite query (~1 ms at 1M passages)."""
+        return self.snapshot().table.language_counts()
+
     def stats(self) -> IndexStats:
         snapshot = self.snapshot()
         by_kind = snapshot.metadata.counts_by_kind()

@@ -115,6 +115,12 @@ class PassageTable:
     def __len__(self) -> int:
         return int(self.present.sum())
 
+    def language_counts(self) -> dict[str, int]:
+        """Present passages by language (their document's), languages with none left out."""
+        codes = self.language[self.present]
+        counts = np.bincount(codes[codes >= 0], minlength=len(self.language_codes))
+        return {language: int(counts[code]) for language, code in self.language_codes.items() if counts[code]}
+
     def doc_of(self, pids: Iterable[int]) -> dict[int, str]:
         """Document id of each known passage id (unknown ids, e.g. removed since, are left out)."""
         # numpy for the checks and the lookups, one Python step per passage (a page of 100 results
