@@ -241,19 +241,26 @@ def english_vector_variants() -> list[Variant]:
 ENGLISH_VECTOR_FR_WEIGHTS = (1.0, 1.25, 2.0)
 
 
-def english_auto_variants() -> list[Variant]:
-    """What ships, its ``search.dense_english_vector`` set to ``off``, then to ``auto`` (``rrf`` on an index whose
-    passages are overwhelmingly English, as Open-i's: the row should reproduce the ``rrf`` row of
-    :func:`english_vector_variants`)."""
+def _shipped_base(modes: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
+    """(the :class:`Variant` fields of what ships, with *modes*; the French lexical levers of
+    :func:`relational_variants` the shipped settings turn on)."""
     now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
     shipped = Settings().search
     base = dict(lexicon=now, translate=True, fr_weight=shipped.language_weights["fr"].lexical, cognates="both",
                 word_translations=True, feedback="lexical" if shipped.feedback_lexical else "off",
                 dictionary="denominal" if shipped.dictionary_translations else "off",
-                all_findings_first=shipped.all_findings_first, modes=("hybrid", "dense"))
+                all_findings_first=shipped.all_findings_first, modes=modes)
     on = tuple(name for name, flag in (("relational", shipped.relational_adjectives),
                                        ("dictionary-unknown", shipped.dictionary_unknown_only),
                                        ("typed-translations", shipped.typed_translations)) if flag)
+    return base, on
+
+
+def english_auto_variants() -> list[Variant]:
+    """What ships, its ``search.dense_english_vector`` set to ``off``, then to ``auto`` (``rrf`` on an index whose
+    passages are overwhelmingly English, as Open-i's: the row should reproduce the ``rrf`` row of
+    :func:`english_vector_variants`)."""
+    base, on = _shipped_base(("hybrid", "dense"))
     return [Variant("dense_english_vector off", **base, frlex=on), Variant("dense_english_vector auto", **base, frlex=on,
                                                                            english_vector="auto")]
 
@@ -296,15 +303,7 @@ def relational_variants() -> list[Variant]:
     "location"), a French query's concepts typed by their French preferred name scoring their English preferred name as
     typed (search.typed_translations: "cardiomegaly" for « cardiomégalie », not 0.7 like "enlarged heart"), and the
     two that help together."""
-    now = load_default_lexicon(DEFAULT_LEXICON_PATH, DEFAULT_GENERATED_PATH)
-    shipped = Settings().search
-    base = dict(lexicon=now, translate=True, fr_weight=shipped.language_weights["fr"].lexical, cognates="both",
-                word_translations=True, feedback="lexical" if shipped.feedback_lexical else "off",
-                dictionary="denominal" if shipped.dictionary_translations else "off",
-                all_findings_first=shipped.all_findings_first, modes=("hybrid", "lexical"))
-    on = tuple(name for name, flag in (("relational", shipped.relational_adjectives),
-                                       ("dictionary-unknown", shipped.dictionary_unknown_only),
-                                       ("typed-translations", shipped.typed_translations)) if flag)
+    base, on = _shipped_base(("hybrid", "lexical"))
     return [Variant(f"shipped ({', '.join(on) or 'none of them'})", **base, frlex=on),
             Variant("relational adjectives", **base, frlex=("relational",)),
             Variant("dictionary for unknown words only", **base, frlex=("dictionary-unknown",)),
