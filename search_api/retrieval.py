@@ -177,12 +177,8 @@ def _two_vector_hits(first: Sequence[PassageHit], second: Sequence[PassageHit], 
             best[pid] = score
     if mode == "max":
         order = sorted(best, key=lambda pid: (-best[pid], pid))
-    else:
-        fused: dict[int, float] = {}
-        for ranking, w in ((first, 1.0), (second, weight)):
-            for rank, (pid, _) in enumerate(ranking, start=1):
-                fused[pid] = fused.get(pid, 0.0) + w / (k + rank)
-        order = sorted(fused, key=lambda pid: (-fused[pid], pid))
+    else:  # the fusion the legs use (ties: the first vector's passages first)
+        order = [pid for pid, _ in reciprocal_rank_fusion([[p for p, _ in first], [p for p, _ in second]], [1.0, weight], k=k)]
     return [PassageHit(pid, best[pid]) for pid in order[:depth]]
 
 
