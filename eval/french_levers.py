@@ -44,7 +44,7 @@ import contextvars
 import json
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,35 +265,55 @@ def english_auto_variants() -> list[Variant]:
                                                                            english_vector="auto")]
 
 
+def latency_summary(values: Sequence[float], digits: int = 2) -> dict[str, float]:
+    """Median, mean and p90 of *values* (ms), rounded to *digits*."""
+    import statistics
+
+    return {"median": round(statistics.median(values), digits), "mean": round(statistics.fmean(values), digits),
+            "p90": round(statistics.quantiles(values, n=10)[-1], digits)}
+
+
+def interleaved_search_ms(engine, queries: Sequence[str], switch: Callable[[bool], None], repeats: int = 5,  # noqa: ANN001
+                          before_each: Callable[[], None] | None = None) -> dict[bool, list[float]]:
+    """ms of each hybrid search (100 results) of *queries* with a lever on and off (``switch(on)`` sets it),
+    interleaved query by query in one process after one untimed pass of both (memos filled);
+    *before_each*: run before each timed search (a cache to empty). The lever is left off."""
+    import time
+
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for text in queries:
+        for on in (False, True):
+            switch(on)
+            engine.search(SearchRequest(q=text, limit=100))
+    for _ in range(repeats):
+        for text in queries:
+            for on in (False, True):
+                switch(on)
+                if before_each is not None:
+                    before_each()
+                started = time.perf_counter()
+                engine.search(SearchRequest(q=text, limit=100))
+                times[on].append((time.perf_counter() - started) * 1000)
+    switch(False)
+    return times
+
+
 def english_vector_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str, dict[str, float]]:  # noqa: ANN001
     """ms per hybrid search (100 results) of French queries, ``dense_english_vector`` (the engine's current
     setting) on vs off, interleaved query by query in one process; the embeddings cache cleared before
     each timed search (a new query embeds its text(s)): median, mean, p90 and the paired median difference."""
     import statistics
-    import time
 
     mode = engine.settings.dense_english_vector
-    times: dict[bool, list[float]] = {True: [], False: []}
-    for text in queries:  # warm-up: term counts, cognates, dictionary memos filled
-        for on in (False, True):
-            engine.settings.dense_english_vector = mode if on else "off"
-            engine.search(SearchRequest(q=text, limit=100))
-    for _ in range(repeats):
-        for text in queries:
-            for on in (False, True):
-                engine.settings.dense_english_vector = mode if on else "off"
-                engine._embed._cache.clear()
-                started = time.perf_counter()
-                engine.search(SearchRequest(q=text, limit=100))
-                times[on].append((time.perf_counter() - started) * 1000)
+
+    def switch(on: bool) -> None:
+        engine.settings.dense_english_vector = mode if on else "off"
+
+    times = interleaved_search_ms(engine, queries, switch, repeats, before_each=engine._embed._cache.clear)
     engine.settings.dense_english_vector = mode
-
-    def stats(values: list[float]) -> dict[str, float]:
-        return {"median": round(statistics.median(values), 2), "mean": round(statistics.fmean(values), 2),
-                "p90": round(statistics.quantiles(values, n=10)[-1], 2)}
-
     paired = [b - a for a, b in zip(times[False], times[True])]
-    return {"off": stats(times[False]), "on": stats(times[True]), "paired_median_diff": round(statistics.median(paired), 2)}
+    return {"off": latency_summary(times[False]), "on": latency_summary(times[True]),
+            "paired_median_diff": round(statistics.median(paired), 2)}
 
 
 def relational_variants() -> list[Variant]:
@@ -318,36 +338,22 @@ def feedback_cost(engine, queries: Sequence[str], repeats: int = 5) -> dict[str,
     """ms per hybrid search (100 results), feedback (the engine's current feedback settings) on vs off,
     interleaved query by query in one process: median, mean, p90 and the paired median difference."""
     import statistics
-    import time
 
     lexical, dense = engine.settings.feedback_lexical, engine.settings.feedback_dense
-    times: dict[bool, list[float]] = {True: [], False: []}
-    for text in queries:  # warm-up: every memo filled (term counts, embeddings)
-        for on in (False, True):
-            engine.settings.feedback_lexical, engine.settings.feedback_dense = (lexical, dense) if on else (False, False)
-            engine.search(SearchRequest(q=text, limit=100))
-    for _ in range(repeats):
-        for text in queries:
-            for on in (False, True):
-                engine.settings.feedback_lexical, engine.settings.feedback_dense = (lexical, dense) if on else (False, False)
-                started = time.perf_counter()
-                engine.search(SearchRequest(q=text, limit=100))
-                times[on].append((time.perf_counter() - started) * 1000)
-    engine.settings.feedback_lexical, engine.settings.feedback_dense = lexical, dense
 
-    def stats(values: list[float]) -> dict[str, float]:
-        return {"median": round(statistics.median(values), 2), "mean": round(statistics.fmean(values), 2),
-                "p90": round(statistics.quantiles(values, n=10)[-1], 2)}
+    def switch(on: bool) -> None:
+        engine.settings.feedback_lexical, engine.settings.feedback_dense = (lexical, dense) if on else (False, False)
 
+    times = interleaved_search_ms(engine, queries, switch, repeats)
     paired = [b - a for a, b in zip(times[False], times[True])]
     engine.settings.feedback_lexical, engine.settings.feedback_dense = lexical, dense
     fired = [engine.feedback_applies(engine.plan(SearchRequest(q=text))) for text in queries] * repeats
     on_fired = [t for t, f in zip(times[True], fired) if f]
     off_fired = [t for t, f in zip(times[False], fired) if f]
-    out = {"off": stats(times[False]), "on": stats(times[True]), "paired_median_ms": round(statistics.median(paired), 2),
+    out = {"off": latency_summary(times[False]), "on": latency_summary(times[True]), "paired_median_ms": round(statistics.median(paired), 2),
            "queries": len(queries), "fired": sum(fired) // repeats}
     if len(on_fired) >= 2:
-        out |= {"off_where_fired": stats(off_fired), "on_where_fired": stats(on_fired),
+        out |= {"off_where_fired": latency_summary(off_fired), "on_where_fired": latency_summary(on_fired),
                 "paired_median_ms_where_fired": round(statistics.median([p for p, f in zip(paired, fired) if f]), 2)}
     return out
 
@@ -402,7 +408,6 @@ def induced_cost(engine, queries: Sequence[str], repeats: int = 3) -> dict[str, 
     """What the induced lever costs: the vocabulary's build (once per generation), the ms of planning a
     French query with every word look-up cold (memos cleared: the encoder embeds the word), and of a
     hybrid search with the memos warm; induced on vs off, interleaved (median, mean, p90)."""
-    import statistics
     import time
 
     started = time.perf_counter()
@@ -437,13 +442,9 @@ def induced_cost(engine, queries: Sequence[str], repeats: int = 3) -> dict[str, 
                 searches[on].append((time.perf_counter() - started) * 1000)
     engine.cognates.induced = None
 
-    def stats(values: list[float]) -> dict[str, float]:
-        return {"median": round(statistics.median(values), 3), "mean": round(statistics.fmean(values), 3),
-                "p90": round(statistics.quantiles(values, n=10)[-1], 3)}
-
     return {"vocabulary_entries": size, "vocabulary_build_s": round(build, 2),
-            "plan_cold_ms_off": stats(timings[False]), "plan_cold_ms_on": stats(timings[True]),
-            "hybrid_search_ms_off": stats(searches[False]), "hybrid_search_ms_on": stats(searches[True])}
+            "plan_cold_ms_off": latency_summary(timings[False], 3), "plan_cold_ms_on": latency_summary(timings[True], 3),
+            "hybrid_search_ms_off": latency_summary(searches[False], 3), "hybrid_search_ms_on": latency_summary(searches[True], 3)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
