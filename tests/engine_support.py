@@ -27,3 +27,19 @@ def engine_over_reports(root: Path, reports: Mapping[str, str], patients: Mappin
     encoder = HashEncoder()
     index_paths([corpus], config, encoder)
     return build_engine(config, encoder, clip=False)
+
+
+def record_dense_queries(engine: Any, monkeypatch: Any) -> list:
+    """The query vectors *engine*'s backend is asked to search with (``dense_search``), in call order:
+    a spy installed with *monkeypatch* (undone after the test); each vector as a numpy array."""
+    import numpy as np
+
+    vectors: list = []
+    search = engine.backend.dense_search
+
+    def spy(vector, limit, where=None):  # noqa: ANN001, ANN202
+        vectors.append(np.asarray(vector))
+        return search(vector, limit, where)
+
+    monkeypatch.setattr(engine.backend, "dense_search", spy)
+    return vectors

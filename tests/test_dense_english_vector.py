@@ -10,7 +10,7 @@ from indexer.backend.base import PassageHit
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
 from search_api.retrieval import _two_vector_hits
-from tests.engine_support import engine_over_reports
+from tests.engine_support import engine_over_reports, record_dense_queries
 
 
 def test_plan_gives_a_french_query_its_english_rendering_only_when_asked() -> None:
@@ -53,15 +53,7 @@ def engine(tmp_path_factory):  # noqa: ANN001, ANN201
 @pytest.fixture
 def searched(engine, monkeypatch):  # noqa: ANN001, ANN201
     """The query vectors the dense leg searched with, in order."""
-    vectors: list[np.ndarray] = []
-    original = engine.backend.dense_search
-
-    def spy(vector, limit, where=None):  # noqa: ANN001, ANN202
-        vectors.append(np.asarray(vector))
-        return original(vector, limit, where)
-
-    monkeypatch.setattr(engine.backend, "dense_search", spy)
-    return vectors
+    return record_dense_queries(engine, monkeypatch)
 
 
 def _vector(engine, text: str) -> np.ndarray:  # noqa: ANN001

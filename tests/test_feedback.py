@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine_support import engine_over_reports
+from engine_support import engine_over_reports, record_dense_queries
 from indexer.settings import Settings
 from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
 from search_api.models import SearchRequest
@@ -140,14 +140,7 @@ def test_lexical_feedback_adds_the_results_words_and_brings_in_their_documents(e
 
 
 def test_dense_feedback_searches_the_moved_vector(engine, monkeypatch) -> None:  # noqa: ANN001
-    seen: list[np.ndarray] = []
-    search = engine.backend.dense_search
-
-    def spy(vector, limit, where=None):  # noqa: ANN001, ANN202
-        seen.append(np.asarray(vector))
-        return search(vector, limit, where)
-
-    monkeypatch.setattr(engine.backend, "dense_search", spy)
+    seen = record_dense_queries(engine, monkeypatch)
     monkeypatch.setattr(engine.settings, "feedback_dense", True)
     engine.search(SearchRequest(q=QUERY, limit=10))
     assert len(seen) == 2  # the first pass, then the feedback pass
