@@ -1,6 +1,6 @@
 """Fit the French → English query-vector map of ``search.query_alignment`` (:mod:`search_api.query_alignment`).
 
-Pairs: the ICD-10 FR/EN labels (``indexer/configs/clinical/lexicon_icd10.tsv``, ~2,600 distinct pairs),
+Pairs: the ICD-10 FR/EN labels (``indexer/configs/clinical/lexicon_icd10.tsv``, 3,242 distinct pairs),
 and/or the hand lexicon's concept forms (``lexicon.yaml``: each French preferred name and synonym with the
 English preferred name). Both sides are embedded as queries by the configured encoder (``query: `` prefix,
 ``encode_queries``, as the engine embeds a query). The method (orthogonal Procrustes, ridge λ) and the blend
@@ -9,7 +9,7 @@ then the map is refitted on every pair.
 
 Where the artifact lives: ``var/query_alignment/<encoder>.npy`` (+ ``.json``), built here, not committed.
 Why: it belongs to one encoder (the sidecar's fingerprint), the lever is off by default (BENCHMARKS.md "A
-linear map from French to English query vectors"), and it rebuilds from the shipped pairs in about a minute
+linear map from French to English query vectors"), and it rebuilds from the shipped pairs in 1–3 minutes
 on 2 cores; a 295 KB binary in git for an off setting would be dead weight. The engine reads it only when
 ``search.query_alignment`` is on, and serves without it (warning logged) when it is absent or mismatched.
 
@@ -26,32 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexer.clinical.lexicon import DEFAULT_GENERATED_PATH, DEFAULT_LEXICON_PATH, load_default_lexicon  # noqa: E402
 from indexer.encoders import load_encoder  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
-from search_api.query_alignment import encoder_fingerprint, fit_alignment, pairs_hash, save_alignment  # noqa: E402
-
-
-def icd10_pairs(path: Path = DEFAULT_GENERATED_PATH) -> list[tuple[str, str]]:
-    """The distinct (French, English) labels of the ICD-10 table, in file order."""
-    out: dict[tuple[str, str], None] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or line.startswith("code\t") or not line.strip():
-            continue
-        _, fr, en = line.split("\t")[:3]
-        if fr.strip() and en.strip():
-            out[(fr.strip(), en.strip())] = None
-    return list(out)
-
-
-def lexicon_pairs(path: Path = DEFAULT_LEXICON_PATH) -> list[tuple[str, str]]:
-    """(French form, English preferred name) for each concept of the hand lexicon: the French preferred name
-    and each French synonym."""
-    out: dict[tuple[str, str], None] = {}
-    for concept in load_default_lexicon(path, None).concepts.values():
-        for fr in (concept.fr.preferred, *concept.fr.synonyms):
-            out[(fr, concept.en.preferred)] = None
-    return list(out)
+from search_api.query_alignment import (  # noqa: E402
+    encoder_fingerprint, fit_alignment, icd10_pairs, lexicon_pairs, pairs_hash, save_alignment,
+)
 
 
 def build(pairs_kind: str, out: Path, encoder=None) -> dict:  # noqa: ANN001

@@ -145,6 +145,32 @@ def load_alignment(path: Path, encoder) -> QueryAlignment | None:  # noqa: ANN00
 
 # -- fitting (scripts/build_query_alignment.py, tests) ------------------------------------------------
 
+def icd10_pairs(path: Path | None = None) -> list[tuple[str, str]]:
+    """The distinct (French, English) labels of the ICD-10 table, in file order."""
+    out: dict[tuple[str, str], None] = {}
+    from indexer.clinical.lexicon import DEFAULT_GENERATED_PATH
+
+    for line in Path(path or DEFAULT_GENERATED_PATH).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or line.startswith("code\t") or not line.strip():
+            continue
+        _, fr, en = line.split("\t")[:3]
+        if fr.strip() and en.strip():
+            out[(fr.strip(), en.strip())] = None
+    return list(out)
+
+
+def lexicon_pairs(path: Path | None = None) -> list[tuple[str, str]]:
+    """(French form, English preferred name) for each concept of the hand lexicon: the French preferred name
+    and each French synonym."""
+    out: dict[tuple[str, str], None] = {}
+    from indexer.clinical.lexicon import DEFAULT_LEXICON_PATH, load_default_lexicon
+
+    for concept in load_default_lexicon(path or DEFAULT_LEXICON_PATH, None).concepts.values():
+        for fr in (concept.fr.preferred, *concept.fr.synonyms):
+            out[(fr, concept.en.preferred)] = None
+    return list(out)
+
+
 ALPHAS = (0.25, 0.5, 0.75, 1.0)
 RIDGE_LAMBDAS = (0.1, 1.0, 10.0)
 
