@@ -639,7 +639,8 @@ class SearchEngine:
         if self.settings.feedback_dense and "dense" in rankings and plan.dense_text:
             vectors = self.backend.passage_vectors(pids)
             if vectors is not None and len(vectors):
-                moved = rocchio(self._aligned(self._embed(plan.dense_text), plan, "text"), vectors, self.settings.feedback_dense_weight)
+                start = self._aligned(self._embed(plan.dense_text), plan, "text")
+                moved = rocchio(start, vectors, self.settings.feedback_dense_weight)
                 out["dense"] = _collapse(self.backend.dense_search(moved, depth, None if where.is_empty() else where), self.backend)
         return out
 
