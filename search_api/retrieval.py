@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -40,6 +41,7 @@ from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
 from search_api.negating import NEGATED, ConceptDocuments, negating_documents
 from search_api.models import SearchRequest, SearchResponse, SearchResult, StatsResponse
+from search_api.query_alignment import QueryAlignment, load_alignment
 from search_api.query_plan import QueryPlan, default_lexicon, plan_query
 from search_api.snippets import query_matcher
 from search_api.spelling import MIN_LENGTH as SPELLING_MIN_LENGTH, Speller, replace_word
@@ -282,6 +284,10 @@ class SearchEngine:
         self.text_to_image = text_to_image
         self._legs_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical-leg")
         self._english_share: float | None = None  # per generation (english_share)
+        # search.query_alignment: the French → English map, read on first use (query_alignment)
+        self._alignment: QueryAlignment | None = None
+        self._alignment_path: Path | None = None
+        self._alignment_lock = threading.Lock()
         self._check(backend.info())  # IndexNotFoundError when nothing is published yet
 
     def _check(self, info) -> None:  # noqa: ANN001 - IndexInfo
@@ -348,8 +354,9 @@ class SearchEngine:
         selector = None if where.is_empty() else where
         mode = self.english_vector_mode()
         if plan.dense_english is None or mode in ("off", "legs"):
-            return self.backend.dense_search(self._embed(plan.dense_text), depth, selector)
+            return self.backend.dense_search(self._aligned(self._embed(plan.dense_text), plan, "text"), depth, selector)
         first, second = self._embed.many([plan.dense_text, plan.dense_english])
+        first, second = self._aligned(first, plan, "text"), self._aligned(second, plan, "english")
         if mode == "mean":
             mean = first + second
             return self.backend.dense_search(mean / (np.linalg.norm(mean) or 1.0), depth, selector)
@@ -358,7 +365,27 @@ class SearchEngine:
 
     def _dense_english_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[PassageHit]:
         """``search.dense_english_vector: legs``: the English rendering's own dense leg (fused with the others)."""
-        return self.backend.dense_search(self._embed(plan.dense_english or ""), depth, None if where.is_empty() else where)
+        vector = self._aligned(self._embed(plan.dense_english or ""), plan, "english")
+        return self.backend.dense_search(vector, depth, None if where.is_empty() else where)
+
+    def _aligned(self, vector: np.ndarray, plan: QueryPlan, which: str) -> np.ndarray:
+        """*vector* (the plan's dense text's, *which* ``text``, or its English rendering's, ``english``) moved
+        toward English by ``search.query_alignment`` when the query is French and the setting covers *which*;
+        as it is otherwise (English queries, queries of no told language, the lever off or its artifact unusable)."""
+        setting = self.settings.query_alignment
+        if setting == "off" or plan.language != "fr" or setting not in (which, "both"):
+            return vector
+        alignment = self.query_alignment()
+        return vector if alignment is None else alignment(vector)
+
+    def query_alignment(self) -> QueryAlignment | None:
+        """The French → English map at ``search.query_alignment_path``, read on first use (and again when the
+        path changes); None when it is absent or does not fit this engine's encoder (the lever stays off)."""
+        path = self.settings.query_alignment_path
+        with self._alignment_lock:
+            if self._alignment_path != path:
+                self._alignment, self._alignment_path = load_alignment(path, self.encoder), path
+            return self._alignment
 
     def plan(self, request: SearchRequest) -> QueryPlan:
         """The request's query plan with this engine's settings and index (dense translation, cognates
@@ -612,7 +639,8 @@ class SearchEngine:
         if self.settings.feedback_dense and "dense" in rankings and plan.dense_text:
             vectors = self.backend.passage_vectors(pids)
             if vectors is not None and len(vectors):
-                moved = rocchio(self._embed(plan.dense_text), vectors, self.settings.feedback_dense_weight)
+                start = self._aligned(self._embed(plan.dense_text), plan, "text")
+                moved = rocchio(start, vectors, self.settings.feedback_dense_weight)
                 out["dense"] = _collapse(self.backend.dense_search(moved, depth, None if where.is_empty() else where), self.backend)
         return out
 

