@@ -26,6 +26,8 @@ from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, an
 ``--levers alignment``: on top of what ships, a French query's dense vector(s) moved toward English by a
 linear map fitted on bilingual label pairs (``search.query_alignment``, :mod:`search_api.query_alignment`):
 the text vector, the English rendering's, both; the map from ICD-10 pairs, the lexicon's, both; and its cost.
+``--levers alignment-auto``: ``search.query_alignment`` ``off`` vs ``auto`` (``text`` on an English-majority index
+such as Open-i, by the gate of ``dense_english_vector: auto``), the map shipped in the package.
 ``--levers relational``: on top of what ships, the lexical leg's French words: relational adjectives
 (``search.relational_adjectives``), the dictionary only for words the index does not know as typed
 (``search.dictionary_unknown_only``), typed translations (``search.typed_translations``), and two together.
@@ -289,6 +291,16 @@ def alignment_variants() -> list[Variant]:
     return out
 
 
+def alignment_auto_variants() -> list[Variant]:
+    """What shipped before ``auto`` (``search.query_alignment: off``, ``dense_english_vector: auto``), then
+    ``search.query_alignment: auto`` (``text`` on an index whose passages are overwhelmingly English, as Open-i's,
+    by the gate of ``dense_english_vector: auto``: the row should reproduce the ``text`` row of
+    :func:`alignment_variants`), with the map shipped in the package."""
+    base, on = _shipped_base(("hybrid", "dense"))
+    base = {**base, "frlex": on, "english_vector": "auto"}
+    return [Variant("query_alignment off", **base, alignment="off"), Variant("query_alignment auto", **base, alignment="auto")]
+
+
 def alignment_cost(engine, queries: Sequence[str], which: str, repeats: int = 5) -> dict:  # noqa: ANN001
     """ms per hybrid search (100 results) of French queries, ``search.query_alignment`` *which* on vs off,
     interleaved query by query (embeddings cached: what the lever itself adds, one matrix-vector product
@@ -495,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical", "dense"])
     parser.add_argument("--levers", default="lexicon",
                         choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings",
-                                 "english-vector", "english-auto", "relational", "alignment"],
+                                 "english-vector", "english-auto", "relational", "alignment", "alignment-auto"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
     args = parser.parse_args(argv)
 
@@ -542,6 +554,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         results["alignment"] = {k: v for k, v in alignment.info.items() if k != "fit"} | {
             "alpha": alignment.alpha, "chosen": alignment.info.get("fit", {}).get("chosen")}
         print(f"alignment {engine.settings.query_alignment_path}: α {alignment.alpha}, {results['alignment']}\n")
+    elif args.levers == "alignment-auto":
+        rows = alignment_auto_variants()
+        engine.settings.dense_english_vector, engine.settings.query_alignment = "auto", "auto"
+        alignment = engine.query_alignment()
+        if alignment is None:
+            raise SystemExit(f"no usable alignment at {engine.settings.query_alignment_path}")
+        results["english_share"], results["auto_mode"] = engine.english_share(), engine.alignment_mode()
+        results["alignment"] = {"path": str(engine.settings.query_alignment_path), "alpha": alignment.alpha,
+                                "pairs_kind": alignment.info.get("pairs_kind"), "pairs_hash": alignment.info.get("pairs_hash")}
+        print(f"passages by language {engine.backend.passage_language_counts()}: English share {results['english_share']:.3f}, "
+              f"query_alignment auto resolves to {results['auto_mode']} (dense_english_auto_min_share "
+              f"{engine.settings.dense_english_auto_min_share}); alignment {results['alignment']}\n")
     elif args.levers == "english-auto":
         rows = english_auto_variants()
         engine.settings.dense_english_vector = "auto"
@@ -639,6 +663,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results.setdefault("cost", {})[mode] = cost
                 print(f"two-vector cost ({mode}), ms per hybrid search, French queries: {cost}")
             engine.settings.dense_english_vector = "off"
+        if args.levers == "alignment-auto":  # English rankings untouched; how many French rankings auto changed
+            off, auto = rows[0].name, rows[1].name
+            results["changed"] = {f"{set_name} {mode} {language}": sum(by[auto][language][q] != by[off][language][q] for q in by[off][language])
+                                  for set_name, modes in rankings.items() for mode, by in modes.items() for language in ("en", "fr")}
+            print("rankings (100 results) auto changed (English must be 0): "
+                  + "; ".join(f"{k} {v}" for k, v in results["changed"].items()))
         if args.levers == "alignment":  # English rankings must be untouched; the lever's cost
             first = rows[0].name
             results["english_changed"] = {

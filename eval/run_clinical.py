@@ -236,7 +236,7 @@ def main(
                                        "set to each of these comma-separated modes (e.g. rrf,mean; rrf:0.5 = with dense_english_weight 0.5), each compared with the shipped "
                                        "row, all queries, per category and on the queries given an English rendering"),
     query_alignment: str = typer.Option("", help="also run hybrid+medical (and dense+medical) with search.query_alignment set to "
-                                        "each of these comma-separated values (text, english, both; the artifact at "
+                                        "each of these comma-separated values (off, auto, text, english, both; the artifact at "
                                         "search.query_alignment_path), each compared with the shipped row, all queries, per "
                                         "category and on the French queries"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",

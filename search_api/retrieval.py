@@ -315,13 +315,27 @@ class SearchEngine:
             share = self._english_share = english / (french + english) if french + english else 0.0
         return share
 
+    def english_majority(self) -> bool:
+        """Whether the served generation is overwhelmingly English (:meth:`english_share` ≥
+        ``dense_english_auto_min_share``): the gate of every ``auto`` French → English lever
+        (:meth:`english_vector_mode`, :meth:`alignment_mode`)."""
+        return self.english_share() >= self.settings.dense_english_auto_min_share
+
     def english_vector_mode(self) -> str:
         """``search.dense_english_vector`` as this index applies it: ``auto`` is ``rrf`` on an overwhelmingly
-        English index (:meth:`english_share` ≥ ``dense_english_auto_min_share``), else ``off``."""
+        English index (:meth:`english_majority`), else ``off``."""
         mode = self.settings.dense_english_vector
         if mode != "auto":
             return mode
-        return "rrf" if self.english_share() >= self.settings.dense_english_auto_min_share else "off"
+        return "rrf" if self.english_majority() else "off"
+
+    def alignment_mode(self) -> str:
+        """``search.query_alignment`` as this index applies it: ``auto`` is ``text`` on an overwhelmingly English
+        index (:meth:`english_majority`, the gate of ``dense_english_vector: auto``), else ``off``."""
+        mode = self.settings.query_alignment
+        if mode != "auto":
+            return mode
+        return "text" if self.english_majority() else "off"
 
     def warm_up(self) -> None:
         """Run the encoder once: the first call of some runtimes is much slower than the next ones; and
@@ -337,6 +351,8 @@ class SearchEngine:
         if self.settings.cognates and self.settings.induced_translations:
             self.induced.vocabulary()  # embed the index's English vocabulary now, not in a query
         self.speller.vocabulary(from_index=False)  # the lexicon's spellings now (0.2 s), not in a query
+        if self.alignment_mode() != "off":
+            self.query_alignment()  # read the map and check its encoder (one probe embedding) now, not in a query
         # (the index's words are read from the first misspelled query on, in the background: reading them
         # at start-up would compete with the first searches for the GIL, on an API that may never need them)
 
@@ -370,10 +386,13 @@ class SearchEngine:
 
     def _aligned(self, vector: np.ndarray, plan: QueryPlan, which: str) -> np.ndarray:
         """*vector* (the plan's dense text's, *which* ``text``, or its English rendering's, ``english``) moved
-        toward English by ``search.query_alignment`` when the query is French and the setting covers *which*;
-        as it is otherwise (English queries, queries of no told language, the lever off or its artifact unusable)."""
-        setting = self.settings.query_alignment
-        if setting == "off" or plan.language != "fr" or setting not in (which, "both"):
+        toward English by ``search.query_alignment`` (as :meth:`alignment_mode` applies it) when the query is
+        French and the setting covers *which*; as it is otherwise (English queries, queries of no told language,
+        the lever off or its artifact unusable)."""
+        if plan.language != "fr":
+            return vector
+        setting = self.alignment_mode()
+        if setting == "off" or setting not in (which, "both"):
             return vector
         alignment = self.query_alignment()
         return vector if alignment is None else alignment(vector)
