@@ -425,19 +425,24 @@ def main(
     if findings_pairs:
         typer.echo(all_findings_tables(engine, runs, queries, qrels, findings_pairs))
     if english_pairs:
-        groups = {"all": [q.id for q in queries], "queries given an English rendering": rendered}
-        for q in queries:
-            groups.setdefault(f"category {q.category}", []).append(q.id)
+        groups = query_groups(queries, "queries given an English rendering", rendered)
         typer.echo(f"\nsearch.dense_english_vector vs the shipped row ({len(rendered)} of {len(queries)} queries get an English "
                    "rendering; paired randomisation test, ranx):\n")
         typer.echo(paired_subset_table(runs, qrels, english_pairs, groups))
     if alignment_pairs:
-        groups = {"all": [q.id for q in queries], "French queries (the only ones aligned)": french_ids}
-        for q in queries:
-            groups.setdefault(f"category {q.category}", []).append(q.id)
+        groups = query_groups(queries, "French queries (the only ones aligned)", french_ids)
         typer.echo(f"\nsearch.query_alignment vs the shipped row ({len(french_ids)} of {len(queries)} queries planned as French; "
                    "paired randomisation test, ranx):\n")
         typer.echo(paired_subset_table(runs, qrels, alignment_pairs, groups))
+
+
+def query_groups(queries: list, subset_name: str, subset: list[str]) -> dict[str, list[str]]:
+    """The subsets a lever is reported on: every query, the *subset* it can change (named *subset_name*),
+    then each category."""
+    groups = {"all": [q.id for q in queries], subset_name: subset}
+    for q in queries:
+        groups.setdefault(f"category {q.category}", []).append(q.id)
+    return groups
 
 
 def paired_subset_table(runs: dict[str, dict[str, list[str]]], qrels: dict, pairs: list[tuple[str, str]],

@@ -8,6 +8,27 @@ from pathlib import Path
 from typing import Any
 
 
+#: five short English chest-radiograph reports (two about kyphosis): an English-only index (English share 1.0)
+REPORTS = {
+    "A": "Kyphosis of the thoracic spine.",
+    "B": "Mild kyphosis, otherwise normal.",
+    "C": "Heart size within limits.",
+    "D": "Lungs are clear bilaterally.",
+    "E": "Small pleural effusion on the left.",
+}
+
+#: a mixed index of 3 French and 2 English reports (English share 0.4: French-majority, every ``auto`` gate closed)
+FRENCH_REPORTS = {
+    "F1": "Cyphose dorsale marquée, sans tassement vertébral visible sur ce cliché.",
+    "F2": "Épanchement pleural gauche de faible abondance, sans pneumothorax associé.",
+    "F3": "Pas de foyer pulmonaire. La silhouette cardiaque est de taille normale.",
+}
+ENGLISH_REPORTS = {
+    "E1": "Kyphosis of the thoracic spine, with no vertebral compression fracture seen.",
+    "E2": "The lungs are clear bilaterally and the heart size is within normal limits.",
+}
+
+
 def engine_over_reports(root: Path, reports: Mapping[str, str], patients: Mapping[str, str] | None = None,
                         **settings: Any):  # noqa: ANN201
     """Index *reports* (id → report text, written as chest-radiograph ``.txt`` reports, with an ``IPP``

@@ -10,7 +10,7 @@ from indexer.backend.base import PassageHit
 from search_api.models import SearchRequest
 from search_api.query_plan import plan_query
 from search_api.retrieval import _two_vector_hits
-from tests.engine_support import engine_over_reports, record_dense_queries
+from tests.engine_support import ENGLISH_REPORTS, FRENCH_REPORTS, REPORTS, engine_over_reports, record_dense_queries
 
 
 def test_plan_gives_a_french_query_its_english_rendering_only_when_asked() -> None:
@@ -35,14 +35,6 @@ def test_two_vector_hits_max_and_rrf() -> None:
     # the second vector weighted 3: its order leads (4 now before 1)
     assert [pid for pid, _ in _two_vector_hits(first, second, "rrf", 3.0, 60, 10)] == [3, 2, 4, 1]
 
-
-REPORTS = {
-    "A": "Kyphosis of the thoracic spine.",
-    "B": "Mild kyphosis, otherwise normal.",
-    "C": "Heart size within limits.",
-    "D": "Lungs are clear bilaterally.",
-    "E": "Small pleural effusion on the left.",
-}
 
 
 @pytest.fixture(scope="module")
@@ -115,16 +107,6 @@ def test_shipped_default_is_one_vector(engine, tmp_path) -> None:  # noqa: ANN00
 
 
 # -- auto: rrf on an overwhelmingly English index, off otherwise (per generation) ------------------------
-FRENCH_REPORTS = {
-    "F1": "Cyphose dorsale marquée, sans tassement vertébral visible sur ce cliché.",
-    "F2": "Épanchement pleural gauche de faible abondance, sans pneumothorax associé.",
-    "F3": "Pas de foyer pulmonaire. La silhouette cardiaque est de taille normale.",
-}
-ENGLISH_REPORTS = {
-    "E1": "Kyphosis of the thoracic spine, with no vertebral compression fracture seen.",
-    "E2": "The lungs are clear bilaterally and the heart size is within normal limits.",
-}
-
 
 def test_passage_language_counts_of_a_mixed_index(tmp_path) -> None:  # noqa: ANN001
     """A French-majority index (3 French reports, 2 English: share 0.4) resolves auto to one vector; the same

@@ -13,7 +13,7 @@ from search_api.models import SearchRequest
 from search_api.query_alignment import (
     QueryAlignment, blend, encoder_fingerprint, fit_alignment, load_alignment, procrustes, ridge, save_alignment, sidecar_path,
 )
-from tests.engine_support import engine_over_reports, record_dense_queries
+from tests.engine_support import ENGLISH_REPORTS, FRENCH_REPORTS, REPORTS, engine_over_reports, record_dense_queries
 
 
 def _rotation(d: int, seed: int) -> np.ndarray:
@@ -62,14 +62,6 @@ class _OtherWeights(_Shifted):
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return np.roll(self._encoder.encode_queries(texts), 1, axis=1)
 
-
-REPORTS = {
-    "A": "Kyphosis of the thoracic spine.",
-    "B": "Mild kyphosis, otherwise normal.",
-    "C": "Heart size within limits.",
-    "D": "Lungs are clear bilaterally.",
-    "E": "Small pleural effusion on the left.",
-}
 
 
 @pytest.fixture(scope="module")
@@ -162,16 +154,6 @@ def test_shipped_map_fits_the_icd10_pairs_of_this_checkout() -> None:
 
 
 # -- auto: text on an English-majority index (the gate of dense_english_vector: auto), off otherwise -----
-FRENCH_REPORTS = {
-    "F1": "Cyphose dorsale marquée, sans tassement vertébral visible sur ce cliché.",
-    "F2": "Épanchement pleural gauche de faible abondance, sans pneumothorax associé.",
-    "F3": "Pas de foyer pulmonaire. La silhouette cardiaque est de taille normale.",
-}
-ENGLISH_REPORTS = {
-    "E1": "Kyphosis of the thoracic spine, with no vertebral compression fracture seen.",
-    "E2": "The lungs are clear bilaterally and the heart size is within normal limits.",
-}
-
 
 def test_auto_aligns_french_queries_on_an_english_index(engine, searched, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(engine.settings, "dense_english_vector", "off")
