@@ -27,7 +27,8 @@ from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, an
 linear map fitted on bilingual label pairs (``search.query_alignment``, :mod:`search_api.query_alignment`):
 the text vector, the English rendering's, both; the map from ICD-10 pairs, the lexicon's, both; and its cost.
 ``--alignment-maps NAME=PATH …`` measures other maps instead of the lexicon's (say the FreeDict ones),
-``--alignment-vectors text`` the text vector only (what ``auto`` does on Open-i).
+``--alignment-vectors text`` the text vector only (what ``auto`` does on Open-i); ``--against VARIANT`` adds a
+column comparing each row with that one (say the shipped map's row).
 ``--levers alignment-auto``: ``search.query_alignment`` ``off`` vs ``auto`` (``text`` on an English-majority index
 such as Open-i, by the gate of ``dense_english_vector: auto``), the map shipped in the package.
 ``--levers relational``: on top of what ships, the lexical leg's French words: relational adjectives
@@ -519,6 +520,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="--levers alignment: the maps measured besides the shipped one (default: the lexicon-pair maps)")
     parser.add_argument("--alignment-vectors", nargs="+", default=["text", "english", "both"], choices=["text", "english", "both"],
                         help="--levers alignment: which French vectors each map moves (auto is text on Open-i)")
+    parser.add_argument("--against", metavar="VARIANT",
+                        help="a variant's name (say 'alignment text (ICD-10 pairs)'): one more column, French nDCG@10 vs it")
     args = parser.parse_args(argv)
 
     reports = load_reports()
@@ -716,23 +719,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         qrels = {q: {d: 1 for d in docs} for q, docs in qrels_sets.items()}
         for mode, by_variant in rankings[set_name].items():
             print(f"\n### {set_name} ({len(qrels)} queries), {mode}\n")
+            against = args.against if args.against in by_variant else None
             print("| variant | en nDCG@10 | fr nDCG@10 | fr/en | fr recall@100 | fr MRR | fr nDCG@10 vs first (Δ, p, W/T/L) "
-                  "| fr vs previous | en vs first |\n|---|---|---|---|---|---|---|---|---|")
+                  "| fr vs previous | en vs first |" + (f" fr vs {against} |" if against else "")
+                  + "\n|---|---|---|---|---|---|---|---|---|" + ("---|" if against else ""))
             names = list(by_variant)
             for i, name in enumerate(names):
                 en = summarise(evaluate(by_variant[name]["en"], qrels))
                 fr = summarise(evaluate(by_variant[name]["fr"], qrels))
-                cells = ["", "", ""]
+                cells = ["", "", "", ""]
                 if i:
                     cells[0] = compare(by_variant[name]["fr"], by_variant[names[0]]["fr"], qrels)["ndcg@10"].cell()
                     cells[1] = compare(by_variant[name]["fr"], by_variant[names[i - 1]]["fr"], qrels)["ndcg@10"].cell()
                     cells[2] = compare(by_variant[name]["en"], by_variant[names[0]]["en"], qrels)["ndcg@10"].cell()
+                if against and name != against:
+                    cells[3] = compare(by_variant[name]["fr"], by_variant[against]["fr"], qrels)["ndcg@10"].cell()
                 ratio = fr["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0
                 print(f"| {name} | {en['ndcg@10']:.3f} | {fr['ndcg@10']:.3f} | {ratio:.3f} | {fr['recall@100']:.3f} "
-                      f"| {fr['mrr']:.3f} | {cells[0]} | {cells[1]} | {cells[2]} |")
+                      f"| {fr['mrr']:.3f} | {cells[0]} | {cells[1]} | {cells[2]} |" + (f" {cells[3]} |" if against else ""))
                 results["rows"].setdefault(set_name, {}).setdefault(mode, {})[name] = {
                     "en": en, "fr": fr, "fr_over_en": round(ratio, 3), "fr_vs_first": cells[0], "fr_vs_previous": cells[1],
-                    "en_vs_first": cells[2]}
+                    "en_vs_first": cells[2], **({"fr_vs_against": cells[3]} if against else {})}
     shown: dict = {}
     for name, by_query in results.get("cognates", {}).items():
         if by_query != shown:

@@ -87,6 +87,46 @@ def test_freedict_pairs_of_the_installed_dictionary() -> None:
     assert combined[:3242] == pairs_of("icd10") and len(combined) == len(set(combined))
 
 
+class _Counting:
+    """A stand-in encoder: a fixed pseudo-random unit vector per text; counts the texts it encoded."""
+
+    name, dim = "counting", 16
+
+    def __init__(self) -> None:
+        self.encoded = 0
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        import zlib
+
+        self.encoded += len(texts)
+        out = np.stack([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(self.dim) for t in texts])
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_build_script_caches_vectors_and_reports_the_icd10_split(tmp_path) -> None:  # noqa: ANN001
+    """scripts/build_query_alignment.py: each text encoded once across builds (``--vector-cache``); the sidecar
+    holds the pairs' kind and hash and every candidate's scores on the ICD-10 held-out split."""
+    import importlib.util
+    from pathlib import Path
+
+    from search_api.query_alignment import icd10_pairs, pairs_hash
+
+    spec = importlib.util.spec_from_file_location("build_query_alignment", Path(__file__).parents[1] / "scripts" / "build_query_alignment.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # type: ignore[union-attr]
+    encoder, cache = _Counting(), tmp_path / "vectors.npz"
+    result = script.build("icd10", tmp_path / "icd10.npy", encoder, cache)
+    texts = {t for pair in icd10_pairs() for t in pair}
+    assert encoder.encoded == len(texts) + 1  # + the probe text of the fingerprint
+    assert result["pairs_kind"] == "icd10" and result["pairs_hash"] == pairs_hash(icd10_pairs())
+    assert result["fit"]["reference_held_out"] == result["fit"]["held_out"]  # ICD-10 is its own reference
+    assert all("reference" in c for c in result["fit"]["candidates"].values())
+    again = _Counting()
+    script.build("icd10", tmp_path / "again.npy", again, cache)
+    assert again.encoded == 1  # the probe only: every pair read from the cache
+    assert np.array_equal(np.load(tmp_path / "icd10.npy"), np.load(tmp_path / "again.npy"))
+
+
 def test_pairs_of_refuses_an_unknown_source() -> None:
     with pytest.raises(ValueError, match="unknown pair source"):
         pairs_of("icd10+wiktionary")
