@@ -195,9 +195,29 @@ def freedict_pairs(path: Path | str | None = None, senses: str = "each", identic
     return list(out)
 
 
+def icd10_word_pairs(path: Path | None = None) -> list[tuple[str, str]]:
+    """(French word, English word) learnt from the ICD-10 label pairs by the aligner of ``search.word_translations``
+    (:func:`indexer.clinical.word_alignment.align_words`: Dice association with competitive linking), the French
+    side spelled as the labels most often spell its stem (accented, lower-cased); identical sides left out."""
+    from collections import Counter
+
+    from indexer.clinical.text import fold, stem
+    from indexer.clinical.word_alignment import _WORD, align_words
+
+    labels = icd10_pairs(path)
+    spellings: Counter[tuple[str, str]] = Counter()
+    for fr, _ in labels:
+        spellings.update((stem(fold(word)), word) for word in _WORD.findall(fr.lower()))
+    spelled: dict[str, str] = {}
+    for (stemmed, word), _ in sorted(spellings.items(), key=lambda item: -item[1]):
+        spelled.setdefault(stemmed, word)
+    pairs = ((spelled[f], en) for f, en in align_words(labels).items() if f in spelled)
+    return list(dict.fromkeys((fr, en) for fr, en in pairs if fr != en))
+
+
 #: the pair sources of :func:`pairs_of`: FreeDict's every translation (identical pairs out), first translation
 #: only, every translation with the identical pairs kept
-PAIR_SOURCES = {"icd10": icd10_pairs, "lexicon": lexicon_pairs, "freedict": freedict_pairs,
+PAIR_SOURCES = {"icd10": icd10_pairs, "icd10-words": icd10_word_pairs, "lexicon": lexicon_pairs, "freedict": freedict_pairs,
                 "freedict-first": lambda: freedict_pairs(senses="first"),
                 "freedict-identical": lambda: freedict_pairs(identical=True)}
 
