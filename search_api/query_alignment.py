@@ -7,8 +7,9 @@ each side embedded as a query, exactly as :class:`~search_api.retrieval.SearchEn
 a French vector toward its English counterpart: ``q' = normalise((1 − α)·q + α·W q)``. ``W`` is fitted by
 orthogonal Procrustes or ridge least squares, the method, ridge λ and α chosen on held-out label pairs
 (``scripts/build_query_alignment.py``), never on evaluation queries. Other pair sources (:func:`pairs_of`): the
-hand lexicon's concept forms, and the installed FreeDict French → English dictionary (:func:`freedict_pairs`);
-neither is shipped (BENCHMARKS.md, #14 item 5, eighth round and "Other pairs: the FreeDict dictionary").
+hand lexicon's concept forms, the ICD-10 labels' aligned words (:func:`icd10_word_pairs`) and the installed FreeDict
+French → English dictionary (:func:`freedict_pairs`); none is shipped (BENCHMARKS.md, #14 item 5, eighth round
+and "Other pairs: the FreeDict dictionary").
 
 The artifact is a float16 ``.npy`` (``W``) and a JSON sidecar (:func:`sidecar_path`) holding the encoder's
 fingerprint (its name, dimension and the vector of a probe text: :func:`encoder_fingerprint`), the pairs'
