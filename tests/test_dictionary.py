@@ -14,7 +14,7 @@ import pytest
 
 from engine_support import engine_over_reports
 from indexer.clinical.cognates import CognateTranslator
-from indexer.clinical.dictionary import DEFAULT_PATH, DictionaryTranslator, lemma_forms, read_dictd
+from indexer.clinical.dictionary import DEFAULT_PATH, DictionaryTranslator, dictd_entries, lemma_forms, read_dictd
 from search_api.models import SearchRequest
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -57,6 +57,14 @@ def test_dictd_entries_are_read_first_senses_first_without_glosses(tmp_path: Pat
     assert table["elever"] == ("raise", "lift", "bring up")  # folded headword; "(up)" dropped; 3rd sense not read
     assert "make a stroke over the line" not in table["elever"]  # a gloss, not a word to search
     assert read_dictd(tmp_path / "absent") == {}
+
+
+def test_dictd_entries_keep_the_headword_as_written(tmp_path: Path) -> None:
+    """The entries in index order, the headword lower-cased but accented (the query-alignment pairs embed it)."""
+    entries = dict(dictd_entries(write_dictd(tmp_path)))
+    assert list(entries)[:3] == ["ombre", "mamelon", "graisse"]
+    assert entries["élever"] == ("raise", "lift", "bring up") and "elever" not in entries
+    assert dictd_entries(tmp_path / "absent") == []
 
 
 @pytest.mark.parametrize(("word", "lemma"), [

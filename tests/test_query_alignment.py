@@ -11,7 +11,8 @@ import pytest
 
 from search_api.models import SearchRequest
 from search_api.query_alignment import (
-    QueryAlignment, blend, encoder_fingerprint, fit_alignment, load_alignment, procrustes, ridge, save_alignment, sidecar_path,
+    QueryAlignment, blend, encoder_fingerprint, fit_alignment, freedict_pairs, load_alignment, pairs_of, procrustes, ridge,
+    save_alignment, sidecar_path,
 )
 from tests.engine_support import ENGLISH_REPORTS, FRENCH_REPORTS, REPORTS, engine_over_reports, record_dense_queries
 
@@ -44,6 +45,101 @@ def test_fit_alignment_chooses_the_map_on_held_out_pairs() -> None:
     assert alpha == 1.0 and stats["chosen"]["p@1"] > stats["held_out_before"]["p@1"]
     assert stats["chosen"]["p@1"] > 0.95 and stats["chosen"]["cosine"] > stats["held_out_before"]["cosine"]
     assert np.allclose(blend(fr[:3], matrix, 0.0), fr[:3] / np.linalg.norm(fr[:3], axis=1, keepdims=True))
+
+
+def test_fit_alignment_reports_every_candidate_on_a_reference_split() -> None:
+    """Maps fitted on different pair sets compare on one task (the ICD-10 held-out split): every candidate is
+    scored on the reference's held-out pairs; the choice stays the fitted pairs' own."""
+    rng = np.random.default_rng(4)
+    d, rotation = 24, _rotation(24, 5)
+    en = rng.standard_normal((400, d)).astype(np.float32)
+    en /= np.linalg.norm(en, axis=1, keepdims=True)
+    fr = en @ rotation + 0.05 * rng.standard_normal((400, d)).astype(np.float32)
+    pairs = [(f"fr{i}", f"en{i}") for i in range(400)]
+    reference = (fr[300:], en[300:], pairs[300:])  # other pairs of the same map
+    _, alpha, stats = fit_alignment(fr[:300], en[:300], pairs[:300], reference=reference)
+    unscored = fit_alignment(fr[:300], en[:300], pairs[:300])[2]
+    assert alpha == 1.0 and stats["chosen"]["method"] == unscored["chosen"]["method"]
+    assert all("reference" in c for c in stats["candidates"].values()) and 10 <= stats["reference_held_out"] <= 40
+    assert stats["chosen"]["reference"]["p@1"] > stats["reference_before"]["p@1"]
+
+
+def test_freedict_pairs_from_a_dictd_dictionary(tmp_path) -> None:  # noqa: ANN001
+    """A pair per headword (accented) and translation of its first two senses; identical sides left out unless
+    asked; the first translation only; nothing when the dictionary is absent."""
+    from tests.test_dictionary import ENTRIES, write_dictd
+
+    base = write_dictd(tmp_path, {**ENTRIES, "sodium": "sodium <n, masc>\nsodium\n"})
+    pairs = freedict_pairs(base)
+    assert ("ombre", "shadow") in pairs and ("ombre", "shade") in pairs and ("élever", "bring up") in pairs
+    assert ("sodium", "sodium") not in pairs and ("sodium", "sodium") in freedict_pairs(base, identical=True)
+    assert freedict_pairs(base, senses="first")[:2] == [("ombre", "shadow"), ("mamelon", "nipple")]
+    assert freedict_pairs(tmp_path / "absent") == []
+
+
+@pytest.mark.skipif(not freedict_pairs(), reason="dict-freedict-fra-eng not installed")
+def test_freedict_pairs_of_the_installed_dictionary() -> None:
+    pairs = pairs_of("freedict")
+    assert {("ombre", "shadow"), ("graisse", "fat"), ("entonnoir", "funnel")} <= set(pairs) and len(pairs) > 5000
+    assert all(fr != en for fr, en in pairs) and any(fr == en for fr, en in pairs_of("freedict-identical"))
+    assert set(pairs_of("freedict-first")) <= set(pairs_of("freedict-identical"))
+    combined = pairs_of("icd10+freedict")
+    assert combined[:3242] == pairs_of("icd10") and len(combined) == len(set(combined))
+
+
+class _Counting:
+    """A stand-in encoder: a fixed pseudo-random unit vector per text; counts the texts it encoded."""
+
+    name, dim = "counting", 16
+
+    def __init__(self) -> None:
+        self.encoded = 0
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        import zlib
+
+        self.encoded += len(texts)
+        out = np.stack([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(self.dim) for t in texts])
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_build_script_caches_vectors_and_reports_the_icd10_split(tmp_path) -> None:  # noqa: ANN001
+    """scripts/build_query_alignment.py: each text encoded once across builds (``--vector-cache``); the sidecar
+    holds the pairs' kind and hash and every candidate's scores on the ICD-10 held-out split."""
+    import importlib.util
+    from pathlib import Path
+
+    from search_api.query_alignment import icd10_pairs, pairs_hash
+
+    spec = importlib.util.spec_from_file_location("build_query_alignment", Path(__file__).parents[1] / "scripts" / "build_query_alignment.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # type: ignore[union-attr]
+    encoder, cache = _Counting(), tmp_path / "vectors.npz"
+    result = script.build("icd10", tmp_path / "icd10.npy", encoder, cache)
+    texts = {t for pair in icd10_pairs() for t in pair}
+    assert encoder.encoded == len(texts) + 1  # + the probe text of the fingerprint
+    assert result["pairs_kind"] == "icd10" and result["pairs_hash"] == pairs_hash(icd10_pairs())
+    assert result["fit"]["reference_held_out"] == result["fit"]["held_out"]  # ICD-10 is its own reference
+    assert all("reference" in c for c in result["fit"]["candidates"].values())
+    again = _Counting()
+    script.build("icd10", tmp_path / "again.npy", again, cache)
+    assert again.encoded == 1  # the probe only: every pair read from the cache
+    assert np.array_equal(np.load(tmp_path / "icd10.npy"), np.load(tmp_path / "again.npy"))
+
+
+def test_icd10_word_pairs_come_from_the_word_translations_aligner() -> None:
+    """The ICD-10 labels' word pairs (the aligner of search.word_translations), French spelled with its accents."""
+    from search_api.query_alignment import icd10_word_pairs
+
+    pairs = icd10_word_pairs()
+    assert {("fièvre", "fever"), ("perte", "loss")} <= set(pairs) and 500 < len(pairs) < 2000
+    assert all(fr != en and " " not in fr for fr, en in pairs)
+
+
+def test_pairs_of_refuses_an_unknown_source() -> None:
+    with pytest.raises(ValueError, match="unknown pair source"):
+        pairs_of("icd10+wiktionary")
+    assert pairs_of("both") == pairs_of("icd10+lexicon")
 
 
 class _Shifted:

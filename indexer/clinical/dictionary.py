@@ -26,7 +26,7 @@ from pathlib import Path
 
 from indexer.clinical.text import fold
 
-__all__ = ["DEFAULT_PATH", "DictionaryTranslator", "lemma_forms", "read_dictd"]
+__all__ = ["DEFAULT_PATH", "DictionaryTranslator", "dictd_entries", "lemma_forms", "read_dictd"]
 
 #: the Debian package's files, without their ``.index`` / ``.dict.dz`` suffixes
 DEFAULT_PATH = Path("/usr/share/dictd/freedict-fra-eng")
@@ -72,16 +72,17 @@ def _translations(body: str) -> list[str]:
     return out
 
 
-def read_dictd(base: str | Path) -> dict[str, tuple[str, ...]]:
-    """Folded French headword → its English translations, from *base*``.index`` and *base*``.dict.dz``
-    (or ``.dict``): dictd's tab-separated index of (headword, base-64 offset, base-64 length) into the
-    (dictzip, i.e. gzip-compatible) text. Empty when the files are absent."""
+def dictd_entries(base: str | Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Each entry of the dictd dictionary at *base* as (headword, lower-cased with its accents, its English
+    translations first sense first), in index order; entries without a usable translation are left out.
+    *base*``.index`` is dictd's tab-separated index of (headword, base-64 offset, base-64 length) into
+    *base*``.dict.dz`` (dictzip, i.e. gzip-compatible) or *base*``.dict``. Empty when the files are absent."""
     base = Path(base)
     index, packed, plain = (base.with_name(base.name + suffix) for suffix in (".index", ".dict.dz", ".dict"))
     if not index.is_file() or not (packed.is_file() or plain.is_file()):
-        return {}
+        return []
     data = gzip.decompress(packed.read_bytes()) if packed.is_file() else plain.read_bytes()
-    table: dict[str, list[str]] = {}
+    out: list[tuple[str, tuple[str, ...]]] = []
     for line in index.read_text(encoding="utf-8").splitlines():
         fields = line.split("\t")
         if len(fields) != 3 or fields[0].startswith("00database"):
@@ -89,9 +90,18 @@ def read_dictd(base: str | Path) -> dict[str, tuple[str, ...]]:
         start, length = _number(fields[1]), _number(fields[2])
         body = data[start:start + length].decode("utf-8", errors="replace")
         headword = body.split("\n", 1)[0].split(" /", 1)[0].split(" <", 1)[0].strip().lower()
-        if headword:
-            table.setdefault(fold(headword), []).extend(_translations(body))
-    return {word: tuple(dict.fromkeys(found)) for word, found in table.items() if found}
+        if headword and (found := _translations(body)):
+            out.append((headword, tuple(found)))
+    return out
+
+
+def read_dictd(base: str | Path) -> dict[str, tuple[str, ...]]:
+    """Folded French headword → its English translations (:func:`dictd_entries`, the entries of one folded
+    headword merged). Empty when the files are absent."""
+    table: dict[str, list[str]] = {}
+    for headword, found in dictd_entries(base):
+        table.setdefault(fold(headword), []).extend(found)
+    return {word: tuple(dict.fromkeys(found)) for word, found in table.items()}
 
 
 def _rewrites(word: str, rules: tuple[tuple[str, str], ...], min_stem: int = 3) -> list[str]:
