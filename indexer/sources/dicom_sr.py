@@ -170,15 +170,39 @@ class _Walker:
         self.walk(below, title)
 
 
+def _truncation(ds: Any) -> str:
+    """Why *ds* looks cut short, or ''. pydicom reads a truncated file without a word: its last element
+    (the Content Sequence, in an SR cut in its content) then holds fewer bytes than its declared length."""
+    from pydicom.datadict import keyword_for_tag
+    from pydicom.dataelem import RawDataElement
+
+    tags = list(ds.keys())
+    if not tags:
+        return ""
+    raw = ds.get_item(tags[-1])
+    if isinstance(raw, RawDataElement) and raw.value is not None and raw.length != 0xFFFFFFFF and len(raw.value) < raw.length:
+        name = keyword_for_tag(raw.tag) or str(raw.tag)
+        return f"truncated structured report: the file ends inside {name} ({len(raw.value)} of {raw.length} bytes)"
+    return ""
+
+
 def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
     """A report Document from a text SR dataset (see the module docstring); SourceError without text."""
+    truncated = _truncation(ds)
+    if truncated:
+        raise SourceError(path, truncated)
+    if "ContentSequence" not in ds:
+        raise SourceError(path, "structured report without text (no Content Sequence: empty, or the file is cut short)")
     walker = _Walker()
     context: list[str] = []
+    names: list[str] = []
     for item in ds.get("ContentSequence") or []:
         if _value(item, "RelationshipType").upper() in _CONTEXT and _value(item, "ValueType").upper() != "CONTAINER":
             # observer, subject, language of the report: kept, not indexed as its text
             name, value = _meaning(item), _item_value(item)
-            if value:
+            if value and _value(item, "ValueType").upper() == "PNAME":
+                names.append(f"{name}: {value}" if name else value)  # an observer's or a subject's name
+            elif value:
                 context.append(f"{name}: {value}" if name else value)
             continue
         walker.walk([item], "", root=True)
@@ -209,6 +233,7 @@ def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
             "patient_name": _value(ds, "PatientName"),
             "patient_birth_date": _value(ds, "PatientBirthDate"),
             "patient_sex": _value(ds, "PatientSex"),
+            **({"context_names": names} if names else {}),
         },
     }
     return Document(
