@@ -216,7 +216,7 @@ def test_indexed_sr_is_linked_to_its_ct_and_found_by_search(tmp_path: Path) -> N
     write_sr(folder / "report.dcm", french_chest_report(), accession="ACC1")
     write_ct_dicom(folder / "ct.dcm", "P1", "ACC1")
     write_sr(folder / "refs.dcm", [_container("Key images", _image_reference())])
-    (folder / "broken.dcm").write_bytes((folder / "report.dcm").read_bytes()[:700])  # an SR cut short
+    (folder / "broken.dcm").write_bytes((folder / "report.dcm").read_bytes()[:-30])  # an SR cut short
     settings = Settings(index={"dir": tmp_path / "index"})
     run = index_paths([folder], settings, HashEncoder())
 
