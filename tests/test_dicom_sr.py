@@ -234,3 +234,12 @@ def test_indexed_sr_is_linked_to_its_ct_and_found_by_search(tmp_path: Path) -> N
     assert "Épanchement pleural gauche minime." in image.text
     hits = LexicalIndex(layout.lexical).search("abondance", 10)
     assert "report:ACC1" in {store.get_passages([h.pid])[h.pid].doc_id for h in hits}
+
+
+def test_declared_language_when_the_text_is_too_short_to_tell(tmp_path: Path) -> None:
+    language = _item("CODE", "Language of Content Item and Descendants", "HAS CONCEPT MOD",
+                     ConceptCodeSequence=[_code("fr-FR", "French (France)", "RFC5646")])
+    content = [language, _item("TEXT", "Impression", TextValue="RAS.")]
+    [document] = parse_file(write_sr(tmp_path / "court.dcm", content), root=tmp_path)
+    assert document.language == "fr"
+    assert [(s.title, s.text) for s in document.sections] == [("Impression", "RAS.")]

@@ -170,6 +170,11 @@ class _Walker:
         self.walk(below, title)
 
 
+def _language(text: str, declared: str) -> str:
+    detected = detect_language(text)
+    return declared if detected == "und" and declared in {"fr", "en"} else detected
+
+
 def _truncation(ds: Any) -> str:
     """Why *ds* looks cut short, or ''. pydicom reads a truncated file without a word: its last element
     (the Content Sequence, in an SR cut in its content) then holds fewer bytes than its declared length."""
@@ -196,10 +201,14 @@ def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
     walker = _Walker()
     context: list[str] = []
     names: list[str] = []
+    declared_language = ""
     for item in ds.get("ContentSequence") or []:
         if _value(item, "RelationshipType").upper() in _CONTEXT and _value(item, "ValueType").upper() != "CONTAINER":
             # observer, subject, language of the report: kept, not indexed as its text
             name, value = _meaning(item), _item_value(item)
+            if name.lower().startswith("language of content item"):  # TID 1204: « fr », « en-US »
+                declared = _value((item.get("ConceptCodeSequence") or [{}])[0], "CodeValue")
+                declared_language = declared.split("-")[0].lower() or declared_language
             if value and _value(item, "ValueType").upper() == "PNAME":
                 names.append(f"{name}: {value}" if name else value)  # an observer's or a subject's name
             elif value:
@@ -245,7 +254,8 @@ def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
         # the exam's date first, as a text report's « Date de l'examen », so an image of the study links
         # by patient and date too; the report's own date (ContentDate) when the study has none
         date=parse_date(_value(ds, "StudyDate")) or parse_date(_value(ds, "ContentDate")),
-        language=detect_language(plain),
+        # detected from the text as a text report's; the language the SR declares when the text is too short to tell
+        language=_language(plain, declared_language),
         source_path=str(path),
         sections=sections,
         metadata={k: v for k, v in metadata.items() if v not in (None, [], {})},
