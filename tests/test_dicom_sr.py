@@ -100,11 +100,12 @@ def _measured(number: str, unit: str) -> Dataset:
 # --- pydicom's real SR files ---------------------------------------------------------------------
 
 
-def test_pydicom_basic_text_sr_is_a_report(tmp_path: Path) -> None:
-    path = Path(shutil.copy(get_testdata_file("reportsi.dcm"), tmp_path / "reportsi.dcm"))
+@pytest.mark.parametrize("name", ["reportsi.dcm", "reportsi_with_empty_number_tags.dcm"])
+def test_pydicom_basic_text_sr_is_a_report(tmp_path: Path, name: str) -> None:
+    path = Path(shutil.copy(get_testdata_file(name), tmp_path / name))
     [document] = parse_file(path, root=tmp_path)
     assert document.kind is DocumentKind.REPORT
-    assert document.id == "report:reportsi.dcm"  # no accession number: the path, as a text report's
+    assert document.id == f"report:{name}"  # no accession number: the path, as a text report's
     assert document.title == "Document Title"  # the root container's concept name
     assert document.date == dt.date(2005, 5, 30)  # ContentDate (the study date is empty)
     assert document.patient_id is None  # PatientID is empty in this template
@@ -217,8 +218,9 @@ def test_indexed_sr_is_linked_to_its_ct_and_found_by_search(tmp_path: Path) -> N
     write_ct_dicom(folder / "ct.dcm", "P1", "ACC1")
     write_sr(folder / "refs.dcm", [_container("Key images", _image_reference())])
     (folder / "broken.dcm").write_bytes((folder / "report.dcm").read_bytes()[:-30])  # an SR cut short
-    settings = Settings(index={"dir": tmp_path / "index"})
-    run = index_paths([folder], settings, HashEncoder())
+    settings = Settings(index={"dir": tmp_path / "index"}, api={"audit_log": tmp_path / "audit.log"})
+    encoder = HashEncoder()
+    run = index_paths([folder], settings, encoder)
 
     skipped = {Path(path).name: reason for path, reason in run.skipped}
     assert set(skipped) == {"refs.dcm", "broken.dcm"}  # one bad SR never stops the run
@@ -234,6 +236,13 @@ def test_indexed_sr_is_linked_to_its_ct_and_found_by_search(tmp_path: Path) -> N
     assert "Épanchement pleural gauche minime." in image.text
     hits = LexicalIndex(layout.lexical).search("abondance", 10)
     assert "report:ACC1" in {store.get_passages([h.pid])[h.pid].doc_id for h in hits}
+
+    from search_api.engine_factory import build_engine
+    from search_api.models import SearchRequest
+
+    engine = build_engine(settings, encoder, clip=False)
+    found = engine.search(SearchRequest(q="épanchement pleural", mode="lexical", limit=10)).results
+    assert found and found[0].id == "report:ACC1" and found[0].kind == "report"
 
 
 def test_declared_language_when_the_text_is_too_short_to_tell(tmp_path: Path) -> None:
