@@ -86,7 +86,7 @@ def index(
     rebuild: Annotated[bool, typer.Option(help="Delete the existing index first")] = False,
     prune: Annotated[bool, typer.Option(help="Remove documents whose source file no longer exists")] = False,
 ) -> None:
-    """Index reports (.txt/.md/.pdf), FHIR records (.json), articles (.json/.xml/.pdf), images (.dcm/.png/.jpg)."""
+    """Index reports (.txt/.md/.pdf, DICOM SR .dcm), FHIR records (.json), articles (.json/.xml/.pdf), images (.dcm/.png/.jpg)."""
     from indexer.jobs.lock import IndexBusyError
     from indexer.pipeline import EncoderMismatchError
 

@@ -14,6 +14,7 @@ from typing import Any
 from indexer.imaging import DecodeLimits, ImageFrame, ImageReadError, load_image
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date
+from indexer.sources.dicom_sr import is_text_sr, report_from_sr
 from indexer.sources.errors import SourceError
 from indexer.sources.identity import document_id
 
@@ -70,16 +71,24 @@ def _decode_check(path: Path, kind: str) -> ImageFrame:
 def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
     """One image document per DICOM file, described by its header, id ``image:<SeriesInstanceUID>``.
 
+    A text structured report (:mod:`indexer.sources.dicom_sr`) is read as a report document instead.
+
     All instances of a series share that id; :func:`indexer.linking.group_series` keeps one of them
     (the middle one) as the series' document. A file without a SeriesInstanceUID gets its path.
     """
     import pydicom
 
-    frame = _decode_check(path, "not a readable DICOM file")
-    try:  # the header again, without pixels: cheap, and load_image has validated the file already
+    try:  # the header, without pixels: cheap
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        header_error: Exception | None = None
     except Exception as exc:  # pydicom raises many types for broken headers
-        raise SourceError(path, f"not a readable DICOM file ({exc.__class__.__name__}: {exc})") from exc
+        ds, header_error = None, exc
+    if ds is not None and is_text_sr(ds):
+        # a structured report is a report, not an image without pixels: indexed as one
+        return [report_from_sr(ds, path, key)]
+    frame = _decode_check(path, "not a readable DICOM file")  # load_image's reasons for a broken header first
+    if ds is None:
+        raise SourceError(path, f"not a readable DICOM file ({header_error.__class__.__name__}: {header_error})")
     frames = frame.n_frames
     rows, cols = int(ds.get("Rows") or frame.height), int(ds.get("Columns") or frame.width)  # before any downscaling
     modality = _value(ds, "Modality").upper() or None
