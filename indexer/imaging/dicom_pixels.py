@@ -198,9 +198,15 @@ def _require_pixel_data(ds: Dataset, label: str) -> None:
     )
 
 
-def _sop_class_name(ds: Dataset) -> str:
+def sop_class_uid(ds: Dataset) -> str:
+    """The dataset's SOP Class UID, from the header or else the file meta information ("" when neither has it)."""
     uid = ds.get("SOPClassUID") or getattr(ds.get("file_meta"), "MediaStorageSOPClassUID", None)
-    return UID(str(uid)).name if uid else ""
+    return str(uid or "").strip()
+
+
+def _sop_class_name(ds: Dataset) -> str:
+    uid = sop_class_uid(ds)
+    return UID(uid).name if uid else ""
 
 
 def _checked_geometry(ds: Dataset, limits: DecodeLimits, label: str) -> int:

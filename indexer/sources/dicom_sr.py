@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from indexer.imaging.dicom_pixels import sop_class_uid
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date
 from indexer.sources.errors import SourceError
@@ -39,25 +40,20 @@ _REFERENCES = frozenset({"IMAGE", "COMPOSITE", "WAVEFORM", "SCOORD", "SCOORD3D",
 _CONTEXT = frozenset({"HAS OBS CONTEXT", "HAS CONCEPT MOD", "HAS ACQ CONTEXT"})
 
 
-def sop_class_uid(ds: Any) -> str:
-    """The dataset's SOP Class UID, from the header or else the file meta information."""
-    uid = ds.get("SOPClassUID") or getattr(ds.get("file_meta"), "MediaStorageSOPClassUID", None)
-    return str(uid or "").strip()
-
-
 def is_text_sr(ds: Any) -> bool:
     """Whether *ds* is a structured report whose content is read as a report (not KOS, dose, CAD...)."""
     return sop_class_uid(ds) in TEXT_SR_CLASSES
 
 
-def _value(ds: Any, keyword: str) -> str:
+def header_text(ds: Any, keyword: str) -> str:
+    """The DICOM attribute *keyword* of *ds* (a dataset or a sequence item) as stripped text, "" when absent."""
     value = ds.get(keyword)
     return str(value).strip() if value is not None else ""
 
 
 def _meaning(item: Any, keyword: str = "ConceptNameCodeSequence") -> str:
     sequence = item.get(keyword)
-    return _value(sequence[0], "CodeMeaning") if sequence else ""
+    return header_text(sequence[0], "CodeMeaning") if sequence else ""
 
 
 def _clean(text: str) -> str:
@@ -70,37 +66,37 @@ def _units(measured: Any) -> str:
     code = (measured.get("MeasurementUnitsCodeSequence") or [None])[0]
     if code is None:
         return ""
-    value, meaning = _value(code, "CodeValue"), _value(code, "CodeMeaning")
-    if _value(code, "CodingSchemeDesignator") == "UCUM" and value and value != "1" and not value.startswith("{"):
+    value, meaning = header_text(code, "CodeValue"), header_text(code, "CodeMeaning")
+    if header_text(code, "CodingSchemeDesignator") == "UCUM" and value and value != "1" and not value.startswith("{"):
         return value  # « mm », « cm2 », « %»: what a report writes, where the meaning says « millimeter »
     return meaning if meaning.lower() not in {"no units", "unity"} else ""
 
 
 def _item_value(item: Any) -> str:
     """The content of a non-container item as text ('' for references and empty items)."""
-    kind = _value(item, "ValueType").upper()
+    kind = header_text(item, "ValueType").upper()
     if kind == "TEXT":
-        return _clean(_value(item, "TextValue"))
+        return _clean(header_text(item, "TextValue"))
     if kind == "CODE":
         return _meaning(item, "ConceptCodeSequence")
     if kind == "NUM":
         measured = (item.get("MeasuredValueSequence") or [None])[0]
         if measured is None:
             return ""
-        number = _value(measured, "NumericValue")
+        number = header_text(measured, "NumericValue")
         return f"{number} {_units(measured)}".strip() if number else ""
     if kind == "DATE":
-        parsed = parse_date(_value(item, "Date"))
-        return parsed.isoformat() if parsed else _value(item, "Date")
+        parsed = parse_date(header_text(item, "Date"))
+        return parsed.isoformat() if parsed else header_text(item, "Date")
     if kind == "TIME":
-        raw = _value(item, "Time")
+        raw = header_text(item, "Time")
         return f"{raw[:2]}:{raw[2:4]}" if len(raw) >= 4 and raw[:4].isdigit() else raw
     if kind == "DATETIME":
-        raw = _value(item, "DateTime")
+        raw = header_text(item, "DateTime")
         parsed = parse_date(raw[:8]) if len(raw) >= 8 else None
         return f"{parsed.isoformat()} {raw[8:10]}:{raw[10:12]}".strip(" :") if parsed else raw
     if kind == "PNAME":
-        return " ".join(part for part in _value(item, "PersonName").split("^") if part)
+        return " ".join(part for part in header_text(item, "PersonName").split("^") if part)
     return ""  # UIDREF (a UID is not report text), references, unknown types
 
 
@@ -111,7 +107,7 @@ def _line(item: Any, inline: bool = False) -> str:
     if not value:
         return ""
     name = _meaning(item)
-    if inline or _value(item, "ValueType").upper() == "TEXT" or not name:
+    if inline or header_text(item, "ValueType").upper() == "TEXT" or not name:
         return value
     return f"{name}: {value}"
 
@@ -133,10 +129,10 @@ class _Walker:
 
     def walk(self, items: Any, title: str, root: bool = False) -> None:
         for item in items or []:
-            kind = _value(item, "ValueType").upper()
+            kind = header_text(item, "ValueType").upper()
             if kind == "CONTAINER":
                 heading = _meaning(item) or title
-                if _value(item, "ContinuityOfContent").upper() == "CONTINUOUS":
+                if header_text(item, "ContinuityOfContent").upper() == "CONTINUOUS":
                     self.continuous(item, heading)
                 else:
                     self.walk(item.get("ContentSequence"), heading)
@@ -157,7 +153,7 @@ class _Walker:
         words: list[str] = []
         below: list[Any] = []
         for item in container.get("ContentSequence") or []:
-            kind = _value(item, "ValueType").upper()
+            kind = header_text(item, "ValueType").upper()
             if kind == "CONTAINER":
                 below.append(item)
                 continue
@@ -203,13 +199,13 @@ def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
     names: list[str] = []
     declared_language = ""
     for item in ds.get("ContentSequence") or []:
-        if _value(item, "RelationshipType").upper() in _CONTEXT and _value(item, "ValueType").upper() != "CONTAINER":
+        if header_text(item, "RelationshipType").upper() in _CONTEXT and header_text(item, "ValueType").upper() != "CONTAINER":
             # observer, subject, language of the report: kept, not indexed as its text
             name, value = _meaning(item), _item_value(item)
             if name.lower().startswith("language of content item"):  # TID 1204: « fr », « en-US »
-                declared = _value((item.get("ConceptCodeSequence") or [{}])[0], "CodeValue")
+                declared = header_text((item.get("ConceptCodeSequence") or [{}])[0], "CodeValue")
                 declared_language = declared.split("-")[0].lower() or declared_language
-            if value and _value(item, "ValueType").upper() == "PNAME":
+            if value and header_text(item, "ValueType").upper() == "PNAME":
                 names.append(f"{name}: {value}" if name else value)  # an observer's or a subject's name
             elif value:
                 context.append(f"{name}: {value}" if name else value)
@@ -220,40 +216,40 @@ def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
         found = ", ".join(f"{n} {kind}" for kind, n in sorted(walker.references.items()))
         raise SourceError(path, f"structured report without text ({found or 'no content items'})")
     plain = "\n\n".join(f"{s.title}\n{s.text}" if s.title else s.text for s in sections)
-    accession = _value(ds, "AccessionNumber")
+    accession = header_text(ds, "AccessionNumber")
     sop_class = sop_class_uid(ds)
     metadata: dict[str, Any] = {
         "format": "dicom-sr",
         "sop_class": TEXT_SR_CLASSES.get(sop_class, sop_class),
         "report_type": _meaning(ds) or None,
         "accession": accession or None,
-        "institution": _value(ds, "InstitutionName") or None,
-        "department": _value(ds, "InstitutionalDepartmentName") or None,
-        "study_description": _value(ds, "StudyDescription") or None,
-        "content_date": (d.isoformat() if (d := parse_date(_value(ds, "ContentDate"))) else None),
-        "completion": _value(ds, "CompletionFlag") or None,
-        "verification": _value(ds, "VerificationFlag") or None,
-        "study_uid": _value(ds, "StudyInstanceUID") or None,
-        "series_uid": _value(ds, "SeriesInstanceUID") or None,
-        "sop_uid": _value(ds, "SOPInstanceUID") or None,
+        "institution": header_text(ds, "InstitutionName") or None,
+        "department": header_text(ds, "InstitutionalDepartmentName") or None,
+        "study_description": header_text(ds, "StudyDescription") or None,
+        "content_date": (d.isoformat() if (d := parse_date(header_text(ds, "ContentDate"))) else None),
+        "completion": header_text(ds, "CompletionFlag") or None,
+        "verification": header_text(ds, "VerificationFlag") or None,
+        "study_uid": header_text(ds, "StudyInstanceUID") or None,
+        "series_uid": header_text(ds, "SeriesInstanceUID") or None,
+        "sop_uid": header_text(ds, "SOPInstanceUID") or None,
         "context": context,
         "references": dict(sorted(walker.references.items())),
         "identifying": {
-            "patient_name": _value(ds, "PatientName"),
-            "patient_birth_date": _value(ds, "PatientBirthDate"),
-            "patient_sex": _value(ds, "PatientSex"),
+            "patient_name": header_text(ds, "PatientName"),
+            "patient_birth_date": header_text(ds, "PatientBirthDate"),
+            "patient_sex": header_text(ds, "PatientSex"),
             **({"context_names": names} if names else {}),
         },
     }
     return Document(
         id=document_id(DocumentKind.REPORT, accession or key or path.name),
         kind=DocumentKind.REPORT,
-        title=_meaning(ds) or _value(ds, "SeriesDescription") or _value(ds, "StudyDescription") or path.stem,
+        title=_meaning(ds) or header_text(ds, "SeriesDescription") or header_text(ds, "StudyDescription") or path.stem,
         text=plain,
-        patient_id=_value(ds, "PatientID") or None,
+        patient_id=header_text(ds, "PatientID") or None,
         # the exam's date first, as a text report's « Date de l'examen », so an image of the study links
         # by patient and date too; the report's own date (ContentDate) when the study has none
-        date=parse_date(_value(ds, "StudyDate")) or parse_date(_value(ds, "ContentDate")),
+        date=parse_date(header_text(ds, "StudyDate")) or parse_date(header_text(ds, "ContentDate")),
         # detected from the text as a text report's; the language the SR declares when the text is too short to tell
         language=_language(plain, declared_language),
         source_path=str(path),

@@ -14,7 +14,7 @@ from typing import Any
 from indexer.imaging import DecodeLimits, ImageFrame, ImageReadError, load_image
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date
-from indexer.sources.dicom_sr import is_text_sr, report_from_sr
+from indexer.sources.dicom_sr import header_text, is_text_sr, report_from_sr
 from indexer.sources.errors import SourceError
 from indexer.sources.identity import document_id
 
@@ -49,11 +49,6 @@ _MODALITIES_FR = {
     "NM": "scintigraphie",
     "PT": "TEP",
 }
-
-
-def _value(ds: Any, keyword: str) -> str:
-    value = ds.get(keyword)
-    return str(value).strip() if value is not None else ""
 
 
 def _decode_check(path: Path, kind: str) -> ImageFrame:
@@ -91,11 +86,11 @@ def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
         raise SourceError(path, f"not a readable DICOM file ({header_error.__class__.__name__}: {header_error})")
     frames = frame.n_frames
     rows, cols = int(ds.get("Rows") or frame.height), int(ds.get("Columns") or frame.width)  # before any downscaling
-    modality = _value(ds, "Modality").upper() or None
-    body_part = _value(ds, "BodyPartExamined").upper()
-    study = _value(ds, "StudyDescription")
-    series = _value(ds, "SeriesDescription")
-    department = _value(ds, "InstitutionalDepartmentName")
+    modality = header_text(ds, "Modality").upper() or None
+    body_part = header_text(ds, "BodyPartExamined").upper()
+    study = header_text(ds, "StudyDescription")
+    series = header_text(ds, "SeriesDescription")
+    department = header_text(ds, "InstitutionalDepartmentName")
     description_lines = [
         f"Modalité {modality} ({_MODALITIES_FR.get(modality or '', '')})" if modality else "",
         f"Région {body_part} ({_BODY_PARTS_FR.get(body_part, '')})" if body_part else "",
@@ -103,40 +98,40 @@ def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
         f"Série : {series}" if series else "",
         f"Service : {department}" if department else "",
     ]
-    header_text = "\n".join(line for line in description_lines if line)
-    sop_uid = _value(ds, "SOPInstanceUID")
-    series_uid = _value(ds, "SeriesInstanceUID")
+    description = "\n".join(line for line in description_lines if line)
+    sop_uid = header_text(ds, "SOPInstanceUID")
+    series_uid = header_text(ds, "SeriesInstanceUID")
     return [
         Document(
             id=document_id(DocumentKind.IMAGE, series_uid or key or path.name),
             kind=DocumentKind.IMAGE,
             title=study or series or f"{modality or 'DICOM'} {body_part}".strip(),
-            text=header_text,
-            patient_id=_value(ds, "PatientID") or None,
-            date=parse_date(_value(ds, "StudyDate") or _value(ds, "SeriesDate")),
+            text=description,
+            patient_id=header_text(ds, "PatientID") or None,
+            date=parse_date(header_text(ds, "StudyDate") or header_text(ds, "SeriesDate")),
             language="fr",
             source_path=str(path),
             modality=modality,
-            sections=[Section(title="DICOM", text=header_text)],
+            sections=[Section(title="DICOM", text=description)],
             metadata={
                 "format": "dicom",
                 "body_part": body_part or None,
                 "study_description": study,
                 "series_description": series,
-                "accession": _value(ds, "AccessionNumber") or None,
-                "study_uid": _value(ds, "StudyInstanceUID"),
+                "accession": header_text(ds, "AccessionNumber") or None,
+                "study_uid": header_text(ds, "StudyInstanceUID"),
                 "series_uid": series_uid,
                 "sop_uid": sop_uid,
                 "instance_number": int(ds.get("InstanceNumber") or 0),
-                "institution": _value(ds, "InstitutionName"),
+                "institution": header_text(ds, "InstitutionName"),
                 "department": department,
                 "rows": rows,
                 "columns": cols,
                 "frames": frames,
                 "identifying": {
-                    "patient_name": _value(ds, "PatientName"),
-                    "patient_birth_date": _value(ds, "PatientBirthDate"),
-                    "patient_sex": _value(ds, "PatientSex"),
+                    "patient_name": header_text(ds, "PatientName"),
+                    "patient_birth_date": header_text(ds, "PatientBirthDate"),
+                    "patient_sex": header_text(ds, "PatientSex"),
                 },
             },
         )
