@@ -154,17 +154,13 @@ def load_alignment(path: Path, encoder) -> QueryAlignment | None:  # noqa: ANN00
 # -- fitting (scripts/build_query_alignment.py, tests) ------------------------------------------------
 
 def icd10_pairs(path: Path | None = None) -> list[tuple[str, str]]:
-    """The distinct (French, English) labels of the ICD-10 table, in file order."""
-    out: dict[tuple[str, str], None] = {}
+    """The distinct (French, English) labels of the ICD-10 table (read by the lexicon's own reader,
+    :func:`indexer.clinical.lexicon_generated.read_pairs`, which unquotes « doigt "à ressort" »), in file order."""
     from indexer.clinical.lexicon import DEFAULT_GENERATED_PATH
+    from indexer.clinical.lexicon_generated import read_pairs
 
-    for line in Path(path or DEFAULT_GENERATED_PATH).read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or line.startswith("code\t") or not line.strip():
-            continue
-        _, fr, en = line.split("\t")[:3]
-        if fr.strip() and en.strip():
-            out[(fr.strip(), en.strip())] = None
-    return list(out)
+    labels = ((fr.strip(), en.strip()) for _, fr, en in read_pairs(Path(path or DEFAULT_GENERATED_PATH)))
+    return list(dict.fromkeys((fr, en) for fr, en in labels if fr and en))
 
 
 def lexicon_pairs(path: Path | None = None) -> list[tuple[str, str]]:
