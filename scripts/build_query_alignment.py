@@ -1,6 +1,6 @@
-"""Fit the French → English query-vector map of ``search.query_alignment`` (:mod:`search_api.query_alignment`).
+"""Fit the French → English query-vector map of ``search.query_alignment`` (:mod:`search_api.query_alignment`), fitted by :mod:`indexer.clinical.query_alignment_fit`.
 
-Pairs (``--pairs``, sources joined by ``+``: :func:`~search_api.query_alignment.pairs_of`): ``icd10``, the
+Pairs (``--pairs``, sources joined by ``+``: :func:`~indexer.clinical.query_alignment_fit.pairs_of`): ``icd10``, the
 ICD-10 FR/EN labels (``indexer/configs/clinical/lexicon_icd10.tsv``, 3,242 distinct pairs); ``icd10-words``, the
 788 word pairs the aligner of ``search.word_translations`` learns from those labels; ``lexicon``, the
 hand lexicon's concept forms (``lexicon.yaml``: each French preferred name and synonym with the English
@@ -45,9 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.encoders import load_encoder  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
-from search_api.query_alignment import (  # noqa: E402
-    PAIR_SOURCES, encoder_fingerprint, fit_alignment, icd10_pairs, pairs_hash, pairs_of, save_alignment,
-)
+from indexer.clinical.query_alignment_fit import PAIR_SOURCES, fit_alignment, icd10_pairs, pairs_hash, pairs_of  # noqa: E402
+from search_api.query_alignment import encoder_fingerprint, save_alignment  # noqa: E402
 
 
 class CachedEncoder:

