@@ -152,6 +152,29 @@ HOLDOUT_QUERIES: tuple[OpenIQuery, ...] = (
 )
 HOLDOUT_MIN_RELEVANT = 4
 
+# A third set, written 2026-12-03 before any measurement on it (#14 item 5): the findings with ≥ 4 labelled
+# reports that neither QUERIES nor HOLDOUT_QUERIES use (heading, or heading + qualifier), worded in English and
+# French as a radiologist would type them, the French written without looking at the lexicons or at any
+# result. Why: every French lever since the holdout was measured on it, so the holdout is no longer unseen;
+# a lever (or the shipped configuration) is confirmed only if it holds here too. Few relevant reports per
+# query: read it pooled with the other sets.
+HOLDOUT2_QUERIES: tuple[OpenIQuery, ...] = (
+    _q("medical-device", "medical device", "matériel médical", "Medical Device"),
+    _q("hyperlucent-lung", "hyperlucent lung", "hyperclarté pulmonaire", "Lung, Hyperlucent"),
+    _q("prominent-mediastinum", "prominent mediastinum", "élargissement du médiastin", "Mediastinum", qualifier="prominent"),
+    _q("hilar-prominence", "prominent hila", "élargissement des hiles", "Lung", qualifier="hilum"),
+    _q("degenerative-shoulder", "degenerative changes of the shoulder", "arthrose de l'épaule", "Shoulder", qualifier="degenerative"),
+    _q("degenerative-lumbar", "degenerative lumbar spine", "arthrose lombaire", "Lumbar Vertebrae", qualifier="degenerative"),
+    _q("interstitial-markings", "prominent interstitial markings", "syndrome interstitiel", "Lung", qualifier="interstitial"),
+    _q("sclerosis", "sclerotic lesion", "lésion condensante", "Sclerosis"),
+    _q("obscured-heart-border", "obscured heart border", "bord du cœur effacé", "Heart", qualifier="obscured"),
+    _q("hilar-lymph-nodes", "enlarged hilar lymph nodes", "adénopathies hilaires", "Lung", qualifier="lymph nodes"),
+    _q("borderline-heart-size", "borderline heart size", "cardiomégalie limite", "Cardiac Shadow", qualifier="borderline"),
+    _q("contrast-media", "contrast material", "produit de contraste", "Contrast Media"),
+    _q("obscured-diaphragm", "obscured diaphragm", "coupole diaphragmatique effacée", "Diaphragm", qualifier="obscured"),
+)
+HOLDOUT2_MIN_RELEVANT = 4
+
 
 def find_archive() -> Path:
     """Path of ``NLMCXR_reports.tgz`` inside the installed torchxrayvision (located without importing it:
