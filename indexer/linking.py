@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 from indexer.backend.filters import normalise_key
@@ -88,7 +88,7 @@ class ReportIndex(Generic[T]):
        de-identification tool that kept patient and dates) falls back to this rule as a report
        without UIDs does.
 
-    Within a rule the last report added wins (as the former dicts did). In every rule a report of
+    Within a rule the last report added wins, as it did before UIDs were read. In every rule a report of
     another patient is refused (:meth:`LinkKeys.other_patient`), and returned in ``refused``: UIDs
     and accession numbers that point across patients are a filing error (a study merged into the
     wrong patient, a reused accession number), and linking would copy one patient's report into

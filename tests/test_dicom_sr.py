@@ -1,6 +1,8 @@
 """DICOM Structured Reports read as report documents: pydicom's real SR test files, synthetic SRs
 linked to the CT of the same study by accession number (and by patient and date), SRs without text
-and non-report SR classes skipped with their reasons, and an indexed SR found by a search."""
+and non-report SR classes skipped with their reasons, and an indexed SR found by a search. Linking by
+DICOM UIDs: cited SOP instances, then StudyInstanceUID, before accession and patient + date; never
+across patients; the same links whole-corpus and streamed."""
 
 from __future__ import annotations
 
