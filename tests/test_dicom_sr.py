@@ -380,3 +380,30 @@ def test_streamed_uid_links_equal_the_whole_corpus_links(tmp_path: Path) -> None
     assert by_id[f"image:{series}"].metadata["linked_reports"] == ["report:sr.dcm"]
     assert by_id[f"image:{series}"].metadata["sop_uid"] == sops[1]  # linked through its series' instances
     assert "linked_reports" not in by_id[f"image:{other_series}"].metadata
+
+
+def test_report_index_precedence_rule_by_rule() -> None:
+    from indexer.linking import LinkKeys, ReportIndex
+
+    day = dt.date(2024, 3, 14)
+    image = LinkKeys("P1", day, "ACC1", "1.2.9.1", frozenset({"1.2.9.1.1", "1.2.9.1.2"}))
+    reports = {  # each report matches the image by one rule only
+        "sop": LinkKeys("P1", dt.date(2024, 1, 1), None, "1.2.8", frozenset({"1.2.9.1.2"})),
+        "study": LinkKeys("P1", dt.date(2024, 1, 1), None, "1.2.9.1"),
+        "accession": LinkKeys("P1", dt.date(2024, 1, 1), "ACC1"),
+        "patient_date": LinkKeys("P1", day),
+    }
+    order = list(reports)
+    for rule in order:  # the reports of this rule and every later one: this rule's wins, whatever the order added
+        index: ReportIndex[str] = ReportIndex([image])
+        for name in reversed(order[order.index(rule):]):
+            index.add(reports[name], name)
+        found = index.match(image)
+        assert (found.report, found.rule, found.refused) == (rule, rule, [])
+    # another patient's report is refused under its rule; the next rule's report links (the same
+    # patient id written otherwise is the same patient, as the filters compare ids)
+    index = ReportIndex([image])
+    index.add(LinkKeys("P2", day, None, None, frozenset({"1.2.9.1.1"})), "wrong")
+    index.add(LinkKeys(" p1", None, None, "1.2.9.1"), "same patient")
+    found = index.match(image)
+    assert (found.report, found.rule, found.refused) == ("same patient", "study", [("wrong", "sop")])
