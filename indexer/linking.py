@@ -1,18 +1,30 @@
 """Tie images to the text that describes them, the way Open-i does.
 
-A DICOM study is linked to its radiology report by accession number (or, failing that, same patient
-and same date); an article figure is linked to its caption and article. The linked text is appended
-to the image document so a text query finds the image, and the links are kept in metadata so a
-result can show both.
+A DICOM image (one document per series) is linked to its radiology report by the first rule that
+finds one (:class:`ReportIndex`): the report cites one of the series' instances (SOP Instance UID),
+else it belongs to the same study (StudyInstanceUID), else it has the same accession number, else
+the same patient and date; never to a report of another patient. An article figure is linked to its
+caption and article. The linked text is appended to the image document so a text query finds the
+image, and the links are kept in metadata so a result can show both.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
+from indexer.backend.filters import normalise_key
 from indexer.schema import Document, DocumentKind, Section
 
+log = logging.getLogger(__name__)
+
 _CONCLUSION_TITLES = ("conclusion", "impression", "synthèse", "synthese")
+
+T = TypeVar("T")
 
 
 def _conclusion(report: Document) -> str:
@@ -22,16 +34,134 @@ def _conclusion(report: Document) -> str:
     return report.sections[-1].text if report.sections else report.text[:500]
 
 
-def _link_dicom_to_reports(images: list[Document], reports: list[Document]) -> None:
-    by_accession = {r.metadata["accession"]: r for r in reports if r.metadata.get("accession")}
-    by_patient_date = {(r.patient_id, r.date): r for r in reports if r.patient_id and r.date}
-    for image in images:
-        if image.metadata.get("format") != "dicom":
-            continue
-        accession = image.metadata.get("accession")
-        report = by_accession.get(accession) if accession else None
-        if report is None and image.patient_id and image.date:
-            report = by_patient_date.get((image.patient_id, image.date))
+@dataclass(frozen=True)
+class LinkKeys:
+    """What an image and a report are matched by. *sop_uids*: for an image, the SOP Instance UIDs of
+    its series' instances; for a report, those of the images it cites (a DICOM SR's evidence)."""
+
+    patient_id: str | None = None
+    date: dt.date | None = None
+    accession: str | None = None
+    study_uid: str | None = None
+    sop_uids: frozenset[str] = frozenset()
+
+    @classmethod
+    def of_report(cls, report: Document) -> LinkKeys:
+        meta = report.metadata
+        return cls(report.patient_id, report.date, meta.get("accession") or None, meta.get("study_uid") or None,
+                   frozenset(meta.get("referenced_sop_uids") or ()))
+
+    @classmethod
+    def of_image(cls, image: Document) -> LinkKeys:
+        meta = image.metadata
+        instances = meta.get("series_instances") or [meta.get("sop_uid")]
+        return cls(image.patient_id, image.date, meta.get("accession") or None, meta.get("study_uid") or None,
+                   frozenset(uid for uid in instances if uid))
+
+    def other_patient(self, other: LinkKeys) -> bool:
+        """Both name a patient and not the same one (ids compared as the filters compare them)."""
+        return bool(self.patient_id and other.patient_id
+                    and normalise_key(self.patient_id) != normalise_key(other.patient_id))
+
+
+@dataclass
+class ReportMatch(Generic[T]):
+    report: T | None
+    rule: str | None  # "sop", "study", "accession", "patient_date"
+    refused: list[tuple[T, str]]  # reports a rule named but of another patient, with that rule
+
+
+class ReportIndex(Generic[T]):
+    """The report each DICOM image links to, by the first rule that finds one:
+
+    1. **sop**: the report cites one of the image's instances by SOP Instance UID (a DICOM SR's
+       CurrentRequestedProcedureEvidenceSequence, its IMAGE content items). The report itself says
+       these are the images it describes; UIDs are globally unique. Several reports citing the image:
+       one of the image's own study first (a later report may cite it as a prior).
+    2. **study**: same StudyInstanceUID: globally unique, and the study is the exam a report reads.
+    3. **accession**: same accession number: the exam's number in one RIS, unique only there (sites
+       and merged RIS reuse them) and often missing from exports, hence after the UIDs.
+    4. **patient_date**: same patient, same date: a guess (two exams the same day), for reports
+       without identifiers. Not from a report whose UIDs find images among *images* (one it cites,
+       or one of its study): it has said which exam it describes, and another exam of that day is
+       not it. A report whose UIDs find nothing (images not exported, or UIDs regenerated by a
+       de-identification tool that kept patient and dates) falls back to this rule as a report
+       without UIDs does.
+
+    Within a rule the last report added wins, as it did before UIDs were read. In every rule a report of
+    another patient is refused (:meth:`LinkKeys.other_patient`), and returned in ``refused``: UIDs
+    and accession numbers that point across patients are a filing error (a study merged into the
+    wrong patient, a reused accession number), and linking would copy one patient's report into
+    another's image. *T* is whatever the caller keeps of a report (a Document, a compact link).
+    """
+
+    def __init__(self, images: Iterable[LinkKeys]) -> None:
+        images = list(images)
+        self._sops = frozenset(uid for image in images for uid in image.sop_uids)
+        self._studies = frozenset(image.study_uid for image in images if image.study_uid)
+        self._reports: list[tuple[LinkKeys, T]] = []
+        # positions in _reports, ascending: the last one is the last report added
+        self._by_sop: dict[str, list[int]] = {}
+        self._by_study: dict[str, list[int]] = {}
+        self._by_accession: dict[str, list[int]] = {}
+        self._by_patient_date: dict[tuple[str, dt.date], list[int]] = {}
+
+    def add(self, keys: LinkKeys, report: T) -> None:
+        position = len(self._reports)
+        self._reports.append((keys, report))
+        for uid in keys.sop_uids:
+            self._by_sop.setdefault(uid, []).append(position)
+        if keys.study_uid:
+            self._by_study.setdefault(keys.study_uid, []).append(position)
+        if keys.accession:
+            self._by_accession.setdefault(keys.accession, []).append(position)
+        found_by_uid = bool(keys.sop_uids & self._sops) or keys.study_uid in self._studies
+        if keys.patient_id and keys.date and not found_by_uid:
+            self._by_patient_date.setdefault((keys.patient_id, keys.date), []).append(position)
+
+    def _same_study(self, image: LinkKeys, position: int) -> bool:
+        return bool(image.study_uid) and self._reports[position][0].study_uid == image.study_uid
+
+    def match(self, image: LinkKeys) -> ReportMatch[T]:
+        cited = {position for uid in image.sop_uids for position in self._by_sop.get(uid, ())}
+        rules: list[tuple[str, list[int]]] = [
+            ("sop", sorted(cited, key=lambda position: (self._same_study(image, position), position))),
+            ("study", self._by_study.get(image.study_uid, []) if image.study_uid else []),
+            ("accession", self._by_accession.get(image.accession, []) if image.accession else []),
+            ("patient_date", self._by_patient_date.get((image.patient_id, image.date), []) if image.patient_id and image.date else []),
+        ]
+        refused: dict[int, tuple[T, str]] = {}
+        for rule, positions in rules:
+            for position in reversed(positions):
+                keys, report = self._reports[position]
+                if keys.other_patient(image):
+                    refused.setdefault(position, (report, rule))
+                    continue
+                return ReportMatch(report, rule, list(refused.values()))
+        return ReportMatch(None, None, list(refused.values()))
+
+
+def refuse_link(image_id: str, report_id: str, source: str | None, rule: str,
+                warnings: list[tuple[str, str]] | None) -> None:
+    """Log a link refused across patients (and append it to *warnings* as (report's source, message)).
+    The message names the documents, not the patients."""
+    by = {"sop": "cites its SOP instance", "study": "has its StudyInstanceUID", "accession": "has its accession number"}
+    message = f"report {report_id} {by.get(rule, rule)} but image {image_id} is of another patient: not linked"
+    log.warning("%s", message)
+    if warnings is not None:
+        warnings.append((source or report_id, message))
+
+
+def _link_dicom_to_reports(images: list[Document], reports: list[Document], warnings: list[tuple[str, str]] | None) -> None:
+    dicom = [image for image in images if image.metadata.get("format") == "dicom"]
+    index: ReportIndex[Document] = ReportIndex(LinkKeys.of_image(image) for image in dicom)
+    for report in reports:
+        index.add(LinkKeys.of_report(report), report)
+    for image in dicom:
+        found = index.match(LinkKeys.of_image(image))
+        for refused, rule in found.refused:
+            refuse_link(image.id, refused.id, refused.source_path, rule, warnings)
+        report = found.report
         if report is None:
             continue
         conclusion = _conclusion(report)
@@ -105,11 +235,12 @@ def group_series(documents: list[Document]) -> list[Document]:
     return kept
 
 
-def link_documents(documents: list[Document]) -> None:
-    """Enrich image documents (in place) with their report or caption text."""
+def link_documents(documents: list[Document], warnings: list[tuple[str, str]] | None = None) -> None:
+    """Enrich image documents (in place) with their report or caption text; a link refused across
+    patients is logged, and appended to *warnings* as (report's source, message)."""
     by_kind: dict[DocumentKind, list[Document]] = {}
     for document in documents:
         by_kind.setdefault(document.kind, []).append(document)
     images = by_kind.get(DocumentKind.IMAGE, [])
-    _link_dicom_to_reports(images, by_kind.get(DocumentKind.REPORT, []))
+    _link_dicom_to_reports(images, by_kind.get(DocumentKind.REPORT, []), warnings)
     _link_figures_to_articles(images, by_kind.get(DocumentKind.ARTICLE, []))

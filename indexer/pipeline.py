@@ -149,7 +149,7 @@ def parse_sources(
             continue
         documents[document.id] = document
     ordered = list(documents.values())
-    link_documents(ordered)
+    link_documents(ordered, warnings)
     return ordered, skipped, len(files)
 
 

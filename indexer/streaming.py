@@ -5,8 +5,9 @@ A whole-corpus run parses every file, then links images to reports and figures t
 after hours keeps nothing. Streaming needs the links without the documents, hence two passes:
 
 1. :func:`scan` parses every file once and keeps only what linking and de-duplication need (a few
-   hundred bytes per document: ids, accession, patient and date, a report's title and conclusion,
-   an article's figure list, a DICOM instance's series and number): the :class:`LinkTable`.
+   hundred bytes per document: ids, accession, patient and date, study and SOP UIDs (those a DICOM SR
+   cites too), a report's title and conclusion, an article's figure list, a DICOM instance's series
+   and number): the :class:`LinkTable`.
 2. :func:`iter_batches` parses the files again, *batch_files* at a time, keeps the documents that
    the whole-corpus parse keeps (one per DICOM series, first of duplicate ids), applies the links
    from the table and yields the batch. Concatenated, the batches equal :func:`parse_sources`'s
@@ -15,12 +16,13 @@ after hours keeps nothing. Streaming needs the links without the documents, henc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.linking import _conclusion
+from indexer.linking import LinkKeys, ReportIndex, _conclusion, refuse_link
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources import SourceError, SourceFile, parse_file
 
@@ -31,6 +33,7 @@ class _ReportLink:
     title: str
     conclusion: str
     language: str
+    source: str | None = None
 
 
 @dataclass
@@ -69,9 +72,9 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
     table = LinkTable(files_seen=len(files))
     instances: dict[str, list[tuple[int, str, str]]] = {}  # series uid → (instance number, path, sop uid)
     order: list[tuple[str, str, int, str | None]] = []  # (doc id, path, position, series uid) in discovery order
-    reports: dict[str, tuple[str | None, str | None, dt.date | None, _ReportLink]] = {}
+    reports: dict[str, tuple[LinkKeys, _ReportLink]] = {}
     articles: list[tuple[str, str, list[dict], _FigureLink]] = []
-    images: dict[str, tuple[str, str | None, str | None, dt.date | None]] = {}  # path → (id, format, accession, patient, date)
+    images: dict[str, tuple[str, str | None, LinkKeys, str | None]] = {}  # path#position → (id, format, keys, series uid)
     for source in files:
         try:
             documents = parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=table.warnings, dicom=source.dicom)
@@ -87,8 +90,8 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
             order.append((document.id, document.source_path, position, uid))
             if document.kind is DocumentKind.REPORT:
                 reports[f"{document.source_path}#{position}"] = (
-                    document.metadata.get("accession"), document.patient_id, document.date,
-                    _ReportLink(document.id, document.title, _conclusion(document), document.language),
+                    LinkKeys.of_report(document),
+                    _ReportLink(document.id, document.title, _conclusion(document), document.language, document.source_path),
                 )
             elif document.kind is DocumentKind.ARTICLE:
                 articles.append((f"{document.source_path}#{position}", document.source_path,
@@ -96,8 +99,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
                                  _FigureLink("", document.id, document.title, document.language, document.date)))
             elif document.kind is DocumentKind.IMAGE:
                 images[f"{document.source_path}#{position}"] = (
-                    document.id, document.metadata.get("format"), document.metadata.get("accession"),
-                    document.patient_id, document.date,
+                    document.id, document.metadata.get("format"), LinkKeys.of_image(document), uid,
                 )
     # one document per DICOM series: the middle instance (linking.group_series)
     for uid, members in instances.items():
@@ -118,26 +120,25 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
             continue
         table.accepted[doc_id] = (path, position)
     kept = {f"{path}#{position}" for path, position in table.accepted.values()}
-    # images ↔ reports (linking._link_dicom_to_reports): last report wins for a shared key
-    by_accession: dict[str, _ReportLink] = {}
-    by_patient_date: dict[tuple[str, dt.date], _ReportLink] = {}
-    for key, (accession, patient, date, link) in reports.items():
-        if key not in kept:
-            continue
-        if accession:
-            by_accession[accession] = link
-        if patient and date:
-            by_patient_date[(patient, date)] = link
+    # images ↔ reports (linking._link_dicom_to_reports), the same rules
     kept_images = [(key, value) for key, value in images.items() if key in kept]
-    for _, (image_id, fmt, accession, patient, date) in kept_images:
-        if fmt != "dicom":
-            continue
-        link = by_accession.get(accession) if accession else None
-        if link is None and patient and date:
-            link = by_patient_date.get((patient, date))
-        if link is not None:
-            table.image_report[image_id] = link
-            table.report_images.setdefault(link.id, []).append(image_id)
+    dicom: list[tuple[str, LinkKeys]] = []
+    for _, (image_id, fmt, keys, uid) in kept_images:
+        if fmt == "dicom":
+            if uid in table.series_members:  # the representative's series_instances (linking.group_series)
+                keys = dataclasses.replace(keys, sop_uids=frozenset(table.series_members[uid][0]))
+            dicom.append((image_id, keys))
+    index: ReportIndex[_ReportLink] = ReportIndex(keys for _, keys in dicom)
+    for key, (keys, link) in reports.items():
+        if key in kept:
+            index.add(keys, link)
+    for image_id, keys in dicom:
+        found = index.match(keys)
+        for refused, rule in found.refused:
+            refuse_link(image_id, refused.id, refused.source, rule, table.warnings)
+        if found.report is not None:
+            table.image_report[image_id] = found.report
+            table.report_images.setdefault(found.report.id, []).append(image_id)
     # figures ↔ articles (linking._link_figures_to_articles)
     figures = {key.rsplit("#", 1)[0]: value[0] for key, value in kept_images if value[1] != "dicom"}
     by_stem: dict[str, list[str]] = {}

@@ -18,20 +18,25 @@ FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 os.environ["MEDSEARCH_SECURITY__SECRETS_DIR"] = tempfile.mkdtemp(prefix="medsearch-test-secrets-")
 
 
-def write_ct_dicom(path: Path, patient_id: str, accession: str, study_date: str = "20240314") -> None:
-    """A small but valid CT slice: a body ellipse with two darker lungs (not noise)."""
+def write_ct_dicom(path: Path, patient_id: str, accession: str, study_date: str = "20240314", *,
+                   study_uid: str | None = None, series_uid: str | None = None, sop_uid: str | None = None,
+                   instance_number: int | None = None) -> None:
+    """A small but valid CT slice: a body ellipse with two darker lungs (not noise). Its UIDs derive
+    from the accession number (study, series) and the file name (instance) unless given."""
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(path.name)])
+    meta.MediaStorageSOPInstanceUID = sop_uid or generate_uid(entropy_srcs=[str(path.name)])
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID = CTImageStorage
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=[accession])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[accession, "s"])
+    ds.StudyInstanceUID = study_uid or generate_uid(entropy_srcs=[accession])
+    ds.SeriesInstanceUID = series_uid or generate_uid(entropy_srcs=[accession, "s"])
+    if instance_number is not None:
+        ds.InstanceNumber = instance_number
     ds.PatientID, ds.PatientName, ds.PatientSex = patient_id, "EXEMPLE^JEAN", "M"
     ds.StudyDate, ds.Modality, ds.BodyPartExamined = study_date, "CT", "CHEST"
     ds.StudyDescription, ds.SeriesDescription = "TDM THORAX INJECTE", "THORAX AXIAL"

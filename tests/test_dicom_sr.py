@@ -1,6 +1,8 @@
 """DICOM Structured Reports read as report documents: pydicom's real SR test files, synthetic SRs
 linked to the CT of the same study by accession number (and by patient and date), SRs without text
-and non-report SR classes skipped with their reasons, and an indexed SR found by a search."""
+and non-report SR classes skipped with their reasons, and an indexed SR found by a search. Linking by
+DICOM UIDs: cited SOP instances, then StudyInstanceUID, before accession and patient + date; never
+across patients; the same links whole-corpus and streamed."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from indexer.linking import link_documents
+from indexer.pipeline import parse_sources
 from indexer.schema import DocumentKind
 from indexer.sources import SourceError, parse_file
 from indexer.sources.reports import report_from_text
@@ -45,16 +48,18 @@ def _container(name: str, *children: Dataset) -> Dataset:
     return container
 
 
-def _image_reference() -> Dataset:
+def _image_reference(sop_uid: str | None = None) -> Dataset:
     reference = Dataset()
     reference.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-    reference.ReferencedSOPInstanceUID = generate_uid()
+    reference.ReferencedSOPInstanceUID = sop_uid or generate_uid()
     return _item("IMAGE", "Image Reference", ReferencedSOPSequence=[reference])
 
 
 def write_sr(path: Path, content: list[Dataset], *, title: str = "Chest X-Ray Report", accession: str = "",
-             patient_id: str = "P1", study_date: str = "20240314", sop_class: str = BASIC_TEXT_SR) -> Path:
-    """A DICOM SR file (UTF-8) whose root container *title* holds *content*."""
+             patient_id: str = "P1", study_date: str = "20240314", sop_class: str = BASIC_TEXT_SR,
+             study_uid: str | None = None, evidence: dict[str, list[str]] | None = None) -> Path:
+    """A DICOM SR file (UTF-8) whose root container *title* holds *content*; *evidence*: the SOP
+    Instance UIDs of its CurrentRequestedProcedureEvidenceSequence, by series UID (in its study)."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -64,7 +69,17 @@ def write_sr(path: Path, content: list[Dataset], *, title: str = "Chest X-Ray Re
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
     ds.Modality, ds.AccessionNumber, ds.StudyDate, ds.ContentDate = "SR", accession, study_date, "20240315"
     ds.PatientID, ds.PatientName, ds.PatientSex = patient_id, "EXEMPLE^JEAN", "M"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid or generate_uid(), generate_uid()
+    if evidence:
+        study = Dataset()
+        study.StudyInstanceUID = ds.StudyInstanceUID
+        study.ReferencedSeriesSequence = []
+        for series_uid, sop_uids in evidence.items():
+            series = Dataset()
+            series.SeriesInstanceUID = series_uid
+            series.ReferencedSOPSequence = [_image_reference(uid).ReferencedSOPSequence[0] for uid in sop_uids]
+            study.ReferencedSeriesSequence.append(series)
+        ds.CurrentRequestedProcedureEvidenceSequence = [study]
     ds.SeriesDescription = "Compte rendu"
     ds.ValueType, ds.ContinuityOfContent = "CONTAINER", "SEPARATE"
     ds.ConceptNameCodeSequence = [_code("18748-4", title, "LN")]
@@ -252,3 +267,143 @@ def test_declared_language_when_the_text_is_too_short_to_tell(tmp_path: Path) ->
     [document] = parse_file(write_sr(tmp_path / "court.dcm", content), root=tmp_path)
     assert document.language == "fr"
     assert [(s.title, s.text) for s in document.sections] == [("Impression", "RAS.")]
+
+
+# --- linked by DICOM UIDs (indexer.linking.ReportIndex) ------------------------------------------
+
+
+def _impression(text: str = "Nodule pulmonaire stable.") -> list[Dataset]:
+    return [_container("Impression", _item("TEXT", "Impression", TextValue=text))]
+
+
+def _parse(folder: Path, *names: str) -> list:
+    return [d for name in names for d in parse_file(folder / name, root=folder)]
+
+
+def test_pydicom_srs_keep_the_sop_uids_they_cite_and_researchers_never_see_them(tmp_path: Path) -> None:
+    from search_api.security.deid import Deidentifier
+
+    [comprehensive] = parse_file(Path(shutil.copy(get_testdata_file("test-SR.dcm"), tmp_path / "test-SR.dcm")), root=tmp_path)
+    # its two IMAGE items (a CT and an MR instance); not the COMPOSITE (an SR) nor the WAVEFORM
+    assert comprehensive.metadata["referenced_sop_uids"] == ["1.2.3.4.0.1", "1.2.3.4.5.0"]
+    assert comprehensive.metadata["study_uid"] == "1.2.276.0.7230010.3.1.4.2139363186.7819.982086466.2"
+    assert "1.2.3.4" not in comprehensive.text
+    [template] = parse_file(Path(shutil.copy(get_testdata_file("reportsi.dcm"), tmp_path / "reportsi.dcm")), root=tmp_path)
+    assert "referenced_sop_uids" not in template.metadata  # its IMAGE items cite « 0 », a template's placeholder
+    shown = Deidentifier(b"k" * 32).value(comprehensive.metadata, None)
+    assert not {"referenced_sop_uids", "study_uid", "series_uid", "sop_uid"} & set(shown)
+
+
+@pytest.mark.parametrize("missing", ["patient id", "study date"])
+def test_sr_without_accession_links_to_its_study_by_study_instance_uid(tmp_path: Path, missing: str) -> None:
+    study = generate_uid()
+    write_sr(tmp_path / "sr.dcm", _impression(), study_uid=study,  # dated by its ContentDate (2024-03-15) when no StudyDate
+             patient_id="" if missing == "patient id" else "P3", study_date="20240314" if missing == "patient id" else "")
+    write_ct_dicom(tmp_path / "ct.dcm", "P3", "RIS-ACC-9", study_uid=study)  # the accession only the PACS has
+    write_ct_dicom(tmp_path / "other.dcm", "P3", "RIS-ACC-7", study_date="20240315")  # another exam, on the report's day
+    report, image, other = documents = _parse(tmp_path, "sr.dcm", "ct.dcm", "other.dcm")
+    assert "accession" not in report.metadata
+    link_documents(documents)
+    assert image.metadata["linked_reports"] == [report.id]
+    assert report.metadata["linked_images"] == [image.id]
+    assert "Nodule pulmonaire stable." in image.text
+    assert "linked_reports" not in other.metadata  # same day as the report in one case: the study decides
+    assert study not in image.text and study not in report.text
+
+
+def test_sr_citing_instances_links_to_them_not_to_another_exam_of_that_day(tmp_path: Path) -> None:
+    series_a, sop_a, sop_c = generate_uid(), generate_uid(), generate_uid()
+    write_ct_dicom(tmp_path / "a.dcm", "P4", "", study_uid=generate_uid(), series_uid=series_a, sop_uid=sop_a)
+    write_ct_dicom(tmp_path / "b.dcm", "P4", "", study_uid=generate_uid(), series_uid=generate_uid())  # same patient, same day
+    write_ct_dicom(tmp_path / "c.dcm", "P4", "", study_uid=generate_uid(), series_uid=generate_uid(), sop_uid=sop_c)
+    content = _impression() + [_container("Key images", _image_reference(sop_c))]  # c: cited in the content tree only
+    write_sr(tmp_path / "sr.dcm", content, patient_id="P4", evidence={series_a: [sop_a]})  # a: in its evidence only
+    report, a, b, c = documents = _parse(tmp_path, "sr.dcm", "a.dcm", "b.dcm", "c.dcm")
+    assert report.metadata["referenced_sop_uids"] == sorted([sop_a, sop_c])
+    link_documents(documents)
+    assert a.metadata["linked_reports"] == c.metadata["linked_reports"] == [report.id]
+    assert "linked_reports" not in b.metadata  # the report said which images it describes
+    assert report.metadata["linked_images"] == [a.id, c.id]
+    assert all(uid not in d.text for d in documents for uid in (sop_a, sop_c, series_a))
+
+
+def test_cited_instance_comes_before_the_accession_number(tmp_path: Path) -> None:
+    sop = generate_uid()
+    write_ct_dicom(tmp_path / "ct.dcm", "P5", "ACC5", sop_uid=sop)
+    write_sr(tmp_path / "sr.dcm", _impression("Compte rendu définitif."), patient_id="P5", evidence={generate_uid(): [sop]})
+    (tmp_path / "cr.txt").write_text("IPP : P5\nN° d'examen : ACC5\n\nConclusion :\nCompte rendu préliminaire.\n", encoding="utf-8")
+    image, sr, text = documents = _parse(tmp_path, "ct.dcm", "sr.dcm", "cr.txt")
+    assert text.metadata["accession"] == "ACC5"  # the accession rule alone would link the text report (added last)
+    link_documents(documents)
+    assert image.metadata["linked_reports"] == [sr.id]
+    assert "linked_images" not in text.metadata
+
+
+def test_uids_pointing_at_another_patients_image_do_not_link(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    study, series, sop = generate_uid(), generate_uid(), generate_uid()
+    write_ct_dicom(tmp_path / "ct.dcm", "P7", "ACC7", study_uid=study, series_uid=series, sop_uid=sop)
+    # filed under P6 but citing P7's image, in P7's study, with P7's accession number: every rule refuses it
+    write_sr(tmp_path / "sr.dcm", _impression(), patient_id="P6", accession="ACC7", study_uid=study, evidence={series: [sop]})
+    documents, skipped, _ = parse_sources([tmp_path], None, warnings=(warnings := []))
+    image = next(d for d in documents if d.kind is DocumentKind.IMAGE)
+    report = next(d for d in documents if d.kind is DocumentKind.REPORT)
+    assert "linked_reports" not in image.metadata and "linked_images" not in report.metadata
+    assert "Nodule" not in image.text
+    message = f"report {report.id} cites its SOP instance but image {image.id} is of another patient: not linked"
+    assert warnings == [(str(tmp_path / "sr.dcm"), message)]  # once, under the first rule that named it
+    assert message in caplog.text
+    assert "P6" not in message and "P7" not in message
+
+
+def test_streamed_uid_links_equal_the_whole_corpus_links(tmp_path: Path) -> None:
+    from indexer.sources import discover_sources
+    from indexer.streaming import iter_batches, scan
+
+    series, sops = generate_uid(), [generate_uid() for _ in range(3)]
+    for number, sop in enumerate(sops, start=1):  # one series of 3: its document is instance 2
+        write_ct_dicom(tmp_path / f"s{number}.dcm", "P8", "", study_uid=generate_uid(entropy_srcs=["st"]),
+                       series_uid=series, sop_uid=sop, instance_number=number)
+    write_sr(tmp_path / "sr.dcm", _impression() + [_container("Key images", _image_reference(sops[0]))],
+             patient_id="P8", study_date="20240101")  # cites instance 1 only, another date, its own study uid
+    other_study, other_series, other_sop = generate_uid(), generate_uid(), generate_uid()
+    write_ct_dicom(tmp_path / "x.dcm", "P9", "ACC9", study_uid=other_study, series_uid=other_series, sop_uid=other_sop)
+    write_sr(tmp_path / "wrong.dcm", _impression(), patient_id="P10", study_uid=other_study)
+    whole, skipped, _ = parse_sources([tmp_path], None, warnings=(warnings := []))
+    files, _ = discover_sources([tmp_path])
+    table = scan(files, None)
+    streamed = {d.id: d for batch in iter_batches(files, table, None, batch_files=2) for d in batch}
+    assert set(streamed) == {d.id for d in whole}
+    for document in whole:
+        assert streamed[document.id].model_dump() == document.model_dump(), document.id
+    assert sorted(table.warnings) == sorted(warnings) and len(warnings) == 1 and "StudyInstanceUID" in warnings[0][1]
+    by_id = {d.id: d for d in whole}
+    assert by_id[f"image:{series}"].metadata["linked_reports"] == ["report:sr.dcm"]
+    assert by_id[f"image:{series}"].metadata["sop_uid"] == sops[1]  # linked through its series' instances
+    assert "linked_reports" not in by_id[f"image:{other_series}"].metadata
+
+
+def test_report_index_precedence_rule_by_rule() -> None:
+    from indexer.linking import LinkKeys, ReportIndex
+
+    day = dt.date(2024, 3, 14)
+    image = LinkKeys("P1", day, "ACC1", "1.2.9.1", frozenset({"1.2.9.1.1", "1.2.9.1.2"}))
+    reports = {  # each report matches the image by one rule only
+        "sop": LinkKeys("P1", dt.date(2024, 1, 1), None, "1.2.8", frozenset({"1.2.9.1.2"})),
+        "study": LinkKeys("P1", dt.date(2024, 1, 1), None, "1.2.9.1"),
+        "accession": LinkKeys("P1", dt.date(2024, 1, 1), "ACC1"),
+        "patient_date": LinkKeys("P1", day),
+    }
+    order = list(reports)
+    for rule in order:  # the reports of this rule and every later one: this rule's wins, whatever the order added
+        index: ReportIndex[str] = ReportIndex([image])
+        for name in reversed(order[order.index(rule):]):
+            index.add(reports[name], name)
+        found = index.match(image)
+        assert (found.report, found.rule, found.refused) == (rule, rule, [])
+    # another patient's report is refused under its rule; the next rule's report links (the same
+    # patient id written otherwise is the same patient, as the filters compare ids)
+    index = ReportIndex([image])
+    index.add(LinkKeys("P2", day, None, None, frozenset({"1.2.9.1.1"})), "wrong")
+    index.add(LinkKeys(" p1", None, None, "1.2.9.1"), "same patient")
+    found = index.match(image)
+    assert (found.report, found.rule, found.refused) == ("same patient", "study", [("wrong", "sop")])

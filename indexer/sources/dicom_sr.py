@@ -7,7 +7,12 @@ are its content. It becomes the same report :class:`Document` a text report does
 (:func:`indexer.sources.reports.report_from_text`): id ``report:<AccessionNumber>`` (else the file's
 path), so images of the same study link to it (:mod:`indexer.linking`), patient id, date, title,
 language detected from the text, and one section per container. References to images and other objects
-(IMAGE, COMPOSITE, WAVEFORM, SCOORD, TCOORD) are not text: they are counted in the metadata.
+(IMAGE, COMPOSITE, WAVEFORM, SCOORD, TCOORD) are not text: they are counted in the metadata. The SOP
+Instance UIDs of the images the report cites (its CurrentRequestedProcedureEvidenceSequence and its IMAGE
+items) are kept in ``metadata["referenced_sop_uids"]``, with its StudyInstanceUID: what links it to those
+images first (:class:`indexer.linking.ReportIndex`). UIDs identify the patient's exam in the hospital's
+systems: they never enter the searchable text, and researchers never see them
+(:data:`search_api.security.deid._DROPPED_METADATA`).
 
 Key Object Selection (« key images »), radiation dose reports, CAD SRs and other SOP classes are not
 read as reports: :func:`is_text_sr` is False for them and they keep the image reader's reason.
@@ -15,6 +20,7 @@ read as reports: :func:`is_text_sr` is False for them and they keep the image re
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,8 @@ TEXT_SR_CLASSES = {
 }
 #: value types that point at other objects or regions, not text
 _REFERENCES = frozenset({"IMAGE", "COMPOSITE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD"})
+#: a UID as the images carry it: dotted digits. A template's placeholder (« 0 » in pydicom's reportsi.dcm) is not one
+_UID = re.compile(r"[0-9]+(?:\.[0-9]+)+")
 #: relationships of the root's own items that describe the report (observer, subject, language), not its content
 _CONTEXT = frozenset({"HAS OBS CONTEXT", "HAS CONCEPT MOD", "HAS ACQ CONTEXT"})
 
@@ -54,6 +62,20 @@ def header_text(ds: Any, keyword: str) -> str:
 def _meaning(item: Any, keyword: str = "ConceptNameCodeSequence") -> str:
     sequence = item.get(keyword)
     return header_text(sequence[0], "CodeMeaning") if sequence else ""
+
+
+def _sop_uids(references: Any) -> list[str]:
+    """The ReferencedSOPInstanceUIDs of a ReferencedSOPSequence, placeholders left out."""
+    uids = (header_text(reference, "ReferencedSOPInstanceUID") for reference in references or [])
+    return [uid for uid in uids if _UID.fullmatch(uid)]
+
+
+def _evidence_uids(ds: Any) -> list[str]:
+    """The SOP instances the report was made from (CurrentRequestedProcedureEvidenceSequence > series >
+    instances). Not PertinentOtherEvidenceSequence: the priors it compares with are not its images."""
+    return [uid for study in ds.get("CurrentRequestedProcedureEvidenceSequence") or []
+            for series in study.get("ReferencedSeriesSequence") or []
+            for uid in _sop_uids(series.get("ReferencedSOPSequence"))]
 
 
 def _clean(text: str) -> str:
@@ -118,6 +140,12 @@ class _Walker:
     def __init__(self) -> None:
         self.sections: list[tuple[str, list[str]]] = []
         self.references: Counter[str] = Counter()
+        self.images: list[str] = []  # the SOP Instance UIDs IMAGE items cite
+
+    def reference(self, item: Any, kind: str) -> None:
+        self.references[kind] += 1
+        if kind == "IMAGE":
+            self.images += _sop_uids(item.get("ReferencedSOPSequence"))
 
     def add(self, title: str, line: str) -> None:
         if not line:
@@ -139,7 +167,7 @@ class _Walker:
                 continue
             here = title
             if kind in _REFERENCES:
-                self.references[kind] += 1
+                self.reference(item, kind)
             elif kind == "TEXT" and root and _meaning(item):
                 # a flat report (root > TEXT « Findings », TEXT « Impression »): the item names its section
                 here = _meaning(item)
@@ -158,7 +186,7 @@ class _Walker:
                 below.append(item)
                 continue
             if kind in _REFERENCES:
-                self.references[kind] += 1
+                self.reference(item, kind)
             else:
                 words.append(_line(item, inline=True))
             below.extend(item.get("ContentSequence") or [])
@@ -232,6 +260,7 @@ def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
         "study_uid": header_text(ds, "StudyInstanceUID") or None,
         "series_uid": header_text(ds, "SeriesInstanceUID") or None,
         "sop_uid": header_text(ds, "SOPInstanceUID") or None,
+        "referenced_sop_uids": sorted(set(_evidence_uids(ds)) | set(walker.images)),
         "context": context,
         "references": dict(sorted(walker.references.items())),
         "identifying": {
