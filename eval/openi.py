@@ -230,6 +230,16 @@ def build_qrels(
     return qrels
 
 
+def query_sets(reports: Iterable[OpenIReport]) -> dict[str, tuple[tuple[OpenIQuery, ...], dict[str, set[str]]]]:
+    """The three French-lever query sets, name → (queries, qrels), each with its own minimum of labelled reports:
+    ``eval52`` (:data:`QUERIES`, ≥ 15), ``holdout`` (:data:`HOLDOUT_QUERIES`, ≥ :data:`HOLDOUT_MIN_RELEVANT`) and
+    ``holdout2`` (:data:`HOLDOUT2_QUERIES`, ≥ :data:`HOLDOUT2_MIN_RELEVANT`); pooled, they are 91 queries."""
+    reports = list(reports)
+    return {"eval52": (QUERIES, build_qrels(reports)),
+            "holdout": (HOLDOUT_QUERIES, build_qrels(reports, HOLDOUT_QUERIES, HOLDOUT_MIN_RELEVANT)),
+            "holdout2": (HOLDOUT2_QUERIES, build_qrels(reports, HOLDOUT2_QUERIES, HOLDOUT2_MIN_RELEVANT))}
+
+
 def write_corpus(reports: Iterable[OpenIReport], folder: Path) -> int:
     """Write each report as a ``.txt`` report file (what a hospital export looks like) for the indexer.
 
