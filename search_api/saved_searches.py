@@ -37,6 +37,15 @@ class SavedSearchIn(BaseModel):
         examples=[{"q": "épanchement pleural", "kinds": ["report"]}],
     )
 
+    @field_validator("name")
+    @classmethod
+    def _named(cls, name: str) -> str:
+        """A name of spaces only was stored as « » (the name is saved with its spacing collapsed): the
+        save answered 500 and so did every later ``GET /saved-searches`` of the user, portal included."""
+        if not name.strip():
+            raise ValueError("le nom de la recherche enregistrée est vide")
+        return name
+
     @field_validator("params")
     @classmethod
     def _search_fields_only(cls, params: dict[str, Any]) -> dict[str, Any]:
