@@ -289,3 +289,31 @@ def test_blank_names_are_refused(client: TestClient, name: str) -> None:
     cohort = client.post("/cohorts", json={"name": name, "definition": {"criteria": [{"q": "fracture"}]}}, headers=DR)
     assert cohort.status_code == 422 and "vide" in cohort.text
     assert "" not in [c["name"] for c in client.get("/cohorts", headers=DR).json()]
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        ({"q": "EP", "date_from": "2023-13-45"}, "date invalide"),
+        ({"q": "EP", "date_to": "01/02/2023"}, "date invalide"),
+        ({"q": "EP", "date_from": "2024-01-01", "date_to": "2023-01-01"}, "date_from doit précéder date_to"),
+        ({"q": "EP", "kinds": ["report", "pdf"]}, "type de document inconnu pdf"),
+        ({"q": "EP", "language": "de"}, "language"),
+        ({"q": "EP", "mode": "bm25"}, "mode"),
+        ({"q": "EP", "limit": "1000"}, "limit"),
+    ],
+)
+def test_saved_search_filters_are_checked_when_saved(client: TestClient, params: dict, said: str) -> None:  # noqa: ANN001
+    """« date_from : 2023-13-45 » was saved (201); reopened, the portal dropped the date in silence and
+    searched without it (and an unknown kind made /search answer 422)."""
+    saved = client.post("/saved-searches", json={"name": "filtres", "params": params}, headers=DR)
+    assert saved.status_code == 422 and said in saved.text, saved.text
+
+
+def test_saved_search_with_the_portals_url_form_is_kept(client: TestClient) -> None:
+    params = {"q": "embolie pulmonaire", "kinds": ["report", "image"], "date_from": "2023-01-01", "date_to": "2023-12-31",
+              "language": "fr", "mode": "lexical", "limit": "20", "include_negated": "true", "group": "patients"}
+    saved = client.post("/saved-searches", json={"name": "EP 2023", "params": params}, headers=DR)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["params"] == params
+    assert client.delete(f"/saved-searches/{saved.json()['id']}", headers=DR).status_code == 204
