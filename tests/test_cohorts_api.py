@@ -48,6 +48,8 @@ def test_must_not_negation_and_structured_filters(client: TestClient) -> None:
         "P900001", "P900003", "P900004"]
     assert members(client, {"criteria": [{"departments": ["cardiologie"]}]}) == ["P900003"]
     assert members(client, {"criteria": [{"modalities": ["ct"], "body_parts": ["chest"]}]}) == ["P900001"]
+    assert members(client, {"criteria": [{"modalities": ["TDM"], "body_parts": ["chest"]}]}) == ["P900001"]  # CT's name
+    assert members(client, {"criteria": [{"q": "épanchement pleural", "modalities": ["scanner"]}]}) == ["P900001"]
     assert members(client, {"criteria": [{"kinds": ["report"], "date_from": "2024-06-01"}]}) == ["P900003", "P900004"]
     assert members(client, {"criteria": [{"kinds": ["report"]}], "sex": "male"}) == ["P900001", "P900003"]  # record / DICOM sex
 
