@@ -260,3 +260,16 @@ def test_patient_pages_read_one_ranking(client: TestClient, monkeypatch: pytest.
         seen += [p["patient_id"] for p in page["patients"]]
     assert len(set(asked)) == 1, asked
     assert len(whole) >= 2 and seen == whole
+
+
+@pytest.mark.parametrize("path", ["/search", "/search/patients"])
+@pytest.mark.parametrize("misspelt", [{"kind": "report"}, {"patientId": "P900002"}, {"date_start": "2024-05-01"}])
+def test_misspelt_get_parameters_are_refused_by_name(client: TestClient, path: str, misspelt: dict) -> None:  # noqa: ANN001
+    """« kind=report » (for kinds), « patientId » or « date_start » were ignored and the search ran
+    unfiltered: a script asking for one patient's reports got every patient's documents. POST
+    bodies already refuse unknown fields; GET now does too, naming the parameter."""
+    response = client.get(path, params={"q": "fracture", **misspelt}, headers=USER)
+    assert response.status_code == 422, response.text
+    [name] = misspelt
+    assert response.json()["detail"] == [{"loc": ["query", name], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}]
+    assert client.get(path, params={"q": "fracture", "kinds": "report", "patient_id": "P900002"}, headers=USER).status_code == 200
