@@ -213,7 +213,17 @@ def jobs(
         table.add_row(*(str(v) if v is not None else "" for v in (
             r.id, r.source, r.trigger, r.status, r.started_at, r.ended_at, r.added, r.updated, r.deleted,
             r.unchanged, r.failed, r.generation, r.message)))
-    console.print(table)
+    print_table(table)
+
+
+def print_table(table: Table) -> None:
+    """*table* in full. Outside a terminal (cron mail, a log file, a pipe) Rich assumes 80 columns and
+    cut every cell of ``medsearch jobs`` to « su… », « 20… »: the table is printed at its own width there."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    needed = console.measure(table, options=console.options.update(width=10_000)).maximum
+    Console(width=max(console.width, needed), no_color=console.no_color).print(table)  # print() caps width at the console's
 
 
 @app.command()

@@ -137,7 +137,8 @@ def _document_checks(criterion: Any, births: dict[str, dt.date | None], frame: D
     """Constraints checked on each retrieved document: body part and age at the document date (from
     the patient's identity), the date window in the caller's frame, and (until every backend applies
     them) care unit and modality."""
-    departments, modalities, body_parts = _keys(criterion.departments), _keys(criterion.modalities), _keys(criterion.body_parts)
+    departments, body_parts = _keys(criterion.departments), _keys(criterion.body_parts)
+    modalities = set(DocumentFilter(modalities=tuple(criterion.modalities)).modality_keys)  # « IRM » = MR, as retrieval reads it
 
     def ok(document: Document | DocumentSummary) -> bool:
         if not document.patient_id:

@@ -17,9 +17,11 @@ import datetime as dt
 import html
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -181,6 +183,14 @@ class SavedCohort(BaseModel):
 
 class SaveCohort(BaseModel):
     name: str = Field(min_length=1, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        """A name of spaces only was saved as « » (a blank line in the list, no export file name)."""
+        if not value.strip():
+            raise ValueError("le nom de la cohorte est vide")
+        return value
     definition: CohortDefinition
     watch: bool | None = Field(
         default=None, description="Watch the cohort: re-evaluate it after each index publication with the owner's "
@@ -368,7 +378,7 @@ def plain(snippet: str) -> str:
 
 def export_rows(definition: CohortDefinition, result: CohortResult) -> tuple[list[str], list[list[Any]]]:
     """One row per patient: id, sex, age, how included, then per criterion its first document,
-    date and passage."""
+    date (a ``date``: the CSV writes it dd/mm/yyyy, the workbook as a date cell) and passage."""
     header = ["patient_id", "sexe", "age", "inclusion", "nouveau"]
     for i in range(len(definition.criteria)):
         label = _label(definition, i)
@@ -382,16 +392,29 @@ def export_rows(definition: CohortDefinition, result: CohortResult) -> tuple[lis
         ]
         for i in range(len(definition.criteria)):
             first = next((e for e in patient.evidence if e.criterion == i), None)
-            row += [first.doc_id, first.date.strftime("%d/%m/%Y") if first.date else "", plain(first.snippet)] if first else ["", "", ""]
+            row += [first.doc_id, first.date, plain(first.snippet)] if first else ["", "", ""]
         rows.append(row)
     return header, rows
+
+
+#: a spreadsheet reads a cell starting with one of these as a formula: « - Insuffisance cardiaque »
+#: (a list item's passage) showed #NOM? in Excel, and « =HYPERLINK(...) » in a report would run
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    """*value* as a CSV cell a spreadsheet shows as text (OWASP « CSV injection »: a leading quote)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")  # French Excel opens « ; »-separated files directly
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([_text_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([
+            v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else _text_cell(v) if isinstance(v, str) else v for v in row
+        ])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8 accents right
 
 
@@ -407,10 +430,29 @@ def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # openpyxl writes a string starting with « = » as a formula
+            elif isinstance(cell.value, dt.date):
+                cell.number_format = "DD/MM/YYYY"  # a date Excel sorts and filters, shown the French way
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
+def attachment(name: str, extension: str, fallback: str) -> str:
+    """The ``Content-Disposition`` of a file named after *name* (RFC 6266): an ASCII ``filename``
+    (accents dropped) and the name as typed in ``filename*`` (UTF-8). The header used to carry the
+    name itself: HTTP headers are Latin-1, so « Suivi d’EP » or « cœur » answered 500."""
+    typed = re.sub(r"[^\w.-]+", "_", name).strip("_") or fallback
+    spelled = typed.translate(_LIGATURES)
+    ascii_name = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r"[^\w.-]+", "_", ascii_name).strip("_") or fallback
+    return f"attachment; filename=\"{ascii_name}.{extension}\"; filename*=UTF-8''{quote(f'{typed}.{extension}', safe='')}"
 
 
 _MEDIA = {
@@ -589,10 +631,9 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         result = run(definition, scope, previous(stored, scope, viewer)["members"], viewer)
         header, rows = export_rows(definition, result)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
-        filename = re.sub(r"[^\w.-]+", "_", stored["name"]).strip("_") or f"cohorte-{cohort_id}"
         audit.record(who, "cohort_export", cohort_id=cohort_id, format=format,
                      patients=real([p.patient_id for p in result.patients], viewer), client=client_address(http))
         return Response(body, media_type=_MEDIA[format],
-                        headers={"Content-Disposition": f'attachment; filename="{filename}.{format}"'})
+                        headers={"Content-Disposition": attachment(stored["name"], format, f"cohorte-{cohort_id}")})
 
     return router

@@ -11,13 +11,14 @@ request model's (blank or over-long query, inverted or out-of-range dates...): i
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import HTTPException, Query, Request
 
 from indexer.schema import DocumentKind
 from search_api.models import MAX_LIMIT, MAX_OFFSET, SearchMode, SearchRequest
 
 
 def search_query(
+    http: Request,
     q: Annotated[str, Query(description="Query text (French or English)")],
     kinds: Annotated[list[DocumentKind], Query(description="Only these document kinds (repeatable)")] = [],  # noqa: B006 - FastAPI needs a literal default
     departments: Annotated[list[str], Query(description="Care units, any of them (repeatable)")] = [],  # noqa: B006
@@ -34,10 +35,23 @@ def search_query(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SearchRequest:
-    """The :class:`SearchRequest` of a ``GET`` search (dates and language checked by the model: 422)."""
+    """The :class:`SearchRequest` of a ``GET`` search (dates and language checked by the model: 422).
+
+    An unknown parameter answers 422, as an unknown field of the ``POST`` body does: a misspelt filter
+    (« kind=report », « patientId=P000026 », « date_start=... ») was dropped in silence and the search
+    ran unfiltered (a script asking for one patient's reports got everyone's documents)."""
+    unknown = sorted(set(http.query_params) - SEARCH_QUERY_PARAMS)
+    if unknown:
+        raise HTTPException(status_code=422, detail=[
+            {"loc": ["query", name], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"} for name in unknown
+        ])
     return SearchRequest.model_validate({
         "q": q, "kinds": kinds, "departments": departments, "modalities": modalities, "patient_id": patient_id,
         "date_from": date_from, "date_to": date_to, "language": language, "mode": mode,
         "include_negated": include_negated, "include_family": include_family, "expand": expand, "clinical": clinical,
         "limit": limit, "offset": offset,
     })
+
+
+#: the parameters :func:`search_query` reads (its own signature's, but the request)
+SEARCH_QUERY_PARAMS = frozenset(name for name in search_query.__annotations__ if name not in ("http", "return"))

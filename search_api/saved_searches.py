@@ -9,17 +9,19 @@ on every portal page, and opening one runs ``/search``, which is.
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
+from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, date_in_range
 from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.scope import current_user
 from search_api.security.identity import client_address
 from search_api.user_data import UserDataStore
-from search_api.models import MAX_QUERY_CHARS, RowId
+from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, RowId, SearchMode
 
 #: the search fields of the portal's URL (ui/url_state.py SEARCH_FIELDS): what a saved search may hold
 SEARCH_PARAMS = frozenset({
@@ -28,6 +30,9 @@ SEARCH_PARAMS = frozenset({
 })
 MAX_PARAM_CHARS = 200  # any value but q (an IPP, a date, a care unit's name)
 MAX_PARAM_ITEMS = 50  # a list's values (document kinds)
+_KINDS = frozenset(k.value for k in DocumentKind)
+_LANGUAGES = frozenset({"fr", "en"})
+_MODES = frozenset(get_args(SearchMode))
 
 
 class SavedSearchIn(BaseModel):
@@ -36,6 +41,15 @@ class SavedSearchIn(BaseModel):
         description="Query and filters, as in the portal URL (q, kinds, patient_id, date_from, ...)",
         examples=[{"q": "épanchement pleural", "kinds": ["report"]}],
     )
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, name: str) -> str:
+        """A name of spaces only was stored as « » (the name is saved with its spacing collapsed): the
+        save answered 500 and so did every later ``GET /saved-searches`` of the user, portal included."""
+        if not name.strip():
+            raise ValueError("le nom de la recherche enregistrée est vide")
+        return name
 
     @field_validator("params")
     @classmethod
@@ -55,10 +69,45 @@ class SavedSearchIn(BaseModel):
                 limit = MAX_QUERY_CHARS if key == "q" else MAX_PARAM_CHARS
                 if isinstance(item, str) and len(item) > limit:
                     raise ValueError(f"{key} : trop long ({len(item)} caractères, au plus {limit})")
+        _check_filter_values(params)
         return params
 
 
-class SavedSearch(SavedSearchIn):
+def _check_filter_values(params: dict[str, Any]) -> None:
+    """The filters a saved search reopens with, checked as ``/search`` checks them. « date_from :
+    2023-13-45 » or « kinds : pdf » was stored (201); reopened, the portal dropped the unreadable date
+    in silence and ran the search without it, and ``/search`` refused the kind (422)."""
+    dates = {}
+    for key in ("date_from", "date_to"):
+        value = params.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            dates[key] = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(f"{key} : date invalide « {value} » (attendu : AAAA-MM-JJ)") from None
+        if not date_in_range(dates[key]):
+            raise ValueError(f"{key} : date hors de la plage {MIN_DATE.isoformat()} .. {MAX_DATE.isoformat()}")
+    if len(dates) == 2 and dates["date_from"] > dates["date_to"]:
+        raise ValueError("date_from doit précéder date_to")
+    kinds = params.get("kinds") or []
+    unknown = [k for k in (kinds if isinstance(kinds, list) else [kinds]) if k not in _KINDS]
+    if unknown:
+        raise ValueError(f"kinds : type de document inconnu {', '.join(map(str, unknown))} (attendus : {', '.join(sorted(_KINDS))})")
+    for key, allowed in (("language", _LANGUAGES), ("mode", _MODES)):
+        if params.get(key) not in (None, "") and params[key] not in allowed:
+            raise ValueError(f"{key} : valeur inconnue « {params[key]} » (attendues : {', '.join(sorted(allowed))})")
+    limit = params.get("limit")  # the portal's URL form sends it as text (« 20 »)
+    if limit not in (None, "") and (isinstance(limit, bool) or not str(limit).isdigit() or not 1 <= int(limit) <= MAX_LIMIT):
+        raise ValueError(f"limit : un entier de 1 à {MAX_LIMIT} est attendu")
+
+
+class SavedSearch(BaseModel):
+    """A stored saved search as listed: not re-checked (a search saved before a check was added must
+    not turn the user's whole list into a 500: the list is on every portal page)."""
+
+    name: str = Field(description="Name shown in the user's list")
+    params: dict[str, Any] = Field(description="Query and filters, as in the portal URL")
     id: int
     created_at: str
 

@@ -48,6 +48,8 @@ def test_must_not_negation_and_structured_filters(client: TestClient) -> None:
         "P900001", "P900003", "P900004"]
     assert members(client, {"criteria": [{"departments": ["cardiologie"]}]}) == ["P900003"]
     assert members(client, {"criteria": [{"modalities": ["ct"], "body_parts": ["chest"]}]}) == ["P900001"]
+    assert members(client, {"criteria": [{"modalities": ["TDM"], "body_parts": ["chest"]}]}) == ["P900001"]  # CT's name
+    assert members(client, {"criteria": [{"q": "épanchement pleural", "modalities": ["scanner"]}]}) == ["P900001"]
     assert members(client, {"criteria": [{"kinds": ["report"], "date_from": "2024-06-01"}]}) == ["P900003", "P900004"]
     assert members(client, {"criteria": [{"kinds": ["report"]}], "sex": "male"}) == ["P900001", "P900003"]  # record / DICOM sex
 
@@ -222,3 +224,98 @@ def test_saved_search_params_are_checked_when_saved(client: TestClient) -> None:
     ok = save({"q": "fracture", "kinds": ["report", "image"], "date_from": "2024-01-01", "include_negated": "1", "limit": "20"})
     assert ok.status_code == 201, ok.text
     assert client.delete(f"/saved-searches/{ok.json()['id']}", headers=DR).status_code == 204
+
+
+def test_export_of_a_cohort_named_in_french_typography(client: TestClient) -> None:
+    """« Suivi d’EP — cœur » (typographic apostrophe, dash, ligature: what a French keyboard or
+    autocorrect types) answered 500 on both exports: the name went as is into the Latin-1 header."""
+    definition = {"criteria": [{"label": "compte rendu", "kinds": ["report"], "date_from": "2024-05-01"}]}
+    cohort = client.post("/cohorts", json={"name": "Suivi d’EP — cœur", "definition": definition}, headers=DR).json()
+    for fmt in ("csv", "xlsx"):
+        exported = client.get(f"/cohorts/{cohort['id']}/export", params={"format": fmt}, headers=DR)
+        assert exported.status_code == 200, exported.text
+        disposition = exported.headers["content-disposition"]
+        assert f'filename="Suivi_d_EP_coeur.{fmt}"' in disposition
+        assert f"filename*=UTF-8''Suivi_d_EP_c%C5%93ur.{fmt}" in disposition
+    client.delete(f"/cohorts/{cohort['id']}", headers=DR)
+
+
+def test_xlsx_export_dates_are_date_cells(client: TestClient) -> None:
+    """The workbook held « 20/06/2024 » as text: Excel sorted it by day, and no date filter worked."""
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    definition = {"criteria": [{"label": "compte rendu", "kinds": ["report"], "date_from": "2024-06-15"}]}
+    cohort = client.post("/cohorts", json={"name": "Dates", "definition": definition}, headers=DR).json()
+    xlsx = client.get(f"/cohorts/{cohort['id']}/export", params={"format": "xlsx"}, headers=DR)
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    header = [c.value for c in sheet[1]]
+    column = header.index("compte rendu : date")
+    dated = [row[column] for row in sheet.iter_rows(min_row=2)]
+    assert dated and all(isinstance(c.value, dt.datetime) and c.number_format == "DD/MM/YYYY" for c in dated)
+    rows = list(csv.reader(io.StringIO(
+        client.get(f"/cohorts/{cohort['id']}/export", headers=DR).content.decode("utf-8-sig")), delimiter=";"))
+    assert [c.value.strftime("%d/%m/%Y") for c in dated] == [r[column] for r in rows[1:]]
+    client.delete(f"/cohorts/{cohort['id']}", headers=DR)
+
+
+def test_exported_passages_are_never_read_as_formulas() -> None:
+    """A passage opening a list (« - Insuffisance cardiaque à FEVG altérée ») showed #NOM? in Excel
+    (read as a formula), and a text « =HYPERLINK(...) » would have been one (CSV injection)."""
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    from search_api.cohorts import to_csv, to_xlsx
+
+    header = ["patient_id", "EP : date", "EP : extrait"]
+    rows = [["P1", dt.date(2024, 6, 20), "- Insuffisance cardiaque à FEVG altérée"],
+            ["P2", "", '=HYPERLINK("http://x","clic")'], ["P3", "", "+33 4 72 00 00 00"], ["P4", "", "@SUM(A1)"]]
+    cells = list(csv.reader(io.StringIO(to_csv(header, rows).decode("utf-8-sig")), delimiter=";"))
+    assert [r[2] for r in cells[1:]] == ["'- Insuffisance cardiaque à FEVG altérée", '\'=HYPERLINK("http://x","clic")',
+                                         "'+33 4 72 00 00 00", "'@SUM(A1)"]
+    assert cells[1][1] == "20/06/2024"
+    sheet = load_workbook(io.BytesIO(to_xlsx("EP", header, rows))).active
+    assert [(c.value, c.data_type) for c in sheet["C"][1:3]] == [
+        ("- Insuffisance cardiaque à FEVG altérée", "s"), ('=HYPERLINK("http://x","clic")', "s")]
+
+
+@pytest.mark.parametrize("name", ["   ", "\t \n"])
+def test_blank_names_are_refused(client: TestClient, name: str) -> None:
+    """A saved search named with spaces only was stored as « »: the save answered 500, and so did
+    every later list of the user's saved searches (the portal's sidebar included)."""
+    saved = client.post("/saved-searches", json={"name": name, "params": {"q": "embolie pulmonaire"}}, headers=DR)
+    assert saved.status_code == 422 and "vide" in saved.text
+    assert client.get("/saved-searches", headers=DR).status_code == 200
+    cohort = client.post("/cohorts", json={"name": name, "definition": {"criteria": [{"q": "fracture"}]}}, headers=DR)
+    assert cohort.status_code == 422 and "vide" in cohort.text
+    assert "" not in [c["name"] for c in client.get("/cohorts", headers=DR).json()]
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        ({"q": "EP", "date_from": "2023-13-45"}, "date invalide"),
+        ({"q": "EP", "date_to": "01/02/2023"}, "date invalide"),
+        ({"q": "EP", "date_from": "2024-01-01", "date_to": "2023-01-01"}, "date_from doit précéder date_to"),
+        ({"q": "EP", "kinds": ["report", "pdf"]}, "type de document inconnu pdf"),
+        ({"q": "EP", "language": "de"}, "language"),
+        ({"q": "EP", "mode": "bm25"}, "mode"),
+        ({"q": "EP", "limit": "1000"}, "limit"),
+    ],
+)
+def test_saved_search_filters_are_checked_when_saved(client: TestClient, params: dict, said: str) -> None:  # noqa: ANN001
+    """« date_from : 2023-13-45 » was saved (201); reopened, the portal dropped the date in silence and
+    searched without it (and an unknown kind made /search answer 422)."""
+    saved = client.post("/saved-searches", json={"name": "filtres", "params": params}, headers=DR)
+    assert saved.status_code == 422 and said in saved.text, saved.text
+
+
+def test_saved_search_with_the_portals_url_form_is_kept(client: TestClient) -> None:
+    params = {"q": "embolie pulmonaire", "kinds": ["report", "image"], "date_from": "2023-01-01", "date_to": "2023-12-31",
+              "language": "fr", "mode": "lexical", "limit": "20", "include_negated": "true", "group": "patients"}
+    saved = client.post("/saved-searches", json={"name": "EP 2023", "params": params}, headers=DR)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["params"] == params
+    assert client.delete(f"/saved-searches/{saved.json()['id']}", headers=DR).status_code == 204

@@ -21,6 +21,10 @@ FILTERS: list[tuple[DocumentFilter, set[str] | None]] = [
     (DocumentFilter(departments=("radiologie",)), {RPT_T001, IMG_T001}),
     (DocumentFilter(departments=("RADIOLOGY", " Urgences ")), {RPT_T004, RPT_T002}),
     (DocumentFilter(modalities=("ct",)), {IMG_T001}),
+    # the names a physician types for the DICOM codes (« TDM », « scanner » for CT; « IRM » for MR)
+    (DocumentFilter(modalities=("TDM",)), {IMG_T001}),
+    (DocumentFilter(modalities=("IRM", " Scanner ")), {IMG_T001}),
+    (DocumentFilter(modalities=("IRM",)), set()),
     (DocumentFilter(patient_id="p900001"), {RPT_T001, IMG_T001}),
     (DocumentFilter(allowed_patients=("P900002",)), {RPT_T002, ART_T01, PMID_T02, FIG_T01}),
     (DocumentFilter(allowed_patients=()), {ART_T01, PMID_T02, FIG_T01}),

@@ -207,3 +207,20 @@ def test_index_command_prints_skipped_files_once_with_their_reason(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert "file_skipped" not in done.stderr
     assert f"{folder / 'empty.txt'}: empty file" in done.stdout
+
+
+def test_jobs_table_is_readable_outside_a_terminal(tmp_path: Path) -> None:
+    """`medsearch jobs` in a cron mail, a log file or a pipe: Rich assumed 80 columns and cut every
+    cell to « su… », « 20… », « ra… »: neither the status nor the times could be read."""
+    from indexer.jobs.history import JobHistory
+
+    history = JobHistory.for_index(tmp_path / "index")
+    job = history.start("radiology", "schedule", [str(tmp_path)], {})
+    history.finish(job, "succeeded", counts={"added": 1234, "failed": 2}, generation="7")
+    history.record_skipped("radiology", "schedule", [str(tmp_path)], "index busy: another run holds the lock")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MEDSEARCH_INDEX__DIR": str(tmp_path / "index"), "COLUMNS": "80"}
+    listed = subprocess.run([sys.executable, "-m", "indexer.cli", "jobs"], env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    [started] = [r.started_at for r in history.list() if r.id == job]
+    for shown in ("radiology", "schedule", "succeeded", "skipped", "1234", started, "index busy: another run holds the lock"):
+        assert shown in listed.stdout, (shown, listed.stdout)

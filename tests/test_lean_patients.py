@@ -108,7 +108,7 @@ def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, o
     # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
     # Its depth is what the page can use (each patient shows at most BEST_PER_PATIENT documents), not
     # MAX_LIMIT: every fused result costs a document read and a contextual snippet.
-    depth = min(MAX_LIMIT, (offset + limit) * BEST_PER_PATIENT) if matches else MAX_LIMIT
+    depth = MAX_LIMIT  # the same for every page (it followed the page: patients then ranked differently per page)
     ranked = engine.search(request.model_copy(update={"offset": 0, "limit": depth}), where)
     patient_of: dict[str, str] = {}
     documents = engine.backend.document_summaries(matches.doc_ids)  # no text: every match may be thousands
@@ -296,7 +296,9 @@ def test_patient_search_equals_the_per_document_reference(engine, mode: str, sha
             old = _old_patient_search(engine, request, DocumentFilter(), offset, limit)
             assert new.model_dump(mode="json") == old.model_dump(mode="json"), (query, offset, limit)
             assert new.model_dump_json() == old.model_dump_json()
-    assert len(filled) >= (20 if shallow else 1)  # pages took documents beyond the fused ranking: the fill-in path ran
+    # shallow: pages took documents beyond the fused ranking, the fill-in path ran (the fused ranking's
+    # depth is a page-independent 100 documents: on the fixture corpus it reaches every match)
+    assert len(filled) >= (20 if shallow else 0)
 
 
 def _responses(client: TestClient) -> dict:

@@ -236,3 +236,40 @@ def test_researcher_gets_the_patient_screens_pseudonymised(client: TestClient) -
     text = json.dumps(responses, ensure_ascii=False)
     for leaked in ("P900003", "EXEMPLE", "Jean", "1962-02-11", "11/02/1962", "2024-06-18", "2024-06-20", "20/06/2024", '"E1"'):  # the stay id as a whole JSON string (a PSN-/SEJ- hash may end in E1)
         assert leaked not in text, leaked
+
+
+def test_patient_pages_read_one_ranking(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paging through the results by patient must show each patient once: the fused ranking's depth
+    followed the page ((offset + limit) x 3 documents), so each page ranked the patients its own way
+    (demo index, « embolie pulmonaire », 10 per page: one patient on pages 1 and 2, another never)."""
+    from search_api.retrieval import SearchEngine
+
+    asked: list[int] = []
+    search = SearchEngine.search
+
+    def spy(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        asked.append(request.limit)
+        return search(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(SearchEngine, "search", spy)
+    params = {"q": "patient"}  # term matches in two patients
+    whole = [p["patient_id"] for p in client.get("/search/patients", params={**params, "limit": 10}, headers=USER).json()["patients"]]
+    seen = []
+    for offset in range(len(whole) + 1):
+        page = client.get("/search/patients", params={**params, "limit": 1, "offset": offset}, headers=USER).json()
+        seen += [p["patient_id"] for p in page["patients"]]
+    assert len(set(asked)) == 1, asked
+    assert len(whole) >= 2 and seen == whole
+
+
+@pytest.mark.parametrize("path", ["/search", "/search/patients"])
+@pytest.mark.parametrize("misspelt", [{"kind": "report"}, {"patientId": "P900002"}, {"date_start": "2024-05-01"}])
+def test_misspelt_get_parameters_are_refused_by_name(client: TestClient, path: str, misspelt: dict) -> None:  # noqa: ANN001
+    """« kind=report » (for kinds), « patientId » or « date_start » were ignored and the search ran
+    unfiltered: a script asking for one patient's reports got every patient's documents. POST
+    bodies already refuse unknown fields; GET now does too, naming the parameter."""
+    response = client.get(path, params={"q": "fracture", **misspelt}, headers=USER)
+    assert response.status_code == 422, response.text
+    [name] = misspelt
+    assert response.json()["detail"] == [{"loc": ["query", name], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}]
+    assert client.get(path, params={"q": "fracture", "kinds": "report", "patient_id": "P900002"}, headers=USER).status_code == 200

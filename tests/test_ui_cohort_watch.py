@@ -104,3 +104,27 @@ def test_a_cohort_is_saved_watched(fake: Fake) -> None:
     at.button(key="cohort_save").click().run()
     assert not at.exception, at.exception
     assert fake.sent("POST", "/cohorts")[-1]["watch"] is True
+
+
+def test_cohort_run_times_are_shown_with_their_time_in_the_portals_zone() -> None:
+    """« Dernière exécution : 01/02/2026 »: the UTC date alone (no time for two runs a day, and a run
+    at 00:30 in Lyon dated the day before)."""
+    from zoneinfo import ZoneInfo
+
+    from ui.render import format_timestamp
+
+    paris = ZoneInfo("Europe/Paris")
+    assert format_timestamp("2026-02-01T23:30:00+00:00", paris) == "02/02/2026 00:30 CET"
+    assert format_timestamp("2026-07-01T10:05:00+00:00", paris) == "01/07/2026 12:05 CEST"
+    assert format_timestamp("2026-01-01T00:00:00", ZoneInfo("UTC")) == "01/01/2026 00:00 UTC"  # naive: UTC
+    assert format_timestamp(None) == "jamais" and format_timestamp("hier") == "hier"
+
+
+def test_cohort_caption_shows_the_run_time(fake: Fake) -> None:
+    from ui.render import format_timestamp
+
+    at = _cohorts_page()
+    caption = "\n".join(c.value for c in at.caption)
+    assert f"Dernière exécution : {format_timestamp('2026-01-01T00:00:00')}" in caption
+    assert f"dernière relance automatique : {format_timestamp('2026-02-01T02:10:00+00:00')}" in caption
+    assert ":" in format_timestamp("2026-02-01T02:10:00+00:00").split(" ")[1]  # a time, not only a day

@@ -179,9 +179,9 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
         format_func=lambda i: cohort_label(by_id[i]),
     )
     cohort = by_id[chosen]
-    caption = f"Dernière exécution : {render.format_date(cohort.get('last_run_at'))}"
+    caption = f"Dernière exécution : {render.format_timestamp(cohort.get('last_run_at'))}"
     if cohort.get("watch"):
-        caption += f" · dernière relance automatique : {render.format_date(cohort.get('last_refreshed'))}"
+        caption += f" · dernière relance automatique : {render.format_timestamp(cohort.get('last_refreshed'))}"
     st.caption(caption)
     if cohort.get("refresh_error"):
         st.warning(f"La dernière relance automatique n'a pas abouti : {cohort['refresh_error']}")

@@ -58,6 +58,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"wrong username or password", "identifiant ou mot de passe incorrect"),
         (r"local login is disabled.*", "connexion locale désactivée : connectez-vous par le SSO de l'hôpital"),
         (r"Field required", "champ obligatoire"),
+        (r"Extra inputs are not permitted", "paramètre inconnu"),
         (r"Not Found", "introuvable"),
         (r"Internal Server Error", "erreur interne du service"),
     ]

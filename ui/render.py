@@ -15,7 +15,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 
 from ui.client import (
     ApiError,
@@ -155,6 +155,19 @@ def format_date(value: str | date | None) -> str:
         return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
     except ValueError:
         return str(value)
+
+
+def format_timestamp(value: str | None, zone: tzinfo | None = None) -> str:
+    """An API timestamp (UTC) → « 03/12/2026 12:59 CET »: the day and time in the portal's time zone
+    (*zone*: the machine's), named. A cohort's « Dernière exécution » showed the UTC date alone: no
+    time for two runs a day, and a run at 00:30 in Lyon dated the day before."""
+    if not value:
+        return "jamais"
+    stamp = _parse_timestamp(str(value))
+    if stamp is None:
+        return str(value)
+    local = stamp.astimezone(zone)
+    return f"{local.strftime('%d/%m/%Y %H:%M')} {local.tzname() or ''}".strip()
 
 
 def _parse_timestamp(value: str) -> datetime | None:

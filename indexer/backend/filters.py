@@ -45,6 +45,17 @@ def _keys(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(k for k in (_key(v) for v in values) if k))
 
 
+#: modality names (French and English, casefolded) → the DICOM Modality codes (0008,0060) they stand for
+MODALITY_NAMES: dict[str, tuple[str, ...]] = {
+    "irm": ("mr",), "mri": ("mr",),
+    "tdm": ("ct",), "scanner": ("ct",), "tomodensitométrie": ("ct",), "angioscanner": ("ct",), "ct scan": ("ct",),
+    "radiographie": ("cr", "dx"), "radio": ("cr", "dx"), "rx": ("cr", "dx"), "x-ray": ("cr", "dx"), "radiograph": ("cr", "dx"),
+    "échographie": ("us",), "echographie": ("us",), "écho": ("us",), "echo": ("us",), "ultrasound": ("us",),
+    "tep": ("pt",), "pet": ("pt",), "mammographie": ("mg",), "mammography": ("mg",),
+    "scintigraphie": ("nm",), "scintigraphy": ("nm",),
+}
+
+
 @dataclass(frozen=True)
 class DocumentKeys:
     """The normalised keyword values of one document that filters compare against.
@@ -106,7 +117,11 @@ class DocumentFilter:
 
     @property
     def modality_keys(self) -> tuple[str, ...]:
-        return _keys(self.modalities) or ()
+        """The DICOM modality codes asked for: a name a physician types in the portal's « Modalités
+        d'imagerie » box (« IRM », « TDM », « scanner », « écho ») stands for its codes; it matched
+        nothing, in silence (no document's modality is « irm »)."""
+        keys = _keys(self.modalities) or ()
+        return tuple(dict.fromkeys(code for key in keys for code in (key, *MODALITY_NAMES.get(key, ()))))
 
     @property
     def allowed_patient_keys(self) -> tuple[str, ...] | None:
