@@ -63,6 +63,24 @@ def walk(engine, query: str, mode: str = "hybrid", limit: int = 10) -> tuple[int
     return len(shown), len(set(shown)), len(set(matching) - set(shown)), response.total, ranked
 
 
+def quality(engines: list, names: list[str]) -> None:  # noqa: ANN001
+    """The demo eval's hybrid+medical rankings (eval.run_clinical) at 100 and at 10 results, B vs A, paired."""
+    from eval.query_set import load_queries
+    from eval.run_clinical import SYSTEMS, canonical_relevance, run_system, source_aliases
+    from eval.significance import compare
+
+    queries = load_queries(Path("eval/queries.yaml"))
+    aliases = source_aliases(engines[1])
+    qrels = {q.id: canonical_relevance(q.relevant, aliases) for q in queries}
+    for limit in (100, 10):
+        a, b = (run_system(engine, queries, SYSTEMS["hybrid+medical"], limit=limit) for engine in engines)
+        changed = sum(a[q] != b[q] for q in a)
+        top10 = sum(a[q][:10] != b[q][:10] for q in a)
+        for metric, c in compare(b, a, qrels, ("ndcg_burges@10", "recall@10"), binary=False).items():
+            print(f"{limit} results: {metric} {names[0]} {c.baseline:.3f} -> {names[1]} {c.system:.3f} (p = {c.p_value:.3f}, "
+                  f"W/T/L {c.wins}/{c.ties}/{c.losses}); rankings changed {changed}/{len(a)}, top 10 changed {top10}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", default="main")
@@ -72,6 +90,8 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical"])
     parser.add_argument("--pages", nargs="+", default=list(PAGES))
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quality", action="store_true", help="the demo eval's hybrid+medical rows (100 and 10 results), "
+                        "A vs B at the first window, paired (eval.significance.compare), then stop")
     parser.add_argument("--walk", nargs="*", default=None, help="page 10 by 10 through these queries (A and B at the first window), then stop")
     args = parser.parse_args()
     settings = get_settings() if args.index is None else Settings(index={"dir": args.index})
@@ -90,6 +110,9 @@ def main() -> None:
                                                      new.text_to_image)
     for engine in engines.values():
         engine.warm_up()
+    if args.quality:
+        quality(list(engines.values())[:2], list(engines)[:2])
+        return
     if args.walk is not None:
         for query in args.walk or ["épanchement pleural", "pneumothorax", "embolie pulmonaire", "insuffisance cardiaque", "BPCO"]:
             for name, engine in list(engines.items())[:2]:
