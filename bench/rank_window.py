@@ -90,6 +90,8 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["hybrid", "lexical"])
     parser.add_argument("--pages", nargs="+", default=list(PAGES))
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--synthetic-queries", action="store_true", help="20 of bench.synthetic's queries (seed 7), "
+                        "not the physician ones: what a synthetic index's reports match")
     parser.add_argument("--quality", action="store_true", help="the demo eval's hybrid+medical rows (100 and 10 results), "
                         "A vs B at the first window, paired (eval.significance.compare), then stop")
     parser.add_argument("--walk", nargs="*", default=None, help="page 10 by 10 through these queries (A and B at the first window), then stop")
@@ -120,13 +122,18 @@ def main() -> None:
                 print(f"{query}: {name}: {shown} shown, {distinct} distinct, {missed} of {total} term matches never shown, "
                       f"ranked per page {sorted(set(ranked))}", flush=True)
         return
+    queries = QUERIES
+    if args.synthetic_queries:
+        from bench.synthetic import queries as make_queries
+
+        queries = tuple(make_queries(len(QUERIES), seed=7))
     print("load before", open("/proc/loadavg").read().strip(), flush=True)
     for mode in args.modes:
         for page_name in args.pages:
             offset, limit = PAGES[page_name]
             times: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
             for round_ in range(args.rounds + 1):  # round 0 warms each engine's query vectors and memos
-                for query in QUERIES:
+                for query in queries:
                     request = SearchRequest(q=query, mode=mode, offset=offset, limit=limit)
                     order = list(engines.items())
                     random.shuffle(order)
