@@ -69,3 +69,14 @@ def test_every_page_searches_the_window_first(engine, monkeypatch: pytest.Monkey
         depths.clear()
         response = engine.search(SearchRequest(q="pleural effusion", mode="hybrid", offset=offset, limit=1))
         assert depths == [12] and response.ranked == ranked, (offset, depths)
+
+
+def test_rank_window_reads_its_former_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``search.candidates`` (the leg depth's former name) set in a deployment still sets the window."""
+    from indexer.settings import SearchSettings, Settings
+
+    assert Settings().search.rank_window == 100 and SearchSettings(candidates=40).rank_window == 40
+    monkeypatch.setenv("MEDSEARCH_SEARCH__CANDIDATES", "50")
+    assert Settings().search.rank_window == 50
+    monkeypatch.setenv("MEDSEARCH_SEARCH__RANK_WINDOW", "60")
+    assert Settings().search.rank_window == 60
