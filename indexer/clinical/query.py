@@ -20,19 +20,21 @@ and English), so a trigger added for documents also works in queries.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from indexer.clinical.config import ContextStatus, Direction
+from indexer.clinical.config import ContextStatus, Direction, load_context_config
 from indexer.clinical.context import TriggerMatch, TriggerScan
-from indexer.clinical.text import Token, detect_language, language_of_tokens, tokenize
+from indexer.clinical.text import Token, detect_language, fold, language_of_tokens, tokenize
 
 __all__ = ["ClinicalQuery", "Polarity", "QueryClause", "parse_clinical_query"]
 
 Polarity = Literal["affirmed", "negated"]
 
 _EXPLICIT_RE = re.compile(r"(?<![^\s,;])NOT\s*:\s*", re.IGNORECASE)
+_WORD_RE = re.compile(r"[^\W_]+")
 _CLAUSE_BREAKS = frozenset({",", ";", ".", "?", "!"})
 # Words that frame a query rather than describe a finding; stripped at clause edges only.
 _FILLER = frozenset(
@@ -226,10 +228,12 @@ def family_parts(query: ClinicalQuery) -> tuple[list[str], list[str]]:
     q = query.original
     if not affirmed:
         return [], []
-    cues = _family_cues(q, query.language)
+    if not _family_first_words().intersection(_WORD_RE.findall(fold(q))):
+        return [c.text for c in affirmed], []  # no word starts a family cue: the usual case, nothing scanned
+    tokens = tokenize(q)
+    cues = _family_cues(q, query.language, tokens)
     if not cues:
         return [c.text for c in affirmed], []
-    tokens = tokenize(q)
     stops = {m.start for m in _triggers(q, query.language, 0, tokens)
              if (m.role == "trigger" and m.status == ContextStatus.NEGATED) or m.role == "family_termination"}
     labels: list[str] = ["own"] * len(tokens)
@@ -270,10 +274,17 @@ def _keep(q: str, run: list[Token], label: str | None, own: list[str], family: l
         (family if label == "family" else own).append(clause.text)
 
 
-def _family_cues(q: str, language: str) -> list[TriggerMatch]:
-    scan = TriggerScan(q)
+def _family_cues(q: str, language: str, tokens: list[Token]) -> list[TriggerMatch]:
+    scan = TriggerScan(q, tokens=tokens)
     for lang in (language, "en" if language == "fr" else "fr"):
         found = [m for m in scan.triggers(lang) if m.role == "trigger" and m.status == ContextStatus.FAMILY]
         if found:
             return found
     return []
+
+
+@lru_cache(maxsize=1)
+def _family_first_words() -> frozenset[str]:
+    """The first word of every family cue of the trigger file, in any language."""
+    return frozenset(key[0] for rules in load_context_config().languages.values() for key, rule in rules.rules.items()
+                     if rule.role == "trigger" and rule.status == ContextStatus.FAMILY)
