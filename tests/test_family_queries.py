@@ -45,6 +45,12 @@ def test_a_french_family_history_query_finds_the_relatives_mentions(engine, quer
     assert "OWN_FR" not in found
 
 
+def test_the_result_is_labelled_family_and_its_snippet_marks_the_concept(engine) -> None:  # noqa: ANN001
+    result = engine.search(SearchRequest(q="antécédents familiaux de cancer du sein", limit=3)).results[0]
+    assert result.context == "family" and "<mark>cancer</mark> du <mark>sein</mark>" in result.snippet
+    assert "<mark>Antécédents</mark>" not in result.snippet  # the cue words are not searched
+
+
 @pytest.mark.parametrize("query", ["family history of colon cancer", "father with colon cancer"])
 def test_an_english_family_history_query_finds_the_relatives_mentions(engine, query: str) -> None:  # noqa: ANN001
     found, total = _search(engine, query)
