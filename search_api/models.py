@@ -150,6 +150,11 @@ class QueryInterpretation(BaseModel):
     polarity: Literal["affirmed", "negated"]
     affirmed_terms: list[str] = Field(default_factory=list)
     negated_terms: list[str] = Field(default_factory=list)
+    family_terms: list[str] = Field(
+        default_factory=list,
+        description="What the query asks about the patient's relatives (« antécédents familiaux de cancer du sein » → "
+        "« cancer du sein »): searched in family-history mentions only",
+    )
     cognates: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Query words the lexicon does not know, also searched as these English cognates "
