@@ -24,7 +24,11 @@ Relevance comes from ``ground_truth.json`` only, never from an engine's output:
   documents affirming the finding; ``below``: documents that must rank under every relevant one (the
   same exam ruling the finding out, the STEMI letters).
 
-Family mentions are never relevant here: the categories test the patient's own findings.
+* ``family`` (« antécédents familiaux de cancer du sein », "family history of colon cancer") → documents
+  where a relative has the concept (grade 2); ``below``: the documents where only the patient has it
+  (a physician asking for the family history wants the relatives' mentions before the patient's own).
+
+Everywhere else family mentions are never relevant: the other categories test the patient's own findings.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ _READABLE = {".txt", ".md", ".json", ".xml"}
 _H_ASPIRE = ("hernie", "hanche", "haut")
 _FR_NEGATIONS = ("pas {de}", "sans {name}", "absence {de}")
 _EN_NEGATIONS = ("no {name}", "without {name}", "patients without {name}", "no evidence of {name}")
+_FR_FAMILY = ("antécédents familiaux {de}", "ATCD familiaux {de}", "antécédent familial {de}")
+_EN_FAMILY = ("family history of {name}", "family hx of {name}")
 
 # Query wording is curated (relevance never is): true synonyms, not sub-types or complications, in
 # preference order; the first one absent from every relevant document is used. Kept here, not taken
@@ -182,7 +188,7 @@ def load_truth(demo_dir: Path) -> tuple[dict[str, Any], dict[str, ConceptTruth]]
     for doc_id, entry in truth.items():
         for item in entry.get("concepts", []):
             if item["status"] == "family":
-                continue
+                continue  # family_truth
             ct = concepts.setdefault(item["concept"], ConceptTruth(item["concept"], item["name"]))
             ct.statuses[doc_id] = item["status"]
     return truth, dict(sorted(concepts.items()))
@@ -230,7 +236,35 @@ def build_queries(demo_dir: Path, lexicon: Lexicon) -> list[Query]:
             en = _EN_NEGATIONS[index % len(_EN_NEGATIONS)].format(name=names.en)
             queries.append(Query(f"neg-fr-{ct.concept}", fr, "fr", "negation", ct.concept, negated))
             queries.append(Query(f"neg-en-{ct.concept}", en, "en", "negation", ct.concept, negated))
-    return queries + brief_queries(truth, concepts)
+    return queries + brief_queries(truth, concepts) + family_queries(truth, concepts, lexicon)
+
+
+def family_truth(truth: dict[str, Any]) -> dict[str, set[str]]:
+    """Concept → the documents where a relative has it (ground truth status ``family``)."""
+    family: dict[str, set[str]] = {}
+    for doc_id, entry in truth.items():
+        for item in entry.get("concepts", []):
+            if item["status"] == "family":
+                family.setdefault(item["concept"], set()).add(doc_id)
+    return dict(sorted(family.items()))
+
+
+def family_queries(truth: dict[str, Any], concepts: dict[str, ConceptTruth], lexicon: Lexicon) -> list[Query]:
+    """« antécédents familiaux de X » / "family history of X" for every concept a relative has in at least
+    :data:`MIN_RELEVANT` documents: those are relevant (grade 2); the documents where only the patient
+    affirms it come ``below``. Wordings cycle with the concept's rank among them."""
+    queries = []
+    for index, (concept, documents) in enumerate(family_truth(truth).items()):
+        if len(documents) < MIN_RELEVANT or concept not in concepts:
+            continue
+        names = _names(concepts[concept], lexicon)
+        relevant = {d: 2 for d in sorted(documents)}
+        below = sorted(d for d, status in concepts[concept].statuses.items() if status == AFFIRMED and d not in documents)
+        fr = _FR_FAMILY[index % len(_FR_FAMILY)].format(de=_de(names.fr), name=names.fr)
+        en = _EN_FAMILY[index % len(_EN_FAMILY)].format(name=names.en)
+        queries.append(Query(f"family-fr-{concept}", fr, "fr", "family", concept, relevant, below=below))
+        queries.append(Query(f"family-en-{concept}", en, "en", "family", concept, relevant, below=below))
+    return queries
 
 
 def brief_queries(truth: dict[str, Any], concepts: dict[str, ConceptTruth]) -> list[Query]:
@@ -360,7 +394,8 @@ def render(queries: list[Query], demo_dir: Path) -> str:
         "corpus": "python -m indexer.demo.generate data/demo (seed 42, 200 patients)",
         "ground_truth_sha256": hashlib.sha256(truth_bytes).hexdigest(),
         "grades": "2 = concept affirmed (negated for negation queries), 1 = only hypothetical; hypothesis "
-        "queries: relevant = affirmed, hypothetical = documents that only suspect it (must rank below)",
+        "queries: relevant = affirmed, hypothetical = documents that only suspect it (must rank below); family "
+        "queries: relevant = a relative has it, below = only the patient has it",
         "counts": _counts(queries),
     }
     lines = [

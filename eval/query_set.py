@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Category = Literal["plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief"]
+Category = Literal["plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief", "family"]
 DEFAULT_PATH = Path(__file__).resolve().parent / "queries.yaml"
 
 
@@ -32,7 +32,8 @@ class EvalQuery(BaseModel):
     #: out"); they must rank below every document that affirms it
     hypothetical: list[str] = Field(default_factory=list)
     #: "brief" queries (the product brief's examples): documents that must rank below every relevant one
-    #: (the same exam ruling the finding out: « contrôle post-pose de VVC : pas de pneumothorax »)
+    #: (the same exam ruling the finding out: « contrôle post-pose de VVC : pas de pneumothorax »); "family"
+    #: queries: the documents where only the patient has the finding
     below: list[str] = Field(default_factory=list)
 
     @field_validator("relevant")

@@ -239,6 +239,11 @@ def main(
                                         "each of these comma-separated values (off, auto, text, english, both; the artifact at "
                                         "search.query_alignment_path), each compared with the shipped row, all queries, per "
                                         "category and on the French queries"),
+    family_cues: str = typer.Option("", help="also run the clinical rows with search.family_cues off (a family-history "
+                                    "query searched as before: its concept in the patient's own mentions) and hybrid+medical "
+                                    "with search.family_dense set to each of these comma-separated values (off, typed, "
+                                    "stripped), each compared with the shipped row, all queries, per category and on the "
+                                    "queries planned as family-history ones (e.g. --family-cues typed,stripped)"),
     vector_cache: Annotated[Path | None, typer.Option(envvar="MEDSEARCH_EVAL_VECTOR_CACHE",
                                                       help="Folder of cached passage vectors (default: the index folder)")] = None,
 ) -> None:
@@ -396,6 +401,27 @@ def main(
         finally:
             engine.settings.query_alignment = shipped_alignment
         cognate_pairs += alignment_pairs
+    family_pairs: list[tuple[str, str]] = []
+    family_ids: list[str] = []
+    if family_cues:
+        family_ids = [q.id for q in queries
+                      if engine.plan(SearchRequest(q=q.query, mode="hybrid")).interpretation.family_terms]  # type: ignore[union-attr]
+        shipped_dense = engine.settings.family_dense
+        try:
+            for value in [v.strip() for v in family_cues.split(",") if v.strip() and v.strip() != shipped_dense]:
+                if lexical_only:
+                    break
+                engine.settings.family_dense = value  # type: ignore[assignment]
+                runs[f"hybrid+medical (family_dense {value})"] = run_system(engine, queries, SYSTEMS["hybrid+medical"])
+                family_pairs.append((f"hybrid+medical (family_dense {value})", "hybrid+medical"))
+        finally:
+            engine.settings.family_dense = shipped_dense
+        with _setting_off(engine.settings, "family_cues"):
+            for name, options in systems.items():
+                if options.get("clinical"):
+                    runs[f"{name} (no family cues)"] = run_system(engine, queries, options)
+                    family_pairs.append((name, f"{name} (no family cues)"))
+        cognate_pairs += family_pairs
     results = {name: score(rankings, queries, aliases) for name, rankings in runs.items()}
     typer.echo(f"Encoder: {fingerprint(model)}; index {settings.index.dir}; {len(queries)} queries; corpus {corpus}\n")
     typer.echo(markdown_table(results, queries))
@@ -429,6 +455,11 @@ def main(
         typer.echo(f"\nsearch.dense_english_vector vs the shipped row ({len(rendered)} of {len(queries)} queries get an English "
                    "rendering; paired randomisation test, ranx):\n")
         typer.echo(paired_subset_table(runs, qrels, english_pairs, groups))
+    if family_pairs:
+        groups = query_groups(queries, "queries planned as family-history ones", family_ids)
+        typer.echo(f"\nsearch.family_cues / family_dense vs the other row ({len(family_ids)} of {len(queries)} queries planned "
+                   "as family-history ones; paired randomisation test, ranx):\n")
+        typer.echo(paired_subset_table(runs, qrels, family_pairs, groups))
     if alignment_pairs:
         groups = query_groups(queries, "French queries (the only ones aligned)", french_ids)
         typer.echo(f"\nsearch.query_alignment vs the shipped row ({len(french_ids)} of {len(queries)} queries planned as French; "

@@ -181,6 +181,12 @@ class SearchSettings(BaseModel):
     #: central line") goes to the end of the dense ranking: it still comes, after those that affirm it
     #: (search_api/retrieval.py ``_negating_documents``)
     demote_negating_dense: bool = True
+    #: a query that itself asks about relatives (« antécédents familiaux de cancer du sein », "mother with …":
+    #: the family triggers of context_triggers.yaml) searches what the cue qualifies in family-history
+    #: mentions only (search_api/query_plan.py ``plan_query``); ``family_dense``: what the dense leg embeds
+    #: for such a query (off: nothing; typed: the query as typed; stripped: the qualified words)
+    family_cues: bool = True
+    family_dense: Literal["off", "typed", "stripped"] = "off"
     #: hybrid mode, a query naming two or more findings of the lexicon (« pneumothorax après VVC »): the
     #: documents the lexical leg matched — a passage with every one of them, in the query's statuses — come
     #: first, in fused order, and the documents only the dense leg found (meaning, part of the query) after.

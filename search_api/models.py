@@ -10,6 +10,7 @@ from pydantic import computed_field, AfterValidator, BaseModel, ConfigDict, Fiel
 
 from indexer.clinical import ExpandedTerm
 from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, Section, date_in_range
+from indexer.text.ligatures import spell_ligatures
 
 SearchMode = Literal["hybrid", "lexical", "dense"]
 #: a numeric id in a path (cohort, saved search, job): within SQLite's INTEGER range, or the lookup
@@ -65,7 +66,7 @@ class SearchRequest(BaseModel):
     @field_validator("q")
     @classmethod
     def _query_not_blank(cls, value: str) -> str:
-        value = value.strip()
+        value = spell_ligatures(value).strip()  # « ﬁbrose » pasted from a PDF is « fibrose »
         if not value:
             raise ValueError("the query is empty: type a finding, a diagnosis or an exam")
         if len(value) > MAX_QUERY_CHARS:
@@ -149,6 +150,11 @@ class QueryInterpretation(BaseModel):
     polarity: Literal["affirmed", "negated"]
     affirmed_terms: list[str] = Field(default_factory=list)
     negated_terms: list[str] = Field(default_factory=list)
+    family_terms: list[str] = Field(
+        default_factory=list,
+        description="What the query asks about the patient's relatives (« antécédents familiaux de cancer du sein » → "
+        "« cancer du sein »): searched in family-history mentions only",
+    )
     cognates: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Query words the lexicon does not know, also searched as these English cognates "

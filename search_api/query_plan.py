@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
+from indexer.clinical.query import family_parts
 from indexer.clinical.cognates import query_words
 from indexer.clinical.text import detect_language, fold, lexicon_key, token_key, tokenize
 from indexer.text.analyzers import terms
@@ -308,6 +309,7 @@ def highlight_text(free: list[str], concepts: list[Forms]) -> str:
 def plan_query(
     request: SearchRequest, lexicon: Lexicon | None = None, dense_translation: bool = False, cognates: Cognates | None = None,
     dense_style: str = "append", english_vector: bool = False, typed_translations: bool = False,
+    family_cues: bool = True, family_dense: str = "off",
 ) -> QueryPlan:
     """Parse polarity (« sans », "without", ``NOT:``), recognise concepts, and decide each leg's query.
 
@@ -319,7 +321,22 @@ def plan_query(
     "fr"``) also gets that English rendering as ``dense_english``, a second vector for the dense leg
     (``search.dense_english_vector``), whatever *dense_translation* and *dense_style* say of the first.
     *typed_translations*: a French query's concepts typed by
-    their French preferred name also score their English preferred name as typed (:func:`typed_translation`)."""
+    their French preferred name also score their English preferred name as typed (:func:`typed_translation`).
+
+    *family_cues*: a query that itself asks about relatives (« antécédents familiaux de cancer du sein »,
+    « ATCD familiaux de … », « mère atteinte de … », "family history of …", "mother with …": the family
+    triggers of ``context_triggers.yaml``, the same phrases that put a document's text in its family field;
+    :func:`~indexer.clinical.query.family_parts`) searches what the cue qualifies in the family field only,
+    the cue words not searched. Family field only, not family + affirmed: a physician asking for the family
+    history of breast cancer wants the patients whose mother had it, not the patients who have it (the
+    labelled ``family`` queries of ``eval/queries.yaml`` grade exactly those; the patient's own mentions are
+    their ``below``). A query about relatives only: ``lexical_statuses`` is ``("family",)``; mixed
+    (« diabète, mère atteinte de cancer du sein »): the patient's part as usual and the relatives' concepts
+    required in the family field. ``include_family`` set by the request wins: False searches the query as if
+    it had no cue (no family mention); True or None let the cue decide. *family_dense*: what the dense leg
+    embeds for a query about relatives only: ``off`` nothing (passages are embedded without their family
+    text, so the dense leg can only bring patients who have the disease themselves), ``typed`` the query as
+    typed, ``stripped`` the qualified words alone (BENCHMARKS.md "Family-history queries")."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, highlight_text([request.q], []))
     lexicon = lexicon or default_lexicon()
@@ -331,8 +348,16 @@ def plan_query(
         affirmed_terms=parsed.affirmed_terms or ([affirmed] if affirmed else []),
         negated_terms=negated,
     )
+    own, relatives = family_parts(parsed) if family_cues and request.include_family is not False else ([], [])
+    family_only = bool(relatives) and not own
+    if relatives:  # the query asks about relatives: their part is searched in the family field, cue words out
+        affirmed = " ".join(relatives if family_only else own)
+        interpretation = interpretation.model_copy(update={"affirmed_terms": [] if family_only else own,
+                                                           "family_terms": relatives})
     named = None
-    if request.expand and len(parsed.clauses) == 2 and [c.polarity for c in parsed.clauses] == ["affirmed", "negated"]:
+    if relatives:
+        pass  # « IDM sans / avec sus-décalage » names the patient's infarction, not a relative's
+    elif request.expand and len(parsed.clauses) == 2 and [c.polarity for c in parsed.clauses] == ["affirmed", "negated"]:
         named = narrower_named_by_negation(parsed.clauses[0].text, parsed.clauses[1].text, lexicon)
     elif request.expand and not negated and parsed.clauses:
         named = narrower_named_by_attribute(request.q, lexicon)
@@ -348,6 +373,11 @@ def plan_query(
     else:
         concepts, residual, expanded = _split(affirmed, lexicon, request.expand)
     affirmed_expanded = list(expanded)  # the negated clauses' concepts are added below
+    family_required: list[Forms] = []  # a mixed query's relatives' part: required in the family field
+    if relatives and not family_only:
+        family_concepts, family_residual, family_expanded = _split(" ".join(relatives), lexicon, request.expand)
+        family_required = family_concepts or ([[family_residual]] if family_residual else [])
+        expanded += family_expanded
     negated_forms: list[Forms] = []
     negated_free: list[Forms] = []  # the negated clauses' free words (« sans densité »), one phrase each
     for term in negated:
@@ -359,6 +389,7 @@ def plan_query(
     if typed_translations and language == "fr" and named is None:
         concepts = [typed_translation(forms, expanded, lexicon) for forms in concepts]
         negated_forms = [typed_translation(forms, expanded, lexicon) for forms in negated_forms]
+        family_required = [typed_translation(forms, expanded, lexicon) for forms in family_required]
     found: list[tuple[str, tuple[str, ...]]] = []  # (free word, its English cognates), affirmed part first
     negated_found: list[tuple[str, tuple[str, ...]]] = []
     translator = cognates
@@ -374,14 +405,16 @@ def plan_query(
     if found or negated_found:
         interpretation = interpretation.model_copy(
             update={"cognates": {word: list(forms) for word, forms in [*found, *negated_found]}})
-    highlight = highlight_text([residual], [*concepts, *negated_forms])
+    highlight = highlight_text([residual], [*concepts, *negated_forms, *family_required])
     if parsed.polarity == "negated":
         # "patients without pleural effusion": match only where the finding is negated.
         return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language,
                          negated_found)
     family = request.include_negated if request.include_family is None else request.include_family
     statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
-    required = [(forms, ("negated",)) for forms in negated_forms]
+    if family_only:
+        statuses = ("family",)
+    required = [(forms, ("negated",)) for forms in negated_forms] + [(forms, ("family",)) for forms in family_required]
     english = list(dict.fromkeys(form for _, forms in found for form in forms))
     loose = getattr(translator, "lexical_only", None)  # a noun for an adjective: lexical leg only
     dense_english = [form for form in dict.fromkeys(form for word, forms in found if not (loose and loose(word)) for form in forms)]
@@ -394,8 +427,10 @@ def plan_query(
         dense = english_dense_text(affirmed, affirmed_expanded, lexicon, [(w, f) for w, f in found if not (loose and loose(w))])
     else:
         dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, dense_english)
+    if family_only and family_dense != "stripped":  # "typed": the affirmed clauses as typed, cue words in
+        dense = None if family_dense == "off" else " ".join(c.text for c in parsed.clauses if c.polarity == "affirmed")
     second = None
-    if english_vector and language == "fr" and affirmed:
+    if english_vector and language == "fr" and affirmed and dense is not None and not (family_only and family_dense == "typed"):
         second = english_dense_text(affirmed, affirmed_expanded, lexicon, [(w, f) for w, f in found if not (loose and loose(w))])
         second = second if second != dense else None
     return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language,

@@ -432,7 +432,8 @@ class SearchEngine:
                           cognates=self.cognates if self.settings.cognates else None,
                           dense_style=self.settings.dense_translation_style,
                           english_vector=self.english_vector_mode() != "off",
-                          typed_translations=self.settings.typed_translations)
+                          typed_translations=self.settings.typed_translations,
+                          family_cues=self.settings.family_cues, family_dense=self.settings.family_dense)
 
     @staticmethod
     def filter_for(request: SearchRequest) -> DocumentFilter:

@@ -81,6 +81,8 @@ def _canonical(plan) -> str:  # noqa: ANN001 - QueryPlan
         out.pop("dense_english", None)
     if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("cognates"):
         out["interpretation"].pop("cognates", None)
+    if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("family_terms"):
+        out["interpretation"].pop("family_terms", None)  # what a query asks about relatives (plan_query's family_cues)
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
 

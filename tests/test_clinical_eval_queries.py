@@ -23,7 +23,7 @@ def test_query_set_size_languages_and_categories(queries) -> None:  # type: igno
     assert len(queries) >= 60
     assert set(Counter(q.language for q in queries)) == {"fr", "en"}
     categories = Counter(q.category for q in queries)
-    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief"}
+    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief", "family"}
     assert all(count >= 10 for category, count in categories.items() if category != "brief"), categories
     assert categories["brief"] == 7  # the product brief's example queries, both languages (eval/build_queries.py)
 
@@ -81,3 +81,13 @@ def test_invalid_file_names_the_query(tmp_path: Path) -> None:
 )
 def test_french_elision_in_generated_negations(name: str, expected: str) -> None:
     assert _de(name) == expected
+
+
+def test_family_queries_ask_for_the_relatives_mentions(queries) -> None:  # type: ignore[no-untyped-def]
+    """« antécédents familiaux de X » / "family history of X": relevant = a relative has X; the patient's own
+    mentions come ``below``; both languages for each concept."""
+    family = [q for q in queries if q.category == "family"]
+    assert len(family) >= 10 and {q.language for q in family} == {"fr", "en"}
+    assert all(set(q.relevant.values()) == {2} and not set(q.below) & set(q.relevant) for q in family)
+    breast = {q.language: q for q in family if q.concept == "breast_cancer"}
+    assert breast["fr"].query == "antécédents familiaux de cancer du sein" and breast["fr"].relevant == breast["en"].relevant

@@ -421,7 +421,7 @@ def test_raster_decompression_bomb_guard(tmp_path: Path, monkeypatch):
 
 def test_dicom_files_without_extension_are_discovered_and_indexed(tmp_path):
     """PACS / CD exports name DICOM files ``IM000001`` (no extension): they were left out without a word.
-    Files without an extension are sniffed for the Part 10 preamble; other extensionless files stay out."""
+    Files without an extension are sniffed for the Part 10 preamble; other files stay out, each reported with why."""
     from indexer.sources import discover_sources, parse_file
 
     export = tmp_path / "export" / "SE000001"
@@ -430,7 +430,9 @@ def test_dicom_files_without_extension_are_discovered_and_indexed(tmp_path):
     (export / "README").write_text("not an image, not DICOM\n" * 20)
     (export / "notes.csv").write_text("a;b\n")
     files, skipped = discover_sources([tmp_path / "export"])
-    assert [f.path.name for f in files] == ["IM000001"] and skipped == []
+    assert [f.path.name for f in files] == ["IM000001"]
+    assert sorted((Path(path).name, reason.split(":")[0]) for path, reason in skipped) == [
+        ("README", "no extension and not a DICOM file"), ("notes.csv", "unsupported file type '.csv'")]
     [doc] = parse_file(files[0].path, root=tmp_path / "export")
     assert doc.kind.value == "image" and doc.modality == "CT"
     assert doc.id == "image:" + str(pydicom.dcmread(sample("CT_small.dcm")).SeriesInstanceUID)

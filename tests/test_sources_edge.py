@@ -227,3 +227,21 @@ def test_a_body_paragraph_without_identification_is_not_taken_for_a_header(tmp_p
     path.write_text("Douleur thoracique.\n\nExamen : radiographie du thorax.\nPas de pneumothorax.\n", encoding="utf-8")
     [doc] = parse_file(path)
     assert doc.patient_id is None and doc.title == "cr" and "radiographie du thorax" in doc.text
+
+
+def test_unsupported_files_in_a_folder_are_reported_with_their_reason(tmp_path: Path) -> None:
+    """A data engineer drops an export folder with a ``.docx`` and a ``.csv`` next to the reports: they are
+    not read, and the run says so (they were left out in silence: « fichiers lus 5 » of 7, « ignorés 0 »);
+    hidden files and files matching an ignore pattern stay silent."""
+    (tmp_path / "cr.txt").write_text("Compte rendu : pas d'épanchement.", encoding="utf-8")
+    (tmp_path / "courrier.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "export.csv").write_text("a;b\n", encoding="utf-8")
+    (tmp_path / "LISEZMOI").write_text("pas un DICOM", encoding="utf-8")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00")
+    (tmp_path / "notes.bak").write_text("brouillon", encoding="utf-8")
+    files, skipped = discover_sources([tmp_path], ignore=["*.bak"])
+    assert [f.path.name for f in files] == ["cr.txt"]
+    reasons = {Path(path).name: reason for path, reason in skipped}
+    assert set(reasons) == {"courrier.docx", "export.csv", "LISEZMOI"}
+    assert reasons["courrier.docx"].startswith("unsupported file type '.docx'") and ".pdf" in reasons["courrier.docx"]
+    assert reasons["LISEZMOI"].startswith("no extension and not a DICOM file")

@@ -241,3 +241,12 @@ def test_app_switches_reach_the_api(fake: Recorder) -> None:
     params = fake.searches()[-1].url.params
     assert "include_negated" not in params and params["include_family"] == "true"
     assert at.toggle(key="include_family").label == "Inclure les antécédents familiaux"
+
+
+def test_interpretation_says_a_family_history_query_searches_the_relatives_mentions() -> None:
+    parsed = Interpretation.from_json({"polarity": "affirmed", "affirmed_terms": [], "family_terms": ["cancer du sein"]})
+    assert parsed is not None and parsed.family_terms == ("cancer du sein",)
+    assert "Recherche des <b>antécédents familiaux</b> de : cancer du sein" in render.interpretation_html(parsed)
+    mixed = Interpretation.from_json({"polarity": "affirmed", "affirmed_terms": ["diabète"], "family_terms": ["<b>"]})
+    sentence = render.interpretation_html(mixed)
+    assert "mentions <b>affirmées</b> de : diabète, et <b>antécédents familiaux</b> de : &lt;b&gt;" in sentence

@@ -149,6 +149,8 @@ class Interpretation:
     polarity: str = "affirmed"
     affirmed_terms: tuple[str, ...] = ()
     negated_terms: tuple[str, ...] = ()
+    #: what the query asks about relatives (« antécédents familiaux de cancer du sein »): family mentions only
+    family_terms: tuple[str, ...] = ()
     #: French words the lexicon does not know, also searched in English (« densité » → density)
     cognates: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -162,6 +164,7 @@ class Interpretation:
             polarity=str(data.get("polarity") or "affirmed"),
             affirmed_terms=_str_tuple(data.get("affirmed_terms")),
             negated_terms=_str_tuple(data.get("negated_terms")),
+            family_terms=_str_tuple(data.get("family_terms")),
             cognates=tuple((str(word), _str_tuple(english)) for word, english in cognates.items())
             if isinstance(cognates, Mapping) else (),
         )

@@ -375,8 +375,13 @@ def interpretation_html(interpretation: Interpretation | None, include_negated: 
         return ""
     affirmed = [t for t in interpretation.affirmed_terms if t.strip()]
     negated = [t for t in interpretation.negated_terms if t.strip()]
+    family = [t for t in interpretation.family_terms if t.strip()]
     if interpretation.polarity == "negated":
         sentence = f"Recherche des mentions <b>niées</b> de : {_terms(negated or affirmed)}"
+    elif not affirmed and family:  # « antécédents familiaux de cancer du sein »: the relatives' mentions only
+        sentence = f"Recherche des <b>antécédents familiaux</b> de : {_terms(family)}"
+        if negated:
+            sentence += f", avec mention <b>niée</b> de : {_terms(negated)}"
     elif not affirmed and not negated:
         return ""
     else:
@@ -384,6 +389,8 @@ def interpretation_html(interpretation: Interpretation | None, include_negated: 
         sentence = f"Recherche des {scope} de : {_terms(affirmed)}" if affirmed else "Recherche"
         if negated:
             sentence += f", avec mention <b>niée</b> de : {_terms(negated)}"
+        if family:
+            sentence += f", et <b>antécédents familiaux</b> de : {_terms(family)}"
     return _one_line(f'<div class="ms-understood">🧠 {sentence}{_cognates(interpretation)}</div>')
 
 

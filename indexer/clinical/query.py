@@ -20,19 +20,21 @@ and English), so a trigger added for documents also works in queries.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from indexer.clinical.config import ContextStatus, Direction
+from indexer.clinical.config import ContextStatus, Direction, load_context_config
 from indexer.clinical.context import TriggerMatch, TriggerScan
-from indexer.clinical.text import Token, detect_language, language_of_tokens, tokenize
+from indexer.clinical.text import Token, detect_language, fold, language_of_tokens, tokenize
 
 __all__ = ["ClinicalQuery", "Polarity", "QueryClause", "parse_clinical_query"]
 
 Polarity = Literal["affirmed", "negated"]
 
 _EXPLICIT_RE = re.compile(r"(?<![^\s,;])NOT\s*:\s*", re.IGNORECASE)
+_WORD_RE = re.compile(r"[^\W_]+")
 _CLAUSE_BREAKS = frozenset({",", ";", ".", "?", "!"})
 # Words that frame a query rather than describe a finding; stripped at clause edges only.
 _FILLER = frozenset(
@@ -207,3 +209,82 @@ def _clause(q: str, tokens: list[Token], polarity: Polarity, explicit: bool = Fa
         return None
     start, end = words[0].start, words[-1].end
     return QueryClause(text=q[start:end], polarity=polarity, start=start, end=end, explicit=explicit)
+
+
+def family_parts(query: ClinicalQuery) -> tuple[list[str], list[str]]:
+    """(the affirmed clauses' text about the patient, their text about relatives), cue words out of both.
+
+    A family-history cue of ``context_triggers.yaml`` — the very phrases that put a document's text in
+    its family field: « antécédents familiaux de », « ATCD familiaux », « mère », « père », "family history
+    of", "mother", a post cue « familial », "in his father" — makes the words it qualifies a question
+    about relatives: « antécédents familiaux de cancer du sein » → ``([], ["cancer du sein"])``,
+    « diabète, mère atteinte de cancer du sein » → ``(["diabète"], ["atteinte de cancer du sein"])``.
+    A pre cue qualifies what follows it up to the end of its clause (a comma, a semicolon, a negation
+    cue, a family termination such as « patient »); unlike in a document, « avec » / "with" do not end it:
+    "mother with breast cancer" asks about the mother's cancer. A post cue qualifies what precedes it in
+    its clause. No cue: ``(affirmed clauses, [])``, the query as before. Cues are looked for in the query's
+    language, then in the other one (a short query's language is often misjudged)."""
+    affirmed = [c for c in query.clauses if c.polarity == "affirmed"]
+    q = query.original
+    if not affirmed:
+        return [], []
+    if not _family_first_words().intersection(_WORD_RE.findall(fold(q))):
+        return [c.text for c in affirmed], []  # no word starts a family cue: the usual case, nothing scanned
+    tokens = tokenize(q)
+    cues = _family_cues(q, query.language, tokens)
+    if not cues:
+        return [c.text for c in affirmed], []
+    stops = {m.start for m in _triggers(q, query.language, 0, tokens)
+             if (m.role == "trigger" and m.status == ContextStatus.NEGATED) or m.role == "family_termination"}
+    labels: list[str] = ["own"] * len(tokens)
+    for cue in cues:
+        inside = [i for i, t in enumerate(tokens) if cue.start <= t.start < cue.end]
+        if not inside:
+            continue
+        for i in inside:
+            labels[i] = "cue"
+        step = 1 if cue.direction != Direction.POST else -1
+        i = inside[-1] + 1 if step == 1 else inside[0] - 1
+        while 0 <= i < len(tokens) and tokens[i].norm not in _CLAUSE_BREAKS and tokens[i].start not in stops and labels[i] != "cue":
+            labels[i] = "family"
+            i += step
+    own: list[str] = []
+    family: list[str] = []
+    for clause in affirmed:
+        run: list[Token] = []
+        label = None
+        for i, tok in enumerate(tokens):
+            if not clause.start <= tok.start < clause.end:
+                continue
+            if labels[i] != label and run:
+                _keep(q, run, label, own, family)
+                run = []
+            label = labels[i]
+            run.append(tok)
+        if run:
+            _keep(q, run, label, own, family)
+    return own, family
+
+
+def _keep(q: str, run: list[Token], label: str | None, own: list[str], family: list[str]) -> None:
+    if label == "cue":
+        return
+    clause = _clause(q, run, "affirmed")
+    if clause is not None:
+        (family if label == "family" else own).append(clause.text)
+
+
+def _family_cues(q: str, language: str, tokens: list[Token]) -> list[TriggerMatch]:
+    scan = TriggerScan(q, tokens=tokens)
+    for lang in (language, "en" if language == "fr" else "fr"):
+        found = [m for m in scan.triggers(lang) if m.role == "trigger" and m.status == ContextStatus.FAMILY]
+        if found:
+            return found
+    return []
+
+
+@lru_cache(maxsize=1)
+def _family_first_words() -> frozenset[str]:
+    """The first word of every family cue of the trigger file, in any language."""
+    return frozenset(key[0] for rules in load_context_config().languages.values() for key, rule in rules.rules.items()
+                     if rule.role == "trigger" and rule.status == ContextStatus.FAMILY)

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from indexer.text.ligatures import LIGATURES
 from indexer.text.signs import SIGN_NORMS, SPECIAL, may_hold_special
 
 # Characters whose folded form is not "the base letter of its NFD decomposition".
@@ -40,6 +41,7 @@ _SPECIAL_FOLDS = {
     "—": "-",
     "‐": "-",
     "\u2212": "-",  # minus sign: « ST− » is « ST- »
+    **LIGATURES,  # « ﬁ » → fi: NFD leaves compatibility characters whole
     "\u00a0": " ",
     "\u202f": " ",
 }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from indexer.schema import MAX_DATE, MIN_DATE, date_in_range
 from indexer.sources.errors import SourceError
+from indexer.text.ligatures import spell_ligatures
 
 # Warnings about one file (a date dropped, a resource left out) collected while it is parsed, so the
 # run can report them next to the file without each parser threading a list through every helper.
@@ -104,7 +105,11 @@ _UNICODE_BOMS = (
 def decode_text(raw: bytes) -> str:
     """UTF-16/32 when the file starts with their byte-order mark, else UTF-8 (with or without BOM),
     else Windows-1252 (what French Windows exports write: « ’ œ € » live in 0x80-0x9F, where Latin-1
-    has only control codes), else Latin-1."""
+    has only control codes), else Latin-1; typographic ligatures spelled out (:mod:`indexer.text.ligatures`)."""
+    return spell_ligatures(_decode(raw))
+
+
+def _decode(raw: bytes) -> str:
     for bom, encoding in _UNICODE_BOMS:
         if raw.startswith(bom):
             try:
@@ -142,7 +147,7 @@ def read_pdf_text(path: Path) -> str:
         raise SourceError(path, f"unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
     except Exception as exc:  # pypdf raises assorted errors on damaged files
         raise SourceError(path, f"unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
-    text = "\n".join(pages).strip()
+    text = spell_ligatures("\n".join(pages).strip())  # pypdf keeps the font's « ﬁ », « ﬂ »
     if not text:
         raise SourceError(path, "PDF has no text layer (scanned document? OCR is not supported)")
     return text
