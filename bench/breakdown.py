@@ -49,7 +49,7 @@ def run(index_dir: Path, count: int = 100, warm_up: int = 10, base: Settings | N
         engine.search(SearchRequest(q=text))
     times: dict[str, list[float]] = {stage: [] for stage in STAGES}
     tokens: list[int] = []  # words of the dense text as searched
-    depth = settings.search.candidates
+    depth = getattr(settings.search, "rank_window", None) or settings.search.candidates
     for text in texts[warm_up : warm_up + count]:
         started = time.perf_counter()
         plan = plan_query(SearchRequest(q=text))

@@ -47,8 +47,8 @@ DEPTH = 100
 
 
 def run_system(engine: SearchEngine, queries: list[EvalQuery], options: dict[str, object], limit: int = DEPTH) -> dict[str, list[str]]:
-    """Ranked document ids per query id (*limit* results: the fused order of a page may depend on it,
-    since each leg is searched ``max(candidates, 4 × limit)`` deep)."""
+    """Ranked document ids per query id (*limit* results: the first *limit* of the query's one ranking, the
+    served pages end to end: the rank window's fused ranking, then what deeper window tiers add, README "paging")."""
     return {
         q.id: [r.id for r in engine.search(SearchRequest(q=q.query, limit=limit, **options)).results]  # type: ignore[arg-type]
         for q in queries

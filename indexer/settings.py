@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -206,7 +206,13 @@ class SearchSettings(BaseModel):
     feedback_terms: int = 10
     feedback_weight: float = 0.3
     feedback_dense_weight: float = 0.5
-    candidates: int = 100
+    #: the rank window: passages searched in each leg, for every page: every page up to the fused
+    #: ranking's length is cut from that one ranking (like Elasticsearch's RRF ``rank_window_size``). A
+    #: page past it extends the ranking with the next window tier (x4 deeper, up to the deepest page's
+    #: 4 x (MAX_OFFSET + MAX_LIMIT) passages): the documents that tier adds, after those already ranked.
+    #: The depth followed the page before (max(candidates, 4 x (offset + limit))): from page 3 of 10 on each
+    #: page came from another fusion, and documents showed twice or never. ``candidates``: its former name.
+    rank_window: int = Field(default=100, ge=1, validation_alias=AliasChoices("rank_window", "candidates"))
 
     @field_validator("query_alignment_path", mode="before")
     @classmethod

@@ -179,7 +179,8 @@ class SearchResponse(BaseModel):
         description="False when no document contains the query's words: every result then comes from "
         "semantic similarity alone",
     )
-    ranked: int = Field(default=0, description="Results available to page through (term matches and semantic neighbours)")
+    ranked: int = Field(default=0, description="Results available to page through (term matches and semantic neighbours): "
+                        "the rank window's fused ranking; a page past its end extends it (then larger)")
     took_ms: float
     results: list[SearchResult]
     suggestion: str | None = Field(

@@ -40,7 +40,7 @@ from search_api.feedback import TermStatistics, expansion_terms, query_stems, ro
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
 from search_api.negating import NEGATED, ConceptDocuments, negating_documents
-from search_api.models import SearchRequest, SearchResponse, SearchResult, StatsResponse
+from search_api.models import MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_alignment import QueryAlignment, load_alignment
 from search_api.query_plan import QueryPlan, default_lexicon, plan_query
 from search_api.snippets import query_matcher
@@ -145,7 +145,7 @@ _PID = itemgetter(0)
 
 
 def _fused_page(
-    rankings: dict[str, _LegRanking], weights: dict[str, float], k: int, offset: int, end: int,
+    rankings: dict[str, _LegRanking], weights: dict[str, float], k: int, offset: int, end: int | None,
     first: Container[str] | None = None,
 ) -> tuple[list[tuple[str, float]], int]:
     """(the fused ranking's entries offset..end, its length).
@@ -197,6 +197,24 @@ def _page_pids(rankings: dict[str, _LegRanking], doc_ids: list[str]) -> list[int
         best = ranking.best_pid
         pids.update(best.present(doc_ids) if isinstance(best, _Column) else [best[d] for d in doc_ids if d in best])
     return sorted(pids)
+
+
+#: the deepest a leg is searched (the deepest page's old depth, 4 passages a document): the last window tier
+_DEEPEST_PAGE_DEPTH = 4 * (MAX_OFFSET + MAX_LIMIT)
+
+
+@dataclass
+class _Tier:
+    """One window tier of a query: its legs' document rankings and how they fuse; called with
+    (offset, end), its fused entries offset..end (end None: to the end) and the fused ranking's length."""
+
+    rankings: dict[str, _LegRanking]
+    weights: dict[str, float]
+    k: int
+    first: Container[str] | None
+
+    def __call__(self, offset: int, end: int | None) -> tuple[list[tuple[str, float]], int]:
+        return _fused_page(self.rankings, self.weights, self.k, offset, end, self.first)
 
 
 class QueryEmbeddingCache:
@@ -451,9 +469,66 @@ class SearchEngine:
             return self._search(request, where, started, spelling)
 
     def _search(self, request: SearchRequest, where: DocumentFilter, started: float, spelling: SpellingSource = None) -> SearchResponse:
-        wanted_docs = request.offset + request.limit
-        depth = max(self.settings.candidates, wanted_docs * 4)
+        # Every page is cut from one ranking of the query: the fused ranking of the rank window
+        # (``search.rank_window`` passages per leg, whatever the page), then, for a page past its end, the
+        # documents each deeper window tier (x4) adds, in that tier's fused order. A depth following the
+        # page (max(candidates, 4 x (offset + limit))) fused each page from other leg depths: paging 10 by
+        # 10 through « épanchement pleural » (demo index) showed 3 documents twice and 3 of 87 never.
+        offset, wanted_docs = request.offset, request.offset + request.limit
         plan = self.plan(request)
+        window = self.settings.rank_window
+        deepest = max(window, _DEEPEST_PAGE_DEPTH)
+        depth, ranked = window, 0
+        seen: set[str] = set()
+        segments: list[tuple[dict[str, _LegRanking], list[tuple[str, float]]]] = []  # the page's parts, by tier
+        matches: LexicalMatches | None = None
+        while True:
+            tier, tier_matches, exhausted = self._tier(request, plan, where, depth)
+            matches = tier_matches if matches is None else matches  # the exact totals: the same at every depth
+            if depth == window:  # the window's fused ranking, as it is
+                page, length = tier(offset, wanted_docs)
+                if wanted_docs <= length or exhausted or depth >= deepest:  # the page lies within the window
+                    segments.append((tier.rankings, page))
+                    ranked = length
+                    break
+                entries = tier(0, length)[0]
+            else:
+                entries = [e for e in tier(0, None)[0] if e[0] not in seen]
+            part = entries[max(0, offset - ranked): max(0, wanted_docs - ranked)]
+            if part:
+                segments.append((tier.rankings, part))
+            ranked += len(entries)
+            seen.update(doc_id for doc_id, _ in entries)
+            if ranked >= wanted_docs or exhausted or depth >= deepest:
+                break
+            depth = min(4 * depth, deepest)
+        results: list[SearchResult] = []
+        for rankings, part in segments:
+            documents = self._page_documents([doc_id for doc_id, _ in part], rankings)
+            passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in part]))
+            results += _validated_results(self._results(part, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses))
+        suggestion = self.spelling_suggestion(request, plan, where, matches.documents, spelling) if spelling else None
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(
+            query=request.q,
+            mode=request.mode,
+            interpretation=plan.interpretation,
+            expanded_terms=plan.expanded_terms,
+            # exact and page-independent: every document containing the query's terms (the ranked
+            # list may go on with documents only the dense leg found)
+            total=matches.documents,
+            total_patients=matches.patients,
+            term_match=matches.documents > 0,
+            ranked=ranked,
+            took_ms=round(took, 2),
+            results=results,
+            suggestion=suggestion,
+        )
+
+    def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int
+              ) -> tuple[_Tier, LexicalMatches, bool]:
+        """The query's legs searched *depth* passages deep, fused: (the fused ranking, the lexical leg's
+        exact totals, whether every leg returned fewer than *depth* hits: a deeper tier would add nothing)."""
         legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
@@ -472,6 +547,7 @@ class SearchEngine:
             matches = future.result()
         if request.mode != "dense":
             legs = {"lexical": matches.hits, **legs}  # PassageHit is a (pid, score) tuple
+        exhausted = all(len(hits) < depth for hits in legs.values())
 
         rankings = {name: _collapse(hits, self.backend) for name, hits in legs.items()}
         by_language = self.settings.language_weights.get(plan.language or "")
@@ -484,37 +560,17 @@ class SearchEngine:
         if request.mode == "hybrid" and self.feedback_applies(plan):
             rankings = self._with_feedback(plan, where, depth, rankings, weights)
         if "dense" in rankings and self.settings.demote_negating_dense:
-            # only the dense-only documents that could reach the page are asked about
+            # the dense-only documents of the whole tier (not of the page: the page must not change the ranking)
             lexical = rankings["lexical"].rank if "lexical" in rankings else {}
-            reach = rankings["dense"].doc_ids[: 2 * wanted_docs]
-            demoted = self._negating_documents(plan, [d for d in reach if d not in lexical])
+            demoted = self._negating_documents(plan, [d for d in rankings["dense"].doc_ids if d not in lexical])
             if demoted:
                 rankings["dense"] = _demote(rankings["dense"], demoted, self.backend)
         if self.text_to_image is not None and request.mode == "hybrid":  # CLIP: query text → image vectors
             clip_hits = self.text_to_image(request.q, self.backend, where, depth)
             rankings["clip"] = _LegRanking([d for d, _ in clip_hits], {}, dict(clip_hits))
+            exhausted = exhausted and len(clip_hits) < depth
         first = self._all_findings_first(plan, rankings) if request.mode == "hybrid" else None
-        page, ranked = _fused_page(rankings, weights, self.settings.rrf_k, request.offset, wanted_docs, first)
-        documents = self._page_documents([doc_id for doc_id, _ in page], rankings)
-        passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in page]))
-        results = _validated_results(self._results(page, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses))
-        suggestion = self.spelling_suggestion(request, plan, where, matches.documents, spelling) if spelling else None
-        took = (time.perf_counter() - started) * 1000
-        return SearchResponse(
-            query=request.q,
-            mode=request.mode,
-            interpretation=plan.interpretation,
-            expanded_terms=plan.expanded_terms,
-            # exact and page-independent: every document containing the query's terms (the ranked
-            # list may go on with documents only the dense leg found)
-            total=matches.documents,
-            total_patients=matches.patients,
-            term_match=matches.documents > 0,
-            ranked=ranked,
-            took_ms=round(took, 2),
-            results=results,
-            suggestion=suggestion,
-        )
+        return _Tier(rankings, weights, self.settings.rrf_k, first), matches, exhausted
 
     # -- spelling suggestions (search_api.spelling) --------------------------------------------------
     def misspelled_words(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, documents: int) -> list[str]:
