@@ -60,6 +60,10 @@ class LanguageConfig(_Strict):
     pseudo: list[str] = Field(default_factory=list, description="Look like triggers but are not")
     terminations: list[str] = Field(default_factory=list, description="End every open scope")
     family_terminations: list[str] = Field(default_factory=list, description="End family scopes only")
+    family_connectors: list[str] = Field(
+        default_factory=list,
+        description="Terminations that do not end family scopes: they attach an attribute to the relative",
+    )
     abbreviations: list[str] = Field(default_factory=list, description="Words whose '.' ends no sentence")
     headings: list[str] = Field(default_factory=list, description="Known section titles")
     family_headings: list[str] = Field(default_factory=list, description="Sections whose content is family")
@@ -92,6 +96,9 @@ class Rule:
     phrase: str
     status: ContextStatus | None = None
     direction: Direction | None = None
+    #: a termination listed in ``family_connectors`` (« avec », "with", "who") is False: it ends negation
+    #: and hypothesis scopes but not a family cue's (« Mère avec [cancer du sein] »)
+    ends_family: bool = True
 
 
 @dataclass(slots=True)
@@ -165,6 +172,12 @@ def compile_config(config: ContextConfig) -> CompiledConfig:
             compiled.add(Rule("pseudo", phrase))
         for phrase in lang.terminations:
             compiled.add(Rule("termination", phrase))
+        for phrase in lang.family_connectors:
+            key = token_key(phrase)
+            existing = compiled.rules.get(key)
+            if existing is None or existing.role != "termination":
+                raise ValueError(f"family connector {phrase!r} ({code}) is not one of the language's terminations")
+            compiled.rules[key] = Rule("termination", existing.phrase, ends_family=False)
         for phrase in lang.family_terminations:
             compiled.add(Rule("family_termination", phrase))
         languages[code] = compiled

@@ -12,6 +12,9 @@ How a status is decided (trigger lists live in ``indexer/configs/clinical/contex
    pseudo-triggers (« pas de changement », "not only") win over the triggers they contain.
 3. A *pre* trigger's scope runs forward to the end of the sentence, a termination (« mais », "but",
    ";"), a pseudo-trigger, the start of the next trigger's own scope, or ``max_scope_tokens``.
+   A family cue's scope also ends at a family termination (« patiente », "the patient"), but not at
+   the terminations listed as ``family_connectors`` (« avec », "with", "who", "which"): they attach an
+   attribute to the relative (« Mère avec [cancer du sein] », "Mother who had [breast cancer]").
    A *post* trigger's scope runs backward to a comma, colon, termination, previous trigger or
    ``max_post_scope_tokens``; *both* triggers do both, and their forward part also stops at commas.
 4. A trigger right after another (``chain_gap_tokens``) does not cut its scope: in « pas
@@ -316,8 +319,11 @@ def _forward_end(
         if other.start < m.end:
             continue
         role = other.rule.role
-        ends_scope = role in {"termination", "pseudo"} or (
-            role == "family_termination" and m.rule.status == ContextStatus.FAMILY
+        family = m.rule.status == ContextStatus.FAMILY
+        ends_scope = (
+            role == "pseudo"
+            or (role == "termination" and (other.rule.ends_family or not family))
+            or (role == "family_termination" and family)
         )
         if ends_scope:
             limit = min(limit, other.start)
