@@ -54,6 +54,12 @@ def test_a_relative_with_a_disease_is_family(text: str, phrase: str, language: s
     ("Mère présente à la consultation ; la patiente a un cancer du sein.", "cancer du sein", "fr"),
     ("Mère diabétique, la patiente a un cancer du sein.", "cancer du sein", "fr"),
     ("Cancer du sein diagnostiqué en 2019, sa mère est en bonne santé.", "Cancer du sein", "fr"),
+    # a relative who accompanies the patient (pseudo-triggers « avec sa mère », "with her mother"...)
+    ("La patiente, avec sa mère, présente un cancer du sein.", "cancer du sein", "fr"),
+    ("La patiente vient avec sa mère pour un cancer du sein.", "cancer du sein", "fr"),
+    ("Patiente accompagnée de sa fille pour une dyspnée.", "dyspnée", "fr"),
+    ("The patient came in with her mother for breast cancer follow-up.", "breast cancer", "en"),
+    ("Accompanied by his son for chest pain.", "chest pain", "en"),
 ])
 def test_the_patients_own_disease_stays_affirmed(text: str, phrase: str, language: str) -> None:
     assert status_of(text, phrase, language) is AFF
