@@ -13,16 +13,13 @@ import pytest
 
 from engine_support import engine_over_reports
 from indexer.clinical.config import load_context_config
-from indexer.clinical.context import ContextStatus, split_by_context, status_at
+from indexer.clinical.context import ContextStatus
 from search_api.models import SearchRequest
+from test_clinical_context import status_of
 
 AFF, NEG, HYP, FAM = (ContextStatus.AFFIRMED, ContextStatus.NEGATED, ContextStatus.HYPOTHETICAL,
                       ContextStatus.FAMILY)
 
-
-def status_of(text: str, phrase: str, language: str) -> ContextStatus:
-    start = text.index(phrase)
-    return status_at(split_by_context(text, language), start, start + len(phrase))
 
 
 @pytest.mark.parametrize(("text", "phrase", "language"), [
