@@ -3,8 +3,8 @@
 ``eval.run_clinical`` compares systems within one revision; comparing a change to the trigger lists (or any
 index-time analysis) before vs after needs each revision's rankings side by side::
 
-    FAM2_OUT=before.pkl PYTHONHASHSEED=0 python -m eval.capture_runs --corpus demo ...   # at the old revision
-    FAM2_OUT=after.pkl  PYTHONHASHSEED=0 python -m eval.capture_runs --corpus demo ...   # at the new one
+    CAPTURE_RUNS_OUT=before.pkl PYTHONHASHSEED=0 python -m eval.capture_runs --corpus demo ...   # at the old revision
+    CAPTURE_RUNS_OUT=after.pkl  PYTHONHASHSEED=0 python -m eval.capture_runs --corpus demo ...   # at the new one
     python -m eval.paired_runs before.pkl after.pkl                                      # paired test
 
 The pickle holds ``{"runs": {system: {query id: ranking}}, "qrels": ..., "cats": {query id: category}}``.
@@ -34,7 +34,7 @@ def _recording_score(rankings, queries, aliases):  # noqa: ANN001, ANN202
 
 def _recording_table(results, queries):  # noqa: ANN001, ANN202
     qrels = {q.id: rc.canonical_relevance(q.relevant, _state["aliases"]) for q in queries}
-    with open(os.environ.get("FAM2_OUT", "runs.pkl"), "wb") as handle:
+    with open(os.environ.get("CAPTURE_RUNS_OUT", "runs.pkl"), "wb") as handle:
         pickle.dump({"runs": dict(zip(list(results), _calls, strict=True)), "qrels": qrels,
                      "cats": {q.id: q.category for q in queries}}, handle)
     return _markdown_table(results, queries)

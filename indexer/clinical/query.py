@@ -220,8 +220,8 @@ def family_parts(query: ClinicalQuery) -> tuple[list[str], list[str]]:
     about relatives: « antécédents familiaux de cancer du sein » → ``([], ["cancer du sein"])``,
     « diabète, mère atteinte de cancer du sein » → ``(["diabète"], ["atteinte de cancer du sein"])``.
     A pre cue qualifies what follows it up to the end of its clause (a comma, a semicolon, a negation
-    cue, a family termination such as « patient »); unlike in a document, « avec » / "with" do not end it:
-    "mother with breast cancer" asks about the mother's cancer. A post cue qualifies what precedes it in
+    cue, a family termination such as « patient »); « avec » / "with" do not end it, as in a document
+    (``family_connectors``): "mother with breast cancer" asks about the mother's cancer. A post cue qualifies what precedes it in
     its clause. No cue: ``(affirmed clauses, [])``, the query as before. Cues are looked for in the query's
     language, then in the other one (a short query's language is often misjudged)."""
     affirmed = [c for c in query.clauses if c.polarity == "affirmed"]
