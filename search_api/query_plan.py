@@ -424,8 +424,8 @@ def plan_query(
         negated_free += negated_forms[-1:] if term_residual else []
         expanded += term_expanded
     language = query_language(request.q, expanded, lexicon)
-    residual, ignored = without_single_letters(residual, request.q)
     residual = without_stop_words(residual, language)
+    residual, ignored = without_single_letters(residual, request.q)
     if ignored:
         interpretation = interpretation.model_copy(update={"ignored_terms": ignored})
     # nothing left to search but the letters (« x »): no leg searches it, the response says why

@@ -82,7 +82,8 @@ PassageContexts = Mapping[str, str]
 #: a query holding more than this many content terms (recognised concepts + free words) is *long*: a pasted
 #: clinical summary (« Patient de 67 ans, HTA, diabète de type 2, douleur thoracique… »), not a question
 LONG_QUERY_TERMS = 6
-#: the share of a long query's concepts one passage must hold (rounded up), Lucene's minimum_should_match
+#: the share of a long query's concepts one passage must hold, rounded down, at least one: Elasticsearch's
+#: ``"minimum_should_match": "50%"``
 LONG_QUERY_SHARE = 0.5
 
 
@@ -96,15 +97,17 @@ def concepts_to_match(concepts: int, free_words: int) -> int:
 
     A short query (at most :data:`LONG_QUERY_TERMS` concepts and free words together) needs all of them, as
     it always did: « pneumothorax sans épanchement pleural » is one precise question. A long one needs
-    :data:`LONG_QUERY_SHARE` of them, rounded up (at least one): a passage holding every concept of a
-    pasted 30-word summary hardly exists, so requiring all of them found nothing (total 0, every result
-    « sémantique seulement »); the passages holding most of them rank first (each concept matched adds
-    its BM25 score) and count in the total. Both backends apply this same rule (Elasticsearch's and
+    :data:`LONG_QUERY_SHARE` of them, rounded down (at least one): a passage (a section of a letter) holding
+    every concept of a pasted 30-word summary hardly exists (the demo corpus has none for the 5 concepts of
+    « Patient de 67 ans, HTA, diabète de type 2, douleur thoracique…, sus-décalage du segment ST…, troponine
+    élevée », nor any holding 3 of them: the history, the pain and the ECG are separate sections), so
+    requiring all of them found nothing (total 0, every result « sémantique seulement »); the passages
+    holding most of them rank first (each concept matched adds its BM25 score) and count in the total. Both backends apply this same rule (Elasticsearch's and
     Tantivy's ``minimum_should_match`` over the concept clauses); the required clauses (a negated
     finding, a relative's disease) stay required."""
     if concepts + free_words <= LONG_QUERY_TERMS:
         return concepts
-    return min(concepts, max(1, math.ceil(LONG_QUERY_SHARE * concepts)))
+    return min(concepts, max(1, math.floor(LONG_QUERY_SHARE * concepts)))
 
 
 class IndexNotFoundError(RuntimeError):
