@@ -62,3 +62,12 @@ def test_letters_in_a_longer_query_are_dropped_unless_quoted(client: TestClient)
     assert dropped["total"] == plain["total"] and [r["id"] for r in dropped["results"]] == [r["id"] for r in plain["results"]]
     quoted = _search(client, 'épanchement "x"', mode="lexical")
     assert quoted["interpretation"]["ignored_terms"] == [] and quoted["total"] >= plain["total"]
+
+
+def test_the_portal_says_which_letters_were_not_searched() -> None:
+    from ui.client import Interpretation
+    from ui.render import interpretation_html
+
+    understood = Interpretation.from_json({"polarity": "affirmed", "affirmed_terms": ["nodule de 2 x 3 cm"], "ignored_terms": ["x"]})
+    assert "lettre seule non cherchée : x" in interpretation_html(understood)
+    assert "non cherchée" not in interpretation_html(Interpretation.from_json({"polarity": "affirmed", "affirmed_terms": ["nodule"]}))
