@@ -225,7 +225,9 @@ def test_long_query_needs_most_of_its_concepts(backend) -> None:
     assert backend.lexical_search("", 10, concepts=concepts) == []  # short: all four in one passage, none has them
     free = "gauche moyenne abondance"  # 3 free words: 7 terms, a long query
     ranked = _docs_of(backend, backend.lexical_search(free, 10, concepts=concepts))
-    assert ranked == ["C1", "A1"]  # C1 holds three of the four concepts, A1 two; R2 and I1 only one
+    # C1 holds three of the four concepts, A1 two; R2 and I1 only one (their order is each engine's BM25:
+    # Tantivy puts C1 first, the noida-db stand-in A1, whose title says « pleural effusion » too)
+    assert sorted(ranked) == ["A1", "C1"]
     counted = backend.lexical_search_counted(free, 10, concepts=concepts)
     assert counted.documents == 2 and backend.lexical_matching_documents(free, concepts=concepts) == {"C1", "A1"}
     # a required clause (a negated finding) stays required in a long query
