@@ -598,7 +598,7 @@ def is_semantic_only(hit: SearchHit) -> bool:
 def semantic_only_html() -> str:
     return (
         '<span class="ms-ctx" style="color:#455a64;border-color:#455a64" '
-        'title="Aucun mot de la requête dans ce document : proposé par proximité de sens">'
+        'title="Ce document ne contient pas les termes de la requête (tous ses concepts, ou la moitié pour une longue requête) : proposé par proximité de sens">'
         f"{SEMANTIC_ONLY_LABEL}</span>"
     )
 
