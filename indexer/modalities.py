@@ -13,9 +13,8 @@ Three uses read this one table:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-
-from indexer.clinical.text import fold
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,8 @@ def french_words(code: str | None) -> str:
 
 def _folded_words(text: str) -> str:
     """*text* folded (case, accents) as space-delimited words, hyphens and apostrophes splitting them."""
-    return " " + " ".join(re.findall(r"[a-z0-9]+", fold(text))) + " "
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return " " + " ".join(re.findall(r"[a-z0-9]+", bare)) + " "
 
 
 _FOLDED_NAMES = [(_folded_words(name), codes) for name, codes in MODALITY_NAMES.items()]
