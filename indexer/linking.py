@@ -6,6 +6,10 @@ else it belongs to the same study (StudyInstanceUID), else it has the same acces
 the same patient and date; never to a report of another patient. An article figure is linked to its
 caption and article. The linked text is appended to the image document so a text query finds the
 image, and the links are kept in metadata so a result can show both.
+
+A report takes a modality (:func:`report_modality`): its first linked image's (the DICOM header's), else
+the one its exam title names (« IRM cérébrale »: :func:`indexer.modalities.modality_named_in`), so the
+modality filter (« IRM » + reports only) finds the MRI reports.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from indexer.backend.filters import normalise_key
+from indexer.modalities import modality_named_in
 from indexer.schema import Document, DocumentKind, Section
 
 log = logging.getLogger(__name__)
@@ -152,11 +157,22 @@ def refuse_link(image_id: str, report_id: str, source: str | None, rule: str,
         warnings.append((source or report_id, message))
 
 
+def report_modality(report: Document, linked_modalities: Iterable[str | None] = ()) -> str | None:
+    """The modality a report carries: one it has already, else its first linked image's (the DICOM
+    Modality of the study it reads: authoritative), else the one its exam title names when exactly one
+    (:func:`~indexer.modalities.modality_named_in`: « Scanner thoracique injecté » → CT; a discharge letter
+    names none). Only reports: a record or an article describes no one exam."""
+    if report.kind is not DocumentKind.REPORT:
+        return report.modality
+    return report.modality or next((m for m in linked_modalities if m), None) or modality_named_in(report.title)
+
+
 def _link_dicom_to_reports(images: list[Document], reports: list[Document], warnings: list[tuple[str, str]] | None) -> None:
     dicom = [image for image in images if image.metadata.get("format") == "dicom"]
     index: ReportIndex[Document] = ReportIndex(LinkKeys.of_image(image) for image in dicom)
     for report in reports:
         index.add(LinkKeys.of_report(report), report)
+    modalities: dict[str, list[str | None]] = {}  # report id → its linked images' modalities, in link order
     for image in dicom:
         found = index.match(LinkKeys.of_image(image))
         for refused, rule in found.refused:
@@ -164,12 +180,15 @@ def _link_dicom_to_reports(images: list[Document], reports: list[Document], warn
         report = found.report
         if report is None:
             continue
+        modalities.setdefault(report.id, []).append(image.modality)
         conclusion = _conclusion(report)
         image.metadata["linked_reports"] = [report.id]
         report.metadata.setdefault("linked_images", []).append(image.id)
         image.sections.append(Section(title=f"Compte rendu {report.id}", text=f"{report.title}\n{conclusion}"))
         image.text = f"{image.text}\n\n{report.title}\n{conclusion}".strip()
         image.language = report.language
+    for report in reports:
+        report.modality = report_modality(report, modalities.get(report.id, ()))
 
 
 def _figure_image(article: Document, file: str, by_path: dict[str, Document], by_stem: dict[str, list[Document]]) -> Document | None:

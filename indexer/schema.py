@@ -60,7 +60,8 @@ class Document(BaseModel):
     language: str = Field(default="und", description="ISO 639-1 code ('fr', 'en') or 'und'")
     source_path: str = ""
     sections: list[Section] = Field(default_factory=list)
-    modality: str | None = Field(default=None, description="DICOM modality (CT, MR, CR, US...) for images")
+    modality: str | None = Field(default=None, description="DICOM modality (CT, MR, CR, US...) for images; for a report, "
+                                 "its linked study's, else the one its exam title names (indexer.linking.report_modality)")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("date")

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.linking import LinkKeys, ReportIndex, _conclusion, refuse_link
+from indexer.linking import LinkKeys, ReportIndex, _conclusion, refuse_link, report_modality
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources import SourceError, SourceFile, parse_file
 
@@ -56,6 +56,8 @@ class LinkTable:
     series_members: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     image_report: dict[str, _ReportLink] = field(default_factory=dict)
     report_images: dict[str, list[str]] = field(default_factory=dict)
+    #: report id → its linked images' modalities, in link order (linking.report_modality)
+    report_modalities: dict[str, list[str | None]] = field(default_factory=dict)
     figure: dict[str, _FigureLink] = field(default_factory=dict)
     article_images: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -75,6 +77,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
     reports: dict[str, tuple[LinkKeys, _ReportLink]] = {}
     articles: list[tuple[str, str, list[dict], _FigureLink]] = []
     images: dict[str, tuple[str, str | None, LinkKeys, str | None]] = {}  # path#position → (id, format, keys, series uid)
+    image_modality: dict[str, str | None] = {}  # image id → its DICOM modality
     for source in files:
         try:
             documents = parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=table.warnings, dicom=source.dicom)
@@ -101,6 +104,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
                 images[f"{document.source_path}#{position}"] = (
                     document.id, document.metadata.get("format"), LinkKeys.of_image(document), uid,
                 )
+                image_modality.setdefault(document.id, document.modality)
     # one document per DICOM series: the middle instance (linking.group_series)
     for uid, members in instances.items():
         ordered = sorted(members, key=lambda m: (m[0], m[1]))
@@ -139,6 +143,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
         if found.report is not None:
             table.image_report[image_id] = found.report
             table.report_images.setdefault(found.report.id, []).append(image_id)
+            table.report_modalities.setdefault(found.report.id, []).append(image_modality.get(image_id))
     # figures ↔ articles (linking._link_figures_to_articles)
     figures = {key.rsplit("#", 1)[0]: value[0] for key, value in kept_images if value[1] != "dicom"}
     by_stem: dict[str, list[str]] = {}
@@ -172,6 +177,8 @@ def _apply_links(document: Document, table: LinkTable) -> None:
         document.language = report.language
     if document.id in table.report_images:
         document.metadata.setdefault("linked_images", []).extend(table.report_images[document.id])
+    if document.kind is DocumentKind.REPORT:
+        document.modality = report_modality(document, table.report_modalities.get(document.id, ()))
     figure = table.figure.get(document.id)
     if figure is not None:
         document.title = figure.caption[:120] or document.title

@@ -160,6 +160,12 @@ class QueryInterpretation(BaseModel):
         description="Query words the lexicon does not know, also searched as these English cognates "
         "(« densité » → density: regular French → English endings, kept only when the index's English documents use them)",
     )
+    ignored_terms: list[str] = Field(
+        default_factory=list,
+        description="Single letters typed as free words (« x » of « 2 x 3 cm », « a ») that were not searched: a "
+        "letter matches any passage holding it as a token. Quote them (« \"vitamine D\" ») to search them; a query "
+        "made only of such letters searches nothing (no result) and portals say so",
+    )
 
 
 class SearchResponse(BaseModel):

@@ -305,6 +305,31 @@ def without_stop_words(residual: str, language: str | None) -> str:
     return " ".join(kept) if kept else residual
 
 
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”|«[^»]*»')
+
+
+def without_single_letters(residual: str, query: str) -> tuple[str, list[str]]:
+    """(*residual* without its one-letter words, those words): a lone letter typed among the free words
+    (« x » of « 2 x 3 cm », the English "a", the « D » of an unrecognised « vitamine D ») is not searched,
+    unless the physician quoted it (« "vitamine D" »: the quoted words are kept as typed). A letter the
+    lexicon knows (an abbreviation) is a recognised concept, not a free word, and is searched as such.
+
+    Why: as a free word a letter matches any passage holding it as a token: the query « x » matched 75
+    documents of the demo corpus (« 2 x 3 cm »), « a » 347 (English "a", French « il a »), and « vitamine D »
+    counted every passage with a « d » (« d'un ») beside the ones about vitamin D. Digits are kept (« type 2 »)."""
+    quoted = {token_key(word) for span in _QUOTED.findall(query) for word in span.strip('"“”«»').split()}
+    kept, dropped = [], []
+    for word in residual.split():
+        bare = word.strip('"“”«».,;:!?()[]')
+        if len(bare) == 1 and bare.isalpha() and token_key(bare) not in quoted:
+            dropped.append(bare)
+            if bare != word:  # keep the punctuation around it (a quote that opens or closes a span)
+                kept.append(word.replace(bare, " ").strip())
+            continue
+        kept.append(word)
+    return " ".join(part for part in kept if part), list(dict.fromkeys(dropped))
+
+
 def highlight_text(free: list[str], concepts: list[Forms]) -> str:
     """What snippets mark (:func:`search_api.snippets.split_highlight`): the *free* words, each on its
     own, and each form of the *concepts* as the lexical leg matched it: a one-word form as a word, a
@@ -400,6 +425,11 @@ def plan_query(
         expanded += term_expanded
     language = query_language(request.q, expanded, lexicon)
     residual = without_stop_words(residual, language)
+    residual, ignored = without_single_letters(residual, request.q)
+    if ignored:
+        interpretation = interpretation.model_copy(update={"ignored_terms": ignored})
+    # nothing left to search but the letters (« x »): no leg searches it, the response says why
+    nothing_left = bool(ignored) and not residual.strip(" \"“”«»") and not (concepts or negated_forms or family_required)
     if typed_translations and language == "fr" and named is None:
         concepts = [typed_translation(forms, expanded, lexicon) for forms in concepts]
         negated_forms = [typed_translation(forms, expanded, lexicon) for forms in negated_forms]
@@ -443,6 +473,8 @@ def plan_query(
         dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, dense_english)
     if family_only and family_dense != "stripped":  # "typed": the affirmed clauses as typed, cue words in
         dense = None if family_dense == "off" else " ".join(c.text for c in parsed.clauses if c.polarity == "affirmed")
+    if nothing_left:
+        dense = None
     second = None
     if english_vector and language == "fr" and affirmed and dense is not None and not (family_only and family_dense == "typed"):
         second = english_dense_text(affirmed, affirmed_expanded, lexicon, [(w, f) for w, f in found if not (loose and loose(w))])

@@ -83,6 +83,8 @@ def _canonical(plan) -> str:  # noqa: ANN001 - QueryPlan
         out["interpretation"].pop("cognates", None)
     if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("family_terms"):
         out["interpretation"].pop("family_terms", None)  # what a query asks about relatives (plan_query's family_cues)
+    if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("ignored_terms"):
+        out["interpretation"].pop("ignored_terms", None)  # single letters not searched (query_plan.without_single_letters)
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
 

@@ -214,6 +214,27 @@ def test_lexical_concepts_are_phrases_and_required(backend) -> None:
     assert backend.lexical_search("", 10) == []
 
 
+def test_long_query_needs_most_of_its_concepts(backend) -> None:
+    """A long query (base.concepts_to_match: more than LONG_QUERY_TERMS concepts and free words) needs half
+    its concepts in one passage, not all of them; the passages holding most rank first and count. A short
+    one still needs every concept. Same rule on both backends."""
+    from indexer.backend.base import LONG_QUERY_TERMS, concepts_to_match
+
+    concepts = [["épanchement pleural", "pleural effusion"], ["pneumothorax"], ["drainage"], ["fièvre", "fever"]]
+    assert concepts_to_match(4, 0) == 4 and concepts_to_match(4, LONG_QUERY_TERMS) == 2 and concepts_to_match(5, 3) == 2
+    assert backend.lexical_search("", 10, concepts=concepts) == []  # short: all four in one passage, none has them
+    free = "gauche moyenne abondance"  # 3 free words: 7 terms, a long query
+    ranked = _docs_of(backend, backend.lexical_search(free, 10, concepts=concepts))
+    # C1 holds three of the four concepts, A1 two; R2 and I1 only one (their order is each engine's BM25:
+    # Tantivy puts C1 first, the noida-db stand-in A1, whose title says « pleural effusion » too)
+    assert sorted(ranked) == ["A1", "C1"]
+    counted = backend.lexical_search_counted(free, 10, concepts=concepts)
+    assert counted.documents == 2 and backend.lexical_matching_documents(free, concepts=concepts) == {"C1", "A1"}
+    # a required clause (a negated finding) stays required in a long query
+    required = [(["pneumothorax"], ("negated",))]
+    assert backend.lexical_matching_documents(free, concepts=concepts, required=required) == set()
+
+
 def test_lexical_concept_form_with_a_negated_part(backend) -> None:
     """A concept name that holds a negation (« infarctus sans sus-décalage du segment ST », indexed as an
     affirmed and a negated part) is searched as its head in the searched contexts AND its negated part in

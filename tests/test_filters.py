@@ -20,11 +20,14 @@ from conftest import ART_T01, FIG_T01, IMG_T001, PMID_T02, RPT_T001, RPT_T002, R
 FILTERS: list[tuple[DocumentFilter, set[str] | None]] = [
     (DocumentFilter(departments=("radiologie",)), {RPT_T001, IMG_T001}),
     (DocumentFilter(departments=("RADIOLOGY", " Urgences ")), {RPT_T004, RPT_T002}),
-    (DocumentFilter(modalities=("ct",)), {IMG_T001}),
+    # a report carries its linked study's modality (RPT_T001 reads IMG_T001's CT), else the one its exam title
+    # names (RPT_T004 « Brain MRI », RPT_T002 « Radiographie du bassin… »); a discharge letter none
+    (DocumentFilter(modalities=("ct",)), {IMG_T001, RPT_T001}),
     # the names a physician types for the DICOM codes (« TDM », « scanner » for CT; « IRM » for MR)
-    (DocumentFilter(modalities=("TDM",)), {IMG_T001}),
-    (DocumentFilter(modalities=("IRM", " Scanner ")), {IMG_T001}),
-    (DocumentFilter(modalities=("IRM",)), set()),
+    (DocumentFilter(modalities=("TDM",)), {IMG_T001, RPT_T001}),
+    (DocumentFilter(modalities=("IRM", " Scanner ")), {IMG_T001, RPT_T001, RPT_T004}),
+    (DocumentFilter(modalities=("IRM",)), {RPT_T004}),
+    (DocumentFilter(kinds=("report",), modalities=("radiographie",)), {RPT_T002}),
     (DocumentFilter(patient_id="p900001"), {RPT_T001, IMG_T001}),
     (DocumentFilter(allowed_patients=("P900002",)), {RPT_T002, ART_T01, PMID_T02, FIG_T01}),
     (DocumentFilter(allowed_patients=()), {ART_T01, PMID_T02, FIG_T01}),
@@ -146,3 +149,27 @@ def test_passage_table_mask_equals_sql_for_random_filters(engine, store, documen
         selected = np.flatnonzero(table.mask(where)).tolist()
         assert selected == sorted(store.passage_ids(where)), where
         assert set(selected) == {pid for pid, p in passages.items() if where.admits(documents[p.doc_id])}, where
+
+
+def test_modality_filter_finds_reports(engine) -> None:
+    """« IRM » with reports only found nothing (reports carried no modality): now the MRI report is found, by
+    the lexical leg (a term match, counted in the total), and the CT report through the study it reads."""
+    mri = engine.search(SearchRequest(q="ischemic stroke", kinds=["report"], modalities=["IRM"], limit=20))
+    assert [r.id for r in mri.results] == [RPT_T004] and mri.total == 1 and not mri.semantic_only
+    ct = engine.search(SearchRequest(q="épanchement pleural", kinds=["report"], modalities=["scanner"], limit=20))
+    assert [r.id for r in ct.results] == [RPT_T001] and ct.total == 1
+
+
+def test_one_modality_table() -> None:
+    """The filter's names and the images' French words are one table (indexer.modalities)."""
+    from indexer.backend.filters import MODALITY_NAMES
+    from indexer.modalities import MODALITIES, french_words, modality_named_in
+
+    assert MODALITY_NAMES["irm"] == ("mr",) and MODALITY_NAMES["radiographie"] == ("cr", "dx")
+    assert french_words("CT") == "scanner TDM tomodensitométrie" and french_words("ZZ") == ""
+    assert all(code.lower() in {c for n in m.names for c in MODALITY_NAMES[n]} for code, m in MODALITIES.items())
+    titles = {"IRM cérébrale": "MR", "Scanner thoracique injecté": "CT", "CT chest": "CT", "Contrast-enhanced chest CT": "CT",
+              "Chest X-ray": "CR", "Radiographie de l'épaule": "CR", "Échographie cardiaque transthoracique": "US",
+              "Lettre de sortie - Neuroradiologie": None, "TEP-scanner": None, "Prothèse totale de genou": None,
+              "Compte rendu d'hospitalisation - Pneumologie": None, None: None}
+    assert {title: modality_named_in(title) for title in titles} == titles

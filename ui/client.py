@@ -153,6 +153,8 @@ class Interpretation:
     family_terms: tuple[str, ...] = ()
     #: French words the lexicon does not know, also searched in English (« densité » → density)
     cognates: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: single letters typed as free words, not searched (« x » of « 2 x 3 cm »)
+    ignored_terms: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any) -> Interpretation | None:
@@ -167,6 +169,7 @@ class Interpretation:
             family_terms=_str_tuple(data.get("family_terms")),
             cognates=tuple((str(word), _str_tuple(english)) for word, english in cognates.items())
             if isinstance(cognates, Mapping) else (),
+            ignored_terms=_str_tuple(data.get("ignored_terms")),
         )
 
 

@@ -391,7 +391,16 @@ def interpretation_html(interpretation: Interpretation | None, include_negated: 
             sentence += f", avec mention <b>niée</b> de : {_terms(negated)}"
         if family:
             sentence += f", et <b>antécédents familiaux</b> de : {_terms(family)}"
-    return _one_line(f'<div class="ms-understood">🧠 {sentence}{_cognates(interpretation)}</div>')
+    return _one_line(f'<div class="ms-understood">🧠 {sentence}{_cognates(interpretation)}{_ignored(interpretation)}</div>')
+
+
+def _ignored(interpretation: Interpretation) -> str:
+    """« ; lettre seule non cherchée : x (entre guillemets pour la chercher) »: why « 2 x 3 cm » did not search « x »."""
+    letters = interpretation.ignored_terms
+    if not letters:
+        return ""
+    label = "lettre seule non cherchée" if len(letters) == 1 else "lettres seules non cherchées"
+    return f" ; {label} : {_terms(letters)} (entre guillemets pour la chercher)"
 
 
 def _cognates(interpretation: Interpretation) -> str:
@@ -589,7 +598,7 @@ def is_semantic_only(hit: SearchHit) -> bool:
 def semantic_only_html() -> str:
     return (
         '<span class="ms-ctx" style="color:#455a64;border-color:#455a64" '
-        'title="Aucun mot de la requête dans ce document : proposé par proximité de sens">'
+        'title="Ce document ne contient pas les termes de la requête (tous ses concepts, ou la moitié pour une longue requête) : proposé par proximité de sens">'
         f"{SEMANTIC_ONLY_LABEL}</span>"
     )
 

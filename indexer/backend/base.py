@@ -24,6 +24,7 @@ Two halves:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -34,6 +35,7 @@ import numpy as np
 
 from indexer.backend.filters import DocumentFilter
 from indexer.schema import Document, Passage
+from indexer.text.analyzers import LANGUAGES, terms
 
 #: clinical context status → lexical field prefix (each status is its own text field)
 CONTEXT_FIELDS: dict[str, str] = {"affirmed": "body", "hypothetical": "hyp", "negated": "neg", "family": "fam"}
@@ -75,6 +77,37 @@ def split_negated_form(form: str) -> tuple[str, str] | None:
     return (head, negated) if marker else None
 #: a passage's text split by clinical context: status → text with that status
 PassageContexts = Mapping[str, str]
+
+
+#: a query holding more than this many content terms (recognised concepts + free words) is *long*: a pasted
+#: clinical summary (« Patient de 67 ans, HTA, diabète de type 2, douleur thoracique… »), not a question
+LONG_QUERY_TERMS = 6
+#: the share of a long query's concepts one passage must hold, rounded down, at least one: Elasticsearch's
+#: ``"minimum_should_match": "50%"``
+LONG_QUERY_SHARE = 0.5
+
+
+def free_word_count(text: str) -> int:
+    """How many free-word clauses *text* makes (the most analysed terms any language gives it)."""
+    return max((len(terms(text, lang)) for lang in LANGUAGES), default=0) if text.strip() else 0
+
+
+def concepts_to_match(concepts: int, free_words: int) -> int:
+    """How many of a query's *concepts* one passage must match (each whole, as one of its forms).
+
+    A short query (at most :data:`LONG_QUERY_TERMS` concepts and free words together) needs all of them, as
+    it always did: « pneumothorax sans épanchement pleural » is one precise question. A long one needs
+    :data:`LONG_QUERY_SHARE` of them, rounded down (at least one): a passage (a section of a letter) holding
+    every concept of a pasted 30-word summary hardly exists (the demo corpus has none for the 5 concepts of
+    « Patient de 67 ans, HTA, diabète de type 2, douleur thoracique…, sus-décalage du segment ST…, troponine
+    élevée », nor any holding 3 of them: the history, the pain and the ECG are separate sections), so
+    requiring all of them found nothing (total 0, every result « sémantique seulement »); the passages
+    holding most of them rank first (each concept matched adds its BM25 score) and count in the total. Both backends apply this same rule (Elasticsearch's and
+    Tantivy's ``minimum_should_match`` over the concept clauses); the required clauses (a negated
+    finding, a relative's disease) stay required."""
+    if concepts + free_words <= LONG_QUERY_TERMS:
+        return concepts
+    return min(concepts, max(1, math.floor(LONG_QUERY_SHARE * concepts)))
 
 
 class IndexNotFoundError(RuntimeError):
@@ -241,8 +274,9 @@ class IndexBackend(ABC):
         *text* is free text matched token by token (any token may match), French and English
         analysis (disjunction-max), title boosted 0.5. Each entry of *concepts* is one concept, as
         its surface forms (typed first, then synonyms at weight 0.7); one form must match, as a
-        phrase, in the context fields of *statuses*. Each ``(forms, statuses)`` of *required* must
-        also match, in its own statuses. Filters do not score. No clause at all → no hit.
+        phrase, in the context fields of *statuses* (a long query: :func:`concepts_to_match` of them, not
+        all). Each ``(forms, statuses)`` of *required* must also match, in its own statuses. Filters do
+        not score. No clause at all → no hit.
         """
 
     @abstractmethod

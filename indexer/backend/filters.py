@@ -26,6 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from indexer.modalities import MODALITY_NAMES  # names → DICOM codes, one table with the images' French words
+
 
 def normalise_key(value: str) -> str:
     """The form keyword fields (patient id, department, modality) are stored and compared in."""
@@ -43,17 +45,6 @@ def _keys(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
     if values is None:
         return None
     return tuple(dict.fromkeys(k for k in (_key(v) for v in values) if k))
-
-
-#: modality names (French and English, casefolded) → the DICOM Modality codes (0008,0060) they stand for
-MODALITY_NAMES: dict[str, tuple[str, ...]] = {
-    "irm": ("mr",), "mri": ("mr",),
-    "tdm": ("ct",), "scanner": ("ct",), "tomodensitométrie": ("ct",), "angioscanner": ("ct",), "ct scan": ("ct",),
-    "radiographie": ("cr", "dx"), "radio": ("cr", "dx"), "rx": ("cr", "dx"), "x-ray": ("cr", "dx"), "radiograph": ("cr", "dx"),
-    "échographie": ("us",), "echographie": ("us",), "écho": ("us",), "echo": ("us",), "ultrasound": ("us",),
-    "tep": ("pt",), "pet": ("pt",), "mammographie": ("mg",), "mammography": ("mg",),
-    "scintigraphie": ("nm",), "scintigraphy": ("nm",),
-}
 
 
 @dataclass(frozen=True)

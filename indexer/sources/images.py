@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from indexer.modalities import french_words
 from indexer.imaging import DecodeLimits, ImageFrame, ImageReadError, load_image
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date
@@ -37,17 +38,6 @@ _BODY_PARTS_FR = {
     "SHOULDER": "épaule",
     "PELVIS": "bassin",
     "HEART": "cœur",
-}
-_MODALITIES_FR = {
-    "CT": "scanner TDM tomodensitométrie",
-    "MR": "IRM imagerie par résonance magnétique",
-    "CR": "radiographie",
-    "DX": "radiographie",
-    "US": "échographie",
-    "XA": "angiographie",
-    "MG": "mammographie",
-    "NM": "scintigraphie",
-    "PT": "TEP",
 }
 
 
@@ -92,7 +82,7 @@ def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
     series = header_text(ds, "SeriesDescription")
     department = header_text(ds, "InstitutionalDepartmentName")
     description_lines = [
-        f"Modalité {modality} ({_MODALITIES_FR.get(modality or '', '')})" if modality else "",
+        f"Modalité {modality} ({french_words(modality)})" if modality else "",
         f"Région {body_part} ({_BODY_PARTS_FR.get(body_part, '')})" if body_part else "",
         f"Étude : {study}" if study else "",
         f"Série : {series}" if series else "",

@@ -6,7 +6,8 @@ The lexical query mirrors :meth:`indexer.backend.embedded.lexical.LexicalIndex.s
   in every searched context field and analysis (and the title at half weight when affirmed
   mentions are searched);
 * each recognised concept is a required clause: any of its surface forms as a phrase, the typed
-  form first and the others (synonyms, translations, expansions) at 0.7;
+  form first and the others (synonyms, translations, expansions) at 0.7; in a long query
+  (:func:`~indexer.backend.base.concepts_to_match`) a share of the concepts, not all, must match;
 * each ``(forms, statuses)`` of *required* is a required clause in its own statuses;
 * the :class:`~indexer.backend.filters.DocumentFilter` is a ``filter`` clause (no score, cached),
   so filtering happens inside the engine, before top-k, never after retrieval.
@@ -24,7 +25,9 @@ from typing import Any
 
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
 from indexer.backend.filters import DocumentFilter
-from indexer.backend.base import CONTEXT_FIELDS, DEFAULT_STATUSES, primary_forms, split_negated_form
+from indexer.backend.base import (
+    CONTEXT_FIELDS, DEFAULT_STATUSES, concepts_to_match, free_word_count, primary_forms, split_negated_form,
+)
 from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
 from indexer.text.signs import SPECIAL_TOKEN
 
@@ -123,9 +126,13 @@ def lexical_query(
 ) -> Query | None:
     """The BM25 query of :meth:`LexicalIndex.search`'s arguments (and weighted *expansion* words);
     None when nothing can match."""
-    must = [concept_query(forms, statuses) for forms in concepts or []]
-    must += [concept_query(forms, tuple(forms_statuses)) for forms, forms_statuses in required or []]
-    must = [q for q in must if q is not None]
+    wanted = [q for q in (concept_query(forms, statuses) for forms in concepts or []) if q is not None]
+    must = [q for q in (concept_query(forms, tuple(forms_statuses)) for forms, forms_statuses in required or []) if q is not None]
+    enough = concepts_to_match(len(wanted), free_word_count(text))
+    if enough < len(wanted):  # a long query: most of its concepts, not all (base.concepts_to_match)
+        must.append({"bool": {"should": wanted, "minimum_should_match": enough}})
+    else:
+        must = wanted + must
     free = free_text_query(text, statuses) if text.strip() else None
     if expansion:
         free = expanded_free_query(free, expansion, statuses)

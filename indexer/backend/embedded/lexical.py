@@ -28,7 +28,10 @@ from indexer.crashpoints import crash_point
 from indexer.schema import Document, Passage
 from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
 from indexer.text.signs import analysis_text
-from indexer.backend.base import ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, primary_forms, split_negated_form
+from indexer.backend.base import (
+    ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, concepts_to_match, free_word_count, primary_forms,
+    split_negated_form,
+)
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 
 TITLE_BOOST = 0.5
@@ -298,9 +301,15 @@ class LexicalIndex:
         free = self._token_query(text, statuses) if text.strip() else None
         if expansion:
             free = self._expanded(free, expansion, statuses)
-        must = [self._concept_query(forms, statuses) for forms in concepts or []]
-        must += [self._concept_query(forms, forms_statuses) for forms, forms_statuses in required or []]
+        wanted = [q for q in (self._concept_query(forms, statuses) for forms in concepts or []) if q is not None]
+        must = [self._concept_query(forms, forms_statuses) for forms, forms_statuses in required or []]
         clauses += [(tantivy.Occur.Must, q) for q in must if q is not None]
+        enough = concepts_to_match(len(wanted), free_word_count(text))
+        if enough < len(wanted):  # a long query: most of its concepts, not all (base.concepts_to_match)
+            some = tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in wanted], minimum_number_should_match=enough)
+            clauses.append((tantivy.Occur.Must, some))
+        else:
+            clauses += [(tantivy.Occur.Must, q) for q in wanted]
         if free is not None:
             clauses.append((tantivy.Occur.Should if clauses else tantivy.Occur.Must, free))
         if not clauses:
