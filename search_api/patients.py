@@ -20,7 +20,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from indexer.backend.filters import DocumentFilter
+from indexer.departments import canonical_department
 from indexer.schema import Document, DocumentKind
+from indexer.sources.fhir_records import encounter_class_label
 from search_api.audit import AuditLog
 from search_api.image_results import image_url
 from search_api.matching import DocumentMatches, exact_matches
@@ -56,11 +58,12 @@ class Stay(BaseModel):
     """A stay (FHIR encounter): the timeline groups documents under it by date."""
 
     id: str
-    label: str | None = Field(default=None, description="Encounter class (hospitalisation, urgences...)")
+    label: str | None = Field(default=None, description="Encounter class, in French (hospitalisation, urgences...)")
+    code: str | None = Field(default=None, description="Encounter class as FHIR codes it (HL7 v3 ActCode: IMP, AMB, EMER...)")
     start: dt.date | None = None
     end: dt.date | None = None
     reason: str | None = None
-    unit: str | None = Field(default=None, description="Care unit")
+    unit: str | None = Field(default=None, description="Care unit, by its canonical name (« Pulmonology » is « Pneumologie »)")
 
 
 class PatientResponse(BaseModel):
@@ -147,10 +150,18 @@ BEST_PER_PATIENT = 3
 
 
 def _stay_model(stay: dict[str, Any]) -> Stay:
-    return Stay(
-        id=str(stay["id"]), label=stay.get("class"), start=stay.get("start"), end=stay.get("end"),
-        reason=stay.get("reason"), unit=stay.get("unit"),
-    )
+    return Stay(**stay_fields(stay))
+
+
+def stay_fields(stay: dict[str, Any]) -> dict[str, Any]:
+    """A stored stay (:func:`indexer.sources.fhir_records._stay`) as the API shows it: the class named in
+    French from its ActCode (an index built before the code was kept: from the FHIR display), the
+    code kept; the care unit by its canonical name."""
+    return {
+        "id": str(stay.get("id") or ""), "label": encounter_class_label(stay.get("class_code"), stay.get("class")),
+        "code": stay.get("class_code"), "start": stay.get("start"), "end": stay.get("end"),
+        "reason": stay.get("reason"), "unit": canonical_department(stay.get("unit")),
+    }
 
 
 def _identity(documents: list[Document], viewer: Viewer) -> PatientIdentity:
