@@ -48,7 +48,9 @@ from indexer.clinical.text import Token, detect_language, tokenize
 __all__ = [
     "ContextSpan",
     "ContextStatus",
+    "CueScope",
     "TriggerMatch",
+    "cue_scopes",
     "find_triggers",
     "TriggerScan",
     "group_by_status",
@@ -274,20 +276,9 @@ def _segment_marks(
         token_marks = [family] * len(tokens)
     triggers = [m for m in matches if m.rule.role == "trigger"]
     named = named_cue_bounds(tokens, triggers, cue_forms(rules, _find_matches)) if triggers else {}
-    backward = {
-        id(m): _backward_start(m, tokens, matches, config, named)
-        for m in triggers
-        if m.rule.direction != Direction.PRE
-    }
+    scopes = _trigger_scopes(tokens, matches, config, named)
     for m in triggers:
-        first = backward.get(id(m), m.start)
-        last = m.end
-        if m.rule.direction != Direction.POST:
-            last = _forward_end(m, tokens, matches, backward, config, named)
-        if id(m) in named:  # a word of a name: it qualifies that name, nothing past it
-            name_start, name_end = named[id(m)]
-            first, last = max(first, name_start), min(last, name_end)
-        first, last = _trim_punct(tokens, first, last, m)
+        first, last = _trim_punct(tokens, *scopes[id(m)], m)
         status = m.rule.status
         assert status is not None
         mark = _Mark(config.priority_rank(status), status, m.rule.phrase)
@@ -296,6 +287,72 @@ def _segment_marks(
             if current is None or mark.rank > current.rank:
                 token_marks[i] = mark
     return _token_runs(tokens, token_marks)
+
+
+@dataclass(frozen=True, slots=True)
+class CueScope:
+    """A trigger found in a token list and the tokens it qualifies: ``tokens[first:last]``, its own
+    tokens ``tokens[start:end]`` included (edge punctuation not trimmed)."""
+
+    start: int
+    end: int
+    first: int
+    last: int
+    status: ContextStatus
+    direction: Direction
+    phrase: str
+
+
+def cue_scopes(
+    tokens: list[Token],
+    rules: CompiledLanguage,
+    config: CompiledConfig | str | Path | None = None,
+    breaks: frozenset[str] = frozenset(),
+) -> list[CueScope]:
+    """Every trigger of *rules* in *tokens* and its scope, read as a document's sentence is read
+    (:func:`split_by_context`): the one scope function for documents and queries, so that a query's
+    reading of « mère atteinte de cancer du sein » (:func:`indexer.clinical.query.family_parts`)
+    cannot drift from a document's. *breaks*: token norms that also end every scope, both ways (a
+    query has no sentences: its commas part its clauses)."""
+    compiled = _resolve_config(config)
+    matches = _find_matches(tokens, rules)
+    triggers = [m for m in matches if m.rule.role == "trigger"]
+    if not triggers:
+        return []
+    named = named_cue_bounds(tokens, triggers, cue_forms(rules, _find_matches))
+    scopes = _trigger_scopes(tokens, matches, compiled, named, breaks)
+    return [
+        CueScope(m.start, m.end, *scopes[id(m)], m.rule.status, m.rule.direction, m.rule.phrase)  # type: ignore[arg-type]
+        for m in triggers
+    ]
+
+
+def _trigger_scopes(
+    tokens: list[Token],
+    matches: list[_Match],
+    config: CompiledConfig,
+    named: dict[int, tuple[int, int]],
+    breaks: frozenset[str] = frozenset(),
+) -> dict[int, tuple[int, int]]:
+    """``id(trigger)`` → ``(first, last)``: the token range each trigger of *matches* qualifies, its
+    own tokens included, before edge punctuation is trimmed."""
+    triggers = [m for m in matches if m.rule.role == "trigger"]
+    backward = {
+        id(m): _backward_start(m, tokens, matches, config, named, breaks)
+        for m in triggers
+        if m.rule.direction != Direction.PRE
+    }
+    scopes: dict[int, tuple[int, int]] = {}
+    for m in triggers:
+        first = backward.get(id(m), m.start)
+        last = m.end
+        if m.rule.direction != Direction.POST:
+            last = _forward_end(m, tokens, matches, backward, config, named, breaks)
+        if id(m) in named:  # a word of a name: it qualifies that name, nothing past it
+            name_start, name_end = named[id(m)]
+            first, last = max(first, name_start), min(last, name_end)
+        scopes[id(m)] = (first, last)
+    return scopes
 
 
 def _segment_tokens(text: str, seg: Segment) -> list[Token]:
@@ -309,9 +366,11 @@ def _forward_end(
     backward: dict[int, int],
     config: CompiledConfig,
     named: dict[int, tuple[int, int]] | None = None,
+    breaks: frozenset[str] = frozenset(),
 ) -> int:
     """Token index where the forward scope of trigger ``m`` ends (exclusive). *named*: the triggers
-    inside a lexicon name (:func:`~indexer.clinical.named_cues.named_cue_bounds`), which end no scope."""
+    inside a lexicon name (:func:`~indexer.clinical.named_cues.named_cue_bounds`), which end no scope;
+    *breaks*: token norms that end it too (a query's clause breaks)."""
     named = named or {}
     settings = config.settings
     limit = min(len(tokens), m.end + settings.max_scope_tokens)
@@ -331,6 +390,8 @@ def _forward_end(
             limit = min(limit, backward.get(id(other), other.start))
         if other.start >= limit:
             break
+    if breaks:
+        limit = next((i for i in range(m.end, limit) if tokens[i].norm in breaks), limit)
     if m.rule.direction == Direction.BOTH:
         for i in range(m.end, limit):
             if tokens[i].norm in {",", ";"}:
@@ -350,16 +411,17 @@ def _backward_start(
     matches: list[_Match],
     config: CompiledConfig,
     named: dict[int, tuple[int, int]] | None = None,
+    breaks: frozenset[str] = frozenset(),
 ) -> int:
     """Token index where the backward scope of trigger ``m`` starts (a trigger of *named*, inside a
-    lexicon name, is no floor)."""
+    lexicon name, is no floor; a token of *breaks* stops it, as a comma does)."""
     named = named or {}
     floor = max(0, m.start - config.settings.max_post_scope_tokens)
     for other in matches:
         if other.end <= m.start and other.rule.role in {"trigger", "termination", "pseudo"} and id(other) not in named:
             floor = max(floor, other.end)
     start = m.start
-    while start > floor and tokens[start - 1].norm not in _BACKWARD_STOPS:
+    while start > floor and tokens[start - 1].norm not in _BACKWARD_STOPS and tokens[start - 1].norm not in breaks:
         start -= 1
     return start
 
