@@ -51,11 +51,15 @@ __all__ = [
     "CueScope",
     "TriggerMatch",
     "cue_scopes",
+    "relatives_match",
     "find_triggers",
     "TriggerScan",
     "group_by_status",
     "mention_context",
+    "mention_reading",
+    "reading",
     "split_by_context",
+    "split_reading",
     "status_at",
 ]
 
@@ -64,13 +68,18 @@ _BACKWARD_STOPS = frozenset({",", ";", ":", "(", ")"})
 
 @dataclass(frozen=True, slots=True)
 class ContextSpan:
-    """A slice ``text[start:end]`` of the input and its status; ``trigger`` is the phrase that set it."""
+    """A slice ``text[start:end]`` of the input and its status; ``trigger`` is the phrase that set it.
+
+    ``relatives``: for a family-history span, the relatives its cues name (« Mère : cancer du sein » →
+    ``("mother",)``, the ``relatives`` of the trigger file), in the order named; empty when no cue
+    names one (« antécédents familiaux de diabète », a sentence under a family heading alone)."""
 
     start: int
     end: int
     text: str
     status: ContextStatus
     trigger: str | None = None
+    relatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,7 @@ class _Mark:
     rank: int
     status: ContextStatus
     trigger: str | None
+    relatives: tuple[str, ...] = ()
 
 
 def split_by_context(
@@ -144,6 +154,50 @@ def mention_context(
             rules = compiled.languages[_resolve_language(text, language, compiled)]
             return seg.start, status_at(_assemble(text, _segment_marks(text, seg, rules, compiled)), start, end)
     return start, ContextStatus.AFFIRMED
+
+
+def mention_reading(
+    text: str,
+    start: int,
+    end: int,
+    language: str | None = None,
+    config: CompiledConfig | str | Path | None = None,
+) -> tuple[int, str]:
+    """:func:`mention_context` with the relatives of a family mention: (sentence start, its
+    :func:`reading` — « family:mother » for « Mère : <mark>cancer du sein</mark> », else the status)."""
+    compiled = _resolve_config(config)
+    for seg in segment(text, compiled):
+        if seg.start <= start < seg.end:
+            rules = compiled.languages[_resolve_language(text, language, compiled)]
+            return seg.start, reading_at(_assemble(text, _segment_marks(text, seg, rules, compiled)), start, end)
+    return start, ContextStatus.AFFIRMED.value
+
+
+def reading(status: ContextStatus | str, relatives: tuple[str, ...] | list[str] = ()) -> str:
+    """A mention's status as a string, with the relatives of a family mention: « family:mother,sister »
+    (what stored mentions hold and snippets return; :func:`split_reading` takes it apart)."""
+    value = getattr(status, "value", status)
+    return f"{value}:{','.join(relatives)}" if relatives else str(value)
+
+
+def split_reading(value: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """(status, relatives) of a :func:`reading` (« family:mother » → ("family", ("mother",)))."""
+    if not value or ":" not in value:
+        return value, ()
+    status, _, relatives = value.partition(":")
+    return status, tuple(r for r in relatives.split(",") if r)
+
+
+def reading_at(spans: list[ContextSpan], start: int, end: int | None = None) -> str:
+    """:func:`status_at` as a :func:`reading` (a family mention's relatives included)."""
+    end = start + 1 if end is None else end
+    best: ContextSpan | None = None
+    best_overlap = 0
+    for span in spans:
+        overlap = min(end, span.end) - max(start, span.start)
+        if overlap > 0 and span.status is not ContextStatus.AFFIRMED and overlap > best_overlap:
+            best, best_overlap = span, overlap
+    return reading(best.status, best.relatives) if best is not None else ContextStatus.AFFIRMED.value
 
 
 def find_triggers(
@@ -281,11 +335,16 @@ def _segment_marks(
         first, last = _trim_punct(tokens, *scopes[id(m)], m)
         status = m.rule.status
         assert status is not None
-        mark = _Mark(config.priority_rank(status), status, m.rule.phrase)
+        mark = _Mark(config.priority_rank(status), status, m.rule.phrase, (m.rule.relative,) if m.rule.relative else ())
         for i in range(first, last):
             current = token_marks[i]
             if current is None or mark.rank > current.rank:
                 token_marks[i] = mark
+            elif mark.relatives and current.status == status and not set(mark.relatives) <= set(current.relatives):
+                # a relative named inside a family scope (« Antécédents familiaux : » then « Mère : … »,
+                # « Mère et sœur : … »): the mention is about them too
+                token_marks[i] = _Mark(current.rank, status, current.trigger,
+                                       tuple(dict.fromkeys((*current.relatives, *mark.relatives))))
     return _token_runs(tokens, token_marks)
 
 
@@ -301,6 +360,31 @@ class CueScope:
     status: ContextStatus
     direction: Direction
     phrase: str
+    relative: str | None = None  # a family cue that names a relative (« mère » → mother)
+
+
+#: a relative a query names → the relatives a mention may name and still be about them: « fratrie »
+#: (siblings) asks about brothers, sisters and twins too; « parents » about the mother and the father
+RELATIVE_GROUPS: dict[str, frozenset[str]] = {
+    "siblings": frozenset({"siblings", "brother", "sister", "twin"}),
+    "parents": frozenset({"parents", "mother", "father"}),
+    "grandparents": frozenset({"grandparents", "grandmother", "grandfather"}),
+    "children": frozenset({"children", "son", "daughter"}),
+}
+
+
+def relatives_match(asked: tuple[str, ...] | list[str], found: tuple[str, ...] | list[str]) -> bool:
+    """Whether a family mention about *found* answers a query about *asked* (« antécédents familiaux :
+    père » is not answered by « Mère : cancer du sein »). A query naming no relative, or a mention naming
+    none (« antécédents familiaux de diabète »: whose is not said), matches; a mention about the
+    siblings answers a query about a brother, and the reverse."""
+    if not asked or not found:
+        return True
+    for want in asked:
+        for have in found:
+            if want == have or have in RELATIVE_GROUPS.get(want, ()) or want in RELATIVE_GROUPS.get(have, ()):
+                return True
+    return False
 
 
 def cue_scopes(
@@ -322,7 +406,7 @@ def cue_scopes(
     named = named_cue_bounds(tokens, triggers, cue_forms(rules, _find_matches))
     scopes = _trigger_scopes(tokens, matches, compiled, named, breaks)
     return [
-        CueScope(m.start, m.end, *scopes[id(m)], m.rule.status, m.rule.direction, m.rule.phrase)  # type: ignore[arg-type]
+        CueScope(m.start, m.end, *scopes[id(m)], m.rule.status, m.rule.direction, m.rule.phrase, m.rule.relative)  # type: ignore[arg-type]
         for m in triggers
     ]
 
@@ -445,7 +529,8 @@ def _token_runs(tokens: list[Token], marks: list[_Mark | None]) -> list[tuple[in
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and marks[j] is not None and marks[j].status == mark.status:  # type: ignore[union-attr]
+        while (j < len(tokens) and marks[j] is not None and marks[j].status == mark.status  # type: ignore[union-attr]
+               and marks[j].relatives == mark.relatives):  # type: ignore[union-attr]
             j += 1
         last = j
         while last - 1 > i and tokens[last - 1].is_punct and tokens[last - 1].norm != "?":
@@ -466,7 +551,7 @@ def _assemble(text: str, marks: list[tuple[int, int, _Mark]]) -> list[ContextSpa
             continue
         if start > cursor:
             spans.append(ContextSpan(cursor, start, text[cursor:start], ContextStatus.AFFIRMED))
-        spans.append(ContextSpan(start, end, text[start:end], mark.status, mark.trigger))
+        spans.append(ContextSpan(start, end, text[start:end], mark.status, mark.trigger, mark.relatives))
         cursor = end
     if cursor < len(text):
         spans.append(ContextSpan(cursor, len(text), text[cursor:], ContextStatus.AFFIRMED))

@@ -262,6 +262,19 @@ def family_parts(query: ClinicalQuery) -> tuple[list[str], list[str]]:
     return own, family
 
 
+def family_relatives(query: ClinicalQuery) -> tuple[str, ...]:
+    """The relatives a query about family history names (« cancer du sein chez la mère » → ``("mother",)``,
+    « antécédents familiaux : père » → ``("father",)``, "family history of stroke" → ``()``): its family
+    cues' ``relatives`` (context_triggers.yaml), read as :func:`family_parts` reads the query. A search
+    restricts its family matches to them (:func:`~indexer.clinical.context.relatives_match` against a
+    mention's ``relatives``)."""
+    q = query.original
+    if not q or not _family_first_words().intersection(_WORD_RE.findall(fold(q))):
+        return ()
+    cues = _family_cues(tokenize(q), query.language)
+    return tuple(dict.fromkeys(cue.relative for cue in cues if cue.relative))
+
+
 def _keep(q: str, run: list[Token], label: str | None, own: list[str], family: list[str]) -> None:
     if label == "cue":
         return
