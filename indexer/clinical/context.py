@@ -520,7 +520,7 @@ def _trim_punct(tokens: list[Token], first: int, last: int, m: _Match) -> tuple[
 
 
 def _token_runs(tokens: list[Token], marks: list[_Mark | None]) -> list[tuple[int, int, _Mark]]:
-    """Merge consecutive tokens with the same status into character ranges."""
+    """Merge consecutive tokens with the same status into character ranges (one per relative named)."""
     runs: list[tuple[int, int, _Mark]] = []
     i = 0
     while i < len(tokens):
@@ -529,13 +529,18 @@ def _token_runs(tokens: list[Token], marks: list[_Mark | None]) -> list[tuple[in
             i += 1
             continue
         j = i + 1
-        while (j < len(tokens) and marks[j] is not None and marks[j].status == mark.status  # type: ignore[union-attr]
-               and marks[j].relatives == mark.relatives):  # type: ignore[union-attr]
+        while j < len(tokens) and marks[j] is not None and marks[j].status == mark.status:  # type: ignore[union-attr]
             j += 1
         last = j
         while last - 1 > i and tokens[last - 1].is_punct and tokens[last - 1].norm != "?":
             last -= 1
-        runs.append((tokens[i].start, tokens[last - 1].end, mark))
+        # one range per relative named within the run (« Mère : … ; frère : … »), cut inside the run's
+        # own bounds: the text of each status is what it was without relatives
+        first = i
+        for k in range(i + 1, last + 1):
+            if k == last or marks[k].relatives != marks[first].relatives:  # type: ignore[union-attr]
+                runs.append((tokens[first].start, tokens[k - 1].end, marks[first]))  # type: ignore[arg-type]
+                first = k
         i = j
     return runs
 
