@@ -74,7 +74,8 @@ BIG_DOCUMENT_PASSAGES = 1_000
 #: 2: signed and « non- » abbreviations (« ST+ », « ST- », "non-ST") are tokens of their own
 #: (indexer/text/signs.py): lexical fields and stored mentions of older runs read them as « ST »
 #: 4: « st » with a sign in any case (« idm st- ») is the signed token too
-ANALYSIS_VERSION = 4
+#: 5: stored mentions name a family mention's relatives (« family:mother »); departments are canonical
+ANALYSIS_VERSION = 5
 
 
 def analysis_fingerprint(settings: Settings) -> str:

@@ -26,7 +26,9 @@ from typing import Any
 
 from indexer.backend.filters import DocumentFilter, normalise_key
 from indexer.backend.base import DocumentSummary
+from indexer.departments import canonical_department
 from indexer.schema import MAX_DATE, MIN_DATE, Document
+from indexer.sources.fhir_records import encounter_class_label
 from search_api.matching import exact_matches
 from search_api.models import SearchRequest
 from search_api.query_plan import QueryPlan
@@ -80,7 +82,8 @@ class CriterionHits:
             self.dates.setdefault(patient, []).append(start)
         evidence = self.by_patient.setdefault(patient, [])
         if len(evidence) < EVIDENCE_PER_CRITERION:
-            title = " · ".join(str(p) for p in (f"Séjour {stay.get('class') or ''}".strip(), stay.get("reason"), stay.get("unit")) if p)
+            label = encounter_class_label(stay.get("class_code"), stay.get("class")) or ""
+            title = " · ".join(str(p) for p in (f"Séjour {label}".strip(), stay.get("reason"), canonical_department(stay.get("unit"))) if p)
             evidence.append(Evidence(record_id, title, "record", start, "", stay))
 
 
@@ -137,7 +140,8 @@ def _document_checks(criterion: Any, births: dict[str, dt.date | None], frame: D
     """Constraints checked on each retrieved document: body part and age at the document date (from
     the patient's identity), the date window in the caller's frame, and (until every backend applies
     them) care unit and modality."""
-    departments, body_parts = _keys(criterion.departments), _keys(criterion.body_parts)
+    departments = set(DocumentFilter(departments=tuple(criterion.departments)).department_keys)  # « Pulmonology » = « Pneumologie »
+    body_parts = _keys(criterion.body_parts)
     modalities = set(DocumentFilter(modalities=tuple(criterion.modalities)).modality_keys)  # « IRM » = MR, as retrieval reads it
 
     def ok(document: Document | DocumentSummary) -> bool:

@@ -33,7 +33,7 @@ from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.cohort_engine import CohortMember, Evidence, evaluate, has_document_constraints
 from search_api.models import MAX_QUERY_CHARS, FilterDate, RowId
-from search_api.patients import Stay
+from search_api.patients import Stay, stay_fields
 from search_api.scope import current_user, patient_viewer, request_scope
 from search_api.security.identity import client_address
 from search_api.security.views import NO_SUCH_PATIENT
@@ -329,8 +329,7 @@ def _result(definition: CohortDefinition, members: list[CohortMember], excluded:
 def _stay_out(stay: dict[str, Any] | None) -> Stay | None:
     if not stay:
         return None
-    return Stay(id=str(stay.get("id") or ""), label=stay.get("class"), start=stay.get("start"), end=stay.get("end"),
-                reason=stay.get("reason"), unit=stay.get("unit"))
+    return Stay(**stay_fields(stay))
 
 
 def shown_members(members: list[CohortMember], excluded: list[str], viewer: Viewer) -> tuple[list[CohortMember], list[str]]:

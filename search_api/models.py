@@ -9,6 +9,7 @@ from fastapi import Path
 from pydantic import computed_field, AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from indexer.clinical import ExpandedTerm
+from indexer.clinical.context import split_reading
 from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, Section, date_in_range
 from indexer.text.ligatures import spell_ligatures
 
@@ -105,6 +106,23 @@ class LinkedReport(BaseModel):
     url: str
 
 
+RELATIVES_DESCRIPTION = ("For a family-history mention (context « family »): the relatives it is about, as its cues "
+                         "name them (mother, father, sister, brother, grandmother...; indexer/configs/clinical/"
+                         "context_triggers.yaml ``relatives``); empty when the text names none")
+
+
+def split_mention_context(data: Any) -> Any:
+    """A result row whose ``context`` is a snippet's reading (« family:mother »,
+    :func:`indexer.clinical.context.reading`) as the API shows it: ``context`` the status alone (its
+    values unchanged for clients), ``relatives`` the relatives."""
+    if isinstance(data, dict):
+        context = data.get("context")
+        if isinstance(context, str) and ":" in context:
+            status, relatives = split_reading(context)
+            data = {**data, "context": status, "relatives": list(relatives)}
+    return data
+
+
 class SearchResult(BaseModel):
     id: str
     kind: DocumentKind
@@ -118,6 +136,7 @@ class SearchResult(BaseModel):
     context: str | None = Field(
         default=None, description="Clinical context of the highlighted mention: affirmed, negated, hypothetical, family"
     )
+    relatives: list[str] = Field(default_factory=list, description=RELATIVES_DESCRIPTION)
     section: str
     url: str
     explanation: MatchExplanation
@@ -130,6 +149,11 @@ class SearchResult(BaseModel):
     linked_reports: list[LinkedReport] = Field(default_factory=list)
     caption: str | None = None
     thumbnail_url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mention_relatives(cls, data: Any) -> Any:
+        return split_mention_context(data)
 
     @computed_field(description="The query's words (or a recognised concept's forms) occur in this document: "
                     "the lexical leg found it (an image's ``methods`` say which text scored it, lexically or not)")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from indexer.backend.filters import DocumentFilter
+from indexer.departments import canonical_department
 from indexer.schema import Document, DocumentKind
 
 _SEX = {"m": "male", "male": "male", "homme": "male", "h": "male", "f": "female", "female": "female", "femme": "female"}
@@ -91,9 +92,12 @@ def stay_of(date: dt.date | None, stays: list[dict[str, Any]]) -> dict[str, Any]
 
 
 def department_of(document: Document) -> str | None:
-    """The care unit a document belongs to (report header « Service », DICOM department)."""
-    value = document.metadata.get("department")
-    return str(value).strip() or None if value else None
+    """The care unit a document belongs to (report header « Service », DICOM department), by its
+    canonical name (:func:`indexer.departments.canonical_department`: « Pulmonology » is « Pneumologie »,
+    whatever the index stored: a DICOM header's name, or an index built before names were canonical)."""
+    metadata = getattr(document, "metadata", None)
+    value = metadata.get("department") if isinstance(metadata, dict) else getattr(document, "department", None)
+    return canonical_department(value)
 
 
 def body_part_of(document: Document) -> str | None:

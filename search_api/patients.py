@@ -17,14 +17,17 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from indexer.backend.filters import DocumentFilter
+from indexer.clinical.context import split_reading
+from indexer.departments import canonical_department
 from indexer.schema import Document, DocumentKind
+from indexer.sources.fhir_records import encounter_class_label
 from search_api.audit import AuditLog
 from search_api.image_results import image_url
 from search_api.matching import DocumentMatches, exact_matches
-from search_api.models import MAX_LIMIT, QueryInterpretation, SearchRequest
+from search_api.models import MAX_LIMIT, RELATIVES_DESCRIPTION, QueryInterpretation, SearchRequest, split_mention_context
 from search_api.patient_data import (
     age_at,
     body_part_of,
@@ -56,11 +59,12 @@ class Stay(BaseModel):
     """A stay (FHIR encounter): the timeline groups documents under it by date."""
 
     id: str
-    label: str | None = Field(default=None, description="Encounter class (hospitalisation, urgences...)")
+    label: str | None = Field(default=None, description="Encounter class, in French (hospitalisation, urgences...)")
+    code: str | None = Field(default=None, description="Encounter class as FHIR codes it (HL7 v3 ActCode: IMP, AMB, EMER...)")
     start: dt.date | None = None
     end: dt.date | None = None
     reason: str | None = None
-    unit: str | None = Field(default=None, description="Care unit")
+    unit: str | None = Field(default=None, description="Care unit, by its canonical name (« Pulmonology » is « Pneumologie »)")
 
 
 class PatientResponse(BaseModel):
@@ -92,6 +96,12 @@ class TimelineEntry(BaseModel):
     matched: bool = Field(default=False, description="The document contains the query's terms")
     snippet: str | None = Field(default=None, description="HTML: the matched passage (matched documents only)")
     context: str | None = None
+    relatives: list[str] = Field(default_factory=list, description=RELATIVES_DESCRIPTION)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mention_relatives(cls, data: Any) -> Any:
+        return split_mention_context(data)
 
 
 class TimelineGroup(BaseModel):
@@ -118,7 +128,13 @@ class PatientHit(BaseModel):
     date: dt.date | None
     snippet: str
     context: str | None = None
+    relatives: list[str] = Field(default_factory=list, description=RELATIVES_DESCRIPTION)
     url: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mention_relatives(cls, data: Any) -> Any:
+        return split_mention_context(data)
     semantic_only: bool = Field(default=False, description="Found by meaning only: the query's words are not in it")
 
 
@@ -147,10 +163,18 @@ BEST_PER_PATIENT = 3
 
 
 def _stay_model(stay: dict[str, Any]) -> Stay:
-    return Stay(
-        id=str(stay["id"]), label=stay.get("class"), start=stay.get("start"), end=stay.get("end"),
-        reason=stay.get("reason"), unit=stay.get("unit"),
-    )
+    return Stay(**stay_fields(stay))
+
+
+def stay_fields(stay: dict[str, Any]) -> dict[str, Any]:
+    """A stored stay (:func:`indexer.sources.fhir_records._stay`) as the API shows it: the class named in
+    French from its ActCode (an index built before the code was kept: from the FHIR display), the
+    code kept; the care unit by its canonical name."""
+    return {
+        "id": str(stay.get("id") or ""), "label": encounter_class_label(stay.get("class_code"), stay.get("class")),
+        "code": stay.get("class_code"), "start": stay.get("start"), "end": stay.get("end"),
+        "reason": stay.get("reason"), "unit": canonical_department(stay.get("unit")),
+    }
 
 
 def _identity(documents: list[Document], viewer: Viewer) -> PatientIdentity:
@@ -267,7 +291,9 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
             )
             if document.id in matches:
                 entry.matched = True
-                snippet, entry.context = snippets[document.id]
+                snippet, context = snippets[document.id]
+                entry.context, relatives = split_reading(context)
+                entry.relatives = list(relatives)
                 entry.snippet = viewer.html(snippet, real)
             groups.setdefault(entry.stay_id, []).append(entry)
             for sub in _record_entries(document, entry, highlight if query else "", stays, birth, viewer, shown_stays):
@@ -396,7 +422,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             best[hit.patient_id] = []
         if len(best[hit.patient_id]) < BEST_PER_PATIENT:
             best[hit.patient_id].append(PatientHit(
-                id=hit.id, kind=hit.kind, title=hit.title, date=hit.date, snippet=hit.snippet, context=hit.context,
+                id=hit.id, kind=hit.kind, title=hit.title, date=hit.date, snippet=hit.snippet, context=hit.context, relatives=hit.relatives,
                 url=hit.url, semantic_only=hit.id not in matches,
             ))
     # then patients whose matches are beyond the fused ranking's depth, in the order of their best match

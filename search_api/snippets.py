@@ -23,7 +23,7 @@ from operator import not_
 from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
-from indexer.clinical import mention_context
+from indexer.clinical.context import mention_reading
 from indexer.clinical.mentions import mention_status_at, snippet_language
 from indexer.text.analyzers import LANGUAGES, term_spans, terms
 from indexer.text.signs import SIGNS, SPECIAL_TOKEN, may_hold_special
@@ -484,12 +484,11 @@ def _anchor(text: str, spans: list[tuple[int, int]], language: str | None, menti
     Most first matches are already in a wanted context: one look-up, as before."""
     first: tuple[int, str] | None = None
     for start, end in spans:
-        if mentions is not None:
-            found = mention_status_at(mentions, start, end)
-        else:
-            at, status = mention_context(text, start, end, snippet_language(language))
-            found = (at, status.value)
-        if statuses is None or found[1] in statuses:
+        # the context shown names a family mention's relatives (« family:mother »,
+        # indexer.clinical.context.reading); the API splits it (SearchResult.relatives)
+        found = (mention_status_at(mentions, start, end) if mentions is not None
+                 else mention_reading(text, start, end, snippet_language(language)))
+        if statuses is None or (found[1] if ":" not in found[1] else found[1].partition(":")[0]) in statuses:
             return found
         first = first or found
     return first  # type: ignore[return-value]  # spans is not empty
@@ -540,7 +539,8 @@ def query_matcher(query: str) -> QueryMatcher:
 
 class Snippet(NamedTuple):
     """A snippet's HTML and the clinical status of its first highlighted mention (None when nothing
-    matched). A named tuple: built once per result shown, and a frozen dataclass's ``__init__``
+    matched), a family mention's relatives included (« family:mother »:
+    :func:`indexer.clinical.context.reading`). A named tuple: built once per result shown, and a frozen dataclass's ``__init__``
     (``object.__setattr__`` per field) cost more than the rest of a short passage's markup."""
 
     html: str

@@ -18,8 +18,10 @@ from conftest import ART_T01, FIG_T01, IMG_T001, PMID_T02, RPT_T001, RPT_T002, R
 
 
 FILTERS: list[tuple[DocumentFilter, set[str] | None]] = [
-    (DocumentFilter(departments=("radiologie",)), {RPT_T001, IMG_T001}),
-    (DocumentFilter(departments=("RADIOLOGY", " Urgences ")), {RPT_T004, RPT_T002}),
+    # one unit under its French and English names (indexer/departments.py): the English report of
+    # "Department : Radiology" is in « Radiologie » (it was not: a filter found half of the unit)
+    (DocumentFilter(departments=("radiologie",)), {RPT_T001, IMG_T001, RPT_T004}),
+    (DocumentFilter(departments=("RADIOLOGY", " Urgences ")), {RPT_T004, RPT_T002, RPT_T001, IMG_T001}),
     # a report carries its linked study's modality (RPT_T001 reads IMG_T001's CT), else the one its exam title
     # names (RPT_T004 « Brain MRI », RPT_T002 « Radiographie du bassin… »); a discharge letter none
     (DocumentFilter(modalities=("ct",)), {IMG_T001, RPT_T001}),
@@ -31,7 +33,7 @@ FILTERS: list[tuple[DocumentFilter, set[str] | None]] = [
     (DocumentFilter(patient_id="p900001"), {RPT_T001, IMG_T001}),
     (DocumentFilter(allowed_patients=("P900002",)), {RPT_T002, ART_T01, PMID_T02, FIG_T01}),
     (DocumentFilter(allowed_patients=()), {ART_T01, PMID_T02, FIG_T01}),
-    (DocumentFilter(allowed_departments=("radiologie",)), {RPT_T001, IMG_T001, ART_T01, PMID_T02, FIG_T01}),
+    (DocumentFilter(allowed_departments=("radiologie",)), {RPT_T001, IMG_T001, RPT_T004, ART_T01, PMID_T02, FIG_T01}),
     # the record of P900003 has no department: hidden from a department-restricted user
     (DocumentFilter(allowed_patients=("p900003",), allowed_departments=("CARDIOLOGIE",)),
      {RPT_T003, ART_T01, PMID_T02, FIG_T01}),

@@ -96,19 +96,20 @@ def reference_snippet(
     text: str, query: str, language: str | None = None, width: int = 280, statuses: tuple[str, ...] | None = None
 ) -> tuple[str, str | None]:
     """The snippet as first written, one passage at a time, every piece escaped whatever the text holds:
-    (HTML, clinical status of the first match, or of the first match in one of *statuses* when there is
-    one). The reference the faster snippet paths are compared to (here and in tests/test_lean_results.py)."""
+    (HTML, clinical status of the first match — a family mention's with its relatives, « family:mother » —,
+    or of the first match in one of *statuses* when there is one). The reference the faster snippet paths
+    are compared to (here and in tests/test_lean_results.py)."""
     import html
 
-    from search_api.snippets import _window, mention_context, snippet_language
+    from indexer.clinical.context import mention_reading, split_reading
+    from search_api.snippets import _window, snippet_language
 
     spans = query_spans(text, query)
     context, anchor = None, 0
-    found = [mention_context(text, *span, snippet_language(language)) for span in spans]
-    wanted = [(at, status) for at, status in found if statuses is None or status.value in statuses]
+    found = [mention_reading(text, *span, snippet_language(language)) for span in spans]
+    wanted = [(at, status) for at, status in found if statuses is None or split_reading(status)[0] in statuses]
     if found:
-        anchor, status = (wanted or found)[0]
-        context = status.value
+        anchor, context = (wanted or found)[0]
     start, end = _window(text, anchor, width)
     parts, cursor = ["…" if start > 0 else ""], start
     for span_start, span_end in spans:

@@ -194,6 +194,7 @@ class SearchHit:
     section: str = ""
     url: str = ""
     context: str | None = None
+    relatives: tuple[str, ...] = ()  # a family mention's relatives (« mother »): the label says « (mère) »
     explanation: Explanation | None = None
     methods: tuple[str, ...] = ()
     linked_reports: tuple[LinkedReport, ...] = ()
@@ -218,6 +219,7 @@ class SearchHit:
             section=str(data.get("section") or ""),
             url=str(data.get("url") or ""),
             context=data.get("context") or None,
+            relatives=_str_tuple(data.get("relatives")),
             explanation=Explanation.from_json(data.get("explanation")),
             methods=_str_tuple(data.get("methods")),
             linked_reports=_linked_reports(data.get("linked_reports")),

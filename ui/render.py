@@ -63,6 +63,16 @@ CONTEXT_LABELS: dict[str, str] = {
     "family": "antécédent familial",
 }
 CONTEXT_COLORS: dict[str, str] = {"negated": "#c62828", "hypothetical": "#ef6c00", "family": "#6a1b9a"}
+#: a family mention's relatives as the API names them (indexer/configs/clinical/context_triggers.yaml
+#: ``relatives``), in French: « antécédent familial (mère) »
+RELATIVE_LABELS: dict[str, str] = {
+    "mother": "mère", "father": "père", "parents": "parents", "brother": "frère", "sister": "sœur",
+    "siblings": "fratrie", "twin": "jumeau", "son": "fils", "daughter": "fille", "children": "enfants",
+    "grandmother": "grand-mère", "grandfather": "grand-père", "grandparents": "grands-parents",
+    "great-grandmother": "arrière-grand-mère", "great-grandfather": "arrière-grand-père",
+    "aunt": "tante", "uncle": "oncle", "cousin": "cousin(e)", "maternal side": "côté maternel",
+    "paternal side": "côté paternel",
+}
 
 # What scored an image result, in the API's order (search_api.image_results._METHOD_ORDER).
 METHOD_LABELS: dict[str, str] = {
@@ -255,23 +265,27 @@ def result_card_html(hit: SearchHit, rank: int) -> str:
         f'<div class="ms-meta">{" · ".join(meta)}</div>'
         f"{methods_html(hit.methods)}"
         f'<div class="ms-snippet">{semantic_only_html() if is_semantic_only(hit) else ""}'
-        f"{context_label_html(hit.context)}{safe_snippet(hit.snippet)}</div>"
+        f"{context_label_html(hit.context, hit.relatives)}{safe_snippet(hit.snippet)}</div>"
         f"{_caption_html(hit.caption)}"
         f"{explanation_html(hit.explanation)}"
         "</div>"
     )
 
 
-def context_label_html(context: str | None) -> str:
+def context_label_html(context: str | None, relatives: Iterable[object] | None = None) -> str:
     """Small label before the snippet when its highlighted mention is not affirmed.
 
     Without it, « absence d'<mark>épanchement</mark> » looks like a hit for the finding: the label
-    makes negated, hypothetical and family-history mentions impossible to misread at a glance.
+    makes negated, hypothetical and family-history mentions impossible to misread at a glance; a
+    family mention says whose (« antécédent familial (mère) »: the API's ``relatives``).
     Unknown statuses (a newer API) are shown verbatim rather than dropped.
     """
     if not context or context == "affirmed":
         return ""
     label = CONTEXT_LABELS.get(context, context)
+    named = [RELATIVE_LABELS.get(str(r), str(r)) for r in relatives or () if r]
+    if named and context == "family":
+        label = f"{label} ({', '.join(named)})"
     color = CONTEXT_COLORS.get(context, UNKNOWN_KIND_COLOR)
     return (
         f'<span class="ms-ctx ms-ctx-{esc(context)}" style="color:{color};border-color:{color}" '
@@ -660,7 +674,7 @@ def patient_hit_html(hit: Mapping[str, object]) -> str:
     return _one_line(
         f'<div class="ms-report">{badge_html(kind)}<b>{esc(hit.get("title") or hit.get("id"))}</b>'
         f' · {esc(format_date(hit.get("date")))}'  # type: ignore[arg-type]
-        f'<div class="ms-snippet">{semantic}{context_label_html(hit.get("context"))}'  # type: ignore[arg-type]
+        f'<div class="ms-snippet">{semantic}{context_label_html(hit.get("context"), hit.get("relatives"))}'  # type: ignore[arg-type]
         f'{safe_snippet(str(hit.get("snippet") or ""))}</div></div>'
     )
 
@@ -741,7 +755,7 @@ def timeline_entry_html(entry: Mapping[str, object]) -> str:
     snippet = ""
     if entry.get("matched") and entry.get("snippet"):
         snippet = (
-            f'<div class="ms-snippet">{context_label_html(entry.get("context"))}'  # type: ignore[arg-type]
+            f'<div class="ms-snippet">{context_label_html(entry.get("context"), entry.get("relatives"))}'  # type: ignore[arg-type]
             f'{safe_snippet(str(entry["snippet"]))}</div>'
         )
     return _one_line(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from indexer.departments import canonical_department
 from indexer.modalities import MODALITY_NAMES  # names → DICOM codes, one table with the images' French words
 
 
@@ -47,6 +48,18 @@ def _keys(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(k for k in (_key(v) for v in values) if k))
 
 
+def department_key(value: Any) -> str | None:
+    """The key of a care unit: its canonical name's (:func:`indexer.departments.canonical_department`),
+    so « Pneumologie » and "Pulmonology" are one department for filters and access rules."""
+    return _key(canonical_department(value))
+
+
+def _department_keys(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(dict.fromkeys(k for k in (department_key(v) for v in values) if k))
+
+
 @dataclass(frozen=True)
 class DocumentKeys:
     """The normalised keyword values of one document that filters compare against.
@@ -63,7 +76,7 @@ class DocumentKeys:
     def of(cls, document: Any) -> DocumentKeys:
         """Keys of an :class:`indexer.schema.Document` (department: ``metadata['department']``)."""
         metadata = getattr(document, "metadata", None) or {}
-        return cls(_key(document.patient_id), _key(metadata.get("department")), _key(document.modality))
+        return cls(_key(document.patient_id), department_key(metadata.get("department")), _key(document.modality))
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,7 @@ class DocumentFilter:
 
     @property
     def department_keys(self) -> tuple[str, ...]:
-        return _keys(self.departments) or ()
+        return _department_keys(self.departments) or ()
 
     @property
     def modality_keys(self) -> tuple[str, ...]:
@@ -120,7 +133,7 @@ class DocumentFilter:
 
     @property
     def allowed_department_keys(self) -> tuple[str, ...] | None:
-        return _keys(self.allowed_departments)
+        return _department_keys(self.allowed_departments)
 
     def admits(self, document: Any) -> bool:
         """Whether *document* passes this filter: the reference semantics every backend implements

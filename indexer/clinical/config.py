@@ -67,6 +67,10 @@ class LanguageConfig(_Strict):
     abbreviations: list[str] = Field(default_factory=list, description="Words whose '.' ends no sentence")
     headings: list[str] = Field(default_factory=list, description="Known section titles")
     family_headings: list[str] = Field(default_factory=list, description="Sections whose content is family")
+    relatives: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Which relative a family cue names: relative (mother, father, sister...) → family triggers",
+    )
 
 
 class ScopeSettings(_Strict):
@@ -99,6 +103,8 @@ class Rule:
     #: a termination listed in ``family_connectors`` (« avec », "with", "who") is False: it ends negation
     #: and hypothesis scopes but not a family cue's (« Mère avec [cancer du sein] »)
     ends_family: bool = True
+    #: a family cue that names one relative (« mère », "in his father"): which (``relatives`` of the YAML)
+    relative: str | None = None
 
 
 @dataclass(slots=True)
@@ -180,6 +186,15 @@ def compile_config(config: ContextConfig) -> CompiledConfig:
             compiled.rules[key] = Rule("termination", existing.phrase, ends_family=False)
         for phrase in lang.family_terminations:
             compiled.add(Rule("family_termination", phrase))
+        for relative, phrases in lang.relatives.items():
+            for phrase in phrases:
+                key = token_key(phrase)
+                existing = compiled.rules.get(key)
+                if existing is None or existing.role != "trigger" or existing.status != ContextStatus.FAMILY:
+                    raise ValueError(f"relative cue {phrase!r} ({code}) is not one of the language's family triggers")
+                if existing.relative not in (None, relative):
+                    raise ValueError(f"relative cue {phrase!r} ({code}) names both {existing.relative} and {relative}")
+                compiled.rules[key] = Rule("trigger", existing.phrase, existing.status, existing.direction, relative=relative)
         languages[code] = compiled
         abbreviations.update(fold(a).rstrip(".") for a in lang.abbreviations)
         headings.update(_heading_key(h) for h in lang.headings + lang.family_headings)

@@ -48,12 +48,18 @@ from indexer.clinical.text import Token, detect_language, tokenize
 __all__ = [
     "ContextSpan",
     "ContextStatus",
+    "CueScope",
     "TriggerMatch",
+    "cue_scopes",
+    "relatives_match",
     "find_triggers",
     "TriggerScan",
     "group_by_status",
     "mention_context",
+    "mention_reading",
+    "reading",
     "split_by_context",
+    "split_reading",
     "status_at",
 ]
 
@@ -62,13 +68,18 @@ _BACKWARD_STOPS = frozenset({",", ";", ":", "(", ")"})
 
 @dataclass(frozen=True, slots=True)
 class ContextSpan:
-    """A slice ``text[start:end]`` of the input and its status; ``trigger`` is the phrase that set it."""
+    """A slice ``text[start:end]`` of the input and its status; ``trigger`` is the phrase that set it.
+
+    ``relatives``: for a family-history span, the relatives its cues name (« Mère : cancer du sein » →
+    ``("mother",)``, the ``relatives`` of the trigger file), in the order named; empty when no cue
+    names one (« antécédents familiaux de diabète », a sentence under a family heading alone)."""
 
     start: int
     end: int
     text: str
     status: ContextStatus
     trigger: str | None = None
+    relatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,7 @@ class _Mark:
     rank: int
     status: ContextStatus
     trigger: str | None
+    relatives: tuple[str, ...] = ()
 
 
 def split_by_context(
@@ -142,6 +154,50 @@ def mention_context(
             rules = compiled.languages[_resolve_language(text, language, compiled)]
             return seg.start, status_at(_assemble(text, _segment_marks(text, seg, rules, compiled)), start, end)
     return start, ContextStatus.AFFIRMED
+
+
+def mention_reading(
+    text: str,
+    start: int,
+    end: int,
+    language: str | None = None,
+    config: CompiledConfig | str | Path | None = None,
+) -> tuple[int, str]:
+    """:func:`mention_context` with the relatives of a family mention: (sentence start, its
+    :func:`reading` — « family:mother » for « Mère : <mark>cancer du sein</mark> », else the status)."""
+    compiled = _resolve_config(config)
+    for seg in segment(text, compiled):
+        if seg.start <= start < seg.end:
+            rules = compiled.languages[_resolve_language(text, language, compiled)]
+            return seg.start, reading_at(_assemble(text, _segment_marks(text, seg, rules, compiled)), start, end)
+    return start, ContextStatus.AFFIRMED.value
+
+
+def reading(status: ContextStatus | str, relatives: tuple[str, ...] | list[str] = ()) -> str:
+    """A mention's status as a string, with the relatives of a family mention: « family:mother,sister »
+    (what stored mentions hold and snippets return; :func:`split_reading` takes it apart)."""
+    value = getattr(status, "value", status)
+    return f"{value}:{','.join(relatives)}" if relatives else str(value)
+
+
+def split_reading(value: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """(status, relatives) of a :func:`reading` (« family:mother » → ("family", ("mother",)))."""
+    if not value or ":" not in value:
+        return value, ()
+    status, _, relatives = value.partition(":")
+    return status, tuple(r for r in relatives.split(",") if r)
+
+
+def reading_at(spans: list[ContextSpan], start: int, end: int | None = None) -> str:
+    """:func:`status_at` as a :func:`reading` (a family mention's relatives included)."""
+    end = start + 1 if end is None else end
+    best: ContextSpan | None = None
+    best_overlap = 0
+    for span in spans:
+        overlap = min(end, span.end) - max(start, span.start)
+        if overlap > 0 and span.status is not ContextStatus.AFFIRMED and overlap > best_overlap:
+            best, best_overlap = span, overlap
+    return reading(best.status, best.relatives) if best is not None else ContextStatus.AFFIRMED.value
 
 
 def find_triggers(
@@ -274,28 +330,113 @@ def _segment_marks(
         token_marks = [family] * len(tokens)
     triggers = [m for m in matches if m.rule.role == "trigger"]
     named = named_cue_bounds(tokens, triggers, cue_forms(rules, _find_matches)) if triggers else {}
-    backward = {
-        id(m): _backward_start(m, tokens, matches, config, named)
-        for m in triggers
-        if m.rule.direction != Direction.PRE
-    }
+    scopes = _trigger_scopes(tokens, matches, config, named)
     for m in triggers:
-        first = backward.get(id(m), m.start)
-        last = m.end
-        if m.rule.direction != Direction.POST:
-            last = _forward_end(m, tokens, matches, backward, config, named)
-        if id(m) in named:  # a word of a name: it qualifies that name, nothing past it
-            name_start, name_end = named[id(m)]
-            first, last = max(first, name_start), min(last, name_end)
-        first, last = _trim_punct(tokens, first, last, m)
+        first, last = _trim_punct(tokens, *scopes[id(m)], m)
         status = m.rule.status
         assert status is not None
-        mark = _Mark(config.priority_rank(status), status, m.rule.phrase)
+        mark = _Mark(config.priority_rank(status), status, m.rule.phrase, (m.rule.relative,) if m.rule.relative else ())
         for i in range(first, last):
             current = token_marks[i]
             if current is None or mark.rank > current.rank:
                 token_marks[i] = mark
+            elif mark.relatives and current.status == status and not set(mark.relatives) <= set(current.relatives):
+                # a relative named inside a family scope (« Antécédents familiaux : » then « Mère : … »,
+                # « Mère et sœur : … »): the mention is about them too
+                token_marks[i] = _Mark(current.rank, status, current.trigger,
+                                       tuple(dict.fromkeys((*current.relatives, *mark.relatives))))
     return _token_runs(tokens, token_marks)
+
+
+@dataclass(frozen=True, slots=True)
+class CueScope:
+    """A trigger found in a token list and the tokens it qualifies: ``tokens[first:last]``, its own
+    tokens ``tokens[start:end]`` included (edge punctuation not trimmed)."""
+
+    start: int
+    end: int
+    first: int
+    last: int
+    status: ContextStatus
+    direction: Direction
+    phrase: str
+    relative: str | None = None  # a family cue that names a relative (« mère » → mother)
+
+
+#: a relative a query names → the relatives a mention may name and still be about them: « fratrie »
+#: (siblings) asks about brothers, sisters and twins too; « parents » about the mother and the father
+RELATIVE_GROUPS: dict[str, frozenset[str]] = {
+    "siblings": frozenset({"siblings", "brother", "sister", "twin"}),
+    "parents": frozenset({"parents", "mother", "father"}),
+    "grandparents": frozenset({"grandparents", "grandmother", "grandfather"}),
+    "children": frozenset({"children", "son", "daughter"}),
+}
+
+
+def relatives_match(asked: tuple[str, ...] | list[str], found: tuple[str, ...] | list[str]) -> bool:
+    """Whether a family mention about *found* answers a query about *asked* (« antécédents familiaux :
+    père » is not answered by « Mère : cancer du sein »). A query naming no relative, or a mention naming
+    none (« antécédents familiaux de diabète »: whose is not said), matches; a mention about the
+    siblings answers a query about a brother, and the reverse."""
+    if not asked or not found:
+        return True
+    for want in asked:
+        for have in found:
+            if want == have or have in RELATIVE_GROUPS.get(want, ()) or want in RELATIVE_GROUPS.get(have, ()):
+                return True
+    return False
+
+
+def cue_scopes(
+    tokens: list[Token],
+    rules: CompiledLanguage,
+    config: CompiledConfig | str | Path | None = None,
+    breaks: frozenset[str] = frozenset(),
+) -> list[CueScope]:
+    """Every trigger of *rules* in *tokens* and its scope, read as a document's sentence is read
+    (:func:`split_by_context`): the one scope function for documents and queries, so that a query's
+    reading of « mère atteinte de cancer du sein » (:func:`indexer.clinical.query.family_parts`)
+    cannot drift from a document's. *breaks*: token norms that also end every scope, both ways (a
+    query has no sentences: its commas part its clauses)."""
+    compiled = _resolve_config(config)
+    matches = _find_matches(tokens, rules)
+    triggers = [m for m in matches if m.rule.role == "trigger"]
+    if not triggers:
+        return []
+    named = named_cue_bounds(tokens, triggers, cue_forms(rules, _find_matches))
+    scopes = _trigger_scopes(tokens, matches, compiled, named, breaks)
+    return [
+        CueScope(m.start, m.end, *scopes[id(m)], m.rule.status, m.rule.direction, m.rule.phrase, m.rule.relative)  # type: ignore[arg-type]
+        for m in triggers
+    ]
+
+
+def _trigger_scopes(
+    tokens: list[Token],
+    matches: list[_Match],
+    config: CompiledConfig,
+    named: dict[int, tuple[int, int]],
+    breaks: frozenset[str] = frozenset(),
+) -> dict[int, tuple[int, int]]:
+    """``id(trigger)`` → ``(first, last)``: the token range each trigger of *matches* qualifies, its
+    own tokens included, before edge punctuation is trimmed."""
+    triggers = [m for m in matches if m.rule.role == "trigger"]
+    backward = {
+        id(m): _backward_start(m, tokens, matches, config, named, breaks)
+        for m in triggers
+        if m.rule.direction != Direction.PRE
+    }
+    scopes: dict[int, tuple[int, int]] = {}
+    for m in triggers:
+        first = backward.get(id(m), m.start)
+        last = m.end
+        if m.rule.direction != Direction.POST:
+            last = _forward_end(m, tokens, matches, backward, config, named, breaks)
+        if id(m) in named:  # a word of a name: it qualifies that name, nothing past it
+            name_start, name_end = named[id(m)]
+            first, last = max(first, name_start), min(last, name_end)
+        scopes[id(m)] = (first, last)
+    return scopes
 
 
 def _segment_tokens(text: str, seg: Segment) -> list[Token]:
@@ -309,9 +450,11 @@ def _forward_end(
     backward: dict[int, int],
     config: CompiledConfig,
     named: dict[int, tuple[int, int]] | None = None,
+    breaks: frozenset[str] = frozenset(),
 ) -> int:
     """Token index where the forward scope of trigger ``m`` ends (exclusive). *named*: the triggers
-    inside a lexicon name (:func:`~indexer.clinical.named_cues.named_cue_bounds`), which end no scope."""
+    inside a lexicon name (:func:`~indexer.clinical.named_cues.named_cue_bounds`), which end no scope;
+    *breaks*: token norms that end it too (a query's clause breaks)."""
     named = named or {}
     settings = config.settings
     limit = min(len(tokens), m.end + settings.max_scope_tokens)
@@ -331,6 +474,8 @@ def _forward_end(
             limit = min(limit, backward.get(id(other), other.start))
         if other.start >= limit:
             break
+    if breaks:
+        limit = next((i for i in range(m.end, limit) if tokens[i].norm in breaks), limit)
     if m.rule.direction == Direction.BOTH:
         for i in range(m.end, limit):
             if tokens[i].norm in {",", ";"}:
@@ -350,16 +495,17 @@ def _backward_start(
     matches: list[_Match],
     config: CompiledConfig,
     named: dict[int, tuple[int, int]] | None = None,
+    breaks: frozenset[str] = frozenset(),
 ) -> int:
     """Token index where the backward scope of trigger ``m`` starts (a trigger of *named*, inside a
-    lexicon name, is no floor)."""
+    lexicon name, is no floor; a token of *breaks* stops it, as a comma does)."""
     named = named or {}
     floor = max(0, m.start - config.settings.max_post_scope_tokens)
     for other in matches:
         if other.end <= m.start and other.rule.role in {"trigger", "termination", "pseudo"} and id(other) not in named:
             floor = max(floor, other.end)
     start = m.start
-    while start > floor and tokens[start - 1].norm not in _BACKWARD_STOPS:
+    while start > floor and tokens[start - 1].norm not in _BACKWARD_STOPS and tokens[start - 1].norm not in breaks:
         start -= 1
     return start
 
@@ -374,7 +520,7 @@ def _trim_punct(tokens: list[Token], first: int, last: int, m: _Match) -> tuple[
 
 
 def _token_runs(tokens: list[Token], marks: list[_Mark | None]) -> list[tuple[int, int, _Mark]]:
-    """Merge consecutive tokens with the same status into character ranges."""
+    """Merge consecutive tokens with the same status into character ranges (one per relative named)."""
     runs: list[tuple[int, int, _Mark]] = []
     i = 0
     while i < len(tokens):
@@ -388,7 +534,13 @@ def _token_runs(tokens: list[Token], marks: list[_Mark | None]) -> list[tuple[in
         last = j
         while last - 1 > i and tokens[last - 1].is_punct and tokens[last - 1].norm != "?":
             last -= 1
-        runs.append((tokens[i].start, tokens[last - 1].end, mark))
+        # one range per relative named within the run (« Mère : … ; frère : … »), cut inside the run's
+        # own bounds: the text of each status is what it was without relatives
+        first = i
+        for k in range(i + 1, last + 1):
+            if k == last or marks[k].relatives != marks[first].relatives:  # type: ignore[union-attr]
+                runs.append((tokens[first].start, tokens[k - 1].end, marks[first]))  # type: ignore[arg-type]
+                first = k
         i = j
     return runs
 
@@ -404,7 +556,7 @@ def _assemble(text: str, marks: list[tuple[int, int, _Mark]]) -> list[ContextSpa
             continue
         if start > cursor:
             spans.append(ContextSpan(cursor, start, text[cursor:start], ContextStatus.AFFIRMED))
-        spans.append(ContextSpan(start, end, text[start:end], mark.status, mark.trigger))
+        spans.append(ContextSpan(start, end, text[start:end], mark.status, mark.trigger, mark.relatives))
         cursor = end
     if cursor < len(text):
         spans.append(ContextSpan(cursor, len(text), text[cursor:], ContextStatus.AFFIRMED))

@@ -19,7 +19,7 @@ from functools import lru_cache
 from operator import itemgetter, le
 
 from indexer.clinical.config import ContextStatus
-from indexer.clinical.context import _resolve_config, split_by_context
+from indexer.clinical.context import _resolve_config, reading, split_by_context, split_reading
 from indexer.clinical.sentences import segment
 
 
@@ -30,11 +30,12 @@ def snippet_language(language: str | None) -> str | None:
 
 def mention_index(text: str, language: str | None) -> str:
     """``{"s": [[start, end], ...], "c": [[start, end, status], ...]}``: the sentences (and headings)
-    of *text* and its non-affirmed spans, as :func:`mention_context` would find them."""
+    of *text* and its non-affirmed spans, as :func:`mention_context` would find them; a family span's
+    status names its relatives (« family:mother »: :func:`~indexer.clinical.context.reading`)."""
     language = snippet_language(language)
     sentences = [[seg.start, seg.end] for seg in segment(text, _resolve_config(None))] if text else []
     spans = [
-        [span.start, span.end, span.status.value]
+        [span.start, span.end, reading(span.status, span.relatives)]
         for span in split_by_context(text, language)
         if span.status is not ContextStatus.AFFIRMED
     ] if text else []
@@ -60,12 +61,12 @@ def mention_at(index: str, start: int, end: int) -> tuple[int, ContextStatus]:
     """(start of the sentence holding ``[start, end)``, that mention's status) from a stored
     :func:`mention_index`: :func:`mention_context`'s answer without analysing the text again."""
     sentence, status = mention_status_at(index, start, end)
-    return sentence, ContextStatus(status)
+    return sentence, ContextStatus(split_reading(status)[0])
 
 
 def mention_status_at(index: str, start: int, end: int) -> tuple[int, str]:
-    """:func:`mention_at` with the status as its string value (what a search result shows): no
-    enum built per snippet."""
+    """:func:`mention_at` with the status as its string value (what a search result shows), a family
+    mention's relatives included (« family:mother »): no enum built per snippet."""
     sentences, spans, starts = _decoded(index)
     if starts is not None:  # in order, disjoint: the only candidate is the last sentence starting at or before
         at = bisect_right(starts, start) - 1

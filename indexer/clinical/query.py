@@ -26,7 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from indexer.clinical.config import ContextStatus, Direction, load_context_config
-from indexer.clinical.context import TriggerMatch, TriggerScan
+from indexer.clinical.context import CueScope, TriggerMatch, TriggerScan, cue_scopes
 from indexer.clinical.text import Token, detect_language, fold, language_of_tokens, tokenize
 
 __all__ = ["ClinicalQuery", "Polarity", "QueryClause", "parse_clinical_query"]
@@ -219,10 +219,13 @@ def family_parts(query: ClinicalQuery) -> tuple[list[str], list[str]]:
     of", "mother", a post cue « familial », "in his father" — makes the words it qualifies a question
     about relatives: « antécédents familiaux de cancer du sein » → ``([], ["cancer du sein"])``,
     « diabète, mère atteinte de cancer du sein » → ``(["diabète"], ["atteinte de cancer du sein"])``.
-    A pre cue qualifies what follows it up to the end of its clause (a comma, a semicolon, a negation
-    cue, a family termination such as « patient »); « avec » / "with" do not end it, as in a document
-    (``family_connectors``): "mother with breast cancer" asks about the mother's cancer. A post cue qualifies what precedes it in
-    its clause. No cue: ``(affirmed clauses, [])``, the query as before. Cues are looked for in the query's
+    What a cue qualifies is read by the documents' own scope function
+    (:func:`~indexer.clinical.context.cue_scopes`, as :func:`~indexer.clinical.context.split_by_context`
+    reads a sentence), with the query's clause breaks (comma, semicolon, full stop) ending scopes too, so
+    a query and a document cannot read one phrase differently: a pre cue qualifies what follows it up to
+    the end of its clause, a negation cue, a family termination such as « patient »; « avec » / "with"
+    do not end it, as in a document (``family_connectors``): "mother with breast cancer" asks about the
+    mother's cancer. A post cue qualifies what precedes it in its clause. No cue: ``(affirmed clauses, [])``, the query as before. Cues are looked for in the query's
     language, then in the other one (a short query's language is often misjudged)."""
     affirmed = [c for c in query.clauses if c.polarity == "affirmed"]
     q = query.original
@@ -231,23 +234,16 @@ def family_parts(query: ClinicalQuery) -> tuple[list[str], list[str]]:
     if not _family_first_words().intersection(_WORD_RE.findall(fold(q))):
         return [c.text for c in affirmed], []  # no word starts a family cue: the usual case, nothing scanned
     tokens = tokenize(q)
-    cues = _family_cues(q, query.language, tokens)
+    cues = _family_cues(tokens, query.language)
     if not cues:
         return [c.text for c in affirmed], []
-    stops = {m.start for m in _triggers(q, query.language, 0, tokens)
-             if (m.role == "trigger" and m.status == ContextStatus.NEGATED) or m.role == "family_termination"}
     labels: list[str] = ["own"] * len(tokens)
     for cue in cues:
-        inside = [i for i, t in enumerate(tokens) if cue.start <= t.start < cue.end]
-        if not inside:
-            continue
-        for i in inside:
-            labels[i] = "cue"
-        step = 1 if cue.direction != Direction.POST else -1
-        i = inside[-1] + 1 if step == 1 else inside[0] - 1
-        while 0 <= i < len(tokens) and tokens[i].norm not in _CLAUSE_BREAKS and tokens[i].start not in stops and labels[i] != "cue":
-            labels[i] = "family"
-            i += step
+        labels[cue.start : cue.end] = ["cue"] * (cue.end - cue.start)
+    for cue in cues:  # what each cue qualifies, as in a document (context.cue_scopes), a comma ending it
+        for i in range(cue.first, cue.last):
+            if labels[i] != "cue":
+                labels[i] = "family"
     own: list[str] = []
     family: list[str] = []
     for clause in affirmed:
@@ -266,6 +262,19 @@ def family_parts(query: ClinicalQuery) -> tuple[list[str], list[str]]:
     return own, family
 
 
+def family_relatives(query: ClinicalQuery) -> tuple[str, ...]:
+    """The relatives a query about family history names (« cancer du sein chez la mère » → ``("mother",)``,
+    « antécédents familiaux : père » → ``("father",)``, "family history of stroke" → ``()``): its family
+    cues' ``relatives`` (context_triggers.yaml), read as :func:`family_parts` reads the query. A search
+    restricts its family matches to them (:func:`~indexer.clinical.context.relatives_match` against a
+    mention's ``relatives``)."""
+    q = query.original
+    if not q or not _family_first_words().intersection(_WORD_RE.findall(fold(q))):
+        return ()
+    cues = _family_cues(tokenize(q), query.language)
+    return tuple(dict.fromkeys(cue.relative for cue in cues if cue.relative))
+
+
 def _keep(q: str, run: list[Token], label: str | None, own: list[str], family: list[str]) -> None:
     if label == "cue":
         return
@@ -274,10 +283,15 @@ def _keep(q: str, run: list[Token], label: str | None, own: list[str], family: l
         (family if label == "family" else own).append(clause.text)
 
 
-def _family_cues(q: str, language: str, tokens: list[Token]) -> list[TriggerMatch]:
-    scan = TriggerScan(q, tokens=tokens)
+def _family_cues(tokens: list[Token], language: str) -> list[CueScope]:
+    """The family cues of the query and their scopes (:func:`~indexer.clinical.context.cue_scopes`, the
+    documents' scope function, with the query's clause breaks), in the query's language, else the other."""
+    config = load_context_config()
     for lang in (language, "en" if language == "fr" else "fr"):
-        found = [m for m in scan.triggers(lang) if m.role == "trigger" and m.status == ContextStatus.FAMILY]
+        if lang not in config.languages:
+            continue
+        found = [s for s in cue_scopes(tokens, config.languages[lang], config, _CLAUSE_BREAKS)
+                 if s.status == ContextStatus.FAMILY]
         if found:
             return found
     return []

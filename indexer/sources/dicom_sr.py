@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from indexer.departments import department_fields
 from indexer.imaging.dicom_pixels import sop_class_uid
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date
@@ -252,7 +253,8 @@ def report_from_sr(ds: Any, path: Path, key: str | None = None) -> Document:
         "report_type": _meaning(ds) or None,
         "accession": accession or None,
         "institution": header_text(ds, "InstitutionName") or None,
-        "department": header_text(ds, "InstitutionalDepartmentName") or None,
+        "department": None,
+        **department_fields(header_text(ds, "InstitutionalDepartmentName")),
         "study_description": header_text(ds, "StudyDescription") or None,
         "content_date": (d.isoformat() if (d := parse_date(header_text(ds, "ContentDate"))) else None),
         "completion": header_text(ds, "CompletionFlag") or None,

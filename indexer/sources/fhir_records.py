@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from indexer.departments import canonical_department
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date, warn
 from indexer.sources.errors import SourceError
@@ -36,6 +38,59 @@ CLINICAL_STATUS_FR = {
 }
 
 
+#: A stay's kind: FHIR ``Encounter.class`` is an HL7 v3 ActCode whose display names are English by the
+#: standard (« inpatient encounter »); the record and the API name it in the physician's words, from
+#: the code (or, without one, from the display). A class outside the table is kept as written.
+ENCOUNTER_CLASS_FR: dict[str, str] = {
+    "IMP": "hospitalisation",
+    "ACUTE": "hospitalisation (soins aigus)",
+    "NONAC": "hospitalisation (soins non aigus)",
+    "EMER": "urgences",
+    "AMB": "consultation externe",
+    "SS": "hospitalisation de courte durée",
+    "OBSENC": "mise en observation",
+    "HH": "hospitalisation à domicile",
+    "VR": "téléconsultation",
+    "PRENC": "pré-admission",
+    "FLD": "intervention hors établissement",
+}
+_CLASS_DISPLAYS: dict[str, str] = {  # the v3 ActCode displays (and common variants) → code
+    "inpatient encounter": "IMP", "inpatient": "IMP", "inpatient acute": "ACUTE", "inpatient non-acute": "NONAC",
+    "emergency": "EMER", "ambulatory": "AMB", "short stay": "SS", "observation encounter": "OBSENC",
+    "home health": "HH", "virtual": "VR", "pre-admission": "PRENC", "field": "FLD",
+}
+
+
+def encounter_class_label(code: object = None, display: object = None) -> str | None:
+    """French name of an Encounter class: by its ActCode (« IMP » → « hospitalisation »), else by its
+    English display (« inpatient encounter »), else the display or code as written (a class the
+    hospital named itself, already French, is kept)."""
+    for value in (code, display):
+        text = str(value or "").strip()
+        if not text:
+            continue
+        key = text.upper() if text.upper() in ENCOUNTER_CLASS_FR else _CLASS_DISPLAYS.get(text.casefold())
+        if key is not None:
+            return ENCOUNTER_CLASS_FR[key]
+    written = str(display or "").strip() or str(code or "").strip()
+    return written or None
+
+
+def format_number(value: Any, decimal_mark: str = ",") -> str:
+    """A measured value as a clinician writes it: « 122 » (not « 122.0 »), « 37,8 », « 0,05 »; the
+    decimals the value has are kept, trailing zeros and exponents dropped (« 1E+2 » → « 100 »)."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = format(number.normalize(), "f")
+    if text in ("-0", "-0.0"):
+        text = "0"
+    return text.replace(".", decimal_mark)
+
+
 def _codeable_text(concept: Any) -> str:
     """Human text of a CodeableConcept: its ``text`` or the first coding's display/code."""
     if concept is None:
@@ -55,8 +110,12 @@ def _codes(concept: Any) -> list[str]:
 def _observation_value(obs: Any) -> str:
     quantity = getattr(obs, "valueQuantity", None)
     if quantity is not None and quantity.value is not None:
-        return f"{quantity.value:g} {quantity.unit or ''}".strip()
-    for attr in ("valueString", "valueBoolean", "valueInteger"):
+        comparator = f"{quantity.comparator} " if getattr(quantity, "comparator", None) else ""
+        return f"{comparator}{format_number(quantity.value)} {quantity.unit or ''}".strip()
+    boolean = getattr(obs, "valueBoolean", None)
+    if boolean is not None:
+        return "oui" if boolean else "non"
+    for attr in ("valueString", "valueInteger"):
         value = getattr(obs, attr, None)
         if value is not None:
             return str(value)
@@ -191,7 +250,8 @@ def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) 
         reason = "; ".join(_codeable_text(r) for r in (enc.reasonCode or []))
         start = dated(enc.period.start) if enc.period else ""
         kind = enc.class_fhir.display or enc.class_fhir.code if enc.class_fhir else ""
-        encounters.append(f"Séjour {kind}{start}" + (f" : {reason}" if reason else ""))
+        label = encounter_class_label(enc.class_fhir.code, enc.class_fhir.display) if enc.class_fhir else None
+        encounters.append(f"Séjour {label or ''}{start}".replace("Séjour  ", "Séjour ") + (f" : {reason}" if reason else ""))
         stays.append(_stay(enc, kind, reason))
 
     entries = [  # the record's dated entries, each its own line on the patient timeline
@@ -265,11 +325,13 @@ def _stay(enc: Any, kind: str, reason: str) -> dict[str, Any]:
         unit = enc.serviceProvider.display
     return {
         "id": enc.id,
-        "class": kind or None,
+        "class": kind or None,  # as FHIR gives it (display, else code); the API names it in French
+        "class_code": (enc.class_fhir.code or None) if enc.class_fhir else None,
         "start": start.isoformat() if start else None,
         "end": end.isoformat() if end else None,
         "reason": reason or None,
-        "unit": unit,
+        "unit": canonical_department(unit),  # one name per care unit (« Pulmonology » is « Pneumologie »)
+        "unit_original": " ".join(unit.split()) if unit else None,
     }
 
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from indexer.departments import department_fields
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources.common import parse_date, read_pdf_text, read_text
 from indexer.sources.errors import SourceError
@@ -146,6 +147,7 @@ def report_from_text(text: str, path: Path, key: str | None = None) -> Document:
     plain = "\n\n".join(f"{s.title}\n{s.text}" if s.title else s.text for s in sections)
     title = fields.get("title") or fields.get("report_type") or path.stem
     metadata = {k: v for k, v in fields.items() if k in {"accession", "report_type", "institution", "department"}}
+    metadata.update(department_fields(metadata.get("department")))
     return Document(
         id=document_id(DocumentKind.REPORT, accession or key or path.name),
         kind=DocumentKind.REPORT,

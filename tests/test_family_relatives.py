@@ -1,0 +1,140 @@
+"""Which relative a family-history mention is about (a physician's report: « antécédents familiaux :
+père » also brought the mother's mentions, and the result only said « antécédent familial »).
+
+The clinical context knew a mention was family history, not whose: family cues now name their relative
+(``relatives`` of context_triggers.yaml), the stored mentions and the search results carry it, the
+portal's label says it, and a query's family cues say which relatives it asks about.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from auth_support import auth
+from indexer.clinical.config import ContextStatus
+from indexer.clinical.context import relatives_match, split_by_context
+from indexer.clinical.mentions import mention_at, mention_index, mention_status_at
+from indexer.clinical.query import family_parts, family_relatives, parse_clinical_query
+
+DR = auth("clinician", "dr.family")
+
+LETTER = (
+    "ANTÉCÉDENTS FAMILIAUX :\n"
+    "Mère : cancer du sein à 64 ans.\n"
+    "Grand-mère maternelle suivie pour un cancer du côlon.\n"
+    "Père : infarctus du myocarde à 60 ans.\n"
+)
+
+
+def _family(text: str, language: str = "fr") -> dict[str, tuple[str, ...]]:
+    return {s.text: s.relatives for s in split_by_context(text, language) if s.status is ContextStatus.FAMILY
+            and s.text.strip(".;: ")}
+
+
+def test_a_family_mention_names_its_relative() -> None:
+    assert _family(LETTER) == {
+        "ANTÉCÉDENTS FAMILIAUX": (),
+        "Mère : cancer du sein à 64 ans": ("mother",),
+        "Grand-mère maternelle suivie pour un cancer du côlon": ("grandmother",),
+        "Père : infarctus du myocarde à 60 ans": ("father",),
+    }
+    assert _family("Cancer du sein chez la mère.") == {"Cancer du sein chez la mère": ("mother",)}
+    assert _family("Antécédents familiaux de diabète.") == {"Antécédents familiaux de diabète": ()}  # whose: not said
+    assert _family("Family history: mother with breast cancer; father had a stroke.", "en") == {
+        "Family history": (), "mother with breast cancer": ("mother",), "father had a stroke": ("father",)}
+
+
+def test_stored_mentions_keep_the_relative() -> None:
+    index = mention_index(LETTER, "fr")
+    at = LETTER.index("cancer du sein")
+    assert mention_status_at(index, at, at + len("cancer du sein"))[1] == "family:mother"
+    assert mention_at(index, at, at + 3)[1] is ContextStatus.FAMILY  # the status alone, as before
+    at = LETTER.index("infarctus")
+    assert mention_status_at(index, at, at + 9)[1] == "family:father"
+
+
+@pytest.mark.parametrize(("query", "relatives", "family"), [
+    ("cancer du sein chez la mère", ("mother",), ["cancer du sein"]),
+    ("antécédents familiaux : père", ("father",), None),
+    ("mother with breast cancer", ("mother",), ["breast cancer"]),
+    ("diabète, sœur atteinte de cancer du sein", ("sister",), ["atteinte de cancer du sein"]),
+    ("antécédents familiaux de cancer du sein", (), ["cancer du sein"]),
+    ("family history of stroke", (), ["stroke"]),
+    ("cancer du sein", (), []),
+])
+def test_a_query_names_the_relatives_it_asks_about(query: str, relatives: tuple[str, ...], family: list[str] | None) -> None:
+    parsed = parse_clinical_query(query)
+    assert family_relatives(parsed) == relatives
+    if family is not None:
+        assert family_parts(parsed)[1] == family
+
+
+def test_which_mentions_answer_a_query_about_a_relative() -> None:
+    assert not relatives_match(("father",), ("mother",))
+    assert relatives_match(("mother",), ("mother",)) and relatives_match(("mother",), ("mother", "sister"))
+    assert relatives_match(("brother",), ("siblings",)) and relatives_match(("siblings",), ("sister",))
+    assert relatives_match(("parents",), ("father",))
+    assert relatives_match((), ("mother",)) and relatives_match(("mother",), ())  # nothing said: no restriction
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
+    from indexer.pipeline import index_paths
+    from indexer.settings import Settings
+    from search_api.app import create_app
+
+    root = tmp_path_factory.mktemp("family")
+    corpus = root / "exports"
+    corpus.mkdir()
+    (corpus / "letter.txt").write_text(
+        f"Examen : Consultation de cardiologie\nIPP : P710001\nService : Cardiologie\nDate : 12/03/2024\n\n"
+        f"Douleur thoracique atypique.\n\n{LETTER}", encoding="utf-8")
+    settings = Settings(
+        index={"dir": root / "index"},
+        api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"},
+        security={"rate_limit_per_minute": 0},
+    )
+    index_paths([corpus], settings, encoder)
+    return TestClient(create_app(settings, encoder=encoder))
+
+
+def test_results_and_the_portal_say_whose_history(site: TestClient) -> None:
+    """« antécédents familiaux de cancer du sein »: the result's mention is the mother's; the API says so
+    next to its context (values unchanged: « family »), the portal's label reads « antécédent familial (mère) »."""
+    from ui import render
+    from ui.client import SearchHit
+
+    body = site.get("/search", params={"q": "antécédents familiaux de cancer du sein", "mode": "lexical"}, headers=DR).json()
+    [hit] = body["results"]
+    assert (hit["context"], hit["relatives"]) == ("family", ["mother"])
+    assert "antécédent familial (mère)</span>" in render.result_card_html(SearchHit.from_json(hit), 1)
+    father = site.get("/search", params={"q": "antécédents familiaux d'infarctus du myocarde", "mode": "lexical"}, headers=DR).json()
+    assert [(h["context"], h["relatives"]) for h in father["results"]] == [("family", ["father"])]
+    timeline = site.get("/patients/P710001/timeline", params={"q": "antécédents familiaux de cancer du sein"}, headers=DR).json()
+    [entry] = [e for g in timeline["groups"] for e in g["entries"] if e["matched"]]
+    assert (entry["context"], entry["relatives"]) == ("family", ["mother"])
+    assert "antécédent familial (mère)" in render.timeline_entry_html(entry)
+
+
+@pytest.mark.parametrize(("query", "answers"), [
+    ("cancer du sein chez la mère", True),
+    ("cancer du sein chez le père", False),  # the letter's breast cancer is the mother's
+    ("antécédents familiaux de cancer du sein", True),  # no relative named: any
+    ("infarctus du myocarde chez le père", True),
+    ("mère : infarctus du myocarde", False),
+    ("ses parents : infarctus du myocarde", True),  # the father is one of the parents
+])
+def test_a_passage_answers_the_relatives_a_query_names(query: str, answers: bool) -> None:
+    """What a search restricted to the query's relatives keeps (search_api.relatives, the hook the ranking
+    is to call): the query's family cue, the plan's highlighted forms and the passage's stored mentions."""
+    from search_api.models import SearchRequest
+    from search_api.query_plan import plan_query
+    from search_api.relatives import passage_answers_relatives
+
+    plan = plan_query(SearchRequest(q=query))
+    relatives = family_relatives(parse_clinical_query(query))
+    for mentions in (mention_index(LETTER, "fr"), None):  # stored, or analysed again
+        assert passage_answers_relatives(LETTER, plan.highlight_text, relatives, mentions, "fr") is answers, (query, plan.highlight_text)
