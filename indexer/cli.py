@@ -288,5 +288,20 @@ def _cohort_commands() -> None:
 _cohort_commands()
 
 
+def main() -> None:
+    """The ``medsearch`` entry point: :func:`app`, with a configuration error printed as one message that
+    names the wrong settings (no traceback) and exit code 78 (``EX_CONFIG``), so that a service manager or
+    a container runtime shows why it refused to start."""
+    import sys
+
+    from indexer.settings import ConfigError
+
+    try:
+        app()
+    except ConfigError as exc:
+        print(f"medsearch: configuration error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
 if __name__ == "__main__":
-    app()
+    main()
