@@ -291,16 +291,28 @@ _cohort_commands()
 def main() -> None:
     """The ``medsearch`` entry point: :func:`app`, with a configuration error printed as one message that
     names the wrong settings (no traceback) and exit code 78 (``EX_CONFIG``), so that a service manager or
-    a container runtime shows why it refused to start."""
+    a container runtime shows why it refused to start; and an Elasticsearch that cannot be reached as one
+    line and exit code 69 (``EX_UNAVAILABLE``)."""
     import sys
 
     from indexer.settings import ConfigError
+
+    from indexer.backend.base import backend_unreachable
 
     try:
         app()
     except ConfigError as exc:
         print(f"medsearch: configuration error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        if not backend_unreachable(exc):
+            raise
+        import re
+
+        url = re.sub(r"//[^/@]*@", "//***@", get_settings().backend.url or "")  # credentials in a URL never printed
+        print(f"medsearch: the index's server cannot be reached (backend.url = {url}): {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        sys.exit(69)  # EX_UNAVAILABLE: try again later
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ request whose audit line cannot be written fails (503).
 """
 
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -18,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from indexer.backend.base import IndexNotFoundError
+from indexer.backend.base import IndexNotFoundError, backend_unreachable
 from indexer.encoders import Encoder
 from indexer.settings import Settings, get_settings
 from search_api.engine_factory import build_engine
@@ -41,6 +42,9 @@ from search_api.security.views import (
 )
 
 
+log = logging.getLogger("medsearch.api")
+
+
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
     """Build the API over the index in ``settings.index.dir`` (uvicorn calls this as a factory)."""
     settings = settings or get_settings()
@@ -53,6 +57,14 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             engine().warm_up()
         except HTTPException:
             pass  # no index yet: /search answers 503 until one is built
+        except Exception as exc:  # noqa: BLE001 - only the backend's « cannot answer now »; others re-raised
+            if not backend_unreachable(exc):
+                raise
+            # Elasticsearch down at start-up: the API starts anyway (liveness stays green, so an orchestrator
+            # does not restart it in a loop) and answers 503 until the cluster answers; the engine is built
+            # at the first request that finds it back
+            log.warning("the index's server cannot be reached at start-up (%s: %s): searches answer 503 until it can",
+                        type(exc).__name__, exc)
         freeze_loaded_objects()
         yield
 
@@ -127,6 +139,16 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         security.record(http, principal, "document_read", document_id=document.id, patient_id=document.patient_id)
         response = DocumentResponse.model_validate(document.model_dump())
         return deid_document(response, security.deid.for_engine(engine())) if principal.deidentified else response
+
+    @app.exception_handler(Exception)
+    async def _backend_unreachable(_: Request, exc: Exception) -> JSONResponse:
+        """Elasticsearch down or timing out during a request: 503 with a message and ``Retry-After``, never
+        a 500 with a stack trace; anything else is the 500 it always was (logged by the server)."""
+        if not backend_unreachable(exc):
+            raise exc
+        log.warning("the index's server did not answer (%s: %s)", type(exc).__name__, exc)
+        return JSONResponse(status_code=503, headers={"Retry-After": "30"},
+                            content={"detail": "the search index's server cannot be reached: retry in a moment"})
 
     @app.exception_handler(ValidationError)
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,86 @@
+"""An Elasticsearch that is down, at start-up or during a request: a 503 and a one-line message, not a crash.
+
+Found walking through README « Scaling out » as an IT team would: with the cluster down when the API
+started, the lifespan's warm-up raised ``elastic_transport.ConnectionError`` and uvicorn exited (with
+``restart: unless-stopped``, a restart loop, and nothing on ``/health``); a cluster that stopped
+answering once the API ran made every search a 500 with the stack trace in the log; ``medsearch
+stats`` / ``check`` printed a 60-line rich traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import elastic_transport
+import pytest
+from fastapi.testclient import TestClient
+
+from auth_support import auth
+from indexer.backend.base import backend_unreachable
+from indexer.settings import Settings
+from search_api import app as app_module
+from search_api.app import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _settings(tmp_path: Path, url: str) -> Settings:
+    return Settings(
+        backend={"kind": "elasticsearch", "url": url, "request_timeout_s": 2},
+        api={"audit_log": tmp_path / "audit.log", "user_data": tmp_path / "user_data.sqlite"},
+        index={"dir": tmp_path / "index"},
+    )
+
+
+def test_the_api_starts_with_the_cluster_down_and_answers_503(tmp_path: Path, encoder) -> None:  # noqa: ANN001
+    app = create_app(_settings(tmp_path, f"http://127.0.0.1:{_closed_port()}"), encoder)
+    with TestClient(app, raise_server_exceptions=False) as client:  # the lifespan (warm-up) ran
+        assert client.get("/health").json() == {"status": "ok"}
+        for path in ("/search?q=pneumothorax", "/search/patients?q=pneumothorax", "/documents/report:ACC1", "/stats"):
+            answer = client.get(path, headers=auth(["clinician", "admin"]))
+            assert answer.status_code == 503, (path, answer.status_code, answer.text)
+            assert answer.headers["retry-after"] == "30"
+            assert answer.json() == {"detail": "the search index's server cannot be reached: retry in a moment"}
+
+
+def test_a_cluster_that_stops_answering_mid_flight_is_a_503(tmp_path: Path, encoder, monkeypatch) -> None:  # noqa: ANN001
+    class Down:
+        def warm_up(self) -> None:
+            pass
+
+        def __getattr__(self, name: str):  # noqa: ANN204 - every engine call times out
+            raise elastic_transport.ConnectionTimeout("Connection timed out")
+
+    monkeypatch.setattr(app_module, "build_engine", lambda *_a, **_k: Down())
+    with TestClient(create_app(_settings(tmp_path, "http://127.0.0.1:9"), encoder), raise_server_exceptions=False) as client:
+        answer = client.get("/search?q=fracture", headers=auth("clinician"))
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "30"
+
+
+def test_which_errors_mean_unreachable() -> None:
+    meta = lambda status: elastic_transport.ApiResponseMeta(status, "1.1", elastic_transport.HttpHeaders(), 0.0, None)  # noqa: E731
+    assert backend_unreachable(elastic_transport.ConnectionError("refused"))
+    assert backend_unreachable(elastic_transport.ApiError("unavailable", meta(503), {}))
+    assert not backend_unreachable(elastic_transport.ApiError("bad request", meta(400), {}))
+    assert not backend_unreachable(RuntimeError("a bug"))
+
+
+def test_the_command_line_says_the_cluster_is_down_in_one_line(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MEDSEARCH_")}
+    environ.update(PYTHONPATH=str(REPO), MEDSEARCH_BACKEND__KIND="elasticsearch", MEDSEARCH_BACKEND__REQUEST_TIMEOUT_S="2",
+                   MEDSEARCH_BACKEND__URL=f"http://medsearch:S3cret-pw@127.0.0.1:{_closed_port()}")
+    done = subprocess.run([sys.executable, "-m", "indexer.cli", "stats"], env=environ, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 69, done.stderr
+    assert done.stderr.startswith("medsearch: the index's server cannot be reached (backend.url = http://***@127.0.0.1:")
+    assert "S3cret-pw" not in done.stderr + done.stdout and "Traceback" not in done.stderr
