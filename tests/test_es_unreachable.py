@@ -24,6 +24,7 @@ from indexer.backend.base import backend_unreachable
 from indexer.settings import Settings
 from search_api import app as app_module
 from search_api.app import create_app
+from ui.messages import french
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,7 @@ def test_the_api_starts_with_the_cluster_down_and_answers_503(tmp_path: Path, en
             assert answer.status_code == 503, (path, answer.status_code, answer.text)
             assert answer.headers["retry-after"] == "30"
             assert answer.json() == {"detail": "the search index's server cannot be reached: retry in a moment"}
+    assert french(answer.json()["detail"]) == "le serveur de l'index de recherche ne répond pas : réessayez dans un moment"
 
 
 def test_a_cluster_that_stops_answering_mid_flight_is_a_503(tmp_path: Path, encoder, monkeypatch) -> None:  # noqa: ANN001
