@@ -266,6 +266,76 @@ def stats() -> None:
     console.print({"backend": backend.kind, **asdict(stats)})
 
 
+generations_app = typer.Typer(help="Published index generations (embedded backend): list them, roll back to a kept one.",
+                               no_args_is_help=True)
+app.add_typer(generations_app, name="generations")
+
+
+def _embedded_index_dir() -> Path:
+    settings = get_settings()
+    if settings.backend.kind != "embedded":
+        typer.echo(
+            "error: on Elasticsearch the generations are indices behind aliases: list them with "
+            f"GET _alias/{settings.backend.index_prefix}-*, roll back by moving every alias in one POST _aliases "
+            "(README « Scaling out »)", err=True,
+        )
+        raise typer.Exit(code=2)
+    return settings.index.dir
+
+
+@generations_app.command("list")
+def generations_list() -> None:
+    """Each kept generation: number, live or not, when it was written, encoder, documents, the run that published it."""
+    import sqlite3
+
+    from indexer.backend.embedded.generations import Generations
+    from indexer.jobs.history import JobHistory
+
+    index_dir = _embedded_index_dir()
+    generations = Generations(index_dir)
+    live = generations.current()
+    if live is None:
+        typer.echo(f"no index at {index_dir}: run `medsearch index PATH` first", err=True)
+        raise typer.Exit(code=1)
+    runs = {r.generation: r for r in reversed(JobHistory.for_index(index_dir).list(limit=1000)) if r.generation}
+    table = Table(title=f"Générations de {index_dir}")
+    for column in ("n°", "en ligne", "écrite le (UTC)", "encodeur", "documents", "publiée par"):
+        table.add_column(column)
+    for number in [n for n in generations.numbered() if n <= live]:
+        layout = generations.layout(number)
+        manifest = layout.read_manifest()
+        with sqlite3.connect(f"file:{layout.metadata}?mode=ro", uri=True) as db:
+            documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        run = runs.get(str(number))
+        table.add_row(str(number), "●" if number == live else "", manifest.updated_at, manifest.encoder, str(documents),
+                      f"run {run.id} ({run.source}, {run.trigger})" if run else "")
+    print_table(table)
+
+
+@generations_app.command("rollback")
+def generations_rollback(
+    number: Annotated[int, typer.Argument(help="A kept generation (see `medsearch generations list`)")],
+) -> None:
+    """Serve a kept generation again: a copy of it is published as the next generation (the API switches
+    at its next request; the generation left stays kept, to roll forward). Takes the index lock: exit 75
+    while an indexing run writes."""
+    from indexer.backend.embedded.generations import restore_generation
+    from indexer.jobs import IndexBusyError, IndexLock
+
+    index_dir = _embedded_index_dir()
+    settings = get_settings()
+    try:
+        with IndexLock(index_dir, "generations rollback"):
+            new = restore_generation(index_dir, number, settings.backend.keep_generations, settings.backend.grace_seconds)
+    except IndexBusyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=75) from exc
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"generation {number} is live again, published as generation {new}")
+
+
 def _security_commands() -> None:
     """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py)."""
     from search_api.security.cli import audit_app, keys_app, users_app
