@@ -336,6 +336,46 @@ def generations_rollback(
     typer.echo(f"generation {number} is live again, published as generation {new}")
 
 
+@app.command("backup")
+def backup_command(
+    dest: Annotated[Path, typer.Argument(help="A new folder (created, mode 0700: it holds the secrets)")],
+) -> None:
+    """Copy what a site must keep: the audit chain (under its lock), user data and job history (SQLite online
+    backup), the secrets, and the embedded index's live generation (under the index lock; exit 75 while a
+    run writes). Elasticsearch: snapshot the cluster itself. Check the copy: `medsearch audit verify DEST/audit/<log>`."""
+    from indexer.backup import backup
+    from indexer.jobs import IndexBusyError
+
+    try:
+        held = backup(get_settings(), dest)
+    except IndexBusyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=75) from exc
+    except FileExistsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    for key, value in held.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A folder written by `medsearch backup`")],
+    force: Annotated[bool, typer.Option("--force", help="Replace what exists at the configured paths")] = False,
+) -> None:
+    """Copy a backup back to the configured paths (index.dir, api.audit_log, api.user_data,
+    security.secrets_dir). Stop the API, the portal and the re-indexer first."""
+    from indexer.backup import restore
+
+    try:
+        written = restore(get_settings(), source, force=force)
+    except (FileNotFoundError, FileExistsError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    for path in written:
+        typer.echo(f"restored {path}")
+
+
 def _security_commands() -> None:
     """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py)."""
     from search_api.security.cli import audit_app, keys_app, users_app
