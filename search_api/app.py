@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from indexer.backend.base import IndexNotFoundError, backend_unreachable
 from indexer.encoders import Encoder
 from indexer.settings import Settings, get_settings
+from search_api.access_log import install as install_access_log_filter
 from search_api.engine_factory import build_engine
 from search_api.gc_tuning import freeze_loaded_objects
 from search_api.images import image_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     """Build the API over the index in ``settings.index.dir`` (uvicorn calls this as a factory)."""
     settings = settings or get_settings()
     state: dict[str, object] = {"engine": None}
+    install_access_log_filter()  # no query text, IPP or document id in the server's access log
 
     @asynccontextmanager
     async def warm_up(_: FastAPI) -> AsyncIterator[None]:
