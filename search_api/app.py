@@ -113,6 +113,28 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/health/ready", responses={503: {"description": "Not ready: no index yet, or its server is down"}})
+    def ready() -> JSONResponse:
+        """Readiness for a load balancer or a Kubernetes ``readinessProbe``: 200 when the index is loaded and
+        its server answers (the generation served), 503 with the reason otherwise (nothing published yet,
+        built with another encoder, Elasticsearch unreachable). ``/health`` stays liveness only: the
+        process answers (an orchestrator must not restart the API because Elasticsearch is down).
+        Public like ``/health``: no patient data, no path, no count."""
+        try:
+            search_engine = engine()
+            search_engine.backend.refresh()
+            generation = search_engine.backend.info().generation
+        except HTTPException as exc:  # IndexNotFoundError: no index / another encoder
+            reason = "index built with another encoder" if "encoder" in str(exc.detail) else "no index published yet"
+            return JSONResponse(status_code=503, content={"status": "not ready", "reason": reason})
+        except IndexNotFoundError:
+            return JSONResponse(status_code=503, content={"status": "not ready", "reason": "no index published yet"})
+        except Exception as exc:  # noqa: BLE001
+            if not backend_unreachable(exc):
+                raise
+            return JSONResponse(status_code=503, content={"status": "not ready", "reason": "the index's server cannot be reached"})
+        return JSONResponse(content={"status": "ready", "generation": generation})
+
     @app.get("/stats", response_model=StatsResponse)
     def stats(_: Annotated[Principal, Depends(require_role(Role.ADMIN))]) -> StatsResponse:
         return engine().stats()

@@ -46,7 +46,9 @@ def _settings(tmp_path: Path, url: str) -> Settings:
 def test_the_api_starts_with_the_cluster_down_and_answers_503(tmp_path: Path, encoder) -> None:  # noqa: ANN001
     app = create_app(_settings(tmp_path, f"http://127.0.0.1:{_closed_port()}"), encoder)
     with TestClient(app, raise_server_exceptions=False) as client:  # the lifespan (warm-up) ran
-        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/health").json() == {"status": "ok"}  # liveness: the process answers
+        ready = client.get("/health/ready")  # readiness: take it out of the load balancer
+        assert (ready.status_code, ready.json()) == (503, {"status": "not ready", "reason": "the index's server cannot be reached"})
         for path in ("/search?q=pneumothorax", "/search/patients?q=pneumothorax", "/documents/report:ACC1", "/stats"):
             answer = client.get(path, headers=auth(["clinician", "admin"]))
             assert answer.status_code == 503, (path, answer.status_code, answer.text)
@@ -86,3 +88,15 @@ def test_the_command_line_says_the_cluster_is_down_in_one_line(tmp_path: Path) -
     assert done.returncode == 69, done.stderr
     assert done.stderr.startswith("medsearch: the index's server cannot be reached (backend.url = http://***@127.0.0.1:")
     assert "S3cret-pw" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_readiness_on_the_embedded_backend(tmp_path: Path, indexed, encoder) -> None:  # noqa: ANN001
+    empty = Settings(index={"dir": tmp_path / "index"}, api={"audit_log": tmp_path / "audit.log"})
+    with TestClient(create_app(empty, encoder)) as client:
+        ready = client.get("/health/ready")
+        assert (ready.status_code, ready.json()) == (503, {"status": "not ready", "reason": "no index published yet"})
+    settings, _ = indexed
+    served = settings.model_copy(update={"api": settings.api.model_copy(update={"audit_log": tmp_path / "audit2.log"})})
+    with TestClient(create_app(served, encoder)) as client:
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["generation"] >= 1
