@@ -125,6 +125,9 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    from search_api.app import check_writable
+
+    check_writable(settings)  # before uvicorn: a ConfigError is then one message and exit 78, not a traceback
     uvicorn.run("search_api.app:create_app", factory=True, host=host or settings.api.host, port=port or settings.api.port)
 
 

@@ -9,7 +9,9 @@ request whose audit line cannot be written fails (503).
 
 
 import logging
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -21,7 +23,7 @@ from pydantic import ValidationError
 
 from indexer.backend.base import IndexNotFoundError, backend_unreachable
 from indexer.encoders import Encoder
-from indexer.settings import Settings, get_settings
+from indexer.settings import ConfigError, Settings, get_settings
 from search_api.access_log import install as install_access_log_filter
 from search_api.engine_factory import build_engine
 from search_api.gc_tuning import freeze_loaded_objects
@@ -46,11 +48,34 @@ from search_api.security.views import (
 log = logging.getLogger("medsearch.api")
 
 
+def _writable_folder(path: Path) -> str | None:
+    """Why files cannot be created in *path*'s folder (created if missing), or None."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"{path.parent} is not writable by this user"
+    return None
+
+
+def check_writable(settings: Settings) -> None:
+    """The audit log and the user data must be writable: an API that cannot audit answers 503 to every
+    request (by design), so an unwritable ``api.audit_log`` is a deployment error to refuse at start-up,
+    naming the setting, not an API that starts, reports ready and refuses everything."""
+    for name, env, path in (("api.audit_log", "MEDSEARCH_API__AUDIT_LOG", settings.api.audit_log),
+                            ("api.user_data", "MEDSEARCH_API__USER_DATA", settings.api.user_data)):
+        problem = _writable_folder(path)
+        if problem:
+            raise ConfigError(f"{name} = {path} ({env}): cannot be written: {problem}")
+
+
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
     """Build the API over the index in ``settings.index.dir`` (uvicorn calls this as a factory)."""
     settings = settings or get_settings()
     state: dict[str, object] = {"engine": None}
     install_access_log_filter()  # no query text, IPP or document id in the server's access log
+    check_writable(settings)
 
     @asynccontextmanager
     async def warm_up(_: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +158,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             if not backend_unreachable(exc):
                 raise
             return JSONResponse(status_code=503, content={"status": "not ready", "reason": "the index's server cannot be reached"})
+        if _writable_folder(settings.api.audit_log):  # a full or read-only disk since start-up: every request is a 503
+            return JSONResponse(status_code=503, content={"status": "not ready", "reason": "the audit log cannot be written"})
         return JSONResponse(content={"status": "ready", "generation": generation})
 
     @app.get("/stats", response_model=StatsResponse)

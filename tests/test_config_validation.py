@@ -120,3 +120,15 @@ def test_every_compose_service_environment_is_a_valid_configuration(monkeypatch:
         assert isinstance(settings, Settings), name
         checked += 1
     assert checked >= 6
+
+
+def test_an_unwritable_audit_log_stops_the_api_at_start_up(tmp_path: Path) -> None:
+    """It used to start, report ready, and answer 503 « the audit log cannot be written » to every request."""
+    done = _medsearch(tmp_path, None, "serve", "--port", "1", MEDSEARCH_API__AUDIT_LOG="/proc/medsearch/audit.log")
+    assert done.returncode == 78, done.stderr
+    assert done.stderr.startswith("medsearch: configuration error: api.audit_log = /proc/medsearch/audit.log "
+                                  "(MEDSEARCH_API__AUDIT_LOG): cannot be written"), done.stderr
+    from search_api.app import create_app
+
+    with pytest.raises(ConfigError, match=r"^api.user_data = /proc/medsearch/user_data.sqlite"):
+        create_app(load_settings(api={"audit_log": tmp_path / "audit.log", "user_data": "/proc/medsearch/user_data.sqlite"}))
