@@ -418,6 +418,11 @@ def main() -> None:
         print(f"medsearch: configuration error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Exception as exc:
+        from indexer.pipeline import SourceUnavailableError
+
+        if isinstance(exc, SourceUnavailableError):
+            print(f"medsearch: {exc}", file=sys.stderr)
+            sys.exit(66)  # EX_NOINPUT
         if not backend_unreachable(exc):
             raise
         import re
