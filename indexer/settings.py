@@ -427,6 +427,14 @@ class _CheckedYamlSource(YamlConfigSettingsSource):
             raise ConfigError(f"the config file {yaml_file} cannot be read: {exc}") from exc
         if not isinstance(self.yaml_data, dict):
             raise ConfigError(f"the config file {yaml_file} is not a mapping of sections (index:, backend:, ...)")
+        backend = self.yaml_data.get("backend")
+        in_file = sorted(k for k in ("password", "api_key") if isinstance(backend, dict) and backend.get(k))
+        if in_file:
+            raise ConfigError(
+                f"the config file {yaml_file} holds backend.{' and backend.'.join(in_file)}: credentials come only from "
+                f"the environment ({', '.join('MEDSEARCH_BACKEND__' + k.upper() for k in in_file)}), never a file "
+                "that is copied, committed or shown; remove it from the file"
+            )
         unknown = sorted(set(self.yaml_data) - set(settings_cls.model_fields))
         if unknown:
             raise ConfigError(

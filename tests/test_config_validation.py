@@ -52,6 +52,8 @@ def _medsearch(tmp_path: Path, config: str | None, *args: str, **env: str) -> su
         (None, {"MEDSEARCH_SECURITY__JWKS_URL": "https://kc.hopital.local/realms/medsearch/protocol/openid-connect/certs"},
          "security.jwks_file / security.jwks_url is set but security.jwt_issuer is not"),
         (None, {"MEDSEARCH_SECURITY__JWT_ALGORITHMS": '["RS256", "HS256"]'}, "security.jwt_algorithms: 'HS256' not accepted"),
+        ("backend:\n  kind: elasticsearch\n  url: https://es:9200\n  username: medsearch\n  password: S3cret-pw\n", {},
+         "holds backend.password: credentials come only from the environment (MEDSEARCH_BACKEND__PASSWORD)"),
         (None, {"MEDSEARCH_CONFIG": "/etc/medsearch/medsearch.yml"},
          "the config file /etc/medsearch/medsearch.yml (MEDSEARCH_CONFIG) does not exist"),
     ],
@@ -61,7 +63,7 @@ def test_a_wrong_setting_stops_the_command_with_its_name(tmp_path: Path, config:
     assert done.returncode == 78, (done.returncode, done.stdout, done.stderr)
     assert done.stderr.startswith("medsearch: configuration error: "), done.stderr
     assert said in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr and "╭" not in done.stderr
+    assert "Traceback" not in done.stderr and "╭" not in done.stderr and "S3cret-pw" not in done.stderr
 
 
 def test_a_wrong_secret_is_named_not_printed(tmp_path: Path) -> None:
