@@ -373,6 +373,16 @@ class BackendSettings(_Section):
     #: Elasticsearch: HNSW candidates per shard for kNN (recall / latency knob)
     num_candidates: int = Field(default=200, ge=10)
 
+    @model_validator(mode="after")
+    def _cluster_is_named(self) -> "BackendSettings":
+        """``kind: elasticsearch`` without ``url`` used to fail at the first connection, with a traceback."""
+        if self.kind == "elasticsearch" and not (self.url or "").strip():
+            raise ValueError("backend.kind is elasticsearch but backend.url is not set (MEDSEARCH_BACKEND__URL, "
+                             "e.g. https://es1.hopital.local:9200,https://es2.hopital.local:9200)")
+        if self.api_key and (self.username or self.password):
+            raise ValueError("backend.api_key and backend.username/password are both set: give one way to sign in")
+        return self
+
 
 class SourceSettings(_Section):
     """One configured source: folders indexed together, on their own schedule, with their own options.

@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         Public like ``/health``: no patient data, no path, no count."""
         try:
             search_engine = engine()
+            search_engine.backend.ping(3.0)  # a hung cluster: 503 in 3 s, not after a search's timeouts and retries
             search_engine.backend.refresh()
             generation = search_engine.backend.info().generation
         except HTTPException as exc:  # IndexNotFoundError: no index / another encoder

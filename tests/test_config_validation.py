@@ -54,6 +54,7 @@ def _medsearch(tmp_path: Path, config: str | None, *args: str, **env: str) -> su
         (None, {"MEDSEARCH_SECURITY__JWT_ALGORITHMS": '["RS256", "HS256"]'}, "security.jwt_algorithms: 'HS256' not accepted"),
         ("backend:\n  kind: elasticsearch\n  url: https://es:9200\n  username: medsearch\n  password: S3cret-pw\n", {},
          "holds backend.password: credentials come only from the environment (MEDSEARCH_BACKEND__PASSWORD)"),
+        (None, {"MEDSEARCH_BACKEND__KIND": "elasticsearch"}, "backend.kind is elasticsearch but backend.url is not set"),
         (None, {"MEDSEARCH_CONFIG": "/etc/medsearch/medsearch.yml"},
          "the config file /etc/medsearch/medsearch.yml (MEDSEARCH_CONFIG) does not exist"),
     ],

@@ -100,3 +100,24 @@ def test_readiness_on_the_embedded_backend(tmp_path: Path, indexed, encoder) -> 
     with TestClient(create_app(served, encoder)) as client:
         ready = client.get("/health/ready")
         assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["generation"] >= 1
+
+
+def test_the_readiness_ping_gives_up_in_seconds_on_a_hung_cluster() -> None:
+    """A cluster that accepts connections and never answers: a search waits request_timeout_s x 4 (the
+    client's retries; 120 s by default, measured on noida-db stopped with SIGSTOP), the readiness ping once."""
+    import time
+
+    from indexer.backend.elasticsearch.backend import ElasticsearchBackend
+    from indexer.backend.elasticsearch.client import make_client
+
+    with socket.socket() as hung:  # listens, never accepts: the kernel completes the handshake, nothing answers
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        settings = Settings(backend={"kind": "elasticsearch", "url": f"http://127.0.0.1:{hung.getsockname()[1]}",
+                                     "request_timeout_s": 5})
+        backend = object.__new__(ElasticsearchBackend)
+        backend.client = make_client(settings.backend)
+        started = time.monotonic()
+        with pytest.raises(elastic_transport.ConnectionTimeout):
+            backend.ping(1.0)
+        assert time.monotonic() - started < 3

@@ -226,6 +226,11 @@ class IndexBackend(ABC):
     def close(self) -> None:
         """Release files/connections (the object is unusable afterwards)."""
 
+    def ping(self, timeout_s: float) -> None:
+        """Raise if the index's server does not answer within *timeout_s*, without retries (the readiness
+        probe: a load balancer waits seconds, not the retries of a search). Embedded: nothing to reach."""
+        return None
+
     def pinned(self) -> AbstractContextManager[None]:
         """Within the block, every read in this context (``contextvars``: the thread, and work submitted
         with ``contextvars.copy_context().run``) sees the generation served when it was entered, even if
