@@ -291,7 +291,7 @@ class SecuritySettings(_Section):
     keys_file: Path | None = None            # default: <secrets_dir>/api_keys.json
     users_file: Path | None = None           # local demo accounts (argon2); default: <secrets_dir>/users.json
     jwt_issuer: str | None = None            # external OIDC issuer (e.g. https://kc.example/realms/medsearch)
-    jwt_audience: str | None = None          # expected ``aud`` (None: not checked; set it in production)
+    jwt_audience: str | None = None          # expected ``aud``: required with jwt_issuer (the local issuer's is fixed)
     jwks_file: Path | None = None            # the issuer's JWKS as a local file...
     jwks_url: str | None = None              # ...or its URL (cached)
     jwt_algorithms: list[str] = ["RS256", "ES256", "EdDSA"]   # allow-list; "none" and HS* are never accepted
@@ -317,6 +317,12 @@ class SecuritySettings(_Section):
                 "security.jwt_issuer is set but neither security.jwks_file nor security.jwks_url is: tokens of "
                 "the issuer could not be verified (set MEDSEARCH_SECURITY__JWKS_URL to the issuer's certs URL, "
                 "e.g. <issuer>/protocol/openid-connect/certs for Keycloak)"
+            )
+        if self.jwt_issuer and not self.jwt_audience:
+            raise ValueError(
+                "security.jwt_issuer is set but security.jwt_audience is not: a token the hospital's issuer gave any "
+                "other application of the realm would be accepted (set MEDSEARCH_SECURITY__JWT_AUDIENCE to medsearch's "
+                "client id, with an audience mapper in Keycloak: deploy/keycloak/medsearch-realm.json)"
             )
         if (self.jwks_file or self.jwks_url) and not self.jwt_issuer:
             raise ValueError(
