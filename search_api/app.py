@@ -151,7 +151,10 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             search_engine.backend.refresh()
             generation = search_engine.backend.info().generation
         except HTTPException as exc:  # IndexNotFoundError: no index / another encoder
-            reason = "index built with another encoder" if "encoder" in str(exc.detail) else "no index published yet"
+            detail = str(exc.detail)
+            reason = ("index built with another encoder: rebuild it" if "encoder" in detail
+                      else "index written by another medsearch version: rebuild it" if "format" in detail or "older" in detail
+                      else "no index published yet")
             return JSONResponse(status_code=503, content={"status": "not ready", "reason": reason})
         except IndexNotFoundError:
             return JSONResponse(status_code=503, content={"status": "not ready", "reason": "no index published yet"})
