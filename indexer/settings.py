@@ -235,6 +235,15 @@ class SearchSettings(_Section):
     #: page came from another fusion, and documents showed twice or never. ``candidates``: its former name.
     rank_window: int = Field(default=100, ge=1, validation_alias=AliasChoices("rank_window", "candidates"))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _former_name_gives_way(cls, data: object) -> object:
+        """Both ``rank_window`` and its former name ``candidates`` set (the YAML and an old environment
+        variable): the new name wins, as before unknown keys were refused (the other is not a typo)."""
+        if isinstance(data, dict) and "rank_window" in data and "candidates" in data:
+            data = {k: v for k, v in data.items() if k != "candidates"}
+        return data
+
     @field_validator("query_alignment_path", mode="before")
     @classmethod
     def _shipped_alignment(cls, value: object) -> object:
