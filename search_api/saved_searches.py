@@ -13,15 +13,15 @@ import datetime as dt
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind, date_in_range
+from indexer.schema import MAX_DATE, MIN_DATE, DocumentKind
 from indexer.settings import Settings
 from search_api.audit import AuditLog
 from search_api.scope import current_user
 from search_api.security.identity import client_address
 from search_api.user_data import UserDataStore
-from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, RowId, SearchMode
+from search_api.models import MAX_LIMIT, MAX_QUERY_CHARS, RowId, SearchRequest
 
 #: the search fields of the portal's URL (ui/url_state.py SEARCH_FIELDS): what a saved search may hold
 SEARCH_PARAMS = frozenset({
@@ -30,9 +30,6 @@ SEARCH_PARAMS = frozenset({
 })
 MAX_PARAM_CHARS = 200  # any value but q (an IPP, a date, a care unit's name)
 MAX_PARAM_ITEMS = 50  # a list's values (document kinds)
-_KINDS = frozenset(k.value for k in DocumentKind)
-_LANGUAGES = frozenset({"fr", "en"})
-_MODES = frozenset(get_args(SearchMode))
 
 
 class SavedSearchIn(BaseModel):
@@ -73,33 +70,69 @@ class SavedSearchIn(BaseModel):
         return params
 
 
+#: a filter value the portal could not read back from its URL: passed on so that the model refuses it in its
+#: field's turn (the first error is the one reported), never a date the model could read
+_UNREADABLE = "unreadable"
+
+
 def _check_filter_values(params: dict[str, Any]) -> None:
     """The filters a saved search reopens with, checked as ``/search`` checks them. « date_from :
     2023-13-45 » or « kinds : pdf » was stored (201); reopened, the portal dropped the unreadable date
-    in silence and ran the search without it, and ``/search`` refused the kind (422)."""
-    dates = {}
+    in silence and ran the search without it, and ``/search`` refused the kind (422).
+
+    One rule: the values are read as the portal reads its URL (``ui/url_state.py``: ISO dates, whole
+    numbers), then validated by :class:`SearchRequest` itself (kinds, language, mode, the page size, the
+    dates' range and order); only its errors' wording is this module's, in French, first error first."""
+    filters: dict[str, Any] = {}
     for key in ("date_from", "date_to"):
         value = params.get(key)
         if value in (None, ""):
             continue
-        try:
-            dates[key] = dt.date.fromisoformat(str(value))
+        try:  # the portal's reading (date.fromisoformat): what it cannot read it would drop when reopening
+            filters[key] = dt.date.fromisoformat(str(value))
         except ValueError:
-            raise ValueError(f"{key} : date invalide « {value} » (attendu : AAAA-MM-JJ)") from None
-        if not date_in_range(dates[key]):
-            raise ValueError(f"{key} : date hors de la plage {MIN_DATE.isoformat()} .. {MAX_DATE.isoformat()}")
-    if len(dates) == 2 and dates["date_from"] > dates["date_to"]:
-        raise ValueError("date_from doit précéder date_to")
+            filters[key] = _UNREADABLE  # refused by the model, in its turn
+    limit = params.get("limit")  # the portal's URL form sends it as text (« 20 »), read by int()
+    if limit not in (None, ""):
+        readable = not isinstance(limit, bool) and str(limit).isdigit()
+        filters["limit"] = int(limit) if readable else None  # None: refused by the model, in its turn
     kinds = params.get("kinds") or []
-    unknown = [k for k in (kinds if isinstance(kinds, list) else [kinds]) if k not in _KINDS]
-    if unknown:
-        raise ValueError(f"kinds : type de document inconnu {', '.join(map(str, unknown))} (attendus : {', '.join(sorted(_KINDS))})")
-    for key, allowed in (("language", _LANGUAGES), ("mode", _MODES)):
-        if params.get(key) not in (None, "") and params[key] not in allowed:
-            raise ValueError(f"{key} : valeur inconnue « {params[key]} » (attendues : {', '.join(sorted(allowed))})")
-    limit = params.get("limit")  # the portal's URL form sends it as text (« 20 »)
-    if limit not in (None, "") and (isinstance(limit, bool) or not str(limit).isdigit() or not 1 <= int(limit) <= MAX_LIMIT):
-        raise ValueError(f"limit : un entier de 1 à {MAX_LIMIT} est attendu")
+    if kinds:
+        filters["kinds"] = kinds if isinstance(kinds, list) else [kinds]
+    for key in ("language", "mode"):
+        if params.get(key) not in (None, ""):
+            filters[key] = params[key]
+    # the dates (and their order: a model check that runs only when the fields are valid) first, as before
+    for keys in (("date_from", "date_to"), tuple(filters)):
+        try:
+            SearchRequest(q="x", **{k: v for k, v in filters.items() if k in keys})
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            field = str(error["loc"][0]) if error["loc"] else None
+            bad = [str(e["input"]) for e in exc.errors() if e["loc"][:1] == ("kinds",)] if field == "kinds" else None
+            if field in ("date_from", "date_to") and filters[field] is _UNREADABLE:
+                raise ValueError(f"{field} : date invalide « {params[field]} » (attendu : AAAA-MM-JJ)") from None
+            raise ValueError(_french_error(field, filters.get(field) if field != "kinds" else bad)) from None
+
+
+def _allowed(field: str) -> list[str]:
+    """The values :class:`SearchRequest` accepts for a Literal field (``language``, ``mode``)."""
+    annotation = SearchRequest.model_fields[field].annotation
+    literal = next((a for a in (get_args(annotation) or (annotation,)) if get_args(a)), annotation)
+    return sorted(str(v) for v in get_args(literal))
+
+
+def _french_error(field: str | None, value: Any) -> str:
+    """The French message of a saved search's filter that :class:`SearchRequest` refuses (shown in the portal)."""
+    if field in ("date_from", "date_to"):
+        return f"{field} : date hors de la plage {MIN_DATE.isoformat()} .. {MAX_DATE.isoformat()}"
+    if field is None:  # the model's own check across fields: the dates' order
+        return "date_from doit précéder date_to"
+    if field == "kinds":
+        return f"kinds : type de document inconnu {', '.join(value)} (attendus : {', '.join(sorted(k.value for k in DocumentKind))})"
+    if field in ("language", "mode"):
+        return f"{field} : valeur inconnue « {value} » (attendues : {', '.join(_allowed(field))})"
+    return f"limit : un entier de 1 à {MAX_LIMIT} est attendu"
 
 
 class SavedSearch(BaseModel):

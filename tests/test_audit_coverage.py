@@ -33,6 +33,7 @@ from search_api.security.users import UserStore
 #: operations answering 2xx without an audit entry, each because it touches no patient data
 ALLOWED: dict[str, str] = {
     "GET /health": "liveness only",
+    "GET /health/ready": "readiness: the generation served, or why not; no patient data",
     "GET /auth/jwks.json": "the local issuer's public key",
     "GET /auth/me": "echoes the caller's own verified claims; reads no index",
     "GET /stats": "admin-only index counts (documents and passages per kind, encoder, age): no document, no patient",
@@ -40,7 +41,7 @@ ALLOWED: dict[str, str] = {
                            "saving and deleting one are audited",
 }
 #: operations that answer without an identity (login is audited itself: login / login_failed)
-PUBLIC = {"GET /health", "GET /auth/jwks.json", "POST /auth/login"}
+PUBLIC = {"GET /health", "GET /health/ready", "GET /auth/jwks.json", "POST /auth/login"}
 
 CLINICIAN, ADMIN = "dr.audit", "dr.admin-audit"
 LOCAL_USER, LOCAL_PASSWORD = "dr.local-audit", "correct horse battery staple 42"

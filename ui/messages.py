@@ -35,6 +35,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"the image file of (.+) is no longer available", r"le fichier image de \1 n'est plus disponible"),
         (r"cannot render (.+?): (.+)", r"impossible d'afficher \1 : \2"),
         (r"no index at .*", "aucun index n'est encore construit : lancez « medsearch index DOSSIER »"),
+        (r"the search index's server cannot be reached.*",
+         "le serveur de l'index de recherche ne répond pas : réessayez dans un moment"),
         (r"index built with encoder (\S+), API configured with (\S+)",
          r"index construit avec l'encodeur \1, API configurée avec \2 : réindexez"),
         (r"String should have at most (\d+) characters?", r"au plus \1 caractères"),

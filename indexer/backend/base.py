@@ -114,6 +114,20 @@ class IndexNotFoundError(RuntimeError):
     """Nothing has been published yet (or the index cannot be read by this version)."""
 
 
+def backend_unreachable(exc: BaseException) -> bool:
+    """Whether *exc* says the index's server cannot answer now (Elasticsearch down, unreachable, timing
+    out, overloaded: a connection error, a timeout, a 429/502/503/504): a 503 for the API's caller and a
+    one-line message for the command line, not a 500 with a stack trace. False for the embedded backend's
+    errors and for Elasticsearch's other answers (a 400 is a bug to see)."""
+    try:
+        from elastic_transport import ApiError, TransportError
+    except ImportError:  # pragma: no cover - the client is a dependency
+        return False
+    if isinstance(exc, TransportError):  # ConnectionError, ConnectionTimeout, TLS errors...
+        return True
+    return isinstance(exc, ApiError) and getattr(exc.meta, "status", None) in (429, 502, 503, 504)
+
+
 class IndexMismatchError(RuntimeError):
     """The index was built with another encoder / dimension / format: re-index with ``--rebuild``."""
 
@@ -244,6 +258,11 @@ class IndexBackend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release files/connections (the object is unusable afterwards)."""
+
+    def ping(self, timeout_s: float) -> None:
+        """Raise if the index's server does not answer within *timeout_s*, without retries (the readiness
+        probe: a load balancer waits seconds, not the retries of a search). Embedded: nothing to reach."""
+        return None
 
     def pinned(self) -> AbstractContextManager[None]:
         """Within the block, every read in this context (``contextvars``: the thread, and work submitted

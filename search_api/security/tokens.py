@@ -20,9 +20,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from indexer.settings import SecuritySettings
-
-_ASYMMETRIC = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+from indexer.settings import ASYMMETRIC_ALGORITHMS as _ASYMMETRIC
+from indexer.settings import ConfigError, SecuritySettings
 LOCAL_KID = "medsearch-local-1"
 LOCAL_AUDIENCE = "medsearch"
 
@@ -41,7 +40,13 @@ class TokenVerifier:
         self._jwks: jwt.PyJWKSet | None = None
         self._jwks_client: jwt.PyJWKClient | None = None
         if self.settings.jwks_file:
-            self._jwks = jwt.PyJWKSet.from_json(self.settings.jwks_file.read_text(encoding="utf-8"))
+            try:
+                self._jwks = jwt.PyJWKSet.from_json(self.settings.jwks_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError, jwt.PyJWTError) as exc:  # missing, unreadable, not a JWKS
+                raise ConfigError(
+                    f"security.jwks_file ({self.settings.jwks_file}, MEDSEARCH_SECURITY__JWKS_FILE): cannot read "
+                    f"the issuer's keys: {type(exc).__name__}: {exc}"
+                ) from exc
         elif self.settings.jwks_url:
             self._jwks_client = jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300)
 

@@ -133,6 +133,9 @@ class ElasticsearchBackend(IndexBackend):
             return False
         return True
 
+    def ping(self, timeout_s: float) -> None:
+        self.client.options(request_timeout=timeout_s, max_retries=0).info()
+
     def info(self) -> IndexInfo:
         self._pinned()
         assert self._info is not None

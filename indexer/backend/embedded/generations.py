@@ -256,3 +256,33 @@ def live_layout(index_dir: Path) -> IndexLayout | None:
     generations = Generations(Path(index_dir))
     live = generations.current()
     return generations.layout(live) if live is not None else None
+
+
+def restore_generation(index_dir: Path, number: int, keep: int, grace_seconds: float) -> int:
+    """Roll the embedded index back to the kept generation *number*: publish a copy-on-write copy of it
+    as a **new** generation (the next number), so that every rule holds as for an indexing run — readers
+    switch at ``CURRENT`` atomically, nothing above ``CURRENT`` is a leftover, passage ids continue after
+    every id used (``next_pid``: the highest of the two), and the generation rolled back from stays kept
+    (``keep``) to roll forward again. The caller holds the index lock. Returns the new number."""
+    generations = Generations(Path(index_dir))
+    live = generations.current()
+    if live is None:
+        raise ValueError(f"nothing is published under {index_dir}")
+    kept = [n for n in generations.numbered() if n <= live]
+    if number == live:
+        raise ValueError(f"generation {number} is already the live one")
+    if number not in kept:
+        raise ValueError(f"generation {number} is not kept under {index_dir} (kept: {', '.join(map(str, kept))})")
+    source = generations.layout(number).read_manifest()
+    current = generations.layout(live).read_manifest()
+    staging = generations.stage(number)
+    try:
+        new = generations.next_number()
+        manifest = source.touched().model_copy(update={"generation": new, "next_pid": max(source.next_pid, current.next_pid)})
+        IndexLayout(staging).write_manifest(manifest)
+        generations.publish(staging, new)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    generations.collect(keep, grace_seconds)
+    return new

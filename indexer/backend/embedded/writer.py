@@ -4,7 +4,7 @@ The run works in a staging folder that starts as a copy-on-write copy of the liv
 empty with ``rebuild``); readers never see it until :meth:`EmbeddedWriter.publish`. Inside it the
 write order no longer matters for crash safety (nothing is visible before publish), so each store is
 simply written, committed, and the whole folder published. Passage ids are allocated here, from the
-manifest's ``next_pid``: never reused within an index folder, even across ``--rebuild``.
+manifest's ``next_pid``: never reused within a generation's lineage (a ``--rebuild`` starts again from 0).
 """
 
 from __future__ import annotations
