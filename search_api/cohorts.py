@@ -769,6 +769,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
                                    [p.patient_id for p in result.patients], watch=bool(body.watch))
         audit.record(who, "cohort_save", cohort_id=stored["id"], members=real(stored["members"], viewer),
                      watch=bool(body.watch), client=client_address(http))
+        exclusions_audited(stored["id"], [], stored["definition"]["excluded"], http, who, viewer)
         return saved_out(stored)
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
@@ -793,14 +794,24 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """Change a saved cohort's name or definition (e.g. patients included or excluded by hand), or
         its ``watch`` (left as it is when absent). Audited: the answer names the cohort's members, and
         the definition may include or exclude patients by hand."""
-        saved(who, cohort_id)
+        before = saved(who, cohort_id)["definition"]["excluded"]
         definition = body.definition.model_copy(update={"name": body.name})
         updated = data().update_cohort(who, cohort_id, name=body.name.strip(), watch=body.watch,
                                        definition=definition.model_dump(mode="json"))
         [out] = shown([updated], scope, viewer)  # type: ignore[list-item]
         audit.record(who, "cohort_update", cohort_id=cohort_id, definition=audited(definition, viewer),
                      watch=body.watch, returned=real(out["members"], viewer), client=client_address(http))
+        exclusions_audited(cohort_id, before, updated["definition"]["excluded"], http, who, viewer)  # type: ignore[index]
         return out
+
+    def exclusions_audited(cohort_id: int, before: list[str], after: list[str], http: Request, who: str,
+                           viewer: Viewer) -> None:
+        """Hand exclusions made through a definition's ``excluded`` are decisions: audited as such."""
+        changes = [(p, "excluded") for p in after if p not in before] + [(p, None) for p in before if p not in after]
+        if changes:
+            audit.record(who, "cohort_decision", cohort_id=cohort_id, client=client_address(http), via="definition",
+                         decisions=[{"patient": viewer.patient_in(p) if viewer.deidentified else p, "status": s,
+                                     "reason": None} for p, s in changes])
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
     def delete_cohort(cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)]) -> None:

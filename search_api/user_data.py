@@ -194,13 +194,15 @@ class UserDataStore:
         if current is None:
             return None
         now = _now()
-        if definition is not None:
-            definition, decisions = _reconcile(definition, current["decisions"], owner, now)
-            definition_out = definition
-        else:
-            decisions = current["decisions"]
-            definition_out = {**current["definition"], "excluded": []}
         with self._lock:
+            if definition is not None:  # reconciled with the decisions as they are now (one made meanwhile kept)
+                row = self._db.execute("SELECT decisions FROM cohorts WHERE id = ?", (cohort_id,)).fetchone()
+                definition_out, decisions = _reconcile(definition, json.loads(row["decisions"] or "{}") if row else {},
+                                                       owner, now)
+                self._db.execute("UPDATE cohorts SET decisions = ? WHERE id = ?",
+                                 (json.dumps(decisions, ensure_ascii=False), cohort_id))
+            else:
+                definition_out = {**current["definition"], "excluded": []}
             self._db.execute(
                 "UPDATE cohorts SET name = ?, definition = ?, members = ?, updated_at = ?, last_run_at = ?, watch = ?"
                 " WHERE id = ? AND owner = ?",
@@ -215,8 +217,6 @@ class UserDataStore:
                     owner,
                 ),
             )
-            self._db.execute("UPDATE cohorts SET decisions = ? WHERE id = ?",
-                             (json.dumps(decisions, ensure_ascii=False), cohort_id))
             if members is not None:
                 self._db.execute("UPDATE cohorts SET members = ?, refreshed_members = ?, unseen = ? WHERE id = ?",
                                  (*_seen_but(members, current["new_patient_ids"], shown), cohort_id))

@@ -324,3 +324,30 @@ def test_an_old_saved_cohort_runs_with_its_exclusions_as_decisions(indexed, enco
         assert [(d["patient_id"], d["label"]) for d in run["decisions"]] == [("P900004", "exclu")]
         assert client.delete(f"/cohorts/{cohort['id']}/decisions/P900004", headers=DR).status_code == 204
         assert [p["patient_id"] for p in _run(client, cohort["id"])["patients"]] == ["P900002", "P900003", "P900004"]
+
+
+def test_exclusions_through_the_definition_are_audited_as_decisions(site) -> None:  # noqa: ANN001
+    client, settings = site
+    cid = _save(client, definition={**DEFINITION, "excluded": ["P900004"]})["id"]
+    client.put(f"/cohorts/{cid}", json={"name": "Essai EP", "definition": {**DEFINITION, "excluded": ["P900002"]}}, headers=DR)
+    entries = _audit(settings, "cohort_decision")
+    assert [(e["via"], e["decisions"]) for e in entries] == [
+        ("definition", [{"patient": "P900004", "status": "excluded", "reason": None}]),
+        ("definition", [{"patient": "P900002", "status": "excluded", "reason": None},
+                        {"patient": "P900004", "status": None, "reason": None}]),
+    ]
+
+
+def test_store_keeps_decisions_through_runs_and_renames(tmp_path: Path) -> None:
+    store = UserDataStore(tmp_path / "user_data.sqlite")
+    cohort = store.add_cohort("dr.screen", "c", {**DEFINITION, "excluded": []}, ["P1", "P2"])
+    assert store.decide("dr.other", cohort["id"], {"P1": ("included", None)}, "dr.other") is None  # not theirs
+    decided = store.decide("dr.screen", cohort["id"], {"P1": ("to_review", "doute"), "P2": ("excluded", None)}, "dr.screen")
+    assert decided["definition"]["excluded"] == ["P2"]
+    first = decided["decisions"]["P1"]["decided_at"]
+    again = store.decide("dr.screen", cohort["id"], {"P1": ("to_review", "doute")}, "dr.boss")  # same: no new decision
+    assert again["decisions"]["P1"] == {"status": "to_review", "reason": "doute", "decided_by": "dr.screen",
+                                        "decided_at": first}
+    kept = store.update_cohort("dr.screen", cohort["id"], members=["P1", "P3"], name="renommée")
+    assert kept["decisions"] == again["decisions"] and kept["definition"]["excluded"] == ["P2"]
+    store.close()
