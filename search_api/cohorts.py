@@ -742,6 +742,11 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         changes = {d.patient_id: (d.status, d.reason) if d.status else None for d in body.decisions}
         return decide(cohort_id, changes, http, who, scope, viewer)["decisions"]
 
+    def named(cohort: dict[str, Any]) -> list[str]:
+        """The patients a shown cohort names: its members, then those only its decisions name (the excluded)."""
+        members = list(cohort["members"])
+        return members + [d.patient_id for d in cohort.get("decisions") or [] if d.patient_id not in set(members)]
+
     @router.get("/cohorts", response_model=list[SavedCohort])
     def list_cohorts(
         http: Request, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
@@ -753,7 +758,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         shows every cohort's members: audited like opening each one)."""
         cohorts = shown(data().cohorts(who), scope, viewer)
         audit.record(who, "cohort_list", cohorts=[c["id"] for c in cohorts],
-                     returned=real(sorted({p for c in cohorts for p in c["members"]}), viewer), client=client_address(http))
+                     returned=real(sorted({p for c in cohorts for p in named(c)}), viewer), client=client_address(http))
         return cohorts
 
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
@@ -781,7 +786,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0). Those
         the caller's current rights hide stay unseen: shown as new once the caller may see them."""
         [stored] = shown([saved(who, cohort_id)], scope, viewer)
-        audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(stored["members"], viewer),
+        audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(named(stored), viewer),
                      new=real(stored["new_patient_ids"], viewer), client=client_address(http))
         data().mark_seen(who, cohort_id, stored["last_refreshed"], shown=stored["new_patient_ids"])
         return stored

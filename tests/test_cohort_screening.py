@@ -351,3 +351,14 @@ def test_store_keeps_decisions_through_runs_and_renames(tmp_path: Path) -> None:
     kept = store.update_cohort("dr.screen", cohort["id"], members=["P1", "P3"], name="renommée")
     assert kept["decisions"] == again["decisions"] and kept["definition"]["excluded"] == ["P2"]
     store.close()
+
+
+def test_opening_or_listing_audits_the_patients_only_decisions_name(site) -> None:  # noqa: ANN001
+    client, settings = site
+    cid = _save(client)["id"]
+    client.put(f"/cohorts/{cid}/decisions/P900004", json={"status": "excluded"}, headers=DR)
+    _run(client, cid)  # P900004 leaves the members; the decisions still name it
+    assert client.get(f"/cohorts/{cid}", headers=DR).json()["members"] == ["P900002", "P900003"]
+    assert _audit(settings, "cohort_open")[-1]["returned"] == ["P900002", "P900003", "P900004"]
+    client.get("/cohorts", headers=DR)
+    assert _audit(settings, "cohort_list")[-1]["returned"] == ["P900002", "P900003", "P900004"]
