@@ -200,7 +200,7 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort",
             patients = [p for p in patients if (p.get("decision") or {}).get("status") == "to_review"]
             if not patients:
                 st.caption("Aucun patient à revoir.")
-    if result.get("excluded"):
+    if result.get("excluded") and screening is None:  # screening: listed below with their reasons
         st.caption("Exclus à la main : " + ", ".join(result["excluded"]))
     excluded = []
     # the new patients first (stable: the API's order otherwise): they are what a re-run is looked at for
