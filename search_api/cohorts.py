@@ -9,6 +9,13 @@ to their owner (:func:`search_api.scope.current_user`); evaluation reads documen
 re-evaluated after each index publication, with its owner's scope (:mod:`search_api.cohort_watch`);
 the list then counts its new patients until the owner opens or re-runs it. What a saved cohort
 stored is shown only within the caller's current rights (:func:`visible_patients`).
+
+Screening (as in Dr Warehouse): on a saved cohort, each patient may carry a decision, ``included`` /
+``excluded`` / ``to_review`` (« inclus / exclu / à revoir »), with an optional reason; who decided
+and when are set by the API. A decision ``excluded`` *is* the hand exclusion (the definition's
+``excluded`` list reads and writes those decisions, :mod:`search_api.user_data`): such patients stay
+out of the members. Decisions are keyed by the patient id the owner is shown (a researcher's
+pseudonyms), kept across re-runs, shown within the caller's current rights, audited with real ids.
 """
 
 # No `from __future__ import annotations`: FastAPI must resolve the closures' dependency annotations.
@@ -37,7 +44,7 @@ from search_api.patients import Stay, stay_fields
 from search_api.scope import current_user, patient_viewer, request_scope
 from search_api.security.identity import client_address
 from search_api.security.views import NO_SUCH_PATIENT
-from search_api.user_data import UserDataStore
+from search_api.user_data import STATUSES, UserDataStore
 from search_api.viewer import Viewer
 
 MAX_CRITERIA = 10
@@ -130,6 +137,95 @@ class CohortDefinition(BaseModel):
         return self
 
 
+Status = Literal["included", "excluded", "to_review"]
+#: the portal's and the exports' words for each status
+STATUS_LABELS = {"included": "inclus", "excluded": "exclu", "to_review": "à revoir"}
+assert tuple(STATUS_LABELS) == STATUSES
+MAX_REASON_CHARS = 500
+MAX_DECISIONS_PER_CALL = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _reason(value: str | None) -> str | None:
+    """A reason as stored: trimmed, None when blank; bounded, no control characters (tab, newline kept)."""
+    value = (value or "").strip()
+    if len(value) > MAX_REASON_CHARS:
+        raise ValueError(f"le motif est trop long ({len(value)} caractères, au plus {MAX_REASON_CHARS})")
+    if _CONTROL.search(value):
+        raise ValueError("le motif contient des caractères de contrôle")
+    return value or None
+
+
+class DecisionIn(BaseModel):
+    """A screening decision on one patient of a saved cohort (who and when: set by the API)."""
+
+    model_config = _STRICT
+
+    status: Status = Field(description="included (« inclus »), excluded (« exclu »: out of the members, as a hand "
+                                       "exclusion) or to_review (« à revoir »)")
+    reason: str | None = Field(default=None, description=f"Why (free text, at most {MAX_REASON_CHARS} characters)")
+
+    @field_validator("reason")
+    @classmethod
+    def _bounded(cls, value: str | None) -> str | None:
+        return _reason(value)
+
+
+class PatientDecisionIn(BaseModel):
+    model_config = _STRICT
+
+    patient_id: str = Field(min_length=1, max_length=200, description="As the caller is shown it (researchers: pseudonym)")
+    status: Status | None = Field(description="None clears the patient's decision")
+    reason: str | None = Field(default=None, description=f"At most {MAX_REASON_CHARS} characters")
+
+    @field_validator("reason")
+    @classmethod
+    def _bounded(cls, value: str | None) -> str | None:
+        return _reason(value)
+
+
+class DecisionsIn(BaseModel):
+    """Several patients' decisions at once: all applied, or none (any error answers 4xx, nothing changed)."""
+
+    model_config = _STRICT
+
+    decisions: list[PatientDecisionIn] = Field(min_length=1, max_length=MAX_DECISIONS_PER_CALL)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> "DecisionsIn":
+        seen: set[str] = set()
+        for d in self.decisions:
+            if d.patient_id in seen:
+                raise ValueError(f"le patient {d.patient_id} figure deux fois")
+            seen.add(d.patient_id)
+        return self
+
+
+class Decision(BaseModel):
+    status: Status
+    label: str = Field(description="The status in French: inclus, exclu, à revoir")
+    reason: str | None = None
+    decided_by: str = Field(description="Who decided (set by the API)")
+    decided_at: str = Field(description="When (UTC, ISO 8601; set by the API)")
+
+
+class PatientDecision(Decision):
+    patient_id: str
+
+
+class StatusCounts(BaseModel):
+    included: int = 0
+    excluded: int = 0
+    to_review: int = 0
+    undecided: int = Field(default=0, description="Members without a decision")
+
+
+def decision_out(stored: dict[str, Any]) -> Decision:
+    status = stored["status"]
+    return Decision(status=status, label=STATUS_LABELS[status], reason=stored.get("reason"),
+                    decided_by=stored.get("decided_by") or "", decided_at=stored.get("decided_at") or "")
+
+
 class EvidenceOut(BaseModel):
     criterion: int
     label: str
@@ -148,6 +244,7 @@ class CohortPatient(BaseModel):
     age: int | None = None
     by_hand: bool = Field(default=False, description="Included by hand, not by the criteria")
     new: bool = Field(default=False, description="Not in the saved cohort's previous run")
+    decision: Decision | None = Field(default=None, description="The screening decision (saved cohorts)")
     evidence: list[EvidenceOut]
 
 
@@ -158,6 +255,11 @@ class CohortResult(BaseModel):
     excluded: list[str] = Field(description="Patients the criteria found and a physician excluded by hand")
     new: int = 0
     left: list[str] = Field(default_factory=list, description="Patients of the previous run no longer in the cohort")
+    decisions: list[PatientDecision] = Field(
+        default_factory=list, description="Every screening decision of the saved cohort the caller may see, members "
+        "or not (the excluded, patients who left), by patient id")
+    counts: StatusCounts = Field(default_factory=StatusCounts, description="Decisions per status: members' included, "
+                                 "to_review and undecided; excluded: every visible patient decided excluded")
 
 
 class SavedCohort(BaseModel):
@@ -179,6 +281,7 @@ class SavedCohort(BaseModel):
         default_factory=list, description="Those patients, as the caller is shown them, limited (as `members` and "
         "`new_patients`) to those the caller may see with their current rights")
     refresh_error: str | None = Field(default=None, description="Why the last watch refresh failed or was skipped")
+    decisions: list[PatientDecision] = Field(default_factory=list, description="Screening decisions the caller may see")
 
 
 class SaveCohort(BaseModel):
@@ -204,16 +307,24 @@ def saved_out(stored: dict[str, Any], visible: set[str] | None = None) -> dict[s
     latest = stored.get("refreshed_members")
     members = latest if latest is not None else stored["members"]
     news = stored.get("new_patient_ids") or []
+    decisions = stored.get("decisions") or {}
     if visible is not None:
         members, news = [p for p in members if p in visible], [p for p in news if p in visible]
-    return {**stored, "members": members, "new_patient_ids": news, "new_patients": len(news)}
+        decisions = {p: d for p, d in decisions.items() if p in visible}
+    return {**stored, "members": members, "new_patient_ids": news, "new_patients": len(news),
+            "decisions": decisions_out(decisions)}
+
+
+def decisions_out(decisions: dict[str, dict[str, Any]]) -> list[PatientDecision]:
+    return [PatientDecision(patient_id=p, **decision_out(d).model_dump()) for p, d in sorted(decisions.items())]
 
 
 def stored_patients(cohorts: list[dict[str, Any]]) -> set[str]:
     """Every patient id stored with *cohorts*: the owner's last run, the watch's, its news."""
     found: set[str] = set()
     for cohort in cohorts:
-        found.update(cohort["members"], cohort.get("refreshed_members") or (), cohort.get("new_patient_ids") or ())
+        found.update(cohort["members"], cohort.get("refreshed_members") or (), cohort.get("new_patient_ids") or (),
+                     cohort.get("decisions") or ())
     return found
 
 
@@ -375,9 +486,33 @@ def plain(snippet: str) -> str:
     return html.unescape(_TAG.sub("", snippet)).strip()
 
 
-def export_rows(definition: CohortDefinition, result: CohortResult) -> tuple[list[str], list[list[Any]]]:
-    """One row per patient: id, sex, age, how included, then per criterion its first document,
-    date (a ``date``: the CSV writes it dd/mm/yyyy, the workbook as a date cell) and passage."""
+def _decided_at(value: str | None) -> dt.datetime | str:
+    """A decision's date as a spreadsheet cell: a naive UTC datetime (Excel knows no time zone)."""
+    if not value:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return when.astimezone(dt.timezone.utc).replace(tzinfo=None) if when.tzinfo else when
+
+
+def _decision_cells(decision: Decision | None) -> list[Any]:
+    if decision is None:
+        return ["", "", "", ""]
+    return [decision.label, decision.reason or "", decision.decided_by, _decided_at(decision.decided_at)]
+
+
+DECISION_HEADER = ["décision", "motif", "décidé par", "décidé le (UTC)"]
+
+
+def export_rows(definition: CohortDefinition, result: CohortResult,
+                excluded: list[PatientDecision] | None = None) -> tuple[list[str], list[list[Any]]]:
+    """One row per patient: id, sex, age, how included, whether new, then per criterion its first
+    document, date (a ``date``: the CSV writes it dd/mm/yyyy, the workbook as a date cell) and passage,
+    and last the screening decision: status in French, reason, decider, date (UTC; columns appended
+    last so that older readers' column positions hold). *excluded*: the patients decided
+    excluded, one row each after the members (inclusion « exclue », no evidence)."""
     header = ["patient_id", "sexe", "age", "inclusion", "nouveau"]
     for i in range(len(definition.criteria)):
         label = _label(definition, i)
@@ -392,8 +527,11 @@ def export_rows(definition: CohortDefinition, result: CohortResult) -> tuple[lis
         for i in range(len(definition.criteria)):
             first = next((e for e in patient.evidence if e.criterion == i), None)
             row += [first.doc_id, first.date, plain(first.snippet)] if first else ["", "", ""]
-        rows.append(row)
-    return header, rows
+        rows.append(row + _decision_cells(patient.decision))
+    for gone in excluded or []:
+        rows.append([gone.patient_id, "", "", "exclue", "", *[""] * (3 * len(definition.criteria)),
+                     *_decision_cells(gone)])
+    return header + DECISION_HEADER, rows
 
 
 #: a spreadsheet reads a cell starting with one of these as a formula: « - Insuffisance cardiaque »
@@ -412,6 +550,7 @@ def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
     writer.writerow([_text_cell(h) for h in header])
     for row in rows:
         writer.writerow([
+            v.strftime("%d/%m/%Y %H:%M") if isinstance(v, dt.datetime) else
             v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else _text_cell(v) if isinstance(v, str) else v for v in row
         ])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8 accents right
@@ -432,6 +571,8 @@ def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # openpyxl writes a string starting with « = » as a formula
+            elif isinstance(cell.value, dt.datetime):
+                cell.number_format = "DD/MM/YYYY HH:MM"
             elif isinstance(cell.value, dt.date):
                 cell.number_format = "DD/MM/YYYY"  # a date Excel sorts and filters, shown the French way
     sheet.freeze_panes = "A2"
@@ -527,6 +668,84 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         visible = visible_patients(fresh_engine(), patients, scope, viewer, visibility) if restricted and patients else None
         return [saved_out(c, visible if restricted else None) for c in cohorts]
 
+    def screened(result: CohortResult, stored: dict[str, Any], scope: DocumentFilter, viewer: Viewer) -> CohortResult:
+        """*result* with the saved cohort's screening decisions the caller may see: on each member, the
+        full list (the excluded too) and the counts per status."""
+        [out] = shown([stored], scope, viewer)
+        decisions: list[PatientDecision] = out["decisions"]
+        by_patient = {d.patient_id: d for d in decisions}
+        for patient in result.patients:
+            found = by_patient.get(patient.patient_id)
+            patient.decision = Decision(**found.model_dump(exclude={"patient_id"})) if found else None
+        statuses = [p.decision.status if p.decision else None for p in result.patients]
+        result.decisions = decisions
+        result.counts = StatusCounts(
+            included=statuses.count("included"), to_review=statuses.count("to_review"), undecided=statuses.count(None),
+            excluded=sum(d.status == "excluded" for d in decisions),
+        )
+        return result
+
+    def decide(cohort_id: int, changes: dict[str, tuple[str, str | None] | None], http: Request, who: str,
+               scope: DocumentFilter, viewer: Viewer) -> dict[str, Any]:
+        """Apply screening *changes* (patient id as shown → (status, reason), or None to clear) to one of
+        the caller's cohorts, all or none: 404 for another's cohort or a patient the cohort does not hold
+        (members of its runs and watch, patients decided or included by hand) or the caller may not see
+        now; a researcher addresses patients by pseudonym only (a real IPP is unknown). Audited with the
+        real patient ids. Returns the stored cohort as the caller may see it."""
+        stored = saved(who, cohort_id)
+        held = stored_patients([stored]) | set(stored["definition"].get("included") or [])
+        if not sees_every_patient(scope, viewer):
+            held = visible_patients(fresh_engine(), held, scope, viewer, visibility)
+        unknown = [p for p in changes if p not in held]
+        if unknown:
+            more = f" (et {len(unknown) - 5} autres)" if len(unknown) > 5 else ""
+            raise HTTPException(status_code=404,
+                                detail=f"patient inconnu dans la cohorte n° {cohort_id} : {', '.join(unknown[:5])}{more}")
+        updated = data().decide(who, cohort_id, changes, who)
+        if updated is None:  # deleted meanwhile
+            raise HTTPException(status_code=404, detail=f"aucune cohorte n° {cohort_id}")
+        audit.record(who, "cohort_decision", cohort_id=cohort_id, client=client_address(http), decisions=[
+            {"patient": viewer.patient_in(p) if viewer.deidentified else p,
+             "status": change[0] if change else None, "reason": change[1] if change else None}
+            for p, change in changes.items()
+        ])
+        [out] = shown([updated], scope, viewer)
+        return out
+
+    @router.put("/cohorts/{cohort_id}/decisions/{patient_id}", response_model=PatientDecision)
+    def set_decision(
+        cohort_id: RowId, patient_id: str, body: DecisionIn, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+    ) -> PatientDecision:
+        """Set or change one patient's screening decision: ``included`` / ``excluded`` / ``to_review``
+        (« inclus / exclu / à revoir ») with an optional reason; the API records who and when. ``excluded``
+        takes the patient out of the members (the hand exclusion); a decision survives re-runs."""
+        out = decide(cohort_id, {patient_id: (body.status, body.reason)}, http, who, scope, viewer)
+        return next(d for d in out["decisions"] if d.patient_id == patient_id)
+
+    @router.delete("/cohorts/{cohort_id}/decisions/{patient_id}", status_code=204)
+    def clear_decision(
+        cohort_id: RowId, patient_id: str, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+    ) -> None:
+        """Clear one patient's decision (an excluded patient is a member again at the next run)."""
+        decide(cohort_id, {patient_id: None}, http, who, scope, viewer)
+
+    @router.post("/cohorts/{cohort_id}/decisions", response_model=list[PatientDecision])
+    def set_decisions(
+        cohort_id: RowId, body: DecisionsIn, http: Request, who: Annotated[str, Depends(current_user)],
+        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+    ) -> list[PatientDecision]:
+        """Set, change or clear (``status: null``) several patients' decisions at once: all or none.
+        Answers every decision of the cohort the caller may see."""
+        changes = {d.patient_id: (d.status, d.reason) if d.status else None for d in body.decisions}
+        return decide(cohort_id, changes, http, who, scope, viewer)["decisions"]
+
+    def named(cohort: dict[str, Any]) -> list[str]:
+        """The patients a shown cohort names: its members, then those only its decisions name (the excluded)."""
+        members = list(cohort["members"])
+        return members + [d.patient_id for d in cohort.get("decisions") or [] if d.patient_id not in set(members)]
+
     @router.get("/cohorts", response_model=list[SavedCohort])
     def list_cohorts(
         http: Request, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
@@ -538,7 +757,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         shows every cohort's members: audited like opening each one)."""
         cohorts = shown(data().cohorts(who), scope, viewer)
         audit.record(who, "cohort_list", cohorts=[c["id"] for c in cohorts],
-                     returned=real(sorted({p for c in cohorts for p in c["members"]}), viewer), client=client_address(http))
+                     returned=real(sorted({p for c in cohorts for p in named(c)}), viewer), client=client_address(http))
         return cohorts
 
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
@@ -554,6 +773,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
                                    [p.patient_id for p in result.patients], watch=bool(body.watch))
         audit.record(who, "cohort_save", cohort_id=stored["id"], members=real(stored["members"], viewer),
                      watch=bool(body.watch), client=client_address(http))
+        exclusions_audited(stored["id"], [], stored["definition"]["excluded"], http, who, viewer)
         return saved_out(stored)
 
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
@@ -565,7 +785,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0). Those
         the caller's current rights hide stay unseen: shown as new once the caller may see them."""
         [stored] = shown([saved(who, cohort_id)], scope, viewer)
-        audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(stored["members"], viewer),
+        audit.record(who, "cohort_open", cohort_id=cohort_id, returned=real(named(stored), viewer),
                      new=real(stored["new_patient_ids"], viewer), client=client_address(http))
         data().mark_seen(who, cohort_id, stored["last_refreshed"], shown=stored["new_patient_ids"])
         return stored
@@ -578,14 +798,24 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         """Change a saved cohort's name or definition (e.g. patients included or excluded by hand), or
         its ``watch`` (left as it is when absent). Audited: the answer names the cohort's members, and
         the definition may include or exclude patients by hand."""
-        saved(who, cohort_id)
+        before = saved(who, cohort_id)["definition"]["excluded"]
         definition = body.definition.model_copy(update={"name": body.name})
         updated = data().update_cohort(who, cohort_id, name=body.name.strip(), watch=body.watch,
                                        definition=definition.model_dump(mode="json"))
         [out] = shown([updated], scope, viewer)  # type: ignore[list-item]
         audit.record(who, "cohort_update", cohort_id=cohort_id, definition=audited(definition, viewer),
                      watch=body.watch, returned=real(out["members"], viewer), client=client_address(http))
+        exclusions_audited(cohort_id, before, updated["definition"]["excluded"], http, who, viewer)  # type: ignore[index]
         return out
+
+    def exclusions_audited(cohort_id: int, before: list[str], after: list[str], http: Request, who: str,
+                           viewer: Viewer) -> None:
+        """Hand exclusions made through a definition's ``excluded`` are decisions: audited as such."""
+        changes = [(p, "excluded") for p in after if p not in before] + [(p, None) for p in before if p not in after]
+        if changes:
+            audit.record(who, "cohort_decision", cohort_id=cohort_id, client=client_address(http), via="definition",
+                         decisions=[{"patient": viewer.patient_in(p) if viewer.deidentified else p, "status": s,
+                                     "reason": None} for p, s in changes])
 
     @router.delete("/cohorts/{cohort_id}", status_code=204)
     def delete_cohort(cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)]) -> None:
@@ -606,7 +836,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
         before = previous(stored, scope, viewer)
-        result = run(definition, scope, before["members"], viewer)
+        result = screened(run(definition, scope, before["members"], viewer), stored, scope, viewer)
         data().update_cohort(who, cohort_id, members=[p.patient_id for p in result.patients],
                              shown=before["new_patient_ids"])
         audit.record(who, "cohort_run", cohort_id=cohort_id, returned=real([p.patient_id for p in result.patients], viewer),
@@ -623,15 +853,20 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         scope: Annotated[DocumentFilter, Depends(request_scope)],
         viewer: Annotated[Viewer, Depends(view)],
         format: Annotated[Literal["csv", "xlsx"], Query(description="csv (« ; », UTF-8) or xlsx (Excel)")] = "csv",
+        with_excluded: Annotated[bool, Query(description="Also one row per patient decided excluded (the "
+                                                         "screening log: status, reason, who, when)")] = False,
     ) -> Response:
-        """The saved cohort, evaluated now, as a spreadsheet: one row per patient."""
+        """The saved cohort, evaluated now, as a spreadsheet: one row per patient, its screening decision
+        in the last columns (« décision », « motif », « décidé par », « décidé le (UTC) »)."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
-        result = run(definition, scope, previous(stored, scope, viewer)["members"], viewer)
-        header, rows = export_rows(definition, result)
+        result = screened(run(definition, scope, previous(stored, scope, viewer)["members"], viewer), stored, scope, viewer)
+        gone = [d for d in result.decisions if d.status == "excluded"] if with_excluded else []
+        header, rows = export_rows(definition, result, gone)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         audit.record(who, "cohort_export", cohort_id=cohort_id, format=format,
-                     patients=real([p.patient_id for p in result.patients], viewer), client=client_address(http))
+                     patients=real([p.patient_id for p in result.patients] + [d.patient_id for d in gone], viewer),
+                     client=client_address(http))
         return Response(body, media_type=_MEDIA[format],
                         headers={"Content-Disposition": attachment(stored["name"], format, f"cohorte-{cohort_id}")})
 

@@ -6,6 +6,13 @@ received them, so new optional fields need no migration. Columns added since the
 (the watch of a cohort: :data:`_ADDED_COLUMNS`) are added to an existing file when it is opened;
 tables added since (``rights_snapshots``: the last rights seen in an OIDC user's token, which the
 watch rebuilds such an owner's scope from) are created then too (``CREATE TABLE IF NOT EXISTS``).
+
+Screening decisions (``decisions``: per patient id as the owner is shown it, ``{"status", "reason",
+"decided_by", "decided_at"}``) are the one truth of hand exclusion: a stored definition keeps
+``excluded`` empty and every cohort read gives it back as the patients whose status is ``excluded``
+(:func:`_cohort`). A cohort saved before decisions existed has its ``excluded`` list moved into
+decisions when the file is opened (status ``excluded``, decided by the owner at the cohort's last
+update, ``migrated: true``): nothing lost, and the same exclusions as before.
 """
 
 from __future__ import annotations
@@ -55,7 +62,11 @@ _ADDED_COLUMNS = (
     ("refreshed_members", "TEXT"),               # that evaluation's members (the owner's ids)
     ("unseen", "TEXT NOT NULL DEFAULT '[]'"),    # its members absent from ``members``: new to the owner
     ("refresh_error", "TEXT"),                   # why the last refresh failed or was skipped, if it did
+    ("decisions", "TEXT"),                       # screening decisions per patient (NULL: not migrated yet)
 )
+
+#: screening decision statuses (« inclus / exclu / à revoir »); ``excluded`` is the hand exclusion
+STATUSES = ("included", "excluded", "to_review")
 
 
 def _name_key(name: str) -> str:
@@ -81,7 +92,24 @@ class UserDataStore:
             for column, declaration in _ADDED_COLUMNS:
                 if column not in present:
                     self._db.execute(f"ALTER TABLE cohorts ADD COLUMN {column} {declaration}")
+            self._migrate_exclusions()
             self._db.commit()
+
+    def _migrate_exclusions(self) -> None:
+        """Cohorts without a ``decisions`` column value (saved before screening): their definition's
+        ``excluded`` becomes decisions of status ``excluded`` (lock held, caller commits)."""
+        rows = self._db.execute("SELECT id, owner, definition, updated_at FROM cohorts WHERE decisions IS NULL").fetchall()
+        for row in rows:
+            definition = json.loads(row["definition"])
+            decisions = {
+                str(p): {"status": "excluded", "reason": None, "decided_by": row["owner"],
+                         "decided_at": row["updated_at"], "migrated": True}
+                for p in definition.get("excluded") or [] if p
+            }
+            if "excluded" in definition:
+                definition["excluded"] = []
+            self._db.execute("UPDATE cohorts SET decisions = ?, definition = ? WHERE id = ?",
+                             (json.dumps(decisions, ensure_ascii=False), json.dumps(definition, ensure_ascii=False), row["id"]))
 
     def close(self) -> None:
         self._db.close()
@@ -131,12 +159,15 @@ class UserDataStore:
     # -- cohorts -------------------------------------------------------------------------------
     def add_cohort(self, owner: str, name: str, definition: dict[str, Any], members: list[str],
                    watch: bool = False) -> dict[str, Any]:
+        """Save a cohort; its definition's ``excluded`` become decisions ``excluded`` by *owner*, now."""
         now = _now()
+        definition, decisions = _reconcile(definition, {}, owner, now)
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO cohorts (owner, name, definition, members, created_at, updated_at, last_run_at, watch)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (owner, name, json.dumps(definition, ensure_ascii=False), json.dumps(members), now, now, now, int(watch)),
+                "INSERT INTO cohorts (owner, name, definition, members, created_at, updated_at, last_run_at, watch,"
+                " decisions) VALUES (?,?,?,?,?,?,?,?,?)",
+                (owner, name, json.dumps(definition, ensure_ascii=False), json.dumps(members), now, now, now, int(watch),
+                 json.dumps(decisions, ensure_ascii=False)),
             )
             self._db.commit()
         return self.cohort(owner, int(cursor.lastrowid))  # type: ignore[return-value]
@@ -156,18 +187,28 @@ class UserDataStore:
         members: list[str] | None = None, watch: bool | None = None, shown: Iterable[str] | None = None,
     ) -> dict[str, Any] | None:
         """Change what is given; new *members* (a run the owner looked at) also mark the watch's news
-        seen: those *shown* (None: all), the others stay unseen (:func:`_seen_but`)."""
+        seen: those *shown* (None: all), the others stay unseen (:func:`_seen_but`). A new *definition*'s
+        ``excluded`` list is read as decisions (:func:`_reconcile`): patients newly in it are decided
+        ``excluded`` by *owner* now, those taken out of it lose their ``excluded`` decision."""
         current = self.cohort(owner, cohort_id)
         if current is None:
             return None
         now = _now()
         with self._lock:
+            if definition is not None:  # reconciled with the decisions as they are now (one made meanwhile kept)
+                row = self._db.execute("SELECT decisions FROM cohorts WHERE id = ?", (cohort_id,)).fetchone()
+                definition_out, decisions = _reconcile(definition, json.loads(row["decisions"] or "{}") if row else {},
+                                                       owner, now)
+                self._db.execute("UPDATE cohorts SET decisions = ? WHERE id = ?",
+                                 (json.dumps(decisions, ensure_ascii=False), cohort_id))
+            else:
+                definition_out = {**current["definition"], "excluded": []}
             self._db.execute(
                 "UPDATE cohorts SET name = ?, definition = ?, members = ?, updated_at = ?, last_run_at = ?, watch = ?"
                 " WHERE id = ? AND owner = ?",
                 (
                     name if name is not None else current["name"],
-                    json.dumps(definition if definition is not None else current["definition"], ensure_ascii=False),
+                    json.dumps(definition_out, ensure_ascii=False),
                     json.dumps(members if members is not None else current["members"]),
                     now,
                     now if members is not None else current["last_run_at"],
@@ -179,6 +220,31 @@ class UserDataStore:
             if members is not None:
                 self._db.execute("UPDATE cohorts SET members = ?, refreshed_members = ?, unseen = ? WHERE id = ?",
                                  (*_seen_but(members, current["new_patient_ids"], shown), cohort_id))
+            self._db.commit()
+        return self.cohort(owner, cohort_id)
+
+    def decide(self, owner: str, cohort_id: int, changes: dict[str, tuple[str, str | None] | None],
+               decided_by: str) -> dict[str, Any] | None:
+        """Set (``(status, reason)``) or clear (None) the screening decision of each patient of
+        *changes*, all in one transaction; who and when are set here. None: no such cohort of *owner*.
+        An unchanged status and reason keep their decider and date (a repeated click is no decision)."""
+        now = _now()
+        with self._lock:
+            row = self._db.execute("SELECT decisions FROM cohorts WHERE id = ? AND owner = ?", (cohort_id, owner)).fetchone()
+            if row is None:
+                return None
+            decisions = json.loads(row["decisions"] or "{}")
+            for patient, change in changes.items():
+                if change is None:
+                    decisions.pop(patient, None)
+                    continue
+                status, reason = change
+                old = decisions.get(patient)
+                if old and old.get("status") == status and old.get("reason") == reason:
+                    continue
+                decisions[patient] = {"status": status, "reason": reason, "decided_by": decided_by, "decided_at": now}
+            self._db.execute("UPDATE cohorts SET decisions = ?, updated_at = ? WHERE id = ?",
+                             (json.dumps(decisions, ensure_ascii=False), now, cohort_id))
             self._db.commit()
         return self.cohort(owner, cohort_id)
 
@@ -267,13 +333,36 @@ def _seen_but(members: list[str], unseen: list[str], shown: Iterable[str] | None
     return json.dumps([p for p in members if p not in pending]), json.dumps(latest), json.dumps(pending)
 
 
+def _reconcile(definition: dict[str, Any], decisions: dict[str, dict[str, Any]], who: str,
+               now: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(definition to store, decisions) once a client sent *definition*: its ``excluded`` list is the
+    hand exclusion as older clients (and the portal's « exclure ») express it. A patient newly in it is
+    decided ``excluded`` (no reason) by *who*; one already decided ``excluded`` keeps its reason, decider
+    and date; one decided ``excluded`` and no longer in it loses that decision. Other statuses are left
+    alone unless the patient is now in the list. The stored definition keeps ``excluded`` empty."""
+    wanted = [str(p) for p in definition.get("excluded") or [] if p]
+    out = {p: dict(d) for p, d in decisions.items()}
+    for patient, decision in decisions.items():
+        if decision.get("status") == "excluded" and patient not in wanted:
+            del out[patient]
+    for patient in wanted:
+        if out.get(patient, {}).get("status") != "excluded":
+            out[patient] = {"status": "excluded", "reason": None, "decided_by": who, "decided_at": now}
+    return {**definition, "excluded": []}, out
+
+
 def _search(row: sqlite3.Row) -> dict[str, Any]:
     return {"id": row["id"], "name": row["name"], "params": json.loads(row["params"]), "created_at": row["created_at"]}
 
 
 def _cohort(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored cohort; its definition's ``excluded`` are the patients decided ``excluded``."""
+    decisions = json.loads(row["decisions"] or "{}")
+    definition = json.loads(row["definition"])
+    if isinstance(definition, dict):
+        definition = {**definition, "excluded": sorted(p for p, d in decisions.items() if d.get("status") == "excluded")}
     return {
-        "id": row["id"], "name": row["name"], "definition": json.loads(row["definition"]),
+        "id": row["id"], "name": row["name"], "definition": definition, "decisions": decisions,
         "members": json.loads(row["members"]), "created_at": row["created_at"], "updated_at": row["updated_at"],
         "last_run_at": row["last_run_at"], "watch": bool(row["watch"]), "last_refreshed": row["last_refreshed"],
         "refreshed_members": json.loads(row["refreshed_members"]) if row["refreshed_members"] is not None else None,

@@ -53,6 +53,8 @@ BODIES: dict[str, Any] = {
     "CohortDefinition": DEFINITION,
     "SaveCohort": {"name": "Audit coverage", "definition": DEFINITION},
     "SavedSearchIn": {"name": "audit coverage", "params": {"q": "fracture", "patient_id": P1}},
+    "DecisionIn": {"status": "to_review", "reason": "audit coverage"},
+    "DecisionsIn": {"decisions": [{"patient_id": "P900002", "status": "excluded", "reason": "audit coverage"}]},
     "LoginRequest": {"username": LOCAL_USER, "password": LOCAL_PASSWORD},
 }
 QUERY = {"q": "épanchement"}  # given to any operation that takes a ``q`` query parameter
@@ -110,7 +112,8 @@ def _path_ids(client: TestClient, headers: dict[str, str]) -> dict[str, Callable
 
     return {
         "doc_id": lambda path: IMG_T001 if path.startswith("/images/") else RPT_T001,
-        "patient_id": lambda _: P1,
+        # a cohort's patient: one its DEFINITION finds (reports from 05/2024: P900002-4)
+        "patient_id": lambda path: "P900002" if path.startswith("/cohorts/") else P1,
         "cohort_id": cohort,
         "search_id": saved_search,
         "job_id": job,

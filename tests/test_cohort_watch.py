@@ -107,6 +107,19 @@ def test_refresh_after_an_index_run_counts_new_patients_in_the_owners_scope(site
     assert verify_chain(settings.api.audit_log).ok
 
 
+def test_a_refresh_keeps_the_excluded_out_and_their_decisions(site) -> None:  # noqa: ANN001
+    """A patient decided « exclu » (screening) is not counted new nor a member by the watch."""
+    settings, folder, encoder, client = site
+    saved = _save(client, ALL)
+    assert client.put(f"/cohorts/{saved['id']}/decisions/P100002", json={"status": "excluded", "reason": "refus"},
+                      headers=ALL).status_code == 200
+    _report(folder, "r3", "P100003", "Cardiologie", "Embolie pulmonaire lobaire.")
+    assert run_job(settings.sources[0], settings, encoder=encoder).record.status == "succeeded"
+    listed = _listed(client, ALL)["EP"]
+    assert listed["new_patient_ids"] == ["P100003"] and "P100002" not in listed["members"]
+    assert [(d["patient_id"], d["status"], d["reason"]) for d in listed["decisions"]] == [("P100002", "excluded", "refus")]
+
+
 def test_unwatched_cohorts_and_runs_publishing_nothing_are_left_alone(site) -> None:  # noqa: ANN001
     settings, folder, encoder, client = site
     _save(client, ALL, watch=False)

@@ -635,12 +635,28 @@ class MedsearchClient:
     def run_cohort(self, cohort_id: int) -> dict[str, Any]:
         return self._request_json("POST", f"/cohorts/{int(cohort_id)}/run", timeout=EXPORT_TIMEOUT_S)
 
+    def set_decision(self, cohort_id: int, patient_id: str, status: str, reason: str | None = None) -> dict[str, Any]:
+        """A patient's screening decision: ``included`` / ``excluded`` / ``to_review``, with a reason
+        (who and when: set by the API). Answers the decision as stored."""
+        return self._request_json("PUT", f"/cohorts/{int(cohort_id)}/decisions/{quote(patient_id, safe='')}",
+                                  json={"status": status, "reason": reason or None})
+
+    def clear_decision(self, cohort_id: int, patient_id: str) -> None:
+        self._request_raw("DELETE", f"/cohorts/{int(cohort_id)}/decisions/{quote(patient_id, safe='')}")
+
+    def set_decisions(self, cohort_id: int, decisions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Several decisions at once (``status: None`` clears one): all or none. Answers them all."""
+        return self._request_list("POST", f"/cohorts/{int(cohort_id)}/decisions",
+                                  json={"decisions": [dict(d) for d in decisions]})
+
     def delete_cohort(self, cohort_id: int) -> None:
         self._request_raw("DELETE", f"/cohorts/{int(cohort_id)}")
 
-    def export_cohort(self, cohort_id: int, fmt: str = "csv") -> bytes:
-        """The saved cohort as a CSV or Excel file (bytes, to hand to a download button)."""
-        return self._request_raw("GET", f"/cohorts/{int(cohort_id)}/export", params=[("format", fmt)],
+    def export_cohort(self, cohort_id: int, fmt: str = "csv", with_excluded: bool = False) -> bytes:
+        """The saved cohort as a CSV or Excel file (bytes, to hand to a download button); *with_excluded*:
+        also a row per patient decided excluded (the screening log)."""
+        params = [("format", fmt)] + ([("with_excluded", "true")] if with_excluded else [])
+        return self._request_raw("GET", f"/cohorts/{int(cohort_id)}/export", params=params,
                                  timeout=EXPORT_TIMEOUT_S).content
 
     def saved_searches(self) -> list[dict[str, Any]]:

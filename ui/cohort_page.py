@@ -6,6 +6,12 @@ passage that satisfied each criterion. Excluding or adding patients by hand, nam
 re-running (who is new) and exporting (CSV, Excel) go through the API's ``/cohorts`` endpoints. A
 watched cohort (« Surveiller ») is re-evaluated by the API after each indexation; the list shows a
 badge « N nouveaux patients » until « Relancer » shows them, flagged 🆕.
+
+Screening a re-run saved cohort (as in Dr Warehouse): each patient gets a decision « inclus / exclu /
+à revoir » with a reason, saved through ``/cohorts/{id}/decisions``; the API records who and when.
+The counts per status head the list, « À revoir seulement » keeps the doubtful ones, the excluded
+are listed apart (with their reason) and can be put back; « Exclure » in the builder is the same
+decision ``exclu``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ INCLUDE_LABELS = {"must": "doit avoir", "must_not": "ne doit pas avoir"}
 SEX_OPTIONS = {"": "Tous", "male": "Hommes", "female": "Femmes"}
 MAX_CRITERIA = 5
 WATCH_LABEL = "Surveiller (relancer après chaque indexation)"
+#: screening statuses as the portal says them ("": no decision)
+STATUS_LABELS = {"": "— sans décision", "included": "✅ inclus", "excluded": "⛔ exclu", "to_review": "❓ à revoir"}
+MAX_REASON_CHARS = 500  # the API's bound
 
 
 def _split(text: str) -> list[str]:
@@ -93,23 +102,115 @@ def definition_form() -> dict[str, Any]:
     return definition
 
 
-def show_result(result: dict[str, Any], editable: bool, key: str = "cohort") -> list[str]:
+def counts_text(counts: dict[str, int]) -> str:
+    """« Inclus : 2 · Exclus : 1 · À revoir : 3 · Sans décision : 4 »"""
+    return (f"Inclus : {counts.get('included', 0)} · Exclus : {counts.get('excluded', 0)} · "
+            f"À revoir : {counts.get('to_review', 0)} · Sans décision : {counts.get('undecided', 0)}")
+
+
+def decided_text(decision: dict[str, Any]) -> str:
+    """« à revoir par dr.martin le 03/12/2026 15:02 CET : ECG à relire »"""
+    label = STATUS_LABELS.get(decision.get("status") or "", decision.get("label") or "")
+    when = render.format_timestamp(decision.get("decided_at"))
+    reason = f" : {decision['reason']}" if decision.get("reason") else ""
+    return f"{label} — par {decision.get('decided_by') or '?'} le {when}{reason}"
+
+
+def _recount(result: dict[str, Any]) -> None:
+    """The counts of *result* after a decision changed here (as the API counts them)."""
+    statuses = [(p.get("decision") or {}).get("status") for p in result["patients"]]
+    result["counts"] = {"included": statuses.count("included"), "to_review": statuses.count("to_review"),
+                        "undecided": statuses.count(None),
+                        "excluded": sum(d["status"] == "excluded" for d in result.get("decisions") or [])}
+
+
+def _forget_forms(key: str, patient_id: str | None = None) -> None:
+    """Drop the decision widgets' state (one patient's, or all under *key*): drawn again, they show the
+    decision as the API answered it, not what was last typed."""
+    for name in [k for k in st.session_state if isinstance(k, str)]:
+        if any(name.startswith(f"{key}-{what}-") and (patient_id is None or name == f"{key}-{what}-{patient_id}")
+               for what in ("status", "reason")):
+            del st.session_state[name]
+
+
+def _decide(client: api.MedsearchClient, cohort_id: int, result: dict[str, Any], patient_id: str, status: str,
+            reason: str) -> None:
+    """Send one decision and update the shown *result* in place (no re-run: its « nouveau » flags stay)."""
+    decisions = [d for d in result.get("decisions") or [] if d["patient_id"] != patient_id]
+    if status:
+        decision = client.set_decision(cohort_id, patient_id, status, reason.strip() or None)
+        decisions.append(decision)
+    else:
+        client.clear_decision(cohort_id, patient_id)
+        decision = None
+    result["decisions"] = sorted(decisions, key=lambda d: d["patient_id"])
+    shown = {k: v for k, v in decision.items() if k != "patient_id"} if decision else None
+    if status == "excluded":  # out of the members, as the API's next run will have it
+        result["patients"] = [p for p in result["patients"] if p["patient_id"] != patient_id]
+        result["excluded"] = sorted({*result.get("excluded", []), patient_id})
+        result["total"] = len(result["patients"])
+    else:
+        for patient in result["patients"]:
+            if patient["patient_id"] == patient_id:
+                patient["decision"] = shown
+    _recount(result)
+
+
+def _decision_form(client: api.MedsearchClient, cohort_id: int, result: dict[str, Any], patient_id: str,
+                   decision: dict[str, Any] | None, key: str) -> None:
+    """Status selector, reason and « Enregistrer la décision » for one patient."""
+    if decision:
+        st.caption("Décision : " + decided_text(decision))
+    with st.form(key=f"{key}-form-{patient_id}", border=False):
+        cols = st.columns([2, 5, 2], vertical_alignment="bottom")
+        statuses = list(STATUS_LABELS)
+        status = cols[0].selectbox("Décision", statuses, index=statuses.index((decision or {}).get("status") or ""),
+                                   format_func=STATUS_LABELS.__getitem__, key=f"{key}-status-{patient_id}")
+        reason = cols[1].text_input("Motif", value=(decision or {}).get("reason") or "", max_chars=MAX_REASON_CHARS,
+                                    key=f"{key}-reason-{patient_id}", placeholder="ex. critère d'exclusion : IRC")
+        if cols[2].form_submit_button("Enregistrer la décision"):
+            try:
+                _decide(client, cohort_id, result, patient_id, status, reason)
+                _forget_forms(key, patient_id)
+                st.session_state["cohort_decision_saved"] = patient_id
+                st.rerun()
+            except api.ApiError as exc:
+                st.error(render.api_error_text(exc))
+
+
+def show_result(result: dict[str, Any], editable: bool, key: str = "cohort",
+                screening: tuple[api.MedsearchClient, int] | None = None) -> list[str]:
     """Patients with their evidence; returns the ids the physician ticked « exclure ».
 
     *key* prefixes the widgets' keys: the cohort being built and a saved one re-run are on the
-    screen together, often with the same patients (same keys crashed the page)."""
+    screen together, often with the same patients (same keys crashed the page). *screening*: (client,
+    cohort id) of a saved cohort, whose patients then get a decision form each, the counts per status,
+    the filter « à revoir seulement » and the list of the excluded."""
     new = f" · {result['new']} nouveau(x)" if result.get("new") else ""
     left = f" · sortis : {', '.join(result['left'])}" if result.get("left") else ""
     st.markdown(f"**{result['total']} patient{'s' if result['total'] != 1 else ''}**{new}{left}")
-    if result.get("excluded"):
+    decisions = {d["patient_id"]: d for d in result.get("decisions") or []}
+    patients = result["patients"]
+    if screening is not None:
+        st.markdown("**Sélection** · " + counts_text(result.get("counts") or {}))
+        saved_now = st.session_state.pop("cohort_decision_saved", None)
+        if saved_now:
+            st.success(f"Décision enregistrée pour {saved_now}.")
+        if st.toggle("À revoir seulement", key=f"{key}-review-only"):
+            patients = [p for p in patients if (p.get("decision") or {}).get("status") == "to_review"]
+            if not patients:
+                st.caption("Aucun patient à revoir.")
+    if result.get("excluded") and screening is None:  # screening: listed below with their reasons
         st.caption("Exclus à la main : " + ", ".join(result["excluded"]))
     excluded = []
     # the new patients first (stable: the API's order otherwise): they are what a re-run is looked at for
-    for patient in sorted(result["patients"], key=lambda p: not p.get("new")):
+    for patient in sorted(patients, key=lambda p: not p.get("new")):
         sex = render.SEX_LABELS.get(patient.get("sex") or "", "")
         age = f"{patient['age']} ans" if patient.get("age") is not None else ""
+        decision = patient.get("decision")
         flags = " · ".join(x for x in (sex, age, "ajouté à la main" if patient.get("by_hand") else "",
-                                       "🆕 nouveau" if patient.get("new") else "") if x)
+                                       "🆕 nouveau" if patient.get("new") else "",
+                                       STATUS_LABELS.get(decision["status"], "") if decision else "") if x)
         with st.expander(f"👤 {patient['patient_id']}" + (f" · {flags}" if flags else ""), expanded=len(result["patients"]) <= 5):
             for evidence in patient["evidence"]:
                 st.markdown(render.evidence_html(evidence), unsafe_allow_html=True)
@@ -118,6 +219,22 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort") -> 
                            args=(patient["patient_id"],))
             if editable and cols[1].checkbox("Exclure", key=f"{key}-excl-{patient['patient_id']}"):
                 excluded.append(patient["patient_id"])
+            if screening is not None:
+                _decision_form(*screening, result, patient["patient_id"], decision, key)
+    gone = [d for d in decisions.values() if d["status"] == "excluded"]
+    if screening is not None and gone and not st.session_state.get(f"{key}-review-only"):
+        with st.expander(f"⛔ Exclus ({len(gone)})"):
+            for decision in gone:
+                cols = st.columns([6, 2], vertical_alignment="center")
+                cols[0].markdown(f"**{_md(decision['patient_id'])}** · {_md(decided_text(decision))}")
+                if cols[1].button("Réintégrer", key=f"{key}-back-{decision['patient_id']}",
+                                  help="Efface la décision : le patient revient dans la cohorte à la prochaine exécution"):
+                    try:
+                        _decide(*screening, result, decision["patient_id"], "", "")
+                        _forget_forms(key, decision["patient_id"])
+                        st.rerun()
+                    except api.ApiError as exc:
+                        st.error(render.api_error_text(exc))
     return excluded
 
 
@@ -188,9 +305,12 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
     st.checkbox(WATCH_LABEL, value=bool(cohort.get("watch")), key=f"cohort_watch_{chosen}",
                 on_change=_queue_watch, args=(cohort,))
     cols = st.columns(3)
+    with_excluded = st.checkbox("Exporter aussi les exclus (journal de sélection : décision, motif, qui, quand)",
+                                key="cohort_export_excluded")
     if cols[0].button("Relancer", key="cohort_rerun"):
         try:
             st.session_state["cohort_rerun_result"] = (chosen, client.run_cohort(chosen))
+            _forget_forms("cohort-rerun")
             if cohort.get("new_patients"):
                 st.rerun()  # the news are seen now: the list is drawn again without their badge
         except api.ApiError as exc:
@@ -199,12 +319,12 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
         (cols[1], "csv", "⬇ CSV", "text/csv"),
         (cols[2], "xlsx", "⬇ Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ):
-        data = _export(client, cohort, fmt)
+        data = _export(client, cohort, fmt, with_excluded)
         if data is not None:
             col.download_button(label, data, file_name=f"{cohort['name']}.{fmt}", mime=mime, key=f"cohort-dl-{fmt}")
     rerun = st.session_state.get("cohort_rerun_result")
     if rerun is not None and rerun[0] == chosen:
-        show_result(rerun[1], editable=False, key="cohort-rerun")
+        show_result(rerun[1], editable=False, key="cohort-rerun", screening=(client, chosen))
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
@@ -251,13 +371,13 @@ def _send_watch(client: api.MedsearchClient) -> None:
         st.error(render.api_error_text(exc))
 
 
-def _export(client: api.MedsearchClient, cohort: dict[str, Any], fmt: str) -> bytes | None:
-    """Export bytes, fetched once per cohort version and format."""
-    key = (client.base_url, cohort["id"], cohort["updated_at"], fmt)
+def _export(client: api.MedsearchClient, cohort: dict[str, Any], fmt: str, with_excluded: bool = False) -> bytes | None:
+    """Export bytes, fetched once per cohort version (a decision changes it), format and option."""
+    key = (client.base_url, cohort["id"], cohort["updated_at"], fmt, with_excluded)
     cache = st.session_state.setdefault("cohort_exports", {})
     if key not in cache:
         try:
-            cache[key] = client.export_cohort(cohort["id"], fmt)
+            cache[key] = client.export_cohort(cohort["id"], fmt, with_excluded=with_excluded)
         except api.ApiError as exc:
             st.error(render.api_error_text(exc))
             return None
