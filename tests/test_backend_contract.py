@@ -685,6 +685,10 @@ def test_a_query_naming_a_relative_searches_that_relatives_mentions(empty_backen
         assert set(found) == {"F1", "F2", "F3", "F4"} and counted.documents == 4
         return
     assert plan.family_relatives and plan.dense_text is None  # a vector cannot tell whose mention it is
-    assert found == documents  # the named relative's mention first, the unnamed one after
+    assert sorted(found) == sorted(documents)
+    if empty_backend.kind == "embedded":  # the named relative's mention first, the unnamed one (weight 0.5) after;
+        # Elasticsearch's idf is per field (docCount): a small relative's field can score below the unnamed
+        # mentions' despite the weight (README "Family history"), the set and the counts are the same
+        assert found == documents
     assert (counted.documents, counted.patients) == (len(documents), len(documents))
     assert empty_backend.lexical_matching_documents(plan.lexical_text, *args) == set(documents)
