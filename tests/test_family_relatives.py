@@ -184,3 +184,13 @@ def test_a_search_naming_a_relative_counts_only_that_relatives_mentions(relative
     assert (grouped["total"], grouped["total_patients"]) == (len(patients), len(patients))
     if len(patients) == 1:
         assert body["results"][0]["relatives"] == (["mother"] if "P711000" in patients else ["father"])
+
+
+@pytest.mark.parametrize(("query", "patients"), [
+    ("cancer du sein chez la mère", ["P711000"]),
+    ("cancer du sein chez le père", ["P711001"]),
+])
+def test_a_cohort_criterion_naming_a_relative(relatives_site: TestClient, query: str, patients: list[str]) -> None:
+    """Cohorts run the same retrieval: the father's breast cancer does not put his child in « chez la mère »."""
+    body = relatives_site.post("/cohorts/evaluate", json={"criteria": [{"q": query}]}, headers=DR).json()
+    assert [p["patient_id"] for p in body["patients"]] == patients and body["total"] == len(patients)
