@@ -378,7 +378,11 @@ def plan_query(
     it had no cue (no family mention); True or None let the cue decide. *family_dense*: what the dense leg
     embeds for a query about relatives only: ``off`` nothing (passages are embedded without their family
     text, so the dense leg can only bring patients who have the disease themselves), ``typed`` the query as
-    typed, ``stripped`` the qualified words alone (BENCHMARKS.md "Family-history queries")."""
+    typed, ``stripped`` the qualified words alone (BENCHMARKS.md "Family-history queries"). A query that names
+    relatives (« cancer du sein chez la mère », « Père : infarctus »: ``family_relatives``) searches
+    ``family:mother`` instead of ``family``, the family mentions about them (and those naming nobody, lower:
+    :func:`indexer.backend.base.status_fields`), inside the lexical query so counts stay exact; about
+    relatives only, it has no dense leg whatever *family_dense* says (a vector cannot tell whose mention it is)."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, highlight_text([request.q], []))
     lexicon = lexicon or default_lexicon()
