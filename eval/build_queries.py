@@ -56,6 +56,15 @@ _FR_NEGATIONS = ("pas {de}", "sans {name}", "absence {de}")
 _EN_NEGATIONS = ("no {name}", "without {name}", "patients without {name}", "no evidence of {name}")
 _FR_FAMILY = ("antécédents familiaux {de}", "ATCD familiaux {de}", "antécédent familial {de}")
 _EN_FAMILY = ("family history of {name}", "family hx of {name}")
+#: relative queries: the demo's relatives (indexer/demo/vocabulary.RELATIVES, English name) → how a physician
+#: names them in a query (French with its article, English)
+_RELATIVE_WORDS = {
+    "mother": ("la mère", "mother"), "father": ("le père", "father"), "brother": ("le frère", "brother"),
+    "sister": ("la sœur", "sister"), "maternal grandmother": ("la grand-mère", "grandmother"),
+    "paternal uncle": ("un oncle", "uncle"),
+}
+_FR_RELATIVE = ("{name} chez {rel}", "{Rel} : {name}")
+_EN_RELATIVE = ("{rel} with {name}", "{name} in the {rel}")
 
 # Query wording is curated (relevance never is): true synonyms, not sub-types or complications, in
 # preference order; the first one absent from every relevant document is used. Kept here, not taken
@@ -236,7 +245,8 @@ def build_queries(demo_dir: Path, lexicon: Lexicon) -> list[Query]:
             en = _EN_NEGATIONS[index % len(_EN_NEGATIONS)].format(name=names.en)
             queries.append(Query(f"neg-fr-{ct.concept}", fr, "fr", "negation", ct.concept, negated))
             queries.append(Query(f"neg-en-{ct.concept}", en, "en", "negation", ct.concept, negated))
-    return queries + brief_queries(truth, concepts) + family_queries(truth, concepts, lexicon)
+    return (queries + brief_queries(truth, concepts) + family_queries(truth, concepts, lexicon)
+            + relative_queries(truth, concepts, lexicon))
 
 
 def family_truth(truth: dict[str, Any]) -> dict[str, set[str]]:
@@ -264,6 +274,42 @@ def family_queries(truth: dict[str, Any], concepts: dict[str, ConceptTruth], lex
         en = _EN_FAMILY[index % len(_EN_FAMILY)].format(name=names.en)
         queries.append(Query(f"family-fr-{concept}", fr, "fr", "family", concept, relevant, below=below))
         queries.append(Query(f"family-en-{concept}", en, "en", "family", concept, relevant, below=below))
+    return queries
+
+
+def relative_truth(truth: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """(concept, relative) → the documents where that relative has it (``relatives`` of a ground truth item
+    of status ``family``, written by the demo generator since the relatives are searchable)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for doc_id, entry in truth.items():
+        for item in entry.get("concepts", []):
+            if item["status"] == "family":
+                for relative in item.get("relatives", []):
+                    found.setdefault((item["concept"], relative), set()).add(doc_id)
+    return dict(sorted(found.items()))
+
+
+def relative_queries(truth: dict[str, Any], concepts: dict[str, ConceptTruth], lexicon: Lexicon) -> list[Query]:
+    """« cancer du sein chez la mère » / "mother with breast cancer" for every (concept, relative) pair with
+    at least :data:`MIN_RELEVANT` documents: those are relevant (grade 2); the documents where another
+    relative (only) has it, or only the patient, come ``below``. Wordings cycle with the pair's rank."""
+    queries = []
+    family = family_truth(truth)
+    for index, ((concept, relative), documents) in enumerate(relative_truth(truth).items()):
+        if len(documents) < MIN_RELEVANT or concept not in concepts or relative not in _RELATIVE_WORDS:
+            continue
+        names = _names(concepts[concept], lexicon)
+        fr_rel, en_rel = _RELATIVE_WORDS[relative]
+        relevant = {d: 2 for d in sorted(documents)}
+        others = set(family.get(concept, set())) - documents
+        own = {d for d, status in concepts[concept].statuses.items() if status == AFFIRMED} - documents
+        below = sorted(others | own)
+        fr = _FR_RELATIVE[index % len(_FR_RELATIVE)].format(name=names.fr, rel=fr_rel,
+                                                           Rel=fr_rel.split()[-1].capitalize())
+        en = _EN_RELATIVE[index % len(_EN_RELATIVE)].format(name=names.en, rel=en_rel)
+        slug = _slug(relative)
+        queries.append(Query(f"relative-fr-{concept}-{slug}", fr, "fr", "relatives", concept, relevant, below=below))
+        queries.append(Query(f"relative-en-{concept}-{slug}", en, "en", "relatives", concept, relevant, below=below))
     return queries
 
 
@@ -395,7 +441,8 @@ def render(queries: list[Query], demo_dir: Path) -> str:
         "ground_truth_sha256": hashlib.sha256(truth_bytes).hexdigest(),
         "grades": "2 = concept affirmed (negated for negation queries), 1 = only hypothetical; hypothesis "
         "queries: relevant = affirmed, hypothetical = documents that only suspect it (must rank below); family "
-        "queries: relevant = a relative has it, below = only the patient has it",
+        "queries: relevant = a relative has it, below = only the patient has it; relatives queries (« cancer du sein "
+        "chez la mère »): relevant = that relative has it, below = only another relative or the patient",
         "counts": _counts(queries),
     }
     lines = [

@@ -9,7 +9,15 @@ import sys
 from eval.significance import compare
 
 
-def main(before_path: str, after_path: str, subsets: tuple[str, ...] = ("all", "family", "negation")) -> None:
+#: "previous": every query but the ``relatives`` ones (the 211 labelled before them)
+SUBSETS = ("all", "previous", "family", "negation", "relatives")
+
+
+def _in(subset: str, category: str) -> bool:
+    return subset == "all" or (subset == "previous" and category != "relatives") or category == subset
+
+
+def main(before_path: str, after_path: str, subsets: tuple[str, ...] = SUBSETS) -> None:
     with open(before_path, "rb") as handle:
         before = pickle.load(handle)  # noqa: S301 (our own file)
     with open(after_path, "rb") as handle:
@@ -19,7 +27,9 @@ def main(before_path: str, after_path: str, subsets: tuple[str, ...] = ("all", "
     print("|---|---|---|---|---|---|---|")
     for name in before["runs"]:
         for subset in subsets:
-            ids = [q for q in qrels if subset == "all" or cats[q] == subset]
+            ids = [q for q in qrels if _in(subset, cats[q])]
+            if not ids:
+                continue
             a = {q: before["runs"][name][q] for q in ids}
             b = {q: after["runs"][name][q] for q in ids}
             c = compare(b, a, {q: qrels[q] for q in ids}, ("ndcg_burges@10", "recall@10"), binary=False)

@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Category = Literal["plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief", "family"]
+Category = Literal["plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief", "family", "relatives"]
 DEFAULT_PATH = Path(__file__).resolve().parent / "queries.yaml"
 
 

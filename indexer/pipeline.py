@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.backend.base import AddedDocument, IndexBackend, IndexMismatchError, IndexWriter
+from indexer.backend.base import AddedDocument, IndexBackend, IndexMismatchError, IndexWriter, relative_context_key
 from indexer.backend.factory import open_backend
 from indexer.clinical import split_by_context
-from indexer.clinical.config import DEFAULT_TRIGGERS_PATH
+from indexer.clinical.config import DEFAULT_TRIGGERS_PATH, ContextStatus
 from indexer.crashpoints import crash_point
 from indexer.encoders import Encoder
 from indexer.imaging.sync import sync_image_indexes
@@ -75,7 +75,8 @@ BIG_DOCUMENT_PASSAGES = 1_000
 #: (indexer/text/signs.py): lexical fields and stored mentions of older runs read them as « ST »
 #: 4: « st » with a sign in any case (« idm st- ») is the signed token too
 #: 5: stored mentions name a family mention's relatives (« family:mother »); departments are canonical
-ANALYSIS_VERSION = 5
+#: 6: family mentions are also indexed per relative (``family:mother`` contexts, ``famrel_*`` fields)
+ANALYSIS_VERSION = 6
 
 
 def analysis_fingerprint(settings: Settings) -> str:
@@ -95,7 +96,8 @@ def stamped_hash(document: Document, fingerprint: str) -> str:
 
 
 def passage_contexts(document: Document, passage: Passage) -> PassageContexts:
-    """Split a passage by clinical context (affirmed, negated, hypothetical, family).
+    """Split a passage by clinical context (affirmed, negated, hypothetical, family), the family text also
+    per relative named (``family:mother``, ``family:unnamed``: :func:`indexer.backend.base.relative_context_key`).
 
     The section heading is analysed with the text (« Antécédents familiaux : » makes its whole
     section family history) but is not itself part of any field.
@@ -109,6 +111,8 @@ def passage_contexts(document: Document, passage: Passage) -> PassageContexts:
         text = full[start : span.end].strip()
         if text.strip(".,;:!?-– "):  # a lone full stop left between two negated sentences is not content
             parts.setdefault(span.status.value, []).append(text)
+            if span.status == ContextStatus.FAMILY:  # and under its relatives (« family:mother »): base.status_fields
+                parts.setdefault(relative_context_key(span.relatives), []).append(text)
     return {status: "\n".join(texts) for status, texts in parts.items()}
 
 

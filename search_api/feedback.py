@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from indexer.backend.base import reading_searched
 from indexer.text.analyzers import LANGUAGES, terms
 
 #: words of ≥ 3 letters (numbers, doses and identifiers are no feedback)
@@ -53,7 +54,7 @@ def searched_text(text: str, mentions: str | None, statuses: Iterable[str]) -> s
     kept = set(statuses)
     out, cursor = [], 0
     for start, end, status in sorted(spans):
-        if status in kept or status == "affirmed" or start < cursor:
+        if reading_searched(status, kept) or status == "affirmed" or start < cursor:
             continue
         out.append(text[cursor:start])
         cursor = end

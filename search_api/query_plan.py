@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
-from indexer.clinical.query import family_parts
+from indexer.clinical.query import family_parts, family_relatives
 from indexer.clinical.cognates import query_words
 from indexer.clinical.text import detect_language, fold, lexicon_key, token_key, tokenize
 from indexer.text.analyzers import terms
-from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART, Forms as WeightedForms
+from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART, Forms as WeightedForms, family_status
 from search_api.models import QueryInterpretation, SearchRequest
 from search_api.snippets import is_phrase
 
@@ -43,6 +43,10 @@ class QueryPlan:
     #: a French query's dense text rendered in English (search.dense_english_vector), when it differs from
     #: ``dense_text``: the dense leg searches with both vectors; None: one vector
     dense_english: str | None = None
+    #: the relatives a query about family history names (« cancer du sein chez la mère » → ``("mother",)``:
+    #: :func:`~indexer.clinical.query.family_relatives`); its family statuses are then ``family:mother``
+    #: (:func:`~indexer.backend.base.family_status`), searched in those relatives' fields only
+    family_relatives: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -374,7 +378,11 @@ def plan_query(
     it had no cue (no family mention); True or None let the cue decide. *family_dense*: what the dense leg
     embeds for a query about relatives only: ``off`` nothing (passages are embedded without their family
     text, so the dense leg can only bring patients who have the disease themselves), ``typed`` the query as
-    typed, ``stripped`` the qualified words alone (BENCHMARKS.md "Family-history queries")."""
+    typed, ``stripped`` the qualified words alone (BENCHMARKS.md "Family-history queries"). A query that names
+    relatives (« cancer du sein chez la mère », « Père : infarctus »: ``family_relatives``) searches
+    ``family:mother`` instead of ``family``, the family mentions about them (and those naming nobody, lower:
+    :func:`indexer.backend.base.status_fields`), inside the lexical query so counts stay exact; about
+    relatives only, it has no dense leg whatever *family_dense* says (a vector cannot tell whose mention it is)."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, highlight_text([request.q], []))
     lexicon = lexicon or default_lexicon()
@@ -388,6 +396,10 @@ def plan_query(
     )
     own, relatives = family_parts(parsed) if family_cues and request.include_family is not False else ([], [])
     family_only = bool(relatives) and not own
+    # the relatives it names (« chez la mère »): its family mentions are searched in theirs only, inside
+    # retrieval (fields per relative, base.status_fields), so totals and facets count what answers it
+    kin = family_relatives(parsed) if relatives else ()
+    family_searched = family_status(kin)
     if relatives:  # the query asks about relatives: their part is searched in the family field, cue words out
         affirmed = " ".join(relatives if family_only else own)
         interpretation = interpretation.model_copy(update={"affirmed_terms": [] if family_only else own,
@@ -455,10 +467,10 @@ def plan_query(
         return QueryPlan("", ("negated",), negated_forms, [], None, highlight, expanded, interpretation, language,
                          negated_found)
     family = request.include_negated if request.include_family is None else request.include_family
-    statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *(["family"] if family else []))
+    statuses = (*DEFAULT_STATUSES, *(["negated"] if request.include_negated else []), *([family_searched] if family else []))
     if family_only:
-        statuses = ("family",)
-    required = [(forms, ("negated",)) for forms in negated_forms] + [(forms, ("family",)) for forms in family_required]
+        statuses = (family_searched,)
+    required = [(forms, ("negated",)) for forms in negated_forms] + [(forms, (family_searched,)) for forms in family_required]
     english = list(dict.fromkeys(form for _, forms in found for form in forms))
     loose = getattr(translator, "lexical_only", None)  # a noun for an adjective: lexical leg only
     dense_english = [form for form in dict.fromkeys(form for word, forms in found if not (loose and loose(word)) for form in forms)]
@@ -473,11 +485,13 @@ def plan_query(
         dense = translated_dense_text(affirmed, affirmed_expanded, lexicon, dense_english)
     if family_only and family_dense != "stripped":  # "typed": the affirmed clauses as typed, cue words in
         dense = None if family_dense == "off" else " ".join(c.text for c in parsed.clauses if c.polarity == "affirmed")
-    if nothing_left:
+    if nothing_left or (family_only and kin):
+        # a vector cannot tell whose mention a passage holds (« Père : cancer du sein » would come back for
+        # « cancer du sein chez la mère » as if it answered): the lexical fields per relative answer alone
         dense = None
     second = None
     if english_vector and language == "fr" and affirmed and dense is not None and not (family_only and family_dense == "typed"):
         second = english_dense_text(affirmed, affirmed_expanded, lexicon, [(w, f) for w, f in found if not (loose and loose(w))])
         second = second if second != dense else None
     return QueryPlan(residual, statuses, concepts, required, dense, highlight, expanded, interpretation, language,
-                     [*found, *negated_found], second)
+                     [*found, *negated_found], second, kin)

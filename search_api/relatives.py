@@ -7,9 +7,10 @@ passage's stored mentions name the relatives of its family spans (« family:fath
 :func:`indexer.clinical.mentions.mention_index`), so the check is a few look-ups per matched passage, with
 the snippet's own matcher (the words and concept forms the lexical leg matched).
 
-The ranking does not call this yet: it needs the plan to keep the query's relatives
-(``search_api/query_plan.py``) and the lexical leg to drop the passages this rejects
-(``search_api/retrieval.py``), see BENCHMARKS.md "Records and relatives".
+Retrieval does not call this: a search restricts its family matches inside the engine (the plan's status
+``family:mother`` searches that relative's family fields, :func:`indexer.backend.base.status_fields`), so that
+counts and pages agree; a post-filter with this check would make ``total`` lie. It stays the per-passage
+statement of the same rule (:func:`~indexer.clinical.context.relatives_match`), for explanations and tests.
 """
 
 from __future__ import annotations

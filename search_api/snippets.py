@@ -23,6 +23,7 @@ from operator import not_
 from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
+from indexer.backend.base import reading_searched
 from indexer.clinical.context import mention_reading
 from indexer.clinical.mentions import mention_status_at, snippet_language
 from indexer.text.analyzers import LANGUAGES, term_spans, terms
@@ -488,7 +489,8 @@ def _anchor(text: str, spans: list[tuple[int, int]], language: str | None, menti
         # indexer.clinical.context.reading); the API splits it (SearchResult.relatives)
         found = (mention_status_at(mentions, start, end) if mentions is not None
                  else mention_reading(text, start, end, snippet_language(language)))
-        if statuses is None or (found[1] if ":" not in found[1] else found[1].partition(":")[0]) in statuses:
+        # a search about named relatives (« family:mother ») anchors on a family mention about them
+        if statuses is None or reading_searched(found[1], statuses):
             return found
         first = first or found
     return first  # type: ignore[return-value]  # spans is not empty

@@ -79,6 +79,8 @@ def _canonical(plan) -> str:  # noqa: ANN001 - QueryPlan
         out.pop("cognates", None)
     if out.get("dense_english") is None:  # search.dense_english_vector's second text (plan_query's english_vector)
         out.pop("dense_english", None)
+    if not out.get("family_relatives"):  # the relatives a family query names (« cancer du sein chez la mère »)
+        out.pop("family_relatives", None)
     if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("cognates"):
         out["interpretation"].pop("cognates", None)
     if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("family_terms"):

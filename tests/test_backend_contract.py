@@ -632,3 +632,63 @@ def _allocated(backend) -> list[list[int]]:  # noqa: ANN001
         pids = [h.pid for h in backend.dense_search(_unit(1), 100, DocumentFilter(kinds=(DOCS[doc_id].kind.value,)))]
         out.append(sorted(p for p, d in backend.documents_of(pids).items() if d == doc_id))
     return out
+
+
+# -- family mentions per relative ----------------------------------------------------------------
+#: « cancer du sein » in the family history of four patients (whose: the mother, the father, a sister,
+#: nobody named) and as the fifth patient's own disease
+RELATIVE_LETTERS = {
+    "F1": "Antécédents familiaux :\nMère : cancer du sein à 64 ans.",
+    "F2": "Antécédents familiaux :\nPère : cancer du sein à 70 ans.",
+    "F3": "Antécédents familiaux de cancer du sein.",
+    "F4": "Sœur : cancer du sein à 50 ans.",
+    "F5": "Cancer du sein opéré en 2019.",
+}
+
+
+def _publish_letters(backend) -> None:  # noqa: ANN001
+    from indexer.pipeline import passage_contexts
+
+    items = []
+    for n, (doc_id, text) in enumerate(RELATIVE_LETTERS.items()):
+        doc = _doc(doc_id, "report", text, title="Consultation", patient_id=f"P{n:06d}", language="fr")
+        passage = Passage(doc_id=doc_id, ordinal=0, text=text)
+        items.append(AddedDocument(doc, [passage], [passage_contexts(doc, passage)], np.stack([_unit(1, n)])))
+    with backend.writer(ENCODER, DIM) as writer:
+        writer.add_documents(items)
+        writer.publish()
+    backend.refresh()
+
+
+@pytest.mark.parametrize(("query", "documents"), [
+    # the relative named: that relative's mentions, then (lower) the one naming nobody; never the others'
+    ("cancer du sein chez la mère", ["F1", "F3"]),
+    ("cancer du sein chez le père", ["F2", "F3"]),
+    ("Père : cancer du sein", ["F2", "F3"]),
+    ("mother with breast cancer", ["F1", "F3"]),
+    ("cancer du sein dans la fratrie", ["F4", "F3"]),  # siblings: a sister's mention answers
+    ("antécédents familiaux de cancer du sein", None),  # no relative named: every family mention, as before
+])
+def test_a_query_naming_a_relative_searches_that_relatives_mentions(empty_backend, query, documents) -> None:
+    """Restricted inside the lexical query (fields per relative), so the exact counts agree with the
+    hits: 2 documents and 2 patients for « chez la mère », not the 4 family mentions of breast cancer."""
+    from search_api.models import SearchRequest
+    from search_api.query_plan import plan_query
+
+    _publish_letters(empty_backend)
+    plan = plan_query(SearchRequest(q=query))
+    args = (None, plan.lexical_statuses, plan.concepts, plan.required)
+    counted = empty_backend.lexical_search_counted(plan.lexical_text, 10, *args)
+    found = _docs_of(empty_backend, counted.hits)
+    if documents is None:
+        assert plan.family_relatives == () and plan.lexical_statuses == ("family",)
+        assert set(found) == {"F1", "F2", "F3", "F4"} and counted.documents == 4
+        return
+    assert plan.family_relatives and plan.dense_text is None  # a vector cannot tell whose mention it is
+    assert sorted(found) == sorted(documents)
+    if empty_backend.kind == "embedded":  # the named relative's mention first, the unnamed one (weight 0.5) after;
+        # Elasticsearch's idf is per field (docCount): a small relative's field can score below the unnamed
+        # mentions' despite the weight (README "Family history"), the set and the counts are the same
+        assert found == documents
+    assert (counted.documents, counted.patients) == (len(documents), len(documents))
+    assert empty_backend.lexical_matching_documents(plan.lexical_text, *args) == set(documents)

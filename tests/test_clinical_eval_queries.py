@@ -23,7 +23,7 @@ def test_query_set_size_languages_and_categories(queries) -> None:  # type: igno
     assert len(queries) >= 60
     assert set(Counter(q.language for q in queries)) == {"fr", "en"}
     categories = Counter(q.category for q in queries)
-    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief", "family"}
+    assert set(categories) == {"plain", "negation", "abbreviation", "synonym", "cross_lingual", "hypothesis", "brief", "family", "relatives"}
     assert all(count >= 10 for category, count in categories.items() if category != "brief"), categories
     assert categories["brief"] == 7  # the product brief's example queries, both languages (eval/build_queries.py)
 

@@ -85,7 +85,9 @@ def test_a_mixed_query_requires_the_relatives_part_in_the_family_field() -> None
     plan = plan_query(SearchRequest(q="diabète, mère atteinte de cancer du sein"))
     assert plan.lexical_statuses == ("affirmed", "hypothetical")
     assert [forms[0] for forms in plan.concepts] == ["diabète"]
-    assert [(forms[0], statuses) for forms, statuses in plan.required] == [("cancer du sein", ("family",))]
+    # in the mother's family mentions (« mère »: indexer.backend.base.status_fields), not any relative's
+    assert [(forms[0], statuses) for forms, statuses in plan.required] == [("cancer du sein", ("family:mother",))]
+    assert plan.family_relatives == ("mother",)
     assert plan.dense_text == "diabète"
 
 

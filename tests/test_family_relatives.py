@@ -138,3 +138,59 @@ def test_a_passage_answers_the_relatives_a_query_names(query: str, answers: bool
     relatives = family_relatives(parse_clinical_query(query))
     for mentions in (mention_index(LETTER, "fr"), None):  # stored, or analysed again
         assert passage_answers_relatives(LETTER, plan.highlight_text, relatives, mentions, "fr") is answers, (query, plan.highlight_text)
+
+
+@pytest.fixture(scope="module")
+def relatives_site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
+    """Three patients' letters with breast cancer: the mother's, the father's, the patient's own."""
+    from indexer.pipeline import index_paths
+    from indexer.settings import Settings
+    from search_api.app import create_app
+
+    root = tmp_path_factory.mktemp("relatives")
+    corpus = root / "exports"
+    corpus.mkdir()
+    for n, family in enumerate(("Mère : cancer du sein à 64 ans.", "Père : cancer du sein à 70 ans.",
+                                "Pas d'antécédent familial notable.")):
+        own = "Cancer du sein opéré en 2019." if n == 2 else "Douleur thoracique atypique."
+        (corpus / f"letter{n}.txt").write_text(
+            f"Examen : Consultation de cardiologie\nIPP : P71100{n}\nService : Cardiologie\nDate : 12/03/2024\n\n"
+            f"{own}\n\nANTÉCÉDENTS FAMILIAUX :\n{family}\n", encoding="utf-8")
+    settings = Settings(
+        index={"dir": root / "index"},
+        api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"},
+        security={"rate_limit_per_minute": 0},
+    )
+    index_paths([corpus], settings, encoder)
+    return TestClient(create_app(settings, encoder=encoder))
+
+
+@pytest.mark.parametrize(("query", "patients"), [
+    ("cancer du sein chez la mère", ["P711000"]),
+    ("cancer du sein chez le père", ["P711001"]),
+    ("mother with breast cancer", ["P711000"]),
+    ("antécédents familiaux de cancer du sein", ["P711000", "P711001"]),  # no relative named: both
+])
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_a_search_naming_a_relative_counts_only_that_relatives_mentions(relatives_site: TestClient, query: str,
+                                                                        patients: list[str], mode: str) -> None:
+    """« cancer du sein chez la mère » found the father's breast cancer too (and counted it): the
+    restriction is inside retrieval, so results, ``total``, ``total_patients`` and /search/patients agree."""
+    body = relatives_site.get("/search", params={"q": query, "mode": mode}, headers=DR).json()
+    assert sorted(h["patient_id"] for h in body["results"]) == patients
+    assert (body["total"], body["total_patients"]) == (len(patients), len(patients))
+    grouped = relatives_site.get("/search/patients", params={"q": query, "mode": mode}, headers=DR).json()
+    assert sorted(p["patient_id"] for p in grouped["patients"]) == patients
+    assert (grouped["total"], grouped["total_patients"]) == (len(patients), len(patients))
+    if len(patients) == 1:
+        assert body["results"][0]["relatives"] == (["mother"] if "P711000" in patients else ["father"])
+
+
+@pytest.mark.parametrize(("query", "patients"), [
+    ("cancer du sein chez la mère", ["P711000"]),
+    ("cancer du sein chez le père", ["P711001"]),
+])
+def test_a_cohort_criterion_naming_a_relative(relatives_site: TestClient, query: str, patients: list[str]) -> None:
+    """Cohorts run the same retrieval: the father's breast cancer does not put his child in « chez la mère »."""
+    body = relatives_site.post("/cohorts/evaluate", json={"criteria": [{"q": query}]}, headers=DR).json()
+    assert [p["patient_id"] for p in body["patients"]] == patients and body["total"] == len(patients)

@@ -43,6 +43,103 @@ CONTEXT_FIELDS: dict[str, str] = {"affirmed": "body", "hypothetical": "hyp", "ne
 DEFAULT_STATUSES: tuple[str, ...] = ("affirmed", "hypothetical")
 ALL_STATUSES: tuple[str, ...] = tuple(CONTEXT_FIELDS)
 
+# -- family mentions per relative ------------------------------------------------------------------
+# A query naming a relative (« cancer du sein chez la mère ») asks about that relative's mentions only.
+# Why fields, not a check of the matched passages afterwards: a restriction must be inside retrieval, so
+# that ``total``, ``total_patients``, pages and facets count what is shown. So each family mention's text
+# is indexed a second time, in the field of each relative it names (« Mère : cancer du sein » in
+# ``famrel_mother``; the ``fam`` field keeps every family mention, as before, for « antécédents familiaux
+# de … »), and a family mention naming nobody (« antécédents familiaux de diabète ») in ``famrel_unnamed``.
+# A query's status ``family:mother`` searches the fields of the relatives
+# :func:`~indexer.clinical.context.relatives_match` accepts for it (mother, parents) and, with a lower
+# weight, the unnamed mentions: whose they are is not said, so they cannot be excluded, but a physician
+# asking about the mother wants the mentions that say « mère » first.
+
+#: the relatives of ``context_triggers.yaml`` with a field of their own (the schema is fixed: a relative
+#: added to the triggers later is searched through ``fam``, unrestricted, until it is listed here)
+INDEXED_RELATIVES: tuple[str, ...] = (
+    "mother", "father", "parents", "brother", "sister", "siblings", "twin", "son", "daughter", "children",
+    "grandmother", "grandfather", "grandparents", "great-grandmother", "great-grandfather", "aunt", "uncle",
+    "cousin", "maternal side", "paternal side",
+)
+#: a family mention that names no relative (key of :func:`relative_context_key`)
+UNNAMED_RELATIVE = "unnamed"
+#: relative → lexical field prefix of the family text about them
+RELATIVE_FIELDS: dict[str, str] = {
+    r: "famrel_" + r.replace(" ", "_").replace("-", "_") for r in (*INDEXED_RELATIVES, UNNAMED_RELATIVE)
+}
+#: weight of an unnamed family mention in a search about named relatives (it ranks after theirs)
+UNNAMED_RELATIVE_BOOST = 0.5
+FAMILY = "family"
+
+
+def family_status(relatives: Sequence[str]) -> str:
+    """The status a plan searches for family mentions about *relatives* (``family:mother,father``);
+    ``family`` (every family mention) when it names none."""
+    return f"{FAMILY}:{','.join(relatives)}" if relatives else FAMILY
+
+
+def status_relatives(status: str) -> tuple[str, ...]:
+    """The relatives of a :func:`family_status` (() for any other status)."""
+    head, _, tail = status.partition(":")
+    return tuple(r for r in tail.split(",") if r) if head == FAMILY else ()
+
+
+def relative_context_key(relatives: Sequence[str]) -> str:
+    """Key of a passage's contexts (``indexer.pipeline.passage_contexts``) holding its family text about
+    *relatives* (one mention's): ``family:mother,sister``, ``family:unnamed`` for a mention naming nobody."""
+    return f"{FAMILY}:{','.join(relatives) if relatives else UNNAMED_RELATIVE}"
+
+
+def context_prefixes(key: str) -> tuple[str, ...]:
+    """The lexical field prefixes a passage's context *key* is indexed in: ``affirmed`` → ``body``;
+    ``family:mother,sister`` → the two relatives' fields; a relative without a field: none (its text is in
+    ``fam`` already)."""
+    if key in CONTEXT_FIELDS:
+        return (CONTEXT_FIELDS[key],)
+    head, _, tail = key.partition(":")
+    if head != FAMILY:
+        raise KeyError(key)
+    return tuple(RELATIVE_FIELDS[r] for r in tail.split(",") if r in RELATIVE_FIELDS)
+
+
+def status_fields(status: str, boosts: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    """(field prefix, weight) searched for a query *status*: its own field (weight from *boosts*), or for
+    ``family:<relatives>`` the fields of the relatives who answer it and the unnamed mentions', at
+    :data:`UNNAMED_RELATIVE_BOOST`; ``fam`` (unrestricted) when a relative asked has no field."""
+    if status in CONTEXT_FIELDS:
+        prefix = CONTEXT_FIELDS[status]
+        return ((prefix, boosts.get(prefix, 1.0)),)
+    asked = status_relatives(status)
+    fam = CONTEXT_FIELDS[FAMILY]
+    if not asked or any(r not in INDEXED_RELATIVES for r in asked):
+        return ((fam, boosts.get(fam, 1.0)),)
+    from indexer.clinical.context import relatives_match  # the one matching rule (snippets use it too)
+
+    named = tuple((RELATIVE_FIELDS[r], boosts.get(fam, 1.0)) for r in INDEXED_RELATIVES if relatives_match(asked, (r,)))
+    return (*named, (RELATIVE_FIELDS[UNNAMED_RELATIVE], boosts.get(fam, 1.0) * UNNAMED_RELATIVE_BOOST))
+
+
+def reading_searched(reading: str, statuses: Iterable[str]) -> bool:
+    """Whether a stored mention's reading (« affirmed », « family:mother ») is one a search of *statuses*
+    asked for: its status is one of them, or it is a family mention about a relative a ``family:…``
+    status names (or about nobody named)."""
+    status, _, found = reading.partition(":")
+    wanted = tuple(statuses)
+    if status in wanted:
+        return True
+    if status != FAMILY:
+        return False
+    from indexer.clinical.context import relatives_match
+
+    have = tuple(r for r in found.split(",") if r)
+    return any(relatives_match(status_relatives(s), have) for s in wanted if s.startswith(FAMILY + ":"))
+
+
+def all_text_prefixes() -> tuple[str, ...]:
+    """Every lexical text field prefix but the title's: one per status, one per relative."""
+    return (*CONTEXT_FIELDS.values(), *RELATIVE_FIELDS.values())
+
 #: image vector spaces: the pixel descriptor (always) and CLIP (when a CLIP model is configured)
 ImageSpace = Literal["descriptor", "clip"]
 IMAGE_SPACES: tuple[str, ...] = ("descriptor", "clip")

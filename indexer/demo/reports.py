@@ -391,7 +391,7 @@ def _family(patient: Patient, lang: str, rng: random.Random, m: Mentions) -> lis
         if concept not in V.FAMILY_FATAL:  # nobody « died of » hypertension in a letter
             templates = templates[1:]
         parts.append(rng.choice(templates).format_map(ctx))
-        m.add(concept, FAMILY)
+        m.add(concept, FAMILY, rel_en)
     if rng.random() < 0.5:
         return [cap(p) + "." for p in parts]
     return [cap(" ; ".join(parts) if fr else "; ".join(parts)) + "."]

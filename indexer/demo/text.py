@@ -141,11 +141,16 @@ class Mentions:
     prefer_affirmed: bool = False
     status: dict[str, str] = field(default_factory=dict)
     family: list[str] = field(default_factory=list)
+    #: concept → the relatives who have it (English names of ``vocabulary.RELATIVES``: « mother »,
+    #: « maternal grandmother »), for queries naming a relative (« cancer du sein chez la mère »)
+    family_relatives: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, concept: str, status: str) -> None:
+    def add(self, concept: str, status: str, relative: str | None = None) -> None:
         if status == FAMILY:
             if concept not in self.family:
                 self.family.append(concept)
+            if relative is not None and relative not in self.family_relatives.setdefault(concept, []):
+                self.family_relatives[concept].append(relative)
             return
         previous = self.status.get(concept)
         if previous is None or previous == HYPOTHETICAL:
@@ -162,6 +167,8 @@ class Mentions:
             self.add(concept, status)
         for concept in other.family:
             self.add(concept, FAMILY)
+            for relative in other.family_relatives.get(concept, []):
+                self.add(concept, FAMILY, relative)
 
     def ground_truth(self) -> dict[str, Any]:
         """``findings`` keyed by status (canonical French names) and ``concepts`` as a flat list."""
@@ -172,5 +179,8 @@ class Mentions:
             concepts.append({"concept": concept, "name": V.CONCEPTS[concept].fr, "status": status})
         for concept in self.family:
             findings[FAMILY].append(V.CONCEPTS[concept].fr)
-            concepts.append({"concept": concept, "name": V.CONCEPTS[concept].fr, "status": FAMILY})
+            item: dict[str, Any] = {"concept": concept, "name": V.CONCEPTS[concept].fr, "status": FAMILY}
+            if self.family_relatives.get(concept):
+                item["relatives"] = list(self.family_relatives[concept])
+            concepts.append(item)
         return {"findings": findings, "concepts": concepts}

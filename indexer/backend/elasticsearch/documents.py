@@ -13,7 +13,7 @@ from indexer.backend.elasticsearch.mapping import FILTER_FIELDS, OPEN_ACCESS
 from indexer.backend.filters import DocumentKeys
 from indexer.schema import Document, Passage
 from indexer.clinical.mentions import mention_index
-from indexer.backend.base import CONTEXT_FIELDS
+from indexer.backend.base import context_prefixes
 
 
 FILTER_FIELD_NAMES: tuple[str, ...] = tuple(FILTER_FIELDS)
@@ -59,7 +59,8 @@ def passage_source(
         source["title"] = document.title  # analysed in French and English (multi-field)
     for status, text in parts.items():
         if text:
-            source[CONTEXT_FIELDS[str(status)]] = text
+            for prefix in context_prefixes(str(status)):  # « family:mother »: famrel_mother (base.status_fields)
+                source[prefix] = f"{source[prefix]}\n{text}" if prefix in source else text
     values = [float(x) for x in vector] if vector is not None else []
     if any(values):  # cosine rejects a zero vector (the whole bulk item fails): such a passage has no
         source["vector"] = values  # direction to find it by, as in FAISS where it scores 0 with every query

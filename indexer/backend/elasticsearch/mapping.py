@@ -28,12 +28,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.backend.base import CONTEXT_FIELDS
+from indexer.backend.base import all_text_prefixes
 
 #: analysis language → Elasticsearch analyzer name
 ANALYZERS = {"fr": "medsearch_fr", "en": "medsearch_en"}
-#: text fields per language: one per clinical context status, plus the title
-TEXT_PREFIXES: tuple[str, ...] = (*CONTEXT_FIELDS.values(), "title")
+#: text fields per language: one per clinical context status, one per relative of a family mention
+#: (``famrel_mother``: indexer.backend.base.RELATIVE_FIELDS), plus the title
+TEXT_PREFIXES: tuple[str, ...] = (*all_text_prefixes(), "title")
 #: value of ``access`` for a document without a patient (access restrictions only concern patients)
 OPEN_ACCESS = "open"
 

@@ -26,7 +26,7 @@ from typing import Any
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
 from indexer.backend.filters import DocumentFilter
 from indexer.backend.base import (
-    CONTEXT_FIELDS, DEFAULT_STATUSES, concepts_to_match, free_word_count, primary_forms, split_negated_form,
+    CONTEXT_FIELDS, DEFAULT_STATUSES, concepts_to_match, status_fields, free_word_count, primary_forms, split_negated_form,
 )
 from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
 from indexer.text.signs import SPECIAL_TOKEN
@@ -47,9 +47,8 @@ def tokens(text: str) -> list[str]:
 def _fields(statuses: Iterable[str], with_title: bool) -> list[tuple[str, float]]:
     out = []
     for lang in ANALYZERS:
-        for status in statuses:
-            prefix = CONTEXT_FIELDS[status]
-            out.append((field_name(prefix, lang), FIELD_BOOSTS[prefix]))
+        for status in statuses:  # « family:mother »: the fields of the relatives answering it (base.status_fields)
+            out += [(field_name(prefix, lang), boost) for prefix, boost in status_fields(status, FIELD_BOOSTS)]
         if with_title:
             out.append((field_name("title", lang), TITLE_BOOST))
     return out

@@ -32,7 +32,8 @@ from indexer.backend.elasticsearch.generations import IMAGE_FAMILIES, TEXT_FAMIL
 #: bump when the index layout changes incompatibly (an older index then needs --rebuild).
 #: 2: the analyzers' signed-abbreviation character filters (« ST+ » / « ST- », mapping.py)
 #: 3: those filters read « st » in any case (« idm st- »)
-FORMAT_VERSION = 3
+#: 4: family text per relative (``famrel_*`` fields, indexer.backend.base.RELATIVE_FIELDS; strict mapping)
+FORMAT_VERSION = 4
 _FLUSH_ACTIONS = 1000
 _MGET_CHUNK = 1000
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 #: 2: normalised keyword columns/fields (patient, department, modality) for filters and access restriction
-FORMAT_VERSION = 2
+#: 3: family text per relative (famrel_* fields, indexer.backend.base.RELATIVE_FIELDS)
+FORMAT_VERSION = 3
 
 
 class Manifest(BaseModel):

@@ -29,8 +29,8 @@ from indexer.schema import Document, Passage
 from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
 from indexer.text.signs import analysis_text
 from indexer.backend.base import (
-    ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, concepts_to_match, free_word_count, primary_forms,
-    split_negated_form,
+    ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, all_text_prefixes, concepts_to_match,
+    context_prefixes, free_word_count, primary_forms, split_negated_form, status_fields,
 )
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 
@@ -54,7 +54,7 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(name, stored=name == "doc_id", tokenizer_name="raw")
     builder.add_date_field("date", indexed=True, fast=True)
     for lang in LANGUAGES:
-        for prefix in (*CONTEXT_FIELDS.values(), "title"):
+        for prefix in (*all_text_prefixes(), "title"):  # famrel_*: family text per relative (base.RELATIVE_FIELDS)
             builder.add_text_field(f"{prefix}_{lang}", tokenizer_name=tokenizer_name(lang))
     return builder.build()
 
@@ -135,7 +135,8 @@ class LexicalIndex:
             for lang in LANGUAGES:
                 doc.add_text(f"title_{lang}", title)
                 for status, text in analysed.items():
-                    doc.add_text(f"{CONTEXT_FIELDS[str(status)]}_{lang}", text)
+                    for prefix in context_prefixes(str(status)):  # « family:mother »: famrel_mother
+                        doc.add_text(f"{prefix}_{lang}", text)
             writer.add_document(doc)
 
     def delete_documents(self, doc_ids: list[str]) -> None:
@@ -183,11 +184,10 @@ class LexicalIndex:
         for lang, lang_terms in per_lang.items():
             if not lang_terms:
                 continue
-            for status in statuses:
-                prefix = CONTEXT_FIELDS[status]
-                query = self._field_query(f"{prefix}_{lang}", lang_terms)
-                boost = FIELD_BOOSTS[prefix]
-                alternatives.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
+            for status in statuses:  # « family:mother »: the fields of the relatives answering it (base.status_fields)
+                for prefix, boost in status_fields(status, FIELD_BOOSTS):
+                    query = self._field_query(f"{prefix}_{lang}", lang_terms)
+                    alternatives.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
             if with_title:
                 title = self._field_query(f"title_{lang}", lang_terms)
                 alternatives.append(tantivy.Query.boost_query(title, TITLE_BOOST))
