@@ -64,6 +64,12 @@ def test_stored_mentions_keep_the_relative() -> None:
     ("antécédents familiaux de cancer du sein", (), ["cancer du sein"]),
     ("family history of stroke", (), ["stroke"]),
     ("cancer du sein", (), []),
+    # the relative after the disease, whatever the article (config.after_relatives): these read as the
+    # patient's own disease when only « chez la mère » / "in his mother" were listed
+    ("embolie pulmonaire chez le frère", ("brother",), ["embolie pulmonaire"]),
+    ("hémorragie méningée chez l'oncle", ("uncle",), ["hémorragie méningée"]),
+    ("breast cancer in the mother", ("mother",), ["breast cancer"]),
+    ("type 2 diabetes in a brother", ("brother",), ["type 2 diabetes"]),
 ])
 def test_a_query_names_the_relatives_it_asks_about(query: str, relatives: tuple[str, ...], family: list[str] | None) -> None:
     parsed = parse_clinical_query(query)
@@ -194,3 +200,10 @@ def test_a_cohort_criterion_naming_a_relative(relatives_site: TestClient, query:
     """Cohorts run the same retrieval: the father's breast cancer does not put his child in « chez la mère »."""
     body = relatives_site.post("/cohorts/evaluate", json={"criteria": [{"q": query}]}, headers=DR).json()
     assert [p["patient_id"] for p in body["patients"]] == patients and body["total"] == len(patients)
+
+
+def test_a_relative_named_after_the_disease_in_a_document() -> None:
+    """The same grammar in letters: « Embolie pulmonaire chez le frère. » is the brother's history, not the
+    patient's (it was affirmed: the patient's own pulmonary embolism)."""
+    assert _family("Embolie pulmonaire chez le frère.") == {"Embolie pulmonaire chez le frère": ("brother",)}
+    assert _family("Breast cancer in the mother.", "en") == {"Breast cancer in the mother": ("mother",)}

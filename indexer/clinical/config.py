@@ -71,6 +71,11 @@ class LanguageConfig(_Strict):
         default_factory=dict,
         description="Which relative a family cue names: relative (mother, father, sister...) → family triggers",
     )
+    relative_after: list[str] = Field(
+        default_factory=list,
+        description="What puts a relative after the disease (« chez le », \"in the\"): each, followed by a one-word "
+        "relative cue, is a family post trigger naming that relative (« embolie pulmonaire chez le frère »)",
+    )
 
 
 class ScopeSettings(_Strict):
@@ -161,6 +166,24 @@ class CompiledConfig:
         return len(order) - order.index(status) if status in order else 0
 
 
+def after_relatives(lang: LanguageConfig, with_listed: bool = False) -> dict[str, list[str]]:
+    """Relative → the post triggers ``relative_after`` × its one-word cues make (« chez le » + « frère »:
+    « embolie pulmonaire chez le frère »; "in the" + "mother"), not already a trigger of the language; with
+    *with_listed*, after each relative's listed cues.
+
+    Why generated: the trigger file listed a few such phrases by hand (« chez la mère », "in his mother") and
+    missed the others (« chez le frère », "in the brother"), so a query or a letter naming the relative after
+    the disease read the disease as the patient's own; the grammar is the same for every relative."""
+    listed = {token_key(p) for lists in (lang.family.pre, lang.family.post, lang.family.both) for p in lists}
+    listed |= {token_key(p) for lists in (lang.negated, lang.hypothetical) for d in Direction for p in getattr(lists, d.value)}
+    made: dict[str, list[str]] = {}
+    for relative, phrases in lang.relatives.items():
+        derived = [f"{before} {cue}" for cue in phrases if " " not in cue.strip() for before in lang.relative_after]
+        derived = [p for p in dict.fromkeys(derived) if token_key(p) not in listed]
+        made[relative] = [*phrases, *derived] if with_listed else derived
+    return made
+
+
 def compile_config(config: ContextConfig) -> CompiledConfig:
     """Turn the validated YAML into lookup tables (raises ValueError on contradictory entries)."""
     languages: dict[str, CompiledLanguage] = {}
@@ -186,7 +209,10 @@ def compile_config(config: ContextConfig) -> CompiledConfig:
             compiled.rules[key] = Rule("termination", existing.phrase, ends_family=False)
         for phrase in lang.family_terminations:
             compiled.add(Rule("family_termination", phrase))
-        for relative, phrases in lang.relatives.items():
+        for relative, phrases in after_relatives(lang).items():
+            for phrase in phrases:
+                compiled.add(Rule("trigger", phrase, ContextStatus.FAMILY, Direction.POST))
+        for relative, phrases in after_relatives(lang, with_listed=True).items():
             for phrase in phrases:
                 key = token_key(phrase)
                 existing = compiled.rules.get(key)
