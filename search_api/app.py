@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def engine() -> SearchEngine:
         if state["engine"] is None:
             try:
-                state["engine"] = build_engine(settings, encoder)
+                state["engine"] = build_engine(settings, encoder, interactive=True)  # fail fast on a hung cluster
             except IndexNotFoundError as exc:
                 raise HTTPException(status_code=503, detail=str(exc)) from exc
         return state["engine"]  # type: ignore[return-value]
