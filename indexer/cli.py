@@ -128,7 +128,10 @@ def serve(
     from search_api.app import check_writable
 
     check_writable(settings)  # before uvicorn: a ConfigError is then one message and exit 78, not a traceback
-    uvicorn.run("search_api.app:create_app", factory=True, host=host or settings.api.host, port=port or settings.api.port)
+    from search_api.logging_config import uvicorn_log_config
+
+    uvicorn.run("search_api.app:create_app", factory=True, host=host or settings.api.host, port=port or settings.api.port,
+                log_config=uvicorn_log_config(settings.api.log_format))
 
 
 def _configure_job_logs(json_logs: bool) -> None:

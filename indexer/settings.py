@@ -268,6 +268,9 @@ class ApiSettings(_Section):
     #: role or care unit withdrawn in Keycloak stops feeding their watch within three days at most
     #: (what the API shows them is filtered by their current token anyway). 0 = never use snapshots.
     watch_rights_max_age_hours: float = Field(default=72.0, ge=0)
+    #: the server's log lines (access, errors): ``text`` or ``json`` (one object per line, for log
+    #: collectors); both carry the request id and never a query text, IPP or document id
+    log_format: Literal["text", "json"] = "text"
 
 
 class ImageSettings(_Section):
