@@ -149,7 +149,10 @@ def schedule(
 ) -> None:
     """Run the configured sources (``sources:`` in the config), each on its own cron schedule; or PATHS
     on --cron. Runs never overlap on one index, and each is recorded (``medsearch jobs``)."""
-    from indexer.jobs.scheduler import build_scheduler
+    import logging
+
+    from indexer.jobs.logs import LOGGER, event
+    from indexer.jobs.scheduler import build_scheduler, stop_on_signals
     from indexer.settings import SourceSettings
 
     _configure_job_logs(json_logs)
@@ -162,7 +165,9 @@ def schedule(
     scheduler = build_scheduler(settings, scheduled)
     for source in scheduled:
         console.print(f"{source.name}: {', '.join(map(str, source.paths))} on '{source.schedule}'")
-    console.print("Ctrl-C to stop.")
+    console.print("Ctrl-C (or SIGTERM) to stop.")
+    stop_on_signals(settings.jobs.stop_grace_s)
+    event(logging.getLogger(LOGGER), logging.INFO, "scheduler_started", sources=[s.name for s in scheduled])
     scheduler.start()
 
 

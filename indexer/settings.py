@@ -441,6 +441,9 @@ class JobSettings(_Section):
 
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    #: ``medsearch schedule`` on SIGTERM: seconds a run in progress gets to finish before it is recorded
+    #: ``interrupted`` and the process exits (keep it below the orchestrator's grace period: Docker's is 10 s)
+    stop_grace_s: float = Field(default=8.0, ge=0)
 
 
 def _config_file() -> Path:
