@@ -54,5 +54,6 @@ def test_a_search_on_a_hung_cluster_is_a_503_within_the_api_timeout(tmp_path: Pa
                 noida.resume()
             # before: 4 x 30 s of the indexer's retries; now one api_request_timeout_s (and its margin)
             assert answer.status_code == 503 and answer.headers["retry-after"] == "30", answer.text
+            print(f"hung cluster: 503 after {waited:.2f} s")
             assert waited < 5, f"the 503 took {waited:.1f} s"
             assert client.get("/search?q=pneumothorax", headers=auth("clinician")).status_code == 200  # back
