@@ -128,7 +128,10 @@ def serve(
     from search_api.app import check_writable
 
     check_writable(settings)  # before uvicorn: a ConfigError is then one message and exit 78, not a traceback
-    uvicorn.run("search_api.app:create_app", factory=True, host=host or settings.api.host, port=port or settings.api.port)
+    from search_api.logging_config import uvicorn_log_config
+
+    uvicorn.run("search_api.app:create_app", factory=True, host=host or settings.api.host, port=port or settings.api.port,
+                log_config=uvicorn_log_config(settings.api.log_format))
 
 
 def _configure_job_logs(json_logs: bool) -> None:
@@ -146,7 +149,10 @@ def schedule(
 ) -> None:
     """Run the configured sources (``sources:`` in the config), each on its own cron schedule; or PATHS
     on --cron. Runs never overlap on one index, and each is recorded (``medsearch jobs``)."""
-    from indexer.jobs.scheduler import build_scheduler
+    import logging
+
+    from indexer.jobs.logs import LOGGER, event
+    from indexer.jobs.scheduler import build_scheduler, stop_on_signals
     from indexer.settings import SourceSettings
 
     _configure_job_logs(json_logs)
@@ -159,7 +165,9 @@ def schedule(
     scheduler = build_scheduler(settings, scheduled)
     for source in scheduled:
         console.print(f"{source.name}: {', '.join(map(str, source.paths))} on '{source.schedule}'")
-    console.print("Ctrl-C to stop.")
+    console.print("Ctrl-C (or SIGTERM) to stop.")
+    stop_on_signals(settings.jobs.stop_grace_s)
+    event(logging.getLogger(LOGGER), logging.INFO, "scheduler_started", sources=[s.name for s in scheduled])
     scheduler.start()
 
 
@@ -269,21 +277,17 @@ def stats() -> None:
     console.print({"backend": backend.kind, **asdict(stats)})
 
 
-generations_app = typer.Typer(help="Published index generations (embedded backend): list them, roll back to a kept one.",
+generations_app = typer.Typer(help="Published index generations: list them, roll back to a kept one.",
                                no_args_is_help=True)
 app.add_typer(generations_app, name="generations")
 
 
-def _embedded_index_dir() -> Path:
-    settings = get_settings()
-    if settings.backend.kind != "embedded":
-        typer.echo(
-            "error: on Elasticsearch the generations are indices behind aliases: list them with "
-            f"GET _alias/{settings.backend.index_prefix}-*, roll back by moving every alias in one POST _aliases "
-            "(README « Scaling out »)", err=True,
-        )
-        raise typer.Exit(code=2)
-    return settings.index.dir
+def _elasticsearch_generations(settings):  # noqa: ANN001, ANN202
+    """(backend, its Generations) on Elasticsearch (a cluster that cannot be reached: main() says so, exit 69)."""
+    from indexer.backend.factory import open_backend
+
+    backend = open_backend(settings)
+    return backend, backend.generations
 
 
 @generations_app.command("list")
@@ -294,23 +298,42 @@ def generations_list() -> None:
     from indexer.backend.embedded.generations import Generations
     from indexer.jobs.history import JobHistory
 
-    index_dir = _embedded_index_dir()
-    generations = Generations(index_dir)
-    live = generations.current()
-    if live is None:
-        typer.echo(f"no index at {index_dir}: run `medsearch index PATH` first", err=True)
-        raise typer.Exit(code=1)
+    settings = get_settings()
+    index_dir = settings.index.dir
     runs = {r.generation: r for r in reversed(JobHistory.for_index(index_dir).list(limit=1000)) if r.generation}
-    table = Table(title=f"Générations de {index_dir}")
+    rows = []
+    if settings.backend.kind == "elasticsearch":
+        from indexer.backend.elasticsearch.rollback import kept
+
+        backend, generations = _elasticsearch_generations(settings)
+        try:
+            found = kept(backend.client, generations)
+        finally:
+            backend.close()
+        if not found:
+            typer.echo(f"nothing published under the alias {generations.alias('passages')}: run `medsearch index PATH` first", err=True)
+            raise typer.Exit(code=1)
+        title = f"Générations de {generations.alias('*')}"
+        rows = [(g.number, g.live, g.updated_at, g.encoder, g.documents) for g in found]
+    else:
+        generations = Generations(index_dir)
+        live = generations.current()
+        if live is None:
+            typer.echo(f"no index at {index_dir}: run `medsearch index PATH` first", err=True)
+            raise typer.Exit(code=1)
+        title = f"Générations de {index_dir}"
+        for number in [n for n in generations.numbered() if n <= live]:
+            layout = generations.layout(number)
+            manifest = layout.read_manifest()
+            with sqlite3.connect(f"file:{layout.metadata}?mode=ro", uri=True) as db:
+                documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+            rows.append((number, number == live, manifest.updated_at, manifest.encoder, documents))
+    table = Table(title=title)
     for column in ("n°", "en ligne", "écrite le (UTC)", "encodeur", "documents", "publiée par"):
         table.add_column(column)
-    for number in [n for n in generations.numbered() if n <= live]:
-        layout = generations.layout(number)
-        manifest = layout.read_manifest()
-        with sqlite3.connect(f"file:{layout.metadata}?mode=ro", uri=True) as db:
-            documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    for number, is_live, updated_at, encoder_name, documents in rows:
         run = runs.get(str(number))
-        table.add_row(str(number), "●" if number == live else "", manifest.updated_at, manifest.encoder, str(documents),
+        table.add_row(str(number), "●" if is_live else "", updated_at, encoder_name, str(documents),
                       f"run {run.id} ({run.source}, {run.trigger})" if run else "")
     print_table(table)
 
@@ -320,16 +343,26 @@ def generations_rollback(
     number: Annotated[int, typer.Argument(help="A kept generation (see `medsearch generations list`)")],
 ) -> None:
     """Serve a kept generation again: a copy of it is published as the next generation (the API switches
-    at its next request; the generation left stays kept, to roll forward). Takes the index lock: exit 75
-    while an indexing run writes."""
+    at its next request; the generation left stays kept, to roll forward). Embedded: a copy-on-write copy;
+    Elasticsearch: a _clone of its indices and one alias swap. Takes the index lock: exit 75 while an
+    indexing run writes."""
     from indexer.backend.embedded.generations import restore_generation
     from indexer.jobs import IndexBusyError, IndexLock
 
-    index_dir = _embedded_index_dir()
     settings = get_settings()
+    index_dir = settings.index.dir
     try:
         with IndexLock(index_dir, "generations rollback"):
-            new = restore_generation(index_dir, number, settings.backend.keep_generations, settings.backend.grace_seconds)
+            if settings.backend.kind == "elasticsearch":
+                from indexer.backend.elasticsearch.rollback import rollback
+
+                backend, generations = _elasticsearch_generations(settings)
+                try:
+                    new = rollback(backend.client, generations, number, settings.backend.keep_generations)
+                finally:
+                    backend.close()
+            else:
+                new = restore_generation(index_dir, number, settings.backend.keep_generations, settings.backend.grace_seconds)
     except IndexBusyError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=75) from exc

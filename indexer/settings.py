@@ -268,6 +268,9 @@ class ApiSettings(_Section):
     #: role or care unit withdrawn in Keycloak stops feeding their watch within three days at most
     #: (what the API shows them is filtered by their current token anyway). 0 = never use snapshots.
     watch_rights_max_age_hours: float = Field(default=72.0, ge=0)
+    #: the server's log lines (access, errors): ``text`` or ``json`` (one object per line, for log
+    #: collectors); both carry the request id and never a query text, IPP or document id
+    log_format: Literal["text", "json"] = "text"
 
 
 class ImageSettings(_Section):
@@ -377,7 +380,13 @@ class BackendSettings(_Section):
     #: Elasticsearch: verify the server certificate (CA bundle path in ``ca_certs``)
     verify_certs: bool = True
     ca_certs: Path | None = None
-    request_timeout_s: float = 30.0
+    #: the indexer's per-request timeout (timeouts retried 3 times: a bulk request on a busy cluster waits)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    #: the API's per-request timeout: a timeout is not retried, so a hung cluster answers a search with
+    #: a 503 after about this long (the readiness ping uses 3 s)
+    api_request_timeout_s: float = Field(default=5.0, gt=0)
+    #: the API's retries on a connection error or a 429/502/503/504 (another node of the cluster); 0 = none
+    api_max_retries: int = Field(default=1, ge=0, le=5)
     #: published generations kept (the live one included); older ones are deleted after each publish
     keep_generations: int = Field(default=2, ge=1)
     #: embedded: a generation a reader opened less than this many seconds ago is never deleted
@@ -432,6 +441,9 @@ class JobSettings(_Section):
 
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    #: ``medsearch schedule`` on SIGTERM: seconds a run in progress gets to finish before it is recorded
+    #: ``interrupted`` and the process exits (keep it below the orchestrator's grace period: Docker's is 10 s)
+    stop_grace_s: float = Field(default=8.0, ge=0)
 
 
 def _config_file() -> Path:

@@ -34,6 +34,7 @@ from search_api.models import DocumentResponse, SearchRequest, SearchResponse, S
 from search_api.retrieval import SearchEngine
 from search_api.cohorts import cohort_router
 from search_api.patients import patient_router
+from search_api.request_id import install as install_request_id
 from search_api.query_params import search_query
 from search_api.related import related_router
 from search_api.saved_searches import saved_search_router
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     def engine() -> SearchEngine:
         if state["engine"] is None:
             try:
-                state["engine"] = build_engine(settings, encoder)
+                state["engine"] = build_engine(settings, encoder, interactive=True)  # fail fast on a hung cluster
             except IndexNotFoundError as exc:
                 raise HTTPException(status_code=503, detail=str(exc)) from exc
         return state["engine"]  # type: ignore[return-value]
@@ -219,4 +220,5 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     app.include_router(saved_search_router(settings, security.audit))
     app.include_router(jobs_router(settings), dependencies=[Depends(require_role(Role.ADMIN))])
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_body_mb * 1e6))
+    install_request_id(app)  # outermost: every answer (a 500 too) carries X-Request-ID
     return app

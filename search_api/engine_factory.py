@@ -47,12 +47,14 @@ def build_engine(
     *,
     backend: IndexBackend | None = None,
     clip: bool = True,
+    interactive: bool = False,
 ) -> SearchEngine:
     """A search engine over the configured backend. Raises
     :class:`~indexer.backend.base.IndexNotFoundError` when nothing is indexed yet (or built with
-    another encoder). *clip=False* leaves the CLIP leg out even when configured (text-only evaluation)."""
+    another encoder). *clip=False* leaves the CLIP leg out even when configured (text-only evaluation); *interactive*:
+    the API's fail-fast Elasticsearch client (:func:`indexer.backend.factory.open_backend`)."""
     return SearchEngine(
-        backend or open_backend(settings),
+        backend or open_backend(settings, interactive=interactive),
         encoder or load_encoder(settings.encoder),
         settings.search,
         text_to_image=clip_text_leg(settings) if clip else None,

@@ -30,7 +30,7 @@ def jobs_router(settings: Settings) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         source: Annotated[str | None, Query(max_length=100)] = None,
     ) -> list[JobRecord]:
-        """Most recent runs first; ``status`` is running, succeeded, failed, skipped (index busy) or crashed."""
+        """Most recent runs first; ``status`` is running, succeeded, failed, skipped (index busy), crashed or interrupted (stopped by SIGTERM)."""
         records = history().list(limit=limit, source=source)
         http.app.state.security.record(http, principal, "jobs_read", returned=[r.id for r in records])
         return records

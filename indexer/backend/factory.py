@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from indexer.settings import Settings
 
 
-def open_backend(settings: Settings) -> IndexBackend:
-    """The configured backend (reading lazily: opening never fails for lack of an index)."""
+def open_backend(settings: Settings, *, interactive: bool = False) -> IndexBackend:
+    """The configured backend (reading lazily: opening never fails for lack of an index). *interactive*:
+    for the API, whose Elasticsearch client fails fast (``backend.api_request_timeout_s``,
+    ``backend.api_max_retries``) where the indexer's retries patiently."""
     kind = settings.backend.kind
     if kind == "embedded":
         from indexer.backend.embedded import EmbeddedBackend
@@ -32,5 +34,5 @@ def open_backend(settings: Settings) -> IndexBackend:
                 f"backend.kind=elasticsearch cannot be loaded ({exc}): install the client with "
                 "`pip install 'elasticsearch>=8,<9'`"
             ) from exc
-        return ElasticsearchBackend(settings)
+        return ElasticsearchBackend(settings, interactive=interactive)
     raise ValueError(f"unknown backend.kind {kind!r} (embedded | elasticsearch)")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from indexer.backend.embedded.generations import process_alive
 
-JobStatus = Literal["running", "succeeded", "failed", "skipped", "crashed"]
+JobStatus = Literal["running", "succeeded", "failed", "skipped", "crashed", "interrupted"]
 MAX_ERRORS_KEPT = 1000  # per run: a broken export can have 100k bad files; the count is always exact
 
 _SCHEMA = """
@@ -117,6 +117,14 @@ class JobHistory:
                 (status, _now(), generation, message, json.dumps(list(errors)[:MAX_ERRORS_KEPT]),
                  *(counts.get(c) for c in columns), job_id),
             )
+
+    def mark_interrupted(self, job_id: int, message: str) -> bool:
+        """Record that a still-running run was stopped (``medsearch schedule`` on SIGTERM past its grace
+        period); False when the run recorded its own end meanwhile (that end is kept)."""
+        with self._connect() as db:
+            done = db.execute("UPDATE jobs SET status = 'interrupted', ended_at = ?, message = ? WHERE id = ? AND status = 'running'",
+                              (_now(), message, job_id))
+            return done.rowcount == 1
 
     def record_skipped(self, source: str, trigger: str, paths: list[str], message: str) -> int:
         job_id = self.start(source, trigger, paths, {})

@@ -12,6 +12,7 @@ after its end is recorded and never changing it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,18 @@ from indexer.settings import Settings, SourceSettings
 
 log = logging.getLogger(LOGGER)
 _ENCODERS: dict[str, Any] = {}
+#: runs in progress in this process (job id → (history, source name)): what a stopping scheduler waits for
+_RUNNING: dict[int, tuple[JobHistory, str]] = {}
+_STOPPING = threading.Event()
+
+
+def running_jobs() -> dict[int, tuple[JobHistory, str]]:
+    return dict(_RUNNING)
+
+
+def stop_starting_jobs() -> None:
+    """No run starts in this process from now on (the scheduler is stopping)."""
+    _STOPPING.set()
 
 
 @dataclass
@@ -73,6 +86,9 @@ def run_job(
     history = JobHistory.for_index(settings.index.dir)
     paths = [str(Path(p)) for p in source.paths]
     options = {"prune": source.prune, "rebuild": source.rebuild}
+    if _STOPPING.is_set():
+        job_id = history.record_skipped(source.name, trigger, paths, "the scheduler is stopping")
+        return JobOutcome(history.get(job_id))  # type: ignore[arg-type]
     try:
         lock = IndexLock(settings.index.dir, f"job {source.name}").acquire()
     except IndexBusyError as exc:
@@ -84,6 +100,7 @@ def run_job(
     try:
         before = published_generation(settings)
         job_id = history.start(source.name, trigger, paths, options)
+        _RUNNING[job_id] = (history, source.name)
         event(log, logging.INFO, "job_started", job=job_id, source=source.name, trigger=trigger, paths=paths, **options)
         try:
             kwargs = {"progress": progress} if progress is not None else {}
@@ -121,6 +138,7 @@ def run_job(
             _refresh_watched_cohorts(settings, encoder or _encoder(settings), job_id)
         return JobOutcome(history.get(job_id), report)  # type: ignore[arg-type]
     finally:
+        _RUNNING.pop(locals().get("job_id", -1), None)
         lock.release()
 
 

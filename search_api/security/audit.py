@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from search_api.request_id import current_request_id
+
 GENESIS = "0" * 64
 
 
@@ -117,6 +119,8 @@ class AuditLog:
             **{k: v for k, v in details.items() if v is not None},
             "prev": self._prev,
         }
+        if "request_id" not in entry and (request_id := current_request_id()):
+            entry["request_id"] = request_id  # the API request this entry records (absent outside one)
         entry = json.loads(canonical(entry))  # what will be read back (tuples → lists, dates → str)
         entry["hash"] = line_hash(entry)
         return entry

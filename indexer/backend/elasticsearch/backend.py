@@ -55,10 +55,11 @@ _DOC_OF_CACHE = 100_000
 class ElasticsearchBackend(IndexBackend):
     kind = "elasticsearch"
 
-    def __init__(self, settings: Any, client: Any = None) -> None:
+    def __init__(self, settings: Any, client: Any = None, *, interactive: bool = False) -> None:
+        """*interactive*: the API's fail-fast client (:func:`make_client`), not the indexer's patient one."""
         backend = settings.backend
         self.settings = settings
-        self.client = client if client is not None else make_client(backend)
+        self.client = client if client is not None else make_client(backend, interactive=interactive)
         self.generations = Generations(self.client, backend.index_prefix)
         self.keep = int(getattr(backend, "keep_generations", 2))
         self.shards = int(getattr(backend, "shards", 1))

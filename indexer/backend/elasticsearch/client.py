@@ -35,18 +35,28 @@ def client_options(backend: Any) -> dict[str, Any]:
     return out
 
 
-def make_client(backend: Any) -> Elasticsearch:
-    """A client for the cluster at ``backend.url`` (comma-separated URLs: several nodes), retrying on
-    timeouts and on 429/502/503/504 so a busy node slows a request down instead of failing it."""
+def make_client(backend: Any, *, interactive: bool = False) -> Elasticsearch:
+    """A client for the cluster at ``backend.url`` (comma-separated URLs: several nodes).
+
+    The indexer's client (default) is patient: it retries timeouts and 429/502/503/504 up to 3 times,
+    so a busy node slows a bulk request down instead of failing a night's run (worst case
+    4 x ``request_timeout_s``). The API's client (*interactive*) fails fast: ``api_request_timeout_s``
+    per request, a timeout is never retried and other failures (another node, a 502/503/504) at most
+    ``api_max_retries`` times, so a hung cluster answers a search with a 503 in seconds, not minutes."""
     url = getattr(backend, "url", None)
     if not url:
         raise ValueError("backend.kind=elasticsearch needs backend.url (MEDSEARCH_BACKEND__URL), e.g. http://127.0.0.1:9200")
     hosts = [u.strip() for u in url.split(",") if u.strip()]
+    if interactive:
+        timeout = float(getattr(backend, "api_request_timeout_s", 5.0))
+        retries, retry_on_timeout = int(getattr(backend, "api_max_retries", 1)), False
+    else:
+        timeout, retries, retry_on_timeout = float(getattr(backend, "request_timeout_s", 30.0)), 3, True
     return Elasticsearch(
         hosts,
-        request_timeout=float(getattr(backend, "request_timeout_s", 30.0)),
-        retry_on_timeout=True,
-        max_retries=3,
+        request_timeout=timeout,
+        retry_on_timeout=retry_on_timeout,
+        max_retries=retries,
         retry_on_status=(429, 502, 503, 504),
         **client_options(backend),
     )
