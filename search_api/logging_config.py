@@ -9,11 +9,10 @@ request, so no query text, IPP or document id reaches a log collector.
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
+from indexer.jobs.logs import JsonFormatter
 from search_api.request_id import current_request_id
 
 
@@ -23,23 +22,18 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonLineFormatter(logging.Formatter):
-    """One JSON object per line: ``time``, ``level``, ``logger``, ``request_id``, ``message`` (+ access fields)."""
+class JsonLineFormatter(JsonFormatter):
+    """One JSON object per line: ``time``, ``level``, ``logger``, ``message``, ``request_id`` (+ access fields),
+    the jobs' JSON lines (:class:`indexer.jobs.logs.JsonFormatter`) with the request's fields."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "request_id": getattr(record, "request_id", None) or current_request_id() or "-",
-            "message": record.getMessage(),
-        }
+    message_key = "message"
+
+    def fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        fields: dict[str, Any] = {"request_id": getattr(record, "request_id", None) or current_request_id() or "-"}
         args = record.args
         if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
-            payload.update(client=args[0], method=args[1], path=args[2], http_version=args[3], status=args[4])
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload, ensure_ascii=False, default=str)
+            fields.update(client=args[0], method=args[1], path=args[2], http_version=args[3], status=args[4])
+        return fields
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"

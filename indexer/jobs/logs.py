@@ -21,15 +21,23 @@ logging.getLogger(LOGGER).addHandler(logging.NullHandler())
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"time", "level", "logger", "event", ...fields}`` on one line."""
+    """``{"time", "level", "logger", "event", ...fields}`` on one line. The API's JSON log lines
+    (:class:`search_api.logging_config.JsonLineFormatter`) are the same lines with their own key and fields."""
+
+    #: the key of the log message
+    message_key = "event"
+
+    def fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        """The record's own fields (``extra={"fields": {...}}``)."""
+        return dict(getattr(record, "fields", {}))
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
-            **getattr(record, "fields", {}),
+            self.message_key: record.getMessage(),
+            **self.fields(record),
         }
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
