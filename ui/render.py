@@ -568,6 +568,8 @@ def api_error_text(error: ApiError) -> str:
         return f"Fichier trop volumineux (413) : {error.message}"
     if error.status == 415:
         return f"Format non pris en charge (415) : {error.message}"
+    if error.status == 503:
+        return f"Recherche momentanément indisponible (503) : {error.message}"
     return f"Erreur de l'API ({error.status}) : {error.message}"
 
 
