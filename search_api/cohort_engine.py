@@ -120,6 +120,36 @@ def _keys(values: list[str]) -> set[str]:
     return {normalise_key(v) for v in values if v.strip()}
 
 
+def _strip_accents(text: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _body_part_words() -> dict[str, set[str]]:
+    """French word (accents optional) → the DICOM body part codes it names, from the table that gives
+    images their French words: « thorax » is CHEST, « cerveau » HEAD and BRAIN."""
+    from indexer.sources.images import _BODY_PARTS_FR
+
+    words: dict[str, set[str]] = {}
+    for code, french in _BODY_PARTS_FR.items():
+        for word in {french, *french.split()}:
+            for form in {normalise_key(word), normalise_key(_strip_accents(word))}:
+                words.setdefault(form, set()).add(normalise_key(code))
+    return words
+
+
+def body_part_keys(values: list[str]) -> set[str]:
+    """A criterion's regions as DICOM body part keys: a code (« CHEST ») as it is, a French word
+    (« Thorax », « genou », « rachis lombaire ») as the codes it names."""
+    words = _body_part_words()
+    keys: set[str] = set()
+    for key in _keys(values):
+        keys.add(key)
+        keys |= words.get(key, set()) | words.get(normalise_key(_strip_accents(key)), set())
+    return keys
+
+
 def criterion_filter(criterion: Any, scope: DocumentFilter, shifted: bool = False) -> DocumentFilter:
     """The structured part of a criterion that retrieval applies itself, within the caller's scope
     (a *shifted* caller's date window widened by the largest shift: the exact check is per document)."""
@@ -141,7 +171,7 @@ def _document_checks(criterion: Any, births: dict[str, dt.date | None], frame: D
     the patient's identity), the date window in the caller's frame, and (until every backend applies
     them) care unit and modality."""
     departments = set(DocumentFilter(departments=tuple(criterion.departments)).department_keys)  # « Pulmonology » = « Pneumologie »
-    body_parts = _keys(criterion.body_parts)
+    body_parts = body_part_keys(criterion.body_parts)  # « thorax » = CHEST
     modalities = set(DocumentFilter(modalities=tuple(criterion.modalities)).modality_keys)  # « IRM » = MR, as retrieval reads it
 
     def ok(document: Document | DocumentSummary) -> bool:

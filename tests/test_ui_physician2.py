@@ -12,3 +12,28 @@ def test_an_index_of_an_older_format_is_said_in_french_with_who_to_call() -> Non
     assert "has format" not in text and "this version" not in text
     assert text.startswith("Recherche momentanément indisponible (503)")
     assert "reconstruit" in text and "administrateur" in text
+
+
+def test_a_cohort_region_in_french_is_the_dicom_body_part() -> None:
+    """« Régions : Thorax » found no one: only the DICOM code CHEST matched the images' body part."""
+    from search_api.cohort_engine import body_part_keys
+
+    assert {"chest"} <= body_part_keys(["Thorax"])
+    assert {"knee"} <= body_part_keys(["genou"])
+    assert {"head", "brain"} <= body_part_keys(["cerveau"])
+    assert {"shoulder"} <= body_part_keys(["epaule"])  # typed without its accent
+    assert body_part_keys(["CHEST"]) == {"chest"}
+
+
+def test_a_cohort_region_in_french_finds_the_patients(indexed, encoder) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    from auth_support import auth
+    from search_api.app import create_app
+
+    settings, _ = indexed
+    client = TestClient(create_app(settings, encoder=encoder))
+    for region in ("chest", "Thorax"):
+        body = client.post("/cohorts/evaluate", json={"criteria": [{"modalities": ["TDM"], "body_parts": [region]}]},
+                           headers=auth("clinician", "dr.martin")).json()
+        assert [p["patient_id"] for p in body["patients"]] == ["P900001"], region
