@@ -37,3 +37,37 @@ def test_a_cohort_region_in_french_finds_the_patients(indexed, encoder) -> None:
         body = client.post("/cohorts/evaluate", json={"criteria": [{"modalities": ["TDM"], "body_parts": [region]}]},
                            headers=auth("clinician", "dr.martin")).json()
         assert [p["patient_id"] for p in body["patients"]] == ["P900001"], region
+
+
+def test_modality_and_region_examples_are_the_words_a_french_physician_types(monkeypatch) -> None:  # noqa: ANN001
+    """The examples said « ex. CT, MR » and « ex. CHEST »: DICOM codes, where « IRM », « scanner » and
+    « thorax » are accepted (and are what a physician writes)."""
+    import httpx
+    from streamlit.testing.v1 import AppTest
+
+    from ui_support import APP_PATH, patch_client
+
+    patch_client(monkeypatch, lambda request: httpx.Response(200, json=[]))
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.query_params["page"] = "cohorts"
+    at.run()
+    assert not at.exception, at.exception
+    assert "IRM" in at.text_input(key="modalities_text").placeholder
+    assert "IRM" in at.text_input(key="c0_modalities").placeholder
+    assert "thorax" in at.text_input(key="c0_body_parts").placeholder
+
+
+def test_the_login_hint_says_where_the_sidebar_is_on_a_small_screen(monkeypatch) -> None:  # noqa: ANN001
+    """On a phone-width window the sidebar is folded: « Connectez-vous (barre latérale) » pointed at nothing visible."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import auth as ui_auth
+    from ui_support import APP_PATH
+
+    monkeypatch.setenv("MEDSEARCH_UI__API_URL", "http://api.test")
+    monkeypatch.setattr(ui_auth, "_local_login", lambda *_a, **_k: None)
+    monkeypatch.setattr(ui_auth, "_oidc_configured", lambda: False)
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    assert "en haut à gauche" in at.info[0].value

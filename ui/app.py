@@ -104,7 +104,7 @@ def sidebar_filters(deidentified: bool = False) -> SearchFilters:
     patient_label = "Pseudonyme patient (PSN-…)" if deidentified else "Identifiant patient (IPP)"
     patient_id = sb.text_input(patient_label, key="patient_id").strip()
     departments = _split(sb.text_input("Services", key="departments_text", placeholder="ex. Radiologie, Urgences"))
-    modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. CT, MR"))
+    modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. IRM, scanner, CT"))
     language = sb.selectbox(
         "Langue", list(render.LANGUAGE_LABELS), format_func=render.LANGUAGE_LABELS.__getitem__, key="language"
     )
