@@ -71,3 +71,14 @@ def test_the_login_hint_says_where_the_sidebar_is_on_a_small_screen(monkeypatch)
     at.run()
     assert not at.exception, at.exception
     assert "en haut à gauche" in at.info[0].value
+
+
+def test_the_timeline_names_the_body_part_in_french() -> None:
+    """A patient's timeline read « RX THORAX FACE · 21/06/2023 · CR · CHEST · Radiologie »."""
+    from ui.render import body_part_label, timeline_entry_html
+
+    html = timeline_entry_html({"id": "image:1", "kind": "image", "title": "RX THORAX FACE", "date": "2023-06-21",
+                                "modality": "CR", "body_part": "CHEST", "department": "Radiologie"})
+    assert "CHEST" not in html and "thorax" in html
+    assert body_part_label("LSPINE") == "rachis lombaire"
+    assert body_part_label("FOOBAR") == "FOOBAR"
