@@ -327,6 +327,22 @@ def relation_holds(first: list[dt.date], then: list[dt.date], within_days: int) 
     return any(0 <= (b - a).days <= within_days for a in first for b in then)
 
 
+def relation_first(evidence: dict[int, list[Evidence]], first: int, then: int, within_days: int) -> dict[int, list[Evidence]]:
+    """*evidence* with a pair that satisfies the time relation put first in each of its two criteria's
+    lists (order kept otherwise), so that the first document shown and exported per criterion is the one
+    the relation holds on: an export read « infarctus 03/10/2019, coronarographie 10/02/2022 » for a
+    « coronarographie within 30 days after the infarction » cohort. Unchanged when no listed pair holds
+    (evidence is capped; the relation is checked on every date)."""
+    for a in evidence.get(first, []):
+        for b in evidence.get(then, []):
+            if a.date is not None and b.date is not None and 0 <= (b.date - a.date).days <= within_days:
+                moved = dict(evidence)
+                moved[first] = [a] + [e for e in evidence[first] if e is not a]
+                moved[then] = [b] + [e for e in evidence[then] if e is not b]
+                return moved
+    return evidence
+
+
 @dataclass
 class CohortMember:
     patient_id: str
@@ -372,9 +388,12 @@ def evaluate(engine, definition: Any, scope: DocumentFilter, frame: DateFrame | 
     out = []
     for patient in sorted(members | by_hand):
         identity = identities.get(patient, {})
+        evidence = {i: r.by_patient.get(patient, []) for i, r in enumerate(results) if patient in r.by_patient}
+        if relation is not None:
+            evidence = relation_first(evidence, relation.first, relation.then, relation.within_days)
         out.append(CohortMember(
             patient_id=patient, sex=identity.get("sex"), age=age_at(identity.get("birth_date"), today),
-            evidence={i: r.by_patient.get(patient, []) for i, r in enumerate(results) if patient in r.by_patient},
+            evidence=evidence,
             by_hand=patient in by_hand,
         ))
     return out, excluded

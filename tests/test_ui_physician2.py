@@ -82,3 +82,43 @@ def test_the_timeline_names_the_body_part_in_french() -> None:
     assert "CHEST" not in html and "thorax" in html
     assert body_part_label("LSPINE") == "rachis lombaire"
     assert body_part_label("FOOBAR") == "FOOBAR"
+
+
+def test_a_time_relation_cohort_shows_and_exports_the_pair_it_holds_on_first() -> None:
+    """« coronarographie au plus 30 jours après l'infarctus »: the export's first document per criterion
+    read « infarctus 03/10/2019 » and « coronarographie 10/02/2022 » (2 years apart) for a patient whose
+    letter of 03/10/2019 holds both: a research nurse screening the sheet saw a patient out of the criteria."""
+    import datetime as dt
+
+    from search_api.cohort_engine import Evidence, relation_first
+
+    def ev(doc: str, day: str) -> Evidence:
+        return Evidence(doc_id=doc, title=doc, kind="report", date=dt.date.fromisoformat(day), snippet="")
+
+    evidence = {0: [ev("RPT-14", "2019-10-03"), ev("RPT-594", "2022-12-26")],
+                1: [ev("RPT-607", "2022-02-10"), ev("RPT-594", "2022-12-26"), ev("RPT-14", "2019-10-03")]}
+    moved = relation_first(evidence, 0, 1, 30)
+    first, then = moved[0][0], moved[1][0]
+    assert 0 <= (then.date - first.date).days <= 30
+    assert [e.doc_id for e in moved[1]] == ["RPT-14", "RPT-607", "RPT-594"]  # the rest in its order
+    assert relation_first({0: [ev("A", "2020-01-01")], 1: [ev("B", "2021-01-01")]}, 0, 1, 30)[1][0].doc_id == "B"
+
+
+def test_the_exported_pair_satisfies_the_relation(indexed, encoder) -> None:  # noqa: ANN001
+    """Regression guard through the API (the fixture index is too small to show the old order: this one passed before)."""
+    from fastapi.testclient import TestClient
+
+    from auth_support import auth
+    from search_api.app import create_app
+
+    settings, _ = indexed
+    client = TestClient(create_app(settings, encoder=encoder))
+    definition = {"criteria": [{"kinds": ["report"]}, {"kinds": ["report", "image"]}],
+                  "relation": {"first": 0, "then": 1, "within_days": 0}}
+    body = client.post("/cohorts/evaluate", json=definition, headers=auth("clinician", "dr.martin")).json()
+    assert body["patients"]
+    for patient in body["patients"]:
+        firsts = {}
+        for e in patient["evidence"]:
+            firsts.setdefault(e["criterion"], e["date"])
+        assert firsts[0] == firsts[1], patient["patient_id"]
