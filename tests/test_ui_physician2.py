@@ -122,3 +122,34 @@ def test_the_exported_pair_satisfies_the_relation(indexed, encoder) -> None:  # 
         for e in patient["evidence"]:
             firsts.setdefault(e["criterion"], e["date"])
         assert firsts[0] == firsts[1], patient["patient_id"]
+
+
+def test_a_link_with_the_apis_filter_names_is_opened_filtered() -> None:
+    """« /?q=IRM cérébrale AVC&modalities=MR » (the API's parameter, as the README names it) opened the
+    33 unfiltered results: the portal only read « modalities_text »."""
+    from ui import url_state
+
+    found = url_state.from_params({"q": ["IRM cérébrale"], "modalities": ["MR", "CT"], "departments": ["Neurologie"]})
+    assert found["modalities_text"] == "MR, CT" and found["departments_text"] == "Neurologie"
+    assert url_state.from_params({"modalities_text": ["IRM"], "modalities": ["CT"]})["modalities_text"] == "IRM"
+
+
+def test_the_portal_applies_a_hand_written_modalities_link(monkeypatch) -> None:  # noqa: ANN001
+    import httpx
+
+    from ui_support import patch_client, run_app
+
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if request.url.path == "/search":
+            return httpx.Response(200, json={"total": 0, "total_patients": 0, "took_ms": 1, "mode": "hybrid", "results": []})
+        return httpx.Response(200, json=[])
+
+    patch_client(monkeypatch, handler)
+    run_app(q="IRM cérébrale", modalities="MR")
+    searches = [r for r in sent if r.url.path == "/search"]
+    assert searches, [r.url.path for r in sent]
+    asked = searches[-1].url.params.get_list("modalities") or (searches[-1].content and [searches[-1].content.decode()])
+    assert "MR" in str(asked)

@@ -718,7 +718,7 @@ def load_search_state() -> None:
     Widgets then take their values from the session state only (none is given a ``value=``), so a
     link, a saved search and the user's own changes all go through the same keys."""
     if not st.session_state.get("_url_loaded"):
-        params = {key: st.query_params.get_all(key) for key in url_state.SEARCH_FIELDS}
+        params = {key: st.query_params.get_all(key) for key in (*url_state.SEARCH_FIELDS, *url_state.ALIASES.values())}
         for key, value in url_state.from_params(params).items():
             st.session_state[key] = value
         st.session_state["_url_loaded"] = True
