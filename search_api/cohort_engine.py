@@ -120,6 +120,36 @@ def _keys(values: list[str]) -> set[str]:
     return {normalise_key(v) for v in values if v.strip()}
 
 
+def _strip_accents(text: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _body_part_words() -> dict[str, set[str]]:
+    """French word (accents optional) → the DICOM body part codes it names, from the table that gives
+    images their French words: « thorax » is CHEST, « cerveau » HEAD and BRAIN."""
+    from indexer.sources.images import _BODY_PARTS_FR
+
+    words: dict[str, set[str]] = {}
+    for code, french in _BODY_PARTS_FR.items():
+        for word in {french, *french.split()}:
+            for form in {normalise_key(word), normalise_key(_strip_accents(word))}:
+                words.setdefault(form, set()).add(normalise_key(code))
+    return words
+
+
+def body_part_keys(values: list[str]) -> set[str]:
+    """A criterion's regions as DICOM body part keys: a code (« CHEST ») as it is, a French word
+    (« Thorax », « genou », « rachis lombaire ») as the codes it names."""
+    words = _body_part_words()
+    keys: set[str] = set()
+    for key in _keys(values):
+        keys.add(key)
+        keys |= words.get(key, set()) | words.get(normalise_key(_strip_accents(key)), set())
+    return keys
+
+
 def criterion_filter(criterion: Any, scope: DocumentFilter, shifted: bool = False) -> DocumentFilter:
     """The structured part of a criterion that retrieval applies itself, within the caller's scope
     (a *shifted* caller's date window widened by the largest shift: the exact check is per document)."""
@@ -141,7 +171,7 @@ def _document_checks(criterion: Any, births: dict[str, dt.date | None], frame: D
     the patient's identity), the date window in the caller's frame, and (until every backend applies
     them) care unit and modality."""
     departments = set(DocumentFilter(departments=tuple(criterion.departments)).department_keys)  # « Pulmonology » = « Pneumologie »
-    body_parts = _keys(criterion.body_parts)
+    body_parts = body_part_keys(criterion.body_parts)  # « thorax » = CHEST
     modalities = set(DocumentFilter(modalities=tuple(criterion.modalities)).modality_keys)  # « IRM » = MR, as retrieval reads it
 
     def ok(document: Document | DocumentSummary) -> bool:
@@ -297,6 +327,22 @@ def relation_holds(first: list[dt.date], then: list[dt.date], within_days: int) 
     return any(0 <= (b - a).days <= within_days for a in first for b in then)
 
 
+def relation_first(evidence: dict[int, list[Evidence]], first: int, then: int, within_days: int) -> dict[int, list[Evidence]]:
+    """*evidence* with a pair that satisfies the time relation put first in each of its two criteria's
+    lists (order kept otherwise), so that the first document shown and exported per criterion is the one
+    the relation holds on: an export read « infarctus 03/10/2019, coronarographie 10/02/2022 » for a
+    « coronarographie within 30 days after the infarction » cohort. Unchanged when no listed pair holds
+    (evidence is capped; the relation is checked on every date)."""
+    for a in evidence.get(first, []):
+        for b in evidence.get(then, []):
+            if a.date is not None and b.date is not None and 0 <= (b.date - a.date).days <= within_days:
+                moved = dict(evidence)
+                moved[first] = [a] + [e for e in evidence[first] if e is not a]
+                moved[then] = [b] + [e for e in evidence[then] if e is not b]
+                return moved
+    return evidence
+
+
 @dataclass
 class CohortMember:
     patient_id: str
@@ -342,9 +388,12 @@ def evaluate(engine, definition: Any, scope: DocumentFilter, frame: DateFrame | 
     out = []
     for patient in sorted(members | by_hand):
         identity = identities.get(patient, {})
+        evidence = {i: r.by_patient.get(patient, []) for i, r in enumerate(results) if patient in r.by_patient}
+        if relation is not None:
+            evidence = relation_first(evidence, relation.first, relation.then, relation.within_days)
         out.append(CohortMember(
             patient_id=patient, sex=identity.get("sex"), age=age_at(identity.get("birth_date"), today),
-            evidence={i: r.by_patient.get(patient, []) for i, r in enumerate(results) if patient in r.by_patient},
+            evidence=evidence,
             by_hand=patient in by_hand,
         ))
     return out, excluded

@@ -73,7 +73,7 @@ class CohortCriterion(BaseModel):
     kinds: list[DocumentKind] = Field(default_factory=list)
     departments: list[str] = Field(default_factory=list, description="Care units (any of them)")
     modalities: list[str] = Field(default_factory=list, description="Image modalities (CT, MR, CR...)")
-    body_parts: list[str] = Field(default_factory=list, description="DICOM body parts (CHEST, HEAD...)")
+    body_parts: list[str] = Field(default_factory=list, description="DICOM body parts (CHEST, HEAD...) or their French words (thorax, genou...)")
     date_from: FilterDate | None = Field(default=None, description="Document dated on or after (the document's own date)")
     date_to: FilterDate | None = Field(default=None, description="Document dated on or before")
     stay_from: FilterDate | None = Field(

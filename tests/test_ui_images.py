@@ -229,7 +229,7 @@ def test_image_hit_card_shows_scores_methods_and_escaped_caption() -> None:
     hit = ImageHit.from_json(_image_result("img1", "TDM", caption="<b>légende</b>", clip_similarity=0.3))
     html = render.image_hit_card_html(hit, rank=2)
     assert "similarité visuelle 0.91 · CLIP 0.30" in html
-    assert ">compte rendu</span>" in html and "CHEST" in html and "🩻 CT" in html
+    assert ">compte rendu</span>" in html and "thorax" in html and "CHEST" not in html and "🩻 CT" in html
     assert "<b>légende</b>" not in html and "&lt;b&gt;légende&lt;/b&gt;" in html
 
 

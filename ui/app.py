@@ -104,7 +104,7 @@ def sidebar_filters(deidentified: bool = False) -> SearchFilters:
     patient_label = "Pseudonyme patient (PSN-…)" if deidentified else "Identifiant patient (IPP)"
     patient_id = sb.text_input(patient_label, key="patient_id").strip()
     departments = _split(sb.text_input("Services", key="departments_text", placeholder="ex. Radiologie, Urgences"))
-    modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. CT, MR"))
+    modalities = _split(sb.text_input("Modalités d'imagerie", key="modalities_text", placeholder="ex. IRM, scanner, CT"))
     language = sb.selectbox(
         "Langue", list(render.LANGUAGE_LABELS), format_func=render.LANGUAGE_LABELS.__getitem__, key="language"
     )
@@ -718,7 +718,7 @@ def load_search_state() -> None:
     Widgets then take their values from the session state only (none is given a ``value=``), so a
     link, a saved search and the user's own changes all go through the same keys."""
     if not st.session_state.get("_url_loaded"):
-        params = {key: st.query_params.get_all(key) for key in url_state.SEARCH_FIELDS}
+        params = {key: st.query_params.get_all(key) for key in (*url_state.SEARCH_FIELDS, *url_state.ALIASES.values())}
         for key, value in url_state.from_params(params).items():
             st.session_state[key] = value
         st.session_state["_url_loaded"] = True

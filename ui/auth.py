@@ -85,7 +85,7 @@ def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
     """The logged-in user (drawing the login control when there is none) and a logout button."""
     login = _oidc_login(api_url, timeout) if _oidc_configured() else _local_login(api_url, timeout)
     if login is None:
-        st.info("Connectez-vous (barre latérale) pour rechercher : l'accès aux données patients est nominatif et journalisé.")
+        st.info("Connectez-vous dans la barre latérale (sur un petit écran : bouton » en haut à gauche) pour rechercher : l'accès aux données patients est nominatif et journalisé.")
         return None
     role = ROLE_LABELS.get(login.role, login.role)
     st.sidebar.markdown(f"Connecté : **{login.user}** — {role}")

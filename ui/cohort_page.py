@@ -51,8 +51,8 @@ def criterion_form(index: int) -> dict[str, Any]:
         kinds = row[0].multiselect("Types", render.KINDS, format_func=render.kind_plural, key=f"c{index}_kinds",
                                    placeholder="Tous", **_no_select_all())
         departments = row[1].text_input("Services", key=f"c{index}_departments", placeholder="ex. Cardiologie")
-        modalities = row[2].text_input("Modalités", key=f"c{index}_modalities", placeholder="ex. CT, MR")
-        body_parts = row[3].text_input("Régions", key=f"c{index}_body_parts", placeholder="ex. CHEST")
+        modalities = row[2].text_input("Modalités", key=f"c{index}_modalities", placeholder="ex. IRM, scanner, CT")
+        body_parts = row[3].text_input("Régions", key=f"c{index}_body_parts", placeholder="ex. thorax, genou")
         row = st.columns(4)
         date_from = row[0].date_input("Du", value=None, format="DD/MM/YYYY", key=f"c{index}_from")
         date_to = row[1].date_input("Au", value=None, format="DD/MM/YYYY", key=f"c{index}_to")

@@ -35,6 +35,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"the image file of (.+) is no longer available", r"le fichier image de \1 n'est plus disponible"),
         (r"cannot render (.+?): (.+)", r"impossible d'afficher \1 : \2"),
         (r"no index at .*", "aucun index n'est encore construit : lancez « medsearch index DOSSIER »"),
+        (r"index at \S+ has format (\d+), this version reads (\d+).*",
+         r"l'index de recherche doit être reconstruit pour cette version du service (format \1, attendu \2) : "
+         r"prévenez l'administrateur de medsearch (« medsearch index DOSSIER --rebuild »)"),
         (r"the search index's server cannot be reached.*",
          "le serveur de l'index de recherche ne répond pas : réessayez dans un moment"),
         (r"index built with encoder (\S+), API configured with (\S+)",

@@ -355,7 +355,7 @@ def image_hit_card_html(hit: ImageHit, rank: int) -> str:
     title = esc(hit.title) if hit.title else f"<em>(sans titre)</em> {esc(hit.id)}"
     meta = _meta_items(hit.date, hit.patient_id, "und", hit.modality)
     if hit.body_part:
-        meta.append(esc(hit.body_part))
+        meta.append(esc(body_part_label(hit.body_part)))
     meta.append(f"score {esc(format_score(hit.score))}")
     return _one_line(
         '<div class="ms-card">'
@@ -568,6 +568,8 @@ def api_error_text(error: ApiError) -> str:
         return f"Fichier trop volumineux (413) : {error.message}"
     if error.status == 415:
         return f"Format non pris en charge (415) : {error.message}"
+    if error.status == 503:
+        return f"Recherche momentanément indisponible (503) : {error.message}"
     return f"Erreur de l'API ({error.status}) : {error.message}"
 
 
@@ -741,6 +743,22 @@ def stay_header(stay: Mapping[str, object] | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
+#: DICOM body parts examined, as a French physician names them (the header's code otherwise shown as is)
+BODY_PART_LABELS: dict[str, str] = {
+    "CHEST": "thorax", "HEAD": "tête", "BRAIN": "cerveau", "SKULL": "crâne", "ABDOMEN": "abdomen",
+    "PELVIS": "bassin", "KNEE": "genou", "HIP": "hanche", "SPINE": "rachis", "CSPINE": "rachis cervical",
+    "TSPINE": "rachis dorsal", "LSPINE": "rachis lombaire", "SHOULDER": "épaule", "HEART": "cœur",
+    "ANKLE": "cheville", "WRIST": "poignet", "HAND": "main", "FOOT": "pied", "ELBOW": "coude", "NECK": "cou",
+    "BREAST": "sein", "LUNG": "poumon", "ABDOMENPELVIS": "abdomen-pelvis", "CHESTABDOMEN": "thorax-abdomen",
+}
+
+
+def body_part_label(code: object) -> str:
+    """« CHEST » → « thorax »; an unknown code as it came."""
+    text = str(code or "").strip()
+    return BODY_PART_LABELS.get(text.upper().replace(" ", "").replace("_", ""), text)
+
+
 def timeline_entry_html(entry: Mapping[str, object]) -> str:
     """One document on the timeline: date, badge, title, details; query matches starred with their passage."""
     details = [esc(format_date(entry.get("date")))]  # type: ignore[arg-type]
@@ -748,7 +766,7 @@ def timeline_entry_html(entry: Mapping[str, object]) -> str:
         details.insert(0, f"<b>{esc(entry['entry'])}</b>")
     for key in ("modality", "body_part", "department"):
         if entry.get(key):
-            details.append(esc(entry[key]))
+            details.append(esc(body_part_label(entry[key]) if key == "body_part" else entry[key]))
     if entry.get("age") is not None:
         details.append(f"{esc(entry['age'])} ans")
     star = '<span class="ms-match" title="Contient les termes de la requête">★</span> ' if entry.get("matched") else ""

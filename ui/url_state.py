@@ -59,11 +59,19 @@ def _parse(kind: str, values: list[str], default: Any) -> Any:
     raise ValueError(kind)
 
 
+#: the API's names of the filters (``/search?modalities=MR&departments=Cardiologie``, as the README
+#: documents them): a link written by hand with them was opened unfiltered (« modalities » was ignored)
+ALIASES = {"modalities_text": "modalities", "departments_text": "departments"}
+
+
 def from_params(params: Mapping[str, list[str]]) -> dict[str, Any]:
     """Search fields found in URL parameters (``name → all its values``), parsed; others ignored."""
     found: dict[str, Any] = {}
     for key, (kind, default) in SEARCH_FIELDS.items():
         values = [str(v) for v in params.get(key, [])]
+        if not values and key in ALIASES:
+            values = [", ".join(str(v) for v in params.get(ALIASES[key], []) if str(v).strip())]
+            values = values if values[0] else []
         if values:
             found[key] = _parse(kind, values, default)
     return found
