@@ -132,6 +132,7 @@ class SecurityContext:
         )
 
     def audit_denied(self, request: Request, principal: Principal, reason: str, **details: Any) -> None:
+        request.state.denied_audited = True  # the 403/404 handler (security.setup) must not write a second entry
         self.audit.record(
             principal.user, "denied", role=principal.role, reason=reason, path=request.url.path,
             client=self.client(request), **details,
