@@ -23,6 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from indexer.settings import ASYMMETRIC_ALGORITHMS as _ASYMMETRIC
 from indexer.settings import ConfigError, SecuritySettings
 LOCAL_KID = "medsearch-local-1"
+#: longer tokens are refused before any decoding: a Keycloak token with many roles is 2–4 KB; a 2 MB
+#: « token » used to cost ~0.4 s of base64 and JSON work per unauthenticated request
+MAX_TOKEN_CHARS = 16_384
+#: the issuer's JWKS endpoint must answer within this (PyJWT's default, 30 s, held the client's lock:
+#: while a fetch hung, every token verification of the API waited behind it)
+JWKS_FETCH_TIMEOUT_S = 5
 LOCAL_AUDIENCE = "medsearch"
 
 
@@ -48,7 +54,8 @@ class TokenVerifier:
                     f"the issuer's keys: {type(exc).__name__}: {exc}"
                 ) from exc
         elif self.settings.jwks_url:
-            self._jwks_client = jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300)
+            self._jwks_client = jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300,
+                                                timeout=JWKS_FETCH_TIMEOUT_S)
 
     def _external_key(self, token: str, header: dict[str, Any]) -> Any:
         kid = header.get("kid")
@@ -66,6 +73,8 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or :class:`TokenError`."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenError(f"token longer than {MAX_TOKEN_CHARS} characters")
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
