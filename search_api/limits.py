@@ -22,7 +22,16 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+#: a JSON body (search, cohort, decisions, saved search, login) is at most this: FastAPI parses a body
+#: before the credentials are checked, so a 30 MB JSON body cost ~1.6 s of CPU before its 401; the
+#: largest legitimate one (10 000 cohort decisions) is about 1 MB. Image uploads (multipart) keep
+#: ``api.max_body_mb``.
+MAX_JSON_BYTES = 2_000_000
+
+
 def _detail(max_bytes: int) -> str:
+    if max_bytes == MAX_JSON_BYTES:
+        return f"request body too large: a JSON body is at most {max_bytes / 1e6:g} MB"
     return f"request body too large: more than {max_bytes / 1e6:g} MB (setting api.max_body_mb)"
 
 
@@ -37,9 +46,14 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_bytes:
-            await _send_413(send, self.max_bytes)  # nothing of the body is read
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        # FastAPI parses a body without a Content-Type as JSON too
+        parsed_as_json = content_type in (b"", b"application/json") or (content_type.startswith(b"application/") and content_type.endswith(b"+json"))
+        limit = min(self.max_bytes, MAX_JSON_BYTES) if parsed_as_json else self.max_bytes
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await _send_413(send, limit)  # nothing of the body is read
             return
         received = 0
 
@@ -48,9 +62,9 @@ class BodySizeLimit:
             message = await receive()
             if message.get("type") == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Raised inside the app's body read: Starlette's exception middleware answers it.
-                    raise HTTPException(status_code=413, detail=_detail(self.max_bytes))
+                    raise HTTPException(status_code=413, detail=_detail(limit))
             return message
 
         await self.app(scope, counted, send)

@@ -22,11 +22,18 @@ from typing import Any
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("medsearch_request_id", default=None)
+_state: contextvars.ContextVar[dict | None] = contextvars.ContextVar("medsearch_request_state", default=None)
 
 
 def current_request_id() -> str | None:
     """The id of the request being answered (None outside a request: the indexer, the cohort watch)."""
     return _current.get()
+
+
+def current_request_state() -> dict:
+    """The state dict of the request being answered (``request.state``'s storage: the authenticated
+    ``principal`` once the security dependency ran); empty outside a request."""
+    return _state.get() or {}
 
 
 def accepted(value: str | None) -> str | None:
@@ -48,6 +55,7 @@ class RequestId:
         request_id = accepted(incoming) or uuid.uuid4().hex
         _current.set(request_id)  # not reset: uvicorn logs the access line after the response started, in this task
         scope.setdefault("state", {})["request_id"] = request_id
+        _state.set(scope["state"])  # the same dict request.state writes to: the audit reads the caller's role from it
 
         started = False
 

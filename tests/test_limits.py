@@ -99,7 +99,10 @@ def test_chunked_body_is_cut_at_the_limit_without_reading_the_rest() -> None:
 
         await Request(scope, receive).body()
 
-    scope = {"type": "http", "method": "POST", "path": "/search", "headers": []}
+    # an upload (multipart): api.max_body_mb applies; a JSON body (or one without a Content-Type, which
+    # FastAPI parses as JSON) stops at search_api.limits.MAX_JSON_BYTES (tests/test_security_pentest.py)
+    scope = {"type": "http", "method": "POST", "path": "/search/image",
+             "headers": [(b"content-type", b"multipart/form-data; boundary=x")]}
     with pytest.raises(Exception) as excinfo:  # the HTTPException that Starlette's middleware turns into 413
         asyncio.run(BodySizeLimit(app, max_bytes=5_000_000)(scope, receive, send))
     assert getattr(excinfo.value, "status_code", None) == 413

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from search_api.request_id import current_request_id
+from search_api.request_id import current_request_id, current_request_state
 
 GENESIS = "0" * 64
 
@@ -110,6 +110,10 @@ class AuditLog:
             return entry
 
     def _entry(self, user: str, action: str, role: str | None, details: dict[str, Any]) -> dict[str, Any]:
+        if role is None:  # the routers that audit by user name (cohorts, patients, related...): the caller's role too
+            principal = current_request_state().get("principal")
+            if principal is not None and getattr(principal, "user", None) == user:
+                role = principal.role
         entry: dict[str, Any] = {
             "seq": self._seq + 1,
             "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),

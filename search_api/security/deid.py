@@ -285,8 +285,14 @@ class Deidentifier:
         return value
 
     def query(self, text: str) -> str:
-        """A researcher's query without the names and patient ids it may probe for."""
-        out = _HONORIFIC.sub(lambda m: m.group("title"), text)
+        """A researcher's query without the names and patient ids it may probe for, nor the direct
+        identifiers and real dates: the index holds the real text, so « 11/02/1962 », a phone number, a
+        NIR, an e-mail or an address used to find the one patient born that day or reachable there (and
+        a visit's real date), which the de-identified view shifts or masks everywhere else."""
+        out = text
+        for pattern in (_EMAIL, _NIR, _DATES, _PHONE, _STREET, _POSTCODE_CITY):
+            out = pattern.sub(" ", out)
+        out = _HONORIFIC.sub(lambda m: m.group("title"), out)
         out = self._replace_patients(out)
         tokens = [t for t in out.split() if t.upper().strip(".,;:") not in self._names]
         return " ".join(tokens) or MASK_NAME  # a query made only of names searches for nothing in particular

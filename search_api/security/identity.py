@@ -27,6 +27,9 @@ from search_api.security.users import UserStore
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from the hospital's OIDC provider or POST /auth/login")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A service account key (medsearch keys create)")
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+#: wrong passwords an account name may receive in a minute, from all addresses together, before
+#: ``/auth/login`` answers 429 for it (the per-address limit alone let a guesser rotate addresses)
+FAILED_LOGINS_PER_MINUTE = 10
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:
@@ -71,6 +74,7 @@ class SecurityContext:
     users: UserStore = field(init=False)
     limiter: RateLimiter = field(init=False)
     login_limiter: RateLimiter = field(init=False)
+    failed_logins: RateLimiter = field(init=False)  # failures per account name, whatever the client address
     deid: Any = None  # search_api.security.views.DeidRegistry, set by install_security
     rights: Any = None  # search_api.security.rights.RightsRecorder (OIDC users' rights), set by install_security
 
@@ -82,6 +86,7 @@ class SecurityContext:
         self.users = UserStore(s.users_path)
         self.limiter = RateLimiter(s.rate_limit_per_minute)
         self.login_limiter = RateLimiter(min(s.rate_limit_per_minute, 20) if s.rate_limit_per_minute else 0)
+        self.failed_logins = RateLimiter(min(s.rate_limit_per_minute, FAILED_LOGINS_PER_MINUTE) if s.rate_limit_per_minute else 0)
 
     # -- authentication ------------------------------------------------------------------------
     def authenticate(self, request: Request, token: str | None, api_key: str | None) -> Principal:
@@ -132,6 +137,7 @@ class SecurityContext:
         )
 
     def audit_denied(self, request: Request, principal: Principal, reason: str, **details: Any) -> None:
+        request.state.denied_audited = True  # the 403/404 handler (security.setup) must not write a second entry
         self.audit.record(
             principal.user, "denied", role=principal.role, reason=reason, path=request.url.path,
             client=self.client(request), **details,

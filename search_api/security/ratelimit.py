@@ -20,6 +20,26 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
+    def retry_after(self, identity: str) -> int | None:
+        """Seconds until *identity* is under its budget again, None when it is now (counts nothing)."""
+        if self.per_minute <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            hits = [t for t in self._hits.get(identity, ()) if t > now - self.window_s]
+            return max(1, int(hits[0] + self.window_s - now) + 1) if len(hits) >= self.per_minute else None
+
+    def hit(self, identity: str) -> None:
+        """Count one event of *identity* (a failed login) without refusing anything."""
+        if self.per_minute <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(identity, deque())
+            while hits and hits[0] <= now - self.window_s:
+                hits.popleft()
+            hits.append(now)
+
     def check(self, identity: str) -> None:
         """Count one request of *identity*; 429 with ``Retry-After`` once it is over its budget."""
         if self.per_minute <= 0:

@@ -53,9 +53,17 @@ def security_router() -> APIRouter:
         settings = context.settings
         if not settings.local_login or context.local_key is None:
             raise HTTPException(status_code=404, detail="local login is disabled: sign in through the hospital's provider")
-        context.login_limiter.check(f"login:{context.client(request)}:{body.username}")
+        try:
+            context.login_limiter.check(f"login:{context.client(request)}:{body.username}")
+            if (retry := context.failed_logins.retry_after(f"account:{body.username}")) is not None:
+                raise HTTPException(status_code=429, detail="too many failed logins for this account: retry in a minute",
+                                    headers={"Retry-After": str(retry)})
+        except HTTPException as throttled:  # a guesser slowed down is something the DPO must be able to see
+            context.audit.record(body.username, "login_throttled", client=context.client(request))
+            raise throttled
         user = context.users.check(body.username, body.password)
         if user is None:
+            context.failed_logins.hit(f"account:{body.username}")
             context.audit.record(body.username, "login_failed", client=context.client(request))
             raise HTTPException(status_code=401, detail="wrong username or password", headers={"WWW-Authenticate": "Bearer"})
         token = issue_token(

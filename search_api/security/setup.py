@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.settings import Settings
 from search_api.security.audit import AuditLog, AuditUnavailable
@@ -31,5 +33,23 @@ def install_security(app: FastAPI, settings: Settings) -> SecurityContext:
     async def _audit_unavailable(_: Request, exc: AuditUnavailable) -> JSONResponse:
         """No audit line, no answer: the data is not returned (HDS traceability)."""
         return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Cache-Control": "no-store"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _refusals_are_audited(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Every refused attempt of an identified caller is audited: a 403 or a 404 answered after the
+        caller was authenticated (another user's cohort or saved search, a document, image, patient or
+        timeline outside the scope, or an id that does not exist: the API answers both alike, the
+        audit records the attempt) gets a ``denied`` entry naming the path and the status, unless the
+        code that refused already wrote one with its reason (:meth:`SecurityContext.audit_denied`).
+        Without this, probing ids through ``/documents/{id}/links``, ``/patients/{id}`` or
+        ``/cohorts/{id}`` left no trace (only ``GET /documents/{id}`` and the images audited theirs)."""
+        principal = getattr(request.state, "principal", None)
+        if exc.status_code in (403, 404) and principal is not None and not getattr(request.state, "denied_audited", False):
+            try:
+                context.audit_denied(request, principal, "not found or outside the user's scope" if exc.status_code == 404
+                                     else "forbidden", status=exc.status_code, method=request.method)
+            except AuditUnavailable as unavailable:
+                return await _audit_unavailable(request, unavailable)
+        return await http_exception_handler(request, exc)
 
     return context

@@ -23,7 +23,34 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from indexer.settings import ASYMMETRIC_ALGORITHMS as _ASYMMETRIC
 from indexer.settings import ConfigError, SecuritySettings
 LOCAL_KID = "medsearch-local-1"
+#: longer tokens are refused before any decoding: a Keycloak token with many roles is 2–4 KB; a 2 MB
+#: « token » used to cost ~0.4 s of base64 and JSON work per unauthenticated request
+MAX_TOKEN_CHARS = 16_384
+#: the issuer's JWKS endpoint must answer within this (PyJWT's default, 30 s, held the client's lock:
+#: while a fetch hung, every token verification of the API waited behind it)
+JWKS_FETCH_TIMEOUT_S = 5
 LOCAL_AUDIENCE = "medsearch"
+
+
+#: after an attempt to fetch the issuer's JWKS, no other for this long (unknown ``kid``, failed fetch):
+#: a token with a made-up kid, or any token while the issuer is down, no longer makes the API call the
+#: issuer once per request (PyJWT's own cooldown only follows a *successful* fetch)
+JWKS_MIN_FETCH_INTERVAL_S = 10.0
+
+
+class _ThrottledJWKClient(jwt.PyJWKClient):
+    """:class:`jwt.PyJWKClient` fetching at most once every :data:`JWKS_MIN_FETCH_INTERVAL_S`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_attempt: float | None = None
+
+    def fetch_data(self) -> Any:
+        now = time.monotonic()
+        if self._last_attempt is not None and now - self._last_attempt < JWKS_MIN_FETCH_INTERVAL_S:
+            raise jwt.PyJWKClientConnectionError("the issuer's JWKS was fetched moments ago: not fetched again")
+        self._last_attempt = now
+        return super().fetch_data()
 
 
 class TokenError(Exception):
@@ -48,7 +75,8 @@ class TokenVerifier:
                     f"the issuer's keys: {type(exc).__name__}: {exc}"
                 ) from exc
         elif self.settings.jwks_url:
-            self._jwks_client = jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300)
+            self._jwks_client = _ThrottledJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300,
+                                                    timeout=JWKS_FETCH_TIMEOUT_S)
 
     def _external_key(self, token: str, header: dict[str, Any]) -> Any:
         kid = header.get("kid")
@@ -66,6 +94,8 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or :class:`TokenError`."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenError(f"token longer than {MAX_TOKEN_CHARS} characters")
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
