@@ -113,3 +113,80 @@ def test_dicomdir_is_skipped_as_a_media_directory() -> None:
 def test_modality_without_french_words_has_no_empty_parentheses() -> None:
     [document] = parse_file(_charset("chrFren.dcm"))
     assert document.text.splitlines()[0] == "Modalité OT"
+
+
+# --- FHIR bundles ----------------------------------------------------------------------------------
+
+def _bundle(tmp_path: Path, name: str, resources: list[dict], full_urls: list[str] | None = None) -> Path:
+    import json
+
+    urls = full_urls or [f"{r['resourceType']}/{r.get('id', i)}" for i, r in enumerate(resources)]
+    entry = [{"fullUrl": url, "resource": r} for url, r in zip(urls, resources)]
+    path = tmp_path / name
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entry}), encoding="utf-8")
+    return path
+
+
+def _condition(cid: str, text: str, subject: str | None) -> dict:
+    resource = {"resourceType": "Condition", "id": cid, "code": {"text": text}}
+    if subject is not None:
+        resource["subject"] = {"reference": subject}
+    return resource
+
+
+def test_fhir_malformed_resource_among_good_ones_keeps_the_rest(tmp_path: Path) -> None:
+    path = _bundle(tmp_path, "b.json", [
+        {"resourceType": "Patient", "id": "P1", "gender": "female"},
+        _condition("C1", "diabète de type 2", "Patient/P1"),
+        {"resourceType": "Observation", "id": "O-bad", "status": "final", "code": {"text": "HbA1c"}, "valueQuantity": {"value": "beaucoup"}},
+        {"resourceType": "Observation", "id": "O-good", "status": "final", "code": {"text": "HbA1c"},
+         "subject": {"reference": "Patient/P1"}, "valueQuantity": {"value": 8.1, "unit": "%"}},
+    ])
+    warnings: list[tuple[str, str]] = []
+    [record] = parse_file(path, warnings=warnings)
+    assert record.patient_id == "P1" and "diabète de type 2" in record.text and "HbA1c : 8,1 %" in record.text
+    assert any("O-bad" in note and "skipped" in note for _, note in warnings)
+
+
+def test_fhir_resource_of_another_patient_is_never_attached(tmp_path: Path) -> None:
+    """P2's cancer in P1's export was read as P1's: another patient's diagnosis in this patient's record."""
+    path = _bundle(tmp_path, "P1.json", [
+        {"resourceType": "Patient", "id": "P1"},
+        _condition("C1", "asthme", "Patient/P1"),
+        _condition("C2", "cancer du pancréas", "Patient/P2"),
+        _condition("C3", "hypertension", "https://fhir.chu.example/fhir/Patient/P1/_history/3"),
+        _condition("C4", "cirrhose", "urn:uuid:9a1c4e2e-0000-4000-8000-000000000002"),
+    ])
+    warnings: list[tuple[str, str]] = []
+    [record] = parse_file(path, warnings=warnings)
+    assert record.patient_id == "P1"
+    assert "asthme" in record.text and "hypertension" in record.text
+    assert "pancréas" not in record.text and "cirrhose" not in record.text
+    notes = [note for _, note in warnings]
+    assert any("C2" in n and "Patient/P2" in n and "not attached" in n for n in notes)
+    assert any("C4" in n and "not attached" in n for n in notes)
+
+
+def test_fhir_bundle_of_two_patients_gives_two_records(tmp_path: Path) -> None:
+    """A bundle of two Patients was rejected whole (« exactly one Patient »): both records lost."""
+    u1, u2 = "urn:uuid:00000000-0000-4000-8000-000000000001", "urn:uuid:00000000-0000-4000-8000-000000000002"
+    path = _bundle(
+        tmp_path,
+        "two.json",
+        [
+            {"resourceType": "Patient", "id": "P1"},
+            {"resourceType": "Patient", "id": "P2"},
+            _condition("C1", "asthme", u1),
+            _condition("C2", "cancer du pancréas", "Patient/P2"),
+            {"resourceType": "Observation", "id": "O3", "status": "final", "code": {"text": "uricémie"}, "valueString": "élevée"},
+        ],
+        [u1, u2, "urn:uuid:c1", "urn:uuid:c2", "urn:uuid:c3"],
+    )
+    warnings: list[tuple[str, str]] = []
+    records = {d.patient_id: d for d in parse_file(path, warnings=warnings)}
+    assert set(records) == {"P1", "P2"}
+    assert "asthme" in records["P1"].text and "pancréas" not in records["P1"].text
+    assert "pancréas" in records["P2"].text and "asthme" not in records["P2"].text
+    assert all("uricémie" not in d.text for d in records.values())
+    assert any("O3" in note and "names no subject" in note for _, note in warnings), warnings
+    assert {d.id for d in records.values()} == {"record:P1", "record:P2"}
