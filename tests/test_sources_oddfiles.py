@@ -190,3 +190,182 @@ def test_fhir_bundle_of_two_patients_gives_two_records(tmp_path: Path) -> None:
     assert all("uricémie" not in d.text for d in records.values())
     assert any("O3" in note and "names no subject" in note for _, note in warnings), warnings
     assert {d.id for d in records.values()} == {"record:P1", "record:P2"}
+
+
+# --- Open-i radiology reports (torchxrayvision's NLMCXR_reports.tgz, read from the installed package) ---
+
+def _openi_files(tmp_path: Path, names: tuple[str, ...]) -> list[Path]:
+    import tarfile
+
+    from eval.openi import find_archive
+
+    try:
+        archive = find_archive()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    out = []
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            if member.isfile() and Path(member.name).name in names:
+                target = tmp_path / Path(member.name).name
+                target.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
+                out.append(target)
+    return sorted(out)
+
+
+def test_openi_xml_export_is_read_as_a_radiology_report(tmp_path: Path) -> None:
+    """An Open-i XML dropped in the source folder was skipped (« no readable PubmedArticle »)."""
+    [one, ten] = _openi_files(tmp_path, ("1.xml", "10.xml"))
+    [report] = parse_file(one, root=tmp_path)
+    assert report.id == "report:CXR1" and report.kind.value == "report" and report.language == "en"
+    assert [s.title for s in report.sections] == ["Comparison", "Indication", "Findings", "Impression"]
+    assert "no focal consolidation" in report.text
+    # de-identified: no patient, and the collection's publication date is not the exam's date
+    assert report.patient_id is None and report.date is None
+    # the « XXXX » masks are neither words nor shown as such
+    assert "XXXX" not in report.text and "[…]" in report.text and report.metadata["masked_spans"] >= 1
+    [report10] = parse_file(ten, root=tmp_path)
+    assert "XXXX" not in report10.text and "-year-old male" in report10.text
+    # MeSH labels are the coders' reading: metadata only, never searchable text
+    assert report10.metadata["mesh_major"] and not any(m in report10.text for m in report10.metadata["mesh_major"])
+
+
+def test_openi_shaped_export_without_text_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    path = tmp_path / "empty_openi.xml"
+    path.write_text('<?xml version="1.0"?><eCitation><uId id="CXR9"/><MedlineCitation><Article><Abstract>'
+                    '<AbstractText Label="FINDINGS"/></Abstract></Article></MedlineCitation></eCitation>', encoding="utf-8")
+    with pytest.raises(SourceError, match="Open-i report with no text"):
+        parse_file(path)
+
+
+# --- text, PDF and folder oddities -----------------------------------------------------------------
+
+_REPORT = "IPP : P123\nDate : 12/03/2021\nExamen : Scanner thoracique\n\nIndication :\nDouleur, fièvre.\n\nConclusion :\nÉpanchement pleural modéré.\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read_not_called_binary(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "cr.txt"
+    path.write_bytes(_REPORT.encode(encoding))
+    [report] = parse_file(path)
+    assert (report.patient_id, str(report.date), report.language) == ("P123", "2021-03-12", "fr")
+    assert "Épanchement pleural modéré" in report.sections[-1].text
+
+
+@pytest.mark.parametrize(
+    ("encoded", "name"),
+    [
+        (_REPORT.encode("latin-1"), "latin1"),
+        (_REPORT.replace("\n", "\r\n").encode("cp1252"), "cp1252-crlf"),
+        (b"\xff\xfe" + _REPORT.encode("utf-16-le"), "utf16-bom"),
+        (_REPORT.replace("\n\nConclusion :\n", "\r\n\r\nConclusion :\r").encode("utf-8"), "mixed-line-ends"),
+    ],
+)
+def test_french_report_in_other_encodings_and_line_ends(tmp_path: Path, encoded: bytes, name: str) -> None:
+    path = tmp_path / f"{name}.txt"
+    path.write_bytes(encoded)
+    [report] = parse_file(path)
+    assert (report.patient_id, str(report.date)) == ("P123", "2021-03-12")
+    assert [s.title for s in report.sections] == ["Indication", "Conclusion"]
+    assert "Épanchement pleural modéré." == report.sections[-1].text
+
+
+def _text_pdf(path: Path, text: str) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    for line in text.splitlines():
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def _encrypt(source: Path, target: Path, user: str) -> Path:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(source))
+    writer.encrypt(user_password=user, owner_password="proprietaire", algorithm="RC4-128")
+    with target.open("wb") as handle:
+        writer.write(handle)
+    return target
+
+
+def test_pdf_protected_by_an_owner_password_only_is_read(tmp_path: Path) -> None:
+    """Printing/copy protection (empty user password) skipped the report: « File has not been decrypted »."""
+    plain = _text_pdf(tmp_path / "plain.pdf", "IPP : P42\nDate : 05/06/2022\n\nConclusion :\nPneumopathie basale droite.")
+    [report] = parse_file(_encrypt(plain, tmp_path / "protected.pdf", ""))
+    assert report.patient_id == "P42" and "Pneumopathie basale droite" in report.text
+    with pytest.raises(SourceError, match="encrypted PDF: a password is needed"):
+        parse_file(_encrypt(plain, tmp_path / "locked.pdf", "secret"))
+
+
+def test_pdf_without_text_layer_and_broken_pdf_say_why(tmp_path: Path) -> None:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.write(str(tmp_path / "scan.pdf"))
+    with pytest.raises(SourceError, match="no text layer"):
+        parse_file(tmp_path / "scan.pdf")
+    (tmp_path / "cut.pdf").write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(SourceError, match="unreadable PDF"):
+        parse_file(tmp_path / "cut.pdf")
+
+
+def test_symlink_loop_is_named_as_such(tmp_path: Path) -> None:
+    import os
+
+    from indexer.sources import discover_sources
+
+    (tmp_path / "cr.txt").write_text(_REPORT, encoding="utf-8")
+    os.symlink(tmp_path / "boucle", tmp_path / "boucle")  # extensionless: was « no extension and not a DICOM file »
+    os.symlink(tmp_path / "boucle.txt", tmp_path / "boucle.txt")
+    os.symlink(tmp_path, tmp_path / "sous-dossier")  # a folder link back to the root: not walked again
+    found, skipped = discover_sources([tmp_path])
+    assert [s.path.name for s in found] == ["cr.txt"]
+    reasons = {Path(p).name: r for p, r in skipped}
+    assert reasons == {"boucle": "symbolic link loop: not followed", "boucle.txt": "symbolic link loop: not followed"}
+    with pytest.raises(SourceError, match="symbolic link loop"):  # was a RuntimeError out of parse_file
+        parse_file(tmp_path / "boucle.txt")
+
+
+def test_truncated_png_and_exif_rotated_jpeg(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    picture = Image.new("RGB", (64, 32), (200, 10, 10))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    (tmp_path / "cut.png").write_bytes(buffer.getvalue()[:60])
+    with pytest.raises(SourceError, match="unreadable image"):
+        parse_file(tmp_path / "cut.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # « rotate 90° clockwise to display »: a phone photo of a wound, held upright
+    picture.save(tmp_path / "photo.jpg", exif=exif.tobytes())
+    [image] = parse_file(tmp_path / "photo.jpg")
+    assert (image.metadata["rows"], image.metadata["columns"]) == (64, 32)  # as displayed, not as stored
+
+
+def test_odd_file_names_and_duplicates_under_two_names(tmp_path: Path) -> None:
+    from indexer.sources import discover_sources
+
+    for name in ("CR é ü #1 (copie).txt", "dup.txt", "  espace.txt", "ligne\u2028sep.txt"):
+        (tmp_path / name).write_text(_REPORT, encoding="utf-8")
+    found, skipped = discover_sources([tmp_path])
+    assert not skipped and len(found) == 4
+    ids = {parse_file(s.path, root=tmp_path)[0].id for s in found}
+    assert "report:CR é ü #1 (copie).txt" in ids and len(ids) == 4
+
+
+def test_empty_and_huge_single_line_files(tmp_path: Path) -> None:
+    (tmp_path / "vide.txt").write_bytes(b"")
+    (tmp_path / "blancs.txt").write_bytes(b" \r\n\t\n")
+    for name in ("vide.txt", "blancs.txt"):
+        with pytest.raises(SourceError, match="empty file"):
+            parse_file(tmp_path / name)
+    (tmp_path / "long.txt").write_bytes(b"IPP : P5\n\n" + b"pneumopathie " * 200_000)
+    [report] = parse_file(tmp_path / "long.txt")
+    assert report.patient_id == "P5" and len(report.text) > 2_000_000
