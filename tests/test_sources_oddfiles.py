@@ -369,3 +369,44 @@ def test_empty_and_huge_single_line_files(tmp_path: Path) -> None:
     (tmp_path / "long.txt").write_bytes(b"IPP : P5\n\n" + b"pneumopathie " * 200_000)
     [report] = parse_file(tmp_path / "long.txt")
     assert report.patient_id == "P5" and len(report.text) > 2_000_000
+
+
+# --- end to end: what lands in the index, what the run reports --------------------------------------
+
+def test_odd_folder_end_to_end_index_contents_and_reasons(tmp_path: Path, encoder) -> None:  # noqa: ANN001
+    import json
+    import shutil
+
+    from indexer.backend.embedded.generations import live_layout
+    from indexer.backend.embedded.metadata import MetadataStore
+    from indexer.pipeline import index_paths
+    from indexer.settings import Settings
+
+    source = tmp_path / "exports"
+    source.mkdir()
+    shutil.copy(_testdata("JPEG-lossy.dcm"), source / "JPEG-lossy.dcm")
+    shutil.copy(_charset("chrJapMulti.dcm"), source / "chrJapMulti.dcm")
+    (source / "vide.txt").write_bytes(b"")
+    entry = [
+        {"fullUrl": "Patient/P1", "resource": {"resourceType": "Patient", "id": "P1"}},
+        {"fullUrl": "Patient/P2", "resource": {"resourceType": "Patient", "id": "P2"}},
+        {"resource": _condition("C1", "asthme sévère", "Patient/P1")},
+        {"resource": _condition("C2", "cancer du pancréas", "Patient/P2")},
+        {"resource": _condition("C3", "cirrhose", "Patient/P9")},
+    ]
+    (source / "bundle.json").write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entry}))
+    settings = Settings(index={"dir": tmp_path / "index"}, api={"audit_log": tmp_path / "audit.log"})
+    report = index_paths([source], settings, encoder)
+    store = MetadataStore(live_layout(settings.index.dir).metadata, readonly=True)
+    records = {d.patient_id: d for d in store.get_documents(["record:P1", "record:P2"]).values()}
+    assert "asthme" in records["P1"].text and "pancréas" not in records["P1"].text
+    assert "pancréas" in records["P2"].text and "cirrhose" not in records["P1"].text + records["P2"].text
+    images = [d for d in store.get_documents(list(store.document_ids())).values() if d.kind.value == "image"]
+    by_patient = {d.patient_id: d for d in images}
+    assert set(by_patient) == {"8NM1", "2008-4"}
+    assert by_patient["2008-4"].metadata["identifying"]["patient_name"] == "やまだ^たろう"
+    assert by_patient["8NM1"].metadata["pixels_error"].startswith("cannot decode pixel data")
+    skipped = {Path(p).name: r for p, r in report.skipped}
+    assert skipped == {"vide.txt": "empty file"}  # the header-only images are not « ignoré » a second time
+    warned = " ".join(note for _, note in report.warnings)
+    assert "header indexed without pixels" in warned and "Patient/P9" in warned
