@@ -410,3 +410,21 @@ def test_odd_folder_end_to_end_index_contents_and_reasons(tmp_path: Path, encode
     assert skipped == {"vide.txt": "empty file"}  # the header-only images are not « ignoré » a second time
     warned = " ".join(note for _, note in report.warnings)
     assert "header indexed without pixels" in warned and "Patient/P9" in warned
+
+
+def test_dicom_without_study_date_takes_the_acquisition_or_content_date(tmp_path: Path) -> None:
+    import pydicom
+
+    ds = pydicom.dcmread(_testdata("CT_small.dcm"))
+    ds.StudyDate = ""
+    for keyword in ("SeriesDate", "AcquisitionDate"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    ds.ContentDate = "20050607"
+    ds.save_as(tmp_path / "ct.dcm")
+    [document] = parse_file(tmp_path / "ct.dcm")
+    assert str(document.date) == "2005-06-07"  # was None: the exam fell out of every date filter
+    ds.ContentDate = ""
+    ds.save_as(tmp_path / "ct2.dcm")
+    [undated] = parse_file(tmp_path / "ct2.dcm")
+    assert undated.date is None and undated.patient_id == "1CT1"

@@ -79,6 +79,16 @@ def _decode_check(path: Path, kind: str) -> ImageFrame:
         raise SourceError(path, f"{kind}: {exc.reason}") from exc
 
 
+def _first_date(ds: Any) -> str:
+    """StudyDate, else SeriesDate, AcquisitionDate, ContentDate (an empty StudyDate is allowed by the
+    standard: secondary captures and converted films often carry only the acquisition or content date)."""
+    for keyword in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
+        value = header_text(ds, keyword)
+        if value:
+            return value
+    return ""
+
+
 def _labelled(label: str, code: str, words: str) -> str:
     """« Modalité CT (scanner tomodensitométrie) »; no empty « () » when the code has no French words."""
     if not code:
@@ -157,7 +167,7 @@ def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
             title=study or series or f"{modality or 'DICOM'} {body_part}".strip(),
             text=description,
             patient_id=patient_id,
-            date=parse_date(header_text(ds, "StudyDate") or header_text(ds, "SeriesDate")),
+            date=parse_date(_first_date(ds)),
             language="fr",
             source_path=str(path),
             modality=modality,
