@@ -428,3 +428,21 @@ def test_dicom_without_study_date_takes_the_acquisition_or_content_date(tmp_path
     ds.save_as(tmp_path / "ct2.dcm")
     [undated] = parse_file(tmp_path / "ct2.dcm")
     assert undated.date is None and undated.patient_id == "1CT1"
+
+
+def test_month_precision_dates_are_read_not_called_impossible(tmp_path: Path) -> None:
+    """FHIR « 2021-03 » and a header « Date : 03/2021 » were dropped as « impossible date »."""
+    path = _bundle(tmp_path, "P1.json", [
+        {"resourceType": "Patient", "id": "P1"},
+        {**_condition("C1", "asthme", "Patient/P1"), "onsetDateTime": "2019-03"},
+    ])
+    warnings: list[tuple[str, str]] = []
+    [record] = parse_file(path, warnings=warnings)
+    assert str(record.date) == "2019-03-01" and not warnings
+    report = tmp_path / "cr.txt"
+    report.write_text("IPP : P1\nDate : 03/2021\n\nConclusion :\nRAS.\n", encoding="utf-8")
+    [document] = parse_file(report, warnings=warnings)
+    assert str(document.date) == "2021-03-01" and not warnings
+    report.write_text("IPP : P1\nDate : 13/2021\n\nConclusion :\nRAS.\n", encoding="utf-8")
+    [document] = parse_file(report, warnings=warnings)
+    assert document.date is None and any("impossible date" in note for _, note in warnings)

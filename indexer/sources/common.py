@@ -70,6 +70,13 @@ def parse_date(value: object) -> date | None:
             return _checked(datetime.strptime(text, fmt).date(), value)
         except ValueError:
             continue
+    # A month-precision date (FHIR « 2021-03 », a French header « Date : 03/2021 ») is a real date, not an
+    # « impossible » one: read as the 1st of its month, as a year alone is read as 1 January.
+    month = re.fullmatch(r"(\d{4})[-/](\d{1,2})|(\d{1,2})[/.-](\d{4})", text)
+    if month:
+        year, number = (month.group(1), month.group(2)) if month.group(1) else (month.group(4), month.group(3))
+        if 1 <= int(number) <= 12 and int(year) >= 1:
+            return _checked(date(int(year), int(number), 1), value)
     if re.fullmatch(r"\d{4}", text):
         year = int(text)
         return _checked(date(year, 1, 1), value) if year >= 1 else None
