@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import os
 import shutil
 import sys
@@ -112,18 +114,19 @@ def test_missing_image_file_vector_is_recomputed_after_a_lost_index(tmp_path: Pa
     ],
     ids=["mpeg2", "no-pixels", "bomb"],
 )
-def test_bad_dicom_is_skipped_with_the_imaging_reason(tmp_path: Path, make, reason: str) -> None:  # noqa: ANN001
+def test_undecodable_dicom_is_indexed_from_its_header_with_the_imaging_reason(tmp_path: Path, make, reason: str) -> None:  # noqa: ANN001
+    """The pixels cannot be decoded, the header can: the exam is indexed, the reason kept and reported."""
     path = make(tmp_path / "bad.dcm")
-    with pytest.raises(SourceError) as excinfo:
-        parse_file(path)
-    assert reason in excinfo.value.reason
-    assert excinfo.value.reason.startswith("not a readable DICOM file")
+    warnings: list[tuple[str, str]] = []
+    [document] = parse_file(path, warnings=warnings)
+    assert reason in document.metadata["pixels_error"]
+    assert any(reason in note and note.startswith("header indexed without pixels") for _, note in warnings)
 
 
 def test_unsupported_transfer_syntax_reason_says_why(tmp_path: Path) -> None:
     path = write_dicom(tmp_path / "video.dcm", np.zeros((8, 8), np.uint16), transfer_syntax=MPEG2MPML)
-    with pytest.raises(SourceError, match="MPEG2.*no Python decoder exists"):
-        parse_file(path)
+    [document] = parse_file(path)
+    assert re.search("MPEG2.*no Python decoder exists", document.metadata["pixels_error"])
 
 
 def test_multiframe_and_colour_dicom_are_indexed(image_folder: Path) -> None:

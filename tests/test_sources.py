@@ -87,12 +87,16 @@ def test_broken_files_raise_source_error_with_reason(tmp_path: Path, name: str, 
     assert excinfo.value.path == str(path)
 
 
-def test_truncated_dicom_pixel_data_is_rejected(tmp_path: Path) -> None:
+def test_truncated_dicom_pixel_data_keeps_its_header(tmp_path: Path) -> None:
+    """Pixels cut off by a transfer: the exam is still indexed from its header, the reason stated."""
     path = tmp_path / "IMG-2.dcm"
     write_ct_dicom(path, "P1", "ACC1")
     path.write_bytes(path.read_bytes()[:-3000])
-    with pytest.raises(SourceError, match="pixel data|not a readable DICOM"):
-        parse_file(path)
+    warnings: list[tuple[str, str]] = []
+    [document] = parse_file(path, warnings=warnings)
+    assert document.patient_id == "P1" and document.modality == "CT"
+    assert "pixel data" in document.metadata["pixels_error"]
+    assert [note for _, note in warnings if note.startswith("header indexed without pixels")]
 
 
 def test_invalid_fhir_and_article_name_the_bad_field(tmp_path: Path) -> None:

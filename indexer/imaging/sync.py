@@ -71,6 +71,10 @@ def sync_image_indexes(
 
     pending: list[tuple[str, str, ImageFrame]] = []  # CLIP batch: (doc id, key, frame)
     for document in images:
+        if document.metadata.get("pixels_error"):
+            # indexed from its header alone: the run already warned why its pixels are not decoded, and
+            # the file is not « ignoré » (it was counted twice among the skipped files)
+            continue
         try:
             key = source_key(document.source_path)
         except OSError as exc:

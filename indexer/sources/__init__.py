@@ -104,7 +104,10 @@ def parse_file(
     ``(path, message)``. *dicom*: whether an extensionless file is DICOM Part 10, when discovery
     sniffed it already (:attr:`SourceFile.dicom`); None: sniffed here.
     """
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # Python < 3.13 raises RuntimeError on a link loop
+        raise SourceError(path, _unresolvable(path, exc)) from exc
     key = SourceFile(resolved, root.resolve()).key if root is not None else path.name
     reader = _READERS.get(path.suffix.lower())
     if reader is None and not path.suffix and (is_dicom_part10(path) if dicom is None else dicom):
@@ -179,6 +182,12 @@ def discover_sources(
         suffix = Path(name).suffix.lower()
         if suffix in SUPPORTED_EXTENSIONS or (not suffix and is_dicom_part10(folder / name)):
             return True
+        if not suffix and (folder / name).is_symlink():  # a loop or a dangling link: say that, not « no extension »
+            try:
+                (folder / name).resolve(strict=True)
+            except (OSError, RuntimeError) as exc:
+                skipped.append((str(folder / name), _unresolvable(folder / name, exc)))
+                return False
         if not name.startswith("."):
             skipped.append((str(folder / name), unsupported_reason(suffix)))
         return False

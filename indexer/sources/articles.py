@@ -100,6 +100,10 @@ def parse_pubmed_xml(path: Path, key: str | None = None) -> list[Document]:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
         raise SourceError(path, f"malformed XML ({exc})") from exc
+    if root.tag == "eCitation":  # an Open-i radiology report export (Indiana University chest X-rays)
+        from indexer.sources.reports import report_from_openi
+
+        return [report_from_openi(root, path, key)]
     articles = root.iter("PubmedArticle") if root.tag != "PubmedArticle" else [root]
     documents = []
     for node in articles:

@@ -70,6 +70,13 @@ def parse_date(value: object) -> date | None:
             return _checked(datetime.strptime(text, fmt).date(), value)
         except ValueError:
             continue
+    # A month-precision date (FHIR « 2021-03 », a French header « Date : 03/2021 ») is a real date, not an
+    # « impossible » one: read as the 1st of its month, as a year alone is read as 1 January.
+    month = re.fullmatch(r"(\d{4})[-/](\d{1,2})|(\d{1,2})[/.-](\d{4})", text)
+    if month:
+        year, number = (month.group(1), month.group(2)) if month.group(1) else (month.group(4), month.group(3))
+        if 1 <= int(number) <= 12 and int(year) >= 1:
+            return _checked(date(int(year), int(number), 1), value)
     if re.fullmatch(r"\d{4}", text):
         year = int(text)
         return _checked(date(year, 1, 1), value) if year >= 1 else None
@@ -116,12 +123,33 @@ def _decode(raw: bytes) -> str:
                 return raw.decode(encoding)
             except UnicodeDecodeError:
                 break  # a BOM followed by something else: fall back to the byte encodings below
+    bare = _bomless_utf16(raw)
+    if bare is not None:
+        return bare
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
     return raw.decode("latin-1")
+
+
+def _bomless_utf16(raw: bytes) -> str | None:
+    """UTF-16 written without its byte-order mark (some export tools, « Unicode big endian » saves):
+    one NUL in every other byte, always on the same side. It was skipped as « binary content »."""
+    sample = raw[:4096]
+    if len(sample) < 8 or len(raw) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    half = len(sample) // 2
+    for zeros, encoding in ((odd, "utf-16-le"), (even, "utf-16-be")):
+        other = even if zeros is odd else odd
+        if zeros.count(0) >= 0.9 * half and other.count(0) <= 0.01 * half:
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 def read_text(path: Path) -> str:
@@ -142,7 +170,18 @@ def read_pdf_text(path: Path) -> str:
 
     try:
         reader = PdfReader(path)
+        if reader.is_encrypted:
+            # Exports are often « protected » with an owner password only (printing, copying): the
+            # empty user password opens them. They were skipped as « File has not been decrypted ».
+            try:
+                opened = reader.decrypt("")
+            except Exception as exc:  # noqa: BLE001 - an unsupported cipher (AES without cryptography)
+                raise SourceError(path, f"encrypted PDF that cannot be opened ({exc.__class__.__name__}: {exc})") from exc
+            if not opened:
+                raise SourceError(path, "encrypted PDF: a password is needed to read it (export it without protection)")
         pages = [page.extract_text() or "" for page in reader.pages]
+    except SourceError:
+        raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise SourceError(path, f"unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
     except Exception as exc:  # pypdf raises assorted errors on damaged files

@@ -9,6 +9,7 @@ patient. R4 is read with the R4B models (wire-compatible for these resources).
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -132,7 +133,9 @@ def _named(kind: str, resource: dict[str, Any]) -> str:
     return f"{kind} {resource['id']}" if resource.get("id") else kind
 
 
-def _load_resources(path: Path, raw: dict[str, Any]) -> dict[str, list[Any]]:
+def _load_resources(
+    path: Path, raw: dict[str, Any], full_urls: dict[str, str] | None = None
+) -> dict[str, list[Any]]:
     """The bundle's resources by type, each validated on its own with ``fhir.resources``.
 
     One resource the parser does not read (a MedicationRequest, a vendor extension type) or one
@@ -169,6 +172,8 @@ def _load_resources(path: Path, raw: dict[str, Any]) -> dict[str, list[Any]]:
             warn(f"{_named(kind, resource)} is entered-in-error: not indexed")
             continue
         by_type.setdefault(kind, []).append(model)
+        if kind == "Patient" and full_urls is not None and isinstance(entry.get("fullUrl"), str) and model.id:
+            full_urls[entry["fullUrl"].strip()] = model.id
     if untyped:
         where = ", ".join(str(position) for position in untyped)
         warn(f"{len(untyped)} entry(ies) without a resource or its resourceType (entry {where}): skipped")
@@ -214,13 +219,85 @@ def _patient_summary(patient: Any) -> tuple[str, str]:
     return f"Dossier patient {patient.id}", ", ".join(part for part in parts if part) + "."
 
 
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+_FOREIGN = "\x00foreign"  # a subject that is not one of the bundle's Patients
+
+
+def _subject(resource: Any, patient_ids: set[str], full_urls: dict[str, str]) -> str | None:
+    """The Patient id a resource's ``subject`` names: one of *patient_ids*, :data:`_FOREIGN` (another
+    patient, or a reference the bundle does not resolve), or None when the resource names no subject."""
+    subject = getattr(resource, "subject", None)
+    reference = (getattr(subject, "reference", None) or "").strip() if subject is not None else ""
+    if not reference:
+        return None
+    if reference in full_urls:
+        return full_urls[reference]
+    match = _PATIENT_REFERENCE.search(reference)
+    if match and match.group(1) in patient_ids:
+        return match.group(1)
+    return _FOREIGN
+
+
+def _split_by_patient(by_type: dict[str, list[Any]], full_urls: dict[str, str]) -> dict[str, dict[str, list[Any]]]:
+    """The bundle's resources grouped by the Patient their ``subject`` references.
+
+    A resource whose subject is another patient (« Patient/P2 » in P1's export, an unresolved
+    ``urn:uuid``) was attached to the bundle's patient: another patient's diagnosis in this patient's
+    record. It is left out with a note. A resource without a subject belongs to the bundle's patient
+    when there is one; in a bundle of several patients nothing says whose it is, so it is left out too.
+    """
+    patients = by_type.get("Patient", [])
+    ids = {patient.id for patient in patients if patient.id}
+    grouped: dict[str, dict[str, list[Any]]] = {patient.id: {"Patient": [patient]} for patient in patients}
+    for kind, resources in by_type.items():
+        if kind == "Patient":
+            continue
+        for resource in resources:
+            owner = _subject(resource, ids, full_urls)
+            if owner is None and len(patients) == 1:
+                owner = patients[0].id
+            if owner is None:
+                warn(f"{_named(kind, {'id': resource.id})} names no subject in a bundle of {len(patients)} patients: not attached to any")
+                continue
+            if owner == _FOREIGN:
+                reference = resource.subject.reference
+                warn(f"{_named(kind, {'id': resource.id})} is about {reference}, not a Patient of this bundle: not attached")
+                continue
+            grouped[owner].setdefault(kind, []).append(resource)
+    return grouped
+
+
+def records_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) -> list[Document]:
+    """One record per Patient of the bundle, each with the resources whose subject is that patient."""
+    full_urls: dict[str, str] = {}
+    by_type = _load_resources(path, raw, full_urls)
+    patients = by_type.get("Patient", [])
+    if not patients:
+        raise SourceError(path, "a record bundle needs a Patient resource, found none")
+    missing_id = [position for position, patient in enumerate(patients) if not patient.id]
+    if missing_id and len(patients) > 1:
+        raise SourceError(path, f"a bundle of {len(patients)} Patients where one has no id: whose resources are which cannot be told")
+    if len({patient.id for patient in patients}) != len(patients):
+        raise SourceError(path, "the same Patient id twice in one bundle")
+    if len(patients) == 1 and not patients[0].id:
+        # no id to match references against: the bundle-per-patient convention, as before
+        return [_record(path, by_type, patients[0], key)]
+    return [
+        _record(path, resources, resources["Patient"][0], key if len(patients) == 1 else None)
+        for resources in _split_by_patient(by_type, full_urls).values()
+    ]
+
+
 def record_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None) -> Document:
     """Turn one patient's FHIR bundle into a record Document, id ``record:<Patient.id>``."""
-    by_type = _load_resources(path, raw)
-    patients = by_type.get("Patient", [])
-    if len(patients) != 1:
-        raise SourceError(path, f"a record bundle needs exactly one Patient resource, found {len(patients)}")
-    patient = patients[0]
+    records = records_from_bundle(path, raw, key)
+    if len(records) != 1:
+        raise SourceError(path, f"a record bundle needs exactly one Patient resource, found {len(records)}")
+    return records[0]
+
+
+def _record(path: Path, by_type: dict[str, list[Any]], patient: Any, key: str | None) -> Document:
+    """The record Document of *patient* from its resources, id ``record:<Patient.id>``."""
     title, patient_text = _patient_summary(patient)
     dates: list[date] = []
     codes: list[str] = []
@@ -348,4 +425,4 @@ def parse_fhir(path: Path, raw: dict[str, Any] | None = None, key: str | None = 
             raise SourceError(path, f"malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     if raw.get("resourceType") != "Bundle":
         raise SourceError(path, f"expected a FHIR Bundle, got resourceType={raw.get('resourceType')!r}")
-    return [record_from_bundle(path, raw, key)]
+    return records_from_bundle(path, raw, key)

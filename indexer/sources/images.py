@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from indexer.imaging.dicom_pixels import sop_class_uid
 from indexer.modalities import french_words
 from indexer.imaging import DecodeLimits, ImageFrame, ImageReadError, load_image
 from indexer.schema import Document, DocumentKind, Section
-from indexer.sources.common import parse_date
+from indexer.sources.common import parse_date, warn
 from indexer.sources.dicom_sr import header_text, is_text_sr, report_from_sr
 from indexer.sources.errors import SourceError
 from indexer.sources.identity import document_id
@@ -41,6 +42,31 @@ _BODY_PARTS_FR = {
 }
 
 
+# Decoding failures of the pixels alone (the header is fine): the file is indexed from its header.
+# Not here: « not a DICOM file », « not an image » (RT plan, waveform), a missing or corrupt image header.
+_PIXEL_ONLY_FAILURES = (
+    "cannot decode pixel data",
+    "corrupt pixel data",
+    "truncated: pixel data",
+    "no pixel data although the header describes an image",
+    "unsupported transfer syntax",
+    "no transfer syntax",
+    "unsupported photometric interpretation",
+    "corrupt lookup table",
+    "image too large",
+    "corrupt image header",  # « NumberOfFrames '1A' »: the attributes that describe the exam are fine
+    "incomplete image header",
+)
+_MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
+
+
+def _int_or(value: Any, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
 def _decode_check(path: Path, kind: str) -> ImageFrame:
     """Decode the representative frame once: the validity check, with the imaging module's reasons.
 
@@ -51,6 +77,23 @@ def _decode_check(path: Path, kind: str) -> ImageFrame:
         return load_image(path, limits=DECODE_LIMITS)
     except ImageReadError as exc:
         raise SourceError(path, f"{kind}: {exc.reason}") from exc
+
+
+def _first_date(ds: Any) -> str:
+    """StudyDate, else SeriesDate, AcquisitionDate, ContentDate (an empty StudyDate is allowed by the
+    standard: secondary captures and converted films often carry only the acquisition or content date)."""
+    for keyword in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
+        value = header_text(ds, keyword)
+        if value:
+            return value
+    return ""
+
+
+def _labelled(label: str, code: str, words: str) -> str:
+    """« Modalité CT (scanner tomodensitométrie) »; no empty « () » when the code has no French words."""
+    if not code:
+        return ""
+    return f"{label} {code} ({words})" if words else f"{label} {code}"
 
 
 def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
@@ -71,24 +114,50 @@ def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
     if ds is not None and is_text_sr(ds):
         # a structured report is a report, not an image without pixels: indexed as one
         return [report_from_sr(ds, path, key)]
-    frame = _decode_check(path, "not a readable DICOM file")  # load_image's reasons for a broken header first
+    if ds is not None and sop_class_uid(ds) == _MEDIA_DIRECTORY:
+        raise SourceError(
+            path,
+            "DICOMDIR: the directory of a DICOM CD/DVD, not an exam; the image files it lists are indexed themselves",
+        )
+    frame: ImageFrame | None
+    pixels_reason: str | None = None
+    try:
+        frame = _decode_check(path, "not a readable DICOM file")  # load_image's reasons for a broken header first
+    except SourceError as exc:
+        cause = exc.__cause__
+        reason = cause.reason if isinstance(cause, ImageReadError) else ""
+        if ds is None or not reason.startswith(_PIXEL_ONLY_FAILURES):
+            raise
+        # The header was read but not the pixels (a JPEG 2000 or JPEG-LS file without its decoder
+        # installed, pixel data cut off by a transfer, a lossy JPEG the decoder refuses): its patient,
+        # date, modality and descriptions are still indexed, and the reason the pixels are not stated.
+        # Such a file was skipped whole: the exam missing from the patient's results, not just its picture.
+        frame, pixels_reason = None, reason
+        warn(f"header indexed without pixels: {reason}")
     if ds is None:
         raise SourceError(path, f"not a readable DICOM file ({header_error.__class__.__name__}: {header_error})")
-    frames = frame.n_frames
-    rows, cols = int(ds.get("Rows") or frame.height), int(ds.get("Columns") or frame.width)  # before any downscaling
+    frames = frame.n_frames if frame is not None else _int_or(ds.get("NumberOfFrames"), 1)
+    rows = _int_or(ds.get("Rows"), frame.height if frame is not None else 0)  # before any downscaling
+    cols = _int_or(ds.get("Columns"), frame.width if frame is not None else 0)
     modality = header_text(ds, "Modality").upper() or None
     body_part = header_text(ds, "BodyPartExamined").upper()
     study = header_text(ds, "StudyDescription")
     series = header_text(ds, "SeriesDescription")
     department = header_text(ds, "InstitutionalDepartmentName")
     description_lines = [
-        f"Modalité {modality} ({french_words(modality)})" if modality else "",
-        f"Région {body_part} ({_BODY_PARTS_FR.get(body_part, '')})" if body_part else "",
+        _labelled("Modalité", modality or "", french_words(modality) if modality else ""),
+        _labelled("Région", body_part, _BODY_PARTS_FR.get(body_part, "")),
         f"Étude : {study}" if study else "",
         f"Série : {series}" if series else "",
         f"Service : {department}" if department else "",
     ]
     description = "\n".join(line for line in description_lines if line)
+    patient_id = header_text(ds, "PatientID") or None
+    if pixels_reason is not None and not (description or patient_id):
+        raise SourceError(
+            path,
+            f"not a readable DICOM file: {pixels_reason}; and its header names no patient, modality or description to index",
+        )
     sop_uid = header_text(ds, "SOPInstanceUID")
     series_uid = header_text(ds, "SeriesInstanceUID")
     return [
@@ -97,8 +166,8 @@ def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
             kind=DocumentKind.IMAGE,
             title=study or series or f"{modality or 'DICOM'} {body_part}".strip(),
             text=description,
-            patient_id=header_text(ds, "PatientID") or None,
-            date=parse_date(header_text(ds, "StudyDate") or header_text(ds, "SeriesDate")),
+            patient_id=patient_id,
+            date=parse_date(_first_date(ds)),
             language="fr",
             source_path=str(path),
             modality=modality,
@@ -112,12 +181,14 @@ def parse_dicom(path: Path, key: str | None = None) -> list[Document]:
                 "study_uid": header_text(ds, "StudyInstanceUID"),
                 "series_uid": series_uid,
                 "sop_uid": sop_uid,
-                "instance_number": int(ds.get("InstanceNumber") or 0),
+                "instance_number": _int_or(ds.get("InstanceNumber"), 0),
                 "institution": header_text(ds, "InstitutionName"),
                 "department": department,
                 "rows": rows,
                 "columns": cols,
                 "frames": frames,
+                # why the pixels were not decoded (no thumbnail, no image vector); None: decoded
+                "pixels_error": pixels_reason,
                 "identifying": {
                     "patient_name": header_text(ds, "PatientName"),
                     "patient_birth_date": header_text(ds, "PatientBirthDate"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from indexer.departments import department_fields
@@ -166,3 +167,57 @@ def parse_report(path: Path, key: str | None = None) -> list[Document]:
     """Parse a .txt/.md/.pdf report file into one Document."""
     text = read_pdf_text(path) if path.suffix.lower() == ".pdf" else read_text(path)
     return [report_from_text(text, path, key)]
+
+
+# « XXXX »: the Open-i exports' de-identification mask, in place of a name, a date or any word judged
+# identifying (« There are no XXXX of a pleural effusion », « Normal chest x-XXXX. »). Written as « […] »
+# so that the mask is neither a searchable word nor shown to a reader as if it were one.
+_MASK = re.compile(r"X{3,}(?:[-/ ]X{3,})*")
+_OPENI_SECTIONS = ("COMPARISON", "INDICATION", "FINDINGS", "IMPRESSION")
+
+
+def _unmask(text: str) -> tuple[str, int]:
+    return _MASK.subn("[…]", " ".join(text.split()))
+
+
+def report_from_openi(root: ET.Element, path: Path, key: str | None = None) -> Document:
+    """An Open-i (``eCitation``) radiology report: id ``report:<uId>`` (« CXR1 »), its labelled sections.
+
+    The export is de-identified: no patient and no exam date (``articleDate`` is the date the collection
+    was published, the same for every report: never the exam's), so both stay empty rather than wrong.
+    The MeSH labels are the coders' reading of the report, kept in metadata, not in the searchable text.
+    """
+    uid = root.find("uId")
+    report_id = (uid.get("id") or "").strip() if uid is not None else ""
+    sections: list[Section] = []
+    masked = 0
+    for node in root.iter("AbstractText"):
+        label = (node.get("Label") or "").strip().upper()
+        text, count = _unmask("".join(node.itertext()))
+        masked += count
+        if text:
+            sections.append(Section(title=label.capitalize() if label else "", text=text))
+    sections.sort(key=lambda s: _OPENI_SECTIONS.index(s.title.upper()) if s.title.upper() in _OPENI_SECTIONS else 99)
+    if not sections:
+        raise SourceError(path, "Open-i report with no text in its sections (COMPARISON, INDICATION, FINDINGS, IMPRESSION)")
+    plain = "\n\n".join(f"{s.title}\n{s.text}" if s.title else s.text for s in sections)
+    kind = (root.findtext("articleType") or "").strip()
+    mesh = [(n.text or "").strip() for n in root.iter("major") if (n.text or "").strip()]
+    return Document(
+        id=document_id(DocumentKind.REPORT, report_id or key or path.name),
+        kind=DocumentKind.REPORT,
+        title="Chest radiograph" if kind == "XR" else (kind or path.stem),
+        text=plain,
+        patient_id=None,
+        date=None,
+        language=detect_language(plain),
+        source_path=str(path),
+        sections=sections,
+        metadata={
+            "format": "openi",
+            "accession": report_id or None,
+            "publisher": (root.findtext("publisher") or "").strip() or None,
+            "mesh_major": mesh,
+            "masked_spans": masked,
+        },
+    )
