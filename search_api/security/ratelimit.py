@@ -20,6 +20,13 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
+    def _window(self, identity: str, now: float) -> deque[float]:
+        """*identity*'s events of the last window, oldest first (older ones dropped); call under the lock."""
+        hits = self._hits.setdefault(identity, deque())
+        while hits and hits[0] <= now - self.window_s:
+            hits.popleft()
+        return hits
+
     def retry_after(self, identity: str) -> int | None:
         """Seconds until *identity* is under its budget again, None when it is now (counts nothing)."""
         if self.per_minute <= 0:
@@ -35,10 +42,7 @@ class RateLimiter:
             return
         now = time.monotonic()
         with self._lock:
-            hits = self._hits.setdefault(identity, deque())
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
-            hits.append(now)
+            self._window(identity, now).append(now)
 
     def check(self, identity: str) -> None:
         """Count one request of *identity*; 429 with ``Retry-After`` once it is over its budget."""
@@ -46,9 +50,7 @@ class RateLimiter:
             return
         now = time.monotonic()
         with self._lock:
-            hits = self._hits.setdefault(identity, deque())
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
+            hits = self._window(identity, now)
             if len(hits) >= self.per_minute:
                 retry = max(1, int(hits[0] + self.window_s - now) + 1)
                 raise HTTPException(
