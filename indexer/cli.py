@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -338,6 +339,17 @@ def generations_list() -> None:
     print_table(table)
 
 
+@contextmanager
+def exit_codes(*codes: tuple[type[BaseException], int]) -> Iterator[None]:
+    """Turn the operator errors *codes* names (exception type, exit code) into « error: … » on stderr and that
+    exit code (sysexits: 75 = busy, try again; 2 = wrong argument), so scripts and cron can tell them apart."""
+    try:
+        yield
+    except tuple(kind for kind, _ in codes) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=next(code for kind, code in codes if isinstance(exc, kind))) from exc
+
+
 @generations_app.command("rollback")
 def generations_rollback(
     number: Annotated[int, typer.Argument(help="A kept generation (see `medsearch generations list`)")],
@@ -351,24 +363,17 @@ def generations_rollback(
 
     settings = get_settings()
     index_dir = settings.index.dir
-    try:
-        with IndexLock(index_dir, "generations rollback"):
-            if settings.backend.kind == "elasticsearch":
-                from indexer.backend.elasticsearch.rollback import rollback
+    with exit_codes((IndexBusyError, 75), (ValueError, 2)), IndexLock(index_dir, "generations rollback"):
+        if settings.backend.kind == "elasticsearch":
+            from indexer.backend.elasticsearch.rollback import rollback
 
-                backend, generations = _elasticsearch_generations(settings)
-                try:
-                    new = rollback(backend.client, generations, number, settings.backend.keep_generations)
-                finally:
-                    backend.close()
-            else:
-                new = restore_generation(index_dir, number, settings.backend.keep_generations, settings.backend.grace_seconds)
-    except IndexBusyError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=75) from exc
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+            backend, generations = _elasticsearch_generations(settings)
+            try:
+                new = rollback(backend.client, generations, number, settings.backend.keep_generations)
+            finally:
+                backend.close()
+        else:
+            new = restore_generation(index_dir, number, settings.backend.keep_generations, settings.backend.grace_seconds)
     typer.echo(f"generation {number} is live again, published as generation {new}")
 
 
@@ -382,14 +387,8 @@ def backup_command(
     from indexer.backup import backup
     from indexer.jobs import IndexBusyError
 
-    try:
+    with exit_codes((IndexBusyError, 75), (FileExistsError, 2)):
         held = backup(get_settings(), dest)
-    except IndexBusyError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=75) from exc
-    except FileExistsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
     for key, value in held.items():
         typer.echo(f"{key}: {value}")
 
@@ -403,11 +402,8 @@ def restore_command(
     security.secrets_dir). Stop the API, the portal and the re-indexer first."""
     from indexer.backup import restore
 
-    try:
+    with exit_codes((FileNotFoundError, 2), (FileExistsError, 2)):
         written = restore(get_settings(), source, force=force)
-    except (FileNotFoundError, FileExistsError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
     for path in written:
         typer.echo(f"restored {path}")
 
