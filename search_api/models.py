@@ -204,6 +204,16 @@ class SearchResponse(BaseModel):
         "(the same on every page and for every page size)"
     )
     total_patients: int = Field(default=0, description="Distinct patients among those documents")
+    total_affirmed: int | None = Field(
+        default=None,
+        description="Of ``total``, the documents that match through an affirmed mention (what a one-criterion "
+        "cohort of the same query counts): the others match only through a suspicion or hypothesis "
+        "(« suspicion d'embolie pulmonaire »), which a search ranks lower but a cohort leaves out. "
+        "Equal to ``total`` when the search does not ask for hypothetical mentions",
+    )
+    total_patients_affirmed: int | None = Field(
+        default=None, description="Distinct patients among the ``total_affirmed`` documents (a cohort's count)"
+    )
     term_match: bool = Field(
         default=True,
         description="False when no document contains the query's words: every result then comes from "

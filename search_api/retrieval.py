@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
@@ -38,6 +38,7 @@ from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
 from search_api.fusion import reciprocal_rank_fusion
+from search_api.matching import distinct_patients, matching_documents
 from search_api.image_results import image_fields, text_match_sections
 from search_api.negating import NEGATED, ConceptDocuments, negating_documents
 from search_api.models import MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResponse, SearchResult, StatsResponse
@@ -253,6 +254,17 @@ class QueryEmbeddingCache:
 
 _RESULTS = TypeAdapter(list[SearchResult])
 _IMAGE = DocumentKind.IMAGE.value
+
+
+def _label_hypothetical_only(rows: list[dict], affirmed: set[str]) -> None:
+    """A shown result that matches the query's terms but is not among *affirmed* (the matches through an
+    affirmed mention) matched only through a hypothetical one: its context says so, whatever its
+    snippet's first highlighted word reads. « IRM cérébrale Aspect pouvant faire évoquer un AVC
+    ischémique » was labelled *affirmed* by its affirmed « IRM » although the finding it was found for
+    is only suspected (a cohort leaves it out). Semantic-only results (no term match) keep their label."""
+    for row in rows:
+        if row["id"] not in affirmed and row["explanation"]["lexical_rank"] is not None and row.get("context") == "affirmed":
+            row["context"] = "hypothetical"
 
 
 def _validated_results(rows: list[dict]) -> list[SearchResult]:
@@ -502,11 +514,15 @@ class SearchEngine:
             if ranked >= wanted_docs or exhausted or depth >= deepest:
                 break
             depth = min(4 * depth, deepest)
+        affirmed = self._affirmed_matches(plan, where, matches.documents)
         results: list[SearchResult] = []
         for rankings, part in segments:
             documents = self._page_documents([doc_id for doc_id, _ in part], rankings)
             passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in part]))
-            results += _validated_results(self._results(part, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses))
+            rows = self._results(part, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses)
+            if affirmed is not None:
+                _label_hypothetical_only(rows, affirmed)
+            results += _validated_results(rows)
         suggestion = self.spelling_suggestion(request, plan, where, matches.documents, spelling) if spelling else None
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(
@@ -518,12 +534,32 @@ class SearchEngine:
             # list may go on with documents only the dense leg found)
             total=matches.documents,
             total_patients=matches.patients,
+            # what a one-criterion cohort of the query counts (search_api.cohort_engine.affirmed_only):
+            # the documents matching through an affirmed mention, not only through a suspicion
+            total_affirmed=len(affirmed) if affirmed is not None else matches.documents,
+            total_patients_affirmed=distinct_patients(self, affirmed) if affirmed is not None else matches.patients,
             term_match=matches.documents > 0,
             ranked=ranked,
             took_ms=round(took, 2),
             results=results,
             suggestion=suggestion,
         )
+
+    def _affirmed_matches(self, plan: QueryPlan, where: DocumentFilter, total: int) -> set[str] | None:
+        """The documents matching *plan*'s lexical query without its hypothetical mentions (the set a
+        one-criterion cohort of the query holds), or None when the search does not ask for hypothetical
+        mentions (then every match is one) or nothing matches.
+
+        Why: a default search also ranks « suspicion d'AVC ischémique » (at a quarter of an affirmed
+        mention's weight) and its « N documents · M patients » counts it, while a cohort of the same
+        query keeps affirmed findings only: on the demo index « IRM cérébrale AVC ischémique » read 33
+        documents · 12 patients against a cohort of 7 patients, with nothing saying why."""
+        if "hypothetical" not in plan.lexical_statuses or total == 0:
+            return None
+        statuses = tuple(s for s in plan.lexical_statuses if s != "hypothetical")
+        if not statuses:
+            return set()
+        return matching_documents(self, replace(plan, lexical_statuses=statuses), where)
 
     def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int
               ) -> tuple[_Tier, LexicalMatches, bool]:

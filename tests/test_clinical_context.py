@@ -376,3 +376,35 @@ def test_mention_context_equals_the_whole_text_analysis(text: str) -> None:
         start, status = mention_context(text, word.start(), word.end())
         assert status is status_at(spans, word.start(), word.end()), word.group()
         assert start == next(s for s, e in sentence_spans if s <= word.start() < e), word.group()
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "expected"),
+    [
+        # a diagnosis not kept / set aside: negated (« n' » expands to « ne », the cue is « pas retenu »)
+        ("Un AVC ischémique n'est pas retenu.", "AVC ischémique", NEG),
+        ("Le diagnostic de pneumopathie n'a pas été retenu.", "pneumopathie", NEG),
+        ("Diagnostic d'embolie pulmonaire non retenu.", "embolie pulmonaire", NEG),
+        ("Hypothèses de méningite non retenues au vu de la ponction lombaire.", "ponction", AFF),
+        ("Embolie pulmonaire écartée.", "Embolie pulmonaire", NEG),
+        ("Une dissection aortique a été écartée.", "dissection aortique", NEG),
+        # … but « pas écarté » is a doubt, and « retenu » alone keeps the diagnosis
+        ("Une dissection aortique n'est pas écartée.", "dissection aortique", HYP),
+        ("Le diagnostic retenu est celui de pneumopathie.", "pneumopathie", AFF),
+        # the « (pouvant / pourrait / peut) faire + verb » family and its relatives: hypothetical
+        ("Aspect pouvant faire évoquer un AVC ischémique, à confronter aux données cliniques.", "AVC ischémique", HYP),
+        ("Image pouvant faire discuter une lésion secondaire.", "lésion secondaire", HYP),
+        ("Aspect pourrait faire craindre une récidive tumorale.", "récidive tumorale", HYP),
+        ("Opacité faisant discuter une pneumopathie.", "pneumopathie", HYP),
+        ("Hypodensité pouvant témoigner d'une ischémie récente.", "ischémie récente", HYP),
+        ("Épaississement pouvant traduire une lymphangite.", "lymphangite", HYP),
+        ("Hyperdensité spontanée suggérant un hématome.", "hématome", HYP),
+        ("Infiltrat pouvant être en rapport avec une pneumopathie.", "pneumopathie", HYP),
+        # the cue's own words are not the finding: « Aspect pouvant faire » is outside the scope
+        ("Aspect pouvant faire évoquer un méningiome.", "Aspect", AFF),
+        # the sentence after the cue's is read on its own
+        ("Aspect pouvant faire évoquer un méningiome. Hématome sous-dural chronique.", "Hématome", AFF),
+    ],
+)
+def test_not_kept_and_could_suggest_families(text: str, phrase: str, expected: ContextStatus) -> None:
+    assert status_of(text, phrase, "fr") is expected
