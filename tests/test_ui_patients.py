@@ -222,6 +222,11 @@ def test_semantic_only_label_only_without_a_lexical_match() -> None:
     assert render.is_semantic_only(SearchHit.from_json(_hit("a", None)))
     assert not render.is_semantic_only(SearchHit.from_json(_hit("b", 2)))
     assert render.counts_line(1, 1, 3.2, "hybrid") == "1 document · 1 patient · 3 ms · mode hybride"
+    # a search also counts suspected findings, a cohort of the same query does not: the line says how many
+    # of its documents and patients match through an affirmed mention when that is fewer
+    assert render.counts_line(33, 12, 31, "hybrid", affirmed=(23, 7)) == (
+        "33 documents · 12 patients (dont 23 documents · 7 patients avec mention affirmée) · 31 ms · mode hybride")
+    assert render.counts_line(5, 2, 31, "hybrid", affirmed=(5, 2)) == "5 documents · 2 patients · 31 ms · mode hybride"
 
 
 @pytest.mark.parametrize(

@@ -394,7 +394,8 @@ def search_view(client: api.MedsearchClient, user: str, query: str, filters: Sea
     show_understanding(page, filters)
     show_suggestion(page.suggestion, "suggestion")
     semantic = max(page.ranked, len(page.results)) if not page.term_match and page.results else None
-    st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode, semantic))
+    st.caption(render.counts_line(page.total, page.total_patients, page.took_ms, page.mode, semantic,
+                                  (page.total_affirmed, page.total_patients_affirmed)))
     if not page.term_match and page.results:
         st.warning(
             "Aucun document ne contient tous les termes de la requête. Les résultats ci-dessous sont proposés "

@@ -243,6 +243,10 @@ class SearchPage:
     expanded_terms: list[ExpandedTerm] = field(default_factory=list)
     #: distinct patients among the ``total`` documents (None: an API that does not count them)
     total_patients: int | None = None
+    #: of those, the documents / patients matching through an affirmed mention (what a one-criterion cohort
+    #: counts; the others match only through a suspicion); None: an API that does not count them
+    total_affirmed: int | None = None
+    total_patients_affirmed: int | None = None
     #: False when no document contains the query's words: every result is a semantic neighbour
     term_match: bool = True
     #: results available to page through (term matches, then semantic neighbours); 0 = unknown
@@ -265,6 +269,8 @@ class SearchPage:
                 ExpandedTerm.from_json(item) for item in data.get("expanded_terms") or [] if isinstance(item, Mapping)
             ],
             total_patients=_opt_int(data.get("total_patients")),
+            total_affirmed=_opt_int(data.get("total_affirmed")),
+            total_patients_affirmed=_opt_int(data.get("total_patients_affirmed")),
             term_match=bool(data.get("term_match", True)),
             ranked=_opt_int(data.get("ranked")) or 0,
             semantic_only=bool(data.get("semantic_only", False)),

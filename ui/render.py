@@ -631,20 +631,32 @@ def suggestion_label(suggestion: str) -> str:
     return f"{SUGGESTION_PREFIX} **{escaped}**"
 
 
-def counts_line(total: int, patients: int | None, took_ms: float, mode: str, semantic: int | None = None) -> str:
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("s" if count != 1 else "")
+
+
+def counts_line(total: int, patients: int | None, took_ms: float, mode: str, semantic: int | None = None,
+                affirmed: tuple[int | None, int | None] = (None, None)) -> str:
     """« 57 documents · 12 patients · 31 ms · mode hybride »: exact counts of term matches.
 
     *semantic*: no document has the query's words and this many are proposed by meaning; said as
     such, since « 0 documents · 0 patients » above a list ending « Résultats 1–10 sur 51 » read as a
-    contradiction."""
-    docs = f"{total} document" + ("s" if total != 1 else "")
-    parts = [docs]
+    contradiction. *affirmed*: (documents, patients) matching through an affirmed mention; when fewer
+    than the totals, said next to them (« dont 23 documents · 7 patients avec mention affirmée »): a
+    search also counts suspected findings, a cohort of the same query does not, and a physician comparing
+    « 33 documents · 12 patients » with a cohort of 7 patients was told nothing about why."""
+    parts = [_plural(total, "document")]
     if semantic:
         parts = [f"{semantic} document" + ("s" if semantic > 1 else "") + " proposé" + ("s" if semantic > 1 else "")
                  + " par proximité de sens"]
         patients = None
     if patients is not None:
-        parts.append(f"{patients} patient" + ("s" if patients != 1 else ""))
+        parts.append(_plural(patients, "patient"))
+    docs_affirmed, patients_affirmed = affirmed
+    if not semantic and docs_affirmed is not None and docs_affirmed < total:
+        detail = _plural(docs_affirmed, "document") + (
+            f" · {_plural(patients_affirmed, 'patient')}" if patients_affirmed is not None and patients is not None else "")
+        parts[-1] += f" (dont {detail} avec mention affirmée)"
     mode_label = MODE_LABELS.get(mode, mode).split(" (")[0].lower()
     return " · ".join([*parts, f"{took_ms:.0f} ms", f"mode {mode_label}"])
 
