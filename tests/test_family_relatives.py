@@ -125,27 +125,6 @@ def test_results_and_the_portal_say_whose_history(site: TestClient) -> None:
     assert "antécédent familial (mère)" in render.timeline_entry_html(entry)
 
 
-@pytest.mark.parametrize(("query", "answers"), [
-    ("cancer du sein chez la mère", True),
-    ("cancer du sein chez le père", False),  # the letter's breast cancer is the mother's
-    ("antécédents familiaux de cancer du sein", True),  # no relative named: any
-    ("infarctus du myocarde chez le père", True),
-    ("mère : infarctus du myocarde", False),
-    ("ses parents : infarctus du myocarde", True),  # the father is one of the parents
-])
-def test_a_passage_answers_the_relatives_a_query_names(query: str, answers: bool) -> None:
-    """What a search restricted to the query's relatives keeps (search_api.relatives, the hook the ranking
-    is to call): the query's family cue, the plan's highlighted forms and the passage's stored mentions."""
-    from search_api.models import SearchRequest
-    from search_api.query_plan import plan_query
-    from search_api.relatives import passage_answers_relatives
-
-    plan = plan_query(SearchRequest(q=query))
-    relatives = family_relatives(parse_clinical_query(query))
-    for mentions in (mention_index(LETTER, "fr"), None):  # stored, or analysed again
-        assert passage_answers_relatives(LETTER, plan.highlight_text, relatives, mentions, "fr") is answers, (query, plan.highlight_text)
-
-
 @pytest.fixture(scope="module")
 def relatives_site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
     """Three patients' letters with breast cancer: the mother's, the father's, the patient's own."""
