@@ -64,3 +64,20 @@ def record_dense_queries(engine: Any, monkeypatch: Any) -> list:
 
     monkeypatch.setattr(engine.backend, "dense_search", spy)
     return vectors
+
+
+def site_over(root: Path, sources: Path, encoder: Any, **settings: Any):  # noqa: ANN201
+    """Index *sources* with *encoder* into ``root/index`` and return an API client over it (audit log and
+    user data under *root*, rate limit off: tests send many requests); *settings* are extra
+    :class:`indexer.settings.Settings` sections. What the API tests that need their own small corpus share."""
+    from fastapi.testclient import TestClient
+
+    from indexer.pipeline import index_paths
+    from indexer.settings import Settings
+    from search_api.app import create_app
+
+    config = Settings(index={"dir": root / "index"},
+                      api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"},
+                      **{"security": {"rate_limit_per_minute": 0}, **settings})
+    index_paths([sources], config, encoder)
+    return TestClient(create_app(config, encoder=encoder))

@@ -8,12 +8,12 @@ portal's label says it, and a query's family cues say which relatives it asks ab
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from auth_support import auth
+from engine_support import site_over
 from indexer.clinical.config import ContextStatus
 from indexer.clinical.context import relatives_match, split_by_context
 from indexer.clinical.mentions import mention_at, mention_index, mention_status_at
@@ -88,23 +88,13 @@ def test_which_mentions_answer_a_query_about_a_relative() -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
-    from indexer.pipeline import index_paths
-    from indexer.settings import Settings
-    from search_api.app import create_app
-
     root = tmp_path_factory.mktemp("family")
     corpus = root / "exports"
     corpus.mkdir()
     (corpus / "letter.txt").write_text(
         f"Examen : Consultation de cardiologie\nIPP : P710001\nService : Cardiologie\nDate : 12/03/2024\n\n"
         f"Douleur thoracique atypique.\n\n{LETTER}", encoding="utf-8")
-    settings = Settings(
-        index={"dir": root / "index"},
-        api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"},
-        security={"rate_limit_per_minute": 0},
-    )
-    index_paths([corpus], settings, encoder)
-    return TestClient(create_app(settings, encoder=encoder))
+    return site_over(root, corpus, encoder)
 
 
 def test_results_and_the_portal_say_whose_history(site: TestClient) -> None:
@@ -128,10 +118,6 @@ def test_results_and_the_portal_say_whose_history(site: TestClient) -> None:
 @pytest.fixture(scope="module")
 def relatives_site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
     """Three patients' letters with breast cancer: the mother's, the father's, the patient's own."""
-    from indexer.pipeline import index_paths
-    from indexer.settings import Settings
-    from search_api.app import create_app
-
     root = tmp_path_factory.mktemp("relatives")
     corpus = root / "exports"
     corpus.mkdir()
@@ -141,13 +127,7 @@ def relatives_site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestCli
         (corpus / f"letter{n}.txt").write_text(
             f"Examen : Consultation de cardiologie\nIPP : P71100{n}\nService : Cardiologie\nDate : 12/03/2024\n\n"
             f"{own}\n\nANTÉCÉDENTS FAMILIAUX :\n{family}\n", encoding="utf-8")
-    settings = Settings(
-        index={"dir": root / "index"},
-        api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"},
-        security={"rate_limit_per_minute": 0},
-    )
-    index_paths([corpus], settings, encoder)
-    return TestClient(create_app(settings, encoder=encoder))
+    return site_over(root, corpus, encoder)
 
 
 @pytest.mark.parametrize(("query", "patients"), [

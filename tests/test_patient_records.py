@@ -9,13 +9,13 @@ Pulmonology" — one unit under two names.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from auth_support import auth
+from engine_support import site_over
 
 DR = auth("clinician", "dr.records")
 PATIENT = "P700001"
@@ -46,10 +46,6 @@ def _bundle() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
-    from indexer.pipeline import index_paths
-    from indexer.settings import Settings
-    from search_api.app import create_app
-
     root = tmp_path_factory.mktemp("records")
     corpus = root / "exports"
     (corpus / "records").mkdir(parents=True)
@@ -61,13 +57,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # no
     (corpus / "reports" / "en.txt").write_text(
         f"Title : Chest CT\nPatient ID : {PATIENT}\nDepartment : Pulmonology\nDate : 2024-03-14\n\n"
         "Right segmental pulmonary embolism.\n", encoding="utf-8")
-    settings = Settings(
-        index={"dir": root / "index"},
-        api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"},
-        security={"rate_limit_per_minute": 0},
-    )
-    index_paths([corpus], settings, encoder)
-    return TestClient(create_app(settings, encoder=encoder))
+    return site_over(root, corpus, encoder)
 
 
 def _timeline_titles(site: TestClient) -> list[str]:

@@ -9,12 +9,12 @@ when its first highlighted word (« IRM ») stands outside the cue's scope.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from auth_support import auth
+from engine_support import site_over
 
 DR = auth("clinician", "dr.martin")
 
@@ -39,20 +39,12 @@ def _report(patient: str, text: str) -> str:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
-    from indexer.pipeline import index_paths
-    from indexer.settings import Settings
-    from search_api.app import create_app
-
     root = tmp_path_factory.mktemp("counts")
     source = root / "sources" / "reports"
     source.mkdir(parents=True)
     for i, (patient, text) in enumerate(REPORTS.items()):
         (source / f"RPT-C{i}.txt").write_text(_report(patient, text), encoding="utf-8")
-    settings = Settings(
-        index={"dir": root / "index"}, api={"audit_log": root / "audit.log", "user_data": root / "user_data.sqlite"}
-    )
-    index_paths([Path(root / "sources")], settings, encoder)
-    return TestClient(create_app(settings, encoder=encoder))
+    return site_over(root, root / "sources", encoder, security={})
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical"])
