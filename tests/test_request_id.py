@@ -120,6 +120,7 @@ def test_the_running_server_logs_the_id_and_no_patient_data(tmp_path: Path, log_
         assert secret not in text, text
     if log_format == "text":
         assert '[request_id=trace-42] 127.0.0.1:' in text and '"GET /search?q=…&patient_id=… HTTP/1.1" 401' in text, text
+        assert '"GET /patients/…/timeline?q=… HTTP/1.1" 401' in text, text
         assert f'[request_id={timeline.headers["x-request-id"]}]' in text
         return
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]  # every line is one JSON object
