@@ -313,7 +313,10 @@ class SecuritySettings(_Section):
     patients_claim: str = "patients"         # patients the user is restricted to (absent = not restricted)
     user_claim: str = "preferred_username"
     local_issuer: str = "medsearch-local"    # iss of tokens /auth/login signs with <secrets_dir>/signing_key.pem
-    local_login: bool = True                 # POST /auth/login over users_file (demo / small sites)
+    #: POST /auth/login over users_file (demo / small sites). Unset: on without an OIDC issuer, off with one
+    #: (local passwords beside the hospital's provider escape its MFA, leaver process and lockout); set it
+    #: true explicitly to keep a break-glass account (the API then warns at start-up): ``local_login_enabled``
+    local_login: bool | None = None
     token_minutes: int = 30
     cors_origins: list[str] = []             # browser origins allowed to call the API (none by default)
     rate_limit_per_minute: int = 600         # per identity (and per client address for /auth/login); 0 = off
@@ -348,6 +351,11 @@ class SecuritySettings(_Section):
                 f"only: {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}; `none` and HS* are never accepted)"
             )
         return self
+
+    @property
+    def local_login_enabled(self) -> bool:
+        """Whether ``POST /auth/login`` is open: ``local_login`` when set, else only without an OIDC issuer."""
+        return self.local_login if self.local_login is not None else not self.jwt_issuer
 
     @property
     def keys_path(self) -> Path:

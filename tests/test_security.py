@@ -162,7 +162,8 @@ def test_external_identity_named_like_a_local_account_or_a_service_is_refused(in
     issuer = "https://keycloak.example/realms/medsearch"
     users = UserStore(tmp_path / "users.json")
     users.add("dr.local", ["admin"], password="x" * 16)
-    settings = _app_settings(indexed, tmp_path, jwt_issuer=issuer, jwks_file=tmp_path / "jwks.json", users_file=tmp_path / "users.json")
+    settings = _app_settings(indexed, tmp_path, jwt_issuer=issuer, jwks_file=tmp_path / "jwks.json", users_file=tmp_path / "users.json",
+                             local_login=True)  # a break-glass local account beside OIDC (off unless set)
     client = TestClient(create_app(settings, encoder=encoder))
     now = int(time.time())
 
