@@ -1,4 +1,4 @@
-"""The audit log screen (admins): the API's ``GET /audit``, newest first, filtered and paged.
+"""The audit log screen (admins: metadata; auditors: whole entries): the API's ``GET /audit``, newest first, filtered and paged.
 
 Only what the API returns is shown: each entry's time, user, role, action, target and patients; the
 outcome is read from the action (``denied``, ``login_failed`` and ``auth_failed`` are the refusals the
@@ -45,9 +45,15 @@ ACTION_LABELS: dict[str, str] = {
     "auth_failed": "Authentification refusée",
     "denied": "Accès refusé",
     "audit_read": "Lecture du journal d'audit",
+    "audit_export": "Export du journal d'audit",
 }
 REFUSALS = frozenset({"denied", "login_failed", "auth_failed"})
 MAX_PATIENTS_SHOWN = 3
+#: shown when the API withheld the entries' content (an admin without the auditor role)
+REDACTED_NOTE = (
+    "Vue administrateur : les requêtes, patients et documents sont masqués. Le journal complet et le filtre "
+    "par patient sont réservés au rôle auditeur (DPO)."
+)
 VERIFY_NOTE = (
     "Chaque ligne du journal est chaînée à la précédente (empreinte SHA-256). L'API n'expose pas la "
     "vérification de la chaîne : elle se fait sur le serveur avec « medsearch audit verify »."
@@ -160,6 +166,8 @@ def audit_view(client: api.MedsearchClient) -> None:
     total = int(body.get("total") or 0)
     limit = filters[-1]
     st.markdown(page_label(offset, len(entries), total))
+    if body.get("redacted"):
+        st.caption(REDACTED_NOTE)
     if entries:
         st.dataframe(audit_rows(entries), hide_index=True)
     else:
