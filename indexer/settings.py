@@ -321,6 +321,9 @@ class SecuritySettings(_Section):
     cors_origins: list[str] = []             # browser origins allowed to call the API (none by default)
     rate_limit_per_minute: int = 600         # per identity (and per client address for /auth/login); 0 = off
     audit_rotate_mb: float = 50.0            # the audit log rolls over to a new file past this size
+    #: ``medsearch audit prune`` without --before deletes the rotated audit files wholly older than this many
+    #: days (None: the log is kept until someone decides; the DPO sets it in the register of processing)
+    audit_retention_days: int | None = Field(None, ge=30)
     deid_dates: Literal["shift", "month"] = "shift"   # researchers: dates shifted per patient, or month/year
 
     @model_validator(mode="after")

@@ -153,6 +153,43 @@ def audit_export(
         typer.echo(text, nl=False)
 
 
+
+@audit_app.command("prune")
+def audit_prune(
+    before: Annotated[Optional[datetime], typer.Option("--before", formats=["%Y-%m-%d"], help="Delete files wholly before this UTC day")] = None,
+    days: Annotated[Optional[int], typer.Option("--days", min=1, help="...or older than this many days (default: security.audit_retention_days)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted")] = False,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Audit log (default: api.audit_log)")] = None,
+) -> None:
+    """Retention: delete the rotated audit files whose every entry is older than the cut-off, keeping
+    the chain verifiable (the prune is an entry of the chain, its start is kept in <log>.anchor).
+    Backups made by `medsearch backup` keep their own copy: apply the same retention to them."""
+    import getpass
+    from datetime import timedelta, timezone
+
+    from search_api.security.audit import AuditLog, AuditUnavailable
+    from search_api.security.audit_retention import prune
+
+    settings = get_settings()
+    days = days if days is not None else settings.security.audit_retention_days
+    if before is None and days is None:
+        typer.echo("error: give --before or --days (or set security.audit_retention_days)", err=True)
+        raise typer.Exit(code=2)
+    cutoff = before.date() if before else (datetime.now(timezone.utc) - timedelta(days=days or 0)).date()
+    path = log or settings.api.audit_log
+    audit = AuditLog(path, rotate_bytes=int(settings.security.audit_rotate_mb * 1e6))
+    try:
+        result = prune(audit, cutoff, f"cli:{getpass.getuser()}", CLI_ROLE, dry_run=dry_run)
+    except AuditUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {len(result.files)} file(s), {result.entries} entries before {cutoff.isoformat()}"
+               + (f"; the chain now starts after seq {result.through_seq}" if result.through_seq and not dry_run else ""))
+    for name in result.files:
+        typer.echo(f"  {name}", err=True)
+
+
 def _write_owner_only(path: Path, text: str) -> None:
     """Write *text* readable by its owner only (0600): an access report names patients and queries."""
     import os
