@@ -117,6 +117,22 @@ def test_the_auditor_exports_a_patients_access_report_as_csv(site) -> None:  # n
     assert _entries(settings)[-1]["redacted"] is True
 
 
+def test_a_patients_access_report_names_no_query_and_no_other_patient(site) -> None:  # noqa: ANN001
+    client, _ = site
+    assert client.get("/audit/export", params={"report": "patient"}, headers=auth("auditor", DPO)).status_code == 422
+    response = client.get("/audit/export", params={"patient_id": P1, "report": "patient"}, headers=auth("auditor", DPO))
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert list(rows[0]) == ["date_utc", "user", "role", "action", "document_id"]
+    by_action = {(r["user"], r["action"]) for r in rows}
+    assert (CLINICIAN, "lecture d'un document") in by_action
+    assert (CLINICIAN, "dossier apparu dans les résultats d'une recherche de patients") in by_action
+    assert any(r["document_id"] == RPT_T001 for r in rows)
+    # the search that showed P900001 also showed others: neither its text nor the other patients are in the report
+    assert QUERY not in response.text and "pleural" not in response.text
+    assert not any(p in response.text for p in ("P900002", "P900003", "P900004"))
+
+
 def test_export_cells_cannot_run_as_formulas(site) -> None:  # noqa: ANN001
     client, _ = site
     client.get("/search", params={"q": "=HYPERLINK(\"http://x\")"}, headers=auth("clinician", CLINICIAN))

@@ -42,6 +42,23 @@ PATIENT_RESULT_ACTIONS = frozenset({
 _PATIENT_LIST_FIELDS = ("patients", "members", "new")
 
 CSV_COLUMNS = ("seq", "ts", "user", "role", "action", "patients", "client", "request_id", "query", "details")
+#: a patient's access report (GDPR art. 15): who, when, in which role, did what with *their* record
+PATIENT_REPORT_COLUMNS = ("date_utc", "user", "role", "action", "document_id")
+#: what each action means for the patient reading their report (French: the hospital's patients)
+PATIENT_ACTION_LABELS = {
+    "search": "dossier apparu dans les résultats d'une recherche",
+    "patient_search": "dossier apparu dans les résultats d'une recherche de patients",
+    "image_search": "image apparue dans les résultats d'une recherche par image",
+    "document_read": "lecture d'un document",
+    "image_thumbnail": "affichage d'une vignette d'image",
+    "image_render": "affichage d'une image",
+    "patient_view": "consultation de la fiche patient",
+    "patient_timeline": "consultation de la chronologie du dossier",
+    "timeline": "consultation de la chronologie du dossier",
+    "denied": "tentative d'accès refusée",
+    "audit_read": "consultation de l'historique des accès au dossier",
+    "audit_export": "export de l'historique des accès au dossier",
+}
 
 
 @dataclass(frozen=True)
@@ -157,3 +174,27 @@ def _cell(value: Any) -> str:
     """A CSV cell that a spreadsheet will not run as a formula (a query typed « =HYPERLINK(...) »)."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_patient_report_csv(entries: Iterable[dict[str, Any]], patient_id: str) -> str:
+    """*patient_id*'s access report: one row per access to their record, and nothing else of the log.
+
+    Unlike :func:`to_csv` (the DPO's working file), this is meant to be handed to the patient: no query
+    text (it may name other patients or read as a diagnosis), no other patient's id, no client address;
+    a document id only when the document is theirs. Cohort actions read « inclusion dans une cohorte »."""
+    wanted = patient_id.casefold()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PATIENT_REPORT_COLUMNS)
+    for entry in entries:
+        if wanted not in {p.casefold() for p in patients_of(entry)}:
+            continue
+        action = str(entry.get("action", ""))
+        label = PATIENT_ACTION_LABELS.get(action) or (
+            "dossier concerné par une cohorte de recherche" if action.startswith("cohort_") else action)
+        own_document = str(entry.get("patient_id", "")).casefold() == wanted and entry.get("document_id")
+        writer.writerow([_cell(v) for v in (
+            str(entry.get("ts", ""))[:19].replace("T", " "), entry.get("user"), entry.get("role"), label,
+            entry.get("document_id") if own_document else "",
+        )])
+    return out.getvalue()

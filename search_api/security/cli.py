@@ -120,16 +120,21 @@ def audit_export(
     action: Annotated[Optional[str], typer.Option("--action", help="Only this action (search, document_read...)")] = None,
     date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="From this UTC day")] = None,
     date_to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="To this UTC day (included)")] = None,
+    report: Annotated[str, typer.Option("--report", help="entries (the DPO's working file) or patient (to hand to "
+                                                       "the patient: no query text, no other patient; needs --patient)")] = "entries",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file (default: stdout)")] = None,
     log: Annotated[Optional[Path], typer.Option("--log", help="Audit log (default: api.audit_log)")] = None,
 ) -> None:
     """Whole entries as CSV, oldest first, for the DPO: the register of accesses, or with --patient the
     list of accesses to one patient's record (GDPR right of access), searches that showed them included.
     The export is itself written to the log (``audit_export``, user ``cli:<OS user>``)."""
+    if report not in ("entries", "patient") or (report == "patient" and not patient):
+        typer.echo("error: --report is entries or patient, and patient needs --patient", err=True)
+        raise typer.Exit(code=2)
     import getpass
 
     from search_api.security.audit import AuditLog, AuditUnavailable
-    from search_api.security.audit_read import AuditQuery, matching_entries, to_csv
+    from search_api.security.audit_read import AuditQuery, matching_entries, to_csv, to_patient_report_csv
 
     path = log or get_settings().api.audit_log
     if not path.exists() and not list(path.parent.glob(path.name + ".*")):
@@ -141,11 +146,12 @@ def audit_export(
     try:  # traced before anything is shown, as the API's reads (no line, no export)
         rotate = int(get_settings().security.audit_rotate_mb * 1e6)
         AuditLog(path, rotate_bytes=rotate).record(f"cli:{getpass.getuser()}", "audit_export", role=CLI_ROLE, filters=query.as_filters(),
-                              redacted=False, format="csv", rows=len(entries), output=str(output) if output else "stdout")
+                              redacted=False, format="csv", report=report, rows=len(entries),
+                              output=str(output) if output else "stdout")
     except AuditUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc
-    text = to_csv(entries)
+    text = to_patient_report_csv(entries, patient) if report == "patient" and patient else to_csv(entries)
     if output:
         _write_owner_only(output, text)
         typer.echo(f"{len(entries)} entries written to {output}", err=True)

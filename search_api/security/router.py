@@ -3,12 +3,12 @@ auditors: whole entries, :mod:`search_api.security.audit_read`)."""
 
 # No `from __future__ import annotations`: FastAPI resolves the endpoints' annotations at runtime.
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from search_api.security.audit_read import AuditQuery, matching_entries, redacted, to_csv
+from search_api.security.audit_read import AuditQuery, matching_entries, redacted, to_csv, to_patient_report_csv
 from search_api.security.identity import SecurityContext, current_principal
 from search_api.security.roles import require_role
 from search_api.security.scope import Principal, Role
@@ -137,17 +137,26 @@ def security_router() -> APIRouter:
     def audit_export(
         request: Request,
         asked: Annotated[tuple[Principal, AuditQuery], Depends(audit_query)],
+        report: Annotated[Literal["entries", "patient"], Query(
+            description="entries: the DPO's working file; patient: the access report to hand to the patient "
+                        "(needs patient_id; no query text, no other patient)")] = "entries",
     ) -> Response:
         """Every matching entry (no paging) as CSV, oldest first: the DPO's register of accesses, or with
-        ``patient_id`` a patient's access report (GDPR right of access). Redacted as ``/audit`` for admins."""
+        ``patient_id`` and ``report=patient`` a patient's access report (GDPR right of access). Redacted as
+        ``/audit`` for admins (who cannot filter by patient)."""
         reader, query = asked
+        if report == "patient" and not query.patient_id:
+            raise HTTPException(status_code=422, detail="report=patient needs patient_id")
         full = Role.AUDITOR in reader.roles
         context: SecurityContext = request.app.state.security
         matched = matching_entries(context.audit.path, query)
         matched.reverse()
         context.record(request, reader, "audit_export", filters=query.as_filters(), redacted=not full,
-                       format="csv", rows=len(matched))
-        body = to_csv(matched if full else [redacted(e) for e in matched])
+                       format="csv", report=report, rows=len(matched))
+        if report == "patient":
+            body = to_patient_report_csv(matched, str(query.patient_id))
+        else:
+            body = to_csv(matched if full else [redacted(e) for e in matched])
         return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="medsearch-audit.csv"', "Cache-Control": "no-store",
         })
