@@ -259,6 +259,9 @@ class ApiSettings(_Section):
     audit_log: Path = Path("var/audit.log")
     #: per-user portal data: saved searches and cohorts (SQLite)
     user_data: Path = Path("var/user_data.sqlite")
+    #: ``medsearch user-data purge`` without --owner deletes the data of users inactive this many days
+    #: (saved searches, cohorts with their patient lists, rights snapshots); None: kept until deleted
+    user_data_retention_days: int | None = Field(None, ge=30)
     #: request bodies above this answer 413 before being read (search_api/limits.py); keep it above
     #: images.max_upload_mb plus the multipart envelope
     max_body_mb: float = 32.0
