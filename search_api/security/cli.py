@@ -115,7 +115,8 @@ CLI_ROLE = "server-shell"
 
 @audit_app.command("export")
 def audit_export(
-    patient: Annotated[Optional[str], typer.Option("--patient", help="Only entries touching this patient (IPP): their access report")] = None,
+    patient: Annotated[Optional[str], typer.Option(
+        "--patient", help="Only entries touching this patient (IPP): their access report")] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Only this user's entries")] = None,
     action: Annotated[Optional[str], typer.Option("--action", help="Only this action (search, document_read...)")] = None,
     date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="From this UTC day")] = None,
@@ -145,9 +146,10 @@ def audit_export(
     entries.reverse()
     try:  # traced before anything is shown, as the API's reads (no line, no export)
         rotate = int(get_settings().security.audit_rotate_mb * 1e6)
-        AuditLog(path, rotate_bytes=rotate).record(f"cli:{getpass.getuser()}", "audit_export", role=CLI_ROLE, filters=query.as_filters(),
-                              redacted=False, format="csv", report=report, rows=len(entries),
-                              output=str(output) if output else "stdout")
+        AuditLog(path, rotate_bytes=rotate).record(
+            f"cli:{getpass.getuser()}", "audit_export", role=CLI_ROLE, filters=query.as_filters(), redacted=False,
+            format="csv", report=report, rows=len(entries), output=str(output) if output else "stdout",
+        )
     except AuditUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc
@@ -162,8 +164,10 @@ def audit_export(
 
 @audit_app.command("prune")
 def audit_prune(
-    before: Annotated[Optional[datetime], typer.Option("--before", formats=["%Y-%m-%d"], help="Delete files wholly before this UTC day")] = None,
-    days: Annotated[Optional[int], typer.Option("--days", min=1, help="...or older than this many days (default: security.audit_retention_days)")] = None,
+    before: Annotated[Optional[datetime], typer.Option(
+        "--before", formats=["%Y-%m-%d"], help="Delete files wholly before this UTC day")] = None,
+    days: Annotated[Optional[int], typer.Option(
+        "--days", min=1, help="...or older than this many days (default: security.audit_retention_days)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted")] = False,
     log: Annotated[Optional[Path], typer.Option("--log", help="Audit log (default: api.audit_log)")] = None,
 ) -> None:
