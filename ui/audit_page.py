@@ -7,6 +7,8 @@ says where it is done (``medsearch audit verify`` on the server) instead of clai
 
 Every ``GET /audit`` is itself written to the log (``audit_read``), so a page is fetched again only
 when a filter or the page changes or « Actualiser » is pressed, not on every Streamlit rerun.
+« Exporter ces événements (CSV) » asks ``GET /audit/export`` with the same filters on the click only
+(each export is an ``audit_export`` entry), then offers the file.
 """
 
 from __future__ import annotations
@@ -176,4 +178,20 @@ def audit_view(client: api.MedsearchClient) -> None:
     prev_col.button("◀ Précédent", key="audit-prev", disabled=offset <= 0, on_click=_set_offset, args=(offset - limit,))
     next_col.button("Suivant ▶", key="audit-next", disabled=offset + len(entries) >= total, on_click=_set_offset,
                     args=(offset + limit,))
+    _export(client, filters)
     st.caption(VERIFY_NOTE)
+
+
+def _export(client: api.MedsearchClient, filters: tuple[Any, ...]) -> None:
+    """« Exporter (CSV) »: the API is asked on the click only (each export is an audit entry), then the
+    file is offered for download while the filters stay the same."""
+    user, action, patient, date_from, date_to, _ = filters
+    if st.button("Exporter ces événements (CSV)", key="audit_export"):
+        try:
+            st.session_state["audit_export_file"] = (filters, client.audit_export(user, action, patient, date_from, date_to))
+        except api.ApiError as exc:
+            st.error(f"Export impossible. {render.api_error_text(exc)}")
+    ready = st.session_state.get("audit_export_file")
+    if ready is not None and ready[0] == filters:
+        st.download_button("⬇ Télécharger le CSV", ready[1], file_name="journal-audit.csv", mime="text/csv",
+                           key="audit-dl")
