@@ -45,10 +45,11 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 
 def _audit_files(log: Path) -> list[Path]:
-    from search_api.security.audit import chain_files
+    """The chain's files, its head, and its anchor once old files were pruned (the chain's start)."""
+    from search_api.security.audit import anchor_path, chain_files
 
-    head = log.with_name(log.name + ".head")
-    return [*chain_files(log), *([head] if head.exists() else [])]
+    companions = [log.with_name(log.name + ".head"), anchor_path(log)]
+    return [*chain_files(log), *(p for p in companions if p.exists())]
 
 
 def backup(settings: Settings, dest: Path) -> dict:

@@ -409,12 +409,17 @@ def restore_command(
 
 
 def _security_commands() -> None:
-    """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py)."""
+    """``medsearch keys|users|audit``: defined with the security layer (search_api/security/cli.py); and
+    ``medsearch user-data`` (retention of saved searches and cohorts: search_api/user_data_cli.py)."""
     from search_api.security.cli import audit_app, keys_app, users_app
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
+
+    from search_api.user_data_cli import user_data_app
+
+    app.add_typer(user_data_app, name="user-data")
 
 
 _security_commands()

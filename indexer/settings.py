@@ -259,6 +259,9 @@ class ApiSettings(_Section):
     audit_log: Path = Path("var/audit.log")
     #: per-user portal data: saved searches and cohorts (SQLite)
     user_data: Path = Path("var/user_data.sqlite")
+    #: ``medsearch user-data purge`` without --owner deletes the data of users inactive this many days
+    #: (saved searches, cohorts with their patient lists, rights snapshots); None: kept until deleted
+    user_data_retention_days: int | None = Field(None, ge=30)
     #: request bodies above this answer 413 before being read (search_api/limits.py); keep it above
     #: images.max_upload_mb plus the multipart envelope
     max_body_mb: float = 32.0
@@ -313,11 +316,17 @@ class SecuritySettings(_Section):
     patients_claim: str = "patients"         # patients the user is restricted to (absent = not restricted)
     user_claim: str = "preferred_username"
     local_issuer: str = "medsearch-local"    # iss of tokens /auth/login signs with <secrets_dir>/signing_key.pem
-    local_login: bool = True                 # POST /auth/login over users_file (demo / small sites)
+    #: POST /auth/login over users_file (demo / small sites). Unset: on without an OIDC issuer, off with one
+    #: (local passwords beside the hospital's provider escape its MFA, leaver process and lockout); set it
+    #: true explicitly to keep a break-glass account (the API then warns at start-up): ``local_login_enabled``
+    local_login: bool | None = None
     token_minutes: int = 30
     cors_origins: list[str] = []             # browser origins allowed to call the API (none by default)
     rate_limit_per_minute: int = 600         # per identity (and per client address for /auth/login); 0 = off
     audit_rotate_mb: float = 50.0            # the audit log rolls over to a new file past this size
+    #: ``medsearch audit prune`` without --before deletes the rotated audit files wholly older than this many
+    #: days (None: the log is kept until someone decides; the DPO sets it in the register of processing)
+    audit_retention_days: int | None = Field(None, ge=30)
     deid_dates: Literal["shift", "month"] = "shift"   # researchers: dates shifted per patient, or month/year
 
     @model_validator(mode="after")
@@ -348,6 +357,11 @@ class SecuritySettings(_Section):
                 f"only: {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}; `none` and HS* are never accepted)"
             )
         return self
+
+    @property
+    def local_login_enabled(self) -> bool:
+        """Whether ``POST /auth/login`` is open: ``local_login`` when set, else only without an OIDC issuer."""
+        return self.local_login if self.local_login is not None else not self.jwt_issuer
 
     @property
     def keys_path(self) -> Path:

@@ -316,6 +316,33 @@ class UserDataStore:
             self._db.commit()
         return bool(deleted)
 
+    # -- retention -----------------------------------------------------------------------------
+    def owners(self) -> list[dict[str, Any]]:
+        """Every user holding data here: counts, and their last activity (the newest of their saved
+        searches' creation, cohorts' creation / change / run / watch refresh, and rights snapshot)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT owner, SUM(s) AS searches, SUM(c) AS cohorts, MAX(at) AS last_activity FROM ("
+                " SELECT owner, 1 AS s, 0 AS c, created_at AS at FROM saved_searches"
+                " UNION ALL SELECT owner, 0, 1, MAX(created_at, updated_at, COALESCE(last_run_at, ''),"
+                "  COALESCE(last_refreshed, '')) FROM cohorts"
+                " UNION ALL SELECT user, 0, 0, seen_at FROM rights_snapshots"
+                ") GROUP BY owner ORDER BY owner"
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def purge_owner(self, owner: str) -> dict[str, Any]:
+        """Delete everything *owner* has here (a departed user): saved searches, cohorts with their
+        members and screening decisions, rights snapshot. Returns what was deleted (ids, for the audit)."""
+        with self._lock:
+            searches = [r[0] for r in self._db.execute("SELECT id FROM saved_searches WHERE owner = ?", (owner,))]
+            cohorts = [r[0] for r in self._db.execute("SELECT id FROM cohorts WHERE owner = ?", (owner,))]
+            self._db.execute("DELETE FROM saved_searches WHERE owner = ?", (owner,))
+            self._db.execute("DELETE FROM cohorts WHERE owner = ?", (owner,))
+            rights = self._db.execute("DELETE FROM rights_snapshots WHERE user = ?", (owner,)).rowcount
+            self._db.commit()
+        return {"saved_searches": searches, "cohorts": cohorts, "rights_snapshot": bool(rights)}
+
 
 def _seen_but(members: list[str], unseen: list[str], shown: Iterable[str] | None) -> tuple[str, str | None, str]:
     """The columns ``members``, ``refreshed_members``, ``unseen`` once the owner looked at *members*

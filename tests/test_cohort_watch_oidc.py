@@ -61,7 +61,8 @@ def site(tmp_path: Path):  # noqa: ANN201
         index={"dir": tmp_path / "var" / "index"},
         api={"audit_log": tmp_path / "audit.log", "user_data": tmp_path / "user_data.sqlite"},
         security={"users_file": tmp_path / "users.json", "keys_file": tmp_path / "keys.json", "jwt_issuer": ISSUER,
-                  "jwt_audience": "medsearch", "jwks_file": tmp_path / "jwks.json"},
+                  "jwt_audience": "medsearch", "jwks_file": tmp_path / "jwks.json",
+                  "local_login": True},  # local accounts beside OIDC: off unless set (README « Security »)
         sources=[{"name": "exports", "paths": [folder]}],
     )
     encoder = HashEncoder()

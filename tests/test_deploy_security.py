@@ -40,7 +40,7 @@ def test_compose_has_keycloak_with_the_realm_and_every_volume_defined() -> None:
 
 def test_realm_export_has_the_client_three_roles_two_users_and_no_secret() -> None:
     realm = json.loads((ROOT / "deploy" / "keycloak" / "medsearch-realm.json").read_text(encoding="utf-8"))
-    assert {r["name"] for r in realm["roles"]["realm"]} == {"clinician", "researcher", "admin"}
+    assert {r["name"] for r in realm["roles"]["realm"]} == {"clinician", "researcher", "admin", "auditor"}
     (client,) = [c for c in realm["clients"] if c["clientId"] == "medsearch"]
     assert re.fullmatch(r"\$\{[A-Z_]+\}", client["secret"])
     mappers = {m["protocolMapper"] for m in client["protocolMappers"]}

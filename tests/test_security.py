@@ -162,7 +162,8 @@ def test_external_identity_named_like_a_local_account_or_a_service_is_refused(in
     issuer = "https://keycloak.example/realms/medsearch"
     users = UserStore(tmp_path / "users.json")
     users.add("dr.local", ["admin"], password="x" * 16)
-    settings = _app_settings(indexed, tmp_path, jwt_issuer=issuer, jwks_file=tmp_path / "jwks.json", users_file=tmp_path / "users.json")
+    settings = _app_settings(indexed, tmp_path, jwt_issuer=issuer, jwks_file=tmp_path / "jwks.json", users_file=tmp_path / "users.json",
+                             local_login=True)  # a break-glass local account beside OIDC (off unless set)
     client = TestClient(create_app(settings, encoder=encoder))
     now = int(time.time())
 
@@ -358,7 +359,7 @@ def test_audit_chain_verifies_and_catches_edits_removals_and_insertions(http: Te
         assert runner.invoke(cli, ["audit", "verify", str(copy)]).exit_code == 1, name
     searches = http.get("/audit", params={"action": "search", "user": "dr.martin"}, headers=auth("admin")).json()
     assert searches["total"] >= 1 and all(e["action"] == "search" for e in searches["entries"])
-    reads = http.get("/audit", params={"patient_id": P1, "action": "document_read"}, headers=auth("admin")).json()
+    reads = http.get("/audit", params={"patient_id": P1, "action": "document_read"}, headers=auth("auditor", "dpo")).json()
     assert reads["entries"] and all(e["patient_id"] == P1 for e in reads["entries"])
     assert http.get("/audit", params={"date_from": "2000-01-01", "date_to": "2000-12-31"}, headers=auth("admin")).json()["total"] == 0
 

@@ -33,12 +33,16 @@ ENTRIES = [
 class FakeAuditApi:
     """``/audit`` answers a page of ENTRIES (total 120, to page through), or *error* when set."""
 
-    def __init__(self, error: tuple[int, str] | None = None) -> None:
+    def __init__(self, error: tuple[int, str] | None = None, redacted: bool = False) -> None:
         self.requests: list[httpx.Request] = []
         self.error = error
+        self.redacted = redacted
 
     def audits(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == "/audit"]
+
+    def exports(self) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path == "/audit/export"]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -52,7 +56,9 @@ class FakeAuditApi:
         if path == "/audit":
             if self.error:
                 return httpx.Response(self.error[0], json={"detail": self.error[1]})
-            return httpx.Response(200, json={"total": 120, "entries": ENTRIES})
+            return httpx.Response(200, json={"total": 120, "entries": ENTRIES, "redacted": self.redacted})
+        if path == "/audit/export":
+            return httpx.Response(200, text="seq,ts,user\r\n7,2026-12-01,dr.martin\r\n", headers={"content-type": "text/csv"})
         if path == "/search":
             return httpx.Response(200, json={"query": "", "mode": "hybrid", "total": 0, "took_ms": 1.0, "results": []})
         return httpx.Response(404, json={"detail": "Not Found"})
@@ -140,3 +146,25 @@ def test_rows_keep_unknown_actions_and_roles_as_the_api_wrote_them() -> None:
                         "patients": ["P1", "P2", "P3", "P4", "P5"]}])
     assert rows[0]["Action"] == "new_thing" and rows[0]["Date (UTC)"] == "pas une date" and rows[0]["Rôle"] == ""
     assert rows[0]["Patient(s)"] == "P1, P2, P3 (+2)"
+
+
+def test_an_auditor_gets_the_screen_and_an_admin_is_told_what_is_withheld(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.audit_page import REDACTED_NOTE
+
+    at = _app(monkeypatch, FakeAuditApi(), ("auditor",))
+    assert "🛡️ Journal d'audit" in _screens(at) and at.dataframe
+    assert REDACTED_NOTE not in [c.value for c in at.caption]
+    at = _app(monkeypatch, FakeAuditApi(redacted=True), ("admin",))
+    assert REDACTED_NOTE in [c.value for c in at.caption]
+
+
+def test_the_export_is_asked_on_click_only_with_the_filters(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeAuditApi()
+    at = _app(monkeypatch, fake, ("auditor",))
+    at.text_input(key="audit_patient").input("IPP0042").run()
+    assert not fake.exports()  # each export is an audit entry: never on a rerun
+    at.button(key="audit_export").click().run()
+    assert [dict(r.url.params) for r in fake.exports()] == [{"patient_id": "IPP0042"}]
+    assert at.get("download_button")  # the file is offered
+    at.button(key="audit_refresh").click().run()
+    assert len(fake.exports()) == 1

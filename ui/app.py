@@ -49,7 +49,7 @@ PLACEHOLDER = "ex. IRM cérébrale AVC ischémique"
 MAX_QUERY_CHARS = 1000  # the API's limit (search_api.models.MAX_QUERY_CHARS)
 HEALTH_TTL_S = 10.0
 PAGE_LABELS = {"search": "🔎 Recherche", "cohorts": "👥 Cohortes"}
-ADMIN_PAGE_LABELS = {"audit": "🛡️ Journal d'audit"}  # admins only (the API answers 403 to others)
+ADMIN_PAGE_LABELS = {"audit": "🛡️ Journal d'audit"}  # admins (metadata) and auditors (whole entries): 403 to others
 OLDEST_DATE = date(1900, 1, 1)
 HINT = (
     "Saisissez une question ou des mots-clés, en français ou en anglais (« IRM cérébrale AVC ischémique », "
@@ -806,7 +806,7 @@ def main() -> None:
         return
     user = login.user
     roles = set(login.roles or (login.role,))
-    labels = {**PAGE_LABELS, **(ADMIN_PAGE_LABELS if "admin" in roles else {})}
+    labels = {**PAGE_LABELS, **(ADMIN_PAGE_LABELS if roles & {"admin", "auditor"} else {})}
     page = st.query_params.get("page", "search")
     page = page if page in labels else "search"  # « ?page=audit » from a non-admin is the search
     st.sidebar.radio("Écran", list(labels), index=list(labels).index(page),

@@ -1,4 +1,4 @@
-"""The audit log screen (admins): the API's ``GET /audit``, newest first, filtered and paged.
+"""The audit log screen (admins: metadata; auditors: whole entries): the API's ``GET /audit``, newest first, filtered and paged.
 
 Only what the API returns is shown: each entry's time, user, role, action, target and patients; the
 outcome is read from the action (``denied``, ``login_failed`` and ``auth_failed`` are the refusals the
@@ -7,6 +7,8 @@ says where it is done (``medsearch audit verify`` on the server) instead of clai
 
 Every ``GET /audit`` is itself written to the log (``audit_read``), so a page is fetched again only
 when a filter or the page changes or « Actualiser » is pressed, not on every Streamlit rerun.
+« Exporter ces événements (CSV) » asks ``GET /audit/export`` with the same filters on the click only
+(each export is an ``audit_export`` entry), then offers the file.
 """
 
 from __future__ import annotations
@@ -45,9 +47,15 @@ ACTION_LABELS: dict[str, str] = {
     "auth_failed": "Authentification refusée",
     "denied": "Accès refusé",
     "audit_read": "Lecture du journal d'audit",
+    "audit_export": "Export du journal d'audit",
 }
 REFUSALS = frozenset({"denied", "login_failed", "auth_failed"})
 MAX_PATIENTS_SHOWN = 3
+#: shown when the API withheld the entries' content (an admin without the auditor role)
+REDACTED_NOTE = (
+    "Vue administrateur : les requêtes, patients et documents sont masqués. Le journal complet et le filtre "
+    "par patient sont réservés au rôle auditeur (DPO)."
+)
 VERIFY_NOTE = (
     "Chaque ligne du journal est chaînée à la précédente (empreinte SHA-256). L'API n'expose pas la "
     "vérification de la chaîne : elle se fait sur le serveur avec « medsearch audit verify »."
@@ -160,6 +168,8 @@ def audit_view(client: api.MedsearchClient) -> None:
     total = int(body.get("total") or 0)
     limit = filters[-1]
     st.markdown(page_label(offset, len(entries), total))
+    if body.get("redacted"):
+        st.caption(REDACTED_NOTE)
     if entries:
         st.dataframe(audit_rows(entries), hide_index=True)
     else:
@@ -168,4 +178,20 @@ def audit_view(client: api.MedsearchClient) -> None:
     prev_col.button("◀ Précédent", key="audit-prev", disabled=offset <= 0, on_click=_set_offset, args=(offset - limit,))
     next_col.button("Suivant ▶", key="audit-next", disabled=offset + len(entries) >= total, on_click=_set_offset,
                     args=(offset + limit,))
+    _export(client, filters)
     st.caption(VERIFY_NOTE)
+
+
+def _export(client: api.MedsearchClient, filters: tuple[Any, ...]) -> None:
+    """« Exporter (CSV) »: the API is asked on the click only (each export is an audit entry), then the
+    file is offered for download while the filters stay the same."""
+    user, action, patient, date_from, date_to, _ = filters
+    if st.button("Exporter ces événements (CSV)", key="audit_export"):
+        try:
+            st.session_state["audit_export_file"] = (filters, client.audit_export(user, action, patient, date_from, date_to))
+        except api.ApiError as exc:
+            st.error(f"Export impossible. {render.api_error_text(exc)}")
+    ready = st.session_state.get("audit_export_file")
+    if ready is not None and ready[0] == filters:
+        st.download_button("⬇ Télécharger le CSV", ready[1], file_name="journal-audit.csv", mime="text/csv",
+                           key="audit-dl")

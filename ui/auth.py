@@ -21,7 +21,8 @@ import streamlit as st
 from ui import client as api
 
 _SESSION_KEY = "auth"
-ROLE_LABELS = {"clinician": "clinicien", "researcher": "chercheur (vue pseudonymisée)", "admin": "administrateur"}
+ROLE_LABELS = {"clinician": "clinicien", "researcher": "chercheur (vue pseudonymisée)", "admin": "administrateur",
+               "auditor": "auditeur (DPO)"}
 
 
 def _oidc_configured() -> bool:

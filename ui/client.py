@@ -685,6 +685,17 @@ class MedsearchClient:
         params += [("limit", str(limit)), ("offset", str(offset))]
         return self._get_json("/audit", params=params)
 
+    def audit_export(
+        self, user: str | None = None, action: str | None = None, patient_id: str | None = None,
+        date_from: date | str | None = None, date_to: date | str | None = None,
+    ) -> bytes:
+        """``GET /audit/export``: every matching entry as CSV, oldest first (whole for auditors, metadata
+        for admins); the API audits each call, so call it on a click, not on every rerun."""
+        optional = {"user": (user or "").strip() or None, "action": (action or "").strip() or None,
+                    "patient_id": (patient_id or "").strip() or None, "date_from": _iso(date_from), "date_to": _iso(date_to)}
+        params = [(name, value) for name, value in optional.items() if value is not None]
+        return self._request_raw("GET", "/audit/export", params=params, timeout=EXPORT_TIMEOUT_S).content
+
     def _request_list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
         """A request whose JSON body is a list (of objects)."""
         body = _json_body(self._request_raw(method, path, **kwargs), list, "liste JSON attendue")

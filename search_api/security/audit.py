@@ -10,6 +10,10 @@ Rotation: past ``rotate_bytes`` the current file is renamed ``<log>.<UTC time>``
 starts; its first line's ``prev`` is the last hash of the rotated file, so the chain runs across
 files and ``medsearch audit verify`` checks them all in order.
 
+Retention: ``medsearch audit prune`` deletes whole rotated files older than the retention period
+(:mod:`search_api.security.audit_retention`); the chain then starts at ``<log>.anchor`` (the last
+deleted line's ``seq`` and ``hash``), which a prune entry of the chain itself must vouch for.
+
 Writing is part of answering: :meth:`AuditLog.record` raises :class:`AuditUnavailable` when the line
 cannot be written and flushed (disk full, read-only volume), and the API turns that into a 503
 without returning any data.
@@ -45,10 +49,31 @@ def line_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
 
 
+#: suffixes of the log's companion files, which hold no entries
+COMPANIONS = (".head", ".tmp", ".lock", ".anchor")
+
+
 def chain_files(path: Path) -> list[Path]:
     """The rotated files (oldest first) then the current one."""
-    rotated = sorted(p for p in path.parent.glob(path.name + ".*") if p.suffix not in (".head", ".tmp", ".lock") and p.name != path.name + ".head")
+    rotated = sorted(p for p in path.parent.glob(path.name + ".*") if p.suffix not in COMPANIONS)
     return rotated + ([path] if path.exists() else [])
+
+
+def anchor_path(path: Path) -> Path:
+    """``<log>.anchor``: where the chain starts once its oldest files were deleted for retention
+    (:mod:`search_api.security.audit_retention`): the ``seq`` and ``hash`` of the last deleted line."""
+    return path.with_name(path.name + ".anchor")
+
+
+def read_anchor(path: Path) -> tuple[int, str] | None:
+    """The chain's start after a retention prune (seq, hash of the last deleted line), None before any."""
+    try:
+        raw = json.loads(anchor_path(path).read_text(encoding="utf-8"))
+        return int(raw["seq"]), str(raw["hash"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{anchor_path(path).name} is unreadable: {exc}") from exc
 
 
 def _last_line(path: Path) -> str | None:
@@ -174,7 +199,15 @@ def verify_chain(path: Path) -> VerifyResult:
     path = Path(path)
     problems: list[str] = []
     prev, seq, count = GENESIS, 0, 0
-    files = chain_files(path)
+    try:
+        anchor = read_anchor(path)
+    except ValueError as exc:
+        anchor = None
+        problems.append(str(exc))
+    anchor_recorded = False
+    if anchor is not None:  # the oldest files were pruned: the chain continues from their last line
+        seq, prev = anchor
+    files = [f for f in chain_files(path) if not (anchor and _pruned(f, anchor[0]))]
     for file in files:
         with file.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
@@ -194,6 +227,9 @@ def verify_chain(path: Path) -> VerifyResult:
                 if entry.get("seq") != seq + 1:
                     problems.append(f"{where}: seq {entry.get('seq')} after {seq} (line removed or inserted)")
                 prev, seq = str(entry.get("hash")), int(entry.get("seq") or 0)
+                if anchor and entry.get("action") == "audit_prune" and entry.get("through_seq") == anchor[0] \
+                        and entry.get("through_hash") == anchor[1]:
+                    anchor_recorded = True
     head = path.with_name(path.name + ".head")
     if head.exists():
         try:
@@ -204,4 +240,17 @@ def verify_chain(path: Path) -> VerifyResult:
             problems.append(f"the log ends at seq {seq}, its head file says {expected.get('seq')} (lines cut off the end)")
     elif count:
         problems.append(f"{head.name} is missing")
+    if anchor is not None and not anchor_recorded:  # an anchor anyone could write must be vouched for by the chain
+        problems.append(f"{anchor_path(path).name} is not recorded by an audit_prune entry of the chain (lines deleted outside "
+                        "`medsearch audit prune`)")
     return VerifyResult(not problems, count, len(files), problems)
+
+
+def _pruned(file: Path, through: int) -> bool:
+    """Whether *file* holds only lines at or before the anchor: a prune that wrote the anchor but
+    stopped before deleting this file (``medsearch audit prune`` deletes it when run again)."""
+    last = _last_line(file)
+    try:
+        return last is not None and int(json.loads(last).get("seq", 0)) <= through
+    except ValueError:
+        return False

@@ -80,7 +80,7 @@ class SecurityContext:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.local_key = signing_key(s.secrets_dir) if s.local_login else None
+        self.local_key = signing_key(s.secrets_dir) if s.local_login_enabled else None
         self.verifier = TokenVerifier(s, self.local_key)
         self.keys = KeyStore(s.keys_path)
         self.users = UserStore(s.users_path)

@@ -1,13 +1,14 @@
-"""Security endpoints: local login, who am I, the local issuer's JWKS, and the audit log for admins."""
+"""Security endpoints: local login, who am I, the local issuer's JWKS, and the audit log (admins: metadata;
+auditors: whole entries, :mod:`search_api.security.audit_read`)."""
 
 # No `from __future__ import annotations`: FastAPI resolves the endpoints' annotations at runtime.
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from search_api.security.audit import iter_entries
+from search_api.security.audit_read import AuditQuery, matching_entries, redacted, to_csv, to_patient_report_csv
 from search_api.security.identity import SecurityContext, current_principal
 from search_api.security.roles import require_role
 from search_api.security.scope import Principal, Role
@@ -40,6 +41,7 @@ class WhoAmI(BaseModel):
 
 class AuditPage(BaseModel):
     total: int
+    redacted: bool = Field(False, description="entries hold metadata only (the reader is not an auditor)")
     entries: list[dict[str, Any]]
 
 
@@ -51,7 +53,7 @@ def security_router() -> APIRouter:
         """Local accounts (demo): a short-lived token signed by the API's own key."""
         context: SecurityContext = request.app.state.security
         settings = context.settings
-        if not settings.local_login or context.local_key is None:
+        if not settings.local_login_enabled or context.local_key is None:
             raise HTTPException(status_code=404, detail="local login is disabled: sign in through the hospital's provider")
         try:
             context.login_limiter.check(f"login:{context.client(request)}:{body.username}")
@@ -93,51 +95,71 @@ def security_router() -> APIRouter:
             raise HTTPException(status_code=404, detail="no local issuer")
         return local_jwks(context.local_key)
 
-    @router.get("/audit", response_model=AuditPage)
-    def audit(
+    def audit_query(
         request: Request,
-        admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
+        reader: Annotated[Principal, Depends(require_role(Role.ADMIN, Role.AUDITOR))],
         user: Annotated[str | None, Query(max_length=256)] = None,
-        patient_id: Annotated[str | None, Query(max_length=64)] = None,
+        patient_id: Annotated[str | None, Query(max_length=64, description="auditors only: who accessed this patient")] = None,
         action: Annotated[str | None, Query(max_length=64)] = None,
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
+    ) -> tuple[Principal, AuditQuery]:
+        """The reader and their criteria; 422 on an inverted period, 403 (audited) when an admin without
+        the auditor role asks who accessed a patient (that answer is the patient's access history)."""
+        if date_from and date_to and date_from > date_to:
+            raise HTTPException(status_code=422, detail="date_from must be on or before date_to")
+        if patient_id and Role.AUDITOR not in reader.roles:
+            request.app.state.security.audit_denied(request, reader, "the patient filter requires the auditor role",
+                                                    filters={"patient_id": patient_id})
+            raise HTTPException(status_code=403, detail="filtering the audit by patient needs the auditor role (DPO)")
+        return reader, AuditQuery(user, patient_id, action, date_from, date_to)
+
+    @router.get("/audit", response_model=AuditPage)
+    def audit(
+        request: Request,
+        asked: Annotated[tuple[Principal, AuditQuery], Depends(audit_query)],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> AuditPage:
-        """Audit entries, newest first, filtered by user, patient, action and period (UTC dates)."""
+        """Audit entries, newest first, filtered by user, patient, action and period (UTC dates).
+
+        Auditors read whole entries; admins without that role read the metadata of each (who, when,
+        action, client, outcome), with the names of the withheld fields in ``redacted``."""
+        reader, query = asked
+        full = Role.AUDITOR in reader.roles
         context: SecurityContext = request.app.state.security
-        if date_from and date_to and date_from > date_to:
-            raise HTTPException(status_code=422, detail="date_from must be on or before date_to")
-        context.record(request, admin, "audit_read", filters={
-            "user": user, "patient_id": patient_id, "action": action,
-            "date_from": date_from.isoformat() if date_from else None, "date_to": date_to.isoformat() if date_to else None,
-        })
-        wanted_patient = patient_id.casefold() if patient_id else None
-        matched = []
-        for entry in iter_entries(context.audit.path):
-            if user and entry.get("user") != user:
-                continue
-            if action and entry.get("action") != action:
-                continue
-            if wanted_patient and wanted_patient not in {str(p).casefold() for p in _patients_of(entry)}:
-                continue
-            day = str(entry.get("ts", ""))[:10]
-            if date_from and day < date_from.isoformat():
-                continue
-            if date_to and day > date_to.isoformat():
-                continue
-            matched.append(entry)
+        context.record(request, reader, "audit_read", filters=query.as_filters(), redacted=not full)
+        matched = matching_entries(context.audit.path, query)
+        page = matched[offset : offset + limit]
+        return AuditPage(total=len(matched), redacted=not full, entries=page if full else [redacted(e) for e in page])
+
+    @router.get("/audit/export", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+    def audit_export(
+        request: Request,
+        asked: Annotated[tuple[Principal, AuditQuery], Depends(audit_query)],
+        report: Annotated[Literal["entries", "patient"], Query(
+            description="entries: the DPO's working file; patient: the access report to hand to the patient "
+                        "(needs patient_id; no query text, no other patient)")] = "entries",
+    ) -> Response:
+        """Every matching entry (no paging) as CSV, oldest first: the DPO's register of accesses, or with
+        ``patient_id`` and ``report=patient`` a patient's access report (GDPR right of access). Redacted as
+        ``/audit`` for admins (who cannot filter by patient)."""
+        reader, query = asked
+        if report == "patient" and not query.patient_id:
+            raise HTTPException(status_code=422, detail="report=patient needs patient_id")
+        full = Role.AUDITOR in reader.roles
+        context: SecurityContext = request.app.state.security
+        matched = matching_entries(context.audit.path, query)
         matched.reverse()
-        return AuditPage(total=len(matched), entries=matched[offset : offset + limit])
+        context.record(request, reader, "audit_export", filters=query.as_filters(), redacted=not full,
+                       format="csv", report=report, rows=len(matched))
+        if report == "patient":
+            body = to_patient_report_csv(matched, str(query.patient_id))
+        else:
+            body = to_csv(matched if full else [redacted(e) for e in matched])
+        return Response(body, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="medsearch-audit.csv"', "Cache-Control": "no-store",
+        })
 
     return router
 
-
-def _patients_of(entry: dict[str, Any]) -> list[Any]:
-    patients = [entry.get("patient_id")] if entry.get("patient_id") else []
-    patients += entry.get("patients") or []
-    filters = entry.get("filters") or {}
-    if isinstance(filters, dict) and filters.get("patient_id"):
-        patients.append(filters["patient_id"])
-    return patients

@@ -19,7 +19,8 @@ from indexer.backend.filters import DocumentFilter, normalise_key
 class Role(str, Enum):
     CLINICIAN = "clinician"   # identified patient data, optionally restricted to units / patients
     RESEARCHER = "researcher"  # de-identified view of patient data
-    ADMIN = "admin"           # operations: jobs, stats, audit, keys (no patient data by itself)
+    ADMIN = "admin"           # operations: jobs, stats, audit metadata (no patient data by itself)
+    AUDITOR = "auditor"       # the DPO / their delegate: whole audit entries (queries, patients), no documents
 
 
 class View(str, Enum):
@@ -27,7 +28,7 @@ class View(str, Enum):
 
     IDENTIFIED = "identified"
     DEIDENTIFIED = "deidentified"
-    NONE = "none"  # no patient document at all (an admin without a clinical role)
+    NONE = "none"  # no patient document at all (an admin or auditor without a clinical role)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class Principal:
     @property
     def role(self) -> str:
         """The role shown to the user and written in the audit log (the most data-bearing first)."""
-        for role in (Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN):
+        for role in (Role.CLINICIAN, Role.RESEARCHER, Role.AUDITOR, Role.ADMIN):
             if role in self.roles:
                 return role.value
         return "none"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
@@ -16,10 +18,21 @@ from search_api.security.router import security_router
 from search_api.security.secrets import pseudonym_key
 from search_api.security.views import DeidRegistry
 
+log = logging.getLogger("medsearch.security")
+
+#: logged at start-up when local accounts stay usable beside the hospital's OIDC provider
+BOTH_LOGINS_WARNING = (
+    "security.local_login is true while security.jwt_issuer is set: local accounts (%s) can sign in beside the "
+    "hospital's identity provider, outside its MFA, leaver process and lockout; keep it only for a break-glass "
+    "account, or remove security.local_login to turn local login off"
+)
+
 
 def install_security(app: FastAPI, settings: Settings) -> SecurityContext:
     """Create the security context of *app* and install its middleware, routes and error handlers."""
     s = settings.security
+    if s.jwt_issuer and s.local_login_enabled:
+        log.warning(BOTH_LOGINS_WARNING, s.users_path)
     audit = AuditLog(settings.api.audit_log, rotate_bytes=int(s.audit_rotate_mb * 1e6))
     context = SecurityContext(s, audit)
     context.deid = DeidRegistry(pseudonym_key(s.secrets_dir), s.deid_dates)

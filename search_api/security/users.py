@@ -2,7 +2,8 @@
 
 ``POST /auth/login`` checks a username and password here and returns a short-lived token signed by
 the API's own issuer; everything after that is the ordinary Bearer path. A hospital with Keycloak
-(or any OIDC provider) sets ``security.local_login: false`` and configures its issuer instead.
+(or any OIDC provider) configures its issuer instead, which turns local login off unless
+``security.local_login: true`` is set explicitly (a break-glass account: the API warns at start-up).
 """
 
 from __future__ import annotations
