@@ -142,6 +142,9 @@ class PatientResult(BaseModel):
     patient_id: str
     rank: int
     matching_documents: int = Field(description="Exact number of the patient's documents containing the query's terms")
+    affirmed_documents: int = Field(
+        default=0, description="Of ``matching_documents``, those matching through an affirmed mention, not only a "
+        "suspicion: 0 means the patient would not be in a one-criterion cohort of the query")
     best: list[PatientHit]
 
 
@@ -149,6 +152,10 @@ class PatientSearchResponse(BaseModel):
     query: str
     total: int = Field(description="Exact number of documents containing the query's terms")
     total_patients: int = Field(description="Exact number of distinct patients among them")
+    total_affirmed: int = Field(default=0, description="As ``SearchResponse.total_affirmed``: of ``total``, the "
+                                "documents matching through an affirmed mention")
+    total_patients_affirmed: int = Field(default=0, description="Patients with at least one of them (what a "
+                                         "one-criterion cohort of the query counts)")
     term_match: bool = Field(description="False when no document contains the query's words (semantic results only)")
     interpretation: QueryInterpretation | None = None
     expanded_terms: list[ExpandedTerm] = Field(default_factory=list)
@@ -411,6 +418,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     # thousands of documents at 100k passages, and a Python loop per match was a fifth of a request
     patient_of = {doc_id: summary.patient_id for doc_id, summary in documents.items() if summary.patient_id}
     counts = Counter(patient_of.values())
+    affirmed_counts = _affirmed_counts(engine, plan, where, ranked, matches, patient_of, counts)
     order: list[str] = []
     best: dict[str, list[PatientHit]] = {}
     term_match = bool(matches)
@@ -459,14 +467,33 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             context=context, url=f"/documents/{doc_id}",
         ))
     return PatientSearchResponse(
-        query=request.q, total=len(matches), total_patients=len(counts), term_match=term_match,
+        query=request.q, total=len(matches), total_patients=len(counts),
+        total_affirmed=sum(affirmed_counts.values()), total_patients_affirmed=len(affirmed_counts), term_match=term_match,
         interpretation=plan.interpretation, expanded_terms=plan.expanded_terms, offset=offset, limit=limit,
         patients=[
-            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0), best=best[p])
+            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0),
+                          affirmed_documents=affirmed_counts.get(p, 0), best=best[p])
             for i, p in enumerate(page)
         ],
         suggestion=ranked.suggestion,
     )
+
+
+def _affirmed_counts(engine, plan, where: DocumentFilter, ranked, matches: DocumentMatches,  # noqa: ANN001
+                     patient_of: dict[str, str], counts: Counter) -> Counter:
+    """Per patient, the matching documents that match through an affirmed mention (the patients a
+    one-criterion cohort of the query holds, as ``SearchResponse.total_patients_affirmed`` counts them).
+
+    Why: the patients view said « 12 patients » where a cohort of the same query held 7, with nothing
+    saying why (suspected findings rank, at a quarter of the weight, but a cohort keeps affirmed ones).
+    The engine's own set (:meth:`SearchEngine._affirmed_matches`) is only computed again when the
+    search's counts say some match is not affirmed: otherwise every match is, and *counts* is the answer."""
+    if ranked.total_affirmed is None or ranked.total_affirmed >= len(matches):
+        return counts
+    affirmed = engine._affirmed_matches(plan, where, len(matches))
+    if affirmed is None:
+        return counts
+    return Counter(patient_of[doc_id] for doc_id in affirmed if doc_id in patient_of)
 
 
 def _shown_patient_search(response: PatientSearchResponse, viewer: Viewer) -> PatientSearchResponse:

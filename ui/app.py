@@ -428,7 +428,9 @@ def patients_view(client: api.MedsearchClient, query: str, filters: SearchFilter
         st.session_state["patients_cache"] = (key, body)
     else:
         body = cached[1]
-    st.caption(render.counts_line(body["total"], body["total_patients"], 0, filters.mode).replace(" · 0 ms", ""))
+    affirmed = (body.get("total_affirmed"), body.get("total_patients_affirmed"))
+    st.caption(render.counts_line(body["total"], body["total_patients"], 0, filters.mode, affirmed=affirmed)
+               .replace(" · 0 ms", ""))
     show_suggestion(body.get("suggestion") if isinstance(body.get("suggestion"), str) else None, "suggestion-patients")
     if not body["term_match"] and body["patients"]:
         st.warning("Aucun document ne contient tous les termes de la requête : patients proposés par proximité de sens.")

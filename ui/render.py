@@ -670,15 +670,30 @@ def active_filters_html(items: Iterable[tuple[str, str]]) -> str:
 
 
 def patient_card_html(patient: Mapping[str, object]) -> str:
-    """One patient of the grouped results: id, number of matching documents, rank."""
+    """One patient of the grouped results: id, number of matching documents (and how many affirm the
+    finding, when not all do), rank."""
     count = int(patient.get("matching_documents") or 0)  # type: ignore[call-overload]
     noun = "document correspondant" if count == 1 else "documents correspondants"
     return _one_line(
         '<div class="ms-card">'
         f'<div class="ms-head"><span class="ms-rank">{esc(patient.get("rank"))}.</span>'
         f'<span class="ms-title">👤 Patient {esc(patient.get("patient_id"))}</span></div>'
-        f'<div class="ms-meta">{count} {noun}</div></div>'
+        f'<div class="ms-meta">{count} {noun}{_patient_affirmed_text(patient, count)}</div></div>'
     )
+
+
+def _patient_affirmed_text(patient: Mapping[str, object], count: int) -> str:
+    """« , dont 1 avec mention affirmée » or « — aucune mention affirmée (suspicion seulement) »; nothing
+    when every matching document affirms (or the API is older and does not say).
+
+    Why: the patients view listed 12 patients where a cohort of the same query held 7; the physician
+    must see which patients are there only for a suspected finding."""
+    affirmed = patient.get("affirmed_documents")
+    if not isinstance(affirmed, int) or not count or affirmed >= count:
+        return ""
+    if affirmed == 0:
+        return " — aucune mention affirmée (suspicion seulement)"
+    return f", dont {affirmed} avec mention affirmée"
 
 
 def patient_hit_html(hit: Mapping[str, object]) -> str:
