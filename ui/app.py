@@ -653,7 +653,8 @@ def _similar(client: api.MedsearchClient, doc: api.DocumentDetail) -> list[tuple
             picture = rendered(client, doc.id, "default", None) or thumbnail(client, doc.id)
             if picture is not None:
                 page = client.search_image(picture, f"{doc.id}.png", "image/png", limit=6)
-                return [(h.id, h.title or h.id, f"{render.format_date(h.date)} · similarité {h.descriptor_similarity or 0:.2f}")
+                return [(h.id, h.title or h.id, f"{render.format_date(h.date)} · similarité visuelle "
+                                                       f"{render.similarity_text(h.descriptor_similarity or 0.0)}")
                         for h in page.results if h.id != doc.id][:5]
         page = client.similar(doc.id, limit=5)
         return [(h.id, h.title or h.id, f"{render.kind_label(h.kind)} · {render.format_date(h.date)}") for h in page.results]

@@ -12,6 +12,7 @@ line ends a raw-HTML block and the rest would be parsed as Markdown (``*``, ``_`
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -356,7 +357,8 @@ def image_hit_card_html(hit: ImageHit, rank: int) -> str:
     meta = _meta_items(hit.date, hit.patient_id, "und", hit.modality)
     if hit.body_part:
         meta.append(esc(body_part_label(hit.body_part)))
-    meta.append(f"score {esc(format_score(hit.score))}")
+    # the fused rank score (RRF, ~0.016 for the first), not a similarity: named so, beside the similarities
+    meta.append(f"score de classement {esc(format_score(hit.score))}")
     return _one_line(
         '<div class="ms-card">'
         f'<div class="ms-head"><span class="ms-rank">{rank}.</span>{badge_html("image")}'
@@ -373,10 +375,29 @@ def _similarity_html(hit: ImageHit) -> str:
     """Cosine similarities of the pixel legs, when the API reports them."""
     parts = []
     if hit.descriptor_similarity is not None:
-        parts.append(f"similarité visuelle {hit.descriptor_similarity:.2f}")
+        parts.append(f"similarité visuelle {similarity_text(hit.descriptor_similarity)}")
     if hit.clip_similarity is not None:
-        parts.append(f"CLIP {hit.clip_similarity:.2f}")
-    return f'<div class="ms-why">{esc(" · ".join(parts))}</div>' if parts else ""
+        parts.append(f"CLIP {similarity_text(hit.clip_similarity)}")
+    if not parts:
+        return ""
+    return (f'<div class="ms-why" title="{esc(SIMILARITY_HELP)}">{esc(" · ".join(parts))}</div>')
+
+
+#: what the similarity figures are, as a tooltip on them
+SIMILARITY_HELP = "Similarité cosinus avec l'image de référence (1 = pixels identiques), propre à chaque image."
+IDENTICAL_SIMILARITY = 0.9999  # the API rounds to 4 decimals: 1.0 is the uploaded picture itself (or a copy)
+
+
+def similarity_text(value: float) -> str:
+    """A cosine similarity to the query image, in French (« 0,998 »), truncated to three decimals so a
+    different image never reads « 1,00 »; « identique » for the picture itself.
+
+    Why: the demo's phantoms of one body part are 0.998 alike, and shown with two decimals (rounded)
+    three different radiographs read « similarité visuelle 1.00 », as if each were the query image."""
+    if value >= IDENTICAL_SIMILARITY:
+        return "1,000 (image identique)"
+    truncated = math.floor(max(value, -1.0) * 1000) / 1000
+    return f"{truncated:.3f}".replace(".", ",")
 
 
 def interpretation_html(interpretation: Interpretation | None, include_negated: bool = False) -> str:
