@@ -231,6 +231,27 @@ def test_local_login_with_argon2_users(http: TestClient, app) -> None:  # noqa: 
     assert (me["user"], me["units"], me["view"]) == ("dr.demo", ["Radiologie"], "identified")
 
 
+def test_login_and_whoami_give_the_display_name(http: TestClient, app) -> None:  # noqa: ANN001
+    """The portal showed only the login (« clinicien »), not who it is (« Dr Démo Clinicien »)."""
+    users: UserStore = app.state.security.users
+    password = users.add("dr.nom", ["clinician", "admin"], display_name="Dr Marie Martin")
+    login = http.post("/auth/login", json={"username": "dr.nom", "password": password}).json()
+    assert (login["user"], login["name"]) == ("dr.nom", "Dr Marie Martin")
+    me = http.get("/auth/me", headers={"Authorization": f"Bearer {login['access_token']}"}).json()
+    assert (me["user"], me["name"], me["roles"]) == ("dr.nom", "Dr Marie Martin", ["admin", "clinician"])
+    unnamed = http.get("/auth/me", headers=auth("clinician")).json()
+    assert unnamed["name"] is None
+
+
+def test_display_name_from_oidc_claims() -> None:
+    from search_api.security.router import display_name
+
+    assert display_name({"name": " Dr Marie Martin "}) == "Dr Marie Martin"
+    assert display_name({"given_name": "Marie", "family_name": "Martin"}) == "Marie Martin"
+    assert display_name({"name": "", "family_name": "Martin"}) == "Martin"
+    assert display_name({"sub": "x"}) is None
+
+
 # -- roles and scope ---------------------------------------------------------------------------
 def test_role_gates(http: TestClient) -> None:
     assert http.get("/stats", headers=auth("clinician")).status_code == 403

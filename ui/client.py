@@ -805,6 +805,7 @@ class Login:
     role: str
     expires_in: int
     roles: tuple[str, ...] = ()
+    name: str = ""  # the account's display name (« Dr Marie Martin »), empty when it has none
 
 
 def login(
@@ -822,7 +823,7 @@ def login(
     body = response.json()
     return Login(
         str(body["access_token"]), str(body["user"]), str(body["role"]), int(body.get("expires_in") or 0),
-        tuple(str(r) for r in body.get("roles") or ()),
+        tuple(str(r) for r in body.get("roles") or ()), str(body.get("name") or ""),
     )
 
 

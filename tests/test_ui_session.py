@@ -1,0 +1,66 @@
+"""Who is logged in, as the portal's sidebar says it (display name and roles), and what a page reload
+does to the session (issue: a physician's and a research nurse's walkthrough of the demo portal)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from ui import auth as ui_auth  # noqa: E402
+from ui import client as api  # noqa: E402
+from ui_support import APP_PATH, BASE_URL  # noqa: E402
+
+
+def _api(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/health":
+        return httpx.Response(200, json={"status": "ok"})
+    return httpx.Response(404, json={"detail": "introuvable"})
+
+
+@pytest.fixture()
+def app_with_real_login(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """The portal with its own login step (not the tests' stand-in), over a fake API."""
+    from streamlit.testing.v1 import AppTest
+
+    def factory(base_url: str, user: str, timeout: float = 5.0, token: str | None = None) -> api.MedsearchClient:
+        return api.MedsearchClient(base_url, user, timeout, transport=httpx.MockTransport(_api), token=token)
+
+    monkeypatch.setenv("MEDSEARCH_UI__API_URL", BASE_URL)
+    monkeypatch.setattr(api, "make_client", factory)
+    monkeypatch.setattr(ui_auth, "_oidc_configured", lambda: False)
+    return AppTest.from_file(APP_PATH, default_timeout=30)
+
+
+def test_the_sidebar_names_who_is_logged_in_and_as_what(app_with_real_login) -> None:  # noqa: ANN001
+    """The walkthrough: only the login was shown (« clinicien »), not the person nor all their roles."""
+    at = app_with_real_login
+    login = api.Login("t", "dr.martin", "clinician", 1800, ("admin", "clinician"), "Dr Marie Martin")
+    at.session_state["auth"] = {"login": login, "expires_at": time.time() + 1800}
+    at.run()
+    assert not at.exception, at.exception
+    shown = "\n".join(str(m.value) for m in at.sidebar.markdown)
+    assert "Connecté : **Dr Marie Martin** (dr\\.martin) — clinicien, administrateur" in shown
+
+
+def test_signed_in_text_without_a_display_name_and_escaped() -> None:
+    plain = api.Login("t", "chercheur", "researcher", 1800, ("researcher",))
+    assert ui_auth.signed_in_markdown(plain) == "👤 Connecté : **chercheur** — chercheur (vue pseudonymisée)"
+    odd = api.Login("t", "x", "clinician", 1800, ("clinician",), "Dr *Gras* [lien](http://a)")
+    assert "**Dr \\*Gras\\* \\[lien\\]\\(http://a\\)**" in ui_auth.signed_in_markdown(odd)
+
+
+def test_client_login_reads_the_display_name() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": "tok", "expires_in": 1800, "user": "clinicien",
+                                         "name": "Dr Démo Clinicien", "role": "clinician", "roles": ["clinician"]})
+
+    login = api.login(BASE_URL, "clinicien", "pw", transport=httpx.MockTransport(handler))
+    assert (login.user, login.name) == ("clinicien", "Dr Démo Clinicien")
