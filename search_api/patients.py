@@ -52,7 +52,11 @@ class PatientIdentity(BaseModel):
     name: str | None = None
     birth_date: dt.date | None = None
     sex: Literal["male", "female"] | None = None
-    age: int | None = Field(default=None, description="Age today, in whole years")
+    age: int | None = Field(default=None, description="Age in whole years on ``age_on``")
+    age_on: dt.date | None = Field(
+        default=None, description="The day ``age`` is counted on: today for an identified view; for a researcher the "
+        "patient's last document, in the researcher's shifted dates (age at that document, exact: the shift moves the "
+        "birth date and the document alike), never today, which is not shifted and would narrow the patient's shift")
 
 
 class Stay(BaseModel):
@@ -185,9 +189,25 @@ def stay_fields(stay: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identity(documents: list[Document], viewer: Viewer) -> PatientIdentity:
+    """The identity block as *viewer* may see it, its age counted on :func:`age_day`."""
     found = identity_of(documents)
-    found["age"] = age_at(found["birth_date"], dt.date.today())
+    on = age_day(documents, viewer)
+    found["age"] = age_at(found["birth_date"], on)
+    found["age_on"] = viewer.date(on, documents[0].patient_id if documents else None)
     return PatientIdentity.model_validate(viewer.identity(found))
+
+
+def age_day(documents: list[Document], viewer: Viewer) -> dt.date | None:
+    """The real day a patient's age is given on: today for an identified view, the patient's last
+    document for a researcher.
+
+    Why: a researcher saw « 64 ans » (counted on the real today) beside the patient's shifted dates, an
+    inconsistent pair (the last shifted document could read « 63 ans » after it) that also narrows the
+    patient's date shift (age today and the ages at shifted dates bound it). The age at the last
+    document is the same number before and after shifting, like every other age the researcher sees."""
+    if not viewer.deidentified:
+        return dt.date.today()
+    return max((d.date for d in documents if d.date), default=None)
 
 
 def _snippets(engine, matches: DocumentMatches, documents: list[tuple[str, str | None]], query: str,  # noqa: ANN001

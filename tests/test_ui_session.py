@@ -64,3 +64,20 @@ def test_client_login_reads_the_display_name() -> None:
 
     login = api.login(BASE_URL, "clinicien", "pw", transport=httpx.MockTransport(handler))
     assert (login.user, login.name) == ("clinicien", "Dr Démo Clinicien")
+
+
+def test_a_researchers_age_says_the_day_it_is_counted_on() -> None:
+    """The researcher view showed « 64 ans » (today, real) beside shifted dates; the API now counts it on the
+    last document in shifted dates (``age_on``), and the portal says so."""
+    import datetime as dt
+
+    from ui import render
+
+    researcher = {"patient_id": "PSN-ab12", "identity": {"sex": "male", "age": 62, "age_on": "2024-03-12"}}
+    assert "62 ans au 12/03/2024 (dernier document)" in render.identity_html(researcher)
+    clinician = {"patient_id": "P1", "identity": {"sex": "male", "age": 64, "age_on": dt.date.today().isoformat()}}
+    html = render.identity_html(clinician)
+    assert "64 ans" in html and "dernier document" not in html
+    assert render.cohort_age_text({"patient_id": "PSN-ab12", "age": 62}) == "62 ans (dernier document retenu)"
+    assert render.cohort_age_text({"patient_id": "P1", "age": 64}) == "64 ans"
+    assert render.cohort_age_text({"patient_id": "P1", "age": None}) == ""

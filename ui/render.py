@@ -729,6 +729,24 @@ def patient_hit_html(hit: Mapping[str, object]) -> str:
     )
 
 
+def identity_age_text(identity: Mapping[str, object]) -> str:
+    """« 64 ans », or for a researcher (the API counts the age on the last document, in shifted dates)
+    « 63 ans au 12/03/2024 (dernier document) »: an age beside shifted dates must say which day it is on."""
+    age_on = identity.get("age_on")
+    if age_on and str(age_on) != date.today().isoformat():
+        return f"{identity['age']} ans au {format_date(str(age_on))} (dernier document)"
+    return f"{identity['age']} ans"
+
+
+def cohort_age_text(patient: Mapping[str, object]) -> str:
+    """A cohort member's age: today's for an identified patient; for a pseudonymised one (``PSN-…``) the
+    API counts it on the member's last evidence document (never on today, which is not shifted)."""
+    if patient.get("age") is None:
+        return ""
+    pseudonymised = str(patient.get("patient_id") or "").startswith("PSN-")
+    return f"{patient['age']} ans" + (" (dernier document retenu)" if pseudonymised else "")
+
+
 def identity_html(patient: Mapping[str, object]) -> str:
     """Identity block of the patient view: name, sex, birth date, age (withheld fields left out)."""
     identity = patient.get("identity") or {}
@@ -741,7 +759,7 @@ def identity_html(patient: Mapping[str, object]) -> str:
     if identity.get("birth_date"):
         parts.append(f"né(e) le {esc(format_date(str(identity['birth_date'])))}")
     if identity.get("age") is not None:
-        parts.append(f"{esc(identity['age'])} ans")
+        parts.append(esc(identity_age_text(identity)))
     counts = patient.get("by_kind") or {}
     assert isinstance(counts, Mapping)
     kinds = " ".join(f"{badge_html(str(k))}{esc(v)}" for k, v in _ordered_counts({str(k): int(v) for k, v in counts.items()}))
