@@ -81,3 +81,60 @@ def test_a_researchers_age_says_the_day_it_is_counted_on() -> None:
     assert render.cohort_age_text({"patient_id": "PSN-ab12", "age": 62}) == "62 ans (dernier document retenu)"
     assert render.cohort_age_text({"patient_id": "P1", "age": 64}) == "64 ans"
     assert render.cohort_age_text({"patient_id": "P1", "age": None}) == ""
+
+
+def test_an_expired_session_says_so(app_with_real_login) -> None:  # noqa: ANN001
+    """The login form came back with nothing said when the 30-minute token ran out (« on m'a déconnecté ? »)."""
+    at = app_with_real_login
+    login = api.Login("t", "dr.martin", "clinician", 1800, ("clinician",), "Dr Marie Martin")
+    at.session_state["auth"] = {"login": login, "expires_at": time.time() - 1}
+    at.run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.sidebar.warning] == [ui_auth.EXPIRED]
+    assert "Connecté" not in "\n".join(str(m.value) for m in at.sidebar.markdown)
+
+
+def test_a_reload_says_why_the_login_is_asked_again(app_with_real_login) -> None:  # noqa: ANN001
+    """A reload starts a new Streamlit session (the token is never kept in the browser): the page said nothing."""
+    at = app_with_real_login
+    at.query_params["q"] = "pneumothorax"
+    at.run()
+    assert not at.exception, at.exception
+    assert [i.value for i in at.sidebar.info] == [ui_auth.RELOADED]
+    assert at.session_state["q"] == "pneumothorax"  # kept for after the login
+
+
+def test_a_first_visit_shows_only_the_form(app_with_real_login) -> None:  # noqa: ANN001
+    at = app_with_real_login
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.sidebar.info and not at.sidebar.warning
+
+
+def test_the_page_is_declared_french(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit's page says lang="en": screen readers used an English voice, browsers offered to translate.
+    The portal runs a constant script that sets lang="fr" (checked in a browser by tests/test_e2e_browser.py)."""
+    from ui_support import patch_client, run_app
+
+    patch_client(monkeypatch, _api)
+    at = run_app()
+    bodies = [h.proto.body for h in at.get("html")]
+    assert "<script>document.documentElement.lang='fr';</script>" in bodies
+    html = next(h for h in at.get("html") if "lang='fr'" in h.proto.body)
+    assert html.proto.unsafe_allow_javascript
+
+
+def test_the_uploader_speaks_french_with_the_apis_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit's uploader said « Upload » / « 200MB per file » (French CSS said « 200 Mo maximum »), while the API
+    refuses images past images.max_upload_mb (20): the widget now enforces that limit and says it in French."""
+    from ui_support import markdown, patch_client, run_app
+
+    monkeypatch.setenv("MEDSEARCH_IMAGES__MAX_UPLOAD_MB", "35")
+    patch_client(monkeypatch, _api)
+    at = run_app()
+    at.radio(key="view").set_value("image").run()
+    uploader = at.get("file_uploader")[0]
+    assert uploader.proto.max_upload_size_mb == 35
+    text = markdown(at)
+    assert "Glissez-déposez un fichier ici · 35 Mo maximum" in text and 'content:"Parcourir"' in text
+    assert api.upload_limit_mb({}) == 20 and api.upload_limit_mb({"MEDSEARCH_IMAGES__MAX_UPLOAD_MB": "x"}) == 20

@@ -471,7 +471,9 @@ def image_search_view(client: api.MedsearchClient, user: str, filters: SearchFil
     coming back redraws it without a new upload.
     """
     st.subheader("Recherche par image")
-    uploaded = st.file_uploader("Image de référence", key="image_upload", help=UPLOAD_HELP)
+    max_mb = api.upload_limit_mb()
+    st.markdown(render.uploader_css(max_mb), unsafe_allow_html=True)
+    uploaded = st.file_uploader("Image de référence", key="image_upload", help=UPLOAD_HELP, max_upload_size=max_mb)
     text = st.text_input(
         "Texte à retrouver aussi (facultatif)", key="image_q", max_chars=1000,
         placeholder="ex. épanchement pleural", help="Filtre les images dont le compte rendu, la légende ou "
@@ -797,9 +799,16 @@ def api_banner(client: api.MedsearchClient) -> None:
         st.error(f"⚠️ Le service de recherche est injoignable : les résultats ne peuvent pas s'afficher. ({cached[2]})")
 
 
+def french_page() -> None:
+    """Declare the page French (Streamlit's page says ``lang="en"``; it has no setting for it). st.html runs the
+    constant script in the page itself, not in an iframe: one line, no layout."""
+    st.html(render.FRENCH_PAGE_SCRIPT, unsafe_allow_javascript=True)
+
+
 def main() -> None:
     """Build the page for one Streamlit run."""
     st.set_page_config(page_title="medsearch", page_icon="🩺", layout="wide")
+    french_page()
     keep_widget_state("view", "image_q", "group", "timeline_kinds")
     load_search_state()
     st.markdown(render.PAGE_CSS + render.PATIENT_CSS, unsafe_allow_html=True)

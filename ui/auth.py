@@ -46,11 +46,28 @@ def _oidc_login(api_url: str, timeout: float) -> api.Login | None:
     return api.Login(token, str(me["user"]), str(me["role"]), 0, tuple(me.get("roles") or ()), str(me.get("name") or ""))
 
 
+#: why the login form is back, said above it (a silent form read as a bug: « on m'a déconnecté »)
+EXPIRED = "Session expirée — reconnectez-vous."
+RELOADED = ("Page rechargée ou lien ouvert : la session ne survit pas au rechargement (elle n'est jamais gardée "
+            "dans le navigateur). Reconnectez-vous, la recherche en cours sera rouverte.")
+
+
 def _local_login(api_url: str, timeout: float) -> api.Login | None:
+    """The local account of this browser session, or the login form (with why it is shown again).
+
+    The token lives in the server-side session only: a reload starts a new session, hence a new login.
+    Why not persisted in the browser: Streamlit cannot set an HttpOnly cookie for a local login, and a
+    token in ``localStorage`` or a script-set cookie is readable by any injected script (README,
+    « Sécurité »). Hospital SSO logins (:func:`_oidc_login`) do survive a reload: Streamlit keeps them
+    in its own HttpOnly cookie."""
     stored = st.session_state.get(_SESSION_KEY)
     if stored and stored["expires_at"] > time.time() + 30:
         return stored["login"]
     st.session_state.pop(_SESSION_KEY, None)
+    if stored:
+        st.sidebar.warning(EXPIRED)
+    elif any(key != "page" for key in st.query_params):  # the address keeps the screen: a reload, or a shared link
+        st.sidebar.info(RELOADED)
     with st.sidebar.form("login", clear_on_submit=True):
         st.markdown("**Connexion**")
         username = st.text_input("Identifiant", key="login-user")

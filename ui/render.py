@@ -96,6 +96,32 @@ WINDOW_LABELS: dict[str, str] = {
 EXPANSION_TERMS_SHOWN = 3
 CONCLUSION_EXCERPT_CHARS = 220
 
+def uploader_css(max_mb: int) -> str:
+    """French for the file uploader's own English (button « Upload », « 20MB per file »), by CSS on
+    Streamlit's ``data-testid`` hooks: the text is hidden and the French drawn in its place, with the
+    limit the widget enforces (*max_mb*: the API's, :func:`ui.client.upload_limit_mb`; the French said
+    « 200 Mo maximum », Streamlit's default, where the API refuses past 20 Mo).
+
+    Why CSS: Streamlit has no setting for these texts (no translation), and patching its JavaScript is
+    not maintainable; the test ids are the hooks Streamlit's own tests use. If they change, the
+    English comes back (tests/test_e2e_browser.py reads the French)."""
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    return (
+        "<style>"
+        f'{zone} button [data-testid="stMarkdownContainer"] p{{font-size:0}}'
+        f'{zone} button [data-testid="stMarkdownContainer"] p::after{{content:"Parcourir";font-size:.9rem}}'
+        f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span{{font-size:0}}'
+        f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span::after'
+        f'{{content:"Glissez-déposez un fichier ici · {int(max_mb)} Mo maximum";font-size:.8rem}}'
+        "</style>"
+    )
+
+
+#: The page's language: Streamlit's index.html says lang="en", so screen readers read the French with an
+#: English voice and browsers offer to translate « from English ». A constant script (no user input).
+FRENCH_PAGE_SCRIPT = "<script>document.documentElement.lang='fr';</script>"
+
+
 PAGE_CSS = (
     "<style>"
     ".ms-card{line-height:1.45}"
@@ -879,12 +905,5 @@ PATIENT_CSS = (
     ".ms-matched{border-left:4px solid #f9a825;padding-left:.5rem}"
     ".ms-best{background:#fffde7;border-left:4px solid #f9a825;padding:.3rem .5rem}"
     ".ms-identity .ms-title{font-size:1.2rem}"
-    # Streamlit's upload widget only speaks English: its texts replaced by French ones.
-    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p{font-size:0}'
-    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after'
-    '{content:"Parcourir";font-size:.9rem}'
-    '[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}'
-    '[data-testid="stFileUploaderDropzoneInstructions"] span::after'
-    '{content:"Glissez-déposez un fichier ici · 200 Mo maximum";font-size:.8rem}'
     "</style>"
 )
