@@ -48,8 +48,8 @@ def _oidc_login(api_url: str, timeout: float) -> api.Login | None:
 
 #: why the login form is back, said above it (a silent form read as a bug: « on m'a déconnecté »)
 EXPIRED = "Session expirée — reconnectez-vous."
-RELOADED = ("Page rechargée ou lien ouvert : la session ne survit pas au rechargement (elle n'est jamais gardée "
-            "dans le navigateur). Reconnectez-vous, la recherche en cours sera rouverte.")
+RELOADED = ("Page rechargée : reconnectez-vous (la session n'est jamais gardée dans le navigateur). "
+            "La recherche en cours sera rouverte.")
 
 
 def _local_login(api_url: str, timeout: float) -> api.Login | None:
