@@ -140,11 +140,12 @@ def test_external_oidc_issuer_with_jwks_file_and_keycloak_claims(indexed, encode
     client = TestClient(create_app(settings, encoder=encoder))
     now = int(time.time())
     claims = {"iss": issuer, "aud": ["medsearch", "account"], "sub": "f3a1", "preferred_username": "dr.kc",
-              "iat": now, "exp": now + 300, "realm_access": {"roles": ["clinician", "offline_access"]}, "patients": [P2]}
+              "iat": now, "exp": now + 300, "realm_access": {"roles": ["clinician", "offline_access"]}, "patients": [P2],
+              "given_name": "Marie", "family_name": "Keycloak"}  # Keycloak's profile claims: the portal's « Connecté : »
     good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "kc-1"})
     me = client.get("/auth/me", headers={"Authorization": f"Bearer {good}"}).json()
-    assert me == {"user": "dr.kc", "role": "clinician", "roles": ["clinician"], "view": "identified",
-                  "units": None, "patients": [P2], "via": "jwt"}
+    assert me == {"user": "dr.kc", "name": "Marie Keycloak", "role": "clinician", "roles": ["clinician"],
+                  "view": "identified", "units": None, "patients": [P2], "via": "jwt"}
     found = _search(client, {"Authorization": f"Bearer {good}"}, q="fracture bassin", kinds="report")
     assert {r["patient_id"] for r in found["results"]} == {P2}
     wrong_aud = jwt.encode({**claims, "aud": "account"}, key, algorithm="RS256", headers={"kid": "kc-1"})
