@@ -58,7 +58,7 @@ def _local_login(api_url: str, timeout: float) -> api.Login | None:
     The token lives in the server-side session only: a reload starts a new session, hence a new login.
     Why not persisted in the browser: Streamlit cannot set an HttpOnly cookie for a local login, and a
     token in ``localStorage`` or a script-set cookie is readable by any injected script (README,
-    « Sécurité »). Hospital SSO logins (:func:`_oidc_login`) do survive a reload: Streamlit keeps them
+    Security, « Sessions and page reloads »). Hospital SSO logins (:func:`_oidc_login`) do survive a reload: Streamlit keeps them
     in its own HttpOnly cookie."""
     stored = st.session_state.get(_SESSION_KEY)
     if stored and stored["expires_at"] > time.time() + 30:
