@@ -343,6 +343,13 @@ def relation_first(evidence: dict[int, list[Evidence]], first: int, then: int, w
     return evidence
 
 
+def _latest_evidence(evidence: dict[int, list[Evidence]]) -> dt.date | None:
+    """The last dated document among a member's evidence: the day a researcher's cohort gives the age
+    on (the age there is the same before and after the date shift; age today, counted on the real
+    today beside shifted dates, would narrow the shift: see search_api.patients.age_day)."""
+    return max((e.date for found in evidence.values() for e in found if e.date), default=None)
+
+
 @dataclass
 class CohortMember:
     patient_id: str
@@ -391,8 +398,9 @@ def evaluate(engine, definition: Any, scope: DocumentFilter, frame: DateFrame | 
         evidence = {i: r.by_patient.get(patient, []) for i, r in enumerate(results) if patient in r.by_patient}
         if relation is not None:
             evidence = relation_first(evidence, relation.first, relation.then, relation.within_days)
+        on = today if frame is None else _latest_evidence(evidence)
         out.append(CohortMember(
-            patient_id=patient, sex=identity.get("sex"), age=age_at(identity.get("birth_date"), today),
+            patient_id=patient, sex=identity.get("sex"), age=age_at(identity.get("birth_date"), on),
             evidence=evidence,
             by_hand=patient in by_hand,
         ))

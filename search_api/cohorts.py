@@ -241,7 +241,8 @@ class EvidenceOut(BaseModel):
 class CohortPatient(BaseModel):
     patient_id: str
     sex: str | None = None
-    age: int | None = None
+    age: int | None = Field(default=None, description="Age today; for a researcher (shifted dates), the age at the "
+                            "patient's last evidence document, never today's (search_api.patients.age_day)")
     by_hand: bool = Field(default=False, description="Included by hand, not by the criteria")
     new: bool = Field(default=False, description="Not in the saved cohort's previous run")
     decision: Decision | None = Field(default=None, description="The screening decision (saved cohorts)")

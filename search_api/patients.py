@@ -52,7 +52,11 @@ class PatientIdentity(BaseModel):
     name: str | None = None
     birth_date: dt.date | None = None
     sex: Literal["male", "female"] | None = None
-    age: int | None = Field(default=None, description="Age today, in whole years")
+    age: int | None = Field(default=None, description="Age in whole years on ``age_on``")
+    age_on: dt.date | None = Field(
+        default=None, description="The day ``age`` is counted on: today for an identified view; for a researcher the "
+        "patient's last document, in the researcher's shifted dates (age at that document, exact: the shift moves the "
+        "birth date and the document alike), never today, which is not shifted and would narrow the patient's shift")
 
 
 class Stay(BaseModel):
@@ -142,6 +146,9 @@ class PatientResult(BaseModel):
     patient_id: str
     rank: int
     matching_documents: int = Field(description="Exact number of the patient's documents containing the query's terms")
+    affirmed_documents: int = Field(
+        default=0, description="Of ``matching_documents``, those matching through an affirmed mention, not only a "
+        "suspicion: 0 means the patient would not be in a one-criterion cohort of the query")
     best: list[PatientHit]
 
 
@@ -149,6 +156,10 @@ class PatientSearchResponse(BaseModel):
     query: str
     total: int = Field(description="Exact number of documents containing the query's terms")
     total_patients: int = Field(description="Exact number of distinct patients among them")
+    total_affirmed: int = Field(default=0, description="As ``SearchResponse.total_affirmed``: of ``total``, the "
+                                "documents matching through an affirmed mention")
+    total_patients_affirmed: int = Field(default=0, description="Patients with at least one of them (what a "
+                                         "one-criterion cohort of the query counts)")
     term_match: bool = Field(description="False when no document contains the query's words (semantic results only)")
     interpretation: QueryInterpretation | None = None
     expanded_terms: list[ExpandedTerm] = Field(default_factory=list)
@@ -178,9 +189,25 @@ def stay_fields(stay: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identity(documents: list[Document], viewer: Viewer) -> PatientIdentity:
+    """The identity block as *viewer* may see it, its age counted on :func:`age_day`."""
     found = identity_of(documents)
-    found["age"] = age_at(found["birth_date"], dt.date.today())
+    on = age_day(documents, viewer)
+    found["age"] = age_at(found["birth_date"], on)
+    found["age_on"] = viewer.date(on, documents[0].patient_id if documents else None)
     return PatientIdentity.model_validate(viewer.identity(found))
+
+
+def age_day(documents: list[Document], viewer: Viewer) -> dt.date | None:
+    """The real day a patient's age is given on: today for an identified view, the patient's last
+    document for a researcher.
+
+    Why: a researcher saw « 64 ans » (counted on the real today) beside the patient's shifted dates, an
+    inconsistent pair (the last shifted document could read « 63 ans » after it) that also narrows the
+    patient's date shift (age today and the ages at shifted dates bound it). The age at the last
+    document is the same number before and after shifting, like every other age the researcher sees."""
+    if not viewer.deidentified:
+        return dt.date.today()
+    return max((d.date for d in documents if d.date), default=None)
 
 
 def _snippets(engine, matches: DocumentMatches, documents: list[tuple[str, str | None]], query: str,  # noqa: ANN001
@@ -411,6 +438,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     # thousands of documents at 100k passages, and a Python loop per match was a fifth of a request
     patient_of = {doc_id: summary.patient_id for doc_id, summary in documents.items() if summary.patient_id}
     counts = Counter(patient_of.values())
+    affirmed_counts = _affirmed_counts(engine, plan, where, ranked, matches, patient_of, counts)
     order: list[str] = []
     best: dict[str, list[PatientHit]] = {}
     term_match = bool(matches)
@@ -459,14 +487,33 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             context=context, url=f"/documents/{doc_id}",
         ))
     return PatientSearchResponse(
-        query=request.q, total=len(matches), total_patients=len(counts), term_match=term_match,
+        query=request.q, total=len(matches), total_patients=len(counts),
+        total_affirmed=sum(affirmed_counts.values()), total_patients_affirmed=len(affirmed_counts), term_match=term_match,
         interpretation=plan.interpretation, expanded_terms=plan.expanded_terms, offset=offset, limit=limit,
         patients=[
-            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0), best=best[p])
+            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0),
+                          affirmed_documents=affirmed_counts.get(p, 0), best=best[p])
             for i, p in enumerate(page)
         ],
         suggestion=ranked.suggestion,
     )
+
+
+def _affirmed_counts(engine, plan, where: DocumentFilter, ranked, matches: DocumentMatches,  # noqa: ANN001
+                     patient_of: dict[str, str], counts: Counter) -> Counter:
+    """Per patient, the matching documents that match through an affirmed mention (the patients a
+    one-criterion cohort of the query holds, as ``SearchResponse.total_patients_affirmed`` counts them).
+
+    Why: the patients view said « 12 patients » where a cohort of the same query held 7, with nothing
+    saying why (suspected findings rank, at a quarter of the weight, but a cohort keeps affirmed ones).
+    The engine's own set (:meth:`SearchEngine._affirmed_matches`) is only computed again when the
+    search's counts say some match is not affirmed: otherwise every match is, and *counts* is the answer."""
+    if ranked.total_affirmed is None or ranked.total_affirmed >= len(matches):
+        return counts
+    affirmed = engine._affirmed_matches(plan, where, len(matches))
+    if affirmed is None:
+        return counts
+    return Counter(patient_of[doc_id] for doc_id in affirmed if doc_id in patient_of)
 
 
 def _shown_patient_search(response: PatientSearchResponse, viewer: Viewer) -> PatientSearchResponse:

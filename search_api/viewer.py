@@ -7,7 +7,8 @@ every URL and response and are the only ids accepted back (a real IPP matches no
 stay reasons; every date of a patient is shifted by that patient's offset, the same one the search
 results and ``/documents`` use, so a document has one date wherever a researcher meets it; stay
 ids are keyed too (encounter ids are visit numbers or embed the IPP). What a researcher keeps: sex,
-age today, age at a document's date (exact: the shift moves the birth date and the document alike),
+age at a document's date (exact: the shift moves the birth date and the document alike; the identity
+block's age is the age at the patient's last document, never today's, which would narrow the shift),
 care units, kinds, modalities, and every interval between two dates of one patient.
 
 The patient, timeline, grouped-search, cohort and document-context routers translate through one
@@ -25,7 +26,7 @@ from search_api.security.deid import Deidentifier
 from search_api.security.views import NO_SUCH_PATIENT
 
 #: identity fields a researcher may see (no name, no birth date: age and sex are enough for cohorts)
-RESEARCHER_IDENTITY = ("sex", "age")
+RESEARCHER_IDENTITY = ("sex", "age", "age_on")
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,7 @@ def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path, 
     text = _main_text(page)
     assert "· 1 patient ·" in text and " documents · " in text, text[:500]
     assert "Deploy" not in page.content()
+    assert page.evaluate("document.documentElement.lang") == "fr"  # Streamlit's page says "en"
     assert "q=%C3%A9panchement+pleural" in page.url or "q=%C3%A9panchement%20pleural" in page.url
     page.screenshot(path=str(shots / "search.png"))
 
@@ -250,7 +251,7 @@ def test_a_physician_walks_through_the_portal(servers, page: Page, shots: Path, 
     after = "(s) => getComputedStyle(document.querySelector(s), '::after').content"
     instructions = page.evaluate(after, '[data-testid="stFileUploaderDropzoneInstructions"] span')
     button = page.evaluate(after, '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p')
-    assert "Glissez-déposez" in instructions and "Parcourir" in button, (instructions, button)
+    assert "Glissez-déposez" in instructions and "20 Mo maximum" in instructions and "Parcourir" in button, (instructions, button)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(source_folder / "images" / "IMG-T001.dcm"))
     _settled(page)
     page.get_by_role("button", name="Rechercher des images similaires").click()

@@ -13,6 +13,7 @@ researcher (pseudonyms, shifted dates, masked text), over pages that need fill-i
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -156,11 +157,15 @@ def _old_patient_search(engine, request: SearchRequest, scope: DocumentFilter, o
                 id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
                 context=context, url=f"/documents/{doc_id}",
             ))
+    # the affirmed counts came after the lean rewrite: the reference takes them from the code under test
+    affirmed = patients._affirmed_counts(engine, plan, where, ranked, matches, patient_of, Counter(counts))
     return PatientSearchResponse(
         query=request.q, total=len(matches), total_patients=len(counts), term_match=term_match,
+        total_affirmed=sum(affirmed.values()), total_patients_affirmed=len(affirmed),
         interpretation=plan.interpretation, expanded_terms=plan.expanded_terms, offset=offset, limit=limit,
         patients=[
-            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0), best=best[p])
+            PatientResult(patient_id=p, rank=offset + i + 1, matching_documents=counts.get(p, 0),
+                          affirmed_documents=affirmed.get(p, 0), best=best[p])
             for i, p in enumerate(page)
         ],
     )

@@ -194,6 +194,26 @@ def test_researcher_cohort_windows_apply_to_the_dates_they_see(client: TestClien
     assert all(e["date"] == str(day) for p in dated for e in p["evidence"])
 
 
+def test_researcher_cohort_ages_are_at_the_last_evidence_not_today(client: TestClient, deid) -> None:  # noqa: ANN001
+    """A researcher's cohort gave each member's age today (counted on the real today) beside the evidence's
+    shifted dates: the age is now the one at the member's last evidence document, the same before and after
+    the shift; a clinician keeps today's age."""
+    from search_api.patient_data import age_at
+
+    definition = {"criteria": [{"kinds": ["report"]}]}
+    clinician = {p["patient_id"]: p for p in members(client, definition)}
+    researcher = {p["patient_id"]: p for p in members(client, definition, RESEARCHER)}
+    assert len(researcher) == len(clinician) >= 2
+    differs = 0
+    for real, seen in clinician.items():
+        birth = dt.date.fromisoformat(client.get(f"/patients/{real}", headers=DR).json()["identity"]["birth_date"])
+        last = max(dt.date.fromisoformat(e["date"]) for e in seen["evidence"] if e["date"])
+        assert seen["age"] == age_at(birth, dt.date.today())
+        assert researcher[deid.pseudonym(real)]["age"] == age_at(birth, last)
+        differs += age_at(birth, last) != seen["age"]
+    assert differs  # the demo's reports are years old: the two ages differ (the test can fail)
+
+
 def test_researcher_saves_reruns_and_exports_a_pseudonymised_cohort(client: TestClient, deid) -> None:  # noqa: ANN001
     psn = deid.pseudonym("P000004")
     definition = {"criteria": [{"kinds": ["report"]}], "excluded": [psn]}

@@ -33,6 +33,7 @@ def test_patient_identity_comes_from_the_fhir_record(client: TestClient) -> None
     assert (identity["name"], identity["birth_date"], identity["sex"]) == ("Jean EXEMPLE", "1962-02-11", "male")
     today = dt.date.today()
     assert identity["age"] == today.year - 1962 - ((today.month, today.day) < (2, 11))
+    assert identity["age_on"] == today.isoformat()  # a clinician's: age today
     assert body["by_kind"] == {"record": 1, "report": 1}
     assert [s["id"] for s in body["stays"]] == ["E1"]
     assert body["stays"][0]["start"] == "2024-06-18" and body["stays"][0]["reason"] == "Syndrome coronarien aigu"
@@ -216,8 +217,11 @@ def test_researcher_gets_the_patient_screens_pseudonymised(client: TestClient) -
     psn = grouped["patients"][0]["patient_id"]
     assert psn.startswith("PSN-") and grouped["total_patients"] == 1
     patient = client.get(f"/patients/{psn}", headers=researcher).json()
+    # the age at the last document (20/06/2024: 62), on its shifted date: not today's age (counted on the
+    # real today beside shifted dates, it was inconsistent with them and narrowed the patient's shift)
     assert patient["patient_id"] == psn and patient["identity"] == {
-        "name": None, "birth_date": None, "sex": "male", "age": client.get("/patients/P900003", headers=USER).json()["identity"]["age"]}
+        "name": None, "birth_date": None, "sex": "male", "age": 62, "age_on": patient["last_date"]}
+    assert patient["last_date"] != "2024-06-20"
     assert patient["stays"][0]["id"].startswith("SEJ-") and patient["stays"][0]["start"] != "2024-06-18"
     timeline = client.get(f"/patients/{psn}/timeline", params={"q": "infarctus"}, headers=researcher).json()
     record = next(e for g in timeline["groups"] for e in g["entries"] if e["kind"] == "record" and not e["entry"])

@@ -62,3 +62,28 @@ def test_search_says_what_the_cohort_counts(client: TestClient, mode: str) -> No
     # a result found by meaning only is labelled so and not counted
     assert all(r["semantic_only"] for r in body["results"] if r["patient_id"] in ("P910004", "P910005"))
 
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+def test_patients_view_says_what_the_cohort_counts(client: TestClient, mode: str) -> None:
+    """/search/patients carries the same affirmed counts as /search, overall and per patient (the
+    patients view said « 3 patients » where the cohort of the query held one, with nothing saying why)."""
+    q = "IRM cérébrale AVC ischémique"
+    search = client.get("/search", params={"q": q, "mode": mode, "limit": 20}, headers=DR).json()
+    body = client.get("/search/patients", params={"q": q, "mode": mode, "limit": 20}, headers=DR).json()
+    assert (body["total"], body["total_patients"]) == (3, 3)
+    assert (body["total_affirmed"], body["total_patients_affirmed"]) == (
+        search["total_affirmed"], search["total_patients_affirmed"]) == (1, 1)
+    affirmed = {p["patient_id"]: p["affirmed_documents"] for p in body["patients"] if p["matching_documents"]}
+    assert affirmed == {"P910001": 1, "P910002": 0, "P910003": 0}
+
+
+def test_patients_view_without_hypothetical_mentions_counts_every_match(client: TestClient) -> None:
+    """Every match affirmed: the affirmed counts are the totals, as /search's (the path that does not count
+    the affirmed matches a second time)."""
+    q = "lobectomie"
+    search = client.get("/search", params={"q": q, "limit": 20}, headers=DR).json()
+    body = client.get("/search/patients", params={"q": q, "limit": 20}, headers=DR).json()
+    assert (body["total_affirmed"], body["total_patients_affirmed"]) == (
+        search["total_affirmed"], search["total_patients_affirmed"]) == (1, 1)
+    assert [p["affirmed_documents"] for p in body["patients"] if p["matching_documents"]] == [1]

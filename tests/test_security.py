@@ -140,11 +140,12 @@ def test_external_oidc_issuer_with_jwks_file_and_keycloak_claims(indexed, encode
     client = TestClient(create_app(settings, encoder=encoder))
     now = int(time.time())
     claims = {"iss": issuer, "aud": ["medsearch", "account"], "sub": "f3a1", "preferred_username": "dr.kc",
-              "iat": now, "exp": now + 300, "realm_access": {"roles": ["clinician", "offline_access"]}, "patients": [P2]}
+              "iat": now, "exp": now + 300, "realm_access": {"roles": ["clinician", "offline_access"]}, "patients": [P2],
+              "given_name": "Marie", "family_name": "Keycloak"}  # Keycloak's profile claims: the portal's « Connecté : »
     good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "kc-1"})
     me = client.get("/auth/me", headers={"Authorization": f"Bearer {good}"}).json()
-    assert me == {"user": "dr.kc", "role": "clinician", "roles": ["clinician"], "view": "identified",
-                  "units": None, "patients": [P2], "via": "jwt"}
+    assert me == {"user": "dr.kc", "name": "Marie Keycloak", "role": "clinician", "roles": ["clinician"],
+                  "view": "identified", "units": None, "patients": [P2], "via": "jwt"}
     found = _search(client, {"Authorization": f"Bearer {good}"}, q="fracture bassin", kinds="report")
     assert {r["patient_id"] for r in found["results"]} == {P2}
     wrong_aud = jwt.encode({**claims, "aud": "account"}, key, algorithm="RS256", headers={"kid": "kc-1"})
@@ -230,6 +231,27 @@ def test_local_login_with_argon2_users(http: TestClient, app) -> None:  # noqa: 
     assert login.status_code == 200 and login.json()["role"] == "clinician"
     me = http.get("/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}).json()
     assert (me["user"], me["units"], me["view"]) == ("dr.demo", ["Radiologie"], "identified")
+
+
+def test_login_and_whoami_give_the_display_name(http: TestClient, app) -> None:  # noqa: ANN001
+    """The portal showed only the login (« clinicien »), not who it is (« Dr Démo Clinicien »)."""
+    users: UserStore = app.state.security.users
+    password = users.add("dr.nom", ["clinician", "admin"], display_name="Dr Marie Martin")
+    login = http.post("/auth/login", json={"username": "dr.nom", "password": password}).json()
+    assert (login["user"], login["name"]) == ("dr.nom", "Dr Marie Martin")
+    me = http.get("/auth/me", headers={"Authorization": f"Bearer {login['access_token']}"}).json()
+    assert (me["user"], me["name"], me["roles"]) == ("dr.nom", "Dr Marie Martin", ["admin", "clinician"])
+    unnamed = http.get("/auth/me", headers=auth("clinician")).json()
+    assert unnamed["name"] is None
+
+
+def test_display_name_from_oidc_claims() -> None:
+    from search_api.security.router import display_name
+
+    assert display_name({"name": " Dr Marie Martin "}) == "Dr Marie Martin"
+    assert display_name({"given_name": "Marie", "family_name": "Martin"}) == "Marie Martin"
+    assert display_name({"name": "", "family_name": "Martin"}) == "Martin"
+    assert display_name({"sub": "x"}) is None
 
 
 # -- roles and scope ---------------------------------------------------------------------------

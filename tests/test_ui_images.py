@@ -228,9 +228,21 @@ def test_linked_report_html_escapes_and_cuts_the_conclusion() -> None:
 def test_image_hit_card_shows_scores_methods_and_escaped_caption() -> None:
     hit = ImageHit.from_json(_image_result("img1", "TDM", caption="<b>légende</b>", clip_similarity=0.3))
     html = render.image_hit_card_html(hit, rank=2)
-    assert "similarité visuelle 0.91 · CLIP 0.30" in html
+    assert "similarité visuelle 0,912 · CLIP 0,300" in html and "score de classement 0.0325" in html
     assert ">compte rendu</span>" in html and "thorax" in html and "CHEST" not in html and "🩻 CT" in html
     assert "<b>légende</b>" not in html and "&lt;b&gt;légende&lt;/b&gt;" in html
+
+
+def test_near_identical_images_do_not_read_as_the_query_image() -> None:
+    """Found by a physician on the demo (query IMG-00146.dcm): the picture itself and two other phantoms
+    of the same hips, at cosine 1.0, 0.9985 and 0.9982 from the API, all read « similarité visuelle 1.00 »."""
+    shown = [render.image_hit_card_html(ImageHit.from_json(_image_result(f"img{i}", "CR", descriptor_similarity=s)), 1)
+             for i, s in enumerate((1.0, 0.9985, 0.9982, 0.7295))]
+    assert "similarité visuelle 1,000 (image identique)" in shown[0]
+    assert "similarité visuelle 0,998" in shown[1] and "similarité visuelle 0,998" in shown[2]
+    assert "similarité visuelle 0,729" in shown[3]
+    assert not any("1.00" in html or "1,00" in html for html in shown[1:])
+    assert render.esc(render.SIMILARITY_HELP) in shown[1]  # the figure says what it is (a tooltip)
 
 
 def test_search_hit_card_shows_image_methods() -> None:

@@ -165,6 +165,32 @@ def test_results_by_patient(fake: Fake) -> None:
     assert at.query_params.get("patient") in ("P001", ["P001"])
 
 
+def test_results_by_patient_say_which_patients_affirm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The patients view gives /search/patients' affirmed counts, overall (as the documents view's
+    « dont … avec mention affirmée ») and per patient, so a patient listed for a suspicion only is seen so."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/search/patients":
+            return Fake()(request)
+        patient = {"rank": 1, "best": [], "matching_documents": 2}
+        return httpx.Response(200, json={
+            "query": "AVC", "total": 5, "total_patients": 3, "total_affirmed": 2, "total_patients_affirmed": 2,
+            "term_match": True, "offset": 0, "limit": 10, "patients": [
+                {**patient, "patient_id": "P001", "affirmed_documents": 2},
+                {**patient, "patient_id": "P002", "affirmed_documents": 1, "rank": 2},
+                {**patient, "patient_id": "P003", "affirmed_documents": 0, "rank": 3, "matching_documents": 1}],
+        })
+
+    patch_client(monkeypatch, handler)
+    at = _app(q="AVC", group="patients")
+    captions = [str(c.value) for c in at.main.caption]
+    assert any(c.startswith("5 documents · 3 patients (dont 2 documents · 2 patients avec mention affirmée)")
+               for c in captions), captions
+    cards = [m for m in _markdown(at).splitlines() if "👤 Patient" in m]
+    assert "2 documents correspondants</div>" in cards[0]
+    assert "2 documents correspondants, dont 1 avec mention affirmée" in cards[1]
+    assert "1 document correspondant — aucune mention affirmée (suspicion seulement)" in cards[2]
+
+
 def test_patient_view_shows_identity_and_marked_timeline(fake: Fake) -> None:
     at = _app(patient="P001", q="infarctus")
     text = _markdown(at)

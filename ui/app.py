@@ -428,7 +428,9 @@ def patients_view(client: api.MedsearchClient, query: str, filters: SearchFilter
         st.session_state["patients_cache"] = (key, body)
     else:
         body = cached[1]
-    st.caption(render.counts_line(body["total"], body["total_patients"], 0, filters.mode).replace(" · 0 ms", ""))
+    affirmed = (body.get("total_affirmed"), body.get("total_patients_affirmed"))
+    st.caption(render.counts_line(body["total"], body["total_patients"], 0, filters.mode, affirmed=affirmed)
+               .replace(" · 0 ms", ""))
     show_suggestion(body.get("suggestion") if isinstance(body.get("suggestion"), str) else None, "suggestion-patients")
     if not body["term_match"] and body["patients"]:
         st.warning("Aucun document ne contient tous les termes de la requête : patients proposés par proximité de sens.")
@@ -469,7 +471,9 @@ def image_search_view(client: api.MedsearchClient, user: str, filters: SearchFil
     coming back redraws it without a new upload.
     """
     st.subheader("Recherche par image")
-    uploaded = st.file_uploader("Image de référence", key="image_upload", help=UPLOAD_HELP)
+    max_mb = api.upload_limit_mb()
+    st.markdown(render.uploader_css(max_mb), unsafe_allow_html=True)
+    uploaded = st.file_uploader("Image de référence", key="image_upload", help=UPLOAD_HELP, max_upload_size=max_mb)
     text = st.text_input(
         "Texte à retrouver aussi (facultatif)", key="image_q", max_chars=1000,
         placeholder="ex. épanchement pleural", help="Filtre les images dont le compte rendu, la légende ou "
@@ -651,7 +655,8 @@ def _similar(client: api.MedsearchClient, doc: api.DocumentDetail) -> list[tuple
             picture = rendered(client, doc.id, "default", None) or thumbnail(client, doc.id)
             if picture is not None:
                 page = client.search_image(picture, f"{doc.id}.png", "image/png", limit=6)
-                return [(h.id, h.title or h.id, f"{render.format_date(h.date)} · similarité {h.descriptor_similarity or 0:.2f}")
+                return [(h.id, h.title or h.id, f"{render.format_date(h.date)} · similarité visuelle "
+                                                       f"{render.similarity_text(h.descriptor_similarity or 0.0)}")
                         for h in page.results if h.id != doc.id][:5]
         page = client.similar(doc.id, limit=5)
         return [(h.id, h.title or h.id, f"{render.kind_label(h.kind)} · {render.format_date(h.date)}") for h in page.results]
@@ -794,9 +799,16 @@ def api_banner(client: api.MedsearchClient) -> None:
         st.error(f"⚠️ Le service de recherche est injoignable : les résultats ne peuvent pas s'afficher. ({cached[2]})")
 
 
+def french_page() -> None:
+    """Declare the page French (Streamlit's page says ``lang="en"``; it has no setting for it). st.html runs the
+    constant script in the page itself, not in an iframe: one line, no layout."""
+    st.html(render.FRENCH_PAGE_SCRIPT, unsafe_allow_javascript=True)
+
+
 def main() -> None:
     """Build the page for one Streamlit run."""
     st.set_page_config(page_title="medsearch", page_icon="🩺", layout="wide")
+    french_page()
     keep_widget_state("view", "image_q", "group", "timeline_kinds")
     load_search_state()
     st.markdown(render.PAGE_CSS + render.PATIENT_CSS, unsafe_allow_html=True)

@@ -44,14 +44,31 @@ def _oidc_login(api_url: str, timeout: float) -> api.Login | None:
         return None
     with api.make_client(api_url, str(user.get("preferred_username") or user.get("email") or ""), timeout, token=token) as client:
         me = client.whoami()
-    return api.Login(token, str(me["user"]), str(me["role"]), 0, tuple(me.get("roles") or ()))
+    return api.Login(token, str(me["user"]), str(me["role"]), 0, tuple(me.get("roles") or ()), str(me.get("name") or ""))
+
+
+#: why the login form is back, said above it (a silent form read as a bug: « on m'a déconnecté »)
+EXPIRED = "Session expirée — reconnectez-vous."
+RELOADED = ("Page rechargée : reconnectez-vous (la session n'est jamais gardée dans le navigateur). "
+            "La recherche en cours sera rouverte.")
 
 
 def _local_login(api_url: str, timeout: float) -> api.Login | None:
+    """The local account of this browser session, or the login form (with why it is shown again).
+
+    The token lives in the server-side session only: a reload starts a new session, hence a new login.
+    Why not persisted in the browser: Streamlit cannot set an HttpOnly cookie for a local login, and a
+    token in ``localStorage`` or a script-set cookie is readable by any injected script (README,
+    Security, « Sessions and page reloads »). Hospital SSO logins (:func:`_oidc_login`) do survive a reload: Streamlit keeps them
+    in its own HttpOnly cookie."""
     stored = st.session_state.get(_SESSION_KEY)
     if stored and stored["expires_at"] > time.time() + 30:
         return stored["login"]
     st.session_state.pop(_SESSION_KEY, None)
+    if stored:
+        st.sidebar.warning(EXPIRED)
+    elif any(key != "page" for key in st.query_params):  # the address keeps the screen: a reload, or a shared link
+        st.sidebar.info(RELOADED)
     with st.sidebar.form("login", clear_on_submit=True):
         st.markdown("**Connexion**")
         username = st.text_input("Identifiant", key="login-user")
@@ -82,14 +99,32 @@ def log_out() -> None:
     st.query_params.clear()
 
 
+def signed_in_markdown(login: api.Login) -> str:
+    """« Connecté : **Dr Marie Martin** (dr.martin) — clinicien, administrateur » for the sidebar.
+
+    Why the name and every role: a shared ward workstation showed only « clinicien » (the login), so
+    the next physician could not tell whose session was open, nor that it also had the admin rights.
+    Markdown-escaped: a display name comes from the account file or the identity provider."""
+    labels = [ROLE_LABELS.get(r, r) for r in (login.roles or (login.role,))]
+    if login.role in login.roles:  # the API's main role first
+        labels.remove(ROLE_LABELS.get(login.role, login.role))
+        labels.insert(0, ROLE_LABELS.get(login.role, login.role))
+    who = f"**{_md(login.name)}** ({_md(login.user)})" if login.name and login.name != login.user else f"**{_md(login.user)}**"
+    return f"👤 Connecté : {who} — {', '.join(labels)}"
+
+
+def _md(text: str) -> str:
+    """*text* with Markdown's special characters escaped (a name like « Dr *X* » stays literal)."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!<>|~" else c for c in text)
+
+
 def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
     """The logged-in user (drawing the login control when there is none) and a logout button."""
     login = _oidc_login(api_url, timeout) if _oidc_configured() else _local_login(api_url, timeout)
     if login is None:
         st.info("Connectez-vous dans la barre latérale (sur un petit écran : bouton » en haut à gauche) pour rechercher : l'accès aux données patients est nominatif et journalisé.")
         return None
-    role = ROLE_LABELS.get(login.role, login.role)
-    st.sidebar.markdown(f"Connecté : **{login.user}** — {role}")
+    st.sidebar.markdown(signed_in_markdown(login))
     if st.sidebar.button("Se déconnecter", key="logout"):
         log_out()
         if _oidc_configured():

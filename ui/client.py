@@ -798,6 +798,21 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> tuple[str, st
     return api_url, user, timeout
 
 
+DEFAULT_UPLOAD_MB = 20  # the API's images.max_upload_mb default
+
+
+def upload_limit_mb(environ: Mapping[str, str] | None = None) -> int:
+    """The largest image the portal lets through: the API's ``images.max_upload_mb`` (its environment
+    variable ``MEDSEARCH_IMAGES__MAX_UPLOAD_MB`` when the portal is given it, else the API's default).
+
+    Why: Streamlit's own limit (200 MB) let a physician pick a 100 MB DICOM that the API then refused (413)."""
+    env = os.environ if environ is None else environ
+    try:
+        return max(1, int(float(env.get("MEDSEARCH_IMAGES__MAX_UPLOAD_MB") or DEFAULT_UPLOAD_MB)))
+    except ValueError:
+        return DEFAULT_UPLOAD_MB
+
+
 def make_client(base_url: str, user: str, timeout: float = DEFAULT_TIMEOUT_S, token: str | None = None) -> MedsearchClient:
     """The factory the app calls on every run.
 
@@ -816,6 +831,7 @@ class Login:
     role: str
     expires_in: int
     roles: tuple[str, ...] = ()
+    name: str = ""  # the account's display name (« Dr Marie Martin »), empty when it has none
 
 
 def login(
@@ -833,7 +849,7 @@ def login(
     body = response.json()
     return Login(
         str(body["access_token"]), str(body["user"]), str(body["role"]), int(body.get("expires_in") or 0),
-        tuple(str(r) for r in body.get("roles") or ()),
+        tuple(str(r) for r in body.get("roles") or ()), str(body.get("name") or ""),
     )
 
 

@@ -206,7 +206,7 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort",
     # the new patients first (stable: the API's order otherwise): they are what a re-run is looked at for
     for patient in sorted(patients, key=lambda p: not p.get("new")):
         sex = render.SEX_LABELS.get(patient.get("sex") or "", "")
-        age = f"{patient['age']} ans" if patient.get("age") is not None else ""
+        age = render.cohort_age_text(patient)
         decision = patient.get("decision")
         flags = " · ".join(x for x in (sex, age, "ajouté à la main" if patient.get("by_hand") else "",
                                        "🆕 nouveau" if patient.get("new") else "",

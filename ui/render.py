@@ -12,6 +12,7 @@ line ends a raw-HTML block and the rest would be parsed as Markdown (``*``, ``_`
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -94,6 +95,32 @@ WINDOW_LABELS: dict[str, str] = {
 
 EXPANSION_TERMS_SHOWN = 3
 CONCLUSION_EXCERPT_CHARS = 220
+
+def uploader_css(max_mb: int) -> str:
+    """French for the file uploader's own English (button « Upload », « 20MB per file »), by CSS on
+    Streamlit's ``data-testid`` hooks: the text is hidden and the French drawn in its place, with the
+    limit the widget enforces (*max_mb*: the API's, :func:`ui.client.upload_limit_mb`; the French said
+    « 200 Mo maximum », Streamlit's default, where the API refuses past 20 Mo).
+
+    Why CSS: Streamlit has no setting for these texts (no translation), and patching its JavaScript is
+    not maintainable; the test ids are the hooks Streamlit's own tests use. If they change, the
+    English comes back (tests/test_e2e_browser.py reads the French)."""
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    return (
+        "<style>"
+        f'{zone} button [data-testid="stMarkdownContainer"] p{{font-size:0}}'
+        f'{zone} button [data-testid="stMarkdownContainer"] p::after{{content:"Parcourir";font-size:.9rem}}'
+        f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span{{font-size:0}}'
+        f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span::after'
+        f'{{content:"Glissez-déposez un fichier ici · {int(max_mb)} Mo maximum";font-size:.8rem}}'
+        "</style>"
+    )
+
+
+#: The page's language: Streamlit's index.html says lang="en", so screen readers read the French with an
+#: English voice and browsers offer to translate « from English ». A constant script (no user input).
+FRENCH_PAGE_SCRIPT = "<script>document.documentElement.lang='fr';</script>"
+
 
 PAGE_CSS = (
     "<style>"
@@ -356,7 +383,8 @@ def image_hit_card_html(hit: ImageHit, rank: int) -> str:
     meta = _meta_items(hit.date, hit.patient_id, "und", hit.modality)
     if hit.body_part:
         meta.append(esc(body_part_label(hit.body_part)))
-    meta.append(f"score {esc(format_score(hit.score))}")
+    # the fused rank score (RRF, ~0.016 for the first), not a similarity: named so, beside the similarities
+    meta.append(f"score de classement {esc(format_score(hit.score))}")
     return _one_line(
         '<div class="ms-card">'
         f'<div class="ms-head"><span class="ms-rank">{rank}.</span>{badge_html("image")}'
@@ -373,10 +401,29 @@ def _similarity_html(hit: ImageHit) -> str:
     """Cosine similarities of the pixel legs, when the API reports them."""
     parts = []
     if hit.descriptor_similarity is not None:
-        parts.append(f"similarité visuelle {hit.descriptor_similarity:.2f}")
+        parts.append(f"similarité visuelle {similarity_text(hit.descriptor_similarity)}")
     if hit.clip_similarity is not None:
-        parts.append(f"CLIP {hit.clip_similarity:.2f}")
-    return f'<div class="ms-why">{esc(" · ".join(parts))}</div>' if parts else ""
+        parts.append(f"CLIP {similarity_text(hit.clip_similarity)}")
+    if not parts:
+        return ""
+    return (f'<div class="ms-why" title="{esc(SIMILARITY_HELP)}">{esc(" · ".join(parts))}</div>')
+
+
+#: what the similarity figures are, as a tooltip on them
+SIMILARITY_HELP = "Similarité cosinus avec l'image de référence (1 = pixels identiques), propre à chaque image."
+IDENTICAL_SIMILARITY = 0.9999  # the API rounds to 4 decimals: 1.0 is the uploaded picture itself (or a copy)
+
+
+def similarity_text(value: float) -> str:
+    """A cosine similarity to the query image, in French (« 0,998 »), truncated to three decimals so a
+    different image never reads « 1,00 »; « identique » for the picture itself.
+
+    Why: the demo's phantoms of one body part are 0.998 alike, and shown with two decimals (rounded)
+    three different radiographs read « similarité visuelle 1.00 », as if each were the query image."""
+    if value >= IDENTICAL_SIMILARITY:
+        return "1,000 (image identique)"
+    truncated = math.floor(max(value, -1.0) * 1000) / 1000
+    return f"{truncated:.3f}".replace(".", ",")
 
 
 def interpretation_html(interpretation: Interpretation | None, include_negated: bool = False) -> str:
@@ -670,15 +717,30 @@ def active_filters_html(items: Iterable[tuple[str, str]]) -> str:
 
 
 def patient_card_html(patient: Mapping[str, object]) -> str:
-    """One patient of the grouped results: id, number of matching documents, rank."""
+    """One patient of the grouped results: id, number of matching documents (and how many affirm the
+    finding, when not all do), rank."""
     count = int(patient.get("matching_documents") or 0)  # type: ignore[call-overload]
     noun = "document correspondant" if count == 1 else "documents correspondants"
     return _one_line(
         '<div class="ms-card">'
         f'<div class="ms-head"><span class="ms-rank">{esc(patient.get("rank"))}.</span>'
         f'<span class="ms-title">👤 Patient {esc(patient.get("patient_id"))}</span></div>'
-        f'<div class="ms-meta">{count} {noun}</div></div>'
+        f'<div class="ms-meta">{count} {noun}{_patient_affirmed_text(patient, count)}</div></div>'
     )
+
+
+def _patient_affirmed_text(patient: Mapping[str, object], count: int) -> str:
+    """« , dont 1 avec mention affirmée » or « — aucune mention affirmée (suspicion seulement) »; nothing
+    when every matching document affirms (or the API is older and does not say).
+
+    Why: the patients view listed 12 patients where a cohort of the same query held 7; the physician
+    must see which patients are there only for a suspected finding."""
+    affirmed = patient.get("affirmed_documents")
+    if not isinstance(affirmed, int) or not count or affirmed >= count:
+        return ""
+    if affirmed == 0:
+        return " — aucune mention affirmée (suspicion seulement)"
+    return f", dont {affirmed} avec mention affirmée"
 
 
 def patient_hit_html(hit: Mapping[str, object]) -> str:
@@ -693,6 +755,24 @@ def patient_hit_html(hit: Mapping[str, object]) -> str:
     )
 
 
+def identity_age_text(identity: Mapping[str, object]) -> str:
+    """« 64 ans », or for a researcher (the API counts the age on the last document, in shifted dates)
+    « 63 ans au 12/03/2024 (dernier document) »: an age beside shifted dates must say which day it is on."""
+    age_on = identity.get("age_on")
+    if age_on and str(age_on) != date.today().isoformat():
+        return f"{identity['age']} ans au {format_date(str(age_on))} (dernier document)"
+    return f"{identity['age']} ans"
+
+
+def cohort_age_text(patient: Mapping[str, object]) -> str:
+    """A cohort member's age: today's for an identified patient; for a pseudonymised one (``PSN-…``) the
+    API counts it on the member's last evidence document (never on today, which is not shifted)."""
+    if patient.get("age") is None:
+        return ""
+    pseudonymised = str(patient.get("patient_id") or "").startswith("PSN-")
+    return f"{patient['age']} ans" + (" (dernier document retenu)" if pseudonymised else "")
+
+
 def identity_html(patient: Mapping[str, object]) -> str:
     """Identity block of the patient view: name, sex, birth date, age (withheld fields left out)."""
     identity = patient.get("identity") or {}
@@ -705,7 +785,7 @@ def identity_html(patient: Mapping[str, object]) -> str:
     if identity.get("birth_date"):
         parts.append(f"né(e) le {esc(format_date(str(identity['birth_date'])))}")
     if identity.get("age") is not None:
-        parts.append(f"{esc(identity['age'])} ans")
+        parts.append(esc(identity_age_text(identity)))
     counts = patient.get("by_kind") or {}
     assert isinstance(counts, Mapping)
     kinds = " ".join(f"{badge_html(str(k))}{esc(v)}" for k, v in _ordered_counts({str(k): int(v) for k, v in counts.items()}))
@@ -825,12 +905,5 @@ PATIENT_CSS = (
     ".ms-matched{border-left:4px solid #f9a825;padding-left:.5rem}"
     ".ms-best{background:#fffde7;border-left:4px solid #f9a825;padding:.3rem .5rem}"
     ".ms-identity .ms-title{font-size:1.2rem}"
-    # Streamlit's upload widget only speaks English: its texts replaced by French ones.
-    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p{font-size:0}'
-    '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after'
-    '{content:"Parcourir";font-size:.9rem}'
-    '[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}'
-    '[data-testid="stFileUploaderDropzoneInstructions"] span::after'
-    '{content:"Glissez-déposez un fichier ici · 200 Mo maximum";font-size:.8rem}'
     "</style>"
 )

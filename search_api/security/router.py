@@ -25,12 +25,15 @@ class TokenResponse(BaseModel):
     token_type: str = "bearer"
     expires_in: int
     user: str
+    name: str | None = Field(default=None, description="The account's display name (« Dr Marie Martin »), when it has one")
     role: str
     roles: list[str]
 
 
 class WhoAmI(BaseModel):
     user: str
+    name: str | None = Field(default=None, description="Display name: the token's ``name`` claim (local accounts, "
+                             "OIDC providers), else ``given_name`` + ``family_name``")
     role: str
     roles: list[str]
     view: str = Field(description="identified, deidentified (researchers) or none (patient documents hidden)")
@@ -43,6 +46,16 @@ class AuditPage(BaseModel):
     total: int
     redacted: bool = Field(False, description="entries hold metadata only (the reader is not an auditor)")
     entries: list[dict[str, Any]]
+
+
+def display_name(claims: dict[str, Any]) -> str | None:
+    """Who the token names, for the portal's « Connecté : Dr … » (OIDC standard claims: ``name``, else
+    ``given_name`` + ``family_name``); None for API keys and tokens without a name."""
+    name = claims.get("name")
+    if not isinstance(name, str) or not name.strip():
+        parts = [claims.get(k) for k in ("given_name", "family_name")]
+        name = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+    return name.strip() or None
 
 
 def security_router() -> APIRouter:
@@ -76,13 +89,14 @@ def security_router() -> APIRouter:
         principal = Principal(user.username, frozenset(Role(r) for r in user.roles))
         context.audit.record(user.username, "login", role=principal.role, client=context.client(request))
         return TokenResponse(
-            access_token=token, expires_in=settings.token_minutes * 60, user=user.username, role=principal.role, roles=user.roles
+            access_token=token, expires_in=settings.token_minutes * 60, user=user.username, name=user.display_name,
+            role=principal.role, roles=user.roles,
         )
 
     @router.get("/auth/me", response_model=WhoAmI)
     def whoami(principal: Annotated[Principal, Depends(current_principal)]) -> WhoAmI:
         return WhoAmI(
-            user=principal.user, role=principal.role, roles=sorted(r.value for r in principal.roles),
+            user=principal.user, name=display_name(principal.claims), role=principal.role, roles=sorted(r.value for r in principal.roles),
             view=principal.view.value, units=list(principal.units) if principal.units is not None else None,
             patients=list(principal.patients) if principal.patients is not None else None, via=principal.via,
         )
