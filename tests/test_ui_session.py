@@ -47,7 +47,7 @@ def test_the_sidebar_names_who_is_logged_in_and_as_what(app_with_real_login) -> 
     at.run()
     assert not at.exception, at.exception
     shown = "\n".join(str(m.value) for m in at.sidebar.markdown)
-    assert "Connecté : **Dr Marie Martin** (dr\\.martin) — clinicien, administrateur" in shown
+    assert "Connecté : **Dr Marie Martin** (dr.martin) — clinicien, administrateur" in shown
 
 
 def test_signed_in_text_without_a_display_name_and_escaped() -> None:

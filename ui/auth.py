@@ -114,8 +114,10 @@ def signed_in_markdown(login: api.Login) -> str:
 
 
 def _md(text: str) -> str:
-    """*text* with Markdown's special characters escaped (a name like « Dr *X* » stays literal)."""
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!<>|~" else c for c in text)
+    """*text* with Markdown's inline special characters escaped (a name like « Dr *X* » stays literal).
+    Line-start markers (``#``, ``-``, ``1.``) cannot apply: the text never starts a line, so « dr.demo »
+    stays as typed."""
+    return "".join(f"\\{c}" if c in "\\`*_[]()<>|~" else c for c in text)
 
 
 def sidebar_login(api_url: str, timeout: float) -> api.Login | None:
