@@ -119,11 +119,17 @@ def test_audit_screen_calls_against_the_real_api(http: TestClient, client: Medse
         assert body["total"] >= 1 and 1 <= len(body["entries"]) <= 2
         assert {(e["user"], e["action"]) for e in body["entries"]} == {("dr-contrat", "search")}
         rows = audit_rows(body["entries"])
-        assert rows[0]["Action"] == "Recherche" and rows[0]["Rôle"] == "clinicien" and "épanchement pleural" in rows[0]["Cible"]
+        # an admin reads the entry's metadata only: the query text is the auditor's (DPO review)
+        assert rows[0]["Action"] == "Recherche" and rows[0]["Rôle"] == "clinicien" and "épanchement pleural" not in rows[0]["Cible"]
         assert admin.audit(action="search", date_from=today + timedelta(days=1))["total"] == 0
         with pytest.raises(ApiError) as info:
             admin.audit(date_from=today + timedelta(days=1), date_to=today)
         assert info.value.status == 422 and "la date de début" in api_error_text(info.value)
+    with MedsearchClient(
+        "http://testserver", "dpo-contrat", 30.0, transport=ViaTestClient(http), token=token("auditor", "dpo-contrat")
+    ) as auditor:
+        rows = audit_rows(auditor.audit(user="dr-contrat", action="search", date_from=today, date_to=today, limit=2)["entries"])
+        assert rows[0]["Action"] == "Recherche" and "épanchement pleural" in rows[0]["Cible"]
     with pytest.raises(ApiError) as info:
         client.audit()
     assert info.value.status == 403 and "votre rôle ne donne pas accès" in api_error_text(info.value)
