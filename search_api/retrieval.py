@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 from pydantic import TypeAdapter
 
-from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
+from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit, splits_hypothetical
 from indexer.backend.filters import DocumentFilter
 from indexer.clinical.cognates import CognateTranslator, query_words
 from indexer.clinical.dictionary import DictionaryTranslator
@@ -38,7 +38,6 @@ from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
 from search_api.fusion import reciprocal_rank_fusion
-from search_api.matching import distinct_patients, matching_documents
 from search_api.image_results import image_fields, text_match_sections
 from search_api.negating import NEGATED, ConceptDocuments, negating_documents
 from search_api.models import MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResponse, SearchResult, StatsResponse
@@ -256,14 +255,14 @@ _RESULTS = TypeAdapter(list[SearchResult])
 _IMAGE = DocumentKind.IMAGE.value
 
 
-def _label_hypothetical_only(rows: list[dict], affirmed: set[str]) -> None:
-    """A shown result that matches the query's terms but is not among *affirmed* (the matches through an
-    affirmed mention) matched only through a hypothetical one: its context says so, whatever its
+def _label_hypothetical_only(rows: list[dict], hypothetical_only: Container[str]) -> None:
+    """A shown result that matches the query's terms only through a hypothetical mention (among
+    *hypothetical_only*, :attr:`LexicalMatches.hypothetical_only`): its context says so, whatever its
     snippet's first highlighted word reads. « IRM cérébrale Aspect pouvant faire évoquer un AVC
     ischémique » was labelled *affirmed* by its affirmed « IRM » although the finding it was found for
     is only suspected (a cohort leaves it out). Semantic-only results (no term match) keep their label."""
     for row in rows:
-        if row["id"] not in affirmed and row["explanation"]["lexical_rank"] is not None and row.get("context") == "affirmed":
+        if row["id"] in hypothetical_only and row["explanation"]["lexical_rank"] is not None and row.get("context") == "affirmed":
             row["context"] = "hypothetical"
 
 
@@ -391,7 +390,8 @@ class SearchEngine:
         """The lexical leg's top *depth* passages and the query's exact document and patient counts,
         from one backend call (one pass over the matches: #14 item 3)."""
         return self.backend.lexical_search_counted(
-            plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required
+            plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required,
+            affirmed=self._counts_affirmed(plan),
         )
 
     def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[PassageHit]:
@@ -514,14 +514,13 @@ class SearchEngine:
             if ranked >= wanted_docs or exhausted or depth >= deepest:
                 break
             depth = min(4 * depth, deepest)
-        affirmed = self._affirmed_matches(plan, where, matches.documents)
         results: list[SearchResult] = []
         for rankings, part in segments:
             documents = self._page_documents([doc_id for doc_id, _ in part], rankings)
             passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in part]))
             rows = self._results(part, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses)
-            if affirmed is not None:
-                _label_hypothetical_only(rows, affirmed)
+            if matches.hypothetical_only:
+                _label_hypothetical_only(rows, matches.hypothetical_only)
             results += _validated_results(rows)
         suggestion = self.spelling_suggestion(request, plan, where, matches.documents, spelling) if spelling else None
         took = (time.perf_counter() - started) * 1000
@@ -536,8 +535,9 @@ class SearchEngine:
             total_patients=matches.patients,
             # what a one-criterion cohort of the query counts (search_api.cohort_engine.affirmed_only):
             # the documents matching through an affirmed mention, not only through a suspicion
-            total_affirmed=len(affirmed) if affirmed is not None else matches.documents,
-            total_patients_affirmed=distinct_patients(self, affirmed) if affirmed is not None else matches.patients,
+            # (the lexical leg's backend call counts them from the same matches: _counts_affirmed)
+            total_affirmed=matches.documents if matches.affirmed_documents is None else matches.affirmed_documents,
+            total_patients_affirmed=matches.patients if matches.affirmed_patients is None else matches.affirmed_patients,
             term_match=matches.documents > 0,
             ranked=ranked,
             took_ms=round(took, 2),
@@ -545,21 +545,18 @@ class SearchEngine:
             suggestion=suggestion,
         )
 
-    def _affirmed_matches(self, plan: QueryPlan, where: DocumentFilter, total: int) -> set[str] | None:
-        """The documents matching *plan*'s lexical query without its hypothetical mentions (the set a
-        one-criterion cohort of the query holds), or None when the search does not ask for hypothetical
-        mentions (then every match is one) or nothing matches.
+    @staticmethod
+    def _counts_affirmed(plan: QueryPlan) -> bool:
+        """Whether the search also counts its matches without hypothetical mentions (the set a
+        one-criterion cohort of the query holds): when it asks for hypothetical mentions at all.
 
         Why: a default search also ranks « suspicion d'AVC ischémique » (at a quarter of an affirmed
         mention's weight) and its « N documents · M patients » counts it, while a cohort of the same
         query keeps affirmed findings only: on the demo index « IRM cérébrale AVC ischémique » read 33
-        documents · 12 patients against a cohort of 7 patients, with nothing saying why."""
-        if "hypothetical" not in plan.lexical_statuses or total == 0:
-            return None
-        statuses = tuple(s for s in plan.lexical_statuses if s != "hypothetical")
-        if not statuses:
-            return set()
-        return matching_documents(self, replace(plan, lexical_statuses=statuses), where)
+        documents · 12 patients against a cohort of 7 patients, with nothing saying why. The backend
+        derives these counts from the lexical leg's own matches (``lexical_search_counted(affirmed=True)``),
+        not from a second full-depth search (+22 % per search, #14 item 3)."""
+        return splits_hypothetical(plan.lexical_statuses)
 
     def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int
               ) -> tuple[_Tier, LexicalMatches, bool]:

@@ -400,6 +400,56 @@ class LexicalIndex:
         head = _passage_hits(pids[:depth], hits[:depth])
         return head, np.array(pids, dtype=np.int64)
 
+    def hypothetical_query(self, text: str, statuses: tuple[str, ...], concepts: list[list[str]] | None) -> tantivy.Query | None:
+        """Any word or concept form of the query in a hypothetical field: every ``hyp_*`` alternative of
+        the clauses :meth:`_query` builds with *statuses* (free words, concept forms, the head of a form
+        with a negated part), as one disjunction; None when the query has none of them.
+
+        Why: the query without « hypothetical » (what a cohort of it counts) differs from the query only
+        by these alternatives, so a passage this matches nothing in answers both alike: only the
+        passages it matches need a second look (:meth:`affirmed_among`). Required clauses keep their
+        own statuses in both queries and are left out. A superset of the passages where a ``hyp_*``
+        alternative matches is enough for exactness (a negated-part form's head is taken alone)."""
+        if "hypothetical" not in statuses:
+            return None
+        hyp = ("hypothetical",)
+        clauses: list[tantivy.Query] = []
+        if text.strip():
+            per_lang = {lang: terms(text, lang) for lang in LANGUAGES}
+            for i in range(max((len(t) for t in per_lang.values()), default=0)):
+                clauses.append(self._clause({lang: t[i : i + 1] for lang, t in per_lang.items()}, hyp, False))
+        for forms in concepts or []:
+            for phrase in forms:
+                parts = split_negated_form(phrase)
+                per_lang = {lang: terms(parts[0] if parts else phrase, lang) for lang in LANGUAGES}
+                if any(per_lang.values()):
+                    clauses.append(self._clause(per_lang, hyp, False))
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in clauses]) if clauses else None
+
+    def pids_of(self, query: tantivy.Query) -> np.ndarray:
+        """Every passage id *query* matches, unscored (:func:`_unscored_pids`), as a numpy array."""
+        searcher = self._index.searcher()
+        if searcher.num_docs == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.array(_unscored_pids(searcher, query), dtype=np.int64)
+
+    def affirmed_among(
+        self,
+        hypothetical: tantivy.Query,
+        text: str,
+        where: DocumentFilter | None,
+        statuses: tuple[str, ...],
+        concepts: list[list[str]] | None,
+        required: list[tuple[list[str], tuple[str, ...]]] | None,
+    ) -> np.ndarray:
+        """The passages of *hypothetical* (:meth:`hypothetical_query`) that the query searched in
+        *statuses* (the affirmed ones, without « hypothetical ») matches: the query intersected with the
+        few passages having a hypothetical mention of its words, so Tantivy only visits those."""
+        query = self._query(text, where, statuses, concepts, required)
+        if query is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.pids_of(tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, hypothetical)]))
+
     def matching_pids(
         self,
         text: str,
