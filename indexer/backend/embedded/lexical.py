@@ -95,6 +95,8 @@ class LexicalIndex:
             self._index.register_tokenizer(tokenizer_name(lang), analyzer(lang))
         self._writer: tantivy.IndexWriter | None = None
         self._clauses: dict[tuple, tantivy.Query | None] = {}
+        #: per one-term clause: whether any live passage has it in a hypothetical field (_hypothetical_clause)
+        self._hypothetical_present: dict[tuple, bool] = {}
 
     # -- writing -------------------------------------------------------------------------------
     def _w(self) -> tantivy.IndexWriter:
@@ -151,10 +153,12 @@ class LexicalIndex:
             self._writer.wait_merging_threads()
             self._writer = None
         self._index.reload()
+        self._hypothetical_present.clear()  # depends on the passages, unlike the query clauses
 
     # -- reading -------------------------------------------------------------------------------
     def reload(self) -> None:
         self._index.reload()
+        self._hypothetical_present.clear()
 
     def num_passages(self) -> int:
         return self._index.searcher().num_docs
@@ -412,19 +416,33 @@ class LexicalIndex:
         alternative matches is enough for exactness (a negated-part form's head is taken alone)."""
         if "hypothetical" not in statuses:
             return None
-        hyp = ("hypothetical",)
-        clauses: list[tantivy.Query] = []
+        alternatives: list[dict[str, list[str]]] = []
         if text.strip():
             per_lang = {lang: terms(text, lang) for lang in LANGUAGES}
-            for i in range(max((len(t) for t in per_lang.values()), default=0)):
-                clauses.append(self._clause({lang: t[i : i + 1] for lang, t in per_lang.items()}, hyp, False))
+            alternatives += [{lang: t[i : i + 1] for lang, t in per_lang.items()}
+                             for i in range(max((len(t) for t in per_lang.values()), default=0))]
         for forms in concepts or []:
             for phrase in forms:
                 parts = split_negated_form(phrase)
-                per_lang = {lang: terms(parts[0] if parts else phrase, lang) for lang in LANGUAGES}
-                if any(per_lang.values()):
-                    clauses.append(self._clause(per_lang, hyp, False))
+                alternatives.append({lang: terms(parts[0] if parts else phrase, lang) for lang in LANGUAGES})
+        clauses = [clause for clause in map(self._hypothetical_clause, alternatives) if clause is not None]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in clauses]) if clauses else None
+
+    def _hypothetical_clause(self, per_lang: dict[str, list[str]]) -> tantivy.Query | None:
+        """One term's (or phrase's) ``hyp_*`` clause, or None when no live passage of this index matches
+        it: most words are never suspected, and a clause that matches nothing cannot make a passage
+        differ between the query and its affirmed-only form. Whether it matches is one count search per
+        clause, memoised until this index changes (:meth:`commit`, :meth:`reload`)."""
+        if not any(per_lang.values()):
+            return None
+        key = tuple((lang, tuple(t)) for lang, t in per_lang.items())
+        present = self._hypothetical_present.get(key)
+        clause = self._clause(per_lang, ("hypothetical",), False)
+        if present is None:
+            if len(self._hypothetical_present) > _MAX_CACHED_CLAUSES:
+                self._hypothetical_present.clear()
+            present = self._hypothetical_present[key] = self._index.searcher().search(clause, 1, count=True).count > 0
+        return clause if present else None
 
     def pids_of(self, query: tantivy.Query) -> np.ndarray:
         """Every passage id *query* matches, unscored (:func:`_unscored_pids`), as a numpy array."""
