@@ -34,8 +34,9 @@ def _queries(bench_queries: int, eval_path: Path | None) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def answers(index_dir: Path, texts: Iterable[str], modes: list[str], limits: list[int], real_encoder: bool) -> Iterable[dict]:
-    """One record per (query, mode, limit): what the product answers, without timings."""
+def answers(index_dir: Path, texts: Iterable[str], modes: list[str], limits: list[int], real_encoder: bool,
+            offsets: Iterable[int] = (0,)) -> Iterable[dict]:
+    """One record per (query, mode, limit, offset): what the product answers, without timings."""
     os.environ.setdefault("MEDSEARCH_SECURITY__SECRETS_DIR", tempfile.mkdtemp())
     from indexer.backend.filters import DocumentFilter
     from indexer.settings import Settings
@@ -54,9 +55,9 @@ def answers(index_dir: Path, texts: Iterable[str], modes: list[str], limits: lis
     engine = build_engine(settings, encoder, clip=False)
     for text in texts:
         for mode in modes:
-            for limit in limits:
-                r = engine.search(SearchRequest(q=text, mode=mode, limit=limit), DocumentFilter())
-                yield {"q": text, "mode": mode, "limit": limit, "total": r.total, "total_patients": r.total_patients,
+            for limit, offset in ((limit, offset) for limit in limits for offset in offsets):
+                r = engine.search(SearchRequest(q=text, mode=mode, limit=limit, offset=offset), DocumentFilter())
+                yield {"q": text, "mode": mode, "limit": limit, "offset": offset, "total": r.total, "total_patients": r.total_patients,
                        "total_affirmed": r.total_affirmed, "total_patients_affirmed": r.total_patients_affirmed,
                        "ranked": r.ranked, "ids": [x.id for x in r.results], "contexts": [x.context for x in r.results]}
 
@@ -68,7 +69,8 @@ if __name__ == "__main__":
     parser.add_argument("--eval-queries", type=Path, default=None, help="an eval query file (eval/queries.yaml)")
     parser.add_argument("--modes", nargs="+", default=["lexical"])
     parser.add_argument("--limits", nargs="+", type=int, default=[10, 100])
+    parser.add_argument("--offsets", nargs="+", type=int, default=[0], help="pages past the rank window: deeper tiers")
     args = parser.parse_args()
     needs_encoder = any(m != "lexical" for m in args.modes)
-    for record in answers(args.index, _queries(args.bench_queries, args.eval_queries), args.modes, args.limits, needs_encoder):
+    for record in answers(args.index, _queries(args.bench_queries, args.eval_queries), args.modes, args.limits, needs_encoder, args.offsets):
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -386,9 +386,15 @@ class SearchEngine:
         # at start-up would compete with the first searches for the GIL, on an API that may never need them)
 
     # -- search --------------------------------------------------------------------------------
-    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:
+    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int, counted: bool = True) -> LexicalMatches:
         """The lexical leg's top *depth* passages and the query's exact document and patient counts,
-        from one backend call (one pass over the matches: #14 item 3)."""
+        from one backend call (one pass over the matches: #14 item 3). Not *counted*: the head alone,
+        counts 0, from a pruned top-*depth* search (a deeper window tier: its counts would be the
+        first tier's again, and a full-depth counted search costs ~2× the head alone)."""
+        if not counted:
+            hits = self.backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts,
+                                               plan.required) if depth > 0 else []
+            return LexicalMatches(hits, 0, 0)
         return self.backend.lexical_search_counted(
             plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required,
             affirmed=self._counts_affirmed(plan),
@@ -495,7 +501,7 @@ class SearchEngine:
         segments: list[tuple[dict[str, _LegRanking], list[tuple[str, float]]]] = []  # the page's parts, by tier
         matches: LexicalMatches | None = None
         while True:
-            tier, tier_matches, exhausted = self._tier(request, plan, where, depth)
+            tier, tier_matches, exhausted = self._tier(request, plan, where, depth, counted=matches is None)
             matches = tier_matches if matches is None else matches  # the exact totals: the same at every depth
             if depth == window:  # the window's fused ranking, as it is
                 page, length = tier(offset, wanted_docs)
@@ -558,10 +564,11 @@ class SearchEngine:
         not from a second full-depth search (+22 % per search, #14 item 3)."""
         return splits_hypothetical(plan.lexical_statuses)
 
-    def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int
+    def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int, counted: bool = True
               ) -> tuple[_Tier, LexicalMatches, bool]:
         """The query's legs searched *depth* passages deep, fused: (the fused ranking, the lexical leg's
-        exact totals, whether every leg returned fewer than *depth* hits: a deeper tier would add nothing)."""
+        exact totals (zeros when not *counted*: a deeper tier, whose totals are the first tier's),
+        whether every leg returned fewer than *depth* hits: a deeper tier would add nothing)."""
         legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
@@ -570,9 +577,9 @@ class SearchEngine:
         context = contextvars.copy_context()  # the leg's thread reads the same pinned generation
         lexical_depth = depth if request.mode != "dense" else 0
         if request.mode == "lexical":  # nothing to overlap with: no thread hop
-            matches = self._lexical_leg(plan, where, lexical_depth)
+            matches = self._lexical_leg(plan, where, lexical_depth, counted)
         else:
-            future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth)
+            future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth, counted)
             if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
                 legs["dense"] = self._dense_leg(plan, where, depth)
                 if plan.dense_english is not None and self.english_vector_mode() == "legs":
