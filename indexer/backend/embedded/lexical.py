@@ -95,8 +95,8 @@ class LexicalIndex:
             self._index.register_tokenizer(tokenizer_name(lang), analyzer(lang))
         self._writer: tantivy.IndexWriter | None = None
         self._clauses: dict[tuple, tantivy.Query | None] = {}
-        #: per one-term clause: whether any live passage has it in a hypothetical field (_hypothetical_clause)
-        self._hypothetical_present: dict[tuple, bool] = {}
+        #: per one-term clause: whether any live passage has it in a hypothetical field (_hypothetical_present)
+        self._hypothetical_seen: dict[tuple, bool] = {}
 
     # -- writing -------------------------------------------------------------------------------
     def _w(self) -> tantivy.IndexWriter:
@@ -153,12 +153,12 @@ class LexicalIndex:
             self._writer.wait_merging_threads()
             self._writer = None
         self._index.reload()
-        self._hypothetical_present.clear()  # depends on the passages, unlike the query clauses
+        self._hypothetical_seen.clear()  # depends on the passages, unlike the query clauses
 
     # -- reading -------------------------------------------------------------------------------
     def reload(self) -> None:
         self._index.reload()
-        self._hypothetical_present.clear()
+        self._hypothetical_seen.clear()
 
     def num_passages(self) -> int:
         return self._index.searcher().num_docs
@@ -404,69 +404,43 @@ class LexicalIndex:
         head = _passage_hits(pids[:depth], hits[:depth])
         return head, np.array(pids, dtype=np.int64)
 
-    def hypothetical_query(self, text: str, statuses: tuple[str, ...], concepts: list[list[str]] | None) -> tantivy.Query | None:
-        """Any word or concept form of the query in a hypothetical field: every ``hyp_*`` alternative of
-        the clauses :meth:`_query` builds with *statuses* (free words, concept forms, the head of a form
-        with a negated part), as one disjunction; None when the query has none of them.
+    def hypothetical_mentions(self, text: str, statuses: tuple[str, ...], concepts: list[list[str]] | None) -> bool:
+        """Whether some live passage has a word or concept form of the query in a hypothetical field: one
+        of the ``hyp_*`` alternatives of the clauses :meth:`_query` builds with *statuses* (free words,
+        concept forms, the head of a form with a negated part) matches something.
 
         Why: the query without « hypothetical » (what a cohort of it counts) differs from the query only
-        by these alternatives, so a passage this matches nothing in answers both alike: only the
-        passages it matches need a second look (:meth:`affirmed_among`). Required clauses keep their
-        own statuses in both queries and are left out. A superset of the passages where a ``hyp_*``
-        alternative matches is enough for exactness (a negated-part form's head is taken alone)."""
+        by these alternatives; when none of them matches any passage, both match the same passages and
+        the affirmed-only counts are the counts, with no second search. Required clauses keep their own
+        statuses in both queries and are left out. Each alternative is looked at once per index
+        (:meth:`_hypothetical_present`); most words are never suspected."""
         if "hypothetical" not in statuses:
-            return None
-        alternatives: list[dict[str, list[str]]] = []
+            return False
         if text.strip():
             per_lang = {lang: terms(text, lang) for lang in LANGUAGES}
-            alternatives += [{lang: t[i : i + 1] for lang, t in per_lang.items()}
-                             for i in range(max((len(t) for t in per_lang.values()), default=0))]
+            for i in range(max((len(t) for t in per_lang.values()), default=0)):
+                if self._hypothetical_present({lang: t[i : i + 1] for lang, t in per_lang.items()}):
+                    return True
         for forms in concepts or []:
             for phrase in forms:
                 parts = split_negated_form(phrase)
-                alternatives.append({lang: terms(parts[0] if parts else phrase, lang) for lang in LANGUAGES})
-        clauses = [clause for clause in map(self._hypothetical_clause, alternatives) if clause is not None]
-        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in clauses]) if clauses else None
+                if self._hypothetical_present({lang: terms(parts[0] if parts else phrase, lang) for lang in LANGUAGES}):
+                    return True
+        return False
 
-    def _hypothetical_clause(self, per_lang: dict[str, list[str]]) -> tantivy.Query | None:
-        """One term's (or phrase's) ``hyp_*`` clause, or None when no live passage of this index matches
-        it: most words are never suspected, and a clause that matches nothing cannot make a passage
-        differ between the query and its affirmed-only form. Whether it matches is one count search per
-        clause, memoised until this index changes (:meth:`commit`, :meth:`reload`)."""
+    def _hypothetical_present(self, per_lang: dict[str, list[str]]) -> bool:
+        """Whether a live passage of this index matches one term's (or phrase's) ``hyp_*`` clause: one
+        count search per clause, memoised until this index changes (:meth:`commit`, :meth:`reload`)."""
         if not any(per_lang.values()):
-            return None
+            return False
         key = tuple((lang, tuple(t)) for lang, t in per_lang.items())
-        present = self._hypothetical_present.get(key)
-        clause = self._clause(per_lang, ("hypothetical",), False)
+        present = self._hypothetical_seen.get(key)
         if present is None:
-            if len(self._hypothetical_present) > _MAX_CACHED_CLAUSES:
-                self._hypothetical_present.clear()
-            present = self._hypothetical_present[key] = self._index.searcher().search(clause, 1, count=True).count > 0
-        return clause if present else None
-
-    def pids_of(self, query: tantivy.Query) -> np.ndarray:
-        """Every passage id *query* matches, unscored (:func:`_unscored_pids`), as a numpy array."""
-        searcher = self._index.searcher()
-        if searcher.num_docs == 0:
-            return np.zeros(0, dtype=np.int64)
-        return np.array(_unscored_pids(searcher, query), dtype=np.int64)
-
-    def affirmed_among(
-        self,
-        hypothetical: tantivy.Query,
-        text: str,
-        where: DocumentFilter | None,
-        statuses: tuple[str, ...],
-        concepts: list[list[str]] | None,
-        required: list[tuple[list[str], tuple[str, ...]]] | None,
-    ) -> np.ndarray:
-        """The passages of *hypothetical* (:meth:`hypothetical_query`) that the query searched in
-        *statuses* (the affirmed ones, without « hypothetical ») matches: the query intersected with the
-        few passages having a hypothetical mention of its words, so Tantivy only visits those."""
-        query = self._query(text, where, statuses, concepts, required)
-        if query is None:
-            return np.zeros(0, dtype=np.int64)
-        return self.pids_of(tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, hypothetical)]))
+            if len(self._hypothetical_seen) > _MAX_CACHED_CLAUSES:
+                self._hypothetical_seen.clear()
+            clause = self._clause(per_lang, ("hypothetical",), False)
+            present = self._hypothetical_seen[key] = self._index.searcher().search(clause, 1, count=True).count > 0
+        return present
 
     def matching_pids(
         self,

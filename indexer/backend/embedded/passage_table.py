@@ -189,17 +189,6 @@ class PassageTable:
         patients[self.patient[pids]] = True
         return int(np.count_nonzero(self._documents_seen(pids))), int(np.count_nonzero(patients[:-1]))
 
-    def uncovered(self, pids: np.ndarray, covering: np.ndarray) -> np.ndarray:
-        """The (in range) ids among *pids* whose document has no passage among *covering*.
-
-        Why: a document counts as an affirmed match as soon as one of its passages is; the passages
-        of the documents already counted need no second look (``lexical_search_counted(affirmed=True)``)."""
-        pids = self._in_range(np.asarray(pids, dtype=np.int64))
-        covered = np.zeros(len(self.doc_ids) + 1, dtype=bool)  # slot -1 (a passage not in use): never covered
-        covered[self.doc[self._in_range(np.asarray(covering, dtype=np.int64))]] = True
-        covered[-1] = False
-        return pids[~covered[self.doc[pids]]]
-
     def documents_only_in(self, pids: np.ndarray, subset: np.ndarray) -> frozenset[str]:
         """The documents of *pids* that have no passage among *subset*: the matches of a query that
         match only through its hypothetical mentions (*subset*: its affirmed matches)."""
