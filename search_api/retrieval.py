@@ -386,15 +386,22 @@ class SearchEngine:
         # at start-up would compete with the first searches for the GIL, on an API that may never need them)
 
     # -- search --------------------------------------------------------------------------------
-    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int, counted: bool = True) -> LexicalMatches:
+    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int, first: LexicalMatches | None = None
+                     ) -> LexicalMatches:
         """The lexical leg's top *depth* passages and the query's exact document and patient counts,
-        from one backend call (one pass over the matches: #14 item 3). Not *counted*: the head alone,
-        counts 0, from a pruned top-*depth* search (a deeper window tier: its counts would be the
-        first tier's again, and a full-depth counted search costs ~2× the head alone)."""
-        if not counted:
-            hits = self.backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts,
-                                               plan.required) if depth > 0 else []
-            return LexicalMatches(hits, 0, 0)
+        from one backend call (one pass over the matches: #14 item 3).
+
+        With *first* (the window's answer; this is a deeper tier), the head alone, counts 0: the totals
+        are *first*'s, and a counted full-depth search again cost ~2× the head alone. The head is cut
+        from *first*'s ranking of every match when the backend kept it (:attr:`LexicalMatches.deeper`:
+        no search at all), else asked of a pruned top-*depth* search."""
+        if first is not None:
+            if depth <= 0:
+                return LexicalMatches([], 0, 0)
+            if first.deeper is not None:
+                return LexicalMatches(first.deeper(depth), 0, 0)
+            return LexicalMatches(self.backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses,
+                                                              plan.concepts, plan.required), 0, 0)
         return self.backend.lexical_search_counted(
             plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required,
             affirmed=self._counts_affirmed(plan),
@@ -501,7 +508,7 @@ class SearchEngine:
         segments: list[tuple[dict[str, _LegRanking], list[tuple[str, float]]]] = []  # the page's parts, by tier
         matches: LexicalMatches | None = None
         while True:
-            tier, tier_matches, exhausted = self._tier(request, plan, where, depth, counted=matches is None)
+            tier, tier_matches, exhausted = self._tier(request, plan, where, depth, first=matches)
             matches = tier_matches if matches is None else matches  # the exact totals: the same at every depth
             if depth == window:  # the window's fused ranking, as it is
                 page, length = tier(offset, wanted_docs)
@@ -564,11 +571,11 @@ class SearchEngine:
         not from a second full-depth search (+22 % per search, #14 item 3)."""
         return splits_hypothetical(plan.lexical_statuses)
 
-    def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int, counted: bool = True
-              ) -> tuple[_Tier, LexicalMatches, bool]:
+    def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int,
+              first: LexicalMatches | None = None) -> tuple[_Tier, LexicalMatches, bool]:
         """The query's legs searched *depth* passages deep, fused: (the fused ranking, the lexical leg's
-        exact totals (zeros when not *counted*: a deeper tier, whose totals are the first tier's),
-        whether every leg returned fewer than *depth* hits: a deeper tier would add nothing)."""
+        exact totals (zeros for a deeper tier: *first*, the window tier's answer, has them), whether every
+        leg returned fewer than *depth* hits: a deeper tier would add nothing)."""
         legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
@@ -577,9 +584,9 @@ class SearchEngine:
         context = contextvars.copy_context()  # the leg's thread reads the same pinned generation
         lexical_depth = depth if request.mode != "dense" else 0
         if request.mode == "lexical":  # nothing to overlap with: no thread hop
-            matches = self._lexical_leg(plan, where, lexical_depth, counted)
+            matches = self._lexical_leg(plan, where, lexical_depth, first)
         else:
-            future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth, counted)
+            future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth, first)
             if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
                 legs["dense"] = self._dense_leg(plan, where, depth)
                 if plan.dense_english is not None and self.english_vector_mode() == "legs":

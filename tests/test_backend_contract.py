@@ -324,6 +324,9 @@ def test_lexical_search_counted_is_exact(backend, text, statuses, where, concept
         assert [h.pid for h in counted.hits] == [h.pid for h in backend.lexical_search(text, limit, *args)]
         assert [h.pid for h in counted.hits] == [h.pid for h in reference.hits]
         assert counted.hits == [] if limit == 0 else len(counted.hits) == min(limit, _passage_matches(backend, text, *args))
+        if counted.deeper is not None:  # a deeper head cut from the same ranking: what a deeper search returns
+            for depth in (limit, limit + 1, 100):
+                assert counted.deeper(depth) == backend.lexical_search(text, depth, *args), depth
     assert len(backend.lexical_matching_documents(text, *args)) == documents
 
 

@@ -27,7 +27,7 @@ import datetime as dt
 import math
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
@@ -261,6 +261,9 @@ class LexicalMatches:
     affirmed_patients: int | None = None
     #: the matching documents that match only through a hypothetical mention (the difference of the two sets)
     hypothetical_only: frozenset[str] = frozenset()
+    #: the top *depth* passages for a depth past *limit*, cut from the same ranking with no new search, when
+    #: the backend ranked every match (the embedded one); None: ask :meth:`IndexBackend.lexical_search`
+    deeper: Callable[[int], list[PassageHit]] | None = field(default=None, compare=False, repr=False)
 
 
 def affirmed_statuses(statuses: Sequence[str]) -> tuple[str, ...]:

@@ -242,16 +242,16 @@ class EmbeddedBackend(IndexBackend):
         passage table's document and patient columns) give the exact counts. With *affirmed*, the
         affirmed-only counts come from the same pids (:meth:`_affirmed_pids`), not a second full search."""
         snapshot = self.snapshot()
-        hits, pids = snapshot.lexical.search_all(text, limit, where, statuses, concepts, required)
+        hits, pids, deeper = snapshot.lexical.search_all_ranked(text, limit, where, statuses, concepts, required)
         documents, patients = snapshot.table.count_documents_and_patients(pids)
         if not (affirmed and splits_hypothetical(statuses) and documents):
-            return LexicalMatches(hits, documents, patients)
+            return LexicalMatches(hits, documents, patients, deeper=deeper)
         kept = self._affirmed_pids(snapshot, pids, text, where, statuses, concepts, required)
         if kept is pids:  # no match through a hypothetical mention alone: the same counts
-            return LexicalMatches(hits, documents, patients, documents, patients)
+            return LexicalMatches(hits, documents, patients, documents, patients, deeper=deeper)
         affirmed_documents, affirmed_patients = snapshot.table.count_documents_and_patients(kept)
         return LexicalMatches(hits, documents, patients, affirmed_documents, affirmed_patients,
-                              snapshot.table.documents_only_in(pids, kept))
+                              snapshot.table.documents_only_in(pids, kept), deeper)
 
     @staticmethod
     def _affirmed_pids(snapshot: Snapshot, pids: np.ndarray, text: str, where: DocumentFilter | None,

@@ -14,7 +14,7 @@ a document without a patient carries ``access=open`` (access restrictions only c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from itertools import repeat
 from operator import itemgetter
@@ -390,19 +390,37 @@ class LexicalIndex:
         and go straight into a numpy array (no Python object per match beyond Tantivy's hit tuples).
         With *limit* ≤ 0 (counts only) the search is not scored at all (:func:`_unscored_pids`).
         """
+        head, pids, _ = self.search_all_ranked(text, limit, where, statuses, concepts, required)
+        return head, pids
+
+    def search_all_ranked(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[list[str]] | None = None,
+        required: list[tuple[list[str], tuple[str, ...]]] | None = None,
+    ) -> tuple[list[LexicalHit], np.ndarray, Callable[[int], list[LexicalHit]] | None]:
+        """:meth:`search_all`, plus the head at any greater depth cut from the same ranking of every match
+        (None when nothing was ranked: *limit* ≤ 0). Why: a page past the rank window ranks the leg
+        deeper (``search.rank_window`` × 4…); the full-depth search has ranked every match already, so
+        the deeper head needs no second search (:attr:`~indexer.backend.base.LexicalMatches.deeper`)."""
         query = self._query(text, where, statuses, concepts, required)
         searcher = self._index.searcher()
         if query is None or searcher.num_docs == 0:
-            return [], np.zeros(0, dtype=np.int64)
+            return [], np.zeros(0, dtype=np.int64), None
         if limit <= 0:  # counts only (dense mode's exact totals): no ranking needed
-            return [], np.array(_unscored_pids(searcher, query), dtype=np.int64)
+            return [], np.array(_unscored_pids(searcher, query), dtype=np.int64), None
         hits = searcher.search(query, searcher.num_docs, count=False).hits
         # Every step below runs in C (map, itemgetter, zip, tuple.__new__): a Python step per hit
         # costs ~0.3 µs, and a query has hundreds to thousands of matches and a head of 100–400.
         pids = searcher.fast_field_values("pid", list(map(_SECOND, hits)))
-        depth = min(max(limit, 0), len(hits))
-        head = _passage_hits(pids[:depth], hits[:depth])
-        return head, np.array(pids, dtype=np.int64)
+
+        def head_at(depth: int) -> list[LexicalHit]:
+            return _passage_hits(pids[:depth], hits[:depth])
+
+        return head_at(min(limit, len(hits))), np.array(pids, dtype=np.int64), head_at
 
     def hypothetical_mentions(self, text: str, statuses: tuple[str, ...], concepts: list[list[str]] | None) -> bool:
         """Whether some live passage has a word or concept form of the query in a hypothetical field: one
