@@ -161,7 +161,7 @@ def stage_times(engine, texts: list[str], k: int) -> dict[str, float]:  # noqa: 
     timed(engine, "_results", "result rows (snippets included)")
     timed(QueryMatcher, "snippets", "… of which snippets")
     timed(retrieval, "_validated_results", "SearchResult validation (one call per page)")
-    for name in ("lexical_search_counted", "documents_of", "document_summaries", "get_passages"):
+    for name in ("lexical_search_counted", "lexical_matching_documents", "documents_of", "document_summaries", "get_passages"):
         timed(engine.backend, name, f"backend.{name}")
     lexical = engine.backend.snapshot().lexical
     timed(lexical, "_query", "backend.lexical_search_counted: building the Tantivy query")

@@ -96,20 +96,3 @@ def patient_count(engine, matches: DocumentMatches) -> int:  # noqa: ANN001 - Se
     from indexer.backend.filters import normalise_key
 
     return len({normalise_key(p) for p in patients_of(engine, matches.doc_ids).values()})
-
-
-def matching_documents(engine, plan: QueryPlan, where: DocumentFilter) -> set[str]:  # noqa: ANN001 - SearchEngine
-    """Ids of the documents matching *plan*'s lexical query within *where*, unranked: what ``total``
-    counts (the backend's exact set, cheaper than ranking every passage)."""
-    if not (plan.lexical_text.strip() or plan.concepts or plan.required):
-        return set()
-    return engine.backend.lexical_matching_documents(
-        plan.lexical_text, where, plan.lexical_statuses, plan.concepts, plan.required
-    )
-
-
-def distinct_patients(engine, doc_ids: set[str] | list[str]) -> int:  # noqa: ANN001 - SearchEngine
-    """Distinct patients (normalised ids) among *doc_ids*."""
-    from indexer.backend.filters import normalise_key
-
-    return len({normalise_key(p) for p in patients_of(engine, list(doc_ids)).values()}) if doc_ids else 0

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
+from indexer.backend.base import affirmed_statuses
 from indexer.backend.filters import DocumentFilter
 from indexer.clinical.context import split_reading
 from indexer.departments import canonical_department
@@ -506,13 +507,13 @@ def _affirmed_counts(engine, plan, where: DocumentFilter, ranked, matches: Docum
 
     Why: the patients view said « 12 patients » where a cohort of the same query held 7, with nothing
     saying why (suspected findings rank, at a quarter of the weight, but a cohort keeps affirmed ones).
-    The engine's own set (:meth:`SearchEngine._affirmed_matches`) is only computed again when the
-    search's counts say some match is not affirmed: otherwise every match is, and *counts* is the answer."""
+    The affirmed set (the query searched without hypothetical mentions, as the backend's
+    ``lexical_search_counted(affirmed=True)`` counts it) is only asked of the backend when the search's
+    counts say some match is not affirmed: otherwise every match is, and *counts* is the answer."""
     if ranked.total_affirmed is None or ranked.total_affirmed >= len(matches):
         return counts
-    affirmed = engine._affirmed_matches(plan, where, len(matches))
-    if affirmed is None:
-        return counts
+    kept = affirmed_statuses(plan.lexical_statuses)
+    affirmed = engine.backend.lexical_matching_documents(plan.lexical_text, where, kept, plan.concepts, plan.required) if kept else set()
     return Counter(patient_of[doc_id] for doc_id in affirmed if doc_id in patient_of)
 
 

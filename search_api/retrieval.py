@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 from pydantic import TypeAdapter
 
-from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit
+from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit, splits_hypothetical
 from indexer.backend.filters import DocumentFilter
 from indexer.clinical.cognates import CognateTranslator, query_words
 from indexer.clinical.dictionary import DictionaryTranslator
@@ -38,7 +38,6 @@ from indexer.schema import Document, DocumentKind
 from indexer.settings import SearchSettings
 from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
 from search_api.fusion import reciprocal_rank_fusion
-from search_api.matching import distinct_patients, matching_documents
 from search_api.image_results import image_fields, text_match_sections
 from search_api.negating import NEGATED, ConceptDocuments, negating_documents
 from search_api.models import MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResponse, SearchResult, StatsResponse
@@ -256,14 +255,14 @@ _RESULTS = TypeAdapter(list[SearchResult])
 _IMAGE = DocumentKind.IMAGE.value
 
 
-def _label_hypothetical_only(rows: list[dict], affirmed: set[str]) -> None:
-    """A shown result that matches the query's terms but is not among *affirmed* (the matches through an
-    affirmed mention) matched only through a hypothetical one: its context says so, whatever its
+def _label_hypothetical_only(rows: list[dict], hypothetical_only: Container[str]) -> None:
+    """A shown result that matches the query's terms only through a hypothetical mention (among
+    *hypothetical_only*, :attr:`LexicalMatches.hypothetical_only`): its context says so, whatever its
     snippet's first highlighted word reads. « IRM cérébrale Aspect pouvant faire évoquer un AVC
     ischémique » was labelled *affirmed* by its affirmed « IRM » although the finding it was found for
     is only suspected (a cohort leaves it out). Semantic-only results (no term match) keep their label."""
     for row in rows:
-        if row["id"] not in affirmed and row["explanation"]["lexical_rank"] is not None and row.get("context") == "affirmed":
+        if row["id"] in hypothetical_only and row["explanation"]["lexical_rank"] is not None and row.get("context") == "affirmed":
             row["context"] = "hypothetical"
 
 
@@ -387,11 +386,25 @@ class SearchEngine:
         # at start-up would compete with the first searches for the GIL, on an API that may never need them)
 
     # -- search --------------------------------------------------------------------------------
-    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> LexicalMatches:
+    def _lexical_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int, first: LexicalMatches | None = None
+                     ) -> LexicalMatches:
         """The lexical leg's top *depth* passages and the query's exact document and patient counts,
-        from one backend call (one pass over the matches: #14 item 3)."""
+        from one backend call (one pass over the matches: #14 item 3).
+
+        With *first* (the window's answer; this is a deeper tier), the head alone, counts 0: the totals
+        are *first*'s, and a counted full-depth search again cost ~2× the head alone. The head is cut
+        from *first*'s ranking of every match when the backend kept it (:attr:`LexicalMatches.deeper`:
+        no search at all), else asked of a pruned top-*depth* search."""
+        if first is not None:
+            if depth <= 0:
+                return LexicalMatches([], 0, 0)
+            if first.deeper is not None:
+                return LexicalMatches(first.deeper(depth), 0, 0)
+            return LexicalMatches(self.backend.lexical_search(plan.lexical_text, depth, where, plan.lexical_statuses,
+                                                              plan.concepts, plan.required), 0, 0)
         return self.backend.lexical_search_counted(
-            plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required
+            plan.lexical_text, depth, where, plan.lexical_statuses, plan.concepts, plan.required,
+            affirmed=self._counts_affirmed(plan),
         )
 
     def _dense_leg(self, plan: QueryPlan, where: DocumentFilter, depth: int) -> list[PassageHit]:
@@ -495,7 +508,7 @@ class SearchEngine:
         segments: list[tuple[dict[str, _LegRanking], list[tuple[str, float]]]] = []  # the page's parts, by tier
         matches: LexicalMatches | None = None
         while True:
-            tier, tier_matches, exhausted = self._tier(request, plan, where, depth)
+            tier, tier_matches, exhausted = self._tier(request, plan, where, depth, first=matches)
             matches = tier_matches if matches is None else matches  # the exact totals: the same at every depth
             if depth == window:  # the window's fused ranking, as it is
                 page, length = tier(offset, wanted_docs)
@@ -514,14 +527,13 @@ class SearchEngine:
             if ranked >= wanted_docs or exhausted or depth >= deepest:
                 break
             depth = min(4 * depth, deepest)
-        affirmed = self._affirmed_matches(plan, where, matches.documents)
         results: list[SearchResult] = []
         for rankings, part in segments:
             documents = self._page_documents([doc_id for doc_id, _ in part], rankings)
             passages = self.backend.get_passages(_page_pids(rankings, [doc_id for doc_id, _ in part]))
             rows = self._results(part, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses)
-            if affirmed is not None:
-                _label_hypothetical_only(rows, affirmed)
+            if matches.hypothetical_only:
+                _label_hypothetical_only(rows, matches.hypothetical_only)
             results += _validated_results(rows)
         suggestion = self.spelling_suggestion(request, plan, where, matches.documents, spelling) if spelling else None
         took = (time.perf_counter() - started) * 1000
@@ -536,8 +548,9 @@ class SearchEngine:
             total_patients=matches.patients,
             # what a one-criterion cohort of the query counts (search_api.cohort_engine.affirmed_only):
             # the documents matching through an affirmed mention, not only through a suspicion
-            total_affirmed=len(affirmed) if affirmed is not None else matches.documents,
-            total_patients_affirmed=distinct_patients(self, affirmed) if affirmed is not None else matches.patients,
+            # (the lexical leg's backend call counts them from the same matches: _counts_affirmed)
+            total_affirmed=matches.documents if matches.affirmed_documents is None else matches.affirmed_documents,
+            total_patients_affirmed=matches.patients if matches.affirmed_patients is None else matches.affirmed_patients,
             term_match=matches.documents > 0,
             ranked=ranked,
             took_ms=round(took, 2),
@@ -545,26 +558,24 @@ class SearchEngine:
             suggestion=suggestion,
         )
 
-    def _affirmed_matches(self, plan: QueryPlan, where: DocumentFilter, total: int) -> set[str] | None:
-        """The documents matching *plan*'s lexical query without its hypothetical mentions (the set a
-        one-criterion cohort of the query holds), or None when the search does not ask for hypothetical
-        mentions (then every match is one) or nothing matches.
+    @staticmethod
+    def _counts_affirmed(plan: QueryPlan) -> bool:
+        """Whether the search also counts its matches without hypothetical mentions (the set a
+        one-criterion cohort of the query holds): when it asks for hypothetical mentions at all.
 
         Why: a default search also ranks « suspicion d'AVC ischémique » (at a quarter of an affirmed
         mention's weight) and its « N documents · M patients » counts it, while a cohort of the same
         query keeps affirmed findings only: on the demo index « IRM cérébrale AVC ischémique » read 33
-        documents · 12 patients against a cohort of 7 patients, with nothing saying why."""
-        if "hypothetical" not in plan.lexical_statuses or total == 0:
-            return None
-        statuses = tuple(s for s in plan.lexical_statuses if s != "hypothetical")
-        if not statuses:
-            return set()
-        return matching_documents(self, replace(plan, lexical_statuses=statuses), where)
+        documents · 12 patients against a cohort of 7 patients, with nothing saying why. The backend
+        derives these counts from the lexical leg's own matches (``lexical_search_counted(affirmed=True)``),
+        not from a second full-depth search (+22 % per search, #14 item 3)."""
+        return splits_hypothetical(plan.lexical_statuses)
 
-    def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int
-              ) -> tuple[_Tier, LexicalMatches, bool]:
+    def _tier(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, depth: int,
+              first: LexicalMatches | None = None) -> tuple[_Tier, LexicalMatches, bool]:
         """The query's legs searched *depth* passages deep, fused: (the fused ranking, the lexical leg's
-        exact totals, whether every leg returned fewer than *depth* hits: a deeper tier would add nothing)."""
+        exact totals (zeros for a deeper tier: *first*, the window tier's answer, has them), whether every
+        leg returned fewer than *depth* hits: a deeper tier would add nothing)."""
         legs: dict[str, list[PassageHit]] = {}
         # The two legs run side by side: Tantivy, FAISS and the encoder all release the GIL, so on
         # two cores a hybrid query costs about its slower leg, not the sum of both.
@@ -573,9 +584,9 @@ class SearchEngine:
         context = contextvars.copy_context()  # the leg's thread reads the same pinned generation
         lexical_depth = depth if request.mode != "dense" else 0
         if request.mode == "lexical":  # nothing to overlap with: no thread hop
-            matches = self._lexical_leg(plan, where, lexical_depth)
+            matches = self._lexical_leg(plan, where, lexical_depth, first)
         else:
-            future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth)
+            future = self._legs_pool.submit(context.run, self._lexical_leg, plan, where, lexical_depth, first)
             if request.mode in ("hybrid", "dense") and plan.dense_text is not None:
                 legs["dense"] = self._dense_leg(plan, where, depth)
                 if plan.dense_english is not None and self.english_vector_mode() == "legs":

@@ -324,6 +324,9 @@ def test_lexical_search_counted_is_exact(backend, text, statuses, where, concept
         assert [h.pid for h in counted.hits] == [h.pid for h in backend.lexical_search(text, limit, *args)]
         assert [h.pid for h in counted.hits] == [h.pid for h in reference.hits]
         assert counted.hits == [] if limit == 0 else len(counted.hits) == min(limit, _passage_matches(backend, text, *args))
+        if counted.deeper is not None:  # a deeper head cut from the same ranking: what a deeper search returns
+            for depth in (limit, limit + 1, 100):
+                assert counted.deeper(depth) == backend.lexical_search(text, depth, *args), depth
     assert len(backend.lexical_matching_documents(text, *args)) == documents
 
 
@@ -692,3 +695,59 @@ def test_a_query_naming_a_relative_searches_that_relatives_mentions(empty_backen
         assert found == documents
     assert (counted.documents, counted.patients) == (len(documents), len(documents))
     assert empty_backend.lexical_matching_documents(plan.lexical_text, *args) == set(documents)
+
+
+# -- affirmed-only counts (lexical_search_counted(affirmed=True), #14 item 3) ---------------------------
+def _affirmed_corpus() -> list[AddedDocument]:
+    """Documents matching « pneumopathie » in every way the affirmed-only counts must tell apart."""
+    suspected = {"hypothetical": "Suspicion de pneumopathie."}
+    docs = [  # (id, kind, patient, [contexts of each passage])
+        ("H1", "report", "P1", [suspected]),  # hypothetical only
+        ("H2", "report", "P2", [suspected, {"affirmed": "Pneumopathie confirmée."}]),  # another passage affirms it
+        # one passage, the word both affirmed and suspected: it has a hypothetical mention AND is an affirmed match
+        ("H3", "report", "P3", [{"affirmed": "Pneumopathie droite.", "hypothetical": "Suspicion de pneumopathie gauche."}]),
+        ("H4", "report", " p1 ", [{"affirmed": "Épanchement pleural.", **suspected}]),  # the same patient as H1 (normalised)
+        ("H5", "article", None, [{"affirmed": "Pneumopathie et épanchement pleural."}]),
+    ]
+    items = []
+    for doc_id, kind, patient, parts in docs:
+        texts = [" ".join(ctx.values()) for ctx in parts]
+        passages = [Passage(doc_id=doc_id, ordinal=i, text=text) for i, text in enumerate(texts)]
+        doc = _doc(doc_id, kind, " ".join(texts), title="Compte rendu", patient_id=patient, language="fr")
+        items.append(AddedDocument(doc, passages, parts, np.stack([_unit(1, i) for i in range(len(parts))])))
+    return items
+
+
+AFFIRMED_QUERIES = [
+    # (text, statuses, where, concepts, (documents, patients), (affirmed documents, affirmed patients), hypothetical only)
+    ("pneumopathie", ("affirmed", "hypothetical"), None, None, (5, 3), (3, 2), {"H1", "H4"}),
+    # two concepts, one affirmed and one only suspected in H4's passage: not an affirmed match of both
+    ("", ("affirmed", "hypothetical"), None, [["pneumopathie"], ["épanchement pleural"]], (2, 1), (1, 0), {"H4"}),
+    ("pneumopathie", ("affirmed", "hypothetical"), DocumentFilter(patient_id="P1"), None, (2, 1), (0, 0), {"H1", "H4"}),
+    ("pneumopathie", ("hypothetical",), None, None, (4, 3), (0, 0), {"H1", "H2", "H3", "H4"}),
+    # no word of the query in a hypothetical field: the same counts, no document apart
+    ("épanchement pleural", ("affirmed", "hypothetical"), None, None, (2, 1), (2, 1), set()),
+    ("zzzunknown", ("affirmed", "hypothetical"), None, None, (0, 0), None, set()),  # nothing matches: nothing to split
+    ("pneumopathie", ("affirmed",), None, None, (3, 2), None, set()),  # no hypothetical mention asked: nothing to split
+]
+
+
+@pytest.mark.parametrize("text,statuses,where,concepts,counts,affirmed,hypothetical_only", AFFIRMED_QUERIES)
+def test_lexical_search_counted_affirmed(empty_backend, text, statuses, where, concepts, counts, affirmed, hypothetical_only) -> None:
+    """The affirmed-only counts of one call are those of the query searched again without « hypothetical »
+    (the interface's composition, what a cohort of the query counts), on both backends, whatever the
+    ranked head's depth; and the documents matching only through a suspicion are named."""
+    with empty_backend.writer(ENCODER, DIM) as writer:
+        writer.add_documents(_affirmed_corpus())
+        writer.publish()
+    empty_backend.refresh()
+    for limit in (10, 0):
+        counted = empty_backend.lexical_search_counted(text, limit, where, statuses, concepts, affirmed=True)
+        reference = IndexBackend.lexical_search_counted(empty_backend, text, limit, where, statuses, concepts, affirmed=True)
+        split = None if counted.affirmed_documents is None else (counted.affirmed_documents, counted.affirmed_patients)
+        assert (counted.documents, counted.patients) == counts
+        assert split == affirmed == (None if reference.affirmed_documents is None
+                                     else (reference.affirmed_documents, reference.affirmed_patients))
+        assert counted.hypothetical_only == hypothetical_only == reference.hypothetical_only
+        plain = empty_backend.lexical_search_counted(text, limit, where, statuses, concepts)  # not asked: not counted
+        assert (plain.affirmed_documents, plain.hypothetical_only, plain.hits) == (None, frozenset(), counted.hits)

@@ -80,3 +80,40 @@ def test_rank_window_reads_its_former_name(monkeypatch: pytest.MonkeyPatch) -> N
     assert Settings().search.rank_window == 50
     monkeypatch.setenv("MEDSEARCH_SEARCH__RANK_WINDOW", "60")
     assert Settings().search.rank_window == 60
+
+
+@pytest.mark.parametrize("kept_ranking", [True, False], ids=["ranking-kept", "no-ranking-kept"])
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+def test_deeper_tiers_rank_without_counting_again(engine, mode: str, kept_ranking: bool, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """A page past the window does not count again: the exact totals are the window's one counted search's.
+    The deeper tiers' lexical heads are cut from that search's ranking of every match when the backend kept
+    it (the embedded one: no search at all), else asked of a pruned top-k search (a backend that did not,
+    as Elasticsearch). Why: each deeper tier ran a counted full-depth search again (~2× the head alone,
+    #14 item 3) and its counts were dropped. The page is the same either way."""
+    from dataclasses import replace
+
+    query = "pleural effusion"
+    first = engine.search(SearchRequest(q=query, mode=mode, limit=10))
+    whole = [r.id for r in engine.search(SearchRequest(q=query, mode=mode, limit=100)).results]
+    counted: list[int] = []
+    heads: list[int] = []
+    search_counted, search = engine.backend.lexical_search_counted, engine.backend.lexical_search
+
+    def counted_spy(text, depth, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        counted.append(depth)
+        matches = search_counted(text, depth, *args, **kwargs)
+        return matches if kept_ranking else replace(matches, deeper=None)
+
+    def head_spy(text, depth, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        heads.append(depth)
+        return search(text, depth, *args, **kwargs)
+
+    monkeypatch.setattr(engine.backend, "lexical_search_counted", counted_spy)
+    monkeypatch.setattr(engine.backend, "lexical_search", head_spy)
+    deep = engine.search(SearchRequest(q=query, mode=mode, offset=60, limit=10))
+    assert counted == [12], counted
+    assert heads == [] if kept_ranking else (heads and all(depth > 12 for depth in heads)), heads
+    assert (deep.total, deep.total_patients, deep.total_affirmed) == (first.total, first.total_patients, first.total_affirmed)
+    assert first.total == 150 and len(deep.results) == 10
+    # the same page as the one ranking cut end to end (test_pages_of_ten_read_one_ranking's reference)
+    assert [r.id for r in deep.results] == whole[60:70]

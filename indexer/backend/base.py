@@ -27,8 +27,8 @@ import datetime as dt
 import math
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -254,6 +254,26 @@ class LexicalMatches:
     documents: int
     #: distinct patients (normalised keys, :class:`~indexer.backend.filters.DocumentKeys`) among them
     patients: int
+    #: with ``affirmed=True`` and « hypothetical » among the statuses: the documents (and their distinct
+    #: patients) matching the same query without its hypothetical mentions (statuses less
+    #: « hypothetical »), what a one-criterion cohort of the query holds; None otherwise (every match is one)
+    affirmed_documents: int | None = None
+    affirmed_patients: int | None = None
+    #: the matching documents that match only through a hypothetical mention (the difference of the two sets)
+    hypothetical_only: frozenset[str] = frozenset()
+    #: the top *depth* passages for a depth past *limit*, cut from the same ranking with no new search, when
+    #: the backend ranked every match (the embedded one); None: ask :meth:`IndexBackend.lexical_search`
+    deeper: Callable[[int], list[PassageHit]] | None = field(default=None, compare=False, repr=False)
+
+
+def affirmed_statuses(statuses: Sequence[str]) -> tuple[str, ...]:
+    """*statuses* without « hypothetical »: what a one-criterion cohort of a query searches."""
+    return tuple(s for s in statuses if s != "hypothetical")
+
+
+def splits_hypothetical(statuses: Sequence[str]) -> bool:
+    """Whether a search of *statuses* has an affirmed-only subset to count apart (« hypothetical » is asked)."""
+    return "hypothetical" in statuses
 
 
 @dataclass(frozen=True)
@@ -415,15 +435,27 @@ class IndexBackend(ABC):
         statuses: tuple[str, ...] = DEFAULT_STATUSES,
         concepts: list[Forms] | None = None,
         required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+        affirmed: bool = False,
     ) -> LexicalMatches:
         """:meth:`lexical_search`'s top *limit* (0: counts only) plus the exact number of documents
         :meth:`lexical_matching_documents` would return and of distinct patients among them.
+
+        With *affirmed* and « hypothetical » among *statuses*, also the counts of the same query searched
+        without hypothetical mentions (:attr:`LexicalMatches.affirmed_documents`, what a cohort of the
+        query counts) and the documents that match only through one: a search page shows both counts,
+        and asking here lets a backend derive them from the same pass (#14 item 3).
 
         This default composes the other primitives (correct, not fast); both shipped backends
         answer it in one pass over the matches."""
         hits = self.lexical_search(text, limit, where, statuses, concepts, required) if limit > 0 else []
         doc_ids = self.lexical_matching_documents(text, where, statuses, concepts, required)
-        return LexicalMatches(hits, len(doc_ids), count_patients(self.document_summaries(sorted(doc_ids)).values()))
+        counted = LexicalMatches(hits, len(doc_ids), count_patients(self.document_summaries(sorted(doc_ids)).values()))
+        if not (affirmed and splits_hypothetical(statuses) and doc_ids):
+            return counted
+        kept = affirmed_statuses(statuses)
+        affirmed_ids = self.lexical_matching_documents(text, where, kept, concepts, required) if kept else set()
+        return replace(counted, affirmed_documents=len(affirmed_ids), hypothetical_only=frozenset(doc_ids - affirmed_ids),
+                       affirmed_patients=count_patients(self.document_summaries(sorted(affirmed_ids)).values()))
 
     def lexical_search_expanded(
         self,

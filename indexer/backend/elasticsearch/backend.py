@@ -36,6 +36,8 @@ from indexer.backend.base import (
     LexicalMatches,
     PassageHit,
     StoredPassage,
+    affirmed_statuses,
+    splits_hypothetical,
 )
 from indexer.backend.elasticsearch import queries
 from indexer.backend.elasticsearch.client import make_client
@@ -223,27 +225,37 @@ class ElasticsearchBackend(IndexBackend):
         statuses: tuple[str, ...] = DEFAULT_STATUSES,
         concepts: list[Forms] | None = None,
         required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+        affirmed: bool = False,
     ) -> LexicalMatches:
         """The ranked head, then one unscored scan of every match reading only ``doc_id`` and the
         normalised ``patient`` key each passage carries: exact (a ``cardinality`` aggregation is
-        approximate) and no second round trip for document summaries."""
+        approximate) and no second round trip for document summaries. With *affirmed* (and
+        « hypothetical » searched), a second scan of the query without hypothetical mentions."""
         query = queries.lexical_query(text, where, statuses, concepts, required)
         if query is None:
             self._pinned()
             return LexicalMatches([], 0, 0)
         hits = self.lexical_search(text, limit, where, statuses, concepts, required) if limit > 0 else []
+        documents, patients = self._call(lambda ix: self._documents_and_patients(ix, query))
+        counted = LexicalMatches(hits, len(documents), len(patients))
+        if not (affirmed and splits_hypothetical(statuses) and documents):
+            return counted
+        kept = affirmed_statuses(statuses)
+        kept_query = queries.lexical_query(text, where, kept, concepts, required) if kept else None
+        kept_documents, kept_patients = (self._call(lambda ix: self._documents_and_patients(ix, kept_query))
+                                         if kept_query is not None else (set(), set()))
+        return dataclasses.replace(counted, affirmed_documents=len(kept_documents), affirmed_patients=len(kept_patients),
+                       hypothetical_only=frozenset(documents - kept_documents))
 
-        def count(ix: dict[str, str]) -> tuple[int, int]:
-            documents: set[str] = set()
-            patients: set[str] = set()
-            for source in self._scan_matches(ix, query, ["doc_id", "patient"]):
-                documents.add(source["doc_id"])
-                if source.get("patient"):
-                    patients.add(source["patient"])
-            return len(documents), len(patients)
-
-        documents, patients = self._call(count)
-        return LexicalMatches(hits, documents, patients)
+    def _documents_and_patients(self, ix: dict[str, str], query: dict[str, Any]) -> tuple[set[str], set[str]]:
+        """The ids of the documents *query* matches and their (normalised) patient keys, from one scan."""
+        documents: set[str] = set()
+        patients: set[str] = set()
+        for source in self._scan_matches(ix, query, ["doc_id", "patient"]):
+            documents.add(source["doc_id"])
+            if source.get("patient"):
+                patients.add(source["patient"])
+        return documents, patients
 
     def term_passage_counts(self, words: Sequence[str], language: str) -> dict[str, int]:
         """One ``_count`` per word: a filter-context phrase match in the *language* analysis of every

@@ -33,6 +33,8 @@ from indexer.backend.base import (
     LexicalMatches,
     PassageHit,
     StoredPassage,
+    affirmed_statuses,
+    splits_hypothetical,
 )
 from indexer.backend.embedded.dense import DenseIndex
 from indexer.backend.embedded.generations import Generations
@@ -234,13 +236,41 @@ class EmbeddedBackend(IndexBackend):
         statuses: tuple[str, ...] = DEFAULT_STATUSES,
         concepts: list[Forms] | None = None,
         required: list[tuple[Forms, tuple[str, ...]]] | None = None,
+        affirmed: bool = False,
     ) -> LexicalMatches:
         """One full-depth Tantivy search; its head is the ranked leg, its pids (through the in-memory
-        passage table's document and patient columns) give the exact counts."""
+        passage table's document and patient columns) give the exact counts. With *affirmed*, the
+        affirmed-only counts come from the same pids (:meth:`_affirmed_pids`), not a second full search."""
         snapshot = self.snapshot()
-        hits, pids = snapshot.lexical.search_all(text, limit, where, statuses, concepts, required)
+        hits, pids, deeper = snapshot.lexical.search_all_ranked(text, limit, where, statuses, concepts, required)
         documents, patients = snapshot.table.count_documents_and_patients(pids)
-        return LexicalMatches(hits, documents, patients)
+        if not (affirmed and splits_hypothetical(statuses) and documents):
+            return LexicalMatches(hits, documents, patients, deeper=deeper)
+        kept = self._affirmed_pids(snapshot, pids, text, where, statuses, concepts, required)
+        if kept is pids:  # no match through a hypothetical mention alone: the same counts
+            return LexicalMatches(hits, documents, patients, documents, patients, deeper=deeper)
+        affirmed_documents, affirmed_patients = snapshot.table.count_documents_and_patients(kept)
+        return LexicalMatches(hits, documents, patients, affirmed_documents, affirmed_patients,
+                              snapshot.table.documents_only_in(pids, kept), deeper)
+
+    @staticmethod
+    def _affirmed_pids(snapshot: Snapshot, pids: np.ndarray, text: str, where: DocumentFilter | None,
+                       statuses: tuple[str, ...], concepts: list[Forms] | None,
+                       required: list[tuple[Forms, tuple[str, ...]]] | None) -> np.ndarray:
+        """The passages the query without « hypothetical » matches (*pids*, the query's matches in
+        *statuses*, itself when they are the same).
+
+        Why: that query differs from the query only by the ``hyp_*`` alternatives of its clauses; when no
+        passage of the index has one of its words in a hypothetical field (most words: one memoised
+        look-up each, :meth:`LexicalIndex.hypothetical_mentions`) it matches the same passages and needs
+        no search. Otherwise one unscored search (~half the scored one); the counts then come from the
+        passage table's columns, not from every matching document's summary read from SQLite."""
+        kept = affirmed_statuses(statuses)
+        if not kept:
+            return np.zeros(0, dtype=np.int64)
+        if not snapshot.lexical.hypothetical_mentions(text, statuses, concepts):
+            return pids
+        return np.asarray(snapshot.lexical.matching_pids(text, where, kept, concepts, required), dtype=np.int64)
 
     def lexical_matching_documents(
         self,

@@ -14,7 +14,7 @@ a document without a patient carries ``access=open`` (access restrictions only c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from itertools import repeat
 from operator import itemgetter
@@ -95,6 +95,8 @@ class LexicalIndex:
             self._index.register_tokenizer(tokenizer_name(lang), analyzer(lang))
         self._writer: tantivy.IndexWriter | None = None
         self._clauses: dict[tuple, tantivy.Query | None] = {}
+        #: per one-term clause: whether any live passage has it in a hypothetical field (_hypothetical_present)
+        self._hypothetical_seen: dict[tuple, bool] = {}
 
     # -- writing -------------------------------------------------------------------------------
     def _w(self) -> tantivy.IndexWriter:
@@ -151,10 +153,12 @@ class LexicalIndex:
             self._writer.wait_merging_threads()
             self._writer = None
         self._index.reload()
+        self._hypothetical_seen.clear()  # depends on the passages, unlike the query clauses
 
     # -- reading -------------------------------------------------------------------------------
     def reload(self) -> None:
         self._index.reload()
+        self._hypothetical_seen.clear()
 
     def num_passages(self) -> int:
         return self._index.searcher().num_docs
@@ -386,19 +390,75 @@ class LexicalIndex:
         and go straight into a numpy array (no Python object per match beyond Tantivy's hit tuples).
         With *limit* ≤ 0 (counts only) the search is not scored at all (:func:`_unscored_pids`).
         """
+        head, pids, _ = self.search_all_ranked(text, limit, where, statuses, concepts, required)
+        return head, pids
+
+    def search_all_ranked(
+        self,
+        text: str,
+        limit: int,
+        where: DocumentFilter | None = None,
+        statuses: tuple[str, ...] = DEFAULT_STATUSES,
+        concepts: list[list[str]] | None = None,
+        required: list[tuple[list[str], tuple[str, ...]]] | None = None,
+    ) -> tuple[list[LexicalHit], np.ndarray, Callable[[int], list[LexicalHit]] | None]:
+        """:meth:`search_all`, plus the head at any greater depth cut from the same ranking of every match
+        (None when nothing was ranked: *limit* ≤ 0). Why: a page past the rank window ranks the leg
+        deeper (``search.rank_window`` × 4…); the full-depth search has ranked every match already, so
+        the deeper head needs no second search (:attr:`~indexer.backend.base.LexicalMatches.deeper`)."""
         query = self._query(text, where, statuses, concepts, required)
         searcher = self._index.searcher()
         if query is None or searcher.num_docs == 0:
-            return [], np.zeros(0, dtype=np.int64)
+            return [], np.zeros(0, dtype=np.int64), None
         if limit <= 0:  # counts only (dense mode's exact totals): no ranking needed
-            return [], np.array(_unscored_pids(searcher, query), dtype=np.int64)
+            return [], np.array(_unscored_pids(searcher, query), dtype=np.int64), None
         hits = searcher.search(query, searcher.num_docs, count=False).hits
         # Every step below runs in C (map, itemgetter, zip, tuple.__new__): a Python step per hit
         # costs ~0.3 µs, and a query has hundreds to thousands of matches and a head of 100–400.
         pids = searcher.fast_field_values("pid", list(map(_SECOND, hits)))
-        depth = min(max(limit, 0), len(hits))
-        head = _passage_hits(pids[:depth], hits[:depth])
-        return head, np.array(pids, dtype=np.int64)
+
+        def head_at(depth: int) -> list[LexicalHit]:
+            return _passage_hits(pids[:depth], hits[:depth])
+
+        return head_at(min(limit, len(hits))), np.array(pids, dtype=np.int64), head_at
+
+    def hypothetical_mentions(self, text: str, statuses: tuple[str, ...], concepts: list[list[str]] | None) -> bool:
+        """Whether some live passage has a word or concept form of the query in a hypothetical field: one
+        of the ``hyp_*`` alternatives of the clauses :meth:`_query` builds with *statuses* (free words,
+        concept forms, the head of a form with a negated part) matches something.
+
+        Why: the query without « hypothetical » (what a cohort of it counts) differs from the query only
+        by these alternatives; when none of them matches any passage, both match the same passages and
+        the affirmed-only counts are the counts, with no second search. Required clauses keep their own
+        statuses in both queries and are left out. Each alternative is looked at once per index
+        (:meth:`_hypothetical_present`); most words are never suspected."""
+        if "hypothetical" not in statuses:
+            return False
+        if text.strip():
+            per_lang = {lang: terms(text, lang) for lang in LANGUAGES}
+            for i in range(max((len(t) for t in per_lang.values()), default=0)):
+                if self._hypothetical_present({lang: t[i : i + 1] for lang, t in per_lang.items()}):
+                    return True
+        for forms in concepts or []:
+            for phrase in forms:
+                parts = split_negated_form(phrase)
+                if self._hypothetical_present({lang: terms(parts[0] if parts else phrase, lang) for lang in LANGUAGES}):
+                    return True
+        return False
+
+    def _hypothetical_present(self, per_lang: dict[str, list[str]]) -> bool:
+        """Whether a live passage of this index matches one term's (or phrase's) ``hyp_*`` clause: one
+        count search per clause, memoised until this index changes (:meth:`commit`, :meth:`reload`)."""
+        if not any(per_lang.values()):
+            return False
+        key = tuple((lang, tuple(t)) for lang, t in per_lang.items())
+        present = self._hypothetical_seen.get(key)
+        if present is None:
+            if len(self._hypothetical_seen) > _MAX_CACHED_CLAUSES:
+                self._hypothetical_seen.clear()
+            clause = self._clause(per_lang, ("hypothetical",), False)
+            present = self._hypothetical_seen[key] = self._index.searcher().search(clause, 1, count=True).count > 0
+        return present
 
     def matching_pids(
         self,

@@ -189,6 +189,15 @@ class PassageTable:
         patients[self.patient[pids]] = True
         return int(np.count_nonzero(self._documents_seen(pids))), int(np.count_nonzero(patients[:-1]))
 
+    def documents_only_in(self, pids: np.ndarray, subset: np.ndarray) -> frozenset[str]:
+        """The documents of *pids* that have no passage among *subset*: the matches of a query that
+        match only through its hypothetical mentions (*subset*: its affirmed matches)."""
+        pids = self._in_range(np.asarray(pids, dtype=np.int64))
+        if pids.size == 0:
+            return frozenset()
+        only = self._documents_seen(pids) & ~self._documents_seen(self._in_range(np.asarray(subset, dtype=np.int64)))
+        return frozenset(map(self.doc_ids.__getitem__, np.flatnonzero(only).tolist()))
+
     def mask(self, where: DocumentFilter) -> np.ndarray:
         """Boolean mask over passage ids: True where the passage's document matches *where*."""
         keep = self.present.copy()
