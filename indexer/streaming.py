@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.linking import LinkKeys, ReportIndex, _conclusion, refuse_link, report_modality
+from indexer.linking import LinkKeys, ReportIndex, _conclusion, instance_copy_message, refuse_link, report_modality, unique_instances
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources import SourceError, SourceFile, parse_file
 from indexer.sources.duplicates import Candidate, select_copies
@@ -83,6 +83,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
     articles: list[tuple[str, str, list[dict], _FigureLink]] = []
     images: dict[str, tuple[str, str | None, LinkKeys, str | None]] = {}  # path#position → (id, format, keys, series uid)
     image_modality: dict[str, str | None] = {}  # image id → its DICOM modality
+    series_ids: dict[str, str] = {}  # series uid → its image document's id
     for source in files:
         try:
             documents = parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=table.warnings, dicom=source.dicom)
@@ -92,6 +93,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
         for position, document in enumerate(documents):
             uid = _series_uid(document)
             if uid:
+                series_ids[uid] = document.id
                 instances.setdefault(uid, []).append(
                     (document.metadata.get("instance_number") or 0, document.source_path, document.metadata.get("sop_uid") or document.source_path)
                 )
@@ -112,8 +114,11 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
                 image_modality.setdefault(document.id, document.modality)
     # one document per DICOM series: the middle instance (linking.group_series)
     for uid, members in instances.items():
-        ordered = sorted(members, key=lambda m: (m[0], m[1]))
+        ordered, copies = unique_instances(sorted(members, key=lambda m: (m[0], m[1])), lambda m: m[2], lambda m: m[1])
         table.representative[uid] = ordered[(len(ordered) - 1) // 2][1]
+        for copy, kept in copies:
+            table.duplicate_sources.setdefault(series_ids[uid], []).append(copy[1])
+            table.duplicates.append((copy[1], instance_copy_message(kept[1], series_ids[uid], copy[2])))
         if len(ordered) > 1:
             table.series_members[uid] = ([m[2] for m in ordered], [m[1] for m in ordered])
     # one copy per document, a series standing where its first file stood (indexer.sources.duplicates)
@@ -128,7 +133,8 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
         candidates.append(candidate)
     selection = select_copies(candidates)
     table.accepted = {doc_id: (c.path, c.position) for doc_id, c in selection.accepted.items()}
-    table.duplicate_sources, table.duplicates = selection.duplicate_sources, selection.duplicates
+    table.duplicate_sources.update(selection.duplicate_sources)
+    table.duplicates += selection.duplicates
     table.skipped += selection.skipped
     table.warnings += selection.warnings
     kept = {f"{path}#{position}" for path, position in table.accepted.values()}
@@ -175,7 +181,7 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
 
 def _apply_links(document: Document, table: LinkTable) -> None:
     if document.id in table.duplicate_sources:
-        document.metadata["duplicate_sources"] = list(table.duplicate_sources[document.id])
+        document.metadata["duplicate_sources"] = sorted(set(table.duplicate_sources[document.id]))
     uid = _series_uid(document)
     if uid and uid in table.series_members:
         document.metadata["series_instances"], document.metadata["series_files"] = (list(x) for x in table.series_members[uid])
