@@ -12,8 +12,10 @@ import shutil
 from pathlib import Path
 
 import pydicom
+import pytest
 
 from conftest import write_ct_dicom
+from es_support import ES_URL, SKIP_REASON, unique_prefix
 from indexer.backend.embedded.dense import DenseIndex
 from indexer.backend.embedded.generations import live_layout
 from indexer.backend.embedded.lexical import LexicalIndex
@@ -282,3 +284,38 @@ def test_the_cli_says_how_many_duplicates_were_skipped(capsys) -> None:
     out = capsys.readouterr().out
     assert "doublons ignorés" in out and "1" in out.split("doublons ignorés")[1].splitlines()[0]
     assert "doublon /x/b/CR.txt: duplicate of /x/a/CR.txt" in " ".join(out.split())
+
+
+@pytest.mark.elasticsearch
+@pytest.mark.skipif(not ES_URL, reason=SKIP_REASON)
+def test_incremental_copies_on_elasticsearch(tmp_path: Path, encoder) -> None:
+    """The same runs on the Elasticsearch backend: the choice of copies is made before the writer, so
+    both backends hold the same documents (and the moved/superseded rewrites use the writer interface)."""
+    from indexer.backend.factory import open_backend
+    from indexer.backend.filters import DocumentFilter
+    from indexer.check import check_configured
+
+    src = tmp_path / "src"
+    kept = _write(src / "export_2024" / "CR_123.txt", CR_123)
+    copy = _write(src / "rattrapage" / "CR_123.txt", CR_123)
+    settings = Settings(index={"dir": tmp_path / "index"},
+                        backend={"kind": "elasticsearch", "url": ES_URL, "index_prefix": unique_prefix()})
+
+    def stored() -> dict[str, str]:
+        backend = open_backend(settings)
+        try:
+            ids = backend.document_ids_where(DocumentFilter())
+            return {doc_id: d.source_path for doc_id, d in backend.get_documents(ids).items()}
+        finally:
+            backend.close()
+
+    first = index_paths([src], settings, encoder)
+    assert (first.documents_added, len(first.duplicates)) == (1, 1)
+    assert stored() == {"report:export_2024/CR_123.txt": str(kept)}
+    kept.unlink()
+    index_paths([src], settings, encoder, prune=True)
+    assert stored() == {"report:rattrapage/CR_123.txt": str(copy)}
+    _write(kept, CR_123)
+    index_paths([src], settings, encoder)
+    assert stored() == {"report:export_2024/CR_123.txt": str(kept)}
+    assert check_configured(settings).ok
