@@ -373,9 +373,11 @@ def _write(
     _remove_superseded(writer, produced, baseline_sources, settings, thumbnails, report)
     # A file indexed before and unreadable now keeps its previous documents: say so, or the engineer
     # reading « skipped: binary content » believes the report left the index.
-    indexed_before = set(baseline_sources.values())
+    # Only where a document of that file is still stored: a file whose id another file now gives (the
+    # same accession number, another text, at a smaller path) had its version replaced, not kept.
+    kept_before = set(baseline_sources.values()) & set(writer.source_paths().values())
     report.skipped = [
-        (path, f"{reason}; its previously indexed version is kept" if path in indexed_before else reason)
+        (path, f"{reason}; its previously indexed version is kept" if path in kept_before else reason)
         for path, reason in report.skipped
     ]
     if prune:

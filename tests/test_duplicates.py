@@ -319,3 +319,19 @@ def test_incremental_copies_on_elasticsearch(tmp_path: Path, encoder) -> None:
     index_paths([src], settings, encoder)
     assert stored() == {"report:export_2024/CR_123.txt": str(kept)}
     assert check_configured(settings).ok
+
+
+def test_a_contradicting_copy_at_a_smaller_path_replaces_the_indexed_version_and_says_so(tmp_path: Path, encoder) -> None:
+    """The version kept is the smallest path's, in every run: a contradicting file appearing at a smaller
+    path replaces the indexed one; the skipped line must not claim « its previously indexed version is kept »."""
+    src = tmp_path / "src"
+    later = _write(src / "rattrapage" / "A1.txt", "IPP : P3\nN° d'examen : A1\n\nConclusion :\nPneumothorax gauche.\n")
+    settings = _settings(tmp_path)
+    index_paths([src], settings, encoder)
+    first = _write(src / "export_2024" / "A1.txt", "IPP : P3\nN° d'examen : A1\n\nConclusion :\nPneumothorax droit.\n")
+    report = index_paths([src], settings, encoder)
+    assert report.documents_updated == 1
+    assert report.skipped == [(str(later), f"duplicate document id 'report:A1' with different content (indexed: {first}): "
+                                           "this version is not indexed")]
+    assert _store(settings).source_paths() == {"report:A1": str(first)}
+    assert "Pneumothorax droit" in _store(settings).get_document("report:A1").text
