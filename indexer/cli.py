@@ -58,6 +58,7 @@ def _print_report(report) -> None:  # noqa: ANN001 - IndexReport, imported lazil
         ("documents supprimés", report.documents_removed),
         ("passages indexés", report.passages_added),
         ("fichiers ignorés", len(report.skipped)),
+        ("doublons ignorés", len(getattr(report, "duplicates", []))),
         ("durées (s)", ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items())),
     ):
         table.add_row(label, str(value))
@@ -66,6 +67,8 @@ def _print_report(report) -> None:  # noqa: ANN001 - IndexReport, imported lazil
         console.print(f"[yellow]ignoré[/yellow] {path}: {reason}")
     for path, message in getattr(report, "warnings", []):
         console.print(f"[cyan]avertissement[/cyan] {path}: {message}")
+    for path, message in getattr(report, "duplicates", []):
+        console.print(f"[blue]doublon[/blue] {path}: {message}")
 
 
 def run_index(paths: list[Path], rebuild: bool = False, prune: bool = False, quiet: bool = False):  # noqa: ANN201

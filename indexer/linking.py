@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -223,6 +223,28 @@ def _link_figures_to_articles(images: list[Document], articles: list[Document]) 
             article.metadata.setdefault("linked_images", []).append(image.id)
 
 
+def unique_instances(ordered: list[T], sop: Callable[[T], str], path: Callable[[T], str]) -> tuple[list[T], list[tuple[T, T]]]:
+    """The instances of a series in *ordered*, one per SOP Instance UID (the first), and the (copy, kept)
+    pairs left out. The same instance exported into two folders was counted twice in the series (its UID
+    listed twice, the middle instance chosen among the copies); it is one image, its other file a copy
+    (:mod:`indexer.sources.duplicates`). Copies at the same path (the file given twice) are not listed."""
+    first: dict[str, T] = {}
+    unique: list[T] = []
+    copies: list[tuple[T, T]] = []
+    for item in ordered:
+        kept = first.setdefault(sop(item), item)
+        if kept is item:
+            unique.append(item)
+        elif path(item) != path(kept):
+            copies.append((item, kept))
+    return unique, copies
+
+
+def instance_copy_message(kept_path: str, image_id: str, sop_uid: str) -> str:
+    """The run report's line for a DICOM instance found again in another file."""
+    return f"duplicate of {kept_path} ({image_id}): same SOP Instance UID {sop_uid}; not indexed again"
+
+
 def group_series(documents: list[Document]) -> list[Document]:
     """Keep one image document per DICOM series: its middle instance (by InstanceNumber).
 
@@ -245,8 +267,13 @@ def group_series(documents: list[Document]) -> list[Document]:
         members = series[uid]
         if document is not members[0]:
             continue
-        ordered = sorted(members, key=lambda d: (d.metadata.get("instance_number") or 0, d.source_path))
+        ordered, copies = unique_instances(
+            sorted(members, key=lambda d: (d.metadata.get("instance_number") or 0, d.source_path)),
+            lambda d: d.metadata.get("sop_uid") or d.source_path, lambda d: d.source_path,
+        )
         representative = ordered[(len(ordered) - 1) // 2]
+        if copies:
+            representative.metadata["duplicate_sources"] = sorted({copy.source_path for copy, _ in copies})
         if len(ordered) > 1:
             representative.metadata["series_instances"] = [d.metadata.get("sop_uid") or d.source_path for d in ordered]
             representative.metadata["series_files"] = [d.source_path for d in ordered]

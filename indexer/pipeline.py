@@ -30,6 +30,7 @@ from indexer.linking import group_series, link_documents
 from indexer.schema import Document, Passage
 from indexer.settings import Settings
 from indexer.sources import SourceError, discover_sources, parse_file
+from indexer.sources.duplicates import Candidate, select_copies
 from indexer.streaming import LinkTable, iter_batches, scan
 from indexer.text.passages import split_passages
 
@@ -54,6 +55,8 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: (path, message): problems in files that were still indexed (a date dropped, a resource left out)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    #: (path, « duplicate of <kept file> (<id>) … »): copies of a document indexed once from another file
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -136,24 +139,36 @@ def parse_sources(
     """Parse every supported file under *paths*; return (documents, skipped (path, reason), files seen).
 
     The instances of a DICOM series share one id and become one document (:func:`group_series`)
-    before duplicates are looked for; any other id seen twice is reported with both files.
+    before duplicates are looked for; a document found in several files is kept once, its other files
+    listed in its ``duplicate_sources`` (:mod:`indexer.sources.duplicates`), and an id given by two
+    files with different content is reported with both files.
     """
     files, skipped = discover_sources(paths, ignore)
     skipped += [(str(p), "path does not exist") for p in paths if not p.exists()]
     parsed: list[Document] = []
+    where: dict[int, tuple[int, str]] = {}  # id(document) → (position in its file, its file's key)
     for source in progress(files, "Lecture des sources", len(files)):
         try:
-            parsed += parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=warnings, dicom=source.dicom)
+            found = parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=warnings, dicom=source.dicom)
         except SourceError as exc:
             skipped.append((exc.path, exc.reason))
-    documents: dict[str, Document] = {}
-    for document in group_series(parsed):
-        first = documents.get(document.id)
-        if first is not None:
-            skipped.append((document.source_path, f"duplicate document id {document.id!r} (first: {first.source_path})"))
             continue
-        documents[document.id] = document
-    ordered = list(documents.values())
+        for position, document in enumerate(found):
+            where[id(document)] = (position, source.key)
+        parsed += found
+    candidates: dict[tuple[str, int], Document] = {}
+    for document in group_series(parsed):
+        position, key = where[id(document)]
+        position = 0 if document.metadata.get("format") == "dicom" and document.metadata.get("series_uid") else position
+        candidates[(document.source_path, position)] = document
+    selection = select_copies([Candidate.of(d, position, where[id(d)][1]) for (_, position), d in candidates.items()])
+    ordered = [candidates[(c.path, c.position)] for c in selection.accepted.values()]
+    for document in ordered:
+        if document.id in selection.duplicate_sources:
+            document.metadata["duplicate_sources"] = list(selection.duplicate_sources[document.id])
+    skipped += selection.skipped
+    if warnings is not None:
+        warnings += selection.warnings
     link_documents(ordered, warnings)
     return ordered, skipped, len(files)
 
@@ -211,6 +226,7 @@ def index_paths(
     table = scan(list(progress(files, "Lecture des sources", len(files))), max_bytes)
     report.skipped += table.skipped
     report.warnings += table.warnings
+    report.duplicates += table.duplicates
     report.files_seen = table.files_seen
     report.seconds["parse"] = time.perf_counter() - started
 
@@ -256,6 +272,26 @@ def _remove_superseded(
         report.warnings.append((source, f"now indexed as {now}: its previous document {doc_id} was removed"))
 
 
+def _note_produced(produced: dict[str, set[str]], documents: list[Document]) -> None:
+    """Record which ids each file gives in this run (:func:`_remove_superseded`). A file found to be a
+    copy of a document kept from another file gives that document: what it was indexed as before (its
+    own path-keyed id, when it was the only copy or the copy kept) is superseded, not left as a twin."""
+    for document in documents:
+        produced.setdefault(document.source_path, set()).add(document.id)
+        for path in document.metadata.get("duplicate_sources", ()):
+            produced.setdefault(path, set()).add(document.id)
+
+
+def _moved(document: Document, stored_sources: dict[str, str]) -> bool:
+    """Whether *document* is stored under another file than the one that gives it now.
+
+    Its content hash leaves the path out, so a report moved to another folder (same accession number),
+    or the copy left when the kept duplicate's file was deleted, counted as unchanged: the stored path
+    went on naming the deleted file, and ``--prune`` then removed a document whose file is there."""
+    stored = stored_sources.get(document.id)
+    return stored is not None and stored != document.source_path
+
+
 def _add_timing(report: IndexReport, name: str, since: float) -> None:
     report.seconds[name] = report.seconds.get(name, 0.0) + time.perf_counter() - since
 
@@ -272,6 +308,7 @@ def _write(
     report: IndexReport,
 ) -> None:
     known = writer.content_hashes()  # what is in this run's generation (a resumed run: its batches too)
+    known_sources = writer.source_paths()
     # what the run changes, counted against the generation it started from
     baseline, baseline_sources = writer.baseline() if hasattr(writer, "baseline") else (known, writer.source_paths())
     batches = iter_batches(files, table, max_bytes, max(1, settings.index.batch_files))
@@ -283,16 +320,15 @@ def _write(
     fingerprint = analysis_fingerprint(settings)
     for documents in progress(batches, "Indexation par lots", total):
         t0 = time.perf_counter()
-        for document in documents:
-            produced.setdefault(document.source_path, set()).add(document.id)
+        _note_produced(produced, documents)
         hashes = {d.id: stamped_hash(d, fingerprint) for d in documents}
-        changed = [d for d in documents if known.get(d.id) != hashes[d.id]]
+        changed = [d for d in documents if known.get(d.id) != hashes[d.id] or _moved(d, known_sources)]
         updated = [d.id for d in changed if d.id in known]
         for document in documents:
             before = baseline.get(document.id)
             if before is None:
                 report.documents_added += 1
-            elif before != hashes[document.id]:
+            elif before != hashes[document.id] or baseline_sources.get(document.id) != document.source_path:
                 report.documents_updated += 1
             else:
                 report.documents_unchanged += 1
@@ -337,15 +373,17 @@ def _write(
     _remove_superseded(writer, produced, baseline_sources, settings, thumbnails, report)
     # A file indexed before and unreadable now keeps its previous documents: say so, or the engineer
     # reading « skipped: binary content » believes the report left the index.
-    indexed_before = set(baseline_sources.values())
+    # Only where a document of that file is still stored: a file whose id another file now gives (the
+    # same accession number, another text, at a smaller path) had its version replaced, not kept.
+    kept_before = set(baseline_sources.values()) & set(writer.source_paths().values())
     report.skipped = [
-        (path, f"{reason}; its previously indexed version is kept" if path in indexed_before else reason)
+        (path, f"{reason}; its previously indexed version is kept" if path in kept_before else reason)
         for path, reason in report.skipped
     ]
     if prune:
         gone = [doc_id for doc_id, source in writer.source_paths().items() if not Path(source).exists()]
         writer.remove_documents(gone)
-        report.documents_removed = sum(1 for source in baseline_sources.values() if not Path(source).exists())
+        report.documents_removed += sum(1 for doc_id in gone if doc_id in baseline_sources)
         sync_image_indexes(writer, [], gone, settings.images, thumbnails=thumbnails)
     crash_point("pipeline.before_publish")
     writer.publish()

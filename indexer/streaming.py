@@ -9,7 +9,7 @@ after hours keeps nothing. Streaming needs the links without the documents, henc
    cites too), a report's title and conclusion, an article's figure list, a DICOM instance's series
    and number): the :class:`LinkTable`.
 2. :func:`iter_batches` parses the files again, *batch_files* at a time, keeps the documents that
-   the whole-corpus parse keeps (one per DICOM series, first of duplicate ids), applies the links
+   the whole-corpus parse keeps (one per DICOM series, one per duplicated document), applies the links
    from the table and yields the batch. Concatenated, the batches equal :func:`parse_sources`'s
    documents (same ids, same content hashes); only the table stays in memory between batches.
 """
@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.linking import LinkKeys, ReportIndex, _conclusion, refuse_link, report_modality
+from indexer.linking import LinkKeys, ReportIndex, _conclusion, instance_copy_message, refuse_link, report_modality, unique_instances
 from indexer.schema import Document, DocumentKind, Section
 from indexer.sources import SourceError, SourceFile, parse_file
+from indexer.sources.duplicates import Candidate, select_copies
 
 
 @dataclass
@@ -59,6 +60,10 @@ class LinkTable:
     #: report id → its linked images' modalities, in link order (linking.report_modality)
     report_modalities: dict[str, list[str | None]] = field(default_factory=dict)
     figure: dict[str, _FigureLink] = field(default_factory=dict)
+    #: kept id → the other files the same document was found in (indexer.sources.duplicates)
+    duplicate_sources: dict[str, list[str]] = field(default_factory=dict)
+    #: (copy's path, which kept document it duplicates): copies not indexed again
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
     article_images: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -73,11 +78,12 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
     """Pass 1: parse every file once, keep the link table (see module docstring)."""
     table = LinkTable(files_seen=len(files))
     instances: dict[str, list[tuple[int, str, str]]] = {}  # series uid → (instance number, path, sop uid)
-    order: list[tuple[str, str, int, str | None]] = []  # (doc id, path, position, series uid) in discovery order
+    order: list[tuple[Candidate, str | None]] = []  # (candidate, series uid) in discovery order
     reports: dict[str, tuple[LinkKeys, _ReportLink]] = {}
     articles: list[tuple[str, str, list[dict], _FigureLink]] = []
     images: dict[str, tuple[str, str | None, LinkKeys, str | None]] = {}  # path#position → (id, format, keys, series uid)
     image_modality: dict[str, str | None] = {}  # image id → its DICOM modality
+    series_ids: dict[str, str] = {}  # series uid → its image document's id
     for source in files:
         try:
             documents = parse_file(source.path, max_bytes=max_bytes, root=source.root, warnings=table.warnings, dicom=source.dicom)
@@ -87,10 +93,11 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
         for position, document in enumerate(documents):
             uid = _series_uid(document)
             if uid:
+                series_ids[uid] = document.id
                 instances.setdefault(uid, []).append(
                     (document.metadata.get("instance_number") or 0, document.source_path, document.metadata.get("sop_uid") or document.source_path)
                 )
-            order.append((document.id, document.source_path, position, uid))
+            order.append((Candidate.of(document, position, source.key), uid))
             if document.kind is DocumentKind.REPORT:
                 reports[f"{document.source_path}#{position}"] = (
                     LinkKeys.of_report(document),
@@ -107,22 +114,29 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
                 image_modality.setdefault(document.id, document.modality)
     # one document per DICOM series: the middle instance (linking.group_series)
     for uid, members in instances.items():
-        ordered = sorted(members, key=lambda m: (m[0], m[1]))
+        ordered, copies = unique_instances(sorted(members, key=lambda m: (m[0], m[1])), lambda m: m[2], lambda m: m[1])
         table.representative[uid] = ordered[(len(ordered) - 1) // 2][1]
+        for copy, kept in copies:
+            table.duplicate_sources.setdefault(series_ids[uid], []).append(copy[1])
+            table.duplicates.append((copy[1], instance_copy_message(kept[1], series_ids[uid], copy[2])))
         if len(ordered) > 1:
             table.series_members[uid] = ([m[2] for m in ordered], [m[1] for m in ordered])
-    # de-duplication in whole-corpus order: a series stands where its first file stood
+    # one copy per document, a series standing where its first file stood (indexer.sources.duplicates)
+    candidates: list[Candidate] = []
     placed: set[str] = set()
-    for doc_id, path, position, uid in order:
+    for candidate, uid in order:
         if uid:
             if uid in placed:
                 continue
             placed.add(uid)
-            path, position = table.representative[uid], 0
-        if doc_id in table.accepted:
-            table.skipped.append((path, f"duplicate document id {doc_id!r} (first: {table.accepted[doc_id][0]})"))
-            continue
-        table.accepted[doc_id] = (path, position)
+            candidate = dataclasses.replace(candidate, path=table.representative[uid], position=0)
+        candidates.append(candidate)
+    selection = select_copies(candidates)
+    table.accepted = {doc_id: (c.path, c.position) for doc_id, c in selection.accepted.items()}
+    table.duplicate_sources.update(selection.duplicate_sources)
+    table.duplicates += selection.duplicates
+    table.skipped += selection.skipped
+    table.warnings += selection.warnings
     kept = {f"{path}#{position}" for path, position in table.accepted.values()}
     # images ↔ reports (linking._link_dicom_to_reports), the same rules
     kept_images = [(key, value) for key, value in images.items() if key in kept]
@@ -166,6 +180,8 @@ def scan(files: list[SourceFile], max_bytes: int | None) -> LinkTable:
 
 
 def _apply_links(document: Document, table: LinkTable) -> None:
+    if document.id in table.duplicate_sources:
+        document.metadata["duplicate_sources"] = sorted(set(table.duplicate_sources[document.id]))
     uid = _series_uid(document)
     if uid and uid in table.series_members:
         document.metadata["series_instances"], document.metadata["series_files"] = (list(x) for x in table.series_members[uid])

@@ -93,3 +93,10 @@ def test_series_members_uids_and_files_are_dropped_for_researchers() -> None:
         "series_files": ["/exports/BONNET_DENIS/IM1", "/exports/BONNET_DENIS/IM2"],
     }
     assert _deid().value(metadata, PID) == {"format": "dicom", "rows": 64}
+
+
+def test_duplicate_sources_are_dropped_for_researchers() -> None:
+    """A document found in several export folders lists the other files' absolute paths
+    (indexer/sources/duplicates.py), patient folder names included: never shown de-identified."""
+    metadata = {"report_type": "CR", "duplicate_sources": ["/exports/rattrapage/BONNET_DENIS/CR_123.txt"]}
+    assert _deid().value(metadata, PID) == {"report_type": "CR"}

@@ -119,6 +119,8 @@ def run_job(
             event(log, logging.WARNING, "file_skipped", job=job_id, source=source.name, path=path, reason=reason)
         for path, message in report.warnings:
             event(log, logging.INFO, "file_warning", job=job_id, source=source.name, path=path, message=message)
+        for path, message in report.duplicates:
+            event(log, logging.INFO, "file_duplicate", job=job_id, source=source.name, path=path, message=message)
         counts = {
             "files_seen": report.files_seen,
             "added": report.documents_added,
@@ -127,6 +129,7 @@ def run_job(
             "unchanged": report.documents_unchanged,
             "failed": len(report.skipped),
             "warnings": len(report.warnings),
+            "duplicates": len(report.duplicates),
             "passages": report.passages_added,
         }
         generation = published_generation(settings)

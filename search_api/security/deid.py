@@ -69,10 +69,11 @@ _DATES = re.compile(
 #: metadata keys never shown to researchers: identifiers that link back to the hospital's systems.
 #: A series' image document also lists its instances' SOP UIDs and files (indexer/linking.py,
 #: indexer/streaming.py): they were shown, absolute paths of the PACS export included. A DICOM SR lists
-#: the SOP UIDs of the images it cites (indexer/sources/dicom_sr.py).
+#: the SOP UIDs of the images it cites (indexer/sources/dicom_sr.py). A document found in several files
+#: lists the other files' absolute paths (indexer/sources/duplicates.py).
 _DROPPED_METADATA = {
     "identifying", "study_uid", "series_uid", "sop_uid", "accession", "source_path", "series_instances", "series_files",
-    "referenced_sop_uids",
+    "referenced_sop_uids", "duplicate_sources",
 }
 #: where a document id may start (« report:… ») and end (a separator, or « / » before « thumbnail »)
 _DOC_ID_START = re.compile(r"(?<![\w:.-])[a-z]+:(?=\S)")
