@@ -734,6 +734,33 @@ def test_named_relatives_mentions_rank_above_unnamed_ones_whatever_the_idf(empty
     assert empty_backend.lexical_matching_documents(plan.lexical_text, *args) == {*named, "U0"}
 
 
+#: « diabète, sœur atteinte de cancer du sein »: the patient's diabetes (affirmed) and a required family
+#: clause about the sister; the « U… » letters say diabetes more often (a higher BM25 for that part) but
+#: do not say whose breast cancer, the « S1 » letter names the sister
+SISTER_LETTERS = {
+    "S1": "Diabète de type 2.\nSœur : cancer du sein à 50 ans.",
+    **{f"U{i}": f"Diabète de type 2 ancien, diabète déséquilibré, diabète sous insuline depuis {2000 + i}.\n"
+                "Antécédents familiaux de cancer du sein." for i in range(3)},
+    "X0": "Diabète de type 2.",
+}
+
+
+def test_named_relatives_tier_holds_for_a_required_family_clause(empty_backend) -> None:
+    """The tier comes from the required family clause too, and bounds the whole query's score: the letter
+    naming the sister first though the others match the patient's own part better; the same matches."""
+    from search_api.models import SearchRequest
+    from search_api.query_plan import plan_query
+
+    _publish_letters(empty_backend, SISTER_LETTERS)
+    plan = plan_query(SearchRequest(q="diabète, sœur atteinte de cancer du sein"))
+    assert plan.required and plan.family_relatives == ("sister",)
+    args = (None, plan.lexical_statuses, plan.concepts, plan.required)
+    counted = empty_backend.lexical_search_counted(plan.lexical_text, 50, *args)
+    found = _docs_of(empty_backend, counted.hits)
+    assert found[0] == "S1" and sorted(found[1:]) == ["U0", "U1", "U2"]
+    assert counted.documents == 4
+
+
 # -- affirmed-only counts (lexical_search_counted(affirmed=True), #14 item 3) ---------------------------
 def _affirmed_corpus() -> list[AddedDocument]:
     """Documents matching « pneumopathie » in every way the affirmed-only counts must tell apart."""

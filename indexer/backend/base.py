@@ -53,7 +53,8 @@ ALL_STATUSES: tuple[str, ...] = tuple(CONTEXT_FIELDS)
 # A query's status ``family:mother`` searches the fields of the relatives
 # :func:`~indexer.clinical.context.relatives_match` accepts for it (mother, parents) and, with a lower
 # weight, the unnamed mentions: whose they are is not said, so they cannot be excluded, but a physician
-# asking about the mother wants the mentions that say « mère » first.
+# asking about the mother wants the mentions that say « mère » first: the named relative's tier below
+# (:func:`named_relative_tier`) puts them first on both backends, whatever the idf.
 
 #: the relatives of ``context_triggers.yaml`` with a field of their own (the schema is fixed: a relative
 #: added to the triggers later is searched through ``fam``, unrestricted, until it is listed here)
@@ -68,7 +69,8 @@ UNNAMED_RELATIVE = "unnamed"
 RELATIVE_FIELDS: dict[str, str] = {
     r: "famrel_" + r.replace(" ", "_").replace("-", "_") for r in (*INDEXED_RELATIVES, UNNAMED_RELATIVE)
 }
-#: weight of an unnamed family mention in a search about named relatives (it ranks after theirs)
+#: weight of an unnamed family mention in a search about named relatives (the tier, not this weight, ranks
+#: it after theirs: :func:`named_relative_tier`)
 UNNAMED_RELATIVE_BOOST = 0.5
 FAMILY = "family"
 
