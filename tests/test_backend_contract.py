@@ -736,12 +736,15 @@ def test_named_relatives_mentions_rank_above_unnamed_ones_whatever_the_idf(empty
 
 #: « diabète, sœur atteinte de cancer du sein »: the patient's diabetes (affirmed) and a required family
 #: clause about the sister; the « U… » letters say diabetes more often (a higher BM25 for that part) but
-#: do not say whose breast cancer, the « S1 » letter names the sister
+#: do not say whose breast cancer, the « S1 » letter names the sister; the « Z… » letters (sisters with breast
+#: cancer, no diabetes) do not match but make the named field's idf low
 SISTER_LETTERS = {
     "S1": "Diabète de type 2.\nSœur : cancer du sein à 50 ans.",
     **{f"U{i}": f"Diabète de type 2 ancien, diabète déséquilibré, diabète sous insuline depuis {2000 + i}.\n"
                 "Antécédents familiaux de cancer du sein." for i in range(3)},
     "X0": "Diabète de type 2.",
+    # sisters without diabetes (no match): « cancer du sein » common in the sister's field, a low idf there
+    **{f"Z{i}": f"Sœur : cancer du sein à {40 + i} ans." for i in range(8)},
 }
 
 
