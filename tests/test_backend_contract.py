@@ -694,6 +694,22 @@ def test_a_query_naming_a_relative_searches_that_relatives_mentions(empty_backen
     assert empty_backend.lexical_matching_documents(plan.lexical_text, *args) == set(documents)
 
 
+def test_only_a_query_naming_a_relative_has_a_tier() -> None:
+    """Other queries keep their scores exactly (no tier); the tier searches the named relatives' fields,
+    never the unnamed mentions' nor ``fam``, and its bonus is above the BM25 bound of every query word."""
+    from indexer.backend.base import WORD_SCORE_BOUND, named_relative_tier
+
+    forms = [["cancer du sein", "breast cancer"]]
+    assert named_relative_tier("", ("affirmed", "hypothetical"), forms, None) is None
+    assert named_relative_tier("", ("family",), forms, None) is None  # « antécédents familiaux de … »
+    tier = named_relative_tier("", ("family:mother",), forms, None)
+    assert tier is not None and tier.fields == ("famrel_mother", "famrel_parents")
+    assert tier.phrases == ("cancer du sein", "breast cancer") and tier.bonus > 5 * WORD_SCORE_BOUND
+    required = named_relative_tier("", ("affirmed", "hypothetical"), [["diabète"]], [(forms[0], ("family:sister",))])
+    assert required is not None and required.fields == ("famrel_sister", "famrel_siblings")
+    assert required.phrases == ("cancer du sein", "breast cancer")
+
+
 #: Corpora where BM25's idf alone would rank an unnamed mention above the named ones (the weight 0.5 is not
 #: enough): named « M… » letters say « Mère : cancer du sein », unnamed « U… » letters do not say whose.
 #: Many mothers, one unnamed: the term is common in ``famrel_mother`` and rare in the index, so the unnamed

@@ -167,7 +167,11 @@ def named_relative_bonus(units: Iterable[str], alternatives: int, weight: float 
     text, each concept form, each expansion word: their scores add up), each unit the disjunction-max
     of at most *alternatives* fields × analyses, boosted at most by *weight*; rounded up to a power of
     two (exact in float32, so a tier's scores keep as many bits as they can). Twice the analysed word
-    count: a field's analyzer may split a word the shared analysis keeps whole."""
+    count: a field's analyzer may split a word the shared analysis keeps whole.
+
+    The price of a sound bound: « cancer du sein chez la mère » (14 forms) gets 8192, so inside the tier
+    BM25 differences under 2⁻¹⁰ (float32 spacing there) tie. Only ranks are read downstream (RRF, a
+    document's best passage), and a query naming no relative has no tier and keeps its scores exactly."""
     words = sum(max((len(terms(u, lang)) for lang in LANGUAGES), default=0) for u in units)
     per_word = WORD_SCORE_BOUND * max(weight, 1.0) * (1 + DISMAX_TIE_BREAKER * max(alternatives - 1, 0))
     return float(2.0 ** math.ceil(math.log2(max(2 * words, 1) * per_word)))
