@@ -649,11 +649,12 @@ RELATIVE_LETTERS = {
 }
 
 
-def _publish_letters(backend) -> None:  # noqa: ANN001
+def _publish_letters(backend, letters: dict[str, str] = RELATIVE_LETTERS) -> None:  # noqa: ANN001
+    """*letters* (document id → text), one passage and one patient each, indexed as the pipeline does."""
     from indexer.pipeline import passage_contexts
 
     items = []
-    for n, (doc_id, text) in enumerate(RELATIVE_LETTERS.items()):
+    for n, (doc_id, text) in enumerate(letters.items()):
         doc = _doc(doc_id, "report", text, title="Consultation", patient_id=f"P{n:06d}", language="fr")
         passage = Passage(doc_id=doc_id, ordinal=0, text=text)
         items.append(AddedDocument(doc, [passage], [passage_contexts(doc, passage)], np.stack([_unit(1, n)])))
@@ -688,13 +689,95 @@ def test_a_query_naming_a_relative_searches_that_relatives_mentions(empty_backen
         assert set(found) == {"F1", "F2", "F3", "F4"} and counted.documents == 4
         return
     assert plan.family_relatives and plan.dense_text is None  # a vector cannot tell whose mention it is
-    assert sorted(found) == sorted(documents)
-    if empty_backend.kind == "embedded":  # the named relative's mention first, the unnamed one (weight 0.5) after;
-        # Elasticsearch's idf is per field (docCount): a small relative's field can score below the unnamed
-        # mentions' despite the weight (README "Family history"), the set and the counts are the same
-        assert found == documents
+    assert found == documents  # the named relative's mention first, the unnamed one after (both backends)
     assert (counted.documents, counted.patients) == (len(documents), len(documents))
     assert empty_backend.lexical_matching_documents(plan.lexical_text, *args) == set(documents)
+
+
+def test_only_a_query_naming_a_relative_has_a_tier() -> None:
+    """Other queries keep their scores exactly (no tier); the tier searches the named relatives' fields,
+    never the unnamed mentions' nor ``fam``, and its bonus is above the BM25 bound of every query word."""
+    from indexer.backend.base import WORD_SCORE_BOUND, named_relative_tier
+
+    forms = [["cancer du sein", "breast cancer"]]
+    assert named_relative_tier("", ("affirmed", "hypothetical"), forms, None) is None
+    assert named_relative_tier("", ("family",), forms, None) is None  # « antécédents familiaux de … »
+    tier = named_relative_tier("", ("family:mother",), forms, None)
+    assert tier is not None and tier.fields == ("famrel_mother", "famrel_parents")
+    assert tier.phrases == ("cancer du sein", "breast cancer") and tier.bonus > 5 * WORD_SCORE_BOUND
+    required = named_relative_tier("", ("affirmed", "hypothetical"), [["diabète"]], [(forms[0], ("family:sister",))])
+    assert required is not None and required.fields == ("famrel_sister", "famrel_siblings")
+    assert required.phrases == ("cancer du sein", "breast cancer")
+
+
+#: Corpora where BM25's idf alone would rank an unnamed mention above the named ones (the weight 0.5 is not
+#: enough): named « M… » letters say « Mère : cancer du sein », unnamed « U… » letters do not say whose.
+#: Many mothers, one unnamed: the term is common in ``famrel_mother`` and rare in the index, so the unnamed
+#: mention's idf is higher on both backends. One mother, many unnamed family mentions of other diseases:
+#: Elasticsearch's idf is per field (``docCount``), rare in ``famrel_unnamed``, certain in ``famrel_mother``.
+IDF_INVERTING_LETTERS = {
+    "many mothers": {
+        **{f"M{i}": f"Antécédents familiaux :\nMère : cancer du sein à {50 + i} ans, traitée par chirurgie." for i in range(8)},
+        "U0": "Antécédents familiaux de cancer du sein.",
+        **{f"X{i}": f"Hypertension artérielle traitée depuis {2000 + i}." for i in range(8)},
+    },
+    "many unnamed": {
+        "M0": "Antécédents familiaux :\nMère : cancer du sein à 64 ans, traitée par chirurgie et radiothérapie.",
+        "U0": "Antécédents familiaux de cancer du sein.",
+        **{f"U{i}": f"Antécédents familiaux de diabète de type {i}." for i in range(1, 9)},
+    },
+}
+
+
+@pytest.mark.parametrize("corpus", list(IDF_INVERTING_LETTERS))
+@pytest.mark.parametrize("query", ["cancer du sein chez la mère", "mother with breast cancer"])
+def test_named_relatives_mentions_rank_above_unnamed_ones_whatever_the_idf(empty_backend, corpus, query) -> None:
+    """A physician asking about the mother sees every letter saying « Mère : cancer du sein » before those
+    that do not say whose, on both backends, however BM25's idf weighs the two fields; counts unchanged."""
+    from search_api.models import SearchRequest
+    from search_api.query_plan import plan_query
+
+    letters = IDF_INVERTING_LETTERS[corpus]
+    _publish_letters(empty_backend, letters)
+    plan = plan_query(SearchRequest(q=query))
+    args = (None, plan.lexical_statuses, plan.concepts, plan.required)
+    named = sorted(d for d in letters if d.startswith("M"))
+    counted = empty_backend.lexical_search_counted(plan.lexical_text, 50, *args)
+    found = _docs_of(empty_backend, counted.hits)
+    assert sorted(found[: len(named)]) == named and found[len(named):] == ["U0"]
+    assert (counted.documents, counted.patients) == (len(named) + 1, len(named) + 1)
+    assert _docs_of(empty_backend, empty_backend.lexical_search(plan.lexical_text, 50, *args)) == found
+    assert empty_backend.lexical_matching_documents(plan.lexical_text, *args) == {*named, "U0"}
+
+
+#: « diabète, sœur atteinte de cancer du sein »: the patient's diabetes (affirmed) and a required family
+#: clause about the sister; the « U… » letters say diabetes more often (a higher BM25 for that part) but
+#: do not say whose breast cancer, the « S1 » letter names the sister; the « Z… » letters (sisters with breast
+#: cancer, no diabetes) do not match but make the named field's idf low
+SISTER_LETTERS = {
+    "S1": "Diabète de type 2.\nSœur : cancer du sein à 50 ans.",
+    **{f"U{i}": f"Diabète de type 2 ancien, diabète déséquilibré, diabète sous insuline depuis {2000 + i}.\n"
+                "Antécédents familiaux de cancer du sein." for i in range(3)},
+    "X0": "Diabète de type 2.",
+    # sisters without diabetes (no match): « cancer du sein » common in the sister's field, a low idf there
+    **{f"Z{i}": f"Sœur : cancer du sein à {40 + i} ans." for i in range(8)},
+}
+
+
+def test_named_relatives_tier_holds_for_a_required_family_clause(empty_backend) -> None:
+    """The tier comes from the required family clause too, and bounds the whole query's score: the letter
+    naming the sister first though the others match the patient's own part better; the same matches."""
+    from search_api.models import SearchRequest
+    from search_api.query_plan import plan_query
+
+    _publish_letters(empty_backend, SISTER_LETTERS)
+    plan = plan_query(SearchRequest(q="diabète, sœur atteinte de cancer du sein"))
+    assert plan.required and plan.family_relatives == ("sister",)
+    args = (None, plan.lexical_statuses, plan.concepts, plan.required)
+    counted = empty_backend.lexical_search_counted(plan.lexical_text, 50, *args)
+    found = _docs_of(empty_backend, counted.hits)
+    assert found[0] == "S1" and sorted(found[1:]) == ["U0", "U1", "U2"]
+    assert counted.documents == 4
 
 
 # -- affirmed-only counts (lexical_search_counted(affirmed=True), #14 item 3) ---------------------------

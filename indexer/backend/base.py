@@ -53,7 +53,8 @@ ALL_STATUSES: tuple[str, ...] = tuple(CONTEXT_FIELDS)
 # A query's status ``family:mother`` searches the fields of the relatives
 # :func:`~indexer.clinical.context.relatives_match` accepts for it (mother, parents) and, with a lower
 # weight, the unnamed mentions: whose they are is not said, so they cannot be excluded, but a physician
-# asking about the mother wants the mentions that say « mère » first.
+# asking about the mother wants the mentions that say « mère » first: the named relative's tier below
+# (:func:`named_relative_tier`) puts them first on both backends, whatever the idf.
 
 #: the relatives of ``context_triggers.yaml`` with a field of their own (the schema is fixed: a relative
 #: added to the triggers later is searched through ``fam``, unrestricted, until it is listed here)
@@ -68,7 +69,8 @@ UNNAMED_RELATIVE = "unnamed"
 RELATIVE_FIELDS: dict[str, str] = {
     r: "famrel_" + r.replace(" ", "_").replace("-", "_") for r in (*INDEXED_RELATIVES, UNNAMED_RELATIVE)
 }
-#: weight of an unnamed family mention in a search about named relatives (it ranks after theirs)
+#: weight of an unnamed family mention in a search about named relatives (the tier, not this weight, ranks
+#: it after theirs: :func:`named_relative_tier`)
 UNNAMED_RELATIVE_BOOST = 0.5
 FAMILY = "family"
 
@@ -118,6 +120,98 @@ def status_fields(status: str, boosts: Mapping[str, float]) -> tuple[tuple[str, 
 
     named = tuple((RELATIVE_FIELDS[r], boosts.get(fam, 1.0)) for r in INDEXED_RELATIVES if relatives_match(asked, (r,)))
     return (*named, (RELATIVE_FIELDS[UNNAMED_RELATIVE], boosts.get(fam, 1.0) * UNNAMED_RELATIVE_BOOST))
+
+
+def named_relative_fields(statuses: Iterable[str]) -> tuple[str, ...]:
+    """Field prefixes of the *named* relatives the ``family:<relatives>`` statuses among *statuses* search
+    (:func:`status_fields`, without ``famrel_unnamed``); () when none names a relative with a field."""
+    unnamed, fam = RELATIVE_FIELDS[UNNAMED_RELATIVE], CONTEXT_FIELDS[FAMILY]
+    found = (prefix for status in statuses if status_relatives(status) for prefix, _ in status_fields(status, {}))
+    return tuple(dict.fromkeys(p for p in found if p not in (unnamed, fam)))
+
+
+# -- the named relative's tier ---------------------------------------------------------------------
+# Why a tier, not a weight: the unnamed mentions' weight (UNNAMED_RELATIVE_BOOST) scales a BM25 score
+# whose idf and length norm are per field. Elasticsearch's idf counts documents per field (docCount): a
+# relative's field holds few documents, so « cancer » is common there and rare in ``famrel_unnamed``;
+# Tantivy's idf counts every passage but its length norm is per field. Either way an unnamed mention
+# could outscore a named one, by luck of the corpus, and no weight fixes that for every corpus (the
+# contract test has one corpus per backend that inverts 0.5). So a passage where one of the query's
+# words or forms is in a *named* relative's mention gets a constant bonus larger than any score the rest
+# of the query can give (:func:`named_relative_bonus`): tier first, BM25 within the tier. The bonus is an
+# optional clause: which passages match, and so every count, is unchanged. Rejected: Elasticsearch's
+# ``combined_fields`` (blends idf but not the length norms, only boosts ≥ 1, Elasticsearch only) and a
+# per-field similarity (a mapping change, and Tantivy has none): neither would make both backends agree.
+
+#: the most one analysed word can add to a BM25 score in one field, before boosts: Tantivy's per-term
+#: score is idf · (k1 + 1) · tf / (tf + k1 · norm) ≤ 2.2 · idf (Lucene's, since 8.0, ≤ idf), and
+#: idf = ln(1 + (N − n + 0.5) / (n + 0.5)) ≤ ln(1 + N / 1.5) for a word found (n ≥ 1), N < 2³² passages
+WORD_SCORE_BOUND = 2.2 * math.log(1 + 2**32 / 1.5)
+#: the tie-breaker of the disjunction-max over a word's fields and analyses (both backends)
+DISMAX_TIE_BREAKER = 0.1
+
+
+@dataclass(frozen=True)
+class NamedRelativeTier:
+    """What lifts a passage into the named relative's tier: any of *phrases* (each a query word, a
+    concept form, an expansion word; a one-word phrase is a term) in any field of *fields* (prefixes,
+    every analysis), for a constant *bonus* that no passage outside the tier can reach by BM25."""
+
+    fields: tuple[str, ...]
+    phrases: tuple[str, ...]
+    bonus: float
+
+
+def named_relative_bonus(units: Iterable[str], alternatives: int, weight: float = 1.0) -> float:
+    """An upper bound of the BM25 score of a query whose clauses are *units* (each word of the free
+    text, each concept form, each expansion word: their scores add up), each unit the disjunction-max
+    of at most *alternatives* fields × analyses, boosted at most by *weight*; rounded up to a power of
+    two (exact in float32, so a tier's scores keep as many bits as they can). Twice the analysed word
+    count: a field's analyzer may split a word the shared analysis keeps whole.
+
+    The price of a sound bound: « cancer du sein chez la mère » (14 forms) gets 8192, so inside the tier
+    BM25 differences under 2⁻¹⁰ (float32 spacing there) tie. Only ranks are read downstream (RRF, a
+    document's best passage), and a query naming no relative has no tier and keeps its scores exactly."""
+    words = sum(max((len(terms(u, lang)) for lang in LANGUAGES), default=0) for u in units)
+    per_word = WORD_SCORE_BOUND * max(weight, 1.0) * (1 + DISMAX_TIE_BREAKER * max(alternatives - 1, 0))
+    return float(2.0 ** math.ceil(math.log2(max(2 * words, 1) * per_word)))
+
+
+def named_relative_tier(
+    text: str,
+    statuses: Sequence[str],
+    concepts: Sequence[Sequence[str]] | None,
+    required: Sequence[tuple[Sequence[str], Sequence[str]]] | None,
+    expansion: Sequence[tuple[str, float]] = (),
+) -> NamedRelativeTier | None:
+    """The named relative's tier of a lexical query (its arguments as :meth:`IndexBackend.lexical_search`
+    takes them), or None when it names no relative with a field (no tier: the query is unchanged).
+
+    The tier's phrases are those searched in a ``family:<relatives>`` status: the free words, concept
+    forms and expansion words when *statuses* has one, a required concept's forms when its statuses do
+    (a negated part is searched in negated text, so only the head counts). The bonus bounds the whole
+    query (every unit, in every status): a passage matching only outside the tier, through the unnamed
+    mentions or another status, scores below it."""
+    main_fields = named_relative_fields(statuses)
+    required = list(required or [])
+    fields = dict.fromkeys(main_fields)
+    phrases: list[str] = []
+    if main_fields:
+        phrases += text.split() + [f for forms in concepts or [] for f in forms] + [w for w, wt in expansion if wt > 0]
+    for forms, forms_statuses in required:
+        if extra := named_relative_fields(forms_statuses):
+            fields.update(dict.fromkeys(extra))
+            phrases += list(forms)
+    if not fields:
+        return None
+    heads = tuple(dict.fromkeys(part[0] if (part := split_negated_form(p)) else p for p in phrases))
+    units = [*text.split(), *(f for forms in concepts or [] for f in forms), *(f for forms, _ in required for f in forms),
+             *(w for w, _ in expansion)]
+    searched = {*statuses, *(s for _, st in required for s in st), "negated"}
+    alternatives = len(LANGUAGES) * (sum(len(status_fields(s, {})) for s in searched) + 1)  # + the title
+    weight = max((wt for _, wt in expansion), default=1.0)
+    return NamedRelativeTier(tuple(fields), tuple(h for h in heads if h.strip()),
+                             named_relative_bonus(units, alternatives, weight))
 
 
 def reading_searched(reading: str, statuses: Iterable[str]) -> bool:

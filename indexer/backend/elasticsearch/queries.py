@@ -9,6 +9,9 @@ The lexical query mirrors :meth:`indexer.backend.embedded.lexical.LexicalIndex.s
   form first and the others (synonyms, translations, expansions) at 0.7; in a long query
   (:func:`~indexer.backend.base.concepts_to_match`) a share of the concepts, not all, must match;
 * each ``(forms, statuses)`` of *required* is a required clause in its own statuses;
+* a query naming a relative (``family:mother``) has an optional ``constant_score`` clause: the named
+  relative's tier (:func:`~indexer.backend.base.named_relative_tier`: its mentions rank above the
+  unnamed ones whatever the per-field idf);
 * the :class:`~indexer.backend.filters.DocumentFilter` is a ``filter`` clause (no score, cached),
   so filtering happens inside the engine, before top-k, never after retrieval.
 
@@ -26,12 +29,13 @@ from typing import Any
 from indexer.backend.elasticsearch.mapping import ANALYZERS, OPEN_ACCESS, field_name
 from indexer.backend.filters import DocumentFilter
 from indexer.backend.base import (
-    CONTEXT_FIELDS, DEFAULT_STATUSES, concepts_to_match, status_fields, free_word_count, primary_forms, split_negated_form,
+    CONTEXT_FIELDS, DEFAULT_STATUSES, DISMAX_TIE_BREAKER, NamedRelativeTier, concepts_to_match, named_relative_tier,
+    status_fields, free_word_count, primary_forms, split_negated_form,
 )
 from indexer.backend.embedded.lexical import EXPANSION_BOOST, FIELD_BOOSTS, TITLE_BOOST
 from indexer.text.signs import SPECIAL_TOKEN
 
-TIE_BREAKER = 0.1
+TIE_BREAKER = DISMAX_TIE_BREAKER
 #: a signed or « non- » abbreviation (« ST+ », "non-ST": :mod:`indexer.text.signs`) stays whole, so the
 #: analyzers' character filters see its sign; any other word, with its elided article
 _TOKEN = re.compile(rf"{SPECIAL_TOKEN}|\w+(?:['’]\w+)*")
@@ -143,8 +147,18 @@ def lexical_query(
             body["should"] = [free]  # scores, but the concepts decide what matches
         else:
             body["must"] = [free]
+    if (tier := named_relative_tier(text, statuses, concepts, required, expansion)) is not None:
+        body.setdefault("should", []).append(tier_query(tier))  # optional: it ranks, never selects
     body["filter"] = filter_clauses(where or DocumentFilter())
     return {"bool": body}
+
+
+def tier_query(tier: NamedRelativeTier) -> Query:
+    """A constant *tier.bonus* for a passage holding one of the tier's phrases in a named relative's field
+    (any analysis): it outweighs any BM25 score of the rest of the query (base « the named relative's tier »)."""
+    matches = [{"match_phrase": {field_name(prefix, lang): phrase}}
+               for phrase in tier.phrases if tokens(phrase) for prefix in tier.fields for lang in ANALYZERS]
+    return {"constant_score": {"filter": {"bool": {"should": matches, "minimum_should_match": 1}}, "boost": tier.bonus}}
 
 
 def _date(value: Any) -> str:

@@ -30,7 +30,8 @@ from indexer.text.analyzers import LANGUAGES, analyzer, terms, tokenizer_name
 from indexer.text.signs import analysis_text
 from indexer.backend.base import (
     ALL_STATUSES, CONTEXT_FIELDS, DEFAULT_STATUSES, PassageHit, all_text_prefixes, concepts_to_match,
-    context_prefixes, free_word_count, primary_forms, split_negated_form, status_fields,
+    DISMAX_TIE_BREAKER, NamedRelativeTier, context_prefixes, free_word_count, named_relative_tier, primary_forms,
+    split_negated_form, status_fields,
 )
 from indexer.backend.filters import DocumentFilter, DocumentKeys
 
@@ -195,7 +196,7 @@ class LexicalIndex:
             if with_title:
                 title = self._field_query(f"title_{lang}", lang_terms)
                 alternatives.append(tantivy.Query.boost_query(title, TITLE_BOOST))
-        return tantivy.Query.disjunction_max_query(alternatives, 0.1)
+        return tantivy.Query.disjunction_max_query(alternatives, DISMAX_TIE_BREAKER)
 
     def _token_query(self, text: str, statuses: tuple[str, ...]) -> tantivy.Query | None:
         """One optional clause per typed token: plain BM25 over the words not recognised as a concept."""
@@ -253,6 +254,18 @@ class LexicalIndex:
             clause = self._clause(per_lang, statuses, with_title)
             clauses.append((tantivy.Occur.Should, clause if rank < primary else tantivy.Query.boost_query(clause, EXPANSION_BOOST)))
         return tantivy.Query.boolean_query(clauses) if clauses else None
+
+    def _tier_query(self, tier: NamedRelativeTier) -> tantivy.Query:
+        """A constant *tier.bonus* for a passage holding one of the tier's phrases in a named relative's
+        field (any analysis): it outweighs any BM25 score of the rest of the query (base « the named
+        relative's tier »)."""
+        matches = [
+            (tantivy.Occur.Should, self._field_query(f"{prefix}_{lang}", analysed))
+            for phrase in tier.phrases for lang in LANGUAGES if (analysed := terms(phrase, lang)) for prefix in tier.fields
+        ]
+        if not matches:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.const_score_query(tantivy.Query.boolean_query(matches), tier.bonus)
 
     def _any_of(self, field: str, values: Iterable[str]) -> tantivy.Query:
         """Matches documents whose raw *field* is one of *values* (none: matches nothing)."""
@@ -318,6 +331,8 @@ class LexicalIndex:
             clauses.append((tantivy.Occur.Should if clauses else tantivy.Occur.Must, free))
         if not clauses:
             return None
+        if (tier := named_relative_tier(text, statuses, concepts, required, expansion)) is not None:
+            clauses.append((tantivy.Occur.Should, self._tier_query(tier)))  # optional: it ranks, never selects
         # filters select, they do not score: a constant 0 keeps BM25 ranking the same under any filter
         filters = [(occur, tantivy.Query.const_score_query(q, 0.0)) for occur, q in self._filter_clauses(where or DocumentFilter())]
         return tantivy.Query.boolean_query([*clauses, *filters])
