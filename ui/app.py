@@ -317,10 +317,12 @@ def show_hit(client: api.MedsearchClient, hit: api.SearchHit, rank: int) -> None
             st.markdown(render.result_card_html(hit, rank), unsafe_allow_html=True)
             show_linked_reports(hit.linked_reports, key_prefix=f"hit-{rank}")
             buttons = st.columns([1, 1, 3])
-            buttons[0].button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document, args=(hit.id,))
+            anchor = render.result_anchor(rank)
+            buttons[0].button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document,
+                              args=(hit.id, anchor))
             if hit.patient_id:
                 buttons[1].button("Dossier patient", key=f"patient-{rank}-{hit.id}", on_click=nav.open_patient,
-                                  args=(hit.patient_id,))
+                                  args=(hit.patient_id, anchor))
 
 
 def show_pagination(page: api.SearchPage, offset: int, limit: int) -> None:
@@ -805,6 +807,14 @@ def french_page() -> None:
     st.html(render.FRENCH_PAGE_SCRIPT, unsafe_allow_javascript=True)
 
 
+def show_screen_from_its_top() -> None:
+    """On a change of screen, scroll to its top, or back to the element left (:func:`nav.scroll_on_screen_change`).
+    st.html runs the script in the page itself (no iframe), with no height."""
+    script = nav.scroll_on_screen_change(st.query_params.to_dict(), st.session_state)
+    if script:
+        st.html(script, unsafe_allow_javascript=True)
+
+
 def main() -> None:
     """Build the page for one Streamlit run."""
     st.set_page_config(page_title="medsearch", page_icon="🩺", layout="wide")
@@ -833,6 +843,7 @@ def main() -> None:
             sidebar_stats(client, api_url)
         query, force = search_box()
         write_search_state()
+        show_screen_from_its_top()
         doc_id = st.query_params.get("doc")
         if doc_id:
             document_view(client, doc_id, query, filters.include_negated)

@@ -46,8 +46,10 @@ def patient_view(client: api.MedsearchClient, patient_id: str, query: str, inclu
                         thumb_col, body = st.columns([1, 6])
                         thumb_col.image(picture, width=90)
                 with body.container():
-                    st.markdown(render.timeline_entry_html(entry), unsafe_allow_html=True)
-                    st.button("Ouvrir", key=f"tl-{number}-{position}-{entry['id']}", on_click=nav.open_document, args=(entry["id"],))
+                    anchor = render.timeline_anchor(number, position)
+                    st.markdown(render.timeline_entry_html(entry, anchor), unsafe_allow_html=True)
+                    st.button("Ouvrir", key=f"tl-{number}-{position}-{entry['id']}", on_click=nav.open_document,
+                              args=(entry["id"], anchor))
 
 
 def _no_select_all() -> dict[str, object]:

@@ -1,0 +1,95 @@
+"""A new screen opens at its top; « Retour » comes back to the element left (cardiologist walkthrough).
+
+Streamlit keeps the scroll offset across reruns: « Dossier patient » clicked on the 5th result opened the
+patient mid-timeline (identity and « ← Retour aux résultats » out of sight: on a 390×844 phone, several
+screens down), and « Retour aux résultats » went to the top of the list instead of the result left."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from test_ui_patients import Fake  # noqa: E402
+from ui import nav, render  # noqa: E402
+from ui_support import markdown, patch_client, run_app  # noqa: E402
+
+RESULTS: nav.Screen = ("", "", "")
+PATIENT: nav.Screen = ("", "P001", "")
+
+
+@pytest.fixture()
+def fake(monkeypatch: pytest.MonkeyPatch) -> Fake:
+    recorder = Fake()
+    patch_client(monkeypatch, recorder)
+    return recorder
+
+
+def _scripts(at) -> list[str]:  # noqa: ANN001
+    return [h.proto.body for h in at.get("html") if "msScroll" in h.proto.body]
+
+
+def _anchor(script: str) -> str | None:
+    found = re.search(r"var a=(null|\"[^\"]*\")", script)
+    assert found, script
+    return None if found.group(1) == "null" else found.group(1).strip('"')
+
+
+def test_screen_is_the_navigation_part_of_the_url_only() -> None:
+    assert nav.screen_of({"q": "IDM", "kinds": ["report"]}) == RESULTS
+    assert nav.screen_of({"q": "IDM", "patient": "P001"}) == PATIENT
+    assert nav.screen_of({"patient": ["P001"], "doc": ["r1"]}) == ("r1", "P001", "")
+    assert nav.screen_of({"page": "search"}) == RESULTS
+
+
+def test_script_only_on_a_change_of_screen_and_the_anchor_used_once() -> None:
+    state: dict = {}
+    assert nav.scroll_on_screen_change({"q": "IDM"}, state) is None  # first screen: as the browser opens it
+    assert nav.scroll_on_screen_change({"q": "IDM sans"}, state) is None  # a new query is not a new screen
+    state[nav.ANCHORS_STATE] = {RESULTS: "ms-result-5"}
+    opened = nav.scroll_on_screen_change({"q": "IDM", "patient": "P001"}, state)
+    assert opened is not None and _anchor(opened) is None
+    back = nav.scroll_on_screen_change({"q": "IDM"}, state)
+    assert back is not None and _anchor(back) == "ms-result-5"
+    nav.scroll_on_screen_change({"patient": "P001"}, state)
+    again = nav.scroll_on_screen_change({"q": "IDM"}, state)
+    assert again is not None and _anchor(again) is None
+    assert opened != nav.scroll_on_screen_change({"patient": "P001"}, state)  # distinct: the browser runs each
+
+
+def test_script_survives_the_sanitiser() -> None:
+    """A script with « < » or a comment in it reached the page empty (seen in Chromium): nothing ran."""
+    body = nav.scroll_script("ms-tl-0-3", 7)
+    inner = body.removeprefix("<script>").removesuffix("</script>")
+    assert "<" not in inner and "/*" not in inner and "//" not in inner
+    assert '"ms-tl-0-3"' in inner
+
+
+def test_patient_opens_at_its_top_and_back_returns_to_the_result(fake: Fake) -> None:
+    at = run_app(q="infarctus")
+    assert f'id="{render.result_anchor(2)}"' in markdown(at)
+    assert _scripts(at) == []
+    at.button(key="patient-2-r2").click().run()
+    assert fake.paths("/patients/P001/timeline"), "the patient view was not opened"
+    [opened] = _scripts(at)
+    assert _anchor(opened) is None
+    at.button(key="patient-back").click().run()
+    [back] = _scripts(at)
+    assert _anchor(back) == render.result_anchor(2)
+
+
+def test_back_from_a_timeline_document_returns_to_its_entry(fake: Fake) -> None:
+    at = run_app(patient="P001", q="infarctus")
+    assert f'id="{render.timeline_anchor(0, 1)}"' in markdown(at)
+    at.button(key="tl-0-1-rec").click().run()
+    [opened] = _scripts(at)
+    assert _anchor(opened) is None
+    at.button(key="back").click().run()
+    [back] = _scripts(at)
+    assert _anchor(back) == render.timeline_anchor(0, 1)
