@@ -93,3 +93,22 @@ def test_back_from_a_timeline_document_returns_to_its_entry(fake: Fake) -> None:
     at.button(key="back").click().run()
     [back] = _scripts(at)
     assert _anchor(back) == render.timeline_anchor(0, 1)
+
+
+@pytest.mark.parametrize(("params", "label"), [
+    ({"q": "IDM", "patient": "P001"}, "← Retour aux résultats"),
+    ({"q": "IDM", "doc": "r1"}, "← Retour aux résultats"),
+    ({"patient": "P001", "doc": "r1"}, "← Retour au patient"),
+    ({"page": "cohorts", "patient": "PSN-1"}, "← Retour à la cohorte"),
+    ({"page": "cohorts", "doc": "r1"}, "← Retour à la cohorte"),
+])
+def test_back_says_where_it_goes(params: dict, label: str) -> None:
+    assert nav.back_label(params) == label
+
+
+def test_a_patient_opened_from_a_cohort_goes_back_to_the_cohort(fake: Fake) -> None:
+    """The research associate's « Voir le patient » on a cohort member: « back » said « Retour aux résultats »."""
+    at = run_app(page="cohorts", patient="P001")
+    assert at.button(key="patient-back").label == "← Retour à la cohorte"
+    at.button(key="patient-back").click().run()
+    assert any(s.value == "👥 Cohortes" for s in at.subheader)

@@ -537,7 +537,7 @@ def show_image_results(client: api.MedsearchClient, page: api.ImageSearchPage) -
 def document_view(client: api.MedsearchClient, doc_id: str, query: str = "", include_negated: bool = False) -> None:
     """Full document: header, image, links to its reports / images, sections with the query's
     matches highlighted (scrolled to), similar documents and source metadata."""
-    back = "← Retour au patient" if st.query_params.get("patient") else "← Retour aux résultats"
+    back = nav.back_label(st.query_params.to_dict())
     st.button(back, key="back", on_click=_close_document)
     try:
         doc = client.document(doc_id)

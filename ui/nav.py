@@ -75,6 +75,16 @@ def scroll_on_screen_change(params: Mapping[str, Any], state: Any) -> str | None
     return scroll_script(anchor, state[SCROLL_SERIAL_STATE])
 
 
+def back_label(params: Mapping[str, Any]) -> str:
+    """The « back » button's words for the screen under the one shown: the patient under a document,
+    else the cohorts or the results. Why: a patient opened from a cohort said « Retour aux résultats »
+    and went back to the cohort; a research associate expected the search results."""
+    screen = screen_of(params)
+    if screen[0] and screen[1]:
+        return "← Retour au patient"
+    return "← Retour à la cohorte" if screen[2] == "cohorts" else "← Retour aux résultats"
+
+
 def _clear(*keys: str) -> None:
     for key in keys:
         if key in st.query_params:

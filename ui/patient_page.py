@@ -13,7 +13,7 @@ from ui import nav, render
 
 def patient_view(client: api.MedsearchClient, patient_id: str, query: str, include_negated: bool,
                  thumbnail: Callable[[api.MedsearchClient, str], bytes | None]) -> None:
-    st.button("← Retour aux résultats", key="patient-back", on_click=nav.close_patient)
+    st.button(nav.back_label(st.query_params.to_dict()), key="patient-back", on_click=nav.close_patient)
     try:
         patient = client.patient(patient_id)
     except api.ApiError as exc:
