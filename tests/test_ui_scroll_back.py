@@ -112,3 +112,21 @@ def test_a_patient_opened_from_a_cohort_goes_back_to_the_cohort(fake: Fake) -> N
     assert at.button(key="patient-back").label == "← Retour à la cohorte"
     at.button(key="patient-back").click().run()
     assert any(s.value == "👥 Cohortes" for s in at.subheader)
+
+
+def test_back_from_a_screened_patient_returns_to_the_saved_cohort(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Screening a saved cohort: « Voir le patient » then « ← Retour à la cohorte » showed the cohort
+    builder at the top of the page; the saved cohort's list is below it, a long scroll away."""
+    from test_ui_cohort_screening import Fake as ScreeningFake
+    from test_ui_cohort_screening import _rerun_page
+    from ui.cohort_page import SAVED_ANCHOR
+
+    patch_client(monkeypatch, ScreeningFake())
+    at = _rerun_page()
+    at.button(key="cohort-rerun-open-P002").click().run()
+    assert not at.exception, at.exception
+    [opened] = _scripts(at)
+    assert _anchor(opened) is None
+    at.button(key="patient-back").click().run()
+    [back] = _scripts(at)
+    assert _anchor(back) == SAVED_ANCHOR

@@ -32,6 +32,8 @@ WATCH_LABEL = "Surveiller (relancer après chaque indexation)"
 #: screening statuses as the portal says them ("": no decision)
 STATUS_LABELS = {"": "— sans décision", "included": "✅ inclus", "excluded": "⛔ exclu", "to_review": "❓ à revoir"}
 MAX_REASON_CHARS = 500  # the API's bound
+#: element id of the saved cohorts' heading (where « ← Retour à la cohorte » brings the screener back)
+SAVED_ANCHOR = "ms-saved-cohorts"
 
 
 def _split(text: str) -> list[str]:
@@ -215,8 +217,9 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort",
             for evidence in patient["evidence"]:
                 st.markdown(render.evidence_html(evidence), unsafe_allow_html=True)
             cols = st.columns(2)
+            # « ← Retour à la cohorte » comes back to the saved cohort being screened, not to the builder on top
             cols[0].button("Voir le patient", key=f"{key}-open-{patient['patient_id']}", on_click=nav.open_patient,
-                           args=(patient["patient_id"],))
+                           args=(patient["patient_id"], SAVED_ANCHOR if screening is not None else None))
             if editable and cols[1].checkbox("Exclure", key=f"{key}-excl-{patient['patient_id']}"):
                 excluded.append(patient["patient_id"])
             if screening is not None:
@@ -291,7 +294,7 @@ def cohort_view(client: api.MedsearchClient, deidentified: bool = False) -> None
 
 def saved_cohorts(client: api.MedsearchClient) -> None:
     st.divider()
-    st.subheader("Cohortes enregistrées")
+    st.subheader("Cohortes enregistrées", anchor=SAVED_ANCHOR)
     _send_watch(client)
     try:
         cohorts = client.cohorts()
