@@ -517,15 +517,22 @@ def off_list_decisions(result: "CohortResult") -> list[PatientDecision]:
     return [d for d in result.decisions if d.status == "excluded" or d.patient_id not in members]
 
 
+#: the age column's header: what the age is counted on (CohortPatient.age)
+AGE_TODAY = "âge (aujourd'hui)"
+AGE_LAST_EVIDENCE = "âge (dernier document retenu)"
+
+
 def export_rows(definition: CohortDefinition, result: CohortResult,
-                excluded: list[PatientDecision] | None = None) -> tuple[list[str], list[list[Any]]]:
+                excluded: list[PatientDecision] | None = None, age_header: str = AGE_TODAY) -> tuple[list[str], list[list[Any]]]:
     """One row per patient: id, sex, age, how included, whether new, then per criterion its first
     document, date (a ``date``: the CSV writes it dd/mm/yyyy, the workbook as a date cell) and passage,
     and last the screening decision: status in French, reason, decider, date (UTC; columns appended
     last so that older readers' column positions hold). *excluded*: the decided patients who are not
     members, one row each after the members, no evidence: inclusion « exclue » for a decision « exclu »,
     « sortie » for another decision on a patient the criteria no longer find."""
-    header = ["patient_id", "sexe", "age", "inclusion", "nouveau"]
+    # *age_header* says on which day the age is counted. Why: « age » 81 in a cohort asked for 18–80 (at
+    # the document date, 78 then) read to a research associate as a broken age filter
+    header = ["patient_id", "sexe", age_header, "inclusion", "nouveau"]
     for i in range(len(definition.criteria)):
         label = _label(definition, i)
         header += [f"{label} : document", f"{label} : date", f"{label} : extrait"]
@@ -877,7 +884,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         definition = CohortDefinition.model_validate(stored["definition"])
         result = screened(run(definition, scope, previous(stored, scope, viewer)["members"], viewer), stored, scope, viewer)
         gone = off_list_decisions(result) if with_excluded else []
-        header, rows = export_rows(definition, result, gone)
+        header, rows = export_rows(definition, result, gone, AGE_LAST_EVIDENCE if viewer.deidentified else AGE_TODAY)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         audit.record(who, "cohort_export", cohort_id=cohort_id, format=format,
                      patients=real([p.patient_id for p in result.patients] + [d.patient_id for d in gone], viewer),
