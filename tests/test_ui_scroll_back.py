@@ -130,3 +130,13 @@ def test_back_from_a_screened_patient_returns_to_the_saved_cohort(monkeypatch: p
     at.button(key="patient-back").click().run()
     [back] = _scripts(at)
     assert _anchor(back) == SAVED_ANCHOR
+
+
+def test_the_sidebar_closes_on_a_phone_once_logged_in(fake: Fake) -> None:
+    """On a 390 px phone the sidebar (which holds the login form) stayed open over the results once logged in."""
+    inner = nav.CLOSE_SIDEBAR_ON_PHONE_SCRIPT.removeprefix("<script>").removesuffix("</script>")
+    assert "<" not in inner and "stSidebarCollapseButton" in inner and f"{nav.PHONE_WIDTH_PX}>window.innerWidth" in inner
+    at = run_app(q="infarctus")
+    assert [h.proto.body for h in at.get("html")].count(nav.CLOSE_SIDEBAR_ON_PHONE_SCRIPT) == 1
+    at.text_input(key="q").set_value("NSTEMI").run()
+    assert nav.CLOSE_SIDEBAR_ON_PHONE_SCRIPT not in [h.proto.body for h in at.get("html")]  # once: the user may reopen it

@@ -808,11 +808,13 @@ def french_page() -> None:
 
 
 def show_screen_from_its_top() -> None:
-    """On a change of screen, scroll to its top, or back to the element left (:func:`nav.scroll_on_screen_change`).
+    """On a change of screen, scroll to its top, or back to the element left (:func:`nav.scroll_on_screen_change`);
+    on a phone, once logged in, close the sidebar that holds the login form (:func:`nav.close_sidebar_on_phone`).
     st.html runs the script in the page itself (no iframe), with no height."""
-    script = nav.scroll_on_screen_change(st.query_params.to_dict(), st.session_state)
-    if script:
-        st.html(script, unsafe_allow_javascript=True)
+    for script in (nav.close_sidebar_on_phone(st.session_state),
+                   nav.scroll_on_screen_change(st.query_params.to_dict(), st.session_state)):
+        if script:
+            st.html(script, unsafe_allow_javascript=True)
 
 
 def main() -> None:

@@ -54,6 +54,27 @@ def scroll_script(anchor: str | None, serial: int) -> str:
     )
 
 
+#: below this width (px) Streamlit's sidebar covers the page instead of standing beside it
+PHONE_WIDTH_PX = 768
+SIDEBAR_CLOSED_STATE = "nav_sidebar_closed"
+#: closes the sidebar on a narrow screen (no « < » in it, as for scroll_script)
+CLOSE_SIDEBAR_ON_PHONE_SCRIPT = (
+    f"<script>window.msSidebar=1;setTimeout(function(){{if({PHONE_WIDTH_PX}>window.innerWidth){{"
+    "var b=document.querySelector('[data-testid=stSidebarCollapseButton] button');if(b){b.click();}}},300);</script>"
+)
+
+
+def close_sidebar_on_phone(state: Any) -> str | None:
+    """The script that closes the sidebar on a phone, once per session (the first run after the login).
+
+    Why: the login form is in the sidebar; once logged in on a 390 px phone the sidebar stayed open over
+    the search and its results, a cardiologist had to find the small « « » to see them."""
+    if state.get(SIDEBAR_CLOSED_STATE):
+        return None
+    state[SIDEBAR_CLOSED_STATE] = True
+    return CLOSE_SIDEBAR_ON_PHONE_SCRIPT
+
+
 def remember_anchor(anchor: str | None) -> None:
     """Note where the reader was on the screen being left, to come back there."""
     if anchor:
