@@ -3,6 +3,10 @@
 ``?doc=ID`` is the document view, ``?patient=ID`` the patient view, ``?page=cohorts`` the cohort
 builder, ``?page=audit`` the audit log (admins); no parameter is the search. Button callbacks only
 change these parameters (callbacks run before the next script run, so the new screen is drawn at once).
+
+Streamlit keeps the page's scroll offset from one screen to the next; :func:`scroll_on_screen_change`
+shows a new screen from its top and, on « back », the element the reader had clicked (anchors noted by
+:func:`remember_anchor`); :func:`back_label` says where « back » goes.
 """
 
 from __future__ import annotations
