@@ -505,16 +505,34 @@ def _decision_cells(decision: Decision | None) -> list[Any]:
 
 
 DECISION_HEADER = ["décision", "motif", "décidé par", "décidé le (UTC)"]
+#: inclusion of a patient decided « inclus » or « à revoir » whom a later run no longer finds
+DEPARTED = "sortie"
+
+
+def off_list_decisions(result: "CohortResult") -> list[PatientDecision]:
+    """The decisions on patients who are not members now: the excluded, and those the criteria no longer
+    find (their documents changed, or the definition). Why: a research associate's « à revoir » on such
+    a patient vanished from the list, the counts and the screening log's export."""
+    members = {p.patient_id for p in result.patients}
+    return [d for d in result.decisions if d.status == "excluded" or d.patient_id not in members]
+
+
+#: the age column's header: what the age is counted on (CohortPatient.age)
+AGE_TODAY = "âge (aujourd'hui)"
+AGE_LAST_EVIDENCE = "âge (dernier document retenu)"
 
 
 def export_rows(definition: CohortDefinition, result: CohortResult,
-                excluded: list[PatientDecision] | None = None) -> tuple[list[str], list[list[Any]]]:
+                excluded: list[PatientDecision] | None = None, age_header: str = AGE_TODAY) -> tuple[list[str], list[list[Any]]]:
     """One row per patient: id, sex, age, how included, whether new, then per criterion its first
     document, date (a ``date``: the CSV writes it dd/mm/yyyy, the workbook as a date cell) and passage,
     and last the screening decision: status in French, reason, decider, date (UTC; columns appended
-    last so that older readers' column positions hold). *excluded*: the patients decided
-    excluded, one row each after the members (inclusion « exclue », no evidence)."""
-    header = ["patient_id", "sexe", "age", "inclusion", "nouveau"]
+    last so that older readers' column positions hold). *excluded*: the decided patients who are not
+    members, one row each after the members, no evidence: inclusion « exclue » for a decision « exclu »,
+    « sortie » for another decision on a patient the criteria no longer find."""
+    # *age_header* says on which day the age is counted. Why: « age » 81 in a cohort asked for 18–80 (at
+    # the document date, 78 then) read to a research associate as a broken age filter
+    header = ["patient_id", "sexe", age_header, "inclusion", "nouveau"]
     for i in range(len(definition.criteria)):
         label = _label(definition, i)
         header += [f"{label} : document", f"{label} : date", f"{label} : extrait"]
@@ -530,7 +548,8 @@ def export_rows(definition: CohortDefinition, result: CohortResult,
             row += [first.doc_id, first.date, plain(first.snippet)] if first else ["", "", ""]
         rows.append(row + _decision_cells(patient.decision))
     for gone in excluded or []:
-        rows.append([gone.patient_id, "", "", "exclue", "", *[""] * (3 * len(definition.criteria)),
+        how = "exclue" if gone.status == "excluded" else DEPARTED
+        rows.append([gone.patient_id, "", "", how, "", *[""] * (3 * len(definition.criteria)),
                      *_decision_cells(gone)])
     return header + DECISION_HEADER, rows
 
@@ -854,16 +873,18 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
         scope: Annotated[DocumentFilter, Depends(request_scope)],
         viewer: Annotated[Viewer, Depends(view)],
         format: Annotated[Literal["csv", "xlsx"], Query(description="csv (« ; », UTF-8) or xlsx (Excel)")] = "csv",
-        with_excluded: Annotated[bool, Query(description="Also one row per patient decided excluded (the "
-                                                         "screening log: status, reason, who, when)")] = False,
+        with_excluded: Annotated[bool, Query(description="Also one row per patient decided excluded, and per "
+                                                         "patient decided otherwise whom the criteria no longer "
+                                                         "find (inclusion « sortie »): the screening log (status, "
+                                                         "reason, who, when)")] = False,
     ) -> Response:
         """The saved cohort, evaluated now, as a spreadsheet: one row per patient, its screening decision
         in the last columns (« décision », « motif », « décidé par », « décidé le (UTC) »)."""
         stored = saved(who, cohort_id)
         definition = CohortDefinition.model_validate(stored["definition"])
         result = screened(run(definition, scope, previous(stored, scope, viewer)["members"], viewer), stored, scope, viewer)
-        gone = [d for d in result.decisions if d.status == "excluded"] if with_excluded else []
-        header, rows = export_rows(definition, result, gone)
+        gone = off_list_decisions(result) if with_excluded else []
+        header, rows = export_rows(definition, result, gone, AGE_LAST_EVIDENCE if viewer.deidentified else AGE_TODAY)
         body = to_csv(header, rows) if format == "csv" else to_xlsx(stored["name"], header, rows)
         audit.record(who, "cohort_export", cohort_id=cohort_id, format=format,
                      patients=real([p.patient_id for p in result.patients] + [d.patient_id for d in gone], viewer),

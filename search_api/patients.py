@@ -110,7 +110,8 @@ class TimelineEntry(BaseModel):
 
 
 class TimelineGroup(BaseModel):
-    """Documents of one stay, or (``stay`` None) dated outside any known stay."""
+    """Documents of one stay, or (``stay`` None) a run of documents dated outside any known stay, between
+    two stays (several such groups in one timeline: each where its dates fall)."""
 
     stay: Stay | None = None
     entries: list[TimelineEntry]
@@ -405,18 +406,31 @@ def _record_entries(document: Document, record: TimelineEntry, highlight: str, s
 
 def _ordered_groups(groups: dict[str | None, list[TimelineEntry]], stays: list[dict[str, Any]]) -> list[TimelineGroup]:
     """Groups most recent first (by their latest document); documents inside a group most recent first.
-    *groups* are keyed by the stay ids of *stays* as the caller sees them."""
+    *groups* are keyed by the stay ids of *stays* as the caller sees them.
+
+    Documents outside every stay (key None) are not one group: each run of them between two stays is
+    its own « Hors séjour connu » group, placed by date. Why: one group sorted by its latest document put
+    a 2016 letter above a 2021 stay when the patient also had a 2024 one (31 of the demo's 200
+    timelines read out of order), and a cardiologist reads the reports in order to find a finding earlier."""
     by_id = {str(s["id"]): s for s in stays}
-    out = []
+    newest_first = lambda e: (e.date is not None, e.date or dt.date.min)  # noqa: E731
+    # (latest date, stay group) and (date, a lone document outside the stays), merged most recent first
+    items: list[tuple[tuple[bool, dt.date], TimelineGroup | TimelineEntry]] = []
     for stay_id, entries in groups.items():
-        entries.sort(key=lambda e: (e.date is not None, e.date or dt.date.min), reverse=True)
-        out.append(TimelineGroup(stay=_stay_model(by_id[stay_id]) if stay_id else None, entries=entries))
-
-    def latest(group: TimelineGroup) -> tuple[bool, dt.date]:
-        dates = [e.date for e in group.entries if e.date]
-        return (bool(dates), max(dates) if dates else dt.date.min)
-
-    out.sort(key=latest, reverse=True)
+        entries.sort(key=newest_first, reverse=True)
+        if stay_id is None:
+            items += [(newest_first(e), e) for e in entries]
+        else:
+            items.append((newest_first(entries[0]), TimelineGroup(stay=_stay_model(by_id[stay_id]), entries=entries)))
+    items.sort(key=lambda item: (item[0], isinstance(item[1], TimelineGroup)), reverse=True)
+    out: list[TimelineGroup] = []
+    for _, item in items:
+        if isinstance(item, TimelineGroup):
+            out.append(item)
+        elif out and out[-1].stay is None:
+            out[-1].entries.append(item)
+        else:
+            out.append(TimelineGroup(stay=None, entries=[item]))
     return out
 
 

@@ -129,7 +129,7 @@ def test_save_edit_rerun_and_export(client: TestClient) -> None:
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert 'filename="Suivi_2024.csv"' in exported.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:4] == ["patient_id", "sexe", "age", "inclusion"]
+    assert rows[0][:4] == ["patient_id", "sexe", "âge (aujourd'hui)", "inclusion"]
     assert [r[0] for r in rows[1:]] == ["P900001", "P900002", "P900003"]
     assert rows[1][3] == "manuelle" and rows[3][1] == "homme"
     assert rows[3][5:7] in ([RPT_T003, "20/06/2024"],)

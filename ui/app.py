@@ -317,10 +317,12 @@ def show_hit(client: api.MedsearchClient, hit: api.SearchHit, rank: int) -> None
             st.markdown(render.result_card_html(hit, rank), unsafe_allow_html=True)
             show_linked_reports(hit.linked_reports, key_prefix=f"hit-{rank}")
             buttons = st.columns([1, 1, 3])
-            buttons[0].button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document, args=(hit.id,))
+            anchor = render.result_anchor(rank)
+            buttons[0].button("Ouvrir le document", key=f"open-{rank}-{hit.id}", on_click=_open_document,
+                              args=(hit.id, anchor))
             if hit.patient_id:
                 buttons[1].button("Dossier patient", key=f"patient-{rank}-{hit.id}", on_click=nav.open_patient,
-                                  args=(hit.patient_id,))
+                                  args=(hit.patient_id, anchor))
 
 
 def show_pagination(page: api.SearchPage, offset: int, limit: int) -> None:
@@ -535,7 +537,7 @@ def show_image_results(client: api.MedsearchClient, page: api.ImageSearchPage) -
 def document_view(client: api.MedsearchClient, doc_id: str, query: str = "", include_negated: bool = False) -> None:
     """Full document: header, image, links to its reports / images, sections with the query's
     matches highlighted (scrolled to), similar documents and source metadata."""
-    back = "← Retour au patient" if st.query_params.get("patient") else "← Retour aux résultats"
+    back = nav.back_label(st.query_params.to_dict())
     st.button(back, key="back", on_click=_close_document)
     try:
         doc = client.document(doc_id)
@@ -805,6 +807,16 @@ def french_page() -> None:
     st.html(render.FRENCH_PAGE_SCRIPT, unsafe_allow_javascript=True)
 
 
+def show_screen_from_its_top() -> None:
+    """On a change of screen, scroll to its top, or back to the element left (:func:`nav.scroll_on_screen_change`);
+    on a phone, once logged in, close the sidebar that holds the login form (:func:`nav.close_sidebar_on_phone`).
+    st.html runs the script in the page itself (no iframe), with no height."""
+    for script in (nav.close_sidebar_on_phone(st.session_state),
+                   nav.scroll_on_screen_change(st.query_params.to_dict(), st.session_state)):
+        if script:
+            st.html(script, unsafe_allow_javascript=True)
+
+
 def main() -> None:
     """Build the page for one Streamlit run."""
     st.set_page_config(page_title="medsearch", page_icon="🩺", layout="wide")
@@ -833,6 +845,7 @@ def main() -> None:
             sidebar_stats(client, api_url)
         query, force = search_box()
         write_search_state()
+        show_screen_from_its_top()
         doc_id = st.query_params.get("doc")
         if doc_id:
             document_view(client, doc_id, query, filters.include_negated)

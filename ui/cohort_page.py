@@ -32,6 +32,8 @@ WATCH_LABEL = "Surveiller (relancer après chaque indexation)"
 #: screening statuses as the portal says them ("": no decision)
 STATUS_LABELS = {"": "— sans décision", "included": "✅ inclus", "excluded": "⛔ exclu", "to_review": "❓ à revoir"}
 MAX_REASON_CHARS = 500  # the API's bound
+#: element id of the saved cohorts' heading (where « ← Retour à la cohorte » brings the screener back)
+SAVED_ANCHOR = "ms-saved-cohorts"
 
 
 def _split(text: str) -> list[str]:
@@ -215,8 +217,9 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort",
             for evidence in patient["evidence"]:
                 st.markdown(render.evidence_html(evidence), unsafe_allow_html=True)
             cols = st.columns(2)
+            # « ← Retour à la cohorte » comes back to the saved cohort being screened, not to the builder on top
             cols[0].button("Voir le patient", key=f"{key}-open-{patient['patient_id']}", on_click=nav.open_patient,
-                           args=(patient["patient_id"],))
+                           args=(patient["patient_id"], SAVED_ANCHOR if screening is not None else None))
             if editable and cols[1].checkbox("Exclure", key=f"{key}-excl-{patient['patient_id']}"):
                 excluded.append(patient["patient_id"])
             if screening is not None:
@@ -235,7 +238,23 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort",
                         st.rerun()
                     except api.ApiError as exc:
                         st.error(render.api_error_text(exc))
+    if screening is not None:
+        _departed(result, decisions, review_only=bool(st.session_state.get(f"{key}-review-only")))
     return excluded
+
+
+def _departed(result: dict[str, Any], decisions: dict[str, dict[str, Any]], review_only: bool) -> None:
+    """The patients decided « inclus » or « à revoir » whom this run no longer finds, with their decision.
+    Why: such a decision vanished from the list and the counts (« À revoir : 0 » after a « à revoir »)."""
+    members = {p["patient_id"] for p in result["patients"]}
+    departed = [d for d in decisions.values() if d["status"] != "excluded" and d["patient_id"] not in members
+                and (not review_only or d["status"] == "to_review")]
+    if not departed:
+        return
+    with st.expander(f"↩️ Décidés, ne répondent plus aux critères ({len(departed)})"):
+        st.caption("Leur décision est gardée ; « Exporter aussi les exclus et les sortis » les met dans le fichier.")
+        for decision in departed:
+            st.markdown(f"**{_md(decision['patient_id'])}** · {_md(decided_text(decision))}")
 
 
 def cohort_view(client: api.MedsearchClient, deidentified: bool = False) -> None:
@@ -275,7 +294,7 @@ def cohort_view(client: api.MedsearchClient, deidentified: bool = False) -> None
 
 def saved_cohorts(client: api.MedsearchClient) -> None:
     st.divider()
-    st.subheader("Cohortes enregistrées")
+    st.subheader("Cohortes enregistrées", anchor=SAVED_ANCHOR)
     _send_watch(client)
     try:
         cohorts = client.cohorts()
@@ -305,7 +324,7 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
     st.checkbox(WATCH_LABEL, value=bool(cohort.get("watch")), key=f"cohort_watch_{chosen}",
                 on_change=_queue_watch, args=(cohort,))
     cols = st.columns(3)
-    with_excluded = st.checkbox("Exporter aussi les exclus (journal de sélection : décision, motif, qui, quand)",
+    with_excluded = st.checkbox("Exporter aussi les exclus et les sortis (journal de sélection : décision, motif, qui, quand)",
                                 key="cohort_export_excluded")
     if cols[0].button("Relancer", key="cohort_rerun"):
         try:

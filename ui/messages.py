@@ -62,12 +62,38 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"unknown, wrong or revoked key", "clé d'API inconnue, erronée ou révoquée"),
         (r"wrong username or password", "identifiant ou mot de passe incorrect"),
         (r"local login is disabled.*", "connexion locale désactivée : connectez-vous par le SSO de l'hôpital"),
+        # the cohort definition's own checks (API, French already) name its JSON fields: the portal's labels
+        (r"age_min doit être inférieur ou égal à age_max", "l'âge min. doit être inférieur ou égal à l'âge max."),
+        (r"date_from doit précéder date_to", "la date « Du » doit précéder la date « Au »"),
+        (r"stay_from doit précéder stay_to", "la date « Séjour entre le » doit précéder la date « et le »"),
+        (r"au moins un critère doit être obligatoire \(include = must\)",
+         "au moins un critère doit être « doit avoir » (des critères « ne doit pas avoir » seuls ne retiennent personne)"),
         (r"Field required", "champ obligatoire"),
         (r"Extra inputs are not permitted", "paramètre inconnu"),
         (r"Not Found", "introuvable"),
         (r"Internal Server Error", "erreur interne du service"),
     ]
 ]
+
+
+#: a cohort criterion's fields, as the portal labels them (ui/cohort_page.py: criterion_form)
+_CRITERION_FIELDS = {
+    "q": "Requête", "age_min": "Âge min.", "age_max": "Âge max.", "date_from": "Du", "date_to": "Au",
+    "stay_from": "Séjour entre le", "stay_to": "et le", "label": "Nom", "kinds": "Types",
+    "departments": "Services", "modalities": "Modalités", "body_parts": "Régions",
+}
+_CRITERION_LOCATION = re.compile(r"criteria\.(\d+)(?:\.(\w+))?")
+_RELATION_CRITERION = re.compile(r"(la relation temporelle désigne le critère )(\d+)")
+
+
+def _location(prefix: str) -> str:
+    """« criteria.0.age_max » → « Critère 1 · Âge max. »: the portal numbers criteria from 1, by its labels.
+    Why: a research associate who swapped the ages read « criteria.0: age_min doit être … age_max »."""
+    found = _CRITERION_LOCATION.fullmatch(prefix)
+    if not found:
+        return prefix
+    field = found.group(2)
+    return f"Critère {int(found.group(1)) + 1}" + (f" · {_CRITERION_FIELDS.get(field, field)}" if field else "")
 
 
 def _one(part: str) -> str:
@@ -77,7 +103,10 @@ def _one(part: str) -> str:
         if match:
             message = match.expand(french)
             break
-    return f"{prefix}{sep}{message}"
+    # the API counts criteria from 0, the portal from 1
+    message = _RELATION_CRITERION.sub(lambda m: m.group(1) + str(int(m.group(2)) + 1), message)
+    where = _location(prefix)
+    return f"{where}{' : ' if where != prefix else sep}{message}"  # French: a space before the colon
 
 
 def french(message: str) -> str:

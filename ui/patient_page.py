@@ -13,7 +13,7 @@ from ui import nav, render
 
 def patient_view(client: api.MedsearchClient, patient_id: str, query: str, include_negated: bool,
                  thumbnail: Callable[[api.MedsearchClient, str], bytes | None]) -> None:
-    st.button("← Retour aux résultats", key="patient-back", on_click=nav.close_patient)
+    st.button(nav.back_label(st.query_params.to_dict()), key="patient-back", on_click=nav.close_patient)
     try:
         patient = client.patient(patient_id)
     except api.ApiError as exc:
@@ -46,8 +46,10 @@ def patient_view(client: api.MedsearchClient, patient_id: str, query: str, inclu
                         thumb_col, body = st.columns([1, 6])
                         thumb_col.image(picture, width=90)
                 with body.container():
-                    st.markdown(render.timeline_entry_html(entry), unsafe_allow_html=True)
-                    st.button("Ouvrir", key=f"tl-{number}-{position}-{entry['id']}", on_click=nav.open_document, args=(entry["id"],))
+                    anchor = render.timeline_anchor(number, position)
+                    st.markdown(render.timeline_entry_html(entry, anchor), unsafe_allow_html=True)
+                    st.button("Ouvrir", key=f"tl-{number}-{position}-{entry['id']}", on_click=nav.open_document,
+                              args=(entry["id"], anchor))
 
 
 def _no_select_all() -> dict[str, object]:

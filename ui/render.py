@@ -124,7 +124,7 @@ FRENCH_PAGE_SCRIPT = "<script>document.documentElement.lang='fr';</script>"
 
 PAGE_CSS = (
     "<style>"
-    ".ms-card{line-height:1.45}"
+    ".ms-card{line-height:1.45;scroll-margin-top:4.5rem}"  # a card scrolled back to clears the top bar
     ".ms-head{font-size:1.05rem;margin-bottom:.2rem}"
     ".ms-rank{color:#757575;margin-right:.3rem}"
     ".ms-title{font-weight:600}"
@@ -278,15 +278,26 @@ def _meta_items(hit_date: str | None, patient_id: str | None, language: str, mod
     return items
 
 
+def result_anchor(rank: int) -> str:
+    """Element id of the result card ranked *rank* (where « ← Retour aux résultats » brings the reader)."""
+    return f"ms-result-{int(rank)}"
+
+
+def timeline_anchor(group: int, position: int) -> str:
+    """Element id of a timeline entry (where « ← Retour au patient » brings the reader)."""
+    return f"ms-tl-{int(group)}-{int(position)}"
+
+
 def result_card_html(hit: SearchHit, rank: int) -> str:
-    """One result: rank, badge, title, metadata line, highlighted snippet."""
+    """One result: rank, badge, title, metadata line, highlighted snippet; its element id is
+    :func:`result_anchor`, so that coming back from the document or patient shows it again."""
     title = esc(hit.title) if hit.title else f"<em>(sans titre)</em> {esc(hit.id)}"
     meta = _meta_items(hit.date, hit.patient_id, hit.language, hit.modality)
     if hit.section:
         meta.append(f"§ {esc(hit.section)}")
     meta.append(f"score {esc(format_score(hit.score))}")
     return _one_line(
-        '<div class="ms-card">'
+        f'<div class="ms-card" id="{result_anchor(rank)}">'
         f'<div class="ms-head"><span class="ms-rank">{rank}.</span>{badge_html(hit.kind)}'
         f'<span class="ms-title">{title}</span></div>'
         f'<div class="ms-meta">{" · ".join(meta)}</div>'
@@ -851,8 +862,9 @@ def body_part_label(code: object) -> str:
     return BODY_PART_LABELS.get(text.upper().replace(" ", "").replace("_", ""), text)
 
 
-def timeline_entry_html(entry: Mapping[str, object]) -> str:
-    """One document on the timeline: date, badge, title, details; query matches starred with their passage."""
+def timeline_entry_html(entry: Mapping[str, object], anchor: str = "") -> str:
+    """One document on the timeline: date, badge, title, details; query matches starred with their passage.
+    *anchor*: its element id (:func:`timeline_anchor`), where « ← Retour au patient » brings the reader."""
     details = [esc(format_date(entry.get("date")))]  # type: ignore[arg-type]
     if entry.get("entry"):  # one of a record's own dated entries (problem, result, exam)
         details.insert(0, f"<b>{esc(entry['entry'])}</b>")
@@ -869,7 +881,8 @@ def timeline_entry_html(entry: Mapping[str, object]) -> str:
             f'{safe_snippet(str(entry["snippet"]))}</div>'
         )
     return _one_line(
-        f'<div class="ms-card ms-timeline{" ms-matched" if entry.get("matched") else ""}">'
+        f'<div class="ms-card ms-timeline{" ms-matched" if entry.get("matched") else ""}"'
+        f'{f" id={chr(34)}{esc(anchor)}{chr(34)}" if anchor else ""}>'
         f'<div class="ms-head">{star}{badge_html(str(entry.get("kind") or ""))}'
         f'<span class="ms-title">{esc(entry.get("title") or entry.get("id"))}</span></div>'
         f'<div class="ms-meta">{" · ".join(details)}</div>{snippet}</div>'
