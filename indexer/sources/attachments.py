@@ -96,9 +96,9 @@ def attachment_payload(attachment: Any, binaries: Mapping[str, Any]) -> tuple[by
     return bytes(data), kind, charset
 
 
-def attachment_text(attachment: Any, binaries: Mapping[str, Any], path: Path) -> str:
-    """The plain text of *attachment* (see the module docstring); :class:`AttachmentError` with the
-    reason when there is none to read. *path* is the bundle's, for the PDF reader's messages."""
+def attachment_text(attachment: Any, binaries: Mapping[str, Any], path: Path) -> tuple[str, str]:
+    """(plain text, media type read) of *attachment* (see the module docstring); :class:`AttachmentError`
+    with the reason when there is none to read. *path* is the bundle's, for the PDF reader's messages."""
     data, kind, charset = attachment_payload(attachment, binaries)
     if not data.strip():
         raise AttachmentError("empty attachment")
@@ -120,7 +120,7 @@ def attachment_text(attachment: Any, binaries: Mapping[str, Any], path: Path) ->
     text = text.strip()
     if not text:
         raise AttachmentError(f"no text in the {kind} attachment")
-    return text
+    return text, kind
 
 
 def _decoded(data: bytes, charset: str | None) -> str:

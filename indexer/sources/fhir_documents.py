@@ -61,13 +61,14 @@ def _rank(attachment: Any) -> int:
     return _PREFERRED.index(kind) if kind in _PREFERRED else len(_PREFERRED)
 
 
-def first_readable(attachments: list[Any], binaries: Mapping[str, Any], path: Path) -> tuple[str, Any]:
-    """(text, attachment) of the first attachment that reads, plain text before HTML before PDF;
+def first_readable(attachments: list[Any], binaries: Mapping[str, Any], path: Path) -> tuple[str, str, Any]:
+    """(text, media type, attachment) of the first attachment that reads, plain text before HTML before PDF;
     :class:`AttachmentError` naming every format's reason when none does."""
     reasons: list[str] = []
     for attachment in sorted(attachments, key=_rank):
         try:
-            return attachment_text(attachment, binaries, path), attachment
+            text, kind = attachment_text(attachment, binaries, path)
+            return text, kind, attachment
         except AttachmentError as exc:
             kind = media_type(getattr(attachment, "contentType", None))[0] or "untyped"
             reasons.append(f"{kind}: {exc}")
@@ -111,7 +112,7 @@ def document_reference_report(path: Path, resource: Any, position: int, patient_
     name = f"DocumentReference {resource.id}" if resource.id else f"DocumentReference #{position}"
     attachments = [c.attachment for c in resource.content or [] if getattr(c, "attachment", None) is not None]
     try:
-        text, used = first_readable(attachments, binaries, path)
+        text, kind, used = first_readable(attachments, binaries, path)
     except AttachmentError as exc:
         warn(f"{name}: no readable text ({exc}); not indexed")
         return None
@@ -129,7 +130,7 @@ def document_reference_report(path: Path, resource: Any, position: int, patient_
         "author": _displays(resource.author),
         "custodian": resource.custodian.display if resource.custodian else None,
         "institution": resource.custodian.display if resource.custodian else None,
-        "content_type": media_type(getattr(used, "contentType", None))[0] or None,
+        "content_type": kind,  # as read: the attachment's, else its Binary's, else sniffed
         "master_identifier": resource.masterIdentifier.value if resource.masterIdentifier else None,
         "encounter": [e.reference for e in (getattr(context, "encounter", None) or []) if e.reference],
         **department_fields(unit or None),
@@ -144,7 +145,7 @@ def presented_form(path: Path, report: Any, binaries: Mapping[str, Any]) -> str 
     if not report.presentedForm:
         return None
     try:
-        text, _ = first_readable(list(report.presentedForm), binaries, path)
+        text, _, _ = first_readable(list(report.presentedForm), binaries, path)
     except AttachmentError as exc:
         name = f"DiagnosticReport {report.id}" if report.id else "DiagnosticReport"
         warn(f"{name}: presentedForm has no readable text ({exc}); its conclusion alone is indexed")

@@ -401,7 +401,7 @@ def _record(path: Path, by_type: dict[str, list[Any]], patient: Any, key: str | 
     allergies = [_allergy_line(allergy, dated) for allergy in by_type.get("AllergyIntolerance", [])]
     for med in _treatments(by_type):
         if med.status != "not-taken":
-            codes += _codes(getattr(med, "medicationCodeableConcept", None))
+            codes += _codes(_medication_concept(med, shared))
     for resource in (*by_type.get("Procedure", []), *by_type.get("AllergyIntolerance", [])):
         if _verification(resource) != "refuted" and getattr(resource, "status", None) != "not-done":
             codes += _codes(resource.code)
@@ -497,16 +497,22 @@ def _until(resource: Any) -> date | None:
     return None
 
 
-def _medication_name(resource: Any, shared: dict[str, Any]) -> str:
-    """The drug of a MedicationRequest/Statement: its CodeableConcept, else the Medication of the bundle
-    its ``medicationReference`` names, else that reference's display."""
-    name = _codeable_text(getattr(resource, "medicationCodeableConcept", None))
+def _medication_concept(resource: Any, shared: dict[str, Any]) -> Any:
+    """The drug of a MedicationRequest/Statement as a CodeableConcept: its own, else the code of the
+    Medication of the bundle its ``medicationReference`` names (None when neither)."""
+    concept = getattr(resource, "medicationCodeableConcept", None)
     reference = getattr(resource, "medicationReference", None)
-    if not name and reference is not None:
-        target = (reference.reference or "").strip()
+    if concept is None and reference is not None and reference.reference:
+        target = reference.reference.strip()
         medication = shared.get(target) or shared.get("Medication/" + target.rsplit("Medication/", 1)[-1])
-        name = _codeable_text(getattr(medication, "code", None)) if medication is not None else ""
-        name = name or reference.display or ""
+        concept = getattr(medication, "code", None)
+    return concept
+
+
+def _medication_name(resource: Any, shared: dict[str, Any]) -> str:
+    """The drug's name: its CodeableConcept (:func:`_medication_concept`), else the reference's display."""
+    reference = getattr(resource, "medicationReference", None)
+    name = _codeable_text(_medication_concept(resource, shared)) or (reference.display if reference is not None else "")
     return name or "médicament non précisé"
 
 

@@ -1,0 +1,283 @@
+"""Clinical letters, treatments, acts and allergies inside FHIR bundles (a data engineer's hospital export).
+
+Real exports carry discharge letters, operative reports and consultation letters as DocumentReference
+resources (base64 text/plain, HTML or PDF, inline or in a Binary of the bundle), a radiology report's
+full text in DiagnosticReport.presentedForm, and treatments, acts and allergies as MedicationRequest /
+MedicationStatement, Procedure and AllergyIntolerance. The reader skipped them all: « anticoagulants »,
+« allergie à la pénicilline », « cholécystectomie » found no one. Every bundle here is written by the test.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.schema import DocumentKind
+from indexer.sources import parse_file
+
+PATIENT = "P880001"
+LOINC = "http://loinc.org"
+
+#: a discharge letter as a French cardiology ward writes it (header lines, then titled paragraphs)
+LETTER = (
+    "Lettre de sortie\nIPP : P880001\nDate : 02/03/2024\n\n"
+    "Cher confrère,\n\nVotre patient a été hospitalisé du 25/02/2024 au 02/03/2024 pour une décompensation "
+    "cardiaque globale sur fibrillation atriale rapide.\n\n"
+    "Traitement de sortie :\nApixaban 5 mg matin et soir, bisoprolol 2,5 mg le matin.\n\n"
+    "Conclusion :\nFibrillation atriale permanente ; anticoagulation par apixaban introduite. L’œdème des "
+    "membres inférieurs a régressé.\n"
+)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _docref(rid: str, attachment: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    resource = {
+        "resourceType": "DocumentReference", "id": rid, "status": "current",
+        "subject": {"reference": f"Patient/{PATIENT}"},
+        "type": {"coding": [{"system": LOINC, "code": "18842-5", "display": "Discharge summary"}], "text": "Lettre de sortie"},
+        "date": "2024-03-02T16:20:00+01:00",
+        "author": [{"display": "Dr Anne Moreau"}],
+        "custodian": {"display": "CHU de Bordeaux"},
+        "context": {"practiceSetting": {"text": "Cardiologie"}, "period": {"start": "2024-02-25"}},
+        "content": [{"attachment": attachment}],
+    }
+    resource.update(extra)
+    return resource
+
+
+def _bundle(*resources: dict[str, Any], patient: str = PATIENT) -> dict[str, Any]:
+    entries = [{"resource": {"resourceType": "Patient", "id": patient, "gender": "male", "birthDate": "1948-07-14"}}]
+    for resource in resources:
+        full = resource.pop("_fullUrl", None)
+        entries.append({"resource": resource, **({"fullUrl": full} if full else {})})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _parse(tmp_path: Path, bundle: dict[str, Any], name: str = "export.json") -> tuple[list, list[str]]:
+    path = tmp_path / name
+    path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    warnings: list[tuple[str, str]] = []
+    documents = parse_file(path, root=tmp_path, warnings=warnings)
+    return documents, [message for _, message in warnings]
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """A small one-page PDF with a text layer (fpdf2's core font: Latin-1 accents)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    for line in lines:
+        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_base64_discharge_letter_is_a_report_of_the_bundles_patient(tmp_path: Path) -> None:
+    """The letter was skipped (« 1 DocumentReference resource(s) not read »): now one report, with the
+    patient, date, title, LOINC code, author, custodian, unit and language of the resource."""
+    attachment = {"contentType": "text/plain; charset=utf-8", "data": _b64(LETTER.encode("utf-8"))}
+    documents, warnings = _parse(tmp_path, _bundle(_docref("dr-sortie-1", attachment)))
+    assert [d.id for d in documents] == [f"record:{PATIENT}", f"report:{PATIENT}/DocumentReference/dr-sortie-1"]
+    letter = documents[1]
+    assert (letter.kind, letter.patient_id, letter.date) == (DocumentKind.REPORT, PATIENT, dt.date(2024, 3, 2))
+    assert (letter.title, letter.language) == ("Lettre de sortie", "fr")
+    assert [s.title for s in letter.sections] == ["", "Traitement de sortie", "Conclusion"]
+    conclusion = letter.sections[2].text
+    assert conclusion.startswith("Fibrillation atriale permanente ; anticoagulation par apixaban introduite.")
+    assert "L’œdème des membres inférieurs a régressé." in conclusion
+    assert "IPP" not in letter.text and "P880001" not in letter.text  # header lines stay out of the text
+    meta = letter.metadata
+    assert meta["type_codes"] == [f"{LOINC}|18842-5"] and meta["author"] == ["Dr Anne Moreau"]
+    assert (meta["custodian"], meta["department"], meta["content_type"]) == ("CHU de Bordeaux", "Cardiologie", "text/plain")
+    assert not any("DocumentReference" in w for w in warnings)
+
+
+def test_latin1_charset_and_context_period_date(tmp_path: Path) -> None:
+    """A letter declared ISO-8859-1 (French Windows tools: really Windows-1252, its « ’ œ » included) is
+    read with its accents; without ``date`` the document is dated by ``context.period.start``."""
+    attachment = {"contentType": "text/plain; charset=ISO-8859-1", "data": _b64(LETTER.encode("cp1252"))}
+    resource = _docref("dr-latin", attachment)
+    del resource["date"]
+    [_, letter], _ = _parse(tmp_path, _bundle(resource))
+    assert letter.date == dt.date(2024, 2, 25)
+    assert "décompensation cardiaque globale" in letter.text and "L’œdème des membres inférieurs" in letter.text
+    assert "\ufffd" not in letter.text and "\x92" not in letter.text
+
+
+def test_html_letter_is_stripped_to_its_sections(tmp_path: Path) -> None:
+    html = (
+        "<html><head><meta charset='utf-8'><title>CR</title><style>p{color:red}</style></head><body>"
+        "<h1>Compte rendu de consultation</h1><p>Patient vu en consultation de <b>pneumologie</b>.</p>"
+        "<h2>Conclusion</h2><ul><li>Asthme allergique bien contrôlé</li><li>Poursuite du budésonide</li></ul>"
+        "<script>track()</script></body></html>"
+    )
+    attachment = {"contentType": "text/html", "data": _b64(html.encode("utf-8"))}
+    [_, letter], _ = _parse(tmp_path, _bundle(_docref("dr-html", attachment, type={"text": "Consultation"})))
+    assert letter.title == "Consultation"
+    assert [(s.title, s.text) for s in letter.sections] == [
+        ("Compte rendu de consultation", "Patient vu en consultation de pneumologie."),
+        ("Conclusion", "Asthme allergique bien contrôlé\nPoursuite du budésonide"),
+    ]
+    assert "track" not in letter.text and "color" not in letter.text and "<" not in letter.text
+
+
+def test_pdf_letter_in_a_binary_of_the_bundle(tmp_path: Path) -> None:
+    """An operative report as PDF, the attachment's ``url`` naming a Binary of the bundle (by relative
+    reference, and by the Binary entry's ``urn:uuid`` fullUrl)."""
+    pdf = _pdf(["Compte rendu opératoire", "", "Intervention :", "Cholécystectomie par coelioscopie sans incident."])
+    binary = {"resourceType": "Binary", "id": "bin-1", "contentType": "application/pdf", "data": _b64(pdf)}
+    by_uuid = {"resourceType": "Binary", "id": "bin-2", "contentType": "text/plain", "data": _b64("Suites simples.".encode()),
+               "_fullUrl": "urn:uuid:6f1c2b1e-1111-4c1e-9d1a-0a0b0c0d0e0f"}
+    documents, warnings = _parse(tmp_path, _bundle(
+        binary, by_uuid,
+        _docref("dr-op", {"url": "Binary/bin-1"}, type={"coding": [{"system": LOINC, "code": "11504-8", "display": "Surgical operation note"}]}),
+        _docref("dr-suite", {"contentType": "text/plain", "url": "urn:uuid:6f1c2b1e-1111-4c1e-9d1a-0a0b0c0d0e0f"}),
+    ))
+    by_id = {d.id: d for d in documents}
+    operative = by_id[f"report:{PATIENT}/DocumentReference/dr-op"]
+    assert operative.title == "Surgical operation note" and operative.metadata["content_type"] == "application/pdf"
+    assert [(s.title, s.text) for s in operative.sections][-1] == ("Intervention", "Cholécystectomie par coelioscopie sans incident.")
+    assert by_id[f"report:{PATIENT}/DocumentReference/dr-suite"].text == "Suites simples."
+    assert not any("Binary" in w for w in warnings)  # Binary resources are read, not « skipped »
+
+
+def test_retracted_and_unreadable_letters_are_skipped_with_their_reason(tmp_path: Path) -> None:
+    """entered-in-error is left out like other retracted resources; an image, a URL outside the bundle
+    and invalid base64 cost that letter only: the record and the readable letter stay."""
+    good = _docref("dr-ok", {"contentType": "text/plain", "data": _b64("Consultation : tout va bien.".encode())})
+    retracted = _docref("dr-err", {"contentType": "text/plain", "data": _b64(b"Lettre erronee")}, status="entered-in-error")
+    scan = _docref("dr-scan", {"contentType": "image/jpeg", "data": _b64(b"\xff\xd8\xff\xe0 not text")})
+    remote = _docref("dr-remote", {"contentType": "application/pdf", "url": "https://dpi.chu.example/fhir/Binary/999"})
+    broken = _docref("dr-b64", {"contentType": "text/plain", "data": "@@@ pas du base64 @@@"})
+    documents, warnings = _parse(tmp_path, _bundle(good, retracted, scan, remote, broken))
+    assert [d.id for d in documents] == [f"record:{PATIENT}", f"report:{PATIENT}/DocumentReference/dr-ok"]
+    notes = "\n".join(warnings)
+    assert "DocumentReference dr-err is entered-in-error: not indexed" in notes
+    assert "DocumentReference dr-scan: no readable text (image/jpeg: content type 'image/jpeg' is not read" in notes
+    assert "DocumentReference dr-remote: no readable text (application/pdf: its url 'https://dpi.chu.example/fhir/Binary/999' is not a Binary resource of this bundle" in notes
+    assert "DocumentReference dr-b64 (entry 5) invalid at content.0.attachment.data" in notes
+
+
+def test_presented_form_short_in_the_record_long_as_its_own_report(tmp_path: Path) -> None:
+    """A short presentedForm is the exam's line in the record (after its conclusion); a long one (a
+    full report) is a report document of its own, the record's line keeping the conclusion."""
+    short = {"resourceType": "DiagnosticReport", "id": "dr-rx", "status": "final", "code": {"text": "Radiographie thoracique"},
+             "subject": {"reference": f"Patient/{PATIENT}"}, "effectiveDateTime": "2024-02-26",
+             "conclusion": "Cardiomégalie.", "presentedForm": [{"contentType": "text/plain", "data": _b64("Épanchement pleural bilatéral modéré.".encode())}]}
+    body = "Technique :\nAcquisition sans injection.\n\nRésultats :\n" + "Thrombose veineuse profonde poplitée droite. " * 12
+    long = {"resourceType": "DiagnosticReport", "id": "dr-echo", "status": "final", "code": {"text": "Écho-doppler veineux"},
+            "subject": {"reference": f"Patient/{PATIENT}"}, "effectiveDateTime": "2024-02-27", "conclusion": "TVP poplitée droite.",
+            "presentedForm": [{"contentType": "text/plain; charset=utf-8", "data": _b64(body.encode())}]}
+    [record, echo], _ = _parse(tmp_path, _bundle(short, long))
+    lines = next(s for s in record.sections if s.title == "Comptes rendus").text.splitlines()
+    assert lines == [
+        "Radiographie thoracique (26/02/2024) : Cardiomégalie. Épanchement pleural bilatéral modéré.",
+        "Écho-doppler veineux (27/02/2024) : TVP poplitée droite.",
+    ]
+    assert (echo.id, echo.title, echo.date) == (f"report:{PATIENT}/DiagnosticReport/dr-echo", "Écho-doppler veineux", dt.date(2024, 2, 27))
+    assert [s.title for s in echo.sections] == ["Technique", "Résultats"] and echo.metadata["conclusion"] == "TVP poplitée droite."
+
+
+def _treatments_bundle() -> dict[str, Any]:
+    subject = {"reference": f"Patient/{PATIENT}"}
+    return _bundle(
+        {"resourceType": "Medication", "id": "med-apixaban", "code": {"coding": [{"system": "http://www.whocc.no/atc", "code": "B01AF02", "display": "Apixaban 5 mg comprimé"}]}},
+        {"resourceType": "MedicationRequest", "id": "mr-1", "status": "active", "intent": "order", "subject": subject,
+         "medicationReference": {"reference": "Medication/med-apixaban"}, "authoredOn": "2024-03-02",
+         "dosageInstruction": [{"text": "1 comprimé matin et soir"}]},
+        {"resourceType": "MedicationStatement", "id": "ms-1", "status": "completed", "subject": subject,
+         "medicationCodeableConcept": {"text": "Amoxicilline"}, "effectivePeriod": {"start": "2023-11-02", "end": "2023-11-09"},
+         "dosage": [{"text": "1 g trois fois par jour"}]},
+        {"resourceType": "MedicationStatement", "id": "ms-2", "status": "not-taken", "subject": subject,
+         "medicationCodeableConcept": {"text": "Warfarine"}},
+        {"resourceType": "Procedure", "id": "pr-1", "status": "completed", "subject": subject,
+         "code": {"coding": [{"system": "http://www.ccam.fr", "code": "HMFC004", "display": "Cholécystectomie par cœlioscopie"}]},
+         "performedDateTime": "2019-05-14T09:30:00+02:00"},
+        {"resourceType": "AllergyIntolerance", "id": "al-1", "patient": subject, "criticality": "high",
+         "clinicalStatus": {"coding": [{"code": "active"}]}, "code": {"text": "Pénicilline"}, "recordedDate": "2010-01-12",
+         "reaction": [{"manifestation": [{"text": "urticaire"}, {"text": "œdème de Quincke"}]}]},
+        {"resourceType": "AllergyIntolerance", "id": "al-2", "patient": subject, "code": {"text": "Iode"},
+         "verificationStatus": {"coding": [{"code": "refuted"}]}},
+        {"resourceType": "AllergyIntolerance", "id": "al-3", "patient": subject, "code": {"text": "Latex"},
+         "verificationStatus": {"coding": [{"code": "entered-in-error"}]}},
+    )
+
+
+def test_treatments_acts_and_allergies_are_record_sections_and_timeline_entries(tmp_path: Path) -> None:
+    [record], warnings = _parse(tmp_path, _treatments_bundle())
+    sections = {s.title: s.text.splitlines() for s in record.sections}
+    assert sections["Traitements"] == [
+        "Apixaban 5 mg comprimé (02/03/2024) : 1 comprimé matin et soir [en cours]",
+        "Amoxicilline (02/11/2023 → 09/11/2023) : 1 g trois fois par jour [terminé]",
+        "Pas de traitement par Warfarine.",
+    ]
+    assert sections["Actes"] == ["Cholécystectomie par cœlioscopie (14/05/2019) [terminé]"]
+    assert sections["Allergies"] == [
+        "Allergie à Pénicilline (12/01/2010), criticité élevée : urticaire, œdème de Quincke",
+        "Absence d'allergie à Iode (allergie infirmée).",
+    ]
+    assert "Latex" not in record.text and any("al-3 is entered-in-error" in w for w in warnings)
+    entries = [(e["type"], e["date"]) for e in record.metadata["entries"]]
+    assert entries == [("Allergie", "2010-01-12"), ("Acte", "2019-05-14"), ("Traitement", "2023-11-02"), ("Traitement", "2024-03-02")]
+    assert record.metadata["codes"] == ["http://www.ccam.fr|HMFC004", "http://www.whocc.no/atc|B01AF02"]
+
+
+def test_several_patients_each_get_their_letters_and_allergies(tmp_path: Path) -> None:
+    """In a bundle of two patients, a letter and an allergy go to the patient their subject/patient names."""
+    bundle = _bundle(
+        {"resourceType": "Patient", "id": "P880002"},
+        _docref("dr-a", {"contentType": "text/plain", "data": _b64("Lettre du premier patient.".encode())}),
+        _docref("dr-b", {"contentType": "text/plain", "data": _b64("Lettre du second patient.".encode())},
+                subject={"reference": "Patient/P880002"}),
+        {"resourceType": "AllergyIntolerance", "id": "al-b", "patient": {"reference": "Patient/P880002"}, "code": {"text": "Arachide"}},
+    )
+    documents, _ = _parse(tmp_path, bundle)
+    assert [(d.id, d.patient_id) for d in documents] == [
+        (f"record:{PATIENT}", PATIENT), (f"report:{PATIENT}/DocumentReference/dr-a", PATIENT),
+        ("record:P880002", "P880002"), ("report:P880002/DocumentReference/dr-b", "P880002"),
+    ]
+    assert "Arachide" in documents[2].text and "Arachide" not in documents[0].text
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, encoder):  # noqa: ANN001, ANN201
+    from engine_support import site_over
+
+    root = tmp_path_factory.mktemp("fhir_letters")
+    corpus = root / "exports"
+    corpus.mkdir()
+    bundle = _treatments_bundle()
+    bundle["entry"].append({"resource": _docref("dr-sortie-1", {"contentType": "text/plain; charset=ISO-8859-1",
+                                                                 "data": _b64(LETTER.encode("cp1252"))})})
+    (corpus / f"{PATIENT}.json").write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    (corpus / "autre.txt").write_text("Examen : Scanner thoracique\nIPP : P880099\nDate : 01/02/2024\n\n"
+                                      "Pas d'anomalie pulmonaire.\n", encoding="utf-8")
+    return site_over(root, corpus, encoder)
+
+
+def test_the_letter_is_found_and_on_the_patient_timeline(site) -> None:  # noqa: ANN001
+    from auth_support import auth
+
+    headers = auth("clinician", "dr.letters")
+    letter_id = f"report:{PATIENT}/DocumentReference/dr-sortie-1"
+    found = site.get("/search", params={"q": "décompensation cardiaque fibrillation atriale", "mode": "lexical"}, headers=headers).json()
+    assert [r["id"] for r in found["results"]] == [letter_id]
+    allergy = site.get("/search", params={"q": "allergie pénicilline", "mode": "lexical"}, headers=headers).json()
+    assert [r["id"] for r in allergy["results"]] == [f"record:{PATIENT}"]
+    act = site.get("/search", params={"q": "cholécystectomie", "mode": "lexical"}, headers=headers).json()
+    assert [r["patient_id"] for r in act["results"]] == [PATIENT]
+    timeline = site.get(f"/patients/{PATIENT}/timeline", headers=headers).json()
+    entries = [(e["id"], e["title"], e["date"]) for g in timeline["groups"] for e in g["entries"]]
+    assert (letter_id, "Lettre de sortie", "2024-03-02") in entries
+    assert (f"record:{PATIENT}", "Cholécystectomie par cœlioscopie (14/05/2019) [terminé]", "2019-05-14") in entries
+    document = site.get(f"/documents/{letter_id}", headers=headers).json()
+    assert document["patient_id"] == PATIENT and "anticoagulation par apixaban" in document["text"]
