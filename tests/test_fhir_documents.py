@@ -167,6 +167,17 @@ def test_retracted_and_unreadable_letters_are_skipped_with_their_reason(tmp_path
     assert "DocumentReference dr-b64 (entry 5) invalid at content.0.attachment.data" in notes
 
 
+def test_a_corrected_letter_replaces_its_first_version(tmp_path: Path) -> None:
+    """A DocumentReference that ``replaces`` another of the bundle: the first version (status superseded)
+    is not indexed, or « apixaban » would find the letter twice, once with the wrong dose."""
+    first = _docref("dr-v1", {"contentType": "text/plain", "data": _b64("Apixaban 2,5 mg matin et soir.".encode())}, status="superseded")
+    second = _docref("dr-v2", {"contentType": "text/plain", "data": _b64("Apixaban 5 mg matin et soir.".encode())},
+                     relatesTo=[{"code": "replaces", "target": {"reference": "DocumentReference/dr-v1"}}])
+    documents, warnings = _parse(tmp_path, _bundle(first, second))
+    assert [(d.id, d.text) for d in documents[1:]] == [(f"report:{PATIENT}/DocumentReference/dr-v2", "Apixaban 5 mg matin et soir.")]
+    assert "DocumentReference dr-v1 is replaced by DocumentReference dr-v2: only the new version is indexed" in warnings
+
+
 def test_presented_form_short_in_the_record_long_as_its_own_report(tmp_path: Path) -> None:
     """A short presentedForm is the exam's line in the record (after its conclusion); a long one (a
     full report) is a report document of its own, the record's line keeping the conclusion."""

@@ -139,6 +139,19 @@ def document_reference_report(path: Path, resource: Any, position: int, patient_
                    patient_id, when, title, metadata)
 
 
+def replaced_versions(resources: list[Any]) -> dict[str, str]:
+    """Ids of the DocumentReferences another one of the bundle replaces (``relatesTo.code`` « replaces »),
+    each with the id of its replacement: a corrected letter and its first version are one letter, and
+    both indexed would answer a query twice, once with the wrong text."""
+    replaced: dict[str, str] = {}
+    for resource in resources:
+        for relation in resource.relatesTo or []:
+            target = (getattr(relation.target, "reference", None) or "").strip()
+            if relation.code == "replaces" and "DocumentReference/" in target:
+                replaced[target.rsplit("DocumentReference/", 1)[1].split("/")[0]] = resource.id or "?"
+    return replaced
+
+
 def presented_form(path: Path, report: Any, binaries: Mapping[str, Any]) -> str | None:
     """The text of a DiagnosticReport's ``presentedForm`` (None when it has none; a warning when it
     has one that cannot be read: the report's line in the record keeps its conclusion)."""

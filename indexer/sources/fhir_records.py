@@ -28,6 +28,7 @@ from indexer.sources.fhir_documents import (
     diagnostic_report_document,
     document_reference_report,
     presented_form,
+    replaced_versions,
 )
 from indexer.sources.identity import document_id
 from indexer.text.language import detect_language
@@ -338,6 +339,14 @@ def records_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None)
     ]
 
 
+def _replaced(resource: Any, replaced: dict[str, str]) -> bool:
+    """Whether another DocumentReference of the bundle replaces *resource* (said in the run report)."""
+    if resource.id in replaced:
+        warn(f"DocumentReference {resource.id} is replaced by DocumentReference {replaced[resource.id]}: only the new version is indexed")
+        return True
+    return False
+
+
 def _patient_documents(path: Path, by_type: dict[str, list[Any]], patient: Any, key: str | None,
                        shared: dict[str, Any]) -> list[Document]:
     """The record of *patient*, then one report per readable DocumentReference and per DiagnosticReport
@@ -350,9 +359,12 @@ def _patient_documents(path: Path, by_type: dict[str, list[Any]], patient: Any, 
         for position, rep in enumerate(by_type.get("DiagnosticReport", []), 1)
         if (text := forms[id(rep)]) and id(rep) not in inline
     ]
+    references = by_type.get("DocumentReference", [])
+    replaced = replaced_versions(references)
     letters = [
         document_reference_report(path, resource, position, patient.id, scope, shared)
-        for position, resource in enumerate(by_type.get("DocumentReference", []), 1)
+        for position, resource in enumerate(references, 1)
+        if not _replaced(resource, replaced)
     ]
     record = _record(path, by_type, patient, key, shared, inline)
     return [record, *reports, *(letter for letter in letters if letter is not None)]
@@ -614,7 +626,8 @@ def is_fhir(raw: Any) -> bool:
 
 
 def parse_fhir(path: Path, raw: dict[str, Any] | None = None, key: str | None = None) -> list[Document]:
-    """Parse a FHIR JSON file: a Bundle gives one record per Patient it contains."""
+    """Parse a FHIR JSON file: a Bundle gives one record per Patient it contains, each followed by
+    that patient's letters (one report per DocumentReference, per long presentedForm)."""
     if raw is None:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
