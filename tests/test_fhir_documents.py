@@ -292,3 +292,34 @@ def test_the_letter_is_found_and_on_the_patient_timeline(site) -> None:  # noqa:
     assert (f"record:{PATIENT}", "Cholécystectomie par cœlioscopie (14/05/2019) [terminé]", "2019-05-14") in entries
     document = site.get(f"/documents/{letter_id}", headers=headers).json()
     assert document["patient_id"] == PATIENT and "anticoagulation par apixaban" in document["text"]
+
+
+def _two_exports(root: Path) -> None:
+    """Two bundles of one patient, months apart: another problem list, another letter each."""
+    for folder, rid, words, problem in (("a", "dr-jan", "Consultation de janvier : dyspnée stade II.", "Asthme"),
+                                        ("b", "dr-juin", "Consultation de juin : dyspnée stade III.", "BPCO")):
+        (root / folder).mkdir(parents=True)
+        condition = {"resourceType": "Condition", "id": f"c-{folder}", "code": {"text": problem},
+                     "subject": {"reference": f"Patient/{PATIENT}"}}
+        bundle = _bundle(condition, _docref(rid, {"contentType": "text/plain", "data": _b64(words.encode())}))
+        (root / folder / f"{PATIENT}.json").write_text(json.dumps(bundle), encoding="utf-8")
+
+
+def test_two_bundles_of_one_patient_keep_both_letters(tmp_path: Path) -> None:
+    """Two exports of one patient: one record is indexed (the other bundle's record is a reported
+    conflict, as before: not merged), but each bundle's letter is a document of its own, not lost; a
+    second run does not claim the conflicting record's « previously indexed version is kept »."""
+    from bench.lexical_overhead import HashEncoder
+    from indexer.pipeline import index_paths
+    from indexer.settings import Settings
+
+    _two_exports(tmp_path / "exports")
+    config = Settings(index={"dir": tmp_path / "index"}, api={"audit_log": tmp_path / "audit.log"})
+    first = index_paths([tmp_path / "exports"], config, HashEncoder())
+    second = index_paths([tmp_path / "exports"], config, HashEncoder())
+    assert first.documents_added == 3 and second.documents_unchanged == 3
+    b_file = str((tmp_path / "exports" / "b" / f"{PATIENT}.json").resolve())
+    for run in (first, second):
+        reasons = [reason for path, reason in run.skipped if path == b_file]
+        assert reasons == [f"duplicate document id 'record:{PATIENT}' with different content "
+                           f"(indexed: {(tmp_path / 'exports' / 'a' / f'{PATIENT}.json').resolve()}): this version is not indexed"]
