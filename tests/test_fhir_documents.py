@@ -98,7 +98,18 @@ def test_base64_discharge_letter_is_a_report_of_the_bundles_patient(tmp_path: Pa
     meta = letter.metadata
     assert meta["type_codes"] == [f"{LOINC}|18842-5"] and meta["author"] == ["Dr Anne Moreau"]
     assert (meta["custodian"], meta["department"], meta["content_type"]) == ("CHU de Bordeaux", "Cardiologie", "text/plain")
+    assert sorted(meta) == ["author", "content_type", "custodian", "department", "department_original", "format",
+                            "institution", "report_type", "type_codes"]  # no FHIR identifiers (de-identified view)
     assert not any("DocumentReference" in w for w in warnings)
+
+
+def test_untyped_letter_takes_its_title_and_unit_from_its_own_header(tmp_path: Path) -> None:
+    text = "Titre : Compte rendu de consultation\nService : Rhumatologie\nDate : 05/04/2024\n\nPolyarthrite rhumatoïde en rémission.\n"
+    resource = _docref("dr-untyped", {"contentType": "text/plain", "data": _b64(text.encode())})
+    del resource["type"], resource["context"], resource["date"]
+    [_, letter], _ = _parse(tmp_path, _bundle(resource))
+    assert (letter.title, letter.metadata["department"], letter.date, letter.text) == (
+        "Compte rendu de consultation", "Rhumatologie", dt.date(2024, 4, 5), "Polyarthrite rhumatoïde en rémission.")
 
 
 def test_latin1_charset_and_context_period_date(tmp_path: Path) -> None:

@@ -118,12 +118,17 @@ def document_reference_report(path: Path, resource: Any, position: int, patient_
         return None
     context = resource.context
     period = getattr(context, "period", None)
-    when = parse_date(resource.date) or parse_date(getattr(period, "start", None)) or parse_date(getattr(used, "creation", None))
-    title = _codeable_text(resource.type) or (used.title or "") or (resource.description or "") or "Document"
-    unit = _codeable_text(getattr(context, "practiceSetting", None)) or _codeable_text(getattr(context, "facilityType", None))
+    header, _ = report_sections(text)  # the letter's own « Titre : », « Date : » lines, when FHIR says nothing
+    when = (parse_date(resource.date) or parse_date(getattr(period, "start", None)) or parse_date(getattr(used, "creation", None))
+            or parse_date(header.get("date")))
+    title = (_codeable_text(resource.type) or header.get("title") or header.get("report_type") or (used.title or "")
+             or (resource.description or "") or "Document")
+    unit = (_codeable_text(getattr(context, "practiceSetting", None)) or _codeable_text(getattr(context, "facilityType", None))
+            or header.get("department"))
     metadata: dict[str, Any] = {
+        # no FHIR id, masterIdentifier nor encounter reference: identifiers that link back to the
+        # hospital's systems, which the de-identified view would show (the id is in the document id)
         "format": "fhir-documentreference",
-        "fhir_id": resource.id,
         "report_type": title,
         "type_codes": _codes(resource.type),  # the LOINC code (« 18842-5 » discharge summary), kept for filters
         "category": [_codeable_text(c) for c in resource.category or [] if _codeable_text(c)],
@@ -131,8 +136,6 @@ def document_reference_report(path: Path, resource: Any, position: int, patient_
         "custodian": resource.custodian.display if resource.custodian else None,
         "institution": resource.custodian.display if resource.custodian else None,
         "content_type": kind,  # as read: the attachment's, else its Binary's, else sniffed
-        "master_identifier": resource.masterIdentifier.value if resource.masterIdentifier else None,
-        "encounter": [e.reference for e in (getattr(context, "encounter", None) or []) if e.reference],
         **department_fields(unit or None),
     }
     return _letter(path, text, document_id(DocumentKind.REPORT, _key(scope, "DocumentReference", resource, position)),
@@ -175,12 +178,10 @@ def diagnostic_report_document(path: Path, report: Any, position: int, text: str
         or parse_date(report.issued)
     metadata = {
         "format": "fhir-diagnosticreport",
-        "fhir_id": report.id,
         "report_type": title,
         "type_codes": _codes(report.code),
         "conclusion": report.conclusion,
         "author": _displays(report.performer),
-        "encounter": [report.encounter.reference] if report.encounter and report.encounter.reference else [],
     }
     return _letter(path, text, document_id(DocumentKind.REPORT, _key(scope, "DiagnosticReport", report, position)),
                    patient_id, when, title, metadata)
