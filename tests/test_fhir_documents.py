@@ -334,3 +334,19 @@ def test_two_bundles_of_one_patient_keep_both_letters(tmp_path: Path) -> None:
         reasons = [reason for path, reason in run.skipped if path == b_file]
         assert reasons == [f"duplicate document id 'record:{PATIENT}' with different content "
                            f"(indexed: {(tmp_path / 'exports' / 'a' / f'{PATIENT}.json').resolve()}): this version is not indexed"]
+
+
+def test_refuted_allergy_and_treatment_not_taken_are_negated_mentions(tmp_path: Path) -> None:
+    """« Absence d'allergie à Iode », « Pas de traitement par Warfarine »: what the clinical context
+    detector reads as negated, so « allergie iode » and « warfarine » do not affirm them of the patient."""
+    from indexer.pipeline import passage_contexts
+    from indexer.text.passages import split_passages
+
+    [record], _ = _parse(tmp_path, _treatments_bundle())
+    contexts: dict[str, str] = {}
+    for passage in split_passages(record, 120, 20):
+        for kind, text in passage_contexts(record, passage).items():
+            contexts[kind] = contexts.get(kind, "") + " " + text
+    assert "Iode" in contexts.get("negated", "") and "Iode" not in contexts.get("affirmed", "")
+    assert "Warfarine" in contexts.get("negated", "") and "Warfarine" not in contexts.get("affirmed", "")
+    assert "Pénicilline" in contexts.get("affirmed", "") and "Pénicilline" not in contexts.get("negated", "")

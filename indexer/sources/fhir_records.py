@@ -5,7 +5,9 @@ Observation, DiagnosticReport, MedicationRequest/Statement, Procedure, AllergyIn
 DocumentReference). We turn each bundle into one *record* document whose sections are the problem
 list, results, report conclusions, treatments, acts, allergies and stays, so a query like « diabète
 HbA1c » or « allergie pénicilline » finds the patient; the letters (DocumentReference, and a long
-DiagnosticReport.presentedForm) become report documents of their own (:mod:`indexer.sources.fhir_documents`). R4 is read with the R4B models (wire-compatible for these resources).
+DiagnosticReport.presentedForm) become report documents of their own
+(:mod:`indexer.sources.fhir_documents`). R4 is read with the R4B models (wire-compatible for these
+resources).
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def _load_resources(
 ) -> dict[str, list[Any]]:
     """The bundle's resources by type, each validated on its own with ``fhir.resources``.
 
-    One resource the parser does not read (a MedicationRequest, a vendor extension type) or one
+    One resource the parser does not read (a Questionnaire, a vendor extension type) or one
     invalid Observation must not cost the patient's whole record: it is skipped with a note and the
     rest is indexed. Resources marked ``entered-in-error`` were recorded by mistake and are left out.
     An invalid Patient still rejects the file: without it there is no record. Binary and Medication
