@@ -350,3 +350,37 @@ def test_refuted_allergy_and_treatment_not_taken_are_negated_mentions(tmp_path: 
     assert "Iode" in contexts.get("negated", "") and "Iode" not in contexts.get("affirmed", "")
     assert "Warfarine" in contexts.get("negated", "") and "Warfarine" not in contexts.get("affirmed", "")
     assert "Pénicilline" in contexts.get("affirmed", "") and "Pénicilline" not in contexts.get("negated", "")
+
+
+def _cda(body: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><ClinicalDocument xmlns="urn:hl7-org:v3">'
+            f'<title>Lettre de liaison</title><component>{body}</component></ClinicalDocument>').encode("utf-8")
+
+
+def test_dmp_cda_letters_n1_pdf_and_structured_sections(tmp_path: Path) -> None:
+    """The DMP stores letters as HL7 CDA R2: « N1 » a base64 PDF in nonXMLBody, « N3 » titled sections.
+    An entity in the XML is not resolved (no XXE from an export)."""
+    pdf = _pdf(["Lettre de liaison", "", "Conclusion :", "Pneumopathie franche lobaire aigue guerie."])
+    n1 = _cda(f'<nonXMLBody><text mediaType="application/pdf" representation="B64">{_b64(pdf)}</text></nonXMLBody>')
+    n3 = _cda('<structuredBody><component><section><title>Motif</title><text><paragraph>Bilan de '
+              '<content>dyspnée</content> d\'effort.</paragraph></text></section></component><component><section>'
+              '<title>Conclusion</title><text><list><item>Insuffisance mitrale sévère</item><item>Avis chirurgical</item>'
+              '</list></text></section></component></structuredBody>')
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           b'<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody><component><section><title>T</title>'
+           b'<text>&x;</text></section></component></structuredBody></component></ClinicalDocument>')
+    documents, warnings = _parse(tmp_path, _bundle(
+        _docref("cda-n1", {"contentType": "application/hl7-v3+xml", "data": _b64(n1)}),
+        _docref("cda-n3", {"contentType": "text/xml", "data": _b64(n3)}),
+        _docref("cda-xxe", {"contentType": "application/hl7-v3+xml", "data": _b64(xxe)}),
+    ))
+    by_id = {d.id: d for d in documents}
+    n1_doc = by_id[f"report:{PATIENT}/DocumentReference/cda-n1"]
+    assert [(s.title, s.text) for s in n1_doc.sections][-1] == ("Conclusion", "Pneumopathie franche lobaire aigue guerie.")
+    n3_doc = by_id[f"report:{PATIENT}/DocumentReference/cda-n3"]
+    assert [(s.title, s.text) for s in n3_doc.sections] == [
+        ("Motif", "Bilan de dyspnée d'effort."), ("Conclusion", "Insuffisance mitrale sévère\nAvis chirurgical")]
+    assert all("root:" not in d.text for d in documents)  # /etc/passwd never read
+    assert f"report:{PATIENT}/DocumentReference/cda-xxe" not in by_id
+    assert any(w.startswith("DocumentReference cda-xxe: no readable text (application/hl7-v3+xml: CDA document with "
+                            "neither nonXMLBody nor section text)") for w in warnings)

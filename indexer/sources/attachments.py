@@ -14,7 +14,10 @@ formats, so a letter reads the same whether it came as a ``.pdf`` file or inside
 * ``text/html`` / ``application/xhtml+xml``: parsed with lxml, scripts and styles dropped, one line
   per block element (paragraph, heading, list item, table row, ``<br>``), so « Conclusion : » stays a
   heading of its own;
-* ``application/pdf``: the PDF reader of the ``.pdf`` files (:func:`indexer.sources.common.pdf_text`).
+* ``application/pdf``: the PDF reader of the ``.pdf`` files (:func:`indexer.sources.common.pdf_text`);
+* an HL7 CDA R2 document (``application/hl7-v3+xml``, ``text/xml``), as the DMP stores letters: its
+  ``nonXMLBody`` (« CDA N1 », a base64 PDF or text) read as above, or its ``structuredBody`` sections
+  (« N3 »), each title a heading. Parsed without entities nor network (no XXE from an export).
 
 Anything else (a scanned image, RTF, a CDA) raises :class:`AttachmentError` with the reason: the caller
 skips that one document with a warning and keeps the rest of the bundle.
@@ -36,6 +39,9 @@ from indexer.text.ligatures import spell_ligatures
 _PLAIN = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
 _HTML = frozenset({"text/html", "application/xhtml+xml"})
 _PDF = frozenset({"application/pdf"})
+#: an HL7 CDA R2 document: what the French DMP carries (« CDA N1 »: a PDF in ``nonXMLBody``; N3: sections)
+_CDA = frozenset({"application/hl7-v3+xml", "application/hl7-cda+xml", "text/xml", "application/xml"})
+_HL7 = "{urn:hl7-org:v3}"
 #: what a declared charset is read as (the WHATWG « encoding » rule: Latin-1 labels mean Windows-1252)
 _CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}
 _BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "section",
@@ -111,12 +117,14 @@ def attachment_text(attachment: Any, binaries: Mapping[str, Any], path: Path) ->
             raise AttachmentError(exc.reason) from exc
     elif kind in _HTML:
         text = html_text(data, charset)
+    elif kind in _CDA:
+        text = cda_text(data, path)
     elif kind in _PLAIN:
         text = _decoded(data, charset)
         if looks_binary(text):
             raise AttachmentError(f"binary content declared as {kind}")
     else:
-        raise AttachmentError(f"content type {kind!r} is not read (read: text/plain, text/html, application/pdf)")
+        raise AttachmentError(f"content type {kind!r} is not read (read: text/plain, text/html, application/pdf, HL7 CDA)")
     text = text.strip()
     if not text:
         raise AttachmentError(f"no text in the {kind} attachment")
@@ -160,3 +168,71 @@ def html_text(data: bytes, charset: str | None = None) -> str:
         element.text = "\n" + heading + (element.text or "")
     lines = (" ".join(line.split()) for line in root.text_content().splitlines())
     return spell_ligatures("\n".join(line for line in lines if line))
+
+
+def cda_text(data: bytes, path: Path) -> str:
+    """The text of an HL7 CDA R2 document: its ``nonXMLBody`` (a base64 PDF or plain text), else its
+    ``structuredBody`` sections as « ## Titre » and their text; :class:`AttachmentError` otherwise."""
+    import base64
+    import binascii
+
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise AttachmentError(f"unreadable XML ({exc})") from exc
+    if root.tag != f"{_HL7}ClinicalDocument":
+        raise AttachmentError(f"XML that is not an HL7 CDA document (root {etree.QName(root).localname!r})")
+    body = root.find(f".//{_HL7}nonXMLBody/{_HL7}text")
+    if body is not None:
+        payload = "".join(body.itertext()).strip()
+        if (body.get("representation") or "TXT").upper() == "B64":
+            try:
+                raw = base64.b64decode("".join(payload.split()), validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise AttachmentError(f"CDA nonXMLBody is not valid base64 ({exc})") from exc
+        else:
+            raw = payload.encode("utf-8")
+        inner, charset = media_type(body.get("mediaType") or "text/plain")
+        if inner in _PDF:
+            try:
+                return pdf_text(raw, path)
+            except SourceError as exc:
+                raise AttachmentError(f"CDA nonXMLBody: {exc.reason}") from exc
+        if inner in _PLAIN:
+            return _decoded(raw, charset)
+        raise AttachmentError(f"CDA nonXMLBody of type {inner!r} is not read")
+    lines: list[str] = []
+    for section in root.iter(f"{_HL7}section"):
+        title = " ".join("".join(section.findtext(f"{_HL7}title") or "").split())
+        text_node = section.find(f"{_HL7}text")
+        if title:
+            lines.append(f"## {title}")
+        if text_node is not None:
+            lines += [" ".join(line.split()) for line in _block_text(text_node).splitlines() if line.strip()]
+    if not any(not line.startswith("## ") for line in lines):  # titles alone are no letter
+        raise AttachmentError("CDA document with neither nonXMLBody nor section text")
+    return spell_ligatures("\n".join(lines))
+
+
+def _block_text(node: Any) -> str:
+    """A CDA narrative block's text, one line per paragraph, list item, table row or line break."""
+    parts: list[str] = []
+
+    def walk(element: Any) -> None:
+        local = element.tag.split("}")[-1] if isinstance(element.tag, str) else ""
+        if not local:  # a comment or processing instruction: its tail only
+            parts.append(element.tail or "")
+            return
+        if local in ("paragraph", "item", "tr", "br", "caption", "list", "table"):
+            parts.append("\n")
+        parts.append(element.text or "")
+        for child in element:
+            walk(child)
+        if element is not node:
+            parts.append(element.tail or "")
+
+    walk(node)
+    return "".join(parts)

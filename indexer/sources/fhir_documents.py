@@ -33,7 +33,8 @@ from indexer.text.language import detect_language
 
 #: the order the formats of one document are tried in when ``content`` gives several (FHIR: « the same
 #: document in different formats »): the text as written before text recovered from layout
-_PREFERRED = ("text/plain", "text/markdown", "text/html", "application/xhtml+xml", "application/pdf")
+_PREFERRED = ("text/plain", "text/markdown", "text/html", "application/xhtml+xml", "application/pdf",
+              "application/hl7-v3+xml", "application/hl7-cda+xml", "text/xml", "application/xml")
 
 #: a presentedForm text up to this length reads as the exam's line in the record; a longer one (a full
 #: report, several paragraphs) is a report document of its own: as a timeline line it would fill the
