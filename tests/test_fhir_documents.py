@@ -384,3 +384,12 @@ def test_dmp_cda_letters_n1_pdf_and_structured_sections(tmp_path: Path) -> None:
     assert f"report:{PATIENT}/DocumentReference/cda-xxe" not in by_id
     assert any(w.startswith("DocumentReference cda-xxe: no readable text (application/hl7-v3+xml: CDA document with "
                             "neither nonXMLBody nor section text)") for w in warnings)
+
+
+def test_letter_dated_with_a_bare_date_is_kept(tmp_path: Path) -> None:
+    """DocumentReference.date is a FHIR instant; exports often write « 2024-03-02 »: the letter was
+    rejected whole (« invalid at date »). Read as that day, with a warning."""
+    resource = _docref("dr-day", {"contentType": "text/plain", "data": _b64("Consultation de suivi.".encode())}, date="2024-03-02")
+    [_, letter], warnings = _parse(tmp_path, _bundle(resource))
+    assert (letter.id, letter.date) == (f"report:{PATIENT}/DocumentReference/dr-day", dt.date(2024, 3, 2))
+    assert "DocumentReference dr-day: date '2024-03-02' is a date, not the FHIR instant it should be: read as that day" in warnings

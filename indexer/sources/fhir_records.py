@@ -192,7 +192,7 @@ def _load_resources(
             unknown[kind] = unknown.get(kind, 0) + 1
             continue
         try:
-            model = get_fhir_model_class(kind).model_validate(resource)
+            model = _validated(kind, resource)
         except ValidationError as exc:
             where, msg = _validation_message(exc)
             if kind == "Patient":
@@ -211,6 +211,31 @@ def _load_resources(
     for kind, count in sorted(unknown.items()):
         warn(f"{count} {kind} resource(s) not read by the record parser: skipped")
     return by_type
+
+
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _validated(kind: str, resource: dict[str, Any]) -> Any:
+    """*resource* validated as a *kind*; an ``instant`` field written as a bare date (« "date":
+    "2024-03-02" » on a DocumentReference: common in exports, invalid FHIR) is read as that day with a
+    warning instead of costing the whole letter. Any other error is raised as is."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    model_class = get_fhir_model_class(kind)
+    try:
+        return model_class.model_validate(resource)
+    except ValidationError as exc:
+        fields = [error["loc"][0] for error in exc.errors() if len(error["loc"]) == 1]
+        if len(fields) != len(exc.errors()) or not all(
+            isinstance(resource.get(f), str) and _BARE_DATE.fullmatch(resource[f].strip()) for f in fields
+        ):
+            raise
+        repaired = {**resource, **{f: f"{resource[f].strip()}T00:00:00Z" for f in fields}}
+        model = model_class.model_validate(repaired)
+        for field in fields:
+            warn(f"{_named(kind, resource)}: {field} {resource[field]!r} is a date, not the FHIR instant it should be: read as that day")
+        return model
 
 
 def _share(kind: str, resource: dict[str, Any], entry: dict[str, Any], shared: dict[str, Any] | None) -> None:
