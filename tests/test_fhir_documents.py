@@ -393,3 +393,29 @@ def test_letter_dated_with_a_bare_date_is_kept(tmp_path: Path) -> None:
     [_, letter], warnings = _parse(tmp_path, _bundle(resource))
     assert (letter.id, letter.date) == (f"report:{PATIENT}/DocumentReference/dr-day", dt.date(2024, 3, 2))
     assert "DocumentReference dr-day: date '2024-03-02' is a date, not the FHIR instant it should be: read as that day" in warnings
+
+
+def test_document_search_bundle_without_patient_gives_its_letters(tmp_path: Path) -> None:
+    """A FHIR server's ``GET /DocumentReference?patient=…`` answer: a searchset of letters, no Patient
+    resource. It was rejected whole (« a record bundle needs a Patient resource »); each letter naming
+    « Patient/<id> » is now a report of that patient, one naming no patient is left out."""
+    letters = [
+        _docref("dr-1", {"contentType": "text/plain", "data": _b64("Consultation : lombalgie commune.".encode())}),
+        _docref("dr-2", {"contentType": "text/plain", "data": _b64("Consultation : sciatique L5.".encode())},
+                subject={"reference": "https://fhir.chu.example/fhir/Patient/P880002"}),
+        _docref("dr-3", {"contentType": "text/plain", "data": _b64("Sans patient.".encode())}, subject=None),
+        {"resourceType": "Condition", "id": "c-1", "code": {"text": "Lombalgie"}, "subject": {"reference": f"Patient/{PATIENT}"}},
+    ]
+    for letter in letters:
+        if letter.get("subject", 1) is None:
+            del letter["subject"]
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in letters]}
+    documents, warnings = _parse(tmp_path, bundle)
+    assert [(d.id, d.patient_id, d.text) for d in documents] == [
+        (f"report:{PATIENT}/DocumentReference/dr-1", PATIENT, "Consultation : lombalgie commune."),
+        ("report:P880002/DocumentReference/dr-2", "P880002", "Consultation : sciatique L5."),
+    ]
+    assert "DocumentReference dr-3 names no Patient/<id> subject in a bundle without Patient resource: not indexed" in warnings
+    assert "1 Condition resource(s) not indexed: a record needs the bundle's Patient resource" in warnings
+    with pytest.raises(Exception, match="a record bundle needs a Patient resource, found none"):
+        _parse(tmp_path, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": letters[3]}]}, name="c.json")

@@ -350,7 +350,10 @@ def records_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None)
     by_type = _load_resources(path, raw, full_urls, shared)
     patients = by_type.get("Patient", [])
     if not patients:
-        raise SourceError(path, "a record bundle needs a Patient resource, found none")
+        letters = _letters_without_patient_resource(path, by_type, shared)
+        if not letters:
+            raise SourceError(path, "a record bundle needs a Patient resource, found none")
+        return letters
     missing_id = [position for position, patient in enumerate(patients) if not patient.id]
     if missing_id and len(patients) > 1:
         raise SourceError(path, f"a bundle of {len(patients)} Patients where one has no id: whose resources are which cannot be told")
@@ -364,6 +367,33 @@ def records_from_bundle(path: Path, raw: dict[str, Any], key: str | None = None)
         for resources in _split_by_patient(by_type, full_urls).values()
         for document in _patient_documents(path, resources, resources["Patient"][0], key if len(patients) == 1 else None, shared)
     ]
+
+
+def _letters_without_patient_resource(path: Path, by_type: dict[str, list[Any]], shared: dict[str, Any]) -> list[Document]:
+    """The letters of a bundle with no Patient resource: a server's document search
+    (``GET /DocumentReference?patient=P1`` returns a searchset of DocumentReferences, the Patient only
+    with ``_include``). Each letter whose ``subject`` is « Patient/<id> » is a report of that patient;
+    there is no record (no identity to build it from), so the bundle's other resources are left out
+    with a warning, and a letter naming no patient is too (it could be anyone's)."""
+    letters: list[Document] = []
+    references = by_type.get("DocumentReference", [])
+    replaced = replaced_versions(references)
+    for position, resource in enumerate(references, 1):
+        reference = (getattr(resource.subject, "reference", None) or "").strip() if resource.subject else ""
+        match = _PATIENT_REFERENCE.search(reference)
+        if match is None:
+            warn(f"{_named('DocumentReference', {'id': resource.id})} names no Patient/<id> subject in a bundle without "
+                 "Patient resource: not indexed")
+            continue
+        if _replaced(resource, replaced):
+            continue
+        letter = document_reference_report(path, resource, position, match.group(1), match.group(1), shared)
+        if letter is not None:
+            letters.append(letter)
+    others = {kind: len(resources) for kind, resources in by_type.items() if kind != "DocumentReference"}
+    for kind, count in sorted(others.items()):
+        warn(f"{count} {kind} resource(s) not indexed: a record needs the bundle's Patient resource")
+    return letters
 
 
 def _replaced(resource: Any, replaced: dict[str, str]) -> bool:
