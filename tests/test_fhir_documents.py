@@ -419,3 +419,17 @@ def test_document_search_bundle_without_patient_gives_its_letters(tmp_path: Path
     assert "1 Condition resource(s) not indexed: a record needs the bundle's Patient resource" in warnings
     with pytest.raises(Exception, match="a record bundle needs a Patient resource, found none"):
         _parse(tmp_path, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": letters[3]}]}, name="c.json")
+
+
+def test_attachment_without_content_type_and_with_an_unknown_charset(tmp_path: Path) -> None:
+    """No contentType: a PDF is recognised by its « %PDF- » bytes, anything else read as text; a charset
+    label no codec knows (« x-mac-french-legacy ») falls back to the `.txt` reader's guess (cp1252 here)."""
+    pdf = _pdf(["Compte rendu de consultation", "", "Conclusion :", "Gonarthrose droite."])
+    documents, _ = _parse(tmp_path, _bundle(
+        _docref("dr-pdf", {"data": _b64(pdf)}),
+        _docref("dr-mac", {"contentType": "text/plain; charset=x-mac-french-legacy", "data": _b64("Hanche opérée.".encode("cp1252"))}),
+    ))
+    by_id = {d.id: d for d in documents}
+    pdf_doc = by_id[f"report:{PATIENT}/DocumentReference/dr-pdf"]
+    assert (pdf_doc.metadata["content_type"], pdf_doc.sections[-1].text) == ("application/pdf", "Gonarthrose droite.")
+    assert by_id[f"report:{PATIENT}/DocumentReference/dr-mac"].text == "Hanche opérée."

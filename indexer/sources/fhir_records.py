@@ -462,7 +462,7 @@ def _record(path: Path, by_type: dict[str, list[Any]], patient: Any, key: str | 
         for obs in by_type.get("Observation", [])
     ]
     reports = [
-        " ".join(f"{_codeable_text(rep.code)}{dated(rep.effectiveDateTime)} : {rep.conclusion or ''} {inline.get(id(rep), '')}".split())
+        _with_form(f"{_codeable_text(rep.code)}{dated(rep.effectiveDateTime)} : {rep.conclusion or ''}".strip(), inline.get(id(rep)))
         for rep in by_type.get("DiagnosticReport", [])
     ]
     treatments = [_treatment_line(med, dated, shared) for med in _treatments(by_type)]
@@ -529,6 +529,12 @@ def _record(path: Path, by_type: dict[str, list[Any]], patient: Any, key: str | 
             "entries": sorted(entries, key=lambda e: e["date"]),
         },
     )
+
+
+def _with_form(line: str, form: str | None) -> str:
+    """An exam's record line followed by its short presentedForm text, made one line (the record's
+    entries are one line each); the line is left as it was when there is none."""
+    return f"{line} {' '.join(form.split())}" if form else line
 
 
 def _treatments(by_type: dict[str, list[Any]]) -> list[Any]:
