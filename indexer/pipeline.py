@@ -375,7 +375,9 @@ def _write(
     # reading « skipped: binary content » believes the report left the index.
     # Only where a document of that file is still stored: a file whose id another file now gives (the
     # same accession number, another text, at a smaller path) had its version replaced, not kept.
-    kept_before = set(baseline_sources.values()) & set(writer.source_paths().values())
+    # Nor where the file gave documents in this run: a FHIR bundle whose record conflicts with another
+    # bundle's but whose letters were indexed is skipped for that record only, nothing « previous » is kept.
+    kept_before = (set(baseline_sources.values()) & set(writer.source_paths().values())) - set(produced)
     report.skipped = [
         (path, f"{reason}; its previously indexed version is kept" if path in kept_before else reason)
         for path, reason in report.skipped

@@ -53,12 +53,13 @@ def test_article_list_keeps_its_valid_items() -> None:
     assert len(warnings) == 1 and "item 1" in warnings[0][1]
 
 
-def test_unknown_fhir_resource_types_are_skipped_and_the_record_kept() -> None:
+def test_unknown_fhir_resource_types_are_skipped_and_the_record_kept_with_its_treatment() -> None:
     [doc], warnings = _parse("records/unknown_type.json")
     assert doc.id == "record:P777010" and doc.kind is DocumentKind.RECORD
     assert "Pneumopathie franche lobaire aiguë" in doc.text and "CRP : 180 mg/L" in doc.text
     notes = " ".join(message for _, message in warnings)
-    assert "MedicationRequest" in notes and "VendorSpecificThing" in notes
+    assert "VendorSpecificThing" in notes and "MedicationRequest" not in notes  # treatments are read now
+    assert "Traitements\nAmoxicilline [en cours]" in doc.text
 
 
 def test_refuted_condition_is_negated_and_entered_in_error_is_not_indexed() -> None:

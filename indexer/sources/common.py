@@ -88,7 +88,7 @@ def parse_date(value: object) -> date | None:
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 
 
-def _looks_binary(text: str) -> bool:
+def looks_binary(text: str) -> bool:
     """Control characters (C0 other than whitespace, C1, DEL) are absent from real reports; a few
     per cent of them means compressed or encrypted data that happens to contain no NUL byte."""
     if "\x00" in text:
@@ -158,18 +158,26 @@ def read_text(path: Path) -> str:
     if not raw.strip():
         raise SourceError(path, "empty file")
     text = decode_text(raw)
-    if _looks_binary(text):
+    if looks_binary(text):
         raise SourceError(path, "binary content in a text file")
     return text
 
 
 def read_pdf_text(path: Path) -> str:
-    """Extract the text layer of a PDF with pypdf; scanned or broken PDFs are reported, not guessed."""
+    """Extract the text layer of a PDF file with pypdf; scanned or broken PDFs are reported, not guessed."""
+    return pdf_text(path, path)
+
+
+def pdf_text(source: Path | bytes, path: Path) -> str:
+    """The text layer of a PDF given as a file or as its bytes (a FHIR attachment's decoded ``data``);
+    errors name *path*. One reader for both, so an attached PDF is read exactly as a PDF file is."""
+    from io import BytesIO
+
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(BytesIO(source) if isinstance(source, bytes) else source)
         if reader.is_encrypted:
             # Exports are often « protected » with an owner password only (printing, copying): the
             # empty user password opens them. They were skipped as « File has not been decrypted ».

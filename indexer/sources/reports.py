@@ -134,14 +134,20 @@ def _split_sections(body: str) -> list[Section]:
     return sections
 
 
+def report_sections(text: str) -> tuple[dict[str, str], list[Section]]:
+    """(identification fields of the header, titled sections of the body) of a report's text: what a
+    ``.txt`` report and a letter attached to a FHIR DocumentReference share, so both are cut alike."""
+    fields, body = _split_header(text)
+    return fields, _split_sections(body)
+
+
 def report_from_text(text: str, path: Path, key: str | None = None) -> Document:
     """Build a report Document from its raw text (shared by the .txt/.md and .pdf readers).
 
     Its id is ``report:<accession number>`` when the header has one, else ``report:<key>`` (the path
     relative to the indexed root, see :mod:`indexer.sources.identity`).
     """
-    fields, body = _split_header(text)
-    sections = _split_sections(body)
+    fields, sections = report_sections(text)
     if not sections:
         raise SourceError(path, "report has a header but no body text")
     accession = (fields.get("accession") or "").strip()
