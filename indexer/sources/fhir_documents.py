@@ -42,7 +42,8 @@ _PREFERRED = ("text/plain", "text/markdown", "text/html", "application/xhtml+xml
 PRESENTED_FORM_INLINE_CHARS = 400
 
 
-def _codeable_text(concept: Any) -> str:
+def codeable_text(concept: Any) -> str:
+    """Human text of a CodeableConcept: its ``text`` or the first coding's display/code."""
     if concept is None:
         return ""
     if getattr(concept, "text", None):
@@ -53,7 +54,8 @@ def _codeable_text(concept: Any) -> str:
     return ""
 
 
-def _codes(concept: Any) -> list[str]:
+def concept_codes(concept: Any) -> list[str]:
+    """A CodeableConcept's codes as ``system|code`` (kept in metadata: LOINC, ATC, CCAM)."""
     return [f"{c.system}|{c.code}" for c in (getattr(concept, "coding", None) or []) if c.code]
 
 
@@ -122,17 +124,17 @@ def document_reference_report(path: Path, resource: Any, position: int, patient_
     header, _ = report_sections(text)  # the letter's own « Titre : », « Date : » lines, when FHIR says nothing
     when = (parse_date(resource.date) or parse_date(getattr(period, "start", None)) or parse_date(getattr(used, "creation", None))
             or parse_date(header.get("date")))
-    title = (_codeable_text(resource.type) or header.get("title") or header.get("report_type") or (used.title or "")
+    title = (codeable_text(resource.type) or header.get("title") or header.get("report_type") or (used.title or "")
              or (resource.description or "") or "Document")
-    unit = (_codeable_text(getattr(context, "practiceSetting", None)) or _codeable_text(getattr(context, "facilityType", None))
+    unit = (codeable_text(getattr(context, "practiceSetting", None)) or codeable_text(getattr(context, "facilityType", None))
             or header.get("department"))
     metadata: dict[str, Any] = {
         # no FHIR id, masterIdentifier nor encounter reference: identifiers that link back to the
         # hospital's systems, which the de-identified view would show (the id is in the document id)
         "format": "fhir-documentreference",
         "report_type": title,
-        "type_codes": _codes(resource.type),  # the LOINC code (« 18842-5 » discharge summary), kept for filters
-        "category": [_codeable_text(c) for c in resource.category or [] if _codeable_text(c)],
+        "type_codes": concept_codes(resource.type),  # the LOINC code (« 18842-5 » discharge summary), kept for filters
+        "category": [codeable_text(c) for c in resource.category or [] if codeable_text(c)],
         "author": _displays(resource.author),
         "custodian": resource.custodian.display if resource.custodian else None,
         "institution": resource.custodian.display if resource.custodian else None,
@@ -174,13 +176,13 @@ def diagnostic_report_document(path: Path, report: Any, position: int, text: str
                                scope: str) -> Document:
     """The report document of a DiagnosticReport whose presentedForm is long (see
     :data:`PRESENTED_FORM_INLINE_CHARS`)."""
-    title = _codeable_text(report.code) or "Compte rendu"
+    title = codeable_text(report.code) or "Compte rendu"
     when = parse_date(report.effectiveDateTime) or parse_date(getattr(report.effectivePeriod, "start", None)) \
         or parse_date(report.issued)
     metadata = {
         "format": "fhir-diagnosticreport",
         "report_type": title,
-        "type_codes": _codes(report.code),
+        "type_codes": concept_codes(report.code),
         "conclusion": report.conclusion,
         "author": _displays(report.performer),
     }

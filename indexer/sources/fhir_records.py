@@ -27,6 +27,8 @@ from indexer.sources.common import parse_date, warn
 from indexer.sources.errors import SourceError
 from indexer.sources.fhir_documents import (
     PRESENTED_FORM_INLINE_CHARS,
+    codeable_text,
+    concept_codes,
     diagnostic_report_document,
     document_reference_report,
     presented_form,
@@ -119,22 +121,6 @@ def format_number(value: Any, decimal_mark: str = ",") -> str:
     return text.replace(".", decimal_mark)
 
 
-def _codeable_text(concept: Any) -> str:
-    """Human text of a CodeableConcept: its ``text`` or the first coding's display/code."""
-    if concept is None:
-        return ""
-    if getattr(concept, "text", None):
-        return concept.text
-    for coding in getattr(concept, "coding", None) or []:
-        if coding.display or coding.code:
-            return coding.display or coding.code
-    return ""
-
-
-def _codes(concept: Any) -> list[str]:
-    return [f"{c.system}|{c.code}" for c in (getattr(concept, "coding", None) or []) if c.code]
-
-
 def _observation_value(obs: Any) -> str:
     quantity = getattr(obs, "valueQuantity", None)
     if quantity is not None and quantity.value is not None:
@@ -147,7 +133,7 @@ def _observation_value(obs: Any) -> str:
         value = getattr(obs, attr, None)
         if value is not None:
             return str(value)
-    return _codeable_text(getattr(obs, "valueCodeableConcept", None))
+    return codeable_text(getattr(obs, "valueCodeableConcept", None))
 
 
 def _validation_message(exc: ValidationError) -> tuple[str, str]:
@@ -274,8 +260,8 @@ def _condition_line(condition: Any, dated: Any) -> str:
     """One problem-list line. A refuted condition reads as a negation (« Absence de X ») and an
     unconfirmed one as a hypothesis (« Suspicion de X »), phrases the clinical context detector
     knows, so a query for X does not return a patient in whom X was ruled out."""
-    name = _codeable_text(condition.code)
-    status = _codeable_text(condition.clinicalStatus)
+    name = codeable_text(condition.code)
+    status = codeable_text(condition.clinicalStatus)
     status = CLINICAL_STATUS_FR.get(status.strip().lower(), status)
     verification = _verification(condition)
     when = dated(condition.onsetDateTime)
@@ -455,14 +441,14 @@ def _record(path: Path, by_type: dict[str, list[Any]], patient: Any, key: str | 
     conditions = []
     for cond in by_type.get("Condition", []):
         if _verification(cond) != "refuted":  # a refuted diagnosis's code is not one the patient has
-            codes += _codes(cond.code)
+            codes += concept_codes(cond.code)
         conditions.append(_condition_line(cond, dated))
     observations = [
-        f"{_codeable_text(obs.code)} : {_observation_value(obs)}{dated(obs.effectiveDateTime)}"
+        f"{codeable_text(obs.code)} : {_observation_value(obs)}{dated(obs.effectiveDateTime)}"
         for obs in by_type.get("Observation", [])
     ]
     reports = [
-        _with_form(f"{_codeable_text(rep.code)}{dated(rep.effectiveDateTime)} : {rep.conclusion or ''}".strip(), inline.get(id(rep)))
+        _with_form(f"{codeable_text(rep.code)}{dated(rep.effectiveDateTime)} : {rep.conclusion or ''}".strip(), inline.get(id(rep)))
         for rep in by_type.get("DiagnosticReport", [])
     ]
     treatments = [_treatment_line(med, dated, shared) for med in _treatments(by_type)]
@@ -470,14 +456,14 @@ def _record(path: Path, by_type: dict[str, list[Any]], patient: Any, key: str | 
     allergies = [_allergy_line(allergy, dated) for allergy in by_type.get("AllergyIntolerance", [])]
     for med in _treatments(by_type):
         if med.status != "not-taken":
-            codes += _codes(_medication_concept(med, shared))
+            codes += concept_codes(_medication_concept(med, shared))
     for resource in (*by_type.get("Procedure", []), *by_type.get("AllergyIntolerance", [])):
         if _verification(resource) != "refuted" and getattr(resource, "status", None) != "not-done":
-            codes += _codes(resource.code)
+            codes += concept_codes(resource.code)
     encounters = []
     stays: list[dict[str, Any]] = []
     for enc in by_type.get("Encounter", []):
-        reason = "; ".join(_codeable_text(r) for r in (enc.reasonCode or []))
+        reason = "; ".join(codeable_text(r) for r in (enc.reasonCode or []))
         start = dated(enc.period.start) if enc.period else ""
         kind = enc.class_fhir.display or enc.class_fhir.code if enc.class_fhir else ""
         label = encounter_class_label(enc.class_fhir.code, enc.class_fhir.display) if enc.class_fhir else None
@@ -587,7 +573,7 @@ def _medication_concept(resource: Any, shared: dict[str, Any]) -> Any:
 def _medication_name(resource: Any, shared: dict[str, Any]) -> str:
     """The drug's name: its CodeableConcept (:func:`_medication_concept`), else the reference's display."""
     reference = getattr(resource, "medicationReference", None)
-    name = _codeable_text(_medication_concept(resource, shared)) or (reference.display if reference is not None else "")
+    name = codeable_text(_medication_concept(resource, shared)) or (reference.display if reference is not None else "")
     return name or "médicament non précisé"
 
 
@@ -616,8 +602,8 @@ def _treatment_line(resource: Any, dated: Any, shared: dict[str, Any]) -> str:
 
 def _procedure_line(resource: Any, dated: Any) -> str:
     """« Cholécystectomie (05/02/2023) [terminé] »; an act not done reads as a negation."""
-    name = _codeable_text(resource.code) or "acte non précisé"
-    site = ", ".join(_codeable_text(b) for b in resource.bodySite or [] if _codeable_text(b))
+    name = codeable_text(resource.code) or "acte non précisé"
+    site = ", ".join(codeable_text(b) for b in resource.bodySite or [] if codeable_text(b))
     when = _span(resource, dated)
     if resource.status == "not-done":
         return f"Absence de {name}{when} (acte non réalisé)."
@@ -628,18 +614,18 @@ def _procedure_line(resource: Any, dated: Any) -> str:
 def _allergy_line(resource: Any, dated: Any) -> str:
     """« Allergie à Pénicilline (12/01/2010), criticité élevée : urticaire, œdème de Quincke »; a
     refuted allergy reads « Absence d'allergie à X » (a negation), an unconfirmed one « Suspicion »."""
-    name = _codeable_text(resource.code) or "substance non précisée"
+    name = codeable_text(resource.code) or "substance non précisée"
     when = _span(resource, dated)
     verification = _verification(resource)
     if verification == "refuted":
         return f"Absence d'allergie à {name}{when} (allergie infirmée)."
     reactions = ", ".join(
-        _codeable_text(m) for reaction in resource.reaction or [] for m in reaction.manifestation or [] if _codeable_text(m)
+        codeable_text(m) for reaction in resource.reaction or [] for m in reaction.manifestation or [] if codeable_text(m)
     )
     lead = "Suspicion d'allergie" if verification in ("unconfirmed", "presumed") else "Allergie"
     kind = "Intolérance" if resource.type == "intolerance" and lead == "Allergie" else lead
     criticality = CRITICALITY_FR.get(resource.criticality or "", "")
-    status = STATUS_FR.get(_codeable_text(resource.clinicalStatus).strip().lower(), "")
+    status = STATUS_FR.get(codeable_text(resource.clinicalStatus).strip().lower(), "")
     return (f"{kind} à {name}{when}" + (f", criticité {criticality}" if criticality else "")
             + (f" : {reactions}" if reactions else "") + (f" [{status}]" if status and status != "en cours" else ""))
 
@@ -669,7 +655,7 @@ def _stay(enc: Any, kind: str, reason: str) -> dict[str, Any]:
     end = parse_date(enc.period.end) if enc.period else None
     unit = None
     if enc.serviceType is not None:
-        unit = _codeable_text(enc.serviceType) or None
+        unit = codeable_text(enc.serviceType) or None
     if unit is None and enc.serviceProvider is not None:
         unit = enc.serviceProvider.display
     return {
