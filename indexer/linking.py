@@ -43,9 +43,16 @@ def _conclusion(report: Document) -> str:
 
 
 #: words (folded: lower case, no accents) that name imaging as a discipline in a report's title or
-#: type: « Compte rendu de radiologie », "Radiology report", « CR d'imagerie médicale »
+#: type: « Compte rendu de radiologie », "Radiology report", « CR d'imagerie médicale »; and
+#: « coronarographie », the French for "coronary angiography" (an angiography: XA) that the modality
+#: table does not list (adding it there would give those reports a modality, a change of indexed content)
 _IMAGING_WORDS = ("radiologie", "radiology", "radiologique", "radiological", "neuroradiologie", "neuroradiology",
-                  "imagerie", "imaging", "medecine nucleaire", "nuclear medicine")
+                  "imagerie", "imaging", "medecine nucleaire", "nuclear medicine", "coronarographie")
+#: words (folded) that name a document kind other than an imaging report: a title « Lettre de sortie -
+#: Neuroradiologie » names the ward that wrote the letter, not an exam, and « Compte rendu de consultation
+#: de radiologie » is a consultation
+_OTHER_KIND_WORDS = ("lettre", "letter", "sortie", "discharge", "hospitalisation", "hospitalization", "sejour",
+                     "operatoire", "operative", "consultation")
 #: modality abbreviations LOINC's radiology document names start with ("XR Chest 2 Views", "NM Bones
 #: Views", "US.doppler ...", "RF Esophagus"), upper case only; CT and MR are read by indexer.modalities
 _LOINC_MODALITY_WORDS = frozenset({"XR", "US", "NM", "MG", "RF", "MRA", "CTA", "SPECT", "DXA"})
@@ -69,10 +76,13 @@ def _folded(text: str) -> str:
 
 def _names_imaging(text: str | None) -> bool:
     """Whether *text* (a title, a document type, a category) names an imaging modality or imaging itself,
-    as whole words (« radiologique » yes, « radiothérapie » no)."""
+    as whole words (« radiologique » yes, « radiothérapie » no), and no other kind of document
+    (:data:`_OTHER_KIND_WORDS`: « Lettre de sortie - Neuroradiologie » is a letter)."""
     if not text:
         return False
     folded = _folded(text)
+    if any(f" {word} " in folded for word in _OTHER_KIND_WORDS):
+        return False
     return (names_a_modality(text) or any(f" {word} " in folded for word in _IMAGING_WORDS)
             or bool(_LOINC_MODALITY_WORDS & set(re.findall(r"[A-Za-z]+", text))))
 
@@ -104,8 +114,10 @@ def imaging_evidence(report: Document) -> str | None:
     * ``title``: its title, its type (the « Type : » header line, a FHIR type's text) or a FHIR category's
       text names a modality (« Radiographie thoracique », « IRM cérébrale », "CT pulmonary angiography",
       « Échographie cardiaque »: :func:`indexer.modalities.names_a_modality`) or imaging itself
-      (« Compte rendu de radiologie », « CR d'imagerie médicale », « Médecine nucléaire »). A .txt
-      report without a title has its file name as title, so ``IRM_cerebrale_0042.txt`` counts.
+      (« Compte rendu de radiologie », « CR d'imagerie médicale », « Médecine nucléaire »), unless that
+      same text names another kind of document (« Lettre de sortie - Neuroradiologie »: the ward that
+      wrote a letter; « Compte rendu opératoire », « consultation »). A .txt report without a title has
+      its file name as title, so ``IRM_cerebrale_0042.txt`` counts.
 
     Nothing else counts, on purpose: a report with no title, no type, no code and no identifier
     (« RPT-00042.txt », a body of text) is not taken for an imaging report, and no longer links by
