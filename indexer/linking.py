@@ -18,14 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from indexer.backend.filters import normalise_key
-from indexer.modalities import modality_named_in, names_a_modality
+from indexer.modalities import folded_words, modality_named_in, names_a_modality
 from indexer.schema import Document, DocumentKind, Section
 
 log = logging.getLogger(__name__)
@@ -49,12 +48,14 @@ def _conclusion(report: Document) -> str:
 _IMAGING_WORDS = ("radiologie", "radiology", "radiologique", "radiological", "neuroradiologie", "neuroradiology",
                   "imagerie", "imaging", "medecine nucleaire", "nuclear medicine", "coronarographie")
 #: words (folded) that name a document kind other than an imaging report: a title « Lettre de sortie -
-#: Neuroradiologie » names the ward that wrote the letter, not an exam, and « Compte rendu de consultation
-#: de radiologie » is a consultation
-_OTHER_KIND_WORDS = ("lettre", "letter", "sortie", "discharge", "hospitalisation", "hospitalization", "sejour",
-                     "operatoire", "operative", "consultation")
+#: Neuroradiologie » names the ward that wrote the letter, not an exam; « Compte rendu de consultation
+#: de radiologie » is a consultation; « Demande d'IRM », « Ordonnance : scanner » order the exam
+_OTHER_KIND_WORDS = ("lettre", "letter", "courrier", "sortie", "discharge", "hospitalisation", "hospitalization",
+                     "sejour", "operatoire", "operative", "consultation", "demande", "request", "ordonnance",
+                     "prescription")
 #: modality abbreviations LOINC's radiology document names start with ("XR Chest 2 Views", "NM Bones
-#: Views", "US.doppler ...", "RF Esophagus"), upper case only; CT and MR are read by indexer.modalities
+#: Views", "US.doppler ...", "RF Esophagus"), upper case, as the first word only (« Courrier au MG » is
+#: to the general practitioner); CT and MR are read anywhere by indexer.modalities
 _LOINC_MODALITY_WORDS = frozenset({"XR", "US", "NM", "MG", "RF", "MRA", "CTA", "SPECT", "DXA"})
 #: codes that type a document or a DiagnosticReport as imaging, by code system (matched as a suffix of
 #: the system URL): LOINC's generic imaging document types (18748-4 « Diagnostic imaging study », the
@@ -69,22 +70,18 @@ _IMAGING_CODES: dict[str, frozenset[str]] = {
 }
 
 
-def _folded(text: str) -> str:
-    bare = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
-    return " " + " ".join(re.findall(r"[a-z0-9]+", bare)) + " "
-
-
 def _names_imaging(text: str | None) -> bool:
     """Whether *text* (a title, a document type, a category) names an imaging modality or imaging itself,
     as whole words (« radiologique » yes, « radiothérapie » no), and no other kind of document
     (:data:`_OTHER_KIND_WORDS`: « Lettre de sortie - Neuroradiologie » is a letter)."""
     if not text:
         return False
-    folded = _folded(text)
+    folded = folded_words(text)
     if any(f" {word} " in folded for word in _OTHER_KIND_WORDS):
         return False
+    first = re.match(r"\s*([A-Za-z]+)", text)
     return (names_a_modality(text) or any(f" {word} " in folded for word in _IMAGING_WORDS)
-            or bool(_LOINC_MODALITY_WORDS & set(re.findall(r"[A-Za-z]+", text))))
+            or bool(first and first.group(1) in _LOINC_MODALITY_WORDS))
 
 
 def _imaging_code(code: str) -> bool:

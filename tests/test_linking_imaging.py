@@ -160,10 +160,13 @@ def _report(text: str, name: str = "RPT-00042.txt") -> Document:
      "RPT-00042.txt", None),  # the department says who wrote it, not what it is
     ("IPP : P1\nDate : 14/03/2024\nTitre : Lettre de sortie - Neuroradiologie\n\nConclusion :\nRAS.\n",
      "RPT-00042.txt", None),  # the ward in the title: a letter, not an exam
-    ("IPP : P1\nDate : 14/03/2024\nTitre : Coronary angiography and angioplasty\nType : Operative report\n\nConclusion :\nRAS.\n",
-     "RPT-00042.txt", "title"),  # the title names the exam (XA), whatever the type says
+    ("IPP : P1\nDate : 14/03/2024\nTitre : Coronary angiography and angioplasty\nType : Operative report\n\n"
+     "Conclusion :\nRAS.\n", "RPT-00042.txt", "title"),  # the title names the exam (XA), whatever the type says
     ("IPP : P1\nDate : 14/03/2024\nTitre : Coronarographie et angioplastie coronaire\nType : Compte rendu opératoire\n\n"
      "Conclusion :\nRAS.\n", "RPT-00042.txt", "title"),  # the same exam in French
+    ("IPP : P1\nDate : 14/03/2024\nTitre : XR Chest 2 Views\n\nConclusion :\nRAS.\n", "RPT-00042.txt", "title"),  # LOINC's name
+    ("IPP : P1\nDate : 14/03/2024\nTitre : Réponse au MG\n\nConclusion :\nRAS.\n", "RPT-00042.txt", None),  # not mammography
+    ("IPP : P1\nDate : 14/03/2024\nTitre : Demande d'IRM cérébrale\n\nConclusion :\nRAS.\n", "RPT-00042.txt", None),  # an order
 ])
 def test_imaging_evidence_of_txt_reports(text: str, name: str, evidence: str | None) -> None:
     assert imaging_evidence(_report(text, name)) == evidence
