@@ -3,7 +3,8 @@
 A DICOM image (one document per series) is linked to its radiology report by the first rule that
 finds one (:class:`ReportIndex`): the report cites one of the series' instances (SOP Instance UID),
 else it belongs to the same study (StudyInstanceUID), else it has the same accession number, else
-the same patient and date; never to a report of another patient. An article figure is linked to its
+the same patient and date, this last guess only for an imaging report (:func:`imaging_evidence`: not
+the discharge letter of that day); never to a report of another patient. An article figure is linked to its
 caption and article. The linked text is appended to the image document so a text query finds the
 image, and the links are kept in metadata so a result can show both.
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from indexer.backend.filters import normalise_key
-from indexer.modalities import modality_named_in
+from indexer.modalities import folded_words, modality_named_in, names_a_modality
 from indexer.schema import Document, DocumentKind, Section
 
 log = logging.getLogger(__name__)
@@ -39,22 +41,123 @@ def _conclusion(report: Document) -> str:
     return report.sections[-1].text if report.sections else report.text[:500]
 
 
+#: words (folded: lower case, no accents) that name imaging as a discipline in a report's title or
+#: type: « Compte rendu de radiologie », "Radiology report", « CR d'imagerie médicale »; and
+#: « coronarographie », the French for "coronary angiography" (an angiography: XA) that the modality
+#: table does not list (adding it there would give those reports a modality, a change of indexed content)
+_IMAGING_WORDS = ("radiologie", "radiology", "radiologique", "radiological", "neuroradiologie", "neuroradiology",
+                  "imagerie", "imaging", "medecine nucleaire", "nuclear medicine", "coronarographie")
+#: words (folded) that name a document kind other than an imaging report: a title « Lettre de sortie -
+#: Neuroradiologie » names the ward that wrote the letter, not an exam; « Compte rendu de consultation
+#: de radiologie » is a consultation; « Demande d'IRM », « Ordonnance : scanner » order the exam
+_OTHER_KIND_WORDS = ("lettre", "letter", "courrier", "sortie", "discharge", "hospitalisation", "hospitalization",
+                     "sejour", "operatoire", "operative", "consultation", "demande", "request", "ordonnance",
+                     "prescription")
+#: modality abbreviations LOINC's radiology document names start with ("XR Chest 2 Views", "NM Bones
+#: Views", "US.doppler ...", "RF Esophagus"), upper case, as the first word only (« Courrier au MG » is
+#: to the general practitioner); CT and MR are read anywhere by indexer.modalities
+_LOINC_MODALITY_WORDS = frozenset({"XR", "US", "NM", "MG", "RF", "MRA", "CTA", "SPECT", "DXA"})
+#: codes that type a document or a DiagnosticReport as imaging, by code system (matched as a suffix of
+#: the system URL): LOINC's generic imaging document types (18748-4 « Diagnostic imaging study », the
+#: DMP's « CR d'imagerie médicale »; the radiology note and study types) and its « Radiology » part (US
+#: Core's DiagnosticReport category); HL7 v2 table 0074's imaging service sections (RAD, CT, NMR, ...);
+#: the « imaging » category. A specific LOINC radiology code (24627-2 "CT Chest") names its modality in
+#: its display, which is the title when the resource has no text.
+_IMAGING_CODES: dict[str, frozenset[str]] = {
+    "loinc.org": frozenset({"18748-4", "18726-0", "18782-3", "68604-8", "LP29684-5"}),
+    "v2-0074": frozenset({"RAD", "RX", "CT", "NMR", "NMS", "RUS", "CUS", "OUS", "VUS", "XRC"}),
+    "observation-category": frozenset({"imaging"}),
+}
+
+
+def _names_imaging(text: str | None) -> bool:
+    """Whether *text* (a title, a document type, a category) names an imaging modality or imaging itself,
+    as whole words (« radiologique » yes, « radiothérapie » no), and no other kind of document
+    (:data:`_OTHER_KIND_WORDS`: « Lettre de sortie - Neuroradiologie » is a letter)."""
+    if not text:
+        return False
+    folded = folded_words(text)
+    if any(f" {word} " in folded for word in _OTHER_KIND_WORDS):
+        return False
+    first = re.match(r"\s*([A-Za-z]+)", text)
+    return (names_a_modality(text) or any(f" {word} " in folded for word in _IMAGING_WORDS)
+            or bool(first and first.group(1) in _LOINC_MODALITY_WORDS))
+
+
+def _imaging_code(code: str) -> bool:
+    """Whether a ``system|code`` string (:func:`indexer.sources.fhir_documents._codes`) is an imaging
+    type or category (:data:`_IMAGING_CODES`); a code without system counts when some system lists it."""
+    system, _, value = code.rpartition("|")
+    system = system.rstrip("/")
+    if system in ("", "None"):
+        return any(value in codes for codes in _IMAGING_CODES.values())
+    return any(system.endswith(suffix) and value in codes for suffix, codes in _IMAGING_CODES.items())
+
+
+def imaging_evidence(report: Document) -> str | None:
+    """What says that *report* reads an imaging exam, or None: only such a report may be linked to an
+    image by the weak patient + date rule (:class:`ReportIndex`).
+
+    The rule used to take any report of the patient's day: the discharge letter, the operative report,
+    a consultation letter or a lab result written that day became "the report" of the chest X-ray, its
+    conclusion copied into the image's searchable text (the image found by the letter's words) and the
+    portal showing the letter as the image's report. The evidence, first found:
+
+    * ``dicom-sr``: a DICOM Structured Report is written about an imaging exam;
+    * ``uids``: it cites SOP instances or a StudyInstanceUID (DICOM identifiers: only an imaging exam
+      has them), even when they find none of the indexed images (regenerated by de-identification);
+    * ``accession``: it carries an accession number, the RIS's number of the exam it reads;
+    * ``code``: a FHIR type or category coded imaging (:data:`_IMAGING_CODES`);
+    * ``title``: its title, its type (the « Type : » header line, a FHIR type's text) or a FHIR category's
+      text names a modality (« Radiographie thoracique », « IRM cérébrale », "CT pulmonary angiography",
+      « Échographie cardiaque »: :func:`indexer.modalities.names_a_modality`) or imaging itself
+      (« Compte rendu de radiologie », « CR d'imagerie médicale », « Médecine nucléaire »), unless that
+      same text names another kind of document (« Lettre de sortie - Neuroradiologie »: the ward that
+      wrote a letter; « Compte rendu opératoire », « consultation »). A .txt report without a title has
+      its file name as title, so ``IRM_cerebrale_0042.txt`` counts.
+
+    Nothing else counts, on purpose: a report with no title, no type, no code and no identifier
+    (« RPT-00042.txt », a body of text) is not taken for an imaging report, and no longer links by
+    patient and date. A wrong link copies another document's words into an image and shows a letter as
+    its report; a missing one leaves the image found by its DICOM header's words, and the report by
+    its own. The department is not read either: it says who wrote the document (radiology writes
+    consultation letters and interventional procedure reports too), not what it is. The body is not
+    read: an operative report has its « Technique » section as a radiology report has.
+    """
+    meta = report.metadata
+    if meta.get("format") == "dicom-sr":
+        return "dicom-sr"
+    if meta.get("referenced_sop_uids") or meta.get("study_uid"):
+        return "uids"
+    if meta.get("accession"):
+        return "accession"
+    if any(_imaging_code(code) for code in (*(meta.get("type_codes") or ()), *(meta.get("category_codes") or ()))):
+        return "code"
+    if any(_names_imaging(text) for text in (report.title, meta.get("report_type"), *(meta.get("category") or ()))):
+        return "title"
+    return None
+
+
 @dataclass(frozen=True)
 class LinkKeys:
     """What an image and a report are matched by. *sop_uids*: for an image, the SOP Instance UIDs of
-    its series' instances; for a report, those of the images it cites (a DICOM SR's evidence)."""
+    its series' instances; for a report, those of the images it cites (a DICOM SR's evidence).
+    *imaging*: for a report, whether it is an imaging report (:func:`imaging_evidence`), which the
+    patient + date rule requires; keys built by hand (an image's, a test's) default to True, so that
+    only :meth:`of_report` decides."""
 
     patient_id: str | None = None
     date: dt.date | None = None
     accession: str | None = None
     study_uid: str | None = None
     sop_uids: frozenset[str] = frozenset()
+    imaging: bool = True
 
     @classmethod
     def of_report(cls, report: Document) -> LinkKeys:
         meta = report.metadata
         return cls(report.patient_id, report.date, meta.get("accession") or None, meta.get("study_uid") or None,
-                   frozenset(meta.get("referenced_sop_uids") or ()))
+                   frozenset(meta.get("referenced_sop_uids") or ()), imaging=imaging_evidence(report) is not None)
 
     @classmethod
     def of_image(cls, image: Document) -> LinkKeys:
@@ -87,11 +190,14 @@ class ReportIndex(Generic[T]):
     3. **accession**: same accession number: the exam's number in one RIS, unique only there (sites
        and merged RIS reuse them) and often missing from exports, hence after the UIDs.
     4. **patient_date**: same patient, same date: a guess (two exams the same day), for reports
-       without identifiers. Not from a report whose UIDs find images among *images* (one it cites,
-       or one of its study): it has said which exam it describes, and another exam of that day is
-       not it. A report whose UIDs find nothing (images not exported, or UIDs regenerated by a
-       de-identification tool that kept patient and dates) falls back to this rule as a report
-       without UIDs does.
+       without identifiers, and only imaging reports (``keys.imaging``, :func:`imaging_evidence`):
+       the discharge letter, operative report or lab result of that day is not the image's report,
+       however it is the only document of the day. Not from a report whose UIDs find images among
+       *images* (one it cites, or one of its study): it has said which exam it describes, and another
+       exam of that day is not it. A report whose UIDs find nothing (images not exported, or UIDs
+       regenerated by a de-identification tool that kept patient and dates) falls back to this rule as
+       a report without UIDs does. The strong rules (1-3) take any document that carries the
+       identifiers, whatever its kind: it has named the exam.
 
     Within a rule the last report added wins, as it did before UIDs were read. In every rule a report of
     another patient is refused (:meth:`LinkKeys.other_patient`), and returned in ``refused``: UIDs
@@ -121,7 +227,7 @@ class ReportIndex(Generic[T]):
         if keys.accession:
             self._by_accession.setdefault(keys.accession, []).append(position)
         found_by_uid = bool(keys.sop_uids & self._sops) or keys.study_uid in self._studies
-        if keys.patient_id and keys.date and not found_by_uid:
+        if keys.patient_id and keys.date and keys.imaging and not found_by_uid:
             self._by_patient_date.setdefault((keys.patient_id, keys.date), []).append(position)
 
     def _same_study(self, image: LinkKeys, position: int) -> bool:

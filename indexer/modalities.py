@@ -53,13 +53,13 @@ def french_words(code: str | None) -> str:
     return modality.french if modality else ""
 
 
-def _folded_words(text: str) -> str:
+def folded_words(text: str) -> str:
     """*text* folded (case, accents) as space-delimited words, hyphens and apostrophes splitting them."""
     bare = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
     return " " + " ".join(re.findall(r"[a-z0-9]+", bare)) + " "
 
 
-_FOLDED_NAMES = [(_folded_words(name), codes) for name, codes in MODALITY_NAMES.items()]
+_FOLDED_NAMES = [(folded_words(name), codes) for name, codes in MODALITY_NAMES.items()]
 
 
 def modality_named_in(title: str | None) -> str | None:
@@ -71,12 +71,25 @@ def modality_named_in(title: str | None) -> str | None:
     Reliable enough to filter on: an imaging report's title is the exam's name, and the names are whole
     words (« radiologie » is not « radio », « échographique » not « écho »). Plain radiography is CR
     (the filter's « radiographie » finds CR and DX alike)."""
-    if not title:
-        return None
-    folded = _folded_words(title)
-    found = {codes for name, codes in _FOLDED_NAMES if name in folded}
-    spaced = " " + " ".join(re.findall(r"\w+", title)) + " "
-    found |= {MODALITY_NAMES[MODALITIES[code].names[0]] for word, code in _TITLE_CODES.items() if f" {word} " in spaced}
+    found = _named_code_groups(title)
     if len(found) != 1:
         return None
     return found.pop()[0].upper()
+
+
+def _named_code_groups(title: str | None) -> set[tuple[str, ...]]:
+    """The modalities *title* names, each as the code group of :data:`MODALITY_NAMES` (CR and DX are one)."""
+    if not title:
+        return set()
+    folded = folded_words(title)
+    found = {codes for name, codes in _FOLDED_NAMES if name in folded}
+    spaced = " " + " ".join(re.findall(r"\w+", title)) + " "
+    found |= {MODALITY_NAMES[MODALITIES[code].names[0]] for word, code in _TITLE_CODES.items() if f" {word} " in spaced}
+    return found
+
+
+def names_a_modality(title: str | None) -> bool:
+    """Whether *title* names at least one modality, as :func:`modality_named_in` reads it: « CT pulmonary
+    angiography » and « TEP-scanner » name two (no one modality to filter on) but are imaging exams all
+    the same (:func:`indexer.linking.imaging_evidence`)."""
+    return bool(_named_code_groups(title))

@@ -135,6 +135,8 @@ def document_reference_report(path: Path, resource: Any, position: int, patient_
         "report_type": title,
         "type_codes": concept_codes(resource.type),  # the LOINC code (« 18842-5 » discharge summary), kept for filters
         "category": [codeable_text(c) for c in resource.category or [] if codeable_text(c)],
+        # « imaging » or not: only an imaging document may be an image's report by patient and date
+        "category_codes": [code for c in resource.category or [] for code in concept_codes(c)],
         "author": _displays(resource.author),
         "custodian": resource.custodian.display if resource.custodian else None,
         "institution": resource.custodian.display if resource.custodian else None,
@@ -183,6 +185,10 @@ def diagnostic_report_document(path: Path, report: Any, position: int, text: str
         "format": "fhir-diagnosticreport",
         "report_type": title,
         "type_codes": concept_codes(report.code),
+        # RAD / imaging, or LAB: only an imaging report may be an image's report by patient and date
+        # (indexer.linking.imaging_evidence)
+        "category": [codeable_text(c) for c in report.category or [] if codeable_text(c)],
+        "category_codes": [code for c in report.category or [] for code in concept_codes(c)],
         "conclusion": report.conclusion,
         "author": _displays(report.performer),
     }
