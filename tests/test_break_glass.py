@@ -19,6 +19,7 @@ from indexer.settings import Settings
 from search_api.app import create_app
 from search_api.security.audit import AuditLog, verify_chain
 from search_api.security.audit_read import redacted
+from search_api.security.keys import KeyStore
 
 P1, P2, P3 = "P900001", "P900002", "P900003"
 QUERY = "épanchement pleural"  # P900001 (Radiologie) matches it, and others
@@ -142,6 +143,21 @@ def test_only_a_restricted_clinician_breaks_the_glass(site) -> None:  # noqa: AN
     denied = [e for e in _entries(settings) if e["action"] == "denied"]
     assert {e["user"] for e in denied} == {"chercheur", ADMIN, DPO}  # refusals are audited
     assert not [e for e in _entries(settings) if e["action"] == "break_glass"]
+
+
+def test_a_service_account_cannot_break_the_glass(indexed, encoder, tmp_path: Path) -> None:  # noqa: ANN001
+    """An API key names no person to hold accountable: 403 even for a restricted clinician key."""
+    key = KeyStore(tmp_path / "api_keys.json").create("passerelle", ["clinician"], units=["Urgences"])
+    client = _client(_settings(indexed, tmp_path, keys_file=tmp_path / "api_keys.json"), encoder, Clock())
+    assert _break(client, headers={"X-API-Key": key}).status_code == 403
+
+
+def test_an_unreadable_grant_store_leaves_the_standing_scope(site) -> None:  # noqa: ANN001
+    client, settings, _ = site
+    assert _break(client).status_code == 201
+    settings.api.user_data.write_bytes(b"not a database")
+    assert client.get(f"/documents/{RPT_T002}", headers=_dr()).status_code == 200  # own unit: still readable
+    assert client.get(f"/documents/{RPT_T001}", headers=_dr()).status_code == 404  # the grant cannot be read
 
 
 @pytest.mark.parametrize("body", [

@@ -27,7 +27,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -121,13 +122,20 @@ class GrantStore:
         self._lock = threading.Lock()
         self._ready = False
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=10)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection committed and closed on exit (sqlite3's own ``with`` commits but never closes)."""
         if not self._ready:  # created on first use: an API where nobody breaks the glass writes nothing
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection.executescript(_SCHEMA)
-            self._ready = True
-        return connection
+        connection = sqlite3.connect(self.path, timeout=10)
+        try:
+            if not self._ready:
+                connection.executescript(_SCHEMA)
+                self._ready = True
+            with connection:
+                yield connection
+        finally:
+            connection.close()
 
     def create(self, user: str, patient_id: str, motive: Motive, reason: str, minutes: int) -> Grant:
         now = self.clock()

@@ -9,6 +9,8 @@ caller then passes the per-identity rate limit (429).
 """
 
 # No `from __future__ import annotations`: FastAPI resolves the dependency's annotations at runtime.
+import logging
+import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
@@ -24,6 +26,7 @@ from search_api.security.secrets import signing_key
 from search_api.security.tokens import TokenError, TokenVerifier, claim
 from search_api.security.users import UserStore
 
+log = logging.getLogger("medsearch.security")
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from the hospital's OIDC provider or POST /auth/login")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A service account key (medsearch keys create)")
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -136,7 +139,11 @@ class SecurityContext:
         Only a restricted clinician signed in as a person (not an API key) can hold grants."""
         if self.grants is None or not breaks_glass(principal, self.settings):
             return principal
-        grants = self.grants.active_for(principal.user)
+        try:
+            grants = self.grants.active_for(principal.user)
+        except sqlite3.Error as exc:  # the standing scope still works: an unreadable store must not lock everyone out
+            log.warning("break-the-glass grants cannot be read (%s): the standing scope applies", exc)
+            return principal
         return replace(principal, grants=grants) if grants else principal
 
     def _name_clash(self, user: str) -> str | None:
