@@ -40,14 +40,17 @@ WARNING = ("Cet accès exceptionnel est **tracé** (motif, justification, chaque
 
 def restricted(client: api.MedsearchClient) -> bool:
     """Whether the signed-in user is a clinician restricted to units or patients (the only ones who can
-    break the glass), read once per session from ``/auth/me``."""
-    me = st.session_state.get("_bg_me")
-    if me is None:
+    break the glass), read from ``/auth/me`` once per signed-in user (another login asks again). Only
+    decides what the portal offers: the API refuses anyone else whatever the portal shows."""
+    cached = st.session_state.get("_bg_me")
+    if cached is not None and cached[0] == client.user:
+        me = cached[1]
+    else:
         try:
             me = client.whoami()
         except api.ApiError:
             return False
-        st.session_state["_bg_me"] = me
+        st.session_state["_bg_me"] = (client.user, me)
     return "clinician" in (me.get("roles") or []) and (me.get("units") is not None or me.get("patients") is not None)
 
 
