@@ -241,3 +241,23 @@ def test_a_grant_is_revoked_by_an_admin_or_ended_by_its_owner_only(site) -> None
     own = _break(client).json()["id"]
     assert client.delete(f"/access/break-glass/{own}", headers=_dr()).status_code == 204
     assert client.get("/access/break-glass", headers=_dr()).json()["total"] == 0
+
+
+def test_the_cli_exports_the_break_glass_review(site, tmp_path: Path) -> None:  # noqa: ANN001
+    """``medsearch audit export --break-glass``: the grants and the accesses under them, nothing else."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from indexer.cli import app as cli
+
+    client, settings, _ = site
+    gid = _break(client).json()["id"]
+    client.get(f"/patients/{P1}", headers=_dr())
+    client.get(f"/documents/{RPT_T002}", headers=_dr())  # own unit: not part of the review
+    out = tmp_path / "bris-de-glace.csv"
+    done = CliRunner().invoke(cli, ["audit", "export", "--break-glass", "-o", str(out), "--log", str(settings.api.audit_log)])
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["action"] for r in rows] == ["break_glass", "patient_view"] and all(gid in r["details"] for r in rows)
+    assert REASON in rows[0]["details"]
