@@ -328,6 +328,12 @@ class SecuritySettings(_Section):
     #: days (None: the log is kept until someone decides; the DPO sets it in the register of processing)
     audit_retention_days: int | None = Field(None, ge=30)
     deid_dates: Literal["shift", "month"] = "shift"   # researchers: dates shifted per patient, or month/year
+    #: « bris de glace »: a restricted clinician may open one patient outside their scope for a while, with a
+    #: motive and a reason, audited and reviewed by the DPO (search_api/security/break_glass.py). On by
+    #: default: without it the practice is shared accounts, which no audit can attribute
+    break_glass_enabled: bool = True
+    break_glass_minutes: int = Field(240, ge=5, le=24 * 60)   # how long a grant lasts (one shift at most)
+    break_glass_max_active: int = Field(5, ge=1, le=100)      # valid grants one user may hold at once (429 beyond)
 
     @model_validator(mode="after")
     def _oidc_is_complete(self) -> "SecuritySettings":

@@ -5,7 +5,8 @@ optional time relation), looks at the patients with the evidence for each criter
 excludes patients by hand, names and saves it, re-runs it later (patients absent from the previous
 run are flagged ``new``) and exports it as CSV or Excel, one row per patient. Saved cohorts belong
 to their owner (:func:`search_api.scope.current_user`); evaluation reads documents through
-:func:`search_api.scope.request_scope`'s filter only. A cohort saved with ``watch: true`` is also
+:func:`search_api.scope.research_scope`'s filter only (the caller's scope without break-the-glass
+grants: a grant is for one patient's care, not research). A cohort saved with ``watch: true`` is also
 re-evaluated after each index publication, with its owner's scope (:mod:`search_api.cohort_watch`);
 the list then counts its new patients until the owner opens or re-runs it. What a saved cohort
 stored is shown only within the caller's current rights (:func:`visible_patients`).
@@ -41,7 +42,7 @@ from search_api.audit import AuditLog
 from search_api.cohort_engine import CohortMember, Evidence, evaluate, has_document_constraints
 from search_api.models import MAX_QUERY_CHARS, FilterDate, RowId
 from search_api.patients import Stay, stay_fields
-from search_api.scope import current_user, patient_viewer, request_scope
+from search_api.scope import current_user, patient_viewer, research_scope
 from search_api.security.identity import client_address
 from search_api.security.views import NO_SUCH_PATIENT
 from search_api.user_data import STATUSES, UserDataStore
@@ -666,7 +667,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.post("/cohorts/evaluate", response_model=CohortResult)
     def evaluate_cohort(
         definition: CohortDefinition, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)],
         viewer: Annotated[Viewer, Depends(view)],
     ) -> CohortResult:
         """Patients satisfying a (not yet saved) definition, with the evidence for each criterion."""
@@ -735,7 +736,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.put("/cohorts/{cohort_id}/decisions/{patient_id}", response_model=PatientDecision)
     def set_decision(
         cohort_id: RowId, patient_id: str, body: DecisionIn, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> PatientDecision:
         """Set or change one patient's screening decision: ``included`` / ``excluded`` / ``to_review``
         (« inclus / exclu / à revoir ») with an optional reason; the API records who and when. ``excluded``
@@ -746,7 +747,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.delete("/cohorts/{cohort_id}/decisions/{patient_id}", status_code=204)
     def clear_decision(
         cohort_id: RowId, patient_id: str, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> None:
         """Clear one patient's decision (an excluded patient is a member again at the next run)."""
         decide(cohort_id, {patient_id: None}, http, who, scope, viewer)
@@ -754,7 +755,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.post("/cohorts/{cohort_id}/decisions", response_model=list[PatientDecision])
     def set_decisions(
         cohort_id: RowId, body: DecisionsIn, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> list[PatientDecision]:
         """Set, change or clear (``status: null``) several patients' decisions at once: all or none.
         Answers every decision of the cohort the caller may see."""
@@ -768,7 +769,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
 
     @router.get("/cohorts", response_model=list[SavedCohort])
     def list_cohorts(
-        http: Request, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(request_scope)],
+        http: Request, who: Annotated[str, Depends(current_user)], scope: Annotated[DocumentFilter, Depends(research_scope)],
         viewer: Annotated[Viewer, Depends(view)],
     ) -> list[dict[str, Any]]:
         """The caller's saved cohorts. A watched one (``watch``) carries ``last_refreshed`` and
@@ -783,7 +784,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.post("/cohorts", response_model=SavedCohort, status_code=201)
     def save_cohort(
         body: SaveCohort, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)],
         viewer: Annotated[Viewer, Depends(view)],
     ) -> dict[str, Any]:
         """Name and save a cohort (its current members are the reference for the next run's « new »)."""
@@ -799,7 +800,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.get("/cohorts/{cohort_id}", response_model=SavedCohort)
     def get_cohort(
         cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> dict[str, Any]:
         """A saved cohort, with the patients its watch found since the caller last looked
         (``new_patient_ids``); opening it marks them seen (the next ``GET /cohorts`` counts 0). Those
@@ -813,7 +814,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.put("/cohorts/{cohort_id}", response_model=SavedCohort)
     def update_cohort(
         cohort_id: RowId, body: SaveCohort, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)], viewer: Annotated[Viewer, Depends(view)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)], viewer: Annotated[Viewer, Depends(view)],
     ) -> dict[str, Any]:
         """Change a saved cohort's name or definition (e.g. patients included or excluded by hand), or
         its ``watch`` (left as it is when absent). Audited: the answer names the cohort's members, and
@@ -847,7 +848,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     @router.post("/cohorts/{cohort_id}/run", response_model=CohortResult)
     def rerun_cohort(
         cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)],
         viewer: Annotated[Viewer, Depends(view)],
     ) -> CohortResult:
         """Re-run a saved cohort on today's index: patients absent from the previous run the caller saw
@@ -870,7 +871,7 @@ def cohort_router(settings: Settings, engine: Callable[[], Any], audit: AuditLog
     )
     def export_cohort(
         cohort_id: RowId, http: Request, who: Annotated[str, Depends(current_user)],
-        scope: Annotated[DocumentFilter, Depends(request_scope)],
+        scope: Annotated[DocumentFilter, Depends(research_scope)],
         viewer: Annotated[Viewer, Depends(view)],
         format: Annotated[Literal["csv", "xlsx"], Query(description="csv (« ; », UTF-8) or xlsx (Excel)")] = "csv",
         with_excluded: Annotated[bool, Query(description="Also one row per patient decided excluded, and per "

@@ -1,7 +1,8 @@
 """Who is asking and what they may see: the ONE place every patient-centred endpoint gets them from.
 
-Every endpoint of :mod:`search_api.patients`, :mod:`search_api.cohorts` and
-:mod:`search_api.saved_searches` takes its access scope from :func:`request_scope` and its user
+Every endpoint of :mod:`search_api.patients` and :mod:`search_api.saved_searches` takes its access
+scope from :func:`request_scope` (:mod:`search_api.cohorts`: :func:`research_scope`, the same without
+break-the-glass grants) and its user
 from :func:`current_user` (FastAPI dependencies), and combines the scope with the user's own filters
 through :func:`within_scope`. Both come from the authenticated principal
 (:func:`search_api.security.current_principal`: 401 without a verified identity); no endpoint
@@ -35,13 +36,21 @@ def request_scope(principal: Annotated[Principal, Depends(current_principal)]) -
     Researchers get these screens too, in the de-identified view: their scope is the same filter,
     and what leaves the API goes through :func:`patient_viewer`'s :class:`~search_api.viewer.Viewer`.
     """
+    return principal.scope.apply(DocumentFilter())
+
+
+def research_scope(principal: Annotated[Principal, Depends(current_principal)]) -> DocumentFilter:
+    """The caller's access restriction for research (cohorts: evaluation, runs, exports): the standing
+    scope, without break-the-glass grants. A grant opens one patient for their care; it must not put
+    that patient in a cohort's counts, members or CSV (:mod:`search_api.security.break_glass`)."""
     return scope_for(principal)
 
 
 def scope_for(principal: Principal) -> DocumentFilter:
-    """*principal*'s access scope as a filter: :func:`request_scope`'s, and the cohort watch's for a
-    cohort's owner (:mod:`search_api.cohort_watch`), so both read the index through the same rule."""
-    return principal.scope.apply(DocumentFilter())
+    """*principal*'s standing access scope as a filter (no break-the-glass grant): :func:`research_scope`'s,
+    and the cohort watch's for a cohort's owner (:mod:`search_api.cohort_watch`), so both read the index
+    through the same rule."""
+    return principal.scope.standing.apply(DocumentFilter())
 
 
 def viewer_for(principal: Principal, deid: Any, engine: Any) -> Viewer:
@@ -66,7 +75,10 @@ def patient_viewer(engine: Callable[[], Any]) -> Callable[..., Viewer]:
 
 
 def within_scope(wanted: DocumentFilter, scope: DocumentFilter) -> DocumentFilter:
-    """The user's filter *wanted* narrowed by the access *scope* (its restriction fields win)."""
+    """The user's filter *wanted* narrowed by the access *scope* (its restriction fields win, its
+    break-the-glass exception with them)."""
     patients = scope.allowed_patients if scope.allowed_patients is not None else wanted.allowed_patients
     departments = scope.allowed_departments if scope.allowed_departments is not None else wanted.allowed_departments
-    return replace(wanted, allowed_patients=patients, allowed_departments=departments)
+    granted = scope.granted_patients if scope.allowed_patients is not None or scope.allowed_departments is not None \
+        else wanted.granted_patients
+    return replace(wanted, allowed_patients=patients, allowed_departments=departments, granted_patients=granted)

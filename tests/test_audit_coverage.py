@@ -39,6 +39,8 @@ ALLOWED: dict[str, str] = {
     "GET /stats": "admin-only index counts (documents and passages per kind, encoder, age): no document, no patient",
     "GET /saved-searches": "the caller's own bookmarks, listed on every portal page; opening one runs /search (audited), "
                            "saving and deleting one are audited",
+    "GET /access/break-glass": "the caller's own break-the-glass grants, for the portal's banner on every page; "
+                               "opening, using and ending one are audited",
 }
 #: operations that answer without an identity (login is audited itself: login / login_failed)
 PUBLIC = {"GET /health", "GET /health/ready", "GET /auth/jwks.json", "POST /auth/login"}
@@ -56,7 +58,14 @@ BODIES: dict[str, Any] = {
     "DecisionIn": {"status": "to_review", "reason": "audit coverage"},
     "DecisionsIn": {"decisions": [{"patient_id": "P900002", "status": "excluded", "reason": "audit coverage"}]},
     "LoginRequest": {"username": LOCAL_USER, "password": LOCAL_PASSWORD},
+    "BreakGlassRequest": {"patient_id": P1, "motive": "urgence", "reason": "audit coverage: patient transféré cette nuit"},
 }
+#: operations only a clinician restricted to units can call (an unrestricted one has no glass to break: 409)
+RESTRICTED = {"POST /access/break-glass"}
+
+
+def _restricted_clinician() -> dict[str, str]:
+    return auth("clinician", CLINICIAN, units=["Urgences"])
 QUERY = {"q": "épanchement"}  # given to any operation that takes a ``q`` query parameter
 _NAMES = itertools.count()
 API_KEY: list[str] = []  # the service account's key, made by the fixture
@@ -106,6 +115,11 @@ def _path_ids(client: TestClient, headers: dict[str, str]) -> dict[str, Callable
         assert created.status_code == 201, created.text
         return str(created.json()["id"])
 
+    def grant(_: str) -> str:
+        created = client.post("/access/break-glass", json=BODIES["BreakGlassRequest"], headers=_restricted_clinician())
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
     def job(_: str) -> str:
         jobs = client.get("/jobs", headers=auth("admin", ADMIN)).json()
         return str(jobs[0]["id"])
@@ -117,6 +131,7 @@ def _path_ids(client: TestClient, headers: dict[str, str]) -> dict[str, Callable
         "cohort_id": cohort,
         "search_id": saved_search,
         "job_id": job,
+        "grant_id": grant,
     }
 
 
@@ -166,7 +181,7 @@ def test_every_operation_is_authenticated_and_audited(setup, source_folder: Path
             assert response.status_code == 401, f"{key} answered {response.status_code} without credentials"
             assert any(e["action"] == "auth_failed" and e.get("path") == request["url"] and e.get("client")
                        for e in _new(settings, before)), f"{key}: the refused call left no auth_failed entry"
-        headers, user = clinician, CLINICIAN
+        headers, user = (_restricted_clinician() if key in RESTRICTED else clinician), CLINICIAN
         request = _request(client, method, path, op, headers, source_folder)
         before = len(_entries(settings))
         response = client.request(**request, headers=headers)

@@ -349,7 +349,22 @@ FILTERS = [
     DocumentFilter(allowed_departments=("Radiologie",)),
     DocumentFilter(allowed_patients=("p000023",), allowed_departments=("RADIOLOGIE",)),
     DocumentFilter(kinds=("image",), patient_id="P000023", modalities=("CT",)),
+    # break-the-glass grants: every document of a granted patient passes the restriction (I2, R2 have
+    # no allowed department), and a grant without a restriction changes nothing
+    DocumentFilter(allowed_departments=("Radiologie",), granted_patients=("p000042",)),
+    DocumentFilter(allowed_patients=(), granted_patients=(" P000042 ",)),
+    DocumentFilter(allowed_patients=("p000023",), allowed_departments=("RADIOLOGIE",), granted_patients=("P000042",)),
+    DocumentFilter(granted_patients=("P000042",)),
 ]
+
+
+def test_a_grant_admits_its_patients_documents_whatever_the_restriction() -> None:
+    """The reference semantics the backends are checked against above (break-the-glass grants)."""
+    restricted = DocumentFilter(allowed_departments=("Radiologie",))
+    granted = DocumentFilter(allowed_departments=("Radiologie",), granted_patients=("p000042",))
+    assert not restricted.admits(DOCS["R2"]) and not restricted.admits(DOCS["I2"])
+    assert granted.admits(DOCS["R2"]) and granted.admits(DOCS["I2"])
+    assert not granted.admits(DOCS["C1"])  # another patient: still restricted
 
 
 def _fid(where: DocumentFilter) -> str:

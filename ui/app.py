@@ -30,7 +30,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile  # noqa: E402
 
 from ui import auth  # noqa: E402  (module import: tests patch auth.sidebar_login)
 from ui import client as api  # noqa: E402  (module import: tests patch api.make_client)
-from ui import nav, render, url_state  # noqa: E402
+from ui import break_glass, nav, render, url_state  # noqa: E402
 from ui.audit_page import audit_view  # noqa: E402
 from ui.cohort_page import cohort_view  # noqa: E402
 from ui.patient_page import _no_select_all, patient_view  # noqa: E402
@@ -840,7 +840,9 @@ def main() -> None:
     filters = sidebar_filters(deidentified=deidentified)
     with api.make_client(api_url, user, timeout, token=login.token) as client:
         api_banner(client)
+        break_glass.banner(client)  # « bris de glace »: while an exceptional access lasts
         sidebar_saved_searches(client)
+        break_glass.sidebar_entry(client)
         if "admin" in roles:  # index statistics are the admins' (API: GET /stats)
             sidebar_stats(client, api_url)
         query, force = search_box()

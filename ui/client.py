@@ -608,6 +608,19 @@ class MedsearchClient:
         params += [("include_negated", "true")] if include_negated else []
         return self._get_json(f"/patients/{quote(patient_id, safe='')}/timeline", params=params)
 
+    def break_glass(self, patient_id: str, motive: str, reason: str) -> dict[str, Any]:
+        """``POST /access/break-glass``: a time-limited, audited access to one patient outside the scope."""
+        return self._request_json("POST", "/access/break-glass",
+                                  json={"patient_id": patient_id, "motive": motive, "reason": reason})
+
+    def my_grants(self) -> list[dict[str, Any]]:
+        """``GET /access/break-glass``: the caller's valid break-the-glass grants."""
+        return list(self._get_json("/access/break-glass").get("grants", []))
+
+    def end_grant(self, grant_id: str) -> None:
+        """``DELETE /access/break-glass/{id}``: end one of one's own grants early."""
+        self._request_raw("DELETE", f"/access/break-glass/{quote(grant_id, safe='')}")
+
     def links(self, doc_id: str) -> dict[str, Any]:
         """``GET /documents/{id}/links``: an image's reports, a report's images."""
         return self._get_json(f"{self._document_path(doc_id)}/links")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from ui import client as api
-from ui import nav, render
+from ui import break_glass, nav, render
 
 
 def patient_view(client: api.MedsearchClient, patient_id: str, query: str, include_negated: bool,
@@ -18,6 +18,7 @@ def patient_view(client: api.MedsearchClient, patient_id: str, query: str, inclu
         patient = client.patient(patient_id)
     except api.ApiError as exc:
         st.error(render.api_error_text(exc))
+        break_glass.offer(client, patient_id, exc)  # outside a restricted clinician's scope: « bris de glace »
         return
     st.markdown(render.identity_html(patient), unsafe_allow_html=True)
     kind_col, mark_col = st.columns([3, 2], vertical_alignment="bottom")

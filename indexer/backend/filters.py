@@ -15,6 +15,11 @@ Two families of fields:
   A restriction only concerns patient documents: a document with no patient (an article, a
   figure) is visible to everyone; a patient document with no department is hidden from a user
   restricted to departments (least privilege).
+* ``granted_patients``: the exception to that restriction, the patients of the caller's valid
+  « bris de glace » grants (:mod:`search_api.security.break_glass`). Every document of such a
+  patient passes the restriction, whatever its department: the access rule becomes
+  ``no patient OR granted patient OR (allowed patient AND allowed department)``. Without a
+  restriction it changes nothing (an unrestricted user sees every patient already).
 
 Patient ids and departments are compared case-insensitively (``normalise_key``): « p000023 »
 finds « P000023 ».
@@ -96,6 +101,8 @@ class DocumentFilter:
     allowed_patients: tuple[str, ...] | None = None
     #: access restriction: None = unrestricted; a tuple = only documents of these departments
     allowed_departments: tuple[str, ...] | None = None
+    #: access exception: patients admitted whatever ``allowed_*`` say (break-the-glass grants)
+    granted_patients: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
         return not (
@@ -135,6 +142,13 @@ class DocumentFilter:
     def allowed_department_keys(self) -> tuple[str, ...] | None:
         return _department_keys(self.allowed_departments)
 
+    @property
+    def granted_patient_keys(self) -> tuple[str, ...]:
+        """The granted patients' keys, only when a restriction exists for them to lift (else empty)."""
+        if self.allowed_patients is None and self.allowed_departments is None:
+            return ()
+        return _keys(self.granted_patients) or ()
+
     def admits(self, document: Any) -> bool:
         """Whether *document* passes this filter: the reference semantics every backend implements
         inside its engine (used by tests and by backends for single-document checks)."""
@@ -156,7 +170,8 @@ class DocumentFilter:
             return False
         if self.modalities and keys.modality not in self.modality_keys:
             return False
-        if keys.patient is not None:  # access restrictions only concern patient documents
+        if keys.patient is not None and keys.patient not in self.granted_patient_keys:
+            # access restrictions only concern patient documents, and not a granted patient's
             allowed = self.allowed_patient_keys
             if allowed is not None and keys.patient not in allowed:
                 return False
@@ -165,6 +180,8 @@ class DocumentFilter:
                 return False
         return True
 
-    def restricted(self, patients: tuple[str, ...] | None, departments: tuple[str, ...] | None) -> DocumentFilter:
-        """This filter narrowed to an access scope (None = no restriction on that axis)."""
-        return replace(self, allowed_patients=patients, allowed_departments=departments)
+    def restricted(self, patients: tuple[str, ...] | None, departments: tuple[str, ...] | None,
+                   granted: tuple[str, ...] = ()) -> DocumentFilter:
+        """This filter narrowed to an access scope (None = no restriction on that axis), except the
+        *granted* patients (break-the-glass grants), admitted whatever the restriction says."""
+        return replace(self, allowed_patients=patients, allowed_departments=departments, granted_patients=tuple(granted))

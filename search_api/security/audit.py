@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from search_api.request_id import current_request_id, current_request_state
+from search_api.security.break_glass import marker
 
 GENESIS = "0" * 64
 
@@ -135,10 +136,14 @@ class AuditLog:
             return entry
 
     def _entry(self, user: str, action: str, role: str | None, details: dict[str, Any]) -> dict[str, Any]:
-        if role is None:  # the routers that audit by user name (cohorts, patients, related...): the caller's role too
-            principal = current_request_state().get("principal")
-            if principal is not None and getattr(principal, "user", None) == user:
-                role = principal.role
+        principal = current_request_state().get("principal")
+        if principal is not None and getattr(principal, "user", None) != user:
+            principal = None  # an entry about someone else (a login, a denied name): not this caller's
+        if role is None and principal is not None:  # the routers that audit by user name (cohorts, patients...)
+            role = principal.role
+        if principal is not None and "break_glass" not in details and (grants := getattr(principal, "grants", ())):
+            # an access to a patient under a break-the-glass grant: marked with the grant ids for the DPO
+            details = {**details, "break_glass": marker(grants, details) or None}
         entry: dict[str, Any] = {
             "seq": self._seq + 1,
             "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),

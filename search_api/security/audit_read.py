@@ -32,6 +32,9 @@ from search_api.security.audit import iter_entries
 METADATA_FIELDS = frozenset({
     "seq", "ts", "user", "role", "action", "client", "request_id", "method", "status", "reason", "path",
     "prev", "hash", "cohort_id", "search_id", "format", "replaced", "via", "on_behalf_of", "rights", "redacted",
+    # break-the-glass: the grant ids an access was made under, the motive's category, the grant's end (not
+    # the patient, not the clinician's justification: the auditor's)
+    "break_glass", "grant_id", "grant_user", "motive", "expires_at", "revoked_at",
 })
 
 #: actions whose ``returned`` list names patients (the others' ``returned`` are document, cohort or job ids)
@@ -58,6 +61,8 @@ PATIENT_ACTION_LABELS = {
     "denied": "tentative d'accès refusée",
     "audit_read": "consultation de l'historique des accès au dossier",
     "audit_export": "export de l'historique des accès au dossier",
+    "break_glass": "accès exceptionnel (bris de glace) ouvert sur le dossier",
+    "break_glass_revoke": "fin d'un accès exceptionnel (bris de glace) au dossier",
 }
 
 
@@ -70,9 +75,13 @@ class AuditQuery:
     action: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    #: only entries of a break-the-glass access: the grants themselves and what was read under them
+    break_glass: bool = False
 
     def matches(self, entry: dict[str, Any]) -> bool:
         if self.user and entry.get("user") != self.user:
+            return False
+        if self.break_glass and not entry.get("break_glass"):
             return False
         if self.action and entry.get("action") != self.action:
             return False
@@ -92,6 +101,7 @@ class AuditQuery:
             "user": self.user, "patient_id": self.patient_id, "action": self.action,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
+            **({"break_glass": "true"} if self.break_glass else {}),
         }
 
 

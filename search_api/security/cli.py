@@ -125,6 +125,8 @@ def audit_export(
                                                        "the patient: no query text, no other patient; needs --patient)")] = "entries",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file (default: stdout)")] = None,
     log: Annotated[Optional[Path], typer.Option("--log", help="Audit log (default: api.audit_log)")] = None,
+    break_glass: Annotated[bool, typer.Option("--break-glass", help="Only break-the-glass grants and the accesses "
+                                                                     "made under them (the DPO's review)")] = False,
 ) -> None:
     """Whole entries as CSV, oldest first, for the DPO: the register of accesses, or with --patient the
     list of accesses to one patient's record (GDPR right of access), searches that showed them included.
@@ -141,7 +143,8 @@ def audit_export(
     if not path.exists() and not list(path.parent.glob(path.name + ".*")):
         typer.echo(f"error: no audit log at {path}", err=True)
         raise typer.Exit(code=2)
-    query = AuditQuery(user, patient, action, date_from.date() if date_from else None, date_to.date() if date_to else None)
+    query = AuditQuery(user, patient, action, date_from.date() if date_from else None, date_to.date() if date_to else None,
+                       break_glass)
     entries = matching_entries(path, query)
     entries.reverse()
     try:  # traced before anything is shown, as the API's reads (no line, no export)

@@ -9,7 +9,9 @@ caller then passes the per-identity rate limit (429).
 """
 
 # No `from __future__ import annotations`: FastAPI resolves the dependency's annotations at runtime.
-from dataclasses import dataclass, field
+import logging
+import sqlite3
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Request, Security
@@ -24,6 +26,7 @@ from search_api.security.secrets import signing_key
 from search_api.security.tokens import TokenError, TokenVerifier, claim
 from search_api.security.users import UserStore
 
+log = logging.getLogger("medsearch.security")
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT from the hospital's OIDC provider or POST /auth/login")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A service account key (medsearch keys create)")
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -58,6 +61,14 @@ def principal_from_claims(claims: dict[str, Any], settings: SecuritySettings) ->
     )
 
 
+def breaks_glass(principal: Principal, settings: SecuritySettings) -> bool:
+    """Whether *principal* may hold break-the-glass grants: the feature is on, they are a clinician (the
+    identified view: a researcher's pseudonymised role cannot), a person (not an API key) and restricted
+    (an unrestricted clinician already sees every patient)."""
+    return (settings.break_glass_enabled and Role.CLINICIAN in principal.roles and principal.via == "jwt"
+            and not principal.scope.standing.unrestricted)
+
+
 def client_address(request: Request) -> str | None:
     """The caller's address for the audit (None when the transport gives none, e.g. in-process tests)."""
     return request.client.host if request.client else None
@@ -77,6 +88,7 @@ class SecurityContext:
     failed_logins: RateLimiter = field(init=False)  # failures per account name, whatever the client address
     deid: Any = None  # search_api.security.views.DeidRegistry, set by install_security
     rights: Any = None  # search_api.security.rights.RightsRecorder (OIDC users' rights), set by install_security
+    grants: Any = None  # search_api.security.break_glass.GrantStore (break-the-glass grants), set by install_security
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -121,6 +133,19 @@ class SecurityContext:
             raise HTTPException(status_code=403, detail="this identity has no medsearch role")
         return principal
 
+    def with_grants(self, principal: Principal) -> Principal:
+        """*principal* with its valid break-the-glass grants: the ONE place a grant joins the scope (every
+        endpoint reads ``principal.scope``, so search, counts, patients, documents and images follow).
+        Only a restricted clinician signed in as a person (not an API key) can hold grants."""
+        if self.grants is None or not breaks_glass(principal, self.settings):
+            return principal
+        try:
+            grants = self.grants.active_for(principal.user)
+        except sqlite3.Error as exc:  # the standing scope still works: an unreadable store must not lock everyone out
+            log.warning("break-the-glass grants cannot be read (%s): the standing scope applies", exc)
+            return principal
+        return replace(principal, grants=grants) if grants else principal
+
     def _name_clash(self, user: str) -> str | None:
         """What else an external (OIDC) identity's *user* name already names here, if anything: a local
         account (users file), an API key's service account (``key:…``) or the system (``system:…``)."""
@@ -157,5 +182,6 @@ def current_principal(
     context: SecurityContext = request.app.state.security
     principal = context.authenticate(request, bearer.credentials if bearer else None, api_key)
     context.limiter.check(f"{principal.via}:{principal.user}")
+    principal = context.with_grants(principal)
     request.state.principal = principal
     return principal

@@ -117,6 +117,7 @@ def security_router() -> APIRouter:
         action: Annotated[str | None, Query(max_length=64)] = None,
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
+        break_glass: Annotated[bool, Query(description="only break-the-glass grants and the accesses made under them")] = False,
     ) -> tuple[Principal, AuditQuery]:
         """The reader and their criteria; 422 on an inverted period, 403 (audited) when an admin without
         the auditor role asks who accessed a patient (that answer is the patient's access history)."""
@@ -126,7 +127,7 @@ def security_router() -> APIRouter:
             request.app.state.security.audit_denied(request, reader, "the patient filter requires the auditor role",
                                                     filters={"patient_id": patient_id})
             raise HTTPException(status_code=403, detail="filtering the audit by patient needs the auditor role (DPO)")
-        return reader, AuditQuery(user, patient_id, action, date_from, date_to)
+        return reader, AuditQuery(user, patient_id, action, date_from, date_to, break_glass)
 
     @router.get("/audit", response_model=AuditPage)
     def audit(

@@ -37,16 +37,26 @@ class AccessScope:
 
     patients: tuple[str, ...] | None = None
     departments: tuple[str, ...] | None = None
+    #: patients of the principal's valid break-the-glass grants: admitted whatever the restriction says
+    granted: tuple[str, ...] = ()
 
     def apply(self, where: DocumentFilter) -> DocumentFilter:
         """*where* narrowed to this scope: what every retrieval leg must be given."""
-        return where.restricted(self.patients, self.departments)
+        return where.restricted(self.patients, self.departments, self.granted)
+
+    @property
+    def standing(self) -> AccessScope:
+        """This scope without its break-the-glass grants: what research uses (cohorts, their exports and
+        watch), since a grant is for the care of one patient, not for counting or exporting them."""
+        return AccessScope(self.patients, self.departments)
 
     def admits(self, document: Any) -> bool:
         """Whether one document is inside the scope (same semantics as the filter's restriction)."""
         patient = getattr(document, "patient_id", None)
         if not patient:
             return True  # articles, figures: no patient, visible to everyone
+        if normalise_key(patient) in {normalise_key(p) for p in self.granted}:
+            return True  # a break-the-glass grant for this patient
         if self.patients is not None and normalise_key(patient) not in {normalise_key(p) for p in self.patients}:
             return False
         if self.departments is not None:
@@ -73,6 +83,9 @@ class Principal:
     patients: tuple[str, ...] | None = None   # idem
     via: str = "jwt"                          # jwt | api_key
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: valid break-the-glass grants (search_api.security.break_glass.Grant), attached per request by
+    #: current_principal: the one place they join the scope
+    grants: tuple[Any, ...] = field(default=(), compare=False)
 
     @property
     def view(self) -> View:
@@ -87,7 +100,7 @@ class Principal:
         """The restriction to apply to every search and read of this principal."""
         if self.view is View.NONE:
             return NO_PATIENTS
-        return AccessScope(self.patients, self.units)
+        return AccessScope(self.patients, self.units, tuple(g.patient_id for g in self.grants))
 
     @property
     def role(self) -> str:

@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.settings import Settings
 from search_api.security.audit import AuditLog, AuditUnavailable
+from search_api.security.break_glass import GrantStore
+from search_api.security.break_glass_router import break_glass_router
 from search_api.security.headers import install_headers
 from search_api.security.identity import SecurityContext
 from search_api.security.rights import RightsRecorder
@@ -37,10 +39,12 @@ def install_security(app: FastAPI, settings: Settings) -> SecurityContext:
     context = SecurityContext(s, audit)
     context.deid = DeidRegistry(pseudonym_key(s.secrets_dir), s.deid_dates)
     context.rights = RightsRecorder.at(s, settings.api.user_data)  # OIDC users' rights, for the cohort watch
+    context.grants = GrantStore(settings.api.user_data)  # break-the-glass grants, kept with the users' data
     app.state.security = context
     app.state.audit = audit
     install_headers(app, s.cors_origins)
     app.include_router(security_router())
+    app.include_router(break_glass_router())
 
     @app.exception_handler(AuditUnavailable)
     async def _audit_unavailable(_: Request, exc: AuditUnavailable) -> JSONResponse:

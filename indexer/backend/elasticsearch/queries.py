@@ -194,10 +194,16 @@ def filter_clauses(where: DocumentFilter) -> list[Query]:
         clauses.append({"terms": {"department": list(where.department_keys)}})
     if where.modalities:
         clauses.append({"terms": {"modality": list(where.modality_keys)}})
+    rules: list[Query] = []
     if where.allowed_patients is not None:
-        clauses.append(_open_or("patient", where.allowed_patient_keys or ()))
+        rules.append(_open_or("patient", where.allowed_patient_keys or ()))
     if where.allowed_departments is not None:
-        clauses.append(_open_or("department", where.allowed_department_keys or ()))
+        rules.append(_open_or("department", where.allowed_department_keys or ()))
+    if rules and (granted := where.granted_patient_keys):  # a break-the-glass grant lifts the restriction
+        clauses.append({"bool": {"should": [{"bool": {"filter": rules}}, {"terms": {"patient": list(granted)}}],
+                                 "minimum_should_match": 1}})
+    else:
+        clauses += rules
     return clauses
 
 

@@ -292,10 +292,17 @@ class LexicalIndex:
             clauses.append((must, self._any_of("department", where.department_keys)))
         if where.modalities:
             clauses.append((must, self._any_of("modality", where.modality_keys)))
+        rules: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if (allowed := where.allowed_patient_keys) is not None:
-            clauses.append((must, self._open_or("patient_id", allowed)))
+            rules.append((must, self._open_or("patient_id", allowed)))
         if (allowed := where.allowed_department_keys) is not None:
-            clauses.append((must, self._open_or("department", allowed)))
+            rules.append((must, self._open_or("department", allowed)))
+        if rules and (granted := where.granted_patient_keys):  # a break-the-glass grant lifts the restriction
+            should = tantivy.Occur.Should
+            clauses.append((must, tantivy.Query.boolean_query(
+                [(should, tantivy.Query.boolean_query(rules)), (should, self._any_of("patient_id", granted))])))
+        else:
+            clauses += rules
         if where.language:
             clauses.append((must, tantivy.Query.term_query(self.schema, "language", where.language)))
         if where.date_from or where.date_to:

@@ -225,13 +225,21 @@ def _filter_sql(where: DocumentFilter) -> tuple[list[str], list[object]]:
     if where.modalities:
         clauses.append(_in("d.modality_key", where.modality_keys))
         params += list(where.modality_keys)
-    # access restrictions only concern patient documents (no patient: visible to everyone)
+    # access restrictions only concern patient documents (no patient: visible to everyone), and not the
+    # patients of a break-the-glass grant: no patient OR granted OR (allowed patient AND allowed department)
+    rules: list[str] = []
+    rule_params: list[object] = []
     if (allowed := where.allowed_patient_keys) is not None:
-        clauses.append(f"(d.patient_key IS NULL OR {_in('d.patient_key', allowed)})")
-        params += list(allowed)
+        rules.append(_in("d.patient_key", allowed))
+        rule_params += list(allowed)
     if (allowed := where.allowed_department_keys) is not None:
-        clauses.append(f"(d.patient_key IS NULL OR {_in('d.department_key', allowed)})")
-        params += list(allowed)
+        rules.append(_in("d.department_key", allowed))
+        rule_params += list(allowed)
+    if rules:
+        granted = where.granted_patient_keys
+        exception = f" OR {_in('d.patient_key', granted)}" if granted else ""
+        clauses.append(f"(d.patient_key IS NULL{exception} OR ({' AND '.join(rules)}))")
+        params += [*granted, *rule_params]
     if where.language:
         clauses.append("d.language = ?")
         params.append(where.language)

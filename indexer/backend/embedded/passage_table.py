@@ -209,11 +209,19 @@ class PassageTable:
             keep &= np.isin(self.department, _codes(where.department_keys, self.department_codes))
         if where.modalities:
             keep &= np.isin(self.modality, _codes(where.modality_keys, self.modality_codes))
-        # access restrictions only concern patient documents (no patient: visible to everyone)
-        if (allowed := where.allowed_patient_keys) is not None:
-            keep &= (self.patient == _NO_CODE) | np.isin(self.patient, _codes(allowed, self.patient_codes))
-        if (allowed := where.allowed_department_keys) is not None:
-            keep &= (self.patient == _NO_CODE) | np.isin(self.department, _codes(allowed, self.department_codes))
+        # access restrictions only concern patient documents (no patient: visible to everyone), and not the
+        # patients of a break-the-glass grant (filters.DocumentFilter.granted_patients)
+        if where.allowed_patient_keys is not None or where.allowed_department_keys is not None:
+            access = self.patient == _NO_CODE
+            rule = np.ones_like(access)
+            if (allowed := where.allowed_patient_keys) is not None:
+                rule &= np.isin(self.patient, _codes(allowed, self.patient_codes))
+            if (allowed := where.allowed_department_keys) is not None:
+                rule &= np.isin(self.department, _codes(allowed, self.department_codes))
+            access |= rule
+            if granted := where.granted_patient_keys:
+                access |= np.isin(self.patient, _codes(granted, self.patient_codes))
+            keep &= access
         if where.language:
             keep &= self.language == self.language_codes.get(where.language, -2)
         if where.date_from:
