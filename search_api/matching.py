@@ -96,3 +96,34 @@ def patient_count(engine, matches: DocumentMatches) -> int:  # noqa: ANN001 - Se
     from indexer.backend.filters import normalise_key
 
     return len({normalise_key(p) for p in patients_of(engine, matches.doc_ids).values()})
+
+
+@dataclass
+class ComparedMatches:
+    """A comparison query's exact matches (« FEVG < 40 % »): the label's matching documents whose text
+    gives the label a satisfying value, still ranked by their best passage's BM25 score."""
+
+    matches: DocumentMatches
+    #: document id → its evidence sentence, value highlighted (:meth:`ValueComparison.evidence`)
+    evidence: dict[str, str]
+    #: how many label matches were read and checked (the check's cost: one document text each)
+    checked: int
+
+
+def compared_matches(engine, plan: QueryPlan, where: DocumentFilter) -> ComparedMatches:  # noqa: ANN001 - SearchEngine
+    """:func:`exact_matches` of *plan* (a comparison query's: its label) kept to the documents satisfying
+    ``plan.comparison`` (:func:`search_api.value_comparison.satisfying`, the check cohorts apply).
+
+    Why inside the exact set: « 12 documents · 5 patients » and every page must count only documents
+    whose value satisfies the comparison, not « Furosémide 40 mg » or « FEVG à 40 % ». Cost: every label
+    match's text is read once (the label's matches, not the index: see README, « valeur comparée »)."""
+    from search_api.value_comparison import satisfying
+
+    found = exact_matches(engine, plan, where)
+    if plan.comparison is None or not found.doc_ids:
+        return ComparedMatches(found, {}, 0)
+    evidence = satisfying(plan.comparison, engine.backend.get_documents(found.doc_ids))
+    kept = DocumentMatches([d for d in found.doc_ids if d in evidence])
+    kept.best_pid = {d: found.best_pid[d] for d in kept.doc_ids}
+    kept.best_score = {d: found.best_score[d] for d in kept.doc_ids}
+    return ComparedMatches(kept, evidence, len(found.doc_ids))

@@ -27,7 +27,7 @@ from indexer.schema import Document, DocumentKind
 from indexer.sources.fhir_records import encounter_class_label
 from search_api.audit import AuditLog
 from search_api.image_results import image_url
-from search_api.matching import DocumentMatches, exact_matches
+from search_api.matching import DocumentMatches, compared_matches, exact_matches
 from search_api.models import MAX_LIMIT, RELATIVES_DESCRIPTION, QueryInterpretation, SearchRequest, split_mention_context
 from search_api.patient_data import (
     age_at,
@@ -440,7 +440,9 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     (*spelling*: :attr:`SearchResponse.suggestion`'s source, as :meth:`SearchEngine.search`)."""
     where = engine.request_filter(request, scope)
     plan = engine.plan(request)
-    matches = exact_matches(engine, plan, where)
+    # « FEVG < 40 % »: only the label's matches with a satisfying value, as /search and cohorts count them
+    compared = compared_matches(engine, plan, where) if plan.comparison is not None else None
+    matches = compared.matches if compared is not None else exact_matches(engine, plan, where)
     # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
     # Its depth is the same for every page: a depth following the page ((offset + limit) x 3) ranked
     # the patients differently on each page, so paging 10 by 10 through « embolie pulmonaire » (23
@@ -497,6 +499,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     for patient, doc_id in fills:
         document = documents[doc_id]
         snippet, context = snippets[doc_id]
+        snippet = compared.evidence.get(doc_id, snippet) if compared is not None else snippet
         best[patient].append(PatientHit(
             id=doc_id, kind=DocumentKind(document.kind), title=document.title, date=document.date, snippet=snippet,
             context=context, url=f"/documents/{doc_id}",

@@ -18,8 +18,9 @@ import html
 import operator
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, "≤": operator.le, "=<": operator.le,
@@ -52,6 +53,11 @@ class ValueComparison:
     op: str
     threshold: float
     unit: str = ""
+
+    def __str__(self) -> str:
+        """As the portal's interpretation line shows it: « FEVG < 40 % » (a decimal with a comma)."""
+        value = f"{self.threshold:g}".replace(".", ",")
+        return f"{self.label} {self.op} {value} {self.unit}".strip()
 
     def holds(self, value: float) -> bool:
         return _OPERATORS[self.op](value, self.threshold)
@@ -86,3 +92,17 @@ def parse(query: str) -> ValueComparison | None:
         return None
     unit = (found.group("unit") or "").strip()
     return ValueComparison(found.group("label").strip(), found.group("op"), _number(found.group("value")), unit)
+
+
+def satisfying(comparison: ValueComparison, documents: Mapping[str, Any]) -> dict[str, str]:
+    """Document id → the snippet giving a value that satisfies *comparison*, for those of *documents*
+    (full documents: their ``text`` is read) that have one.
+
+    The one check behind a cohort criterion, /search and /search/patients of a comparison query: the
+    three must count the same documents."""
+    found = {}
+    for doc_id, document in documents.items():
+        snippet = comparison.evidence(getattr(document, "text", "") or "")
+        if snippet:
+            found[doc_id] = snippet
+    return found
