@@ -95,3 +95,13 @@ def test_patients_view_and_cohort_agree_with_search(client: TestClient) -> None:
     assert all(not hit["semantic_only"] for p in grouped["patients"] for hit in p["best"])
     cohort = client.post("/cohorts/evaluate", json={"criteria": [{"q": "FEVG < 40 %"}]}, headers=DR).json()
     assert {p["patient_id"] for p in cohort["patients"]} == {"P700001", "P700002"}
+
+
+def test_the_portal_says_the_value_is_compared() -> None:
+    from ui.client import Interpretation
+    from ui.render import interpretation_html
+
+    plan = plan_query(SearchRequest(q="FEVG < 40 %"))
+    understood = Interpretation.from_json(plan.interpretation.model_dump(mode="json"))  # type: ignore[union-attr]
+    assert "valeur comparée : FEVG &lt; 40 %" in interpretation_html(understood)
+    assert "valeur comparée" not in interpretation_html(Interpretation.from_json({"polarity": "affirmed", "affirmed_terms": ["FEVG"]}))
