@@ -36,9 +36,24 @@ _NUMBER = r"(?P<number>\d+(?:[.,]\d+)?)"
 _SENTENCE_END = re.compile(r"[.;\n]")
 
 
+class _FoldTable(dict):
+    """Code point → its folded character, learnt on first sight (``str.translate``'s table).
+
+    Why: /search checks every label match of a comparison query (403 documents for « créatinine > 150 »
+    on the demo index); a Python step per character was 9/10 of that query's time, a table look-up in C is not."""
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
+        folded = self[code] = (unicodedata.normalize("NFD", c)[:1] or c).lower()
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, one character for one (offsets in the folded text are the original's)."""
-    return "".join((unicodedata.normalize("NFD", c)[:1] or c).lower() for c in text)
+    return text.translate(_FOLD)
 
 
 def _number(text: str) -> float:
