@@ -74,6 +74,25 @@ def searchable_form(form: str) -> str:
     return form
 
 
+def measured_label(text: str, lexicon: Lexicon) -> str:
+    """The words of *text* (what a comparison query holds before its operator) the value belongs to: those
+    after the last concept the lexicon recognises (« insuffisance cardiaque FEVG » → « FEVG »), or that
+    concept when *text* ends with it (« diabète HbA1c » → « HbA1c »); all of *text* when it names none
+    (« FEVG », « fraction d'éjection »).
+
+    Why: in « insuffisance cardiaque FEVG < 40 % » the whole text as the label asked for « insuffisance
+    cardiaque FEVG 35 % » written in a row, which no letter does. The other words are still searched (the
+    plan is the whole text's). The label is always a suffix of *text*: every document the whole text's
+    check kept, this keeps. Limit: a qualifier after a recognised label (« créatinine plasmatique > 150 »)
+    becomes the label (« plasmatique 160 »)."""
+    found = lexicon.expand_query(text, fuzzy=False).expanded_terms
+    if not found:
+        return text
+    last = max(found, key=lambda term: term.end)
+    rest = text[last.end:].strip(" ,;:")
+    return rest or text[last.start:last.end].strip() or text
+
+
 def with_comparison(plan: QueryPlan, comparison: ValueComparison) -> QueryPlan:
     """*plan* (its label's) asking for *comparison*, and saying so on the portal's interpretation line
     (« valeur comparée : FEVG < 40 % »): a physician sees that the number is compared, not searched as a word."""
@@ -401,6 +420,7 @@ def plan_query(
     comparison = parse_comparison(request.q)
     if comparison is not None:  # « FEVG < 40 % »: the label planned as a query of its own, the value checked after
         labelled = request.model_copy(update={"q": comparison.label})
+        comparison = replace(comparison, label=measured_label(comparison.label, lexicon or default_lexicon()))
         return with_comparison(plan_query(labelled, lexicon, dense_translation, cognates, dense_style, english_vector,
                                           typed_translations, family_cues, family_dense), comparison)
     lexicon = lexicon or default_lexicon()

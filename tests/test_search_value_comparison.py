@@ -105,3 +105,23 @@ def test_the_portal_says_the_value_is_compared() -> None:
     understood = Interpretation.from_json(plan.interpretation.model_dump(mode="json"))  # type: ignore[union-attr]
     assert "valeur comparée : FEVG &lt; 40 %" in interpretation_html(understood)
     assert "valeur comparée" not in interpretation_html(Interpretation.from_json({"polarity": "affirmed", "affirmed_terms": ["FEVG"]}))
+
+
+@pytest.mark.parametrize(("query", "label"), [
+    ("FEVG < 40 %", "FEVG"),
+    ("créatinine > 150", "créatinine"),
+    ("insuffisance cardiaque FEVG < 40 %", "FEVG"),  # after the last recognised concept
+    ("diabète HbA1c > 7 %", "HbA1c"),  # the concept it ends with
+    ("fraction d'éjection < 40 %", "fraction d'éjection"),  # no concept: all of it
+])
+def test_a_mixed_query_compares_the_value_of_its_last_words(query: str, label: str) -> None:
+    plan = plan_query(SearchRequest(q=query))
+    assert plan.comparison is not None and plan.comparison.label == label
+
+
+def test_a_mixed_query_searches_its_other_words_and_checks_the_value(client: TestClient) -> None:
+    # V2: « FEVG à 35 %. Insuffisance cardiaque. »; V3 (40 %) and V4 (40 mg) name the heart failure too
+    body = _search(client, "insuffisance cardiaque FEVG < 40 %")
+    assert [r["id"] for r in body["results"]] == ["report:reports/V2.txt"]
+    assert (body["total"], body["total_patients"]) == (1, 1)
+    assert body["interpretation"]["compared_value"] == "FEVG < 40 %"
