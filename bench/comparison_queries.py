@@ -1,9 +1,10 @@
 """What a comparison query (« FEVG < 40 % ») costs /search now that its value is checked.
 
 A: the query read as words (the plan before ``search_api.value_comparison`` reached /search: the
-comparison parser disabled); B: the label searched and every label match's text checked. A and B are
-interleaved in one process (alternating first), 3 warm-up rounds dropped, medians quoted, load
-averages printed. Also prints how many label matches each query reads.
+comparison parser disabled); B: the label searched and every label match's text checked, the checked
+set's memory emptied first (a query's first page); C: the same with the memory kept (its next pages, and
+the /search that /search/patients asks after its own check). Interleaved in one process (order rotating),
+3 warm-up rounds dropped, medians quoted, load averages printed; also how many label matches each query reads.
 
     PYTHONPATH=$PWD python -m bench.comparison_queries var/index
 """
@@ -46,6 +47,7 @@ def main() -> None:
     from indexer.encoders import load_encoder
     from indexer.settings import Settings
     from search_api.engine_factory import build_engine
+    from search_api import matching
     from search_api.matching import compared_matches
     from search_api.models import SearchRequest
 
@@ -55,17 +57,19 @@ def main() -> None:
     for q in QUERIES:
         print(q, "label matches checked:", compared_matches(engine, engine.plan(SearchRequest(q=q)), DocumentFilter()).checked)
         for mode in ("lexical", "hybrid"):
-            times: dict[str, list[float]] = {"A": [], "B": []}
+            times: dict[str, list[float]] = {"A": [], "B": [], "C": []}
             for i in range(args.rounds):
-                for arm in ("A", "B") if i % 2 else ("B", "A"):
+                for arm in ("ABC", "BCA", "CAB")[i % 3]:
+                    if arm == "B":
+                        matching._COMPARED.clear()
                     with words_only(arm == "A"):
                         started = time.perf_counter()
                         engine.search(SearchRequest(q=q, mode=mode, limit=10), DocumentFilter())
                         took = (time.perf_counter() - started) * 1000
                     if i >= 3:
                         times[arm].append(took)
-            a, b = statistics.median(times["A"]), statistics.median(times["B"])
-            print(f"  {mode}: words {a:.1f} ms, value checked {b:.1f} ms, ratio {b / a:.2f}")
+            a, b, c = (statistics.median(times[arm]) for arm in "ABC")
+            print(f"  {mode}: words {a:.1f} ms, value checked {b:.1f} ms (ratio {b / a:.2f}), remembered {c:.1f} ms (ratio {c / a:.2f})")
     print("loadavg after", open("/proc/loadavg").read().strip())
 
 

@@ -12,6 +12,8 @@ as deep as the index; ``lexical_matching_documents`` is the backend's exact set 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from operator import itemgetter
 from weakref import WeakKeyDictionary
@@ -110,13 +112,54 @@ class ComparedMatches:
     checked: int
 
 
+#: how many comparison queries' checked sets each backend keeps (per generation: see compared_matches)
+COMPARED_MEMORY = 32
+_COMPARED: WeakKeyDictionary = WeakKeyDictionary()  # backend → (IndexInfo, OrderedDict(key → ComparedMatches))
+_COMPARED_LOCK = threading.Lock()
+
+
 def compared_matches(engine, plan: QueryPlan, where: DocumentFilter) -> ComparedMatches:  # noqa: ANN001 - SearchEngine
     """:func:`exact_matches` of *plan* (a comparison query's: its label) kept to the documents satisfying
     ``plan.comparison`` (:func:`search_api.value_comparison.satisfying`, the check cohorts apply).
 
     Why inside the exact set: « 12 documents · 5 patients » and every page must count only documents
     whose value satisfies the comparison, not « Furosémide 40 mg » or « FEVG à 40 % ». Cost: every label
-    match's text is read once (the label's matches, not the index: see README, « valeur comparée »)."""
+    match's text is read once (the label's matches, not the index: see README, « valeur comparée »), so
+    the answer is kept for the generation (the last :data:`COMPARED_MEMORY` of them, keyed by the plan's
+    lexical query, the comparison and *where*, access scope included): /search/patients asks it, then its
+    ranking's /search asks again, and the next pages ask too. Callers must not change what it returns."""
+    backend = engine.backend
+    with backend.pinned():
+        info = backend.info()
+        key = _compared_key(plan, where)
+        with _COMPARED_LOCK:
+            known = _COMPARED.get(backend)
+            if known is not None and known[0] == info and key in known[1]:
+                known[1].move_to_end(key)
+                return known[1][key]
+        found = _compared(engine, plan, where)
+        with _COMPARED_LOCK:
+            known = _COMPARED.get(backend)
+            if known is None or known[0] != info:
+                known = (info, OrderedDict())
+                try:
+                    _COMPARED[backend] = known
+                except TypeError:  # a backend that cannot be weakly referenced: no memory, same answer
+                    return found
+            known[1][key] = found
+            while len(known[1]) > COMPARED_MEMORY:
+                known[1].popitem(last=False)
+    return found
+
+
+def _compared_key(plan: QueryPlan, where: DocumentFilter) -> tuple:
+    """What a comparison query's checked set depends on: its lexical query, its comparison, the filter."""
+    return (plan.lexical_text, plan.lexical_statuses, tuple(map(tuple, plan.concepts)),
+            tuple((tuple(forms), statuses) for forms, statuses in plan.required), plan.comparison, where)
+
+
+def _compared(engine, plan: QueryPlan, where: DocumentFilter) -> ComparedMatches:  # noqa: ANN001 - SearchEngine
+    """:func:`compared_matches` without its memory."""
     from search_api.value_comparison import satisfying
 
     found = exact_matches(engine, plan, where)

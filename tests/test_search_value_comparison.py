@@ -36,7 +36,7 @@ BELOW_40 = {"report:reports/V1.txt", "report:reports/V2.txt"}
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # noqa: ANN001
+def settings(tmp_path_factory: pytest.TempPathFactory, encoder):  # noqa: ANN001, ANN201 - Settings
     from indexer.pipeline import index_paths
     from indexer.settings import Settings
 
@@ -47,6 +47,11 @@ def client(tmp_path_factory: pytest.TempPathFactory, encoder) -> TestClient:  # 
         (folder / f"{name}.txt").write_text(_HEADER.format(patient=patient, n=n) + text + "\n", encoding="utf-8")
     settings = Settings(index={"dir": root / "index"}, api={"audit_log": root / "audit.log", "user_data": root / "user.sqlite"})
     index_paths([Path(root / "sources")], settings, encoder)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def client(settings, encoder) -> TestClient:  # noqa: ANN001
     return TestClient(create_app(settings, encoder=encoder))
 
 
@@ -125,3 +130,19 @@ def test_a_mixed_query_searches_its_other_words_and_checks_the_value(client: Tes
     assert [r["id"] for r in body["results"]] == ["report:reports/V2.txt"]
     assert (body["total"], body["total_patients"]) == (1, 1)
     assert body["interpretation"]["compared_value"] == "FEVG < 40 %"
+
+
+def test_the_checked_set_is_remembered_per_filter(settings, encoder) -> None:  # noqa: ANN001
+    """/search/patients checks the set, then asks /search, which checks it again: the second is remembered
+    (one read of every label match per request), and a caller of another scope gets its own set."""
+    from indexer.backend.filters import DocumentFilter
+    from search_api.engine_factory import build_engine
+    from search_api.matching import compared_matches
+
+    engine = build_engine(settings, encoder, clip=False)
+    plan = engine.plan(SearchRequest(q="FEVG < 40 %"))
+    first = compared_matches(engine, plan, DocumentFilter())
+    assert compared_matches(engine, plan, DocumentFilter()) is first
+    assert set(first.matches.doc_ids) == BELOW_40 and first.checked == 4
+    scoped = compared_matches(engine, plan, DocumentFilter(allowed_patients=("P700002",)))
+    assert scoped.matches.doc_ids == ["report:reports/V2.txt"]
