@@ -146,3 +146,14 @@ def test_the_checked_set_is_remembered_per_filter(settings, encoder) -> None:  #
     assert set(first.matches.doc_ids) == BELOW_40 and first.checked == 4
     scoped = compared_matches(engine, plan, DocumentFilter(allowed_patients=("P700002",)))
     assert scoped.matches.doc_ids == ["report:reports/V2.txt"]
+
+
+def test_a_patients_timeline_marks_only_the_documents_giving_a_satisfying_value(client: TestClient) -> None:
+    # P700003's « FEVG à 40 % » names FEVG but is not below 40: not marked, as /search does not count it
+    def marked(patient: str) -> list[dict]:
+        body = client.get(f"/patients/{patient}/timeline", params={"q": "FEVG < 40 %"}, headers=DR).json()
+        return [e for group in body["groups"] for e in group["entries"] if e["matched"]]
+
+    assert marked("P700003") == []
+    [entry] = marked("P700001")
+    assert "<mark>FEVG estimée à 30 %</mark>" in entry["snippet"]
