@@ -35,8 +35,7 @@ from search_api.query_plan import QueryPlan
 from search_api.patient_data import age_at, body_part_of, department_of, documents_where, identity_of, stay_of, stays_of
 from search_api.scope import within_scope
 from search_api.snippets import query_matcher
-from search_api.value_comparison import ValueComparison
-from search_api.value_comparison import parse as parse_comparison
+from search_api.value_comparison import satisfying
 
 EVIDENCE_PER_CRITERION = 3
 #: a de-identified caller's dates are shifted by at most this many days (search_api.security.deid)
@@ -260,11 +259,11 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
 
     query = (criterion.q or "").strip()
     if query:
-        # « FEVG < 40 % »: the label is searched, the value checked on each match's text (value_comparison)
-        comparison = parse_comparison(query)
-        request = SearchRequest(q=comparison.label if comparison else query,
-                                include_negated=criterion.include_negated, expand=criterion.expand)
+        # « FEVG < 40 % »: the label is searched, the value checked on each match's text (value_comparison),
+        # planned as /search plans it (query_plan.comparison_query) so both count the same documents
+        request = SearchRequest(q=query, include_negated=criterion.include_negated, expand=criterion.expand)
         plan = affirmed_only(engine.plan(request))
+        comparison = plan.comparison
         matches = exact_matches(engine, plan, where)
         # every match is checked: from its summary (no text, no JSON body to parse: that was half of
         # a criterion's time at 100k passages) unless the criterion asks for a care unit or a body
@@ -274,7 +273,7 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
             documents: dict[str, Document | DocumentSummary] = engine.backend.get_documents(matches.doc_ids)
         else:
             documents = engine.backend.document_summaries(matches.doc_ids)
-        values = _compared_values(comparison, documents) if comparison else {}
+        values = satisfying(comparison, documents) if comparison else {}
         evidence: list[tuple[Evidence, int, Document | DocumentSummary]] = []  # (evidence shown, its best passage, its document)
         for doc_id in matches.doc_ids:
             document = documents.get(doc_id)
@@ -311,16 +310,6 @@ def evaluate_criterion(engine, criterion: Any, scope: DocumentFilter, facts: dic
             if inside:
                 hits.add(document, "", stay)
     return hits
-
-
-def _compared_values(comparison: ValueComparison, documents: dict[str, Document | DocumentSummary]) -> dict[str, str]:
-    """Document id → the snippet giving a value that satisfies *comparison*, for the documents that have one."""
-    found = {}
-    for doc_id, document in documents.items():
-        snippet = comparison.evidence(getattr(document, "text", "") or "")
-        if snippet:
-            found[doc_id] = snippet
-    return found
 
 
 def patient_facts(engine, scope: DocumentFilter) -> dict[str, PatientFacts]:  # noqa: ANN001

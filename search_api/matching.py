@@ -12,6 +12,8 @@ as deep as the index; ``lexical_matching_documents`` is the backend's exact set 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from operator import itemgetter
 from weakref import WeakKeyDictionary
@@ -96,3 +98,75 @@ def patient_count(engine, matches: DocumentMatches) -> int:  # noqa: ANN001 - Se
     from indexer.backend.filters import normalise_key
 
     return len({normalise_key(p) for p in patients_of(engine, matches.doc_ids).values()})
+
+
+@dataclass
+class ComparedMatches:
+    """A comparison query's exact matches (« FEVG < 40 % »): the label's matching documents whose text
+    gives the label a satisfying value, still ranked by their best passage's BM25 score."""
+
+    matches: DocumentMatches
+    #: document id → its evidence sentence, value highlighted (:meth:`ValueComparison.evidence`)
+    evidence: dict[str, str]
+    #: how many label matches were read and checked (the check's cost: one document text each)
+    checked: int
+
+
+#: how many comparison queries' checked sets each backend keeps (per generation: see compared_matches)
+COMPARED_MEMORY = 32
+_COMPARED: WeakKeyDictionary = WeakKeyDictionary()  # backend → (IndexInfo, OrderedDict(key → ComparedMatches))
+_COMPARED_LOCK = threading.Lock()
+
+
+def compared_matches(engine, plan: QueryPlan, where: DocumentFilter) -> ComparedMatches:  # noqa: ANN001 - SearchEngine
+    """:func:`exact_matches` of *plan* (a comparison query's: its label) kept to the documents satisfying
+    ``plan.comparison`` (:func:`search_api.value_comparison.satisfying`, the check cohorts apply).
+
+    Why inside the exact set: « 12 documents · 5 patients » and every page must count only documents
+    whose value satisfies the comparison, not « Furosémide 40 mg » or « FEVG à 40 % ». Cost: every label
+    match's text is read once (the label's matches, not the index: see README, « valeur comparée »), so
+    the answer is kept for the generation (the last :data:`COMPARED_MEMORY` of them, keyed by the plan's
+    lexical query, the comparison and *where*, access scope included): /search/patients asks it, then its
+    ranking's /search asks again, and the next pages ask too. Callers must not change what it returns."""
+    backend = engine.backend
+    with backend.pinned():
+        info = backend.info()
+        key = _compared_key(plan, where)
+        with _COMPARED_LOCK:
+            known = _COMPARED.get(backend)
+            if known is not None and known[0] == info and key in known[1]:
+                known[1].move_to_end(key)
+                return known[1][key]
+        found = _compared(engine, plan, where)
+        with _COMPARED_LOCK:
+            known = _COMPARED.get(backend)
+            if known is None or known[0] != info:
+                known = (info, OrderedDict())
+                try:
+                    _COMPARED[backend] = known
+                except TypeError:  # a backend that cannot be weakly referenced: no memory, same answer
+                    return found
+            known[1][key] = found
+            while len(known[1]) > COMPARED_MEMORY:
+                known[1].popitem(last=False)
+    return found
+
+
+def _compared_key(plan: QueryPlan, where: DocumentFilter) -> tuple:
+    """What a comparison query's checked set depends on: its lexical query, its comparison, the filter."""
+    return (plan.lexical_text, plan.lexical_statuses, tuple(map(tuple, plan.concepts)),
+            tuple((tuple(forms), statuses) for forms, statuses in plan.required), plan.comparison, where)
+
+
+def _compared(engine, plan: QueryPlan, where: DocumentFilter) -> ComparedMatches:  # noqa: ANN001 - SearchEngine
+    """:func:`compared_matches` without its memory."""
+    from search_api.value_comparison import satisfying
+
+    found = exact_matches(engine, plan, where)
+    if plan.comparison is None or not found.doc_ids:
+        return ComparedMatches(found, {}, 0)
+    evidence = satisfying(plan.comparison, engine.backend.get_documents(found.doc_ids))
+    kept = DocumentMatches([d for d in found.doc_ids if d in evidence])
+    kept.best_pid = {d: found.best_pid[d] for d in kept.doc_ids}
+    kept.best_score = {d: found.best_score[d] for d in kept.doc_ids}
+    return ComparedMatches(kept, evidence, len(found.doc_ids))

@@ -190,6 +190,11 @@ class QueryInterpretation(BaseModel):
         "letter matches any passage holding it as a token. Quote them (« \"vitamine D\" ») to search them; a query "
         "made only of such letters searches nothing (no result) and portals say so",
     )
+    compared_value: str | None = Field(
+        default=None,
+        description="A comparison query's value check (« FEVG < 40 % »): its label is searched, and only documents whose "
+        "text gives the label a value satisfying the comparison match and are counted (search_api.value_comparison)",
+    )
 
 
 class SearchResponse(BaseModel):

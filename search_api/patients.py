@@ -27,7 +27,7 @@ from indexer.schema import Document, DocumentKind
 from indexer.sources.fhir_records import encounter_class_label
 from search_api.audit import AuditLog
 from search_api.image_results import image_url
-from search_api.matching import DocumentMatches, exact_matches
+from search_api.matching import ComparedMatches, DocumentMatches, compared_matches, exact_matches
 from search_api.models import MAX_LIMIT, RELATIVES_DESCRIPTION, QueryInterpretation, SearchRequest, split_mention_context
 from search_api.patient_data import (
     age_at,
@@ -212,6 +212,15 @@ def age_day(documents: list[Document], viewer: Viewer) -> dt.date | None:
     return max((d.date for d in documents if d.date), default=None)
 
 
+def _with_evidence(snippets: dict[str, tuple[str, str | None]], compared: ComparedMatches | None
+                   ) -> dict[str, tuple[str, str | None]]:
+    """*snippets* with, for a comparison query (« FEVG < 40 % »), the sentence giving each document's value
+    (:attr:`ComparedMatches.evidence`) instead of the label's best passage, which may not give it."""
+    if compared is None:
+        return snippets
+    return {doc_id: (compared.evidence.get(doc_id, snippet), context) for doc_id, (snippet, context) in snippets.items()}
+
+
 def _snippets(engine, matches: DocumentMatches, documents: list[tuple[str, str | None]], query: str,  # noqa: ANN001
               statuses: tuple[str, ...] | None = None) -> dict[str, tuple[str, str | None]]:
     """(HTML, context) of the best passage of each (matched document id, its language): the page's
@@ -296,16 +305,19 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         wanted = tuple(k.value for k in kinds)
         documents = [d for d in everything if not wanted or d.kind.value in wanted]
         matches = DocumentMatches()
+        compared = None  # a comparison query's checked set (« FEVG < 40 % »)
         query = viewer.query((q or "").strip()) if (q or "").strip() else ""
         if query:
             request = SearchRequest(q=query, patient_id=real, include_negated=include_negated, expand=expand)
             plan = engine().plan(request)
             where = within_scope(DocumentFilter(patient_id=real, kinds=wanted), scope)
-            matches = exact_matches(engine(), plan, where)
+            # « FEVG < 40 % »: only the documents giving a satisfying value are marked, as /search counts them
+            compared = compared_matches(engine(), plan, where) if plan.comparison is not None else None
+            matches = compared.matches if compared is not None else exact_matches(engine(), plan, where)
             highlight = plan.highlight_text
         birth = identity_of(everything)["birth_date"]
-        snippets = _snippets(engine(), matches, [(d.id, d.language) for d in documents if d.id in matches], highlight,
-                             plan.lexical_statuses) if query else {}
+        snippets = _with_evidence(_snippets(engine(), matches, [(d.id, d.language) for d in documents if d.id in matches], highlight,
+                                            plan.lexical_statuses), compared) if query else {}
         groups: dict[str | None, list[TimelineEntry]] = {}
         for document in sorted(documents, key=lambda d: (d.date is None, d.date or dt.date.min), reverse=False):
             stay = stay_of(document.date, stays)
@@ -440,7 +452,9 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     (*spelling*: :attr:`SearchResponse.suggestion`'s source, as :meth:`SearchEngine.search`)."""
     where = engine.request_filter(request, scope)
     plan = engine.plan(request)
-    matches = exact_matches(engine, plan, where)
+    # « FEVG < 40 % »: only the label's matches with a satisfying value, as /search and cohorts count them
+    compared = compared_matches(engine, plan, where) if plan.comparison is not None else None
+    matches = compared.matches if compared is not None else exact_matches(engine, plan, where)
     # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
     # Its depth is the same for every page: a depth following the page ((offset + limit) x 3) ranked
     # the patients differently on each page, so paging 10 by 10 through « embolie pulmonaire » (23
@@ -492,8 +506,8 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
             missing[patient] -= 1
         if not missing[patient] or not left[patient]:
             del missing[patient]
-    snippets = _snippets(engine, matches, [(doc_id, documents[doc_id].language) for _, doc_id in fills], plan.highlight_text,
-                         plan.lexical_statuses)
+    snippets = _with_evidence(_snippets(engine, matches, [(doc_id, documents[doc_id].language) for _, doc_id in fills],
+                                        plan.highlight_text, plan.lexical_statuses), compared)
     for patient, doc_id in fills:
         document = documents[doc_id]
         snippet, context = snippets[doc_id]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from indexer.clinical import ExpandedTerm, Lexicon, QueryExpansion, load_default_lexicon, parse_clinical_query
@@ -24,6 +24,8 @@ from indexer.text.analyzers import terms
 from indexer.backend.base import ALL_STATUSES, DEFAULT_STATUSES, NEGATED_PART, Forms as WeightedForms, family_status
 from search_api.models import QueryInterpretation, SearchRequest
 from search_api.snippets import is_phrase
+from search_api.value_comparison import ValueComparison
+from search_api.value_comparison import parse as parse_comparison
 
 Forms = list[str]  # a concept's surface forms, the typed one first
 
@@ -47,6 +49,9 @@ class QueryPlan:
     #: :func:`~indexer.clinical.query.family_relatives`); its family statuses are then ``family:mother``
     #: (:func:`~indexer.backend.base.family_status`), searched in those relatives' fields only
     family_relatives: tuple[str, ...] = ()
+    #: « FEVG < 40 % »: the value the query compares (its label is what the legs search); a document
+    #: matches only when its text gives the label a satisfying value (:mod:`search_api.value_comparison`)
+    comparison: ValueComparison | None = None
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +72,33 @@ def searchable_form(form: str) -> str:
     if len(parsed.clauses) == 2 and len(affirmed) == 1 and len(negated) == 1 and parsed.clauses[0].polarity == "affirmed":
         return f"{affirmed[0]}{NEGATED_PART}{negated[0]}"
     return form
+
+
+def measured_label(text: str, lexicon: Lexicon) -> str:
+    """The words of *text* (what a comparison query holds before its operator) the value belongs to: those
+    after the last concept the lexicon recognises (« insuffisance cardiaque FEVG » → « FEVG »), or that
+    concept when *text* ends with it (« diabète HbA1c » → « HbA1c »); all of *text* when it names none
+    (« FEVG », « fraction d'éjection »).
+
+    Why: in « insuffisance cardiaque FEVG < 40 % » the whole text as the label asked for « insuffisance
+    cardiaque FEVG 35 % » written in a row, which no letter does. The other words are still searched (the
+    plan is the whole text's). The label is always a suffix of *text*: every document the whole text's
+    check kept, this keeps. Limit: a qualifier after a recognised label (« créatinine plasmatique > 150 »)
+    becomes the label (« plasmatique 160 »)."""
+    found = lexicon.expand_query(text, fuzzy=False).expanded_terms
+    if not found:
+        return text
+    last = max(found, key=lambda term: term.end)
+    rest = text[last.end:].strip(" ,;:")
+    return rest or text[last.start:last.end].strip() or text
+
+
+def with_comparison(plan: QueryPlan, comparison: ValueComparison) -> QueryPlan:
+    """*plan* (its label's) asking for *comparison*, and saying so on the portal's interpretation line
+    (« valeur comparée : FEVG < 40 % »): a physician sees that the number is compared, not searched as a word."""
+    interpretation = plan.interpretation or QueryInterpretation(polarity="affirmed", affirmed_terms=[comparison.label])
+    return replace(plan, comparison=comparison,
+                   interpretation=interpretation.model_copy(update={"compared_value": str(comparison)}))
 
 
 def narrower_named_by_negation(affirmed: str, negated: str, lexicon: Lexicon) -> str | None:
@@ -385,6 +417,12 @@ def plan_query(
     relatives only, it has no dense leg whatever *family_dense* says (a vector cannot tell whose mention it is)."""
     if not request.clinical:  # the plain baseline: the words as typed, in every context
         return QueryPlan(request.q, ALL_STATUSES, [], [], request.q, highlight_text([request.q], []))
+    comparison = parse_comparison(request.q)
+    if comparison is not None:  # « FEVG < 40 % »: the label planned as a query of its own, the value checked after
+        labelled = request.model_copy(update={"q": comparison.label})
+        comparison = replace(comparison, label=measured_label(comparison.label, lexicon or default_lexicon()))
+        return with_comparison(plan_query(labelled, lexicon, dense_translation, cognates, dense_style, english_vector,
+                                          typed_translations, family_cues, family_dense), comparison)
     lexicon = lexicon or default_lexicon()
     parsed = parse_clinical_query(request.q)
     affirmed = " ".join(parsed.affirmed_terms) if parsed.clauses else parsed.text

@@ -27,8 +27,9 @@ from typing import Literal
 import numpy as np
 from pydantic import TypeAdapter
 
-from indexer.backend.base import DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit, splits_hypothetical
-from indexer.backend.filters import DocumentFilter
+from indexer.backend.base import (DocumentSummary, IndexBackend, IndexNotFoundError, LexicalMatches, PassageHit, affirmed_statuses,
+                                  splits_hypothetical)
+from indexer.backend.filters import DocumentFilter, normalise_key
 from indexer.clinical.cognates import CognateTranslator, query_words
 from indexer.clinical.dictionary import DictionaryTranslator
 from indexer.clinical.induced import InducedTranslator
@@ -39,6 +40,7 @@ from indexer.settings import SearchSettings
 from search_api.feedback import TermStatistics, expansion_terms, query_stems, rocchio, searched_text
 from search_api.fusion import reciprocal_rank_fusion
 from search_api.image_results import image_fields, text_match_sections
+from search_api.matching import DocumentMatches, compared_matches
 from search_api.negating import NEGATED, ConceptDocuments, negating_documents
 from search_api.models import MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResponse, SearchResult, StatsResponse
 from search_api.query_alignment import QueryAlignment, load_alignment
@@ -253,6 +255,12 @@ class QueryEmbeddingCache:
 
 _RESULTS = TypeAdapter(list[SearchResult])
 _IMAGE = DocumentKind.IMAGE.value
+
+
+def _kept_ranking(doc_ids: list[str], best_pid: Mapping[str, int], best_score: Mapping[str, float]) -> _LegRanking:
+    """A leg's ranking of *doc_ids* alone (best first), each with its best passage and score."""
+    return _LegRanking(doc_ids, {d: best_pid[d] for d in doc_ids}, {d: best_score[d] for d in doc_ids},
+                       {d: rank for rank, d in enumerate(doc_ids, start=1)})
 
 
 def _label_hypothetical_only(rows: list[dict], hypothetical_only: Container[str]) -> None:
@@ -501,6 +509,8 @@ class SearchEngine:
         # 10 through « épanchement pleural » (demo index) showed 3 documents twice and 3 of 87 never.
         offset, wanted_docs = request.offset, request.offset + request.limit
         plan = self.plan(request)
+        if plan.comparison is not None:  # « FEVG < 40 % »: the value is checked on every label match
+            return self._compared_search(request, plan, where, started, spelling)
         window = self.settings.rank_window
         deepest = max(window, _DEEPEST_PAGE_DEPTH)
         depth, ranked = window, 0
@@ -557,6 +567,62 @@ class SearchEngine:
             results=results,
             suggestion=suggestion,
         )
+
+    def _compared_search(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, started: float,
+                         spelling: SpellingSource = None) -> SearchResponse:
+        """A comparison query (« FEVG < 40 % », ``plan.comparison``): only the label's matches whose text
+        gives it a satisfying value are results, ranked, paged and counted (totals, patients, affirmed).
+
+        Why not the usual legs then a filter: the totals are the lexical leg's exact counts, which cannot
+        check a number; here the exact set itself is checked (:func:`~search_api.matching.compared_matches`,
+        the cohorts' check), so « N documents · M patients » is what a cohort of the query holds. The
+        lexical ranking is that set in BM25 order (every match, no window); the dense leg cannot read a
+        value, so it only reorders documents of the set: a document it alone finds is not a result."""
+        compared = compared_matches(self, plan, where)
+        matches = compared.matches
+        rankings: dict[str, _LegRanking] = {}
+        if request.mode != "dense":
+            rankings["lexical"] = _kept_ranking(matches.doc_ids, matches.best_pid, matches.best_score)
+        if request.mode in ("hybrid", "dense") and plan.dense_text is not None and matches.doc_ids:
+            dense = _collapse(self._dense_leg(plan, where, self.settings.rank_window), self.backend)
+            rankings["dense"] = _kept_ranking([d for d in dense.doc_ids if d in matches], dense.best_pid, dense.best_score)
+        by_language = self.settings.language_weights.get(plan.language or "")
+        weights = {"lexical": by_language.lexical if by_language else self.settings.lexical_weight,
+                   "dense": by_language.dense if by_language else self.settings.dense_weight}
+        fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k)
+        reached = {doc_id for doc_id, _ in fused}
+        fused += [(doc_id, 0.0) for doc_id in matches.doc_ids if doc_id not in reached]  # dense mode: beyond its depth
+        page = fused[request.offset: request.offset + request.limit]
+        ids = [doc_id for doc_id, _ in page]
+        documents = self._page_documents(ids, rankings)
+        passages = self.backend.get_passages(_page_pids(rankings, ids))
+        rows = self._results(page, documents, rankings, passages, plan.highlight_text, plan.lexical_statuses)
+        for row in rows:  # the sentence giving the value, value highlighted (the label's best passage may not)
+            row["snippet"] = compared.evidence.get(row["id"], row["snippet"])
+        affirmed = self._compared_affirmed(plan, where, matches)
+        _label_hypothetical_only(rows, frozenset(matches.best_pid.keys() - affirmed))
+        suggestion = self.spelling_suggestion(request, plan, where, len(matches), spelling) if spelling else None
+        return SearchResponse(
+            query=request.q, mode=request.mode, interpretation=plan.interpretation, expanded_terms=plan.expanded_terms,
+            total=len(matches), total_patients=self._patients(matches.doc_ids),
+            total_affirmed=len(affirmed), total_patients_affirmed=self._patients([d for d in matches.doc_ids if d in affirmed]),
+            term_match=len(matches) > 0, ranked=len(fused), took_ms=round((time.perf_counter() - started) * 1000, 2),
+            results=_validated_results(rows), suggestion=suggestion,
+        )
+
+    def _compared_affirmed(self, plan: QueryPlan, where: DocumentFilter, matches: DocumentMatches) -> set[str]:
+        """Those of a comparison query's *matches* that match through an affirmed mention (what a cohort
+        of the query holds, :meth:`_counts_affirmed`): all of them when the search asks for no hypothetical one."""
+        if not self._counts_affirmed(plan):
+            return set(matches.best_pid)
+        kept = affirmed_statuses(plan.lexical_statuses)
+        found = self.backend.lexical_matching_documents(plan.lexical_text, where, kept, plan.concepts, plan.required) if kept else set()
+        return {doc_id for doc_id in found if doc_id in matches}
+
+    def _patients(self, doc_ids: list[str]) -> int:
+        """Distinct patients of *doc_ids* (normalised keys, as the backends count them)."""
+        summaries = self.backend.document_summaries(doc_ids) if doc_ids else {}
+        return len({normalise_key(s.patient_id) for s in summaries.values() if s.patient_id})
 
     @staticmethod
     def _counts_affirmed(plan: QueryPlan) -> bool:

@@ -87,6 +87,10 @@ def _canonical(plan) -> str:  # noqa: ANN001 - QueryPlan
         out["interpretation"].pop("family_terms", None)  # what a query asks about relatives (plan_query's family_cues)
     if isinstance(out.get("interpretation"), dict) and not out["interpretation"].get("ignored_terms"):
         out["interpretation"].pop("ignored_terms", None)  # single letters not searched (query_plan.without_single_letters)
+    if out.get("comparison") is None:  # « FEVG < 40 % »: the value a query compares (search_api.value_comparison)
+        out.pop("comparison", None)
+    if isinstance(out.get("interpretation"), dict) and out["interpretation"].get("compared_value") is None:
+        out["interpretation"].pop("compared_value", None)
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
 

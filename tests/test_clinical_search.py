@@ -34,7 +34,7 @@ def test_negated_mention_is_not_a_hit_by_default(client: TestClient) -> None:
 def test_query_for_absent_finding_returns_negated_mentions(client: TestClient) -> None:
     body = client.get("/search", params={"q": "sans embolie pulmonaire", "kinds": "report"}).json()
     assert body["interpretation"] == {"polarity": "negated", "affirmed_terms": [], "negated_terms": ["embolie pulmonaire"], "family_terms": [],
-                                      "cognates": {}, "ignored_terms": []}
+                                      "cognates": {}, "ignored_terms": [], "compared_value": None}
     assert [r["id"] for r in body["results"]] == [RPT_T001]
     assert body["results"][0]["context"] == "negated"
     assert "<mark>embolie</mark>" in body["results"][0]["snippet"]

@@ -155,6 +155,8 @@ class Interpretation:
     cognates: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: single letters typed as free words, not searched (« x » of « 2 x 3 cm »)
     ignored_terms: tuple[str, ...] = ()
+    #: a comparison query's value check (« FEVG < 40 % »): the number is compared, not searched as a word
+    compared_value: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> Interpretation | None:
@@ -170,6 +172,7 @@ class Interpretation:
             cognates=tuple((str(word), _str_tuple(english)) for word, english in cognates.items())
             if isinstance(cognates, Mapping) else (),
             ignored_terms=_str_tuple(data.get("ignored_terms")),
+            compared_value=str(data.get("compared_value") or ""),
         )
 
 

@@ -463,7 +463,13 @@ def interpretation_html(interpretation: Interpretation | None, include_negated: 
             sentence += f", avec mention <b>niée</b> de : {_terms(negated)}"
         if family:
             sentence += f", et <b>antécédents familiaux</b> de : {_terms(family)}"
-    return _one_line(f'<div class="ms-understood">🧠 {sentence}{_cognates(interpretation)}{_ignored(interpretation)}</div>')
+    return _one_line(f'<div class="ms-understood">🧠 {sentence}{_compared(interpretation)}{_cognates(interpretation)}'
+                     f'{_ignored(interpretation)}</div>')
+
+
+def _compared(interpretation: Interpretation) -> str:
+    """« ; valeur comparée : FEVG < 40 % »: the physician sees the number is checked, not searched as a word."""
+    return f" ; valeur comparée : {esc(interpretation.compared_value)}" if interpretation.compared_value else ""
 
 
 def _ignored(interpretation: Interpretation) -> str:
