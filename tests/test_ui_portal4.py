@@ -70,7 +70,7 @@ def test_document_found_in_several_files_names_the_others(fake: Fake) -> None:
     at = run_app(doc="dup")
     text = markdown(at)
     assert "Aussi présent dans :" in text
-    assert f'title="{DUP}"' in text and "<code>CR_123 (1).txt</code>" in text  # short name, full path as tooltip
+    assert f'title="{DUP}"' in text and "<code>BONNET/CR_123 (1).txt</code>" in text  # short name, full path as tooltip
 
 
 def test_document_without_copies_says_nothing(fake: Fake) -> None:
@@ -87,7 +87,7 @@ def test_provenance_items_of_an_sr_and_of_several_authors() -> None:
     assert render.provenance_items({"report_type": "Imaging Report", "author": ["Dr A", "Dr B"]}, "Scanner") == [
         ("Type", "Imaging Report"), ("Auteurs", "Dr A, Dr B")]
     assert render.provenance_items({}) == [] and render.provenance_html({}) == ""
-    assert render.short_file_name("D:\\exports\\CR_1.txt") == "CR_1.txt"
+    assert render.short_file_name("D:\\exports\\CR_1.txt") == "exports/CR_1.txt" and render.short_file_name("CR_1.txt") == "CR_1.txt"
 
 
 @pytest.mark.parametrize(("kind", "icon"), [("Traitement", "💊"), ("Acte", "🏥"), ("Allergie", "⚠️"),

@@ -583,8 +583,11 @@ def provenance_html(metadata: Mapping[str, object], title: str = "") -> str:
 
 
 def short_file_name(path: str) -> str:
-    """The last part of a path, Windows or POSIX (« D:\\exports\\CR_123.txt » → « CR_123.txt »)."""
-    return re.split(r"[\\/]", path.rstrip("/\\"))[-1] or path
+    """A path's folder and file name, Windows or POSIX (« D:\\exports\\rattrapage\\CR_123.txt » →
+    « rattrapage/CR_123.txt »). Why the folder: the copies of an export usually share the file name
+    (« CR_123.txt » shown alone looked like the document itself)."""
+    parts = [part for part in re.split(r"[\\/]", path) if part]
+    return "/".join(parts[-2:]) or path
 
 
 def duplicate_sources_html(metadata: Mapping[str, object]) -> str:
