@@ -244,6 +244,22 @@ def patient_documents(engine, patient_id: str, scope: DocumentFilter, kinds: tup
     return documents
 
 
+def dated_days(documents: list[Document]) -> list[dt.date]:
+    """Every day the patient's timeline shows, sorted: the documents' dates and their record's own dated
+    entries (``metadata.entries``: problems, results, treatments…), as :func:`_record_entries` lists them.
+    Why: the header said « du 12/01/2021 au 24/05/2024 » while the timeline showed a 2016 problem of the
+    record (a record is dated by its latest entry; its older entries were left out of the range)."""
+    days = {d.date for d in documents if d.date}
+    for document in documents:
+        for item in document.metadata.get("entries") or []:
+            if isinstance(item, dict) and item.get("date"):
+                try:
+                    days.add(dt.date.fromisoformat(str(item["date"])[:10]))
+                except ValueError:
+                    continue  # an entry the timeline cannot date either
+    return sorted(days)
+
+
 def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
     """The patient endpoints over the API's engine and audit log."""
     router = APIRouter(tags=["patients"])
@@ -268,7 +284,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
         under a ``PSN-`` pseudonym, with shifted dates), document counts and stays."""
         documents = visible(patient_id, scope, viewer)
         real = documents[0].patient_id
-        dates = sorted(d.date for d in documents if d.date)
+        dates = dated_days(documents)
         by_kind: dict[str, int] = {}
         for document in documents:
             by_kind[document.kind.value] = by_kind.get(document.kind.value, 0) + 1

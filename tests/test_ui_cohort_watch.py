@@ -125,6 +125,6 @@ def test_cohort_caption_shows_the_run_time(fake: Fake) -> None:
 
     at = _cohorts_page()
     caption = "\n".join(c.value for c in at.caption)
-    assert f"Dernière exécution : {format_timestamp('2026-01-01T00:00:00')}" in caption
+    assert f"Dernière exécution le {format_timestamp('2026-01-01T00:00:00')}" in caption
     assert f"dernière relance automatique : {format_timestamp('2026-02-01T02:10:00+00:00')}" in caption
     assert ":" in format_timestamp("2026-02-01T02:10:00+00:00").split(" ")[1]  # a time, not only a day

@@ -116,10 +116,11 @@ def test_a_patient_opened_from_a_cohort_goes_back_to_the_cohort(fake: Fake) -> N
 
 def test_back_from_a_screened_patient_returns_to_the_saved_cohort(monkeypatch: pytest.MonkeyPatch) -> None:
     """Screening a saved cohort: « Voir le patient » then « ← Retour à la cohorte » showed the cohort
-    builder at the top of the page; the saved cohort's list is below it, a long scroll away."""
+    builder at the top of the page; the saved cohort's list is below it, a long scroll away. Then it showed
+    the saved cohorts' heading, not the patient left (portal4): now the patient's own entry."""
     from test_ui_cohort_screening import Fake as ScreeningFake
     from test_ui_cohort_screening import _rerun_page
-    from ui.cohort_page import SAVED_ANCHOR
+    from ui.cohort_page import patient_anchor
 
     patch_client(monkeypatch, ScreeningFake())
     at = _rerun_page()
@@ -129,7 +130,7 @@ def test_back_from_a_screened_patient_returns_to_the_saved_cohort(monkeypatch: p
     assert _anchor(opened) is None
     at.button(key="patient-back").click().run()
     [back] = _scripts(at)
-    assert _anchor(back) == SAVED_ANCHOR
+    assert _anchor(back) == patient_anchor("cohort-rerun", "P002")
 
 
 def test_the_sidebar_closes_on_a_phone_once_logged_in(fake: Fake) -> None:

@@ -546,6 +546,7 @@ def document_view(client: api.MedsearchClient, doc_id: str, query: str = "", inc
         return
 
     st.markdown(render.document_header_html(doc), unsafe_allow_html=True)
+    document_provenance(doc)
     if doc.patient_id:
         st.button(f"👤 Dossier du patient {doc.patient_id}", key="doc-patient", on_click=nav.open_patient,
                   args=(doc.patient_id,))
@@ -577,6 +578,14 @@ def document_view(client: api.MedsearchClient, doc_id: str, query: str = "", inc
         st.text(f"Source : {doc.source_path or '—'}")
         if doc.metadata:
             st.json(doc.metadata, expanded=True)
+
+
+def document_provenance(doc: api.DocumentDetail) -> None:
+    """Who wrote the document and where (FHIR letters), and the other export files it was found in
+    (``duplicate_sources``, absent for researchers): under the header, not only in the raw metadata."""
+    for fragment in (render.provenance_html(doc.metadata, doc.title), render.duplicate_sources_html(doc.metadata)):
+        if fragment:
+            st.markdown(fragment, unsafe_allow_html=True)
 
 
 def _highlighted(client: api.MedsearchClient, doc: api.DocumentDetail, query: str, include_negated: bool) -> dict | None:

@@ -32,8 +32,9 @@ WATCH_LABEL = "Surveiller (relancer après chaque indexation)"
 #: screening statuses as the portal says them ("": no decision)
 STATUS_LABELS = {"": "— sans décision", "included": "✅ inclus", "excluded": "⛔ exclu", "to_review": "❓ à revoir"}
 MAX_REASON_CHARS = 500  # the API's bound
-#: element id of the saved cohorts' heading (where « ← Retour à la cohorte » brings the screener back)
+#: element id of the saved cohorts' heading
 SAVED_ANCHOR = "ms-saved-cohorts"
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _split(text: str) -> list[str]:
@@ -126,6 +127,41 @@ def _recount(result: dict[str, Any]) -> None:
                         "excluded": sum(d["status"] == "excluded" for d in result.get("decisions") or [])}
 
 
+def patient_anchor(key: str, patient_id: str) -> str:
+    """Element id of one patient's entry in a cohort list (*key*: the list's widget prefix), where
+    « ← Retour à la cohorte » brings the reader back. Why: it brought the screener to the saved cohorts'
+    heading, not to the patient left, who then had to be found again in a list of 40."""
+    return f"ms-cohort-{_ANCHOR_UNSAFE.sub('_', key)}-{_ANCHOR_UNSAFE.sub('_', patient_id)}"
+
+
+def anchor_html(anchor: str) -> str:
+    """An empty element carrying *anchor* as its id, drawn just above the entry it marks."""
+    return f'<div id="{render.esc(anchor)}" class="ms-anchor"></div>'
+
+
+def saved_result(cohort: dict[str, Any]) -> dict[str, Any]:
+    """A saved cohort's last known list as a result :func:`show_result` draws: its members (those of the
+    last run, or of the watch's last refresh) with their screening decisions, without evidence (the API
+    keeps none: « Relancer » fetches it). Patients decided « exclu » since are out, as a run would have them.
+
+    Why: a research associate reopening a saved cohort saw no patient at all until « Relancer »; the
+    list and the decisions already taken are what they come back for."""
+    decisions = sorted(cohort.get("decisions") or [], key=lambda d: d["patient_id"])
+    by_patient = {d["patient_id"]: d for d in decisions}
+    news = set(cohort.get("new_patient_ids") or ())
+    patients = []
+    for patient_id in cohort.get("members") or []:
+        decision = by_patient.get(patient_id)
+        if decision and decision.get("status") == "excluded":
+            continue
+        shown = {k: v for k, v in decision.items() if k != "patient_id"} if decision else None
+        patients.append({"patient_id": patient_id, "evidence": [], "new": patient_id in news, "decision": shown})
+    result: dict[str, Any] = {"name": cohort.get("name") or "", "total": len(patients), "patients": patients,
+                              "excluded": [], "new": 0, "left": [], "decisions": decisions, "saved_only": True}
+    _recount(result)
+    return result
+
+
 def _forget_forms(key: str, patient_id: str | None = None) -> None:
     """Drop the decision widgets' state (one patient's, or all under *key*): drawn again, they show the
     decision as the API answered it, not what was last typed."""
@@ -213,13 +249,17 @@ def show_result(result: dict[str, Any], editable: bool, key: str = "cohort",
         flags = " · ".join(x for x in (sex, age, "ajouté à la main" if patient.get("by_hand") else "",
                                        "🆕 nouveau" if patient.get("new") else "",
                                        STATUS_LABELS.get(decision["status"], "") if decision else "") if x)
+        anchor = patient_anchor(key, patient["patient_id"])
+        st.markdown(anchor_html(anchor), unsafe_allow_html=True)
         with st.expander(f"👤 {patient['patient_id']}" + (f" · {flags}" if flags else ""), expanded=len(result["patients"]) <= 5):
             for evidence in patient["evidence"]:
                 st.markdown(render.evidence_html(evidence), unsafe_allow_html=True)
+            if result.get("saved_only"):
+                st.caption("Preuves : « Relancer » pour les afficher.")
             cols = st.columns(2)
-            # « ← Retour à la cohorte » comes back to the saved cohort being screened, not to the builder on top
+            # « ← Retour à la cohorte » comes back to this patient's entry
             cols[0].button("Voir le patient", key=f"{key}-open-{patient['patient_id']}", on_click=nav.open_patient,
-                           args=(patient["patient_id"], SAVED_ANCHOR if screening is not None else None))
+                           args=(patient["patient_id"], anchor))
             if editable and cols[1].checkbox("Exclure", key=f"{key}-excl-{patient['patient_id']}"):
                 excluded.append(patient["patient_id"])
             if screening is not None:
@@ -315,9 +355,7 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
         format_func=lambda i: cohort_label(by_id[i]),
     )
     cohort = by_id[chosen]
-    caption = f"Dernière exécution : {render.format_timestamp(cohort.get('last_run_at'))}"
-    if cohort.get("watch"):
-        caption += f" · dernière relance automatique : {render.format_timestamp(cohort.get('last_refreshed'))}"
+    caption = last_run_text(cohort)
     st.caption(caption)
     if cohort.get("refresh_error"):
         st.warning(f"La dernière relance automatique n'a pas abouti : {cohort['refresh_error']}")
@@ -344,6 +382,18 @@ def saved_cohorts(client: api.MedsearchClient) -> None:
     rerun = st.session_state.get("cohort_rerun_result")
     if rerun is not None and rerun[0] == chosen:
         show_result(rerun[1], editable=False, key="cohort-rerun", screening=(client, chosen))
+    else:  # the list as last run, with its decisions, until « Relancer »
+        st.caption("Liste de la dernière exécution ; « Relancer » l'actualise sur l'index du jour.")
+        show_result(saved_result(cohort), editable=False, key="cohort-rerun", screening=(client, chosen))
+
+
+def last_run_text(cohort: dict[str, Any]) -> str:
+    """« Dernière exécution le 03/12/2026 15:02 CET » (and the watch's last refresh when watched)."""
+    when = cohort.get("last_run_at")
+    text = f"Dernière exécution le {render.format_timestamp(when)}" if when else "Jamais exécutée"
+    if cohort.get("watch"):
+        text += f" · dernière relance automatique : {render.format_timestamp(cohort.get('last_refreshed'))}"
+    return text
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")

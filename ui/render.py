@@ -554,6 +554,60 @@ def document_header_html(doc: DocumentDetail) -> str:
     )
 
 
+def _listed(value: object) -> list[str]:
+    """A metadata value as a list of non-empty strings (FHIR authors are a list, a custodian one name)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [str(item).strip() for item in items if item is not None and str(item).strip()]
+
+
+def provenance_items(metadata: Mapping[str, object], title: str = "") -> list[tuple[str, str]]:
+    """(label, value) pairs saying who wrote a letter and where: type (when not the title already),
+    author, department, institution (FHIR DocumentReference: ``report_type``, ``author``, ``department``,
+    ``custodian``). Why: a FHIR discharge letter showed no author nor ward outside the raw « Métadonnées »
+    JSON; a physician reads a letter by who signed it."""
+    items: list[tuple[str, str]] = []
+    kind = ", ".join(_listed(metadata.get("report_type")))
+    if kind and kind.casefold() != title.strip().casefold():
+        items.append(("Type", kind))
+    authors = _listed(metadata.get("author"))
+    if authors:
+        items.append(("Auteur" if len(authors) == 1 else "Auteurs", ", ".join(authors)))
+    if _listed(metadata.get("department")):
+        items.append(("Service", ", ".join(_listed(metadata.get("department")))))
+    institution = _listed(metadata.get("custodian")) or _listed(metadata.get("institution"))
+    if institution:
+        items.append(("Établissement", ", ".join(dict.fromkeys(institution))))
+    return items
+
+
+def provenance_html(metadata: Mapping[str, object], title: str = "") -> str:
+    """« Auteur : Dr Anne Moreau · Service : Cardiologie · Établissement : CHU de Bordeaux » ("" if none)."""
+    items = provenance_items(metadata, title)
+    if not items:
+        return ""
+    return '<div class="ms-meta">' + " · ".join(f"{esc(label)} : <b>{esc(value)}</b>" for label, value in items) + "</div>"
+
+
+def short_file_name(path: str) -> str:
+    """A path's folder and file name, Windows or POSIX (« D:\\exports\\rattrapage\\CR_123.txt » →
+    « rattrapage/CR_123.txt »). Why the folder: the copies of an export usually share the file name
+    (« CR_123.txt » shown alone looked like the document itself)."""
+    parts = [part for part in re.split(r"[\\/]", path) if part]
+    return "/".join(parts[-2:]) or path
+
+
+def duplicate_sources_html(metadata: Mapping[str, object]) -> str:
+    """« Aussi présent dans : CR_123.txt, CR_123 (1).txt », each short name with its full path as tooltip
+    ("" when the document was found in one file only). Why: a document exported twice is indexed once
+    (indexer/sources/duplicates.py); the archivist checking an export must see where the copies are.
+    Researchers never get ``duplicate_sources`` (search_api/security/deid.py): nothing shown to them."""
+    paths = _listed(metadata.get("duplicate_sources"))
+    if not paths:
+        return ""
+    names = ", ".join(f'<span title="{esc(path)}"><code>{esc(short_file_name(path))}</code></span>' for path in paths)
+    return f'<div class="ms-meta ms-duplicates">Aussi présent dans : {names}</div>'
+
+
 def text_html(text: str) -> str:
     """Plain document text -> escaped HTML with line breaks kept (and no blank lines)."""
     escaped = esc(text.replace("\r\n", "\n").replace("\r", "\n").strip())
@@ -868,12 +922,26 @@ def body_part_label(code: object) -> str:
     return BODY_PART_LABELS.get(text.upper().replace(" ", "").replace("_", ""), text)
 
 
+#: an icon per kind of a record's dated entry (fhir_records: « Problème », « Traitement »…), so that a
+#: timeline of a hundred lines is scanned by eye; an unknown kind gets the generic one
+ENTRY_ICONS: dict[str, str] = {
+    "Problème": "🩺", "Résultat": "🧪", "Examen": "🔬", "Traitement": "💊", "Acte": "🏥",
+    "Allergie": "⚠️", "Intolérance": "⚠️", "Suspicion d'allergie": "⚠️",
+}
+DEFAULT_ENTRY_ICON = "📌"
+
+
+def entry_label_html(kind: str) -> str:
+    """« 💊 Traitement » in bold: a record entry's kind with its icon (the kind as the API says it)."""
+    return f"<b>{ENTRY_ICONS.get(kind.strip(), DEFAULT_ENTRY_ICON)} {esc(kind)}</b>"
+
+
 def timeline_entry_html(entry: Mapping[str, object], anchor: str = "") -> str:
     """One document on the timeline: date, badge, title, details; query matches starred with their passage.
     *anchor*: its element id (:func:`timeline_anchor`), where « ← Retour au patient » brings the reader."""
     details = [esc(format_date(entry.get("date")))]  # type: ignore[arg-type]
     if entry.get("entry"):  # one of a record's own dated entries (problem, result, exam)
-        details.insert(0, f"<b>{esc(entry['entry'])}</b>")
+        details.insert(0, entry_label_html(str(entry["entry"])))
     for key in ("modality", "body_part", "department"):
         if entry.get(key):
             details.append(esc(body_part_label(entry[key]) if key == "body_part" else entry[key]))
