@@ -38,7 +38,7 @@ runner._encoder = lambda settings: None
 def index_paths(*args, **kwargs):
     open(os.environ["MEDSEARCH_TEST_STARTED"], "w").close()
     time.sleep(float(os.environ["MEDSEARCH_TEST_RUN_S"]))
-    return SimpleNamespace(skipped=[], warnings=[], files_seen=1, documents_added=1, documents_updated=0,
+    return SimpleNamespace(skipped=[], warnings=[], duplicates=[], files_seen=1, documents_added=1, documents_updated=0,
                            documents_removed=0, documents_unchanged=0, passages_added=1, seconds={"total": 1.0})
 
 pipeline.index_paths = index_paths
