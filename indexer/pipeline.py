@@ -287,7 +287,9 @@ def _moved(document: Document, stored_sources: dict[str, str]) -> bool:
 
     Its content hash leaves the path out, so a report moved to another folder (same accession number),
     or the copy left when the kept duplicate's file was deleted, counted as unchanged: the stored path
-    went on naming the deleted file, and ``--prune`` then removed a document whose file is there."""
+    went on naming the deleted file, and ``--prune`` then removed a document whose file is there.
+    Such a document gets its new path only (:meth:`IndexWriter.move_sources`): re-encoding it would
+    re-embed a whole corpus whose export share was remounted at a new path."""
     stored = stored_sources.get(document.id)
     return stored is not None and stored != document.source_path
 
@@ -322,7 +324,8 @@ def _write(
         t0 = time.perf_counter()
         _note_produced(produced, documents)
         hashes = {d.id: stamped_hash(d, fingerprint) for d in documents}
-        changed = [d for d in documents if known.get(d.id) != hashes[d.id] or _moved(d, known_sources)]
+        changed = [d for d in documents if known.get(d.id) != hashes[d.id]]
+        moved = {d.id: d.source_path for d in documents if known.get(d.id) == hashes[d.id] and _moved(d, known_sources)}
         updated = [d.id for d in changed if d.id in known]
         for document in documents:
             before = baseline.get(document.id)
@@ -333,6 +336,8 @@ def _write(
             else:
                 report.documents_unchanged += 1
         writer.remove_documents(updated)
+        writer.move_sources(moved)  # same content, another file: the path only, nothing re-encoded
+        known_sources.update(moved)
         work = []
         big: list[str] = []  # the batch's big files, named on the encoding bar
         for document in changed:

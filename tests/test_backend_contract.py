@@ -179,6 +179,30 @@ def test_readded_document_gets_new_passages(backend) -> None:
     assert _docs_of(backend, backend.lexical_search("tension", 10)) == ["A1"]
 
 
+def test_move_sources_changes_the_path_only(backend) -> None:
+    """A document whose file moved (same content) gets its new path, read back by the writer and the
+    reader; its passages, passage ids, vectors, lexical fields and content hash stay as they were."""
+    pids = sorted(h.pid for h in backend.dense_search(_unit(1, 0, 0), 100) if backend.documents_of([h.pid])[h.pid] == "R1")
+    passages = backend.get_passages(pids)
+    before_hits = backend.dense_search(_unit(1, 0, 0), 100)
+    with backend.writer(ENCODER, DIM) as writer:
+        hashes = writer.content_hashes()
+        assert writer.move_sources({"R1": "/moved/R1.txt", "NOPE": "/moved/NOPE.txt"}) == 1
+        assert writer.source_paths()["R1"] == "/moved/R1.txt"
+        assert writer.content_hashes() == hashes
+        writer.publish()
+    backend.refresh()
+    assert backend.get_document("R1") == DOCS["R1"].model_copy(update={"source_path": "/moved/R1.txt"})
+    assert backend.get_document("R2") == DOCS["R2"]
+    assert backend.get_passages(pids) == passages
+    assert [(h.pid, round(h.score, 5)) for h in backend.dense_search(_unit(1, 0, 0), 100)] == [
+        (h.pid, round(h.score, 5)) for h in before_hits]
+    assert "R1" in _docs_of(backend, backend.lexical_search("épanchement pleural", 10))
+    assert backend.stats().passages == sum(len(parts) for _, parts in CORPUS)
+    with backend.writer(ENCODER, DIM) as writer:
+        assert writer.source_paths()["R1"] == "/moved/R1.txt"
+
+
 # -- lexical -------------------------------------------------------------------------------------
 def test_lexical_context_statuses(backend) -> None:
     # R1 only says « absence de pneumothorax »: not a hit by default, a hit for negated mentions

@@ -58,6 +58,33 @@ def test_metadata_filters_select_passages(indexed) -> None:
     assert docs == {RPT_T002}
 
 
+def test_a_remounted_export_folder_is_not_reencoded(tmp_path: Path, source_folder: Path, encoder) -> None:
+    """The export share remounted at a new path (the folder renamed): every document gets its new path
+    and counts as updated, but nothing is re-analysed or re-encoded (passage ids unchanged: a 10M-report
+    corpus would otherwise be re-embedded), and ``--prune`` removes nothing whose file is there."""
+    sources = tmp_path / "sources"
+    shutil.copytree(source_folder, sources)
+    settings = Settings(index={"dir": tmp_path / "index"})
+    first = index_paths([sources], settings, encoder)
+    layout = live_layout(settings.index.dir)
+    store = MetadataStore(layout.metadata, readonly=True)
+    before = {p.pid: (p.doc_id, p.text) for p in store.get_passages(list(range(first.passages_added * 2))).values()}
+    paths = store.source_paths()
+    store.close()
+    remounted = sources.rename(tmp_path / "remounted")
+    again = index_paths([remounted], settings, encoder, prune=True)
+    assert (again.documents_added, again.documents_updated, again.documents_removed) == (0, first.documents_added, 0)
+    assert (again.passages_added, again.documents_unchanged) == (0, 0)
+    layout = live_layout(settings.index.dir)
+    store = MetadataStore(layout.metadata, readonly=True)
+    assert store.source_paths() == {d: p.replace(str(sources), str(remounted), 1) for d, p in paths.items()}
+    assert all(store.get_document(d).source_path.startswith(str(remounted)) for d in paths)
+    assert {p.pid: (p.doc_id, p.text) for p in store.get_passages(list(before)).values()} == before
+    assert len(DenseIndex.load(layout.dense, 512)) == LexicalIndex(layout.lexical).num_passages() == len(before)
+    third = index_paths([remounted], settings, encoder, prune=True)
+    assert (third.documents_updated, third.documents_unchanged, third.passages_added) == (0, first.documents_added, 0)
+
+
 def test_incremental_run(tmp_path: Path, source_folder: Path, encoder) -> None:
     sources = tmp_path / "sources"
     shutil.copytree(source_folder, sources)

@@ -710,6 +710,18 @@ class IndexWriter(ABC):
         Call :meth:`remove_image_vectors` for documents that are gone."""
 
     @abstractmethod
+    def move_sources(self, paths: Mapping[str, str]) -> int:
+        """Store a new source path for documents whose content is unchanged (document id → new path;
+        unknown ids ignored); returns how many were updated. Passages, passage ids, vectors, lexical
+        fields and content hashes stay as they are: only :meth:`source_paths` and the stored
+        document's ``source_path`` change, inside this run's generation (durable at :meth:`commit`).
+
+        Why not remove and re-add: a report moved to another folder, or an export share remounted at
+        a new path, has the same text; re-analysing and re-embedding it cost weeks of CPU on a 10M
+        report corpus for nothing, and churned passage ids. The path must still follow the file, or
+        ``--prune`` deletes a document whose file exists."""
+
+    @abstractmethod
     def add_documents(self, items: Sequence[AddedDocument]) -> list[list[int]]:
         """Add documents (ids not present: remove replaced ones first) with their passages, contexts
         and vectors; returns each document's allocated passage ids, in passage order."""

@@ -84,6 +84,13 @@ def document_source(document: Document, pids: Sequence[int], content_hash: str) 
     }
 
 
+def moved_source_update(body: str, source_path: str) -> dict[str, Any]:
+    """The partial update of a document whose file moved (:meth:`IndexWriter.move_sources`): its
+    ``source_path`` field and the same path in its stored JSON *body*; nothing else changes."""
+    moved = Document.model_validate_json(body).model_copy(update={"source_path": source_path})
+    return {"source_path": source_path, "body": moved.model_dump_json()}
+
+
 def image_filter_update(document: Document) -> dict[str, Any]:
     """Filter fields of an image vector after its document changed (its pixels did not): absent
     fields are set to null, which Elasticsearch treats as missing."""

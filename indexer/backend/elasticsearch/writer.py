@@ -10,7 +10,7 @@ anything.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from indexer.backend.elasticsearch.documents import (
     document_source,
     filter_fields,
     image_filter_update,
+    moved_source_update,
     passage_source,
 )
 from indexer.backend.elasticsearch.generations import IMAGE_FAMILIES, TEXT_FAMILIES, Generations
@@ -220,6 +221,16 @@ class ElasticsearchWriter(IndexWriter):
             self._queue({"_op_type": "delete", "_index": self._index("documents"), "_id": doc_id})
         self._flush()
         return len(known)
+
+    def move_sources(self, paths: Mapping[str, str]) -> int:
+        """A partial update of each document's ``source_path`` and JSON ``body`` (what reads return) in this
+        run's documents index; passages carry no path, so they and their vectors are not touched."""
+        bodies = self._mget("documents", list(paths), ["body"]) if paths else {}
+        for doc_id, source in bodies.items():
+            self._queue({"_op_type": "update", "_index": self._index("documents"), "_id": doc_id,
+                         "doc": moved_source_update(source["body"], paths[doc_id])})
+        self._flush()
+        return len(bodies)
 
     def add_documents(self, items: Sequence[AddedDocument]) -> list[list[int]]:
         allocated: list[list[int]] = []

@@ -8,7 +8,7 @@ fields (:mod:`indexer.backend.embedded.passage_table`), read from here.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -96,6 +96,19 @@ class MetadataStore:
             self._db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
             self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return removed
+
+    def move_sources(self, paths: Mapping[str, str]) -> int:
+        """Set the source path of documents by id (the column and the JSON body, which reads return),
+        leaving passages and hashes alone; returns how many documents were found."""
+        moved = 0
+        for doc_id, path in paths.items():
+            row = self._db.execute("SELECT body FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                continue
+            body = Document.model_validate_json(row[0]).model_copy(update={"source_path": path}).model_dump_json()
+            self._db.execute("UPDATE documents SET source_path = ?, body = ? WHERE id = ?", (path, body, doc_id))
+            moved += 1
+        return moved
 
     def add_document(self, document: Document, passages: list[tuple[int, Passage]], content_hash: str) -> None:
         """*content_hash*: what the next run compares (:meth:`AddedDocument.stored_hash`)."""

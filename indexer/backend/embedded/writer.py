@@ -10,7 +10,7 @@ manifest's ``next_pid``: never reused within a generation's lineage (a ``--rebui
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -117,6 +117,10 @@ class EmbeddedWriter(IndexWriter):
         self.lexical.delete_documents(present)
         self.dense.remove(removed_pids)
         return len(present)
+
+    def move_sources(self, paths: Mapping[str, str]) -> int:
+        # only SQLite holds source paths: Tantivy, FAISS and the passage table key on ids
+        return self.metadata.move_sources(paths)
 
     def add_documents(self, items: Sequence[AddedDocument]) -> list[list[int]]:
         allocated: list[list[int]] = []
