@@ -84,7 +84,7 @@ class FakeAuditApi:
         if path == "/audit/break-glass":
             return self._grants()
         if path.startswith("/access/break-glass/") and request.method == "DELETE":
-            return httpx.Response(204)
+            return httpx.Response(404, json={"detail": "aucun accès exceptionnel de ce nom"}) if self.error else httpx.Response(204)
         if path == "/audit/export":
             return httpx.Response(200, text="seq,ts,user\r\n7,2026-12-01,dr.martin\r\n", headers={"content-type": "text/csv"})
         if path == "/search":
@@ -265,3 +265,13 @@ def test_the_break_glass_export_is_asked_on_click_only(monkeypatch: pytest.Monke
     assert any(d.proto.label == "⬇ Télécharger le CSV" for d in at.get("download_button"))
     at.button(key="bga_refresh").click().run()
     assert len(fake.exports()) == 1
+
+
+def test_a_refused_revocation_is_shown_and_not_hidden_by_a_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeAuditApi()
+    at = _app(monkeypatch, fake, ("auditor",))
+    at.button(key="bga-revoke-bg-2").click().run()
+    fake.error = (404, "x")  # the DELETE is refused from now on (e.g. already revoked elsewhere)
+    at.button(key="bga-confirm").click().run()
+    assert len(fake.deletes()) == 1 and not at.success
+    assert any(e.value.startswith("Révocation impossible.") for e in at.error)

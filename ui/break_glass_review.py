@@ -70,16 +70,18 @@ def _ask_revoke(grant_id: str) -> None:
     st.session_state["bga_confirm"] = grant_id
 
 
-def _revoke(client: api.MedsearchClient, grant_id: str) -> None:
-    """« Confirmer » pressed: DELETE the grant, then list again (the cache is dropped)."""
+def _revoke(client: api.MedsearchClient, grant_id: str) -> bool:
+    """« Confirmer » pressed: DELETE the grant, then list again (the cache is dropped). False (and the
+    refusal shown, the confirmation kept) when the API refused."""
     try:
         client.end_grant(grant_id)
     except api.ApiError as exc:
         st.error(f"Révocation impossible. {render.api_error_text(exc)}")
-        return
+        return False
     st.session_state.pop("bga_confirm", None)
     st.session_state.pop("bga_cache", None)
     st.session_state["bga_done"] = grant_id
+    return True
 
 
 def _revoke_buttons(client: api.MedsearchClient, grants: list[dict[str, Any]]) -> None:
@@ -94,8 +96,7 @@ def _revoke_buttons(client: api.MedsearchClient, grants: list[dict[str, Any]]) -
         if pending == gid:
             st.warning(f"Révoquer l'accès exceptionnel de {grant.get('user')} ? Il perd immédiatement l'accès au dossier.")
             yes, no = st.columns(2)
-            if yes.button("Confirmer la révocation", key="bga-confirm", type="primary"):
-                _revoke(client, gid)
+            if yes.button("Confirmer la révocation", key="bga-confirm", type="primary") and _revoke(client, gid):
                 st.rerun()
             if no.button("Annuler", key="bga-cancel"):
                 st.session_state.pop("bga_confirm", None)
