@@ -30,13 +30,37 @@ ENTRIES = [
 ]
 
 
-class FakeAuditApi:
-    """``/audit`` answers a page of ENTRIES (total 120, to page through), or *error* when set."""
+GRANTS = [
+    {"id": "bg-2", "user": "dr.durand", "patient_id": "IPP0099", "motive": "urgence",
+     "reason": "Patient inconscient aux urgences, antécédents nécessaires", "created_at": "2026-12-03T08:00:00+00:00",
+     "expires_at": "2026-12-03T12:00:00+00:00", "revoked_at": None, "revoked_by": None, "active": True},
+    {"id": "bg-1", "user": "dr.martin", "patient_id": "IPP0042", "motive": "transfert",
+     "reason": "Transfert depuis la réanimation cette nuit", "created_at": "2026-12-01T22:10:00+00:00",
+     "expires_at": "2026-12-02T02:10:00+00:00", "revoked_at": "2026-12-01T23:00:00+00:00", "revoked_by": "dpo",
+     "active": False},
+]
 
-    def __init__(self, error: tuple[int, str] | None = None, redacted: bool = False) -> None:
+
+class FakeAuditApi:
+    """``/audit`` answers a page of ENTRIES (total 120, to page through), or *error* when set;
+    ``/audit/break-glass`` the GRANTS (or *grants*), without patient and reason when *redacted*."""
+
+    def __init__(self, error: tuple[int, str] | None = None, redacted: bool = False,
+                 grants: list[dict] | None = None) -> None:
         self.requests: list[httpx.Request] = []
         self.error = error
         self.redacted = redacted
+        self.grants = GRANTS if grants is None else grants
+
+    def reviews(self) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path == "/audit/break-glass"]
+
+    def deletes(self) -> list[httpx.Request]:
+        return [r for r in self.requests if r.method == "DELETE"]
+
+    def _grants(self) -> httpx.Response:
+        grants = [{k: v for k, v in g.items() if not (self.redacted and k in ("patient_id", "reason"))} for g in self.grants]
+        return httpx.Response(200, json={"total": len(grants), "redacted": self.redacted, "grants": grants})
 
     def audits(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == "/audit"]
@@ -57,6 +81,10 @@ class FakeAuditApi:
             if self.error:
                 return httpx.Response(self.error[0], json={"detail": self.error[1]})
             return httpx.Response(200, json={"total": 120, "entries": ENTRIES, "redacted": self.redacted})
+        if path == "/audit/break-glass":
+            return self._grants()
+        if path.startswith("/access/break-glass/") and request.method == "DELETE":
+            return httpx.Response(404, json={"detail": "aucun accès exceptionnel de ce nom"}) if self.error else httpx.Response(204)
         if path == "/audit/export":
             return httpx.Response(200, text="seq,ts,user\r\n7,2026-12-01,dr.martin\r\n", headers={"content-type": "text/csv"})
         if path == "/search":
@@ -168,3 +196,82 @@ def test_the_export_is_asked_on_click_only_with_the_filters(monkeypatch: pytest.
     assert at.get("download_button")  # the file is offered
     at.button(key="audit_refresh").click().run()
     assert len(fake.exports()) == 1
+
+
+def _grant_table(at):  # noqa: ANN001, ANN202
+    return next(d.value for d in at.dataframe if "Justification" in d.value.columns)
+
+
+def test_an_auditor_sees_break_glass_grants_with_patient_and_justification(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeAuditApi()
+    at = _app(monkeypatch, fake, ("auditor",))
+    assert not at.exception and [t.label for t in at.tabs] == ["Journal", "🚨 Bris de glace"]
+    table = _grant_table(at)
+    first = table.iloc[0]
+    assert (first["Date (UTC)"], first["Utilisateur"], first["Patient"], first["Motif"]) == (
+        "03/12/2026 08:00:00", "dr.durand", "IPP0099", "Urgence")
+    assert first["Justification"].startswith("Patient inconscient") and first["Actif"] == "oui"
+    assert first["Fin (UTC)"] == "03/12/2026 12:00:00"
+    assert (table.iloc[1]["Actif"], table.iloc[1]["Fin (UTC)"]) == ("révoqué", "01/12/2026 23:00:00")
+    assert at.button(key="bga-revoke-bg-2") and not [b for b in at.button if b.key == "bga-revoke-bg-1"]
+    calls = len(fake.reviews())
+    at.text_input(key="bga_user").input("dr.durand")
+    at.checkbox(key="bga_active").check().run()
+    assert dict(fake.reviews()[-1].url.params) == {"user": "dr.durand", "active": "true"}
+    at.run()  # each list is an audit_read entry: not asked again on a plain rerun
+    assert len(fake.reviews()) == calls + 1
+
+
+def test_an_admin_sees_patient_and_justification_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.break_glass_review import REDACTED_NOTE
+
+    at = _app(monkeypatch, FakeAuditApi(redacted=True), ("admin",))
+    table = _grant_table(at)
+    assert set(table["Patient"]) == {"masqué"} and set(table["Justification"]) == {"masqué"}
+    assert list(table["Utilisateur"]) == ["dr.durand", "dr.martin"]
+    assert REDACTED_NOTE in [c.value for c in at.caption]
+
+
+def test_revoke_asks_for_confirmation_then_deletes_the_grant(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeAuditApi()
+    at = _app(monkeypatch, fake, ("auditor",))
+    at.button(key="bga-revoke-bg-2").click().run()
+    assert not fake.deletes() and at.warning  # nothing is revoked before the confirmation
+    at.button(key="bga-cancel").click().run()
+    assert not fake.deletes() and not [b for b in at.button if b.key == "bga-confirm"]
+    at.button(key="bga-revoke-bg-2").click().run()
+    calls = len(fake.reviews())
+    at.button(key="bga-confirm").click().run()
+    assert not at.exception
+    assert [r.url.path for r in fake.deletes()] == ["/access/break-glass/bg-2"]
+    assert len(fake.reviews()) == calls + 1  # listed again after the revocation
+    assert "Accès exceptionnel révoqué." in [s.value for s in at.success]
+
+
+def test_no_grant_shows_the_empty_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.break_glass_review import EMPTY_TEXT
+
+    at = _app(monkeypatch, FakeAuditApi(grants=[]), ("auditor",))
+    assert EMPTY_TEXT in [i.value for i in at.info]
+
+
+def test_the_break_glass_export_is_asked_on_click_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeAuditApi()
+    at = _app(monkeypatch, fake, ("auditor",))
+    at.text_input(key="bga_user").input("dr.durand").run()
+    assert not fake.exports()
+    at.button(key="bga_export").click().run()
+    assert [dict(r.url.params) for r in fake.exports()] == [{"user": "dr.durand", "break_glass": "true"}]
+    assert any(d.proto.label == "⬇ Télécharger le CSV" for d in at.get("download_button"))
+    at.button(key="bga_refresh").click().run()
+    assert len(fake.exports()) == 1
+
+
+def test_a_refused_revocation_is_shown_and_not_hidden_by_a_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeAuditApi()
+    at = _app(monkeypatch, fake, ("auditor",))
+    at.button(key="bga-revoke-bg-2").click().run()
+    fake.error = (404, "x")  # the DELETE is refused from now on (e.g. already revoked elsewhere)
+    at.button(key="bga-confirm").click().run()
+    assert len(fake.deletes()) == 1 and not at.success
+    assert any(e.value.startswith("Révocation impossible.") for e in at.error)

@@ -133,3 +133,37 @@ def test_audit_screen_calls_against_the_real_api(http: TestClient, client: Medse
     with pytest.raises(ApiError) as info:
         client.audit()
     assert info.value.status == 403 and "votre rôle ne donne pas accès" in api_error_text(info.value)
+
+
+def test_break_glass_review_calls_against_the_real_api(indexed, encoder, tmp_path: Path) -> None:  # noqa: ANN001
+    """The audit screen's « Bris de glace » tab: the list and its filters, the admin's redaction shown as
+    « masqué », the break-glass CSV export and the revocation, on a site with its own grant store."""
+    from ui.break_glass_review import MASKED, grant_rows
+
+    base = indexed[0]
+    settings = base.model_copy(update={"api": base.api.model_copy(
+        update={"audit_log": tmp_path / "audit.log", "user_data": tmp_path / "user_data.sqlite"})})
+    site = TestClient(create_app(settings, encoder=encoder))
+
+    def as_(role: str, user: str, **kwargs) -> MedsearchClient:  # noqa: ANN003
+        return MedsearchClient("http://testserver", user, 30.0, transport=ViaTestClient(site), token=token(role, user, **kwargs))
+
+    reason = "Patient admis aux urgences cette nuit, antécédents à vérifier"
+    with as_("clinician", "dr-bdg", units=["Urgences"]) as dr:
+        grant = dr.break_glass("P900001", "urgence", reason)
+        dr.patient("P900001")
+    with as_("auditor", "dpo-contrat") as dpo, as_("admin", "admin-contrat") as admin:
+        body = dpo.break_glass_grants(user="dr-bdg", active_only=True)
+        assert body["redacted"] is False and [g["id"] for g in body["grants"]] == [grant["id"]]
+        row = grant_rows(body["grants"])[0]
+        assert (row["Utilisateur"], row["Patient"], row["Motif"], row["Justification"], row["Actif"]) == (
+            "dr-bdg", "P900001", "Urgence", reason, "oui")
+        admin_body = admin.break_glass_grants()
+        assert admin_body["redacted"] is True
+        row = grant_rows(admin_body["grants"])[0]
+        assert (row["Utilisateur"], row["Patient"], row["Justification"]) == ("dr-bdg", MASKED, MASKED)
+        csv = dpo.audit_export("dr-bdg", break_glass=True).decode()
+        assert grant["id"] in csv and "patient_view" in csv
+        dpo.end_grant(grant["id"])
+        assert dpo.break_glass_grants(user="dr-bdg", active_only=True)["total"] == 0
+        assert grant_rows(dpo.break_glass_grants(user="dr-bdg")["grants"])[0]["Actif"] == "révoqué"

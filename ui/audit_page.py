@@ -142,8 +142,19 @@ def _filters() -> tuple[str, str, str, date | None, date | None, int]:
 
 
 def audit_view(client: api.MedsearchClient) -> None:
-    """Filters, the page of entries as a table, paging, and where the chain is verified."""
+    """Two tabs: the audit log, and the break-the-glass grants (both for admins and the DPO)."""
+    from ui.break_glass_review import break_glass_view  # imports this module's helpers
+
     st.subheader("🛡️ Journal d'audit")
+    journal, grants = st.tabs(["Journal", "🚨 Bris de glace"])
+    with journal:
+        _journal(client)
+    with grants:
+        break_glass_view(client)
+
+
+def _journal(client: api.MedsearchClient) -> None:
+    """Filters, the page of entries as a table, paging, and where the chain is verified."""
     st.caption("Toutes les recherches, lectures, accès aux images, connexions et refus, du plus récent au plus ancien.")
     filters = _filters()
     if st.session_state.get("audit_filters") != filters:  # a new filter: back to the first page

@@ -621,7 +621,8 @@ class MedsearchClient:
         return list(self._get_json("/access/break-glass").get("grants", []))
 
     def end_grant(self, grant_id: str) -> None:
-        """``DELETE /access/break-glass/{id}``: end one of one's own grants early."""
+        """``DELETE /access/break-glass/{id}``: end one of one's own grants early, or (admin, auditor)
+        revoke anyone's after review."""
         self._request_raw("DELETE", f"/access/break-glass/{quote(grant_id, safe='')}")
 
     def links(self, doc_id: str) -> dict[str, Any]:
@@ -703,14 +704,24 @@ class MedsearchClient:
 
     def audit_export(
         self, user: str | None = None, action: str | None = None, patient_id: str | None = None,
-        date_from: date | str | None = None, date_to: date | str | None = None,
+        date_from: date | str | None = None, date_to: date | str | None = None, break_glass: bool = False,
     ) -> bytes:
         """``GET /audit/export``: every matching entry as CSV, oldest first (whole for auditors, metadata
-        for admins); the API audits each call, so call it on a click, not on every rerun."""
+        for admins); the API audits each call, so call it on a click, not on every rerun. *break_glass*:
+        only the grants and what was read under them."""
         optional = {"user": (user or "").strip() or None, "action": (action or "").strip() or None,
-                    "patient_id": (patient_id or "").strip() or None, "date_from": _iso(date_from), "date_to": _iso(date_to)}
+                    "patient_id": (patient_id or "").strip() or None, "date_from": _iso(date_from), "date_to": _iso(date_to),
+                    "break_glass": "true" if break_glass else None}
         params = [(name, value) for name, value in optional.items() if value is not None]
         return self._request_raw("GET", "/audit/export", params=params, timeout=EXPORT_TIMEOUT_S).content
+
+    def break_glass_grants(self, user: str | None = None, active_only: bool = False) -> dict[str, Any]:
+        """``GET /audit/break-glass`` (admin, auditor): ``{"total", "redacted", "grants"}``, newest first.
+        Each call is itself audited, so the screen caches it. An admin's grants come without
+        ``patient_id`` and ``reason`` (``redacted``)."""
+        params = [("user", user.strip())] if user and user.strip() else []
+        params += [("active", "true")] if active_only else []
+        return self._get_json("/audit/break-glass", params=params)
 
     def _request_list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
         """A request whose JSON body is a list (of objects)."""
