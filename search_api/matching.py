@@ -84,22 +84,6 @@ def _passage_count(backend) -> int:  # noqa: ANN001 - IndexBackend
     return count
 
 
-def patients_of(engine, doc_ids: list[str]) -> dict[str, str]:  # noqa: ANN001 - SearchEngine
-    """Patient id of each document that has one (articles and figures have none)."""
-    summaries = engine.backend.document_summaries(list(doc_ids))
-    return {doc_id: s.patient_id for doc_id, s in summaries.items() if s.patient_id}
-
-
-def patient_count(engine, matches: DocumentMatches) -> int:  # noqa: ANN001 - SearchEngine
-    """Distinct patients among *matches* (from document summaries: no document text is read; patient
-    ids compared in their normalised form, as filters do)."""
-    if not matches.best_pid:
-        return 0
-    from indexer.backend.filters import normalise_key
-
-    return len({normalise_key(p) for p in patients_of(engine, matches.doc_ids).values()})
-
-
 @dataclass
 class ComparedMatches:
     """A comparison query's exact matches (« FEVG < 40 % »): the label's matching documents whose text
