@@ -14,6 +14,7 @@ when a filter or the page changes or « Actualiser » is pressed, not on every S
 from __future__ import annotations
 
 from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -194,15 +195,20 @@ def _journal(client: api.MedsearchClient) -> None:
 
 
 def _export(client: api.MedsearchClient, filters: tuple[Any, ...]) -> None:
-    """« Exporter (CSV) »: the API is asked on the click only (each export is an audit entry), then the
-    file is offered for download while the filters stay the same."""
+    """« Exporter (CSV) » of the journal's entries under *filters*."""
     user, action, patient, date_from, date_to, _ = filters
-    if st.button("Exporter ces événements (CSV)", key="audit_export"):
+    csv_export("Exporter ces événements (CSV)", "audit_export", filters,
+               lambda: client.audit_export(user, action, patient, date_from, date_to), "journal-audit.csv", "audit-dl")
+
+
+def csv_export(label: str, key: str, filters: object, fetch: Callable[[], bytes], file_name: str, download_key: str) -> None:
+    """A CSV export button: the API is asked on the click only (each export is an audit entry), then the
+    file is offered for download while *filters* stay the same (kept in ``st.session_state[key + "_file"]``)."""
+    if st.button(label, key=key):
         try:
-            st.session_state["audit_export_file"] = (filters, client.audit_export(user, action, patient, date_from, date_to))
+            st.session_state[f"{key}_file"] = (filters, fetch())
         except api.ApiError as exc:
             st.error(f"Export impossible. {render.api_error_text(exc)}")
-    ready = st.session_state.get("audit_export_file")
+    ready = st.session_state.get(f"{key}_file")
     if ready is not None and ready[0] == filters:
-        st.download_button("⬇ Télécharger le CSV", ready[1], file_name="journal-audit.csv", mime="text/csv",
-                           key="audit-dl")
+        st.download_button("⬇ Télécharger le CSV", ready[1], file_name=file_name, mime="text/csv", key=download_key)

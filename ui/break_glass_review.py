@@ -18,7 +18,7 @@ import streamlit as st
 
 from ui import client as api
 from ui import render
-from ui.audit_page import _time
+from ui.audit_page import _time, csv_export
 from ui.break_glass import MOTIVES
 
 MASKED = "masqué"
@@ -104,16 +104,9 @@ def _revoke_buttons(client: api.MedsearchClient, grants: list[dict[str, Any]]) -
 
 
 def _export(client: api.MedsearchClient, user: str) -> None:
-    """The break-glass entries as CSV, asked on the click only (each export is audited)."""
-    if st.button("Exporter les accès exceptionnels (CSV)", key="bga_export"):
-        try:
-            st.session_state["bga_export_file"] = (user, client.audit_export(user, break_glass=True))
-        except api.ApiError as exc:
-            st.error(f"Export impossible. {render.api_error_text(exc)}")
-    ready = st.session_state.get("bga_export_file")
-    if ready is not None and ready[0] == user:
-        st.download_button("⬇ Télécharger le CSV", ready[1], file_name="bris-de-glace.csv", mime="text/csv",
-                           key="bga-dl")
+    """The break-glass entries as CSV (:func:`ui.audit_page.csv_export`: asked on the click only)."""
+    csv_export("Exporter les accès exceptionnels (CSV)", "bga_export", user,
+               lambda: client.audit_export(user, break_glass=True), "bris-de-glace.csv", "bga-dl")
 
 
 def break_glass_view(client: api.MedsearchClient) -> None:
