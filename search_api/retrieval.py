@@ -568,6 +568,18 @@ class SearchEngine:
             suggestion=suggestion,
         )
 
+    def _leg_weights(self, plan: QueryPlan) -> dict[str, float]:
+        """Each leg's fusion weight for *plan*: the query language's lexical/dense weights when configured
+        (``search.language_weights``), the English-vector leg in proportion to the dense one, CLIP's own."""
+        by_language = self.settings.language_weights.get(plan.language or "")
+        weights = {
+            "lexical": by_language.lexical if by_language else self.settings.lexical_weight,
+            "dense": by_language.dense if by_language else self.settings.dense_weight,
+            "clip": getattr(self.text_to_image, "weight", 1.0),
+        }
+        weights["dense_english"] = weights["dense"] * self.settings.dense_english_weight
+        return weights
+
     def _compared_search(self, request: SearchRequest, plan: QueryPlan, where: DocumentFilter, started: float,
                          spelling: SpellingSource = None) -> SearchResponse:
         """A comparison query (« FEVG < 40 % », ``plan.comparison``): only the label's matches whose text
@@ -586,9 +598,7 @@ class SearchEngine:
         if request.mode in ("hybrid", "dense") and plan.dense_text is not None and matches.doc_ids:
             dense = _collapse(self._dense_leg(plan, where, self.settings.rank_window), self.backend)
             rankings["dense"] = _kept_ranking([d for d in dense.doc_ids if d in matches], dense.best_pid, dense.best_score)
-        by_language = self.settings.language_weights.get(plan.language or "")
-        weights = {"lexical": by_language.lexical if by_language else self.settings.lexical_weight,
-                   "dense": by_language.dense if by_language else self.settings.dense_weight}
+        weights = self._leg_weights(plan)
         fused = reciprocal_rank_fusion([r.doc_ids for r in rankings.values()], [weights[n] for n in rankings], k=self.settings.rrf_k)
         reached = {doc_id for doc_id, _ in fused}
         fused += [(doc_id, 0.0) for doc_id in matches.doc_ids if doc_id not in reached]  # dense mode: beyond its depth
@@ -663,13 +673,7 @@ class SearchEngine:
         exhausted = all(len(hits) < depth for hits in legs.values())
 
         rankings = {name: _collapse(hits, self.backend) for name, hits in legs.items()}
-        by_language = self.settings.language_weights.get(plan.language or "")
-        weights = {
-            "lexical": by_language.lexical if by_language else self.settings.lexical_weight,
-            "dense": by_language.dense if by_language else self.settings.dense_weight,
-            "clip": getattr(self.text_to_image, "weight", 1.0),
-        }
-        weights["dense_english"] = weights["dense"] * self.settings.dense_english_weight
+        weights = self._leg_weights(plan)
         if request.mode == "hybrid" and self.feedback_applies(plan):
             rankings = self._with_feedback(plan, where, depth, rankings, weights)
         if "dense" in rankings and self.settings.demote_negating_dense:
