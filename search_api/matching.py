@@ -136,6 +136,16 @@ def compared_matches(engine, plan: QueryPlan, where: DocumentFilter) -> Compared
     return found
 
 
+def plan_matches(engine, plan: QueryPlan, where: DocumentFilter) -> tuple[DocumentMatches, ComparedMatches | None]:  # noqa: ANN001
+    """*plan*'s exact matches within *where*, and for a comparison query (« FEVG < 40 % ») the checked set
+    they come from (its evidence sentences): only the label's matches giving a satisfying value, as
+    /search and cohorts count them; otherwise every document containing the query's terms."""
+    if plan.comparison is None:
+        return exact_matches(engine, plan, where), None
+    compared = compared_matches(engine, plan, where)
+    return compared.matches, compared
+
+
 def _compared_key(plan: QueryPlan, where: DocumentFilter) -> tuple:
     """What a comparison query's checked set depends on: its lexical query, its comparison, the filter."""
     return (plan.lexical_text, plan.lexical_statuses, tuple(map(tuple, plan.concepts)),

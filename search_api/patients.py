@@ -27,7 +27,7 @@ from indexer.schema import Document, DocumentKind
 from indexer.sources.fhir_records import encounter_class_label
 from search_api.audit import AuditLog
 from search_api.image_results import image_url
-from search_api.matching import ComparedMatches, DocumentMatches, compared_matches, exact_matches
+from search_api.matching import ComparedMatches, DocumentMatches, plan_matches
 from search_api.models import MAX_LIMIT, RELATIVES_DESCRIPTION, QueryInterpretation, SearchRequest, split_mention_context
 from search_api.patient_data import (
     age_at,
@@ -328,8 +328,7 @@ def patient_router(engine: Callable[[], Any], audit: AuditLog) -> APIRouter:
             plan = engine().plan(request)
             where = within_scope(DocumentFilter(patient_id=real, kinds=wanted), scope)
             # « FEVG < 40 % »: only the documents giving a satisfying value are marked, as /search counts them
-            compared = compared_matches(engine(), plan, where) if plan.comparison is not None else None
-            matches = compared.matches if compared is not None else exact_matches(engine(), plan, where)
+            matches, compared = plan_matches(engine(), plan, where)
             highlight = plan.highlight_text
         birth = identity_of(everything)["birth_date"]
         snippets = _with_evidence(_snippets(engine(), matches, [(d.id, d.language) for d in documents if d.id in matches], highlight,
@@ -469,8 +468,7 @@ def _patient_search(engine, request: SearchRequest, scope: DocumentFilter, offse
     where = engine.request_filter(request, scope)
     plan = engine.plan(request)
     # « FEVG < 40 % »: only the label's matches with a satisfying value, as /search and cohorts count them
-    compared = compared_matches(engine, plan, where) if plan.comparison is not None else None
-    matches = compared.matches if compared is not None else exact_matches(engine, plan, where)
+    matches, compared = plan_matches(engine, plan, where)
     # The fused ranking orders the patients it reaches; those beyond it follow in term-match order.
     # Its depth is the same for every page: a depth following the page ((offset + limit) x 3) ranked
     # the patients differently on each page, so paging 10 by 10 through « embolie pulmonaire » (23
